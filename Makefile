@@ -1,0 +1,184 @@
+# memtestbed: the only build file (non-recursive). `make help` lists the targets.
+#
+# Trees under build/, all from the same sources:
+#   build/host/    hosted, ASan+UBSan, MM_DEBUG=1 (unit tests)
+#   build/tsan/    hosted, TSan, MM_DEBUG=1 (tests named *_mt_test.c)
+#   build/rel/     hosted, -O2 (host engine, tools, benchmarks)
+#   build/guest/P-V-H/  freestanding guest kernel, one per strategy combination
+#   build/bin/     commands: vmm, host engine, tools, benchmarks
+#
+# Conventions that need no Makefile edit:
+#   strategies/*.c, workloads/core/*.c       freestanding, in the guest and every hosted tree
+#   workloads/host/*.c, vmm/*.c (not main.c)  hosted library (libmtb.a)
+#   */tests/*_test.c    one test program each (exit 0 pass, 77 skip); *_mt_test.c also under TSan
+#   */tests/*.c (other) test support, linked into every test
+#   */tests/*_test.sh   shell tests, run with the paths below in the environment
+#   */tools/*.c         one command each: build/bin/NAME (rel tree)
+#   */bench/*_bench.c   one benchmark each: build/bin/NAME (rel tree), run by `make bench`
+
+PHYS ?= buddy
+VIRT ?= bitmap
+HEAP ?= talc
+PHYS_ALL := buddy freelist
+VIRT_ALL := bitmap btree freelist
+HEAP_ALL := talc slab
+
+V ?= 0
+ifeq ($(V),1)
+Q :=
+quiet =
+else
+Q := @
+quiet = @printf '  %-8s %s\n' '$(1)' '$(2)';
+endif
+
+CC  := gcc
+CXX := g++
+AR  := ar
+BUILD := build
+GCC_INC := $(shell $(CC) -print-file-name=include)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wundef -Wcast-align -Wwrite-strings -Wno-unused-parameter
+DEPFLAGS := -MMD -MP
+
+# ---- sources ----------------------------------------------------------------
+STRAT_SRCS   := $(wildcard strategies/*.c)
+WLCORE_SRCS  := $(wildcard workloads/core/*.c)
+WLHOST_SRCS  := $(wildcard workloads/host/*.c)
+VMMLIB_SRCS  := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+LIB_SRCS     := $(STRAT_SRCS) $(WLCORE_SRCS) $(WLHOST_SRCS) $(VMMLIB_SRCS)
+TEST_MAINS   := $(wildcard */tests/*_test.c)
+TEST_MT      := $(filter %_mt_test.c,$(TEST_MAINS))
+TEST_SUPPORT := $(filter-out $(TEST_MAINS),$(wildcard */tests/*.c))
+TEST_SCRIPTS := $(sort $(wildcard */tests/*_test.sh))
+TOOL_SRCS    := $(wildcard */tools/*.c)
+BENCH_SRCS   := $(wildcard */bench/*_bench.c)
+
+# Freestanding code: strategies and the replay core build with -std=c11 and no
+# libc headers, in every tree (a stray #include <string.h> fails to build).
+FREESTANDING = $(filter-out %/tests/%,$(filter strategies/%.c workloads/core/%.c,$(1)))
+std_for = $(if $(call FREESTANDING,$(1)),-std=c11 -nostdinc -isystem $(GCC_INC),-std=gnu11)
+
+HOST_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -DMM_DEBUG=1
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DMM_DEBUG=1
+REL_FLAGS  := -O2 -g -DMM_DEBUG=0
+LDLIBS     := -lpthread -llzma -lm
+
+.PHONY: all help deps test check bench run plots report guest guests vmm tools clean format
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+all: vmm guest tools
+
+help:
+	@echo 'make            build the VMM, the guest ($(PHYS)-$(VIRT)-$(HEAP)) and the tools'
+	@echo 'make test       install missing packages, build everything, run all tests'
+	@echo 'make run        install missing packages, run the default comparison (CSV + PNG)'
+	@echo 'make bench      benchmarks, results in results/'
+	@echo 'make guest PHYS=buddy|freelist VIRT=bitmap|btree|freelist HEAP=talc|slab'
+	@echo 'make guests     every strategy combination'
+	@echo 'make V=1        show the commands'
+
+deps:
+	$(Q)scripts/deps.sh
+
+# ---- hosted trees: host (ASan+UBSan), tsan, rel -------------------------------
+# $(1) tree name, $(2) compiler flags
+define hosted_tree
+$(BUILD)/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(call quiet,CC[$(1)],$$<)$(CC) $$(call std_for,$$<) $(2) $(WARN) $(DEPFLAGS) -c $$< -o $$@
+$(BUILD)/$(1)/libmtb.a: $$(patsubst %.c,$(BUILD)/$(1)/%.o,$(LIB_SRCS))
+	$$(call quiet,AR,$$@)rm -f $$@ && $(AR) rcs $$@ $$^
+$(BUILD)/$(1)/libtest.a: $$(patsubst %.c,$(BUILD)/$(1)/%.o,$(TEST_SUPPORT))
+	$$(call quiet,AR,$$@)rm -f $$@ && $(AR) rcs $$@ $$^
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/%.o $(BUILD)/$(1)/libtest.a $(BUILD)/$(1)/libmtb.a
+	@mkdir -p $$(@D)
+	$$(call quiet,LD,$$@)$(CC) $(2) -o $$@ $$^ $(LDLIBS)
+endef
+$(eval $(call hosted_tree,host,$(HOST_FLAGS)))
+$(eval $(call hosted_tree,tsan,$(TSAN_FLAGS)))
+$(eval $(call hosted_tree,rel,$(REL_FLAGS)))
+
+HOST_TESTS := $(patsubst %.c,$(BUILD)/host/bin/%,$(TEST_MAINS))
+TSAN_TESTS := $(patsubst %.c,$(BUILD)/tsan/bin/%,$(TEST_MT))
+
+# ---- commands (rel tree) ------------------------------------------------------
+TOOLS := $(foreach s,$(TOOL_SRCS),$(BUILD)/bin/$(basename $(notdir $(s))))
+BENCHES := $(foreach s,$(BENCH_SRCS),$(BUILD)/bin/$(basename $(notdir $(s))))
+define command_rule
+$(BUILD)/bin/$(basename $(notdir $(1))): $(BUILD)/rel/$(basename $(1)).o $(BUILD)/rel/libmtb.a
+	@mkdir -p $$(@D)
+	$$(call quiet,LD,$$@)$(CC) -o $$@ $$^ $(LDLIBS) $(EXTRA_LIBS_$(basename $(notdir $(1))))
+endef
+$(foreach s,$(TOOL_SRCS) $(BENCH_SRCS),$(eval $(call command_rule,$(s))))
+tools: $(TOOLS)
+
+# ---- section: vmm (issue 2) ---------------------------------------------------
+VMM := $(BUILD)/bin/vmm
+vmm: $(VMM)
+$(VMM): $(BUILD)/rel/vmm/main.o $(BUILD)/rel/libmtb.a
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) -o $@ $^ $(LDLIBS)
+
+# ---- section: guest (issue 2) -------------------------------------------------
+# One freestanding kernel per combination: build/guest/PHYS-VIRT-HEAP/guest.elf.
+COMBOS := $(foreach p,$(PHYS_ALL),$(foreach v,$(VIRT_ALL),$(foreach h,$(HEAP_ALL),$(p)-$(v)-$(h))))
+COMBO := $(PHYS)-$(VIRT)-$(HEAP)
+GUEST_SRCS := $(wildcard guest/*.c guest/*.S) $(STRAT_SRCS) $(WLCORE_SRCS)
+GUEST_FLAGS := -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INC) -fno-pic -fno-pie \
+	-mno-red-zone -mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fno-omit-frame-pointer -mcmodel=small -Iguest
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,guest/linker.ld -Wl,-z,max-page-size=4096 \
+	-Wl,--build-id=none
+GUEST_ELF = $(BUILD)/guest/$(1)/guest.elf
+# $(1) combination, $(2) phys, $(3) virt, $(4) heap
+define guest_combo
+$(BUILD)/guest/$(1)/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(call quiet,CC[g],$$<)$(CC) $$(if $$(call FREESTANDING,$$<),-std=c11,-std=gnu11) \
+		$(GUEST_FLAGS) $(WARN) $(DEPFLAGS) -DMM_DEBUG=0 \
+		-DPHYS_NAME='"$(2)"' -DVIRT_NAME='"$(3)"' -DHEAP_NAME='"$(4)"' \
+		-DPHYS_OPS=frame_$(2)_ops -DVIRT_OPS=va_$(3)_ops -DHEAP_OPS=heap_$(4)_ops \
+		-DCOMBO_NAME='"$(1)"' -c $$< -o $$@
+$(BUILD)/guest/$(1)/%.o: %.S
+	@mkdir -p $$(@D)
+	$$(call quiet,AS[g],$$<)$(CC) $(GUEST_FLAGS) $(DEPFLAGS) -c $$< -o $$@
+$(BUILD)/guest/$(1)/guest.elf: $$(patsubst %,$(BUILD)/guest/$(1)/%.o,$$(basename $(GUEST_SRCS))) guest/linker.ld
+	$$(call quiet,LD,$$@)$(CC) $(GUEST_FLAGS) $(GUEST_LDFLAGS) -o $$@ \
+		$$(filter %.o,$$^) -lgcc
+endef
+$(foreach c,$(COMBOS),$(eval $(call guest_combo,$(c),$(word 1,$(subst -, ,$(c))),$(word 2,$(subst -, ,$(c))),$(word 3,$(subst -, ,$(c))))))
+GUEST := $(call GUEST_ELF,$(COMBO))
+guest: $(GUEST)
+guests: $(foreach c,$(COMBOS),$(call GUEST_ELF,$(c)))
+
+# ---- section: tests -----------------------------------------------------------
+# Paths shell tests get in their environment.
+TEST_ENV := MTB_BUILD=$(BUILD) MTB_VMM=$(VMM) MTB_GUEST=$(GUEST) MTB_BIN=$(BUILD)/bin
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)$(TEST_ENV) scripts/run_tests.sh $(HOST_TESTS) $(TSAN_TESTS) $(TEST_SCRIPTS)
+check: test
+.PHONY: test-build
+test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS)
+
+# ---- section: bench (issues 3-5, 7) -------------------------------------------
+bench: deps
+	$(Q)$(MAKE) --no-print-directory $(BENCHES)
+	$(Q)scripts/bench.sh $(BENCHES)
+
+# ---- section: run (issue 7) ---------------------------------------------------
+run: deps
+	$(Q)$(MAKE) --no-print-directory all guests
+	$(Q)scripts/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
