@@ -28,6 +28,13 @@
  * for HC_EXIT, the exit code itself) to one of the ports below. The VMM checks
  * every address and length against guest RAM and ends the run with an error on
  * a bad one.
+ *
+ * Results: each HC_PORT_RESULT buffer (or serial line after MTB_RESULT_PREFIX)
+ * is one JSON object on one line, e.g. {"kind":"selftest","cpus":4,...}. The
+ * engine that ran the guest inserts its own fields right after the opening
+ * brace: "engine":"kvm|qemu|libvirt","timing_trusted":true|false and, from our
+ * VMM, "calib_ratio":R (guest loop time / host loop time). Every row the guest
+ * writes carries "combo":"PHYS-VIRT-HEAP" and "build":"<build id>".
  */
 #ifndef GUEST_ABI_H
 #define GUEST_ABI_H
