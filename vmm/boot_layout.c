@@ -9,9 +9,10 @@
  *            pages) or none (1 GiB pages); pages wholly inside holes are
  *            not present
  *   0x80000  stacks, 16 KiB per CPU downwards from 0x9f000 when they fit
- *            (7 CPUs); more CPUs get one block at the top of RAM, below the
+ *            (7 CPUs); more CPUs get one block high in RAM, below the
  *            trace blob (ext.stack_top says where, the memmap marks it)
- *   top      trace blob, page aligned, ending at the top of RAM
+ *   top      trace blob, page aligned, ending at the top of the highest RAM
+ *            region with room for it
  *
  * Memory map given to the guest: RAM regions as MEM_USABLE, then MEM_KERNEL
  * over [0, 1 MiB), the kernel image, a high stack block and the trace blob.
@@ -78,6 +79,20 @@ static int place_high(struct boot_layout *bl, struct guest_mem *gm, uint64_t *to
 	*out = lo;
 	*top = lo;
 	return 0;
+}
+
+/* place_high in the highest RAM region, at or below *top, that has room. */
+static int place_top_down(struct boot_layout *bl, struct guest_mem *gm, uint64_t *top,
+			  uint64_t size, uint64_t *out)
+{
+	for (unsigned i = gm->nregions; i-- > 0;) {
+		uint64_t t = MM_MIN(*top, gm->r[i].gpa + gm->r[i].size);
+		if (t > gm->r[i].gpa && place_high(bl, gm, &t, size, out) == 0) {
+			*top = t;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 static void write_gdt(struct guest_mem *gm)
@@ -147,7 +162,7 @@ static int place_stacks(struct boot_layout *bl, struct guest_mem *gm, uint64_t *
 		return 0;
 	}
 	uint64_t lo;
-	if (place_high(bl, gm, top, need, &lo))
+	if (place_top_down(bl, gm, top, need, &lo))
 		return -1;
 	*block = need;
 	bl->stack_top = lo + need;
@@ -165,9 +180,9 @@ int boot_layout_build(struct boot_layout *bl, struct guest_mem *gm, const struct
 			    cmdlen, (unsigned long long)(MTB_PAGETABLE_ADDR - BOOT_CMDLINE_ADDR - 1));
 	uint64_t top = guest_mem_end(gm), block;
 	if (p->trace_size) {
-		if (place_high(bl, gm, &top, p->trace_size, &bl->trace_gpa))
-			return fail(err, errlen, "trace (%llu bytes) does not fit at the top of "
-				    "guest RAM above the kernel: use a larger --mem",
+		if (place_top_down(bl, gm, &top, p->trace_size, &bl->trace_gpa))
+			return fail(err, errlen, "trace (%llu bytes) does not fit in a RAM region "
+				    "beside the kernel: use a larger --mem",
 				    (unsigned long long)p->trace_size);
 		bl->trace_size = p->trace_size;
 		memcpy(gptr(gm, bl->trace_gpa, p->trace_size), p->trace, p->trace_size);

@@ -29,7 +29,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t errlen)
 {
-	if (size < EI_NIDENT || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+	if (size < SELFMAG || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
 		return fail(err, errlen, "not an ELF file");
 	if (size < sizeof(*eh))
 		return fail(err, errlen, "truncated ELF header");
