@@ -9,7 +9,8 @@
  *            pages) or none (1 GiB pages); pages wholly inside holes are
  *            not present
  *   0x80000  stacks, 16 KiB per CPU downwards from 0x9f000 when they fit
- *            (7 CPUs); more CPUs get one block high in RAM, below the
+ *            (7 CPUs); more CPUs get one block high in RAM below 4 GiB
+ *            (hypercall pointers to stack buffers are 32-bit), below the
  *            trace blob (ext.stack_top says where, the memmap marks it)
  *   top      trace blob, page aligned, ending at the top of the highest RAM
  *            region with room for it
@@ -161,9 +162,10 @@ static int place_stacks(struct boot_layout *bl, struct guest_mem *gm, uint64_t *
 		bl->stack_top = MTB_STACKS_TOP;
 		return 0;
 	}
-	uint64_t lo;
-	if (place_top_down(bl, gm, top, need, &lo))
+	uint64_t lo, below_4g = MM_MIN(*top, 1ull << 32);
+	if (place_top_down(bl, gm, &below_4g, need, &lo))
 		return -1;
+	*top = MM_MIN(*top, lo);
 	*block = need;
 	bl->stack_top = lo + need;
 	return 0;

@@ -135,15 +135,18 @@ static enum hc_action hc_panic(struct vmm *v, unsigned cpu, const char *p, uint6
 
 static enum hc_action hc_calib(struct vmm *v, unsigned cpu, uint32_t gpa)
 {
-	const struct hc_calib *c = guest_mem_ptr(&v->mem, gpa, sizeof(*c));
-	if (!c) {
-		vmm_finish(v, VMM_EXIT_GUEST,
-			   "vCPU %u: bad hypercall on port 0x%x: hc_calib at 0x%x is outside guest RAM",
-			   cpu, HC_PORT_CALIB, gpa);
+	uint64_t len;
+	const char *p = hc_buffer(v, cpu, HC_PORT_CALIB, gpa, sizeof(struct hc_calib), &len);
+	if (!p)
+		return HC_STOP;
+	if (len != sizeof(struct hc_calib)) {
+		vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: bad hypercall on port 0x%x: %llu bytes, "
+			   "expected a %zu-byte struct hc_calib", cpu, HC_PORT_CALIB,
+			   (unsigned long long)len, sizeof(struct hc_calib));
 		return HC_STOP;
 	}
 	struct hc_calib hc;
-	memcpy(&hc, c, sizeof(hc));
+	memcpy(&hc, p, sizeof(hc));
 	double r = calib_ratio(hc.tsc_cycles, hc.iters, v->host_calib_cycles, MTB_CALIB_ITERS);
 	pthread_mutex_lock(&v->lock);
 	v->calib_ratio = r;

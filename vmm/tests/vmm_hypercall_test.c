@@ -161,9 +161,11 @@ static void test_results_and_calib(const char *dir)
 	const char *row = "{\"kind\":\"selftest\",\"cpus\":4}\n";
 	CHECK(hc_out(v, 0, HC_PORT_RESULT, put_buf(row, strlen(row)), 4) == HC_CONTINUE, "row 1");
 	v->host_calib_cycles = 1000000;
-	struct hc_calib *c = guest_mem_ptr(&v->mem, 0x300000, sizeof(*c));
-	*c = (struct hc_calib){MTB_CALIB_ITERS, 1500000};
-	CHECK(out_captured(0, HC_PORT_CALIB, 0x300000, 4) == HC_CONTINUE, "calib");
+	struct hc_calib c = {MTB_CALIB_ITERS, 1500000};
+	expect_stop(HC_PORT_CALIB, put_buf(&c, sizeof(c) - 1), 4, "struct hc_calib");
+	CHECK(v->calib_ratio <= 0, "a bad calibration was used");
+	reset();
+	CHECK(out_captured(0, HC_PORT_CALIB, put_buf(&c, sizeof(c)), 4) == HC_CONTINUE, "calib");
 	CHECK(v->calib_ratio > 1.49 && v->calib_ratio < 1.51 && vmm_timing_trusted(v), "ratio");
 	CHECK(strstr(captured, "ratio 1.50") && strstr(captured, "trusted"), "'%s'", captured);
 	CHECK(hc_out(v, 0, HC_PORT_RESULT, put_buf("{}", 2), 4) == HC_CONTINUE, "row 2");

@@ -143,7 +143,7 @@ static void check_structures(const struct guest_mem *gm, const struct boot_layou
 			CHECK(s[i].lo + s[i].len <= s[j].lo || s[j].lo + s[j].len <= s[i].lo,
 			      "%s overlaps %s", s[i].what, s[j].what);
 	}
-	CHECK(bl->stack_top % 16 == 0, "stack alignment");
+	CHECK(bl->stack_top % 16 == 0 && bl->stack_top <= (1ull << 32), "stack top 0x%llx: aligned, below 4 GiB", (unsigned long long)bl->stack_top);
 }
 
 static void check_boot_info(const struct guest_mem *gm, const struct boot_layout *bl,
