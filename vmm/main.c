@@ -15,7 +15,8 @@
 
 #include "vmm.h"
 
-/* Reads a whole regular file; 0, or -1 with errno set (EISDIR for dirs). */
+/* Reads a whole regular file; 0, or -1 with errno set (EISDIR for a directory,
+ * EFTYPE-like ENOEXEC for any other non-regular file). */
 static int read_file(const char *path, uint8_t **buf, size_t *size)
 {
 	FILE *f = fopen(path, "rb");
@@ -23,7 +24,7 @@ static int read_file(const char *path, uint8_t **buf, size_t *size)
 	if (!f)
 		return -1;
 	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = fstat(fileno(f), &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		int e = fstat(fileno(f), &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
 		fclose(f);
 		errno = e;
 		return -1;
@@ -42,12 +43,17 @@ static int read_file(const char *path, uint8_t **buf, size_t *size)
 }
 
 /* Everything before KVM: files, RAM, image, boot structures. VMM_EXIT_*. */
+static const char *file_error(int e)
+{
+	return e == ENOEXEC ? "not a regular file" : strerror(e);
+}
+
 static int prepare(struct vmm *v, struct elf_image *img, uint8_t **elf, uint8_t **trace)
 {
 	char err[VMM_ERRLEN], cmdline[0xd000];
 	size_t elf_size, trace_size = 0;
 	if (read_file(v->opt.elf_path, elf, &elf_size) < 0) {
-		fprintf(stderr, "vmm: %s: %s\n", v->opt.elf_path, strerror(errno));
+		fprintf(stderr, "vmm: %s: %s\n", v->opt.elf_path, file_error(errno));
 		return VMM_EXIT_USAGE;
 	}
 	if (elf_parse(img, *elf, elf_size, err, sizeof(err)) < 0) {
@@ -55,7 +61,7 @@ static int prepare(struct vmm *v, struct elf_image *img, uint8_t **elf, uint8_t 
 		return VMM_EXIT_USAGE;
 	}
 	if (v->opt.trace_path && read_file(v->opt.trace_path, trace, &trace_size) < 0) {
-		fprintf(stderr, "vmm: --trace %s: %s\n", v->opt.trace_path, strerror(errno));
+		fprintf(stderr, "vmm: --trace %s: %s\n", v->opt.trace_path, file_error(errno));
 		return VMM_EXIT_USAGE;
 	}
 	if (vmm_options_cmdline(&v->opt, cmdline, sizeof(cmdline)) < 0) {
