@@ -150,13 +150,14 @@ static enum hc_action hc_calib(struct vmm *v, unsigned cpu, uint32_t gpa)
 	double r = calib_ratio(hc.tsc_cycles, hc.iters, v->host_calib_cycles, MTB_CALIB_ITERS);
 	pthread_mutex_lock(&v->lock);
 	v->calib_ratio = r;
-	pthread_mutex_unlock(&v->lock);
+	bool trusted = vmm_timing_trusted(v);
 	fprintf(stderr, "vmm: calibration: guest %llu cycles / %llu iters, host %llu / %llu: "
 		"ratio %.2f, timings %s%s%s\n", (unsigned long long)hc.tsc_cycles,
 		(unsigned long long)hc.iters, (unsigned long long)v->host_calib_cycles,
-		(unsigned long long)MTB_CALIB_ITERS, r, vmm_timing_trusted(v) ? "trusted" : "NOT trusted",
-		v->env.emulated ? ": " : (r >= 2 ? ": guest much slower than host" : ""),
+		(unsigned long long)MTB_CALIB_ITERS, r, trusted ? "trusted" : "NOT trusted",
+		v->env.emulated ? ": " : (trusted ? "" : ": guest much slower than host"),
 		v->env.emulated ? v->env.why : "");
+	pthread_mutex_unlock(&v->lock);
 	return HC_CONTINUE;
 }
 
