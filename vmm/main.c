@@ -43,6 +43,17 @@ static int read_file(const char *path, uint8_t **buf, size_t *size)
 }
 
 /* Everything before KVM: files, RAM, image, boot structures. VMM_EXIT_*. */
+/* --dry-run: what the host side of calibration would use. */
+static void print_host_calib(void)
+{
+	struct calib_env env;
+	calib_env_detect(&env);
+	printf("host calibration: %llu TSC cycles for %llu loop iterations; %s%s\n",
+	       (unsigned long long)calib_host_cycles(MTB_CALIB_ITERS), MTB_CALIB_ITERS,
+	       env.emulated ? "timings untrusted: " : "no sign of emulated KVM",
+	       env.emulated ? env.why : "");
+}
+
 static const char *file_error(int e)
 {
 	return e == ENOEXEC ? "not a regular file" : strerror(e);
@@ -86,6 +97,7 @@ static int prepare(struct vmm *v, struct elf_image *img, uint8_t **elf, uint8_t 
 	if (v->opt.dry_run) {
 		boot_layout_print(stdout, &v->boot, &v->mem);
 		printf("cmdline: \"%s\"\n", cmdline);
+		print_host_calib();
 	}
 	return VMM_EXIT_OK;
 }

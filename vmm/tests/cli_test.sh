@@ -61,6 +61,7 @@ grep -q "guest RAM: 256 MiB in 1 region" "$tmp/out" || fail "dry-run: default RA
 grep -q "page tables: \[0x10000" "$tmp/out" || fail "dry-run: page tables"
 grep -q 'cmdline: "selftest x=1"' "$tmp/out" || fail "dry-run: cmdline"
 grep -q "stacks: top 0x9f000" "$tmp/out" || fail "dry-run: stacks"
+grep -q "host calibration: [1-9][0-9]* TSC cycles" "$tmp/out" || fail "dry-run: host calibration"
 
 "$VMM" --dry-run --holes --mem 4G --cpus 16 --trace "$tmp/trace.bin" "$tmp/t.elf" >"$tmp/out" 2>"$tmp/err" ||
 	fail "dry-run --holes: exit $?: $(cat "$tmp/err")"
