@@ -428,7 +428,7 @@ static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 		spin_lock(&a->lock);
 		if (in_chunk) {
 			bb_set(a->w, BB_MAX_ORDER, 0);
-			a->free = BB_UNITS;
+			area_set_free(a, BB_UNITS);
 		}
 		ok = bb_take(a->w, (unsigned)(pfn % BB_UNITS), order);
 		if (ok)
