@@ -123,14 +123,14 @@ struct boot_layout {
 	uint64_t trace_gpa, trace_size;
 	uint64_t ext_gpa, memmap_gpa, modlist_gpa, cmdline_gpa;
 	uint32_t memmap_entries;
-	uint64_t pt_end;      /* page tables occupy [MTB_PAGETABLE_ADDR, pt_end) */
-	bool pt_1g;	      /* 1 GiB pages, else 2 MiB pages */
-	uint64_t pt_mapped;   /* bytes identity-mapped */
-	struct mem_map map;   /* what the guest is told (types: enum mem_type) */
+	uint64_t pt_end;    /* page tables occupy [MTB_PAGETABLE_ADDR, pt_end) */
+	bool pt_1g;	    /* 1 GiB pages, else 2 MiB pages */
+	uint64_t pt_mapped; /* bytes identity-mapped */
+	struct mem_map map; /* what the guest is told (types: enum mem_type) */
 };
 
-#define BOOT_GDT_CODE64 0x08
-#define BOOT_GDT_DATA	0x10
+#define BOOT_GDT_CODE64	  0x08
+#define BOOT_GDT_DATA	  0x10
 #define BOOT_CMDLINE_ADDR 0x3000ull
 
 /* Writes everything the guest needs besides its image; 0, or -1 with a reason. */
@@ -209,10 +209,10 @@ struct vmm {
 
 	pthread_mutex_t lock; /* console, results, the end state */
 	pthread_cond_t done_cv;
-	bool done;	  /* the run has ended: vCPUs stop */
-	int exit_code;	  /* VMM_EXIT_* once done */
-	int guest_code;	  /* the guest's exit code (HC_EXIT) */
-	FILE *console;	  /* stdout */
+	bool done;	/* the run has ended: vCPUs stop */
+	int exit_code;	/* VMM_EXIT_* once done */
+	int guest_code; /* the guest's exit code (HC_EXIT) */
+	FILE *console;	/* stdout */
 	struct result_out out;
 
 	uint64_t host_calib_cycles; /* host loop, MTB_CALIB_ITERS iterations */
@@ -226,7 +226,7 @@ void vmm_state_init(struct vmm *v);
 /* Ends the run once: the first caller sets exit_code and prints msg (if not
  * NULL) on stderr; later calls are ignored. Thread-safe (hypercall.c). */
 void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* true when timings from this run can be trusted (hypercall.c). */
 bool vmm_timing_trusted(const struct vmm *v);
 

@@ -25,7 +25,8 @@ static void *worker(void *arg)
 		CHECK(hc_out(v, w->id, HC_PORT_RESULT, w->row_buf, 4) == HC_CONTINUE, "row");
 		CHECK(hc_out(v, w->id, HC_PORT_CONSOLE, w->con_buf, 4) == HC_CONTINUE, "console");
 		if (i % 100 == 0)
-			CHECK(hc_out(v, w->id, HC_PORT_CALIB, w->calib_buf, 4) == HC_CONTINUE, "calib");
+			CHECK(hc_out(v, w->id, HC_PORT_CALIB, w->calib_buf, 4) == HC_CONTINUE,
+			      "calib");
 	}
 	/* Everyone ends the run; only the first may count. */
 	if (w->id == 0)
@@ -86,7 +87,8 @@ int main(void)
 		unsigned id;
 		const char *p = strstr(line, "\"t\":");
 		CHECK(strncmp(line, "{\"engine\":\"kvm\",\"timing_trusted\":", 33) == 0 && p &&
-			      sscanf(p, "\"t\":%u}", &id) == 1 && id < THREADS, "row '%s'", line);
+			  sscanf(p, "\"t\":%u}", &id) == 1 && id < THREADS,
+		      "row '%s'", line);
 		per[id]++;
 		n++;
 	}
