@@ -39,10 +39,11 @@ void vmm_state_init(struct vmm *v)
 	v->calib_ratio = 0;
 }
 
-void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
+bool vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
 {
 	pthread_mutex_lock(&v->lock);
-	if (!v->done) {
+	bool first = !v->done;
+	if (first) {
 		v->exit_code = exit_code;
 		__atomic_store_n(&v->done, true, __ATOMIC_RELEASE);
 		if (fmt) {
@@ -57,6 +58,7 @@ void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
 		pthread_cond_broadcast(&v->done_cv);
 	}
 	pthread_mutex_unlock(&v->lock);
+	return first;
 }
 
 bool vmm_timing_trusted(const struct vmm *v)

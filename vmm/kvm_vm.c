@@ -191,10 +191,9 @@ static void wait_done(struct vmm *v)
 		} else if (pthread_cond_timedwait(&v->done_cv, &v->lock, &deadline) == ETIMEDOUT &&
 			   !v->done) {
 			pthread_mutex_unlock(&v->lock);
-			vmm_finish(v, VMM_EXIT_GUEST,
-				   "watchdog: the guest did not finish within %u s",
-				   v->opt.timeout_s);
-			v->watchdog_fired = true;
+			v->watchdog_fired = vmm_finish(
+			    v, VMM_EXIT_GUEST, "watchdog: the guest did not finish within %u s",
+			    v->opt.timeout_s);
 			return;
 		}
 	}

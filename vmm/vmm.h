@@ -225,7 +225,7 @@ struct vmm {
 void vmm_state_init(struct vmm *v);
 /* Ends the run once: the first caller sets exit_code and prints msg (if not
  * NULL) on stderr; later calls are ignored. Thread-safe (hypercall.c). */
-void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
+bool vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* true when timings from this run can be trusted (hypercall.c). */
 bool vmm_timing_trusted(const struct vmm *v);

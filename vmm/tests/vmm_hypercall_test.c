@@ -151,7 +151,7 @@ static void test_ports(void)
 	expect_stop(HC_PORT_PANIC, put_buf("boom\x01\n", 6), 4, "guest panic on vCPU 1: boom?");
 	expect_stop(HC_PORT_EXIT, 7, 4, "exited with code 7");
 	CHECK(v->guest_code == 7, "guest code");
-	vmm_finish(v, VMM_EXIT_HOST, "later reasons are ignored");
+	CHECK(!vmm_finish(v, VMM_EXIT_HOST, "later reasons are ignored"), "second finish won");
 	CHECK(v->exit_code == VMM_EXIT_GUEST, "first reason wins");
 	reset();
 	CHECK(hc_out(v, 0, HC_PORT_EXIT, 0, 4) == HC_STOP && v->done && v->exit_code == 0,
