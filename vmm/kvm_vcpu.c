@@ -191,8 +191,9 @@ static enum hc_action vcpu_io(struct vmm *v, struct vcpu *c, struct kvm_run *run
 	return a;
 }
 
-static enum hc_action vcpu_exit(struct vmm *v, struct vcpu *c, struct kvm_run *run)
+enum hc_action kvm_vcpu_exit(struct vmm *v, struct vcpu *c)
 {
+	struct kvm_run *run = c->run;
 	char what[160];
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -243,7 +244,7 @@ void *kvm_vcpu_thread(void *arg)
 		}
 		unsigned reason = run->exit_reason;
 		__atomic_fetch_add(&v->exits[reason < 64 ? reason : 63], 1, __ATOMIC_RELAXED);
-		if (vcpu_exit(v, c, run) == HC_STOP)
+		if (kvm_vcpu_exit(v, c) == HC_STOP)
 			break;
 	}
 	return NULL;

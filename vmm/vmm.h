@@ -245,6 +245,9 @@ int kvm_vm_run(struct vmm *v);
 /* Creates vCPU c->id: cpuid, long-mode sregs, regs, fpu, mp_state (kvm_vcpu.c);
  * VMM_EXIT_* (prints the failing ioctl). */
 int kvm_vcpu_setup(struct vmm *v, struct vcpu *c);
+/* Handles the exit described by c->run (I/O hypercalls, faults, unexpected
+ * exits); HC_STOP once the run has ended (kvm_vcpu.c). */
+enum hc_action kvm_vcpu_exit(struct vmm *v, struct vcpu *c);
 /* Thread body: KVM_RUN until the run ends (kvm_vcpu.c). */
 void *kvm_vcpu_thread(void *arg);
 /* Prints RIP, the general registers and the control registers of c. */
