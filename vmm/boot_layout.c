@@ -25,16 +25,16 @@
 
 #include "vmm.h"
 
-#define BOOT_STACKS_LOW	 0x80000ull
-#define BOOT_EXT_ADDR	 (MTB_BOOTINFO_ADDR + 0x40)
-#define BOOT_MODLIST	 (MTB_BOOTINFO_ADDR + 0x80)
-#define BOOT_MEMMAP	 (MTB_BOOTINFO_ADDR + 0x100)
-#define PTE_P		 1ull
-#define PTE_RW		 2ull
-#define PTE_PS		 0x80ull
+#define BOOT_STACKS_LOW 0x80000ull
+#define BOOT_EXT_ADDR	(MTB_BOOTINFO_ADDR + 0x40)
+#define BOOT_MODLIST	(MTB_BOOTINFO_ADDR + 0x80)
+#define BOOT_MEMMAP	(MTB_BOOTINFO_ADDR + 0x100)
+#define PTE_P		1ull
+#define PTE_RW		2ull
+#define PTE_PS		0x80ull
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -67,8 +67,8 @@ static bool overlaps_ram(const struct guest_mem *gm, uint64_t lo, uint64_t len)
 
 /* Places `size` bytes ending at or below *top (page aligned) inside one RAM
  * region and clear of the kernel; moves *top down. 0, or -1. */
-static int place_high(struct boot_layout *bl, struct guest_mem *gm, uint64_t *top,
-		      uint64_t size, uint64_t *out)
+static int place_high(struct boot_layout *bl, struct guest_mem *gm, uint64_t *top, uint64_t size,
+		      uint64_t *out)
 {
 	uint64_t len = MM_ALIGN_UP(size, PAGE_SIZE);
 	if (len > *top || len == 0)
@@ -127,16 +127,20 @@ static void write_boot_info(struct boot_layout *bl, struct guest_mem *gm,
 			    const struct boot_params *p, size_t cmdlen)
 {
 	struct hvm_start_info *si = gptr(gm, MTB_BOOTINFO_ADDR, sizeof(*si));
-	*si = (struct hvm_start_info){.magic = XEN_HVM_START_MAGIC, .version = 1,
+	*si = (struct hvm_start_info){.magic = XEN_HVM_START_MAGIC,
+				      .version = 1,
 				      .nr_modules = bl->trace_size ? 1 : 0,
 				      .modlist_paddr = bl->trace_size ? BOOT_MODLIST : 0,
 				      .cmdline_paddr = BOOT_CMDLINE_ADDR,
 				      .memmap_paddr = BOOT_MEMMAP,
 				      .memmap_entries = bl->map.count};
 	struct mtb_boot_ext *ext = gptr(gm, BOOT_EXT_ADDR, sizeof(*ext));
-	*ext = (struct mtb_boot_ext){.magic = MTB_BOOT_EXT_MAGIC, .ncpus = p->ncpus,
-				     .tsc_khz = p->tsc_khz, .flags = MTB_EXT_HYPERCALLS,
-				     .stack_top = bl->stack_top, .stack_size = bl->stack_size};
+	*ext = (struct mtb_boot_ext){.magic = MTB_BOOT_EXT_MAGIC,
+				     .ncpus = p->ncpus,
+				     .tsc_khz = p->tsc_khz,
+				     .flags = MTB_EXT_HYPERCALLS,
+				     .stack_top = bl->stack_top,
+				     .stack_size = bl->stack_size};
 	struct hvm_modlist_entry *mod = gptr(gm, BOOT_MODLIST, sizeof(*mod));
 	*mod = (struct hvm_modlist_entry){.paddr = bl->trace_gpa, .size = bl->trace_size};
 	struct hvm_memmap_table_entry *e = gptr(gm, BOOT_MEMMAP, bl->map.count * sizeof(*e));
@@ -174,16 +178,18 @@ static int place_stacks(struct boot_layout *bl, struct guest_mem *gm, uint64_t *
 int boot_layout_build(struct boot_layout *bl, struct guest_mem *gm, const struct elf_image *img,
 		      const struct boot_params *p, char *err, size_t errlen)
 {
-	*bl = (struct boot_layout){.ncpus = p->ncpus, .entry = img->entry,
-				   .kernel_lo = img->lo, .kernel_hi = img->hi};
+	*bl = (struct boot_layout){
+	    .ncpus = p->ncpus, .entry = img->entry, .kernel_lo = img->lo, .kernel_hi = img->hi};
 	size_t cmdlen = strlen(p->cmdline);
 	if (cmdlen + 1 > MTB_PAGETABLE_ADDR - BOOT_CMDLINE_ADDR)
 		return fail(err, errlen, "workload command line too long (%zu bytes, max %llu)",
-			    cmdlen, (unsigned long long)(MTB_PAGETABLE_ADDR - BOOT_CMDLINE_ADDR - 1));
+			    cmdlen,
+			    (unsigned long long)(MTB_PAGETABLE_ADDR - BOOT_CMDLINE_ADDR - 1));
 	uint64_t top = guest_mem_end(gm), block;
 	if (p->trace_size) {
 		if (place_top_down(bl, gm, &top, p->trace_size, &bl->trace_gpa))
-			return fail(err, errlen, "trace (%llu bytes) does not fit in a RAM region "
+			return fail(err, errlen,
+				    "trace (%llu bytes) does not fit in a RAM region "
 				    "beside the kernel: use a larger --mem",
 				    (unsigned long long)p->trace_size);
 		bl->trace_size = p->trace_size;
@@ -205,7 +211,8 @@ int boot_page_tables(struct boot_layout *bl, struct guest_mem *gm, bool use_1g, 
 	uint64_t gib = (guest_mem_end(gm) + SIZE_1G - 1) / SIZE_1G;
 	uint64_t end = MTB_PAGETABLE_ADDR + (2 + (use_1g ? 0 : gib)) * PAGE_SIZE;
 	if (gib > 512 || end > BOOT_STACKS_LOW)
-		return fail(err, errlen, "identity page tables for %llu GiB do not fit below 0x%llx",
+		return fail(err, errlen,
+			    "identity page tables for %llu GiB do not fit below 0x%llx",
 			    (unsigned long long)gib, (unsigned long long)BOOT_STACKS_LOW);
 	uint64_t old = MM_MAX(bl->pt_end, end);
 	memset(gptr(gm, MTB_PAGETABLE_ADDR, old - MTB_PAGETABLE_ADDR), 0, old - MTB_PAGETABLE_ADDR);
@@ -240,19 +247,25 @@ int boot_page_tables(struct boot_layout *bl, struct guest_mem *gm, bool use_1g, 
 static const char *type_name(uint32_t t)
 {
 	switch (t) {
-	case MEM_USABLE: return "usable";
-	case MEM_RESERVED: return "reserved";
-	case MEM_ACPI: return "acpi";
-	case MEM_NVS: return "nvs";
-	case MEM_KERNEL: return "kernel";
-	default: return "?";
+	case MEM_USABLE:
+		return "usable";
+	case MEM_RESERVED:
+		return "reserved";
+	case MEM_ACPI:
+		return "acpi";
+	case MEM_NVS:
+		return "nvs";
+	case MEM_KERNEL:
+		return "kernel";
+	default:
+		return "?";
 	}
 }
 
 void boot_layout_print(FILE *f, const struct boot_layout *bl, const struct guest_mem *gm)
 {
-	fprintf(f, "guest RAM: %llu MiB in %u region(s)\n",
-		(unsigned long long)(gm->total >> 20), gm->nregions);
+	fprintf(f, "guest RAM: %llu MiB in %u region(s)\n", (unsigned long long)(gm->total >> 20),
+		gm->nregions);
 	for (unsigned i = 0; i < gm->nregions; i++)
 		fprintf(f, "  region %u: [0x%011llx, 0x%011llx) %llu KiB\n", i,
 			(unsigned long long)gm->r[i].gpa,
@@ -267,10 +280,11 @@ void boot_layout_print(FILE *f, const struct boot_layout *bl, const struct guest
 			type_name(bl->map.r[i].type), (unsigned long long)(bl->map.r[i].len >> 10));
 	fprintf(f, "kernel: [0x%llx, 0x%llx) entry 0x%llx\n", (unsigned long long)bl->kernel_lo,
 		(unsigned long long)bl->kernel_hi, (unsigned long long)bl->entry);
-	fprintf(f, "boot info: hvm_start_info 0x%llx, mtb_boot_ext 0x%llx, cmdline 0x%llx, "
-		"gdt 0x%llx\n", (unsigned long long)MTB_BOOTINFO_ADDR,
-		(unsigned long long)bl->ext_gpa, (unsigned long long)bl->cmdline_gpa,
-		(unsigned long long)MTB_GDT_ADDR);
+	fprintf(f,
+		"boot info: hvm_start_info 0x%llx, mtb_boot_ext 0x%llx, cmdline 0x%llx, "
+		"gdt 0x%llx\n",
+		(unsigned long long)MTB_BOOTINFO_ADDR, (unsigned long long)bl->ext_gpa,
+		(unsigned long long)bl->cmdline_gpa, (unsigned long long)MTB_GDT_ADDR);
 	fprintf(f, "cpus: %u, stacks: top 0x%llx, %llu KiB each\n", bl->ncpus,
 		(unsigned long long)bl->stack_top, (unsigned long long)(bl->stack_size >> 10));
 	if (bl->trace_size)

@@ -69,8 +69,9 @@ void calib_env_from(struct calib_env *e, const char *cpuinfo, const char *module
 	} else if (cpuinfo && strstr(cpuinfo, "flags") && !has_flag(cpuinfo, "vmx") &&
 		   !has_flag(cpuinfo, "svm")) {
 		e->emulated = true;
-		snprintf(e->why, sizeof(e->why), "the host CPU has no vmx/svm flag (nested or "
-						 "emulated KVM)");
+		snprintf(e->why, sizeof(e->why),
+			 "the host CPU has no vmx/svm flag (nested or "
+			 "emulated KVM)");
 	}
 }
 

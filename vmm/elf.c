@@ -17,7 +17,7 @@
 #include "vmm.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -40,7 +40,8 @@ static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t err
 	if (eh->e_machine != EM_X86_64)
 		return fail(err, errlen, "not an x86_64 ELF (machine %u)", eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(err, errlen, "not an executable ELF (type %u; link with -static -no-pie)",
+		return fail(err, errlen,
+			    "not an executable ELF (type %u; link with -static -no-pie)",
 			    eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0)
 		return fail(err, errlen, "ELF has no usable program headers");
@@ -61,8 +62,8 @@ static int add_segment(struct elf_image *img, const Elf64_Phdr *ph, size_t size,
 		return fail(err, errlen, "ELF segment with p_filesz > p_memsz");
 	if (ph->p_paddr + ph->p_memsz < ph->p_paddr)
 		return fail(err, errlen, "ELF segment wraps around the address space");
-	img->seg[img->nsegs++] = (struct elf_seg){ph->p_paddr, ph->p_offset, ph->p_filesz,
-						  ph->p_memsz, ph->p_flags};
+	img->seg[img->nsegs++] =
+	    (struct elf_seg){ph->p_paddr, ph->p_offset, ph->p_filesz, ph->p_memsz, ph->p_flags};
 	return 0;
 }
 
@@ -104,7 +105,8 @@ int elf_load(const struct elf_image *img, struct guest_mem *gm, char *err, size_
 		const struct elf_seg *s = &img->seg[i];
 		uint8_t *dst = guest_mem_ptr(gm, s->paddr, s->memsz);
 		if (s->paddr < MTB_STACKS_TOP || !dst)
-			return fail(err, errlen, "ELF segment [0x%llx, 0x%llx) is not inside guest RAM "
+			return fail(err, errlen,
+				    "ELF segment [0x%llx, 0x%llx) is not inside guest RAM "
 				    "above the boot data (0x9f000)",
 				    (unsigned long long)s->paddr,
 				    (unsigned long long)(s->paddr + s->memsz));

@@ -39,10 +39,11 @@ void vmm_state_init(struct vmm *v)
 	v->calib_ratio = 0;
 }
 
-void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
+bool vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
 {
 	pthread_mutex_lock(&v->lock);
-	if (!v->done) {
+	bool first = !v->done;
+	if (first) {
 		v->exit_code = exit_code;
 		__atomic_store_n(&v->done, true, __ATOMIC_RELEASE);
 		if (fmt) {
@@ -57,6 +58,7 @@ void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
 		pthread_cond_broadcast(&v->done_cv);
 	}
 	pthread_mutex_unlock(&v->lock);
+	return first;
 }
 
 bool vmm_timing_trusted(const struct vmm *v)
@@ -66,14 +68,15 @@ bool vmm_timing_trusted(const struct vmm *v)
 
 /* The guest's hc_buf at gpa, then the host pointer to its data; NULL (and the
  * run ended) if either is outside RAM or len > max. */
-static const char *hc_buffer(struct vmm *v, unsigned cpu, uint16_t port, uint32_t gpa,
-			     uint64_t max, uint64_t *len)
+static const char *hc_buffer(struct vmm *v, unsigned cpu, uint16_t port, uint32_t gpa, uint64_t max,
+			     uint64_t *len)
 {
 	const struct hc_buf *b = guest_mem_ptr(&v->mem, gpa, sizeof(*b));
 	if (!b) {
-		vmm_finish(v, VMM_EXIT_GUEST,
-			   "vCPU %u: bad hypercall on port 0x%x: hc_buf at 0x%x is outside guest RAM",
-			   cpu, port, gpa);
+		vmm_finish(
+		    v, VMM_EXIT_GUEST,
+		    "vCPU %u: bad hypercall on port 0x%x: hc_buf at 0x%x is outside guest RAM", cpu,
+		    port, gpa);
 		return NULL;
 	}
 	struct hc_buf hb;
@@ -81,8 +84,8 @@ static const char *hc_buffer(struct vmm *v, unsigned cpu, uint16_t port, uint32_
 	const char *p = hb.len ? guest_mem_ptr(&v->mem, hb.addr, hb.len) : "";
 	if (hb.len > max || !p) {
 		vmm_finish(v, VMM_EXIT_GUEST,
-			   "vCPU %u: bad hypercall on port 0x%x: buffer [0x%llx, +0x%llx) is %s", cpu,
-			   port, (unsigned long long)hb.addr, (unsigned long long)hb.len,
+			   "vCPU %u: bad hypercall on port 0x%x: buffer [0x%llx, +0x%llx) is %s",
+			   cpu, port, (unsigned long long)hb.addr, (unsigned long long)hb.len,
 			   hb.len > max ? "too long" : "outside guest RAM");
 		return NULL;
 	}
@@ -140,9 +143,10 @@ static enum hc_action hc_calib(struct vmm *v, unsigned cpu, uint32_t gpa)
 	if (!p)
 		return HC_STOP;
 	if (len != sizeof(struct hc_calib)) {
-		vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: bad hypercall on port 0x%x: %llu bytes, "
-			   "expected a %zu-byte struct hc_calib", cpu, HC_PORT_CALIB,
-			   (unsigned long long)len, sizeof(struct hc_calib));
+		vmm_finish(v, VMM_EXIT_GUEST,
+			   "vCPU %u: bad hypercall on port 0x%x: %llu bytes, "
+			   "expected a %zu-byte struct hc_calib",
+			   cpu, HC_PORT_CALIB, (unsigned long long)len, sizeof(struct hc_calib));
 		return HC_STOP;
 	}
 	struct hc_calib hc;
@@ -151,14 +155,30 @@ static enum hc_action hc_calib(struct vmm *v, unsigned cpu, uint32_t gpa)
 	pthread_mutex_lock(&v->lock);
 	v->calib_ratio = r;
 	bool trusted = vmm_timing_trusted(v);
-	fprintf(stderr, "vmm: calibration: guest %llu cycles / %llu iters, host %llu / %llu: "
-		"ratio %.2f, timings %s%s%s\n", (unsigned long long)hc.tsc_cycles,
-		(unsigned long long)hc.iters, (unsigned long long)v->host_calib_cycles,
-		(unsigned long long)MTB_CALIB_ITERS, r, trusted ? "trusted" : "NOT trusted",
+	fprintf(stderr,
+		"vmm: calibration: guest %llu cycles / %llu iters, host %llu / %llu: "
+		"ratio %.2f, timings %s%s%s\n",
+		(unsigned long long)hc.tsc_cycles, (unsigned long long)hc.iters,
+		(unsigned long long)v->host_calib_cycles, (unsigned long long)MTB_CALIB_ITERS, r,
+		trusted ? "trusted" : "NOT trusted",
 		v->env.emulated ? ": " : (trusted ? "" : ": guest much slower than host"),
 		v->env.emulated ? v->env.why : "");
 	pthread_mutex_unlock(&v->lock);
 	return HC_CONTINUE;
+}
+
+static enum hc_action hc_exit(struct vmm *v, unsigned cpu, uint32_t code)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!v->done)
+		v->guest_code = (int)code;
+	pthread_mutex_unlock(&v->lock);
+	if (code == 0)
+		vmm_finish(v, VMM_EXIT_OK, NULL);
+	else
+		vmm_finish(v, VMM_EXIT_GUEST, "guest exited with code %d (vCPU %u)", (int)code,
+			   cpu);
+	return HC_STOP;
 }
 
 enum hc_action hc_out(struct vmm *v, unsigned cpu, uint16_t port, uint32_t value, unsigned size)
@@ -173,8 +193,10 @@ enum hc_action hc_out(struct vmm *v, unsigned cpu, uint16_t port, uint32_t value
 		return HC_CONTINUE; /* UART setup writes are ignored */
 	}
 	if (port >= HC_PORT_CONSOLE && port <= HC_PORT_CALIB && size != 4) {
-		vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: bad hypercall on port 0x%x: %u-byte out "
-			   "(expected outl)", cpu, port, size);
+		vmm_finish(v, VMM_EXIT_GUEST,
+			   "vCPU %u: bad hypercall on port 0x%x: %u-byte out "
+			   "(expected outl)",
+			   cpu, port, size);
 		return HC_STOP;
 	}
 	switch (port) {
@@ -188,16 +210,7 @@ enum hc_action hc_out(struct vmm *v, unsigned cpu, uint16_t port, uint32_t value
 			return HC_STOP;
 		return hc_result(v, cpu, p, len);
 	case HC_PORT_EXIT:
-		pthread_mutex_lock(&v->lock);
-		if (!v->done)
-			v->guest_code = (int)value;
-		pthread_mutex_unlock(&v->lock);
-		if (value == 0)
-			vmm_finish(v, VMM_EXIT_OK, NULL);
-		else
-			vmm_finish(v, VMM_EXIT_GUEST, "guest exited with code %d (vCPU %u)",
-				   (int)value, cpu);
-		return HC_STOP;
+		return hc_exit(v, cpu, value);
 	case HC_PORT_PANIC:
 		if (!(p = hc_buffer(v, cpu, port, value, UINT64_MAX, &len)))
 			return HC_STOP;
@@ -205,8 +218,10 @@ enum hc_action hc_out(struct vmm *v, unsigned cpu, uint16_t port, uint32_t value
 	case HC_PORT_CALIB:
 		return hc_calib(v, cpu, value);
 	default:
-		vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: out to unknown I/O port 0x%x (%u bytes, "
-			   "value 0x%x)", cpu, port, size, value);
+		vmm_finish(v, VMM_EXIT_GUEST,
+			   "vCPU %u: out to unknown I/O port 0x%x (%u bytes, "
+			   "value 0x%x)",
+			   cpu, port, size, value);
 		return HC_STOP;
 	}
 }
@@ -217,7 +232,7 @@ enum hc_action hc_in(struct vmm *v, unsigned cpu, uint16_t port, unsigned size, 
 		*value = port == COM1_LSR ? COM1_LSR_IDLE : 0;
 		return HC_CONTINUE;
 	}
-	vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: in from unknown I/O port 0x%x (%u bytes)", cpu, port,
-		   size);
+	vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: in from unknown I/O port 0x%x (%u bytes)", cpu,
+		   port, size);
 	return HC_STOP;
 }

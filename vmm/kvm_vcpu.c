@@ -51,7 +51,7 @@ static int vcpu_set_cpuid(struct vmm *v, struct vcpu *c)
 		struct kvm_cpuid_entry2 *e = &cp->entries[i];
 		if (e->function == 1) {
 			e->ebx = (e->ebx & 0x00ffffffu) | (c->id << 24); /* initial APIC id */
-			e->ecx |= 1u << 31;				  /* hypervisor present */
+			e->ecx |= 1u << 31;				 /* hypervisor present */
 		} else if (e->function == 0xb || e->function == 0x1f) {
 			e->edx = c->id; /* x2APIC id */
 		}
@@ -66,8 +66,15 @@ static int vcpu_set_sregs(struct vmm *v, struct vcpu *c)
 	struct kvm_sregs s;
 	if (ioctl(c->fd, KVM_GET_SREGS, &s) < 0)
 		return vcpu_perror(c, "KVM_GET_SREGS");
-	struct kvm_segment code = {.base = 0, .limit = 0xffffffff, .selector = BOOT_GDT_CODE64,
-				   .type = 11, .present = 1, .dpl = 0, .db = 0, .s = 1, .l = 1,
+	struct kvm_segment code = {.base = 0,
+				   .limit = 0xffffffff,
+				   .selector = BOOT_GDT_CODE64,
+				   .type = 11,
+				   .present = 1,
+				   .dpl = 0,
+				   .db = 0,
+				   .s = 1,
+				   .l = 1,
 				   .g = 1};
 	struct kvm_segment data = code;
 	data.selector = BOOT_GDT_DATA;
@@ -91,12 +98,12 @@ static int vcpu_set_regs(struct vmm *v, struct vcpu *c)
 {
 	const struct boot_layout *bl = &v->boot;
 	struct kvm_regs r = {
-		.rflags = 0x2,
-		.rip = bl->entry,
-		.rdi = MTB_BOOTINFO_ADDR,
-		.rsi = c->id,
-		.rdx = bl->ext_gpa,
-		.rsp = bl->stack_top - (uint64_t)c->id * bl->stack_size,
+	    .rflags = 0x2,
+	    .rip = bl->entry,
+	    .rdi = MTB_BOOTINFO_ADDR,
+	    .rsi = c->id,
+	    .rdx = bl->ext_gpa,
+	    .rsp = bl->stack_top - (uint64_t)c->id * bl->stack_size,
 	};
 	if (ioctl(c->fd, KVM_SET_REGS, &r) < 0)
 		return vcpu_perror(c, "KVM_SET_REGS");
@@ -136,7 +143,8 @@ void kvm_vcpu_print_regs(struct vcpu *c, FILE *f)
 		fprintf(f, "  vCPU %u: registers unavailable: %s\n", c->id, strerror(errno));
 		return;
 	}
-	fprintf(f, "  vCPU %u: RIP=%016llx RSP=%016llx RFLAGS=%08llx\n"
+	fprintf(f,
+		"  vCPU %u: RIP=%016llx RSP=%016llx RFLAGS=%08llx\n"
 		"  RAX=%016llx RBX=%016llx RCX=%016llx RDX=%016llx\n"
 		"  RSI=%016llx RDI=%016llx RBP=%016llx R8 =%016llx\n"
 		"  R9 =%016llx R10=%016llx R11=%016llx R12=%016llx\n"
@@ -168,8 +176,10 @@ static enum hc_action vcpu_io(struct vmm *v, struct vcpu *c, struct kvm_run *run
 	unsigned size = run->io.size;
 	uint32_t value = 0;
 	if (run->io.count != 1 || (size != 1 && size != 2 && size != 4)) {
-		vmm_finish(v, VMM_EXIT_GUEST, "vCPU %u: string or odd-sized I/O on port 0x%x "
-			   "(count %u, size %u)", c->id, run->io.port, run->io.count, size);
+		vmm_finish(v, VMM_EXIT_GUEST,
+			   "vCPU %u: string or odd-sized I/O on port 0x%x "
+			   "(count %u, size %u)",
+			   c->id, run->io.port, run->io.count, size);
 		return HC_STOP;
 	}
 	if (run->io.direction == KVM_EXIT_IO_OUT) {
@@ -181,8 +191,9 @@ static enum hc_action vcpu_io(struct vmm *v, struct vcpu *c, struct kvm_run *run
 	return a;
 }
 
-static enum hc_action vcpu_exit(struct vmm *v, struct vcpu *c, struct kvm_run *run)
+enum hc_action kvm_vcpu_exit(struct vmm *v, struct vcpu *c)
 {
+	struct kvm_run *run = c->run;
 	char what[160];
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -192,7 +203,8 @@ static enum hc_action vcpu_exit(struct vmm *v, struct vcpu *c, struct kvm_run *r
 	case KVM_EXIT_SHUTDOWN:
 		return vcpu_fault(v, c, "triple fault (KVM_EXIT_SHUTDOWN)");
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(what, sizeof(what), "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%llx",
+		snprintf(what, sizeof(what),
+			 "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%llx",
 			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return vcpu_fault(v, c, what);
 	case KVM_EXIT_INTERNAL_ERROR:
@@ -200,12 +212,15 @@ static enum hc_action vcpu_exit(struct vmm *v, struct vcpu *c, struct kvm_run *r
 			 run->internal.suberror);
 		return vcpu_fault(v, c, what);
 	case KVM_EXIT_MMIO:
-		snprintf(what, sizeof(what), "%s of %u bytes at unmapped guest-physical 0x%llx "
-			 "(KVM_EXIT_MMIO)", run->mmio.is_write ? "write" : "read", run->mmio.len,
+		snprintf(what, sizeof(what),
+			 "%s of %u bytes at unmapped guest-physical 0x%llx "
+			 "(KVM_EXIT_MMIO)",
+			 run->mmio.is_write ? "write" : "read", run->mmio.len,
 			 (unsigned long long)run->mmio.phys_addr);
 		return vcpu_fault(v, c, what);
 	case KVM_EXIT_SYSTEM_EVENT:
-		snprintf(what, sizeof(what), "system event %u (KVM_EXIT_SYSTEM_EVENT: shutdown/reset)",
+		snprintf(what, sizeof(what),
+			 "system event %u (KVM_EXIT_SYSTEM_EVENT: shutdown/reset)",
 			 run->system_event.type);
 		return vcpu_fault(v, c, what);
 	default:
@@ -223,12 +238,13 @@ void *kvm_vcpu_thread(void *arg)
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue; /* stop signal or spurious: the loop test decides */
-			vmm_finish(v, VMM_EXIT_HOST, "vCPU %u: KVM_RUN: %s", c->id, strerror(errno));
+			vmm_finish(v, VMM_EXIT_HOST, "vCPU %u: KVM_RUN: %s", c->id,
+				   strerror(errno));
 			break;
 		}
 		unsigned reason = run->exit_reason;
 		__atomic_fetch_add(&v->exits[reason < 64 ? reason : 63], 1, __ATOMIC_RELAXED);
-		if (vcpu_exit(v, c, run) == HC_STOP)
+		if (kvm_vcpu_exit(v, c) == HC_STOP)
 			break;
 	}
 	return NULL;

@@ -33,12 +33,15 @@ static int die_perror(const char *what)
 
 static int kvm_check_caps(struct vmm *v)
 {
-	static const struct { int cap; const char *name; } need[] = {
-		{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
-		{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
-		{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
-		{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
-		{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
+	static const struct {
+		int cap;
+		const char *name;
+	} need[] = {
+	    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+	    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+	    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP"},
+	    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE"},
 	};
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (ioctl(v->kvm_fd, KVM_CHECK_EXTENSION, need[i].cap) <= 0) {
@@ -81,10 +84,10 @@ static int kvm_add_memslots(struct vmm *v)
 	for (unsigned i = 0; i < v->mem.nregions; i++) {
 		const struct guest_region *r = &v->mem.r[i];
 		struct kvm_userspace_memory_region slot = {
-			.slot = i,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+		    .slot = i,
+		    .guest_phys_addr = r->gpa,
+		    .memory_size = r->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)r->hva,
 		};
 		if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
 			return die_perror("KVM_SET_USER_MEMORY_REGION");
@@ -188,9 +191,9 @@ static void wait_done(struct vmm *v)
 		} else if (pthread_cond_timedwait(&v->done_cv, &v->lock, &deadline) == ETIMEDOUT &&
 			   !v->done) {
 			pthread_mutex_unlock(&v->lock);
-			vmm_finish(v, VMM_EXIT_GUEST, "watchdog: the guest did not finish within %u s",
-				   v->opt.timeout_s);
-			v->watchdog_fired = true;
+			v->watchdog_fired = vmm_finish(
+			    v, VMM_EXIT_GUEST, "watchdog: the guest did not finish within %u s",
+			    v->opt.timeout_s);
 			return;
 		}
 	}
@@ -240,14 +243,21 @@ void kvm_vm_destroy(struct vmm *v)
 }
 
 static const char *const exit_names[] = {
-	[KVM_EXIT_UNKNOWN] = "unknown",	      [KVM_EXIT_EXCEPTION] = "exception",
-	[KVM_EXIT_IO] = "io",		      [KVM_EXIT_HYPERCALL] = "hypercall",
-	[KVM_EXIT_DEBUG] = "debug",	      [KVM_EXIT_HLT] = "hlt",
-	[KVM_EXIT_MMIO] = "mmio",	      [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window",
-	[KVM_EXIT_SHUTDOWN] = "shutdown",     [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
-	[KVM_EXIT_INTR] = "intr",	      [KVM_EXIT_SET_TPR] = "set_tpr",
-	[KVM_EXIT_TPR_ACCESS] = "tpr_access", [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
-	[KVM_EXIT_SYSTEM_EVENT] = "system_event",
+    [KVM_EXIT_UNKNOWN] = "unknown",
+    [KVM_EXIT_EXCEPTION] = "exception",
+    [KVM_EXIT_IO] = "io",
+    [KVM_EXIT_HYPERCALL] = "hypercall",
+    [KVM_EXIT_DEBUG] = "debug",
+    [KVM_EXIT_HLT] = "hlt",
+    [KVM_EXIT_MMIO] = "mmio",
+    [KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window",
+    [KVM_EXIT_SHUTDOWN] = "shutdown",
+    [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+    [KVM_EXIT_INTR] = "intr",
+    [KVM_EXIT_SET_TPR] = "set_tpr",
+    [KVM_EXIT_TPR_ACCESS] = "tpr_access",
+    [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+    [KVM_EXIT_SYSTEM_EVENT] = "system_event",
 };
 
 void kvm_print_exit_counts(const struct vmm *v, FILE *f)
@@ -260,7 +270,8 @@ void kvm_print_exit_counts(const struct vmm *v, FILE *f)
 	for (unsigned i = 0; i < 64; i++) {
 		if (!v->exits[i])
 			continue;
-		const char *n = i < sizeof(exit_names) / sizeof(exit_names[0]) ? exit_names[i] : NULL;
+		const char *n =
+		    i < sizeof(exit_names) / sizeof(exit_names[0]) ? exit_names[i] : NULL;
 		fprintf(f, "%s%s %llu", sep, n ? n : "other", (unsigned long long)v->exits[i]);
 		sep = ", ";
 	}

@@ -87,8 +87,8 @@ static int prepare(struct vmm *v, struct elf_image *img, uint8_t **elf, uint8_t 
 			(unsigned long long)(v->opt.mem >> 20), strerror(-e));
 		return VMM_EXIT_HOST;
 	}
-	struct boot_params bp = {.ncpus = v->opt.cpus, .cmdline = cmdline, .trace = *trace,
-				 .trace_size = trace_size};
+	struct boot_params bp = {
+	    .ncpus = v->opt.cpus, .cmdline = cmdline, .trace = *trace, .trace_size = trace_size};
 	if (elf_load(img, &v->mem, err, sizeof(err)) < 0 ||
 	    boot_layout_build(&v->boot, &v->mem, img, &bp, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vmm: %s: %s\n", v->opt.elf_path, err);
@@ -146,9 +146,9 @@ static int boot(struct vmm *v)
 	kvm_print_exit_counts(v, stderr);
 	if (!vmm_timing_trusted(v))
 		fprintf(stderr, "vmm: timings NOT trusted: %s\n",
-			v->env.emulated		? v->env.why
-			: v->calib_ratio <= 0	? "the guest reported no calibration"
-						: "the guest runs >= 2x slower than the host");
+			v->env.emulated	      ? v->env.why
+			: v->calib_ratio <= 0 ? "the guest reported no calibration"
+					      : "the guest runs >= 2x slower than the host");
 	if (rc != VMM_EXIT_OK) {
 		result_out_abort(&v->out);
 		return rc;

@@ -25,11 +25,28 @@ int vmm_parse_size(const char *s, uint64_t *out)
 		return -1;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (shift && (end[0] == 'i' && end[1] == 'B'))
 		end += 2;
@@ -44,7 +61,7 @@ int vmm_parse_size(const char *s, uint64_t *out)
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -78,11 +95,15 @@ static int check_mem(uint64_t mem, const char *arg, char *err, size_t errlen)
 
 enum { OPT_HOLES = 256, OPT_TRACE, OPT_OUT, OPT_TIMEOUT, OPT_DRY };
 static const struct option long_opts[] = {
-	{"cpus", required_argument, NULL, 'c'},	  {"mem", required_argument, NULL, 'm'},
-	{"holes", no_argument, NULL, OPT_HOLES},  {"trace", required_argument, NULL, OPT_TRACE},
-	{"out", required_argument, NULL, OPT_OUT}, {"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"dry-run", no_argument, NULL, OPT_DRY},  {"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"cpus", required_argument, NULL, 'c'},
+    {"mem", required_argument, NULL, 'm'},
+    {"holes", no_argument, NULL, OPT_HOLES},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"dry-run", no_argument, NULL, OPT_DRY},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* One option; 0, 1 for help, -1 on error. */
@@ -98,16 +119,26 @@ static int parse_one(struct vmm_options *o, int c, const char *arg, char *err, s
 		if (vmm_parse_size(arg, &o->mem))
 			return fail(err, errlen, "--mem %s: not a size (e.g. 512M, 4G)", arg);
 		return check_mem(o->mem, arg, err, errlen);
-	case OPT_HOLES: o->holes = true; return 0;
-	case OPT_TRACE: o->trace_path = arg; return 0;
-	case OPT_OUT: o->out_path = arg; return 0;
-	case OPT_DRY: o->dry_run = true; return 0;
+	case OPT_HOLES:
+		o->holes = true;
+		return 0;
+	case OPT_TRACE:
+		o->trace_path = arg;
+		return 0;
+	case OPT_OUT:
+		o->out_path = arg;
+		return 0;
+	case OPT_DRY:
+		o->dry_run = true;
+		return 0;
 	case OPT_TIMEOUT:
 		if (parse_uint(arg, 7 * 24 * 3600, &o->timeout_s))
 			return fail(err, errlen, "--timeout %s: not a number of seconds", arg);
 		return 0;
-	case 'h': return 1;
-	default: return fail(err, errlen, "unknown option (see --help)");
+	case 'h':
+		return 1;
+	default:
+		return fail(err, errlen, "unknown option (see --help)");
 	}
 }
 
@@ -120,7 +151,8 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv, char *err, s
 	int c;
 	while ((c = getopt_long(argc, argv, "+c:m:h", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return fail(err, errlen, "%s: unknown option or missing argument (see --help)",
+			return fail(err, errlen,
+				    "%s: unknown option or missing argument (see --help)",
 				    argv[optind - 1]);
 		int r = parse_one(o, c, optarg, err, errlen);
 		if (r)

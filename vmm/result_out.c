@@ -81,8 +81,7 @@ void result_out_abort(struct result_out *o)
 	out_release(o);
 }
 
-int result_decorate(char *dst, size_t cap, const char *line, size_t len, double ratio,
-		    bool trusted)
+int result_decorate(char *dst, size_t cap, const char *line, size_t len, double ratio, bool trusted)
 {
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
@@ -108,8 +107,9 @@ int result_decorate(char *dst, size_t cap, const char *line, size_t len, double 
 	while (body < rest_len && (rest[body] == ' ' || rest[body] == '\t'))
 		body++;
 	bool empty = body < rest_len && rest[body] == '}';
-	int n = snprintf(dst, cap, "{\"engine\":\"kvm\",\"timing_trusted\":%s,\"calib_ratio\":%s%s%.*s",
-			 trusted ? "true" : "false", ratio_s, empty ? "" : ",", (int)rest_len, rest);
+	int n =
+	    snprintf(dst, cap, "{\"engine\":\"kvm\",\"timing_trusted\":%s,\"calib_ratio\":%s%s%.*s",
+		     trusted ? "true" : "false", ratio_s, empty ? "" : ",", (int)rest_len, rest);
 	if (n < 0 || (size_t)n >= cap)
 		return -1;
 	return n;

@@ -123,14 +123,14 @@ struct boot_layout {
 	uint64_t trace_gpa, trace_size;
 	uint64_t ext_gpa, memmap_gpa, modlist_gpa, cmdline_gpa;
 	uint32_t memmap_entries;
-	uint64_t pt_end;      /* page tables occupy [MTB_PAGETABLE_ADDR, pt_end) */
-	bool pt_1g;	      /* 1 GiB pages, else 2 MiB pages */
-	uint64_t pt_mapped;   /* bytes identity-mapped */
-	struct mem_map map;   /* what the guest is told (types: enum mem_type) */
+	uint64_t pt_end;    /* page tables occupy [MTB_PAGETABLE_ADDR, pt_end) */
+	bool pt_1g;	    /* 1 GiB pages, else 2 MiB pages */
+	uint64_t pt_mapped; /* bytes identity-mapped */
+	struct mem_map map; /* what the guest is told (types: enum mem_type) */
 };
 
-#define BOOT_GDT_CODE64 0x08
-#define BOOT_GDT_DATA	0x10
+#define BOOT_GDT_CODE64	  0x08
+#define BOOT_GDT_DATA	  0x10
 #define BOOT_CMDLINE_ADDR 0x3000ull
 
 /* Writes everything the guest needs besides its image; 0, or -1 with a reason. */
@@ -209,10 +209,10 @@ struct vmm {
 
 	pthread_mutex_t lock; /* console, results, the end state */
 	pthread_cond_t done_cv;
-	bool done;	  /* the run has ended: vCPUs stop */
-	int exit_code;	  /* VMM_EXIT_* once done */
-	int guest_code;	  /* the guest's exit code (HC_EXIT) */
-	FILE *console;	  /* stdout */
+	bool done;	/* the run has ended: vCPUs stop */
+	int exit_code;	/* VMM_EXIT_* once done */
+	int guest_code; /* the guest's exit code (HC_EXIT) */
+	FILE *console;	/* stdout */
 	struct result_out out;
 
 	uint64_t host_calib_cycles; /* host loop, MTB_CALIB_ITERS iterations */
@@ -225,8 +225,8 @@ struct vmm {
 void vmm_state_init(struct vmm *v);
 /* Ends the run once: the first caller sets exit_code and prints msg (if not
  * NULL) on stderr; later calls are ignored. Thread-safe (hypercall.c). */
-void vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+bool vmm_finish(struct vmm *v, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* true when timings from this run can be trusted (hypercall.c). */
 bool vmm_timing_trusted(const struct vmm *v);
 
@@ -245,6 +245,9 @@ int kvm_vm_run(struct vmm *v);
 /* Creates vCPU c->id: cpuid, long-mode sregs, regs, fpu, mp_state (kvm_vcpu.c);
  * VMM_EXIT_* (prints the failing ioctl). */
 int kvm_vcpu_setup(struct vmm *v, struct vcpu *c);
+/* Handles the exit described by c->run (I/O hypercalls, faults, unexpected
+ * exits); HC_STOP once the run has ended (kvm_vcpu.c). */
+enum hc_action kvm_vcpu_exit(struct vmm *v, struct vcpu *c);
 /* Thread body: KVM_RUN until the run ends (kvm_vcpu.c). */
 void *kvm_vcpu_thread(void *arg);
 /* Prints RIP, the general registers and the control registers of c. */

@@ -18,20 +18,34 @@ static uint8_t img_buf[FILE_SIZE];
 static void build(uint8_t *b)
 {
 	memset(b, 0, FILE_SIZE);
-	Elf64_Ehdr eh = {.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
-			 .e_entry = TEXT_PA + 0x10, .e_phoff = sizeof(Elf64_Ehdr),
-			 .e_ehsize = sizeof(Elf64_Ehdr), .e_phentsize = sizeof(Elf64_Phdr),
+	Elf64_Ehdr eh = {.e_type = ET_EXEC,
+			 .e_machine = EM_X86_64,
+			 .e_version = EV_CURRENT,
+			 .e_entry = TEXT_PA + 0x10,
+			 .e_phoff = sizeof(Elf64_Ehdr),
+			 .e_ehsize = sizeof(Elf64_Ehdr),
+			 .e_phentsize = sizeof(Elf64_Phdr),
 			 .e_phnum = 3};
 	memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
 	eh.e_ident[EI_DATA] = ELFDATA2LSB;
 	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	Elf64_Phdr ph[3] = {
-		{.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000, .p_vaddr = TEXT_PA,
-		 .p_paddr = TEXT_PA, .p_filesz = 0x100, .p_memsz = 0x100},
-		{.p_type = PT_NOTE, .p_offset = 0x10f0, .p_filesz = 0x10},
-		{.p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = 0x1100, .p_vaddr = DATA_PA,
-		 .p_paddr = DATA_PA, .p_filesz = 0x80, .p_memsz = 0x3000},
+	    {.p_type = PT_LOAD,
+	     .p_flags = PF_R | PF_X,
+	     .p_offset = 0x1000,
+	     .p_vaddr = TEXT_PA,
+	     .p_paddr = TEXT_PA,
+	     .p_filesz = 0x100,
+	     .p_memsz = 0x100},
+	    {.p_type = PT_NOTE, .p_offset = 0x10f0, .p_filesz = 0x10},
+	    {.p_type = PT_LOAD,
+	     .p_flags = PF_R | PF_W,
+	     .p_offset = 0x1100,
+	     .p_vaddr = DATA_PA,
+	     .p_paddr = DATA_PA,
+	     .p_filesz = 0x80,
+	     .p_memsz = 0x3000},
 	};
 	memcpy(b, &eh, sizeof(eh));
 	memcpy(b + sizeof(eh), ph, sizeof(ph));
@@ -94,23 +108,58 @@ static void test_truncations(void)
 static const char *mutate(uint8_t *b, int m)
 {
 	switch (m) {
-	case 0: b[1] = 'X'; return "not an ELF";
-	case 1: ehdr(b)->e_ident[EI_CLASS] = ELFCLASS32; return "64-bit";
-	case 2: ehdr(b)->e_ident[EI_DATA] = ELFDATA2MSB; return "little-endian";
-	case 3: ehdr(b)->e_machine = EM_AARCH64; return "x86_64";
-	case 4: ehdr(b)->e_type = ET_DYN; return "executable";
-	case 5: ehdr(b)->e_phentsize = 32; return "program headers";
-	case 6: ehdr(b)->e_phnum = 0; return "program headers";
-	case 7: ehdr(b)->e_phoff = UINT64_MAX - 8; return "truncated";
-	case 8: ehdr(b)->e_phnum = 0xffff; return "truncated";
-	case 9: phdr(b, 0)->p_filesz = 0x101; return "p_filesz > p_memsz";
-	case 10: phdr(b, 2)->p_offset = UINT64_MAX - 0x40; return "truncated";
-	case 11: phdr(b, 2)->p_filesz = UINT64_MAX; phdr(b, 2)->p_memsz = UINT64_MAX; return "truncated";
-	case 12: phdr(b, 2)->p_paddr = UINT64_MAX - 0x1000; return "wraps";
-	case 13: ehdr(b)->e_entry = DATA_PA; return "not in an executable segment";
-	case 14: ehdr(b)->e_entry = TEXT_PA + 0x100; return "not in an executable segment";
-	case 15: phdr(b, 0)->p_type = PT_NULL; phdr(b, 2)->p_type = PT_NULL; return "no PT_LOAD";
-	default: return NULL;
+	case 0:
+		b[1] = 'X';
+		return "not an ELF";
+	case 1:
+		ehdr(b)->e_ident[EI_CLASS] = ELFCLASS32;
+		return "64-bit";
+	case 2:
+		ehdr(b)->e_ident[EI_DATA] = ELFDATA2MSB;
+		return "little-endian";
+	case 3:
+		ehdr(b)->e_machine = EM_AARCH64;
+		return "x86_64";
+	case 4:
+		ehdr(b)->e_type = ET_DYN;
+		return "executable";
+	case 5:
+		ehdr(b)->e_phentsize = 32;
+		return "program headers";
+	case 6:
+		ehdr(b)->e_phnum = 0;
+		return "program headers";
+	case 7:
+		ehdr(b)->e_phoff = UINT64_MAX - 8;
+		return "truncated";
+	case 8:
+		ehdr(b)->e_phnum = 0xffff;
+		return "truncated";
+	case 9:
+		phdr(b, 0)->p_filesz = 0x101;
+		return "p_filesz > p_memsz";
+	case 10:
+		phdr(b, 2)->p_offset = UINT64_MAX - 0x40;
+		return "truncated";
+	case 11:
+		phdr(b, 2)->p_filesz = UINT64_MAX;
+		phdr(b, 2)->p_memsz = UINT64_MAX;
+		return "truncated";
+	case 12:
+		phdr(b, 2)->p_paddr = UINT64_MAX - 0x1000;
+		return "wraps";
+	case 13:
+		ehdr(b)->e_entry = DATA_PA;
+		return "not in an executable segment";
+	case 14:
+		ehdr(b)->e_entry = TEXT_PA + 0x100;
+		return "not in an executable segment";
+	case 15:
+		phdr(b, 0)->p_type = PT_NULL;
+		phdr(b, 2)->p_type = PT_NULL;
+		return "no PT_LOAD";
+	default:
+		return NULL;
 	}
 }
 
@@ -130,12 +179,15 @@ static void test_broken_fields(void)
 /* Segments the parser accepts but guest RAM (16M with holes) cannot hold. */
 static void test_bad_placement(struct guest_mem *gm)
 {
-	static const struct { unsigned seg; uint64_t pa; } cases[] = {
-		{0, 0x50000},		  /* over the boot data */
-		{0, 0xa0000},		  /* in the legacy hole */
-		{2, (8ull << 20) - 0x1000}, /* runs into the mid-memory hole */
-		{2, 1ull << 30},	  /* past the end of RAM */
-		{2, UINT64_MAX - 0x3000}, /* near the top of the address space */
+	static const struct {
+		unsigned seg;
+		uint64_t pa;
+	} cases[] = {
+	    {0, 0x50000},		/* over the boot data */
+	    {0, 0xa0000},		/* in the legacy hole */
+	    {2, (8ull << 20) - 0x1000}, /* runs into the mid-memory hole */
+	    {2, 1ull << 30},		/* past the end of RAM */
+	    {2, UINT64_MAX - 0x3000},	/* near the top of the address space */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct elf_image img;
@@ -162,7 +214,7 @@ static void test_fuzz(struct guest_mem *gm)
 		unsigned flips = 1 + (unsigned)rng_below(&r, 6);
 		for (unsigned k = 0; k < flips; k++)
 			img_buf[rng_below(&r, sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr))] =
-				(uint8_t)rng_next(&r);
+			    (uint8_t)rng_next(&r);
 		size_t size = rng_below(&r, 4) ? FILE_SIZE : rng_below(&r, FILE_SIZE + 1);
 		uint8_t *copy = malloc(size ? size : 1); /* exact size: ASan sees overreads */
 		memcpy(copy, img_buf, size);

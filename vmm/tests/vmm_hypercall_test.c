@@ -33,10 +33,18 @@ static void test_validator(struct rng *r)
 		uint64_t edge = rng_below(r, 2) ? g->gpa : g->gpa + g->size;
 		uint64_t gpa;
 		switch (rng_below(r, 4)) {
-		case 0: gpa = edge + rng_below(r, 64) - 32; break;
-		case 1: gpa = g->gpa + rng_below(r, g->size); break;
-		case 2: gpa = UINT64_MAX - rng_below(r, 64); break;
-		default: gpa = rng_next(r); break;
+		case 0:
+			gpa = edge + rng_below(r, 64) - 32;
+			break;
+		case 1:
+			gpa = g->gpa + rng_below(r, g->size);
+			break;
+		case 2:
+			gpa = UINT64_MAX - rng_below(r, 64);
+			break;
+		default:
+			gpa = rng_next(r);
+			break;
 		}
 		uint64_t len = rng_below(r, 3) ? lens[rng_below(r, 8)] : rng_below(r, 1 << 21);
 		if (rng_below(r, 8) == 0)
@@ -45,7 +53,8 @@ static void test_validator(struct rng *r)
 		CHECK((p != NULL) == ref_inside(gm, gpa, len), "gpa 0x%llx len 0x%llx: %p",
 		      (unsigned long long)gpa, (unsigned long long)len, p);
 		if (p)
-			CHECK((uint8_t *)p - gm->base + len <= gm->total, "pointer past the mapping");
+			CHECK((uint8_t *)p - gm->base + len <= gm->total,
+			      "pointer past the mapping");
 		checked++;
 	}
 	CHECK(guest_mem_ptr(gm, 0xa0000, 1) == NULL, "legacy hole");
@@ -104,8 +113,8 @@ static const char *console_text(void)
 static void expect_stop(uint16_t port, uint32_t value, unsigned size, const char *needle)
 {
 	reset();
-	CHECK(out_captured(1, port, value, size) == HC_STOP, "port 0x%x value 0x%x continued",
-	      port, value);
+	CHECK(out_captured(1, port, value, size) == HC_STOP, "port 0x%x value 0x%x continued", port,
+	      value);
 	CHECK(v->done && v->exit_code == VMM_EXIT_GUEST, "port 0x%x: not ended as a guest failure",
 	      port);
 	CHECK(strstr(captured, needle) && strstr(captured, "vCPU 1"),
@@ -127,7 +136,7 @@ static void test_ports(void)
 	struct hc_buf *b = guest_mem_ptr(&v->mem, 0x200000, sizeof(*b));
 	put_buf(big, sizeof(big));
 	expect_stop(HC_PORT_CONSOLE, 0x200000, 4, "too long");
-	expect_stop(HC_PORT_CONSOLE, 0xa0000, 4, "outside guest RAM");	    /* hc_buf in hole */
+	expect_stop(HC_PORT_CONSOLE, 0xa0000, 4, "outside guest RAM"); /* hc_buf in hole */
 	expect_stop(HC_PORT_RESULT, (uint32_t)guest_mem_end(&v->mem) - 8, 4, "outside guest RAM");
 	expect_stop(HC_PORT_CONSOLE, 0xffffffffu, 4, "outside guest RAM");
 	*b = (struct hc_buf){8ull << 20, 16}; /* mid-memory hole */
@@ -142,10 +151,11 @@ static void test_ports(void)
 	expect_stop(HC_PORT_PANIC, put_buf("boom\x01\n", 6), 4, "guest panic on vCPU 1: boom?");
 	expect_stop(HC_PORT_EXIT, 7, 4, "exited with code 7");
 	CHECK(v->guest_code == 7, "guest code");
-	vmm_finish(v, VMM_EXIT_HOST, "later reasons are ignored");
+	CHECK(!vmm_finish(v, VMM_EXIT_HOST, "later reasons are ignored"), "second finish won");
 	CHECK(v->exit_code == VMM_EXIT_GUEST, "first reason wins");
 	reset();
-	CHECK(hc_out(v, 0, HC_PORT_EXIT, 0, 4) == HC_STOP && v->done && v->exit_code == 0, "exit 0");
+	CHECK(hc_out(v, 0, HC_PORT_EXIT, 0, 4) == HC_STOP && v->done && v->exit_code == 0,
+	      "exit 0");
 	reset();
 	uint32_t x;
 	CHECK(hc_in(v, 3, HC_PORT_RESULT, 4, &x) == HC_STOP && v->exit_code == VMM_EXIT_GUEST,
@@ -176,10 +186,12 @@ static void test_results_and_calib(const char *dir)
 	FILE *f = fopen(path, "r");
 	CHECK(f && fgets(line, sizeof(line), f), "read rows");
 	CHECK(strcmp(line, "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":null,"
-			   "\"kind\":\"selftest\",\"cpus\":4}\n") == 0, "row 1: %s", line);
+			   "\"kind\":\"selftest\",\"cpus\":4}\n") == 0,
+	      "row 1: %s", line);
 	CHECK(fgets(line, sizeof(line), f), "row 2");
-	CHECK(strcmp(line, "{\"engine\":\"kvm\",\"timing_trusted\":true,\"calib_ratio\":1.500}\n") ==
-		      0, "row 2: %s", line);
+	CHECK(strcmp(line,
+		     "{\"engine\":\"kvm\",\"timing_trusted\":true,\"calib_ratio\":1.500}\n") == 0,
+	      "row 2: %s", line);
 	CHECK(!fgets(line, sizeof(line), f), "extra rows");
 	fclose(f);
 	/* A failed run leaves no file behind. */
@@ -194,16 +206,21 @@ static void test_results_and_calib(const char *dir)
 
 static void test_decorate(void)
 {
-	static const struct { const char *in; const char *out; } cases[] = {
-		{"{\"a\":1}", "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":2.000,\"a\":1}"},
-		{"{}\r\n", "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":2.000}"},
-		{"  { }", "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":2.000 }"},
-		{"a,b,c\n", "a,b,c"},
-		{"", ""},
+	static const struct {
+		const char *in;
+		const char *out;
+	} cases[] = {
+	    {"{\"a\":1}",
+	     "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":2.000,\"a\":1}"},
+	    {"{}\r\n", "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":2.000}"},
+	    {"  { }", "{\"engine\":\"kvm\",\"timing_trusted\":false,\"calib_ratio\":2.000 }"},
+	    {"a,b,c\n", "a,b,c"},
+	    {"", ""},
 	};
 	char out[256];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int n = result_decorate(out, sizeof(out), cases[i].in, strlen(cases[i].in), 2.0, false);
+		int n =
+		    result_decorate(out, sizeof(out), cases[i].in, strlen(cases[i].in), 2.0, false);
 		CHECK(n == (int)strlen(cases[i].out) && strcmp(out, cases[i].out) == 0,
 		      "case %zu: '%s'", i, out);
 	}

@@ -128,22 +128,25 @@ static void check_structures(const struct guest_mem *gm, const struct boot_layou
 	s[n++] = (struct range){MTB_PAGETABLE_ADDR, bl->pt_end - MTB_PAGETABLE_ADDR, "pt"};
 	s[n++] = (struct range){bl->kernel_lo, bl->kernel_hi - bl->kernel_lo, "kernel"};
 	if (bl->trace_size) {
-		s[n++] = (struct range){bl->modlist_gpa, sizeof(struct hvm_modlist_entry), "modlist"};
+		s[n++] =
+		    (struct range){bl->modlist_gpa, sizeof(struct hvm_modlist_entry), "modlist"};
 		s[n++] = (struct range){bl->trace_gpa, bl->trace_size, "trace"};
 	}
 	for (unsigned c = 0; c < bl->ncpus; c++)
 		s[n++] = (struct range){bl->stack_top - (c + 1) * bl->stack_size, bl->stack_size,
 					"stack"};
 	for (unsigned i = 0; i < n; i++) {
-		CHECK(guest_mem_ptr(gm, s[i].lo, s[i].len), "%s [0x%llx,+0x%llx) not in one RAM region",
-		      s[i].what, (unsigned long long)s[i].lo, (unsigned long long)s[i].len);
+		CHECK(guest_mem_ptr(gm, s[i].lo, s[i].len),
+		      "%s [0x%llx,+0x%llx) not in one RAM region", s[i].what,
+		      (unsigned long long)s[i].lo, (unsigned long long)s[i].len);
 		CHECK(map_type_of(bl, s[i].lo, s[i].len) == MEM_KERNEL, "%s is not kernel memory",
 		      s[i].what);
 		for (unsigned j = 0; j < i; j++)
 			CHECK(s[i].lo + s[i].len <= s[j].lo || s[j].lo + s[j].len <= s[i].lo,
 			      "%s overlaps %s", s[i].what, s[j].what);
 	}
-	CHECK(bl->stack_top % 16 == 0 && bl->stack_top <= (1ull << 32), "stack top 0x%llx: aligned, below 4 GiB", (unsigned long long)bl->stack_top);
+	CHECK(bl->stack_top % 16 == 0 && bl->stack_top <= (1ull << 32),
+	      "stack top 0x%llx: aligned, below 4 GiB", (unsigned long long)bl->stack_top);
 }
 
 static void check_boot_info(const struct guest_mem *gm, const struct boot_layout *bl,
@@ -153,20 +156,23 @@ static void check_boot_info(const struct guest_mem *gm, const struct boot_layout
 	CHECK(si->magic == XEN_HVM_START_MAGIC && si->version == 1, "start_info magic");
 	CHECK(si->memmap_paddr == bl->memmap_gpa && si->memmap_entries == bl->map.count, "memmap");
 	const struct hvm_memmap_table_entry *e =
-		guest_mem_ptr(gm, si->memmap_paddr, si->memmap_entries * sizeof(*e));
+	    guest_mem_ptr(gm, si->memmap_paddr, si->memmap_entries * sizeof(*e));
 	for (uint32_t i = 0; i < si->memmap_entries; i++)
 		CHECK(e[i].addr == bl->map.r[i].base && e[i].size == bl->map.r[i].len &&
-			      e[i].type == bl->map.r[i].type, "memmap entry %u", i);
+			  e[i].type == bl->map.r[i].type,
+		      "memmap entry %u", i);
 	const char *cmd = guest_mem_ptr(gm, si->cmdline_paddr, strlen(p->cmdline) + 1);
 	CHECK(cmd && strcmp(cmd, p->cmdline) == 0, "cmdline");
 	const struct mtb_boot_ext *x = guest_mem_ptr(gm, bl->ext_gpa, sizeof(*x));
 	CHECK(x->magic == MTB_BOOT_EXT_MAGIC && x->ncpus == p->ncpus && x->tsc_khz == p->tsc_khz &&
-		      x->flags == MTB_EXT_HYPERCALLS && x->stack_top == bl->stack_top &&
-		      x->stack_size == MTB_STACK_SIZE, "mtb_boot_ext");
+		  x->flags == MTB_EXT_HYPERCALLS && x->stack_top == bl->stack_top &&
+		  x->stack_size == MTB_STACK_SIZE,
+	      "mtb_boot_ext");
 	CHECK(p->ncpus > 7 || bl->stack_top == MTB_STACKS_TOP, "few CPUs: abi.h stacks");
 	CHECK(si->nr_modules == (p->trace_size ? 1u : 0u), "nr_modules");
 	if (p->trace_size) {
-		const struct hvm_modlist_entry *m = guest_mem_ptr(gm, si->modlist_paddr, sizeof(*m));
+		const struct hvm_modlist_entry *m =
+		    guest_mem_ptr(gm, si->modlist_paddr, sizeof(*m));
 		CHECK(m && m->paddr == bl->trace_gpa && m->size == p->trace_size, "module 0");
 		CHECK(memcmp(guest_mem_ptr(gm, m->paddr, m->size), p->trace, p->trace_size) == 0,
 		      "trace bytes");
@@ -189,11 +195,14 @@ static void one(uint64_t mem, bool holes, unsigned cpus, uint64_t ksize, uint64_
 	CHECK(guest_mem_plan(&gm, mem, holes) == 0, "plan %llu", (unsigned long long)mem);
 	check_plan(&gm, mem, holes);
 	CHECK(guest_mem_alloc(&gm) == 0, "alloc");
-	struct elf_image img = {.entry = MTB_KERNEL_MIN_ADDR, .lo = MTB_KERNEL_MIN_ADDR,
-				.hi = MTB_KERNEL_MIN_ADDR + ksize, .nsegs = 1, .file = kernel_file,
+	struct elf_image img = {.entry = MTB_KERNEL_MIN_ADDR,
+				.lo = MTB_KERNEL_MIN_ADDR,
+				.hi = MTB_KERNEL_MIN_ADDR + ksize,
+				.nsegs = 1,
+				.file = kernel_file,
 				.file_size = sizeof(kernel_file)};
-	img.seg[0] = (struct elf_seg){MTB_KERNEL_MIN_ADDR, 0, MM_MIN(ksize, sizeof(kernel_file)),
-				      ksize, 5};
+	img.seg[0] =
+	    (struct elf_seg){MTB_KERNEL_MIN_ADDR, 0, MM_MIN(ksize, sizeof(kernel_file)), ksize, 5};
 	char err[VMM_ERRLEN], *cmd = malloc(cmdlen + 1);
 	uint8_t *trace = malloc(tsize + 1);
 	for (size_t i = 0; i < cmdlen; i++)
@@ -201,8 +210,11 @@ static void one(uint64_t mem, bool holes, unsigned cpus, uint64_t ksize, uint64_
 	cmd[cmdlen] = '\0';
 	for (uint64_t i = 0; i < tsize; i++)
 		trace[i] = (uint8_t)rng_next(r);
-	struct boot_params p = {.ncpus = cpus, .cmdline = cmd, .trace = tsize ? trace : NULL,
-				.trace_size = tsize, .tsc_khz = 2500000};
+	struct boot_params p = {.ncpus = cpus,
+				.cmdline = cmd,
+				.trace = tsize ? trace : NULL,
+				.trace_size = tsize,
+				.tsc_khz = 2500000};
 	struct boot_layout bl;
 	CHECK(elf_load(&img, &gm, err, sizeof(err)) == 0, "%s", err);
 	CHECK(boot_layout_build(&bl, &gm, &img, &p, err, sizeof(err)) == 0,
@@ -229,26 +241,32 @@ static void test_errors(void)
 	CHECK(guest_mem_plan(&gm, 8ull << 20, false) == -1, "8M accepted");
 	CHECK(guest_mem_plan(&gm, 65ull << 30, false) == -1, "65G accepted");
 	CHECK(guest_mem_plan(&gm, 16ull << 20, true) == 0 && guest_mem_alloc(&gm) == 0, "16M");
-	struct elf_image img = {.entry = MTB_KERNEL_MIN_ADDR, .lo = MTB_KERNEL_MIN_ADDR,
-				.hi = MTB_KERNEL_MIN_ADDR + 4096, .nsegs = 1, .file = kernel_file};
+	struct elf_image img = {.entry = MTB_KERNEL_MIN_ADDR,
+				.lo = MTB_KERNEL_MIN_ADDR,
+				.hi = MTB_KERNEL_MIN_ADDR + 4096,
+				.nsegs = 1,
+				.file = kernel_file};
 	static uint8_t big[12 << 20];
 	char *longcmd = malloc(0x10000);
 	memset(longcmd, 'x', 0xffff);
 	longcmd[0xffff] = '\0';
 	struct boot_params p = {.ncpus = 1, .cmdline = "", .trace = big, .trace_size = sizeof(big)};
 	CHECK(boot_layout_build(&bl, &gm, &img, &p, err, sizeof(err)) == -1 &&
-		      strstr(err, "does not fit"), "12M trace in 16M: '%s'", err);
+		  strstr(err, "does not fit"),
+	      "12M trace in 16M: '%s'", err);
 	p = (struct boot_params){.ncpus = 1, .cmdline = longcmd};
 	CHECK(boot_layout_build(&bl, &gm, &img, &p, err, sizeof(err)) == -1 &&
-		      strstr(err, "too long"), "64K command line: '%s'", err);
+		  strstr(err, "too long"),
+	      "64K command line: '%s'", err);
 	/* A trace that leaves 512K in the last region and a kernel that fills the
 	 * one below: no room anywhere for 64 stacks (1 MiB). */
 	uint64_t last = gm.r[gm.nregions - 1].size;
 	img.hi = gm.r[1].gpa + gm.r[1].size;
-	p = (struct boot_params){.ncpus = 64, .cmdline = "", .trace = big,
-				 .trace_size = last - (512 << 10)};
+	p = (struct boot_params){
+	    .ncpus = 64, .cmdline = "", .trace = big, .trace_size = last - (512 << 10)};
 	CHECK(boot_layout_build(&bl, &gm, &img, &p, err, sizeof(err)) == -1 &&
-		      strstr(err, "stacks"), "stacks: '%s'", err);
+		  strstr(err, "stacks"),
+	      "stacks: '%s'", err);
 	free(longcmd);
 	guest_mem_free(&gm);
 }
@@ -256,9 +274,9 @@ static void test_errors(void)
 int main(void)
 {
 	struct rng r = {test_seed("vmm_layout_test", 7)};
-	static const uint64_t mems[] = {16ull << 20, 18ull << 20, 256ull << 20, 3ull << 30,
-					(3ull << 30) + SIZE_2M, 4ull << 30, 6ull << 30,
-					64ull << 30};
+	static const uint64_t mems[] = {
+	    16ull << 20, 18ull << 20, 256ull << 20, 3ull << 30, (3ull << 30) + SIZE_2M,
+	    4ull << 30,	 6ull << 30,  64ull << 30};
 	for (size_t i = 0; i < sizeof(mems) / sizeof(mems[0]); i++)
 		for (int holes = 0; holes < 2; holes++) {
 			one(mems[i], holes, 1, 4096, 0, 0, &r);
