@@ -20,7 +20,6 @@
  * Invariants checked here: each structure lies inside one RAM region and none
  * overlaps the kernel image or another one.
  */
-#include <stdarg.h>
 #include <string.h>
 
 #include "vmm.h"
@@ -32,17 +31,6 @@
 #define PTE_P		1ull
 #define PTE_RW		2ull
 #define PTE_PS		0x80ull
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Host pointer for a VMM-chosen structure: being outside RAM is a VMM bug. */
 static void *gptr(struct guest_mem *gm, uint64_t gpa, uint64_t len)
@@ -182,13 +170,13 @@ int boot_layout_build(struct boot_layout *bl, struct guest_mem *gm, const struct
 	    .ncpus = p->ncpus, .entry = img->entry, .kernel_lo = img->lo, .kernel_hi = img->hi};
 	size_t cmdlen = strlen(p->cmdline);
 	if (cmdlen + 1 > MTB_PAGETABLE_ADDR - BOOT_CMDLINE_ADDR)
-		return fail(err, errlen, "workload command line too long (%zu bytes, max %llu)",
+		return vmm_fail(err, errlen, "workload command line too long (%zu bytes, max %llu)",
 			    cmdlen,
 			    (unsigned long long)(MTB_PAGETABLE_ADDR - BOOT_CMDLINE_ADDR - 1));
 	uint64_t top = guest_mem_end(gm), block;
 	if (p->trace_size) {
 		if (place_top_down(bl, gm, &top, p->trace_size, &bl->trace_gpa))
-			return fail(err, errlen,
+			return vmm_fail(err, errlen,
 				    "trace (%llu bytes) does not fit in a RAM region "
 				    "beside the kernel: use a larger --mem",
 				    (unsigned long long)p->trace_size);
@@ -196,10 +184,10 @@ int boot_layout_build(struct boot_layout *bl, struct guest_mem *gm, const struct
 		memcpy(gptr(gm, bl->trace_gpa, p->trace_size), p->trace, p->trace_size);
 	}
 	if (place_stacks(bl, gm, &top, &block))
-		return fail(err, errlen, "no room for %u CPU stacks at the top of guest RAM",
+		return vmm_fail(err, errlen, "no room for %u CPU stacks at the top of guest RAM",
 			    p->ncpus);
 	if (build_map(bl, gm, block))
-		return fail(err, errlen, "memory map has too many entries");
+		return vmm_fail(err, errlen, "memory map has too many entries");
 	write_gdt(gm);
 	write_boot_info(bl, gm, p, cmdlen);
 	return boot_page_tables(bl, gm, false, err, errlen);
@@ -211,7 +199,7 @@ int boot_page_tables(struct boot_layout *bl, struct guest_mem *gm, bool use_1g, 
 	uint64_t gib = (guest_mem_end(gm) + SIZE_1G - 1) / SIZE_1G;
 	uint64_t end = MTB_PAGETABLE_ADDR + (2 + (use_1g ? 0 : gib)) * PAGE_SIZE;
 	if (gib > 512 || end > BOOT_STACKS_LOW)
-		return fail(err, errlen,
+		return vmm_fail(err, errlen,
 			    "identity page tables for %llu GiB do not fit below 0x%llx",
 			    (unsigned long long)gib, (unsigned long long)BOOT_STACKS_LOW);
 	uint64_t old = MM_MAX(bl->pt_end, end);

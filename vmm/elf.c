@@ -11,42 +11,30 @@
  *   e_entry inside an executable PT_LOAD.
  */
 #include <elf.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "vmm.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int check_header(const Elf64_Ehdr *eh, size_t size, char *err, size_t errlen)
 {
 	if (size < SELFMAG || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-		return fail(err, errlen, "not an ELF file");
+		return vmm_fail(err, errlen, "not an ELF file");
 	if (size < sizeof(*eh))
-		return fail(err, errlen, "truncated ELF header");
+		return vmm_fail(err, errlen, "truncated ELF header");
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return fail(err, errlen, "not a 64-bit ELF (class %u)", eh->e_ident[EI_CLASS]);
+		return vmm_fail(err, errlen, "not a 64-bit ELF (class %u)", eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(err, errlen, "not a little-endian ELF");
+		return vmm_fail(err, errlen, "not a little-endian ELF");
 	if (eh->e_machine != EM_X86_64)
-		return fail(err, errlen, "not an x86_64 ELF (machine %u)", eh->e_machine);
+		return vmm_fail(err, errlen, "not an x86_64 ELF (machine %u)", eh->e_machine);
 	if (eh->e_type != ET_EXEC)
-		return fail(err, errlen,
+		return vmm_fail(err, errlen,
 			    "not an executable ELF (type %u; link with -static -no-pie)",
 			    eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) || eh->e_phnum == 0)
-		return fail(err, errlen, "ELF has no usable program headers");
+		return vmm_fail(err, errlen, "ELF has no usable program headers");
 	if (eh->e_phoff > size || (size - eh->e_phoff) / sizeof(Elf64_Phdr) < eh->e_phnum)
-		return fail(err, errlen, "truncated ELF: program headers past the end of the file");
+		return vmm_fail(err, errlen, "truncated ELF: program headers past the end of the file");
 	return 0;
 }
 
@@ -54,14 +42,14 @@ static int add_segment(struct elf_image *img, const Elf64_Phdr *ph, size_t size,
 		       size_t errlen)
 {
 	if (img->nsegs == ELF_MAX_SEGS)
-		return fail(err, errlen, "ELF has more than %d PT_LOAD segments", ELF_MAX_SEGS);
+		return vmm_fail(err, errlen, "ELF has more than %d PT_LOAD segments", ELF_MAX_SEGS);
 	if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-		return fail(err, errlen, "truncated ELF: segment at offset 0x%llx past the end",
+		return vmm_fail(err, errlen, "truncated ELF: segment at offset 0x%llx past the end",
 			    (unsigned long long)ph->p_offset);
 	if (ph->p_filesz > ph->p_memsz)
-		return fail(err, errlen, "ELF segment with p_filesz > p_memsz");
+		return vmm_fail(err, errlen, "ELF segment with p_filesz > p_memsz");
 	if (ph->p_paddr + ph->p_memsz < ph->p_paddr)
-		return fail(err, errlen, "ELF segment wraps around the address space");
+		return vmm_fail(err, errlen, "ELF segment wraps around the address space");
 	img->seg[img->nsegs++] =
 	    (struct elf_seg){ph->p_paddr, ph->p_offset, ph->p_filesz, ph->p_memsz, ph->p_flags};
 	return 0;
@@ -91,9 +79,9 @@ int elf_parse(struct elf_image *img, const uint8_t *buf, size_t size, char *err,
 			entry_ok = true;
 	}
 	if (img->nsegs == 0)
-		return fail(err, errlen, "ELF has no PT_LOAD segment");
+		return vmm_fail(err, errlen, "ELF has no PT_LOAD segment");
 	if (!entry_ok)
-		return fail(err, errlen, "ELF entry 0x%llx is not in an executable segment",
+		return vmm_fail(err, errlen, "ELF entry 0x%llx is not in an executable segment",
 			    (unsigned long long)eh.e_entry);
 	img->entry = eh.e_entry;
 	return 0;
@@ -105,7 +93,7 @@ int elf_load(const struct elf_image *img, struct guest_mem *gm, char *err, size_
 		const struct elf_seg *s = &img->seg[i];
 		uint8_t *dst = guest_mem_ptr(gm, s->paddr, s->memsz);
 		if (s->paddr < MTB_STACKS_TOP || !dst)
-			return fail(err, errlen,
+			return vmm_fail(err, errlen,
 				    "ELF segment [0x%llx, 0x%llx) is not inside guest RAM "
 				    "above the boot data (0x9f000)",
 				    (unsigned long long)s->paddr,

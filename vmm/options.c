@@ -14,6 +14,15 @@
 
 #include "vmm.h"
 
+int vmm_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 int vmm_parse_size(const char *s, uint64_t *out)
 {
 	if (!s || *s < '0' || *s > '9')
@@ -60,17 +69,6 @@ int vmm_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int parse_uint(const char *s, unsigned long max, unsigned *out)
 {
 	if (!s || *s < '0' || *s > '9')
@@ -87,9 +85,9 @@ static int parse_uint(const char *s, unsigned long max, unsigned *out)
 static int check_mem(uint64_t mem, const char *arg, char *err, size_t errlen)
 {
 	if (mem < VMM_MIN_MEM || mem > VMM_MAX_MEM)
-		return fail(err, errlen, "--mem %s: must be between 16M and 64G", arg);
+		return vmm_fail(err, errlen, "--mem %s: must be between 16M and 64G", arg);
 	if (mem & (SIZE_2M - 1))
-		return fail(err, errlen, "--mem %s: must be a multiple of 2M", arg);
+		return vmm_fail(err, errlen, "--mem %s: must be a multiple of 2M", arg);
 	return 0;
 }
 
@@ -112,12 +110,12 @@ static int parse_one(struct vmm_options *o, int c, const char *arg, char *err, s
 	switch (c) {
 	case 'c':
 		if (parse_uint(arg, VMM_MAX_CPUS, &o->cpus) || o->cpus == 0)
-			return fail(err, errlen, "--cpus %s: must be a number from 1 to %d", arg,
+			return vmm_fail(err, errlen, "--cpus %s: must be a number from 1 to %d", arg,
 				    VMM_MAX_CPUS);
 		return 0;
 	case 'm':
 		if (vmm_parse_size(arg, &o->mem))
-			return fail(err, errlen, "--mem %s: not a size (e.g. 512M, 4G)", arg);
+			return vmm_fail(err, errlen, "--mem %s: not a size (e.g. 512M, 4G)", arg);
 		return check_mem(o->mem, arg, err, errlen);
 	case OPT_HOLES:
 		o->holes = true;
@@ -133,12 +131,12 @@ static int parse_one(struct vmm_options *o, int c, const char *arg, char *err, s
 		return 0;
 	case OPT_TIMEOUT:
 		if (parse_uint(arg, 7 * 24 * 3600, &o->timeout_s))
-			return fail(err, errlen, "--timeout %s: not a number of seconds", arg);
+			return vmm_fail(err, errlen, "--timeout %s: not a number of seconds", arg);
 		return 0;
 	case 'h':
 		return 1;
 	default:
-		return fail(err, errlen, "unknown option (see --help)");
+		return vmm_fail(err, errlen, "unknown option (see --help)");
 	}
 }
 
@@ -151,7 +149,7 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv, char *err, s
 	int c;
 	while ((c = getopt_long(argc, argv, "+c:m:h", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':')
-			return fail(err, errlen,
+			return vmm_fail(err, errlen,
 				    "%s: unknown option or missing argument (see --help)",
 				    argv[optind - 1]);
 		int r = parse_one(o, c, optarg, err, errlen);
@@ -159,12 +157,12 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv, char *err, s
 			return r;
 	}
 	if (optind >= argc || strcmp(argv[optind], "--") == 0)
-		return fail(err, errlen, "no guest ELF given (see --help)");
+		return vmm_fail(err, errlen, "no guest ELF given (see --help)");
 	o->elf_path = argv[optind++];
 	if (optind < argc && strcmp(argv[optind], "--") == 0)
 		optind++;
 	else if (optind < argc)
-		return fail(err, errlen, "%s: unexpected argument (workload args go after --)",
+		return vmm_fail(err, errlen, "%s: unexpected argument (workload args go after --)",
 			    argv[optind]);
 	o->guest_argc = argc - optind;
 	o->guest_argv = argv + optind;

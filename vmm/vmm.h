@@ -38,6 +38,9 @@ enum vmm_exit {
 #define VMM_ERRLEN	256
 
 /* ---- options.c: the command line -------------------------------------- */
+
+/* Formats a one-line error into err (loaders and parsers report this way); returns -1. */
+int vmm_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 struct vmm_options {
 	unsigned cpus;		/* 1..VMM_MAX_CPUS */
 	uint64_t mem;		/* bytes of guest RAM, multiple of 2 MiB */
