@@ -80,6 +80,24 @@ static inline unsigned bb_count(const uint64_t *w, unsigned j)
 	return n;
 }
 
+/* Bit j set <=> the node has a free block of order j. */
+static inline unsigned bb_order_mask(const uint64_t *w)
+{
+	unsigned m = 0;
+	for (unsigned j = 0; j <= BB_MAX_ORDER; j++) {
+		unsigned lo = bb_off(j), hi = lo + (BB_UNITS >> j);
+		for (unsigned b = lo; b < hi;) {
+			unsigned take = MM_MIN(64 - (b & 63), hi - b);
+			if (bb_bits(w, b, take)) {
+				m |= 1u << j;
+				break;
+			}
+			b += take;
+		}
+	}
+	return m;
+}
+
 /* Free units in the node. */
 static inline unsigned bb_free_units(const uint64_t *w)
 {

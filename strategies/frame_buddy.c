@@ -53,7 +53,7 @@ struct buddy_area {
 struct buddy_chunk {
 	uint64_t w[BB_WORDS];
 	struct spinlock lock;
-	uint32_t pad;
+	uint32_t orders; /* bb_order_mask(w), kept under the lock, read as a hint */
 };
 
 struct buddy_cpu {
@@ -120,6 +120,18 @@ static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
 	return &b->chunks[area / BB_UNITS];
 }
 
+/* Chunk lock held: refreshes the hint of which orders the chunk has free. */
+static void chunk_update(struct buddy_chunk *c)
+{
+	__atomic_store_n(&c->orders, bb_order_mask(c->w), __ATOMIC_RELAXED);
+}
+
+/* True if the chunk may have a free block of chunk order >= j (a hint). */
+static bool chunk_may_have(const struct buddy_chunk *c, unsigned j)
+{
+	return (__atomic_load_n(&c->orders, __ATOMIC_RELAXED) >> j) != 0;
+}
+
 /* Chunk lock held: if area is lo and entirely free, moves it into the chunk. */
 static void promote_locked(struct buddy *b, uint32_t ai)
 {
@@ -133,8 +145,10 @@ static void promote_locked(struct buddy *b, uint32_t ai)
 		area_set_owner(a, 0);
 	}
 	spin_unlock(&a->lock);
-	if (whole)
+	if (whole) {
 		bb_free(chunk_of(b, ai)->w, ai % BB_UNITS, 0);
+		chunk_update(chunk_of(b, ai));
+	}
 }
 
 /* Promotes area ai if it is still entirely free and unowned. */
@@ -207,9 +221,13 @@ static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
 	for (uint32_t k = 0; k < b->nchunks; k++) {
 		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
 		struct buddy_chunk *c = &b->chunks[ci];
+		if (!chunk_may_have(c, 0))
+			continue;
 		spin_lock(&c->lock);
 		int u = bb_alloc(c->w, 0);
 		if (u >= 0) {
+			chunk_update(c);
+			b->cpu[cpu].chunk = ci;
 			uint32_t ai = ci * BB_UNITS + (unsigned)u;
 			struct buddy_area *a = &b->areas[ai];
 			spin_lock(&a->lock);
@@ -318,10 +336,15 @@ static bool large_try(struct buddy *b, unsigned cpu, unsigned order, uint64_t *p
 	for (uint32_t k = 0; k < b->nchunks; k++) {
 		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
 		struct buddy_chunk *c = &b->chunks[ci];
+		if (!chunk_may_have(c, order - AREA_ORDER))
+			continue;
 		spin_lock(&c->lock);
 		int u = bb_alloc(c->w, order - AREA_ORDER);
+		if (u >= 0)
+			chunk_update(c);
 		spin_unlock(&c->lock);
 		if (u >= 0) {
+			b->cpu[cpu].chunk = ci;
 			*pfn = ((uint64_t)ci * BB_UNITS + (unsigned)u) * BB_UNITS;
 			return true;
 		}
@@ -354,6 +377,7 @@ static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
 		}
 	}
 	bb_free(c->w, unit, order - AREA_ORDER);
+	chunk_update(c);
 	spin_unlock(&c->lock);
 }
 
@@ -460,6 +484,7 @@ static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 			area_set_free(b, ai, a->free - (1u << order));
 		spin_unlock(&a->lock);
 	}
+	chunk_update(c);
 	spin_unlock(&c->lock);
 	return ok ? MM_OK : MM_EBUSY;
 }
@@ -483,6 +508,7 @@ static bool buddy_check(const void *st)
 	for (uint32_t ci = 0; ci < b->nchunks; ci++) {
 		const struct buddy_chunk *c = &b->chunks[ci];
 		free += (uint64_t)bb_check(c->w) * BB_UNITS;
+		MM_ASSERT(c->orders == bb_order_mask(c->w), "frame_buddy: stale chunk order hint");
 		check_node_usable(b, c->w, (uint64_t)ci << CHUNK_ORDER, AREA_ORDER);
 	}
 	for (uint32_t ai = 0; ai < b->nareas; ai++) {

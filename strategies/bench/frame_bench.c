@@ -6,6 +6,8 @@
  *             allocates a batch, then frees it in random order, repeatedly.
  *   frag      the same ops when memory is fragmented into 10,000 free ranges
  *             (every ~23rd frame free, plus the top 10% of memory free).
+ *   Timings are the median over rounds (and threads) of a round's ns per op, which
+ *   resists preemption on a shared machine; the mean is reported too (_mean).
  *   churn     fill to 90% with mixed requests (half the bytes as 4 KiB frames, half
  *             as 2 MiB blocks, random order), then 100 rounds each freeing random
  *             allocations worth 10% of memory and allocating as much again; the
@@ -131,6 +133,7 @@ struct worker {
 	uint64_t seed;
 	pthread_barrier_t *bar;
 	double ns_alloc, ns_free;
+	double *round_alloc, *round_free; /* ns per op in each round (for the median) */
 	uint64_t n_alloc, n_free;
 };
 
@@ -158,6 +161,10 @@ static void *worker_main(void *arg)
 		double t3 = now_ns();
 		w->ns_alloc += t1 - t0;
 		w->ns_free += t3 - t2;
+		if (w->round_alloc && n) {
+			w->round_alloc[r] = (t1 - t0) / (double)n;
+			w->round_free[r] = (t3 - t2) / (double)n;
+		}
 		w->n_alloc += n;
 		w->n_free += n;
 	}
@@ -165,7 +172,20 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Runs threads x (batch, rounds); reports mean ns per op per thread. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n ? v[n / 2] : 0;
+}
+
+/* Runs threads x (batch, rounds); reports ns per op per thread: the median over
+ * all threads' rounds (robust to preemption on a shared machine) and the mean. */
 static void run_workers(struct bench *b, struct inst *in, unsigned threads, unsigned order,
 			size_t batch, int rounds, const char *kind, unsigned fill, const char *tag)
 {
@@ -176,30 +196,45 @@ static void run_workers(struct bench *b, struct inst *in, unsigned threads, unsi
 	for (unsigned t = 0; t < threads; t++) {
 		w[t] = (struct worker){.in = in, .cpu = t, .order = order, .batch = batch,
 				       .rounds = rounds, .seed = b->seed * 77 + t, .bar = &bar};
+		w[t].round_alloc = calloc((size_t)rounds, sizeof(double));
+		w[t].round_free = calloc((size_t)rounds, sizeof(double));
 		if (pthread_create(&th[t], NULL, worker_main, &w[t]))
 			die("pthread_create");
 	}
 	double na = 0, nf = 0, ta = 0, tf = 0;
+	double *ra = calloc((size_t)rounds * threads, sizeof(double));
+	double *rf = calloc((size_t)rounds * threads, sizeof(double));
 	for (unsigned t = 0; t < threads; t++) {
 		pthread_join(th[t], NULL);
 		na += (double)w[t].n_alloc;
 		nf += (double)w[t].n_free;
 		ta += w[t].ns_alloc;
 		tf += w[t].ns_free;
+		memcpy(ra + (size_t)t * rounds, w[t].round_alloc, (size_t)rounds * sizeof(double));
+		memcpy(rf + (size_t)t * rounds, w[t].round_free, (size_t)rounds * sizeof(double));
+		free(w[t].round_alloc);
+		free(w[t].round_free);
 	}
 	pthread_barrier_destroy(&bar);
 	if (na == 0)
 		die("no allocation succeeded in a timed batch");
+	double ma = median(ra, (size_t)rounds * threads), mf = median(rf, (size_t)rounds * threads);
+	free(ra);
+	free(rf);
 	char op[64];
 	snprintf(op, sizeof(op), "alloc_%s", tag);
-	row(b, kind, in->ops->name, threads, fill, op, ta / na, "ns");
+	row(b, kind, in->ops->name, threads, fill, op, ma, "ns");
 	snprintf(op, sizeof(op), "free_%s", tag);
+	row(b, kind, in->ops->name, threads, fill, op, mf, "ns");
+	snprintf(op, sizeof(op), "alloc_%s_mean", tag);
+	row(b, kind, in->ops->name, threads, fill, op, ta / na, "ns");
+	snprintf(op, sizeof(op), "free_%s_mean", tag);
 	row(b, kind, in->ops->name, threads, fill, op, tf / nf, "ns");
-	fprintf(stderr, "  %-8s %s %u thr fill %2u%%: alloc %8.1f ns, free %8.1f ns\n",
-		in->ops->name, tag, threads, fill, ta / na, tf / nf);
+	fprintf(stderr, "  %-8s %s %u thr fill %2u%%: alloc %8.1f ns, free %8.1f ns (median of "
+		"%d rounds; means %.1f, %.1f)\n", in->ops->name, tag, threads, fill, ma, mf,
+		rounds * (int)threads, ta / na, tf / nf);
 }
 
-/* Allocates blocks of order (CPUs round robin) until `frames` frames are taken. */
 static void fill_to(struct inst *in, unsigned threads, unsigned order, uint64_t frames)
 {
 	uint64_t pfn, got = 0;
@@ -265,21 +300,27 @@ static void bench_frag(struct bench *b, const struct frame_ops *ops, uint64_t mi
 	static const unsigned orders[] = {0, 9};
 	for (int o = 0; o < 2; o++) {
 		struct worker w = {.in = &in, .order = orders[o], .seed = b->seed,
-				   .batch = orders[o] ? 16 : 1000, .rounds = orders[o] ? 50 : 20};
+				   .batch = orders[o] ? 16 : 1000, .rounds = orders[o] ? 100 : 40};
+		w.round_alloc = calloc((size_t)w.rounds, sizeof(double));
+		w.round_free = calloc((size_t)w.rounds, sizeof(double));
 		pthread_barrier_t bar;
 		pthread_barrier_init(&bar, NULL, 1);
 		w.bar = &bar;
 		worker_main(&w);
 		pthread_barrier_destroy(&bar);
+		double ma = median(w.round_alloc, (size_t)w.rounds);
+		double mf = median(w.round_free, (size_t)w.rounds);
+		free(w.round_alloc);
+		free(w.round_free);
 		const char *tag = orders[o] ? "2m_frag10000" : "4k_frag10000";
 		char op[64];
 		snprintf(op, sizeof(op), "alloc_%s", tag);
-		row(b, "frame_frag", ops->name, 1, 90, op, w.ns_alloc / (double)w.n_alloc, "ns");
+		row(b, "frame_frag", ops->name, 1, 90, op, ma, "ns");
 		snprintf(op, sizeof(op), "free_%s", tag);
-		row(b, "frame_frag", ops->name, 1, 90, op, w.ns_free / (double)w.n_free, "ns");
-		ns[o] = (w.ns_alloc + w.ns_free) / (double)w.n_alloc;
-		fprintf(stderr, "  %-8s %s: alloc %9.1f ns, free %9.1f ns\n", ops->name, tag,
-			w.ns_alloc / (double)w.n_alloc, w.ns_free / (double)w.n_free);
+		row(b, "frame_frag", ops->name, 1, 90, op, mf, "ns");
+		ns[o] = ma + mf;
+		fprintf(stderr, "  %-8s %s: alloc %9.1f ns, free %9.1f ns (median of %d rounds)\n",
+			ops->name, tag, ma, mf, w.rounds);
 	}
 	(void)pfn;
 	free(p);
