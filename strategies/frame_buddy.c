@@ -22,12 +22,20 @@
  *
  * Concurrency: a spinlock per area and per chunk; no global lock. Lock order:
  * chunk before area. A CPU's small alloc/free touches only its area's lock.
- * `free` and `owner` are read without the lock (atomically) only as hints.
+ * `free`, `owner`, the summary bitmap and each chunk's `orders` mask (which
+ * orders it has free) are read without a lock (atomically) only as hints, to
+ * skip areas and chunks; every decision is re-checked under the lock. Each CPU
+ * also remembers the chunk it last used (next-fit for large requests).
+ * Invariants (buddy_check): every node is coalesced and non-overlapping
+ * (buddy_bitmap.h); per area free == bits counted; hi => free == 0; an entirely
+ * free lo area has an owner (else it would have been promoted); summary bit i ==
+ * (free_i > 0); chunk.orders == bb_order_mask(chunk); every free block usable.
  * Accounting (exact when quiescent): total = sum(lo free) + 512 * free areas in
  * chunk nodes; reserved areas count as free (frame.h).
  *
  * Bound: an alloc/free is O(orders) bit operations in one node plus a next-fit
- * scan of area headers when a CPU's area runs out, O(areas) worst case.
+ * scan when a CPU's area runs out, O(areas / 64) words worst case. Debug frees
+ * (MM_DEBUG) also take the chunk lock to detect double frees.
  * A summary bitmap (one bit per area: "lo with free frames") lets that scan
  * skip full areas 64 at a time.
  * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
