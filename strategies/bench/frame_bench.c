@@ -64,8 +64,8 @@ static double now_ns(void)
 static void row(struct bench *b, const char *kind, const char *phys, unsigned cpus,
 		unsigned fill, const char *op, double value, const char *unit)
 {
-	fprintf(b->out, "host,%s,%s,%s,%u,%u,%s,%.4g,%s,%" PRIu64 "\n",
-		strcmp(unit, "ns") ? "" : "true", kind, phys, cpus, fill, op, value, unit, b->seed);
+	fprintf(b->out, "host,true,%s,%s,%u,%u,%s,%.6g,%s,%" PRIu64 "\n", kind, phys, cpus, fill,
+		op, value, unit, b->seed);
 	fflush(b->out);
 }
 
@@ -444,13 +444,13 @@ static void bench_churn(struct bench *b, const struct frame_ops *ops, uint64_t m
 	}
 	double share = share_2m(&in, &st);
 	snprintf(op, sizeof(op), "free_in_2m_blocks_%s", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, share, "pct");
+	row(b, "frame_churn", ops->name, 4, 90, op, share, "pct");
 	snprintf(op, sizeof(op), "free_in_2m_blocks_%s_mean_over_rounds", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, rounds ? sum / rounds : share, "pct");
+	row(b, "frame_churn", ops->name, 4, 90, op, rounds ? sum / rounds : share, "pct");
 	snprintf(op, sizeof(op), "enomem_2m_%s", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, (double)c.enomem_2m, "count");
+	row(b, "frame_churn", ops->name, 4, 90, op, (double)c.enomem_2m, "count");
 	snprintf(op, sizeof(op), "meta_bytes_per_gib_after_churn_%s", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, (double)st.meta_bytes * 1024 / (double)mib,
+	row(b, "frame_churn", ops->name, 4, 90, op, (double)st.meta_bytes * 1024 / (double)mib,
 	    "bytes");
 	fprintf(stderr, "  %-8s churn %-8s %d rounds: %.1f%% of free memory in whole 2 MiB blocks "
 		"(mean over rounds %.1f%%; %" PRIu64 " of %" PRIu64 " frames free, %" PRIu64
@@ -466,6 +466,10 @@ static void bench_meta(struct bench *b, const struct frame_ops *ops, uint64_t mi
 	struct inst in;
 	inst_init(&in, ops, mib, 2);
 	struct frame_stats st;
+	struct mem_map plain = {.count = 1, .r = {{0, mib << 20, MEM_USABLE}}};
+	size_t plain_meta = ops->meta_size(&plain, 2) + ops->state_size;
+	row(b, "frame_meta", ops->name, 2, 0, "meta_reserved_bits_per_frame_no_holes",
+	    (double)plain_meta * 8 / (double)((mib << 20) >> PAGE_SHIFT), "bits");
 	ops->stats(in.st, &st);
 	double per_gib = (double)st.meta_bytes * 1024 / (double)mib;
 	row(b, "frame_meta", ops->name, 2, 0, "meta_bytes_per_gib", per_gib, "bytes");
