@@ -128,10 +128,28 @@ static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
 	return &b->chunks[area / BB_UNITS];
 }
 
-/* Chunk lock held: refreshes the hint of which orders the chunk has free. */
-static void chunk_update(struct buddy_chunk *c)
+/* Chunk lock held: refreshes the hint of which orders the chunk has free, for the
+ * orders lo..hi that an operation touched. */
+static void chunk_update(struct buddy_chunk *c, unsigned lo, unsigned hi)
 {
-	__atomic_store_n(&c->orders, bb_order_mask(c->w), __ATOMIC_RELAXED);
+	unsigned m = (c->orders & ~bb_orders(lo, hi)) | bb_order_mask_range(c->w, lo, hi);
+	__atomic_store_n(&c->orders, m, __ATOMIC_RELAXED);
+}
+
+/* Chunk lock held: bb_alloc on the chunk's node, keeping its hint; unit or -1. */
+static int chunk_alloc(struct buddy_chunk *c, unsigned order)
+{
+	unsigned from;
+	int u = bb_alloc_masked(c->w, order, c->orders, &from);
+	if (u >= 0)
+		chunk_update(c, order, from);
+	return u;
+}
+
+/* Chunk lock held: bb_free on the chunk's node, keeping its hint. */
+static void chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
+{
+	chunk_update(c, order, bb_free(c->w, unit, order));
 }
 
 /* True if the chunk may have a free block of chunk order >= j (a hint). */
@@ -154,8 +172,7 @@ static void promote_locked(struct buddy *b, uint32_t ai)
 	}
 	spin_unlock(&a->lock);
 	if (whole) {
-		bb_free(chunk_of(b, ai)->w, ai % BB_UNITS, 0);
-		chunk_update(chunk_of(b, ai));
+		chunk_free(chunk_of(b, ai), ai % BB_UNITS, 0);
 	}
 }
 
@@ -232,9 +249,8 @@ static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
 		if (!chunk_may_have(c, 0))
 			continue;
 		spin_lock(&c->lock);
-		int u = bb_alloc(c->w, 0);
+		int u = chunk_alloc(c, 0);
 		if (u >= 0) {
-			chunk_update(c);
 			b->cpu[cpu].chunk = ci;
 			uint32_t ai = ci * BB_UNITS + (unsigned)u;
 			struct buddy_area *a = &b->areas[ai];
@@ -347,9 +363,7 @@ static bool large_try(struct buddy *b, unsigned cpu, unsigned order, uint64_t *p
 		if (!chunk_may_have(c, order - AREA_ORDER))
 			continue;
 		spin_lock(&c->lock);
-		int u = bb_alloc(c->w, order - AREA_ORDER);
-		if (u >= 0)
-			chunk_update(c);
+		int u = chunk_alloc(c, order - AREA_ORDER);
 		spin_unlock(&c->lock);
 		if (u >= 0) {
 			b->cpu[cpu].chunk = ci;
@@ -384,8 +398,7 @@ static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
 				 "allocated)");
 		}
 	}
-	bb_free(c->w, unit, order - AREA_ORDER);
-	chunk_update(c);
+	chunk_free(c, unit, order - AREA_ORDER);
 	spin_unlock(&c->lock);
 }
 
@@ -492,7 +505,7 @@ static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 			area_set_free(b, ai, a->free - (1u << order));
 		spin_unlock(&a->lock);
 	}
-	chunk_update(c);
+	chunk_update(c, 0, BB_MAX_ORDER);
 	spin_unlock(&c->lock);
 	return ok ? MM_OK : MM_EBUSY;
 }
