@@ -189,13 +189,17 @@ static void promote(struct buddy *b, uint32_t ai)
 /* Promotes every entirely free lo area, reservations included. */
 static void drain(struct buddy *b)
 {
-	for (uint32_t ai = 0; ai < b->nareas; ai++) {
-		if (area_free_hint(&b->areas[ai]) != BB_UNITS)
-			continue;
-		struct buddy_chunk *c = chunk_of(b, ai);
-		spin_lock(&c->lock);
-		promote_locked(b, ai);
-		spin_unlock(&c->lock);
+	for (uint32_t wi = 0; wi < (b->nareas + 63) / 64; wi++) {
+		uint64_t m = __atomic_load_n(&b->avail[wi], __ATOMIC_RELAXED);
+		for (; m; m &= m - 1) {
+			uint32_t ai = wi * 64 + (uint32_t)__builtin_ctzll(m);
+			if (area_free_hint(&b->areas[ai]) != BB_UNITS)
+				continue;
+			struct buddy_chunk *c = chunk_of(b, ai);
+			spin_lock(&c->lock);
+			promote_locked(b, ai);
+			spin_unlock(&c->lock);
+		}
 	}
 }
 
@@ -550,6 +554,8 @@ static bool buddy_check(const void *st)
 	return true;
 }
 
+/* Quiescent. An entirely free area kept by a CPU counts as one order-9 block (it
+ * is not merged with free neighbours until it is promoted). */
 static void buddy_stats(const void *st, struct frame_stats *out)
 {
 	const struct buddy *b = st;
