@@ -163,7 +163,7 @@ test: deps
 	$(Q)$(TEST_ENV) scripts/run_tests.sh $(HOST_TESTS) $(TSAN_TESTS) $(TEST_SCRIPTS)
 check: test
 .PHONY: test-build
-test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS)
+test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS) $(BENCHES)
 
 # ---- section: bench (issues 3-5, 7) -------------------------------------------
 bench: deps
