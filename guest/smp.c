@@ -1,0 +1,187 @@
+/* smp.c: bringing up the other CPUs and running work on all of them.
+ *
+ * Under our VMM every vCPU starts at _start64 by itself; APs spin in
+ * kmain_ap_vmm until the boot CPU sets ap_release (after its GDT/IDT/page
+ * tables exist). Under QEMU the CPU count comes from fw_cfg (key 0x05) and the
+ * boot CPU starts AP i (APIC id i, as QEMU numbers them without -smp topology
+ * options) one at a time with INIT, 10 ms, SIPI, 200 us, SIPI through the
+ * 16-bit trampoline copied to TRAMPOLINE_ADDR. Every AP ends in ap_idle, which
+ * runs each job posted by smp_run_all once:
+ *   work_gen counts posted jobs; an AP has run job g when its `seen` == g;
+ *   smp_run_all returns when work_done == ncpus - 1 (all APs finished).
+ */
+#include "kernel.h"
+#include "x86.h"
+
+#define TRAMPOLINE_ADDR 0x8000
+#define FW_CFG_PORT_SEL 0x510
+#define FW_CFG_PORT_DATA 0x511
+#define FW_CFG_NB_CPUS 0x05
+#define LAPIC_SVR 0xf0
+#define LAPIC_ICR_LO 0x300
+#define LAPIC_ICR_HI 0x310
+
+struct trampoline_params {
+	uint64_t cr3, stack, cpu, entry;
+};
+extern const char ap_trampoline[], ap_trampoline_end[], ap_trampoline_params[];
+
+static uint8_t ap_stacks[GUEST_MAX_CPUS][GUEST_STACK_SIZE] __attribute__((aligned(4096)));
+static unsigned ncpus = 1;
+static uint32_t ap_release, online_count;
+static volatile uint64_t lapic_base;
+static struct {
+	void (*fn)(unsigned cpu, void *arg);
+	void *arg;
+} work;
+static uint64_t work_gen;
+static uint32_t work_done;
+
+void kmain_ap_vmm(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa);
+void smp_ap_entry(uint64_t cpu);
+
+static unsigned fw_cfg_ncpus(void)
+{
+	char sig[4];
+	outw(FW_CFG_PORT_SEL, 0);
+	for (int i = 0; i < 4; i++)
+		sig[i] = (char)inb(FW_CFG_PORT_DATA);
+	if (__builtin_memcmp(sig, "QEMU", 4) != 0)
+		return 1;
+	outw(FW_CFG_PORT_SEL, FW_CFG_NB_CPUS);
+	unsigned lo = inb(FW_CFG_PORT_DATA), hi = inb(FW_CFG_PORT_DATA);
+	return lo | hi << 8;
+}
+
+static void lapic_write(uint32_t reg, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)(lapic_base + reg) = v;
+}
+
+static uint32_t lapic_read(uint32_t reg)
+{
+	return *(volatile uint32_t *)(uintptr_t)(lapic_base + reg);
+}
+
+static void lapic_ipi(uint32_t apic_id, uint32_t cmd)
+{
+	lapic_write(LAPIC_ICR_HI, apic_id << 24);
+	lapic_write(LAPIC_ICR_LO, cmd);
+	while (lapic_read(LAPIC_ICR_LO) & (1u << 12)) /* delivery pending */
+		cpu_relax();
+}
+
+static void lapic_enable(void)
+{
+	lapic_base = rdmsr(MSR_APIC_BASE) & ~0xfffull;
+	lapic_write(LAPIC_SVR, 0x100 | 0xff); /* enabled, spurious vector 255 */
+}
+
+/* Waits up to ms milliseconds for online_count to reach n; true if it did. */
+static bool wait_online(uint32_t n, uint64_t ms)
+{
+	uint64_t end = rdtsc() + ms * tsc_khz();
+	while (atomic_load_acq(&online_count) < n)
+		if ((int64_t)(rdtsc() - end) > 0)
+			return false;
+	return true;
+}
+
+static void start_ap(unsigned cpu)
+{
+	struct trampoline_params *p =
+		(void *)(uintptr_t)(TRAMPOLINE_ADDR + (ap_trampoline_params - ap_trampoline));
+	p->cr3 = paging_root();
+	p->stack = (uintptr_t)ap_stacks[cpu] + GUEST_STACK_SIZE;
+	p->cpu = cpu;
+	p->entry = (uintptr_t)smp_ap_entry;
+	smp_mb();
+	lapic_ipi(cpu, 0x4500); /* INIT, assert */
+	udelay(10000);
+	for (int i = 0; i < 2; i++) {
+		lapic_ipi(cpu, 0x4600 | (TRAMPOLINE_ADDR >> 12)); /* SIPI */
+		udelay(200);
+	}
+	if (!wait_online(cpu + 1, 1000)) {
+		char msg[64];
+		ksnprintf(msg, sizeof(msg), "smp: cpu %u did not start (INIT/SIPI)", cpu);
+		guest_panic(msg);
+	}
+}
+
+void smp_init(void)
+{
+	online_count = 1;
+	if (boot.vmm_ncpus) {
+		ncpus = MM_MIN(boot.vmm_ncpus, GUEST_MAX_CPUS);
+		atomic_store_rel(&ap_release, 1);
+		if (!wait_online(ncpus, 60000))
+			guest_panic("smp: not every vCPU reached the kernel within 60 s");
+		return;
+	}
+	ncpus = MM_MAX(1u, MM_MIN(fw_cfg_ncpus(), GUEST_MAX_CPUS));
+	if (ncpus == 1)
+		return;
+	lapic_enable();
+	__builtin_memcpy((void *)TRAMPOLINE_ADDR, ap_trampoline,
+			 (size_t)(ap_trampoline_end - ap_trampoline));
+	for (unsigned cpu = 1; cpu < ncpus; cpu++)
+		start_ap(cpu);
+}
+
+unsigned smp_ncpus(void)
+{
+	return ncpus;
+}
+
+static _Noreturn void ap_idle(unsigned cpu)
+{
+	uint64_t seen = 0;
+	for (;;) {
+		uint64_t g = atomic_load_acq(&work_gen);
+		if (g == seen) {
+			cpu_relax();
+			continue;
+		}
+		seen = g;
+		work.fn(cpu, work.arg);
+		atomic_fetch_add_acqrel(&work_done, 1);
+	}
+}
+
+void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg)
+{
+	atomic_store_rlx(&work_done, 0);
+	work.fn = fn;
+	work.arg = arg;
+	atomic_store_rel(&work_gen, work_gen + 1);
+	fn(0, arg);
+	while (atomic_load_acq(&work_done) < ncpus - 1)
+		cpu_relax();
+}
+
+_Noreturn void smp_ap_main(unsigned cpu)
+{
+	uint64_t top = boot.vmm_ncpus ? boot.vmm_stack_top - cpu * boot.vmm_stack_size
+				      : (uintptr_t)ap_stacks[cpu] + GUEST_STACK_SIZE;
+	cpu_init(cpu, top);
+	if (!boot.vmm_ncpus)
+		lapic_write(LAPIC_SVR, 0x100 | 0xff);
+	atomic_fetch_add_acqrel(&online_count, 1);
+	ap_idle(cpu);
+}
+
+/* Called by the trampoline (QEMU) in long mode on ap_stacks[cpu]. */
+void smp_ap_entry(uint64_t cpu)
+{
+	smp_ap_main((unsigned)cpu);
+}
+
+/* _start64 for cpu != 0 under our VMM: wait for the boot CPU, then join. */
+void kmain_ap_vmm(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
+{
+	while (!atomic_load_acq(&ap_release))
+		cpu_relax();
+	write_cr3(paging_root());
+	smp_ap_main((unsigned)cpu);
+}
