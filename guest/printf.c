@@ -96,10 +96,14 @@ static void conversion(struct out *o, char c, va_list *ap, int lmod, int width, 
 		v = int_arg(ap, lmod, false, &neg);
 		number(o, v, false, 16, c == 'X', width, left, zero);
 		break;
-	case 'p':
-		put(o, '0'), put(o, 'x');
-		number(o, (uintptr_t)va_arg(*ap, void *), false, 16, false, width - 2, left, zero);
+	case 'p': {
+		char tmp[20];
+		struct out t = { tmp, sizeof(tmp), 2 };
+		tmp[0] = '0', tmp[1] = 'x';
+		number(&t, (uintptr_t)va_arg(*ap, void *), false, 16, false, 0, false, false);
+		field(o, tmp, (int)t.len, width, left, ' ');
 		break;
+	}
 	case 's': {
 		const char *s = va_arg(*ap, const char *);
 		int len = 0;
