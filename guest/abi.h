@@ -130,6 +130,10 @@ struct hc_calib {
 /* Under QEMU a guest panic prints this prefix + message on serial, then exits
  * with MTB_EXIT_PANIC (debug-exit status (99 << 1) | 1 = 199). */
 #define MTB_PANIC_PREFIX "@@PANIC "
+/* mtb_boot_ext.flags: the VMM created an in-kernel irqchip (KVM_CREATE_IRQCHIP), so
+ * every vCPU has a LAPIC at 0xfee00000 and IPIs work (the guest's TLB shootdown
+ * needs them when it runs on more than one CPU). */
+#define MTB_EXT_LAPIC 2ull
 #define MTB_EXIT_PANIC	 99
 
 /* The fixed loop both sides time for calibration (guest with rdtsc, the VMM on

@@ -3,8 +3,8 @@
  * One GDT shared by all CPUs: 0x08 kernel code (64-bit), 0x10 kernel data, then
  * one 16-byte TSS descriptor per CPU at selector 0x18 + 16 * id. Each TSS gives
  * IST1, a private 4 KiB stack for #NMI, #DF and #MC, so a kernel stack overflow
- * is still reported. One IDT: vectors 0-31 (exceptions) and 255 (spurious) go
- * through isr.S into trap_handler, which formats vector, name, error code, RIP,
+ * is still reported. One IDT: vectors 0-31 (exceptions), IPI_VECTOR (TLB
+ * shootdown, mmu.c), WAKE_VECTOR (smp.c) and 255 (LAPIC spurious) go through isr.S into trap_handler, which formats vector, name, error code, RIP,
  * CR2 and all registers and calls guest_panic. %gs base = &percpu[id], and
  * percpu[id].self == &percpu[id], so this_cpu() is one load.
  */
@@ -51,7 +51,7 @@ static struct idt_gate idt[256];
 static struct tss tss[GUEST_MAX_CPUS];
 static struct percpu percpu[GUEST_MAX_CPUS];
 static uint8_t ist_stacks[GUEST_MAX_CPUS][IST_STACK_SIZE] __attribute__((aligned(16)));
-extern const uint64_t isr_table[33], isr_spurious;
+extern const uint64_t isr_table[32], isr_ipi, isr_wake, isr_spurious;
 void trap_handler(struct trap_frame *f);
 
 static void idt_set(unsigned vec, uint64_t handler, unsigned ist)
@@ -64,8 +64,10 @@ static void idt_set(unsigned vec, uint64_t handler, unsigned ist)
 
 static void idt_build(void)
 {
-	for (unsigned v = 0; v < 33; v++)
+	for (unsigned v = 0; v < 32; v++)
 		idt_set(v, isr_table[v], v == 2 || v == 8 || v == 18 ? 1 : 0);
+	idt_set(IPI_VECTOR, isr_ipi, 0);
+	idt_set(WAKE_VECTOR, isr_wake, 0);
 	idt_set(255, isr_spurious, 0);
 }
 
@@ -116,6 +118,9 @@ void cpu_init(unsigned id, uint64_t stack_top)
 	p->id = id;
 	p->stack_top = stack_top;
 	wrmsr(MSR_GS_BASE, (uintptr_t)p);
+	uint64_t cr0;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0 | (1ull << 16)) : "memory"); /* WP */
 }
 
 struct percpu *percpu_of(unsigned id)
@@ -135,7 +140,16 @@ static const char *const trap_names[32] = {
 void trap_handler(struct trap_frame *f)
 {
 	if (f->vector == 255)
-		return; /* spurious LAPIC interrupt */
+		return; /* spurious LAPIC interrupt: no EOI */
+	if (f->vector == IPI_VECTOR) {
+		mmu_ipi_handler();
+		lapic_eoi();
+		return;
+	}
+	if (f->vector == WAKE_VECTOR) {
+		lapic_eoi(); /* only ends an idle CPU's hlt (smp.c) */
+		return;
+	}
 	struct percpu *p = (struct percpu *)(uintptr_t)rdmsr(MSR_GS_BASE);
 	const char *name = f->vector < 32 && trap_names[f->vector] ? trap_names[f->vector]
 								     : "interrupt";

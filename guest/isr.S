@@ -48,8 +48,9 @@ ISR_NOERR 28
 ISR_ERR 29
 ISR_ERR 30
 ISR_NOERR 31
-/* vector 32+: IPIs and spurious interrupts, no error code */
-ISR_NOERR 32
+/* IPI_VECTOR (0xf0), WAKE_VECTOR (0xf1), the LAPIC spurious vector: no error code */
+ISR_NOERR 240
+ISR_NOERR 241
 ISR_NOERR 255
 
 isr_common:
@@ -93,9 +94,15 @@ isr_common:
 	.balign 8
 	.globl isr_table
 isr_table:
-	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32
+	.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 	.quad isr\n
 	.endr
+	.globl isr_ipi
+isr_ipi:
+	.quad isr240
+	.globl isr_wake
+isr_wake:
+	.quad isr241
 	.globl isr_spurious
 isr_spurious:
 	.quad isr255

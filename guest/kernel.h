@@ -42,6 +42,7 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct boot_info {
 	bool hypercalls;	       /* under our VMM: hypercall ports are live */
 	bool exit_acpi;		       /* cmdline exit=acpi: ACPI poweroff instead of debug-exit */
+	bool vmm_lapic;		       /* our VMM: in-kernel LAPICs (MTB_EXT_LAPIC) */
 	uint32_t vmm_ncpus;	       /* from mtb_boot_ext (0 when absent) */
 	uint32_t tsc_khz;	       /* from mtb_boot_ext (0 when absent) */
 	uint64_t vmm_stack_top, vmm_stack_size; /* from mtb_boot_ext */
@@ -93,8 +94,16 @@ static inline struct percpu *this_cpu(void)
  * page 0 stays unmapped. Panics when page-table frames run out. */
 void paging_init(const struct mem_map *map);
 uint64_t paging_root(void);
+struct pagetable *paging_kernel(void);
 /* Physical address va maps to in the kernel tables, or ~0 if unmapped. */
 uint64_t paging_lookup(uint64_t va);
+
+/* ---- early.c: the Early allocator (bump, from the top of usable RAM) ---- */
+/* size bytes (rounded up to 4 KiB), aligned to align (power of two), zeroed, marked
+ * MEM_KERNEL in boot.map, into *pa; 0, MM_EINVAL or MM_ENOMEM. */
+int early_alloc(uint64_t size, uint64_t align, uint64_t *pa);
+/* One zeroed 4 KiB frame (pagetable.h / page_source callback shape). */
+int early_frame(void *ctx, uint64_t *pa);
 
 /* ---- tsc.c: time ---- */
 /* TSC kHz from boot info, else calibrated against the PIT. */
@@ -110,8 +119,29 @@ void smp_init(void);
 unsigned smp_ncpus(void);
 /* Runs fn(cpu, arg) on every online CPU (BSP included) and waits for all. */
 void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg);
+/* IPIs: true when every CPU has an enabled LAPIC and takes interrupts. */
+bool smp_ipi_ok(void);
+/* Sends vector to every other CPU (fixed, all-excluding-self). */
+void smp_ipi_others(uint8_t vector);
+void lapic_eoi(void);
 /* Entry of an AP once in long mode on its own stack. */
 _Noreturn void smp_ap_main(unsigned cpu);
+
+/* ---- mmu.c: strategies/mmu.h on the kernel page tables ---- */
+#define IPI_VECTOR 0xf0  /* TLB shootdown */
+#define WAKE_VECTOR 0xf1 /* wakes idle APs for smp_run_all */
+struct mmu;
+/* Fills *m with the guest's mmu (shootdown on unmap). 0, or MM_ENOTSUP when more than
+ * one CPU runs and IPIs are not available (our VMM without MTB_EXT_LAPIC). */
+int guest_mmu_init(struct mmu *m);
+/* The IPI_VECTOR handler: invalidates the posted range on this CPU and acknowledges. */
+void mmu_ipi_handler(void);
+struct mmu_stats {
+	uint64_t maps, unmaps, shootdowns, ipis_acked;
+};
+void mmu_get_stats(struct mmu_stats *out);
+/* Test hook: when set, unmap skips the shootdown (negative control of mmtest). */
+void mmu_set_skip_shootdown(bool skip);
 
 /* ---- main.c / commands.c: the command table ---- */
 struct command {
@@ -121,6 +151,7 @@ struct command {
 	int (*run)(int argc, char **argv, const char *val);
 };
 extern const struct command guest_commands[];
+int cmd_mmtest(int argc, char **argv, const char *val); /* mmtest.c */
 extern const unsigned guest_ncommands;
 
 #endif

@@ -7,7 +7,8 @@
  * where the CPU has them (CPUID 0x80000001 EDX.26), else 2 MiB pages. Memory the
  * map lists (RAM, ACPI, kernel) is write-back; everything else (MMIO: LAPIC,
  * IOAPIC, PCI holes) is mapped uncached (PCD|PWT). Table frames come from a
- * static early pool (EARLY_PT_FRAMES 4 KiB frames in .bss, never freed).
+ * static pool (EARLY_PT_FRAMES 4 KiB frames in .bss, so the root lies below
+ * 4 GiB for the AP trampoline), then from the Early allocator (early.c).
  */
 #include "kernel.h"
 #include "pagetable.h"
@@ -19,10 +20,10 @@ static uint8_t early_frames[EARLY_PT_FRAMES][4096] __attribute__((aligned(4096))
 static unsigned early_used;
 static struct pagetable kernel_pt;
 
-static int early_alloc(void *ctx, uint64_t *pa)
+static int pool_frame(void *ctx, uint64_t *pa)
 {
 	if (early_used == EARLY_PT_FRAMES)
-		return MM_ENOMEM;
+		return early_frame(ctx, pa);
 	uint8_t *f = early_frames[early_used++];
 	__builtin_memset(f, 0, 4096);
 	*pa = (uintptr_t)f;
@@ -72,7 +73,7 @@ void paging_init(const struct mem_map *map)
 	for (uint32_t i = 0; i < map->count; i++)
 		if (map->r[i].type != MEM_RESERVED)
 			top = MM_MAX(top, MM_ALIGN_UP(map->r[i].base + map->r[i].len, SIZE_1G));
-	kernel_pt = (struct pagetable){ .has_1g = cpu_has_1g_pages(), .alloc_frame = early_alloc,
+	kernel_pt = (struct pagetable){ .has_1g = cpu_has_1g_pages(), .alloc_frame = pool_frame,
 					.to_virt = identity };
 	if (pt_init(&kernel_pt) != MM_OK)
 		guest_panic("paging: no frame for the root table");
@@ -93,6 +94,11 @@ void paging_init(const struct mem_map *map)
 uint64_t paging_root(void)
 {
 	return kernel_pt.root;
+}
+
+struct pagetable *paging_kernel(void)
+{
+	return &kernel_pt;
 }
 
 uint64_t paging_lookup(uint64_t va)

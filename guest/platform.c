@@ -79,6 +79,7 @@ void platform_init(uint64_t info_pa, uint64_t ext_pa)
 	const struct mtb_boot_ext *ext = (const void *)(uintptr_t)ext_pa;
 	if (ext && ext->magic == MTB_BOOT_EXT_MAGIC) {
 		boot.hypercalls = (ext->flags & MTB_EXT_HYPERCALLS) != 0;
+		boot.vmm_lapic = (ext->flags & MTB_EXT_LAPIC) != 0;
 		boot.vmm_ncpus = ext->ncpus;
 		boot.tsc_khz = ext->tsc_khz;
 		boot.vmm_stack_top = ext->stack_top;

@@ -6,9 +6,13 @@
  * boot CPU starts AP i (APIC id i, as QEMU numbers them without -smp topology
  * options) one at a time with INIT, 10 ms, SIPI, 200 us, SIPI through the
  * 16-bit trampoline copied to TRAMPOLINE_ADDR. Every AP ends in ap_idle, which
- * runs each job posted by smp_run_all once:
+ * runs each job posted by smp_run_all once (with IPIs it sleeps in hlt between
+ * jobs and smp_run_all wakes it with WAKE_VECTOR; `sti; hlt` closes the race):
  *   work_gen counts posted jobs; an AP has run job g when its `seen` == g;
  *   smp_run_all returns when work_done == ncpus - 1 (all APs finished).
+ * IPIs: under QEMU (and our VMM with MTB_EXT_LAPIC) every CPU enables its LAPIC
+ * and runs with interrupts on; the 8259 PICs are remapped to 0x20-0x2f and fully
+ * masked first, so the only interrupts are IPIs (and LAPIC spurious ones).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -17,6 +21,7 @@
 #define FW_CFG_PORT_SEL 0x510
 #define FW_CFG_PORT_DATA 0x511
 #define FW_CFG_NB_CPUS 0x05
+#define LAPIC_EOI 0xb0
 #define LAPIC_SVR 0xf0
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
@@ -28,6 +33,7 @@ extern const char ap_trampoline[], ap_trampoline_end[], ap_trampoline_params[];
 
 static uint8_t ap_stacks[GUEST_MAX_CPUS][GUEST_STACK_SIZE] __attribute__((aligned(4096)));
 static unsigned ncpus = 1;
+static bool ipi_ok;
 static uint32_t ap_release, online_count;
 static volatile uint64_t lapic_base;
 static struct {
@@ -71,10 +77,45 @@ static void lapic_ipi(uint32_t apic_id, uint32_t cmd)
 		cpu_relax();
 }
 
+/* Remaps both 8259 PICs to vectors 0x20-0x2f and masks every line. */
+static void pic_disable(void)
+{
+	static const uint8_t init[][2] = {
+		{ 0x20, 0x11 }, { 0xa0, 0x11 }, /* ICW1: init, ICW4 follows */
+		{ 0x21, 0x20 }, { 0xa1, 0x28 }, /* ICW2: vector bases */
+		{ 0x21, 0x04 }, { 0xa1, 0x02 }, /* ICW3: cascade on IRQ2 */
+		{ 0x21, 0x01 }, { 0xa1, 0x01 }, /* ICW4: 8086 mode */
+		{ 0x21, 0xff }, { 0xa1, 0xff }, /* mask all */
+	};
+	for (unsigned i = 0; i < sizeof(init) / sizeof(init[0]); i++)
+		outb(init[i][0], init[i][1]);
+}
+
+/* Enables this CPU's LAPIC (spurious vector 255) and its interrupts. */
 static void lapic_enable(void)
 {
 	lapic_base = rdmsr(MSR_APIC_BASE) & ~0xfffull;
-	lapic_write(LAPIC_SVR, 0x100 | 0xff); /* enabled, spurious vector 255 */
+	lapic_write(LAPIC_SVR, 0x100 | 0xff);
+	__asm__ volatile("sti" ::: "memory");
+}
+
+bool smp_ipi_ok(void)
+{
+	return ipi_ok;
+}
+
+void smp_ipi_others(uint8_t vector)
+{
+	smp_mb();
+	lapic_write(LAPIC_ICR_HI, 0);
+	lapic_write(LAPIC_ICR_LO, (3u << 18) | (1u << 14) | vector); /* all but self, fixed */
+	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
+		cpu_relax();
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
 }
 
 /* Waits up to ms milliseconds for online_count to reach n; true if it did. */
@@ -112,6 +153,11 @@ static void start_ap(unsigned cpu)
 void smp_init(void)
 {
 	online_count = 1;
+	ipi_ok = !boot.vmm_ncpus || boot.vmm_lapic;
+	if (ipi_ok) {
+		pic_disable();
+		lapic_enable();
+	}
 	if (boot.vmm_ncpus) {
 		ncpus = MM_MIN(boot.vmm_ncpus, GUEST_MAX_CPUS);
 		atomic_store_rel(&ap_release, 1);
@@ -122,7 +168,6 @@ void smp_init(void)
 	ncpus = MM_MAX(1u, MM_MIN(fw_cfg_ncpus(), GUEST_MAX_CPUS));
 	if (ncpus == 1)
 		return;
-	lapic_enable();
 	__builtin_memcpy((void *)TRAMPOLINE_ADDR, ap_trampoline,
 			 (size_t)(ap_trampoline_end - ap_trampoline));
 	for (unsigned cpu = 1; cpu < ncpus; cpu++)
@@ -138,11 +183,18 @@ static _Noreturn void ap_idle(unsigned cpu)
 {
 	uint64_t seen = 0;
 	for (;;) {
+		if (ipi_ok)
+			__asm__ volatile("cli" ::: "memory");
 		uint64_t g = atomic_load_acq(&work_gen);
 		if (g == seen) {
-			cpu_relax();
+			if (ipi_ok)
+				__asm__ volatile("sti; hlt" ::: "memory");
+			else
+				cpu_relax();
 			continue;
 		}
+		if (ipi_ok)
+			__asm__ volatile("sti" ::: "memory");
 		seen = g;
 		work.fn(cpu, work.arg);
 		atomic_fetch_add_acqrel(&work_done, 1);
@@ -155,6 +207,8 @@ void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg)
 	work.fn = fn;
 	work.arg = arg;
 	atomic_store_rel(&work_gen, work_gen + 1);
+	if (ipi_ok && ncpus > 1)
+		smp_ipi_others(WAKE_VECTOR);
 	fn(0, arg);
 	while (atomic_load_acq(&work_done) < ncpus - 1)
 		cpu_relax();
@@ -165,8 +219,8 @@ _Noreturn void smp_ap_main(unsigned cpu)
 	uint64_t top = boot.vmm_ncpus ? boot.vmm_stack_top - cpu * boot.vmm_stack_size
 				      : (uintptr_t)ap_stacks[cpu] + GUEST_STACK_SIZE;
 	cpu_init(cpu, top);
-	if (!boot.vmm_ncpus)
-		lapic_write(LAPIC_SVR, 0x100 | 0xff);
+	if (ipi_ok)
+		lapic_enable();
 	atomic_fetch_add_acqrel(&online_count, 1);
 	ap_idle(cpu);
 }
