@@ -56,8 +56,9 @@ static int cmd_selftest(int argc, char **argv, const char *val)
 	smp_run_all(selftest_cpu, &t);
 	uint64_t ns = tsc_to_ns(rdtsc() - t0);
 	unsigned seen = (unsigned)__builtin_popcountll(t.seen_mask);
-	uint64_t kpa = (uintptr_t)__kernel_start;
+	uint64_t kpa = (uintptr_t)__kernel_start, last = mem_map_end(&boot.map) - PAGE_SIZE;
 	bool paging_ok = paging_lookup(0) == ~0ull && paging_lookup(kpa) == kpa &&
+			 paging_lookup(last) == last &&
 			 paging_lookup(PF_ADDR) == ~0ull && paging_lookup(SIZE_1G + 8) == SIZE_1G + 8;
 	bool ok = seen == n && t.counter == (uint64_t)n * SELFTEST_ITERS &&
 		  t.locked_counter == (uint64_t)n * (SELFTEST_ITERS / 10) && t.bad_percpu == 0 &&

@@ -106,8 +106,9 @@ int early_alloc(uint64_t size, uint64_t align, uint64_t *pa);
 int early_frame(void *ctx, uint64_t *pa);
 
 /* ---- tsc.c: time ---- */
-/* TSC kHz from boot info, else calibrated against the PIT. */
-void tsc_init(uint32_t khz_hint);
+/* TSC kHz from khz_hint (boot info), else CPUID 0x40000010, else measured against
+ * the PIT when pit_ok (not under our VMM), else a 1 GHz guess (tsc_calibrated false). */
+void tsc_init(uint32_t khz_hint, bool pit_ok);
 uint32_t tsc_khz(void);
 bool tsc_calibrated(void); /* false if the PIT did not count (a guess was used) */
 void udelay(uint64_t us);

@@ -83,7 +83,7 @@ void kmain_bsp(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
 	platform_init(info_pa, ext_pa);
 	cpu_init(0, boot.vmm_stack_top ? boot.vmm_stack_top : (uintptr_t)boot_stack_top);
 	paging_init(&boot.map);
-	tsc_init(boot.tsc_khz);
+	tsc_init(boot.tsc_khz, !boot.hypercalls);
 	smp_init();
 	kprintf("memtestbed guest %s (%s) on %s: %u cpus, %lu MiB usable, tsc %u kHz%s\n",
 		guest_build_id, COMBO_NAME, boot.hypercalls ? "mtb-vmm" : "qemu", smp_ncpus(),

@@ -1,7 +1,9 @@
 /* tsc.c: time from the TSC.
  *
- * The TSC frequency comes from the host (mtb_boot_ext.tsc_khz under our VMM)
- * or is measured against the PIT (1.193182 MHz): channel 0 runs in mode 2 with
+ * The TSC frequency comes from the host (mtb_boot_ext.tsc_khz under our VMM),
+ * else under our VMM from the hypervisor timing leaf CPUID 0x40000010 (EAX = TSC
+ * kHz; our VMM may have no PIT, and every port access is a slow exit), else it
+ * is measured against the PIT (1.193182 MHz): channel 0 runs in mode 2 with
  * reload 0x10000 and is polled with latch commands, so no interrupts and no
  * port 0x61 (absent under -M microvm) are needed:
  *   tsc_khz = tsc_cycles * PIT_HZ / (pit_ticks * 1000), over PIT_CAL_TICKS ticks.
@@ -43,14 +45,28 @@ static uint32_t pit_calibrate(void)
 	return (uint32_t)(cycles * PIT_HZ / (ticks * 1000));
 }
 
-void tsc_init(uint32_t khz_hint)
+/* TSC kHz from CPUID 0x40000010 when a hypervisor offers it, else 0. */
+static uint32_t cpuid_tsc_khz(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31))) /* no hypervisor */
+		return 0;
+	cpuid(0x40000000u, 0, r);
+	if (r[0] < 0x40000010u)
+		return 0;
+	cpuid(0x40000010u, 0, r);
+	return r[0];
+}
+
+void tsc_init(uint32_t khz_hint, bool pit_ok)
 {
 	khz = khz_hint;
-	calibrated = khz != 0;
-	if (!khz) {
+	if (!khz)
+		khz = cpuid_tsc_khz();
+	if (!khz && pit_ok)
 		khz = pit_calibrate();
-		calibrated = khz != 0;
-	}
+	calibrated = khz != 0;
 	if (!khz)
 		khz = 1000000;
 }
