@@ -58,8 +58,8 @@ static int cmd_selftest(int argc, char **argv, const char *val)
 	unsigned seen = (unsigned)__builtin_popcountll(t.seen_mask);
 	uint64_t kpa = (uintptr_t)__kernel_start, last = mem_map_end(&boot.map) - PAGE_SIZE;
 	bool paging_ok = paging_lookup(0) == ~0ull && paging_lookup(kpa) == kpa &&
-			 paging_lookup(last) == last &&
-			 paging_lookup(PF_ADDR) == ~0ull && paging_lookup(SIZE_1G + 8) == SIZE_1G + 8;
+			 paging_lookup(last) == last && paging_lookup(PF_ADDR) == ~0ull &&
+			 paging_lookup(SIZE_1G + 8) == SIZE_1G + 8;
 	bool ok = seen == n && t.counter == (uint64_t)n * SELFTEST_ITERS &&
 		  t.locked_counter == (uint64_t)n * (SELFTEST_ITERS / 10) && t.bad_percpu == 0 &&
 		  paging_ok && mem_map_bytes(&boot.map, MEM_USABLE) > 0;
@@ -145,12 +145,11 @@ static int cmd_help(int argc, char **argv, const char *val)
 }
 
 const struct command guest_commands[] = {
-	{ "selftest", "every CPU: atomic and locked counters, per-CPU data; one result row",
-	  cmd_selftest },
-	{ "calib", "time the calibration loop with the TSC; one result row", cmd_calib },
-	{ "fault", "fault=div0|pf|null|hang|badhc|ap-pf: provoke a failure", cmd_fault },
-	{ "mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row",
-	  cmd_mmtest },
-	{ "help", "list the commands", cmd_help },
+    {"selftest", "every CPU: atomic and locked counters, per-CPU data; one result row",
+     cmd_selftest},
+    {"calib", "time the calibration loop with the TSC; one result row", cmd_calib},
+    {"fault", "fault=div0|pf|null|hang|badhc|ap-pf: provoke a failure", cmd_fault},
+    {"mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row", cmd_mmtest},
+    {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);

@@ -4,9 +4,10 @@
  * one 16-byte TSS descriptor per CPU at selector 0x18 + 16 * id. Each TSS gives
  * IST1, a private 4 KiB stack for #NMI, #DF and #MC, so a kernel stack overflow
  * is still reported. One IDT: vectors 0-31 (exceptions), IPI_VECTOR (TLB
- * shootdown, mmu.c), WAKE_VECTOR (smp.c) and 255 (LAPIC spurious) go through isr.S into trap_handler, which formats vector, name, error code, RIP,
- * CR2 and all registers and calls guest_panic. %gs base = &percpu[id], and
- * percpu[id].self == &percpu[id], so this_cpu() is one load.
+ * shootdown, mmu.c), WAKE_VECTOR (smp.c) and 255 (LAPIC spurious) go through isr.S into
+ * trap_handler, which formats vector, name, error code, RIP, CR2 and all registers and calls
+ * guest_panic. %gs base = &percpu[id], and percpu[id].self == &percpu[id], so this_cpu() is one
+ * load.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -39,13 +40,15 @@ struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;
 };
 
-#define GDT_TSS0 3
-#define SEL_CODE 0x08
-#define SEL_DATA 0x10
+#define GDT_TSS0       3
+#define SEL_CODE       0x08
+#define SEL_DATA       0x10
 #define IST_STACK_SIZE 4096
 
 static uint64_t gdt[GDT_TSS0 + 2 * GUEST_MAX_CPUS] = {
-	0, 0x00af9a000000ffffull, 0x00cf92000000ffffull,
+    0,
+    0x00af9a000000ffffull,
+    0x00cf92000000ffffull,
 };
 static struct idt_gate idt[256];
 static struct tss tss[GUEST_MAX_CPUS];
@@ -57,8 +60,12 @@ void trap_handler(struct trap_frame *f);
 static void idt_set(unsigned vec, uint64_t handler, unsigned ist)
 {
 	idt[vec] = (struct idt_gate){
-		.off0 = (uint16_t)handler, .sel = SEL_CODE, .ist = (uint8_t)ist, .attr = 0x8e,
-		.off1 = (uint16_t)(handler >> 16), .off2 = (uint32_t)(handler >> 32),
+	    .off0 = (uint16_t)handler,
+	    .sel = SEL_CODE,
+	    .ist = (uint8_t)ist,
+	    .attr = 0x8e,
+	    .off1 = (uint16_t)(handler >> 16),
+	    .off2 = (uint32_t)(handler >> 32),
 	};
 }
 
@@ -84,7 +91,7 @@ static void tss_install(unsigned id)
 /* Loads the GDT and reloads every segment register (CS by a far return). */
 static void gdt_load(void)
 {
-	struct desc_ptr p = { sizeof(gdt) - 1, (uintptr_t)gdt };
+	struct desc_ptr p = {sizeof(gdt) - 1, (uintptr_t)gdt};
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -111,7 +118,7 @@ void cpu_init(unsigned id, uint64_t stack_top)
 	gdt_load();
 	uint16_t tr = (uint16_t)((GDT_TSS0 + 2 * id) * 8);
 	__asm__ volatile("ltr %0" ::"r"(tr));
-	struct desc_ptr ip = { sizeof(idt) - 1, (uintptr_t)idt };
+	struct desc_ptr ip = {sizeof(idt) - 1, (uintptr_t)idt};
 	__asm__ volatile("lidt %0" ::"m"(ip));
 	struct percpu *p = &percpu[id];
 	p->self = p;
@@ -129,12 +136,28 @@ struct percpu *percpu_of(unsigned id)
 }
 
 static const char *const trap_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-	"#BR bound range", "#UD invalid opcode", "#NM device not available",
-	"#DF double fault", "coprocessor overrun", "#TS invalid TSS", "#NP segment not present",
-	"#SS stack fault", "#GP general protection", "#PF page fault", "reserved",
-	"#MF x87 error", "#AC alignment check", "#MC machine check", "#XM SIMD error",
-	"#VE virtualization", "#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound range",
+    "#UD invalid opcode",
+    "#NM device not available",
+    "#DF double fault",
+    "coprocessor overrun",
+    "#TS invalid TSS",
+    "#NP segment not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved",
+    "#MF x87 error",
+    "#AC alignment check",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 void trap_handler(struct trap_frame *f)
@@ -151,8 +174,8 @@ void trap_handler(struct trap_frame *f)
 		return;
 	}
 	struct percpu *p = (struct percpu *)(uintptr_t)rdmsr(MSR_GS_BASE);
-	const char *name = f->vector < 32 && trap_names[f->vector] ? trap_names[f->vector]
-								     : "interrupt";
+	const char *name =
+	    f->vector < 32 && trap_names[f->vector] ? trap_names[f->vector] : "interrupt";
 	char msg[640];
 	ksnprintf(msg, sizeof(msg),
 		  "cpu %d: exception vector=%lu (%s) error=0x%lx rip=0x%lx cr2=0x%lx\n"

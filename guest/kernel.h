@@ -14,8 +14,8 @@
 #include "../strategies/mm_common.h"
 #include "../strategies/sync.h"
 
-#define GUEST_MAX_CPUS	 64
-#define GUEST_STACK_SIZE 0x4000ull
+#define GUEST_MAX_CPUS	  64
+#define GUEST_STACK_SIZE  0x4000ull
 #define GUEST_CMDLINE_MAX 1024
 
 #ifndef COMBO_NAME
@@ -40,15 +40,15 @@ void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- platform.c: boot info and the host interface (our VMM or QEMU) ---- */
 struct boot_info {
-	bool hypercalls;	       /* under our VMM: hypercall ports are live */
-	bool exit_acpi;		       /* cmdline exit=acpi: ACPI poweroff instead of debug-exit */
-	bool vmm_lapic;		       /* our VMM: in-kernel LAPICs (MTB_EXT_LAPIC) */
-	uint32_t vmm_ncpus;	       /* from mtb_boot_ext (0 when absent) */
-	uint32_t tsc_khz;	       /* from mtb_boot_ext (0 when absent) */
+	bool hypercalls;    /* under our VMM: hypercall ports are live */
+	bool exit_acpi;	    /* cmdline exit=acpi: ACPI poweroff instead of debug-exit */
+	bool vmm_lapic;	    /* our VMM: in-kernel LAPICs (MTB_EXT_LAPIC) */
+	uint32_t vmm_ncpus; /* from mtb_boot_ext (0 when absent) */
+	uint32_t tsc_khz;   /* from mtb_boot_ext (0 when absent) */
 	uint64_t vmm_stack_top, vmm_stack_size; /* from mtb_boot_ext */
-	uint64_t rsdp;		       /* ACPI RSDP (0 if none) */
-	uint64_t module_base, module_len; /* PVH module 0 (trace blob), 0 if none */
-	struct mem_map map;	       /* normalized; kernel image marked MEM_KERNEL */
+	uint64_t rsdp;				/* ACPI RSDP (0 if none) */
+	uint64_t module_base, module_len;	/* PVH module 0 (trace blob), 0 if none */
+	struct mem_map map;			/* normalized; kernel image marked MEM_KERNEL */
 	char cmdline[GUEST_CMDLINE_MAX];
 };
 extern struct boot_info boot;
@@ -60,7 +60,7 @@ void console_write(const char *s, size_t len);
 /* Emits one result row: {"kind":KIND,"combo":..,"build":..,<fields>} where fields is
  * printf-formatted JSON members without braces (may be empty). */
 void result_emit(const char *kind, const char *fields_fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Ends the run with code (0 = success). Never returns. */
 _Noreturn void guest_exit(int code);
 /* Reports msg as a guest failure and ends the run non-zero. Never returns. */
@@ -129,7 +129,7 @@ void lapic_eoi(void);
 _Noreturn void smp_ap_main(unsigned cpu);
 
 /* ---- mmu.c: strategies/mmu.h on the kernel page tables ---- */
-#define IPI_VECTOR 0xf0  /* TLB shootdown */
+#define IPI_VECTOR  0xf0 /* TLB shootdown */
 #define WAKE_VECTOR 0xf1 /* wakes idle APs for smp_run_all */
 struct mmu;
 /* Fills *m with the guest's mmu (shootdown on unmap). 0, or MM_ENOTSUP when more than

@@ -15,8 +15,8 @@
 #include "x86.h"
 #include "../strategies/mmu.h"
 
-#define MMTEST_VA 0x0000200000000000ull /* 32 TiB: unmapped at boot */
-#define ROUNDS	  64u /* remap phase, per page size */
+#define MMTEST_VA   0x0000200000000000ull /* 32 TiB: unmapped at boot */
+#define ROUNDS	    64u			  /* remap phase, per page size */
 #define CONC_ROUNDS 16u /* concurrent phase, per CPU (slow under oversubscribed TCG) */
 
 struct mmtest {
@@ -128,8 +128,8 @@ int cmd_mmtest(int argc, char **argv, const char *val)
 		    "\"wrong\":%u,\"busy_ok\":%s,\"maps\":%lu,\"unmaps\":%lu,\"shootdowns\":%lu,"
 		    "\"ipis_acked\":%lu,\"remap_ns\":%lu,\"concurrent_ns\":%lu,\"ok\":%s",
 		    n, ROUNDS, nosd ? "false" : "true", stale_4k, stale_2m, t.wrong,
-		    busy_ok ? "true" : "false", s.maps, s.unmaps, s.shootdowns, s.ipis_acked, remap_ns, conc_ns,
-		    ok ? "true" : "false");
+		    busy_ok ? "true" : "false", s.maps, s.unmaps, s.shootdowns, s.ipis_acked,
+		    remap_ns, conc_ns, ok ? "true" : "false");
 	kprintf("mmtest%s: %s\n", nosd ? "=nosd" : "", ok ? "ok" : "FAILED");
 	return ok ? 0 : 1;
 }

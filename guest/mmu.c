@@ -82,7 +82,7 @@ int guest_mmu_init(struct mmu *m)
 {
 	if (smp_ncpus() > 1 && !smp_ipi_ok())
 		return MM_ENOTSUP;
-	*m = (struct mmu){ .ctx = NULL, .map = mmu_map, .unmap = mmu_unmap, .to_virt = mmu_to_virt };
+	*m = (struct mmu){.ctx = NULL, .map = mmu_map, .unmap = mmu_unmap, .to_virt = mmu_to_virt};
 	return MM_OK;
 }
 

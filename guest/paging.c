@@ -73,8 +73,8 @@ void paging_init(const struct mem_map *map)
 	for (uint32_t i = 0; i < map->count; i++)
 		if (map->r[i].type != MEM_RESERVED)
 			top = MM_MAX(top, MM_ALIGN_UP(map->r[i].base + map->r[i].len, SIZE_1G));
-	kernel_pt = (struct pagetable){ .has_1g = cpu_has_1g_pages(), .alloc_frame = pool_frame,
-					.to_virt = identity };
+	kernel_pt = (struct pagetable){
+	    .has_1g = cpu_has_1g_pages(), .alloc_frame = pool_frame, .to_virt = identity};
 	if (pt_init(&kernel_pt) != MM_OK)
 		guest_panic("paging: no frame for the root table");
 	map_or_panic(PAGE_SIZE, SIZE_2M - PAGE_SIZE, PTE_W);

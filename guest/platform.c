@@ -43,10 +43,14 @@ static void copy_cmdline(uint64_t pa)
 static uint32_t memmap_type(uint32_t hvm_type)
 {
 	switch (hvm_type) {
-	case HVM_MEMMAP_RAM: return MEM_USABLE;
-	case HVM_MEMMAP_ACPI: return MEM_ACPI;
-	case HVM_MEMMAP_NVS: return MEM_NVS;
-	default: return MEM_RESERVED;
+	case HVM_MEMMAP_RAM:
+		return MEM_USABLE;
+	case HVM_MEMMAP_ACPI:
+		return MEM_ACPI;
+	case HVM_MEMMAP_NVS:
+		return MEM_NVS;
+	default:
+		return MEM_RESERVED;
 	}
 }
 
@@ -60,7 +64,8 @@ static void copy_memmap(const struct hvm_start_info *si)
 	for (uint32_t i = 0; si->version >= 1 && e && i < si->memmap_entries; i++) {
 		if (m->count == MEM_MAP_MAX)
 			guest_panic("boot: memory map has more than MEM_MAP_MAX entries");
-		m->r[m->count++] = (struct mem_region){ e[i].addr, e[i].size, memmap_type(e[i].type) };
+		m->r[m->count++] =
+		    (struct mem_region){e[i].addr, e[i].size, memmap_type(e[i].type)};
 	}
 	if (mem_map_normalize(m) != MM_OK || mem_map_bytes(m, MEM_USABLE) == 0)
 		guest_panic("boot: no usable memory in the memory map");
@@ -102,7 +107,7 @@ void platform_init(uint64_t info_pa, uint64_t ext_pa)
 
 void hypercall_buf(uint16_t port, uint64_t addr, uint64_t len)
 {
-	struct hc_buf b = { addr, len };
+	struct hc_buf b = {addr, len};
 	outl(port, (uint32_t)(uintptr_t)&b);
 }
 
@@ -117,8 +122,9 @@ void console_write(const char *s, size_t len)
 void result_emit(const char *kind, const char *fields_fmt, ...)
 {
 	char line[1024];
-	int n = ksnprintf(line, sizeof(line), "%s{\"kind\":\"%s\",\"combo\":\"%s\",\"build\":\"%s\"",
-			  boot.hypercalls ? "" : MTB_RESULT_PREFIX, kind, COMBO_NAME, guest_build_id);
+	int n =
+	    ksnprintf(line, sizeof(line), "%s{\"kind\":\"%s\",\"combo\":\"%s\",\"build\":\"%s\"",
+		      boot.hypercalls ? "" : MTB_RESULT_PREFIX, kind, COMBO_NAME, guest_build_id);
 	va_list ap;
 	va_start(ap, fields_fmt);
 	if (fields_fmt[0] && n < (int)sizeof(line) - 1) {
@@ -139,7 +145,7 @@ void result_emit(const char *kind, const char *fields_fmt, ...)
 
 void platform_calib(uint64_t iters, uint64_t tsc_cycles)
 {
-	struct hc_calib c = { iters, tsc_cycles };
+	struct hc_calib c = {iters, tsc_cycles};
 	if (boot.hypercalls)
 		hypercall_buf(HC_PORT_CALIB, (uintptr_t)&c, sizeof(c));
 }

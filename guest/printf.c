@@ -98,7 +98,7 @@ static void conversion(struct out *o, char c, va_list *ap, int lmod, int width, 
 		break;
 	case 'p': {
 		char tmp[20];
-		struct out t = { tmp, sizeof(tmp), 2 };
+		struct out t = {tmp, sizeof(tmp), 2};
 		tmp[0] = '0', tmp[1] = 'x';
 		number(&t, (uintptr_t)va_arg(*ap, void *), false, 16, false, 0, false, false);
 		field(o, tmp, (int)t.len, width, left, ' ');
@@ -129,7 +129,7 @@ static void conversion(struct out *o, char c, va_list *ap, int lmod, int width, 
 
 int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap_in)
 {
-	struct out o = { buf, n, 0 };
+	struct out o = {buf, n, 0};
 	va_list ap;
 	va_copy(ap, ap_in);
 	for (const char *p = fmt; *p; p++) {

@@ -17,14 +17,14 @@
 #include "kernel.h"
 #include "x86.h"
 
-#define TRAMPOLINE_ADDR 0x8000
-#define FW_CFG_PORT_SEL 0x510
+#define TRAMPOLINE_ADDR	 0x8000
+#define FW_CFG_PORT_SEL	 0x510
 #define FW_CFG_PORT_DATA 0x511
-#define FW_CFG_NB_CPUS 0x05
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
-#define LAPIC_ICR_LO 0x300
-#define LAPIC_ICR_HI 0x310
+#define FW_CFG_NB_CPUS	 0x05
+#define LAPIC_EOI	 0xb0
+#define LAPIC_SVR	 0xf0
+#define LAPIC_ICR_LO	 0x300
+#define LAPIC_ICR_HI	 0x310
 
 struct trampoline_params {
 	uint64_t cr3, stack, cpu, entry;
@@ -81,11 +81,11 @@ static void lapic_ipi(uint32_t apic_id, uint32_t cmd)
 static void pic_disable(void)
 {
 	static const uint8_t init[][2] = {
-		{ 0x20, 0x11 }, { 0xa0, 0x11 }, /* ICW1: init, ICW4 follows */
-		{ 0x21, 0x20 }, { 0xa1, 0x28 }, /* ICW2: vector bases */
-		{ 0x21, 0x04 }, { 0xa1, 0x02 }, /* ICW3: cascade on IRQ2 */
-		{ 0x21, 0x01 }, { 0xa1, 0x01 }, /* ICW4: 8086 mode */
-		{ 0x21, 0xff }, { 0xa1, 0xff }, /* mask all */
+	    {0x20, 0x11}, {0xa0, 0x11}, /* ICW1: init, ICW4 follows */
+	    {0x21, 0x20}, {0xa1, 0x28}, /* ICW2: vector bases */
+	    {0x21, 0x04}, {0xa1, 0x02}, /* ICW3: cascade on IRQ2 */
+	    {0x21, 0x01}, {0xa1, 0x01}, /* ICW4: 8086 mode */
+	    {0x21, 0xff}, {0xa1, 0xff}, /* mask all */
 	};
 	for (unsigned i = 0; i < sizeof(init) / sizeof(init[0]); i++)
 		outb(init[i][0], init[i][1]);
@@ -131,7 +131,7 @@ static bool wait_online(uint32_t n, uint64_t ms)
 static void start_ap(unsigned cpu)
 {
 	struct trampoline_params *p =
-		(void *)(uintptr_t)(TRAMPOLINE_ADDR + (ap_trampoline_params - ap_trampoline));
+	    (void *)(uintptr_t)(TRAMPOLINE_ADDR + (ap_trampoline_params - ap_trampoline));
 	p->cr3 = paging_root();
 	p->stack = (uintptr_t)ap_stacks[cpu] + GUEST_STACK_SIZE;
 	p->cpu = cpu;
@@ -143,7 +143,7 @@ static void start_ap(unsigned cpu)
 		lapic_ipi(cpu, 0x4600 | (TRAMPOLINE_ADDR >> 12)); /* SIPI */
 		udelay(200);
 	}
-	if (!wait_online(cpu + 1, 1000)) {
+	if (!wait_online(cpu + 1, 5000)) { /* generous: TCG on a loaded host */
 		char msg[64];
 		ksnprintf(msg, sizeof(msg), "smp: cpu %u did not start (INIT/SIPI)", cpu);
 		guest_panic(msg);

@@ -5,11 +5,11 @@
 
 #include <stdint.h>
 
-#define MSR_EFER	   0xc0000080u
-#define MSR_GS_BASE	   0xc0000101u
-#define MSR_APIC_BASE	   0x1bu
-#define X86_CR0_PG	   (1ull << 31)
-#define X86_CR4_PAE	   (1ull << 5)
+#define MSR_EFER      0xc0000080u
+#define MSR_GS_BASE   0xc0000101u
+#define MSR_APIC_BASE 0x1bu
+#define X86_CR0_PG    (1ull << 31)
+#define X86_CR4_PAE   (1ull << 5)
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -54,7 +54,9 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 
 static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
 }
 
 static inline uint64_t read_cr2(void)

@@ -11,10 +11,10 @@
 #include "../../strategies/tests/testlib.h"
 #include "../pagetable.c"
 
-#define SPACE  (8 * SIZE_1G) /* virtual space under test, from VA_BASE */
+#define SPACE	(8 * SIZE_1G)  /* virtual space under test, from VA_BASE */
 #define VA_BASE (510ull << 30) /* crosses a PML4 boundary at 512 GiB */
-#define NPAGES (SPACE / PAGE_SIZE)
-#define NONE   (~0ull)
+#define NPAGES	(SPACE / PAGE_SIZE)
+#define NONE	(~0ull)
 
 struct frames {
 	void **list;
@@ -54,8 +54,8 @@ static void check_page(struct pagetable *pt, uint64_t i)
 		CHECK(rc == MM_EINVAL, "page %#" PRIx64 " should be unmapped", i);
 		return;
 	}
-	CHECK(rc == MM_OK && pa == model[i], "page %#" PRIx64 ": rc %d pa %#" PRIx64 " want %#" PRIx64,
-	      i, rc, pa, model[i]);
+	CHECK(rc == MM_OK && pa == model[i],
+	      "page %#" PRIx64 ": rc %d pa %#" PRIx64 " want %#" PRIx64, i, rc, pa, model[i]);
 	CHECK(flags == PTE_W, "page %#" PRIx64 ": flags %#" PRIx64, i, flags);
 }
 
@@ -69,10 +69,14 @@ static void check_range(struct pagetable *pt, uint64_t first, uint64_t n)
 static uint64_t rand_pages(struct rng *r)
 {
 	switch (rng_next(r) % 4) {
-	case 0: return 1 + rng_next(r) % 16;
-	case 1: return (1 + rng_next(r) % 4) * 512;
-	case 2: return 1 + rng_next(r) % 2048;
-	default: return rng_next(r) % 8 == 0 ? 262144 * (1 + rng_next(r) % 2) : 512;
+	case 0:
+		return 1 + rng_next(r) % 16;
+	case 1:
+		return (1 + rng_next(r) % 4) * 512;
+	case 2:
+		return 1 + rng_next(r) % 2048;
+	default:
+		return rng_next(r) % 8 == 0 ? 262144 * (1 + rng_next(r) % 2) : 512;
 	}
 }
 
@@ -86,7 +90,8 @@ static uint64_t rand_first(struct rng *r, uint64_t n)
 static void step_map(struct pagetable *pt, struct frames *f, struct rng *r)
 {
 	uint64_t n = rand_pages(r), first = rand_first(r, n);
-	uint64_t pa = (rng_next(r) % 64) << 30 | ((rng_next(r) % 2 ? first : rng_next(r)) % 262144) << 12;
+	uint64_t pa = (rng_next(r) % 64) << 30 | ((rng_next(r) % 2 ? first : rng_next(r)) % 262144)
+						     << 12;
 	bool busy = false;
 	for (uint64_t i = first; i < first + n; i++)
 		busy |= model[i] != NONE;
@@ -115,10 +120,10 @@ static void step_unmap(struct pagetable *pt, struct frames *f, struct rng *r)
 
 static void run(uint64_t seed, bool has_1g, int steps)
 {
-	struct frames f = { .limit = SIZE_MAX };
-	struct pagetable pt = { .has_1g = has_1g, .ctx = &f, .alloc_frame = frame_alloc,
-				.to_virt = host_virt };
-	struct rng r = { seed };
+	struct frames f = {.limit = SIZE_MAX};
+	struct pagetable pt = {
+	    .has_1g = has_1g, .ctx = &f, .alloc_frame = frame_alloc, .to_virt = host_virt};
+	struct rng r = {seed};
 	CHECK(pt_init(&pt) == MM_OK, "pt_init");
 	for (uint64_t i = 0; i < NPAGES; i++)
 		model[i] = NONE;

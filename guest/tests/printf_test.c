@@ -4,8 +4,8 @@
 #include "../../strategies/tests/testlib.h"
 #include "../printf.c"
 
-static const char *const convs[] = { "d", "i", "u", "x", "X", "ld", "lu", "lx", "lld",
-				     "llu", "llx", "zu", "zx", "s", "c", "p", "%" };
+static const char *const convs[] = {"d",   "i",	  "u",	"x",  "X", "ld", "lu", "lx", "lld",
+				    "llu", "llx", "zu", "zx", "s", "c",	 "p",  "%"};
 
 static int both(char *a, char *b, size_t n, const char *fmt, ...)
 {
@@ -24,10 +24,14 @@ static int both(char *a, char *b, size_t n, const char *fmt, ...)
 static uint64_t pick(struct rng *r)
 {
 	switch (rng_next(r) % 4) {
-	case 0: return rng_next(r) % 10;
-	case 1: return (uint64_t)-(int64_t)(rng_next(r) % 1000);
-	case 2: return rng_next(r);
-	default: return rng_next(r) & 0xffffffffu;
+	case 0:
+		return rng_next(r) % 10;
+	case 1:
+		return (uint64_t) - (int64_t)(rng_next(r) % 1000);
+	case 2:
+		return rng_next(r);
+	default:
+		return rng_next(r) & 0xffffffffu;
 	}
 }
 
@@ -35,7 +39,7 @@ static void one(struct rng *r)
 {
 	const char *conv = convs[rng_next(r) % (sizeof(convs) / sizeof(convs[0]))];
 	bool text = conv[0] == 's' || conv[0] == 'c' || conv[0] == 'p' || conv[0] == '%';
-	const char *flag = (const char *[]){ "", "-", "0" }[rng_next(r) % 3];
+	const char *flag = (const char *[]){"", "-", "0"}[rng_next(r) % 3];
 	if ((text && flag[0] == '0') || conv[0] == '%')
 		flag = "";
 	char fmt[64], width[8] = "";
@@ -47,7 +51,7 @@ static void one(struct rng *r)
 	char a[96], b[96];
 	size_t n = rng_next(r) % 4 == 0 ? rng_next(r) % 12 : sizeof(a);
 	uint64_t v = pick(r);
-	const char *strs[] = { "", "x", "hello", "a longer string of text" };
+	const char *strs[] = {"", "x", "hello", "a longer string of text"};
 	if (conv[0] == 's')
 		both(a, b, n, fmt, strs[v % 4]);
 	else if (conv[0] == 'c')
@@ -70,12 +74,12 @@ int main(void)
 {
 	uint64_t seed = getenv("MTB_SEED") ? strtoull(getenv("MTB_SEED"), NULL, 0) : 20261125;
 	printf("seed %" PRIu64 "\n", seed);
-	struct rng r = { seed };
+	struct rng r = {seed};
 	char a[64], b[64];
 	both(a, b, sizeof(a), "plain text, no conversions");
 	both(a, b, sizeof(a), "%d %d %u", INT32_MIN, INT32_MAX, UINT32_MAX);
-	both(a, b, sizeof(a), "%lld %llu %llx", (long long)INT64_MIN, (unsigned long long)UINT64_MAX,
-	     (unsigned long long)UINT64_MAX);
+	both(a, b, sizeof(a), "%lld %llu %llx", (long long)INT64_MIN,
+	     (unsigned long long)UINT64_MAX, (unsigned long long)UINT64_MAX);
 	both(a, b, sizeof(a), "%05d|%-5d|%5d|%016lx", -42, -42, -42, 0xabcdefUL);
 	for (int i = 0; i < 200000; i++)
 		one(&r);
