@@ -4,7 +4,10 @@
  * and one row in guest_commands; its return value becomes the exit code
  * (0 = success, 2 = bad arguments). Every result row goes through result_emit.
  *   selftest     all CPUs: shared atomic counter, spinlock counter, per-CPU data,
- *                stacks; plus memory map and page-table checks. One "selftest" row.
+ *                stacks; plus memory map and page-table checks. One "selftest" row;
+ *                entry_tsc_ns = TSC at kernel entry (time since VM reset when the TSC
+ *                starts at 0, as under QEMU: firmware + loading), init_ns = kernel
+ *                init up to the command (incl. starting the APs), ns = the test.
  *   calib        times mtb_calib_loop(MTB_CALIB_ITERS) with the TSC; HC_PORT_CALIB
  *                under our VMM; one "calib" row.
  *   fault=KIND   div0 | pf | null | hang | badhc | ap-pf: provokes the failure;
@@ -66,11 +69,13 @@ static int cmd_selftest(int argc, char **argv, const char *val)
 	result_emit("selftest",
 		    "\"cpus\":%u,\"cpus_seen\":%u,\"counter\":%lu,\"expected\":%lu,"
 		    "\"locked_counter\":%lu,\"percpu_bad\":%u,\"paging_ok\":%s,\"usable_mib\":%lu,"
-		    "\"regions\":%u,\"tsc_khz\":%u,\"tsc_calibrated\":%s,\"ns\":%lu,\"ok\":%s",
+		    "\"regions\":%u,\"tsc_khz\":%u,\"tsc_calibrated\":%s,\"ns\":%lu,"
+		    "\"entry_tsc_ns\":%lu,\"init_ns\":%lu,\"ok\":%s",
 		    n, seen, t.counter, (uint64_t)n * SELFTEST_ITERS, t.locked_counter,
 		    t.bad_percpu, paging_ok ? "true" : "false",
 		    mem_map_bytes(&boot.map, MEM_USABLE) >> 20, boot.map.count, tsc_khz(),
-		    tsc_calibrated() ? "true" : "false", ns, ok ? "true" : "false");
+		    tsc_calibrated() ? "true" : "false", ns, tsc_to_ns(boot.tsc_entry),
+		    tsc_to_ns(boot.tsc_ready - boot.tsc_entry), ok ? "true" : "false");
 	kprintf("selftest: %s\n", ok ? "ok" : "FAILED");
 	return ok ? 0 : 1;
 }

@@ -48,6 +48,7 @@ struct boot_info {
 	uint64_t vmm_stack_top, vmm_stack_size; /* from mtb_boot_ext */
 	uint64_t rsdp;				/* ACPI RSDP (0 if none) */
 	uint64_t module_base, module_len;	/* PVH module 0 (trace blob), 0 if none */
+	uint64_t tsc_entry, tsc_ready;		/* TSC at kmain_bsp entry, and before the command */
 	struct mem_map map;			/* normalized; kernel image marked MEM_KERNEL */
 	char cmdline[GUEST_CMDLINE_MAX];
 };

@@ -80,15 +80,28 @@ static int run_cmdline(void)
 
 void kmain_bsp(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
 {
+	uint64_t t[6];
+	t[0] = rdtsc();
 	platform_init(info_pa, ext_pa);
 	cpu_init(0, boot.vmm_stack_top ? boot.vmm_stack_top : (uintptr_t)boot_stack_top);
+	t[1] = rdtsc();
 	paging_init(&boot.map);
+	t[2] = rdtsc();
 	tsc_init(boot.tsc_khz, !boot.hypercalls);
+	t[3] = rdtsc();
 	smp_init();
+	t[4] = rdtsc();
 	kprintf("memtestbed guest %s (%s) on %s: %u cpus, %lu MiB usable, tsc %u kHz%s\n",
 		guest_build_id, COMBO_NAME, boot.hypercalls ? "mtb-vmm" : "qemu", smp_ncpus(),
 		mem_map_bytes(&boot.map, MEM_USABLE) >> 20, tsc_khz(),
 		tsc_calibrated() ? "" : " (guessed)");
+	t[5] = rdtsc();
+	kprintf("init us: platform+cpu %lu, paging %lu, tsc %lu, smp %lu, banner %lu\n",
+		tsc_to_ns(t[1] - t[0]) / 1000, tsc_to_ns(t[2] - t[1]) / 1000,
+		tsc_to_ns(t[3] - t[2]) / 1000, tsc_to_ns(t[4] - t[3]) / 1000,
+		tsc_to_ns(t[5] - t[4]) / 1000);
 	kprintf("cmdline: %s\n", boot.cmdline);
+	boot.tsc_entry = t[0];
+	boot.tsc_ready = rdtsc();
 	guest_exit(run_cmdline());
 }

@@ -4,8 +4,10 @@
  * kmain_ap_vmm until the boot CPU sets ap_release (after its GDT/IDT/page
  * tables exist). Under QEMU the CPU count comes from fw_cfg (key 0x05) and the
  * boot CPU starts AP i (APIC id i, as QEMU numbers them without -smp topology
- * options) one at a time with INIT, 10 ms, SIPI, 200 us, SIPI through the
- * 16-bit trampoline copied to TRAMPOLINE_ADDR. Every AP ends in ap_idle, which
+ * options), all at once: INIT to all others, 10 ms (skipped under a hypervisor,
+ * CPUID.1:ECX[31], where INIT is processed before the SIPI), SIPI, 200 us, SIPI,
+ * through the 16-bit trampoline copied to TRAMPOLINE_ADDR (each AP finds its
+ * id and stack from its APIC id there). Every AP ends in ap_idle, which
  * runs each job posted by smp_run_all once (with IPIs it sleeps in hlt between
  * jobs and smp_run_all wakes it with WAKE_VECTOR; `sti; hlt` closes the race):
  *   work_gen counts posted jobs; an AP has run job g when its `seen` == g;
@@ -27,7 +29,7 @@
 #define LAPIC_ICR_HI	 0x310
 
 struct trampoline_params {
-	uint64_t cr3, stack, cpu, entry;
+	uint64_t cr3, stack_base, stack_size, entry;
 };
 extern const char ap_trampoline[], ap_trampoline_end[], ap_trampoline_params[];
 
@@ -128,24 +130,28 @@ static bool wait_online(uint32_t n, uint64_t ms)
 	return true;
 }
 
-static void start_ap(unsigned cpu)
+/* INIT-SIPI-SIPI to every other CPU at once; panics unless all ncpus come online. */
+static void start_aps(void)
 {
 	struct trampoline_params *p =
 	    (void *)(uintptr_t)(TRAMPOLINE_ADDR + (ap_trampoline_params - ap_trampoline));
+	__builtin_memcpy((void *)TRAMPOLINE_ADDR, ap_trampoline,
+			 (size_t)(ap_trampoline_end - ap_trampoline));
 	p->cr3 = paging_root();
-	p->stack = (uintptr_t)ap_stacks[cpu] + GUEST_STACK_SIZE;
-	p->cpu = cpu;
+	p->stack_base = (uintptr_t)ap_stacks;
+	p->stack_size = GUEST_STACK_SIZE;
 	p->entry = (uintptr_t)smp_ap_entry;
 	smp_mb();
-	lapic_ipi(cpu, 0x4500); /* INIT, assert */
-	udelay(10000);
+	lapic_ipi(0, (3u << 18) | 0x4500);    /* INIT, assert, all excluding self */
+	udelay(cpu_is_virtual() ? 0 : 10000); /* as Linux: no INIT delay on modern/virtual CPUs */
 	for (int i = 0; i < 2; i++) {
-		lapic_ipi(cpu, 0x4600 | (TRAMPOLINE_ADDR >> 12)); /* SIPI */
+		lapic_ipi(0, (3u << 18) | 0x4600 | (TRAMPOLINE_ADDR >> 12)); /* SIPI */
 		udelay(200);
 	}
-	if (!wait_online(cpu + 1, 5000)) { /* generous: TCG on a loaded host */
-		char msg[64];
-		ksnprintf(msg, sizeof(msg), "smp: cpu %u did not start (INIT/SIPI)", cpu);
+	if (!wait_online(ncpus, 5000)) { /* generous: TCG on a loaded host */
+		char msg[80];
+		ksnprintf(msg, sizeof(msg), "smp: only %u of %u CPUs started (INIT/SIPI)",
+			  atomic_load_acq(&online_count), ncpus);
 		guest_panic(msg);
 	}
 }
@@ -166,12 +172,8 @@ void smp_init(void)
 		return;
 	}
 	ncpus = MM_MAX(1u, MM_MIN(fw_cfg_ncpus(), GUEST_MAX_CPUS));
-	if (ncpus == 1)
-		return;
-	__builtin_memcpy((void *)TRAMPOLINE_ADDR, ap_trampoline,
-			 (size_t)(ap_trampoline_end - ap_trampoline));
-	for (unsigned cpu = 1; cpu < ncpus; cpu++)
-		start_ap(cpu);
+	if (ncpus > 1)
+		start_aps();
 }
 
 unsigned smp_ncpus(void)

@@ -2,9 +2,11 @@
  *
  * smp.c copies [ap_trampoline, ap_trampoline_end) to TRAMPOLINE_ADDR (0x8000,
  * SIPI vector 0x08) and fills the parameter block at its end: page-table root,
- * stack top, cpu id and the 64-bit entry. An AP goes real mode -> protected
- * mode -> long mode (with the kernel's page tables, which lie below 4 GiB) and
- * calls entry(cpu) on its stack. All addresses are relative to the copy:
+ * the base and size of the AP stack array, and the 64-bit entry. All APs may run
+ * it at once: each takes cpu = its initial APIC id (CPUID 1, EBX[31:24]) and the
+ * stack top stack_base + (cpu + 1) * stack_size. An AP goes real mode ->
+ * protected mode -> long mode (with the kernel's page tables, which lie below
+ * 4 GiB) and calls entry(cpu) on its stack. All addresses are relative to the copy:
  * T(x) = x - ap_trampoline + TRAMPOLINE_ADDR.
  */
 #define TRAMPOLINE_ADDR 0x8000
@@ -50,8 +52,16 @@ tr_64:
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss
-	mov T(tr_stack), %rsp
-	mov T(tr_cpu), %rdi
+	mov $1, %eax
+	cpuid
+	shr $24, %ebx
+	mov %rbx, %rdi			/* cpu = initial APIC id */
+	cmp $64, %rdi			/* GUEST_MAX_CPUS: no stack for it, stop */
+	jae 1f
+	lea 1(%rdi), %rax
+	imul T(tr_stack_size), %rax
+	add T(tr_stack_base), %rax
+	mov %rax, %rsp
 	mov T(tr_entry), %rax
 	xor %ebp, %ebp
 	call *%rax
@@ -74,8 +84,8 @@ tr_gdtr:
 	.globl ap_trampoline_params
 ap_trampoline_params:
 tr_cr3:	.quad 0
-tr_stack: .quad 0
-tr_cpu:	.quad 0
+tr_stack_base: .quad 0
+tr_stack_size: .quad 0
 tr_entry: .quad 0
 	.globl ap_trampoline_end
 ap_trampoline_end:

@@ -13,7 +13,7 @@
 #include "x86.h"
 
 #define PIT_HZ	      1193182ull
-#define PIT_CAL_TICKS (PIT_HZ / 50) /* 20 ms */
+#define PIT_CAL_TICKS (PIT_HZ / 100) /* 10 ms: error ~ poll time (us) / 10 ms */
 
 static uint32_t khz;
 static bool calibrated;

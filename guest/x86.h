@@ -59,6 +59,14 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 			 : "a"(leaf), "c"(sub));
 }
 
+/* CPUID.1:ECX[31]: running under a hypervisor. */
+static inline int cpu_is_virtual(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	return (r[2] >> 31) & 1;
+}
+
 static inline uint64_t read_cr2(void)
 {
 	uint64_t v;
