@@ -117,7 +117,8 @@ boot_pdpt:
 	.skip 4096
 boot_pd:
 	.skip 4 * 4096
-	.balign 16
+	.balign 4096
+	.globl boot_stack
 boot_stack:
 	.skip BOOT_STACK_SIZE
 	.globl boot_stack_top

@@ -10,7 +10,7 @@
  *                init up to the command (incl. starting the APs), ns = the test.
  *   calib        times mtb_calib_loop(MTB_CALIB_ITERS) with the TSC; HC_PORT_CALIB
  *                under our VMM; one "calib" row.
- *   fault=KIND   div0 | pf | null | hang | badhc | ap-pf: provokes the failure;
+ *   fault=KIND   div0 | pf | null | stack | hang | badhc | ap-pf: provokes the failure;
  *                the host must report it and exit non-zero.
  */
 #include "kernel.h"
@@ -110,6 +110,16 @@ static void ap_fault(unsigned cpu, void *arg)
 		touch_unmapped();
 }
 
+/* Recurses until the stack guard page stops it. */
+static unsigned overflow(unsigned depth)
+{
+	volatile char pad[512];
+	pad[0] = (char)depth;
+	if (depth > 100000000u)
+		return pad[0];
+	return overflow(depth + 1) + pad[0];
+}
+
 static int cmd_fault(int argc, char **argv, const char *val)
 {
 	kprintf("fault: provoking '%s'\n", val);
@@ -119,6 +129,8 @@ static int cmd_fault(int argc, char **argv, const char *val)
 		touch_unmapped();
 	} else if (__builtin_strcmp(val, "null") == 0) {
 		touch(8);
+	} else if (__builtin_strcmp(val, "stack") == 0) {
+		overflow(0);
 	} else if (__builtin_strcmp(val, "hang") == 0) {
 		for (;;)
 			__asm__ volatile("cli; pause");
@@ -136,7 +148,7 @@ static int cmd_fault(int argc, char **argv, const char *val)
 		}
 		smp_run_all(ap_fault, NULL);
 	} else {
-		kprintf("fault: unknown kind '%s' (div0 pf null hang badhc ap-pf)\n", val);
+		kprintf("fault: unknown kind '%s' (div0 pf null stack hang badhc ap-pf)\n", val);
 		return 2;
 	}
 	guest_panic("fault: the provoked fault did not happen");
@@ -153,7 +165,7 @@ const struct command guest_commands[] = {
     {"selftest", "every CPU: atomic and locked counters, per-CPU data; one result row",
      cmd_selftest},
     {"calib", "time the calibration loop with the TSC; one result row", cmd_calib},
-    {"fault", "fault=div0|pf|null|hang|badhc|ap-pf: provoke a failure", cmd_fault},
+    {"fault", "fault=div0|pf|null|stack|hang|badhc|ap-pf: provoke a failure", cmd_fault},
     {"mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row", cmd_mmtest},
     {"help", "list the commands", cmd_help},
 };

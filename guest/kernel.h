@@ -96,6 +96,9 @@ static inline struct percpu *this_cpu(void)
 void paging_init(const struct mem_map *map);
 uint64_t paging_root(void);
 struct pagetable *paging_kernel(void);
+/* Unmaps the 4 KiB page at va (a stack guard) on this CPU only: call it before
+ * other CPUs run, or shoot down yourself. Panics if a split finds no frame. */
+void paging_guard(uint64_t va);
 /* Physical address va maps to in the kernel tables, or ~0 if unmapped. */
 uint64_t paging_lookup(uint64_t va);
 

@@ -96,6 +96,13 @@ uint64_t paging_root(void)
 	return kernel_pt.root;
 }
 
+void paging_guard(uint64_t va)
+{
+	if (pt_unmap(&kernel_pt, va, PAGE_SIZE) != MM_OK)
+		guest_panic("paging: cannot unmap a stack guard page");
+	invlpg(va);
+}
+
 struct pagetable *paging_kernel(void)
 {
 	return &kernel_pt;

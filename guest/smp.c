@@ -156,8 +156,24 @@ static void start_aps(void)
 	}
 }
 
+/* The lowest page of every kernel stack becomes an unmapped guard, so an overflow
+ * faults (and is reported as #DF on the IST stack) instead of corrupting memory. */
+static void guard_stacks(void)
+{
+	extern char boot_stack[];
+	if (boot.vmm_ncpus) {
+		for (unsigned i = 0; i < boot.vmm_ncpus; i++)
+			paging_guard(boot.vmm_stack_top - (i + 1) * boot.vmm_stack_size);
+		return;
+	}
+	paging_guard((uintptr_t)boot_stack);
+	for (unsigned i = 1; i < GUEST_MAX_CPUS; i++)
+		paging_guard((uintptr_t)ap_stacks[i]);
+}
+
 void smp_init(void)
 {
+	guard_stacks();
 	online_count = 1;
 	ipi_ok = !boot.vmm_ncpus || boot.vmm_lapic;
 	if (ipi_ok) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# qemu_fault_test.sh: the guest's fault commands under QEMU TCG. div0, pf, null and ap-pf must
-# end in a guest panic (exit 99) whose one-line report names the vector, error code, RIP and
-# CR2 (and the CPU); hang must be caught by qemu_run.sh's timeout (exit 124); badhc has no
+# qemu_fault_test.sh: the guest's fault commands under QEMU TCG. div0, pf, null, stack (overflow
+# into the guard page: #DF, handled on the IST stack) and ap-pf must end in a guest panic
+# (exit 99) whose one-line report names the vector, error code, RIP and CR2 (and the CPU); hang must be caught by qemu_run.sh's timeout (exit 124); badhc has no
 # hypercalls to abuse under QEMU and must still exit non-zero.
 set -u
 . "$(dirname "$0")/qemu_lib.sh"
@@ -28,6 +28,8 @@ expect_panic pf 'cpu 0: exception vector=14 (#PF page fault) error=0x2 rip=0x[0-
 	--machine microvm -- fault=pf
 expect_panic null 'cpu 0: exception vector=14 (#PF page fault) error=0x2 rip=0x[0-9a-f]\+ cr2=0x8 ' \
 	--machine microvm -- fault=null
+expect_panic stack 'cpu 0: exception vector=8 (#DF double fault) error=0x0 rip=0x[0-9a-f]\+ cr2=0x[0-9a-f]\+' \
+	--machine pc -- fault=stack
 expect_panic ap-pf 'cpu 3: exception vector=14 (#PF page fault) error=0x2 rip=0x[0-9a-f]\+ cr2=0x400000000000' \
 	--machine microvm --cpus 4 -- fault=ap-pf
 
