@@ -109,6 +109,11 @@ int early_alloc(uint64_t size, uint64_t align, uint64_t *pa);
 /* One zeroed 4 KiB frame (pagetable.h / page_source callback shape). */
 int early_frame(void *ctx, uint64_t *pa);
 
+/* ---- acpi.c: firmware tables ---- */
+/* APIC ids of the enabled CPUs in the MADT, in table order, into ids (at most max);
+ * the count, or -1 without a valid RSDP/MADT. */
+int acpi_cpu_apic_ids(uint32_t *ids, unsigned max);
+
 /* ---- tsc.c: time ---- */
 /* TSC kHz from khz_hint (boot info), else CPUID 0x40000010, else measured against
  * the PIT when pit_ok (not under our VMM), else a 1 GHz guess (tsc_calibrated false). */
@@ -122,6 +127,8 @@ uint64_t tsc_to_ns(uint64_t cycles);
 /* Brings every CPU online (VMM: releases them; QEMU: INIT/SIPI). Panics if one fails. */
 void smp_init(void);
 unsigned smp_ncpus(void);
+/* Where the CPU list came from: "ACPI MADT", "fw_cfg", "mtb_boot_ext". */
+const char *smp_cpu_source(void);
 /* Runs fn(cpu, arg) on every online CPU (BSP included) and waits for all. */
 void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg);
 /* IPIs: true when every CPU has an enabled LAPIC and takes interrupts. */
@@ -129,8 +136,6 @@ bool smp_ipi_ok(void);
 /* Sends vector to every other CPU (fixed, all-excluding-self). */
 void smp_ipi_others(uint8_t vector);
 void lapic_eoi(void);
-/* Entry of an AP once in long mode on its own stack. */
-_Noreturn void smp_ap_main(unsigned cpu);
 
 /* ---- mmu.c: strategies/mmu.h on the kernel page tables ---- */
 #define IPI_VECTOR  0xf0 /* TLB shootdown */

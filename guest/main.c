@@ -91,9 +91,9 @@ void kmain_bsp(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
 	t[3] = rdtsc();
 	smp_init();
 	t[4] = rdtsc();
-	kprintf("memtestbed guest %s (%s) on %s: %u cpus, %lu MiB usable, tsc %u kHz%s\n",
+	kprintf("memtestbed guest %s (%s) on %s: %u cpus (%s), %lu MiB usable, tsc %u kHz%s\n",
 		guest_build_id, COMBO_NAME, boot.hypercalls ? "mtb-vmm" : "qemu", smp_ncpus(),
-		mem_map_bytes(&boot.map, MEM_USABLE) >> 20, tsc_khz(),
+		smp_cpu_source(), mem_map_bytes(&boot.map, MEM_USABLE) >> 20, tsc_khz(),
 		tsc_calibrated() ? "" : " (guessed)");
 	t[5] = rdtsc();
 	kprintf("init us: platform+cpu %lu, paging %lu, tsc %lu, smp %lu, banner %lu\n",

@@ -2,15 +2,16 @@
  *
  * Under our VMM every vCPU starts at _start64 by itself; APs spin in
  * kmain_ap_vmm until the boot CPU sets ap_release (after its GDT/IDT/page
- * tables exist). Under QEMU the CPU count comes from fw_cfg (key 0x05) and the
- * boot CPU starts AP i (APIC id i, as QEMU numbers them without -smp topology
- * options), all at once: INIT to all others, 10 ms (skipped under a hypervisor,
- * CPUID.1:ECX[31], where INIT is processed before the SIPI), SIPI, 200 us, SIPI,
- * through the 16-bit trampoline copied to TRAMPOLINE_ADDR (each AP finds its
- * id and stack from its APIC id there). Every AP ends in ap_idle, which
- * runs each job posted by smp_run_all once (with IPIs it sleeps in hlt between
- * jobs and smp_run_all wakes it with WAKE_VECTOR; `sti; hlt` closes the race):
- *   work_gen counts posted jobs; an AP has run job g when its `seen` == g;
+ * tables exist). Under QEMU the CPUs are the enabled LAPICs of the ACPI MADT
+ * (acpi.c): cpu 0 is the boot CPU, the others are numbered in table order
+ * (cpu_of_apic maps APIC id -> cpu); without a MADT, fw_cfg key 0x05 gives the
+ * count and APIC ids are taken to be 0..n-1. APIC ids must be < GUEST_MAX_CPUS
+ * (AP stacks are indexed by them). The boot CPU starts them all at once: INIT to all others, 10 ms
+ * (skipped under a hypervisor, CPUID.1:ECX[31], where INIT is processed before the SIPI), SIPI, 200
+ * us, SIPI, through the 16-bit trampoline copied to TRAMPOLINE_ADDR (each AP finds its id and stack
+ * from its APIC id there). Every AP ends in ap_idle, which runs each job posted by smp_run_all once
+ * (with IPIs it sleeps in hlt between jobs and smp_run_all wakes it with WAKE_VECTOR; `sti; hlt`
+ * closes the race): work_gen counts posted jobs; an AP has run job g when its `seen` == g;
  *   smp_run_all returns when work_done == ncpus - 1 (all APs finished).
  * IPIs: under QEMU (and our VMM with MTB_EXT_LAPIC) every CPU enables its LAPIC
  * and runs with interrupts on; the 8259 PICs are remapped to 0x20-0x2f and fully
@@ -23,6 +24,7 @@
 #define FW_CFG_PORT_SEL	 0x510
 #define FW_CFG_PORT_DATA 0x511
 #define FW_CFG_NB_CPUS	 0x05
+#define LAPIC_ID	 0x20
 #define LAPIC_EOI	 0xb0
 #define LAPIC_SVR	 0xf0
 #define LAPIC_ICR_LO	 0x300
@@ -34,8 +36,10 @@ struct trampoline_params {
 extern const char ap_trampoline[], ap_trampoline_end[], ap_trampoline_params[];
 
 static uint8_t ap_stacks[GUEST_MAX_CPUS][GUEST_STACK_SIZE] __attribute__((aligned(4096)));
+static uint8_t cpu_of_apic[GUEST_MAX_CPUS]; /* 0 = not a known AP */
 static unsigned ncpus = 1;
 static bool ipi_ok;
+static const char *cpu_source = "boot CPU only";
 static uint32_t ap_release, online_count;
 static volatile uint64_t lapic_base;
 static struct {
@@ -167,8 +171,32 @@ static void guard_stacks(void)
 		return;
 	}
 	paging_guard((uintptr_t)boot_stack);
-	for (unsigned i = 1; i < GUEST_MAX_CPUS; i++)
+	for (unsigned i = 0; i < GUEST_MAX_CPUS; i++)
 		paging_guard((uintptr_t)ap_stacks[i]);
+}
+
+/* The CPU list under QEMU: fills cpu_of_apic, returns the CPU count. */
+static unsigned find_cpus(void)
+{
+	uint32_t ids[GUEST_MAX_CPUS], bsp = lapic_read(LAPIC_ID) >> 24;
+	int n = acpi_cpu_apic_ids(ids, GUEST_MAX_CPUS);
+	cpu_source = "ACPI MADT";
+	if (n < 0) {
+		cpu_source = "fw_cfg";
+		n = (int)MM_MAX(1u, MM_MIN(fw_cfg_ncpus(), GUEST_MAX_CPUS));
+		for (int i = 0; i < n; i++)
+			ids[i] = (uint32_t)i;
+	}
+	unsigned cpus = 1;
+	for (int i = 0; i < n; i++) {
+		if (ids[i] == bsp)
+			continue;
+		if (ids[i] >= GUEST_MAX_CPUS)
+			guest_panic("smp: an APIC id is >= GUEST_MAX_CPUS");
+		cpu_of_apic[ids[i]] = (uint8_t)cpus++;
+	}
+	percpu_of(0)->apic_id = bsp;
+	return cpus;
 }
 
 void smp_init(void)
@@ -182,12 +210,13 @@ void smp_init(void)
 	}
 	if (boot.vmm_ncpus) {
 		ncpus = MM_MIN(boot.vmm_ncpus, GUEST_MAX_CPUS);
+		cpu_source = "mtb_boot_ext";
 		atomic_store_rel(&ap_release, 1);
 		if (!wait_online(ncpus, 60000))
 			guest_panic("smp: not every vCPU reached the kernel within 60 s");
 		return;
 	}
-	ncpus = MM_MAX(1u, MM_MIN(fw_cfg_ncpus(), GUEST_MAX_CPUS));
+	ncpus = find_cpus();
 	if (ncpus > 1)
 		start_aps();
 }
@@ -195,6 +224,11 @@ void smp_init(void)
 unsigned smp_ncpus(void)
 {
 	return ncpus;
+}
+
+const char *smp_cpu_source(void)
+{
+	return cpu_source;
 }
 
 static _Noreturn void ap_idle(unsigned cpu)
@@ -232,21 +266,23 @@ void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg)
 		cpu_relax();
 }
 
-_Noreturn void smp_ap_main(unsigned cpu)
+static _Noreturn void ap_start(unsigned cpu, uint64_t stack_top)
 {
-	uint64_t top = boot.vmm_ncpus ? boot.vmm_stack_top - cpu * boot.vmm_stack_size
-				      : (uintptr_t)ap_stacks[cpu] + GUEST_STACK_SIZE;
-	cpu_init(cpu, top);
+	cpu_init(cpu, stack_top);
 	if (ipi_ok)
 		lapic_enable();
+	percpu_of(cpu)->apic_id = ipi_ok ? lapic_read(LAPIC_ID) >> 24 : cpu;
 	atomic_fetch_add_acqrel(&online_count, 1);
 	ap_idle(cpu);
 }
 
-/* Called by the trampoline (QEMU) in long mode on ap_stacks[cpu]. */
-void smp_ap_entry(uint64_t cpu)
+/* Called by the trampoline (QEMU) in long mode on ap_stacks[apic_id]. */
+void smp_ap_entry(uint64_t apic_id)
 {
-	smp_ap_main((unsigned)cpu);
+	unsigned cpu = cpu_of_apic[apic_id];
+	if (cpu == 0)
+		halt_forever(); /* a CPU the firmware did not list */
+	ap_start(cpu, (uintptr_t)ap_stacks[apic_id] + GUEST_STACK_SIZE);
 }
 
 /* _start64 for cpu != 0 under our VMM: wait for the boot CPU, then join. */
@@ -255,5 +291,5 @@ void kmain_ap_vmm(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
 	while (!atomic_load_acq(&ap_release))
 		cpu_relax();
 	write_cr3(paging_root());
-	smp_ap_main((unsigned)cpu);
+	ap_start((unsigned)cpu, boot.vmm_stack_top - cpu * boot.vmm_stack_size);
 }

@@ -3,10 +3,10 @@
  * smp.c copies [ap_trampoline, ap_trampoline_end) to TRAMPOLINE_ADDR (0x8000,
  * SIPI vector 0x08) and fills the parameter block at its end: page-table root,
  * the base and size of the AP stack array, and the 64-bit entry. All APs may run
- * it at once: each takes cpu = its initial APIC id (CPUID 1, EBX[31:24]) and the
- * stack top stack_base + (cpu + 1) * stack_size. An AP goes real mode ->
+ * it at once: each reads its initial APIC id (CPUID 1, EBX[31:24]), takes the
+ * stack top stack_base + (id + 1) * stack_size and calls entry(id). An AP goes real mode ->
  * protected mode -> long mode (with the kernel's page tables, which lie below
- * 4 GiB) and calls entry(cpu) on its stack. All addresses are relative to the copy:
+ * 4 GiB). All addresses are relative to the copy:
  * T(x) = x - ap_trampoline + TRAMPOLINE_ADDR.
  */
 #define TRAMPOLINE_ADDR 0x8000
@@ -55,7 +55,7 @@ tr_64:
 	mov $1, %eax
 	cpuid
 	shr $24, %ebx
-	mov %rbx, %rdi			/* cpu = initial APIC id */
+	mov %rbx, %rdi			/* entry(apic id) */
 	cmp $64, %rdi			/* GUEST_MAX_CPUS: no stack for it, stop */
 	jae 1f
 	lea 1(%rdi), %rax

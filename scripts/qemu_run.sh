@@ -10,6 +10,8 @@
 #   --elf FILE         guest ELF (default $MTB_GUEST, else build/guest/buddy-bitmap-talc/guest.elf)
 #   --out FILE         result rows as JSON lines, with "engine":"qemu","timing_trusted":B added
 #   --log FILE         also keep the raw serial log there
+#   --topology T       CPU topology for -smp, e.g. sockets=2,cores=3 (APIC ids with gaps)
+#   --qemu-arg ARG     one more QEMU argument (repeatable), e.g. --qemu-arg -M --qemu-arg acpi=off
 # The serial console is echoed on stdout. Exit status: the guest's exit code (0 = success;
 # 99 = guest panic, e.g. an exception), 124 = hang (timeout), 125 = QEMU failed or no exit
 # code from the guest, 64 = bad usage. Every failure also prints one line on stderr.
@@ -20,20 +22,22 @@ die_usage() {
 	exit 64
 }
 
-cpus=1 mem=256M timeout_s=30 machine=pc accel=tcg exit_mode=debug out= log=
+cpus=1 mem=256M timeout_s=30 machine=pc accel=tcg exit_mode=debug out= log= topology=
+extra=()
 elf=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help)
-		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
-	--cpus | --mem | --timeout | --machine | --accel | --exit | --elf | --out | --log)
+	--cpus | --mem | --timeout | --machine | --accel | --exit | --elf | --out | --log | --topology | --qemu-arg)
 		[ $# -ge 2 ] || die_usage "$1 needs a value"
 		case $1 in
 		--cpus) cpus=$2 ;; --mem) mem=$2 ;; --timeout) timeout_s=$2 ;;
 		--machine) machine=$2 ;; --accel) accel=$2 ;; --exit) exit_mode=$2 ;;
 		--elf) elf=$2 ;; --out) out=$2 ;; --log) log=$2 ;;
+		--topology) topology=$2 ;; --qemu-arg) extra+=("$2") ;;
 		esac
 		shift 2
 		;;
@@ -54,12 +58,14 @@ case $accel in tcg | kvm) ;; *) die_usage "--accel must be tcg or kvm, got '$acc
 case $exit_mode in debug | acpi) ;; *) die_usage "--exit must be debug or acpi, got '$exit_mode'" ;; esac
 [ "$exit_mode" = acpi ] && [ "$machine" != pc ] && die_usage "--exit acpi needs --machine pc"
 [ -f "$elf" ] || die_usage "guest ELF '$elf' not found"
+[ -z "$topology" ] || [[ $topology =~ ^[a-z]+=[0-9]+(,[a-z]+=[0-9]+)*$ ]] ||
+	die_usage "--topology must look like sockets=2,cores=3, got '$topology'"
 [ "$exit_mode" = acpi ] && cmdline="exit=acpi $cmdline"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 serial=$tmp/serial
-args=(-accel "$accel" -smp "$cpus" -m "$mem" -nodefaults -no-user-config -display none
+args=(-accel "$accel" -smp "$cpus${topology:+,$topology}" -m "$mem" -nodefaults -no-user-config -display none
 	-monitor none -serial "file:$serial" -no-reboot -kernel "$elf" -append "$cmdline")
 if [ "$machine" = microvm ]; then
 	args=(-M microvm "${args[@]}")
@@ -67,6 +73,7 @@ else
 	args=(-M pc "${args[@]}")
 fi
 [ "$exit_mode" = debug ] && args+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+args+=("${extra[@]}")
 
 set +e
 timeout -k 2 "$timeout_s" qemu-system-x86_64 "${args[@]}" 2>"$tmp/stderr"

@@ -28,6 +28,8 @@ bad 64 'accel must be tcg or kvm' --elf "$elf" --accel hvf
 bad 64 'needs --machine pc' --elf "$elf" --machine microvm --exit acpi
 bad 64 '--timeout needs a value' --elf "$elf" --timeout
 bad 64 "guest ELF '/nonexistent' not found" --elf /nonexistent
+bad 64 'topology must look like' --elf "$elf" --topology 'cores=2;rm'
+bad 64 '--qemu-arg needs a value' --elf "$elf" --qemu-arg
 echo 'not an elf' >"$tmp/notelf"
 bad 125 'QEMU exited with status' --elf "$tmp/notelf" --timeout 10 -- selftest
 [ $fails -eq 0 ]
