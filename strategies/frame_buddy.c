@@ -86,13 +86,7 @@ struct buddy {
 /* True if frames [pfn, pfn+n) all lie in one usable region. */
 static bool usable(const struct buddy *b, uint64_t pfn, uint64_t n)
 {
-	uint64_t lo = pfn << PAGE_SHIFT, hi = (pfn + n) << PAGE_SHIFT;
-	for (uint32_t i = 0; i < b->map.count; i++) {
-		const struct mem_region *r = &b->map.r[i];
-		if (r->type == MEM_USABLE && r->base <= lo && hi <= r->base + r->len)
-			return true;
-	}
-	return false;
+	return mem_map_covers(&b->map, pfn << PAGE_SHIFT, n << PAGE_SHIFT, MEM_USABLE);
 }
 
 static uint16_t area_free_hint(const struct buddy_area *a)

@@ -43,13 +43,7 @@ struct freelist {
 
 static bool fl_usable(const struct freelist *f, uint64_t pfn, uint64_t n)
 {
-	uint64_t lo = pfn << PAGE_SHIFT, hi = (pfn + n) << PAGE_SHIFT;
-	for (uint32_t i = 0; i < f->map.count; i++) {
-		const struct mem_region *r = &f->map.r[i];
-		if (r->type == MEM_USABLE && r->base <= lo && hi <= r->base + r->len)
-			return true;
-	}
-	return false;
+	return mem_map_covers(&f->map, pfn << PAGE_SHIFT, n << PAGE_SHIFT, MEM_USABLE);
 }
 
 /* Makes room for one more range (the SmallVec spill, then Vec doubling). */

@@ -113,6 +113,16 @@ uint64_t mem_map_bytes(const struct mem_map *map, uint32_t type)
 	return n;
 }
 
+bool mem_map_covers(const struct mem_map *map, uint64_t base, uint64_t len, uint32_t type)
+{
+	for (uint32_t i = 0; i < map->count; i++) {
+		const struct mem_region *r = &map->r[i];
+		if (r->type == type && r->base <= base && base + len <= r->base + r->len)
+			return true;
+	}
+	return false;
+}
+
 uint64_t mem_map_end(const struct mem_map *map)
 {
 	uint64_t end = 0;

@@ -79,6 +79,8 @@ int mem_map_normalize(struct mem_map *map);
 int mem_map_set(struct mem_map *map, uint64_t base, uint64_t len, uint32_t type);
 /* Bytes of type `type` in the map. */
 uint64_t mem_map_bytes(const struct mem_map *map, uint32_t type);
+/* True if [base, base+len) lies inside one region of the given type. */
+bool mem_map_covers(const struct mem_map *map, uint64_t base, uint64_t len, uint32_t type);
 /* One past the highest address of any usable region (0 if none). */
 uint64_t mem_map_end(const struct mem_map *map);
 
