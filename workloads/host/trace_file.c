@@ -203,8 +203,8 @@ static int load_bin(const char *name, const char *data, size_t len, struct trace
 	return finish_load(name, out, err, errlen);
 }
 
-int trace_load_mem(const char *name, const char *data, size_t len, bool lenient,
-		   struct trace_loaded *out, char *err, size_t errlen)
+static int load_mem(const char *name, const char *data, size_t len, bool lenient,
+		    struct trace_loaded *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->fmt = trace_detect(name, data, len);
@@ -226,6 +226,15 @@ int trace_load_mem(const char *name, const char *data, size_t len, bool lenient,
 		rc = -1, snprintf(err, errlen, "%s: out of memory", name);
 	tb_free_all(&b);
 	return rc ? rc : finish_load(name, out, err, errlen);
+}
+
+int trace_load_mem(const char *name, const char *data, size_t len, bool lenient,
+		   struct trace_loaded *out, char *err, size_t errlen)
+{
+	int rc = load_mem(name, data, len, lenient, out, err, errlen);
+	if (rc)
+		trace_loaded_free(out); /* nothing to free for the caller on failure */
+	return rc;
 }
 
 int trace_load(const char *path, bool lenient, struct trace_loaded *out, char *err,

@@ -127,8 +127,12 @@ static int parse_rep(struct trace_builder *b, struct cursor *c)
 	uint64_t h[4], nops = 0;
 	for (int i = 0; i < 4; i++) {
 		const char *s = c->line;
-		if (!next_line(c, b) || (s = c->line, !tok_u64(&s, &h[i])) || !at_end(s))
-			return tb_bad(b, "bad .rep header (4 numbers expected)"), -1;
+		if (!next_line(c, b))
+			b->line++; /* the missing line */
+		else if (tok_u64(&s, &h[i]) && at_end(s))
+			continue;
+		tb_bad(b, "bad .rep header (4 numbers expected)");
+		return -1;
 	}
 	b->src = (struct trace_src_header){true, h[2], h[1], 0, 1};
 	if (tb_thread(b, 0) < 0)
