@@ -177,6 +177,10 @@ static int finish_load(const char *name, struct trace_loaded *out, char *err, si
 			 e.msg);
 		return -1;
 	}
+	if (out->t.h.nids > 16 * out->t.h.nops + 65536) {
+		snprintf(err, errlen, "%s: offset 28: absurd id count %u", name, out->t.h.nids);
+		return -1;
+	}
 	uint64_t *scratch = malloc(((uint64_t)out->t.h.nids + 1) * 8);
 	if (!scratch) {
 		snprintf(err, errlen, "%s: out of memory", name);
