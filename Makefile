@@ -191,6 +191,19 @@ $(BUILD)/fuzz/%: workloads/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard workloads/*/*.h)
 fuzz: $(FUZZERS)
 test-build: $(FUZZERS)
 
+# LD_PRELOAD allocation recorder, and `make traces`: record a few programs found
+# here into workloads/traces/ (ignored by git).
+RECORDER := $(BUILD)/lib/libmtbrec.so
+$(RECORDER): $(wildcard workloads/recorder/*.c)
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden $(WARN) \
+		-o $@ $^ -ldl -lpthread
+.PHONY: recorder traces
+recorder: $(RECORDER)
+test-build: $(RECORDER)
+traces: $(RECORDER) $(BUILD)/bin/trace
+	$(Q)workloads/recorder/record_traces.sh workloads/traces
+
 clean:
 	rm -rf $(BUILD)
 

@@ -26,6 +26,9 @@ enum trace_fmt {
 struct trace_src_header {
 	bool present;
 	uint64_t ops, objects, peak_live, threads;
+	bool has_counts; /* the header line carried ops= (recorder files end with "# end") */
+	bool has_end;	 /* a "# end ops=N" trailer (written by our recorder at exit) */
+	uint64_t end_ops;
 };
 
 struct key_map {

@@ -40,6 +40,7 @@ static void trc_header(struct trace_builder *b, const char *l)
 	if (strncmp(l, "# allocrec trace v1", 19))
 		return;
 	b->src.present = true;
+	b->src.has_counts = strstr(l, " ops=") != NULL;
 	b->src.threads = hdr_val(l, "threads=");
 	b->src.ops = hdr_val(l, "ops=");
 	b->src.objects = hdr_val(l, "objects=");
@@ -84,6 +85,10 @@ static int parse_trc(struct trace_builder *b, struct cursor *c)
 		if (c->line[0] == '#') {
 			if (b->line == 1)
 				trc_header(b, c->line);
+			if (!strncmp(c->line, "# end ops=", 10)) {
+				b->src.has_end = true;
+				b->src.end_ops = hdr_val(c->line + 6, "ops=");
+			}
 			continue;
 		}
 		if (blank_or_comment(c->line))
@@ -94,7 +99,10 @@ static int parse_trc(struct trace_builder *b, struct cursor *c)
 		if (trc_line(b, c->line))
 			return -1;
 	}
-	if (b->src.present && b->src.ops != nops) {
+	if (b->src.has_end && b->src.end_ops != nops)
+		return tb_bad(b, "trailer says ops=%llu, file has %llu",
+			      (unsigned long long)b->src.end_ops, (unsigned long long)nops);
+	if (b->src.has_counts && b->src.ops != nops) {
 		b->line++;
 		return tb_bad(b, "truncated or padded: header says ops=%llu, file has %llu",
 			      (unsigned long long)b->src.ops, (unsigned long long)nops);
@@ -134,7 +142,7 @@ static int parse_rep(struct trace_builder *b, struct cursor *c)
 		tb_bad(b, "bad .rep header (4 numbers expected)");
 		return -1;
 	}
-	b->src = (struct trace_src_header){true, h[2], h[1], 0, 1};
+	b->src = (struct trace_src_header){true, h[2], h[1], 0, 1, true, false, 0};
 	if (tb_thread(b, 0) < 0)
 		return -1;
 	while (next_line(c, b)) {
