@@ -205,8 +205,11 @@ void replay_run_cpu(struct replay *r, unsigned cpu)
 			continue;
 		struct replay_obj *ob = &r->objs[o->id];
 		uint32_t want = r->seq ? r->seq[i] : 0;
-		while (r->seq && atomic_load_acq(&ob->done) != want)
+		for (unsigned spins = 1; r->seq && atomic_load_acq(&ob->done) != want; spins++) {
 			cpu_relax();
+			if (r->cfg.wait && !(spins % 256))
+				r->cfg.wait();
+		}
 		do_op(r, cpu, o);
 		if (r->seq)
 			atomic_store_rel(&ob->done, want + 1);

@@ -30,6 +30,8 @@ struct replay_cfg {
 	void *clock_ctx;
 	uint64_t clock_num, clock_den; /* ticks -> ns; 0/0 means 1/1 */
 	bool check_each_op;	       /* heap->check() after every op (tests, MM_DEBUG) */
+	void (*wait)(void);	       /* parallel mode: called every 256 spins while an op
+					* waits for another CPU (host: sched_yield); NULL: spin */
 };
 
 /* One live object slot (per id). done counts ops finished on the id (parallel mode). */

@@ -2,6 +2,7 @@
 #include "../../strategies/tests/testlib.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include "wl_testutil.h"
@@ -50,6 +51,11 @@ static uint64_t mono_ns(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void yield(void)
+{
+	sched_yield();
+}
+
 struct cpu_arg {
 	struct replay *r;
 	unsigned cpu;
@@ -81,7 +87,7 @@ void wl_replay(const struct trace *t, unsigned ncpus, bool parallel, bool check,
 	CHECK(heap_malloc_ops.init(&mh, NULL) == 0, "init");
 	mh.fail_after = fail_after;
 	struct replay_cfg cfg = {&heap_malloc_ops, &mh, ncpus, timed ? mono_ns : NULL, NULL,
-				 1, 1, check};
+				 1, 1, check, yield};
 	struct replay r;
 	void *mem = aligned_alloc(64, (replay_mem_size(t, ncpus) + 63) & ~63ull);
 	CHECK(mem && replay_init(&r, &cfg, t, mem) == 0, "replay_init");

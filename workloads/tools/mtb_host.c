@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,11 @@ static uint64_t mono_ns(void *ctx)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void yield(void)
+{
+	sched_yield();
+}
+
 struct cpu_arg {
 	struct replay *r;
 	unsigned cpu;
@@ -227,7 +233,7 @@ static int run_one(const struct opts *o, const struct heap_ops *heap, const stru
 		fprintf(stderr, "mtb_host: heap %s: init failed\n", heap->name);
 		return 1;
 	}
-	struct replay_cfg cfg = {heap, hst, ncpus, mono_ns, NULL, 1, 1, false};
+	struct replay_cfg cfg = {heap, hst, ncpus, mono_ns, NULL, 1, 1, false, yield};
 	struct replay r;
 	if (replay_init(&r, &cfg, t, mem))
 		return die("bad replay configuration", NULL) ? 1 : 1;
