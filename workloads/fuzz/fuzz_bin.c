@@ -33,7 +33,7 @@ static void replay_once(const struct trace *t)
 		return;
 	struct malloc_heap mh;
 	heap_malloc_ops.init(&mh, NULL);
-	struct replay_cfg cfg = {&heap_malloc_ops, &mh, 2, NULL, NULL, 1, 1, false};
+	struct replay_cfg cfg = {.heap = &heap_malloc_ops, .heap_st = &mh, .ncpus = 2};
 	struct replay r;
 	void *mem = malloc(replay_mem_size(t, 2));
 	replay_init(&r, &cfg, t, mem);
