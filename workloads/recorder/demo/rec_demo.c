@@ -1,10 +1,12 @@
 /* rec_demo.c: a program for recorder_test.sh with known, distinctive allocations:
  * every allocation kind, 4 threads whose blocks main frees (cross-thread), a 10 MiB
  * block (peak live), a fork whose child frees an inherited block and execs
- * /bin/true, and with argument "crash" an abort() right after one more allocation. */
+ * /bin/true, and with argument "crash" an abort() right after one more allocation
+ * ("valgrind": valloc instead of pvalloc, which valgrind refuses). */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -29,7 +31,8 @@ int main(int argc, char **argv)
 		return 1;
 	aa = aligned_alloc(256, 22224);
 	v = valloc(22225);
-	pv = pvalloc(22226);
+	bool vg = argc > 1 && !strcmp(argv[1], "valgrind"); /* valgrind aborts on pvalloc */
+	pv = vg ? valloc(22226) : pvalloc(22226);
 	void *r = realloc(NULL, 4444);
 	r = realloc(r, 0);
 	sink = malloc(10 << 20);
