@@ -57,7 +57,7 @@ BENCH_SRCS   := $(wildcard */bench/*_bench.c)
 
 # Freestanding code: strategies and the replay core build with -std=c11 and no
 # libc headers, in every tree (a stray #include <string.h> fails to build).
-FREESTANDING = $(if $(findstring /tests/,$(1)),,$(filter strategies/%.c workloads/core/%.c,$(1)))
+FREESTANDING = $(if $(findstring /tests/,$(1))$(findstring /bench/,$(1))$(findstring /tools/,$(1)),,$(filter strategies/%.c workloads/core/%.c,$(1)))
 std_for = $(if $(call FREESTANDING,$(1)),-std=c11 -ffreestanding -nostdinc -isystem $(GCC_INC),-std=gnu11)
 
 HOST_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

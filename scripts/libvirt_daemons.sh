@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# libvirt_daemons.sh: start or stop libvirt's daemons by hand (hosts without systemd).
+# Usage: scripts/libvirt_daemons.sh start|stop|status
+#   start  starts virtlogd and libvirtd unless already answering; prints "started" or
+#          "running"; records the PIDs it started in /run/mtb-libvirt.pids
+#   stop   stops only the daemons this script started
+set -euo pipefail
+PIDS=/run/mtb-libvirt.pids
+URI=qemu:///system
+
+answering() { timeout 20 virsh -c "$URI" version >/dev/null 2>&1; }
+
+case "${1:-}" in
+start)
+	if answering; then
+		echo running
+		exit 0
+	fi
+	command -v libvirtd >/dev/null || {
+		echo "libvirt_daemons: libvirtd not installed (scripts/deps.sh installs it)" >&2
+		exit 1
+	}
+	[ "$(id -u)" -eq 0 ] || {
+		echo "libvirt_daemons: must be root to start the system daemons" >&2
+		exit 1
+	}
+	: >"$PIDS"
+	pgrep -x virtlogd >/dev/null || { virtlogd -d && pgrep -nx virtlogd >>"$PIDS"; }
+	pgrep -x libvirtd >/dev/null || { libvirtd -d && pgrep -nx libvirtd >>"$PIDS"; }
+	for _ in $(seq 1 60); do
+		answering && { echo started; exit 0; }
+		sleep 0.5
+	done
+	echo "libvirt_daemons: libvirtd did not answer on $URI within 30 s" >&2
+	exit 1
+	;;
+stop)
+	[ -f "$PIDS" ] || exit 0
+	while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS"
+	rm -f "$PIDS"
+	;;
+status)
+	answering && echo running || { echo stopped; exit 1; }
+	;;
+-h | --help)
+	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+	;;
+*)
+	echo "usage: scripts/libvirt_daemons.sh start|stop|status" >&2
+	exit 2
+	;;
+esac

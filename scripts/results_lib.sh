@@ -1,0 +1,32 @@
+# results_lib.sh: shared by the engine runners (sourced, not run).
+# results_collect LOG ENGINE TRUSTED OUT: prints the guest's console (minus result lines),
+# writes its result rows to OUT atomically with "engine" and "timing_trusted" inserted
+# (guest/abi.h), and returns the guest's exit code from the "@@EXIT <code>" line
+# (1 with a message when the guest panicked or never said how it ended).
+
+kvm_is_accelerated() {
+	grep -qwE 'vmx|svm' /proc/cpuinfo 2>/dev/null && [ -w /dev/kvm ]
+}
+
+results_collect() {
+	local log=$1 engine=$2 trusted=$3 out=$4 code
+	[ -f "$log" ] || { echo "$engine: no serial log" >&2; return 1; }
+	grep -av '^@@R ' "$log" | grep -av '^@@EXIT ' || true
+	if [ -n "$out" ]; then
+		grep -a '^@@R {' "$log" |
+			sed "s/^@@R {/{\"engine\":\"$engine\",\"timing_trusted\":$trusted,/" >"$out.tmp.$$"
+		mv "$out.tmp.$$" "$out"
+	fi
+	code=$(grep -a -m1 '^@@EXIT ' "$log" | awk '{print $2}' | tr -d '\r')
+	if [ -z "$code" ]; then
+		if grep -aq 'panic' "$log"; then
+			echo "$engine: guest panicked: $(grep -a -m1 'panic' "$log")" >&2
+		else
+			echo "$engine: guest ended without an exit code (crash or triple fault?)" >&2
+		fi
+		[ -n "$out" ] && rm -f "$out"
+		return 1
+	fi
+	[ "$code" = 0 ] || { [ -n "$out" ] && rm -f "$out"; }
+	return "$code"
+}

@@ -1,0 +1,542 @@
+/* frame_buddy.c: the bitmap buddy frame allocator (PHYS=buddy), scalable.
+ *
+ * Algorithm. Frames are grouped in 2 MiB areas (512 frames) and areas in 1 GiB
+ * chunks (512 areas). Each area and each chunk holds one buddy_bitmap.h node
+ * (orders 0..9 over 512 units): an area's node tracks its frames (orders 0..8,
+ * and order 9 = "the whole area is free but kept here"), a chunk's node tracks
+ * whole free areas (frame orders 9..18). Binary buddy allocation with immediate
+ * coalescing (Knuth 2.5; the bitmap form of SQLite's mem5.c) inside each node.
+ *
+ * An area is in one of two modes:
+ *   hi:  covered by a set bit of its chunk's node; its own node is 0 and free == 0;
+ *   lo:  its own node is authoritative and free == free frames in it (0..512);
+ *        also the mode of an area that is part of an allocated block >= 2 MiB.
+ * Small requests (order < 9) are served from lo areas. Each CPU reserves one area
+ * (owner = cpu + 1, LLFree ATC'23 style) and allocates there until it cannot;
+ * then it takes the next partially free unowned area (next-fit), and only when
+ * none is left a whole area from a chunk. This keeps small frames packed into
+ * few areas, so freed memory stays available as whole 2 MiB blocks. An unowned
+ * lo area that becomes entirely free is promoted back to its chunk (coalescing
+ * upward). Large requests (order >= 9) use the chunk nodes; on failure every
+ * entirely free lo area (owned or not) is promoted and the search repeated.
+ *
+ * Concurrency: a spinlock per area and per chunk; no global lock. Lock order:
+ * chunk before area. A CPU's small alloc/free touches only its area's lock.
+ * `free` and `owner` are read without the lock (atomically) only as hints.
+ * Accounting (exact when quiescent): total = sum(lo free) + 512 * free areas in
+ * chunk nodes; reserved areas count as free (frame.h).
+ *
+ * Bound: an alloc/free is O(orders) bit operations in one node plus a next-fit
+ * scan of area headers when a CPU's area runs out, O(areas) worst case.
+ * A summary bitmap (one bit per area: "lo with free frames") lets that scan
+ * skip full areas 64 at a time.
+ * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
+ * = 2.127 bits per frame, plus 136 bytes per GiB and the fixed state.
+ * Non-usable frames (holes, reserved) are never inserted, so never handed out.
+ */
+#include "buddy_bitmap.h"
+#include "frame.h"
+#include "sync.h"
+
+#define AREA_ORDER  9u
+#define CHUNK_ORDER 18u
+#define NO_AREA	    0xffffffffu
+
+struct buddy_area {
+	uint64_t w[BB_WORDS];
+	struct spinlock lock;
+	uint16_t free;	/* free frames while in lo mode */
+	uint8_t owner;	/* CPU + 1 holding the reservation, 0 if none */
+	uint8_t pad;
+};
+
+struct buddy_chunk {
+	uint64_t w[BB_WORDS];
+	struct spinlock lock;
+	uint32_t pad;
+};
+
+struct buddy_cpu {
+	uint32_t area;	/* reserved area or NO_AREA; only this CPU writes it */
+	uint32_t chunk; /* where large requests start looking */
+	uint32_t pad[14];
+};
+
+struct buddy {
+	uint64_t total;
+	uint32_t nareas, nchunks;
+	unsigned ncpus;
+	struct buddy_area *areas;
+	struct buddy_chunk *chunks;
+	uint64_t *avail; /* summary: bit i set <=> area i is lo with free > 0 */
+	struct mem_map map;
+	struct buddy_cpu cpu[FRAME_MAX_CPUS];
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* True if frames [pfn, pfn+n) all lie in one usable region. */
+static bool usable(const struct buddy *b, uint64_t pfn, uint64_t n)
+{
+	uint64_t lo = pfn << PAGE_SHIFT, hi = (pfn + n) << PAGE_SHIFT;
+	for (uint32_t i = 0; i < b->map.count; i++) {
+		const struct mem_region *r = &b->map.r[i];
+		if (r->type == MEM_USABLE && r->base <= lo && hi <= r->base + r->len)
+			return true;
+	}
+	return false;
+}
+
+static uint16_t area_free_hint(const struct buddy_area *a)
+{
+	return __atomic_load_n(&a->free, __ATOMIC_RELAXED);
+}
+
+/* Area lock held: sets the free count and the area's bit in the summary. */
+static void area_set_free(struct buddy *b, uint32_t ai, unsigned f)
+{
+	struct buddy_area *a = &b->areas[ai];
+	uint64_t bit = 1ull << (ai % 64);
+	bool had = a->free != 0;
+	__atomic_store_n(&a->free, (uint16_t)f, __ATOMIC_RELAXED);
+	if (had && f == 0)
+		__atomic_fetch_and(&b->avail[ai / 64], ~bit, __ATOMIC_RELAXED);
+	else if (!had && f != 0)
+		__atomic_fetch_or(&b->avail[ai / 64], bit, __ATOMIC_RELAXED);
+}
+
+static uint8_t area_owner(const struct buddy_area *a)
+{
+	return __atomic_load_n(&a->owner, __ATOMIC_RELAXED);
+}
+
+static void area_set_owner(struct buddy_area *a, unsigned o)
+{
+	__atomic_store_n(&a->owner, (uint8_t)o, __ATOMIC_RELAXED);
+}
+
+static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
+{
+	return &b->chunks[area / BB_UNITS];
+}
+
+/* Chunk lock held: if area is lo and entirely free, moves it into the chunk. */
+static void promote_locked(struct buddy *b, uint32_t ai)
+{
+	struct buddy_area *a = &b->areas[ai];
+	spin_lock(&a->lock);
+	bool whole = a->free == BB_UNITS;
+	if (whole) {
+		MM_ASSERT(bb_test(a->w, BB_MAX_ORDER, 0), "frame_buddy: whole area not merged");
+		bb_clear(a->w, BB_MAX_ORDER, 0);
+		area_set_free(b, ai, 0);
+		area_set_owner(a, 0);
+	}
+	spin_unlock(&a->lock);
+	if (whole)
+		bb_free(chunk_of(b, ai)->w, ai % BB_UNITS, 0);
+}
+
+/* Promotes area ai if it is still entirely free and unowned. */
+static void promote(struct buddy *b, uint32_t ai)
+{
+	struct buddy_chunk *c = chunk_of(b, ai);
+	spin_lock(&c->lock);
+	if (area_owner(&b->areas[ai]) == 0)
+		promote_locked(b, ai);
+	spin_unlock(&c->lock);
+}
+
+/* Promotes every entirely free lo area, reservations included. */
+static void drain(struct buddy *b)
+{
+	for (uint32_t ai = 0; ai < b->nareas; ai++) {
+		if (area_free_hint(&b->areas[ai]) != BB_UNITS)
+			continue;
+		struct buddy_chunk *c = chunk_of(b, ai);
+		spin_lock(&c->lock);
+		promote_locked(b, ai);
+		spin_unlock(&c->lock);
+	}
+}
+
+/* ---- small blocks (order < 9): areas --------------------------------------- */
+
+enum claim { CLAIM_MINE, CLAIM_NEW, CLAIM_ANY };
+
+/* Tries order in area ai: CLAIM_MINE needs owner == me, CLAIM_NEW an unowned area
+ * (which becomes mine), CLAIM_ANY takes any area without reserving it. */
+static bool area_try(struct buddy *b, uint32_t ai, unsigned order, unsigned me,
+		     enum claim how, uint64_t *pfn)
+{
+	struct buddy_area *a = &b->areas[ai];
+	bool ok = false;
+	spin_lock(&a->lock);
+	if ((how == CLAIM_MINE && a->owner != me) || (how == CLAIM_NEW && a->owner != 0))
+		goto out;
+	int u = bb_alloc(a->w, order);
+	if (u >= 0) {
+		area_set_free(b, ai, a->free - (1u << order));
+		if (how == CLAIM_NEW)
+			area_set_owner(a, me);
+		*pfn = (uint64_t)ai * BB_UNITS + (unsigned)u;
+		ok = true;
+	}
+out:
+	spin_unlock(&a->lock);
+	return ok;
+}
+
+/* Drops this CPU's reservation of area ai; promotes it if it is entirely free. */
+static void area_release(struct buddy *b, uint32_t ai, unsigned me)
+{
+	struct buddy_area *a = &b->areas[ai];
+	spin_lock(&a->lock);
+	bool mine = a->owner == me;
+	if (mine)
+		area_set_owner(a, 0);
+	bool whole = mine && a->free == BB_UNITS;
+	spin_unlock(&a->lock);
+	if (whole)
+		promote(b, ai);
+}
+
+/* Takes a whole free area out of a chunk as a lo area owned by me; NO_AREA if none. */
+static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
+{
+	for (uint32_t k = 0; k < b->nchunks; k++) {
+		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
+		struct buddy_chunk *c = &b->chunks[ci];
+		spin_lock(&c->lock);
+		int u = bb_alloc(c->w, 0);
+		if (u >= 0) {
+			uint32_t ai = ci * BB_UNITS + (unsigned)u;
+			struct buddy_area *a = &b->areas[ai];
+			spin_lock(&a->lock);
+			bb_set(a->w, BB_MAX_ORDER, 0);
+			area_set_free(b, ai, BB_UNITS);
+			area_set_owner(a, me);
+			spin_unlock(&a->lock);
+			spin_unlock(&c->lock);
+			return ai;
+		}
+		spin_unlock(&c->lock);
+	}
+	return NO_AREA;
+}
+
+/* Next-fit scan, over the summary bitmap, for an area with 2^order free frames. */
+static bool area_scan(struct buddy *b, unsigned cpu, unsigned order, enum claim how,
+		      uint32_t start, uint64_t *pfn)
+{
+	if (b->nareas == 0)
+		return false;
+	start %= b->nareas;
+	uint32_t nw = (b->nareas + 63) / 64, w0 = start / 64;
+	for (uint32_t k = 0; k <= nw; k++) {
+		uint32_t wi = (w0 + k) % nw;
+		uint64_t m = __atomic_load_n(&b->avail[wi], __ATOMIC_RELAXED);
+		if (k == 0)
+			m &= ~0ull << (start % 64);	/* first pass: from start on */
+		else if (k == nw)
+			m &= ~(~0ull << (start % 64));	/* wrapped: the bits before start */
+		for (; m; m &= m - 1) {
+			uint32_t ai = wi * 64 + (uint32_t)__builtin_ctzll(m);
+			struct buddy_area *a = &b->areas[ai];
+			if (area_free_hint(a) < (1u << order) ||
+			    (how == CLAIM_NEW && area_owner(a)))
+				continue;
+			if (area_try(b, ai, order, cpu + 1, how, pfn)) {
+				if (how == CLAIM_NEW)
+					b->cpu[cpu].area = ai;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int small_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
+{
+	struct buddy_cpu *bc = &b->cpu[cpu];
+	unsigned me = cpu + 1;
+	uint32_t cur = bc->area, start = 0;
+	if (cur != NO_AREA) {
+		if (area_try(b, cur, order, me, CLAIM_MINE, pfn))
+			return MM_OK;
+		area_release(b, cur, me);
+		bc->area = NO_AREA;
+		start = cur + 1;
+	}
+	if (area_scan(b, cpu, order, CLAIM_NEW, start, pfn))
+		return MM_OK;
+	uint32_t ai = area_take_whole(b, cpu, me);
+	if (ai != NO_AREA) {
+		bc->area = ai;
+		MM_ASSERT(area_try(b, ai, order, me, CLAIM_MINE, pfn), "frame_buddy: new area");
+		return MM_OK;
+	}
+	/* Last resort: other CPUs' reservations. */
+	return area_scan(b, cpu, order, CLAIM_ANY, start, pfn) ? MM_OK : MM_ENOMEM;
+}
+
+/* With MM_DEBUG: panics if any frame of (pfn, order < 9) is free. */
+static void small_check_free(struct buddy *b, uint64_t pfn, unsigned order)
+{
+	uint32_t ai = (uint32_t)(pfn / BB_UNITS);
+	struct buddy_chunk *c = chunk_of(b, ai);
+	struct buddy_area *a = &b->areas[ai];
+	spin_lock(&c->lock);
+	spin_lock(&a->lock);
+	bool bad = bb_containing(c->w, ai % BB_UNITS, 0) >= 0 ||
+		   bb_any_free(a->w, (unsigned)(pfn % BB_UNITS), order);
+	spin_unlock(&a->lock);
+	spin_unlock(&c->lock);
+	if (bad)
+		mm_panic("frame_buddy: double free (block is already free, or was never allocated)");
+}
+
+static void small_free(struct buddy *b, uint64_t pfn, unsigned order)
+{
+	uint32_t ai = (uint32_t)(pfn / BB_UNITS);
+	struct buddy_area *a = &b->areas[ai];
+	if (MM_DEBUG)
+		small_check_free(b, pfn, order);
+	spin_lock(&a->lock);
+	bb_free(a->w, (unsigned)(pfn % BB_UNITS), order);
+	area_set_free(b, ai, a->free + (1u << order));
+	bool whole = a->free == BB_UNITS && a->owner == 0;
+	spin_unlock(&a->lock);
+	if (whole)
+		promote(b, ai);
+}
+
+/* ---- large blocks (order >= 9): chunks ------------------------------------- */
+
+static bool large_try(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
+{
+	for (uint32_t k = 0; k < b->nchunks; k++) {
+		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
+		struct buddy_chunk *c = &b->chunks[ci];
+		spin_lock(&c->lock);
+		int u = bb_alloc(c->w, order - AREA_ORDER);
+		spin_unlock(&c->lock);
+		if (u >= 0) {
+			*pfn = ((uint64_t)ci * BB_UNITS + (unsigned)u) * BB_UNITS;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int large_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
+{
+	if (large_try(b, cpu, order, pfn))
+		return MM_OK;
+	drain(b);
+	return large_try(b, cpu, order, pfn) ? MM_OK : MM_ENOMEM;
+}
+
+static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
+{
+	uint32_t a0 = (uint32_t)(pfn / BB_UNITS), n = 1u << (order - AREA_ORDER);
+	struct buddy_chunk *c = chunk_of(b, a0);
+	unsigned unit = a0 % BB_UNITS;
+	spin_lock(&c->lock);
+	if (MM_DEBUG) {
+		bool bad = bb_any_free(c->w, unit, order - AREA_ORDER);
+		for (uint32_t i = 0; i < n; i++)
+			bad |= area_free_hint(&b->areas[a0 + i]) != 0;
+		if (bad) {
+			spin_unlock(&c->lock);
+			mm_panic("frame_buddy: double free (block is already free, or was never "
+				 "allocated)");
+		}
+	}
+	bb_free(c->w, unit, order - AREA_ORDER);
+	spin_unlock(&c->lock);
+}
+
+/* ---- the frame_ops ---------------------------------------------------------- */
+
+static size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus)
+{
+	uint64_t frames = mem_map_end(map) >> PAGE_SHIFT;
+	uint64_t nareas = (frames + BB_UNITS - 1) / BB_UNITS;
+	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
+	return (size_t)(nareas * sizeof(struct buddy_area) + nchunks * sizeof(struct buddy_chunk) +
+			(nareas + 63) / 64 * 8);
+}
+
+static void buddy_insert(struct buddy *b, uint64_t pfn, unsigned order)
+{
+	if (order >= AREA_ORDER)
+		large_free(b, pfn, order);
+	else
+		small_free(b, pfn, order);
+}
+
+static int buddy_init(void *st, const struct mem_map *map, unsigned ncpus, void *meta,
+		      size_t meta_len)
+{
+	struct buddy *b = st;
+	if (ncpus < 1 || ncpus > FRAME_MAX_CPUS || meta_len < buddy_meta_size(map, ncpus) ||
+	    ((uintptr_t)meta & 7) || map->count > MEM_MAP_MAX)
+		return MM_EINVAL;
+	mm_zero(b, sizeof(*b));
+	mm_zero(meta, meta_len);
+	uint64_t frames = mem_map_end(map) >> PAGE_SHIFT;
+	b->nareas = (uint32_t)((frames + BB_UNITS - 1) / BB_UNITS);
+	b->nchunks = (b->nareas + BB_UNITS - 1) / BB_UNITS;
+	b->ncpus = ncpus;
+	b->map = *map;
+	b->areas = meta;
+	b->chunks = (struct buddy_chunk *)(b->areas + b->nareas);
+	b->avail = (uint64_t *)(b->chunks + b->nchunks);
+	for (unsigned i = 0; i < FRAME_MAX_CPUS; i++)
+		b->cpu[i] = (struct buddy_cpu){.area = NO_AREA, .chunk = b->nchunks ? i % b->nchunks : 0};
+	for (uint32_t i = 0; i < map->count; i++) {
+		const struct mem_region *r = &map->r[i];
+		if (r->type != MEM_USABLE)
+			continue;
+		uint64_t s = MM_ALIGN_UP(r->base, PAGE_SIZE) >> PAGE_SHIFT;
+		uint64_t e = MM_ALIGN_DOWN(r->base + r->len, PAGE_SIZE) >> PAGE_SHIFT;
+		while (s < e) { /* maximal aligned blocks */
+			unsigned o = MM_MIN(mm_log2_floor(e - s), CHUNK_ORDER);
+			if (s)
+				o = MM_MIN(o, (unsigned)__builtin_ctzll(s));
+			buddy_insert(b, s, o);
+			b->total += 1ull << o;
+			s += 1ull << o;
+		}
+	}
+	return MM_OK;
+}
+
+static int buddy_alloc(void *st, unsigned cpu, unsigned order, uint64_t *pfn)
+{
+	struct buddy *b = st;
+	if (order > FRAME_MAX_ORDER)
+		return MM_EINVAL;
+	MM_ASSERT(cpu < b->ncpus, "frame_buddy: cpu out of range");
+	return order < AREA_ORDER ? small_alloc(b, cpu, order, pfn)
+				  : large_alloc(b, cpu, order, pfn);
+}
+
+static void buddy_free(void *st, unsigned cpu, uint64_t pfn, unsigned order)
+{
+	struct buddy *b = st;
+	MM_ASSERT(order <= FRAME_MAX_ORDER && (pfn & ((1ull << order) - 1)) == 0,
+		  "frame_buddy: free of a misaligned block or bad order");
+	if (!usable(b, pfn, 1ull << order))
+		mm_panic("frame_buddy: free of frames outside usable memory (never allocated)");
+	buddy_insert(b, pfn, order);
+}
+
+static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
+{
+	struct buddy *b = st;
+	if (order > FRAME_MAX_ORDER || (pfn & ((1ull << order) - 1)) ||
+	    !usable(b, pfn, 1ull << order))
+		return MM_EINVAL;
+	uint32_t ai = (uint32_t)(pfn / BB_UNITS);
+	struct buddy_chunk *c = chunk_of(b, ai);
+	bool ok;
+	spin_lock(&c->lock);
+	if (order >= AREA_ORDER) {
+		for (uint32_t i = 0; i < (1u << (order - AREA_ORDER)); i++)
+			promote_locked(b, ai + i);
+		ok = bb_take(c->w, ai % BB_UNITS, order - AREA_ORDER);
+	} else {
+		struct buddy_area *a = &b->areas[ai];
+		bool in_chunk = bb_take(c->w, ai % BB_UNITS, 0);
+		spin_lock(&a->lock);
+		if (in_chunk) {
+			bb_set(a->w, BB_MAX_ORDER, 0);
+			area_set_free(b, ai, BB_UNITS);
+		}
+		ok = bb_take(a->w, (unsigned)(pfn % BB_UNITS), order);
+		if (ok)
+			area_set_free(b, ai, a->free - (1u << order));
+		spin_unlock(&a->lock);
+	}
+	spin_unlock(&c->lock);
+	return ok ? MM_OK : MM_EBUSY;
+}
+
+/* Panics unless every free block of a node lies in usable memory. */
+static void check_node_usable(const struct buddy *b, const uint64_t *w, uint64_t base,
+			      unsigned shift)
+{
+	for (unsigned j = 0; j <= BB_MAX_ORDER; j++)
+		for (unsigned i = 0; i < (BB_UNITS >> j); i++)
+			if (bb_test(w, j, i))
+				MM_ASSERT(usable(b, base + ((uint64_t)i << (j + shift)),
+						 1ull << (j + shift)),
+					  "frame_buddy: free block outside usable memory");
+}
+
+static bool buddy_check(const void *st)
+{
+	const struct buddy *b = st;
+	uint64_t free = 0;
+	for (uint32_t ci = 0; ci < b->nchunks; ci++) {
+		const struct buddy_chunk *c = &b->chunks[ci];
+		free += (uint64_t)bb_check(c->w) * BB_UNITS;
+		check_node_usable(b, c->w, (uint64_t)ci << CHUNK_ORDER, AREA_ORDER);
+	}
+	for (uint32_t ai = 0; ai < b->nareas; ai++) {
+		const struct buddy_area *a = &b->areas[ai];
+		unsigned n = bb_check(a->w);
+		MM_ASSERT(n == a->free, "frame_buddy: area free count differs from its bitmap");
+		MM_ASSERT(a->owner <= b->ncpus, "frame_buddy: bad area owner");
+		MM_ASSERT(((b->avail[ai / 64] >> (ai % 64)) & 1) == (n != 0),
+			  "frame_buddy: summary bit differs from the area's free count");
+		if (bb_containing(b->chunks[ai / BB_UNITS].w, ai % BB_UNITS, 0) >= 0)
+			MM_ASSERT(n == 0, "frame_buddy: area free in its chunk and in its bitmap");
+		if (n == BB_UNITS && a->owner == 0)
+			mm_panic("frame_buddy: entirely free unowned area not promoted");
+		check_node_usable(b, a->w, (uint64_t)ai * BB_UNITS, 0);
+		free += n;
+	}
+	MM_ASSERT(free <= b->total, "frame_buddy: more free frames than usable ones");
+	return true;
+}
+
+static void buddy_stats(const void *st, struct frame_stats *out)
+{
+	const struct buddy *b = st;
+	mm_zero(out, sizeof(*out));
+	out->total_frames = b->total;
+	for (uint32_t ci = 0; ci < b->nchunks; ci++) {
+		for (unsigned j = 0; j <= BB_MAX_ORDER; j++) {
+			uint64_t n = bb_count(b->chunks[ci].w, j);
+			out->free_blocks[AREA_ORDER + j] += n;
+			out->free_frames += n << (AREA_ORDER + j);
+			out->free_2m_blocks += n << j;
+		}
+	}
+	for (uint32_t ai = 0; ai < b->nareas; ai++) {
+		const struct buddy_area *a = &b->areas[ai];
+		for (unsigned j = 0; j <= BB_MAX_ORDER; j++)
+			out->free_blocks[j] += bb_count(a->w, j);
+		out->free_frames += a->free;
+		out->free_2m_blocks += a->free == BB_UNITS;
+	}
+	for (unsigned j = 0; j <= FRAME_MAX_ORDER; j++)
+		if (out->free_blocks[j])
+			out->largest_free = PAGE_SIZE << j;
+	out->meta_bytes = sizeof(struct buddy) + buddy_meta_size(&b->map, b->ncpus);
+}
+
+const struct frame_ops frame_buddy_ops = {
+	.name = "buddy",
+	.state_size = sizeof(struct buddy),
+	.meta_size = buddy_meta_size,
+	.init = buddy_init,
+	.alloc = buddy_alloc,
+	.free = buddy_free,
+	.alloc_at = buddy_alloc_at,
+	.check = buddy_check,
+	.stats = buddy_stats,
+};
