@@ -123,6 +123,18 @@ void json_hex64(struct json_buf *j, const char *k, uint64_t v)
 	json_str(j, k, s);
 }
 
+void json_u64_array(struct json_buf *j, const char *k, const uint64_t *v, unsigned n)
+{
+	key(j, k);
+	put_c(j, '[');
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			put_c(j, ',');
+		put_u64(j, v[i]);
+	}
+	put_c(j, ']');
+}
+
 void json_null(struct json_buf *j, const char *k)
 {
 	key(j, k);
@@ -202,13 +214,50 @@ static void timing_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "lat_mean_ns", r->lat_mean_ns);
 }
 
-long json_replay_row(const struct result_prov *p, const struct replay_result *res, char *buf,
-		     size_t cap)
+static void env_fields(struct json_buf *j, const struct env_metrics *e)
+{
+	const struct frame_stats *f = e->frames;
+	if (f) {
+		json_u64(j, "phys_total_frames", f->total_frames);
+		json_u64(j, "phys_free_frames", f->free_frames);
+		json_u64_array(j, "phys_free_blocks", f->free_blocks, FRAME_MAX_ORDER + 1);
+		json_u64(j, "phys_free_2m_blocks", f->free_2m_blocks);
+		/* LLFree's metric: share of free memory available as whole 2 MiB blocks. */
+		json_ppm(j, "phys_free_2m_share", f->free_frames
+			? (int64_t)(f->free_2m_blocks * 512 * 1000000 / f->free_frames) : 0);
+		json_u64(j, "phys_largest_free", f->largest_free);
+		json_u64(j, "phys_meta_bytes", f->meta_bytes);
+	}
+	const struct va_stats *v = e->va;
+	if (v) {
+		json_u64(j, "va_size", v->size);
+		json_u64(j, "va_reserved_bytes", v->reserved_bytes);
+		json_u64(j, "va_free_bytes", v->free_bytes);
+		json_u64(j, "va_free_ranges", v->free_ranges);
+		json_u64(j, "va_largest_free", v->largest_free);
+		json_u64(j, "va_meta_bytes", v->meta_bytes);
+	}
+	if (e->pt_pages >= 0)
+		json_i64(j, "pt_pages", e->pt_pages);
+	if (e->tlb_shootdowns >= 0)
+		json_i64(j, "tlb_shootdowns", e->tlb_shootdowns);
+}
+
+long json_replay_row_env(const struct result_prov *p, const struct replay_result *res,
+			 const struct env_metrics *env, char *buf, size_t cap)
 {
 	struct json_buf j;
 	json_begin(&j, buf, cap);
 	prov_fields(&j, p);
 	metric_fields(&j, res);
+	if (env)
+		env_fields(&j, env);
 	timing_fields(&j, res);
 	return json_end(&j);
+}
+
+long json_replay_row(const struct result_prov *p, const struct replay_result *res, char *buf,
+		     size_t cap)
+{
+	return json_replay_row_env(p, res, NULL, buf, cap);
 }

@@ -9,6 +9,8 @@
 #ifndef WL_JSON_ROW_H
 #define WL_JSON_ROW_H
 
+#include "../../strategies/frame.h"
+#include "../../strategies/va.h"
 #include "replay.h"
 
 struct json_buf {
@@ -26,6 +28,8 @@ void json_i64(struct json_buf *j, const char *key, int64_t v);
 void json_bool(struct json_buf *j, const char *key, bool v);
 /* v / 10^6 with six decimals (fixed point, e.g. fragmentation in ppm). */
 void json_ppm(struct json_buf *j, const char *key, int64_t v);
+/* [v0,v1,...] */
+void json_u64_array(struct json_buf *j, const char *key, const uint64_t *v, unsigned n);
 /* 16 lowercase hex digits as a string. */
 void json_hex64(struct json_buf *j, const char *key, uint64_t v);
 void json_null(struct json_buf *j, const char *key);
@@ -50,5 +54,17 @@ struct result_prov {
  * length, or -1 if cap is too small (about 1 KiB is enough). */
 long json_replay_row(const struct result_prov *p, const struct replay_result *res, char *buf,
 		     size_t cap);
+
+/* The layers under the heap at the end of a run; NULL / -1 where unknown. */
+struct env_metrics {
+	const struct frame_stats *frames; /* phys_*: free memory by order, 2 MiB share, ... */
+	const struct va_stats *va;	  /* va_*: reserved, free ranges, largest, metadata */
+	int64_t pt_pages;		  /* page-table pages in use */
+	int64_t tlb_shootdowns;
+};
+
+/* json_replay_row plus the env fields (env may be NULL). */
+long json_replay_row_env(const struct result_prov *p, const struct replay_result *res,
+			 const struct env_metrics *env, char *buf, size_t cap);
 
 #endif
