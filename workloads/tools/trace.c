@@ -3,6 +3,8 @@
  *   trace convert [--lenient] IN OUT   any supported format -> binary (.mtb, default)
  *                                      or allocrec text (OUT ending in .trc)
  *   trace stats [--lenient] FILE       ops, objects, threads, peak live, size histogram
+ *   trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]
+ *                                      a synthetic workload (core/gen.h) as a trace file
  *
  * Bad input: one line "trace: FILE:LINE: problem" on stderr and exit 1; with
  * --lenient bad ops are counted, skipped and reported. Usage errors exit 2.
@@ -12,12 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/gen.h"
 #include "../host/trace_file.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: trace convert [--lenient] IN OUT\n"
 	      "       trace stats [--lenient] FILE\n"
+	      "       trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]\n"
+	      "Generators: random_actions larson xmalloc threadtest alloc_test va_churn\n"
+	      "hermit64 (seeded; default 1000000 ops, 1 thread, seed 1).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
 	      "CS:APP .rep, valgrind --trace-malloc=yes logs, Android memory_replay text.\n"
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
@@ -99,9 +105,56 @@ static void print_stats(const char *path, const struct trace_loaded *lt)
 			       i ? (1ull << i) - 1 : 0ull, (unsigned long long)hist[i]);
 }
 
+static int cmd_gen(const char *name, const char *out, const struct gen_params *p)
+{
+	enum gen_kind k = gen_kind_from_name(name);
+	if (k == GEN_COUNT) {
+		fprintf(stderr, "trace: unknown generator '%s' (see --help)\n", name);
+		return 2;
+	}
+	struct trace_op *ops = malloc((p->nops ? p->nops : 1) * sizeof(*ops));
+	uint64_t *scratch = malloc(gen_scratch_words(k, p) * 8 + 8);
+	struct trace t;
+	char err[1024];
+	int rc = 1;
+	if (!ops || !scratch || gen_run(k, p, ops, scratch, &t))
+		fprintf(stderr, "trace: gen %s: bad parameters or out of memory\n", name);
+	else if (has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
+					 : trace_write_bin(out, &t, err, sizeof(err)))
+		fprintf(stderr, "trace: %s\n", err);
+	else
+		rc = 0, printf("%s -> %s: %llu ops, %u threads, peak_live %llu\n", name, out,
+			       (unsigned long long)t.h.nops, t.h.nthreads,
+			       (unsigned long long)t.h.peak_live);
+	free(ops);
+	free(scratch);
+	return rc;
+}
+
+/* --ops/--threads/--slots/--seed VALUE into p; false on a bad value. */
+static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
+{
+	char *end;
+	unsigned long long v = val ? strtoull(val, &end, 0) : 0;
+	if (!val || !*val || *end || val[0] == '-')
+		return false;
+	if (!strcmp(opt, "--ops"))
+		p->nops = v;
+	else if (!strcmp(opt, "--threads") && v && v <= TRACE_MAX_THREADS)
+		p->nthreads = (unsigned)v;
+	else if (!strcmp(opt, "--slots") && v && v <= UINT32_MAX)
+		p->slots = (uint32_t)v;
+	else if (!strcmp(opt, "--seed"))
+		p->seed = v;
+	else
+		return false;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	bool lenient = false;
+	struct gen_params gp = {1, 1, 1000000, 0, 0, 0};
 	const char *args[3];
 	int n = 0;
 	for (int i = 1; i < argc; i++) {
@@ -110,6 +163,13 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--lenient")) {
 			lenient = true;
+		} else if (!strcmp(argv[i], "--ops") || !strcmp(argv[i], "--threads") ||
+			   !strcmp(argv[i], "--slots") || !strcmp(argv[i], "--seed")) {
+			if (!gen_opt(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &gp)) {
+				fprintf(stderr, "trace: bad value for %s\n", argv[i]);
+				return 2;
+			}
+			i++;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "trace: unknown option %s (see --help)\n", argv[i]);
 			return 2;
@@ -120,6 +180,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (n == 3 && !strcmp(args[0], "gen"))
+		return cmd_gen(args[1], args[2], &gp);
 	if (n == 3 && !strcmp(args[0], "convert"))
 		return cmd_convert(args[1], args[2], lenient);
 	if (n == 2 && !strcmp(args[0], "stats")) {
@@ -130,6 +192,7 @@ int main(int argc, char **argv)
 		trace_loaded_free(&lt);
 		return 0;
 	}
-	fprintf(stderr, "trace: expected 'convert IN OUT' or 'stats FILE' (see --help)\n");
+	fprintf(stderr, "trace: expected 'convert IN OUT', 'stats FILE' or 'gen NAME OUT' "
+			"(see --help)\n");
 	return 2;
 }
