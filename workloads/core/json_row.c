@@ -193,6 +193,7 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "peak_footprint", r->heap.peak_footprint);
 	json_ppm(j, "frag4", r->frag4_ppm);
 	json_u64(j, "live_at_first_failure", r->live_at_first_failure);
+	json_u64(j, "footprint_at_first_failure", r->fp_at_first_failure);
 	json_u64(j, "footprint_end", r->heap.footprint);
 	json_u64(j, "heap_frames", r->heap.frames);
 	json_u64(j, "heap_va_bytes", r->heap.va_bytes);

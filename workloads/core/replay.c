@@ -83,8 +83,11 @@ static void note_failure(struct replay *r, struct replay_cpu *pc)
 {
 	pc->failed++;
 	if (r->serial && !r->failed_once) {
+		struct heap_stats hs;
+		r->cfg.heap->stats(r->cfg.heap_st, &hs);
 		r->failed_once = true;
 		r->live_at_first_failure = r->live;
+		r->fp_at_first_failure = hs.footprint;
 	}
 }
 
@@ -269,6 +272,7 @@ void replay_finish(struct replay *r, struct replay_result *res)
 	res->fp_at_peak = r->fp_at_peak;
 	res->fp_at_peak_valid = r->fp_at_peak_valid;
 	res->live_at_first_failure = r->live_at_first_failure;
+	res->fp_at_first_failure = r->fp_at_first_failure;
 	r->cfg.heap->stats(r->cfg.heap_st, &res->heap);
 	res->frag4_ppm = frag_ppm(res->heap.peak_footprint, res->peak_live);
 	res->frag3_ppm = r->fp_at_peak_valid ? frag_ppm(r->fp_at_peak, res->peak_live) : 0;

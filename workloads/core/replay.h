@@ -62,7 +62,7 @@ struct replay {
 	uint64_t live, peak_live; /* serial mode: exact */
 	uint64_t fp_at_peak;
 	bool fp_at_peak_valid;
-	uint64_t live_at_first_failure;
+	uint64_t live_at_first_failure, fp_at_first_failure;
 	bool failed_once;
 };
 
@@ -73,7 +73,9 @@ struct replay_result {
 	uint64_t fp_at_peak;		       /* valid only if fp_at_peak_valid */
 	bool fp_at_peak_valid;
 	int64_t frag3_ppm, frag4_ppm;	       /* J&W #3, #4 in parts per million */
-	uint64_t live_at_first_failure;	       /* heap efficiency numerator; 0 if no failure */
+	uint64_t live_at_first_failure;	       /* serial: live when an alloc first failed */
+	uint64_t fp_at_first_failure;	       /* and the footprint then: Talc's heap
+						* efficiency = live / footprint; 0 if none */
 	struct heap_stats heap;		       /* at the end, before leftovers are freed */
 	bool timed;			       /* a clock was given */
 	uint64_t elapsed_ns, ops_per_s;

@@ -48,6 +48,8 @@ static void test_oom(void)
 	/* r0 (4th alloc-like call) and a1 fail; live was 194 at the first failure. */
 	CHECK(r.failed == 2 && r.live_at_first_failure == 194, "failed %llu at %llu",
 	      (unsigned long long)r.failed, (unsigned long long)r.live_at_first_failure);
+	CHECK(r.fp_at_first_failure == 304, "footprint at failure %llu",
+	      (unsigned long long)r.fp_at_first_failure);
 	CHECK(r.live_end_objects == 1 && r.live_end_bytes == 100, "leftovers after OOM");
 	CHECK(r.ops == 7 && r.frees == 2, "ops");
 }
