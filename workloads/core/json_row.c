@@ -183,7 +183,9 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "peak_live", r->peak_live);
 	json_u64(j, "live_end_objects", r->live_end_objects);
 	json_u64(j, "live_end_bytes", r->live_end_bytes);
-	if (r->fp_at_peak_valid) {
+	/* A heap with live bytes and no footprint cannot measure it: say so. */
+	bool fp_known = r->heap.peak_footprint || !r->peak_live;
+	if (r->fp_at_peak_valid && fp_known) {
 		json_u64(j, "footprint_at_peak", r->fp_at_peak);
 		json_ppm(j, "frag3", r->frag3_ppm);
 	} else {
@@ -191,7 +193,10 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 		json_null(j, "frag3");
 	}
 	json_u64(j, "peak_footprint", r->heap.peak_footprint);
-	json_ppm(j, "frag4", r->frag4_ppm);
+	if (fp_known)
+		json_ppm(j, "frag4", r->frag4_ppm);
+	else
+		json_null(j, "frag4");
 	json_u64(j, "live_at_first_failure", r->live_at_first_failure);
 	json_u64(j, "footprint_at_first_failure", r->fp_at_first_failure);
 	json_u64(j, "footprint_end", r->heap.footprint);

@@ -4,12 +4,37 @@
 #define _GNU_SOURCE
 #include "heap_libc.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Bytes the allocator holds from the system, from whichever allocator serves malloc:
+ * jemalloc (mallctl stats.mapped), tcmalloc (generic.heap_size), mimalloc (committed
+ * bytes), else glibc (mallinfo2 arena + hblkhd). Looked up with dlsym, so preloading
+ * a peer needs no rebuild. */
 static uint64_t libc_footprint(void)
 {
+	int (*mallctl)(const char *, void *, size_t *, void *, size_t) =
+		(int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
+	int (*tc_prop)(const char *, size_t *) =
+		(int (*)(const char *, size_t *))dlsym(RTLD_DEFAULT,
+							"MallocExtension_GetNumericProperty");
+	void (*mi_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
+			size_t *) = (void (*)(size_t *, size_t *, size_t *, size_t *, size_t *,
+					      size_t *, size_t *, size_t *))dlsym(RTLD_DEFAULT,
+										 "mi_process_info");
+	size_t v = 0, len = sizeof(v), x;
+	uint64_t epoch = 1;
+	if (mallctl && !mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch)) &&
+	    !mallctl("stats.mapped", &v, &len, NULL, 0))
+		return v;
+	if (tc_prop && tc_prop("generic.heap_size", &v))
+		return v;
+	if (mi_info) {
+		mi_info(&x, &x, &x, &x, &x, &v, &x, &x); /* current_commit */
+		return v;
+	}
 	struct mallinfo2 mi = mallinfo2();
 	return (uint64_t)mi.arena + (uint64_t)mi.hblkhd;
 }
@@ -18,8 +43,10 @@ static int libc_init(void *st, const struct heap_env *env)
 {
 	struct heap_libc *h = st;
 	memset(h, 0, sizeof(*h));
-	struct mallinfo2 mi = mallinfo2();
+	struct mallinfo2 mi = mallinfo2(); /* zeros under a preloaded peer */
 	h->base = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd; /* in use by the process */
+	if (!h->base)
+		h->base = libc_footprint(); /* a peer: all it holds now is the process's */
 	return 0;
 }
 

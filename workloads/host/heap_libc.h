@@ -1,11 +1,14 @@
 /* heap_libc.h: the C library's malloc behind a heap_ops table, as the peer baseline
  * of the host engine (glibc here; jemalloc/mimalloc/tcmalloc when LD_PRELOADed).
- * Footprint = mallinfo2() arena + hblkhd (bytes glibc holds from the system, for the
- * whole process) minus what the process had in use at init (uordblks + hblkhd then;
- * its free space counts, as the heap may reuse it), read only in stats(): an
- * approximation, as other code's use may change. peak_footprint is the max over the
- * moments stats() was called (replay calls it at peak live and at the end), so it
- * is a lower bound of the true peak. */
+ *
+ * Footprint (approximate, whole process) = bytes the allocator holds from the system
+ * (glibc: mallinfo2 arena + hblkhd; jemalloc, tcmalloc, mimalloc: their own counter)
+ * minus a base taken at init: glibc's bytes in use then (its free space counts, as
+ * the replay may reuse it); for a peer, all it held then. Read only in stats(), so
+ * peak_footprint is the max over the moments stats() ran (peak live and the end): a
+ * lower bound of the true peak. Other code's use in the process blurs it further;
+ * a footprint of 0 with live bytes is reported as unknown (null) in rows.
+ */
 #ifndef WL_HEAP_LIBC_H
 #define WL_HEAP_LIBC_H
 

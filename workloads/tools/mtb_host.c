@@ -6,7 +6,9 @@
  *            [--heap libc] [--cpus 1,2,4] [--mode serial|parallel] [--out FILE]
  *            [--build ID] [--lenient]
  *
- * Heaps: "libc" (the C library allocator, the peer baseline). The strategy heaps
+ * Heaps: "libc" (the C library allocator, the peer baseline; run under
+ * LD_PRELOAD=libjemalloc.so / libmimalloc.so / libtcmalloc.so its rows say
+ * "libc:jemalloc" etc., so peers are measured by the same engine). The strategy heaps
  * (talc, slab over the frame and VA allocators on a hostmem machine) join this table
  * once they are merged. Timings come from CLOCK_MONOTONIC and are trusted
  * (timing_trusted=true): this engine runs natively.
@@ -136,6 +138,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* "libc", or "libc:jemalloc" when a known allocator is LD_PRELOADed. */
+static const char *heap_label(const struct heap_ops *heap)
+{
+	static const char *const peers[] = {"jemalloc", "mimalloc", "tcmalloc"};
+	static char label[64];
+	const char *pre = getenv("LD_PRELOAD");
+	snprintf(label, sizeof(label), "%s", heap->name);
+	for (size_t i = 0; pre && heap == &heap_libc_ops && i < 3; i++)
+		if (strstr(pre, peers[i]))
+			snprintf(label, sizeof(label), "%s:%s", heap->name, peers[i]);
+	return label;
+}
+
 static const struct heap_ops *find_heap(const char *name)
 {
 	for (size_t i = 0; i < sizeof(heaps) / sizeof(heaps[0]); i++)
@@ -244,7 +259,8 @@ static int run_one(const struct opts *o, const struct heap_ops *heap, const stru
 	struct replay_result res;
 	replay_finish(&r, &res);
 	replay_release(&r);
-	struct result_prov p = {"replay", heap->name, "-", "-", heap->name, "host", 1, ncpus,
+	const char *label = heap_label(heap);
+	struct result_prov p = {"replay", label, "-", "-", label, "host", 1, ncpus,
 				serial ? "serial" : "parallel", name, t->h.payload_hash, o->build,
 				o->gen ? o->seed : 0};
 	long n = json_replay_row(&p, &res, row, cap);
