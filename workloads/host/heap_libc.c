@@ -9,44 +9,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Bytes the allocator holds from the system, from whichever allocator serves malloc:
- * jemalloc (mallctl stats.mapped), tcmalloc (generic.heap_size), mimalloc (committed
- * bytes), else glibc (mallinfo2 arena + hblkhd). Looked up with dlsym, so preloading
- * a peer needs no rebuild. */
-static uint64_t libc_footprint(void)
+typedef int mallctl_fn(const char *, void *, size_t *, void *, size_t);
+typedef int tc_prop_fn(const char *, size_t *);
+
+/* Bytes held from the system (*held) and in use (*used) by whichever allocator serves
+ * malloc: jemalloc (mallctl stats.mapped / stats.allocated), tcmalloc (generic.heap_size
+ * / generic.current_allocated_bytes), else glibc (mallinfo2 arena + hblkhd / uordblks +
+ * hblkhd). Peers are found with dlsym, so preloading one needs no rebuild. false when
+ * the allocator has no such counters (mimalloc): footprint unknown. */
+static bool libc_counters(uint64_t *held, uint64_t *used)
 {
-	int (*mallctl)(const char *, void *, size_t *, void *, size_t) =
-		(int (*)(const char *, void *, size_t *, void *, size_t))dlsym(RTLD_DEFAULT, "mallctl");
-	int (*tc_prop)(const char *, size_t *) =
-		(int (*)(const char *, size_t *))dlsym(RTLD_DEFAULT,
-							"MallocExtension_GetNumericProperty");
-	void (*mi_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
-			size_t *) = (void (*)(size_t *, size_t *, size_t *, size_t *, size_t *,
-					      size_t *, size_t *, size_t *))dlsym(RTLD_DEFAULT,
-										 "mi_process_info");
-	size_t v = 0, len = sizeof(v), x;
+	mallctl_fn *mallctl = (mallctl_fn *)dlsym(RTLD_DEFAULT, "mallctl");
+	tc_prop_fn *tc_prop = (tc_prop_fn *)dlsym(RTLD_DEFAULT, "MallocExtension_GetNumericProperty");
+	size_t a = 0, b = 0, len = sizeof(a);
 	uint64_t epoch = 1;
-	if (mallctl && !mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch)) &&
-	    !mallctl("stats.mapped", &v, &len, NULL, 0))
-		return v;
-	if (tc_prop && tc_prop("generic.heap_size", &v))
-		return v;
-	if (mi_info) {
-		mi_info(&x, &x, &x, &x, &x, &v, &x, &x); /* current_commit */
-		return v;
+	if (mallctl) {
+		mallctl("epoch", NULL, NULL, &epoch, sizeof(epoch));
+		if (mallctl("stats.mapped", &a, &len, NULL, 0) ||
+		    mallctl("stats.allocated", &b, &len, NULL, 0))
+			return false;
+	} else if (tc_prop) {
+		if (!tc_prop("generic.heap_size", &a) ||
+		    !tc_prop("generic.current_allocated_bytes", &b))
+			return false;
+	} else if (dlsym(RTLD_DEFAULT, "mi_malloc")) {
+		return false;
+	} else {
+		struct mallinfo2 mi = mallinfo2();
+		a = mi.arena + mi.hblkhd;
+		b = mi.uordblks + mi.hblkhd;
 	}
-	struct mallinfo2 mi = mallinfo2();
-	return (uint64_t)mi.arena + (uint64_t)mi.hblkhd;
+	*held = a;
+	*used = b;
+	return true;
 }
 
 static int libc_init(void *st, const struct heap_env *env)
 {
 	struct heap_libc *h = st;
 	memset(h, 0, sizeof(*h));
-	struct mallinfo2 mi = mallinfo2(); /* zeros under a preloaded peer */
-	h->base = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd; /* in use by the process */
-	if (!h->base)
-		h->base = libc_footprint(); /* a peer: all it holds now is the process's */
+	uint64_t held;
+	h->known = libc_counters(&held, &h->base);
 	return 0;
 }
 
@@ -82,14 +85,16 @@ static bool libc_check(const void *st)
 
 static void libc_stats(const void *st, struct heap_stats *out)
 {
-	struct heap_libc *h = (struct heap_libc *)st;
-	uint64_t fp = libc_footprint();
-	fp = fp > h->base ? fp - h->base : 0;
+	struct heap_libc *h = (struct heap_libc *)st; /* peak is a running max */
+	uint64_t held = 0, used;
+	memset(out, 0, sizeof(*out));
+	if (!h->known || !libc_counters(&held, &used))
+		return; /* footprint 0: unknown */
+	uint64_t fp = held > h->base ? held - h->base : 0;
 	uint64_t peak = __atomic_load_n(&h->peak_footprint, __ATOMIC_RELAXED);
 	while (fp > peak && !__atomic_compare_exchange_n(&h->peak_footprint, &peak, fp, 0,
 							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
-	memset(out, 0, sizeof(*out));
 	out->footprint = fp;
 	out->peak_footprint = fp > peak ? fp : peak;
 }
