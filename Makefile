@@ -134,6 +134,11 @@ GUEST_FLAGS := -O2 -g -ffreestanding -nostdinc -isystem $(GCC_INC) -fno-pic -fno
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,guest/linker.ld -Wl,-z,max-page-size=4096 \
 	-Wl,--build-id=none
 GUEST_ELF = $(BUILD)/guest/$(1)/guest.elf
+# Build id in every result row; build/guest/build-id changes only when the id does,
+# so guest/version.c is recompiled exactly then.
+GUEST_BUILD_ID := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(shell mkdir -p $(BUILD)/guest && echo '$(GUEST_BUILD_ID)' | cmp -s - $(BUILD)/guest/build-id || \
+	echo '$(GUEST_BUILD_ID)' > $(BUILD)/guest/build-id)
 # $(1) combination, $(2) phys, $(3) virt, $(4) heap
 define guest_combo
 $(BUILD)/guest/$(1)/%.o: %.c
@@ -142,7 +147,8 @@ $(BUILD)/guest/$(1)/%.o: %.c
 		$(GUEST_FLAGS) $(WARN) $(DEPFLAGS) -DMM_DEBUG=0 \
 		-DPHYS_NAME='"$(2)"' -DVIRT_NAME='"$(3)"' -DHEAP_NAME='"$(4)"' \
 		-DPHYS_OPS=frame_$(2)_ops -DVIRT_OPS=va_$(3)_ops -DHEAP_OPS=heap_$(4)_ops \
-		-DCOMBO_NAME='"$(1)"' -c $$< -o $$@
+		-DCOMBO_NAME='"$(1)"' -DGUEST_BUILD_ID='"$(GUEST_BUILD_ID)"' -c $$< -o $$@
+$(BUILD)/guest/$(1)/guest/version.o: $(BUILD)/guest/build-id
 $(BUILD)/guest/$(1)/%.o: %.S
 	@mkdir -p $$(@D)
 	$$(call quiet,AS[g],$$<)$(CC) $(GUEST_FLAGS) $(DEPFLAGS) -c $$< -o $$@
@@ -163,7 +169,7 @@ test: deps
 	$(Q)$(TEST_ENV) scripts/run_tests.sh $(HOST_TESTS) $(TSAN_TESTS) $(TEST_SCRIPTS)
 check: test
 .PHONY: test-build
-test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS)
+test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS) $(BENCHES)
 
 # ---- section: bench (issues 3-5, 7) -------------------------------------------
 bench: deps

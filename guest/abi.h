@@ -126,4 +126,22 @@ struct hc_calib {
 #define MTB_RESULT_PREFIX "@@R "
 #define MTB_EXIT_PREFIX	  "@@EXIT "
 
+/* ---- appended (guest engineer): panic under QEMU, LAPIC flag, calibration loop ---- */
+/* Under QEMU a guest panic prints this prefix + message on serial, then exits
+ * with MTB_EXIT_PANIC (debug-exit status (99 << 1) | 1 = 199). */
+#define MTB_PANIC_PREFIX "@@PANIC "
+#define MTB_EXIT_PANIC	 99
+
+/* mtb_boot_ext.flags: the VMM created an in-kernel irqchip (KVM_CREATE_IRQCHIP), so
+ * every vCPU has a LAPIC at 0xfee00000 and IPIs work (the guest's TLB shootdown
+ * needs them when it runs on more than one CPU). */
+#define MTB_EXT_LAPIC 2ull
+
+/* The fixed loop both sides time for calibration (guest with rdtsc, the VMM on
+ * the host): iters iterations of a dependent decrement, never optimized away. */
+static inline void mtb_calib_loop(uint64_t iters)
+{
+	__asm__ volatile("1: dec %0\n\tjnz 1b" : "+r"(iters) : : "cc");
+}
+
 #endif

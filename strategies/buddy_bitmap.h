@@ -80,6 +80,36 @@ static inline unsigned bb_count(const uint64_t *w, unsigned j)
 	return n;
 }
 
+/* Bit j set (lo <= j <= hi) <=> the node has a free block of order j. */
+static inline unsigned bb_order_mask_range(const uint64_t *w, unsigned lo_j, unsigned hi_j)
+{
+	unsigned m = 0;
+	for (unsigned j = lo_j; j <= hi_j; j++) {
+		unsigned lo = bb_off(j), hi = lo + (BB_UNITS >> j);
+		for (unsigned b = lo; b < hi;) {
+			unsigned take = MM_MIN(64 - (b & 63), hi - b);
+			if (bb_bits(w, b, take)) {
+				m |= 1u << j;
+				break;
+			}
+			b += take;
+		}
+	}
+	return m;
+}
+
+/* Bit j set <=> the node has a free block of order j. */
+static inline unsigned bb_order_mask(const uint64_t *w)
+{
+	return bb_order_mask_range(w, 0, BB_MAX_ORDER);
+}
+
+/* Mask of orders lo..hi. */
+static inline unsigned bb_orders(unsigned lo, unsigned hi)
+{
+	return ((2u << hi) - 1) & ~((1u << lo) - 1);
+}
+
 /* Free units in the node. */
 static inline unsigned bb_free_units(const uint64_t *w)
 {
@@ -89,14 +119,17 @@ static inline unsigned bb_free_units(const uint64_t *w)
 	return n;
 }
 
-/* Takes a free block of 2^order units, splitting a larger one if needed;
- * returns its first unit, or -1 if none is free. */
-static inline int bb_alloc(uint64_t *w, unsigned order)
+/* Takes a free block of 2^order units, splitting a larger one if needed, looking
+ * only at the orders in mask (bb_order_mask or a superset of it); returns its
+ * first unit and the order it was split from in *from, or -1 if none is free. */
+static inline int bb_alloc_masked(uint64_t *w, unsigned order, unsigned mask, unsigned *from)
 {
-	for (unsigned j = order; j <= BB_MAX_ORDER; j++) {
+	for (mask &= ~((1u << order) - 1); mask; mask &= mask - 1) {
+		unsigned j = (unsigned)__builtin_ctz(mask);
 		int i = bb_find(w, j);
 		if (i < 0)
 			continue;
+		*from = j;
 		bb_clear(w, j, (unsigned)i);
 		while (j > order) { /* keep the low half, free the high half */
 			j--;
@@ -106,6 +139,13 @@ static inline int bb_alloc(uint64_t *w, unsigned order)
 		return i << order;
 	}
 	return -1;
+}
+
+/* Takes a free block of 2^order units (see bb_alloc_masked); its unit or -1. */
+static inline int bb_alloc(uint64_t *w, unsigned order)
+{
+	unsigned from;
+	return bb_alloc_masked(w, order, bb_orders(0, BB_MAX_ORDER), &from);
 }
 
 /* Returns the block at unit (aligned, not free) and merges it with free buddies;

@@ -22,12 +22,20 @@
  *
  * Concurrency: a spinlock per area and per chunk; no global lock. Lock order:
  * chunk before area. A CPU's small alloc/free touches only its area's lock.
- * `free` and `owner` are read without the lock (atomically) only as hints.
+ * `free`, `owner`, the summary bitmap and each chunk's `orders` mask (which
+ * orders it has free) are read without a lock (atomically) only as hints, to
+ * skip areas and chunks; every decision is re-checked under the lock. Each CPU
+ * also remembers the chunk it last used (next-fit for large requests).
+ * Invariants (buddy_check): every node is coalesced and non-overlapping
+ * (buddy_bitmap.h); per area free == bits counted; hi => free == 0; an entirely
+ * free lo area has an owner (else it would have been promoted); summary bit i ==
+ * (free_i > 0); chunk.orders == bb_order_mask(chunk); every free block usable.
  * Accounting (exact when quiescent): total = sum(lo free) + 512 * free areas in
  * chunk nodes; reserved areas count as free (frame.h).
  *
  * Bound: an alloc/free is O(orders) bit operations in one node plus a next-fit
- * scan of area headers when a CPU's area runs out, O(areas) worst case.
+ * scan when a CPU's area runs out, O(areas / 64) words worst case. Debug frees
+ * (MM_DEBUG) also take the chunk lock to detect double frees.
  * A summary bitmap (one bit per area: "lo with free frames") lets that scan
  * skip full areas 64 at a time.
  * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
@@ -53,7 +61,7 @@ struct buddy_area {
 struct buddy_chunk {
 	uint64_t w[BB_WORDS];
 	struct spinlock lock;
-	uint32_t pad;
+	uint32_t orders; /* bb_order_mask(w), kept under the lock, read as a hint */
 };
 
 struct buddy_cpu {
@@ -120,6 +128,36 @@ static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
 	return &b->chunks[area / BB_UNITS];
 }
 
+/* Chunk lock held: refreshes the hint of which orders the chunk has free, for the
+ * orders lo..hi that an operation touched. */
+static void chunk_update(struct buddy_chunk *c, unsigned lo, unsigned hi)
+{
+	unsigned m = (c->orders & ~bb_orders(lo, hi)) | bb_order_mask_range(c->w, lo, hi);
+	__atomic_store_n(&c->orders, m, __ATOMIC_RELAXED);
+}
+
+/* Chunk lock held: bb_alloc on the chunk's node, keeping its hint; unit or -1. */
+static int chunk_alloc(struct buddy_chunk *c, unsigned order)
+{
+	unsigned from;
+	int u = bb_alloc_masked(c->w, order, c->orders, &from);
+	if (u >= 0)
+		chunk_update(c, order, from);
+	return u;
+}
+
+/* Chunk lock held: bb_free on the chunk's node, keeping its hint. */
+static void chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
+{
+	chunk_update(c, order, bb_free(c->w, unit, order));
+}
+
+/* True if the chunk may have a free block of chunk order >= j (a hint). */
+static bool chunk_may_have(const struct buddy_chunk *c, unsigned j)
+{
+	return (__atomic_load_n(&c->orders, __ATOMIC_RELAXED) >> j) != 0;
+}
+
 /* Chunk lock held: if area is lo and entirely free, moves it into the chunk. */
 static void promote_locked(struct buddy *b, uint32_t ai)
 {
@@ -133,8 +171,9 @@ static void promote_locked(struct buddy *b, uint32_t ai)
 		area_set_owner(a, 0);
 	}
 	spin_unlock(&a->lock);
-	if (whole)
-		bb_free(chunk_of(b, ai)->w, ai % BB_UNITS, 0);
+	if (whole) {
+		chunk_free(chunk_of(b, ai), ai % BB_UNITS, 0);
+	}
 }
 
 /* Promotes area ai if it is still entirely free and unowned. */
@@ -150,13 +189,17 @@ static void promote(struct buddy *b, uint32_t ai)
 /* Promotes every entirely free lo area, reservations included. */
 static void drain(struct buddy *b)
 {
-	for (uint32_t ai = 0; ai < b->nareas; ai++) {
-		if (area_free_hint(&b->areas[ai]) != BB_UNITS)
-			continue;
-		struct buddy_chunk *c = chunk_of(b, ai);
-		spin_lock(&c->lock);
-		promote_locked(b, ai);
-		spin_unlock(&c->lock);
+	for (uint32_t wi = 0; wi < (b->nareas + 63) / 64; wi++) {
+		uint64_t m = __atomic_load_n(&b->avail[wi], __ATOMIC_RELAXED);
+		for (; m; m &= m - 1) {
+			uint32_t ai = wi * 64 + (uint32_t)__builtin_ctzll(m);
+			if (area_free_hint(&b->areas[ai]) != BB_UNITS)
+				continue;
+			struct buddy_chunk *c = chunk_of(b, ai);
+			spin_lock(&c->lock);
+			promote_locked(b, ai);
+			spin_unlock(&c->lock);
+		}
 	}
 }
 
@@ -207,9 +250,12 @@ static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
 	for (uint32_t k = 0; k < b->nchunks; k++) {
 		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
 		struct buddy_chunk *c = &b->chunks[ci];
+		if (!chunk_may_have(c, 0))
+			continue;
 		spin_lock(&c->lock);
-		int u = bb_alloc(c->w, 0);
+		int u = chunk_alloc(c, 0);
 		if (u >= 0) {
+			b->cpu[cpu].chunk = ci;
 			uint32_t ai = ci * BB_UNITS + (unsigned)u;
 			struct buddy_area *a = &b->areas[ai];
 			spin_lock(&a->lock);
@@ -318,10 +364,13 @@ static bool large_try(struct buddy *b, unsigned cpu, unsigned order, uint64_t *p
 	for (uint32_t k = 0; k < b->nchunks; k++) {
 		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
 		struct buddy_chunk *c = &b->chunks[ci];
+		if (!chunk_may_have(c, order - AREA_ORDER))
+			continue;
 		spin_lock(&c->lock);
-		int u = bb_alloc(c->w, order - AREA_ORDER);
+		int u = chunk_alloc(c, order - AREA_ORDER);
 		spin_unlock(&c->lock);
 		if (u >= 0) {
+			b->cpu[cpu].chunk = ci;
 			*pfn = ((uint64_t)ci * BB_UNITS + (unsigned)u) * BB_UNITS;
 			return true;
 		}
@@ -353,7 +402,7 @@ static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
 				 "allocated)");
 		}
 	}
-	bb_free(c->w, unit, order - AREA_ORDER);
+	chunk_free(c, unit, order - AREA_ORDER);
 	spin_unlock(&c->lock);
 }
 
@@ -460,6 +509,7 @@ static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 			area_set_free(b, ai, a->free - (1u << order));
 		spin_unlock(&a->lock);
 	}
+	chunk_update(c, 0, BB_MAX_ORDER);
 	spin_unlock(&c->lock);
 	return ok ? MM_OK : MM_EBUSY;
 }
@@ -483,6 +533,7 @@ static bool buddy_check(const void *st)
 	for (uint32_t ci = 0; ci < b->nchunks; ci++) {
 		const struct buddy_chunk *c = &b->chunks[ci];
 		free += (uint64_t)bb_check(c->w) * BB_UNITS;
+		MM_ASSERT(c->orders == bb_order_mask(c->w), "frame_buddy: stale chunk order hint");
 		check_node_usable(b, c->w, (uint64_t)ci << CHUNK_ORDER, AREA_ORDER);
 	}
 	for (uint32_t ai = 0; ai < b->nareas; ai++) {
@@ -503,6 +554,8 @@ static bool buddy_check(const void *st)
 	return true;
 }
 
+/* Quiescent. An entirely free area kept by a CPU counts as one order-9 block (it
+ * is not merged with free neighbours until it is promoted). */
 static void buddy_stats(const void *st, struct frame_stats *out)
 {
 	const struct buddy *b = st;

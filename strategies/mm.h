@@ -89,4 +89,22 @@ int mm_va_alloc(struct mm *mm, unsigned cpu, struct mm_req req, uint64_t *va);
 /* Gives back a range from mm_va_alloc with the same req. */
 void mm_va_free(struct mm *mm, unsigned cpu, uint64_t va, struct mm_req req);
 
+/* ---- Early region (strategies/mm_early.c) ----------------------------------------
+ * Boot: the frame allocator's metadata lives in the Early region, frames taken
+ * naively from the start of usable memory (possibly spanning several regions)
+ * and mapped to one contiguous virtual range, never freed. The plan:
+ *   meta  = ops->meta_size(map, ncpus)          (before carving: carving only shrinks it)
+ *   n     = mm_early_frames(meta)               (bitmap frames + page-table frames)
+ *   mm_early_carve(map, n, &early)              (those frames become MEM_KERNEL)
+ *   map early's ranges one after another at the Early VA, zero, ops->init(map, meta) */
+
+/* Frames to hold `bytes` plus the 4 KiB page tables mapping them at a 1 GiB aligned
+ * virtual address (one PT per 512 frames, one PD per GiB, one PDPT). */
+uint64_t mm_early_frames(uint64_t bytes);
+
+/* Takes the lowest `frames` usable frames of the normalized map: marks them MEM_KERNEL
+ * there and lists them, in address order, as MEM_KERNEL regions in *taken. 0, or
+ * MM_ENOMEM (not enough usable memory, or out of map slots; map unchanged then). */
+int mm_early_carve(struct mem_map *map, uint64_t frames, struct mem_map *taken);
+
 #endif

@@ -126,7 +126,7 @@ static void write_boot_info(struct boot_layout *bl, struct guest_mem *gm,
 	*ext = (struct mtb_boot_ext){.magic = MTB_BOOT_EXT_MAGIC,
 				     .ncpus = p->ncpus,
 				     .tsc_khz = p->tsc_khz,
-				     .flags = MTB_EXT_HYPERCALLS,
+				     .flags = MTB_EXT_HYPERCALLS | MTB_EXT_LAPIC, /* kvm_vm.c always creates the irqchip */
 				     .stack_top = bl->stack_top,
 				     .stack_size = bl->stack_size};
 	struct hvm_modlist_entry *mod = gptr(gm, BOOT_MODLIST, sizeof(*mod));

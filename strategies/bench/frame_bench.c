@@ -6,6 +6,8 @@
  *             allocates a batch, then frees it in random order, repeatedly.
  *   frag      the same ops when memory is fragmented into 10,000 free ranges
  *             (every ~23rd frame free, plus the top 10% of memory free).
+ *   Timings are the median over rounds (and threads) of a round's ns per op, which
+ *   resists preemption on a shared machine; the mean is reported too (_mean).
  *   churn     fill to 90% with mixed requests (half the bytes as 4 KiB frames, half
  *             as 2 MiB blocks, random order), then 100 rounds each freeing random
  *             allocations worth 10% of memory and allocating as much again; the
@@ -62,8 +64,8 @@ static double now_ns(void)
 static void row(struct bench *b, const char *kind, const char *phys, unsigned cpus,
 		unsigned fill, const char *op, double value, const char *unit)
 {
-	fprintf(b->out, "host,%s,%s,%s,%u,%u,%s,%.4g,%s,%" PRIu64 "\n",
-		strcmp(unit, "ns") ? "" : "true", kind, phys, cpus, fill, op, value, unit, b->seed);
+	fprintf(b->out, "host,true,%s,%s,%u,%u,%s,%.6g,%s,%" PRIu64 "\n", kind, phys, cpus, fill,
+		op, value, unit, b->seed);
 	fflush(b->out);
 }
 
@@ -131,6 +133,7 @@ struct worker {
 	uint64_t seed;
 	pthread_barrier_t *bar;
 	double ns_alloc, ns_free;
+	double *round_alloc, *round_free; /* ns per op in each round (for the median) */
 	uint64_t n_alloc, n_free;
 };
 
@@ -158,6 +161,10 @@ static void *worker_main(void *arg)
 		double t3 = now_ns();
 		w->ns_alloc += t1 - t0;
 		w->ns_free += t3 - t2;
+		if (w->round_alloc && n) {
+			w->round_alloc[r] = (t1 - t0) / (double)n;
+			w->round_free[r] = (t3 - t2) / (double)n;
+		}
 		w->n_alloc += n;
 		w->n_free += n;
 	}
@@ -165,41 +172,77 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Runs threads x (batch, rounds); reports mean ns per op per thread. */
-static void run_workers(struct bench *b, struct inst *in, unsigned threads, unsigned order,
-			size_t batch, int rounds, const char *kind, unsigned fill, const char *tag)
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n ? v[n / 2] : 0;
+}
+
+struct timing {
+	double med_alloc, med_free;   /* median over all threads' rounds of ns per op */
+	double mean_alloc, mean_free; /* total ns / total ops */
+	int samples;
+};
+
+/* Runs threads x (batch, rounds) of alloc-then-shuffled-free on in. */
+static struct timing run_workers(struct inst *in, unsigned threads, unsigned order, size_t batch,
+				 int rounds, uint64_t seed)
 {
 	pthread_t th[FRAME_MAX_CPUS];
 	struct worker w[FRAME_MAX_CPUS];
 	pthread_barrier_t bar;
+	size_t nr = (size_t)rounds * threads;
+	double *ra = calloc(nr, sizeof(double)), *rf = calloc(nr, sizeof(double));
+	double na = 0, ta = 0, tf = 0;
 	pthread_barrier_init(&bar, NULL, threads);
 	for (unsigned t = 0; t < threads; t++) {
 		w[t] = (struct worker){.in = in, .cpu = t, .order = order, .batch = batch,
-				       .rounds = rounds, .seed = b->seed * 77 + t, .bar = &bar};
+				       .rounds = rounds, .seed = seed * 77 + t, .bar = &bar,
+				       .round_alloc = ra + (size_t)t * rounds,
+				       .round_free = rf + (size_t)t * rounds};
 		if (pthread_create(&th[t], NULL, worker_main, &w[t]))
 			die("pthread_create");
 	}
-	double na = 0, nf = 0, ta = 0, tf = 0;
 	for (unsigned t = 0; t < threads; t++) {
 		pthread_join(th[t], NULL);
 		na += (double)w[t].n_alloc;
-		nf += (double)w[t].n_free;
 		ta += w[t].ns_alloc;
 		tf += w[t].ns_free;
 	}
 	pthread_barrier_destroy(&bar);
 	if (na == 0)
 		die("no allocation succeeded in a timed batch");
-	char op[64];
-	snprintf(op, sizeof(op), "alloc_%s", tag);
-	row(b, kind, in->ops->name, threads, fill, op, ta / na, "ns");
-	snprintf(op, sizeof(op), "free_%s", tag);
-	row(b, kind, in->ops->name, threads, fill, op, tf / nf, "ns");
-	fprintf(stderr, "  %-8s %s %u thr fill %2u%%: alloc %8.1f ns, free %8.1f ns\n",
-		in->ops->name, tag, threads, fill, ta / na, tf / nf);
+	struct timing r = {median(ra, nr), median(rf, nr), ta / na, tf / na, (int)nr};
+	free(ra);
+	free(rf);
+	return r;
 }
 
-/* Allocates blocks of order (CPUs round robin) until `frames` frames are taken. */
+/* Writes the rows of one timing; returns median alloc + free ns. */
+static double report(struct bench *b, const char *kind, const char *phys, unsigned threads,
+		     unsigned fill, const char *tag, struct timing t)
+{
+	char op[64];
+	snprintf(op, sizeof(op), "alloc_%s", tag);
+	row(b, kind, phys, threads, fill, op, t.med_alloc, "ns");
+	snprintf(op, sizeof(op), "free_%s", tag);
+	row(b, kind, phys, threads, fill, op, t.med_free, "ns");
+	snprintf(op, sizeof(op), "alloc_%s_mean", tag);
+	row(b, kind, phys, threads, fill, op, t.mean_alloc, "ns");
+	snprintf(op, sizeof(op), "free_%s_mean", tag);
+	row(b, kind, phys, threads, fill, op, t.mean_free, "ns");
+	fprintf(stderr, "  %-8s %-12s %u thr fill %2u%%: alloc %8.1f ns, free %8.1f ns (median "
+		"of %d rounds; means %.1f, %.1f)\n", phys, tag, threads, fill, t.med_alloc,
+		t.med_free, t.samples, t.mean_alloc, t.mean_free);
+	return t.med_alloc + t.med_free;
+}
+
 static void fill_to(struct inst *in, unsigned threads, unsigned order, uint64_t frames)
 {
 	uint64_t pfn, got = 0;
@@ -225,8 +268,9 @@ static void bench_ops(struct bench *b, const struct frame_ops *ops, uint64_t mib
 				if (batch == 0)
 					die("memory too small for a batch (raise --mem)");
 				int rounds = (int)MM_MAX(1, 100000 / batch);
-				run_workers(b, &in, thr[t], orders[o], batch, rounds, "frame_op",
-					    fills[f], orders[o] ? "2m" : "4k");
+				report(b, "frame_op", ops->name, thr[t], fills[f],
+				       orders[o] ? "2m" : "4k",
+				       run_workers(&in, thr[t], orders[o], batch, rounds, b->seed));
 				inst_fini(&in);
 			}
 		}
@@ -239,50 +283,41 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Fragments memory into ~10,000 single free frames plus the free top 10%, then
- * times 4 KiB and 2 MiB ops there; returns ns per alloc+free of each size. */
+/* Fragments memory into 10,000 single free frames (every ~23rd of the lowest 90%)
+ * plus the free top 10%. */
+static void fragment(struct inst *in)
+{
+	uint64_t n = 0, *p = malloc(free_frames(in) * sizeof(*p));
+	while (in->ops->alloc(in->st, 0, 0, &p[n]) == MM_OK)
+		n++;
+	qsort(p, n, sizeof(*p), cmp_u64);
+	uint64_t top = n - n / 10, stride = top / 10000;
+	if (stride < 2)
+		die("memory too small for 10,000 free ranges (raise --mem)");
+	for (uint64_t i = 0; i < 10000; i++)
+		in->ops->free(in->st, 0, p[i * stride], 0);
+	for (uint64_t i = top; i < n; i++)
+		in->ops->free(in->st, 0, p[i], 0);
+	free(p);
+}
+
+/* Times 4 KiB and 2 MiB ops (1 thread) in fragmented memory; ns[size] gets the
+ * median alloc + free. */
 static void bench_frag(struct bench *b, const struct frame_ops *ops, uint64_t mib, double *ns)
 {
 	struct inst in;
 	inst_init(&in, ops, mib, 1);
-	uint64_t total = free_frames(&in), n = 0, pfn;
-	uint64_t *p = malloc(total * sizeof(*p));
-	while (ops->alloc(in.st, 0, 0, &p[n]) == MM_OK)
-		n++;
-	qsort(p, n, sizeof(*p), cmp_u64);
-	uint64_t top = n - n / 10, stride = top / 10000;
-	for (uint64_t i = 0; i < 10000; i++)
-		ops->free(in.st, 0, p[i * stride], 0);
-	for (uint64_t i = top; i < n; i++)
-		ops->free(in.st, 0, p[i], 0);
+	fragment(&in);
 	if (ops == &frame_freelist_ops) {
 		struct frame_freelist_info fi;
 		frame_freelist_info(in.st, &fi);
 		fprintf(stderr, "  freelist fragmented: %" PRIu64 " free ranges\n", fi.ranges);
 		row(b, "frame_frag", ops->name, 1, 90, "free_ranges", (double)fi.ranges, "ranges");
 	}
-	/* Timed: alloc a batch, free it, like bench_ops, at 1 thread. */
-	static const unsigned orders[] = {0, 9};
-	for (int o = 0; o < 2; o++) {
-		struct worker w = {.in = &in, .order = orders[o], .seed = b->seed,
-				   .batch = orders[o] ? 16 : 1000, .rounds = orders[o] ? 50 : 20};
-		pthread_barrier_t bar;
-		pthread_barrier_init(&bar, NULL, 1);
-		w.bar = &bar;
-		worker_main(&w);
-		pthread_barrier_destroy(&bar);
-		const char *tag = orders[o] ? "2m_frag10000" : "4k_frag10000";
-		char op[64];
-		snprintf(op, sizeof(op), "alloc_%s", tag);
-		row(b, "frame_frag", ops->name, 1, 90, op, w.ns_alloc / (double)w.n_alloc, "ns");
-		snprintf(op, sizeof(op), "free_%s", tag);
-		row(b, "frame_frag", ops->name, 1, 90, op, w.ns_free / (double)w.n_free, "ns");
-		ns[o] = (w.ns_alloc + w.ns_free) / (double)w.n_alloc;
-		fprintf(stderr, "  %-8s %s: alloc %9.1f ns, free %9.1f ns\n", ops->name, tag,
-			w.ns_alloc / (double)w.n_alloc, w.ns_free / (double)w.n_free);
-	}
-	(void)pfn;
-	free(p);
+	ns[0] = report(b, "frame_frag", ops->name, 1, 90, "4k_frag10000",
+		       run_workers(&in, 1, 0, 1000, 40, b->seed));
+	ns[1] = report(b, "frame_frag", ops->name, 1, 90, "2m_frag10000",
+		       run_workers(&in, 1, 9, 16, 100, b->seed));
 	inst_fini(&in);
 }
 
@@ -409,13 +444,13 @@ static void bench_churn(struct bench *b, const struct frame_ops *ops, uint64_t m
 	}
 	double share = share_2m(&in, &st);
 	snprintf(op, sizeof(op), "free_in_2m_blocks_%s", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, share, "pct");
+	row(b, "frame_churn", ops->name, 4, 90, op, share, "pct");
 	snprintf(op, sizeof(op), "free_in_2m_blocks_%s_mean_over_rounds", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, rounds ? sum / rounds : share, "pct");
+	row(b, "frame_churn", ops->name, 4, 90, op, rounds ? sum / rounds : share, "pct");
 	snprintf(op, sizeof(op), "enomem_2m_%s", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, (double)c.enomem_2m, "count");
+	row(b, "frame_churn", ops->name, 4, 90, op, (double)c.enomem_2m, "count");
 	snprintf(op, sizeof(op), "meta_bytes_per_gib_after_churn_%s", variant);
-	row(b, "frame_churn", ops->name, 1, 90, op, (double)st.meta_bytes * 1024 / (double)mib,
+	row(b, "frame_churn", ops->name, 4, 90, op, (double)st.meta_bytes * 1024 / (double)mib,
 	    "bytes");
 	fprintf(stderr, "  %-8s churn %-8s %d rounds: %.1f%% of free memory in whole 2 MiB blocks "
 		"(mean over rounds %.1f%%; %" PRIu64 " of %" PRIu64 " frames free, %" PRIu64
@@ -431,6 +466,10 @@ static void bench_meta(struct bench *b, const struct frame_ops *ops, uint64_t mi
 	struct inst in;
 	inst_init(&in, ops, mib, 2);
 	struct frame_stats st;
+	struct mem_map plain = {.count = 1, .r = {{0, mib << 20, MEM_USABLE}}};
+	size_t plain_meta = ops->meta_size(&plain, 2) + ops->state_size;
+	row(b, "frame_meta", ops->name, 2, 0, "meta_reserved_bits_per_frame_no_holes",
+	    (double)plain_meta * 8 / (double)((mib << 20) >> PAGE_SHIFT), "bits");
 	ops->stats(in.st, &st);
 	double per_gib = (double)st.meta_bytes * 1024 / (double)mib;
 	row(b, "frame_meta", ops->name, 2, 0, "meta_bytes_per_gib", per_gib, "bytes");
@@ -457,64 +496,78 @@ static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t 
 	return x;
 }
 
-int main(int argc, char **argv)
+struct opts {
+	const char *out;
+	uint64_t mib, cmib, rounds, seed;
+};
+
+/* Parses the command line; exits 0 after --help, 2 on bad input (one line). */
+static struct opts parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {{"out", 1, 0, 'o'},	 {"mem", 1, 0, 'm'},
 					   {"churn-mem", 1, 0, 'c'}, {"rounds", 1, 0, 'r'},
 					   {"seed", 1, 0, 's'},	 {"help", 0, 0, 'h'},
 					   {0, 0, 0, 0}};
-	const char *out = NULL;
-	uint64_t mib = 1024, cmib = 512, rounds = 100;
-	struct bench b = {.seed = 1};
+	struct opts o = {NULL, 1024, 512, 100, 1};
 	for (int c; (c = getopt_long(argc, argv, "o:m:c:r:s:h", lo, NULL)) != -1;) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'm': mib = parse_u64("--mem", optarg, 64, 1 << 20); break;
-		case 'c': cmib = parse_u64("--churn-mem", optarg, 64, 1 << 20); break;
-		case 'r': rounds = parse_u64("--rounds", optarg, 0, 100000); break;
-		case 's': b.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case 'o': o.out = optarg; break;
+		case 'm': o.mib = parse_u64("--mem", optarg, 64, 1 << 20); break;
+		case 'c': o.cmib = parse_u64("--churn-mem", optarg, 64, 1 << 20); break;
+		case 'r': o.rounds = parse_u64("--rounds", optarg, 0, 100000); break;
+		case 's': o.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: exit(2); /* getopt printed the one-line reason */
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "frame_bench: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		fprintf(stderr, "frame_bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+		exit(2);
 	}
+	return o;
+}
+
+static void run_all(struct bench *b, const struct opts *o)
+{
+	const struct frame_ops *all[] = {&frame_buddy_ops, &frame_freelist_ops};
+	double frag[2][2];
+	fprintf(b->out, "engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed\n");
+	fprintf(stderr, "frame_bench: ops, %" PRIu64 " MiB\n", o->mib);
+	for (int i = 0; i < 2; i++)
+		bench_ops(b, all[i], o->mib);
+	fprintf(stderr, "frame_bench: 10,000 free ranges\n");
+	for (int i = 0; i < 2; i++)
+		bench_frag(b, all[i], o->mib, frag[i]);
+	row(b, "frame_frag", "buddy_vs_freelist", 1, 90, "speedup_4k_frag10000",
+	    frag[1][0] / frag[0][0], "x");
+	row(b, "frame_frag", "buddy_vs_freelist", 1, 90, "speedup_2m_frag10000",
+	    frag[1][1] / frag[0][1], "x");
+	fprintf(stderr, "  buddy vs freelist (median alloc+free): 4 KiB %.1fx, 2 MiB %.1fx\n",
+		frag[1][0] / frag[0][0], frag[1][1] / frag[0][1]);
+	fprintf(stderr, "frame_bench: churn, %" PRIu64 " MiB\n", o->cmib);
+	for (int v = 0; v < 2; v++)
+		for (int i = 0; i < 2; i++)
+			bench_churn(b, all[i], o->cmib, (int)o->rounds, v == 1);
+	fprintf(stderr, "frame_bench: metadata\n");
+	for (int i = 0; i < 2; i++)
+		bench_meta(b, all[i], o->mib);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = parse_args(argc, argv);
+	struct bench b = {.out = stdout, .seed = o.seed};
 	char tmp[4096];
-	if (out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+	if (o.out) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
 		if (!(b.out = fopen(tmp, "w"))) {
 			fprintf(stderr, "frame_bench: %s: %s\n", tmp, strerror(errno));
 			return 1;
 		}
-	} else {
-		b.out = stdout;
 	}
-	fprintf(b.out, "engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed\n");
-	const struct frame_ops *all[] = {&frame_buddy_ops, &frame_freelist_ops};
-	double frag[2][2];
-	fprintf(stderr, "frame_bench: ops, %" PRIu64 " MiB\n", mib);
-	for (int i = 0; i < 2; i++)
-		bench_ops(&b, all[i], mib);
-	fprintf(stderr, "frame_bench: 10,000 free ranges\n");
-	for (int i = 0; i < 2; i++)
-		bench_frag(&b, all[i], mib, frag[i]);
-	row(&b, "frame_frag", "buddy_vs_freelist", 1, 90, "speedup_4k_frag10000",
-	    frag[1][0] / frag[0][0], "x");
-	row(&b, "frame_frag", "buddy_vs_freelist", 1, 90, "speedup_2m_frag10000",
-	    frag[1][1] / frag[0][1], "x");
-	fprintf(stderr, "  buddy vs freelist (alloc+free): 4 KiB %.1fx, 2 MiB %.1fx\n",
-		frag[1][0] / frag[0][0], frag[1][1] / frag[0][1]);
-	fprintf(stderr, "frame_bench: churn, %" PRIu64 " MiB\n", cmib);
-	for (int v = 0; v < 2; v++)
-		for (int i = 0; i < 2; i++)
-			bench_churn(&b, all[i], cmib, (int)rounds, v == 1);
-	fprintf(stderr, "frame_bench: metadata\n");
-	for (int i = 0; i < 2; i++)
-		bench_meta(&b, all[i], mib);
-	if (out && (fclose(b.out) != 0 || rename(tmp, out) != 0)) {
-		fprintf(stderr, "frame_bench: writing %s: %s\n", out, strerror(errno));
+	run_all(&b, &o);
+	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
+		fprintf(stderr, "frame_bench: writing %s: %s\n", o.out, strerror(errno));
 		remove(tmp);
 		return 1;
 	}

@@ -37,6 +37,17 @@ static void expect_accounting(struct frame_inst *fi, struct frame_model *fm, int
 	CHECK(s.total_frames == mfree + mused, "%s step %d: total", fi->ops->name, step);
 	CHECK(s.free_2m_blocks == frame_model_free_2m(fm), "%s step %d: free 2M %" PRIu64,
 	      fi->ops->name, step, s.free_2m_blocks);
+	uint64_t sum = 0, largest = 0;
+	for (unsigned j = 0; j <= FRAME_MAX_ORDER; j++) {
+		sum += s.free_blocks[j] << j;
+		if (s.free_blocks[j]) {
+			largest = PAGE_SIZE << j;
+			CHECK(frame_model_has_block(fm, j), "%s: a free order-%u block the model lacks",
+			      fi->ops->name, j);
+		}
+	}
+	CHECK(sum == mfree && s.largest_free == largest, "%s step %d: free_blocks add to %" PRIu64,
+	      fi->ops->name, step, sum);
 }
 
 static void op_alloc(struct frame_inst *fi, struct frame_model *fm, struct rng *r,

@@ -2,8 +2,9 @@
  * Layout requests of odd sizes and alignments leave exactly ceil(size/4K) frames
  * allocated (checked against a byte-per-frame model and the allocator's own
  * free count after every step), pow2 and page-size requests are naturally
- * aligned, malformed requests are MM_EINVAL, and the VA half hands out aligned,
- * disjoint ranges whose reserved bytes add up. */
+ * aligned, malformed requests are MM_EINVAL, the VA half hands out aligned,
+ * disjoint ranges whose reserved bytes add up, and the Early region plan takes
+ * exactly the lowest usable frames, which the allocators then never hand out. */
 #include "frame_model.h"
 #include "va_ref.h"
 
@@ -182,6 +183,53 @@ static void va_half(void)
 	free(vmeta);
 }
 
+/* The Early region: frames for the metadata and its page tables come from the
+ * start of usable memory across a hole; the allocator then never hands them out
+ * and every other usable frame exactly once. */
+static void early_region(const struct frame_ops *ops)
+{
+	struct mem_map map = frame_map_holes(64);
+	CHECK(mem_map_set(&map, (1 << 20) + 2 * PAGE_SIZE, 3 * PAGE_SIZE, MEM_RESERVED) == 0, "map");
+	struct frame_model before;
+	frame_model_init(&before, &map);
+	uint64_t usable = mem_map_bytes(&map, MEM_USABLE) >> PAGE_SHIFT;
+	size_t meta_len = ops->meta_size(&map, 2);
+	uint64_t n = mm_early_frames(meta_len);
+	CHECK(n > (meta_len + 4095) / 4096, "page-table frames not counted");
+	struct mem_map taken;
+	CHECK(mm_early_carve(&map, n, &taken) == MM_OK, "carve");
+	CHECK(taken.count >= 2, "the Early frames should span the hole (got %u ranges)", taken.count);
+	CHECK(mem_map_bytes(&map, MEM_USABLE) >> PAGE_SHIFT == usable - n, "usable after carve");
+	CHECK(mem_map_bytes(&taken, MEM_KERNEL) >> PAGE_SHIFT == n, "taken bytes");
+	uint64_t p = 0, k = 0; /* taken == the n lowest usable frames */
+	for (; k < n; p++)
+		if (before.s[p] == FM_FREE) {
+			bool in = false;
+			for (uint32_t i = 0; i < taken.count; i++)
+				in |= p << PAGE_SHIFT >= taken.r[i].base &&
+				      p << PAGE_SHIFT < taken.r[i].base + taken.r[i].len;
+			CHECK(in, "frame %" PRIu64 " skipped by the carve", p);
+			k++;
+		}
+	CHECK(ops->meta_size(&map, 2) <= meta_len, "carving grew the metadata");
+	struct frame_inst fi;
+	frame_inst_init(&fi, ops, &map, 2);
+	uint64_t pfn, got = 0;
+	while (ops->alloc(fi.st, (unsigned)(got & 1), 0, &pfn) == MM_OK) {
+		CHECK(before.s[pfn] == FM_FREE && pfn >= p, "%s: frame %" PRIu64 " is Early or a hole",
+		      ops->name, pfn);
+		got++;
+	}
+	CHECK(got == usable - n, "%s: %" PRIu64 " frames, want %" PRIu64, ops->name, got, usable - n);
+	struct mem_map small = {.count = 1, .r = {{0, 64 * PAGE_SIZE, MEM_USABLE}}}, t2;
+	CHECK(mm_early_carve(&small, 65, &t2) == MM_ENOMEM && small.count == 1 &&
+		      small.r[0].type == MEM_USABLE, "too few frames must leave the map alone");
+	printf("  %s: Early region of %" PRIu64 " frames in %u ranges ok\n", ops->name, n,
+	       taken.count);
+	free(before.s);
+	frame_inst_fini(&fi);
+}
+
 int main(void)
 {
 	uint64_t seed = test_seed("mm_test", 3);
@@ -189,6 +237,7 @@ int main(void)
 	for (int i = 0; i < 2; i++) {
 		frames_sequence(all[i], seed);
 		frames_exact(all[i]);
+		early_region(all[i]);
 	}
 	va_half();
 	printf("mm_test: ok\n");

@@ -165,7 +165,7 @@ static void check_boot_info(const struct guest_mem *gm, const struct boot_layout
 	CHECK(cmd && strcmp(cmd, p->cmdline) == 0, "cmdline");
 	const struct mtb_boot_ext *x = guest_mem_ptr(gm, bl->ext_gpa, sizeof(*x));
 	CHECK(x->magic == MTB_BOOT_EXT_MAGIC && x->ncpus == p->ncpus && x->tsc_khz == p->tsc_khz &&
-		  x->flags == MTB_EXT_HYPERCALLS && x->stack_top == bl->stack_top &&
+		  x->flags == (MTB_EXT_HYPERCALLS | MTB_EXT_LAPIC) && x->stack_top == bl->stack_top &&
 		  x->stack_size == MTB_STACK_SIZE,
 	      "mtb_boot_ext");
 	CHECK(p->ncpus > 7 || bl->stack_top == MTB_STACKS_TOP, "few CPUs: abi.h stacks");
