@@ -21,15 +21,29 @@ static uint64_t align_up8(uint64_t x)
 uint64_t replay_mem_size(const struct trace *t, unsigned ncpus)
 {
 	uint64_t n = align_up8((uint64_t)t->h.nids * sizeof(struct replay_obj));
-	if (ncpus > 1)
-		n += align_up8(t->h.nops * sizeof(uint32_t));
+	if (ncpus > 1) /* seq and idx */
+		n += 2 * align_up8(t->h.nops * sizeof(uint32_t));
 	return n + (uint64_t)ncpus * sizeof(struct replay_cpu);
 }
 
+/* seq[i] = ordinal of op i among the ops on its id; idx = op indices grouped by CPU
+ * (CPU c's ops, in trace order, are idx[start[c] .. start[c+1])). */
 static void seq_compute(struct replay *r)
 {
-	for (uint64_t i = 0; i < r->t->h.nops; i++)
+	unsigned n = r->cfg.ncpus;
+	uint64_t pos[HEAP_MAX_CPUS];
+	for (unsigned c = 0; c <= n; c++)
+		r->start[c] = 0;
+	for (uint64_t i = 0; i < r->t->h.nops; i++) {
 		r->seq[i] = r->objs[r->t->ops[i].id].done++;
+		r->start[r->t->ops[i].thread % n + 1]++;
+	}
+	for (unsigned c = 0; c < n; c++) /* counts -> start[c] = first op of CPU c */
+		r->start[c + 1] += r->start[c];
+	for (unsigned c = 0; c < n; c++)
+		pos[c] = r->start[c];
+	for (uint64_t i = 0; i < r->t->h.nops; i++)
+		r->idx[pos[r->t->ops[i].thread % n]++] = (uint32_t)i;
 	for (uint32_t i = 0; i < r->t->h.nids; i++)
 		r->objs[i].done = 0;
 }
@@ -37,7 +51,8 @@ static void seq_compute(struct replay *r)
 int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t,
 		void *mem)
 {
-	if (!cfg->heap || !cfg->ncpus || cfg->ncpus > HEAP_MAX_CPUS)
+	if (!cfg->heap || !cfg->ncpus || cfg->ncpus > HEAP_MAX_CPUS ||
+	    (cfg->ncpus > 1 && t->h.nops > UINT32_MAX))
 		return MM_EINVAL;
 	mm_zero(r, sizeof(*r));
 	r->cfg = *cfg;
@@ -51,6 +66,8 @@ int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct tra
 	m += align_up8(objs_bytes);
 	if (cfg->ncpus > 1) {
 		r->seq = (uint32_t *)(void *)m;
+		m += align_up8(t->h.nops * sizeof(uint32_t));
+		r->idx = (uint32_t *)(void *)m;
 		m += align_up8(t->h.nops * sizeof(uint32_t));
 		seq_compute(r);
 	}
@@ -197,25 +214,31 @@ void replay_run_serial(struct replay *r)
 		r->cpu[c].t_end = now(r);
 }
 
+/* Waits until the previous op on ob (by any CPU) is done: done == want. */
+static void wait_turn(const struct replay *r, struct replay_obj *ob, uint32_t want)
+{
+	for (unsigned spins = 1; atomic_load_acq(&ob->done) != want; spins++) {
+		cpu_relax();
+		if (r->cfg.wait && !(spins % 256))
+			r->cfg.wait();
+	}
+}
+
 void replay_run_cpu(struct replay *r, unsigned cpu)
 {
-	unsigned n = r->cfg.ncpus;
 	struct replay_cpu *pc = &r->cpu[cpu];
 	pc->t_start = now(r);
-	for (uint64_t i = 0; i < r->t->h.nops; i++) {
+	if (!r->idx) { /* one CPU: every op, in order */
+		for (uint64_t i = 0; i < r->t->h.nops; i++)
+			do_op(r, 0, &r->t->ops[i]);
+	}
+	for (uint64_t k = r->idx ? r->start[cpu] : 0; r->idx && k < r->start[cpu + 1]; k++) {
+		uint32_t i = r->idx[k];
 		const struct trace_op *o = &r->t->ops[i];
-		if (o->thread % n != cpu)
-			continue;
 		struct replay_obj *ob = &r->objs[o->id];
-		uint32_t want = r->seq ? r->seq[i] : 0;
-		for (unsigned spins = 1; r->seq && atomic_load_acq(&ob->done) != want; spins++) {
-			cpu_relax();
-			if (r->cfg.wait && !(spins % 256))
-				r->cfg.wait();
-		}
+		wait_turn(r, ob, r->seq[i]);
 		do_op(r, cpu, o);
-		if (r->seq)
-			atomic_store_rel(&ob->done, want + 1);
+		atomic_store_rel(&ob->done, r->seq[i] + 1);
 	}
 	pc->t_end = now(r);
 }

@@ -57,6 +57,8 @@ struct replay {
 	const struct trace *t;
 	struct replay_obj *objs; /* nids */
 	uint32_t *seq;		 /* nops: ordinal of op i among ops on its id; parallel only */
+	uint32_t *idx;		 /* nops: op indices grouped by CPU; parallel only */
+	uint64_t start[HEAP_MAX_CPUS + 1]; /* CPU c's ops: idx[start[c] .. start[c+1]) */
 	struct replay_cpu *cpu;	 /* ncpus */
 	bool serial;		 /* replay_run_serial was used */
 	uint64_t live, peak_live; /* serial mode: exact */
@@ -85,7 +87,8 @@ struct replay_result {
 /* Bytes of caller memory replay_init needs for t with ncpus CPUs. */
 uint64_t replay_mem_size(const struct trace *t, unsigned ncpus);
 /* Sets up r over mem (replay_mem_size bytes, 8-aligned) and, when ncpus > 1, computes
- * the per-id op ordinals (a single pass). 0, or MM_EINVAL (bad cfg). t must be valid. */
+ * the per-id op ordinals and per-CPU op lists (two passes). 0, or MM_EINVAL (bad cfg,
+ * or more than 2^32 ops with ncpus > 1). t must be valid. */
 int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t,
 		void *mem);
 /* Runs every op in trace order on the caller (serial mode). */
