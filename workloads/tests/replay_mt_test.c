@@ -29,7 +29,7 @@ int main(void)
 	static const enum gen_kind kinds[] = {GEN_LARSON, GEN_XMALLOC, GEN_THREADTEST,
 					      GEN_HERMIT64, GEN_RANDOM_ACTIONS};
 	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		for (unsigned ncpus = 2; ncpus <= 4; ncpus += 2) {
+		for (unsigned ncpus = 2; ncpus <= 4; ncpus++) { /* 3: uneven thread -> CPU map */
 			struct gen_params p = {rng_next(&rg), 4, 20000, 200, 0, 0};
 			struct trace t;
 			wl_generate(kinds[i], &p, &t);
