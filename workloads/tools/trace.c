@@ -151,44 +151,58 @@ static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
 	return true;
 }
 
-int main(int argc, char **argv)
-{
-	bool lenient = false;
-	struct gen_params gp = {1, 1, 1000000, 0, 0, 0};
+struct cli {
+	bool lenient;
+	struct gen_params gp;
 	const char *args[3];
-	int n = 0;
+	int n;
+};
+
+/* Fills c from argv; -1 to go on, else the exit code (0 after --help). */
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--lenient")) {
-			lenient = true;
-		} else if (!strcmp(argv[i], "--ops") || !strcmp(argv[i], "--threads") ||
-			   !strcmp(argv[i], "--slots") || !strcmp(argv[i], "--seed")) {
-			if (!gen_opt(argv[i], i + 1 < argc ? argv[i + 1] : NULL, &gp)) {
-				fprintf(stderr, "trace: bad value for %s\n", argv[i]);
+		} else if (!strcmp(a, "--lenient")) {
+			c->lenient = true;
+		} else if (!strcmp(a, "--ops") || !strcmp(a, "--threads") || !strcmp(a, "--slots") ||
+			   !strcmp(a, "--seed")) {
+			if (!gen_opt(a, i + 1 < argc ? argv[i + 1] : NULL, &c->gp)) {
+				fprintf(stderr, "trace: bad value for %s\n", a);
 				return 2;
 			}
 			i++;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "trace: unknown option %s (see --help)\n", argv[i]);
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "trace: unknown option %s (see --help)\n", a);
 			return 2;
-		} else if (n < 3) {
-			args[n++] = argv[i];
+		} else if (c->n < 3) {
+			c->args[c->n++] = a;
 		} else {
 			fprintf(stderr, "trace: too many arguments (see --help)\n");
 			return 2;
 		}
 	}
-	if (n == 3 && !strcmp(args[0], "gen"))
-		return cmd_gen(args[1], args[2], &gp);
-	if (n == 3 && !strcmp(args[0], "convert"))
-		return cmd_convert(args[1], args[2], lenient);
-	if (n == 2 && !strcmp(args[0], "stats")) {
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {.gp = {1, 1, 1000000, 0, 0, 0}};
+	int rc = parse_cli(argc, argv, &c);
+	if (rc >= 0)
+		return rc;
+	if (c.n == 3 && !strcmp(c.args[0], "gen"))
+		return cmd_gen(c.args[1], c.args[2], &c.gp);
+	if (c.n == 3 && !strcmp(c.args[0], "convert"))
+		return cmd_convert(c.args[1], c.args[2], c.lenient);
+	if (c.n == 2 && !strcmp(c.args[0], "stats")) {
 		struct trace_loaded lt;
-		if (load(args[1], lenient, &lt))
+		if (load(c.args[1], c.lenient, &lt))
 			return 1;
-		print_stats(args[1], &lt);
+		print_stats(c.args[1], &lt);
 		trace_loaded_free(&lt);
 		return 0;
 	}
