@@ -87,7 +87,7 @@ static void print_stats(const char *path, const struct trace_loaded *lt)
 	}
 	free(sz);
 	printf("file        %s\nformat      %s\nops         %llu\nobjects     %llu\n"
-	       "threads     %u\npeak_live   %llu\nmax_live_ids %u\nhash        %016llx\n",
+	       "threads     %u\npeak_live   %llu\nid_slots    %u\nhash        %016llx\n",
 	       path, trace_fmt_name(lt->fmt), (unsigned long long)t->h.nops,
 	       (unsigned long long)t->h.nobjects, t->h.nthreads, (unsigned long long)t->h.peak_live,
 	       t->h.nids, (unsigned long long)t->h.payload_hash);
