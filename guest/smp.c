@@ -166,8 +166,12 @@ static void guard_stacks(void)
 {
 	extern char boot_stack[];
 	if (boot.vmm_ncpus) {
-		for (unsigned i = 0; i < boot.vmm_ncpus; i++)
-			paging_guard(boot.vmm_stack_top - (i + 1) * boot.vmm_stack_size);
+		uint64_t size = boot.vmm_stack_size, n = MM_MIN(boot.vmm_ncpus, GUEST_MAX_CPUS);
+		if (size < 2 * PAGE_SIZE || size % PAGE_SIZE || boot.vmm_stack_top % PAGE_SIZE ||
+		    boot.vmm_stack_top < n * size)
+			return; /* odd layout: no guards rather than unmapping something else */
+		for (unsigned i = 0; i < n; i++)
+			paging_guard(boot.vmm_stack_top - (i + 1) * size);
 		return;
 	}
 	paging_guard((uintptr_t)boot_stack);
