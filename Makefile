@@ -181,6 +181,35 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all guests
 	$(Q)scripts/run.sh
 
+# ---- section: workloads (issue 6) ---------------------------------------------
+# Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
+# smoke-run by workloads/tests/fuzz_smoke_test.sh; `make fuzz` builds them alone.
+FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
+FUZZ_LIB_SRCS := $(WLCORE_SRCS) $(wildcard workloads/host/trace_*.c) workloads/host/panic.c \
+	workloads/tests/malloc_heap.c
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -DMM_DEBUG=1
+FUZZERS := $(patsubst workloads/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+$(BUILD)/fuzz/%: workloads/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard workloads/*/*.h)
+	@mkdir -p $(@D)
+	$(call quiet,FUZZ,$@)clang $(FUZZ_FLAGS) $(WARN) -o $@ $< $(FUZZ_LIB_SRCS) -llzma
+.PHONY: fuzz
+fuzz: $(FUZZERS)
+test-build: $(FUZZERS)
+
+# LD_PRELOAD allocation recorder, and `make traces`: record a few programs found
+# here into workloads/traces/ (ignored by git).
+RECORDER := $(BUILD)/lib/libmtbrec.so
+$(RECORDER): $(wildcard workloads/recorder/*.c)
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden $(WARN) \
+		-o $@ $^ -ldl -lpthread
+.PHONY: recorder traces
+recorder: $(RECORDER)
+test-build: $(RECORDER)
+traces: $(RECORDER) $(BUILD)/bin/trace
+	$(Q)workloads/recorder/record_traces.sh workloads/traces
+
 clean:
 	rm -rf $(BUILD)
 

@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
 	gcc g++ clang make binutils xz-utils liblzma-dev    # toolchain, trace decompression
 	libclang-rt-14-dev                                  # libFuzzer for the parser fuzzers
+	sqlite3 valgrind                                    # programs `make traces` records; valgrind logs
 	qemu-system-x86                                     # QEMU engine
 	libvirt-daemon-system libvirt-daemon-system-sysv    # libvirt engine (see PLATFORM-NOTES)
 	libvirt-clients libvirt-daemon-driver-qemu libvirt-dev

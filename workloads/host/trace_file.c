@@ -1,0 +1,319 @@
+/* trace_file.c: file reading (plain or xz), format detection, loading with full
+ * validation, and atomic binary writes (see trace_file.h).
+ *
+ * Every successful load yields an image that passed trace_bin_open and
+ * trace_validate(check_summary), so consumers never see an inconsistent trace.
+ */
+#define _GNU_SOURCE
+#include "trace_file.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <lzma.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TRACE_BYTES (8ull << 30) /* refuse to decompress more than this */
+
+static int slurp(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *buf = malloc(cap + 1);
+	size_t k;
+	while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += k;
+		if (n == cap) {
+			uint8_t *nb = cap < MAX_TRACE_BYTES ? realloc(buf, cap * 2 + 1) : NULL;
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	int bad = ferror(f) || !buf;
+	fclose(f);
+	if (bad) {
+		free(buf);
+		snprintf(err, errlen, "%s: read failed or file too large", path);
+		return -1;
+	}
+	buf[n] = 0;
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+static int unxz(const char *path, const uint8_t *in, size_t inlen, char **out, size_t *outlen,
+		char *err, size_t errlen)
+{
+	lzma_stream s = LZMA_STREAM_INIT;
+	if (lzma_stream_decoder(&s, MAX_TRACE_BYTES, 0) != LZMA_OK) {
+		snprintf(err, errlen, "%s: xz decoder init failed", path);
+		return -1;
+	}
+	size_t cap = inlen * 4 + 4096, n = 0;
+	char *buf = malloc(cap + 1);
+	s.next_in = in;
+	s.avail_in = inlen;
+	lzma_ret r = LZMA_OK;
+	while (buf && r == LZMA_OK) {
+		if (n == cap) {
+			char *nb = cap < MAX_TRACE_BYTES ? realloc(buf, cap * 2 + 1) : NULL;
+			if (!nb)
+				free(buf);
+			buf = nb;
+			cap *= 2;
+			if (!buf)
+				break;
+		}
+		s.next_out = (uint8_t *)buf + n;
+		s.avail_out = cap - n;
+		r = lzma_code(&s, LZMA_FINISH);
+		n = cap - s.avail_out;
+	}
+	lzma_end(&s);
+	if (!buf || r != LZMA_STREAM_END) {
+		free(buf);
+		snprintf(err, errlen, "%s: offset %llu: xz data %s", path,
+			 (unsigned long long)(inlen - s.avail_in),
+			 r == LZMA_BUF_ERROR ? "truncated" : "corrupt or too large");
+		return -1;
+	}
+	buf[n] = 0;
+	*out = buf;
+	*outlen = n;
+	return 0;
+}
+
+int trace_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
+{
+	uint8_t *raw;
+	size_t n;
+	if (slurp(path, &raw, &n, err, errlen))
+		return -1;
+	static const uint8_t xz_magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0};
+	if (n >= 6 && !memcmp(raw, xz_magic, 6)) {
+		int rc = unxz(path, raw, n, data, len, err, errlen);
+		free(raw);
+		return rc;
+	}
+	*data = (char *)raw;
+	*len = n;
+	return 0;
+}
+
+const char *trace_fmt_name(enum trace_fmt f)
+{
+	static const char *const names[] = {"unknown", "bin", "trc", "rep", "valgrind", "android"};
+	return (unsigned)f <= TFMT_ANDROID ? names[f] : "unknown";
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* First line that is neither empty nor a comment, copied into line. */
+static void first_line(const char *d, size_t len, char *line, size_t cap)
+{
+	const char *end = d + len;
+	while (d < end) {
+		const char *nl = memchr(d, '\n', (size_t)(end - d));
+		size_t n = nl ? (size_t)(nl - d) : (size_t)(end - d);
+		if (n && d[0] != '#' && d[0] != '\r') {
+			n = n < cap - 1 ? n : cap - 1;
+			memcpy(line, d, n);
+			line[n] = 0;
+			return;
+		}
+		d += n + 1;
+	}
+	line[0] = 0;
+}
+
+enum trace_fmt trace_detect(const char *path, const char *data, size_t len)
+{
+	if (len >= 8 && !memcmp(data, TRACE_MAGIC, 8))
+		return TFMT_BIN;
+	if (len >= 10 && !memcmp(data, "# allocrec", 10))
+		return TFMT_TRC;
+	char l[128];
+	first_line(data, len, l, sizeof(l));
+	const char *p = l + ((l[0] == '-' && l[1] == '-') || (l[0] == '=' && l[1] == '=') ||
+				     (l[0] == '*' && l[1] == '*') ? 2 : 0);
+	const char *q = p;
+	while (isdigit((unsigned char)*q))
+		q++;
+	if (p != l && q != p && (q[0] == '-' || q[0] == '=' || q[0] == '*'))
+		return TFMT_VALGRIND;
+	if (p == l && q != l && q[0] == ':' && q[1] == ' ')
+		return TFMT_ANDROID;
+	if (q != l && (*q == 0 || *q == '\r'))
+		return TFMT_REP;
+	if (q != l && q[0] == ' ' && isalpha((unsigned char)q[1]) && (q[2] == ' ' || !q[2]))
+		return TFMT_TRC;
+	if (has_suffix(path, ".trc") || has_suffix(path, ".trc.xz"))
+		return TFMT_TRC;
+	if (has_suffix(path, ".rep"))
+		return TFMT_REP;
+	return TFMT_UNKNOWN;
+}
+
+static int finish_load(const char *name, struct trace_loaded *out, char *err, size_t errlen)
+{
+	struct trace_err e;
+	if (trace_bin_open(out->img, out->img_len, &out->t, &e)) {
+		snprintf(err, errlen, "%s: offset %llu: %s", name, (unsigned long long)e.offset,
+			 e.msg);
+		return -1;
+	}
+	/* More ids than 16 per op and over 16 M: a lying header, not a trace (guards the
+	 * scratch allocation below). Generated traces may have many unused ids. */
+	if (out->t.h.nids > (1u << 24) && out->t.h.nids > 16 * out->t.h.nops) {
+		snprintf(err, errlen, "%s: offset 28: absurd id count %u", name, out->t.h.nids);
+		return -1;
+	}
+	uint64_t *scratch = malloc(((uint64_t)out->t.h.nids + 1) * 8);
+	if (!scratch) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	int rc = trace_validate(&out->t, scratch, true, &e);
+	free(scratch);
+	if (rc)
+		snprintf(err, errlen, "%s: offset %llu: %s", name, (unsigned long long)e.offset,
+			 e.msg);
+	return rc;
+}
+
+static int load_bin(const char *name, const char *data, size_t len, struct trace_loaded *out,
+		    char *err, size_t errlen)
+{
+	out->img = aligned_alloc(64, (len + 64) & ~63ull);
+	if (!out->img) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -1;
+	}
+	memcpy(out->img, data, len);
+	out->img_len = len;
+	return finish_load(name, out, err, errlen);
+}
+
+static int load_mem(const char *name, const char *data, size_t len, bool lenient,
+		    struct trace_loaded *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	out->fmt = trace_detect(name, data, len);
+	if (out->fmt == TFMT_UNKNOWN) {
+		snprintf(err, errlen, "%s:1: unknown trace format", name);
+		return -1;
+	}
+	if (out->fmt == TFMT_BIN)
+		return load_bin(name, data, len, out, err, errlen);
+	struct trace_builder b;
+	tb_init(&b, name, lenient);
+	int rc = trace_parse_text(&b, out->fmt, data, len);
+	out->skipped = b.skipped;
+	out->src = b.src;
+	snprintf(out->first_skip, sizeof(out->first_skip), "%s", b.err);
+	if (rc)
+		snprintf(err, errlen, "%s", b.err);
+	else if (tb_image(&b, &out->img, &out->img_len))
+		rc = -1, snprintf(err, errlen, "%s: out of memory", name);
+	tb_free_all(&b);
+	return rc ? rc : finish_load(name, out, err, errlen);
+}
+
+int trace_load_mem(const char *name, const char *data, size_t len, bool lenient,
+		   struct trace_loaded *out, char *err, size_t errlen)
+{
+	int rc = load_mem(name, data, len, lenient, out, err, errlen);
+	if (rc)
+		trace_loaded_free(out); /* nothing to free for the caller on failure */
+	return rc;
+}
+
+int trace_load(const char *path, bool lenient, struct trace_loaded *out, char *err,
+	       size_t errlen)
+{
+	char *data;
+	size_t len;
+	memset(out, 0, sizeof(*out));
+	if (trace_read_file(path, &data, &len, err, errlen))
+		return -1;
+	int rc = trace_load_mem(path, data, len, lenient, out, err, errlen);
+	free(data);
+	return rc;
+}
+
+void trace_loaded_free(struct trace_loaded *t)
+{
+	free(t->img);
+	t->img = NULL;
+}
+
+int trace_write_bin(const char *path, const struct trace *t, char *err, size_t errlen)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "wb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	uint8_t hdr[TRACE_HEADER_SIZE];
+	trace_header_encode(&t->h, hdr);
+	size_t n = t->h.nops;
+	int bad = fwrite(hdr, 1, sizeof(hdr), f) != sizeof(hdr) ||
+		  (n && fwrite(t->ops, sizeof(*t->ops), n, f) != n);
+	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path)) {
+		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int trace_write_trc(const char *path, const struct trace *t, const char *exe, char *err,
+		    size_t errlen)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "# allocrec trace v1 exe=%s pid=0 threads=%u ops=%llu objects=%llu "
+		   "peak_live=%llu\n", exe, t->h.nthreads, (unsigned long long)t->h.nops,
+		(unsigned long long)t->h.nobjects, (unsigned long long)t->h.peak_live);
+	for (uint64_t i = 0; i < t->h.nops; i++) {
+		const struct trace_op *o = &t->ops[i];
+		fprintf(f, "%u %s %u", o->thread, trace_op_name(o->op), o->id);
+		if (o->op != TOP_FREE)
+			fprintf(f, " %llu", (unsigned long long)o->size);
+		if (o->op == TOP_MEMALIGN)
+			fprintf(f, " %llu", 1ull << o->align_log2);
+		fputc('\n', f);
+	}
+	int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
+	bad |= fclose(f) != 0;
+	if (bad || rename(tmp, path)) {
+		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# record_traces.sh: records a few programs available here with libmtbrec.so into
+# DIR (default workloads/traces): python3, gcc (cc1, as, ld: one file per process),
+# sort, and sqlite3 when installed. Each process's file is checked with the trace
+# tool and xz-compressed as NAME-EXE[-K].trc.xz. Usage: record_traces.sh [DIR]
+set -euo pipefail
+case "${1:-}" in -h | --help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${1:-$root/workloads/traces}
+lib=$root/build/lib/libmtbrec.so
+tr=$root/build/bin/trace
+[ -f "$lib" ] && [ -x "$tr" ] || { echo "record_traces: build $lib and $tr first (make traces)" >&2; exit 1; }
+mkdir -p "$out"
+w=$(mktemp -d)
+trap 'rm -rf "$w"' EXIT
+
+# record NAME CMD...: runs CMD under the recorder in $w/NAME/, keeps every process.
+record() {
+	local name=$1
+	shift
+	mkdir -p "$w/$name"
+	(cd "$w/$name" && MTB_REC_OUT=$w/$name/rec LD_PRELOAD=$lib "$@" >/dev/null 2>&1) ||
+		{ echo "record_traces: $name: command failed: $*" >&2; return 1; }
+	rm -f "$out/$name".trc.xz "$out/$name"-*.trc.xz
+	for f in "$w/$name"/rec.*.trc; do
+		local exe dst k=1
+		exe=$(basename "$(head -1 "$f" | sed -n 's/.* exe=\([^ ]*\).*/\1/p')")
+		dst=$out/$name-$exe.trc
+		while [ -e "$dst.xz" ]; do k=$((k + 1)); dst=$out/$name-$exe-$k.trc; done
+		"$tr" stats "$f" >"$w/stats" || { echo "record_traces: $f does not parse" >&2; return 1; }
+		cp "$f" "$dst.tmp" && xz -f -T1 "$dst.tmp" && mv -f "$dst.tmp.xz" "$dst.xz"
+		printf '%-40s %s ops, peak_live %s\n' "$(basename "$dst").xz" \
+			"$(awk '/^ops/ {print $2}' "$w/stats")" "$(awk '/^peak_live/ {print $2}' "$w/stats")"
+	done
+}
+
+cat >"$w/prog.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+struct node { struct node *next; int v; };
+int main(void) { struct node *h = NULL; for (int i = 0; i < 1000; i++) { struct node *n = malloc(sizeof *n); n->v = i; n->next = h; h = n; } printf("%d\n", h->v); return 0; }
+C
+py=$(python3 -c 'import sys; print(sys.executable)') # past pyenv-style shims
+record python3-json "$py" -c 'import json, random; random.seed(1); d=[{"k": i, "v": [random.random() for _ in range(20)]} for i in range(20000)]; s=json.dumps(d); json.loads(s)'
+record gcc-O2 gcc -O2 -o "$w/prog" "$w/prog.c"
+seq 1 200000 | sort -R --random-source=<(yes) >"$w/in"
+record sort sort -n "$w/in" -o "$w/sorted"
+if command -v sqlite3 >/dev/null; then
+	record sqlite3 sqlite3 "$w/db" 'create table t(a, b); with recursive c(x) as (select 1 union all select x+1 from c limit 50000) insert into t select x, hex(randomblob(40)) from c; create index i on t(b); select count(*) from t;'
+else
+	echo "record_traces: sqlite3 not installed (scripts/deps.sh installs it), skipped"
+fi
+echo "traces in $out"

@@ -1,0 +1,133 @@
+/* replay_test: serial replay gives exact, predicted metrics (live, peak, J&W #3/#4
+ * from malloc_heap's footprint model, leftovers), cross-CPU frees are counted,
+ * failure injection gives the documented OOM behaviour, the deterministic JSON row
+ * is identical across runs and CPU counts, and every generator's trace replays with
+ * exact final accounting on 1 and 4 CPUs (serial; parallel is replay_mt_test). */
+#include "../../strategies/tests/testlib.h"
+#include "../core/json_row.h"
+#include "wl_testutil.h"
+
+static const struct trace_op sample[] = {
+	{100, 0, 0, TOP_ALLOC, 0}, {30, 1, 1, TOP_CALLOC, 0},	{64, 2, 0, TOP_MEMALIGN, 6},
+	{200, 0, 1, TOP_REALLOC, 0}, {0, 1, 0, TOP_FREE, 0},	{7, 1, 1, TOP_ALLOC, 0},
+	{0, 2, 1, TOP_FREE, 0},
+};
+
+static void sample_trace(struct trace *t)
+{
+	uint64_t sizes[3];
+	trace_summarize(sample, 7, sizes, 3, &t->h);
+	t->ops = sample;
+}
+
+static void test_sample_metrics(void)
+{
+	struct trace t;
+	sample_trace(&t);
+	struct replay_result r;
+	wl_replay(&t, 1, false, true, 0, false, &r);
+	wl_check_accounting("sample", &t, &r);
+	/* malloc_heap charges: 128, +48, +128, realloc +96 -> 400 at peak live 294. */
+	CHECK(r.fp_at_peak_valid && r.fp_at_peak == 400, "fp_at_peak %llu",
+	      (unsigned long long)r.fp_at_peak);
+	CHECK(r.heap.peak_footprint == 400, "peak footprint");
+	CHECK(r.frag3_ppm == 360544 && r.frag4_ppm == 360544, "frag %lld %lld",
+	      (long long)r.frag3_ppm, (long long)r.frag4_ppm);
+	CHECK(r.live_end_objects == 2 && r.live_end_bytes == 207, "leftovers");
+	CHECK(r.cross_cpu_frees == 0, "one CPU has no cross frees");
+	wl_replay(&t, 2, false, true, 0, false, &r);
+	CHECK(r.cross_cpu_frees == 2, "cross-CPU frees %llu", (unsigned long long)r.cross_cpu_frees);
+}
+
+static void test_oom(void)
+{
+	struct trace t;
+	sample_trace(&t);
+	struct replay_result r;
+	wl_replay(&t, 1, false, true, 3, false, &r);
+	/* r0 (4th alloc-like call) and a1 fail; live was 194 at the first failure. */
+	CHECK(r.failed == 2 && r.live_at_first_failure == 194, "failed %llu at %llu",
+	      (unsigned long long)r.failed, (unsigned long long)r.live_at_first_failure);
+	CHECK(r.fp_at_first_failure == 304, "footprint at failure %llu",
+	      (unsigned long long)r.fp_at_first_failure);
+	CHECK(r.live_end_objects == 1 && r.live_end_bytes == 100, "leftovers after OOM");
+	CHECK(r.ops == 7 && r.frees == 2, "ops");
+}
+
+static const struct result_prov prov = {"replay", "malloc", "-", "-", "malloc", "host", 1, 1,
+					 "serial", "sample", 0, "test", 0};
+
+static void row(const struct trace *t, unsigned ncpus, char *buf, size_t cap)
+{
+	struct replay_result r;
+	wl_replay(t, ncpus, false, false, 0, false, &r);
+	struct result_prov p = prov;
+	p.trace_hash = t->h.payload_hash;
+	CHECK(json_replay_row(&p, &r, buf, cap) > 0, "row overflow");
+}
+
+static void test_deterministic_row(void)
+{
+	struct trace t;
+	sample_trace(&t);
+	char a[2048], b[2048], c[2048];
+	row(&t, 1, a, sizeof(a));
+	row(&t, 1, b, sizeof(b));
+	CHECK(!strcmp(a, b), "rows differ:\n%s\n%s", a, b);
+	CHECK(strstr(a, "\"peak_live\":294,") && strstr(a, "\"frag3\":0.360544,") &&
+		      strstr(a, "\"engine\":\"host\",\"timing_trusted\":true,") &&
+		      strstr(a, "\"live_end_objects\":2,") && !strstr(a, "lat_p50_ns"),
+	      "row: %s", a);
+	row(&t, 3, c, sizeof(c)); /* other CPU count: only cross frees differ (0 vs 2) */
+	CHECK(strstr(c, "\"cross_cpu_frees\":2,"), "row: %s", c);
+	struct replay_result r;
+	wl_replay(&t, 1, false, false, 0, true, &r);
+	CHECK(r.timed && r.lat_max_ns >= r.lat_p50_ns && r.ops_per_s > 0, "timing");
+}
+
+static void test_generators(struct rng *rg)
+{
+	for (unsigned k = 0; k < GEN_COUNT; k++) {
+		CHECK(gen_kind_from_name(gen_kind_name(k)) == k, "name");
+		for (unsigned T = 1; T <= 4; T += 3) {
+			struct gen_params p = {rng_next(rg), T, 20000, 0, 0, 0};
+			if (k == GEN_HERMIT64 || k == GEN_THREADTEST)
+				p.slots = 500;
+			if (k == GEN_VA_CHURN || k == GEN_ALLOC_TEST) /* ASan makes big blocks slow */
+				p.max_size = 256 << 10, p.nops = 5000;
+			struct trace t, t2;
+			wl_generate(k, &p, &t);
+			wl_generate(k, &p, &t2);
+			CHECK(t.h.payload_hash == t2.h.payload_hash, "%s not deterministic",
+			      gen_kind_name(k));
+			CHECK(t.h.nops == p.nops && t.h.nthreads == T, "%s: header", gen_kind_name(k));
+			struct replay_result r;
+			wl_replay(&t, T, false, k == 0 && T == 1, 0, false, &r);
+			wl_check_accounting(gen_kind_name(k), &t, &r);
+			CHECK(r.fp_at_peak_valid, "%s: no J&W #3", gen_kind_name(k));
+			if (k == GEN_XMALLOC && T == 4)
+				CHECK(r.cross_cpu_frees == r.frees, "xmalloc frees are all remote");
+			if (k == GEN_VA_CHURN)
+				for (uint64_t i = 0; i < t.h.nops; i++)
+					CHECK(t.ops[i].op == TOP_FREE ||
+						      (t.ops[i].size % 4096 == 0 && t.ops[i].align_log2 == 12),
+					      "va_churn op not page sized");
+			free((void *)t.ops);
+			free((void *)t2.ops);
+		}
+	}
+	struct gen_params bad = {1, 0, 10, 0, 0, 0};
+	struct trace t;
+	CHECK(gen_run(GEN_LARSON, &bad, NULL, NULL, &t) != 0, "0 threads accepted");
+}
+
+int main(void)
+{
+	struct rng rg = {test_seed("replay_test", 7)};
+	test_sample_metrics();
+	test_oom();
+	test_deterministic_row();
+	test_generators(&rg);
+	printf("replay_test: ok\n");
+	return 0;
+}

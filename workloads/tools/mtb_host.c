@@ -1,0 +1,321 @@
+/* mtb_host.c: the host engine (build/bin/mtb_host): replays a trace or a synthetic
+ * generator on a heap inside this process, one pthread per "CPU", and writes one
+ * JSON result row per CPU count (fields: workloads/core/json_row.h).
+ *
+ *   mtb_host --trace FILE | --gen NAME [--ops N] [--threads T] [--slots S] [--seed S]
+ *            [--heap libc] [--cpus 1,2,4] [--mode serial|parallel] [--out FILE]
+ *            [--build ID] [--lenient]
+ *
+ * Heaps: "libc" (the C library allocator, the peer baseline; run under
+ * LD_PRELOAD=libjemalloc.so / libmimalloc.so / libtcmalloc.so its rows say
+ * "libc:jemalloc" etc., so peers are measured by the same engine). The strategy heaps
+ * (talc, slab over the frame and VA allocators on a hostmem machine) join this table
+ * once they are merged. Timings come from CLOCK_MONOTONIC and are trusted
+ * (timing_trusted=true): this engine runs natively.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/gen.h"
+#include "../core/json_row.h"
+#include "../host/heap_libc.h"
+#include "../host/trace_file.h"
+
+struct opts {
+	const char *trace, *gen, *heap, *mode, *out, *build;
+	uint64_t ops, seed;
+	unsigned threads, slots;
+	unsigned cpus[16], ncpus_list;
+	bool lenient;
+};
+
+static const struct heap_ops *const heaps[] = {&heap_libc_ops};
+
+static void usage(FILE *f)
+{
+	fputs("usage: mtb_host (--trace FILE | --gen NAME) [options]\n"
+	      "  --trace FILE       trace in any format `workloads/trace` reads\n"
+	      "  --gen NAME         random_actions larson xmalloc threadtest alloc_test\n"
+	      "                     va_churn hermit64\n"
+	      "  --ops N            generator ops (default 1000000)\n"
+	      "  --threads T        generator threads (default: the largest --cpus)\n"
+	      "  --slots S          generator objects per thread (default: generator's)\n"
+	      "  --seed S           generator seed (default 1)\n"
+	      "  --heap NAME        heap: libc (default)\n"
+	      "  --cpus LIST        CPU counts, e.g. 1,2,4: one row each (default 1)\n"
+	      "  --mode M           serial (deterministic, one thread) or parallel (one\n"
+	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
+	      "  --out FILE         write the JSON rows there (atomically), else stdout\n"
+	      "  --build ID         build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
+	      "  --lenient          skip bad ops in text traces instead of failing\n",
+	      f);
+}
+
+static int die(const char *msg, const char *arg)
+{
+	fprintf(stderr, "mtb_host: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	return 2;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*v = x;
+	return true;
+}
+
+static bool parse_cpus(const char *s, struct opts *o)
+{
+	o->ncpus_list = 0;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+		if (!parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS || o->ncpus_list == 16)
+			return false;
+		o->cpus[o->ncpus_list++] = (unsigned)v;
+	}
+	return o->ncpus_list > 0;
+}
+
+/* Returns 0, 1 (show help) or 2 (bad usage, message printed). */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"trace", 1, 0, 't'}, {"gen", 1, 0, 'g'},    {"ops", 1, 0, 'n'},
+		{"threads", 1, 0, 'T'}, {"slots", 1, 0, 'S'}, {"seed", 1, 0, 's'},
+		{"heap", 1, 0, 'H'},  {"cpus", 1, 0, 'c'},   {"mode", 1, 0, 'm'},
+		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
+		{"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+	*o = (struct opts){.heap = "libc", .ops = 1000000, .seed = 1, .cpus = {1}, .ncpus_list = 1};
+	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	int c;
+	uint64_t v;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 't': o->trace = optarg; break;
+		case 'g': o->gen = optarg; break;
+		case 'H': o->heap = optarg; break;
+		case 'm': o->mode = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'b': o->build = optarg; break;
+		case 'l': o->lenient = true; break;
+		case 'h': return 1;
+		case 'c':
+			if (!parse_cpus(optarg, o))
+				return die("bad --cpus (1..64, comma separated)", optarg);
+			break;
+		case 'n': case 'T': case 'S': case 's':
+			if (!parse_u64(optarg, &v) || (c != 's' && (!v || v > UINT32_MAX)))
+				return die("bad number", optarg);
+			if (c == 'n') o->ops = v;
+			else if (c == 'T') o->threads = (unsigned)v;
+			else if (c == 'S') o->slots = (unsigned)v;
+			else o->seed = v;
+			break;
+		default: return die("unknown option (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return die("unexpected argument", argv[optind]);
+	if (!o->trace == !o->gen)
+		return die("give exactly one of --trace and --gen", NULL);
+	if (o->mode && strcmp(o->mode, "serial") && strcmp(o->mode, "parallel"))
+		return die("--mode must be serial or parallel", o->mode);
+	return 0;
+}
+
+/* "libc", or "libc:jemalloc" when a known allocator is LD_PRELOADed. */
+static const char *heap_label(const struct heap_ops *heap)
+{
+	static const char *const peers[] = {"jemalloc", "mimalloc", "tcmalloc"};
+	static char label[64];
+	const char *pre = getenv("LD_PRELOAD");
+	snprintf(label, sizeof(label), "%s", heap->name);
+	for (size_t i = 0; pre && heap == &heap_libc_ops && i < 3; i++)
+		if (strstr(pre, peers[i]))
+			snprintf(label, sizeof(label), "%s:%s", heap->name, peers[i]);
+	return label;
+}
+
+static const struct heap_ops *find_heap(const char *name)
+{
+	for (size_t i = 0; i < sizeof(heaps) / sizeof(heaps[0]); i++)
+		if (!strcmp(heaps[i]->name, name))
+			return heaps[i];
+	return NULL;
+}
+
+/* The trace to run: loaded (lt) or generated (ops malloc'd into *gen_ops). */
+static int get_trace(const struct opts *o, struct trace_loaded *lt, struct trace *t,
+		     struct trace_op **gen_ops)
+{
+	char err[1024];
+	if (o->trace) {
+		if (trace_load(o->trace, o->lenient, lt, err, sizeof(err))) {
+			fprintf(stderr, "mtb_host: %s\n", err);
+			return 1;
+		}
+		*t = lt->t;
+		return 0;
+	}
+	enum gen_kind k = gen_kind_from_name(o->gen);
+	if (k == GEN_COUNT)
+		return die("unknown generator (see --help)", o->gen);
+	unsigned maxc = 1;
+	for (unsigned i = 0; i < o->ncpus_list; i++)
+		maxc = o->cpus[i] > maxc ? o->cpus[i] : maxc;
+	struct gen_params p = {o->seed, o->threads ? o->threads : maxc, o->ops, o->slots, 0, 0};
+	*gen_ops = malloc((o->ops ? o->ops : 1) * sizeof(**gen_ops));
+	uint64_t *scratch = malloc(gen_scratch_words(k, &p) * 8 + 8);
+	int rc = *gen_ops && scratch ? gen_run(k, &p, *gen_ops, scratch, t) : -1;
+	free(scratch);
+	if (rc)
+		return die("generator failed (bad parameters or out of memory)", o->gen);
+	return 0;
+}
+
+static uint64_t mono_ns(void *ctx)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void yield(void)
+{
+	sched_yield();
+}
+
+struct cpu_arg {
+	struct replay *r;
+	unsigned cpu;
+	pthread_barrier_t *start;
+};
+
+static void *cpu_main(void *a)
+{
+	struct cpu_arg *c = a;
+	pthread_barrier_wait(c->start);
+	replay_run_cpu(c->r, c->cpu);
+	return NULL;
+}
+
+static int run_parallel(struct replay *r, unsigned n)
+{
+	pthread_t th[HEAP_MAX_CPUS];
+	struct cpu_arg args[HEAP_MAX_CPUS];
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, n);
+	unsigned made = 0;
+	for (; made < n; made++) {
+		args[made] = (struct cpu_arg){r, made, &start};
+		if (pthread_create(&th[made], NULL, cpu_main, &args[made]))
+			break;
+	}
+	if (made < n) {
+		fprintf(stderr, "mtb_host: pthread_create failed\n");
+		exit(1); /* the started threads wait at the barrier forever */
+	}
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&start);
+	return 0;
+}
+
+/* One replay at ncpus; the row goes into row[cap]. 0, or 1 (message printed). */
+static int run_one(const struct opts *o, const struct heap_ops *heap, const struct trace *t,
+		   unsigned ncpus, const char *name, char *row, size_t cap)
+{
+	bool serial = o->mode ? !strcmp(o->mode, "serial") : ncpus == 1;
+	void *hst = calloc(1, heap->state_size);
+	void *mem = malloc(replay_mem_size(t, ncpus));
+	struct heap_env env = {.ncpus = ncpus};
+	if (!hst || !mem || heap->init(hst, &env)) {
+		fprintf(stderr, "mtb_host: heap %s: init failed\n", heap->name);
+		return 1;
+	}
+	struct replay_cfg cfg = {heap, hst, ncpus, mono_ns, NULL, 1, 1, false, yield};
+	struct replay r;
+	if (replay_init(&r, &cfg, t, mem))
+		return die("bad replay configuration", NULL) ? 1 : 1;
+	if (serial)
+		replay_run_serial(&r);
+	else
+		run_parallel(&r, ncpus);
+	struct replay_result res;
+	replay_finish(&r, &res);
+	replay_release(&r);
+	const char *label = heap_label(heap);
+	struct result_prov p = {"replay", label, "-", "-", label, "host", 1, ncpus,
+				serial ? "serial" : "parallel", name, t->h.payload_hash, o->build,
+				o->gen ? o->seed : 0};
+	long n = json_replay_row(&p, &res, row, cap);
+	free(mem);
+	free(hst);
+	return n < 0 ? (fprintf(stderr, "mtb_host: result row too long\n"), 1) : 0;
+}
+
+static int write_rows(const char *out, const char *rows)
+{
+	if (!out) {
+		fputs(rows, stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	bool bad = !f || fputs(rows, f) < 0;
+	bad |= f && fclose(f) != 0;
+	if (bad || rename(tmp, out)) {
+		fprintf(stderr, "mtb_host: cannot write %s: %s\n", out, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? (usage(stdout), 0) : 2;
+	const struct heap_ops *heap = find_heap(o.heap);
+	if (!heap)
+		return die("unknown heap (see --help)", o.heap);
+	struct trace_loaded lt = {0};
+	struct trace t;
+	struct trace_op *gen_ops = NULL;
+	if ((rc = get_trace(&o, &lt, &t, &gen_ops)))
+		return rc;
+	const char *name = o.trace ? strrchr(o.trace, '/') ? strrchr(o.trace, '/') + 1 : o.trace
+				   : o.gen;
+	size_t cap = 4096 * (o.ncpus_list + 1);
+	char *rows = calloc(1, cap), *p = rows;
+	for (unsigned i = 0; !rc && i < o.ncpus_list; i++) {
+		rc = run_one(&o, heap, &t, o.cpus[i], name, p, 4000);
+		p += strlen(p);
+		*p++ = '\n';
+	}
+	*p = 0;
+	if (!rc)
+		rc = write_rows(o.out, rows);
+	free(rows);
+	free(gen_ops);
+	trace_loaded_free(&lt);
+	return rc;
+}

@@ -1,0 +1,212 @@
+/* trace.c: the trace converter and inspector (build/bin/trace; wrapper workloads/trace).
+ *
+ *   trace convert [--lenient] IN OUT   any supported format -> binary (.mtb, default)
+ *                                      or allocrec text (OUT ending in .trc)
+ *   trace stats [--lenient] FILE       ops, objects, threads, peak live, size histogram
+ *   trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]
+ *                                      a synthetic workload (core/gen.h) as a trace file
+ *
+ * Bad input: one line "trace: FILE:LINE: problem" on stderr and exit 1; with
+ * --lenient bad ops are counted, skipped and reported. Usage errors exit 2.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/gen.h"
+#include "../host/trace_file.h"
+
+static void usage(FILE *f)
+{
+	fputs("usage: trace convert [--lenient] IN OUT\n"
+	      "       trace stats [--lenient] FILE\n"
+	      "       trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]\n"
+	      "Generators: random_actions larson xmalloc threadtest alloc_test va_churn\n"
+	      "hermit64 (seeded; default 1000000 ops, 1 thread, seed 1).\n"
+	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
+	      "CS:APP .rep, valgrind --trace-malloc=yes logs, Android memory_replay text.\n"
+	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
+	      "--lenient: skip and count bad ops (unknown op, free of a never-allocated id,\n"
+	      "absurd size) instead of failing.\n",
+	      f);
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+static int load(const char *path, bool lenient, struct trace_loaded *lt)
+{
+	char err[1024];
+	if (trace_load(path, lenient, lt, err, sizeof(err))) {
+		fprintf(stderr, "trace: %s\n", err);
+		return -1;
+	}
+	if (lt->skipped)
+		fprintf(stderr, "trace: %s: skipped %llu bad ops (first: %s)\n", path,
+			(unsigned long long)lt->skipped, lt->first_skip);
+	return 0;
+}
+
+static int cmd_convert(const char *in, const char *out, bool lenient)
+{
+	struct trace_loaded lt;
+	char err[1024];
+	if (load(in, lenient, &lt))
+		return 1;
+	int rc = has_suffix(out, ".trc") ? trace_write_trc(out, &lt.t, in, err, sizeof(err))
+					 : trace_write_bin(out, &lt.t, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "trace: %s\n", err);
+	else
+		printf("%s -> %s: %llu ops, %llu objects, %u threads, peak_live %llu\n", in, out,
+		       (unsigned long long)lt.t.h.nops, (unsigned long long)lt.t.h.nobjects,
+		       lt.t.h.nthreads, (unsigned long long)lt.t.h.peak_live);
+	trace_loaded_free(&lt);
+	return rc ? 1 : 0;
+}
+
+static void print_stats(const char *path, const struct trace_loaded *lt)
+{
+	const struct trace *t = &lt->t;
+	uint64_t byop[6] = {0}, hist[48] = {0}, live = 0, live_objs = 0;
+	uint64_t *sz = calloc(t->h.nids + 1, sizeof(*sz));
+	for (uint64_t i = 0; sz && i < t->h.nops; i++) {
+		const struct trace_op *o = &t->ops[i];
+		byop[o->op]++;
+		if (o->op != TOP_FREE)
+			hist[o->size ? 64 - __builtin_clzll(o->size) : 0]++;
+		live -= sz[o->id] ? sz[o->id] - 1 : 0;
+		live_objs -= sz[o->id] != 0;
+		sz[o->id] = o->op == TOP_FREE ? 0 : o->size + 1;
+		live += sz[o->id] ? sz[o->id] - 1 : 0;
+		live_objs += sz[o->id] != 0;
+	}
+	free(sz);
+	printf("file        %s\nformat      %s\nops         %llu\nobjects     %llu\n"
+	       "threads     %u\npeak_live   %llu\nid_slots    %u\nhash        %016llx\n",
+	       path, trace_fmt_name(lt->fmt), (unsigned long long)t->h.nops,
+	       (unsigned long long)t->h.nobjects, t->h.nthreads, (unsigned long long)t->h.peak_live,
+	       t->h.nids, (unsigned long long)t->h.payload_hash);
+	printf("by op       malloc %llu calloc %llu memalign %llu realloc %llu free %llu\n",
+	       (unsigned long long)byop[1], (unsigned long long)byop[2],
+	       (unsigned long long)byop[3], (unsigned long long)byop[4],
+	       (unsigned long long)byop[5]);
+	printf("live at end %llu objects, %llu bytes\nskipped     %llu\n",
+	       (unsigned long long)live_objs, (unsigned long long)live,
+	       (unsigned long long)lt->skipped);
+	printf("size histogram (requests of size in [lo, hi]):\n");
+	for (int i = 0; i < 48; i++)
+		if (hist[i])
+			printf("  %12llu .. %-12llu %llu\n", i ? 1ull << (i - 1) : 0ull,
+			       i ? (1ull << i) - 1 : 0ull, (unsigned long long)hist[i]);
+}
+
+static int cmd_gen(const char *name, const char *out, const struct gen_params *p)
+{
+	enum gen_kind k = gen_kind_from_name(name);
+	if (k == GEN_COUNT) {
+		fprintf(stderr, "trace: unknown generator '%s' (see --help)\n", name);
+		return 2;
+	}
+	struct trace_op *ops = malloc((p->nops ? p->nops : 1) * sizeof(*ops));
+	uint64_t *scratch = malloc(gen_scratch_words(k, p) * 8 + 8);
+	struct trace t;
+	char err[1024];
+	int rc = 1;
+	if (!ops || !scratch || gen_run(k, p, ops, scratch, &t))
+		fprintf(stderr, "trace: gen %s: bad parameters or out of memory\n", name);
+	else if (has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
+					 : trace_write_bin(out, &t, err, sizeof(err)))
+		fprintf(stderr, "trace: %s\n", err);
+	else
+		rc = 0, printf("%s -> %s: %llu ops, %u threads, peak_live %llu\n", name, out,
+			       (unsigned long long)t.h.nops, t.h.nthreads,
+			       (unsigned long long)t.h.peak_live);
+	free(ops);
+	free(scratch);
+	return rc;
+}
+
+/* --ops/--threads/--slots/--seed VALUE into p; false on a bad value. */
+static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
+{
+	char *end;
+	unsigned long long v = val ? strtoull(val, &end, 0) : 0;
+	if (!val || !*val || *end || val[0] == '-')
+		return false;
+	if (!strcmp(opt, "--ops"))
+		p->nops = v;
+	else if (!strcmp(opt, "--threads") && v && v <= TRACE_MAX_THREADS)
+		p->nthreads = (unsigned)v;
+	else if (!strcmp(opt, "--slots") && v && v <= UINT32_MAX)
+		p->slots = (uint32_t)v;
+	else if (!strcmp(opt, "--seed"))
+		p->seed = v;
+	else
+		return false;
+	return true;
+}
+
+struct cli {
+	bool lenient;
+	struct gen_params gp;
+	const char *args[3];
+	int n;
+};
+
+/* Fills c from argv; -1 to go on, else the exit code (0 after --help). */
+static int parse_cli(int argc, char **argv, struct cli *c)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--lenient")) {
+			c->lenient = true;
+		} else if (!strcmp(a, "--ops") || !strcmp(a, "--threads") || !strcmp(a, "--slots") ||
+			   !strcmp(a, "--seed")) {
+			if (!gen_opt(a, i + 1 < argc ? argv[i + 1] : NULL, &c->gp)) {
+				fprintf(stderr, "trace: bad value for %s\n", a);
+				return 2;
+			}
+			i++;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "trace: unknown option %s (see --help)\n", a);
+			return 2;
+		} else if (c->n < 3) {
+			c->args[c->n++] = a;
+		} else {
+			fprintf(stderr, "trace: too many arguments (see --help)\n");
+			return 2;
+		}
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c = {.gp = {1, 1, 1000000, 0, 0, 0}};
+	int rc = parse_cli(argc, argv, &c);
+	if (rc >= 0)
+		return rc;
+	if (c.n == 3 && !strcmp(c.args[0], "gen"))
+		return cmd_gen(c.args[1], c.args[2], &c.gp);
+	if (c.n == 3 && !strcmp(c.args[0], "convert"))
+		return cmd_convert(c.args[1], c.args[2], c.lenient);
+	if (c.n == 2 && !strcmp(c.args[0], "stats")) {
+		struct trace_loaded lt;
+		if (load(c.args[1], c.lenient, &lt))
+			return 1;
+		print_stats(c.args[1], &lt);
+		trace_loaded_free(&lt);
+		return 0;
+	}
+	fprintf(stderr, "trace: expected 'convert IN OUT', 'stats FILE' or 'gen NAME OUT' "
+			"(see --help)\n");
+	return 2;
+}
