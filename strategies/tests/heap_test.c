@@ -1,0 +1,278 @@
+/* heap_test.c: both heaps against a reference model, single-threaded.
+ *
+ * For each (frame_ops, va_ops, heap) triple: seeded random alloc/free/realloc
+ * sequences with per-object byte patterns (checked on free and realloc),
+ * alignment checks, an interval set proving no overlap, and the heap's full
+ * invariant check after every step (MM_DEBUG); in-place realloc growth keeping
+ * contents; out-of-memory via the fault-injecting frame allocator (NULL, the
+ * heap stays consistent and usable, no frame leaks); slab returns every frame
+ * after a peak when keep_empty_chunks == 0.
+ * MTB_HEAP_STEPS overrides the number of random steps per heap.
+ */
+#include "testlib.h"
+
+#include "heap_support.h"
+
+#define PHYS_BYTES  (192ull << 20)
+#define VA_BYTES    (8ull << 30)
+#define FIXED_BYTES (24ull << 20)
+#define SLOTS	    1500
+
+struct obj {
+	uint8_t *p;
+	size_t size, align;
+	uint64_t tag;
+};
+
+struct model {
+	struct heap_fixture *fx;
+	struct obj o[SLOTS];
+	struct heap_ref_set set;
+	struct rng r;
+	uint64_t tags;
+};
+
+static size_t pick_size(struct rng *r)
+{
+	uint64_t k = rng_below(r, 100);
+	if (k < 60)
+		return rng_below(r, 129);
+	if (k < 90)
+		return rng_below(r, 2049);
+	if (k < 99)
+		return rng_below(r, 40000);
+	return rng_below(r, 300000);
+}
+
+static size_t pick_align(struct rng *r)
+{
+	static const size_t al[] = {1, 8, 16, 16, 16, 32, 64, 128, 4096, 8192};
+	return al[rng_below(r, rng_below(r, 4) ? 5 : 10)];
+}
+
+static void *m_alloc(struct model *m, size_t size, size_t align)
+{
+	return m->fx->hops->alloc(m->fx->heap_st, 0, size, align);
+}
+
+/* Registers o as live: alignment, no overlap, fresh pattern. */
+static void m_adopt(struct model *m, struct obj *o)
+{
+	uint64_t lo = (uint64_t)(uintptr_t)o->p;
+	CHECK(lo % o->align == 0, "%p not aligned to %zu", (void *)o->p, o->align);
+	CHECK(heap_ref_set_insert(&m->set, lo, lo + MM_MAX(o->size, (size_t)1)),
+	      "object %p+%zu overlaps a live object", (void *)o->p, o->size);
+	o->tag = ++m->tags * 0x9e3779b97f4a7c15ull;
+	heap_ref_fill(o->p, o->size, o->tag);
+}
+
+static void m_verify(struct obj *o, size_t n)
+{
+	size_t bad = heap_ref_verify(o->p, n, o->tag);
+	CHECK(bad == n, "object %p (size %zu) corrupt at offset %zu", (void *)o->p, o->size, bad);
+}
+
+static void m_drop(struct model *m, struct obj *o)
+{
+	m_verify(o, o->size);
+	CHECK(heap_ref_set_remove(&m->set, (uint64_t)(uintptr_t)o->p), "lost interval");
+	m->fx->hops->free(m->fx->heap_st, 0, o->p, o->size, o->align);
+	o->p = NULL;
+}
+
+/* Reallocs o to size n; returns false (o untouched and still valid) on NULL. */
+static bool m_realloc(struct model *m, struct obj *o, size_t n)
+{
+	m_verify(o, o->size);
+	uint8_t *q = m->fx->hops->realloc(m->fx->heap_st, 0, o->p, o->size, o->align, n);
+	if (!q)
+		return false;
+	CHECK(heap_ref_set_remove(&m->set, (uint64_t)(uintptr_t)o->p), "lost interval");
+	size_t keep = MM_MIN(o->size, n);
+	o->p = q;
+	size_t bad = heap_ref_verify(q, keep, o->tag);
+	CHECK(bad == keep, "realloc %zu -> %zu lost contents at %zu", o->size, n, bad);
+	o->size = n;
+	m_adopt(m, o);
+	return true;
+}
+
+static void m_step(struct model *m)
+{
+	struct obj *o = &m->o[rng_below(&m->r, SLOTS)];
+	if (!o->p) {
+		o->size = pick_size(&m->r);
+		o->align = pick_align(&m->r);
+		o->p = m_alloc(m, o->size, o->align);
+		CHECK(o->p, "alloc(%zu, %zu) failed with plenty of memory", o->size, o->align);
+		m_adopt(m, o);
+	} else if (rng_below(&m->r, 3) == 0) {
+		size_t n = rng_below(&m->r, 2) ? o->size + rng_below(&m->r, 3000) : pick_size(&m->r);
+		CHECK(m_realloc(m, o, n), "realloc to %zu failed with plenty of memory", n);
+	} else {
+		m_drop(m, o);
+	}
+}
+
+static void m_free_all(struct model *m)
+{
+	for (int i = 0; i < SLOTS; i++)
+		if (m->o[i].p)
+			m_drop(m, &m->o[i]);
+	CHECK(m->set.n == 0, "interval set not empty");
+}
+
+static void heap_check(struct heap_fixture *fx)
+{
+	CHECK(fx->hops->check(fx->heap_st), "%s: check failed", fx->hops->name);
+}
+
+static void test_random(struct model *m, long steps)
+{
+	for (long s = 0; s < steps; s++) {
+		m_step(m);
+		if (MM_DEBUG && (s % 4 == 0 || s < 2000))
+			heap_check(m->fx);
+	}
+	heap_check(m->fx);
+	m_free_all(m);
+	heap_check(m->fx);
+}
+
+/* Growing one object step by step keeps its contents (in place when possible). */
+static void test_realloc_grow(struct model *m)
+{
+	struct obj *o = &m->o[0];
+	o->size = 24;
+	o->align = 16;
+	o->p = m_alloc(m, o->size, o->align);
+	CHECK(o->p, "alloc");
+	m_adopt(m, o);
+	for (size_t n = 40; n < 200000; n = n * 3 / 2) {
+		CHECK(m_realloc(m, o, n), "grow to %zu", n);
+		heap_check(m->fx);
+	}
+	for (size_t n = o->size; n > 16; n /= 3) {
+		CHECK(m_realloc(m, o, n), "shrink to %zu", n);
+		heap_check(m->fx);
+	}
+	m_drop(m, o);
+}
+
+/* Out of memory: with no frames left the heap fills, fails with NULL, stays
+ * consistent, frees back, and serves again once frames are given back. */
+static void test_oom(struct model *m)
+{
+	struct heap_fixture *fx = m->fx;
+	uint64_t before = heap_fixture_frames_used(fx);
+	faulty_frame_set_budget(&fx->faulty, 300); /* ~1.2 MiB more, then refuse */
+	int n = 0, fails = 0;
+	for (int i = 0; i < SLOTS && fails < 40; i++) {
+		struct obj *o = &m->o[i];
+		o->size = 500 + rng_below(&m->r, 200000);
+		o->align = pick_align(&m->r);
+		o->p = m_alloc(m, o->size, o->align);
+		if (!o->p) {
+			fails++;
+			continue;
+		}
+		m_adopt(m, o);
+		n++;
+		if (i % 8 == 0 && o->size > 1000 && !m_realloc(m, o, o->size * 3))
+			fails++;
+	}
+	CHECK(fails > 0, "never ran out of memory (%d objects)", n);
+	CHECK(fx->faulty.refusals > 0, "the frame allocator never refused");
+	heap_check(fx);
+	for (int i = 0; i < SLOTS; i += 2) /* free half, then small ones must fit again */
+		if (m->o[i].p)
+			m_drop(m, &m->o[i]);
+	heap_check(fx);
+	for (int i = 0; i < SLOTS && n > 0; i += 2) {
+		struct obj *o = &m->o[i];
+		o->size = 1 + rng_below(&m->r, 64);
+		o->align = 8;
+		o->p = m_alloc(m, o->size, o->align);
+		CHECK(o->p, "small alloc after freeing half failed");
+		m_adopt(m, o);
+	}
+	m_free_all(m);
+	heap_check(fx);
+	faulty_frame_set_budget(&fx->faulty, FAULTY_UNLIMITED);
+	uint64_t after = heap_fixture_frames_used(fx);
+	printf("  oom: %d objects, %d failures, frames used %llu -> %llu\n", n, fails,
+	       (unsigned long long)before, (unsigned long long)after);
+	CHECK(after == before, "frames leaked");
+}
+
+/* slab with keep_empty_chunks == 0: after a peak, every frame goes back. */
+static void test_shrink(struct model *m)
+{
+	struct heap_stats hs;
+	uint64_t base = heap_fixture_frames_used(m->fx);
+	for (int i = 0; i < SLOTS; i++) {
+		struct obj *o = &m->o[i];
+		o->size = pick_size(&m->r);
+		o->align = pick_align(&m->r);
+		o->p = m_alloc(m, o->size, o->align);
+		CHECK(o->p, "alloc");
+		m_adopt(m, o);
+	}
+	m->fx->hops->stats(m->fx->heap_st, &hs);
+	uint64_t peak = hs.footprint;
+	CHECK(hs.footprint == hs.frames * PAGE_SIZE &&
+		      hs.frames == heap_fixture_frames_used(m->fx) - base,
+	      "footprint %llu is not the %llu frames mapped", (unsigned long long)hs.footprint,
+	      (unsigned long long)(heap_fixture_frames_used(m->fx) - base));
+	m_free_all(m);
+	m->fx->hops->stats(m->fx->heap_st, &hs);
+	printf("  shrink: footprint %llu at peak, %llu after, %llu chunks returned\n",
+	       (unsigned long long)peak, (unsigned long long)hs.footprint,
+	       (unsigned long long)hs.chunks_returned);
+	CHECK(hs.footprint == 0 && hs.frames == 0, "footprint %llu after freeing everything",
+	      (unsigned long long)hs.footprint);
+	CHECK(heap_fixture_frames_used(m->fx) == base, "frames not returned");
+	CHECK(hs.peak_footprint >= peak && hs.chunks_returned > 0, "peak or chunk accounting");
+}
+
+static void run_heap(const char *fname, const char *vname, const char *hname, long steps,
+		     uint64_t seed)
+{
+	struct heap_fixture *fx = calloc(1, sizeof(*fx));
+	struct model *m = calloc(1, sizeof(*m));
+	CHECK(fx && m, "calloc");
+	bool slab = !strcmp(hname, "slab");
+	int rc = heap_fixture_init(fx, heap_fixture_frame_ops(fname), heap_fixture_va_ops(vname),
+				   heap_fixture_heap_ops(hname), 2, PHYS_BYTES, VA_BYTES,
+				   FIXED_BYTES, 0);
+	CHECK(rc == 0, "fixture %s/%s/%s: %d", fname, vname, hname, rc);
+	printf("%s on %s/%s\n", hname, fname, vname);
+	m->fx = fx;
+	m->r.s = seed;
+	heap_ref_set_init(&m->set, SLOTS + 1);
+	test_random(m, steps);
+	test_realloc_grow(m);
+	if (slab)
+		test_shrink(m);
+	test_oom(m);
+	fx->fops->check(fx->frame_st);
+	fx->vops->check(fx->va_st);
+	heap_ref_set_fini(&m->set);
+	heap_fixture_fini(fx);
+	free(fx);
+	free(m);
+}
+
+int main(void)
+{
+	uint64_t seed = test_seed("heap_test", 5);
+	const char *e = getenv("MTB_HEAP_STEPS");
+	long steps = e ? atol(e) : 40000;
+	const char *heaps = getenv("MTB_HEAPS") ? getenv("MTB_HEAPS") : "talc,slab";
+	if (strstr(heaps, "talc"))
+		run_heap("simple", "simple", "talc", steps, seed);
+	if (strstr(heaps, "slab"))
+		run_heap("simple", "simple", "slab", steps, seed);
+	printf("heap_test: ok\n");
+	return 0;
+}
