@@ -16,13 +16,18 @@ static void *fx_zalloc(size_t n)
 	return p;
 }
 
+/* (Re)initialises the frame and VA allocators; state is allocated on first use. */
 static int fx_lower(struct heap_fixture *fx, unsigned ncpus)
 {
 	size_t fm = fx->fops->meta_size(&fx->hm.map, ncpus);
-	fx->frame_st = fx_zalloc(fx->fops->state_size);
-	fx->frame_meta = fx_zalloc(fm);
+	if (!fx->frame_st) {
+		fx->frame_st = fx_zalloc(fx->fops->state_size);
+		fx->frame_meta = fx_zalloc(fm);
+	}
 	if (!fx->frame_st || !fx->frame_meta)
 		return MM_ENOMEM;
+	memset(fx->frame_st, 0, fx->fops->state_size);
+	memset(fx->frame_meta, 0, fm);
 	int rc = fx->fops->init(fx->frame_st, &fx->hm.map, ncpus, fx->frame_meta, fm);
 	if (rc != MM_OK)
 		return rc;
@@ -30,10 +35,15 @@ static int fx_lower(struct heap_fixture *fx, unsigned ncpus)
 	frame_page_source_init(&fx->fps, &faulty_frame_ops, &fx->faulty, &fx->hm.mmu);
 	uint64_t base = (uint64_t)(uintptr_t)fx->hm.va_base;
 	size_t vm = fx->vops->meta_size(base, fx->hm.va_size);
-	fx->va_st = fx_zalloc(fx->vops->state_size);
-	fx->va_meta = vm ? fx_zalloc(vm) : NULL;
+	if (!fx->va_st) {
+		fx->va_st = fx_zalloc(fx->vops->state_size);
+		fx->va_meta = vm ? fx_zalloc(vm) : NULL;
+	}
 	if (!fx->va_st || (vm && !fx->va_meta))
 		return MM_ENOMEM;
+	memset(fx->va_st, 0, fx->vops->state_size);
+	if (vm)
+		memset(fx->va_meta, 0, vm);
 	return fx->vops->init(fx->va_st, base, fx->hm.va_size, fx->va_meta, vm, &fx->fps.ps);
 }
 
@@ -70,6 +80,18 @@ int heap_fixture_init(struct heap_fixture *fx, const struct frame_ops *fops,
 	if (rc != MM_OK)
 		fprintf(stderr, "heap_fixture: %s init failed (%d)\n", hops->name, rc);
 	return rc;
+}
+
+int heap_fixture_reinit(struct heap_fixture *fx, uint64_t fixed_heap_bytes,
+			uint32_t keep_empty_chunks)
+{
+	int rc = fx_lower(fx, fx->env.ncpus);
+	if (rc != MM_OK)
+		return rc;
+	fx->env.fixed_heap_bytes = fixed_heap_bytes;
+	fx->env.keep_empty_chunks = keep_empty_chunks;
+	memset(fx->heap_st, 0, fx->hops->state_size);
+	return fx->hops->init(fx->heap_st, &fx->env);
 }
 
 void heap_fixture_fini(struct heap_fixture *fx)

@@ -59,6 +59,11 @@ int heap_fixture_init(struct heap_fixture *fx, const struct frame_ops *fops,
 		      const struct va_ops *vops, const struct heap_ops *hops, unsigned ncpus,
 		      uint64_t phys_bytes, uint64_t va_bytes, uint64_t fixed_heap_bytes,
 		      uint32_t keep_empty_chunks);
+/* Starts over on the same machine: fresh frame and VA allocator state (all
+ * memory free again; stale host mappings are simply mapped over) and a fresh
+ * heap with these env values; 0 or the heap's init error. */
+int heap_fixture_reinit(struct heap_fixture *fx, uint64_t fixed_heap_bytes,
+			uint32_t keep_empty_chunks);
 /* Frees the host resources (the heap's memory goes with the machine). */
 void heap_fixture_fini(struct heap_fixture *fx);
 /* Frames handed out by the frame allocator right now. */
