@@ -36,6 +36,7 @@ enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2 };
 struct slab {
 	struct slab *next, *prev;
 	void *free;
+	uint64_t base; /* address of object 0 */
 	uint32_t used, bump, cap, size;
 	uint8_t state, cls, nblocks, pad;
 	uint64_t blocks[SLAB_PAGES];

@@ -132,6 +132,7 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	s->cap = SLAB_SIZE / s->size;
 	s->used = s->bump = 0;
 	s->free = NULL;
+	s->base = slab_base(ch, s);
 	s->next = s->prev = NULL;
 	if (ch->live++ == 0 && ch->kept_empty) {
 		ch->kept_empty = 0;

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <gnu/libc-version.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -436,6 +437,8 @@ static void xmalloc_like(struct job *j, double end)
 			} else if (now_s() >= end) { /* the consumer has stopped */
 				xfree(j, &x);
 				break;
+			} else {
+				sched_yield(); /* let the consumer run (cores are shared) */
 			}
 		}
 		if (xq_pop(mine, &y))
@@ -547,6 +550,7 @@ struct opts {
 	double dur;
 	int trials, he_trials;
 	uint64_t seed;
+	const char *only, *heaps; /* comma lists, NULL = all */
 };
 
 static const char usage[] =
@@ -556,7 +560,9 @@ static const char usage[] =
 	"  writes one CSV (workload,allocator,version,threads,param,value,unit) atomically.\n"
 	"  --duration-ms  length of one timed run (default 200)\n"
 	"  --trials       timed runs per configuration, the median is kept (default 3)\n"
-	"  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n";
+	"  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n"
+	"  --only LIST    workloads to run (comma list of the names above)\n"
+	"  --heaps LIST   allocators to run (talc,slab,glibc,jemalloc,tcmalloc,mimalloc)\n";
 
 static long arg_num(const char *opt, const char *v, long lo, long hi)
 {
@@ -572,7 +578,7 @@ static long arg_num(const char *opt, const char *v, long lo, long hi)
 
 static void parse(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){NULL, 0.2, 3, 30, 42};
+	*o = (struct opts){NULL, 0.2, 3, 30, 42, NULL, NULL};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -586,6 +592,10 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->trials = (int)arg_num(a, v, 1, 99);
 		} else if (!strcmp(a, "--he-trials")) {
 			o->he_trials = (int)arg_num(a, v, 1, 10000);
+		} else if (!strcmp(a, "--only") && v) {
+			o->only = v;
+		} else if (!strcmp(a, "--heaps") && v) {
+			o->heaps = v;
 		} else if (!strcmp(a, "--seed")) {
 			o->seed = (uint64_t)arg_num(a, v, 0, 1L << 62);
 		} else {
@@ -604,6 +614,16 @@ static void parse(int argc, char **argv, struct opts *o)
 static struct bench_heap heaps[NALLOC] = {{.name = "talc"},	{.name = "slab"},
 					  {.name = "glibc"},	{.name = "jemalloc"},
 					  {.name = "tcmalloc"}, {.name = "mimalloc"}};
+
+/* Whether name is an element of the comma list (NULL: everything is). */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || p[n] == 0))
+			return true;
+	return !list;
+}
 
 static bool setup(struct bench_heap *b)
 {
@@ -642,15 +662,15 @@ static void ratios(FILE *f, double res[][NALLOC], bool *ok)
 	for (size_t c = 0; c < NCFG; c++) {
 		const struct cfg *k = &cfgs[c];
 		if (k->w == WL_LARSON || k->w == WL_XMALLOC)
-			if (ok[1] && ok[5])
+			if (res[c][1] > 0 && res[c][5] > 0)
 				row(f, wl_name[k->w], "slab/mimalloc", "ratio", k->threads, k->param,
 				    res[c][1] / res[c][5], "ratio");
-		if (k->w == WL_RANDOM && ok[0] && ok[2])
+		if (k->w == WL_RANDOM && res[c][0] > 0 && res[c][2] > 0)
 			row(f, wl_name[k->w], "talc/glibc", "ratio", k->threads, k->param,
 			    res[c][0] / res[c][2], "ratio");
 		if (k->w == WL_HERMIT && k->threads == 2)
 			for (int a = 0; a < NALLOC; a++)
-				if (ok[a])
+				if (res[c][a] > 0 && res[c - 1][a] > 0)
 					row(f, "hermit64_scaling", heaps[a].name, heaps[a].version, 2,
 					    64, res[c][a] / res[c - 1][a], "x");
 	}
@@ -683,11 +703,11 @@ int main(int argc, char **argv)
 	fprintf(f, "workload,allocator,version,threads,param,value,unit\n");
 	bool ok[NALLOC];
 	for (int a = 0; a < NALLOC; a++)
-		ok[a] = setup(&heaps[a]);
+		ok[a] = in_list(o.heaps, heaps[a].name) && setup(&heaps[a]);
 	fprintf(stderr, "heap_bench: heap_efficiency, %d trials of a %llu MiB arena\n", o.he_trials,
 		(unsigned long long)(HE_ARENA >> 20));
 	for (int a = 0; a < 2; a++)
-		if (ok[a])
+		if (ok[a] && in_list(o.only, "heap_efficiency"))
 			row(f, "heap_efficiency", heaps[a].name, heaps[a].version, 1, 10000,
 			    heap_efficiency(&heaps[a], o.he_trials, o.seed), "percent");
 	static double res[NCFG][NALLOC], tr[NCFG][NALLOC][99];
@@ -695,13 +715,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heap_bench: throughput trial %d/%d\n", t + 1, o.trials);
 		for (size_t c = 0; c < NCFG; c++)
 			for (int a = 0; a < NALLOC; a++)
-				if (ok[a])
+				if (ok[a] && in_list(o.only, wl_name[cfgs[c].w]))
 					tr[c][a][t] = run_once(&heaps[a], cfgs[c].w, cfgs[c].param,
 							       cfgs[c].threads, o.dur, o.seed + (uint64_t)t);
 	}
 	for (size_t c = 0; c < NCFG; c++)
 		for (int a = 0; a < NALLOC; a++)
-			if (ok[a]) {
+			if (ok[a] && in_list(o.only, wl_name[cfgs[c].w])) {
 				qsort(tr[c][a], (size_t)o.trials, sizeof(double), cmp_double);
 				res[c][a] = tr[c][a][o.trials / 2];
 				row(f, wl_name[cfgs[c].w], heaps[a].name, heaps[a].version,

@@ -291,6 +291,32 @@ static void run_heap(const char *fname, const char *vname, const char *hname, ui
 	free(m);
 }
 
+/* Size classes: the smallest class that holds the request and keeps the
+ * alignment; large beyond SLAB_SMALL_MAX; ~4 classes per power of two. */
+static void test_slab_classes(void)
+{
+	for (size_t align = 1; align <= 65536; align *= 2)
+		for (size_t n = 0; n <= 20000; n++) {
+			unsigned c = slab_class_of(n, align);
+			size_t need = MM_MAX(MM_MAX(n, align), (size_t)1);
+			if (need > SLAB_SMALL_MAX) {
+				CHECK(c == SLAB_LARGE, "size %zu align %zu not large", n, align);
+				continue;
+			}
+			CHECK(c < SLAB_NCLASSES && slab_class_size(c) >= need,
+			      "size %zu align %zu: class %u too small", n, align, c);
+			CHECK(align <= 16 || slab_class_size(c) % align == 0, "class not aligned");
+			for (unsigned d = 0; d < c; d++)
+				CHECK(slab_class_size(d) < need ||
+					      (align > 16 && slab_class_size(d) % align),
+				      "size %zu align %zu: class %u fits better than %u", n, align,
+				      d, c);
+		}
+	for (unsigned c = 1; c < SLAB_NCLASSES; c++)
+		CHECK(slab_class_size(c) > slab_class_size(c - 1) && slab_class_size(c) % 16 == 0,
+		      "class sizes not increasing multiples of 16");
+}
+
 int main(void)
 {
 	uint64_t seed = test_seed("heap_test", 5);
@@ -300,6 +326,7 @@ int main(void)
 	if (strstr(heaps, "talc"))
 		run_heap("simple", "simple", "talc", 0, steps, seed);
 	if (strstr(heaps, "slab")) {
+		test_slab_classes();
 		run_heap("simple", "simple", "slab", 0, steps, seed);
 		run_heap("simple", "simple", "slab", 1, steps / 2, seed + 1);
 	}
