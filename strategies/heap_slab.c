@@ -193,6 +193,7 @@ void heap_slab_flush(void *st, unsigned cpu)
 	struct slab_heap *h = st;
 	slab_remote_send_all(h, cpu);
 	slab_remote_drain(h, cpu);
+	slab_large_cache_drop(h, cpu);
 }
 
 const struct heap_ops heap_slab_ops = {

@@ -23,6 +23,10 @@
 #define SLAB_SMALL_MAX	16384u
 #define SLAB_LARGE	SLAB_NCLASSES /* class number of a large object */
 #define SLAB_BATCH	32u	      /* remote frees per message */
+#define SLAB_LCACHE	8u	      /* freed large objects a CPU keeps mapped */
+#define SLAB_LCACHE_PAGES 256u	      /* ... up to 1 MiB per kept chunk allowed */
+/* Most frames a CPU keeps mapped with nothing live in them. */
+#define SLAB_KEEP_BYTES(keep) ((uint64_t)(keep) * (SLAB_CHUNK + SLAB_LCACHE_PAGES * PAGE_SIZE))
 #define SLAB_MAGIC	0x534c4142434b4e4bull
 #define SLAB_LARGE_MAGIC 0x4c41524745484452ull
 
@@ -66,6 +70,8 @@ struct slab_cpu {
 	struct slab_chunk *chunks, *open;
 	uint32_t nempty, nempty_chunks, nchunks, out_n;
 	uint64_t remote_frees;		    /* objects sent to other CPUs (relaxed) */
+	struct slab_large *lcache[SLAB_LCACHE]; /* freed large objects, still mapped */
+	uint32_t nlcache, lcache_pages;
 	struct slab_batch out[HEAP_MAX_CPUS]; /* remote frees waiting to be sent */
 	void *inbox __attribute__((aligned(64))); /* MPSC: objects freed by others */
 } __attribute__((aligned(64)));
@@ -77,8 +83,8 @@ struct slab_heap {
 	struct slab_cpu cpu[HEAP_MAX_CPUS];
 };
 
-/* Sends cpu's pending remote frees to their owners and takes in the frees other
- * CPUs sent to cpu. Call on cpu's own thread (or when no call is in flight);
+/* Sends cpu's pending remote frees to their owners, takes in the frees other
+ * CPUs sent to cpu and unmaps the large objects cpu keeps cached. Call on cpu's own thread (or when no call is in flight);
  * after every CPU has flushed twice, no object is in transit. */
 void heap_slab_flush(void *st, unsigned cpu);
 
@@ -109,6 +115,9 @@ static inline void slab_count_frames(struct slab_heap *h, int64_t n)
 /* heap_slab_chunk.c */
 struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
+/* Out of frames: unmaps cpu's EMPTY slabs and cached large objects; true if
+ * that gave anything back. */
+bool slab_reclaim(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_remote.c */
 void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p);
@@ -116,8 +125,13 @@ void slab_remote_drain(struct slab_heap *h, unsigned cpu);
 void slab_remote_send_all(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_large.c */
+struct slab_large;
 void *slab_large_alloc(struct slab_heap *h, unsigned cpu, size_t size, size_t align);
 void slab_large_free(struct slab_heap *h, unsigned cpu, void *p);
+/* Unmaps every large object in cpu's cache; returns the frames the cache held. */
+uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu);
+/* Frames held by cpu's cache, after checking each entry. */
+uint64_t slab_large_cache_check(const struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_check.c */
 bool slab_check(const void *st);

@@ -87,8 +87,10 @@ bool slab_check(const void *st)
 {
 	const struct slab_heap *h = st;
 	uint64_t frames = atomic_load_rlx(&h->large_frames);
-	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++)
+	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++) {
 		frames += slab_check_cpu(h, cpu);
+		slab_large_cache_check(h, cpu);
+	}
 	MM_ASSERT(frames == atomic_load_rlx(&h->frames), "slab: frame accounting");
 	MM_ASSERT(frames <= atomic_load_rlx(&h->peak_frames), "slab: peak below current");
 	return true;

@@ -140,7 +140,28 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	}
 }
 
-struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
+bool slab_reclaim(struct slab_heap *h, unsigned cpu)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	slab_remote_send_all(h, cpu); /* let owners reuse what we hold for them */
+	bool any = slab_large_cache_drop(h, cpu) > 0;
+	while (c->empty) {
+		struct slab *s = c->empty;
+		struct slab_chunk *ch = slab_chunk_of(s);
+		slab_list_del(&c->empty, s);
+		c->nempty--;
+		slab_unmap(h, cpu, ch, s);
+		if (!ch->in_open) {
+			chunk_list_push(&c->open, ch, true);
+			ch->in_open = 1;
+		}
+		any = true;
+	}
+	return any;
+}
+
+/* slab_get without reclaiming. */
+static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
 	struct slab *s = c->empty;
@@ -193,4 +214,12 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 	}
 	if (--ch->live == 0)
 		chunk_idle(h, c, ch);
+}
+
+struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
+{
+	struct slab *s = slab_get_once(h, cpu, cls);
+	if (!s && slab_reclaim(h, cpu))
+		s = slab_get_once(h, cpu, cls);
+	return s;
 }
