@@ -74,7 +74,6 @@ const struct frame_ops *heap_fixture_frame_ops(const char *name);
 const struct va_ops *heap_fixture_va_ops(const char *name);
 const struct heap_ops *heap_fixture_heap_ops(const char *name);
 
-#endif
 
 /* ---- reference model helpers (strategies/tests/heap_ref.c) ---------------- */
 
@@ -95,3 +94,5 @@ void heap_ref_set_fini(struct heap_ref_set *s);
 bool heap_ref_set_insert(struct heap_ref_set *s, uint64_t lo, uint64_t hi);
 /* Removes the member starting at lo; false if there is none. */
 bool heap_ref_set_remove(struct heap_ref_set *s, uint64_t lo);
+
+#endif
