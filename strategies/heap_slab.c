@@ -32,7 +32,7 @@ static inline unsigned slab_class_calc(size_t n)
 }
 
 /* slab_class_calc for n <= 1024, by (n + 15) / 16: one load on the fast path. */
-static const uint8_t slab_small_class[65] = {
+const uint8_t slab_small_class[65] = {
 	0, 0, 1, 2, 3, 4, 5, 6, 7, /* 0..128 */
 	8, 8, 9, 9, 10, 10, 11, 11, /* ..256 */
 	12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15, /* ..512 */
@@ -40,10 +40,8 @@ static const uint8_t slab_small_class[65] = {
 	18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
 };
 
-unsigned slab_class_of(size_t size, size_t align)
+unsigned slab_class_slow(size_t size, size_t align)
 {
-	if (__builtin_expect(align <= 16 && size <= 1024, 1))
-		return slab_small_class[(size + 15) / 16];
 	size_t n = MM_MAX(MM_MAX(size, align), (size_t)1);
 	if (n > SLAB_SMALL_MAX)
 		return SLAB_LARGE;
@@ -151,7 +149,7 @@ static void *slab_alloc(void *st, unsigned cpu, size_t size, size_t align)
 	if (MM_DEBUG)
 		MM_ASSERT(cpu < h->env.ncpus && MM_IS_POW2(align), "slab: bad cpu or alignment");
 	unsigned cls = slab_class_of(size, align);
-	if (cls == SLAB_LARGE)
+	if (__builtin_expect(cls == SLAB_LARGE, 0))
 		return slab_large_alloc(h, cpu, size, align);
 	return slab_alloc_small(h, cpu, cls);
 }
@@ -161,13 +159,14 @@ static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align
 	struct slab_heap *h = st;
 	if (!p)
 		return;
-	if (slab_class_of(size, align) == SLAB_LARGE) {
+	if (__builtin_expect(size > SLAB_SMALL_MAX || align > 16, 0) &&
+	    slab_class_of(size, align) == SLAB_LARGE) {
 		slab_large_free(h, cpu, p);
 		return;
 	}
 	struct slab_chunk *ch = slab_chunk_of(p);
 	MM_ASSERT(ch->magic == SLAB_MAGIC, "slab: free of a pointer outside any chunk");
-	if (ch->owner == cpu)
+	if (__builtin_expect(ch->owner == cpu, 1))
 		slab_local_free(h, &h->cpu[cpu], slab_of(ch, p), p);
 	else
 		slab_remote_free(h, cpu, ch->owner, p);

@@ -89,7 +89,15 @@ struct slab_heap {
 void heap_slab_flush(void *st, unsigned cpu);
 
 /* heap_slab.c */
-unsigned slab_class_of(size_t size, size_t align);
+extern const uint8_t slab_small_class[65]; /* class by (size + 15) / 16, size <= 1024 */
+unsigned slab_class_slow(size_t size, size_t align);
+/* Size class of a request, or SLAB_LARGE. */
+static inline unsigned slab_class_of(size_t size, size_t align)
+{
+	if (__builtin_expect(align <= 16 && size <= 1024, 1))
+		return slab_small_class[(size + 15) / 16];
+	return slab_class_slow(size, align);
+}
 uint32_t slab_class_size(unsigned cls);
 void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p);
 static inline struct slab_chunk *slab_chunk_of(const void *p)
