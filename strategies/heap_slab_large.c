@@ -51,6 +51,8 @@ static void *large_cache_take(struct slab_cpu *c, uint64_t need)
 static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, size_t align)
 {
 	const struct heap_env *env = &h->env;
+	if (size > ((uint64_t)1 << 46) || align > ((uint64_t)1 << 46))
+		return NULL;
 	uint64_t body = MM_ALIGN_UP(MM_MAX((uint64_t)size, (uint64_t)1), PAGE_SIZE);
 	if (align <= PAGE_SIZE && h->cpu[cpu].nlcache) {
 		void *p = large_cache_take(&h->cpu[cpu], body / PAGE_SIZE);
@@ -59,7 +61,7 @@ static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, si
 	}
 	uint64_t a = MM_MAX((uint64_t)align, PAGE_SIZE), va, hb;
 	unsigned n;
-	if (body > ((uint64_t)1 << 46) || env->va->alloc(env->va_st, cpu, a + body, a, &va) != MM_OK)
+	if (env->va->alloc(env->va_st, cpu, a + body, a, &va) != MM_OK)
 		return NULL;
 	uint64_t user = va + a, hva = user - PAGE_SIZE;
 	if (heap_back_range(env, cpu, hva, PAGE_SIZE, &hb, 1, &n) != MM_OK)

@@ -38,6 +38,7 @@
 #define TALC_SCAN     64u	      /* first-fit scan bound within a bin */
 #define TALC_PIECE    (256u << 10)    /* arenas are backed piecewise */
 #define TALC_PIECE_BL (TALC_PIECE / PAGE_SIZE)
+#define TALC_MAX_REQ  ((uint64_t)1 << 46) /* bigger sizes or alignments fail */
 
 struct talc_free {
 	uint64_t head;
@@ -261,6 +262,8 @@ static int talc_claim(struct talc *t, uint64_t min_bytes)
 
 static void *talc_alloc_locked(struct talc *t, size_t size, size_t align)
 {
+	if (size > TALC_MAX_REQ || align > TALC_MAX_REQ)
+		return NULL;
 	uint64_t need = talc_need(size);
 	uint64_t h = talc_find(t, need, align);
 	if (!h) {
@@ -366,6 +369,8 @@ static void *talc_realloc(void *st, unsigned cpu, void *p, size_t old_size, size
 {
 	struct talc *t = st;
 	uint64_t h = (uint64_t)(uintptr_t)p - TALC_HDR;
+	if (new_size > TALC_MAX_REQ)
+		return NULL;
 	spin_lock(&t->lock);
 	void *q = p;
 	if (!talc_resize_in_place(t, h, talc_need(new_size))) {

@@ -264,6 +264,24 @@ static void test_shrink(struct model *m)
 	CHECK(hs.peak_footprint >= peak && hs.chunks_returned > 0, "peak or chunk accounting");
 }
 
+/* Absurd requests fail cleanly instead of wrapping around. */
+static void test_huge(struct model *m)
+{
+	static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 4095, (size_t)1 << 50, (size_t)1 << 40};
+	for (int i = 0; i < 4; i++) {
+		CHECK(m_alloc(m, sizes[i], 16) == NULL, "alloc(%zu) did not fail", sizes[i]);
+		CHECK(m_alloc(m, 64, (size_t)1 << 60) == NULL, "alignment 2^60 did not fail");
+	}
+	struct obj *o = &m->o[0];
+	*o = (struct obj){m_alloc(m, 100, 16), 100, 16, 0};
+	CHECK(o->p, "alloc");
+	m_adopt(m, o);
+	CHECK(!m_realloc(m, o, SIZE_MAX - 8), "realloc to SIZE_MAX - 8 did not fail");
+	m_drop(m, o);
+	m_flush(m);
+	heap_check(m->fx);
+}
+
 static void run_heap(const char *fname, const char *vname, const char *hname, uint32_t keep,
 		     long steps, uint64_t seed)
 {
@@ -281,6 +299,7 @@ static void run_heap(const char *fname, const char *vname, const char *hname, ui
 	heap_ref_set_init(&m->set, SLOTS + 1);
 	test_random(m, steps);
 	test_realloc_grow(m);
+	test_huge(m);
 	if (slab)
 		test_shrink(m);
 	test_oom(m);
