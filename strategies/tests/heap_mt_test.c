@@ -9,7 +9,8 @@
  * at the end: every object received exactly once, the heap's check passes, and
  * (slab, keep_empty_chunks 0) the footprint is back to zero with every frame
  * returned to the frame allocator. Built under TSan too (name *_mt_test.c).
- * MTB_MT_OPS sets objects passed per thread.
+ * MTB_MT_OPS sets objects passed per thread; MTB_FRAME_OPS and MTB_VA_OPS pick
+ * the lower allocators by name ("simple" by default).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -133,8 +134,12 @@ static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed)
 	struct ring *rings = calloc(nthreads, sizeof(*rings));
 	struct worker *w = calloc(nthreads, sizeof(*w));
 	CHECK(fx && rings && w, "calloc");
-	int rc = heap_fixture_init(fx, heap_fixture_frame_ops("simple"),
-				   heap_fixture_va_ops("simple"), heap_fixture_heap_ops(hname),
+	const char *fo = getenv("MTB_FRAME_OPS") ? getenv("MTB_FRAME_OPS") : "simple";
+	const char *vo = getenv("MTB_VA_OPS") ? getenv("MTB_VA_OPS") : "simple";
+	if (!heap_fixture_frame_ops(fo) || !heap_fixture_va_ops(vo))
+		test_skip("unknown MTB_FRAME_OPS or MTB_VA_OPS");
+	int rc = heap_fixture_init(fx, heap_fixture_frame_ops(fo), heap_fixture_va_ops(vo),
+				   heap_fixture_heap_ops(hname),
 				   nthreads, 256ull << 20, 8ull << 30, 32ull << 20, 0);
 	CHECK(rc == 0, "fixture: %d", rc);
 	uint64_t frames0 = heap_fixture_frames_used(fx);

@@ -7,7 +7,9 @@
  * contents; out-of-memory via the fault-injecting frame allocator (NULL, the
  * heap stays consistent and usable, no frame leaks); slab returns every frame
  * after a peak when keep_empty_chunks == 0.
- * MTB_HEAP_STEPS overrides the number of random steps per heap.
+ * MTB_HEAP_STEPS overrides the number of random steps per heap; MTB_FRAME_OPS and
+ * MTB_VA_OPS pick the lower allocators by name (heap_fixture_frame_ops), "simple"
+ * by default.
  */
 #include "testlib.h"
 
@@ -289,6 +291,8 @@ static void run_heap(const char *fname, const char *vname, const char *hname, ui
 	struct model *m = calloc(1, sizeof(*m));
 	CHECK(fx && m, "calloc");
 	bool slab = !strcmp(hname, "slab");
+	if (!heap_fixture_frame_ops(fname) || !heap_fixture_va_ops(vname))
+		test_skip("unknown MTB_FRAME_OPS or MTB_VA_OPS");
 	int rc = heap_fixture_init(fx, heap_fixture_frame_ops(fname), heap_fixture_va_ops(vname),
 				   heap_fixture_heap_ops(hname), 2, PHYS_BYTES, VA_BYTES,
 				   FIXED_BYTES, keep);
@@ -343,12 +347,14 @@ int main(void)
 	const char *e = getenv("MTB_HEAP_STEPS");
 	long steps = e ? atol(e) : 40000;
 	const char *heaps = getenv("MTB_HEAPS") ? getenv("MTB_HEAPS") : "talc,slab";
+	const char *fo = getenv("MTB_FRAME_OPS") ? getenv("MTB_FRAME_OPS") : "simple";
+	const char *vo = getenv("MTB_VA_OPS") ? getenv("MTB_VA_OPS") : "simple";
 	if (strstr(heaps, "talc"))
-		run_heap("simple", "simple", "talc", 0, steps, seed);
+		run_heap(fo, vo, "talc", 0, steps, seed);
 	if (strstr(heaps, "slab")) {
 		test_slab_classes();
-		run_heap("simple", "simple", "slab", 0, steps, seed);
-		run_heap("simple", "simple", "slab", 1, steps / 2, seed + 1);
+		run_heap(fo, vo, "slab", 0, steps, seed);
+		run_heap(fo, vo, "slab", 1, steps / 2, seed + 1);
 	}
 	printf("heap_test: ok\n");
 	return 0;
