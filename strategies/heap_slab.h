@@ -90,6 +90,7 @@ void heap_slab_flush(void *st, unsigned cpu);
 
 /* heap_slab.c */
 extern const uint8_t slab_small_class[65]; /* class by (size + 15) / 16, size <= 1024 */
+/* slab_class_of for aligned or bigger requests. */
 unsigned slab_class_slow(size_t size, size_t align);
 /* Size class of a request, or SLAB_LARGE. */
 static inline unsigned slab_class_of(size_t size, size_t align)
@@ -98,8 +99,12 @@ static inline unsigned slab_class_of(size_t size, size_t align)
 		return slab_small_class[(size + 15) / 16];
 	return slab_class_slow(size, align);
 }
+/* Object size of class cls (< SLAB_NCLASSES). */
 uint32_t slab_class_size(unsigned cls);
+/* Returns object p to its ACTIVE slab s on owner CPU c; an emptied slab goes to
+ * slab_put_empty. Panics if s has no object out. */
 void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p);
+/* The chunk, slab, and first object address of a small object or descriptor. */
 static inline struct slab_chunk *slab_chunk_of(const void *p)
 {
 	return (struct slab_chunk *)(uintptr_t)MM_ALIGN_DOWN((uint64_t)(uintptr_t)p, SLAB_CHUNK);
@@ -112,6 +117,7 @@ static inline uint64_t slab_base(const struct slab_chunk *ch, const struct slab 
 {
 	return (uint64_t)(uintptr_t)ch + (uint64_t)(s - ch->slabs) * SLAB_SIZE;
 }
+/* Adds n (may be negative) to the mapped-frame count and raises the peak. */
 static inline void slab_count_frames(struct slab_heap *h, int64_t n)
 {
 	uint64_t now = __atomic_add_fetch(&h->frames, (uint64_t)n, __ATOMIC_RELAXED);
@@ -121,20 +127,30 @@ static inline void slab_count_frames(struct slab_heap *h, int64_t n)
 }
 
 /* heap_slab_chunk.c */
+/* An ACTIVE, empty slab of class cls owned by cpu (not on avail); NULL when
+ * out of frames or address space even after slab_reclaim. */
 struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
+/* Slab s (off avail) has no object out: keep it mapped or unmap it, then apply
+ * the chunk policy if its chunk has no ACTIVE slab left. */
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
 /* Out of frames: unmaps cpu's EMPTY slabs and cached large objects; true if
  * that gave anything back. */
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_remote.c */
+/* Queues p (owned by owner != cpu) for its owner; sends a full batch. */
 void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p);
+/* Frees locally every object other CPUs sent to cpu (cpu's thread only). */
 void slab_remote_drain(struct slab_heap *h, unsigned cpu);
+/* Sends every non-empty batch cpu holds, whatever its length. */
 void slab_remote_send_all(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_large.c */
 struct slab_large;
+/* A large object (own range and frames, or from cpu's cache); NULL when out of
+ * frames or address space, or size/align above 2^46. */
 void *slab_large_alloc(struct slab_heap *h, unsigned cpu, size_t size, size_t align);
+/* Caches or unmaps large object p; panics on a bad header (double free). */
 void slab_large_free(struct slab_heap *h, unsigned cpu, void *p);
 /* Unmaps every large object in cpu's cache; returns the frames the cache held. */
 uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu);
@@ -142,6 +158,7 @@ uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu);
 uint64_t slab_large_cache_check(const struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_check.c */
+/* heap_ops check and stats (check only while no call is in flight). */
 bool slab_check(const void *st);
 void slab_stats(const void *st, struct heap_stats *out);
 
