@@ -145,7 +145,10 @@ static uint64_t talc_pad(uint64_t h, uint64_t align)
 
 static void talc_note_hwm(struct talc *t, uint64_t end)
 {
-	for (struct talc_arena *a = t->arenas; a; a = a->next)
+	struct talc_arena *first = t->arenas;
+	if (end <= first->hwm && end > first->base) /* the common case: below the mark */
+		return;
+	for (struct talc_arena *a = first; a; a = a->next)
 		if (end > a->base && end <= a->base + a->size) {
 			if (end > a->hwm) {
 				t->footprint += end - a->hwm;
