@@ -114,14 +114,14 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 	return p;
 }
 
-static void *slab_alloc_small(struct slab_heap *h, unsigned cpu, unsigned cls)
+/* Slow path (kept out of line so the fast path saves no registers): frees sent
+ * home may refill avail, else a new slab. */
+static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
+							  unsigned cls)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
+	slab_remote_drain(h, cpu);
 	struct slab *s = c->avail[cls];
-	if (__builtin_expect(s != NULL, 1))
-		return slab_take(c, s);
-	slab_remote_drain(h, cpu); /* slow path: frees sent home may refill avail */
-	s = c->avail[cls];
 	if (!s) {
 		s = slab_get(h, cpu, cls);
 		if (!s)
@@ -129,6 +129,15 @@ static void *slab_alloc_small(struct slab_heap *h, unsigned cpu, unsigned cls)
 		slab_list_push(&c->avail[cls], s);
 	}
 	return slab_take(c, s);
+}
+
+static inline void *slab_alloc_small(struct slab_heap *h, unsigned cpu, unsigned cls)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	struct slab *s = c->avail[cls];
+	if (__builtin_expect(s != NULL, 1))
+		return slab_take(c, s);
+	return slab_alloc_refill(h, cpu, cls);
 }
 
 static int slab_init(void *st, const struct heap_env *env)
