@@ -111,7 +111,7 @@ BENCHES := $(foreach s,$(BENCH_SRCS),$(BUILD)/bin/$(basename $(notdir $(s))))
 define command_rule
 $(BUILD)/bin/$(basename $(notdir $(1))): $(BUILD)/rel/$(basename $(1)).o $(BUILD)/rel/libmtb.a
 	@mkdir -p $$(@D)
-	$$(call quiet,LD,$$@)$(CC) -o $$@ $$^ $(LDLIBS) $(EXTRA_LIBS_$(basename $(notdir $(1))))
+	$$(call quiet,LD,$$@)$(CC) -o $$@ $$^ $(LDLIBS) $$(EXTRA_LIBS_$(basename $(notdir $(1))))
 endef
 $(foreach s,$(TOOL_SRCS) $(BENCH_SRCS),$(eval $(call command_rule,$(s))))
 tools: $(TOOLS)
@@ -172,6 +172,10 @@ check: test
 test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS) $(BENCHES)
 
 # ---- section: bench (issues 3-5, 7) -------------------------------------------
+# heap_bench runs the heaps on the test-support allocators (rel libtest.a) and
+# dlopens the peer allocators.
+EXTRA_LIBS_heap_bench := $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
+$(BUILD)/bin/heap_bench: $(BUILD)/rel/libtest.a
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCHES)
 	$(Q)scripts/bench.sh $(BENCHES)

@@ -1,0 +1,216 @@
+/* heap_slab.c: an snmalloc-like heap: one allocator per CPU, size classes,
+ * slabs carved from 2 MiB chunks, remote frees sent home in batches.
+ *
+ * Design (after snmalloc, Lietar et al., ISMM 2019, and mimalloc's free lists):
+ * - 36 size classes: 16..128 B in steps of 16, then 4 per power of two up to
+ *   16 KiB. An aligned request takes the first class whose size is a multiple
+ *   of the alignment (objects sit at slab_base + i * size, slabs are 64 KiB
+ *   aligned); bigger requests are large objects (heap_slab_large.c).
+ * - CPU c allocates only from slabs of chunks it owns, keeping per class a list
+ *   of ACTIVE slabs that have room (avail); an object comes from the slab's
+ *   free list, else from its never-used tail (bump).
+ * - Free on the owner CPU pushes the object on its slab's free list. Free on
+ *   another CPU appends it to a per-destination batch; a full batch is pushed on
+ *   the owner's inbox with one CAS (heap_slab_remote.c). Owners drain their
+ *   inbox on the allocation slow path and in heap_slab_flush.
+ * - A slab whose last object comes back becomes EMPTY: kept mapped (up to
+ *   keep_slabs per CPU) or unmapped with its frames freed; a chunk without
+ *   ACTIVE slabs is kept (up to env->keep_empty_chunks per CPU) or unmapped and
+ *   its VA returned (heap_slab_chunk.c), so the footprint shrinks after a peak.
+ * Footprint = bytes of frames mapped for the heap (chunk headers, slabs, large
+ * objects): exact, counted on every map and unmap.
+ */
+#include "heap_slab.h"
+
+/* Class of an unaligned request of n bytes (1 <= n <= SLAB_SMALL_MAX). */
+static inline unsigned slab_class_calc(size_t n)
+{
+	if (n <= 128)
+		return (unsigned)((n + 15) / 16) - 1;
+	unsigned e = mm_log2_floor(n - 1);
+	return 8 + (e - 7) * 4 + (unsigned)((n - 1) >> (e - 2)) - 4;
+}
+
+/* slab_class_calc for n <= 1024, by (n + 15) / 16: one load on the fast path. */
+const uint8_t slab_small_class[65] = {
+	0, 0, 1, 2, 3, 4, 5, 6, 7, /* 0..128 */
+	8, 8, 9, 9, 10, 10, 11, 11, /* ..256 */
+	12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15, /* ..512 */
+	16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, /* ..768 */
+	18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
+};
+
+unsigned slab_class_slow(size_t size, size_t align)
+{
+	size_t n = MM_MAX(MM_MAX(size, align), (size_t)1);
+	if (n > SLAB_SMALL_MAX)
+		return SLAB_LARGE;
+	unsigned c = slab_class_calc(n);
+	while (align > 16 && slab_class_size(c) % align)
+		c++;
+	return c;
+}
+
+uint32_t slab_class_size(unsigned cls)
+{
+	if (cls < 8)
+		return 16 * (cls + 1);
+	unsigned e = 7 + (cls - 8) / 4, k = (cls - 8) % 4;
+	return (uint32_t)(4 + k + 1) << (e - 2);
+}
+
+static void slab_list_remove(struct slab **head, struct slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static void slab_list_push(struct slab **head, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+/* Returns p to its slab (owner CPU c only); an emptied slab leaves avail. */
+void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p)
+{
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > 0, "slab: free into a slab with no objects");
+	if (MM_DEBUG) {
+		struct slab_chunk *ch = slab_chunk_of(p);
+		uint64_t off = (uint64_t)(uintptr_t)p - slab_base(ch, s);
+		MM_ASSERT(off % s->size == 0 && off < (uint64_t)s->bump * s->size,
+			  "slab: free of a pointer that is not an object start");
+	}
+	*(void **)p = s->free;
+	s->free = p;
+	if (s->used-- == s->cap)
+		slab_list_push(&c->avail[s->cls], s);
+	if (s->used == 0) {
+		slab_list_remove(&c->avail[s->cls], s);
+		slab_put_empty(h, c, s);
+	}
+}
+
+/* One object from ACTIVE slab s (which has room); s leaves avail when full. */
+static inline void *slab_take(struct slab_cpu *c, struct slab *s)
+{
+	void *p = s->free;
+	if (p) {
+		s->free = *(void **)p;
+	} else {
+		p = (void *)(uintptr_t)(s->base + (uint64_t)s->bump * s->size);
+		s->bump++;
+	}
+	if (++s->used == s->cap)
+		slab_list_remove(&c->avail[s->cls], s);
+	return p;
+}
+
+/* Slow path (kept out of line so the fast path saves no registers): frees sent
+ * home may refill avail, else a new slab. */
+static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
+							  unsigned cls)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	slab_remote_drain(h, cpu);
+	struct slab *s = c->avail[cls];
+	if (!s) {
+		s = slab_get(h, cpu, cls);
+		if (!s)
+			return NULL;
+		slab_list_push(&c->avail[cls], s);
+	}
+	return slab_take(c, s);
+}
+
+static inline void *slab_alloc_small(struct slab_heap *h, unsigned cpu, unsigned cls)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	struct slab *s = c->avail[cls];
+	if (__builtin_expect(s != NULL, 1))
+		return slab_take(c, s);
+	return slab_alloc_refill(h, cpu, cls);
+}
+
+static int slab_init(void *st, const struct heap_env *env)
+{
+	struct slab_heap *h = st;
+	if (!env->frames || !env->va || !env->mmu || env->ncpus < 1 ||
+	    env->ncpus > HEAP_MAX_CPUS)
+		return MM_EINVAL;
+	mm_zero(h, sizeof(*h));
+	h->env = *env;
+	h->keep_slabs = env->keep_empty_chunks * (SLAB_SLOTS - 1);
+	return MM_OK;
+}
+
+static void *slab_alloc(void *st, unsigned cpu, size_t size, size_t align)
+{
+	struct slab_heap *h = st;
+	if (MM_DEBUG)
+		MM_ASSERT(cpu < h->env.ncpus && MM_IS_POW2(align), "slab: bad cpu or alignment");
+	unsigned cls = slab_class_of(size, align);
+	if (__builtin_expect(cls == SLAB_LARGE, 0))
+		return slab_large_alloc(h, cpu, size, align);
+	return slab_alloc_small(h, cpu, cls);
+}
+
+static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align)
+{
+	struct slab_heap *h = st;
+	if (!p)
+		return;
+	if (__builtin_expect(size > SLAB_SMALL_MAX || align > 16, 0) &&
+	    slab_class_of(size, align) == SLAB_LARGE) {
+		slab_large_free(h, cpu, p);
+		return;
+	}
+	struct slab_chunk *ch = slab_chunk_of(p);
+	MM_ASSERT(ch->magic == SLAB_MAGIC, "slab: free of a pointer outside any chunk");
+	if (__builtin_expect(ch->owner == cpu, 1))
+		slab_local_free(h, &h->cpu[cpu], slab_of(ch, p), p);
+	else
+		slab_remote_free(h, cpu, ch->owner, p);
+}
+
+static void *slab_realloc(void *st, unsigned cpu, void *p, size_t old_size, size_t align,
+			  size_t new_size)
+{
+	unsigned oc = slab_class_of(old_size, align), nc = slab_class_of(new_size, align);
+	if (oc == nc && (oc != SLAB_LARGE || MM_ALIGN_UP(old_size, PAGE_SIZE) ==
+						     MM_ALIGN_UP(new_size, PAGE_SIZE)))
+		return p;
+	void *q = slab_alloc(st, cpu, new_size, align);
+	if (q) {
+		__builtin_memcpy(q, p, MM_MIN(old_size, new_size));
+		slab_free(st, cpu, p, old_size, align);
+	}
+	return q;
+}
+
+void heap_slab_flush(void *st, unsigned cpu)
+{
+	struct slab_heap *h = st;
+	slab_remote_send_all(h, cpu);
+	slab_remote_drain(h, cpu);
+	slab_large_cache_drop(h, cpu);
+}
+
+const struct heap_ops heap_slab_ops = {
+	.name = "slab",
+	.state_size = sizeof(struct slab_heap),
+	.init = slab_init,
+	.alloc = slab_alloc,
+	.free = slab_free,
+	.realloc = slab_realloc,
+	.check = slab_check,
+	.stats = slab_stats,
+};

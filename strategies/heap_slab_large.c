@@ -1,0 +1,167 @@
+/* heap_slab_large.c: objects too big for a size class get their own address
+ * range and frames:
+ *
+ *   va: [alignment padding, unmapped][header page][object pages]
+ *                                                ^ returned pointer (aligned)
+ *
+ * The header page records the range and the frame blocks (block 0 backs the
+ * header itself). Free unmaps the header and the object with one unmap, reads
+ * the block list through the mmu's identity map (to_virt of block 0), frees
+ * the blocks and returns the range. Mapping is costly (page-table updates,
+ * TLB shootdowns, page faults), so with env->keep_empty_chunks > 0 a CPU keeps
+ * up to SLAB_LCACHE freed, page-aligned large objects mapped (at most
+ * keep_empty_chunks * SLAB_LCACHE_PAGES pages, oldest evicted first) and hands
+ * one out again to a request of the same page count, or up to 1/4 fewer.
+ * Cached objects count in the footprint: their frames stay mapped. Limit: at most SLAB_LARGE_BLOCKS blocks
+ * (about 1 GiB in 2 MiB blocks; less when physical memory is fragmented),
+ * beyond which the allocation fails with NULL.
+ */
+#include "heap_slab.h"
+
+struct slab_large {
+	uint64_t magic;
+	uint64_t va, va_len; /* the whole reserved range */
+	uint64_t len;	     /* mapped bytes from the header page on */
+	uint64_t nblocks;
+	uint64_t blocks[];
+};
+#define SLAB_LARGE_BLOCKS ((unsigned)((PAGE_SIZE - sizeof(struct slab_large)) / 8))
+
+static inline uint64_t large_pages(const struct slab_large *l)
+{
+	return l->len / PAGE_SIZE - 1;
+}
+
+/* A cached object whose body has pages in [need, need + need/4], or NULL. */
+static void *large_cache_take(struct slab_cpu *c, uint64_t need)
+{
+	for (uint32_t i = c->nlcache; i-- > 0;) {
+		struct slab_large *l = c->lcache[i];
+		uint64_t pages = large_pages(l);
+		if (pages >= need && pages <= need + need / 4) {
+			c->lcache[i] = c->lcache[--c->nlcache];
+			c->lcache_pages -= (uint32_t)pages;
+			l->magic = SLAB_LARGE_MAGIC;
+			return (uint8_t *)l + PAGE_SIZE;
+		}
+	}
+	return NULL;
+}
+
+static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, size_t align)
+{
+	const struct heap_env *env = &h->env;
+	if (size > ((uint64_t)1 << 46) || align > ((uint64_t)1 << 46))
+		return NULL;
+	uint64_t body = MM_ALIGN_UP(MM_MAX((uint64_t)size, (uint64_t)1), PAGE_SIZE);
+	if (align <= PAGE_SIZE && h->cpu[cpu].nlcache) {
+		void *p = large_cache_take(&h->cpu[cpu], body / PAGE_SIZE);
+		if (p)
+			return p;
+	}
+	uint64_t a = MM_MAX((uint64_t)align, PAGE_SIZE), va, hb;
+	unsigned n;
+	if (env->va->alloc(env->va_st, cpu, a + body, a, &va) != MM_OK)
+		return NULL;
+	uint64_t user = va + a, hva = user - PAGE_SIZE;
+	if (heap_back_range(env, cpu, hva, PAGE_SIZE, &hb, 1, &n) != MM_OK)
+		goto fail_va;
+	struct slab_large *l = (struct slab_large *)(uintptr_t)hva;
+	if (heap_back_range(env, cpu, user, body, l->blocks + 1, SLAB_LARGE_BLOCKS - 1, &n) != MM_OK)
+		goto fail_hdr;
+	l->magic = SLAB_LARGE_MAGIC;
+	l->va = va;
+	l->va_len = a + body;
+	l->len = PAGE_SIZE + body;
+	l->nblocks = n + 1;
+	l->blocks[0] = hb;
+	slab_count_frames(h, (int64_t)(l->len / PAGE_SIZE));
+	__atomic_add_fetch(&h->large_frames, l->len / PAGE_SIZE, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&h->va_bytes, l->va_len, __ATOMIC_RELAXED);
+	return (void *)(uintptr_t)user;
+fail_hdr:
+	heap_unback_range(env, cpu, hva, PAGE_SIZE, &hb, 1);
+fail_va:
+	env->va->free(env->va_st, cpu, va, a + body);
+	return NULL;
+}
+
+void *slab_large_alloc(struct slab_heap *h, unsigned cpu, size_t size, size_t align)
+{
+	void *p = large_alloc_once(h, cpu, size, align);
+	if (!p && slab_reclaim(h, cpu))
+		p = large_alloc_once(h, cpu, size, align);
+	return p;
+}
+
+/* Unmaps large object l and gives back its frames and address range. */
+static void large_release(struct slab_heap *h, unsigned cpu, struct slab_large *l)
+{
+	const struct heap_env *env = &h->env;
+	uint64_t hva = (uint64_t)(uintptr_t)l;
+	l->magic = 0;
+	uint64_t va = l->va, va_len = l->va_len, len = l->len, hb = l->blocks[0];
+	env->mmu->unmap(env->mmu->ctx, hva, len);
+	/* The header frame is still ours: read the block list through the identity map. */
+	const struct slab_large *pl =
+		env->mmu->to_virt(env->mmu->ctx, HEAP_BLOCK_PFN(hb) << PAGE_SHIFT);
+	for (uint64_t i = 1; i < pl->nblocks; i++)
+		env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(pl->blocks[i]),
+				  HEAP_BLOCK_ORDER(pl->blocks[i]));
+	env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(hb), HEAP_BLOCK_ORDER(hb));
+	env->va->free(env->va_st, cpu, va, va_len);
+	slab_count_frames(h, -(int64_t)(len / PAGE_SIZE));
+	__atomic_sub_fetch(&h->large_frames, len / PAGE_SIZE, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&h->va_bytes, va_len, __ATOMIC_RELAXED);
+}
+
+void slab_large_free(struct slab_heap *h, unsigned cpu, void *p)
+{
+	struct slab_large *l = (struct slab_large *)((uint8_t *)p - PAGE_SIZE);
+	MM_ASSERT(((uintptr_t)l & (PAGE_SIZE - 1)) == 0 && l->magic == SLAB_LARGE_MAGIC,
+		  "slab: free of a large object with a bad header");
+	struct slab_cpu *c = &h->cpu[cpu];
+	uint64_t pages = large_pages(l), budget = h->env.keep_empty_chunks * SLAB_LCACHE_PAGES;
+	if (l->va_len != l->len || pages > budget) { /* over-aligned or too big to keep */
+		large_release(h, cpu, l);
+		return;
+	}
+	while (c->nlcache && (c->nlcache == SLAB_LCACHE || c->lcache_pages + pages > budget)) {
+		struct slab_large *old = c->lcache[0]; /* evict the oldest */
+		c->lcache_pages -= (uint32_t)large_pages(old);
+		c->nlcache--;
+		for (uint32_t i = 0; i < c->nlcache; i++)
+			c->lcache[i] = c->lcache[i + 1];
+		large_release(h, cpu, old);
+	}
+	l->magic = SLAB_LARGE_MAGIC ^ 1; /* cached: a second free of it panics */
+	c->lcache[c->nlcache++] = l;
+	c->lcache_pages += (uint32_t)pages;
+}
+
+uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	uint64_t pages = c->lcache_pages;
+	while (c->nlcache)
+		large_release(h, cpu, c->lcache[--c->nlcache]);
+	c->lcache_pages = 0;
+	return pages;
+}
+
+uint64_t slab_large_cache_check(const struct slab_heap *h, unsigned cpu)
+{
+	const struct slab_cpu *c = &h->cpu[cpu];
+	uint64_t pages = 0;
+	MM_ASSERT(c->nlcache <= SLAB_LCACHE, "slab: large cache overfull");
+	for (uint32_t i = 0; i < c->nlcache; i++) {
+		const struct slab_large *l = c->lcache[i];
+		MM_ASSERT(l->magic == (SLAB_LARGE_MAGIC ^ 1) && l->va_len == l->len,
+			  "slab: bad entry in the large cache");
+		pages += large_pages(l);
+	}
+	MM_ASSERT(pages == c->lcache_pages &&
+			  pages <= h->env.keep_empty_chunks * SLAB_LCACHE_PAGES,
+		  "slab: large cache accounting");
+	return pages;
+}
