@@ -8,6 +8,15 @@ set -euo pipefail
 PIDS=/run/mtb-libvirt.pids
 URI=qemu:///system
 
+# libvirt runs QEMU as libvirt-qemu (group kvm). Without udev /dev/kvm stays root:root
+# 0600 and a kvm domain fails with "Could not access KVM kernel module": give the node
+# the owner and mode udev's rule gives it on a real host (group kvm, 0660).
+kvm_node_like_udev() {
+	[ -c /dev/kvm ] && getent group kvm >/dev/null || return 0
+	[ "$(stat -c %G:%a /dev/kvm)" = kvm:660 ] && return 0
+	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm && echo "libvirt_daemons: /dev/kvm set to group kvm, mode 0660 (as udev does)" >&2
+}
+
 answering() { timeout 20 virsh -c "$URI" version >/dev/null 2>&1; }
 
 case "${1:-}" in
@@ -24,6 +33,7 @@ start)
 		echo "libvirt_daemons: must be root to start the system daemons" >&2
 		exit 1
 	}
+	kvm_node_like_udev
 	: >"$PIDS"
 	pgrep -x virtlogd >/dev/null || { virtlogd -d && pgrep -nx virtlogd >>"$PIDS"; }
 	pgrep -x libvirtd >/dev/null || { libvirtd -d && pgrep -nx libvirtd >>"$PIDS"; }
