@@ -55,10 +55,11 @@ struct vbt_node {
 };
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
 
-/* Reserved bytes per CPU slot (wrapping deltas; the sum is exact). */
+/* Per CPU slot: reserved bytes (wrapping deltas; the sum is exact), and how many
+ * allocs/frees finished on the optimistic path and on the locked one. */
 struct vbt_cpu {
-	uint64_t reserved;
-	char pad[56];
+	uint64_t reserved, fast, slow;
+	char pad[40];
 };
 
 struct va_btree {
@@ -87,9 +88,12 @@ struct vbt_op {
 };
 
 /* Node fields are read by optimistic readers while writers change them, so every
- * access that may race goes through relaxed atomics. */
-#define VBT_LD(x)    __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define VBT_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+ * access that may race is atomic: loads acquire (a later version re-read cannot
+ * move before them) and stores release (they cannot move before the lock CAS).
+ * This is the seqlock pattern without standalone fences, which TSan does not
+ * model; on x86-64 both are plain moves. */
+#define VBT_LD(x)    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define VBT_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 /* count clamped to the arrays of a node of the given level (garbage-safe). */
 static inline uint32_t vbt_clamp(uint32_t count, uint32_t level)
@@ -180,6 +184,8 @@ int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page
 		       uint32_t leaf_cap, uint32_t inner_cap);
 /* Copies up to max free ranges in address order into out (quiescent); returns the count. */
 size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
+/* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths. */
+void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow);
 /* Height of the tree (1 = a single leaf). */
 unsigned va_btree_height(const void *st);
 

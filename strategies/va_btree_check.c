@@ -151,6 +151,16 @@ size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max)
 	return MM_MIN(d.n, max);
 }
 
+void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow)
+{
+	const struct va_btree *t = st;
+	*fast = *slow = 0;
+	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++) {
+		*fast += atomic_load_rlx(&t->cpu[i].fast);
+		*slow += atomic_load_rlx(&t->cpu[i].slow);
+	}
+}
+
 unsigned va_btree_height(const void *st)
 {
 	const struct va_btree *t = st;

@@ -37,7 +37,6 @@ void vbt_slow_end(struct vbt_op *op)
 static void op_track(struct vbt_op *op, struct vbt_node *n)
 {
 	MM_ASSERT(op->nlocked < VBT_MAX_LOCKED, "va_btree: too many nodes in one operation");
-	__atomic_thread_fence(__ATOMIC_RELEASE);
 	n->slow_tag = op->seq << 1;
 	op->locked[op->nlocked++] = n;
 }

@@ -168,9 +168,14 @@ static void test_random(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
 	CHECK(u.max_height >= min_height, "caps %u/%u: height only reached %u", lc, ic,
 	      u.max_height);
 	CHECK(u.n_alloc && u.n_enomem && u.n_res && u.n_busy, "an outcome never happened");
+	uint64_t fast, slow;
+	va_btree_path_counts(u.st, &fast, &slow);
+	CHECK(fast > slow && slow > 0, "fast %" PRIu64 ", slow %" PRIu64, fast, slow);
 	printf("random caps %u/%u: %d steps, height <= %u, %" PRIu64 " allocs, %" PRIu64
-	       " ENOMEM, %" PRIu64 " reserves, %" PRIu64 " busy, %zu frames\n",
-	       lc, ic, steps, u.max_height, u.n_alloc, u.n_enomem, u.n_res, u.n_busy, u.tps.n);
+	       " ENOMEM, %" PRIu64 " reserves, %" PRIu64 " busy, %zu frames, %" PRIu64
+	       " fast / %" PRIu64 " slow\n",
+	       lc, ic, steps, u.max_height, u.n_alloc, u.n_enomem, u.n_res, u.n_busy, u.tps.n,
+	       fast, slow);
 	run_fini(&u);
 }
 
