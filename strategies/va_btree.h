@@ -56,7 +56,7 @@ struct vbt_node {
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
 
 /* Per CPU slot: reserved bytes (wrapping deltas; the sum is exact), and how many
- * allocs/frees finished on the optimistic path and on the locked one. */
+ * allocs/frees finished on the optimistic path and on the locked one (MM_DEBUG). */
 struct vbt_cpu {
 	uint64_t reserved, fast, slow;
 	char pad[40];
@@ -184,7 +184,8 @@ int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page
 		       uint32_t leaf_cap, uint32_t inner_cap);
 /* Copies up to max free ranges in address order into out (quiescent); returns the count. */
 size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
-/* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths. */
+/* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths
+ * (counted only with MM_DEBUG; 0 and 0 otherwise). */
 void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow);
 /* Height of the tree (1 = a single leaf). */
 unsigned va_btree_height(const void *st);
