@@ -20,9 +20,9 @@
 
 #define VBT_NODE_SIZE	    1024u
 #define VBT_NODES_PER_FRAME ((unsigned)(PAGE_SIZE / VBT_NODE_SIZE))
-#define VBT_LEAF_CAP	    62u	 /* (1024 - 32) / 16 */
-#define VBT_INNER_CAP	    41u	 /* (1024 - 32) / 24 */
-#define VBT_MIN_CAP	    4u	 /* smallest fan-out the test hook accepts */
+#define VBT_LEAF_CAP	    62u /* (1024 - 32) / 16 */
+#define VBT_INNER_CAP	    41u /* (1024 - 32) / 24 */
+#define VBT_MIN_CAP	    4u	/* smallest fan-out the test hook accepts */
 #define VBT_MAX_DEPTH	    48u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u
@@ -163,8 +163,7 @@ uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);
 /* A fresh root leaf holding [base, base + size); 0 or MM_ENOMEM. */
 int vbt_slow_init_root(struct va_btree *t);
 /* Locked alloc: leftmost range >= need, else any exact aligned fit; 0 or MM_ENOMEM. */
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *addr);
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr);
 /* Locked free of [a, b) with coalescing; panics if any of it is free. */
 void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b);
 /* Locked take of exactly [lo, hi), growing the node reserve to `entries` ranges
