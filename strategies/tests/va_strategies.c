@@ -52,6 +52,7 @@ const struct va_strategy va_strategies[] = {
 	{&va_bitmap_ops, BITMAP_G, true, BITMAP_G << VA_BITMAP_MAX_ORDER},
 	{&va_bitmap_64k_ops, 1ull << B64K_SHIFT, true, (1ull << B64K_SHIFT) << VA_BITMAP_MAX_ORDER},
 	{&va_freelist_ops, PAGE_SIZE, false, 0},
+	{&va_btree_ops, PAGE_SIZE, false, 0},
 };
 const unsigned va_nstrategies = sizeof(va_strategies) / sizeof(va_strategies[0]);
 
