@@ -50,6 +50,7 @@ struct boot_info {
 	uint64_t module_base, module_len;	/* PVH module 0 (trace blob), 0 if none */
 	uint64_t tsc_entry, tsc_ready;		/* TSC at kmain_bsp entry, and before the command */
 	struct mem_map map;			/* normalized; kernel image marked MEM_KERNEL */
+	struct mem_map map0;			/* map as booted, before any kernel allocation */
 	char cmdline[GUEST_CMDLINE_MAX];
 };
 extern struct boot_info boot;
@@ -108,6 +109,25 @@ uint64_t paging_lookup(uint64_t va);
 int early_alloc(uint64_t size, uint64_t align, uint64_t *pa);
 /* One zeroed 4 KiB frame (pagetable.h / page_source callback shape). */
 int early_frame(void *ctx, uint64_t *pa);
+/* Frames the bump allocator has taken from boot.map so far. */
+uint64_t early_bump_frames(void);
+struct mm;
+/* From now on early_alloc takes its blocks from mm's frame allocator (boot.map is no
+ * longer changed), so page-table frames come from the frame allocator too. */
+void early_use_frames(struct mm *mm);
+
+/* ---- mm_init.c: the kernel's memory (kmem.h) ---- */
+#define KMALLOC_ALIGN 16
+/* Early region, frame allocator, VA allocator over Managed, kernel heap; after smp_init.
+ * Panics when memory is too small; without IPIs on > 1 CPU only the frame allocator. */
+void kmem_init(void);
+/* size bytes from the kernel heap (HEAP_OPS), 16-byte aligned; NULL when out of memory.
+ * Panics if the heap is not up. */
+void *kmalloc(size_t size);
+/* Frees p from kmalloc(size) (any CPU; NULL is ignored). */
+void kfree(void *p, size_t size);
+/* True once kmalloc works. */
+bool kmem_heap_ok(void);
 
 /* ---- acpi.c: firmware tables ---- */
 /* APIC ids of the enabled CPUs in the MADT, in table order, into ids (at most max);

@@ -103,6 +103,7 @@ void platform_init(uint64_t info_pa, uint64_t ext_pa)
 		boot.module_len = mod[0].size;
 	}
 	copy_memmap(si);
+	boot.map0 = boot.map;
 }
 
 void hypercall_buf(uint16_t port, uint64_t addr, uint64_t len)
