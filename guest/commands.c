@@ -167,6 +167,8 @@ const struct command guest_commands[] = {
     {"calib", "time the calibration loop with the TSC; one result row", cmd_calib},
     {"fault", "fault=div0|pf|null|stack|hang|badhc|ap-pf: provoke a failure", cmd_fault},
     {"mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row", cmd_mmtest},
+    {"frametest", "allocate every frame on every CPU, check against the map, 1 GiB block; one row",
+     cmd_frametest},
     {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);

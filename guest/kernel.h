@@ -181,7 +181,11 @@ struct command {
 	int (*run)(int argc, char **argv, const char *val);
 };
 extern const struct command guest_commands[];
-int cmd_mmtest(int argc, char **argv, const char *val); /* mmtest.c */
+int cmd_mmtest(int argc, char **argv, const char *val);    /* mmtest.c */
+int cmd_frametest(int argc, char **argv, const char *val); /* frametest.c */
+int cmd_vatest(int argc, char **argv, const char *val);	   /* vatest.c */
+int cmd_heaptest(int argc, char **argv, const char *val);  /* heaptest.c */
+int cmd_replay(int argc, char **argv, const char *val);	   /* replay_cmd.c */
 extern const unsigned guest_ncommands;
 
 #endif
