@@ -169,6 +169,8 @@ const struct command guest_commands[] = {
     {"mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row", cmd_mmtest},
     {"frametest", "allocate every frame on every CPU, check against the map, 1 GiB block; one row",
      cmd_frametest},
+    {"vatest", "vatest[=nosd]: 64 MiB of scattered frames in one VA range, CPU 1 faults after unmap",
+     cmd_vatest},
     {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);

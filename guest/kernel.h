@@ -80,10 +80,16 @@ struct percpu {
 	uint32_t apic_id;
 	uint64_t stack_top;
 	uint64_t scratch[4]; /* free for commands (selftest) */
+	bool fault_expected; /* cpu_probe_read in progress: its #PF is caught */
+	uint64_t fault_cr2;  /* CR2 of the last caught fault */
+	uint64_t faults_caught;
 };
 /* Loads the GDT, this CPU's TSS and the IDT, and points %gs at percpu[id]. */
 void cpu_init(unsigned id, uint64_t stack_top);
 struct percpu *percpu_of(unsigned id);
+/* Reads the qword at addr into *val on this CPU; a page fault on that read is caught
+ * (percpu fault_cr2, faults_caught) and returns true instead of panicking. */
+bool cpu_probe_read(uint64_t addr, uint64_t *val);
 static inline struct percpu *this_cpu(void)
 {
 	struct percpu *p;
