@@ -171,6 +171,8 @@ const struct command guest_commands[] = {
      cmd_frametest},
     {"vatest", "vatest[=nosd]: 64 MiB of scattered frames in one VA range, CPU 1 faults after unmap",
      cmd_vatest},
+    {"heaptest", "alloc/realloc/free with patterns on every CPU, cross-CPU frees; one row",
+     cmd_heaptest},
     {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);
