@@ -173,6 +173,8 @@ const struct command guest_commands[] = {
      cmd_vatest},
     {"heaptest", "alloc/realloc/free with patterns on every CPU, cross-CPU frees; one row",
      cmd_heaptest},
+    {"replay", "replay[=serial|par]: replay the trace blob (PVH module 0) on HEAP_OPS; one row",
+     cmd_replay},
     {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);

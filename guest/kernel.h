@@ -63,6 +63,9 @@ void console_write(const char *s, size_t len);
  * printf-formatted JSON members without braces (may be empty). */
 void result_emit(const char *kind, const char *fields_fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Emits one result row that is already a whole JSON object (json[0] == '{', one line,
+ * provenance included, e.g. json_replay_row); panics above 4 KiB under QEMU. */
+void result_emit_json(const char *json, size_t len);
 /* Ends the run with code (0 = success). Never returns. */
 _Noreturn void guest_exit(int code);
 /* Reports msg as a guest failure and ends the run non-zero. Never returns. */
