@@ -9,8 +9,9 @@
  * the page tables of that mapping come from the carved frames too, so
  *   early.frames == mm_early_frames(bytes) == meta frames + table frames (+ spare).
  * Every other usable frame of boot.map is then given to PHYS_OPS. From here on the
- * Early bump allocator (early.c) and page-table frames come from the frame allocator
- * through kframe_ops, a counting wrapper, so at any quiescent point
+ * Early bump allocator (early.c) and every new page-table frame (paging.c's static
+ * pool is no longer used) come from the frame allocator through kframe_ops, a
+ * counting wrapper, so at any quiescent point
  *   PHYS_OPS free frames == usable(boot.map0) - early.frames - bump frames - kmem.held
  * (frametest checks this; boot.map0 is the map before any kernel allocation).
  */
@@ -164,6 +165,7 @@ void kmem_init(void)
 	if (PHYS_OPS.init(kmem.frame_st, &boot.map, n, kmem.frame_meta, kmem.frame_meta_len))
 		guest_panic("mm_init: " PHYS_NAME " init failed");
 	early_use_frames(&kmem.mm);
+	paging_kernel()->alloc_frame = early_frame; /* new page tables: frame allocator */
 	if (guest_mmu_init(&kmem.mmu) != MM_OK) {
 		kprintf("mm_init: %u CPUs but no IPIs: no VA allocator and no heap\n", n);
 		mm_init(&kmem.mm, n, &kframe_ops, &kmem, NULL, NULL, NULL);
