@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # replay_engines_test.sh: one small trace, the same deterministic metrics from every
-# engine. Two generated traces (random_actions: reallocs; larson: cross-thread frees)
+# engine, for the talc and the slab guest of $MTB_GUEST's PHYS-VIRT pair (a heap whose
+# guest is not built is skipped with a note). Two generated traces (random_actions: reallocs; larson: cross-thread frees)
 # are replayed in serial mode on 2 CPUs by the host engine (build/bin/mtb_host), by the
 # guest under our VMM (/dev/kvm) and by the guest under QEMU TCG (-initrd). Compared:
 #   host vs each guest: trace_hash, ops, allocs, frees, reallocs, failed,
-#     cross_cpu_frees, peak_live, live_end_objects, live_end_bytes (heap-independent;
-#     also the footprint fields when mtb_host has the guest's heap);
+#     cross_cpu_frees, peak_live, live_end_objects, live_end_bytes (heap-independent),
+#     and the footprint fields below when mtb_host has the guest's heap (talc, slab on
+#     buddy + bitmap, --fixed-heap 2 MiB as in a 64 MiB guest) and the guest is
+#     buddy-bitmap-HEAP;
 #   VMM guest vs QEMU guest (same heap): all of those plus footprint_at_peak, frag3,
 #     peak_footprint, frag4, footprint_end, heap_frames, heap_va_bytes, heap_remote_frees.
 # An engine that is not available here (no /dev/kvm, no QEMU) is skipped with a note;
@@ -13,9 +16,9 @@
 set -u
 BIN=${MTB_BIN:-build/bin}
 VMM=${MTB_VMM:-build/bin/vmm}
-GUEST=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
+GUEST0=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-[ -f "$GUEST" ] || { echo "SKIP: guest ELF not built (MTB_GUEST=$GUEST)"; exit 77; }
+[ -f "$GUEST0" ] || { echo "SKIP: guest ELF not built (MTB_GUEST=$GUEST0)"; exit 77; }
 [ -x "$BIN/mtb_host" ] && [ -x "$BIN/trace" ] || { echo "FAIL: $BIN/mtb_host or $BIN/trace not built"; exit 1; }
 kvm=false qemu=false
 [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null && [ -x "$VMM" ] && kvm=true
@@ -27,11 +30,11 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-heap=$(basename "$(dirname "$GUEST")")
-heap=${heap##*-}
+for heap in talc slab; do
+GUEST=${GUEST0%-*/guest.elf}-$heap/guest.elf
+[ -f "$GUEST" ] || { echo "note: $GUEST not built: $heap skipped"; continue; }
 host_heap=libc
 "$BIN/mtb_host" --help | grep -q "heap: .*\b$heap\b" && host_heap=$heap
-
 for gen in random_actions larson; do
 	t=$tmp/$gen.mtb
 	"$BIN/trace" gen $gen "$t" --ops 1500 --threads 2 --seed 11 >/dev/null || { fail "trace gen $gen"; continue; }
@@ -42,7 +45,7 @@ for gen in random_actions larson; do
 		s=$(date +%s.%N)
 		"$VMM" --cpus 2 --mem 64M --timeout 240 --trace "$t" --out "$tmp/kvm.json" "$GUEST" -- replay \
 			>"$tmp/kvm.out" 2>&1 || { fail "$gen: VMM replay"; tail -5 "$tmp/kvm.out"; }
-		echo "== $gen under the VMM: wall $(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s," \
+		echo "== $heap: $gen under the VMM: wall $(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s," \
 			"$(grep -h 'VM exits' "$tmp/kvm.out" | sed 's/^vmm: //')"
 		rows+=("$tmp/kvm.json")
 	fi
@@ -76,18 +79,21 @@ def cmp(a, b, keys):
 if len(host) != 1 or not guests:
     print(f"  {gen}: rows missing: {len(host)} host, {len(guests)} guest"); sys.exit(1)
 for g in guests:
-    cmp(host[0], g, base + (heapf if host_heap == g["heap"] else []))
+    same = host_heap == g["heap"] and host[0]["combo"] == g["combo"]
+    cmp(host[0], g, base + (heapf if same else []))
     if g["mode"] != "serial" or g["cpus"] != 2 or g["ops"] != host[0]["ops"]:
         print(f"  {gen}: {g['engine']} row: mode {g['mode']} cpus {g['cpus']}"); bad += 1
 if len(guests) == 2:
     cmp(guests[0], guests[1], base + heapf)
-print(f"ok: {gen}: " + ", ".join(r["engine"] for r in rows) + " agree on " +
+print(f"ok: {guests[0]['heap']}: {gen}: " + ", ".join(r["engine"] for r in rows) + " agree on " +
       ", ".join(f"{k}={host[0][k]}" for k in ["ops", "peak_live", "cross_cpu_frees"]) +
       (f"; guests on footprint_at_peak={guests[0]['footprint_at_peak']}, frag3={guests[0]['frag3']}, "
        f"frag4={guests[0]['frag4']}" if len(guests) == 2 else "") +
-      ("" if host_heap == guests[0]["heap"] else f" (host heap {host_heap}: footprints not compared with it)"))
+      (" (host too)" if host[0]["combo"] == guests[0]["combo"] else
+       f" (host {host[0]['combo']}: footprints not compared with it)"))
 sys.exit(1 if bad else 0)
 PY
+done
 done
 [ $fails -eq 0 ] || { echo "replay_engines_test: $fails failure(s)"; exit 1; }
 echo "replay_engines_test: ok"
