@@ -11,11 +11,14 @@
  *    (max_order) is computed from the bitmap.
  * 3. Every CPU frees an interleaved share of the bitmap (cross-CPU frees); free
  *    frames must be back to their count before step 1.
+ * Also every Early frame k must be mapped at EARLY_BASE + k * 4 KiB (the Early region
+ * may span holes: `earlypad=MiB` makes it large enough to in tests).
  * 4. One block of order max_order (1 GiB when memory allows, else the largest that
  *    fits; the row says which) must be allocatable, aligned and inside the map, and,
  *    below 1 GiB, one of order max_order + 1 must not.
  */
 #include "kmem.h"
+#include "layout.h"
 #include "x86.h"
 
 struct ft {
@@ -101,6 +104,15 @@ static uint64_t usable_frames(const struct mem_map *m)
 	return n;
 }
 
+/* Every Early meta frame is mapped where mm_init says (EARLY_BASE + k * 4 KiB). */
+static bool early_map_ok(void)
+{
+	for (uint64_t k = 0; k < kmem.early_meta_frames; k++)
+		if (paging_lookup(EARLY_BASE + (k << PAGE_SHIFT)) != kmem_early_nth(k))
+			return false;
+	return true;
+}
+
 /* Step 4: 0 ok, else 1; *got = the order obtained. */
 static int block_check(unsigned order, int *got)
 {
@@ -127,7 +139,7 @@ struct ft_res {
 	struct frame_stats s0, s1;
 	unsigned order;
 	int got;
-	bool block_ok, ok;
+	bool block_ok, early_ok, ok;
 };
 
 static void ft_emit(const struct ft *t, const struct ft_res *r)
@@ -138,11 +150,13 @@ static void ft_emit(const struct ft *t, const struct ft_res *r)
 		    "\"early_frames\":%lu,\"bump_frames\":%lu,\"held_frames\":%lu,"
 		    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before\":%lu,"
 		    "\"free_after\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
-		    "\"alloc_ns\":%lu,\"free_ns\":%lu,\"ok\":%s",
+		    "\"early_ranges\":%u,\"early_map_ok\":%s,\"alloc_ns\":%lu,\"free_ns\":%lu,"
+		    "\"ok\":%s",
 		    smp_ncpus(), boot.map0.count, t->count, r->expected, r->map_frames,
 		    kmem.early_frames, kmem.bump_frames, r->held, r->s0.total_frames, t->dups, t->bad,
 		    r->s0.free_frames, r->s1.free_frames, r->order, r->got, g1 ? "true" : "false",
-		    r->alloc_ns, r->free_ns, r->ok ? "true" : "false");
+		    kmem.early.count, r->early_ok ? "true" : "false", r->alloc_ns, r->free_ns,
+		    r->ok ? "true" : "false");
 	kprintf("frametest: %lu frames (expected %lu), largest block order %u (%lu KiB)%s: %s\n",
 		t->count, r->expected, r->order, (PAGE_SIZE << r->order) >> 10,
 		r->order == FRAME_MAX_ORDER ? ", 1 GiB" : ", less than 1 GiB fits",
@@ -174,7 +188,8 @@ int cmd_frametest(int argc, char **argv, const char *val)
 	r.free_ns = tsc_to_ns(rdtsc() - t1);
 	PHYS_OPS.stats(kmem.frame_st, &r.s1);
 	r.block_ok = block_check(r.order, &r.got) == 0;
-	r.ok = t.count == r.expected && t.dups == 0 && t.bad == 0 && r.s0.total_frames == owned &&
+	r.early_ok = early_map_ok();
+	r.ok = r.early_ok && t.count == r.expected && t.dups == 0 && t.bad == 0 && r.s0.total_frames == owned &&
 	       r.s1.free_frames == r.s0.free_frames && r.block_ok && PHYS_OPS.check(kmem.frame_st);
 	ft_emit(&t, &r);
 	return r.ok ? 0 : 1;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kvm_mm_test.sh: the guest's memory management under our VMM on /dev/kvm: frametest
 # with --holes on 1 and 2 vCPUs (every frame handed out once, count == map's usable
-# memory - Early - reserved - kernel-held), vatest on 2 vCPUs (scattered frames behind
+# memory - Early - reserved - kernel-held; on 2 vCPUs with an Early region spanning
+# a hole), vatest on 2 vCPUs (scattered frames behind
 # one Managed range, CPU 1 faults after unmap, Unmanaged slots untouched), heaptest on
 # 2 vCPUs for the talc and the slab guest, and replay=par of a small trace.
 # Workloads are tiny: KVM here may be emulated (about 1000x slower than native).
@@ -43,10 +44,17 @@ run() {
 # row_ok KIND: the result file has one KIND row with "ok":true.
 row_ok() { grep -q "\"kind\":\"$1\".*\"ok\":true" "$tmp/r.jsonl" 2>/dev/null; }
 
+# 2 vCPUs: earlypad=6 makes the Early region 6 MiB larger, so it spans the --holes
+# hole at 8 MiB (two carved ranges, mapped contiguously).
 for n in 1 2; do
-	run "frametest --holes $n vCPU" "$GUEST" --cpus $n --mem 16M --holes "$GUEST" -- frametest
+	pad=
+	[ $n -eq 2 ] && pad=earlypad=6
+	run "frametest --holes $n vCPU $pad" "$GUEST" --cpus $n --mem 16M --holes "$GUEST" -- $pad frametest
 	[ $rc -eq 0 ] && row_ok frametest || fail "frametest $n vCPU: exit $rc"
-	grep -q '"dups":0,"bad":0' "$tmp/r.jsonl" 2>/dev/null || fail "frametest $n: duplicates or foreign frames"
+	grep -q '"dups":0,"bad":0,.*"early_map_ok":true' "$tmp/r.jsonl" 2>/dev/null ||
+		fail "frametest $n: duplicates, foreign frames or Early mapping"
+	[ -z "$pad" ] || grep -q '"early_ranges":[2-9]' "$tmp/r.jsonl" 2>/dev/null ||
+		fail "frametest $pad: the Early region does not span the hole"
 	grep -o '"frames":[0-9]*,"expected":[0-9]*' "$tmp/r.jsonl" 2>/dev/null | sed 's/^/   /'
 done
 
