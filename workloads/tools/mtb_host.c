@@ -3,14 +3,16 @@
  * JSON result row per CPU count (fields: workloads/core/json_row.h).
  *
  *   mtb_host --trace FILE | --gen NAME [--ops N] [--threads T] [--slots S] [--seed S]
- *            [--heap libc] [--cpus 1,2,4] [--mode serial|parallel] [--out FILE]
+ *            [--heap libc|talc|slab] [--fixed-heap B] [--cpus 1,2,4] [--mode serial|parallel] [--out FILE]
  *            [--build ID] [--lenient]
  *
  * Heaps: "libc" (the C library allocator, the peer baseline; run under
  * LD_PRELOAD=libjemalloc.so / libmimalloc.so / libtcmalloc.so its rows say
- * "libc:jemalloc" etc., so peers are measured by the same engine). The strategy heaps
- * (talc, slab over the frame and VA allocators on a hostmem machine) join this table
- * once they are merged. Timings come from CLOCK_MONOTONIC and are trusted
+ * "libc:jemalloc" etc., so peers are measured by the same engine), and the strategy
+ * heaps "talc" and "slab" on frame_buddy + va_bitmap over a hostmem machine
+ * (heap_machine.h, set up like the guest's kernel memory: --fixed-heap is talc's
+ * initial heap, 2 MiB as in a 64 MiB guest), whose serial rows match the guest's
+ * buddy-bitmap-HEAP rows on every deterministic metric. Timings come from CLOCK_MONOTONIC and are trusted
  * (timing_trusted=true): this engine runs natively.
  */
 #define _GNU_SOURCE
@@ -27,17 +29,21 @@
 #include "../core/gen.h"
 #include "../core/json_row.h"
 #include "../host/heap_libc.h"
+#include "../host/heap_machine.h"
+
+#define MACHINE_PHYS (256ull << 20) /* hostmem for the strategy heaps */
+#define MACHINE_VA   (64ull << 30)
 #include "../host/trace_file.h"
 
 struct opts {
 	const char *trace, *gen, *heap, *mode, *out, *build;
-	uint64_t ops, seed;
+	uint64_t ops, seed, fixed_heap;
 	unsigned threads, slots;
 	unsigned cpus[16], ncpus_list;
 	bool lenient;
 };
 
-static const struct heap_ops *const heaps[] = {&heap_libc_ops};
+static const struct heap_ops *const heaps[] = {&heap_libc_ops, &heap_talc_ops, &heap_slab_ops};
 
 static void usage(FILE *f)
 {
@@ -49,7 +55,8 @@ static void usage(FILE *f)
 	      "  --threads T        generator threads (default: the largest --cpus)\n"
 	      "  --slots S          generator objects per thread (default: generator's)\n"
 	      "  --seed S           generator seed (default 1)\n"
-	      "  --heap NAME        heap: libc (default)\n"
+	      "  --heap NAME        heap: libc (default), talc, slab (on buddy + bitmap)\n"
+	      "  --fixed-heap B     talc's initial heap in bytes (default 2097152)\n"
 	      "  --cpus LIST        CPU counts, e.g. 1,2,4: one row each (default 1)\n"
 	      "  --mode M           serial (deterministic, one thread) or parallel (one\n"
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
@@ -98,8 +105,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"threads", 1, 0, 'T'}, {"slots", 1, 0, 'S'}, {"seed", 1, 0, 's'},
 		{"heap", 1, 0, 'H'},  {"cpus", 1, 0, 'c'},   {"mode", 1, 0, 'm'},
 		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
-		{"help", 0, 0, 'h'},  {0, 0, 0, 0}};
-	*o = (struct opts){.heap = "libc", .ops = 1000000, .seed = 1, .cpus = {1}, .ncpus_list = 1};
+		{"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+	*o = (struct opts){.heap = "libc", .ops = 1000000, .seed = 1, .cpus = {1}, .ncpus_list = 1,
+			   .fixed_heap = SIZE_2M};
 	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
 	int c;
 	uint64_t v;
@@ -113,6 +121,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o': o->out = optarg; break;
 		case 'b': o->build = optarg; break;
 		case 'l': o->lenient = true; break;
+		case 'F':
+			if (!parse_u64(optarg, &o->fixed_heap) || o->fixed_heap < PAGE_SIZE)
+				return die("bad --fixed-heap (bytes, at least 4096)", optarg);
+			break;
 		case 'h': return 1;
 		case 'c':
 			if (!parse_cpus(optarg, o))
@@ -241,10 +253,16 @@ static int run_one(const struct opts *o, const struct heap_ops *heap, const stru
 		   unsigned ncpus, const char *name, char *row, size_t cap)
 {
 	bool serial = o->mode ? !strcmp(o->mode, "serial") : ncpus == 1;
-	void *hst = calloc(1, heap->state_size);
+	bool machine = heap != &heap_libc_ops;
+	static struct heap_machine m;
+	void *hst = machine ? NULL : calloc(1, heap->state_size);
 	void *mem = malloc(replay_mem_size(t, ncpus));
 	struct heap_env env = {.ncpus = ncpus};
-	if (!hst || !mem || heap->init(hst, &env)) {
+	if (machine && heap_machine_init(&m, heap, ncpus, MACHINE_PHYS, MACHINE_VA, o->fixed_heap))
+		return 1;
+	if (machine)
+		hst = m.heap_st;
+	if (!hst || !mem || (!machine && heap->init(hst, &env))) {
 		fprintf(stderr, "mtb_host: heap %s: init failed\n", heap->name);
 		return 1;
 	}
@@ -260,12 +278,18 @@ static int run_one(const struct opts *o, const struct heap_ops *heap, const stru
 	replay_finish(&r, &res);
 	replay_release(&r);
 	const char *label = heap_label(heap);
-	struct result_prov p = {"replay", label, "-", "-", label, "host", 1, ncpus,
+	char combo[64];
+	snprintf(combo, sizeof(combo), "buddy-bitmap-%s", heap->name);
+	struct result_prov p = {"replay", machine ? combo : label, machine ? "buddy" : "-",
+				machine ? "bitmap" : "-", label, "host", 1, ncpus,
 				serial ? "serial" : "parallel", name, t->h.payload_hash, o->build,
 				o->gen ? o->seed : 0};
 	long n = json_replay_row(&p, &res, row, cap);
 	free(mem);
-	free(hst);
+	if (machine)
+		heap_machine_fini(&m);
+	else
+		free(hst);
 	return n < 0 ? (fprintf(stderr, "mtb_host: result row too long\n"), 1) : 0;
 }
 
