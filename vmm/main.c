@@ -138,7 +138,7 @@ static int boot(struct vmm *v)
 	int e = result_out_open(&v->out, v->opt.out_path);
 	if (e < 0) {
 		fprintf(stderr, "vmm: --out %s: %s\n", v->opt.out_path, strerror(-e));
-		return VMM_EXIT_HOST;
+		return e == -ENOMEM ? VMM_EXIT_HOST : VMM_EXIT_USAGE; /* a path we cannot write */
 	}
 	double t0 = now_s();
 	rc = kvm_vm_run(v);
@@ -156,7 +156,7 @@ static int boot(struct vmm *v)
 	e = result_out_commit(&v->out);
 	if (e < 0) {
 		fprintf(stderr, "vmm: --out %s: %s\n", v->opt.out_path, strerror(-e));
-		return VMM_EXIT_HOST;
+		return e == -ENOMEM ? VMM_EXIT_HOST : VMM_EXIT_USAGE; /* a path we cannot write */
 	}
 	return VMM_EXIT_OK;
 }
