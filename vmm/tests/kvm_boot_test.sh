@@ -60,12 +60,6 @@ grep -q "vmm: calibration: .* ratio" "$tmp/err" || fail "calib: no calibration l
 grep -q '"kind":"calib"' "$tmp/r.jsonl" 2>/dev/null && grep -q '"calib_ratio":[0-9]' "$tmp/r.jsonl" 2>/dev/null ||
 	fail "calib: row lacks a ratio: $(cat "$tmp/r.jsonl" 2>/dev/null)"
 
-# an --out path that cannot be written is bad input (2), one line, nothing left
-run "unwritable --out" --out "$tmp/nodir/r.jsonl" "$GUEST" -- selftest
-[ $rc -eq 2 ] || fail "unwritable --out: exit $rc, expected 2"
-[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- "--out $tmp/nodir/r.jsonl: No such file" "$tmp/err" ||
-	fail "unwritable --out: stderr: $(cat "$tmp/err")"
-
 # fault KIND NEEDLE [ARGS...]: must exit 1 with NEEDLE on stderr, no result file.
 fault() {
 	local kind=$1 needle=$2
