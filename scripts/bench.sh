@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # bench.sh: runs each benchmark binary given, writing results/NAME.csv atomically.
 # Usage: scripts/bench.sh BENCH...   Each benchmark takes --out FILE and prints progress.
+# MTB_BUILD_ID (the rows' build column) defaults to `git describe --always --dirty`.
 set -euo pipefail
 case "${1:-}" in -h | --help)
-	sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 esac
 mkdir -p results
+MTB_BUILD_ID=${MTB_BUILD_ID:-$(git describe --always --dirty 2>/dev/null || echo dev)}
+export MTB_BUILD_ID
 for b in "$@"; do
 	name=$(basename "$b")
 	echo "bench: $name"

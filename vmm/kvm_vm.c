@@ -56,6 +56,14 @@ static int kvm_check_caps(struct vmm *v)
 			max);
 		return VMM_EXIT_HOST;
 	}
+	/* NR_VCPUS is KVM's recommended maximum (the host's cores): more vCPUs
+	 * work but share cores, so say so rather than fail. */
+	int rec = ioctl(v->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (rec > 0 && v->opt.cpus > (unsigned)rec)
+		fprintf(stderr,
+			"vmm: note: --cpus %u is above KVM_CAP_NR_VCPUS = %d (recommended; "
+			"max %d): vCPUs share host cores\n",
+			v->opt.cpus, rec, max);
 	return 0;
 }
 

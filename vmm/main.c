@@ -128,17 +128,20 @@ static int boot(struct vmm *v)
 	vmm_state_init(v);
 	calib_env_detect(&v->env);
 	v->host_calib_cycles = calib_host_cycles(MTB_CALIB_ITERS);
+	/* --out first: a path we cannot write is bad input (2) even without KVM */
+	int e = result_out_open(&v->out, v->opt.out_path);
+	if (e < 0) {
+		fprintf(stderr, "vmm: --out %s: %s\n", v->opt.out_path, strerror(-e));
+		return e == -ENOMEM ? VMM_EXIT_HOST : VMM_EXIT_USAGE;
+	}
 	int rc = kvm_vm_create(v);
 	if (!rc)
 		rc = kvm_vcpus_create(v);
 	if (!rc)
 		rc = fixups(v);
-	if (rc)
+	if (rc) {
+		result_out_abort(&v->out);
 		return rc;
-	int e = result_out_open(&v->out, v->opt.out_path);
-	if (e < 0) {
-		fprintf(stderr, "vmm: --out %s: %s\n", v->opt.out_path, strerror(-e));
-		return VMM_EXIT_HOST;
 	}
 	double t0 = now_s();
 	rc = kvm_vm_run(v);

@@ -16,7 +16,8 @@
  *
  * Memory is hostmem's --holes layout (1 MiB firmware, a hole of 1/16 in the
  * middle, a small odd one near the top). Rows: engine,timing_trusted,kind,phys,
- * cpus,fill_pct,op,value,unit,seed (results/README.md names). Written atomically.
+ * cpus,fill_pct,op,value,unit,seed,build (results/README.md names; build =
+ * $MTB_BUILD_ID, else "dev"). Written atomically.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,6 +45,7 @@ static const char *usage =
 struct bench {
 	FILE *out;
 	uint64_t seed;
+	const char *build; /* build id for the rows */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -64,8 +66,8 @@ static double now_ns(void)
 static void row(struct bench *b, const char *kind, const char *phys, unsigned cpus,
 		unsigned fill, const char *op, double value, const char *unit)
 {
-	fprintf(b->out, "host,true,%s,%s,%u,%u,%s,%.6g,%s,%" PRIu64 "\n", kind, phys, cpus, fill,
-		op, value, unit, b->seed);
+	fprintf(b->out, "host,true,%s,%s,%u,%u,%s,%.6g,%s,%" PRIu64 ",%s\n", kind, phys, cpus,
+		fill, op, value, unit, b->seed, b->build);
 	fflush(b->out);
 }
 
@@ -531,7 +533,8 @@ static void run_all(struct bench *b, const struct opts *o)
 {
 	const struct frame_ops *all[] = {&frame_buddy_ops, &frame_freelist_ops};
 	double frag[2][2];
-	fprintf(b->out, "engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed\n");
+	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	fprintf(b->out, "engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed,build\n");
 	fprintf(stderr, "frame_bench: ops, %" PRIu64 " MiB\n", o->mib);
 	for (int i = 0; i < 2; i++)
 		bench_ops(b, all[i], o->mib);

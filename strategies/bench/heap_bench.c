@@ -400,18 +400,27 @@ struct opts {
 	int trials, he_trials;
 	uint64_t seed;
 	const char *only, *heaps; /* comma lists, NULL = all */
+	const char *frames;	  /* frame allocator under talc and slab */
 };
+
+/* Provenance of every row (results/README.md): seed and build id. */
+static uint64_t prov_seed;
+static const char *prov_build = "dev";
 
 static const char usage[] =
 	"usage: heap_bench --out FILE [--duration-ms N] [--trials N] [--he-trials N] [--seed N]\n"
+	"                  [--only LIST] [--heaps LIST] [--frames NAME]\n"
 	"  Benchmarks the talc and slab heaps against glibc, jemalloc, tcmalloc and mimalloc\n"
 	"  (heap_efficiency, random_actions, larson, xmalloc, hermit64 at 1 and 2 threads) and\n"
-	"  writes one CSV (workload,allocator,version,threads,param,value,unit) atomically.\n"
+	"  writes one CSV (workload,allocator,version,threads,param,value,unit,engine,\n"
+	"  timing_trusted,seed,build) atomically; build = $MTB_BUILD_ID, else 'dev'.\n"
 	"  --duration-ms  length of one timed run (default 200)\n"
 	"  --trials       timed runs per configuration, the median is kept (default 3)\n"
 	"  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n"
 	"  --only LIST    workloads to run (comma list of the names above)\n"
-	"  --heaps LIST   allocators to run (talc,slab,glibc,jemalloc,tcmalloc,mimalloc)\n";
+	"  --heaps LIST   allocators to run (talc,slab,glibc,jemalloc,tcmalloc,mimalloc)\n"
+	"  --frames NAME  frame allocator under talc and slab: simple (test stand-in,\n"
+	"                 default), buddy or freelist\n";
 
 static long arg_num(const char *opt, const char *v, long lo, long hi)
 {
@@ -427,7 +436,7 @@ static long arg_num(const char *opt, const char *v, long lo, long hi)
 
 static void parse(int argc, char **argv, struct opts *o)
 {
-	*o = (struct opts){NULL, 0.2, 3, 30, 42, NULL, NULL};
+	*o = (struct opts){NULL, 0.2, 3, 30, 42, NULL, NULL, "simple"};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -445,6 +454,12 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->only = v;
 		} else if (!strcmp(a, "--heaps") && v) {
 			o->heaps = v;
+		} else if (!strcmp(a, "--frames") && v) {
+			if (!heap_fixture_frame_ops(v)) {
+				fprintf(stderr, "heap_bench: --frames %s: not simple, buddy or freelist\n", v);
+				exit(2);
+			}
+			o->frames = v;
 		} else if (!strcmp(a, "--seed")) {
 			o->seed = (uint64_t)arg_num(a, v, 0, 1L << 62);
 		} else {
@@ -474,13 +489,14 @@ static bool in_list(const char *list, const char *name)
 	return !list;
 }
 
-static bool setup(struct bench_heap *b)
+static bool setup(struct bench_heap *b, const char *frames)
 {
 	if (strcmp(b->name, "talc") && strcmp(b->name, "slab"))
 		return peer_load(b);
 	b->fx = calloc(1, sizeof(*b->fx));
-	snprintf(b->version, sizeof(b->version), "memtestbed %s on simple/simple, keep 1", b->name);
-	return b->fx && heap_fixture_init(b->fx, &test_frame_simple_ops, &test_va_simple_ops,
+	snprintf(b->version, sizeof(b->version), "memtestbed %s on %s/simple, keep 1", b->name,
+		 frames);
+	return b->fx && heap_fixture_init(b->fx, heap_fixture_frame_ops(frames), &test_va_simple_ops,
 					  heap_fixture_heap_ops(b->name), MAX_THREADS, 1ull << 30,
 					  16ull << 30, 256ull << 20, 1) == MM_OK;
 }
@@ -501,7 +517,8 @@ static const struct cfg cfgs[] = {
 static void row(FILE *f, const char *w, const char *a, const char *ver, unsigned thr, int param,
 		double v, const char *unit)
 {
-	fprintf(f, "%s,%s,\"%s\",%u,%d,%.4g,%s\n", w, a, ver, thr, param, v, unit);
+	fprintf(f, "%s,%s,\"%s\",%u,%d,%.4g,%s,host,true,%llu,%s\n", w, a, ver, thr, param, v,
+		unit, (unsigned long long)prov_seed, prov_build);
 	fprintf(stderr, "  %-15s %-16s t=%u p=%-5d %12.4g %s\n", w, a, thr, param, v, unit);
 }
 
@@ -549,10 +566,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "heap_bench: cannot write %s: %s\n", tmp, strerror(errno));
 		return 1;
 	}
-	fprintf(f, "workload,allocator,version,threads,param,value,unit\n");
+	prov_seed = o.seed;
+	if (getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID"))
+		prov_build = getenv("MTB_BUILD_ID");
+	fprintf(f, "workload,allocator,version,threads,param,value,unit,engine,timing_trusted,seed,"
+		   "build\n");
 	bool ok[NALLOC];
 	for (int a = 0; a < NALLOC; a++)
-		ok[a] = in_list(o.heaps, heaps[a].name) && setup(&heaps[a]);
+		ok[a] = in_list(o.heaps, heaps[a].name) && setup(&heaps[a], o.frames);
 	fprintf(stderr, "heap_bench: heap_efficiency, %d trials of a %llu MiB arena\n", o.he_trials,
 		(unsigned long long)(HE_ARENA >> 20));
 	for (int a = 0; a < 2; a++)

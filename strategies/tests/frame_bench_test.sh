@@ -19,7 +19,7 @@ mkdir "$dir/out"
 	fail "small run failed: $(tail -3 "$dir/progress")"
 [ "$(ls "$dir/out")" = "f.csv" ] || fail "temporary file left: $(ls "$dir/out")"
 mv "$dir/out/f.csv" "$dir/f.csv"
-head -1 "$dir/f.csv" | grep -q '^engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed$' ||
+head -1 "$dir/f.csv" | grep -q '^engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed,build$' ||
 	fail "bad header"
 for s in buddy freelist; do
 	for op in alloc_4k free_4k alloc_2m free_2m alloc_4k_frag10000 alloc_2m_frag10000 \

@@ -9,7 +9,7 @@
  * after a peak when keep_empty_chunks == 0.
  * MTB_HEAP_STEPS overrides the number of random steps per heap; MTB_FRAME_OPS and
  * MTB_VA_OPS pick the lower allocators by name (heap_fixture_frame_ops), "simple"
- * by default.
+ * by default; heap_lower_test.sh runs heap_test with the real frame strategies.
  */
 #include "testlib.h"
 

@@ -48,6 +48,7 @@ expect_err "missing trace" 2 "--trace" --trace "$tmp/none.bin" "$tmp/t.elf"
 truncate -s 20M "$tmp/big.bin"
 expect_err "trace too big" 2 "does not fit" --mem 16M --trace "$tmp/big.bin" "$tmp/t.elf"
 expect_err "trace not a file" 2 "not a regular file" --trace /dev/null "$tmp/t.elf"
+expect_err "unwritable --out" 2 "--out $tmp/nodir/r.jsonl: No such file" --out "$tmp/nodir/r.jsonl" "$tmp/t.elf"
 
 "$VMM" --help >"$tmp/out" 2>"$tmp/err"
 rc=$?

@@ -56,9 +56,9 @@ static int trc_line(struct trace_builder *b, const char *s)
 	if (strlen(op) != 1 || !strchr("acmrf", op[0]))
 		return tb_bad(b, "unknown op '%s'", op);
 	if (op[0] != 'f' && !tok_u64(&s, &size))
-		return tb_bad(b, "missing size");
+		return tb_bad(b, "missing or out-of-range size");
 	if (op[0] == 'm' && !tok_u64(&s, &align))
-		return tb_bad(b, "missing alignment");
+		return tb_bad(b, "missing or out-of-range alignment");
 	if (!at_end(s))
 		return tb_bad(b, "trailing garbage");
 	int th = tb_thread(b, tid);
@@ -119,7 +119,7 @@ static int rep_line(struct trace_builder *b, const char *s, uint64_t nids)
 	if (strlen(op) != 1 || !strchr("afr", op[0]))
 		return tb_bad(b, "unknown op '%s'", op);
 	if (op[0] != 'f' && !tok_u64(&s, &size))
-		return tb_bad(b, "missing size");
+		return tb_bad(b, "missing or out-of-range size");
 	if (!at_end(s))
 		return tb_bad(b, "trailing garbage");
 	if (id >= nids)

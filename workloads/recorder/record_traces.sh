@@ -2,9 +2,10 @@
 # record_traces.sh: records a few programs available here with libmtbrec.so into
 # DIR (default workloads/traces): python3, gcc (cc1, as, ld: one file per process),
 # sort, and sqlite3 when installed. Each process's file is checked with the trace
-# tool and xz-compressed as NAME-EXE[-K].trc.xz. Usage: record_traces.sh [DIR]
+# tool, gets the shared traces' header (threads= ops= objects= peak_live=) and is
+# xz-compressed as NAME-EXE[-K].trc.xz. Usage: record_traces.sh [DIR]
 set -euo pipefail
-case "${1:-}" in -h | --help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h | --help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$root/workloads/traces}
 lib=$root/build/lib/libmtbrec.so
@@ -28,7 +29,16 @@ record() {
 		dst=$out/$name-$exe.trc
 		while [ -e "$dst.xz" ]; do k=$((k + 1)); dst=$out/$name-$exe-$k.trc; done
 		"$tr" stats "$f" >"$w/stats" || { echo "record_traces: $f does not parse" >&2; return 1; }
-		cp "$f" "$dst.tmp" && xz -f -T1 "$dst.tmp" && mv -f "$dst.tmp.xz" "$dst.xz"
+		# the shared traces' header: counts from stats (the recorder streams, so it
+		# cannot write them first); checked by parsing the result again
+		{
+			head -1 "$f" | sed 's/ threads=.*//'
+			awk '/^(threads|ops|objects|peak_live) / { v[$1] = $2 }
+				END { printf " threads=%s ops=%s objects=%s peak_live=%s\n", v["threads"], v["ops"], v["objects"], v["peak_live"] }' "$w/stats"
+		} | paste -sd '' >"$dst.tmp"
+		tail -n +2 "$f" >>"$dst.tmp"
+		"$tr" stats "$dst.tmp" >/dev/null || { echo "record_traces: $dst.tmp: header does not match" >&2; return 1; }
+		xz -f -T1 "$dst.tmp" && mv -f "$dst.tmp.xz" "$dst.xz"
 		printf '%-40s %s ops, peak_live %s\n' "$(basename "$dst").xz" \
 			"$(awk '/^ops/ {print $2}' "$w/stats")" "$(awk '/^peak_live/ {print $2}' "$w/stats")"
 	done

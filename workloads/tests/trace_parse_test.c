@@ -53,7 +53,7 @@ static void test_trc(void)
 	load_bad("op.trc", "0 a 1 5\n0 x 1\n", "op.trc:2: unknown op 'x'");
 	load_bad("free.trc", "0 a 1 5\n0 f 2\n", "free.trc:2: free of object 0x2 that was never");
 	load_bad("big.trc", "0 a 1 99999999999999999\n", "big.trc:1: absurd size");
-	load_bad("ovf.trc", "0 a 1 999999999999999999999999\n", "ovf.trc:1: missing size");
+	load_bad("ovf.trc", "0 a 1 999999999999999999999999\n", "ovf.trc:1: missing or out-of-range size");
 	load_bad("live.trc", "0 a 1 5\n0 a 1 6\n", "live.trc:2: allocation of object 0x1 that is");
 	load_bad("al.trc", "0 m 1 5 24\n", "al.trc:1: bad alignment 24");
 	load_bad("short.trc", "# allocrec trace v1 exe=x pid=1 threads=1 ops=3 objects=2 "
