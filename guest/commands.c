@@ -10,7 +10,7 @@
  *                init up to the command (incl. starting the APs), ns = the test.
  *   calib        times mtb_calib_loop(MTB_CALIB_ITERS) with the TSC; HC_PORT_CALIB
  *                under our VMM; one "calib" row.
- *   fault=KIND   div0 | pf | null | stack | hang | badhc | ap-pf: provokes the failure;
+ *   fault=KIND   div0 | pf | null | stack | hang | badhc | ap-pf | triple: provokes the failure;
  *                the host must report it and exit non-zero.
  */
 #include "kernel.h"
@@ -120,6 +120,17 @@ static unsigned overflow(unsigned depth)
 	return overflow(depth + 1) + pad[0];
 }
 
+/* Loads an empty IDT and faults: the #UD cannot be delivered (#GP), nor can the
+ * #DF after it, so the CPU shuts down (KVM_EXIT_SHUTDOWN; QEMU resets). */
+static void triple_fault(void)
+{
+	static const struct __attribute__((packed)) {
+		uint16_t limit;
+		uint64_t base;
+	} empty = {0, 0};
+	__asm__ volatile("cli\n\tlidt %0\n\tud2" ::"m"(empty));
+}
+
 static int cmd_fault(int argc, char **argv, const char *val)
 {
 	kprintf("fault: provoking '%s'\n", val);
@@ -141,6 +152,8 @@ static int cmd_fault(int argc, char **argv, const char *val)
 		}
 		hypercall_buf(HC_PORT_CONSOLE, 1ull << 46, 64);
 		guest_panic("fault=badhc: the VMM accepted a console buffer outside guest RAM");
+	} else if (__builtin_strcmp(val, "triple") == 0) {
+		triple_fault();
 	} else if (__builtin_strcmp(val, "ap-pf") == 0) {
 		if (smp_ncpus() < 2) {
 			kprintf("fault=ap-pf: needs at least 2 CPUs\n");
@@ -148,7 +161,7 @@ static int cmd_fault(int argc, char **argv, const char *val)
 		}
 		smp_run_all(ap_fault, NULL);
 	} else {
-		kprintf("fault: unknown kind '%s' (div0 pf null stack hang badhc ap-pf)\n", val);
+		kprintf("fault: unknown kind '%s' (div0 pf null stack hang badhc ap-pf triple)\n", val);
 		return 2;
 	}
 	guest_panic("fault: the provoked fault did not happen");
@@ -165,7 +178,7 @@ const struct command guest_commands[] = {
     {"selftest", "every CPU: atomic and locked counters, per-CPU data; one result row",
      cmd_selftest},
     {"calib", "time the calibration loop with the TSC; one result row", cmd_calib},
-    {"fault", "fault=div0|pf|null|stack|hang|badhc|ap-pf: provoke a failure", cmd_fault},
+    {"fault", "fault=div0|pf|null|stack|hang|badhc|ap-pf|triple: provoke a failure", cmd_fault},
     {"mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row", cmd_mmtest},
     {"frametest", "allocate every frame on every CPU, check against the map, 1 GiB block; one row",
      cmd_frametest},

@@ -102,7 +102,11 @@ if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	exit 124
 fi
 code=$(sed -n 's/^@@EXIT \([0-9-]*\)$/\1/p' "$tmp/log" | tail -1)
-if [ -z "$code" ]; then
+if [ -z "$code" ] && [ $rc -eq 0 ]; then
+	# -no-reboot turns a guest reset into a clean QEMU exit: a triple fault looks like this.
+	echo "qemu_run: guest reset without an exit code (triple fault?) $what" >&2
+	exit 125
+elif [ -z "$code" ]; then
 	echo "qemu_run: QEMU exited with status $rc and no exit code from the guest $what: $(head -1 "$tmp/stderr")" >&2
 	exit 125
 fi

@@ -2,7 +2,8 @@
 # qemu_fault_test.sh: the guest's fault commands under QEMU TCG. div0, pf, null, stack (overflow
 # into the guard page: #DF, handled on the IST stack) and ap-pf must end in a guest panic
 # (exit 99) whose one-line report names the vector, error code, RIP and CR2 (and the CPU); hang must be caught by qemu_run.sh's timeout (exit 124); badhc has no
-# hypercalls to abuse under QEMU and must still exit non-zero.
+# hypercalls to abuse under QEMU and must still exit non-zero; triple (empty IDT) resets the
+# machine, which qemu_run.sh reports as exit 125.
 set -u
 . "$(dirname "$0")/qemu_lib.sh"
 
@@ -39,6 +40,10 @@ qrun --machine microvm --timeout 3 -- fault=hang
 
 qrun --machine microvm -- fault=badhc
 [ "$rc" -ne 0 ] && echo "ok: badhc: exit $rc: $(cat "$tmp/stderr")" || fail "badhc: exit 0"
+
+qrun --machine microvm -- fault=triple
+[ "$rc" -eq 125 ] && grep -q '^qemu_run: guest reset without an exit code (triple fault?)' "$tmp/stderr" &&
+	echo "ok: triple: $(cat "$tmp/stderr")" || fail "triple: exit $rc (want 125, reset reported)"
 
 qrun --machine microvm --cpus 1 -- fault=ap-pf
 [ "$rc" -eq 2 ] && echo "ok: ap-pf on 1 cpu refused" || fail "ap-pf with 1 cpu: exit $rc (want 2)"

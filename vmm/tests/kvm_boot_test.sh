@@ -71,6 +71,7 @@ fault() {
 }
 fault div0 "#DE"
 fault pf "#PF"
+fault triple "triple fault (KVM_EXIT_SHUTDOWN)"
 fault badhc "bad hypercall on port 0x500"
 fault hang "watchdog" --timeout 5
 grep -q "RIP=" "$tmp/err" || fail "fault=hang: no RIP printed"
