@@ -176,6 +176,13 @@ test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS) $(BENCHES)
 # dlopens the peer allocators.
 EXTRA_LIBS_heap_bench := $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
 $(BUILD)/bin/heap_bench: $(BUILD)/rel/libtest.a
+# Programs that pick strategies by name (heap_fixture_*_ops) get every strategy table
+# defined in strategies/*.c forced in (the fixture refers to the VA ones weakly).
+comma := ,
+STRAT_TABLES := $(shell grep -ho '^const struct [a-z]*_ops [a-z_]*_ops' strategies/*.c 2>/dev/null | awk '{print $$4}')
+STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
+EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
+$(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCHES)
 	$(Q)scripts/bench.sh $(BENCHES)
