@@ -1,9 +1,11 @@
 # scalability.gp: throughput against CPU count, one line per strategy combination.
-set title 'Scalability: throughput vs CPUs (higher is better)'
-set xlabel 'CPUs'
-set ylabel 'operations per second'
+# dat: series cpus ops_per_s (one workload: scalwl).
+set title 'Scalability: replay throughput vs CPUs, workload '.scalwl.' (higher is better)'
+set xlabel 'CPUs (threads of the host engine; 1 = serial replay)'
+set ylabel 'operations per second (millions)'
 set yrange [0:*]
 set xtics 1
-
-series = system("awk '{print $1}' ".dat." | sort -u | tr '\n' ' '")
-plot for [s in series] '< awk -v s='.s.' ''$1==s {print $2, $3}'' '.dat.' | sort -n' using 1:2 with linespoints lw 2 pt 7 title s
+set key outside right top vertical font ',9'
+set rmargin 28
+series = system("awk '{print $1}' ".dat." | awk '!s[$0]++' | tr '\n' ' '")
+plot for [s in series] '< awk -v s='.s.' ''$1==s {print $2, $3}'' '.dat.' | sort -n' using 1:($2/1e6) with linespoints lw 2 pt 7 title s

@@ -1,0 +1,172 @@
+# run_lib.sh: the engine runners and the case list of scripts/run.sh (sourced, not run).
+#
+# A case is one line "ID ENGINE COMBO WORKLOAD CPUS" (space separated; COMBO is
+# phys-virt-heap, or a peer heap like libc:jemalloc; WORKLOAD is a trace path, gen:NAME,
+# frame_churn or va:NAME). Each engine is one runner function run_ENGINE CASE... that
+# writes the case's result rows to the file $tmp (one JSON object per line) and returns
+# 0, or prints one line and returns non-zero. The caller adds "case":ID to every row
+# and renames $tmp into place, so a case file exists only when it is complete.
+
+# Strategy lists from the Makefile (the one place that names them).
+mk_list() {
+	sed -n "s/^$1 *:= *//p" "$repo/Makefile"
+}
+
+# The generators of workloads/core/gen.c, as mtb_host --help lists them.
+gen_names() {
+	"$bin/mtb_host" --help | awk '/^  --gen NAME/ {f=1; for (i=3;i<=NF;i++) print $i; next}
+		f && /^  +[a-z_0-9 ]+$/ && !/--/ {for (i=1;i<=NF;i++) print $i; next} {f=0}'
+}
+
+# The bundled traces: ../shared/traces/malloc next to the repository (or
+# $MTB_TRACES), plus workloads/traces/ when `make traces` has recorded some.
+trace_files() {
+	local d
+	for d in "${MTB_TRACES:-$repo/../shared/traces/malloc}" "$repo/workloads/traces"; do
+		[ -d "$d" ] || continue
+		find "$d" -maxdepth 1 -type f \( -name '*.trc.xz' -o -name '*.trc' -o -name '*.mtb' \) | sort
+	done
+}
+
+# Case id: engine.combo.workload.cN with anything odd turned into '_'.
+case_id() {
+	local w=${3##*/}
+	w=${w%.xz}
+	w=${w%.trc}
+	w=${w#gen:}
+	printf '%s.%s.%s.c%s' "$1" "${2//:/_}" "$w" "$4" | tr -c 'A-Za-z0-9._\n-' '_'
+}
+
+# ---- host engine: build/bin/mtb_host ------------------------------------------------
+peer_lib() {
+	case $1 in
+	libc:jemalloc) echo /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ;;
+	libc:mimalloc) echo /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ;;
+	libc:tcmalloc) echo /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 ;;
+	esac
+}
+
+gen_ops() { # the generator's op count: va_churn maps and unmaps, so it gets a tenth
+	[ "$1" = va_churn ] && echo $((ops / 10)) || echo "$ops"
+}
+
+run_host() { # ID ENGINE COMBO WORKLOAD CPUS
+	local combo=$3 w=$4 cpus=$5 args=() pre=
+	case $w in
+	frame_churn) run_frame_churn; return ;;
+	va:*) run_va_replay "${w#va:}"; return ;;
+	gen:*) args=(--gen "${w#gen:}" --ops "$(gen_ops "${w#gen:}")" --threads "$ncpu_max" --seed "$seed") ;;
+	*) args=(--trace "$w") ;;
+	esac
+	case $combo in
+	libc) args+=(--heap libc) ;;
+	libc:*) args+=(--heap libc); pre=$(peer_lib "$combo") ;;
+	*) IFS=- read -r p v h <<<"$combo"; args+=(--phys "$p" --virt "$v" --heap "$h") ;;
+	esac
+	LD_PRELOAD=$pre "$bin/mtb_host" "${args[@]}" --cpus "$cpus" --build "$build_id" \
+		--out "$tmp" 2>"$tmp.err" || { head -1 "$tmp.err" >&2; return 1; }
+}
+
+# frame_bench's churn and metadata figures (both frame allocators in one run) as rows.
+run_frame_churn() {
+	local a=(--mem 256 --churn-mem 512 --seed "$seed")
+	[ "$quick" = 1 ] && a=(--mem 128 --churn-mem 64 --rounds 10 --seed "$seed")
+	"$bin/frame_bench" "${a[@]}" --out "$tmp.csv" 2>"$tmp.err" || { tail -1 "$tmp.err" >&2; return 1; }
+	awk -F, -v b="$build_id" 'NR > 1 && $3 == "frame_churn" && $7 ~ /^free_in_2m_blocks_[a-z]+$/ {
+		v = $7; sub(/^free_in_2m_blocks_/, "", v)
+		printf "{\"engine\":\"%s\",\"timing_trusted\":%s,\"kind\":\"frame_churn\",\"phys\":\"%s\",\"cpus\":%s,\"workload\":\"churn_%s\",\"seed\":%s,\"build\":\"%s\",\"fill_pct\":%s,\"variant\":\"%s\",\"free_2m_share\":%.6f}\n",
+			$1, $2, $4, $5, v, $10, b, $6, v, $8 / 100 }' "$tmp.csv" >"$tmp"
+	rm -f "$tmp.csv" "$tmp.err"
+	[ -s "$tmp" ] || { echo "frame_bench wrote no churn rows" >&2; return 1; }
+}
+
+# build/bin/va_replay (branch va-trace) over one VA strategy, when it is built.
+run_va_replay() {
+	"$bin/va_replay" --virt "$1" --build "$build_id" --out "$tmp" 2>"$tmp.err" ||
+		{ head -1 "$tmp.err" >&2; return 1; }
+}
+
+# ---- guest engines: the guest kernel of the combination ----------------------------
+# The trace as the guest reads it (.mtb, converted once per sweep into $dir/traces/).
+guest_trace() {
+	local w=$1 f
+	f=$dir/traces/$(case_id x x "$w" 0 | cut -d. -f3).mtb
+	if [ ! -f "$f" ]; then
+		mkdir -p "$dir/traces"
+		case $w in
+		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp" --ops "$(gen_ops "${w#gen:}")" \
+			--threads "$ncpu_max" --seed "$seed" >/dev/null ;;
+		*) "$bin/trace" convert "$w" "$f.tmp" >/dev/null ;;
+		esac || { echo "cannot convert $w for the guest" >&2; return 1; }
+		mv "$f.tmp" "$f"
+	fi
+	echo "$f"
+}
+
+# What the guest runs: "replay" once the guest has it (branch guest-mm), else the
+# boot selftest (so the engine and every combination's kernel are still exercised).
+guest_cmd() {
+	if [ -z "${guest_has_replay:-}" ]; then
+		guest_has_replay=no
+		"$bin/vmm" "$(guest_elf buddy-bitmap-talc)" -- help 2>/dev/null | grep -qw replay &&
+			guest_has_replay=yes
+	fi
+	[ "$guest_has_replay" = yes ] && echo replay || echo selftest
+}
+
+guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
+
+# Sets g_elf, g_cmd, g_trace for a guest case.
+guest_prep() {
+	local combo=$1 w=$2
+	g_elf=$(guest_elf "$combo")
+	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
+	g_cmd=$(guest_cmd) g_trace=
+	[ "$g_cmd" = replay ] && { g_trace=$(guest_trace "$w") || return 1; }
+	return 0
+}
+
+run_kvm() {
+	guest_prep "$3" "$4" || return 1
+	"$bin/vmm" --cpus "$5" --mem 1G --timeout "$guest_timeout" ${g_trace:+--trace "$g_trace"} \
+		--out "$tmp" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>&1 ||
+		{ echo "vmm: $(grep -m1 -E 'vmm: |panic' "$tmp.log" || tail -1 "$tmp.log")" >&2; return 1; }
+	rm -f "$tmp.log"
+}
+
+run_qemu() {
+	guest_prep "$3" "$4" || return 1
+	local q=()
+	[ -n "$g_trace" ] && q=(--qemu-arg -initrd --qemu-arg "$g_trace")
+	"$repo/scripts/qemu_run.sh" --cpus "$5" --mem 1G --timeout "$guest_timeout" --elf "$g_elf" \
+		"${q[@]}" --out "$tmp" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
+		{ head -1 "$tmp.err" >&2; return 1; }
+	rm -f "$tmp.log" "$tmp.err"
+}
+
+run_libvirt() {
+	guest_prep "$3" "$4" || return 1
+	[ -z "$g_trace" ] || { echo "libvirt_run.sh cannot pass a trace module yet" >&2; return 1; }
+	"$repo/scripts/libvirt_run.sh" --cpus "$5" --mem 1024 --timeout "$guest_timeout" \
+		--out "$tmp" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
+		{ head -1 "$tmp.err" >&2; return 1; }
+	rm -f "$tmp.log" "$tmp.err"
+}
+
+# ---- engine choice ----------------------------------------------------------------
+# Prints the engine to use for "auto" and, on stderr, why when it is not kvm.
+auto_engine() {
+	local why
+	if [ ! -e /dev/kvm ]; then
+		why="/dev/kvm is absent"
+	elif ! { : </dev/kvm; } 2>/dev/null; then
+		why="/dev/kvm cannot be opened"
+	else
+		why=$("$bin/vmm" --dry-run "$(guest_elf buddy-bitmap-talc)" 2>/dev/null |
+			sed -n 's/^host calibration:.*timings untrusted: //p')
+		[ -z "$why" ] && { echo kvm; return; }
+		why="KVM is emulated here ($why), so guest timings are untrusted"
+	fi
+	echo "run: default engine kvm not used: $why; falling back to the host engine (native, trusted timings)" >&2
+	echo host
+}
