@@ -183,6 +183,14 @@ STRAT_TABLES := $(shell grep -ho '^const struct [a-z]*_ops [a-z_]*_ops' strategi
 STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
 EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
 $(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
+# gbench_bench: C benchmarks through the C++ shim over Google Benchmark (gbench.h).
+GBENCH_SHIM := $(BUILD)/rel/strategies/bench/gbench_shim.o
+$(GBENCH_SHIM): strategies/bench/gbench_shim.cc strategies/bench/gbench.h
+	@mkdir -p $(@D)
+	$(call quiet,CXX[rel],$<)$(CXX) -std=c++17 $(REL_FLAGS) -Wall -Wextra -Werror -c $< -o $@
+EXTRA_LIBS_gbench_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a \
+	-lbenchmark -lstdc++ -ldl
+$(BUILD)/bin/gbench_bench: $(GBENCH_SHIM) $(BUILD)/rel/libtest.a
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCHES)
 	$(Q)scripts/bench.sh $(BENCHES)

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# bench.sh: runs each benchmark binary given, writing results/NAME.csv atomically.
+# bench.sh: runs each benchmark binary given, writing results/NAME.csv atomically
+# (gbench_bench: results/gbench.json, Google Benchmark's JSON, plus plots/gbench.png).
 # Usage: scripts/bench.sh BENCH...   Each benchmark takes --out FILE and prints progress.
 set -euo pipefail
 case "${1:-}" in -h | --help)
-	sed -n '2,3p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
 	exit 0
 	;;
 esac
+here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p results
 for b in "$@"; do
 	name=$(basename "$b")
 	echo "bench: $name"
-	"$b" --out "results/$name.csv"
+	case $name in
+	gbench_bench)
+		"$b" --out results/gbench.json
+		"$here/plots/bench_plot.sh" --outdir "$here/plots" results/gbench.json
+		;;
+	*) "$b" --out "results/$name.csv" ;;
+	esac
 done
