@@ -9,7 +9,9 @@
 #                   reason printed)
 #   --cpus N        the second CPU count (default: nproc); cases run at 1 and N
 #   --ops N         generator ops (default 1000000; va_churn a tenth)
-#   --quick         a tiny subset (2 traces, 2 generators, 20000 ops): for tests
+#   --reps N        host engine: run each case N times, keep the median-throughput row
+#                   (default 3; the deterministic metrics are the same in every run)
+#   --quick         a tiny subset (2 traces, 2 generators, 20000 ops, 1 rep): for tests
 #   --guest-check E also run a small guest part (every combination, one trace, 1 CPU) on
 #                   engine E (kvm | qemu | none); default: kvm when /dev/kvm opens and the
 #                   main engine is host, else none. Its timings are never trusted.
@@ -29,15 +31,15 @@ bin=${MTB_BIN:-$repo/build/bin}
 . "$repo/scripts/run_lib.sh"
 
 die() { echo "run: $1" >&2; exit "${2:-2}"; }
-engine=${ENGINE:-auto} ncpu_max=$(nproc) ops=1000000 quick=0 out= fresh=0 plots=1 list=0
+engine=${ENGINE:-auto} ncpu_max=$(nproc) ops=1000000 reps=3 quick=0 out= fresh=0 plots=1 list=0
 guest_check=auto seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-120}
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	--engine | --cpus | --ops | --out | --guest-check)
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--engine | --cpus | --ops | --reps | --out | --guest-check)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
-		--engine) engine=$2 ;; --cpus) ncpu_max=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;;
+		--engine) engine=$2 ;; --cpus) ncpu_max=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 ;;
 		--guest-check) guest_check=$2 ;;
 		esac
 		shift 2 ;;
@@ -55,7 +57,8 @@ case $guest_check in auto | kvm | qemu | none) ;; *) die "--guest-check must be 
 for b in mtb_host rows2csv; do
 	[ -x "$bin/$b" ] || die "$bin/$b not built (make tools)" 1
 done
-[ "$quick" = 1 ] && ops=20000
+[[ $reps =~ ^[0-9]+$ ]] && [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || die "--reps must be 1..99, got '$reps'"
+[ "$quick" = 1 ] && ops=20000 reps=1
 
 [ "$engine" = auto ] && engine=$(auto_engine)
 if [ "$guest_check" = auto ]; then
@@ -136,7 +139,7 @@ make_cases() {
 	fi
 }
 
-config="engine=$engine cpus=$ncpu_max ops=$ops quick=$quick guest_check=$guest_check build=$build_id"
+config="engine=$engine cpus=$ncpu_max ops=$ops reps=$reps quick=$quick guest_check=$guest_check build=$build_id"
 mapfile -t cases < <(make_cases)
 [ ${#cases[@]} -gt 0 ] || die "no cases (no strategies linked into mtb_host?)" 1
 if [ "$list" = 1 ]; then
@@ -204,7 +207,7 @@ for c in "${cases[@]}"; do
 	child=
 	set -e
 	ran=$((ran + 1))
-	if [ $rc -eq 0 ] && [ -s "$tmp" ]; then
+	if [ $rc -eq 0 ] && grep -q "^{" "$tmp" 2>/dev/null; then
 		sed "s/^{/{\"case\":\"$id\",/" "$tmp" >"$tmp.c" && mv "$tmp.c" "$dir/cases/$id.jsonl"
 		rm -f "$tmp" "$tmp".* "$dir/failed/$id.txt.tmp.$$"
 	else

@@ -63,8 +63,24 @@ run_host() { # ID ENGINE COMBO WORKLOAD CPUS
 	libc:*) args+=(--heap libc); pre=$(peer_lib "$combo") ;;
 	*) IFS=- read -r p v h <<<"$combo"; args+=(--phys "$p" --virt "$v" --heap "$h") ;;
 	esac
-	LD_PRELOAD=$pre "$bin/mtb_host" "${args[@]}" --cpus "$cpus" --build "$build_id" \
-		--out "$tmp" 2>"$tmp.err" || { head -1 "$tmp.err" >&2; return 1; }
+	local i
+	for i in $(seq "$reps"); do
+		LD_PRELOAD=$pre "$bin/mtb_host" "${args[@]}" --cpus "$cpus" --build "$build_id" \
+			--out "$tmp.r$i" 2>"$tmp.err" || { head -1 "$tmp.err" >&2; return 1; }
+	done
+	median_row "$tmp".r* >"$tmp"
+	rm -f "$tmp".r* "$tmp.err"
+}
+
+# The row (of one-row files) with the median ops_per_s, plus "reps" and the spread
+# max/min of ops_per_s over the repetitions: timings on a shared machine vary.
+median_row() {
+	awk 'BEGIN { n = 0 } FNR == 1 { match($0, /"ops_per_s":[0-9.e+]+/); v = substr($0, RSTART + 12, RLENGTH - 12) + 0
+		row[n] = $0; val[n++] = v }
+	END {
+		for (i = 0; i < n; i++) { r = 0; for (j = 0; j < n; j++) if (val[j] < val[i] || (val[j] == val[i] && j < i)) r++; if (r == int((n - 1) / 2)) m = i }
+		lo = hi = val[0]; for (i = 1; i < n; i++) { if (val[i] < lo) lo = val[i]; if (val[i] > hi) hi = val[i] }
+		s = row[m]; sub(/}$/, sprintf(",\"reps\":%d,\"ops_per_s_spread\":%.3f}", n, lo > 0 ? hi / lo : 0), s); print s }' "$@"
 }
 
 # frame_bench's churn and metadata figures (both frame allocators in one run) as rows.
