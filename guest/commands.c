@@ -167,6 +167,14 @@ const struct command guest_commands[] = {
     {"calib", "time the calibration loop with the TSC; one result row", cmd_calib},
     {"fault", "fault=div0|pf|null|stack|hang|badhc|ap-pf: provoke a failure", cmd_fault},
     {"mmtest", "mmtest[=nosd]: mmu map/unmap with TLB shootdown on every CPU; one row", cmd_mmtest},
+    {"frametest", "allocate every frame on every CPU, check against the map, 1 GiB block; one row",
+     cmd_frametest},
+    {"vatest", "vatest[=nosd]: 64 MiB of scattered frames in one VA range, CPU 1 faults after unmap",
+     cmd_vatest},
+    {"heaptest", "alloc/realloc/free with patterns on every CPU, cross-CPU frees; one row",
+     cmd_heaptest},
+    {"replay", "replay[=serial|par]: replay the trace blob (PVH module 0) on HEAP_OPS; one row",
+     cmd_replay},
     {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);

@@ -6,7 +6,9 @@
  * is still reported. One IDT: vectors 0-31 (exceptions), IPI_VECTOR (TLB
  * shootdown, mmu.c), WAKE_VECTOR (smp.c) and 255 (LAPIC spurious) go through isr.S into
  * trap_handler, which formats vector, name, error code, RIP, CR2 and all registers and calls
- * guest_panic. %gs base = &percpu[id], and percpu[id].self == &percpu[id], so this_cpu() is one
+ * guest_panic. Expected faults: a #PF at probe_read64_insn (isr.S) while this CPU's
+ * percpu.fault_expected is set (cpu_probe_read) is recorded (fault_cr2, faults_caught)
+ * and resumed at probe_read64_fixup instead; any other fault still panics. %gs base = &percpu[id], and percpu[id].self == &percpu[id], so this_cpu() is one
  * load.
  */
 #include "kernel.h"
@@ -55,6 +57,8 @@ static struct tss tss[GUEST_MAX_CPUS];
 static struct percpu percpu[GUEST_MAX_CPUS];
 static uint8_t ist_stacks[GUEST_MAX_CPUS][IST_STACK_SIZE] __attribute__((aligned(16)));
 extern const uint64_t isr_table[32], isr_ipi, isr_wake, isr_spurious;
+extern const char probe_read64_insn[], probe_read64_fixup[];
+int probe_read64(uint64_t addr, uint64_t *out);
 void trap_handler(struct trap_frame *f);
 
 static void idt_set(unsigned vec, uint64_t handler, unsigned ist)
@@ -130,6 +134,17 @@ void cpu_init(unsigned id, uint64_t stack_top)
 	__asm__ volatile("mov %0, %%cr0" ::"r"(cr0 | (1ull << 16)) : "memory"); /* WP */
 }
 
+bool cpu_probe_read(uint64_t addr, uint64_t *val)
+{
+	struct percpu *p = this_cpu();
+	p->fault_expected = true;
+	__asm__ volatile("" ::: "memory");
+	bool faulted = probe_read64(addr, val) != 0;
+	__asm__ volatile("" ::: "memory");
+	p->fault_expected = false;
+	return faulted;
+}
+
 struct percpu *percpu_of(unsigned id)
 {
 	return id < GUEST_MAX_CPUS ? &percpu[id] : NULL;
@@ -174,6 +189,13 @@ void trap_handler(struct trap_frame *f)
 		return;
 	}
 	struct percpu *p = (struct percpu *)(uintptr_t)rdmsr(MSR_GS_BASE);
+	if (f->vector == 14 && p && p->fault_expected && f->rip == (uintptr_t)probe_read64_insn) {
+		p->fault_expected = false;
+		p->fault_cr2 = read_cr2();
+		p->faults_caught++;
+		f->rip = (uintptr_t)probe_read64_fixup;
+		return;
+	}
 	const char *name =
 	    f->vector < 32 && trap_names[f->vector] ? trap_names[f->vector] : "interrupt";
 	char msg[640];

@@ -50,6 +50,7 @@ struct boot_info {
 	uint64_t module_base, module_len;	/* PVH module 0 (trace blob), 0 if none */
 	uint64_t tsc_entry, tsc_ready;		/* TSC at kmain_bsp entry, and before the command */
 	struct mem_map map;			/* normalized; kernel image marked MEM_KERNEL */
+	struct mem_map map0;			/* map as booted, before any kernel allocation */
 	char cmdline[GUEST_CMDLINE_MAX];
 };
 extern struct boot_info boot;
@@ -62,6 +63,9 @@ void console_write(const char *s, size_t len);
  * printf-formatted JSON members without braces (may be empty). */
 void result_emit(const char *kind, const char *fields_fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Emits one result row that is already a whole JSON object (json[0] == '{', one line,
+ * provenance included, e.g. json_replay_row); panics above 4 KiB under QEMU. */
+void result_emit_json(const char *json, size_t len);
 /* Ends the run with code (0 = success). Never returns. */
 _Noreturn void guest_exit(int code);
 /* Reports msg as a guest failure and ends the run non-zero. Never returns. */
@@ -79,10 +83,16 @@ struct percpu {
 	uint32_t apic_id;
 	uint64_t stack_top;
 	uint64_t scratch[4]; /* free for commands (selftest) */
+	bool fault_expected; /* cpu_probe_read in progress: its #PF is caught */
+	uint64_t fault_cr2;  /* CR2 of the last caught fault */
+	uint64_t faults_caught;
 };
 /* Loads the GDT, this CPU's TSS and the IDT, and points %gs at percpu[id]. */
 void cpu_init(unsigned id, uint64_t stack_top);
 struct percpu *percpu_of(unsigned id);
+/* Reads the qword at addr into *val on this CPU; a page fault on that read is caught
+ * (percpu fault_cr2, faults_caught) and returns true instead of panicking. */
+bool cpu_probe_read(uint64_t addr, uint64_t *val);
 static inline struct percpu *this_cpu(void)
 {
 	struct percpu *p;
@@ -108,6 +118,25 @@ uint64_t paging_lookup(uint64_t va);
 int early_alloc(uint64_t size, uint64_t align, uint64_t *pa);
 /* One zeroed 4 KiB frame (pagetable.h / page_source callback shape). */
 int early_frame(void *ctx, uint64_t *pa);
+/* Frames the bump allocator has taken from boot.map so far. */
+uint64_t early_bump_frames(void);
+struct mm;
+/* From now on early_alloc takes its blocks from mm's frame allocator (boot.map is no
+ * longer changed), so page-table frames come from the frame allocator too. */
+void early_use_frames(struct mm *mm);
+
+/* ---- mm_init.c: the kernel's memory (kmem.h) ---- */
+#define KMALLOC_ALIGN 16
+/* Early region, frame allocator, VA allocator over Managed, kernel heap; after smp_init.
+ * Panics when memory is too small; without IPIs on > 1 CPU only the frame allocator. */
+void kmem_init(void);
+/* size bytes from the kernel heap (HEAP_OPS), 16-byte aligned; NULL when out of memory.
+ * Panics if the heap is not up. */
+void *kmalloc(size_t size);
+/* Frees p from kmalloc(size) (any CPU; NULL is ignored). */
+void kfree(void *p, size_t size);
+/* True once kmalloc works. */
+bool kmem_heap_ok(void);
 
 /* ---- acpi.c: firmware tables ---- */
 /* APIC ids of the enabled CPUs in the MADT, in table order, into ids (at most max);
@@ -161,7 +190,11 @@ struct command {
 	int (*run)(int argc, char **argv, const char *val);
 };
 extern const struct command guest_commands[];
-int cmd_mmtest(int argc, char **argv, const char *val); /* mmtest.c */
+int cmd_mmtest(int argc, char **argv, const char *val);    /* mmtest.c */
+int cmd_frametest(int argc, char **argv, const char *val); /* frametest.c */
+int cmd_vatest(int argc, char **argv, const char *val);	   /* vatest.c */
+int cmd_heaptest(int argc, char **argv, const char *val);  /* heaptest.c */
+int cmd_replay(int argc, char **argv, const char *val);	   /* replay_cmd.c */
 extern const unsigned guest_ncommands;
 
 #endif

@@ -2,8 +2,8 @@
  *
  * Order (each step needs the previous one): boot info and console
  * (platform_init), GDT/TSS/IDT and %gs (cpu_init), own page tables
- * (paging_init), TSC frequency (tsc_init), other CPUs (smp_init), then the
- * command. The command line is words separated by spaces; global options
+ * (paging_init), TSC frequency (tsc_init), other CPUs (smp_init), the
+ * allocators and the kernel heap (kmem_init), then the command. The command line is words separated by spaces; global options
  * (exit=acpi) are skipped, the first other word names the command ("name" or
  * "name=value", looked up in guest_commands[], commands.c) and the words after
  * it are its arguments. The command's return value is the exit code.
@@ -53,11 +53,16 @@ static const struct command *command_find(const char *word, const char **val)
 	return NULL;
 }
 
+/* The command line's words live in one kernel-heap buffer (kmalloc) when the heap is
+ * up, else in a static one. */
 static int run_cmdline(void)
 {
-	static char buf[GUEST_CMDLINE_MAX];
+	static char static_buf[GUEST_CMDLINE_MAX];
 	char *words[MAX_ARGS], *argv[MAX_ARGS];
-	__builtin_memcpy(buf, boot.cmdline, sizeof(buf));
+	char *buf = kmem_heap_ok() ? kmalloc(GUEST_CMDLINE_MAX) : NULL;
+	if (!buf)
+		buf = static_buf;
+	__builtin_memcpy(buf, boot.cmdline, GUEST_CMDLINE_MAX);
 	int nw = split_words(buf, words, MAX_ARGS), argc = 0;
 	if (nw < 0) {
 		kprintf("error: more than %d words on the command line\n", MAX_ARGS);
@@ -75,7 +80,10 @@ static int run_cmdline(void)
 			kprintf("  %-10s %s\n", guest_commands[i].name, guest_commands[i].help);
 		return 2;
 	}
-	return c->run(argc, argv, val);
+	int rc = c->run(argc, argv, val);
+	if (buf != static_buf)
+		kfree(buf, GUEST_CMDLINE_MAX);
+	return rc;
 }
 
 void kmain_bsp(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
@@ -90,13 +98,14 @@ void kmain_bsp(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa)
 	tsc_init(boot.tsc_khz, !boot.hypercalls);
 	t[3] = rdtsc();
 	smp_init();
+	kmem_init();
 	t[4] = rdtsc();
 	kprintf("memtestbed guest %s (%s) on %s: %u cpus (%s), %lu MiB usable, tsc %u kHz%s\n",
 		guest_build_id, COMBO_NAME, boot.hypercalls ? "mtb-vmm" : "qemu", smp_ncpus(),
 		smp_cpu_source(), mem_map_bytes(&boot.map, MEM_USABLE) >> 20, tsc_khz(),
 		tsc_calibrated() ? "" : " (guessed)");
 	t[5] = rdtsc();
-	kprintf("init us: platform+cpu %lu, paging %lu, tsc %lu, smp %lu, banner %lu\n",
+	kprintf("init us: platform+cpu %lu, paging %lu, tsc %lu, smp+mm %lu, banner %lu\n",
 		tsc_to_ns(t[1] - t[0]) / 1000, tsc_to_ns(t[2] - t[1]) / 1000,
 		tsc_to_ns(t[3] - t[2]) / 1000, tsc_to_ns(t[4] - t[3]) / 1000,
 		tsc_to_ns(t[5] - t[4]) / 1000);

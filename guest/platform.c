@@ -103,6 +103,7 @@ void platform_init(uint64_t info_pa, uint64_t ext_pa)
 		boot.module_len = mod[0].size;
 	}
 	copy_memmap(si);
+	boot.map0 = boot.map;
 }
 
 void hypercall_buf(uint16_t port, uint64_t addr, uint64_t len)
@@ -141,6 +142,25 @@ void result_emit(const char *kind, const char *fields_fmt, ...)
 	}
 	line[n++] = '\n';
 	console_write_locked(line, (size_t)n);
+}
+
+void result_emit_json(const char *json, size_t len)
+{
+	static struct spinlock lock;
+	static char line[4200];
+	if (boot.hypercalls) {
+		hypercall_buf(HC_PORT_RESULT, (uintptr_t)json, len);
+		return;
+	}
+	size_t pre = sizeof(MTB_RESULT_PREFIX) - 1;
+	if (len + pre + 1 > sizeof(line))
+		guest_panic("result_emit_json: result row longer than 4 KiB");
+	spin_lock(&lock);
+	__builtin_memcpy(line, MTB_RESULT_PREFIX, pre);
+	__builtin_memcpy(line + pre, json, len);
+	line[pre + len] = '\n';
+	console_write_locked(line, pre + len + 1);
+	spin_unlock(&lock);
 }
 
 void platform_calib(uint64_t iters, uint64_t tsc_cycles)

@@ -11,6 +11,7 @@
 #   --out FILE         result rows as JSON lines, with "engine":"qemu","timing_trusted":B added
 #   --log FILE         also keep the raw serial log there
 #   --topology T       CPU topology for -smp, e.g. sockets=2,cores=3 (APIC ids with gaps)
+#   --trace FILE       trace blob for the guest's `replay`: -initrd FILE (PVH module 0)
 #   --qemu-arg ARG     one more QEMU argument (repeatable), e.g. --qemu-arg -M --qemu-arg acpi=off
 # The serial console is echoed on stdout. Exit status: the guest's exit code (0 = success;
 # 99 = guest panic, e.g. an exception), 124 = hang (timeout), 125 = QEMU failed or no exit
@@ -22,7 +23,7 @@ die_usage() {
 	exit 64
 }
 
-cpus=1 mem=256M timeout_s=30 machine=pc accel=tcg exit_mode=debug out= log= topology=
+cpus=1 mem=256M timeout_s=30 machine=pc accel=tcg exit_mode=debug out= log= topology= trace=
 extra=()
 elf=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
 while [ $# -gt 0 ]; do
@@ -31,13 +32,13 @@ while [ $# -gt 0 ]; do
 		sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
-	--cpus | --mem | --timeout | --machine | --accel | --exit | --elf | --out | --log | --topology | --qemu-arg)
+	--cpus | --mem | --timeout | --machine | --accel | --exit | --elf | --out | --log | --topology | --trace | --qemu-arg)
 		[ $# -ge 2 ] || die_usage "$1 needs a value"
 		case $1 in
 		--cpus) cpus=$2 ;; --mem) mem=$2 ;; --timeout) timeout_s=$2 ;;
 		--machine) machine=$2 ;; --accel) accel=$2 ;; --exit) exit_mode=$2 ;;
 		--elf) elf=$2 ;; --out) out=$2 ;; --log) log=$2 ;;
-		--topology) topology=$2 ;; --qemu-arg) extra+=("$2") ;;
+		--topology) topology=$2 ;; --trace) trace=$2 ;; --qemu-arg) extra+=("$2") ;;
 		esac
 		shift 2
 		;;
@@ -60,6 +61,7 @@ case $exit_mode in debug | acpi) ;; *) die_usage "--exit must be debug or acpi, 
 [ -f "$elf" ] || die_usage "guest ELF '$elf' not found"
 [ -z "$topology" ] || [[ $topology =~ ^[a-z]+=[0-9]+(,[a-z]+=[0-9]+)*$ ]] ||
 	die_usage "--topology must look like sockets=2,cores=3, got '$topology'"
+[ -z "$trace" ] || [ -f "$trace" ] || die_usage "--trace file '$trace' not found"
 [ "$exit_mode" = acpi ] && cmdline="exit=acpi $cmdline"
 
 tmp=$(mktemp -d)
@@ -73,6 +75,7 @@ else
 	args=(-M pc "${args[@]}")
 fi
 [ "$exit_mode" = debug ] && args+=(-device isa-debug-exit,iobase=0xf4,iosize=0x04)
+[ -n "$trace" ] && args+=(-initrd "$trace")
 args+=("${extra[@]}")
 
 set +e

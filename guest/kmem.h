@@ -1,0 +1,36 @@
+/* kmem.h: the kernel's memory (mm_init.c): one frame allocator (PHYS_OPS), one VA
+ * allocator (VIRT_OPS) over the Managed region, the guest mmu and the kernel heap
+ * (HEAP_OPS), bound in kmem.mm. Commands that test the allocators (frametest,
+ * vatest, heaptest, replay) reach them here. */
+#ifndef GUEST_KMEM_H
+#define GUEST_KMEM_H
+
+#include "kernel.h"
+#include "../strategies/heap.h"
+#include "../strategies/mm.h"
+
+extern const struct frame_ops PHYS_OPS;
+extern const struct va_ops VIRT_OPS;
+extern const struct heap_ops HEAP_OPS;
+
+struct kmem {
+	struct mm mm; /* frames = kframe_ops (counting), va = VIRT_OPS, mmu */
+	struct mmu mmu;
+	struct frame_page_source fps; /* VA metadata frames (btree nodes) */
+	struct heap_env env;
+	void *frame_st, *frame_meta, *va_st, *va_meta, *heap_st; /* in the Early region */
+	size_t frame_meta_len, va_meta_len;
+	struct mem_map early; /* the carved Early frames, address order */
+	uint64_t early_bytes, early_frames, early_table_frames, early_next;
+	uint64_t bump_frames; /* early.c frames taken before the frame allocator existed */
+	uint64_t held;	      /* frames the kernel holds through kframe_ops now */
+	bool heap_ok;	      /* VA allocator and heap are up (needs IPIs with > 1 CPU) */
+};
+extern struct kmem kmem;
+/* PHYS_OPS on kmem.frame_st, counting kmem.held; its own st argument is ignored. */
+extern const struct frame_ops kframe_ops;
+
+/* Free frames in the frame allocator now. */
+uint64_t kmem_free_frames(void);
+
+#endif
