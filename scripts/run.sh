@@ -17,6 +17,7 @@
 #                   main engine is host, else none. Its timings are never trusted.
 #   --out DIR       results directory (default: results/latest if it is the same
 #                   configuration, else a new results/run-TIMESTAMP; results/latest -> it)
+#   --only REGEX    only the cases whose id matches REGEX (grep -E), e.g. 'gnu-ld\.c1$'
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
@@ -32,15 +33,15 @@ bin=${MTB_BIN:-$repo/build/bin}
 
 die() { echo "run: $1" >&2; exit "${2:-2}"; }
 engine=${ENGINE:-auto} ncpu_max=$(nproc) ops=1000000 reps=3 quick=0 out= fresh=0 plots=1 list=0
-guest_check=auto seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-120}
+guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-120}
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-	--engine | --cpus | --ops | --reps | --out | --guest-check)
+	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--engine | --cpus | --ops | --reps | --out | --guest-check | --only)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
 		--engine) engine=$2 ;; --cpus) ncpu_max=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 ;;
-		--guest-check) guest_check=$2 ;;
+		--guest-check) guest_check=$2 ;; --only) only=$2 ;;
 		esac
 		shift 2 ;;
 	--quick) quick=1; shift ;;
@@ -84,19 +85,22 @@ fi
 cpu_counts=(1)
 [ "$ncpu_max" -gt 1 ] && cpu_counts+=("$ncpu_max")
 
-# The host engine runs a combination only when its strategies are linked in; missing VA
-# strategies (not merged yet) are named, and the test-support "simple" VA allocator
-# stands in so the frame and heap strategies are still compared.
-combos() {
-	local have_p have_v p v h stand=
+# A combination runs only when its strategies exist (linked into mtb_host; guests built
+# from them); missing ones (not merged yet) are named. On the host engine, when no VA
+# strategy exists at all, the test-support "simple" VA allocator stands in.
+combos() { # host | guest
+	local have_p have_v p v h stand= real=0
 	have_p=" $("$bin/mtb_host" --list | sed -n 's/^phys //p') "
 	have_v=" $("$bin/mtb_host" --list | sed -n 's/^virt //p') "
 	for v in "${VIRT[@]}"; do
-		[[ $have_v == *" $v "* ]] || { echo "run: VA strategy $v is not merged yet: its combinations are skipped" >&2; stand=simple; }
+		if [[ $have_v == *" $v "* ]]; then real=1; else echo "run: VA strategy $v is not merged yet: its combinations are left out ($1)" >&2; fi
 	done
-	[ -n "$stand" ] && echo "run: the test-support VA allocator 'simple' stands in (combos P-simple-H)" >&2
+	if [ $real = 0 ] && [ "$1" = host ]; then
+		echo "run: the test-support VA allocator 'simple' stands in (combos P-simple-H)" >&2
+		stand=simple
+	fi
 	for p in "${PHYS[@]}"; do
-		[[ $have_p == *" $p "* ]] || { echo "run: frame strategy $p is not linked in: skipped" >&2; continue; }
+		[[ $have_p == *" $p "* ]] || { echo "run: frame strategy $p is not linked in: left out" >&2; continue; }
 		for v in "${VIRT[@]}" $stand; do
 			[[ $have_v == *" $v "* ]] || continue
 			for h in "${HEAP[@]}"; do echo "$p-$v-$h"; done
@@ -108,14 +112,13 @@ make_cases() {
 	local c w n e=$engine peers=(libc libc:jemalloc libc:mimalloc libc:tcmalloc)
 	local list=()
 	if [ "$e" = host ]; then
-		mapfile -t list < <(combos)
+		mapfile -t list < <(combos host)
 		[ "$quick" = 1 ] && peers=(libc)
 		for c in "${peers[@]}"; do
 			[ "$c" = libc ] || [ -f "$(peer_lib "$c")" ] && list+=("$c")
 		done
 	else
-		for c in "${PHYS[@]}"; do for v in "${VIRT[@]}"; do for h in "${HEAP[@]}"; do
-			list+=("$c-$v-$h"); done; done; done
+		mapfile -t list < <(combos guest)
 	fi
 	for c in "${list[@]}"; do
 		for w in "${workloads[@]}"; do
@@ -133,14 +136,14 @@ make_cases() {
 	if [ "$guest_check" != none ] && [ "$guest_check" != "$e" ]; then
 		w=${workloads[0]}
 		for t in "${workloads[@]}"; do case $t in */gnu-ld.*) w=$t ;; esac; done
-		for c in "${PHYS[@]}"; do for v in "${VIRT[@]}"; do for h in "${HEAP[@]}"; do
-			echo "$(case_id "$guest_check" "$c-$v-$h" "$w" 1) $guest_check $c-$v-$h $w 1"
-		done; done; done
+		for c in $(combos guest 2>/dev/null); do
+			echo "$(case_id "$guest_check" "$c" "$w" 1) $guest_check $c $w 1"
+		done
 	fi
 }
 
-config="engine=$engine cpus=$ncpu_max ops=$ops reps=$reps quick=$quick guest_check=$guest_check build=$build_id"
-mapfile -t cases < <(make_cases)
+config="engine=$engine cpus=$ncpu_max ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only build=$build_id"
+mapfile -t cases < <(make_cases | { [ -n "$only" ] && awk -v re="$only" '$1 ~ re' || cat; })
 [ ${#cases[@]} -gt 0 ] || die "no cases (no strategies linked into mtb_host?)" 1
 if [ "$list" = 1 ]; then
 	printf '%s\n' "${cases[@]}"
@@ -235,9 +238,13 @@ mv "$rows.tmp.$$" "$rows"
 "$bin/rows2csv" --out "$dir/rows.csv" "$rows"
 echo "run: $(wc -l <"$rows") rows: $rows, $dir/rows.csv"
 if [ "$plots" = 1 ]; then
-	"$repo/plots/plot.sh" --outdir "$dir/plots" "$dir/rows.csv" | sed 's/^/  /'
-	cp -f "$dir"/plots/*.png "$dir"/plots/*.svg "$repo/plots/"
-	echo "run: plots in $dir/plots and plots/"
+	if "$repo/plots/plot.sh" --outdir "$dir/plots" "$dir/rows.csv" >"$dir/plots.log" 2>&1; then
+		sed 's/^/  /' "$dir/plots.log"
+		cp -f "$dir"/plots/*.png "$dir"/plots/*.svg "$repo/plots/"
+		echo "run: plots in $dir/plots and plots/"
+	else
+		echo "run: warning: no plots: $(grep -m1 'nothing to draw\|plot:' "$dir/plots.log" | tail -1)" >&2
+	fi
 fi
 if [ $failed -gt 0 ]; then
 	echo "run: $failed cases failed (reasons in $dir/failed/); rerun to retry them" >&2

@@ -24,6 +24,7 @@ trace_files() {
 	local d
 	for d in "${MTB_TRACES:-$repo/../shared/traces/malloc}" "$repo/workloads/traces"; do
 		[ -d "$d" ] || continue
+		d=$(cd "$d" && pwd)
 		find "$d" -maxdepth 1 -type f \( -name '*.trc.xz' -o -name '*.trc' -o -name '*.mtb' \) | sort
 	done
 }
@@ -119,54 +120,70 @@ guest_trace() {
 	echo "$f"
 }
 
-# What the guest runs: "replay" once the guest has it (branch guest-mm), else the
-# boot selftest (so the engine and every combination's kernel are still exercised).
+# What the guest runs: "replay" (serial at 1 CPU, replay=par at more, as the host engine
+# does) once the guest has it, else the boot selftest (so the engine and every
+# combination's kernel are still exercised).
 guest_cmd() {
 	if [ -z "${guest_has_replay:-}" ]; then
 		guest_has_replay=no
-		"$bin/vmm" "$(guest_elf buddy-bitmap-talc)" -- help 2>/dev/null | grep -qw replay &&
-			guest_has_replay=yes
+		local h
+		h=$("$bin/vmm" "$(guest_elf buddy-bitmap-talc)" -- help 2>/dev/null || true)
+		[[ $h == *" replay "* ]] && guest_has_replay=yes
 	fi
-	[ "$guest_has_replay" = yes ] && echo replay || echo selftest
+	if [ "$guest_has_replay" = no ]; then
+		echo selftest
+	elif [ "$1" -gt 1 ]; then
+		echo replay=par
+	else
+		echo replay
+	fi
 }
 
 guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 
-# Sets g_elf, g_cmd, g_trace for a guest case.
+# Sets g_elf, g_cmd, g_trace, g_name for a guest case: COMBO WORKLOAD CPUS.
 guest_prep() {
 	local combo=$1 w=$2
 	g_elf=$(guest_elf "$combo")
 	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
-	g_cmd=$(guest_cmd) g_trace=
-	[ "$g_cmd" = replay ] && { g_trace=$(guest_trace "$w") || return 1; }
+	g_cmd=$(guest_cmd "$3") g_trace=
+	g_name=${w##*/}
+	g_name=${g_name#gen:}
+	[ "$g_cmd" = selftest ] || { g_trace=$(guest_trace "$w") || return 1; }
 	return 0
 }
 
+# The guest names its trace "module0"; rows name it as the host engine does.
+guest_rows() {
+	sed "s/\"trace\":\"module0\"/\"trace\":\"$g_name\"/" "$tmp.g" >"$tmp" && rm -f "$tmp.g"
+}
+
 run_kvm() {
-	guest_prep "$3" "$4" || return 1
+	guest_prep "$3" "$4" "$5" || return 1
 	"$bin/vmm" --cpus "$5" --mem 1G --timeout "$guest_timeout" ${g_trace:+--trace "$g_trace"} \
-		--out "$tmp" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>&1 ||
+		--out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>&1 ||
 		{ echo "vmm: $(grep -m1 -E 'vmm: |panic' "$tmp.log" || tail -1 "$tmp.log")" >&2; return 1; }
 	rm -f "$tmp.log"
+	guest_rows
 }
 
 run_qemu() {
-	guest_prep "$3" "$4" || return 1
-	local q=()
-	[ -n "$g_trace" ] && q=(--qemu-arg -initrd --qemu-arg "$g_trace")
+	guest_prep "$3" "$4" "$5" || return 1
 	"$repo/scripts/qemu_run.sh" --cpus "$5" --mem 1G --timeout "$guest_timeout" --elf "$g_elf" \
-		"${q[@]}" --out "$tmp" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
+		${g_trace:+--trace "$g_trace"} --out "$tmp.g" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
 		{ head -1 "$tmp.err" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
+	guest_rows
 }
 
 run_libvirt() {
-	guest_prep "$3" "$4" || return 1
+	guest_prep "$3" "$4" "$5" || return 1
 	[ -z "$g_trace" ] || { echo "libvirt_run.sh cannot pass a trace module yet" >&2; return 1; }
 	"$repo/scripts/libvirt_run.sh" --cpus "$5" --mem 1024 --timeout "$guest_timeout" \
-		--out "$tmp" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
+		--out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
 		{ head -1 "$tmp.err" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
+	guest_rows
 }
 
 # ---- engine choice ----------------------------------------------------------------
