@@ -1,7 +1,7 @@
 # scalability.gp: throughput against CPU count, one line per strategy combination.
 # dat: series cpus ops_per_s (one workload: scalwl).
 set title 'Scalability: replay throughput vs CPUs, workload '.scalwl.' (higher is better)'
-set xlabel 'CPUs (threads of the host engine; 1 = serial replay)'
+set xlabel 'CPUs (threads of the host engine, parallel replay of the same trace)'
 set ylabel 'operations per second (millions)'
 set yrange [0:*]
 set xtics 1

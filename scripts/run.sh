@@ -82,8 +82,10 @@ else
 	for g in $(gen_names); do workloads+=("gen:$g"); done
 fi
 [ ${#workloads[@]} -gt 0 ] || die "no workloads: no traces in ../shared/traces/malloc and no generators" 1
+# 1 and N CPUs; "1p" is the parallel replay on one CPU (host engine, generators), the
+# baseline of the scalability figures (1 alone is the serial, deterministic replay).
 cpu_counts=(1)
-[ "$ncpu_max" -gt 1 ] && cpu_counts+=("$ncpu_max")
+[ "$ncpu_max" -gt 1 ] && cpu_counts+=(1p "$ncpu_max")
 
 # A combination runs only when its strategies exist (linked into mtb_host; guests built
 # from them); missing ones (not merged yet) are named. On the host engine, when no VA
@@ -122,7 +124,10 @@ make_cases() {
 	fi
 	for c in "${list[@]}"; do
 		for w in "${workloads[@]}"; do
-			for n in "${cpu_counts[@]}"; do echo "$(case_id "$e" "$c" "$w" "$n") $e $c $w $n"; done
+			for n in "${cpu_counts[@]}"; do
+				[ "$n" = 1p ] && [[ $w != gen:* || $e != host ]] && continue
+				echo "$(case_id "$e" "$c" "$w" "$n") $e $c $w $n"
+			done
 		done
 	done
 	if [ "$e" = host ]; then

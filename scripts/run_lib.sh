@@ -52,12 +52,13 @@ gen_ops() { # the generator's op count: va_churn maps and unmaps, so it gets a t
 }
 
 run_host() { # ID ENGINE COMBO WORKLOAD CPUS
-	local combo=$3 w=$4 cpus=$5 args=() pre=
+	local combo=$3 w=$4 cpus=${5%p} args=() pre=
+	[[ $5 == *p ]] && args=(--mode parallel) # 1p: the parallel replay on one CPU
 	case $w in
 	frame_churn) run_frame_churn; return ;;
 	va:*) run_va_replay "${w#va:}"; return ;;
-	gen:*) args=(--gen "${w#gen:}" --ops "$(gen_ops "${w#gen:}")" --threads "$ncpu_max" --seed "$seed") ;;
-	*) args=(--trace "$w") ;;
+	gen:*) args+=(--gen "${w#gen:}" --ops "$(gen_ops "${w#gen:}")" --threads "$ncpu_max" --seed "$seed") ;;
+	*) args+=(--trace "$w") ;;
 	esac
 	case $combo in
 	libc) args+=(--heap libc) ;;
