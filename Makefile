@@ -76,7 +76,9 @@ help:
 	@echo 'make            build the VMM, the guest ($(PHYS)-$(VIRT)-$(HEAP)) and the tools'
 	@echo 'make test       install missing packages, build everything, run all tests'
 	@echo 'make run        install missing packages, run the default comparison (CSV + PNG)'
-	@echo 'make bench      benchmarks, results in results/'
+	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick)'
+	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
+	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make guest PHYS=buddy|freelist VIRT=bitmap|btree|freelist HEAP=talc|slab'
 	@echo 'make guests     every strategy combination'
 	@echo 'make V=1        show the commands'
@@ -206,6 +208,10 @@ bench: deps
 run: deps
 	$(Q)$(MAKE) --no-print-directory all tools guests-available $(BUILD)/bin/frame_bench
 	$(Q)scripts/run.sh
+
+# ---- section: report (issue 7) ------------------------------------------------
+report:
+	$(Q)scripts/report.sh
 
 # ---- section: workloads (issue 6) ---------------------------------------------
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and

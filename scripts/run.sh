@@ -62,6 +62,12 @@ done
 [ "$quick" = 1 ] && ops=20000 reps=1
 
 [ "$engine" = auto ] && engine=$(auto_engine)
+case $engine in
+kvm) { : </dev/kvm; } 2>/dev/null || die "engine kvm: /dev/kvm cannot be opened" 1
+	[ -x "$bin/vmm" ] || die "engine kvm: $bin/vmm not built (make vmm)" 1 ;;
+qemu) command -v qemu-system-x86_64 >/dev/null || die "engine qemu: qemu-system-x86_64 not installed (scripts/deps.sh)" 1 ;;
+libvirt) command -v virsh >/dev/null || die "engine libvirt: virsh not installed (scripts/deps.sh)" 1 ;;
+esac
 if [ "$guest_check" = auto ]; then
 	guest_check=none
 	[ "$engine" = host ] && [ "$quick" = 0 ] && { : </dev/kvm; } 2>/dev/null &&
@@ -191,6 +197,23 @@ set -m # each case runs in its own process group, so a signal stops all of it
 
 # ---- the sweep -----------------------------------------------------------------------
 fmt_s() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+# ETA: the cases still to run, each at its engine's mean so far (guess: host 1 s, a
+# guest engine 15 s, until one has run).
+declare -A spent count left
+for c in "${cases[@]}"; do
+	read -r id e _ <<<"$c"
+	[ -f "$dir/cases/$id.jsonl" ] || left[$e]=$((${left[$e]:-0} + 1))
+done
+eta_s() {
+	local e s=0 per
+	for e in "${!left[@]}"; do
+		if [ "${count[$e]:-0}" -gt 0 ]; then per=$((spent[$e] * 1000 / count[$e]))
+		elif [ "$e" = host ]; then per=1000
+		else per=15000; fi
+		s=$((s + left[$e] * per))
+	done
+	fmt_s $((s / 1000))
+}
 total=${#cases[@]} done_n=0 ran=0 failed=0 t0=$(date +%s)
 gc=
 [ "$guest_check" != none ] && gc=", small guest check on $guest_check"
@@ -201,9 +224,9 @@ for c in "${cases[@]}"; do
 	if [ -f "$dir/cases/$id.jsonl" ]; then
 		continue
 	fi
+	left[$e]=$((left[$e] - 1))
 	now=$(date +%s) el=$((now - t0))
-	eta=?
-	[ $ran -gt 0 ] && eta=$(fmt_s $((el * (total - done_n + 1) / ran)))
+	eta=$(eta_s)
 	printf '[%d/%d] %s  elapsed %s  eta %s\n' "$done_n" "$total" "$id" "$(fmt_s $el)" "$eta"
 	tmp=$dir/cases/$id.jsonl.tmp.$$
 	rm -f "$dir/failed/$id.txt"
@@ -215,6 +238,7 @@ for c in "${cases[@]}"; do
 	child=
 	set -e
 	ran=$((ran + 1))
+	spent[$e]=$((${spent[$e]:-0} + $(date +%s) - now)) count[$e]=$((${count[$e]:-0} + 1))
 	if [ $rc -eq 0 ] && grep -q "^{" "$tmp" 2>/dev/null; then
 		sed "s/^{/{\"case\":\"$id\",/" "$tmp" >"$tmp.c" && mv "$tmp.c" "$dir/cases/$id.jsonl"
 		rm -f "$tmp" "$tmp".* "$dir/failed/$id.txt.tmp.$$"
