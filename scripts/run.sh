@@ -12,9 +12,10 @@
 #   --reps N        host engine: run each case N times, keep the median-throughput row
 #                   (default 3; the deterministic metrics are the same in every run)
 #   --quick         a tiny subset (2 traces, 2 generators, 20000 ops, 1 rep): for tests
-#   --guest-check E also run a small guest part (every combination, one trace, 1 CPU) on
-#                   engine E (kvm | qemu | none); default: kvm when /dev/kvm opens and the
-#                   main engine is host, else none. Its timings are never trusted.
+#   --guest-check E also run a small guest part (every combination on the bundled traces
+#                   at 1 CPU and larson at 1 and N) on engine E (kvm | qemu | none); default
+#                   when the main engine is host: qemu (TCG) if installed, else kvm if
+#                   /dev/kvm opens. Its rows cross-check the host's; timings not trusted.
 #   --out DIR       results directory (default: results/latest if it is the same
 #                   configuration, else a new results/run-TIMESTAMP; results/latest -> it)
 #   --only REGEX    only the cases whose id matches REGEX (grep -E), e.g. 'gnu-ld\.c1$'
@@ -36,7 +37,7 @@ engine=${ENGINE:-auto} ncpu_max=$(nproc) ops=1000000 reps=3 quick=0 out= fresh=0
 guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-120}
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--engine | --cpus | --ops | --reps | --out | --guest-check | --only)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
@@ -68,10 +69,17 @@ kvm) { : </dev/kvm; } 2>/dev/null || die "engine kvm: /dev/kvm cannot be opened"
 qemu) command -v qemu-system-x86_64 >/dev/null || die "engine qemu: qemu-system-x86_64 not installed (scripts/deps.sh)" 1 ;;
 libvirt) command -v virsh >/dev/null || die "engine libvirt: virsh not installed (scripts/deps.sh)" 1 ;;
 esac
+# The guest check when the host engine is the timing source: QEMU TCG (on the
+# development machines faster than their emulated KVM), else the VMM on /dev/kvm.
 if [ "$guest_check" = auto ]; then
 	guest_check=none
-	[ "$engine" = host ] && [ "$quick" = 0 ] && { : </dev/kvm; } 2>/dev/null &&
-		[ -x "$bin/vmm" ] && guest_check=kvm
+	if [ "$engine" = host ] && [ "$quick" = 0 ]; then
+		if command -v qemu-system-x86_64 >/dev/null; then
+			guest_check=qemu
+		elif { : </dev/kvm; } 2>/dev/null && [ -x "$bin/vmm" ]; then
+			guest_check=kvm
+		fi
+	fi
 fi
 build_id=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
 
@@ -144,11 +152,17 @@ make_cases() {
 			echo "run: build/bin/va_replay not built yet (branch va-trace): no va_frag rows" >&2
 		fi
 	fi
+	# The guest check: every combination on the bundled traces at 1 CPU (serial: its
+	# deterministic metrics must equal the host's) and larson at 1 and N CPUs.
 	if [ "$guest_check" != none ] && [ "$guest_check" != "$e" ]; then
-		w=${workloads[0]}
-		for t in "${workloads[@]}"; do case $t in */gnu-ld.*) w=$t ;; esac; done
+		local gw=()
+		for w in "${workloads[@]}"; do [[ $w == gen:* ]] || gw+=("$w|1"); done
+		[ "$quick" = 1 ] && gw=("${gw[0]}")
+		for n in "${cpu_counts[@]}"; do [ "$n" = 1p ] || gw+=("gen:larson|$n"); done
 		for c in $(combos guest 2>/dev/null); do
-			echo "$(case_id "$guest_check" "$c" "$w" 1) $guest_check $c $w 1"
+			for w in "${gw[@]}"; do
+				echo "$(case_id "$guest_check" "$c" "${w%|*}" "${w#*|}") $guest_check $c ${w%|*} ${w#*|}"
+			done
 		done
 	fi
 }

@@ -179,9 +179,8 @@ run_qemu() {
 
 run_libvirt() {
 	guest_prep "$3" "$4" "$5" || return 1
-	[ -z "$g_trace" ] || { echo "libvirt_run.sh cannot pass a trace module yet" >&2; return 1; }
 	"$repo/scripts/libvirt_run.sh" --cpus "$5" --mem 1024 --timeout "$guest_timeout" \
-		--out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
+		${g_trace:+--trace "$g_trace"} --out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
 		{ head -1 "$tmp.err" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
 	guest_rows
