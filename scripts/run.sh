@@ -65,7 +65,9 @@ done
 [ "$engine" = auto ] && engine=$(auto_engine)
 case $engine in
 kvm) { : </dev/kvm; } 2>/dev/null || die "engine kvm: /dev/kvm cannot be opened" 1
-	[ -x "$bin/vmm" ] || die "engine kvm: $bin/vmm not built (make vmm)" 1 ;;
+	[ -x "$bin/vmm" ] || die "engine kvm: $bin/vmm not built (make vmm)" 1
+	why=$("$bin/vmm" --dry-run "$(guest_elf buddy-bitmap-talc)" 2>/dev/null | sed -n 's/^host calibration:.*timings untrusted: //p')
+	[ -z "$why" ] || echo "run: warning: KVM is emulated here ($why): timings untrusted, and each case takes seconds" >&2 ;;
 qemu) command -v qemu-system-x86_64 >/dev/null || die "engine qemu: qemu-system-x86_64 not installed (scripts/deps.sh)" 1 ;;
 libvirt) command -v virsh >/dev/null || die "engine libvirt: virsh not installed (scripts/deps.sh)" 1 ;;
 esac
