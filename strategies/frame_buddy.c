@@ -41,45 +41,12 @@
  * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
  * = 2.127 bits per frame, plus 136 bytes per GiB and the fixed state.
  * Non-usable frames (holes, reserved) are never inserted, so never handed out.
+ * The state is in frame_buddy_impl.h; frame_buddy.h adds introspection (any_free
+ * here, free runs in frame_buddy_runs.c) for va_bitmap.c, which runs this buddy
+ * over VA granules.
  */
-#include "buddy_bitmap.h"
-#include "frame.h"
-#include "sync.h"
-
-#define AREA_ORDER  9u
-#define CHUNK_ORDER 18u
-#define NO_AREA	    0xffffffffu
-
-struct buddy_area {
-	uint64_t w[BB_WORDS];
-	struct spinlock lock;
-	uint16_t free;	/* free frames while in lo mode */
-	uint8_t owner;	/* CPU + 1 holding the reservation, 0 if none */
-	uint8_t pad;
-};
-
-struct buddy_chunk {
-	uint64_t w[BB_WORDS];
-	struct spinlock lock;
-	uint32_t orders; /* bb_order_mask(w), kept under the lock, read as a hint */
-};
-
-struct buddy_cpu {
-	uint32_t area;	/* reserved area or NO_AREA; only this CPU writes it */
-	uint32_t chunk; /* where large requests start looking */
-	uint32_t pad[14];
-};
-
-struct buddy {
-	uint64_t total;
-	uint32_t nareas, nchunks;
-	unsigned ncpus;
-	struct buddy_area *areas;
-	struct buddy_chunk *chunks;
-	uint64_t *avail; /* summary: bit i set <=> area i is lo with free > 0 */
-	struct mem_map map;
-	struct buddy_cpu cpu[FRAME_MAX_CPUS];
-};
+#include "frame_buddy.h"
+#include "frame_buddy_impl.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -320,28 +287,27 @@ static int small_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *
 	return area_scan(b, cpu, order, CLAIM_ANY, start, pfn) ? MM_OK : MM_ENOMEM;
 }
 
-/* With MM_DEBUG: panics if any frame of (pfn, order < 9) is free. */
-static void small_check_free(struct buddy *b, uint64_t pfn, unsigned order)
+/* True if any frame of (pfn, order < 9) is free (takes the chunk and area locks). */
+static bool small_any_free(struct buddy *b, uint64_t pfn, unsigned order)
 {
 	uint32_t ai = (uint32_t)(pfn / BB_UNITS);
 	struct buddy_chunk *c = chunk_of(b, ai);
 	struct buddy_area *a = &b->areas[ai];
 	spin_lock(&c->lock);
 	spin_lock(&a->lock);
-	bool bad = bb_containing(c->w, ai % BB_UNITS, 0) >= 0 ||
+	bool any = bb_containing(c->w, ai % BB_UNITS, 0) >= 0 ||
 		   bb_any_free(a->w, (unsigned)(pfn % BB_UNITS), order);
 	spin_unlock(&a->lock);
 	spin_unlock(&c->lock);
-	if (bad)
-		mm_panic("frame_buddy: double free (block is already free, or was never allocated)");
+	return any;
 }
 
 static void small_free(struct buddy *b, uint64_t pfn, unsigned order)
 {
 	uint32_t ai = (uint32_t)(pfn / BB_UNITS);
 	struct buddy_area *a = &b->areas[ai];
-	if (MM_DEBUG)
-		small_check_free(b, pfn, order);
+	if (MM_DEBUG && small_any_free(b, pfn, order))
+		mm_panic("frame_buddy: double free (block is already free, or was never allocated)");
 	spin_lock(&a->lock);
 	bb_free(a->w, (unsigned)(pfn % BB_UNITS), order);
 	area_set_free(b, ai, a->free + (1u << order));
@@ -380,23 +346,27 @@ static int large_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *
 	return large_try(b, cpu, order, pfn) ? MM_OK : MM_ENOMEM;
 }
 
-static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
+/* Chunk lock held: true if any frame of (pfn, order >= 9) is free. */
+static bool large_any_free_locked(struct buddy *b, uint64_t pfn, unsigned order)
 {
 	uint32_t a0 = (uint32_t)(pfn / BB_UNITS), n = 1u << (order - AREA_ORDER);
+	bool any = bb_any_free(chunk_of(b, a0)->w, a0 % BB_UNITS, order - AREA_ORDER);
+	for (uint32_t i = 0; i < n; i++)
+		any |= area_free_hint(&b->areas[a0 + i]) != 0;
+	return any;
+}
+
+static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
+{
+	uint32_t a0 = (uint32_t)(pfn / BB_UNITS);
 	struct buddy_chunk *c = chunk_of(b, a0);
-	unsigned unit = a0 % BB_UNITS;
 	spin_lock(&c->lock);
-	if (MM_DEBUG) {
-		bool bad = bb_any_free(c->w, unit, order - AREA_ORDER);
-		for (uint32_t i = 0; i < n; i++)
-			bad |= area_free_hint(&b->areas[a0 + i]) != 0;
-		if (bad) {
-			spin_unlock(&c->lock);
-			mm_panic("frame_buddy: double free (block is already free, or was never "
-				 "allocated)");
-		}
+	if (MM_DEBUG && large_any_free_locked(b, pfn, order)) {
+		spin_unlock(&c->lock);
+		mm_panic("frame_buddy: double free (block is already free, or was never "
+			 "allocated)");
 	}
-	chunk_free(c, unit, order - AREA_ORDER);
+	chunk_free(c, a0 % BB_UNITS, order - AREA_ORDER);
 	spin_unlock(&c->lock);
 }
 
@@ -587,3 +557,20 @@ const struct frame_ops frame_buddy_ops = {
 	.check = buddy_check,
 	.stats = buddy_stats,
 };
+
+/* ---- introspection (frame_buddy.h) ----------------------------------------- */
+
+bool frame_buddy_any_free(void *st, uint64_t pfn, unsigned order)
+{
+	struct buddy *b = st;
+	MM_ASSERT(order <= FRAME_MAX_ORDER && (pfn & ((1ull << order) - 1)) == 0 &&
+			  usable(b, pfn, 1ull << order),
+		  "frame_buddy: any_free of a bad block");
+	if (order < AREA_ORDER)
+		return small_any_free(b, pfn, order);
+	struct buddy_chunk *c = chunk_of(b, (uint32_t)(pfn / BB_UNITS));
+	spin_lock(&c->lock);
+	bool any = large_any_free_locked(b, pfn, order);
+	spin_unlock(&c->lock);
+	return any;
+}

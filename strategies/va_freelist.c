@@ -1,0 +1,144 @@
+/* va_freelist.c: today's Hermit virtual address allocator (VIRT=freelist), the baseline.
+ *
+ * Follows hermit-os/kernel src/mm/virtualmem.rs, which keeps the kernel's free
+ * virtual address space in the same FreeList as physical memory: a sorted list
+ * of free ranges [start, end) of 4 KiB pages, first fit with alignment, merging
+ * with both neighbours on free, one spinlock around everything. The list is
+ * range_list.h, shared with frame_freelist.c: 16 ranges inline (Hermit's SmallVec
+ * capacity); the 17th moves the list into a spill array in the meta area, which
+ * then doubles in place (32, 64, ...). meta_size() reserves room for the worst
+ * case (pages/2 + 1 ranges, every other page free), capped at RL_SPILL_MAX ranges
+ * (4 MiB). Past the cap, an alloc or reserve that would split a range returns
+ * MM_ENOMEM and a free that needs a new slot panics (Hermit panics when its heap
+ * cannot grow). stats.meta_bytes = state + the spill capacity in use.
+ *
+ * Any size and alignment at 4 KiB granularity; alignment is of the absolute
+ * address. alloc and free are O(free ranges).
+ * Invariants: those of range_list.h; every range lies in [base, base+size);
+ * reserved_bytes + free_bytes == size with free_bytes == 4 KiB * sum(end - start).
+ */
+#include "range_list.h"
+#include "sync.h"
+#include "va.h"
+
+struct va_freelist {
+	struct spinlock lock;
+	uint64_t base, size; /* bytes */
+	struct range_list l; /* absolute page numbers */
+};
+
+static size_t vf_meta_size(uint64_t base, uint64_t size)
+{
+	return rl_spill_bytes((size >> PAGE_SHIFT) / 2 + 1);
+}
+
+static int vf_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
+		   const struct page_source *ps)
+{
+	struct va_freelist *v = st;
+	if (((base | size) & (PAGE_SIZE - 1)) || size == 0 || base + size < base ||
+	    meta_len < vf_meta_size(base, size) || ((uintptr_t)meta & 7))
+		return MM_EINVAL;
+	mm_zero(v, sizeof(*v));
+	v->base = base;
+	v->size = size;
+	rl_init(&v->l, meta, meta_len);
+	MM_ASSERT(rl_put(&v->l, base >> PAGE_SHIFT, size >> PAGE_SHIFT), "va_freelist: init");
+	return MM_OK;
+}
+
+static int vf_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
+{
+	struct va_freelist *v = st;
+	if (size == 0 || (align && !MM_IS_POW2(align)))
+		return MM_EINVAL;
+	if (size > v->size)
+		return MM_ENOMEM;
+	align = MM_MAX(align, PAGE_SIZE);
+	uint64_t page;
+	spin_lock(&v->lock);
+	int rc = rl_first_fit(&v->l, MM_ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT,
+			      align >> PAGE_SHIFT, &page);
+	spin_unlock(&v->lock);
+	if (rc == MM_OK)
+		*addr = page << PAGE_SHIFT;
+	return rc;
+}
+
+/* [addr, addr+size) rounded out to pages into pages [*lo, *hi); false if it is
+ * empty or not inside the managed range. */
+static bool vf_pages(const struct va_freelist *v, uint64_t addr, uint64_t size, uint64_t *lo,
+		     uint64_t *hi)
+{
+	uint64_t end = v->base + v->size;
+	if (size == 0 || addr < v->base || addr >= end || size > end - addr)
+		return false;
+	*lo = addr >> PAGE_SHIFT;
+	*hi = MM_ALIGN_UP(addr + size, PAGE_SIZE) >> PAGE_SHIFT;
+	return true;
+}
+
+static void vf_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
+{
+	struct va_freelist *v = st;
+	uint64_t lo, hi;
+	if (!vf_pages(v, addr, size, &lo, &hi))
+		mm_panic("va_freelist: free outside the managed range (never allocated)");
+	spin_lock(&v->lock);
+	bool ok = rl_put(&v->l, lo, hi - lo);
+	spin_unlock(&v->lock);
+	if (!ok)
+		mm_panic("va_freelist: double free (range is already free, or was never "
+			 "allocated)");
+}
+
+static int vf_reserve(void *st, uint64_t addr, uint64_t size)
+{
+	struct va_freelist *v = st;
+	uint64_t lo, hi;
+	if (!vf_pages(v, addr, size, &lo, &hi))
+		return MM_EINVAL;
+	spin_lock(&v->lock);
+	int rc = rl_take(&v->l, lo, hi - lo);
+	spin_unlock(&v->lock);
+	return rc;
+}
+
+static bool vf_check(const void *st)
+{
+	const struct va_freelist *v = st;
+	rl_check(&v->l);
+	uint64_t lo = v->base >> PAGE_SHIFT, hi = lo + (v->size >> PAGE_SHIFT);
+	for (uint32_t i = 0; i < v->l.n; i++)
+		MM_ASSERT(v->l.v[i].start >= lo && v->l.v[i].end <= hi,
+			  "va_freelist: free range outside the managed range");
+	MM_ASSERT(v->l.sum <= hi - lo, "va_freelist: more free pages than managed ones");
+	return true;
+}
+
+static void vf_stats(const void *st, struct va_stats *out)
+{
+	const struct va_freelist *v = st;
+	mm_zero(out, sizeof(*out));
+	out->size = v->size;
+	out->free_bytes = v->l.sum << PAGE_SHIFT;
+	out->reserved_bytes = v->size - out->free_bytes;
+	out->free_ranges = v->l.n;
+	for (uint32_t i = 0; i < v->l.n; i++)
+		out->largest_free = MM_MAX(out->largest_free,
+					   (v->l.v[i].end - v->l.v[i].start) << PAGE_SHIFT);
+	out->meta_bytes = sizeof(*v) + rl_meta_bytes(&v->l);
+	out->granule = PAGE_SIZE;
+}
+
+const struct va_ops va_freelist_ops = {
+	.name = "freelist",
+	.state_size = sizeof(struct va_freelist),
+	.meta_size = vf_meta_size,
+	.init = vf_init,
+	.alloc = vf_alloc,
+	.free = vf_free,
+	.reserve = vf_reserve,
+	.check = vf_check,
+	.stats = vf_stats,
+};
