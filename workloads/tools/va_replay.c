@@ -36,11 +36,6 @@
 #include "../host/va_host.h"
 #include "../host/vmt.h"
 
-/* Strategies merged later are referenced weakly: absent ones are skipped. */
-extern const struct va_ops va_bitmap_ops __attribute__((weak));
-extern const struct va_ops va_btree_ops __attribute__((weak));
-extern const struct va_ops va_freelist_ops __attribute__((weak));
-
 #define MAX_TRACES 64
 
 struct opts {
@@ -403,15 +398,11 @@ int main(int argc, char **argv)
 	static const char *const names[] = {"bitmap", "btree", "freelist"};
 	const struct va_ops *virts[3];
 	unsigned nv = 0;
-	for (unsigned i = 0; i < 3; i++) {
-		bool want = !strcmp(o.virt, "all") || !strcmp(o.virt, names[i]);
-		if (want && all[i])
+	for (unsigned i = 0; i < 3; i++)
+		if (!strcmp(o.virt, "all") || !strcmp(o.virt, names[i]))
 			virts[nv++] = all[i];
-		else if (want)
-			fprintf(stderr, "va_replay: note: %s is not in this build\n", names[i]);
-	}
 	if (!nv)
-		return die("no such strategy in this build (bitmap, btree, freelist, all)", o.virt);
+		return die("unknown strategy (bitmap, btree, freelist, all)", o.virt);
 	struct workload w[MAX_TRACES + 1];
 	struct vmt_loaded vl[MAX_TRACES];
 	struct trace_op *gen_ops = NULL;
