@@ -217,7 +217,8 @@ report:
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
 # smoke-run by workloads/tests/fuzz_smoke_test.sh; `make fuzz` builds them alone.
 FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
-FUZZ_LIB_SRCS := $(WLCORE_SRCS) $(wildcard workloads/host/trace_*.c) workloads/host/panic.c \
+FUZZ_LIB_SRCS := $(WLCORE_SRCS) $(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
+	workloads/host/panic.c \
 	workloads/tests/malloc_heap.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -DMM_DEBUG=1

@@ -41,6 +41,9 @@
  * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
  * = 2.127 bits per frame, plus 136 bytes per GiB and the fixed state.
  * Non-usable frames (holes, reserved) are never inserted, so never handed out.
+ * The state is in frame_buddy_impl.h; frame_buddy.h adds introspection (any_free
+ * here, free runs in frame_buddy_runs.c) for va_bitmap.c, which runs this buddy
+ * over VA granules.
  */
 #include "frame_buddy.h"
 #include "frame_buddy_impl.h"

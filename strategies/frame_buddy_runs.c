@@ -5,17 +5,35 @@
 #include "frame_buddy.h"
 #include "frame_buddy_impl.h"
 
+/* Sets bits [u, u+n) of m (n a power of two, u aligned to n). */
+static void mask_set(uint64_t *m, unsigned u, unsigned n)
+{
+	if (n >= 64) {
+		for (unsigned k = u / 64; k < (u + n) / 64; k++)
+			m[k] = ~0ull;
+	} else {
+		m[u / 64] |= ((1ull << n) - 1) << (u % 64);
+	}
+}
+
 /* Free frames of area ai as a 512-bit mask (bit u = frame ai * 512 + u). */
 static void area_free_mask(const struct buddy *b, uint32_t ai, uint64_t m[BB_UNITS / 64])
 {
+	const uint64_t *w = b->areas[ai].w;
 	bool whole = bb_containing(b->chunks[ai / BB_UNITS].w, ai % BB_UNITS, 0) >= 0;
 	for (unsigned k = 0; k < BB_UNITS / 64; k++)
 		m[k] = whole ? ~0ull : 0;
-	for (unsigned j = 0; j <= BB_MAX_ORDER && !whole; j++)
-		for (unsigned i = 0; i < (BB_UNITS >> j); i++)
-			if (bb_test(b->areas[ai].w, j, i))
-				for (unsigned u = i << j; u < (i + 1) << j; u++)
-					m[u / 64] |= 1ull << (u % 64);
+	if (whole || b->areas[ai].free == 0)
+		return;
+	for (unsigned j = 0; j <= BB_MAX_ORDER; j++) {
+		unsigned lo = bb_off(j), hi = lo + (BB_UNITS >> j);
+		for (unsigned bit = lo; bit < hi;) {
+			unsigned take = MM_MIN(64 - (bit & 63), hi - bit);
+			for (uint64_t x = bb_bits(w, bit, take); x; x &= x - 1)
+				mask_set(m, (bit - lo + (unsigned)__builtin_ctzll(x)) << j, 1u << j);
+			bit += take;
+		}
+	}
 }
 
 static void runs_close(struct frame_buddy_runs *out, uint64_t s, uint64_t e)

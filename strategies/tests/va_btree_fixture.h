@@ -1,0 +1,135 @@
+/* va_btree_fixture.h: what the B+-tree VA tests share (header only, static):
+ * a page_source of malloc'd 4 KiB frames with identity to_virt and an optional
+ * limit (frames beyond it fail with MM_ENOMEM), and a page-exact reference model
+ * (one byte per 4 KiB page, 1 = allocated). */
+#ifndef VA_BTREE_FIXTURE_H
+#define VA_BTREE_FIXTURE_H
+
+#include "testlib.h"
+
+#include <pthread.h>
+
+#include "../va_btree.h"
+
+struct test_ps {
+	struct page_source ps;
+	pthread_mutex_t mu;
+	void **frames;
+	size_t n, cap, limit;
+	uint64_t failures;
+};
+
+static int tps_alloc(void *ctx, uint64_t *pa)
+{
+	struct test_ps *p = ctx;
+	int rc = MM_ENOMEM;
+	pthread_mutex_lock(&p->mu);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 64;
+		p->frames = realloc(p->frames, p->cap * sizeof(void *));
+		CHECK(p->frames, "out of memory");
+	}
+	void *f = p->n < p->limit ? aligned_alloc(PAGE_SIZE, PAGE_SIZE) : NULL;
+	if (f) {
+		memset(f, 0, PAGE_SIZE);
+		p->frames[p->n++] = f;
+		*pa = (uint64_t)(uintptr_t)f;
+		rc = MM_OK;
+	} else {
+		p->failures++;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static void *tps_to_virt(void *ctx, uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+static inline void tps_init(struct test_ps *p, size_t limit)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_mutex_init(&p->mu, NULL);
+	p->ps = (struct page_source){.ctx = p, .alloc = tps_alloc, .to_virt = tps_to_virt};
+	p->limit = limit;
+}
+
+static inline void tps_fini(struct test_ps *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->frames[i]);
+	free(p->frames);
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* A tree over [base, base + pages * 4 KiB) with the given fan-out. */
+static inline void *vbt_new(struct test_ps *p, uint64_t base, uint64_t pages, uint32_t leaf_cap,
+			    uint32_t inner_cap)
+{
+	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_ops.state_size, (size_t)64));
+	CHECK(st, "out of memory");
+	memset(st, 0, va_btree_ops.state_size);
+	int rc = va_btree_init_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap, inner_cap);
+	CHECK(rc == MM_OK, "init: %d", rc);
+	return st;
+}
+
+/* ---- reference model ------------------------------------------------------- */
+
+struct vmodel {
+	uint64_t base, pages, used;
+	uint8_t *map;
+};
+
+static inline void vmodel_init(struct vmodel *m, uint64_t base, uint64_t pages)
+{
+	m->base = base;
+	m->pages = pages;
+	m->used = 0;
+	m->map = calloc(pages, 1);
+	CHECK(m->map, "out of memory");
+}
+
+static inline uint64_t vmodel_page(const struct vmodel *m, uint64_t addr)
+{
+	return (addr - m->base) / PAGE_SIZE;
+}
+
+/* True if pages [p, p + n) all have value v. */
+static inline bool vmodel_all(const struct vmodel *m, uint64_t p, uint64_t n, uint8_t v)
+{
+	if (p > m->pages || n > m->pages - p)
+		return false;
+	for (uint64_t i = p; i < p + n; i++)
+		if (m->map[i] != v)
+			return false;
+	return true;
+}
+
+static inline void vmodel_set(struct vmodel *m, uint64_t p, uint64_t n, uint8_t v)
+{
+	memset(m->map + p, v, n);
+	m->used = v ? m->used + n : m->used - n;
+}
+
+/* True if n free pages aligned to align bytes exist (one pass over the runs). */
+static inline bool vmodel_fits(const struct vmodel *m, uint64_t n, uint64_t align)
+{
+	for (uint64_t i = 0; i < m->pages;) {
+		if (m->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < m->pages && !m->map[j])
+			j++;
+		uint64_t a = MM_ALIGN_UP(m->base + i * PAGE_SIZE, align);
+		if (a + n * PAGE_SIZE <= m->base + j * PAGE_SIZE && a >= m->base + i * PAGE_SIZE)
+			return true;
+		i = j;
+	}
+	return false;
+}
+
+#endif

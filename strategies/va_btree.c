@@ -1,0 +1,390 @@
+/* va_btree.c: VIRT=btree, a B+-tree of free ranges keyed by start address, with
+ * optimistic lock coupling (Leis, Haubenschild, Neumann 2019, "Optimistic Lock
+ * Coupling: A Scalable and Efficient General-Purpose Synchronization Method").
+ * Node layout and invariants in va_btree.h; structural changes in
+ * va_btree_slow.c; the invariant walk in va_btree_check.c.
+ *
+ * Invariants (quiescent):
+ *     free ranges disjoint, sorted, coalesced: end[i] < start[i+1]
+ *     sum(end - start) + reserved_bytes == size
+ *     nodes_total == 4 * frames >= vbt_nodes_needed(live + 1)
+ *
+ * Allocation policy: with need = size + align - 4 KiB, any free range of
+ * length >= need holds an aligned block, so the gap values are a safe filter:
+ * descend to the leftmost range >= need (address-ordered first fit, O(log n)).
+ * Only if none exists (possible only when align > 4 KiB) a locked walk visits
+ * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
+ * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
+ */
+#include "va_btree.h"
+
+static size_t vbt_meta_size(uint64_t base, uint64_t size)
+{
+	return 0;
+}
+
+int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+		       uint32_t leaf_cap, uint32_t inner_cap)
+{
+	struct va_btree *t = st;
+	if (!size || ((base | size) & (PAGE_SIZE - 1)) || base + size < base ||
+	    base + size == 0 || !ps || leaf_cap < VBT_MIN_CAP || leaf_cap > VBT_LEAF_CAP ||
+	    inner_cap < VBT_MIN_CAP || inner_cap > VBT_INNER_CAP)
+		return MM_EINVAL;
+	mm_zero(t, sizeof(*t));
+	t->base = base;
+	t->size = size;
+	t->ps = *ps;
+	t->leaf_cap = leaf_cap;
+	t->inner_cap = inner_cap;
+	t->leaf_min = leaf_cap / 2;
+	t->inner_min = inner_cap / 2;
+	return vbt_slow_init_root(t);
+}
+
+static int vbt_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
+		    const struct page_source *ps)
+{
+	return va_btree_init_caps(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP);
+}
+
+/* Accounts a finished operation in the CPU's slot. */
+static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
+{
+	struct vbt_cpu *c = &t->cpu[cpu % VBT_CPU_SLOTS];
+	atomic_fetch_add_rlx(&c->reserved, delta);
+	atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
+}
+
+/* ---- optimistic fast path ---------------------------------------------------
+ * Readers: read a node's version (waiting while it is locked, restarting if it
+ * is obsolete), read the node with relaxed atomics, validate the version; a
+ * child pointer is dereferenced only after its parent validated, and the parent
+ * is validated again after the child's version is read. A fast writer plans a
+ * leaf-local edit from such a read, finds the highest node T on the path whose
+ * largest-free value stays the same (the gap values above T are unaffected),
+ * then upgrades T..leaf top-down by CAS from the versions it read (any failure:
+ * unlock and restart), edits, and unlocks. It never waits while holding a lock.
+ * Edits that need a split or merge, move a start across the leaf's separator
+ * bounds, or may coalesce with a neighbour leaf go to the slow path.
+ */
+
+struct vbt_step {
+	struct vbt_node *n;
+	uint64_t v;
+	uint32_t idx; /* child taken (inner nodes) */
+};
+
+/* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
+struct vbt_path {
+	uint32_t depth; /* s[depth] is the leaf */
+	uint64_t lo, hi;
+	struct vbt_step s[VBT_MAX_DEPTH];
+};
+
+/* Replaces leaf entries [from, to) with the k ranges r[0..k). */
+struct vbt_edit {
+	uint32_t from, to, k;
+	uint64_t r[2][2];
+};
+
+static bool read_lock(struct vbt_node *n, uint64_t *v)
+{
+	uint64_t x;
+	while ((x = atomic_load_acq(&n->version)) & VBT_LOCKED)
+		cpu_relax();
+	*v = x;
+	return !(x & VBT_OBSOLETE);
+}
+
+static bool validate(const struct vbt_node *n, uint64_t v)
+{
+	return atomic_load_acq(&n->version) == v;
+}
+
+static bool upgrade(struct vbt_node *n, uint64_t v)
+{
+	uint64_t x = v;
+	return atomic_cas(&n->version, &x, v + VBT_LOCKED);
+}
+
+static void unlock(struct vbt_node *n)
+{
+	__atomic_fetch_add(&n->version, VBT_LOCKED, __ATOMIC_RELEASE);
+}
+
+static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need)
+{
+	uint32_t i = 0;
+	while (i < cnt && VBT_LD(n->in.gap[i]) < need)
+		i++;
+	return i;
+}
+
+/* Optimistic descent to a leaf: by key x, or (need != 0) to the leftmost leaf
+ * with a range >= need. MM_OK, VBT_RESTART, or MM_ENOMEM (validated: none). */
+static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need)
+{
+	struct vbt_node *n = atomic_load_acq(&t->root);
+	uint64_t v, cv;
+	if (!read_lock(n, &v) || atomic_load_acq(&t->root) != n)
+		return VBT_RESTART;
+	p->lo = 0;
+	p->hi = UINT64_MAX;
+	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
+		p->s[d].n = n;
+		p->s[d].v = v;
+		p->depth = d;
+		uint32_t lvl = VBT_LD(n->level);
+		if (!lvl)
+			return MM_OK;
+		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl);
+		uint32_t i = need ? first_gap(n, cnt, need) : vbt_route(n, cnt, x);
+		if (i >= cnt)
+			return need && d == 0 && validate(n, v) ? MM_ENOMEM : VBT_RESTART;
+		if (i > 0)
+			p->lo = VBT_LD(n->in.key[i]);
+		if (i + 1 < cnt)
+			p->hi = VBT_LD(n->in.key[i + 1]);
+		struct vbt_node *c = VBT_LD(n->in.child[i]);
+		p->s[d].idx = i;
+		if (!validate(n, v) || !read_lock(c, &cv) || !validate(n, v))
+			return VBT_RESTART;
+		n = c;
+		v = cv;
+	}
+	return VBT_RESTART;
+}
+
+static void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+{
+	uint32_t dst = ed->from + ed->k;
+	if (dst > ed->to) {
+		for (uint32_t i = cnt; i-- > ed->to;) {
+			VBT_ST(n->leaf.start[i + dst - ed->to], VBT_LD(n->leaf.start[i]));
+			VBT_ST(n->leaf.end[i + dst - ed->to], VBT_LD(n->leaf.end[i]));
+		}
+	} else if (dst < ed->to) {
+		for (uint32_t i = ed->to; i < cnt; i++) {
+			VBT_ST(n->leaf.start[i - (ed->to - dst)], VBT_LD(n->leaf.start[i]));
+			VBT_ST(n->leaf.end[i - (ed->to - dst)], VBT_LD(n->leaf.end[i]));
+		}
+	}
+	for (uint32_t k = 0; k < ed->k; k++) {
+		VBT_ST(n->leaf.start[ed->from + k], ed->r[k][0]);
+		VBT_ST(n->leaf.end[ed->from + k], ed->r[k][1]);
+	}
+	VBT_ST(n->count, cnt - (ed->to - ed->from) + ed->k);
+}
+
+/* The leaf's largest range after the edit (nodes read optimistically). */
+static uint64_t edit_max(const struct vbt_node *leaf, uint32_t cnt, const struct vbt_edit *ed)
+{
+	uint64_t m = 0;
+	for (uint32_t k = 0; k < ed->k; k++)
+		m = MM_MAX(m, ed->r[k][1] - ed->r[k][0]);
+	for (uint32_t i = 0; i < cnt; i++)
+		if (i < ed->from || i >= ed->to)
+			m = MM_MAX(m, VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]));
+	return m;
+}
+
+/* Applies ed to the path's leaf under the locks of T..leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
+static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed)
+{
+	struct vbt_node *leaf = p->s[p->depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0);
+	if (ed->from > ed->to || ed->to > cnt)
+		return VBT_RESTART;
+	uint32_t ncnt = cnt - (ed->to - ed->from) + ed->k;
+	if (ncnt > t->leaf_cap || (p->depth && ncnt < t->leaf_min))
+		return VBT_SLOW;
+	for (uint32_t k = 0; k < ed->k; k++)
+		if (ed->r[k][0] < p->lo || ed->r[k][0] >= p->hi)
+			return VBT_SLOW;
+	uint64_t newmax[VBT_MAX_DEPTH], omax = vbt_node_max(leaf, 0, cnt);
+	uint32_t top = p->depth;
+	newmax[top] = edit_max(leaf, cnt, ed);
+	while (top > 0 && omax != newmax[top]) { /* the change reaches the parent's gap */
+		const struct vbt_node *pn = p->s[top - 1].n;
+		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[top - 1].idx;
+		uint64_t m = 0;
+		for (uint32_t i = 0; i < pc; i++)
+			m = MM_MAX(m, i == idx ? newmax[top] : VBT_LD(pn->in.gap[i]));
+		omax = vbt_node_max(pn, 1, pc);
+		newmax[--top] = m;
+	}
+	for (uint32_t d = top; d <= p->depth; d++) {
+		if (!upgrade(p->s[d].n, p->s[d].v)) {
+			for (uint32_t u = top; u < d; u++)
+				unlock(p->s[u].n);
+			return VBT_RESTART;
+		}
+	}
+	leaf_edit(leaf, cnt, ed);
+	for (uint32_t d = p->depth; d-- > top;)
+		VBT_ST(p->s[d].n->in.gap[p->s[d].idx], newmax[d + 1]);
+	for (uint32_t d = top; d <= p->depth; d++)
+		unlock(p->s[d].n);
+	return MM_OK;
+}
+
+/* Optimistic alloc: the leftmost range >= need; MM_OK, MM_ENOMEM (none >= need),
+ * VBT_RESTART or VBT_SLOW. */
+static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+		      uint64_t *addr)
+{
+	struct vbt_path p;
+	int rc = descend(t, &p, 0, need);
+	if (rc != MM_OK)
+		return rc;
+	struct vbt_node *leaf = p.s[p.depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j;
+	uint64_t s = 0, e = 0, a = 0;
+	for (j = 0; j < cnt; j++) {
+		s = VBT_LD(leaf->leaf.start[j]);
+		e = VBT_LD(leaf->leaf.end[j]);
+		if (e > s && e - s >= need)
+			break;
+	}
+	if (j == cnt)
+		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
+	if (!vbt_fits(s, e, size, align, &a))
+		return VBT_RESTART;
+	struct vbt_edit ed = {.from = j, .to = j + 1};
+	if (a > s) {
+		ed.r[ed.k][0] = s;
+		ed.r[ed.k++][1] = a;
+	}
+	if (e - a > size) {
+		ed.r[ed.k][0] = a + size;
+		ed.r[ed.k++][1] = e;
+	}
+	rc = apply(t, &p, &ed);
+	if (rc == MM_OK)
+		*addr = a;
+	return rc;
+}
+
+/* Optimistic free of [a, b) coalescing within one leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
+static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
+{
+	struct vbt_path p;
+	if (descend(t, &p, a, 0) != MM_OK)
+		return VBT_RESTART;
+	struct vbt_node *leaf = p.s[p.depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, a);
+	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
+		return VBT_SLOW; /* a neighbour may live in the next leaf over */
+	uint64_t ps = 0, pe = 0, ss = 0, se = 0;
+	if (j > 0) {
+		ps = VBT_LD(leaf->leaf.start[j - 1]);
+		pe = VBT_LD(leaf->leaf.end[j - 1]);
+	}
+	if (j < cnt) {
+		ss = VBT_LD(leaf->leaf.start[j]);
+		se = VBT_LD(leaf->leaf.end[j]);
+	}
+	if (!validate(leaf, p.s[p.depth].v))
+		return VBT_RESTART;
+	if ((j > 0 && pe > a) || (j < cnt && ss < b))
+		mm_panic("va_btree: double free, or free of a range that is not allocated");
+	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
+	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
+	ed.r[0][0] = mp ? ps : a;
+	ed.r[0][1] = ms ? se : b;
+	return apply(t, &p, &ed);
+}
+
+/* Locked alloc, with the node reserve grown for `live` allocations first. */
+static int alloc_slow(struct va_btree *t, uint64_t live, uint64_t size, uint64_t align,
+		      uint64_t need, uint64_t *addr)
+{
+	struct vbt_op op;
+	vbt_slow_begin(t, &op);
+	int rc = vbt_reserve_nodes(&op, live + 1);
+	if (rc == MM_OK)
+		rc = vbt_slow_alloc(&op, size, align, need, addr);
+	vbt_slow_end(&op);
+	return rc;
+}
+
+static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
+{
+	struct va_btree *t = st;
+	align = align ? align : PAGE_SIZE;
+	if (!size || !MM_IS_POW2(align))
+		return MM_EINVAL;
+	if (size > t->size)
+		return MM_ENOMEM;
+	align = MM_MAX(align, PAGE_SIZE);
+	size = MM_ALIGN_UP(size, PAGE_SIZE);
+	uint64_t need = align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
+	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
+	int rc = VBT_SLOW;
+	if (live + 1 <= atomic_load_acq(&t->entry_cap))
+		for (int i = 0; i < VBT_FAST_TRIES; i++)
+			if ((rc = fast_alloc(t, size, align, need, addr)) != VBT_RESTART)
+				break;
+	if (rc == MM_ENOMEM && need > size)
+		rc = VBT_SLOW; /* an exact aligned fit may still exist */
+	bool fast = rc == MM_OK;
+	if (rc == VBT_SLOW || rc == VBT_RESTART)
+		rc = alloc_slow(t, live, size, align, need, addr);
+	if (rc == MM_OK)
+		account(t, cpu, size, fast);
+	else
+		atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+	return rc;
+}
+
+static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
+{
+	struct va_btree *t = st;
+	uint64_t a = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+	uint64_t b = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
+	if (!size || a < t->base || b <= a || b > t->base + t->size)
+		mm_panic("va_btree: free outside the managed range");
+	int rc = VBT_RESTART;
+	for (int i = 0; i < VBT_FAST_TRIES && rc == VBT_RESTART; i++)
+		rc = fast_free(t, a, b);
+	if (rc != MM_OK) {
+		struct vbt_op op;
+		vbt_slow_begin(t, &op);
+		vbt_slow_free(&op, a, b);
+		vbt_slow_end(&op);
+	}
+	account(t, cpu, (uint64_t)0 - (b - a), rc == MM_OK);
+	atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+}
+
+static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
+{
+	struct va_btree *t = st;
+	uint64_t lo = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+	uint64_t hi = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
+	if (lo < t->base || hi <= lo || hi > t->base + t->size)
+		return MM_EINVAL;
+	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
+	struct vbt_op op;
+	vbt_slow_begin(t, &op);
+	int rc = vbt_slow_reserve(&op, lo, hi, live + 1);
+	vbt_slow_end(&op);
+	if (rc == MM_OK)
+		account(t, 0, hi - lo, false);
+	else
+		atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+	return rc;
+}
+
+const struct va_ops va_btree_ops = {
+	.name = "btree",
+	.state_size = sizeof(struct va_btree),
+	.meta_size = vbt_meta_size,
+	.init = vbt_init,
+	.alloc = vbt_alloc,
+	.free = vbt_free,
+	.reserve = vbt_reserve,
+	.check = vbt_check,
+	.stats = vbt_stats,
+};

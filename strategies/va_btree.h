@@ -1,0 +1,192 @@
+/* va_btree.h: internals of the B+-tree VA allocator (va_btree.c: ops table and
+ * optimistic fast paths; va_btree_slow.c: locked structural operations;
+ * va_btree_check.c: invariant walk and stats).
+ *
+ * Layout: 1 KiB nodes, four to a 4 KiB frame from the page_source. A leaf holds
+ * free ranges [start[i], end[i]) sorted by start; an inner node holds children
+ * with key[i] = lower bound of child i's starts (key[0] unused) and
+ * gap[i] = largest end - start in child i's subtree. Per node:
+ *     key[i] <= every start below child[i] < key[i+1]
+ *     gap[i] == max(end - start) below child[i]
+ * Version word (Leis et al. 2019): bit 0 obsolete, bit 1 locked, the rest a
+ * counter; unlock adds 2 (clears the lock bit, bumps the counter), so a version
+ * never repeats, not even when a freed node is reused.
+ */
+#ifndef MM_VA_BTREE_H
+#define MM_VA_BTREE_H
+
+#include "sync.h"
+#include "va.h"
+
+#define VBT_NODE_SIZE	    1024u
+#define VBT_NODES_PER_FRAME ((unsigned)(PAGE_SIZE / VBT_NODE_SIZE))
+#define VBT_LEAF_CAP	    62u	 /* (1024 - 32) / 16 */
+#define VBT_INNER_CAP	    41u	 /* (1024 - 32) / 24 */
+#define VBT_MIN_CAP	    4u	 /* smallest fan-out the test hook accepts */
+#define VBT_MAX_DEPTH	    48u
+#define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
+#define VBT_CPU_SLOTS	    64u
+#define VBT_FAST_TRIES	    32 /* optimistic restarts before taking the slow path */
+
+#define VBT_OBSOLETE 1ull
+#define VBT_LOCKED   2ull
+
+/* Fast-path results besides MM_OK / MM_E*: retry optimistically, or go slow. */
+#define VBT_RESTART 1
+#define VBT_SLOW    2
+
+struct vbt_node {
+	uint64_t version;	    /* OLC version word (atomic) */
+	uint32_t count;		    /* entries (leaf) or children (inner) */
+	uint32_t level;		    /* 0 = leaf */
+	struct vbt_node *next_free; /* tree-local free list (slow writers only) */
+	uint64_t slow_tag;	    /* (slow op seq << 1) | freed-in-this-op (slow writers only) */
+	union {
+		struct {
+			uint64_t start[VBT_LEAF_CAP];
+			uint64_t end[VBT_LEAF_CAP];
+		} leaf;
+		struct {
+			uint64_t key[VBT_INNER_CAP];
+			uint64_t gap[VBT_INNER_CAP];
+			struct vbt_node *child[VBT_INNER_CAP];
+		} in;
+	};
+};
+_Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
+
+/* Per CPU slot: reserved bytes (wrapping deltas; the sum is exact), and how many
+ * allocs/frees finished on the optimistic path and on the locked one. */
+struct vbt_cpu {
+	uint64_t reserved, fast, slow;
+	char pad[40];
+};
+
+struct va_btree {
+	uint64_t base, size;
+	struct page_source ps;
+	uint32_t leaf_cap, inner_cap, leaf_min, inner_min;
+	struct vbt_node *root; /* atomic; changed only by slow writers */
+	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
+	char pad0[64];
+	uint64_t live; /* atomic: allocations and reservations outstanding */
+	char pad1[64];
+	/* Slow writers: serialised by `slow`; the fields below only under it. */
+	struct spinlock slow;
+	uint64_t slow_seq;
+	struct vbt_node *free_nodes;
+	uint64_t nodes_total, nodes_free, frames;
+	struct vbt_cpu cpu[VBT_CPU_SLOTS];
+};
+
+/* One slow operation: the nodes it has locked, unlocked together at the end. */
+struct vbt_op {
+	struct va_btree *t;
+	uint64_t seq;
+	uint32_t nlocked;
+	struct vbt_node *locked[VBT_MAX_LOCKED];
+};
+
+/* Node fields are read by optimistic readers while writers change them, so every
+ * access that may race is atomic: loads acquire (a later version re-read cannot
+ * move before them) and stores release (they cannot move before the lock CAS).
+ * This is the seqlock pattern without standalone fences, which TSan does not
+ * model; on x86-64 both are plain moves. */
+#define VBT_LD(x)    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define VBT_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+/* count clamped to the arrays of a node of the given level (garbage-safe). */
+static inline uint32_t vbt_clamp(uint32_t count, uint32_t level)
+{
+	uint32_t cap = level ? VBT_INNER_CAP : VBT_LEAF_CAP;
+	return count < cap ? count : cap;
+}
+
+/* Largest end - start below n (leaf: over its ranges; inner: over gap[]). */
+static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, uint32_t count)
+{
+	uint64_t m = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t g = level ? VBT_LD(n->in.gap[i])
+				   : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
+		m = g > m ? g : m;
+	}
+	return m;
+}
+
+/* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
+static inline uint32_t vbt_route(const struct vbt_node *n, uint32_t count, uint64_t x)
+{
+	uint32_t lo = 1, hi = count;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (VBT_LD(n->in.key[mid]) <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo - 1;
+}
+
+/* Number of leaf entries with start <= x. */
+static inline uint32_t vbt_rank(const struct vbt_node *n, uint32_t count, uint64_t x)
+{
+	uint32_t lo = 0, hi = count;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (VBT_LD(n->leaf.start[mid]) <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* True if size bytes aligned to align fit in [s, e); the address into *a. */
+static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t align, uint64_t *a)
+{
+	if (s > UINT64_MAX - (align - 1))
+		return false;
+	*a = MM_ALIGN_UP(s, align);
+	return *a < e && e - *a >= size;
+}
+
+/* ---- va_btree_slow.c ---- */
+/* Takes the slow-writer lock and starts an operation. */
+void vbt_slow_begin(struct va_btree *t, struct vbt_op *op);
+/* Unlocks every node of the operation (freed ones as obsolete), drops the lock. */
+void vbt_slow_end(struct vbt_op *op);
+/* Grows the node reserve to cover `entries` free ranges; 0 or MM_ENOMEM. */
+int vbt_reserve_nodes(struct vbt_op *op, uint64_t entries);
+/* Nodes a tree of `entries` free ranges can need at most (fill bounds). */
+uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);
+/* A fresh root leaf holding [base, base + size); 0 or MM_ENOMEM. */
+int vbt_slow_init_root(struct va_btree *t);
+/* Locked alloc: leftmost range >= need, else any exact aligned fit; 0 or MM_ENOMEM. */
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *addr);
+/* Locked free of [a, b) with coalescing; panics if any of it is free. */
+void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b);
+/* Locked take of exactly [lo, hi), growing the node reserve to `entries` ranges
+ * first; 0, MM_EBUSY, or MM_ENOMEM. */
+int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entries);
+
+/* ---- va_btree_check.c ---- */
+/* Full invariant walk (quiescent tree); panics with a message on a violation. */
+bool vbt_check(const void *st);
+/* Statistics; exact when no writer runs concurrently. */
+void vbt_stats(const void *st, struct va_stats *out);
+
+/* ---- test hooks (va_btree.c) ---- */
+/* init() with a smaller fan-out (VBT_MIN_CAP <= cap <= VBT_*_CAP) so tests reach
+ * many levels with few ranges; 0, or MM_EINVAL, MM_ENOMEM. */
+int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+		       uint32_t leaf_cap, uint32_t inner_cap);
+/* Copies up to max free ranges in address order into out (quiescent); returns the count. */
+size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
+/* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths. */
+void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow);
+/* Height of the tree (1 = a single leaf). */
+unsigned va_btree_height(const void *st);
+
+#endif

@@ -1,0 +1,534 @@
+/* va_btree_slow.c: the locked half of the B+-tree VA allocator (see va_btree.h):
+ * inserts with splits, deletes with borrow/merge, neighbour lookups across
+ * leaves, and the operations built from them.
+ *
+ * Protocol: slow writers are serialised by t->slow and lock every node they
+ * touch, top-down, before reading it (waiting while a fast writer holds it; fast
+ * writers never wait while holding a lock, so this cannot deadlock). All locks
+ * are released together by vbt_slow_end(), bumping each version, so optimistic
+ * readers that saw any of these nodes restart. Freed nodes go to the tree-local
+ * free list, marked obsolete, and are never returned to the page_source.
+ *
+ * Node reserve: with min fill m_leaf = cap/2 and m_inner = cap/2, a tree of E
+ * ranges has at most vbt_nodes_needed(E) nodes; alloc and reserve keep
+ *     nodes_total >= vbt_nodes_needed(live + 1)
+ * (free ranges <= outstanding allocations + 1), so free never needs a new frame.
+ */
+#include "va_btree.h"
+
+void vbt_slow_begin(struct va_btree *t, struct vbt_op *op)
+{
+	spin_lock(&t->slow);
+	op->t = t;
+	op->seq = ++t->slow_seq;
+	op->nlocked = 0;
+}
+
+void vbt_slow_end(struct vbt_op *op)
+{
+	for (uint32_t i = 0; i < op->nlocked; i++) {
+		struct vbt_node *n = op->locked[i];
+		uint64_t add = (n->slow_tag & 1) ? VBT_LOCKED + VBT_OBSOLETE : VBT_LOCKED;
+		__atomic_fetch_add(&n->version, add, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&op->t->slow);
+}
+
+static void op_track(struct vbt_op *op, struct vbt_node *n)
+{
+	MM_ASSERT(op->nlocked < VBT_MAX_LOCKED, "va_btree: too many nodes in one operation");
+	n->slow_tag = op->seq << 1;
+	op->locked[op->nlocked++] = n;
+}
+
+/* Locks n for this operation (idempotent), waiting for a fast writer to finish. */
+static void op_lock(struct vbt_op *op, struct vbt_node *n)
+{
+	if ((n->slow_tag >> 1) == op->seq)
+		return;
+	for (;;) {
+		uint64_t v = atomic_load_acq(&n->version);
+		MM_ASSERT(!(v & VBT_OBSOLETE), "va_btree: obsolete node reachable from the tree");
+		if (!(v & VBT_LOCKED) && atomic_cas(&n->version, &v, v + VBT_LOCKED))
+			break;
+		cpu_relax();
+	}
+	op_track(op, n);
+}
+
+/* ---- node reserve ---------------------------------------------------------- */
+
+uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
+{
+	uint64_t n = (entries + t->leaf_min - 1) / t->leaf_min, total;
+	n = n ? n : 1;
+	total = n;
+	while (n > 1) {
+		n = (n + t->inner_min - 1) / t->inner_min;
+		total += n;
+	}
+	return total + 2; /* slack */
+}
+
+static void update_entry_cap(struct va_btree *t)
+{
+	uint64_t lo = 0, hi = t->nodes_total * t->leaf_cap + 1;
+	while (lo + 1 < hi) { /* largest E with needed(E) <= nodes_total */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (vbt_nodes_needed(t, mid) <= t->nodes_total)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	atomic_store_rel(&t->entry_cap, lo);
+}
+
+static int add_frame(struct va_btree *t)
+{
+	uint64_t pa;
+	if (t->ps.alloc(t->ps.ctx, &pa) != MM_OK)
+		return MM_ENOMEM;
+	uint8_t *p = t->ps.to_virt(t->ps.ctx, pa);
+	for (unsigned i = 0; i < VBT_NODES_PER_FRAME; i++) {
+		struct vbt_node *n = (struct vbt_node *)(void *)(p + i * VBT_NODE_SIZE);
+		n->version = 0;
+		n->slow_tag = 0;
+		n->next_free = t->free_nodes;
+		t->free_nodes = n;
+	}
+	t->nodes_total += VBT_NODES_PER_FRAME;
+	t->nodes_free += VBT_NODES_PER_FRAME;
+	t->frames++;
+	return MM_OK;
+}
+
+int vbt_reserve_nodes(struct vbt_op *op, uint64_t entries)
+{
+	struct va_btree *t = op->t;
+	int rc = MM_OK;
+	while (rc == MM_OK && t->nodes_total < vbt_nodes_needed(t, entries))
+		rc = add_frame(t);
+	update_entry_cap(t);
+	return rc;
+}
+
+/* A node from the reserve, locked by this operation, empty, at `level`. */
+static struct vbt_node *node_new(struct vbt_op *op, uint32_t level)
+{
+	struct va_btree *t = op->t;
+	struct vbt_node *n = t->free_nodes;
+	MM_ASSERT(n, "va_btree: node reserve exhausted");
+	t->free_nodes = n->next_free;
+	t->nodes_free--;
+	if ((n->slow_tag >> 1) == op->seq) {
+		n->slow_tag = op->seq << 1; /* freed and reused within this operation */
+	} else {
+		uint64_t v = atomic_load_rlx(&n->version);
+		MM_ASSERT(!(v & VBT_LOCKED), "va_btree: locked node on the free list");
+		atomic_store_rel(&n->version, (v | VBT_OBSOLETE) + 1); /* locked, not obsolete */
+		op_track(op, n);
+	}
+	VBT_ST(n->level, level);
+	VBT_ST(n->count, 0);
+	return n;
+}
+
+static void node_free(struct vbt_op *op, struct vbt_node *n)
+{
+	struct va_btree *t = op->t;
+	MM_ASSERT((n->slow_tag >> 1) == op->seq, "va_btree: freeing an unlocked node");
+	n->slow_tag |= 1;
+	n->next_free = t->free_nodes;
+	t->free_nodes = n;
+	t->nodes_free++;
+}
+
+int vbt_slow_init_root(struct va_btree *t)
+{
+	struct vbt_op op;
+	vbt_slow_begin(t, &op);
+	int rc = vbt_reserve_nodes(&op, 1);
+	if (rc == MM_OK) {
+		struct vbt_node *r = node_new(&op, 0);
+		VBT_ST(r->leaf.start[0], t->base);
+		VBT_ST(r->leaf.end[0], t->base + t->size);
+		VBT_ST(r->count, 1);
+		atomic_store_rel(&t->root, r);
+	}
+	vbt_slow_end(&op);
+	return rc;
+}
+
+/* ---- entry moves (locked nodes) -------------------------------------------- */
+
+static uint64_t lmax(const struct vbt_node *n)
+{
+	return vbt_node_max(n, n->level, n->count);
+}
+
+static void mv_entry(struct vbt_node *d, uint32_t di, const struct vbt_node *s, uint32_t si)
+{
+	if (s->level == 0) {
+		VBT_ST(d->leaf.start[di], s->leaf.start[si]);
+		VBT_ST(d->leaf.end[di], s->leaf.end[si]);
+	} else {
+		VBT_ST(d->in.key[di], s->in.key[si]);
+		VBT_ST(d->in.gap[di], s->in.gap[si]);
+		VBT_ST(d->in.child[di], s->in.child[si]);
+	}
+}
+
+/* Opens a hole at pos (count grows by one); the caller fills it. */
+static void open_at(struct vbt_node *n, uint32_t pos)
+{
+	for (uint32_t k = n->count; k > pos; k--)
+		mv_entry(n, k, n, k - 1);
+	VBT_ST(n->count, n->count + 1);
+}
+
+static void close_at(struct vbt_node *n, uint32_t pos)
+{
+	for (uint32_t k = pos; k + 1 < n->count; k++)
+		mv_entry(n, k, n, k + 1);
+	VBT_ST(n->count, n->count - 1);
+}
+
+static void set_leaf(struct vbt_node *n, uint32_t i, uint64_t s, uint64_t e)
+{
+	VBT_ST(n->leaf.start[i], s);
+	VBT_ST(n->leaf.end[i], e);
+}
+
+static void set_inner(struct vbt_node *n, uint32_t i, uint64_t key, struct vbt_node *c)
+{
+	VBT_ST(n->in.key[i], key);
+	VBT_ST(n->in.gap[i], lmax(c));
+	VBT_ST(n->in.child[i], c);
+}
+
+/* Moves entries [from, count) of n into the empty node r. */
+static void split_off(struct vbt_node *n, struct vbt_node *r, uint32_t from)
+{
+	for (uint32_t k = from; k < n->count; k++)
+		mv_entry(r, k - from, n, k);
+	VBT_ST(r->count, n->count - from);
+	VBT_ST(n->count, from);
+}
+
+/* ---- insert ------------------------------------------------------------------ */
+
+static struct vbt_node *leaf_ins(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e,
+				 uint64_t *sep)
+{
+	uint32_t pos = vbt_rank(n, n->count, s), half = n->count / 2;
+	MM_ASSERT(pos == 0 || n->leaf.start[pos - 1] != s, "va_btree: duplicate start");
+	if (n->count < op->t->leaf_cap) {
+		open_at(n, pos);
+		set_leaf(n, pos, s, e);
+		return NULL;
+	}
+	struct vbt_node *r = node_new(op, 0), *into = pos <= half ? n : r;
+	split_off(n, r, half);
+	pos = pos <= half ? pos : pos - half;
+	open_at(into, pos);
+	set_leaf(into, pos, s, e);
+	*sep = r->leaf.start[0];
+	return r;
+}
+
+/* Inserts child c with key at pos of inner n; splits n if full. */
+static struct vbt_node *inner_ins(struct vbt_op *op, struct vbt_node *n, uint32_t pos,
+				  uint64_t key, struct vbt_node *c, uint64_t *sep)
+{
+	uint32_t half = n->count / 2;
+	if (n->count < op->t->inner_cap) {
+		open_at(n, pos);
+		set_inner(n, pos, key, c);
+		return NULL;
+	}
+	struct vbt_node *r = node_new(op, n->level), *into = pos <= half ? n : r;
+	*sep = n->in.key[half];
+	split_off(n, r, half);
+	VBT_ST(r->in.key[0], *sep);
+	pos = pos <= half ? pos : pos - half;
+	open_at(into, pos);
+	set_inner(into, pos, key, c);
+	return r;
+}
+
+/* Inserts [s, e) below n; returns a new right sibling (separator *sep) on a split. */
+static struct vbt_node *ins_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e,
+				uint64_t *sep)
+{
+	op_lock(op, n);
+	if (n->level == 0)
+		return leaf_ins(op, n, s, e, sep);
+	uint32_t i = vbt_route(n, n->count, s);
+	struct vbt_node *c = n->in.child[i];
+	uint64_t csep = 0;
+	struct vbt_node *r = ins_rec(op, c, s, e, &csep);
+	VBT_ST(n->in.gap[i], lmax(c));
+	return r ? inner_ins(op, n, i + 1, csep, r, sep) : NULL;
+}
+
+static void tree_ins(struct vbt_op *op, uint64_t s, uint64_t e)
+{
+	struct va_btree *t = op->t;
+	struct vbt_node *root = t->root;
+	uint64_t sep = 0;
+	struct vbt_node *r = ins_rec(op, root, s, e, &sep);
+	if (!r)
+		return;
+	MM_ASSERT(root->level + 2 < VBT_MAX_DEPTH, "va_btree: tree too deep");
+	struct vbt_node *nr = node_new(op, root->level + 1);
+	set_inner(nr, 0, 0, root);
+	set_inner(nr, 1, sep, r);
+	VBT_ST(nr->count, 2);
+	atomic_store_rel(&t->root, nr);
+}
+
+/* ---- delete ------------------------------------------------------------------ */
+
+/* Moves one entry between the children li and li+1 of p, towards `to`. */
+static void borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r,
+		   bool to_right)
+{
+	uint64_t sep = p->in.key[li + 1];
+	if (to_right) {
+		open_at(r, 0);
+		mv_entry(r, 0, l, l->count - 1);
+		VBT_ST(l->count, l->count - 1);
+		if (r->level) {
+			VBT_ST(r->in.key[1], sep);
+			sep = r->in.key[0];
+		} else {
+			sep = r->leaf.start[0];
+		}
+	} else {
+		mv_entry(l, l->count, r, 0);
+		VBT_ST(l->count, l->count + 1);
+		if (r->level) {
+			VBT_ST(l->in.key[l->count - 1], sep);
+			sep = r->in.key[1];
+		}
+		close_at(r, 0);
+		if (!r->level)
+			sep = r->leaf.start[0];
+	}
+	VBT_ST(p->in.key[li + 1], sep);
+	if (r->level)
+		VBT_ST(r->in.key[0], sep);
+}
+
+/* Appends child li+1 of p to child li and removes it. */
+static void merge(struct vbt_op *op, struct vbt_node *p, uint32_t li, struct vbt_node *l,
+		  struct vbt_node *r)
+{
+	uint32_t base = l->count;
+	for (uint32_t k = 0; k < r->count; k++)
+		mv_entry(l, base + k, r, k);
+	if (l->level)
+		VBT_ST(l->in.key[base], p->in.key[li + 1]);
+	VBT_ST(l->count, base + r->count);
+	close_at(p, li + 1);
+	node_free(op, r);
+}
+
+/* Child i of p fell below the minimum: borrow from a sibling or merge. */
+static void rebalance(struct vbt_op *op, struct vbt_node *p, uint32_t i)
+{
+	struct va_btree *t = op->t;
+	uint32_t li = i > 0 ? i - 1 : 0;
+	struct vbt_node *l = p->in.child[li], *r = p->in.child[li + 1];
+	op_lock(op, l);
+	op_lock(op, r);
+	uint32_t min = l->level ? t->inner_min : t->leaf_min;
+	struct vbt_node *sib = li == i ? r : l;
+	if (sib->count > min) {
+		borrow(p, li, l, r, sib == l);
+		VBT_ST(p->in.gap[li + 1], lmax(r));
+	} else {
+		merge(op, p, li, l, r);
+	}
+	VBT_ST(p->in.gap[li], lmax(l));
+}
+
+/* Deletes the range starting at s below n; true if n is now under-full. */
+static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s)
+{
+	struct va_btree *t = op->t;
+	op_lock(op, n);
+	if (n->level == 0) {
+		uint32_t pos = vbt_rank(n, n->count, s);
+		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s, "va_btree: range not in the tree");
+		close_at(n, pos - 1);
+		return n->count < t->leaf_min;
+	}
+	uint32_t i = vbt_route(n, n->count, s);
+	struct vbt_node *c = n->in.child[i];
+	if (del_rec(op, c, s))
+		rebalance(op, n, i);
+	else
+		VBT_ST(n->in.gap[i], lmax(c));
+	return n->count < t->inner_min;
+}
+
+static void tree_del(struct vbt_op *op, uint64_t s)
+{
+	struct va_btree *t = op->t;
+	struct vbt_node *root = t->root;
+	del_rec(op, root, s);
+	if (root->level && root->count == 1) {
+		atomic_store_rel(&t->root, root->in.child[0]);
+		node_free(op, root);
+	}
+}
+
+/* Sets the end of the range starting at s (gaps on the path follow). */
+static void upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e)
+{
+	op_lock(op, n);
+	if (n->level == 0) {
+		uint32_t pos = vbt_rank(n, n->count, s);
+		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s, "va_btree: range not in the tree");
+		VBT_ST(n->leaf.end[pos - 1], e);
+		return;
+	}
+	uint32_t i = vbt_route(n, n->count, s);
+	upd_rec(op, n->in.child[i], s, e);
+	VBT_ST(n->in.gap[i], lmax(n->in.child[i]));
+}
+
+/* ---- lookups ----------------------------------------------------------------- */
+
+/* The range with the largest start <= x below n into *s, *e; false if none. */
+static bool find_le(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t *s, uint64_t *e)
+{
+	op_lock(op, n);
+	if (n->level == 0) {
+		uint32_t pos = vbt_rank(n, n->count, x);
+		if (pos == 0)
+			return false;
+		*s = n->leaf.start[pos - 1];
+		*e = n->leaf.end[pos - 1];
+		return true;
+	}
+	for (int64_t k = vbt_route(n, n->count, x); k >= 0; k--)
+		if (find_le(op, n->in.child[k], x, s, e))
+			return true;
+	return false;
+}
+
+/* The range with the smallest start > x below n; false if none. */
+static bool find_gt(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t *s, uint64_t *e)
+{
+	op_lock(op, n);
+	if (n->level == 0) {
+		uint32_t pos = vbt_rank(n, n->count, x);
+		if (pos == n->count)
+			return false;
+		*s = n->leaf.start[pos];
+		*e = n->leaf.end[pos];
+		return true;
+	}
+	for (uint32_t k = vbt_route(n, n->count, x); k < n->count; k++)
+		if (find_gt(op, n->in.child[k], x, s, e))
+			return true;
+	return false;
+}
+
+/* Leftmost range of length >= need below n (O(height)). */
+static bool find_big(struct vbt_op *op, struct vbt_node *n, uint64_t need, uint64_t *s,
+		     uint64_t *e)
+{
+	op_lock(op, n);
+	for (uint32_t k = 0; k < n->count; k++) {
+		if (n->level == 0 && n->leaf.end[k] - n->leaf.start[k] >= need) {
+			*s = n->leaf.start[k];
+			*e = n->leaf.end[k];
+			return true;
+		}
+		if (n->level && n->in.gap[k] >= need)
+			return find_big(op, n->in.child[k], need, s, e);
+	}
+	return false;
+}
+
+/* Leftmost range holding size bytes aligned to align (visits only subtrees
+ * with a range >= size). */
+static bool find_exact(struct vbt_op *op, struct vbt_node *n, uint64_t size, uint64_t align,
+		       uint64_t *s, uint64_t *e)
+{
+	op_lock(op, n);
+	uint64_t a;
+	for (uint32_t k = 0; k < n->count; k++) {
+		if (n->level == 0 && vbt_fits(n->leaf.start[k], n->leaf.end[k], size, align, &a)) {
+			*s = n->leaf.start[k];
+			*e = n->leaf.end[k];
+			return true;
+		}
+		if (n->level && n->in.gap[k] >= size &&
+		    find_exact(op, n->in.child[k], size, align, s, e))
+			return true;
+	}
+	return false;
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+/* Takes [x, y) out of the free range [s, e) that contains it. */
+static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
+{
+	if (x > s)
+		upd_rec(op, op->t->root, s, x);
+	else
+		tree_del(op, s);
+	if (y < e)
+		tree_ins(op, y, e);
+}
+
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *addr)
+{
+	uint64_t s = 0, e = 0, a = 0;
+	struct vbt_node *root = op->t->root;
+	if (!find_big(op, root, need, &s, &e) && !find_exact(op, root, size, align, &s, &e))
+		return MM_ENOMEM;
+	bool ok = vbt_fits(s, e, size, align, &a);
+	MM_ASSERT(ok, "va_btree: chosen range does not fit");
+	carve(op, s, e, a, a + size);
+	*addr = a;
+	return MM_OK;
+}
+
+void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
+{
+	struct vbt_node *root = op->t->root;
+	uint64_t ps = 0, pe = 0, ss = 0, se = 0;
+	bool hp = find_le(op, root, a, &ps, &pe), hs = find_gt(op, root, a, &ss, &se);
+	if ((hp && pe > a) || (hs && ss < b))
+		mm_panic("va_btree: double free, or free of a range that is not allocated");
+	bool mp = hp && pe == a, ms = hs && ss == b;
+	if (mp && ms) {
+		tree_del(op, ss);
+		upd_rec(op, op->t->root, ps, se);
+	} else if (mp) {
+		upd_rec(op, root, ps, b);
+	} else if (ms) {
+		tree_del(op, ss);
+		tree_ins(op, a, se);
+	} else {
+		tree_ins(op, a, b);
+	}
+}
+
+int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entries)
+{
+	uint64_t s = 0, e = 0;
+	if (!find_le(op, op->t->root, lo, &s, &e) || e < hi)
+		return MM_EBUSY;
+	if (vbt_reserve_nodes(op, entries) != MM_OK)
+		return MM_ENOMEM;
+	carve(op, s, e, lo, hi);
+	return MM_OK;
+}
