@@ -181,6 +181,8 @@ test: deps
 check: test
 .PHONY: test-build
 test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS) $(BENCHES)
+# guest/tests boot both heaps of the default PHYS-VIRT pair (heaptest).
+test-build: $(foreach h,$(HEAP_ALL),$(call GUEST_ELF,$(PHYS)-$(VIRT)-$(h)))
 
 # ---- section: bench (issues 3-5, 7) -------------------------------------------
 # heap_bench runs the heaps on the test-support allocators (rel libtest.a) and

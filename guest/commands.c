@@ -171,7 +171,7 @@ const struct command guest_commands[] = {
      cmd_frametest},
     {"vatest", "vatest[=nosd]: 64 MiB of scattered frames in one VA range, CPU 1 faults after unmap",
      cmd_vatest},
-    {"heaptest", "alloc/realloc/free with patterns on every CPU, cross-CPU frees; one row",
+    {"heaptest", "heaptest[=N]: N rounds of alloc/realloc/free per CPU, cross-CPU frees; one row",
      cmd_heaptest},
     {"replay", "replay[=serial|par]: replay the trace blob (PVH module 0) on HEAP_OPS; one row",
      cmd_replay},

@@ -11,11 +11,14 @@
  *    (max_order) is computed from the bitmap.
  * 3. Every CPU frees an interleaved share of the bitmap (cross-CPU frees); free
  *    frames must be back to their count before step 1.
+ * Also every Early frame k must be mapped at EARLY_BASE + k * 4 KiB (the Early region
+ * may span holes: `earlypad=MiB` makes it large enough to in tests).
  * 4. One block of order max_order (1 GiB when memory allows, else the largest that
  *    fits; the row says which) must be allocatable, aligned and inside the map, and,
  *    below 1 GiB, one of order max_order + 1 must not.
  */
 #include "kmem.h"
+#include "layout.h"
 #include "x86.h"
 
 struct ft {
@@ -101,6 +104,15 @@ static uint64_t usable_frames(const struct mem_map *m)
 	return n;
 }
 
+/* Every Early meta frame is mapped where mm_init says (EARLY_BASE + k * 4 KiB). */
+static bool early_map_ok(void)
+{
+	for (uint64_t k = 0; k < kmem.early_meta_frames; k++)
+		if (paging_lookup(EARLY_BASE + (k << PAGE_SHIFT)) != kmem_early_nth(k))
+			return false;
+	return true;
+}
+
 /* Step 4: 0 ok, else 1; *got = the order obtained. */
 static int block_check(unsigned order, int *got)
 {
@@ -121,10 +133,40 @@ static int block_check(unsigned order, int *got)
 	return ok ? 0 : 1;
 }
 
+/* The expectation and the measured numbers of one run. */
+struct ft_res {
+	uint64_t map_frames, expected, held, alloc_ns, free_ns;
+	struct frame_stats s0, s1;
+	unsigned order;
+	int got;
+	bool block_ok, early_ok, ok;
+};
+
+static void ft_emit(const struct ft *t, const struct ft_res *r)
+{
+	bool g1 = r->order == FRAME_MAX_ORDER && r->block_ok;
+	result_emit("frametest",
+		    "\"cpus\":%u,\"regions\":%u,\"frames\":%lu,\"expected\":%lu,\"map_frames\":%lu,"
+		    "\"early_frames\":%lu,\"bump_frames\":%lu,\"held_frames\":%lu,"
+		    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before\":%lu,"
+		    "\"free_after\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
+		    "\"early_ranges\":%u,\"early_map_ok\":%s,\"alloc_ns\":%lu,\"free_ns\":%lu,"
+		    "\"ok\":%s",
+		    smp_ncpus(), boot.map0.count, t->count, r->expected, r->map_frames,
+		    kmem.early_frames, kmem.bump_frames, r->held, r->s0.total_frames, t->dups, t->bad,
+		    r->s0.free_frames, r->s1.free_frames, r->order, r->got, g1 ? "true" : "false",
+		    kmem.early.count, r->early_ok ? "true" : "false", r->alloc_ns, r->free_ns,
+		    r->ok ? "true" : "false");
+	kprintf("frametest: %lu frames (expected %lu), largest block order %u (%lu KiB)%s: %s\n",
+		t->count, r->expected, r->order, (PAGE_SIZE << r->order) >> 10,
+		r->order == FRAME_MAX_ORDER ? ", 1 GiB" : ", less than 1 GiB fits",
+		r->ok ? "ok" : "FAILED");
+}
+
 int cmd_frametest(int argc, char **argv, const char *val)
 {
 	static struct ft t;
-	unsigned n = smp_ncpus();
+	struct ft_res r = {0};
 	t.nbits = mem_map_end(&boot.map0) >> PAGE_SHIFT;
 	uint64_t pa;
 	if (early_alloc(MM_ALIGN_UP(t.nbits, 64) / 8, PAGE_SIZE, &pa) != MM_OK) {
@@ -132,34 +174,23 @@ int cmd_frametest(int argc, char **argv, const char *val)
 		return 1;
 	}
 	t.bits = (uint64_t *)(uintptr_t)pa;
-	struct frame_stats s0, s1;
-	PHYS_OPS.stats(kmem.frame_st, &s0);
-	uint64_t held = atomic_load_acq(&kmem.held), t0 = rdtsc();
+	PHYS_OPS.stats(kmem.frame_st, &r.s0);
+	r.held = atomic_load_acq(&kmem.held);
+	uint64_t t0 = rdtsc();
 	smp_run_all(alloc_all, &t);
 	uint64_t t1 = rdtsc();
-	uint64_t map_frames = usable_frames(&boot.map0);
-	uint64_t expected = map_frames - kmem.early_frames - kmem.bump_frames - held;
-	unsigned order = max_free_order(&t);
+	r.map_frames = usable_frames(&boot.map0);
+	uint64_t owned = r.map_frames - kmem.early_frames - kmem.bump_frames;
+	r.expected = owned - r.held;
+	r.order = max_free_order(&t);
 	smp_run_all(free_share, &t);
-	uint64_t t2 = rdtsc();
-	PHYS_OPS.stats(kmem.frame_st, &s1);
-	int got;
-	int block_rc = block_check(order, &got);
-	bool total_ok = s0.total_frames == map_frames - kmem.early_frames - kmem.bump_frames;
-	bool ok = t.count == expected && t.dups == 0 && t.bad == 0 && total_ok &&
-		  s1.free_frames == s0.free_frames && block_rc == 0 && PHYS_OPS.check(kmem.frame_st);
-	result_emit("frametest",
-		    "\"cpus\":%u,\"regions\":%u,\"frames\":%lu,\"expected\":%lu,\"map_frames\":%lu,"
-		    "\"early_frames\":%lu,\"bump_frames\":%lu,\"held_frames\":%lu,"
-		    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before\":%lu,"
-		    "\"free_after\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
-		    "\"alloc_ns\":%lu,\"free_ns\":%lu,\"ok\":%s",
-		    n, boot.map0.count, t.count, expected, map_frames, kmem.early_frames,
-		    kmem.bump_frames, held, s0.total_frames, t.dups, t.bad, s0.free_frames,
-		    s1.free_frames, order, got, order == FRAME_MAX_ORDER && block_rc == 0 ? "true" : "false",
-		    tsc_to_ns(t1 - t0), tsc_to_ns(t2 - t1), ok ? "true" : "false");
-	kprintf("frametest: %lu frames (expected %lu), largest block order %u (%lu KiB)%s: %s\n",
-		t.count, expected, order, (PAGE_SIZE << order) >> 10,
-		order == FRAME_MAX_ORDER ? ", 1 GiB" : ", less than 1 GiB fits", ok ? "ok" : "FAILED");
-	return ok ? 0 : 1;
+	r.alloc_ns = tsc_to_ns(t1 - t0);
+	r.free_ns = tsc_to_ns(rdtsc() - t1);
+	PHYS_OPS.stats(kmem.frame_st, &r.s1);
+	r.block_ok = block_check(r.order, &r.got) == 0;
+	r.early_ok = early_map_ok();
+	r.ok = r.early_ok && t.count == r.expected && t.dups == 0 && t.bad == 0 && r.s0.total_frames == owned &&
+	       r.s1.free_frames == r.s0.free_frames && r.block_ok && PHYS_OPS.check(kmem.frame_st);
+	ft_emit(&t, &r);
+	return r.ok ? 0 : 1;
 }

@@ -2,7 +2,7 @@
  * serves kmalloc) under a small alloc / realloc / free workload on every CPU, with
  * objects handed between CPUs so that frees are cross-CPU.
  *
- * Each CPU runs HT_OPS rounds: allocate an object (size 32..1 KiB, sometimes up to
+ * Each CPU runs HT_OPS rounds (heaptest=N: N): allocate an object (size 32..1 KiB, sometimes up to
  * 64 KiB; alignment 16, sometimes 64 or 4 KiB), check its alignment, fill it with
  * a pattern (word 0 = seed, word 1 = size, word 2 = owner CPU | align log2 << 32,
  * word k >= 3 = f(seed, k)), sometimes realloc it (the pattern must survive up to
@@ -15,11 +15,12 @@
 #include "kmem.h"
 #include "x86.h"
 
-#define HT_OPS	 600u
+#define HT_OPS	 600u /* default rounds per CPU; heaptest=N sets N (1..1000000) */
 #define HT_SLOTS 64u
 
 struct ht {
 	uint64_t *slots[HT_SLOTS];
+	unsigned ops;
 	uint64_t allocs, reallocs, frees, cross, bad, misaligned, oom;
 };
 
@@ -110,7 +111,7 @@ static void ht_cpu(unsigned cpu, void *arg)
 {
 	struct ht *t = arg, c = {0};
 	uint64_t rng = 0x9e3779b97f4a7c15ull * (cpu + 1);
-	for (unsigned i = 0; i < HT_OPS; i++)
+	for (unsigned i = 0; i < t->ops; i++)
 		round_once(t, &c, cpu, &rng);
 	atomic_fetch_add_acqrel(&t->allocs, c.allocs);
 	atomic_fetch_add_acqrel(&t->reallocs, c.reallocs);
@@ -124,6 +125,17 @@ static void ht_cpu(unsigned cpu, void *arg)
 int cmd_heaptest(int argc, char **argv, const char *val)
 {
 	static struct ht t;
+	t.ops = HT_OPS;
+	if (val[0]) {
+		uint64_t v = 0;
+		for (const char *c = val; *c; c++)
+			v = *c >= '0' && *c <= '9' && v <= 1000000 ? v * 10 + (uint64_t)(*c - '0') : ~0ull;
+		if (v == 0 || v > 1000000) {
+			kprintf("heaptest: '%s' is not a round count 1..1000000 (heaptest=N)\n", val);
+			return 2;
+		}
+		t.ops = (unsigned)v;
+	}
 	if (!kmem_heap_ok()) {
 		kprintf("heaptest: no kernel heap (more than one CPU and no IPIs)\n");
 		return 3;
@@ -148,7 +160,7 @@ int cmd_heaptest(int argc, char **argv, const char *val)
 		    "\"check\":%s,\"footprint_before\":%lu,\"footprint\":%lu,\"peak_footprint\":%lu,"
 		    "\"footprint_end\":%lu,\"frames\":%lu,\"va_bytes\":%lu,\"meta_bytes\":%lu,"
 		    "\"remote_frees\":%lu,\"chunks_returned\":%lu,\"ns\":%lu,\"ok\":%s",
-		    n, HEAP_NAME, HT_OPS, t.allocs, t.reallocs, t.frees, t.cross, t.bad, t.misaligned,
+		    n, HEAP_NAME, t.ops, t.allocs, t.reallocs, t.frees, t.cross, t.bad, t.misaligned,
 		    t.oom, check ? "true" : "false", s0.footprint, s1.footprint, s2.peak_footprint,
 		    s2.footprint, s2.frames, s2.va_bytes, s2.meta_bytes, s2.remote_frees,
 		    s2.chunks_returned, tsc_to_ns(t1 - t0), ok ? "true" : "false");

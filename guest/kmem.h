@@ -22,6 +22,7 @@ struct kmem {
 	size_t frame_meta_len, va_meta_len;
 	struct mem_map early; /* the carved Early frames, address order */
 	uint64_t early_bytes, early_frames, early_table_frames, early_next;
+	uint64_t early_meta_frames; /* mapped at EARLY_BASE; the table frames follow them */
 	uint64_t bump_frames; /* early.c frames taken before the frame allocator existed */
 	uint64_t held;	      /* frames the kernel holds through kframe_ops now */
 	bool heap_ok;	      /* VA allocator and heap are up (needs IPIs with > 1 CPU) */
@@ -30,6 +31,9 @@ extern struct kmem kmem;
 /* PHYS_OPS on kmem.frame_st, counting kmem.held; its own st argument is ignored. */
 extern const struct frame_ops kframe_ops;
 
+/* Physical address of the k-th carved Early frame (address order across its ranges);
+ * panics past the end. Frame k < early_meta_frames is mapped at EARLY_BASE + k * 4 KiB. */
+uint64_t kmem_early_nth(uint64_t k);
 /* Free frames in the frame allocator now. */
 uint64_t kmem_free_frames(void);
 

@@ -9,8 +9,9 @@
  * the page tables of that mapping come from the carved frames too, so
  *   early.frames == mm_early_frames(bytes) == meta frames + table frames (+ spare).
  * Every other usable frame of boot.map is then given to PHYS_OPS. From here on the
- * Early bump allocator (early.c) and page-table frames come from the frame allocator
- * through kframe_ops, a counting wrapper, so at any quiescent point
+ * Early bump allocator (early.c) and every new page-table frame (paging.c's static
+ * pool is no longer used) come from the frame allocator through kframe_ops, a
+ * counting wrapper, so at any quiescent point
  *   PHYS_OPS free frames == usable(boot.map0) - early.frames - bump frames - kmem.held
  * (frametest checks this; boot.map0 is the map before any kernel allocation).
  */
@@ -77,8 +78,7 @@ const struct frame_ops kframe_ops = {
 
 /* ---- the Early region ---- */
 
-/* Physical address of the k-th carved frame (address order across ranges). */
-static uint64_t early_nth(uint64_t k)
+uint64_t kmem_early_nth(uint64_t k)
 {
 	for (uint32_t i = 0; i < kmem.early.count; i++) {
 		uint64_t n = kmem.early.r[i].len >> PAGE_SHIFT;
@@ -94,14 +94,15 @@ static int early_table_frame(void *ctx, uint64_t *pa)
 {
 	if (kmem.early_next >= kmem.early_frames)
 		return MM_ENOMEM;
-	*pa = early_nth(kmem.early_next++);
+	*pa = kmem_early_nth(kmem.early_next++);
 	__builtin_memset((void *)(uintptr_t)*pa, 0, PAGE_SIZE);
 	kmem.early_table_frames++;
 	return MM_OK;
 }
 
-/* Maps the first meta_frames carved frames at EARLY_BASE, in runs of contiguous frames. */
-static void early_map(uint64_t meta_frames)
+/* Maps the first meta_frames carved frames at EARLY_BASE, in runs of contiguous frames,
+ * and zeroes the first zero_bytes of them. */
+static void early_map(uint64_t meta_frames, uint64_t zero_bytes)
 {
 	struct pagetable *pt = paging_kernel();
 	int (*saved)(void *, uint64_t *) = pt->alloc_frame;
@@ -109,15 +110,15 @@ static void early_map(uint64_t meta_frames)
 	kmem.early_next = meta_frames;
 	uint64_t k = 0;
 	while (k < meta_frames) {
-		uint64_t pa = early_nth(k), n = 1;
-		while (k + n < meta_frames && early_nth(k + n) == pa + (n << PAGE_SHIFT))
+		uint64_t pa = kmem_early_nth(k), n = 1;
+		while (k + n < meta_frames && kmem_early_nth(k + n) == pa + (n << PAGE_SHIFT))
 			n++;
 		if (pt_map(pt, EARLY_BASE + (k << PAGE_SHIFT), pa, n << PAGE_SHIFT, PTE_W) != MM_OK)
 			guest_panic("mm_init: mapping the Early region failed");
 		k += n;
 	}
 	pt->alloc_frame = saved;
-	__builtin_memset((void *)(uintptr_t)EARLY_BASE, 0, meta_frames << PAGE_SHIFT);
+	__builtin_memset((void *)(uintptr_t)EARLY_BASE, 0, zero_bytes);
 }
 
 /* Hands out 64-byte aligned pieces of the Early region. */
@@ -128,6 +129,19 @@ static void *early_piece(uint64_t *off, uint64_t size)
 	return size ? p : NULL;
 }
 
+/* earlypad=N on the command line: N MiB (at most 1024) more in the Early region. */
+static uint64_t early_pad_bytes(void)
+{
+	const char *c = boot.cmdline;
+	for (; *c; c++)
+		if ((c == boot.cmdline || c[-1] == ' ') && __builtin_memcmp(c, "earlypad=", 9) == 0)
+			break;
+	uint64_t mib = 0;
+	for (c += *c ? 9 : 0; *c >= '0' && *c <= '9' && mib <= 1024; c++)
+		mib = mib * 10 + (uint64_t)(*c - '0');
+	return MM_MIN(mib, 1024) << 20;
+}
+
 static void early_region_init(unsigned ncpus)
 {
 	kmem.frame_meta_len = PHYS_OPS.meta_size(&boot.map, ncpus);
@@ -135,11 +149,14 @@ static void early_region_init(unsigned ncpus)
 	uint64_t bytes = MM_ALIGN_UP(PHYS_OPS.state_size, 64) + MM_ALIGN_UP(kmem.frame_meta_len, 64) +
 			 MM_ALIGN_UP(VIRT_OPS.state_size, 64) + MM_ALIGN_UP(kmem.va_meta_len, 64) +
 			 MM_ALIGN_UP(HEAP_OPS.state_size, 64);
+	uint64_t pad = early_pad_bytes(); /* mapped, never used, so not zeroed */
+	bytes += pad;
 	kmem.early_bytes = bytes;
 	kmem.early_frames = mm_early_frames(bytes);
 	if (bytes > EARLY_MAX || mm_early_carve(&boot.map, kmem.early_frames, &kmem.early) != MM_OK)
 		guest_panic("mm_init: not enough usable memory for the Early region");
-	early_map(MM_ALIGN_UP(bytes, PAGE_SIZE) >> PAGE_SHIFT);
+	kmem.early_meta_frames = MM_ALIGN_UP(bytes, PAGE_SIZE) >> PAGE_SHIFT;
+	early_map(kmem.early_meta_frames, bytes - pad);
 	uint64_t off = 0;
 	kmem.frame_st = early_piece(&off, PHYS_OPS.state_size);
 	kmem.frame_meta = early_piece(&off, kmem.frame_meta_len);
@@ -164,6 +181,7 @@ void kmem_init(void)
 	if (PHYS_OPS.init(kmem.frame_st, &boot.map, n, kmem.frame_meta, kmem.frame_meta_len))
 		guest_panic("mm_init: " PHYS_NAME " init failed");
 	early_use_frames(&kmem.mm);
+	paging_kernel()->alloc_frame = early_frame; /* new page tables: frame allocator */
 	if (guest_mmu_init(&kmem.mmu) != MM_OK) {
 		kprintf("mm_init: %u CPUs but no IPIs: no VA allocator and no heap\n", n);
 		mm_init(&kmem.mm, n, &kframe_ops, &kmem, NULL, NULL, NULL);

@@ -29,8 +29,9 @@ struct vat {
 	uint64_t va;
 	unsigned reader;
 	uint64_t bad_frames, bad_reads;
-	bool fault_before;
-	uint64_t faults, cr2_bad;
+	bool fault_before, managed, slots;
+	uint64_t faults, cr2_bad, discontig;
+	uint64_t map_ns, rw_ns, unmap_ns;
 };
 
 static uint64_t pattern(uint64_t page, unsigned word)
@@ -125,6 +126,45 @@ static int setup(struct vat *t, uint64_t *discontig)
 	return MM_OK;
 }
 
+/* Phases after setup: pattern, reader, unmap, probes, slot check, give back. */
+static void vat_run(struct vat *t, bool nosd)
+{
+	uint64_t t1 = rdtsc();
+	write_phase(t);
+	smp_run_all(read_cpu, t);
+	uint64_t t2 = rdtsc();
+	mmu_set_skip_shootdown(nosd);
+	kmem.mmu.unmap(kmem.mmu.ctx, t->va, VAT_BYTES);
+	mmu_set_skip_shootdown(false);
+	smp_run_all(probe_cpu, t);
+	if (nosd)
+		smp_run_all(flush_cpu, NULL);
+	t->rw_ns = tsc_to_ns(t2 - t1);
+	t->unmap_ns = tsc_to_ns(rdtsc() - t2);
+	t->slots = slots_ok(t->va);
+	mm_va_free(&kmem.mm, 0, t->va, mm_req_layout(VAT_BYTES, SIZE_2M));
+	for (uint64_t i = 0; i < VAT_PAGES; i++)
+		kmem.mm.frames->free(kmem.mm.frame_st, 0, t->pfn[i], 0);
+	kfree(t->pfn, VAT_PAGES * sizeof(uint64_t));
+}
+
+static void vat_emit(const struct vat *t, bool nosd, uint64_t shootdowns, int64_t kept, bool ok)
+{
+	result_emit("vatest",
+		    "\"cpus\":%u,\"reader\":%u,\"bytes\":%lu,\"va\":\"0x%lx\",\"managed\":%s,"
+		    "\"discontig\":%lu,\"bad_frames\":%lu,\"bad_reads\":%lu,\"shootdown\":%s,"
+		    "\"probes\":%u,\"faults\":%lu,\"cr2_bad\":%lu,\"unmanaged_slots\":%u,"
+		    "\"unmanaged_zero\":%s,\"shootdowns\":%lu,\"frames_kept\":%ld,\"map_ns\":%lu,"
+		    "\"rw_ns\":%lu,\"unmap_probe_ns\":%lu,\"ok\":%s",
+		    smp_ncpus(), t->reader, (uint64_t)VAT_BYTES, t->va, t->managed ? "true" : "false",
+		    t->discontig, t->bad_frames, t->bad_reads, nosd ? "false" : "true", VAT_PROBES,
+		    t->faults, t->cr2_bad, GUEST_UNMANAGED_SLOTS, t->slots ? "true" : "false",
+		    shootdowns, (long)kept, t->map_ns, t->rw_ns, t->unmap_ns, ok ? "true" : "false");
+	kprintf("vatest%s: %llu pages at 0x%lx, %lu/%u probes faulted on cpu %u: %s\n",
+		nosd ? "=nosd" : "", VAT_PAGES, t->va, t->faults, VAT_PROBES, t->reader,
+		ok ? "ok" : "FAILED");
+}
+
 int cmd_vatest(int argc, char **argv, const char *val)
 {
 	static struct vat t;
@@ -139,47 +179,20 @@ int cmd_vatest(int argc, char **argv, const char *val)
 	}
 	unsigned n = smp_ncpus();
 	t.reader = n > 1 ? 1 : 0;
-	uint64_t discontig = 0, free0 = kmem_free_frames(), t0 = rdtsc();
+	uint64_t free0 = kmem_free_frames(), t0 = rdtsc();
 	struct mmu_stats s0, s1;
 	mmu_get_stats(&s0);
-	if (setup(&t, &discontig) != MM_OK) {
+	if (setup(&t, &t.discontig) != MM_OK) {
 		kprintf("vatest: setup failed (frames, VA or page tables)\n");
 		return 1;
 	}
-	bool managed = t.va >= MANAGED_BASE && t.va + VAT_BYTES <= MANAGED_BASE + MANAGED_SIZE;
-	uint64_t t1 = rdtsc();
-	write_phase(&t);
-	smp_run_all(read_cpu, &t);
-	uint64_t t2 = rdtsc();
-	mmu_set_skip_shootdown(nosd);
-	kmem.mmu.unmap(kmem.mmu.ctx, t.va, VAT_BYTES);
-	mmu_set_skip_shootdown(false);
-	smp_run_all(probe_cpu, &t);
-	if (nosd)
-		smp_run_all(flush_cpu, NULL);
-	uint64_t t3 = rdtsc();
+	t.map_ns = tsc_to_ns(rdtsc() - t0);
+	t.managed = t.va >= MANAGED_BASE && t.va + VAT_BYTES <= MANAGED_BASE + MANAGED_SIZE;
+	vat_run(&t, nosd);
 	mmu_get_stats(&s1);
-	bool slots = slots_ok(t.va);
-	mm_va_free(&kmem.mm, 0, t.va, mm_req_layout(VAT_BYTES, SIZE_2M));
-	for (uint64_t i = 0; i < VAT_PAGES; i++)
-		kmem.mm.frames->free(kmem.mm.frame_st, 0, t.pfn[i], 0);
-	kfree(t.pfn, VAT_PAGES * sizeof(uint64_t));
 	bool faults_ok = nosd ? (n == 1 || t.faults < VAT_PROBES) : t.faults == VAT_PROBES;
-	bool ok = managed && discontig >= VAT_PAGES / 2 && t.bad_frames == 0 && t.bad_reads == 0 &&
-		  !t.fault_before && faults_ok && t.cr2_bad == 0 && slots;
-	result_emit("vatest",
-		    "\"cpus\":%u,\"reader\":%u,\"bytes\":%lu,\"va\":\"0x%lx\",\"managed\":%s,"
-		    "\"discontig\":%lu,\"bad_frames\":%lu,\"bad_reads\":%lu,\"shootdown\":%s,"
-		    "\"probes\":%u,\"faults\":%lu,\"cr2_bad\":%lu,\"unmanaged_slots\":%u,"
-		    "\"unmanaged_zero\":%s,\"shootdowns\":%lu,\"frames_kept\":%ld,\"map_ns\":%lu,"
-		    "\"rw_ns\":%lu,\"unmap_probe_ns\":%lu,\"ok\":%s",
-		    n, t.reader, (uint64_t)VAT_BYTES, t.va, managed ? "true" : "false", discontig,
-		    t.bad_frames, t.bad_reads, nosd ? "false" : "true", VAT_PROBES, t.faults,
-		    t.cr2_bad, GUEST_UNMANAGED_SLOTS, slots ? "true" : "false",
-		    s1.shootdowns - s0.shootdowns, (long)(free0 - kmem_free_frames()),
-		    tsc_to_ns(t1 - t0), tsc_to_ns(t2 - t1), tsc_to_ns(t3 - t2), ok ? "true" : "false");
-	kprintf("vatest%s: %llu pages at 0x%lx, %lu/%u probes faulted on cpu %u: %s\n",
-		nosd ? "=nosd" : "", VAT_PAGES, t.va, t.faults, VAT_PROBES, t.reader,
-		ok ? "ok" : "FAILED");
+	bool ok = t.managed && t.discontig >= VAT_PAGES / 2 && t.bad_frames == 0 &&
+		  t.bad_reads == 0 && !t.fault_before && faults_ok && t.cr2_bad == 0 && t.slots;
+	vat_emit(&t, nosd, s1.shootdowns - s0.shootdowns, (int64_t)(free0 - kmem_free_frames()), ok);
 	return ok ? 0 : 1;
 }

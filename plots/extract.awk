@@ -1,7 +1,7 @@
 # extract.awk: prints the named columns (space separated, spaces in values become '_') of the
 # CSV rows whose columns match `filter` (name=value[,name=value...], all must hold).
 # Derived columns: "series" = phys-virt-heap when all three are set, else heap; "wl" =
-# trace (without .trc/.xz) or workload. With -v first=K only the first row of each
+# trace (without .trc/.vmt/.xz) or workload. With -v first=K only the first row of each
 # distinct value of the first K columns is printed. Handles RFC 4180 quoted fields.
 function parse(line, out,    n, i, c, f, q) {
 	n = 0; f = ""; q = 0
@@ -29,7 +29,7 @@ function get(c, v,    x) {
 	if (c == "wl") {
 		x = ("trace" in idx) ? v[idx["trace"]] : ""
 		if (x == "" && ("workload" in idx)) x = v[idx["workload"]]
-		sub(/\.xz$/, "", x); sub(/\.(trc|mtb|rep)$/, "", x)
+		sub(/\.xz$/, "", x); sub(/\.(trc|mtb|rep|vmt)$/, "", x)
 		return x
 	}
 	return (c in idx) ? v[idx[c]] : ""

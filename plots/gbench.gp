@@ -2,6 +2,7 @@
 # dat: layer subject bench ns_1_thread ns_2_threads ('-' = not run).
 if (term eq 'svg') { set terminal svg size 1100,900 dynamic font 'Sans,12' } else { set terminal pngcairo size 1100,900 font 'Sans,11' }
 set output out
+set termoption noenhanced
 set multiplot layout 2,1 title 'Google Benchmark: real time per iteration (lower is better; one alloc+free pair, or one free+alloc in a 256-slot window)'
 set datafile missing '-'
 set style data histogram

@@ -25,7 +25,7 @@ mkdir -p "$outdir"
 scal=${PLOT_SCAL_WL:-larson} lat=${PLOT_LAT_WL:-gnu-as}
 figures=(
 	"frag_heap|kind=replay,cpus=1|wl heap frag4|2"
-	"va_frag|kind=va_frag|wl virt reserved_over_requested free_ranges|2"
+	"va_frag|kind=va_frag|wl virt peak_reserved_per_requested peak_free_ranges peak_meta_bytes|2"
 	"scalability|kind=replay,mode=parallel,wl=$scal|series cpus ops_per_s|2"
 	"latency|kind=replay,cpus=1,wl=$lat|series lat_p50_ns lat_p99_ns lat_p999_ns lat_max_ns|1"
 	"meta|kind=replay,cpus=1,wl=$lat|series heap_meta_bytes va_meta_bytes phys_meta_bytes|1"

@@ -132,6 +132,12 @@ def serial1(r):
     return r.get("cpus") == "1" and r.get("mode") != "parallel"
 
 
+def bests(d, low=True):
+    """The key(s) with the best value; ties (within 0.5%) joined with 'and'."""
+    b = min(d.values()) if low else max(d.values())
+    return " and ".join(k for k, v in d.items() if abs(v - b) <= 0.005 * abs(b))
+
+
 def first_by(rows, keyf):
     seen = {}
     for r in rows:
@@ -165,17 +171,35 @@ def sec_frag(doc, rows):
 
 
 def sec_va(doc, rows):
-    va = [r for r in rows if r.get("kind") == "va_frag"]
+    va = [r for r in rows if r.get("kind") == "va_frag" and num(r.get("peak_reserved_per_requested"))]
     doc.h(2, "Virtual address space per VA strategy")
     if va:
-        doc.table(["workload", "virt", "reserved/requested", "free ranges"],
-                  [[r["_wl"], r["virt"], cite(r, "reserved_over_requested"), cite(r, "free_ranges")]
-                   for r in va])
+        doc.p("build/bin/va_replay on the address-space traces (.vmt) and its mix generator: at "
+              "the peak of each trace, reserved / requested bytes (the strategy's rounding), "
+              "maximal free ranges, and metadata bytes.")
+        doc.table(["workload", "virt", "granule", "reserved/requested", "free ranges", "meta bytes"],
+                  [[r["_wl"], r["virt"], fmt(num(r.get("granule"))), cite(r, "peak_reserved_per_requested"),
+                    cite(r, "peak_free_ranges"), cite(r, "peak_meta_bytes")] for r in va])
+        virts = list(dict.fromkeys(r["virt"] for r in va))
+        g = {v: [r for r in va if r["virt"] == v] for v in virts}
+        rr = {v: gmean([num(r["peak_reserved_per_requested"]) for r in g[v]]) for v in virts}
+        fr = {v: gmean([num(r["peak_free_ranges"]) for r in g[v]]) for v in virts}
+        mb = {v: gmean([num(r["peak_meta_bytes"]) for r in g[v]]) for v in virts}
+        lab = {v: doc.agg(g[v], "va_frag rows of " + v) for v in virts}
+        best, few, cheap = min(rr, key=rr.get), min(fr, key=fr.get), min(mb, key=mb.get)
+        doc.p("**Verdict (VA fragmentation):** %s waste(s) the least address space: reserved/requested "
+              "%s at the peak (geometric mean; %s); fewest free ranges: %s (%s; %s); least metadata: %s "
+              "(%s bytes; %s)." % (
+                  bests(rr), fmt(rr[best]), ", ".join("%s %s %s" % (v, fmt(rr[v]), lab[v]) for v in virts),
+                  bests(fr), fmt(fr[few]), ", ".join("%s %s" % (v, fmt(fr[v])) for v in virts),
+                  bests(mb), fmt(mb[cheap]), ", ".join("%s %s" % (v, fmt(mb[v])) for v in virts)))
     rep = [r for r in replay(rows) if serial1(r) and r.get("phys") == "buddy"
            and num(r.get("va_reserved_bytes")) and num(r.get("heap_va_bytes"))]
     if not rep:
-        doc.p("No VA rows in this sweep." if not va else "")
+        if not va:
+            doc.p("No VA rows in this sweep.")
         return
+    doc.h(3, "Under the heaps (malloc trace replays)")
     doc.p("At the end of each trace replay (phys buddy, 1 CPU): address space the VA strategy "
           "holds for the heap (va_reserved_bytes, after its rounding) over what the heap asked "
           "for (heap_va_bytes), the free ranges left, and the VA metadata.")
@@ -203,7 +227,7 @@ def sec_va(doc, rows):
         best = min(s, key=s.get)
         fr = {v: gmean([num(r["va_free_ranges"]) for r in rep if r["virt"] == v]) for v in score}
         few = min(fr, key=fr.get)
-        doc.p("**Verdict (VA fragmentation):** %s wastes the least address space: reserved/requested "
+        doc.p("**Verdict (VA under the heaps):** %s wastes the least address space: reserved/requested "
               "%s over both heaps (others: %s); %s leaves the fewest free ranges (%s; others: %s). "
               "Inputs: the rows of the table's %s." % (
                   best, fmt(s[best]), ", ".join("%s %s" % (v, fmt(x)) for v, x in s.items() if v != best),

@@ -149,7 +149,9 @@ make_cases() {
 	if [ "$e" = host ]; then
 		[ -x "$bin/frame_bench" ] && echo "host.frame_churn.all.c1 host - frame_churn 1"
 		if [ -x "$bin/va_replay" ]; then
-			for v in "${VIRT[@]}"; do echo "host.va_frag.$v.c1 host - va:$v 1"; done
+			local vw=(mix)
+			if [ "$quick" = 0 ]; then mapfile -t -O 1 vw < <(vmt_files); fi
+			for w in "${vw[@]}"; do echo "$(case_id host va_frag "${w%.xz}" 1 | sed 's/\.vmt\././') host - va:$w 1"; done
 		else
 			echo "run: build/bin/va_replay not built yet (branch va-trace): no va_frag rows" >&2
 		fi

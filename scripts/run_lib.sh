@@ -98,10 +98,21 @@ run_frame_churn() {
 	[ -s "$tmp" ] || { echo "frame_bench wrote no churn rows" >&2; return 1; }
 }
 
-# build/bin/va_replay (branch va-trace) over one VA strategy, when it is built.
+# build/bin/va_replay: one address-space trace (.vmt) or its generator (mix) on every
+# VA strategy, kind=va_frag rows.
 run_va_replay() {
-	"$bin/va_replay" --virt "$1" --build "$build_id" --out "$tmp" 2>"$tmp.err" ||
-		{ head -1 "$tmp.err" >&2; return 1; }
+	local a=(--trace "$1")
+	[ "$1" = mix ] && a=(--gen mix --ops "$((ops / 10))" --seed "$seed")
+	"$bin/va_replay" "${a[@]}" --virt all --build "$build_id" --out "$tmp" 2>"$tmp.err" ||
+		{ grep -v '^va_replay: .* ops, ' "$tmp.err" | head -1 >&2; return 1; }
+	rm -f "$tmp.err"
+}
+
+# The bundled address-space traces (../shared/traces/vm/*.vmt or $MTB_VM_TRACES).
+vmt_files() {
+	local d=${MTB_VM_TRACES:-$repo/../shared/traces/vm}
+	[ -d "$d" ] && find "$(cd "$d" && pwd)" -maxdepth 1 -type f \( -name '*.vmt' -o -name '*.vmt.xz' \) | sort
+	return 0
 }
 
 # ---- guest engines: the guest kernel of the combination ----------------------------

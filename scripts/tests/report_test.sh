@@ -21,7 +21,7 @@ for s in 'Heap fragmentation' 'Virtual address space' 'Scalability' 'Metadata co
 	'Latency percentiles' '2 MiB blocks'; do
 	grep -q "^## .*$s" "$md" || fail "section '$s' missing"
 done
-for v in 'heap fragmentation' 'scalability' 'metadata' '2 MiB availability'; do
+for v in 'heap fragmentation' 'VA fragmentation' 'scalability' 'metadata' '2 MiB availability'; do
 	grep -q "^\*\*Verdict ($v):\*\*" "$md" || fail "verdict '$v' missing"
 done
 ls "$t"/out/*.tmp.* 2>/dev/null && fail "temporary files left"

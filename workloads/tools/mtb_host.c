@@ -11,8 +11,11 @@
  * LD_PRELOAD=libjemalloc.so / libmimalloc.so / libtcmalloc.so its rows say
  * "libc:jemalloc" etc., so peers are measured by the same engine), and the strategy
  * heaps (talc, slab) over a frame allocator (--phys) and a VA allocator (--virt) on a
- * fresh hostmem machine per row (strategies/tests/heap_fixture.c), whose rows carry
- * the phys_* and va_* state at the end of the trace (json_replay_row_env). Timings
+ * fresh hostmem machine per row set up like the guest's kernel memory (heap_machine.h;
+ * --fixed-heap is talc's initial heap, 2 MiB as in a 64 MiB guest), so serial rows
+ * match the guest's PHYS-VIRT-HEAP rows on every deterministic metric; they carry the
+ * phys_* and va_* state at the end of the trace (json_replay_row_env). Strategies are
+ * found by name in heap_fixture's table (strategies/tests/heap_support.h). Timings
  * come from CLOCK_MONOTONIC and are trusted (timing_trusted=true): this engine runs
  * natively.
  */
@@ -30,12 +33,13 @@
 #include "../core/gen.h"
 #include "../core/json_row.h"
 #include "../host/heap_libc.h"
+#include "../host/heap_machine.h"
 #include "../host/trace_file.h"
 #include "../../strategies/tests/heap_support.h"
 
 struct opts {
 	const char *trace, *gen, *heap, *phys, *virt, *mode, *out, *build;
-	uint64_t ops, seed, mem_mib;
+	uint64_t ops, seed, mem_mib, fixed_heap;
 	unsigned threads, slots;
 	unsigned cpus[16], ncpus_list;
 	bool lenient;
@@ -43,8 +47,6 @@ struct opts {
 
 /* The machine a strategy heap runs on (one per row), and its shape. */
 #define VA_BYTES      (64ull << 30)
-#define TALC_FIXED    (16ull << 20)
-#define SLAB_KEEP     1u
 
 static void usage(FILE *f)
 {
@@ -61,6 +63,7 @@ static void usage(FILE *f)
 	      "  --virt NAME        VA allocator under talc/slab (default: the first of\n"
 	      "                     --list's virt line)\n"
 	      "  --mem MIB          physical memory of that machine (default 1024)\n"
+	      "  --fixed-heap B     talc's initial heap in bytes (default 2097152)\n"
 	      "  --list             print the strategies linked in and exit\n"
 	      "  --cpus LIST        CPU counts, e.g. 1,2,4: one row each (default 1)\n"
 	      "  --mode M           serial (deterministic, one thread) or parallel (one\n"
@@ -111,9 +114,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"heap", 1, 0, 'H'},  {"cpus", 1, 0, 'c'},   {"mode", 1, 0, 'm'},
 		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
 		{"phys", 1, 0, 'P'},  {"virt", 1, 0, 'V'},   {"mem", 1, 0, 'M'},
-		{"list", 0, 0, 'L'},  {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+		{"list", 0, 0, 'L'},  {"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},
+		{0, 0, 0, 0}};
 	*o = (struct opts){.heap = "libc", .phys = "buddy", .ops = 1000000, .seed = 1,
-			   .mem_mib = 1024, .cpus = {1}, .ncpus_list = 1};
+			   .mem_mib = 1024, .fixed_heap = SIZE_2M, .cpus = {1}, .ncpus_list = 1};
 	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
 	int c;
 	uint64_t v;
@@ -131,6 +135,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V': o->virt = optarg; break;
 		case 'h': return 1;
 		case 'L': return 3;
+		case 'F':
+			if (!parse_u64(optarg, &o->fixed_heap) || o->fixed_heap < PAGE_SIZE)
+				return die("bad --fixed-heap (bytes, at least 4096)", optarg);
+			break;
 		case 'c':
 			if (!parse_cpus(optarg, o))
 				return die("bad --cpus (1..64, comma separated)", optarg);
@@ -288,16 +296,16 @@ struct stack {
 	const struct va_ops *vops;
 };
 
-/* Brings up the heap for ncpus: libc directly, a strategy heap on a fresh machine fx.
+/* Brings up the heap for ncpus: libc directly, a strategy heap on a fresh machine m.
  * The heap state, or NULL (message printed). */
 static void *stack_up(const struct opts *o, const struct stack *sk, unsigned ncpus,
-		      struct heap_fixture *fx)
+		      struct heap_machine *m)
 {
 	if (sk->fops)
-		return heap_fixture_init(fx, sk->fops, sk->vops, sk->heap, ncpus, o->mem_mib << 20,
-					 VA_BYTES, TALC_FIXED, SLAB_KEEP)
+		return heap_machine_init(m, sk->fops, sk->vops, sk->heap, ncpus, o->mem_mib << 20,
+					 VA_BYTES, o->fixed_heap)
 			       ? NULL
-			       : fx->heap_st;
+			       : m->heap_st;
 	void *hst = calloc(1, sk->heap->state_size);
 	struct heap_env env = {.ncpus = ncpus};
 	if (hst && sk->heap->init(hst, &env)) {
@@ -312,8 +320,8 @@ static int run_one(const struct opts *o, const struct stack *sk, const struct tr
 		   unsigned ncpus, const char *name, char *row, size_t cap)
 {
 	bool serial = o->mode ? !strcmp(o->mode, "serial") : ncpus == 1;
-	struct heap_fixture fx = {0};
-	void *hst = stack_up(o, sk, ncpus, &fx);
+	struct heap_machine m = {0};
+	void *hst = stack_up(o, sk, ncpus, &m);
 	void *mem = malloc(replay_mem_size(t, ncpus));
 	if (!hst || !mem) {
 		fprintf(stderr, "mtb_host: heap %s: init failed\n", sk->heap->name);
@@ -334,8 +342,8 @@ static int run_one(const struct opts *o, const struct stack *sk, const struct tr
 	struct va_stats vs;
 	struct env_metrics em = {&fs, &vs, -1, -1};
 	if (sk->fops) {
-		sk->fops->stats(fx.frame_st, &fs);
-		sk->vops->stats(fx.va_st, &vs);
+		sk->fops->stats(m.frame_st, &fs);
+		sk->vops->stats(m.va_st, &vs);
 	}
 	replay_release(&r);
 	const char *label = heap_label(sk->heap);
@@ -349,7 +357,7 @@ static int run_one(const struct opts *o, const struct stack *sk, const struct tr
 	long n = json_replay_row_env(&p, &res, sk->fops ? &em : NULL, row, cap);
 	free(mem);
 	if (sk->fops)
-		heap_fixture_fini(&fx);
+		heap_machine_fini(&m);
 	else
 		free(hst);
 	return n < 0 ? (fprintf(stderr, "mtb_host: result row too long\n"), 1) : 0;
