@@ -8,7 +8,7 @@
 #                   the VMM's calibration finds hardware KVM, else the host engine, with the
 #                   reason printed)
 #   --cpus N        the second CPU count (default: nproc); cases run at 1 and N
-#   --ops N         generator ops (default 1000000; va_churn a tenth)
+#   --ops N         generator ops (default 1000000; va_churn 1/40)
 #   --reps N        host engine: run each case N times, keep the median-throughput row
 #                   (default 3; the deterministic metrics are the same in every run)
 #   --quick         a tiny subset (2 traces, 2 generators, 20000 ops, 1 rep): for tests
