@@ -215,8 +215,8 @@ set -m # each case runs in its own process group, so a signal stops all of it
 
 # ---- the sweep -----------------------------------------------------------------------
 fmt_s() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
-# ETA: the cases still to run, each at its engine's mean so far (guess: host 1 s, a
-# guest engine 15 s, until one has run).
+# ETA: the cases still to run, each at its engine's mean so far (guess until one has
+# run: host 1 s, qemu 3 s, kvm and libvirt 15 s).
 declare -A spent count left
 for c in "${cases[@]}"; do
 	read -r id e _ <<<"$c"
@@ -227,6 +227,7 @@ eta_s() {
 	for e in "${!left[@]}"; do
 		if [ "${count[$e]:-0}" -gt 0 ]; then per=$((spent[$e] * 1000 / count[$e]))
 		elif [ "$e" = host ]; then per=1000
+		elif [ "$e" = qemu ]; then per=3000
 		else per=15000; fi
 		s=$((s + left[$e] * per))
 	done

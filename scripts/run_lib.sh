@@ -153,26 +153,34 @@ guest_cmd() {
 
 guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 
-# Sets g_elf, g_cmd, g_trace, g_name for a guest case: COMBO WORKLOAD CPUS.
+# Sets g_elf, g_cmd, g_trace, g_name, g_mem (MiB) for a guest case: COMBO WORKLOAD CPUS.
+# Guest RAM: 128 MiB, where talc's fixed heap (1/32 of usable RAM, at least 2 MiB) is the
+# host engine's 2 MiB, so every deterministic metric must match; 1 GiB when the trace
+# blob and its peak live bytes need more (then talc's footprint may differ).
 guest_prep() {
-	local combo=$1 w=$2
+	local combo=$1 w=$2 peak
 	g_elf=$(guest_elf "$combo")
 	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
-	g_cmd=$(guest_cmd "$3") g_trace=
+	g_cmd=$(guest_cmd "$3") g_trace= g_mem=128
 	g_name=${w##*/}
 	g_name=${g_name#gen:}
-	[ "$g_cmd" = selftest ] || { g_trace=$(guest_trace "$w") || return 1; }
+	[ "$g_cmd" = selftest ] && return 0
+	g_trace=$(guest_trace "$w") || return 1
+	peak=$("$bin/trace" stats "$g_trace" | awk '$1 == "peak_live" {print $2}')
+	[ $((${peak:-0} + 2 * $(stat -c %s "$g_trace"))) -lt $((64 << 20)) ] || g_mem=1024
 	return 0
 }
 
-# The guest names its trace "module0"; rows name it as the host engine does.
+# The guest names its trace "module0"; rows name it as the host engine does, and say
+# how much RAM the guest had.
 guest_rows() {
-	sed "s/\"trace\":\"module0\"/\"trace\":\"$g_name\"/" "$tmp.g" >"$tmp" && rm -f "$tmp.g"
+	sed -e "s/\"trace\":\"module0\"/\"trace\":\"$g_name\"/" \
+		-e "s/^{/{\"guest_mem_mib\":$g_mem,/" "$tmp.g" >"$tmp" && rm -f "$tmp.g"
 }
 
 run_kvm() {
 	guest_prep "$3" "$4" "$5" || return 1
-	"$bin/vmm" --cpus "$5" --mem 1G --timeout "$guest_timeout" ${g_trace:+--trace "$g_trace"} \
+	"$bin/vmm" --cpus "$5" --mem "${g_mem}M" --timeout "$guest_timeout" ${g_trace:+--trace "$g_trace"} \
 		--out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>&1 ||
 		{ echo "vmm: $(grep -m1 -E 'vmm: |panic' "$tmp.log" || tail -1 "$tmp.log")" >&2; return 1; }
 	rm -f "$tmp.log"
@@ -181,7 +189,7 @@ run_kvm() {
 
 run_qemu() {
 	guest_prep "$3" "$4" "$5" || return 1
-	"$repo/scripts/qemu_run.sh" --cpus "$5" --mem 1G --timeout "$guest_timeout" --elf "$g_elf" \
+	"$repo/scripts/qemu_run.sh" --cpus "$5" --mem "${g_mem}M" --timeout "$guest_timeout" --elf "$g_elf" \
 		${g_trace:+--trace "$g_trace"} --out "$tmp.g" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
 		{ head -1 "$tmp.err" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
@@ -190,7 +198,7 @@ run_qemu() {
 
 run_libvirt() {
 	guest_prep "$3" "$4" "$5" || return 1
-	"$repo/scripts/libvirt_run.sh" --cpus "$5" --mem 1024 --timeout "$guest_timeout" \
+	"$repo/scripts/libvirt_run.sh" --cpus "$5" --mem "$g_mem" --timeout "$guest_timeout" \
 		${g_trace:+--trace "$g_trace"} --out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
 		{ head -1 "$tmp.err" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
