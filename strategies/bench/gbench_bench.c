@@ -3,7 +3,7 @@
  * heap_peers.h) in the same binary and the same loops.
  *
  *   heap/COMBO/pair64       alloc(64) + free, per thread            (talc, slab on every
- *   heap/COMBO/random1000   a 256-slot window per thread: free the  frame x VA strategy
+ *   heap/COMBO/random1000   a 256-slot window per thread: free the  frame x VA strategy,
  *                           slot's object, allocate 8..1000 B       linked in; the peers)
  *   frame/NAME/order0|order9  alloc + free of one 4 KiB / 2 MiB block, per thread
  *   va/NAME/64k             alloc + free of a 64 KiB range, per thread
@@ -177,7 +177,7 @@ static void add_ours(void)
 		for (unsigned v = 0; v < nv; v++)
 			for (unsigned h = 0; h < nh; h++)
 				for (int w = WL_PAIR64; w <= WL_RANDOM1000; w++) {
-					if (!strcmp(fn[f], "simple"))
+					if (!strcmp(fn[f], "simple") || !strcmp(vn[v], "simple"))
 						continue;
 					struct bench b = {.wl = w,
 							  .fops = heap_fixture_frame_ops(fn[f]),
