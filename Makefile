@@ -76,7 +76,9 @@ help:
 	@echo 'make            build the VMM, the guest ($(PHYS)-$(VIRT)-$(HEAP)) and the tools'
 	@echo 'make test       install missing packages, build everything, run all tests'
 	@echo 'make run        install missing packages, run the default comparison (CSV + PNG)'
-	@echo 'make bench      benchmarks, results in results/'
+	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick)'
+	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
+	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make guest PHYS=buddy|freelist VIRT=bitmap|btree|freelist HEAP=talc|slab'
 	@echo 'make guests     every strategy combination'
 	@echo 'make V=1        show the commands'
@@ -158,6 +160,15 @@ $(BUILD)/guest/$(1)/guest.elf: $$(patsubst %,$(BUILD)/guest/$(1)/%.o,$$(basename
 endef
 $(foreach c,$(COMBOS),$(eval $(call guest_combo,$(c),$(word 1,$(subst -, ,$(c))),$(word 2,$(subst -, ,$(c))),$(word 3,$(subst -, ,$(c))))))
 GUEST := $(call GUEST_ELF,$(COMBO))
+# The strategy tables defined so far, and the combinations all of whose strategies exist
+# (`make run` builds those; a strategy still on its branch leaves its combinations out).
+comma := ,
+STRAT_TABLES := $(shell grep -ho '^const struct [a-z]*_ops [a-z_]*_ops' strategies/*.c 2>/dev/null | awk '{print $$4}')
+combo_ok = $(and $(filter frame_$(word 1,$(subst -, ,$(1)))_ops,$(STRAT_TABLES)),$(filter va_$(word 2,$(subst -, ,$(1)))_ops,$(STRAT_TABLES)),$(filter heap_$(word 3,$(subst -, ,$(1)))_ops,$(STRAT_TABLES)))
+COMBOS_OK := $(foreach c,$(COMBOS),$(if $(call combo_ok,$(c)),$(c)))
+.PHONY: guests-available
+guests-available: $(foreach c,$(COMBOS_OK),$(call GUEST_ELF,$(c)))
+	$(if $(filter-out $(COMBOS_OK),$(COMBOS)),@echo 'guests: not built (a strategy is not merged yet): $(filter-out $(COMBOS_OK),$(COMBOS))')
 guest: $(GUEST)
 guests: $(foreach c,$(COMBOS),$(call GUEST_ELF,$(c)))
 
@@ -178,20 +189,38 @@ test-build: $(foreach h,$(HEAP_ALL),$(call GUEST_ELF,$(PHYS)-$(VIRT)-$(h)))
 # dlopens the peer allocators.
 EXTRA_LIBS_heap_bench := $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
 $(BUILD)/bin/heap_bench: $(BUILD)/rel/libtest.a
+# Programs that pick strategies by name (heap_fixture_*_ops) get every strategy table
+# defined in strategies/*.c forced in (the fixture refers to the VA ones weakly).
+STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
+EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
+$(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
+# gbench_bench: C benchmarks through the C++ shim over Google Benchmark (gbench.h).
+GBENCH_SHIM := $(BUILD)/rel/strategies/bench/gbench_shim.o
+$(GBENCH_SHIM): strategies/bench/gbench_shim.cc strategies/bench/gbench.h
+	@mkdir -p $(@D)
+	$(call quiet,CXX[rel],$<)$(CXX) -std=c++17 $(REL_FLAGS) -Wall -Wextra -Werror -c $< -o $@
+EXTRA_LIBS_gbench_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a \
+	-lbenchmark -lstdc++ -ldl
+$(BUILD)/bin/gbench_bench: $(GBENCH_SHIM) $(BUILD)/rel/libtest.a
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCHES)
 	$(Q)scripts/bench.sh $(BENCHES)
 
 # ---- section: run (issue 7) ---------------------------------------------------
 run: deps
-	$(Q)$(MAKE) --no-print-directory all guests
+	$(Q)$(MAKE) --no-print-directory all tools guests-available $(BUILD)/bin/frame_bench
 	$(Q)scripts/run.sh
+
+# ---- section: report (issue 7) ------------------------------------------------
+report:
+	$(Q)scripts/report.sh
 
 # ---- section: workloads (issue 6) ---------------------------------------------
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
 # smoke-run by workloads/tests/fuzz_smoke_test.sh; `make fuzz` builds them alone.
 FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
-FUZZ_LIB_SRCS := $(WLCORE_SRCS) $(wildcard workloads/host/trace_*.c) workloads/host/panic.c \
+FUZZ_LIB_SRCS := $(WLCORE_SRCS) $(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
+	workloads/host/panic.c \
 	workloads/tests/malloc_heap.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -DMM_DEBUG=1

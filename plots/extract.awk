@@ -1,6 +1,8 @@
 # extract.awk: prints the named columns (space separated, spaces in values become '_') of the
-# CSV rows whose column matches `filter` (name=value). "series" is a derived column:
-# heap, or phys-virt-heap when all three are set. Handles RFC 4180 quoted fields.
+# CSV rows whose columns match `filter` (name=value[,name=value...], all must hold).
+# Derived columns: "series" = phys-virt-heap when all three are set, else heap; "wl" =
+# trace (without .trc/.vmt/.xz) or workload. With -v first=K only the first row of each
+# distinct value of the first K columns is printed. Handles RFC 4180 quoted fields.
 function parse(line, out,    n, i, c, f, q) {
 	n = 0; f = ""; q = 0
 	for (i = 1; i <= length(line); i++) {
@@ -16,20 +18,36 @@ function parse(line, out,    n, i, c, f, q) {
 	out[++n] = f
 	return n
 }
-BEGIN { split(filter, fv, "="); ncols = split(cols, want, " ") }
+BEGIN {
+	nf = split(filter, fl, ",")
+	for (i = 1; i <= nf; i++) { split(fl[i], kv, "="); fk[i] = kv[1]; fw[i] = kv[2] }
+	ncols = split(cols, want, " ")
+}
+function get(c, v,    x) {
+	if (c == "series")
+		return (v[idx["phys"]] != "" && v[idx["phys"]] != "-" && v[idx["virt"]] != "") ? v[idx["phys"]] "-" v[idx["virt"]] "-" v[idx["heap"]] : v[idx["heap"]]
+	if (c == "wl") {
+		x = ("trace" in idx) ? v[idx["trace"]] : ""
+		if (x == "" && ("workload" in idx)) x = v[idx["workload"]]
+		sub(/\.xz$/, "", x); sub(/\.(trc|mtb|rep|vmt)$/, "", x)
+		return x
+	}
+	return (c in idx) ? v[idx[c]] : ""
+}
 NR == 1 { n = parse($0, hdr); for (i = 1; i <= n; i++) idx[hdr[i]] = i; next }
 {
 	sub(/\r$/, "")
 	parse($0, v)
-	if (!(fv[1] in idx) || v[idx[fv[1]]] != fv[2]) next
-	line = ""
+	for (i = 1; i <= nf; i++)
+		if (get(fk[i], v) != fw[i]) next
+	line = key = ""
 	for (j = 1; j <= ncols; j++) {
-		c = want[j]
-		if (c == "series") x = (v[idx["phys"]] != "" && v[idx["virt"]] != "") ? v[idx["phys"]] "-" v[idx["virt"]] "-" v[idx["heap"]] : v[idx["heap"]]
-		else x = (c in idx) ? v[idx[c]] : ""
-		if (x == "") { line = ""; break }
+		x = get(want[j], v)
+		if (x == "" || x == "null") { line = ""; break }
 		gsub(/ /, "_", x)
 		line = line (j > 1 ? " " : "") x
+		if (j <= first) key = key SUBSEP x
 	}
-	if (line != "") print line
+	if (line == "" || (first && seen[key]++)) next
+	print line
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench.sh: runs each benchmark binary given, writing results/NAME.csv atomically.
+# bench.sh: runs each benchmark binary given, writing results/NAME.csv atomically
+# (gbench_bench: results/gbench.json, Google Benchmark's JSON, plus plots/gbench.png).
 # Usage: scripts/bench.sh BENCH...   Each benchmark takes --out FILE and prints progress.
 # MTB_BUILD_ID (the rows' build column) defaults to `git describe --always --dirty`.
 set -euo pipefail
@@ -8,11 +9,18 @@ case "${1:-}" in -h | --help)
 	exit 0
 	;;
 esac
+here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p results
 MTB_BUILD_ID=${MTB_BUILD_ID:-$(git describe --always --dirty 2>/dev/null || echo dev)}
 export MTB_BUILD_ID
 for b in "$@"; do
 	name=$(basename "$b")
 	echo "bench: $name"
-	"$b" --out "results/$name.csv"
+	case $name in
+	gbench_bench)
+		"$b" --out results/gbench.json
+		"$here/plots/bench_plot.sh" --outdir "$here/plots" results/gbench.json
+		;;
+	*) "$b" --out "results/$name.csv" ;;
+	esac
 done

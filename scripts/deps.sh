@@ -11,7 +11,7 @@ PKGS=(
 	qemu-system-x86                                     # QEMU engine
 	libvirt-daemon-system libvirt-daemon-system-sysv    # libvirt engine (see PLATFORM-NOTES)
 	libvirt-clients libvirt-daemon-driver-qemu libvirt-dev
-	gnuplot-nox                                         # plots
+	gnuplot-nox python3                                 # plots, report, test checks
 	libbenchmark-dev                                    # Google Benchmark
 	libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev  # peer allocators
 )

@@ -11,14 +11,15 @@
 #   --type kvm|qemu  domain type (default: kvm if /dev/kvm is usable, else qemu = TCG)
 #   --out FILE       result rows (JSON lines), written atomically
 #   --xml FILE       also save the generated domain XML there
+#   --trace FILE     trace blob for the guest's `replay` (<initrd>: PVH module 0)
 # Exit: the guest's exit code; 124 on timeout; 2 on bad usage; 1 on other failures.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/results_lib.sh"
 
-uri=qemu:///system cpus=1 mem=256 timeout=60 type= out= xmlsave=
+uri=qemu:///system cpus=1 mem=256 timeout=60 type= out= xmlsave= trace=
 die() { echo "libvirt_run: $1" >&2; exit "${2:-1}"; }
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--uri) uri=$2; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
 	--type) type=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--xml) xmlsave=$2; shift 2 ;;
+	--trace) trace=$2; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) break ;;
 	-*) die "unknown option '$1' (see --help)" 2 ;;
@@ -38,6 +40,7 @@ done
 cmdline="exit=acpi $*"
 [ -n "${elf:-}" ] || die "no guest ELF given (see --help)" 2
 [ -f "$elf" ] || die "guest ELF '$elf' not found" 2
+[ -z "$trace" ] || [ -f "$trace" ] || die "trace '$trace' not found" 2
 [[ $cpus =~ ^[0-9]+$ ]] && [ "$cpus" -ge 1 ] && [ "$cpus" -le 64 ] || die "--cpus must be 1..64" 2
 [[ $mem =~ ^[0-9]+$ ]] && [ "$mem" -ge 32 ] || die "--mem must be at least 32 (MiB)" 2
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout must be whole seconds" 2
@@ -55,11 +58,17 @@ trap 'virsh -q -c "$uri" destroy "$name" >/dev/null 2>&1 || true; rm -rf "$work"
 cp "$elf" "$work/guest.elf"
 log=$work/serial.log
 kernel=$work/guest.elf
+initrd=
+[ -n "$trace" ] && cp "$trace" "$work/trace.mtb" && initrd=$work/trace.mtb
 if [ -n "$remote" ]; then
 	rdir=/tmp/$name
 	ssh "$remote" "mkdir -p $rdir" && scp -q "$elf" "$remote:$rdir/guest.elf" ||
 		die "cannot copy the guest to $remote"
 	kernel=$rdir/guest.elf log_remote=$rdir/serial.log
+	if [ -n "$initrd" ]; then
+		scp -q "$trace" "$remote:$rdir/trace.mtb" || die "cannot copy the trace to $remote"
+		initrd=$rdir/trace.mtb
+	fi
 fi
 
 cat >"$work/domain.xml" <<XML
@@ -69,7 +78,8 @@ cat >"$work/domain.xml" <<XML
   <vcpu>$cpus</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$kernel</kernel>
+    <kernel>$kernel</kernel>${initrd:+
+    <initrd>$initrd</initrd>}
     <cmdline>$cmdline</cmdline>
   </os>
   <features><acpi/></features>

@@ -2,7 +2,7 @@
  * mimalloc from Debian), each behind the same three calls. The libraries are
  * loaded with dlopen(RTLD_LOCAL) and called through their own prefixed API
  * (mi_*, tc_*, mallocx/sdallocx/rallocx), so none of them replaces malloc.
- * Header-only: included by heap_bench.c alone.
+ * Header-only (static functions): included by heap_bench.c and gbench_bench.c.
  */
 #ifndef HEAP_PEERS_H
 #define HEAP_PEERS_H

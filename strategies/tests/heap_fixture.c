@@ -112,22 +112,67 @@ uint64_t heap_fixture_frames_used(const struct heap_fixture *fx)
 	return s.total_frames - s.free_frames;
 }
 
-/* To run the heap tests over the real strategies, add their tables here. */
+/* The strategy tables by layer. VA strategies are weak references: a table is
+ * present once its strategy is merged (the Makefile forces the definitions of the
+ * defined ones into programs that list them, -Wl,-u). */
+extern const struct va_ops va_bitmap_ops __attribute__((weak));
+extern const struct va_ops va_btree_ops __attribute__((weak));
+extern const struct va_ops va_freelist_ops __attribute__((weak));
+
+static const void *fx_table(int layer, unsigned i)
+{
+	static const struct frame_ops *const f[] = {&frame_buddy_ops, &frame_freelist_ops,
+						    &test_frame_simple_ops};
+	const struct va_ops *const v[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
+					  &test_va_simple_ops};
+	static const struct heap_ops *const h[] = {&heap_talc_ops, &heap_slab_ops};
+	if (layer == HEAP_FX_FRAME)
+		return i < 3 ? f[i] : NULL;
+	if (layer == HEAP_FX_VA)
+		return i < 4 ? (const void *)v[i] : NULL;
+	return i < 2 ? h[i] : NULL;
+}
+
+/* Every table's first member is its name. */
+static const char *fx_name(int layer, const void *t)
+{
+	return layer == HEAP_FX_FRAME ? ((const struct frame_ops *)t)->name
+	       : layer == HEAP_FX_VA  ? ((const struct va_ops *)t)->name
+				      : ((const struct heap_ops *)t)->name;
+}
+
+unsigned heap_fixture_list(int layer, const char **names, unsigned cap)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < 4 && n < cap; i++) {
+		const void *t = fx_table(layer, i);
+		if (t)
+			names[n++] = fx_name(layer, t);
+	}
+	return n;
+}
+
+static const void *fx_find(int layer, const char *name)
+{
+	for (unsigned i = 0; i < 4; i++) {
+		const void *t = fx_table(layer, i);
+		if (t && !strcmp(fx_name(layer, t), name))
+			return t;
+	}
+	return NULL;
+}
+
 const struct frame_ops *heap_fixture_frame_ops(const char *name)
 {
-	return !strcmp(name, "simple") ? &test_frame_simple_ops : NULL;
+	return fx_find(HEAP_FX_FRAME, name);
 }
 
 const struct va_ops *heap_fixture_va_ops(const char *name)
 {
-	return !strcmp(name, "simple") ? &test_va_simple_ops : NULL;
+	return fx_find(HEAP_FX_VA, name);
 }
 
 const struct heap_ops *heap_fixture_heap_ops(const char *name)
 {
-	if (!strcmp(name, "talc"))
-		return &heap_talc_ops;
-	if (!strcmp(name, "slab"))
-		return &heap_slab_ops;
-	return NULL;
+	return fx_find(HEAP_FX_HEAP, name);
 }

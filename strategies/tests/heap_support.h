@@ -69,10 +69,15 @@ void heap_fixture_fini(struct heap_fixture *fx);
 /* Frames handed out by the frame allocator right now. */
 uint64_t heap_fixture_frames_used(const struct heap_fixture *fx);
 
-/* Strategy tables by name ("simple" for the test-support ones); NULL if unknown. */
+/* Strategy tables by name ("simple" for the test-support ones); NULL if unknown
+ * (or not merged yet: the VA strategies). */
 const struct frame_ops *heap_fixture_frame_ops(const char *name);
 const struct va_ops *heap_fixture_va_ops(const char *name);
 const struct heap_ops *heap_fixture_heap_ops(const char *name);
+enum { HEAP_FX_FRAME, HEAP_FX_VA, HEAP_FX_HEAP };
+/* Names of the tables of one layer that are linked in, real strategies first;
+ * the count (at most cap). */
+unsigned heap_fixture_list(int layer, const char **names, unsigned cap);
 
 
 /* ---- reference model helpers (strategies/tests/heap_ref.c) ---------------- */

@@ -153,7 +153,7 @@ long json_end(struct json_buf *j)
 	return (long)j->len;
 }
 
-static void prov_fields(struct json_buf *j, const struct result_prov *p)
+void json_prov(struct json_buf *j, const struct result_prov *p)
 {
 	if (p->engine)
 		json_str(j, "engine", p->engine);
@@ -254,7 +254,7 @@ long json_replay_row_env(const struct result_prov *p, const struct replay_result
 {
 	struct json_buf j;
 	json_begin(&j, buf, cap);
-	prov_fields(&j, p);
+	json_prov(&j, p);
 	metric_fields(&j, res);
 	if (env)
 		env_fields(&j, env);

@@ -50,6 +50,10 @@ struct result_prov {
 	uint64_t seed;
 };
 
+/* The provenance members of p (engine and timing_trusted only when known), for rows
+ * of other kinds (va_frag, ...) built with the json_* writers. */
+void json_prov(struct json_buf *j, const struct result_prov *p);
+
 /* Writes one replay row into buf: provenance, then every metric of res. The row's
  * length, or -1 if cap is too small (about 1 KiB is enough). */
 long json_replay_row(const struct result_prov *p, const struct replay_result *res, char *buf,

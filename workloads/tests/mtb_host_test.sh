@@ -53,4 +53,24 @@ if [ -f "$shared" ]; then
 	"$bin" --trace "$shared" --cpus 2 --mode serial | grep -q '"peak_live":147944415,' ||
 		fail "shared trace peak_live"
 fi
+# Strategy heaps over the frame and VA strategies: same deterministic metrics as the
+# layers change below the heap, the layers' end state in the row, bad names refused.
+"$bin" --list | grep -q '^phys buddy' || fail "--list: no phys line"
+"$bin" --list | grep -q '^heap talc slab' || fail "--list: no heap line"
+virt=$("$bin" --list | sed -n 's/^virt \([a-z]*\).*/\1/p')
+for p in buddy freelist; do
+	"$bin" --gen larson --ops 5000 --heap slab --phys $p --virt "$virt" --seed 3 >"$t/s_$p.json"
+	grep -q "\"combo\":\"$p-$virt-slab\"" "$t/s_$p.json" || fail "combo label ($p)"
+	grep -Eq '"phys_meta_bytes":[1-9]' "$t/s_$p.json" || fail "no phys_meta_bytes ($p)"
+	grep -Eq '"va_reserved_bytes":[1-9]' "$t/s_$p.json" || fail "no va_reserved_bytes ($p)"
+done
+[ "$(grep -Eo '"(peak_live|peak_footprint|frag4)":[^,]*' "$t/s_buddy.json")" = \
+	"$(grep -Eo '"(peak_live|peak_footprint|frag4)":[^,]*' "$t/s_freelist.json")" ] ||
+	fail "slab's footprint depends on the frame allocator"
+set +e
+"$bin" --gen larson --heap slab --virt nosuch 2>"$t/e6"; r6=$?
+"$bin" --gen larson --heap nosuch 2>"$t/e7"; r7=$?
+set -e
+[ $r6 -eq 2 ] && grep -q 'VA allocator' "$t/e6" && [ "$(wc -l <"$t/e6")" -eq 1 ] || fail "bad --virt: $r6"
+[ $r7 -eq 2 ] && grep -q 'unknown heap' "$t/e7" || fail "bad --heap: $r7"
 echo "mtb_host_test: ok"

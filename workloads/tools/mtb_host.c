@@ -3,17 +3,21 @@
  * JSON result row per CPU count (fields: workloads/core/json_row.h).
  *
  *   mtb_host --trace FILE | --gen NAME [--ops N] [--threads T] [--slots S] [--seed S]
- *            [--heap libc|talc|slab] [--fixed-heap B] [--cpus 1,2,4] [--mode serial|parallel] [--out FILE]
- *            [--build ID] [--lenient]
+ *            [--heap libc|talc|slab] [--phys P] [--virt V] [--mem MIB] [--cpus 1,2,4]
+ *            [--mode serial|parallel] [--out FILE] [--build ID] [--lenient]
+ *   mtb_host --list     (the strategies linked in, one line per layer)
  *
  * Heaps: "libc" (the C library allocator, the peer baseline; run under
  * LD_PRELOAD=libjemalloc.so / libmimalloc.so / libtcmalloc.so its rows say
  * "libc:jemalloc" etc., so peers are measured by the same engine), and the strategy
- * heaps "talc" and "slab" on frame_buddy + va_bitmap over a hostmem machine
- * (heap_machine.h, set up like the guest's kernel memory: --fixed-heap is talc's
- * initial heap, 2 MiB as in a 64 MiB guest), whose serial rows match the guest's
- * buddy-bitmap-HEAP rows on every deterministic metric. Timings come from CLOCK_MONOTONIC and are trusted
- * (timing_trusted=true): this engine runs natively.
+ * heaps (talc, slab) over a frame allocator (--phys) and a VA allocator (--virt) on a
+ * fresh hostmem machine per row set up like the guest's kernel memory (heap_machine.h;
+ * --fixed-heap is talc's initial heap, 2 MiB as in a 64 MiB guest), so serial rows
+ * match the guest's PHYS-VIRT-HEAP rows on every deterministic metric; they carry the
+ * phys_* and va_* state at the end of the trace (json_replay_row_env). Strategies are
+ * found by name in heap_fixture's table (strategies/tests/heap_support.h). Timings
+ * come from CLOCK_MONOTONIC and are trusted (timing_trusted=true): this engine runs
+ * natively.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,20 +34,19 @@
 #include "../core/json_row.h"
 #include "../host/heap_libc.h"
 #include "../host/heap_machine.h"
-
-#define MACHINE_PHYS (256ull << 20) /* hostmem for the strategy heaps */
-#define MACHINE_VA   (64ull << 30)
 #include "../host/trace_file.h"
+#include "../../strategies/tests/heap_support.h"
 
 struct opts {
-	const char *trace, *gen, *heap, *mode, *out, *build;
-	uint64_t ops, seed, fixed_heap;
+	const char *trace, *gen, *heap, *phys, *virt, *mode, *out, *build;
+	uint64_t ops, seed, mem_mib, fixed_heap;
 	unsigned threads, slots;
 	unsigned cpus[16], ncpus_list;
 	bool lenient;
 };
 
-static const struct heap_ops *const heaps[] = {&heap_libc_ops, &heap_talc_ops, &heap_slab_ops};
+/* The machine a strategy heap runs on (one per row), and its shape. */
+#define VA_BYTES      (64ull << 30)
 
 static void usage(FILE *f)
 {
@@ -55,8 +58,13 @@ static void usage(FILE *f)
 	      "  --threads T        generator threads (default: the largest --cpus)\n"
 	      "  --slots S          generator objects per thread (default: generator's)\n"
 	      "  --seed S           generator seed (default 1)\n"
-	      "  --heap NAME        heap: libc (default), talc, slab (on buddy + bitmap)\n"
+	      "  --heap NAME        heap: libc (default), talc, slab (see --list)\n"
+	      "  --phys NAME        frame allocator under talc/slab (default buddy)\n"
+	      "  --virt NAME        VA allocator under talc/slab (default: the first of\n"
+	      "                     --list's virt line)\n"
+	      "  --mem MIB          physical memory of that machine (default 1024)\n"
 	      "  --fixed-heap B     talc's initial heap in bytes (default 2097152)\n"
+	      "  --list             print the strategies linked in and exit\n"
 	      "  --cpus LIST        CPU counts, e.g. 1,2,4: one row each (default 1)\n"
 	      "  --mode M           serial (deterministic, one thread) or parallel (one\n"
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
@@ -105,9 +113,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"threads", 1, 0, 'T'}, {"slots", 1, 0, 'S'}, {"seed", 1, 0, 's'},
 		{"heap", 1, 0, 'H'},  {"cpus", 1, 0, 'c'},   {"mode", 1, 0, 'm'},
 		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
-		{"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
-	*o = (struct opts){.heap = "libc", .ops = 1000000, .seed = 1, .cpus = {1}, .ncpus_list = 1,
-			   .fixed_heap = SIZE_2M};
+		{"phys", 1, 0, 'P'},  {"virt", 1, 0, 'V'},   {"mem", 1, 0, 'M'},
+		{"list", 0, 0, 'L'},  {"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},
+		{0, 0, 0, 0}};
+	*o = (struct opts){.heap = "libc", .phys = "buddy", .ops = 1000000, .seed = 1,
+			   .mem_mib = 1024, .fixed_heap = SIZE_2M, .cpus = {1}, .ncpus_list = 1};
 	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
 	int c;
 	uint64_t v;
@@ -121,19 +131,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o': o->out = optarg; break;
 		case 'b': o->build = optarg; break;
 		case 'l': o->lenient = true; break;
+		case 'P': o->phys = optarg; break;
+		case 'V': o->virt = optarg; break;
+		case 'h': return 1;
+		case 'L': return 3;
 		case 'F':
 			if (!parse_u64(optarg, &o->fixed_heap) || o->fixed_heap < PAGE_SIZE)
 				return die("bad --fixed-heap (bytes, at least 4096)", optarg);
 			break;
-		case 'h': return 1;
 		case 'c':
 			if (!parse_cpus(optarg, o))
 				return die("bad --cpus (1..64, comma separated)", optarg);
 			break;
-		case 'n': case 'T': case 'S': case 's':
+		case 'n': case 'T': case 'S': case 's': case 'M':
 			if (!parse_u64(optarg, &v) || (c != 's' && (!v || v > UINT32_MAX)))
 				return die("bad number", optarg);
-			if (c == 'n') o->ops = v;
+			if (c == 'M') o->mem_mib = v;
+			else if (c == 'n') o->ops = v;
 			else if (c == 'T') o->threads = (unsigned)v;
 			else if (c == 'S') o->slots = (unsigned)v;
 			else o->seed = v;
@@ -163,12 +177,40 @@ static const char *heap_label(const struct heap_ops *heap)
 	return label;
 }
 
-static const struct heap_ops *find_heap(const char *name)
+/* The heap of --heap and, for a strategy heap, its lower layers; 0 or 2 (message). */
+static int find_strategies(struct opts *o, const struct heap_ops **heap,
+			   const struct frame_ops **fops, const struct va_ops **vops)
 {
-	for (size_t i = 0; i < sizeof(heaps) / sizeof(heaps[0]); i++)
-		if (!strcmp(heaps[i]->name, name))
-			return heaps[i];
-	return NULL;
+	*fops = NULL;
+	*vops = NULL;
+	if (!strcmp(o->heap, heap_libc_ops.name)) {
+		*heap = &heap_libc_ops;
+		return 0;
+	}
+	if (!(*heap = heap_fixture_heap_ops(o->heap)))
+		return die("unknown heap (see --list)", o->heap);
+	const char *first_va = NULL;
+	heap_fixture_list(HEAP_FX_VA, &first_va, 1);
+	if (!o->virt)
+		o->virt = first_va;
+	if (!(*fops = heap_fixture_frame_ops(o->phys)))
+		return die("unknown or unmerged frame allocator (see --list)", o->phys);
+	if (!(*vops = heap_fixture_va_ops(o->virt)))
+		return die("unknown or unmerged VA allocator (see --list)", o->virt);
+	return 0;
+}
+
+static void list_strategies(void)
+{
+	static const char *const layer[] = {"phys", "virt", "heap"};
+	for (int l = HEAP_FX_FRAME; l <= HEAP_FX_HEAP; l++) {
+		const char *names[8];
+		unsigned n = heap_fixture_list(l, names, 8);
+		printf("%s", layer[l]);
+		for (unsigned i = 0; i < n; i++)
+			printf(" %s", names[i]);
+		printf(l == HEAP_FX_HEAP ? " libc\n" : "\n");
+	}
 }
 
 /* The trace to run: loaded (lt) or generated (ops malloc'd into *gen_ops). */
@@ -248,25 +290,44 @@ static int run_parallel(struct replay *r, unsigned n)
 	return 0;
 }
 
+struct stack {
+	const struct heap_ops *heap;
+	const struct frame_ops *fops; /* NULL for libc */
+	const struct va_ops *vops;
+};
+
+/* Brings up the heap for ncpus: libc directly, a strategy heap on a fresh machine m.
+ * The heap state, or NULL (message printed). */
+static void *stack_up(const struct opts *o, const struct stack *sk, unsigned ncpus,
+		      struct heap_machine *m)
+{
+	if (sk->fops)
+		return heap_machine_init(m, sk->fops, sk->vops, sk->heap, ncpus, o->mem_mib << 20,
+					 VA_BYTES, o->fixed_heap)
+			       ? NULL
+			       : m->heap_st;
+	void *hst = calloc(1, sk->heap->state_size);
+	struct heap_env env = {.ncpus = ncpus};
+	if (hst && sk->heap->init(hst, &env)) {
+		free(hst);
+		hst = NULL;
+	}
+	return hst;
+}
+
 /* One replay at ncpus; the row goes into row[cap]. 0, or 1 (message printed). */
-static int run_one(const struct opts *o, const struct heap_ops *heap, const struct trace *t,
+static int run_one(const struct opts *o, const struct stack *sk, const struct trace *t,
 		   unsigned ncpus, const char *name, char *row, size_t cap)
 {
 	bool serial = o->mode ? !strcmp(o->mode, "serial") : ncpus == 1;
-	bool machine = heap != &heap_libc_ops;
-	static struct heap_machine m;
-	void *hst = machine ? NULL : calloc(1, heap->state_size);
+	struct heap_machine m = {0};
+	void *hst = stack_up(o, sk, ncpus, &m);
 	void *mem = malloc(replay_mem_size(t, ncpus));
-	struct heap_env env = {.ncpus = ncpus};
-	if (machine && heap_machine_init(&m, heap, ncpus, MACHINE_PHYS, MACHINE_VA, o->fixed_heap))
-		return 1;
-	if (machine)
-		hst = m.heap_st;
-	if (!hst || !mem || (!machine && heap->init(hst, &env))) {
-		fprintf(stderr, "mtb_host: heap %s: init failed\n", heap->name);
+	if (!hst || !mem) {
+		fprintf(stderr, "mtb_host: heap %s: init failed\n", sk->heap->name);
 		return 1;
 	}
-	struct replay_cfg cfg = {heap, hst, ncpus, mono_ns, NULL, 1, 1, false, yield};
+	struct replay_cfg cfg = {sk->heap, hst, ncpus, mono_ns, NULL, 1, 1, false, yield};
 	struct replay r;
 	if (replay_init(&r, &cfg, t, mem))
 		return die("bad replay configuration", NULL) ? 1 : 1;
@@ -276,17 +337,26 @@ static int run_one(const struct opts *o, const struct heap_ops *heap, const stru
 		run_parallel(&r, ncpus);
 	struct replay_result res;
 	replay_finish(&r, &res);
+	/* The layers' state at the end of the trace, live objects still allocated. */
+	struct frame_stats fs;
+	struct va_stats vs;
+	struct env_metrics em = {&fs, &vs, -1, -1};
+	if (sk->fops) {
+		sk->fops->stats(m.frame_st, &fs);
+		sk->vops->stats(m.va_st, &vs);
+	}
 	replay_release(&r);
-	const char *label = heap_label(heap);
-	char combo[64];
-	snprintf(combo, sizeof(combo), "buddy-bitmap-%s", heap->name);
-	struct result_prov p = {"replay", machine ? combo : label, machine ? "buddy" : "-",
-				machine ? "bitmap" : "-", label, "host", 1, ncpus,
-				serial ? "serial" : "parallel", name, t->h.payload_hash, o->build,
-				o->gen ? o->seed : 0};
-	long n = json_replay_row(&p, &res, row, cap);
+	const char *label = heap_label(sk->heap);
+	char combo[96];
+	snprintf(combo, sizeof(combo), "%s-%s-%s", sk->fops ? sk->fops->name : "-",
+		 sk->vops ? sk->vops->name : "-", label);
+	struct result_prov p = {"replay", sk->fops ? combo : label,
+				sk->fops ? sk->fops->name : "-", sk->vops ? sk->vops->name : "-",
+				label, "host", 1, ncpus, serial ? "serial" : "parallel", name,
+				t->h.payload_hash, o->build, o->gen ? o->seed : 0};
+	long n = json_replay_row_env(&p, &res, sk->fops ? &em : NULL, row, cap);
 	free(mem);
-	if (machine)
+	if (sk->fops)
 		heap_machine_fini(&m);
 	else
 		free(hst);
@@ -316,11 +386,13 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
+	if (rc == 3)
+		return list_strategies(), 0;
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
-	const struct heap_ops *heap = find_heap(o.heap);
-	if (!heap)
-		return die("unknown heap (see --help)", o.heap);
+	struct stack sk;
+	if (find_strategies(&o, &sk.heap, &sk.fops, &sk.vops))
+		return 2;
 	struct trace_loaded lt = {0};
 	struct trace t;
 	struct trace_op *gen_ops = NULL;
@@ -331,7 +403,7 @@ int main(int argc, char **argv)
 	size_t cap = 4096 * (o.ncpus_list + 1);
 	char *rows = calloc(1, cap), *p = rows;
 	for (unsigned i = 0; !rc && i < o.ncpus_list; i++) {
-		rc = run_one(&o, heap, &t, o.cpus[i], name, p, 4000);
+		rc = run_one(&o, &sk, &t, o.cpus[i], name, p, 4000);
 		p += strlen(p);
 		*p++ = '\n';
 	}

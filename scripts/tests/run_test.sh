@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# run_test.sh: scripts/run.sh on its --quick subset with the host engine: one result file
+# per case with well-formed rows, rows.jsonl + rows.csv with a header, a rerun skips every
+# finished case, a run killed by SIGINT or SIGKILL leaves no partial case file and the
+# rerun completes it to the same case set; --help, bad flags (one line, exit 2), and the
+# default engine falls back with a reason where KVM is emulated.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=${MTB_BIN:-build/bin}
+for b in mtb_host rows2csv frame_bench; do
+	[ -x "$bin/$b" ] || { echo "FAIL: $bin/$b not built" >&2; exit 1; }
+done
+bin=$(cd "$bin" && pwd)
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+export MTB_BIN=$bin
+unset ENGINE
+
+# --help, bad usage
+scripts/run.sh --help | grep -q -- '--engine E' || fail "--help"
+for bad in "--bogus" "--engine nosuch" "--cpus 0" "--ops x" "--reps 0"; do
+	set +e
+	# shellcheck disable=SC2086
+	scripts/run.sh $bad --out "$t/bad" >"$t/o" 2>"$t/e"
+	rc=$?
+	set -e
+	[ $rc -eq 2 ] || fail "'$bad': exit $rc, want 2"
+	[ "$(wc -l <"$t/e")" -eq 1 ] || fail "'$bad': not one line: $(cat "$t/e")"
+	[ ! -e "$t/bad" ] || fail "'$bad' created the results directory"
+done
+
+# Default engine: kvm only where the VMM's calibration finds hardware KVM.
+scripts/run.sh --quick --list >"$t/list" 2>"$t/e"
+if grep -q 'falling back to the host engine' "$t/e"; then
+	head -1 "$t/list" | grep -q '^host\.' || fail "fell back but the cases are not host"
+else
+	head -1 "$t/list" | grep -q '^kvm\.' || fail "no fallback message and not kvm: $(head -1 "$t/list")"
+fi
+
+# A full quick sweep.
+scripts/run.sh --engine host --quick --out "$t/r" --no-plots >"$t/log1" 2>&1 ||
+	{ cat "$t/log1"; fail "quick sweep"; }
+ENGINE=host scripts/run.sh --quick --list 2>/dev/null | awk '{print $1}' >"$t/ids"
+n=$(wc -l <"$t/ids")
+[ "$n" -ge 20 ] || fail "only $n cases"
+while read -r id; do
+	[ -s "$t/r/cases/$id.jsonl" ] || fail "case $id has no file"
+done <"$t/ids"
+grep -q "^\[1/$n\] " "$t/log1" || fail "no progress lines"
+grep -q 'elapsed .* eta ' "$t/log1" || fail "progress lacks elapsed/eta"
+python3 - "$t/r/rows.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows, "no rows"
+kinds = {r["kind"] for r in rows}
+assert {"replay", "frame_churn"} <= kinds, kinds
+for r in rows:
+    assert r["engine"] == "host" and r["timing_trusted"] is True, r
+    assert r["case"].startswith("host."), r
+    assert "build" in r, r
+rep = [r for r in rows if r["kind"] == "replay"]
+assert {r["cpus"] for r in rep} >= {1}, "no 1-CPU rows"
+assert any(r["heap"] == "talc" for r in rep) and any(r["heap"] == "slab" for r in rep)
+assert any(r["heap"] == "libc" for r in rep), "no peer baseline"
+for r in rep:
+    if r["heap"] in ("talc", "slab"):
+        assert r["phys_meta_bytes"] > 0 and r["va_meta_bytes"] >= 0 and r["reps"] >= 1, r
+PY
+head -1 "$t/r/rows.csv" | grep -q '^engine,timing_trusted,kind,' || fail "CSV header: $(head -1 "$t/r/rows.csv")"
+[ "$(($(wc -l <"$t/r/rows.csv") - 1))" -eq "$(wc -l <"$t/r/rows.jsonl")" ] || fail "CSV rows != JSON rows"
+
+# Resume: a rerun runs nothing and leaves the case files as they were.
+sum1=$(cat "$t/r/cases/"*.jsonl | md5sum)
+scripts/run.sh --engine host --quick --out "$t/r" --no-plots >"$t/log2" 2>&1 || { cat "$t/log2"; fail "rerun"; }
+grep -q "(0 run now, $n already done)" "$t/log2" || fail "rerun did not skip: $(tail -3 "$t/log2")"
+grep -q '^\[' "$t/log2" && fail "rerun ran cases again"
+[ "$(cat "$t/r/cases/"*.jsonl | md5sum)" = "$sum1" ] || fail "rerun changed finished cases"
+
+# Interrupted runs: a slow mtb_host (a wrapper) so the signal lands mid-sweep.
+mkdir -p "$t/slow"
+for b in "$bin"/*; do ln -s "$b" "$t/slow/"; done
+rm "$t/slow/mtb_host"
+printf '#!/bin/sh\n[ "$1" = --list ] || [ "$1" = --help ] || sleep 0.3\nexec %s "$@"\n' "$bin/mtb_host" >"$t/slow/mtb_host"
+chmod +x "$t/slow/mtb_host"
+check_partial() { # DIR: every case file is complete; no temporary files (unless $2 = any)
+	python3 - "$1" <<'PY'
+import json, os, sys
+d = os.path.join(sys.argv[1], "cases")
+for f in os.listdir(d):
+    if ".tmp." in f:
+        continue
+    rows = [json.loads(l) for l in open(os.path.join(d, f))]
+    assert rows and all(r["case"] + ".jsonl" == f for r in rows), f
+PY
+}
+for sig in INT KILL; do
+	d=$t/k$sig
+	set -m # job control: the background run gets SIGINT like a terminal's Ctrl-C would
+	MTB_BIN=$t/slow scripts/run.sh --engine host --quick --out "$d" --no-plots >"$t/klog" 2>&1 &
+	pid=$!
+	set +m
+	sleep 3
+	kill -"$sig" "$pid"
+	set +e
+	wait "$pid"
+	rc=$?
+	set -e
+	got=$(find "$d/cases" -name '*.jsonl' | wc -l)
+	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ] || fail "SIG$sig: $got of $n cases done, want some"
+	if [ "$sig" = INT ]; then
+		[ $rc -eq 130 ] || fail "SIGINT: exit $rc, want 130"
+		grep -q 'interrupted; finished cases are kept' "$t/klog" || fail "SIGINT: no message"
+		[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIGINT left temporary files: $(find "$d" -name '*.tmp.*')"
+		[ ! -e "$d/rows.jsonl" ] || fail "SIGINT: rows.jsonl written"
+	else
+		sleep 1 # the orphaned case finishes (into a temporary name)
+	fi
+	check_partial "$d" || fail "SIG$sig left a partial case file"
+	scripts/run.sh --engine host --quick --out "$d" --no-plots >"$t/klog2" 2>&1 || { cat "$t/klog2"; fail "SIG$sig: resume"; }
+	grep -q ", $got already done)" "$t/klog2" || fail "SIG$sig: resume did not skip the $got done: $(tail -2 "$t/klog2")"
+	[ "$(find "$d/cases" -name '*.jsonl' | wc -l)" -eq "$n" ] || fail "SIG$sig: resume incomplete"
+	[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIG$sig: temporary files after resume"
+	[ "$(wc -l <"$d/rows.jsonl")" -eq "$(wc -l <"$t/r/rows.jsonl")" ] || fail "SIG$sig: row count differs"
+done
+echo "run_test: ok ($n cases)"

@@ -1,0 +1,276 @@
+/* gbench_bench.c: Google Benchmark microbenchmarks of every strategy, through the C API of
+ * gbench.h (gbench_shim.cc), with the peer allocators (glibc, jemalloc, tcmalloc, mimalloc,
+ * heap_peers.h) in the same binary and the same loops.
+ *
+ *   heap/COMBO/pair64       alloc(64) + free, per thread            (talc, slab on every
+ *   heap/COMBO/random1000   a 256-slot window per thread: free the  frame x VA strategy,
+ *                           slot's object, allocate 8..1000 B       linked in; the peers)
+ *   frame/NAME/order0|order9  alloc + free of one 4 KiB / 2 MiB block, per thread
+ *   va/NAME/64k             alloc + free of a 64 KiB range, per thread
+ * Each at 1 and 2 threads (thread i is CPU i); time = real time per iteration. Our
+ * strategies run on a fresh hostmem machine per run (strategies/tests/heap_fixture.c).
+ *
+ *   gbench_bench [--out FILE] [--benchmark_* flags]
+ * --out FILE writes Google Benchmark's JSON there (temp + rename); the console table goes
+ * to stdout. --quick runs each benchmark for 0.01 s (tests).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tests/heap_support.h"
+#include "gbench.h"
+#include "heap_peers.h"
+
+#define NTHREADS   2
+#define WINDOW     256
+#define PHYS_BYTES (256ull << 20)
+#define VA_BYTES   (16ull << 30)
+
+enum wl { WL_PAIR64, WL_RANDOM1000, WL_FRAME0, WL_FRAME9, WL_VA64K };
+
+struct bench {
+	char name[96];
+	enum wl wl;
+	struct bench_heap bh;	  /* heap workloads: ours (bh.fx) or a peer */
+	const struct frame_ops *fops; /* ours: the machine */
+	const struct va_ops *vops;
+	const struct heap_ops *hops;
+	struct heap_fixture fx;
+};
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void setup(void *arg, int threads)
+{
+	struct bench *b = arg;
+	if (!b->fops)
+		return;
+	if (heap_fixture_init(&b->fx, b->fops, b->vops, b->hops, NTHREADS, PHYS_BYTES, VA_BYTES,
+			      16ull << 20, 1)) {
+		fprintf(stderr, "gbench_bench: %s: machine setup failed\n", b->name);
+		exit(1);
+	}
+	b->bh.fx = &b->fx;
+}
+
+static void teardown(void *arg)
+{
+	struct bench *b = arg;
+	if (b->fops)
+		heap_fixture_fini(&b->fx);
+}
+
+static void *h_alloc(struct bench *b, unsigned cpu, size_t s)
+{
+	if (b->bh.fx)
+		return b->fx.hops->alloc(b->fx.heap_st, cpu, s, 8);
+	return b->bh.p_alloc(s, 8);
+}
+
+static void h_free(struct bench *b, unsigned cpu, void *p, size_t s)
+{
+	if (b->bh.fx)
+		b->fx.hops->free(b->fx.heap_st, cpu, p, s, 8);
+	else
+		b->bh.p_free(p, s, 8);
+}
+
+static void run_heap(struct gb_state *st, struct bench *b)
+{
+	unsigned cpu = (unsigned)gb_thread_index(st);
+	uint64_t seed = 1 + cpu;
+	void *slot[WINDOW] = {0};
+	size_t size[WINDOW] = {0};
+	while (gb_keep_running(st)) {
+		if (b->wl == WL_PAIR64) {
+			void *p = h_alloc(b, cpu, 64);
+			if (!p) {
+				gb_skip_with_error(st, "out of memory");
+				break;
+			}
+			*(volatile char *)p = 1;
+			h_free(b, cpu, p, 64);
+			continue;
+		}
+		uint64_t r = rnd(&seed);
+		unsigned i = (unsigned)(r % WINDOW);
+		if (slot[i])
+			h_free(b, cpu, slot[i], size[i]);
+		size[i] = 8 + (size_t)((r >> 16) % 993);
+		if (!(slot[i] = h_alloc(b, cpu, size[i]))) {
+			gb_skip_with_error(st, "out of memory");
+			break;
+		}
+		*(volatile char *)slot[i] = 1;
+	}
+	for (unsigned i = 0; i < WINDOW; i++)
+		if (slot[i])
+			h_free(b, cpu, slot[i], size[i]);
+}
+
+/* The machine is read only inside the loop: thread 0 builds it before the first
+ * gb_keep_running() (a barrier), other threads may get here earlier. */
+static void run_lower(struct gb_state *st, struct bench *b)
+{
+	unsigned cpu = (unsigned)gb_thread_index(st);
+	unsigned order = b->wl == WL_FRAME9 ? 9 : 0;
+	while (gb_keep_running(st)) {
+		uint64_t x;
+		const char *err = NULL;
+		if (b->wl == WL_VA64K) {
+			if (b->fx.vops->alloc(b->fx.va_st, cpu, 64 << 10, 0, &x))
+				err = "VA allocator out of space";
+			else
+				b->fx.vops->free(b->fx.va_st, cpu, x, 64 << 10);
+		} else {
+			if (b->fx.fops->alloc(b->fx.frame_st, cpu, order, &x))
+				err = "frame allocator out of memory";
+			else
+				b->fx.fops->free(b->fx.frame_st, cpu, x, order);
+		}
+		if (err) {
+			gb_skip_with_error(st, err);
+			break;
+		}
+	}
+}
+
+static void run(struct gb_state *st, void *arg)
+{
+	struct bench *b = arg;
+	if (b->wl == WL_PAIR64 || b->wl == WL_RANDOM1000)
+		run_heap(st, b);
+	else
+		run_lower(st, b);
+}
+
+/* Registers one benchmark at 1 and NTHREADS threads (the struct lives for the run). */
+static void add(const struct bench *tmpl)
+{
+	for (int t = 1; t <= NTHREADS; t++) {
+		struct bench *b = calloc(1, sizeof(*b));
+		if (!b)
+			exit(1);
+		*b = *tmpl;
+		struct gb_bench g = {b->name, setup, run, teardown, b, t};
+		gb_register(&g);
+	}
+}
+
+static void add_ours(void)
+{
+	const char *fn[8], *vn[8], *hn[8];
+	unsigned nf = heap_fixture_list(HEAP_FX_FRAME, fn, 8);
+	unsigned nv = heap_fixture_list(HEAP_FX_VA, vn, 8);
+	unsigned nh = heap_fixture_list(HEAP_FX_HEAP, hn, 8);
+	for (unsigned f = 0; f < nf; f++)
+		for (unsigned v = 0; v < nv; v++)
+			for (unsigned h = 0; h < nh; h++)
+				for (int w = WL_PAIR64; w <= WL_RANDOM1000; w++) {
+					if (!strcmp(fn[f], "simple") || !strcmp(vn[v], "simple"))
+						continue;
+					struct bench b = {.wl = w,
+							  .fops = heap_fixture_frame_ops(fn[f]),
+							  .vops = heap_fixture_va_ops(vn[v]),
+							  .hops = heap_fixture_heap_ops(hn[h])};
+					snprintf(b.name, sizeof(b.name), "heap/%s-%s-%s/%s", fn[f],
+						 vn[v], hn[h], w == WL_PAIR64 ? "pair64" : "random1000");
+					add(&b);
+				}
+	for (unsigned f = 0; f < nf; f++)
+		for (int w = WL_FRAME0; w <= WL_FRAME9; w++) {
+			struct bench b = {.wl = w, .fops = heap_fixture_frame_ops(fn[f]),
+					  .vops = &test_va_simple_ops, .hops = &heap_talc_ops};
+			snprintf(b.name, sizeof(b.name), "frame/%s/%s", fn[f],
+				 w == WL_FRAME0 ? "order0" : "order9");
+			add(&b);
+		}
+	for (unsigned v = 0; v < nv; v++) {
+		struct bench b = {.wl = WL_VA64K, .fops = &frame_buddy_ops,
+				  .vops = heap_fixture_va_ops(vn[v]), .hops = &heap_talc_ops};
+		snprintf(b.name, sizeof(b.name), "va/%s/64k", vn[v]);
+		add(&b);
+	}
+}
+
+static void add_peers(void)
+{
+	static const char *const peers[] = {"glibc", "jemalloc", "tcmalloc", "mimalloc"};
+	for (unsigned i = 0; i < 4; i++) {
+		struct bench b = {.bh = {.name = peers[i]}};
+		if (!peer_load(&b.bh))
+			continue;
+		for (int w = WL_PAIR64; w <= WL_RANDOM1000; w++) {
+			b.wl = w;
+			snprintf(b.name, sizeof(b.name), "heap/%s/%s", peers[i],
+				 w == WL_PAIR64 ? "pair64" : "random1000");
+			add(&b);
+		}
+	}
+}
+
+/* jemalloc's library uses initial-exec TLS, which dlopen can only place in the static
+ * TLS surplus: re-executes once with a bigger surplus (as heap_bench does). */
+static void reexec_for_tls(char **argv)
+{
+	if (getenv("GBENCH_BENCH_TLS"))
+		return;
+	setenv("GBENCH_BENCH_TLS", "1", 1);
+	setenv("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=65536", 1);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "gbench_bench: re-exec for TLS failed (%s), going on\n", strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = NULL;
+	static char min_time[] = "--benchmark_min_time=0.01", fmt[] = "--benchmark_out_format=json";
+	char *args[64], flag_out[4200], tmp[4096];
+	int n = 0;
+	args[n++] = argv[0];
+	for (int i = 1; i < argc && n < 60; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			puts("usage: gbench_bench [--out FILE] [--quick] [--benchmark_* flags]\n"
+			     "  Microbenchmarks of every frame, VA and heap strategy linked in and the\n"
+			     "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
+			return 0;
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--quick")) {
+			args[n++] = min_time;
+		} else if (!strncmp(argv[i], "--benchmark_", 12)) {
+			args[n++] = argv[i];
+		} else {
+			fprintf(stderr, "gbench_bench: unknown argument '%s' (see --help)\n", argv[i]);
+			return 2;
+		}
+	}
+	if (out) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+		snprintf(flag_out, sizeof(flag_out), "--benchmark_out=%s", tmp);
+		args[n++] = flag_out;
+		args[n++] = fmt;
+	}
+	args[n] = NULL;
+	reexec_for_tls(argv);
+	add_ours();
+	add_peers();
+	if (gb_main(n, args))
+		return 2;
+	if (out && rename(tmp, out)) {
+		fprintf(stderr, "gbench_bench: cannot write %s: %s\n", out, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,422 @@
+/* va_replay.c: replays address-space traces (.vmt, workloads/host/vmt.h) or the
+ * synthetic mix on the VA allocators and writes one kind=va_frag JSON row per
+ * (strategy, trace) (build/bin/va_replay; row fields: results/README.md).
+ *
+ *   va_replay --trace F.vmt [--trace G.vmt ...] | --gen mix [--virt bitmap|btree|
+ *             freelist|all] [--ops N] [--slots S] [--seed N] [--size-tib T] [--check]
+ *             [--out F.jsonl] [--build ID] [--lenient]
+ *
+ * Each allocator manages a Managed window of --size-tib TiB (default 64) at 64 TiB;
+ * metadata frames (B+-tree nodes) come from malloc (workloads/host/va_host.h). Ops
+ * run serially in trace order on CPU 0; a reservation is alloc(size, 4 KiB) and its
+ * release free(addr, size). "Requested" bytes are the trace's (page-rounded) sizes,
+ * "reserved" the allocator's after its own rounding, so at the peak of requested
+ * bytes reserved / requested is the internal fragmentation. The peak snapshot is
+ * taken the first time live requested bytes reach the trace's peak_live (none when
+ * an allocation failed before: then the peak_* fields are null); the end snapshot
+ * before leftovers are released. After the release every strategy must be back to
+ * 0 reserved bytes (else: an error). Timing: CLOCK_MONOTONIC around the ops only.
+ *
+ * The synthetic mix is the va_churn generator (workloads/core/gen.h) with sizes
+ * 4 KiB .. 1 GiB, log-uniform (uniform exponent, then uniform within the octave),
+ * and random lifetimes (each step picks one of S slots at random and allocates it
+ * if free, else frees it).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/gen.h"
+#include "../core/json_row.h"
+#include "../host/va_host.h"
+#include "../host/vmt.h"
+
+#define MAX_TRACES 64
+
+struct opts {
+	const char *traces[MAX_TRACES], *gen, *virt, *out, *build;
+	unsigned ntraces;
+	uint64_t ops, slots, seed, size_tib;
+	bool check, lenient;
+};
+
+/* One workload: ops plus where they came from. */
+struct workload {
+	const char *name;
+	struct trace t;
+	const struct vmt_counts *vc; /* NULL for the generator */
+	uint64_t skipped;
+	uint64_t seed;
+};
+
+struct snapshot {
+	bool valid;
+	uint64_t requested, live;
+	struct va_stats s;
+};
+
+struct result {
+	uint64_t ops, allocs, frees, failed, elapsed_ns;
+	struct snapshot peak, end;
+	struct va_stats released;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: va_replay (--trace FILE.vmt ... | --gen mix) [options]\n"
+	      "  Replays address-space traces on the VA allocators; one JSON row\n"
+	      "  (kind=va_frag) per strategy and trace.\n"
+	      "  --trace FILE     .vmt trace, plain or xz (repeatable)\n"
+	      "  --gen mix        synthetic mix: 4 KiB..1 GiB log-uniform, random lifetimes\n"
+	      "  --virt S         bitmap, btree, freelist or all (default all)\n"
+	      "  --ops N          generator ops (default 100000)\n"
+	      "  --slots S        generator slots, about twice the live ranges (default 1000)\n"
+	      "  --seed N         generator seed (default 1)\n"
+	      "  --size-tib T     Managed window in TiB (default 64)\n"
+	      "  --check          run the strategy's invariant check after every op\n"
+	      "  --out FILE       write the rows there (atomically), else stdout\n"
+	      "  --build ID       build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
+	      "  --lenient        skip bad trace lines instead of failing\n",
+	      f);
+}
+
+static int die(const char *msg, const char *arg)
+{
+	fprintf(stderr, "va_replay: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	return 2;
+}
+
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*v = x;
+	return true;
+}
+
+/* 0, 1 (help) or 2 (bad usage, message printed). */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{"trace", 1, 0, 't'}, {"gen", 1, 0, 'g'},   {"virt", 1, 0, 'v'},
+		{"ops", 1, 0, 'n'},   {"slots", 1, 0, 'S'}, {"seed", 1, 0, 's'},
+		{"size-tib", 1, 0, 'z'}, {"check", 0, 0, 'c'}, {"out", 1, 0, 'o'},
+		{"build", 1, 0, 'b'}, {"lenient", 0, 0, 'l'}, {"help", 0, 0, 'h'},
+		{0, 0, 0, 0}};
+	*o = (struct opts){.virt = "all", .ops = 100000, .slots = 1000, .seed = 1, .size_tib = 64};
+	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	opterr = 0;
+	for (int c; (c = getopt_long(argc, argv, "h", lo, NULL)) != -1;) {
+		uint64_t v;
+		switch (c) {
+		case 't':
+			if (o->ntraces == MAX_TRACES)
+				return die("too many --trace", optarg);
+			o->traces[o->ntraces++] = optarg;
+			break;
+		case 'g': o->gen = optarg; break;
+		case 'v': o->virt = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'b': o->build = optarg; break;
+		case 'c': o->check = true; break;
+		case 'l': o->lenient = true; break;
+		case 'h': return 1;
+		case 'n': case 'S': case 's': case 'z':
+			if (!parse_u64(optarg, &v) || (c == 'n' && (!v || v > (1ull << 32))) ||
+			    (c == 'S' && (!v || v > (1u << 24))) || (c == 'z' && (!v || v > 64)))
+				return die("bad number", optarg);
+			*(c == 'n' ? &o->ops : c == 'S' ? &o->slots : c == 's' ? &o->seed
+									: &o->size_tib) = v;
+			break;
+		default: return die("unknown option or missing value (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return die("unexpected argument", argv[optind]);
+	if (!o->ntraces && !o->gen)
+		return die("give --trace FILE and/or --gen mix", NULL);
+	if (o->gen && strcmp(o->gen, "mix"))
+		return die("unknown generator (only 'mix')", o->gen);
+	return 0;
+}
+
+/* ---- replay ------------------------------------------------------------------- */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void snap(const struct va_host *vh, uint64_t requested, uint64_t live,
+		 struct snapshot *s)
+{
+	s->valid = true;
+	s->requested = requested;
+	s->live = live;
+	vh->ops->stats(vh->st, &s->s);
+}
+
+struct live_range {
+	uint64_t addr, size; /* size 0: not live (free, or its allocation failed) */
+};
+
+static void check_or_die(const struct va_host *vh, uint64_t i)
+{
+	if (!vh->ops->check(vh->st)) {
+		fprintf(stderr, "va_replay: %s: invariant check failed after op %llu\n",
+			vh->ops->name, (unsigned long long)i);
+		exit(1);
+	}
+}
+
+/* Releases l (if live); returns its size. */
+static uint64_t release(const struct va_host *vh, struct live_range *l)
+{
+	uint64_t n = l->size;
+	if (n)
+		vh->ops->free(vh->st, 0, l->addr, n);
+	l->size = 0;
+	return n;
+}
+
+/* Replays w on vh; leftovers are released at the end. 0, or 1 (message printed). */
+static int replay(const struct va_host *vh, const struct workload *w, bool check,
+		  struct result *r)
+{
+	const struct trace *t = &w->t;
+	struct live_range *lr = calloc(t->h.nids + 1, sizeof(*lr));
+	if (!lr) {
+		die("out of memory", NULL);
+		return 1;
+	}
+	memset(r, 0, sizeof(*r));
+	uint64_t req = 0, live = 0, t0 = mono_ns();
+	for (uint64_t i = 0; i < t->h.nops; i++) {
+		const struct trace_op *o = &t->ops[i];
+		struct live_range *l = &lr[o->id];
+		if (o->op == TOP_FREE || o->op == TOP_REALLOC) {
+			uint64_t n = release(vh, l);
+			req -= n;
+			live -= n != 0;
+			r->frees += n != 0;
+		}
+		if (o->op != TOP_FREE) {
+			uint64_t al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
+			r->allocs++;
+			if (vh->ops->alloc(vh->st, 0, o->size, al, &l->addr) == MM_OK) {
+				l->size = o->size;
+				req += o->size;
+				live++;
+			} else {
+				r->failed++;
+			}
+		}
+		if (check)
+			check_or_die(vh, i);
+		if (!r->peak.valid && !r->failed && req == t->h.peak_live) {
+			uint64_t t1 = mono_ns();
+			snap(vh, req, live, &r->peak);
+			t0 += mono_ns() - t1;
+		}
+	}
+	r->elapsed_ns = mono_ns() - t0;
+	r->ops = t->h.nops;
+	snap(vh, req, live, &r->end);
+	for (uint64_t id = 0; id < t->h.nids; id++)
+		release(vh, &lr[id]);
+	free(lr);
+	check_or_die(vh, t->h.nops);
+	vh->ops->stats(vh->st, &r->released);
+	if (r->released.reserved_bytes) {
+		fprintf(stderr, "va_replay: %s: %llu bytes still reserved after releasing all\n",
+			vh->ops->name, (unsigned long long)r->released.reserved_bytes);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- rows --------------------------------------------------------------------- */
+
+static void snap_fields(struct json_buf *j, const char *pre, const struct snapshot *s)
+{
+	static const char *const keys[] = {"requested_bytes", "reserved_bytes", "live_ranges",
+					   "free_ranges", "largest_free", "meta_bytes"};
+	uint64_t v[6] = {s->requested, s->s.reserved_bytes, s->live, s->s.free_ranges,
+			 s->s.largest_free, s->s.meta_bytes};
+	char k[64];
+	for (int i = 0; i < 6; i++) {
+		snprintf(k, sizeof(k), "%s_%s", pre, keys[i]);
+		if (s->valid)
+			json_u64(j, k, v[i]);
+		else
+			json_null(j, k);
+	}
+	snprintf(k, sizeof(k), "%s_reserved_per_requested", pre);
+	if (s->valid && s->requested)
+		json_ppm(j, k, (int64_t)(s->s.reserved_bytes * 1000000.0 / (double)s->requested));
+	else
+		json_null(j, k);
+}
+
+static void vmt_fields(struct json_buf *j, const struct workload *w)
+{
+	const struct vmt_counts *c = w->vc;
+	if (!c)
+		return;
+	json_u64(j, "vmt_events", c->events);
+	json_u64(j, "vmt_procs", c->procs);
+	json_u64(j, "vmt_maps", c->maps);
+	json_u64(j, "vmt_maps_fixed_inside", c->maps_fixed_inside);
+	json_u64(j, "vmt_unmaps", c->unmaps);
+	json_u64(j, "vmt_unmaps_partial", c->unmaps_partial);
+	json_u64(j, "vmt_unmaps_untracked", c->unmaps_untracked);
+	json_u64(j, "vmt_remaps", c->remaps);
+	json_u64(j, "vmt_brks", c->brks);
+	json_u64(j, "vmt_prots_ignored", c->prots);
+	json_u64(j, "vmt_advises_ignored", c->advises);
+	json_u64(j, "vmt_execs", c->execs);
+	json_u64(j, "vmt_skipped_lines", w->skipped);
+}
+
+static long va_frag_row(const struct opts *o, const struct va_host *vh,
+			const struct workload *w, const struct result *r, char *buf, size_t cap)
+{
+	struct result_prov p = {"va_frag", vh->ops->name, "-", vh->ops->name, "-", "host", 1, 1,
+				"serial", w->name, w->t.h.payload_hash, o->build, w->seed};
+	struct json_buf j;
+	json_begin(&j, buf, cap);
+	json_prov(&j, &p);
+	json_str(&j, "workload", w->vc ? "vmt" : "mix");
+	json_u64(&j, "ops", r->ops);
+	json_u64(&j, "allocs", r->allocs);
+	json_u64(&j, "frees", r->frees);
+	json_u64(&j, "failed", r->failed);
+	json_u64(&j, "va_size", r->end.s.size);
+	json_u64(&j, "granule", r->end.s.granule);
+	snap_fields(&j, "peak", &r->peak);
+	snap_fields(&j, "end", &r->end);
+	json_u64(&j, "released_free_ranges", r->released.free_ranges);
+	vmt_fields(&j, w);
+	json_u64(&j, "elapsed_ns", r->elapsed_ns);
+	json_u64(&j, "ns_per_op", r->ops ? r->elapsed_ns / r->ops : 0);
+	return json_end(&j);
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static int write_rows(const char *out, const char *rows)
+{
+	if (!out) {
+		fputs(rows, stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	bool bad = !f || fputs(rows, f) < 0;
+	bad |= f && fclose(f) != 0;
+	if (bad || rename(tmp, out)) {
+		fprintf(stderr, "va_replay: cannot write %s: %s\n", out, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}
+
+/* The workloads: every --trace, then the mix. 0, or 1/2 (message printed). */
+static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded *vl,
+		    struct trace_op **gen_ops, unsigned *n)
+{
+	char err[1024];
+	for (*n = 0; *n < o->ntraces; (*n)++) {
+		if (vmt_load(o->traces[*n], o->lenient, &vl[*n], err, sizeof(err)))
+			return fprintf(stderr, "va_replay: %s\n", err), 1;
+		const char *b = strrchr(o->traces[*n], '/');
+		w[*n] = (struct workload){b ? b + 1 : o->traces[*n], vl[*n].tl.t, &vl[*n].c,
+					  vl[*n].tl.skipped, 0};
+	}
+	if (!o->gen)
+		return 0;
+	struct gen_params p = {o->seed, 1, o->ops, (uint32_t)o->slots, 4096, SIZE_1G};
+	*gen_ops = malloc(o->ops * sizeof(**gen_ops));
+	uint64_t *scratch = malloc(gen_scratch_words(GEN_VA_CHURN, &p) * 8 + 8);
+	int rc = *gen_ops && scratch ? gen_run(GEN_VA_CHURN, &p, *gen_ops, scratch, &w[*n].t) : -1;
+	free(scratch);
+	if (rc)
+		return die("generator failed (out of memory)", o->gen);
+	w[*n].name = "mix";
+	w[*n].seed = o->seed;
+	(*n)++;
+	return 0;
+}
+
+static int run_all(const struct opts *o, const struct va_ops *const *virts, unsigned nv,
+		   const struct workload *w, unsigned nw, char *rows, size_t cap)
+{
+	size_t len = 0;
+	for (unsigned wi = 0; wi < nw; wi++) {
+		for (unsigned vi = 0; vi < nv; vi++) {
+			struct va_host vh;
+			struct result r;
+			if (va_host_init(&vh, virts[vi], VA_HOST_BASE, o->size_tib << 40)) {
+				die("strategy init failed", virts[vi]->name);
+				return 1;
+			}
+			int rc = replay(&vh, &w[wi], o->check, &r);
+			long n = rc ? 0 : va_frag_row(o, &vh, &w[wi], &r, rows + len, cap - len - 1);
+			va_host_fini(&vh);
+			if (rc || n < 0)
+				return n < 0 ? die("result row too long", NULL) : rc;
+			len += (size_t)n;
+			rows[len++] = '\n';
+			rows[len] = 0;
+			fprintf(stderr, "va_replay: %-24s %-8s %llu ops, %llu failed\n", w[wi].name,
+				virts[vi]->name, (unsigned long long)r.ops,
+				(unsigned long long)r.failed);
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? (usage(stdout), 0) : 2;
+	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
+	static const char *const names[] = {"bitmap", "btree", "freelist"};
+	const struct va_ops *virts[3];
+	unsigned nv = 0;
+	for (unsigned i = 0; i < 3; i++)
+		if (!strcmp(o.virt, "all") || !strcmp(o.virt, names[i]))
+			virts[nv++] = all[i];
+	if (!nv)
+		return die("unknown strategy (bitmap, btree, freelist, all)", o.virt);
+	struct workload w[MAX_TRACES + 1];
+	struct vmt_loaded vl[MAX_TRACES];
+	struct trace_op *gen_ops = NULL;
+	unsigned nw = 0;
+	rc = load_all(&o, w, vl, &gen_ops, &nw);
+	size_t cap = 4096 * (size_t)(nw * nv + 1);
+	char *rows = calloc(1, cap);
+	if (!rc)
+		rc = rows ? run_all(&o, virts, nv, w, nw, rows, cap) : 1;
+	if (!rc)
+		rc = write_rows(o.out, rows);
+	free(rows);
+	free(gen_ops);
+	for (unsigned i = 0; i < o.ntraces && i < nw; i++)
+		vmt_loaded_free(&vl[i]);
+	return rc;
+}
