@@ -114,32 +114,31 @@ static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, ui
 	return m;
 }
 
+/* Number of a[0..len) <= x for sorted a. Branch-free halving (the comparison
+ * feeds a conditional move), so a random key costs no mispredicted branches. */
+static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
+{
+	if (!len)
+		return 0;
+	uint32_t base = 0; /* answer in [base, base + len] */
+	while (len > 1) {
+		uint32_t half = len / 2;
+		base = VBT_LD(a[base + half]) <= x ? base + half : base;
+		len -= half;
+	}
+	return base + (VBT_LD(a[base]) <= x);
+}
+
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
 static inline uint32_t vbt_route(const struct vbt_node *n, uint32_t count, uint64_t x)
 {
-	uint32_t lo = 1, hi = count;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (VBT_LD(n->in.key[mid]) <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - 1;
+	return count < 2 ? 0 : vbt_upper(&n->in.key[1], count - 1, x);
 }
 
 /* Number of leaf entries with start <= x. */
 static inline uint32_t vbt_rank(const struct vbt_node *n, uint32_t count, uint64_t x)
 {
-	uint32_t lo = 0, hi = count;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (VBT_LD(n->leaf.start[mid]) <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return vbt_upper(n->leaf.start, count, x);
 }
 
 /* True if size bytes aligned to align fit in [s, e); the address into *a. */
