@@ -87,11 +87,14 @@ static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
  * bounds, or may coalesce with a neighbour leaf go to the slow path.
  */
 
+#define VBT_NO_PRE UINT64_MAX /* no prefix maximum known */
+
 struct vbt_step {
 	struct vbt_node *n;
 	uint64_t v;
 	uint32_t idx;  /* child taken (inner nodes) */
 	uint64_t cmax; /* gap[idx]: the child's largest range, as validated here */
+	uint64_t pre;  /* max(gap[0..idx)) when the descent read it, else VBT_NO_PRE */
 };
 
 /* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
@@ -101,10 +104,12 @@ struct vbt_path {
 	struct vbt_step s[VBT_MAX_DEPTH];
 };
 
-/* Replaces leaf entries [from, to) with the k ranges r[0..k). */
+/* Replaces leaf entries [from, to) with the k ranges r[0..k); pre is the
+ * largest range in [0, from) as read by the planner, or VBT_NO_PRE. */
 struct vbt_edit {
 	uint32_t from, to, k;
 	uint64_t r[2][2];
+	uint64_t pre;
 };
 
 static bool read_lock(struct vbt_node *n, uint64_t *v)
@@ -134,11 +139,14 @@ static void unlock(struct vbt_node *n, uint64_t v)
 	atomic_store_rel(&n->version, v + 2 * VBT_LOCKED);
 }
 
-static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need)
+/* The first child with gap >= need (cnt if none); the largest gap before it into *pre. */
+static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t *pre)
 {
 	uint32_t i = 0;
-	while (i < cnt && VBT_LD(n->in.gap[i]) < need)
-		i++;
+	uint64_t m = 0, g;
+	for (; i < cnt && (g = VBT_LD(n->in.gap[i])) < need; i++)
+		m = g > m ? g : m;
+	*pre = m;
 	return i;
 }
 
@@ -160,7 +168,8 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 		if (!lvl)
 			return MM_OK;
 		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl);
-		uint32_t i = need ? first_gap(n, cnt, need) : vbt_route(n, cnt, x);
+		uint64_t pre = VBT_NO_PRE;
+		uint32_t i = need ? first_gap(n, cnt, need, &pre) : vbt_route(n, cnt, x);
 		if (i >= cnt)
 			return need && d == 0 && validate(n, v) ? MM_ENOMEM : VBT_RESTART;
 		if (i > 0)
@@ -169,6 +178,7 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 			p->hi = VBT_LD(n->in.key[i + 1]);
 		struct vbt_node *c = VBT_LD(n->in.child[i]);
 		p->s[d].idx = i;
+		p->s[d].pre = pre;
 		p->s[d].cmax = VBT_LD(n->in.gap[i]);
 		if (!validate(n, v) || !read_lock(c, &cv) || !validate(n, v))
 			return VBT_RESTART;
@@ -199,23 +209,39 @@ static void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *e
 	VBT_ST(n->count, cnt - (ed->to - ed->from) + ed->k);
 }
 
-/* A node's largest value after some of its entries change: omax before, ov and
- * nv the changed entries' largest old and new values; others() scans the rest
- * only when the old maximum was among the changed entries and shrank. */
+/* Largest value among entries [from, to) of a node (leaf: end - start; inner:
+ * gap), two independent maxima so the loop is not one dependency chain. */
+static uint64_t range_max(const struct vbt_node *n, uint32_t level, uint32_t from, uint32_t to)
+{
+	uint64_t m0 = 0, m1 = 0, g0, g1;
+	uint32_t i = from;
+	for (; i + 1 < to; i += 2) {
+		g0 = level ? VBT_LD(n->in.gap[i]) : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
+		g1 = level ? VBT_LD(n->in.gap[i + 1])
+			   : VBT_LD(n->leaf.end[i + 1]) - VBT_LD(n->leaf.start[i + 1]);
+		m0 = g0 > m0 ? g0 : m0;
+		m1 = g1 > m1 ? g1 : m1;
+	}
+	if (i < to) {
+		g0 = level ? VBT_LD(n->in.gap[i]) : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
+		m0 = g0 > m0 ? g0 : m0;
+	}
+	return m0 > m1 ? m0 : m1;
+}
+
+/* A node's largest value after entries [from, to) change: omax before, ov and
+ * nv the changed entries' largest old and new values, pre the largest of
+ * [0, from) when the caller already knows it (else VBT_NO_PRE). The others are
+ * scanned only when the old maximum was among the changed entries and shrank. */
 static uint64_t new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
-			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt)
+			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
 {
 	if (nv >= omax)
 		return nv;
 	if (ov < omax)
 		return omax;
-	uint64_t m = nv;
-	for (uint32_t i = 0; i < cnt; i++) {
-		uint64_t g = level ? VBT_LD(n->in.gap[i])
-				   : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
-		m = i >= from && i < to ? m : MM_MAX(m, g);
-	}
-	return m;
+	pre = pre != VBT_NO_PRE ? pre : range_max(n, level, 0, from);
+	return MM_MAX(MM_MAX(nv, pre), range_max(n, level, to, cnt));
 }
 
 /* The highest path level whose node the edit changes (its largest value stays),
@@ -231,9 +257,11 @@ static uint32_t plan_top(const struct vbt_path *p, const struct vbt_edit *ed, ui
 	uint64_t ov = 0, nv = 0;
 	for (uint32_t k = 0; k < ed->k; k++)
 		nv = MM_MAX(nv, ed->r[k][1] - ed->r[k][0]);
-	for (uint32_t i = ed->from; i < ed->to; i++)
-		ov = MM_MAX(ov, VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]));
-	newmax[top] = new_max(p->s[top - 1].cmax, ov, nv, leaf, 0, ed->from, ed->to, cnt);
+	for (uint32_t i = ed->from; i < ed->to; i++) {
+		uint64_t g = VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]);
+		ov = g > ov ? g : ov;
+	}
+	newmax[top] = new_max(p->s[top - 1].cmax, ov, nv, leaf, 0, ed->from, ed->to, cnt, ed->pre);
 	while (top > 0 && newmax[top] != p->s[top - 1].cmax) { /* parent's gap changes */
 		uint32_t d = top - 1;
 		if (d == 0)
@@ -241,7 +269,8 @@ static uint32_t plan_top(const struct vbt_path *p, const struct vbt_edit *ed, ui
 		const struct vbt_node *pn = p->s[d].n;
 		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
 		newmax[d] =
-		    new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx, idx + 1, pc);
+		    new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx, idx + 1, pc,
+			    p->s[d].pre);
 		top = d;
 	}
 	return top;
@@ -288,18 +317,19 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 		return rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j;
-	uint64_t s = 0, e = 0, a = 0;
+	uint64_t s = 0, e = 0, a = 0, pre = 0;
 	for (j = 0; j < cnt; j++) {
 		s = VBT_LD(leaf->leaf.start[j]);
 		e = VBT_LD(leaf->leaf.end[j]);
 		if (e > s && e - s >= need)
 			break;
+		pre = e - s > pre ? e - s : pre;
 	}
 	if (j == cnt)
 		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
 	if (!vbt_fits(s, e, size, align, &a))
 		return VBT_RESTART;
-	struct vbt_edit ed = {.from = j, .to = j + 1};
+	struct vbt_edit ed = {.from = j, .to = j + 1, .pre = pre};
 	if (a > s) {
 		ed.r[ed.k][0] = s;
 		ed.r[ed.k++][1] = a;
@@ -338,7 +368,7 @@ static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 	if ((j > 0 && pe > a) || (j < cnt && ss < b))
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
-	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
+	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1, .pre = VBT_NO_PRE};
 	ed.r[0][0] = mp ? ps : a;
 	ed.r[0][1] = ms ? se : b;
 	return apply(t, &p, &ed);
