@@ -7,7 +7,8 @@
  * Invariants (quiescent):
  *     free ranges disjoint, sorted, coalesced: end[i] < start[i+1]
  *     sum(end - start) + reserved_bytes == size
- *     nodes_total == 4 * frames >= vbt_nodes_needed(live + 1)
+ *     nodes_total == 4 * frames >= vbt_nodes_needed(live + 1), live = allocations
+ *     and reservations outstanding <= granted (units, see "allocation units")
  *
  * Allocation policy: with need = size + align - 4 KiB, any free range of
  * length >= need holds an aligned block, so the gap values are a safe filter:
@@ -65,11 +66,84 @@ static int vbt_init(void *st, uint64_t base, uint64_t size, void *meta, size_t m
 	return va_btree_init_caps(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP);
 }
 
-/* Accounts a finished operation in the CPU's slot. */
-static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
+/* ---- allocation units: credits per CPU slot ---------------------------------
+ * The node reserve must cover outstanding + 1 free ranges. Units are granted
+ * from t->granted in batches into cpu slots (only while granted + 1 <=
+ * entry_cap holds after the grant), and taken from / given back to the slot
+ * together with the slot's reserved bytes, in one CAS on a line no other CPU
+ * writes in the common case. */
+
+static struct vbt_cpu *slot(struct va_btree *t, unsigned cpu)
 {
-	struct vbt_cpu *c = &t->cpu[cpu % VBT_CPU_SLOTS];
-	atomic_fetch_add_rlx(&c->reserved, delta);
+	return &t->cpu[cpu % VBT_CPU_SLOTS];
+}
+
+/* Takes a credit from c and accounts `bytes` (a multiple of 4 KiB) in it;
+ * false if c has no credit. */
+static bool slot_take(struct vbt_cpu *c, uint64_t bytes)
+{
+	uint64_t w = atomic_load_rlx(&c->word);
+	while (w & VBT_CREDIT_MASK)
+		if (atomic_cas(&c->word, &w, w + bytes - 1))
+			return true;
+	return false;
+}
+
+/* Grants a batch of units to c if the node reserve covers them; false if not. */
+static bool slot_refill(struct va_btree *t, struct vbt_cpu *c)
+{
+	uint64_t g = atomic_load_rlx(&t->granted);
+	do {
+		if (g + VBT_CREDIT_BATCH + 1 > atomic_load_acq(&t->entry_cap))
+			return false;
+	} while (!atomic_cas(&t->granted, &g, g + VBT_CREDIT_BATCH));
+	atomic_fetch_add_rlx(&c->word, VBT_CREDIT_BATCH);
+	return true;
+}
+
+/* Gives a unit back to c and un-accounts `bytes`; a slot holding two batches
+ * hands one back to t->granted. */
+static void slot_put(struct va_btree *t, struct vbt_cpu *c, uint64_t bytes)
+{
+	uint64_t w = atomic_load_rlx(&c->word), back;
+	do
+		back = (w & VBT_CREDIT_MASK) + 1 >= 2 * VBT_CREDIT_BATCH ? VBT_CREDIT_BATCH : 0;
+	while (!atomic_cas(&c->word, &w, w - bytes + 1 - back));
+	if (back)
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - back);
+}
+
+/* Takes every slot's credits back into t->granted (slow writers, before ENOMEM). */
+static void reclaim_credits(struct va_btree *t)
+{
+	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++) {
+		uint64_t w = atomic_load_rlx(&t->cpu[i].word);
+		while ((w & VBT_CREDIT_MASK) &&
+		       !atomic_cas(&t->cpu[i].word, &w, w & ~(uint64_t)VBT_CREDIT_MASK))
+			;
+		if (w & VBT_CREDIT_MASK)
+			atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - (w & VBT_CREDIT_MASK));
+	}
+}
+
+/* Grants this slow operation one unit with the node reserve grown to cover it
+ * (with room for a few batches if frames allow); 0 or MM_ENOMEM (none granted). */
+static int slow_unit(struct vbt_op *op)
+{
+	struct va_btree *t = op->t;
+	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1;
+	if (vbt_reserve_nodes(op, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
+	    vbt_reserve_nodes(op, g + 1) == MM_OK)
+		return MM_OK;
+	reclaim_credits(t);
+	if (vbt_reserve_nodes(op, atomic_load_acq(&t->granted) + 1) == MM_OK)
+		return MM_OK;
+	atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	return MM_ENOMEM;
+}
+
+static void count_path(struct vbt_cpu *c, bool fast)
+{
 	if (MM_DEBUG)
 		atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
 }
@@ -374,15 +448,21 @@ static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 	return apply(t, &p, &ed);
 }
 
-/* Locked alloc, with the node reserve grown for `live` allocations first. */
-static int alloc_slow(struct va_btree *t, uint64_t live, uint64_t size, uint64_t align,
-		      uint64_t need, uint64_t *addr)
+/* Locked alloc; without a unit (have_unit false) it is granted one first. On
+ * success the bytes are accounted in c (with the unit's credit if it had one). */
+static int alloc_slow(struct va_btree *t, struct vbt_cpu *c, bool have_unit, uint64_t size,
+		      uint64_t align, uint64_t need, uint64_t *addr)
 {
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
-	int rc = vbt_reserve_nodes(&op, live + 1);
-	if (rc == MM_OK)
+	int rc = have_unit ? MM_OK : slow_unit(&op);
+	if (rc == MM_OK) {
 		rc = vbt_slow_alloc(&op, size, align, need, addr);
+		if (rc == MM_OK && !have_unit)
+			atomic_fetch_add_rlx(&c->word, size);
+		else if (rc != MM_OK && !have_unit)
+			atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	}
 	vbt_slow_end(&op);
 	return rc;
 }
@@ -399,9 +479,10 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 	size = MM_ALIGN_UP(size, PAGE_SIZE);
 	uint64_t need =
 	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
-	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
+	struct vbt_cpu *c = slot(t, cpu);
+	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
 	int rc = VBT_SLOW;
-	if (live + 1 <= atomic_load_acq(&t->entry_cap))
+	if (unit)
 		for (int i = 0; i < VBT_FAST_TRIES; i++)
 			if ((rc = fast_alloc(t, size, align, need, addr)) != VBT_RESTART)
 				break;
@@ -409,11 +490,11 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 		rc = VBT_SLOW; /* an exact aligned fit may still exist */
 	bool fast = rc == MM_OK;
 	if (rc == VBT_SLOW || rc == VBT_RESTART)
-		rc = alloc_slow(t, live, size, align, need, addr);
+		rc = alloc_slow(t, c, unit, size, align, need, addr);
 	if (rc == MM_OK)
-		account(t, cpu, size, fast);
-	else
-		atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+		count_path(c, fast);
+	else if (unit)
+		slot_put(t, c, size);
 	return rc;
 }
 
@@ -433,8 +514,9 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 		vbt_slow_free(&op, a, b);
 		vbt_slow_end(&op);
 	}
-	account(t, cpu, (uint64_t)0 - (b - a), rc == MM_OK);
-	atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+	struct vbt_cpu *c = slot(t, cpu);
+	count_path(c, rc == MM_OK);
+	slot_put(t, c, b - a);
 }
 
 static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
@@ -444,15 +526,19 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 	uint64_t hi = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
 	if (lo < t->base || hi <= lo || hi > t->base + t->size)
 		return MM_EINVAL;
-	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
-	int rc = vbt_slow_reserve(&op, lo, hi, live + 1);
-	vbt_slow_end(&op);
+	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
+	int rc = vbt_slow_reserve(&op, lo, hi, g + 1);
+	if (rc == MM_ENOMEM) {
+		reclaim_credits(t);
+		rc = vbt_slow_reserve(&op, lo, hi, atomic_load_acq(&t->granted) + 1);
+	}
 	if (rc == MM_OK)
-		account(t, 0, hi - lo, false);
+		atomic_fetch_add_rlx(&t->cpu[0].word, hi - lo);
 	else
-		atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	vbt_slow_end(&op);
 	return rc;
 }
 

@@ -55,12 +55,19 @@ struct vbt_node {
 };
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
 
-/* Per CPU slot: reserved bytes (wrapping deltas; the sum is exact), and how many
- * allocs/frees finished on the optimistic path and on the locked one (MM_DEBUG). */
+/* Per CPU slot. word = reserved-byte deltas (multiples of 4 KiB, wrapping; the
+ * sum over slots is exact) + credits in the low 12 bits: allocation units this
+ * slot took from the tree's `granted` and has not used. An alloc takes a credit
+ * and accounts its bytes in one CAS, a free gives both back, so the common case
+ * touches no shared counter. Credits stay below 2 * VBT_CREDIT_BATCH plus one
+ * batch per thread refilling the slot at once (< 4096 for < 250 such threads).
+ * fast, slow: allocs/frees finished on the optimistic and on the locked path (MM_DEBUG). */
 struct vbt_cpu {
-	uint64_t reserved, fast, slow;
+	uint64_t word, fast, slow;
 	char pad[40];
 };
+#define VBT_CREDIT_MASK	 (PAGE_SIZE - 1)
+#define VBT_CREDIT_BATCH 16u
 
 struct va_btree {
 	uint64_t base, size;
@@ -69,7 +76,10 @@ struct va_btree {
 	struct vbt_node *root; /* atomic; changed only by slow writers */
 	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
 	char pad0[64];
-	uint64_t live; /* atomic: allocations and reservations outstanding */
+	/* atomic: allocation units handed out = allocations and reservations
+	 * outstanding + credits in the cpu slots; granted + 1 <= entry_cap, except
+	 * while a slow writer (under `slow`) grows the reserve for its own unit. */
+	uint64_t granted;
 	char pad1[64];
 	/* Slow writers: serialised by `slow`; the fields below only under it. */
 	struct spinlock slow;
