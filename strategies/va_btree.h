@@ -124,20 +124,20 @@ static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, ui
 	return m;
 }
 
-/* Number of a[0..len) <= x for sorted a: a branch-free count over all of them.
- * The loads are independent (no chain of dependent loads as in a binary search)
- * and the comparisons feed an add, so a random key costs no mispredicted
- * branch; for the <= 62 entries of a node this beats halving. */
+/* Number of a[0..len) <= x for sorted a, in two branch-free counting passes:
+ * over every 8th entry (which block of 8 holds the answer), then over that
+ * block. The loads of a pass are independent and the comparisons feed adds, so
+ * a random key costs no mispredicted branch and only two dependent rounds of
+ * loads (halving has six). Garbage input still gives a count in [0, len]. */
 static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
 {
-	uint32_t c0 = 0, c1 = 0, i = 0;
-	for (; i + 1 < len; i += 2) {
-		c0 += VBT_LD(a[i]) <= x;
-		c1 += VBT_LD(a[i + 1]) <= x;
-	}
-	if (i < len)
-		c0 += VBT_LD(a[i]) <= x;
-	return c0 + c1;
+	uint32_t blk = 0, c = 0;
+	for (uint32_t i = 7; i < len; i += 8)
+		blk += VBT_LD(a[i]) <= x;
+	uint32_t lo = blk * 8, hi = lo + 8 < len ? lo + 8 : len;
+	for (uint32_t i = lo; i < hi; i++)
+		c += VBT_LD(a[i]) <= x;
+	return lo + c;
 }
 
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
