@@ -7,7 +7,8 @@
  * Invariants (quiescent):
  *     free ranges disjoint, sorted, coalesced: end[i] < start[i+1]
  *     sum(end - start) + reserved_bytes == size
- *     nodes_total == 4 * frames >= vbt_nodes_needed(live + 1)
+ *     nodes_total == 4 * frames >= vbt_nodes_needed(live + 1), live = allocations
+ *     and reservations outstanding <= granted (units, see "allocation units")
  *
  * Allocation policy: with need = size + align - 4 KiB, any free range of
  * length >= need holds an aligned block, so the gap values are a safe filter:
@@ -65,11 +66,84 @@ static int vbt_init(void *st, uint64_t base, uint64_t size, void *meta, size_t m
 	return va_btree_init_caps(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP);
 }
 
-/* Accounts a finished operation in the CPU's slot. */
-static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
+/* ---- allocation units: credits per CPU slot ---------------------------------
+ * The node reserve must cover outstanding + 1 free ranges. Units are granted
+ * from t->granted in batches into cpu slots (only while granted + 1 <=
+ * entry_cap holds after the grant), and taken from / given back to the slot
+ * together with the slot's reserved bytes, in one CAS on a line no other CPU
+ * writes in the common case. */
+
+static struct vbt_cpu *slot(struct va_btree *t, unsigned cpu)
 {
-	struct vbt_cpu *c = &t->cpu[cpu % VBT_CPU_SLOTS];
-	atomic_fetch_add_rlx(&c->reserved, delta);
+	return &t->cpu[cpu % VBT_CPU_SLOTS];
+}
+
+/* Takes a credit from c and accounts `bytes` (a multiple of 4 KiB) in it;
+ * false if c has no credit. */
+static bool slot_take(struct vbt_cpu *c, uint64_t bytes)
+{
+	uint64_t w = atomic_load_rlx(&c->word);
+	while (w & VBT_CREDIT_MASK)
+		if (atomic_cas(&c->word, &w, w + bytes - 1))
+			return true;
+	return false;
+}
+
+/* Grants a batch of units to c if the node reserve covers them; false if not. */
+static bool slot_refill(struct va_btree *t, struct vbt_cpu *c)
+{
+	uint64_t g = atomic_load_rlx(&t->granted);
+	do {
+		if (g + VBT_CREDIT_BATCH + 1 > atomic_load_acq(&t->entry_cap))
+			return false;
+	} while (!atomic_cas(&t->granted, &g, g + VBT_CREDIT_BATCH));
+	atomic_fetch_add_rlx(&c->word, VBT_CREDIT_BATCH);
+	return true;
+}
+
+/* Gives a unit back to c and un-accounts `bytes`; a slot holding two batches
+ * hands one back to t->granted. */
+static void slot_put(struct va_btree *t, struct vbt_cpu *c, uint64_t bytes)
+{
+	uint64_t w = atomic_load_rlx(&c->word), back;
+	do
+		back = (w & VBT_CREDIT_MASK) + 1 >= 2 * VBT_CREDIT_BATCH ? VBT_CREDIT_BATCH : 0;
+	while (!atomic_cas(&c->word, &w, w - bytes + 1 - back));
+	if (back)
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - back);
+}
+
+/* Takes every slot's credits back into t->granted (slow writers, before ENOMEM). */
+static void reclaim_credits(struct va_btree *t)
+{
+	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++) {
+		uint64_t w = atomic_load_rlx(&t->cpu[i].word);
+		while ((w & VBT_CREDIT_MASK) &&
+		       !atomic_cas(&t->cpu[i].word, &w, w & ~(uint64_t)VBT_CREDIT_MASK))
+			;
+		if (w & VBT_CREDIT_MASK)
+			atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - (w & VBT_CREDIT_MASK));
+	}
+}
+
+/* Grants this slow operation one unit with the node reserve grown to cover it
+ * (with room for a few batches if frames allow); 0 or MM_ENOMEM (none granted). */
+static int slow_unit(struct vbt_op *op)
+{
+	struct va_btree *t = op->t;
+	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1;
+	if (vbt_reserve_nodes(op, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
+	    vbt_reserve_nodes(op, g + 1) == MM_OK)
+		return MM_OK;
+	reclaim_credits(t);
+	if (vbt_reserve_nodes(op, atomic_load_acq(&t->granted) + 1) == MM_OK)
+		return MM_OK;
+	atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	return MM_ENOMEM;
+}
+
+static void count_path(struct vbt_cpu *c, bool fast)
+{
 	if (MM_DEBUG)
 		atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
 }
@@ -87,11 +161,14 @@ static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
  * bounds, or may coalesce with a neighbour leaf go to the slow path.
  */
 
+#define VBT_NO_PRE UINT64_MAX /* no prefix maximum known */
+
 struct vbt_step {
 	struct vbt_node *n;
 	uint64_t v;
 	uint32_t idx;  /* child taken (inner nodes) */
 	uint64_t cmax; /* gap[idx]: the child's largest range, as validated here */
+	uint64_t pre;  /* max(gap[0..idx)) when the descent read it, else VBT_NO_PRE */
 };
 
 /* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
@@ -101,10 +178,12 @@ struct vbt_path {
 	struct vbt_step s[VBT_MAX_DEPTH];
 };
 
-/* Replaces leaf entries [from, to) with the k ranges r[0..k). */
+/* Replaces leaf entries [from, to) with the k ranges r[0..k); pre is the
+ * largest range in [0, from) as read by the planner, or VBT_NO_PRE. */
 struct vbt_edit {
 	uint32_t from, to, k;
 	uint64_t r[2][2];
+	uint64_t pre;
 };
 
 static bool read_lock(struct vbt_node *n, uint64_t *v)
@@ -134,11 +213,14 @@ static void unlock(struct vbt_node *n, uint64_t v)
 	atomic_store_rel(&n->version, v + 2 * VBT_LOCKED);
 }
 
-static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need)
+/* The first child with gap >= need (cnt if none); the largest gap before it into *pre. */
+static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t *pre)
 {
 	uint32_t i = 0;
-	while (i < cnt && VBT_LD(n->in.gap[i]) < need)
-		i++;
+	uint64_t m = 0, g;
+	for (; i < cnt && (g = VBT_LD(n->in.gap[i])) < need; i++)
+		m = g > m ? g : m;
+	*pre = m;
 	return i;
 }
 
@@ -160,7 +242,8 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 		if (!lvl)
 			return MM_OK;
 		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl);
-		uint32_t i = need ? first_gap(n, cnt, need) : vbt_route(n, cnt, x);
+		uint64_t pre = VBT_NO_PRE;
+		uint32_t i = need ? first_gap(n, cnt, need, &pre) : vbt_route(n, cnt, x);
 		if (i >= cnt)
 			return need && d == 0 && validate(n, v) ? MM_ENOMEM : VBT_RESTART;
 		if (i > 0)
@@ -169,6 +252,7 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 			p->hi = VBT_LD(n->in.key[i + 1]);
 		struct vbt_node *c = VBT_LD(n->in.child[i]);
 		p->s[d].idx = i;
+		p->s[d].pre = pre;
 		p->s[d].cmax = VBT_LD(n->in.gap[i]);
 		if (!validate(n, v) || !read_lock(c, &cv) || !validate(n, v))
 			return VBT_RESTART;
@@ -199,23 +283,39 @@ static void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *e
 	VBT_ST(n->count, cnt - (ed->to - ed->from) + ed->k);
 }
 
-/* A node's largest value after some of its entries change: omax before, ov and
- * nv the changed entries' largest old and new values; others() scans the rest
- * only when the old maximum was among the changed entries and shrank. */
+/* Largest value among entries [from, to) of a node (leaf: end - start; inner:
+ * gap), two independent maxima so the loop is not one dependency chain. */
+static uint64_t range_max(const struct vbt_node *n, uint32_t level, uint32_t from, uint32_t to)
+{
+	uint64_t m0 = 0, m1 = 0, g0, g1;
+	uint32_t i = from;
+	for (; i + 1 < to; i += 2) {
+		g0 = level ? VBT_LD(n->in.gap[i]) : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
+		g1 = level ? VBT_LD(n->in.gap[i + 1])
+			   : VBT_LD(n->leaf.end[i + 1]) - VBT_LD(n->leaf.start[i + 1]);
+		m0 = g0 > m0 ? g0 : m0;
+		m1 = g1 > m1 ? g1 : m1;
+	}
+	if (i < to) {
+		g0 = level ? VBT_LD(n->in.gap[i]) : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
+		m0 = g0 > m0 ? g0 : m0;
+	}
+	return m0 > m1 ? m0 : m1;
+}
+
+/* A node's largest value after entries [from, to) change: omax before, ov and
+ * nv the changed entries' largest old and new values, pre the largest of
+ * [0, from) when the caller already knows it (else VBT_NO_PRE). The others are
+ * scanned only when the old maximum was among the changed entries and shrank. */
 static uint64_t new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
-			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt)
+			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
 {
 	if (nv >= omax)
 		return nv;
 	if (ov < omax)
 		return omax;
-	uint64_t m = nv;
-	for (uint32_t i = 0; i < cnt; i++) {
-		uint64_t g = level ? VBT_LD(n->in.gap[i])
-				   : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
-		m = i >= from && i < to ? m : MM_MAX(m, g);
-	}
-	return m;
+	pre = pre != VBT_NO_PRE ? pre : range_max(n, level, 0, from);
+	return MM_MAX(MM_MAX(nv, pre), range_max(n, level, to, cnt));
 }
 
 /* The highest path level whose node the edit changes (its largest value stays),
@@ -231,9 +331,11 @@ static uint32_t plan_top(const struct vbt_path *p, const struct vbt_edit *ed, ui
 	uint64_t ov = 0, nv = 0;
 	for (uint32_t k = 0; k < ed->k; k++)
 		nv = MM_MAX(nv, ed->r[k][1] - ed->r[k][0]);
-	for (uint32_t i = ed->from; i < ed->to; i++)
-		ov = MM_MAX(ov, VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]));
-	newmax[top] = new_max(p->s[top - 1].cmax, ov, nv, leaf, 0, ed->from, ed->to, cnt);
+	for (uint32_t i = ed->from; i < ed->to; i++) {
+		uint64_t g = VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]);
+		ov = g > ov ? g : ov;
+	}
+	newmax[top] = new_max(p->s[top - 1].cmax, ov, nv, leaf, 0, ed->from, ed->to, cnt, ed->pre);
 	while (top > 0 && newmax[top] != p->s[top - 1].cmax) { /* parent's gap changes */
 		uint32_t d = top - 1;
 		if (d == 0)
@@ -241,7 +343,8 @@ static uint32_t plan_top(const struct vbt_path *p, const struct vbt_edit *ed, ui
 		const struct vbt_node *pn = p->s[d].n;
 		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
 		newmax[d] =
-		    new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx, idx + 1, pc);
+		    new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx, idx + 1, pc,
+			    p->s[d].pre);
 		top = d;
 	}
 	return top;
@@ -288,18 +391,19 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 		return rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j;
-	uint64_t s = 0, e = 0, a = 0;
+	uint64_t s = 0, e = 0, a = 0, pre = 0;
 	for (j = 0; j < cnt; j++) {
 		s = VBT_LD(leaf->leaf.start[j]);
 		e = VBT_LD(leaf->leaf.end[j]);
 		if (e > s && e - s >= need)
 			break;
+		pre = e - s > pre ? e - s : pre;
 	}
 	if (j == cnt)
 		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
 	if (!vbt_fits(s, e, size, align, &a))
 		return VBT_RESTART;
-	struct vbt_edit ed = {.from = j, .to = j + 1};
+	struct vbt_edit ed = {.from = j, .to = j + 1, .pre = pre};
 	if (a > s) {
 		ed.r[ed.k][0] = s;
 		ed.r[ed.k++][1] = a;
@@ -338,21 +442,27 @@ static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 	if ((j > 0 && pe > a) || (j < cnt && ss < b))
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
-	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
+	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1, .pre = VBT_NO_PRE};
 	ed.r[0][0] = mp ? ps : a;
 	ed.r[0][1] = ms ? se : b;
 	return apply(t, &p, &ed);
 }
 
-/* Locked alloc, with the node reserve grown for `live` allocations first. */
-static int alloc_slow(struct va_btree *t, uint64_t live, uint64_t size, uint64_t align,
-		      uint64_t need, uint64_t *addr)
+/* Locked alloc; without a unit (have_unit false) it is granted one first. On
+ * success the bytes are accounted in c (with the unit's credit if it had one). */
+static int alloc_slow(struct va_btree *t, struct vbt_cpu *c, bool have_unit, uint64_t size,
+		      uint64_t align, uint64_t need, uint64_t *addr)
 {
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
-	int rc = vbt_reserve_nodes(&op, live + 1);
-	if (rc == MM_OK)
+	int rc = have_unit ? MM_OK : slow_unit(&op);
+	if (rc == MM_OK) {
 		rc = vbt_slow_alloc(&op, size, align, need, addr);
+		if (rc == MM_OK && !have_unit)
+			atomic_fetch_add_rlx(&c->word, size);
+		else if (rc != MM_OK && !have_unit)
+			atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	}
 	vbt_slow_end(&op);
 	return rc;
 }
@@ -369,9 +479,10 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 	size = MM_ALIGN_UP(size, PAGE_SIZE);
 	uint64_t need =
 	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
-	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
+	struct vbt_cpu *c = slot(t, cpu);
+	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
 	int rc = VBT_SLOW;
-	if (live + 1 <= atomic_load_acq(&t->entry_cap))
+	if (unit)
 		for (int i = 0; i < VBT_FAST_TRIES; i++)
 			if ((rc = fast_alloc(t, size, align, need, addr)) != VBT_RESTART)
 				break;
@@ -379,11 +490,11 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 		rc = VBT_SLOW; /* an exact aligned fit may still exist */
 	bool fast = rc == MM_OK;
 	if (rc == VBT_SLOW || rc == VBT_RESTART)
-		rc = alloc_slow(t, live, size, align, need, addr);
+		rc = alloc_slow(t, c, unit, size, align, need, addr);
 	if (rc == MM_OK)
-		account(t, cpu, size, fast);
-	else
-		atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+		count_path(c, fast);
+	else if (unit)
+		slot_put(t, c, size);
 	return rc;
 }
 
@@ -403,8 +514,9 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 		vbt_slow_free(&op, a, b);
 		vbt_slow_end(&op);
 	}
-	account(t, cpu, (uint64_t)0 - (b - a), rc == MM_OK);
-	atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+	struct vbt_cpu *c = slot(t, cpu);
+	count_path(c, rc == MM_OK);
+	slot_put(t, c, b - a);
 }
 
 static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
@@ -414,15 +526,19 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 	uint64_t hi = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
 	if (lo < t->base || hi <= lo || hi > t->base + t->size)
 		return MM_EINVAL;
-	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
-	int rc = vbt_slow_reserve(&op, lo, hi, live + 1);
-	vbt_slow_end(&op);
+	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
+	int rc = vbt_slow_reserve(&op, lo, hi, g + 1);
+	if (rc == MM_ENOMEM) {
+		reclaim_credits(t);
+		rc = vbt_slow_reserve(&op, lo, hi, atomic_load_acq(&t->granted) + 1);
+	}
 	if (rc == MM_OK)
-		account(t, 0, hi - lo, false);
+		atomic_fetch_add_rlx(&t->cpu[0].word, hi - lo);
 	else
-		atomic_fetch_add_acqrel(&t->live, (uint64_t)-1);
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	vbt_slow_end(&op);
 	return rc;
 }
 

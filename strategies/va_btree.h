@@ -55,12 +55,19 @@ struct vbt_node {
 };
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
 
-/* Per CPU slot: reserved bytes (wrapping deltas; the sum is exact), and how many
- * allocs/frees finished on the optimistic path and on the locked one (MM_DEBUG). */
+/* Per CPU slot. word = reserved-byte deltas (multiples of 4 KiB, wrapping; the
+ * sum over slots is exact) + credits in the low 12 bits: allocation units this
+ * slot took from the tree's `granted` and has not used. An alloc takes a credit
+ * and accounts its bytes in one CAS, a free gives both back, so the common case
+ * touches no shared counter. Credits stay below 2 * VBT_CREDIT_BATCH plus one
+ * batch per thread refilling the slot at once (< 4096 for < 250 such threads).
+ * fast, slow: allocs/frees finished on the optimistic and on the locked path (MM_DEBUG). */
 struct vbt_cpu {
-	uint64_t reserved, fast, slow;
+	uint64_t word, fast, slow;
 	char pad[40];
 };
+#define VBT_CREDIT_MASK	 (PAGE_SIZE - 1)
+#define VBT_CREDIT_BATCH 16u
 
 struct va_btree {
 	uint64_t base, size;
@@ -69,7 +76,10 @@ struct va_btree {
 	struct vbt_node *root; /* atomic; changed only by slow writers */
 	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
 	char pad0[64];
-	uint64_t live; /* atomic: allocations and reservations outstanding */
+	/* atomic: allocation units handed out = allocations and reservations
+	 * outstanding + credits in the cpu slots; granted + 1 <= entry_cap, except
+	 * while a slow writer (under `slow`) grows the reserve for its own unit. */
+	uint64_t granted;
 	char pad1[64];
 	/* Slow writers: serialised by `slow`; the fields below only under it. */
 	struct spinlock slow;
@@ -114,32 +124,32 @@ static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, ui
 	return m;
 }
 
+/* Number of a[0..len) <= x for sorted a, in two branch-free counting passes:
+ * over every 8th entry (which block of 8 holds the answer), then over that
+ * block. The loads of a pass are independent and the comparisons feed adds, so
+ * a random key costs no mispredicted branch and only two dependent rounds of
+ * loads (halving has six). Garbage input still gives a count in [0, len]. */
+static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
+{
+	uint32_t blk = 0, c = 0;
+	for (uint32_t i = 7; i < len; i += 8)
+		blk += VBT_LD(a[i]) <= x;
+	uint32_t lo = blk * 8, hi = lo + 8 < len ? lo + 8 : len;
+	for (uint32_t i = lo; i < hi; i++)
+		c += VBT_LD(a[i]) <= x;
+	return lo + c;
+}
+
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
 static inline uint32_t vbt_route(const struct vbt_node *n, uint32_t count, uint64_t x)
 {
-	uint32_t lo = 1, hi = count;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (VBT_LD(n->in.key[mid]) <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - 1;
+	return count < 2 ? 0 : vbt_upper(&n->in.key[1], count - 1, x);
 }
 
 /* Number of leaf entries with start <= x. */
 static inline uint32_t vbt_rank(const struct vbt_node *n, uint32_t count, uint64_t x)
 {
-	uint32_t lo = 0, hi = count;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (VBT_LD(n->leaf.start[mid]) <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return vbt_upper(n->leaf.start, count, x);
 }
 
 /* True if size bytes aligned to align fit in [s, e); the address into *a. */

@@ -65,8 +65,17 @@ static uint64_t reserved_sum(const struct va_btree *t)
 {
 	uint64_t r = 0;
 	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++)
-		r += atomic_load_rlx(&t->cpu[i].reserved);
+		r += atomic_load_rlx(&t->cpu[i].word) & ~(uint64_t)VBT_CREDIT_MASK;
 	return r;
+}
+
+/* Allocations and reservations outstanding: granted units less unused credits. */
+static uint64_t live_sum(const struct va_btree *t)
+{
+	uint64_t live = atomic_load_rlx(&t->granted);
+	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++)
+		live -= atomic_load_rlx(&t->cpu[i].word) & VBT_CREDIT_MASK;
+	return live;
 }
 
 bool vbt_check(const void *st)
@@ -76,7 +85,7 @@ bool vbt_check(const void *st)
 	struct vbt_walk w = {.t = t};
 	const struct vbt_node *root = atomic_load_acq(&t->root);
 	chk_node(&w, root, root->level, 0, UINT64_MAX, true);
-	uint64_t nfree = 0, live = atomic_load_rlx(&t->live);
+	uint64_t nfree = 0, live = live_sum(t);
 	for (const struct vbt_node *n = t->free_nodes; n; n = n->next_free, nfree++)
 		MM_ASSERT(!(atomic_load_rlx(&n->version) & VBT_LOCKED),
 			  "va_btree check: locked node on the free list");
@@ -86,6 +95,8 @@ bool vbt_check(const void *st)
 	MM_ASSERT(w.free_bytes + reserved_sum(t) == t->size,
 		  "va_btree check: free_bytes + reserved_bytes != size");
 	MM_ASSERT(w.ranges <= live + 1, "va_btree check: more free ranges than allocations + 1");
+	MM_ASSERT(atomic_load_rlx(&t->granted) + 1 <= atomic_load_rlx(&t->entry_cap),
+		  "va_btree check: units granted beyond the node reserve");
 	MM_ASSERT(t->nodes_total >= vbt_nodes_needed(t, live + 1),
 		  "va_btree check: node reserve smaller than the bound");
 	spin_unlock(&t->slow);

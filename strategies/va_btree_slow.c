@@ -12,7 +12,8 @@
  * Node reserve: with min fill m_leaf = cap/2 and m_inner = cap/2, a tree of E
  * ranges has at most vbt_nodes_needed(E) nodes; alloc and reserve keep
  *     nodes_total >= vbt_nodes_needed(live + 1)
- * (free ranges <= outstanding allocations + 1), so free never needs a new frame.
+ * (free ranges <= outstanding allocations + 1 = live + 1 <= granted + 1, see
+ * va_btree.c, allocation units), so free never needs a new frame.
  */
 #include "va_btree.h"
 
