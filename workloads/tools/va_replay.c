@@ -189,6 +189,29 @@ static uint64_t release(const struct va_host *vh, struct live_range *l)
 	return n;
 }
 
+/* Applies one op; req and live track the requested bytes and ranges held. */
+static void apply_op(const struct va_host *vh, const struct trace_op *o, struct live_range *l,
+		     uint64_t *req, uint64_t *live, struct result *r)
+{
+	if (o->op == TOP_FREE || o->op == TOP_REALLOC) {
+		uint64_t n = release(vh, l);
+		*req -= n;
+		*live -= n != 0;
+		r->frees += n != 0;
+	}
+	if (o->op == TOP_FREE)
+		return;
+	uint64_t al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
+	r->allocs++;
+	if (vh->ops->alloc(vh->st, 0, o->size, al, &l->addr) == MM_OK) {
+		l->size = o->size;
+		*req += o->size;
+		(*live)++;
+	} else {
+		r->failed++;
+	}
+}
+
 /* Replays w on vh; leftovers are released at the end. 0, or 1 (message printed). */
 static int replay(const struct va_host *vh, const struct workload *w, bool check,
 		  struct result *r)
@@ -202,31 +225,13 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 	memset(r, 0, sizeof(*r));
 	uint64_t req = 0, live = 0, t0 = mono_ns();
 	for (uint64_t i = 0; i < t->h.nops; i++) {
-		const struct trace_op *o = &t->ops[i];
-		struct live_range *l = &lr[o->id];
-		if (o->op == TOP_FREE || o->op == TOP_REALLOC) {
-			uint64_t n = release(vh, l);
-			req -= n;
-			live -= n != 0;
-			r->frees += n != 0;
-		}
-		if (o->op != TOP_FREE) {
-			uint64_t al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
-			r->allocs++;
-			if (vh->ops->alloc(vh->st, 0, o->size, al, &l->addr) == MM_OK) {
-				l->size = o->size;
-				req += o->size;
-				live++;
-			} else {
-				r->failed++;
-			}
-		}
+		apply_op(vh, &t->ops[i], &lr[t->ops[i].id], &req, &live, r);
 		if (check)
 			check_or_die(vh, i);
 		if (!r->peak.valid && !r->failed && req == t->h.peak_live) {
 			uint64_t t1 = mono_ns();
 			snap(vh, req, live, &r->peak);
-			t0 += mono_ns() - t1;
+			t0 += mono_ns() - t1; /* the snapshot is not timed */
 		}
 	}
 	r->elapsed_ns = mono_ns() - t0;
