@@ -346,6 +346,9 @@ static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded 
 	for (*n = 0; *n < o->ntraces; (*n)++) {
 		if (vmt_load(o->traces[*n], o->lenient, &vl[*n], err, sizeof(err)))
 			return fprintf(stderr, "va_replay: %s\n", err), 1;
+		if (vl[*n].tl.skipped)
+			fprintf(stderr, "va_replay: note: %llu bad lines skipped, the first: %s\n",
+				(unsigned long long)vl[*n].tl.skipped, vl[*n].tl.first_skip);
 		const char *b = strrchr(o->traces[*n], '/');
 		w[*n] = (struct workload){b ? b + 1 : o->traces[*n], vl[*n].tl.t, &vl[*n].c,
 					  vl[*n].tl.skipped, 0};
