@@ -15,6 +15,23 @@
  * Only if none exists (possible only when align > 4 KiB) a locked walk visits
  * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
  * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
+ *
+ * Concurrency, exactly what is optimistic:
+ *  - optimistic (no lock until the final CAS upgrade): the descent of every
+ *    alloc and free, and the edit when it stays inside one leaf: alloc carving a
+ *    range (0, 1 or 2 remainders), free extending/joining ranges of that leaf or
+ *    inserting a new one, with the leaf staying within [cap/2, cap] entries and
+ *    every new start inside the leaf's separator bounds. Only T..leaf is locked
+ *    (T = highest node whose largest-free value changes).
+ *  - locked (slow path, writers serialised, lock coupling top-down keeping every
+ *    lock to the end): splits, merges and borrows; a free whose neighbour may
+ *    be in the adjacent leaf; every reserve(); the exact aligned-fit walk; node
+ *    reserve growth; after VBT_FAST_TRIES optimistic restarts.
+ *  - Separator bounds of a leaf change only in operations that lock that leaf,
+ *    so a fast writer whose leaf version is unchanged has valid bounds.
+ *  - check() and exact stats() need a quiescent tree (no writers running).
+ * free() never allocates: alloc and reserve grow the node reserve first
+ * (MM_ENOMEM if the page_source is out of frames, with the tree unchanged).
  */
 #include "va_btree.h"
 
@@ -27,9 +44,9 @@ int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page
 		       uint32_t leaf_cap, uint32_t inner_cap)
 {
 	struct va_btree *t = st;
-	if (!size || ((base | size) & (PAGE_SIZE - 1)) || base + size < base ||
-	    base + size == 0 || !ps || leaf_cap < VBT_MIN_CAP || leaf_cap > VBT_LEAF_CAP ||
-	    inner_cap < VBT_MIN_CAP || inner_cap > VBT_INNER_CAP)
+	if (!size || ((base | size) & (PAGE_SIZE - 1)) || base + size < base || base + size == 0 ||
+	    !ps || leaf_cap < VBT_MIN_CAP || leaf_cap > VBT_LEAF_CAP || inner_cap < VBT_MIN_CAP ||
+	    inner_cap > VBT_INNER_CAP)
 		return MM_EINVAL;
 	mm_zero(t, sizeof(*t));
 	t->base = base;
@@ -53,7 +70,8 @@ static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
 {
 	struct vbt_cpu *c = &t->cpu[cpu % VBT_CPU_SLOTS];
 	atomic_fetch_add_rlx(&c->reserved, delta);
-	atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
+	if (MM_DEBUG)
+		atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
 }
 
 /* ---- optimistic fast path ---------------------------------------------------
@@ -72,7 +90,8 @@ static void account(struct va_btree *t, unsigned cpu, uint64_t delta, bool fast)
 struct vbt_step {
 	struct vbt_node *n;
 	uint64_t v;
-	uint32_t idx; /* child taken (inner nodes) */
+	uint32_t idx;  /* child taken (inner nodes) */
+	uint64_t cmax; /* gap[idx]: the child's largest range, as validated here */
 };
 
 /* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
@@ -108,9 +127,11 @@ static bool upgrade(struct vbt_node *n, uint64_t v)
 	return atomic_cas(&n->version, &x, v + VBT_LOCKED);
 }
 
-static void unlock(struct vbt_node *n)
+/* Unlocks a node this thread locked from version v: only the holder writes a
+ * locked version word, so a plain release store suffices. */
+static void unlock(struct vbt_node *n, uint64_t v)
 {
-	__atomic_fetch_add(&n->version, VBT_LOCKED, __ATOMIC_RELEASE);
+	atomic_store_rel(&n->version, v + 2 * VBT_LOCKED);
 }
 
 static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need)
@@ -148,6 +169,7 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 			p->hi = VBT_LD(n->in.key[i + 1]);
 		struct vbt_node *c = VBT_LD(n->in.child[i]);
 		p->s[d].idx = i;
+		p->s[d].cmax = VBT_LD(n->in.gap[i]);
 		if (!validate(n, v) || !read_lock(c, &cv) || !validate(n, v))
 			return VBT_RESTART;
 		n = c;
@@ -177,16 +199,52 @@ static void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *e
 	VBT_ST(n->count, cnt - (ed->to - ed->from) + ed->k);
 }
 
-/* The leaf's largest range after the edit (nodes read optimistically). */
-static uint64_t edit_max(const struct vbt_node *leaf, uint32_t cnt, const struct vbt_edit *ed)
+/* A node's largest value after some of its entries change: omax before, ov and
+ * nv the changed entries' largest old and new values; others() scans the rest
+ * only when the old maximum was among the changed entries and shrank. */
+static uint64_t new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
+			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt)
 {
-	uint64_t m = 0;
-	for (uint32_t k = 0; k < ed->k; k++)
-		m = MM_MAX(m, ed->r[k][1] - ed->r[k][0]);
-	for (uint32_t i = 0; i < cnt; i++)
-		if (i < ed->from || i >= ed->to)
-			m = MM_MAX(m, VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]));
+	if (nv >= omax)
+		return nv;
+	if (ov < omax)
+		return omax;
+	uint64_t m = nv;
+	for (uint32_t i = 0; i < cnt; i++) {
+		uint64_t g = level ? VBT_LD(n->in.gap[i])
+				   : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
+		m = i >= from && i < to ? m : MM_MAX(m, g);
+	}
 	return m;
+}
+
+/* The highest path level whose node the edit changes (its largest value stays),
+ * with the new largest values of the levels below it in newmax[]. Inputs are
+ * optimistic reads; the CAS upgrade of those levels confirms them. */
+static uint32_t plan_top(const struct vbt_path *p, const struct vbt_edit *ed, uint32_t cnt,
+			 uint64_t *newmax)
+{
+	const struct vbt_node *leaf = p->s[p->depth].n;
+	uint32_t top = p->depth;
+	if (top == 0)
+		return 0;
+	uint64_t ov = 0, nv = 0;
+	for (uint32_t k = 0; k < ed->k; k++)
+		nv = MM_MAX(nv, ed->r[k][1] - ed->r[k][0]);
+	for (uint32_t i = ed->from; i < ed->to; i++)
+		ov = MM_MAX(ov, VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]));
+	newmax[top] = new_max(p->s[top - 1].cmax, ov, nv, leaf, 0, ed->from, ed->to, cnt);
+	while (top > 0 && newmax[top] != p->s[top - 1].cmax) { /* parent's gap changes */
+		uint32_t d = top - 1;
+		if (d == 0)
+			return 0;
+		const struct vbt_node *pn = p->s[d].n;
+		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
+		newmax[d] =
+		    new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx, idx + 1, pc);
+		top = d;
+	}
+	return top;
 }
 
 /* Applies ed to the path's leaf under the locks of T..leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
@@ -202,22 +260,12 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 	for (uint32_t k = 0; k < ed->k; k++)
 		if (ed->r[k][0] < p->lo || ed->r[k][0] >= p->hi)
 			return VBT_SLOW;
-	uint64_t newmax[VBT_MAX_DEPTH], omax = vbt_node_max(leaf, 0, cnt);
-	uint32_t top = p->depth;
-	newmax[top] = edit_max(leaf, cnt, ed);
-	while (top > 0 && omax != newmax[top]) { /* the change reaches the parent's gap */
-		const struct vbt_node *pn = p->s[top - 1].n;
-		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[top - 1].idx;
-		uint64_t m = 0;
-		for (uint32_t i = 0; i < pc; i++)
-			m = MM_MAX(m, i == idx ? newmax[top] : VBT_LD(pn->in.gap[i]));
-		omax = vbt_node_max(pn, 1, pc);
-		newmax[--top] = m;
-	}
+	uint64_t newmax[VBT_MAX_DEPTH];
+	uint32_t top = plan_top(p, ed, cnt, newmax);
 	for (uint32_t d = top; d <= p->depth; d++) {
 		if (!upgrade(p->s[d].n, p->s[d].v)) {
 			for (uint32_t u = top; u < d; u++)
-				unlock(p->s[u].n);
+				unlock(p->s[u].n, p->s[u].v);
 			return VBT_RESTART;
 		}
 	}
@@ -225,7 +273,7 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 	for (uint32_t d = p->depth; d-- > top;)
 		VBT_ST(p->s[d].n->in.gap[p->s[d].idx], newmax[d + 1]);
 	for (uint32_t d = top; d <= p->depth; d++)
-		unlock(p->s[d].n);
+		unlock(p->s[d].n, p->s[d].v);
 	return MM_OK;
 }
 
@@ -288,7 +336,7 @@ static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 	if (!validate(leaf, p.s[p.depth].v))
 		return VBT_RESTART;
 	if ((j > 0 && pe > a) || (j < cnt && ss < b))
-		mm_panic("va_btree: double free, or free of a range that is not allocated");
+		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
 	ed.r[0][0] = mp ? ps : a;
@@ -319,7 +367,8 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 		return MM_ENOMEM;
 	align = MM_MAX(align, PAGE_SIZE);
 	size = MM_ALIGN_UP(size, PAGE_SIZE);
-	uint64_t need = align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
+	uint64_t need =
+	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
 	uint64_t live = atomic_fetch_add_acqrel(&t->live, 1) + 1;
 	int rc = VBT_SLOW;
 	if (live + 1 <= atomic_load_acq(&t->entry_cap))
@@ -344,7 +393,7 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 	uint64_t a = MM_ALIGN_DOWN(addr, PAGE_SIZE);
 	uint64_t b = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
 	if (!size || a < t->base || b <= a || b > t->base + t->size)
-		mm_panic("va_btree: free outside the managed range");
+		mm_panic("va_btree: free outside the managed range (never allocated)");
 	int rc = VBT_RESTART;
 	for (int i = 0; i < VBT_FAST_TRIES && rc == VBT_RESTART; i++)
 		rc = fast_free(t, a, b);
@@ -378,13 +427,13 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 }
 
 const struct va_ops va_btree_ops = {
-	.name = "btree",
-	.state_size = sizeof(struct va_btree),
-	.meta_size = vbt_meta_size,
-	.init = vbt_init,
-	.alloc = vbt_alloc,
-	.free = vbt_free,
-	.reserve = vbt_reserve,
-	.check = vbt_check,
-	.stats = vbt_stats,
+    .name = "btree",
+    .state_size = sizeof(struct va_btree),
+    .meta_size = vbt_meta_size,
+    .init = vbt_init,
+    .alloc = vbt_alloc,
+    .free = vbt_free,
+    .reserve = vbt_reserve,
+    .check = vbt_check,
+    .stats = vbt_stats,
 };

@@ -20,10 +20,10 @@
 
 #define VBT_NODE_SIZE	    1024u
 #define VBT_NODES_PER_FRAME ((unsigned)(PAGE_SIZE / VBT_NODE_SIZE))
-#define VBT_LEAF_CAP	    62u	 /* (1024 - 32) / 16 */
-#define VBT_INNER_CAP	    41u	 /* (1024 - 32) / 24 */
-#define VBT_MIN_CAP	    4u	 /* smallest fan-out the test hook accepts */
-#define VBT_MAX_DEPTH	    48u
+#define VBT_LEAF_CAP	    62u /* (1024 - 32) / 16 */
+#define VBT_INNER_CAP	    41u /* (1024 - 32) / 24 */
+#define VBT_MIN_CAP	    4u	/* smallest fan-out the test hook accepts */
+#define VBT_MAX_DEPTH	    32u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u
 #define VBT_FAST_TRIES	    32 /* optimistic restarts before taking the slow path */
@@ -56,7 +56,7 @@ struct vbt_node {
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
 
 /* Per CPU slot: reserved bytes (wrapping deltas; the sum is exact), and how many
- * allocs/frees finished on the optimistic path and on the locked one. */
+ * allocs/frees finished on the optimistic path and on the locked one (MM_DEBUG). */
 struct vbt_cpu {
 	uint64_t reserved, fast, slow;
 	char pad[40];
@@ -163,8 +163,7 @@ uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);
 /* A fresh root leaf holding [base, base + size); 0 or MM_ENOMEM. */
 int vbt_slow_init_root(struct va_btree *t);
 /* Locked alloc: leftmost range >= need, else any exact aligned fit; 0 or MM_ENOMEM. */
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *addr);
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr);
 /* Locked free of [a, b) with coalescing; panics if any of it is free. */
 void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b);
 /* Locked take of exactly [lo, hi), growing the node reserve to `entries` ranges
@@ -184,7 +183,8 @@ int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page
 		       uint32_t leaf_cap, uint32_t inner_cap);
 /* Copies up to max free ranges in address order into out (quiescent); returns the count. */
 size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
-/* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths. */
+/* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths
+ * (counted only with MM_DEBUG; 0 and 0 otherwise). */
 void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow);
 /* Height of the tree (1 = a single leaf). */
 unsigned va_btree_height(const void *st);

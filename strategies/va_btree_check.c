@@ -17,10 +17,12 @@ static void chk_leaf(struct vbt_walk *w, const struct vbt_node *n, uint64_t lo, 
 	for (uint32_t i = 0; i < n->count; i++) {
 		uint64_t s = n->leaf.start[i], e = n->leaf.end[i];
 		MM_ASSERT(s < e, "va_btree check: empty or inverted range");
-		MM_ASSERT(!((s | e) & (PAGE_SIZE - 1)), "va_btree check: range not granule-aligned");
+		MM_ASSERT(!((s | e) & (PAGE_SIZE - 1)),
+			  "va_btree check: range not granule-aligned");
 		MM_ASSERT(s >= t->base && e <= t->base + t->size, "va_btree check: range outside");
 		MM_ASSERT(s >= lo && s < hi, "va_btree check: start outside its separator keys");
-		MM_ASSERT(!w->have_prev || s != w->prev_end, "va_btree check: ranges not coalesced");
+		MM_ASSERT(!w->have_prev || s != w->prev_end,
+			  "va_btree check: ranges not coalesced");
 		MM_ASSERT(!w->have_prev || s > w->prev_end, "va_btree check: overlapping/unsorted");
 		w->have_prev = true;
 		w->prev_end = e;
@@ -30,8 +32,8 @@ static void chk_leaf(struct vbt_walk *w, const struct vbt_node *n, uint64_t lo, 
 }
 
 /* Checks the subtree n (keys in [lo, hi)); returns its largest range. */
-static uint64_t chk_node(struct vbt_walk *w, const struct vbt_node *n, uint32_t level,
-			 uint64_t lo, uint64_t hi, bool root)
+static uint64_t chk_node(struct vbt_walk *w, const struct vbt_node *n, uint32_t level, uint64_t lo,
+			 uint64_t hi, bool root)
 {
 	const struct va_btree *t = w->t;
 	uint64_t v = atomic_load_acq(&n->version);
@@ -79,7 +81,7 @@ bool vbt_check(const void *st)
 		MM_ASSERT(!(atomic_load_rlx(&n->version) & VBT_LOCKED),
 			  "va_btree check: locked node on the free list");
 	MM_ASSERT(nfree == t->nodes_free && w.nodes + nfree == t->nodes_total &&
-			  t->nodes_total == t->frames * VBT_NODES_PER_FRAME,
+		      t->nodes_total == t->frames * VBT_NODES_PER_FRAME,
 		  "va_btree check: node accounting");
 	MM_ASSERT(w.free_bytes + reserved_sum(t) == t->size,
 		  "va_btree check: free_bytes + reserved_bytes != size");

@@ -29,7 +29,8 @@ void vbt_slow_end(struct vbt_op *op)
 	for (uint32_t i = 0; i < op->nlocked; i++) {
 		struct vbt_node *n = op->locked[i];
 		uint64_t add = (n->slow_tag & 1) ? VBT_LOCKED + VBT_OBSOLETE : VBT_LOCKED;
-		__atomic_fetch_add(&n->version, add, __ATOMIC_RELEASE);
+		/* only the holder writes a locked version word */
+		atomic_store_rel(&n->version, atomic_load_rlx(&n->version) + add);
 	}
 	spin_unlock(&op->t->slow);
 }
@@ -237,8 +238,8 @@ static struct vbt_node *leaf_ins(struct vbt_op *op, struct vbt_node *n, uint64_t
 }
 
 /* Inserts child c with key at pos of inner n; splits n if full. */
-static struct vbt_node *inner_ins(struct vbt_op *op, struct vbt_node *n, uint32_t pos,
-				  uint64_t key, struct vbt_node *c, uint64_t *sep)
+static struct vbt_node *inner_ins(struct vbt_op *op, struct vbt_node *n, uint32_t pos, uint64_t key,
+				  struct vbt_node *c, uint64_t *sep)
 {
 	uint32_t half = n->count / 2;
 	if (n->count < op->t->inner_cap) {
@@ -360,7 +361,8 @@ static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s)
 	op_lock(op, n);
 	if (n->level == 0) {
 		uint32_t pos = vbt_rank(n, n->count, s);
-		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s, "va_btree: range not in the tree");
+		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s,
+			  "va_btree: range not in the tree");
 		close_at(n, pos - 1);
 		return n->count < t->leaf_min;
 	}
@@ -390,7 +392,8 @@ static void upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t 
 	op_lock(op, n);
 	if (n->level == 0) {
 		uint32_t pos = vbt_rank(n, n->count, s);
-		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s, "va_btree: range not in the tree");
+		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s,
+			  "va_btree: range not in the tree");
 		VBT_ST(n->leaf.end[pos - 1], e);
 		return;
 	}
@@ -438,8 +441,7 @@ static bool find_gt(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t 
 }
 
 /* Leftmost range of length >= need below n (O(height)). */
-static bool find_big(struct vbt_op *op, struct vbt_node *n, uint64_t need, uint64_t *s,
-		     uint64_t *e)
+static bool find_big(struct vbt_op *op, struct vbt_node *n, uint64_t need, uint64_t *s, uint64_t *e)
 {
 	op_lock(op, n);
 	for (uint32_t k = 0; k < n->count; k++) {
@@ -487,8 +489,7 @@ static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_
 		tree_ins(op, y, e);
 }
 
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *addr)
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr)
 {
 	uint64_t s = 0, e = 0, a = 0;
 	struct vbt_node *root = op->t->root;
@@ -507,7 +508,7 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 	uint64_t ps = 0, pe = 0, ss = 0, se = 0;
 	bool hp = find_le(op, root, a, &ps, &pe), hs = find_gt(op, root, a, &ss, &se);
 	if ((hp && pe > a) || (hs && ss < b))
-		mm_panic("va_btree: double free, or free of a range that is not allocated");
+		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = hp && pe == a, ms = hs && ss == b;
 	if (mp && ms) {
 		tree_del(op, ss);

@@ -37,9 +37,9 @@ static void claim(struct worker *w, uint64_t addr, uint64_t n)
 	CHECK(addr >= BASE && p + n <= w->sh->pages, "range %#" PRIx64 " outside", addr);
 	for (uint64_t i = 0; i < n; i++) {
 		uint8_t zero = 0;
-		bool ok = __atomic_compare_exchange_n(&w->sh->owner[p + i], &zero,
-						      (uint8_t)(w->id + 1), false, __ATOMIC_ACQ_REL,
-						      __ATOMIC_ACQUIRE);
+		bool ok =
+		    __atomic_compare_exchange_n(&w->sh->owner[p + i], &zero, (uint8_t)(w->id + 1),
+						false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 		CHECK(ok, "thread %u: page %#" PRIx64 " already held by thread %u", w->id,
 		      BASE + (p + i) * PAGE_SIZE, zero - 1u);
 	}

@@ -63,7 +63,7 @@ static void verify(struct run *u, int step)
 		while (j < u->m.pages && !u->m.map[j])
 			j++;
 		CHECK(k < n && u->ranges[k][0] == BASE + i * PAGE_SIZE &&
-			      u->ranges[k][1] == BASE + j * PAGE_SIZE,
+			  u->ranges[k][1] == BASE + j * PAGE_SIZE,
 		      "step %d: free range %" PRIu64 " differs from the model ([%#" PRIx64
 		      ", %#" PRIx64 "))",
 		      step, k, BASE + i * PAGE_SIZE, BASE + j * PAGE_SIZE);
@@ -73,7 +73,8 @@ static void verify(struct run *u, int step)
 	}
 	CHECK(k == n && s.free_ranges == n && s.largest_free == largest,
 	      "step %d: %" PRIu64 " ranges, model %" PRIu64, step, n, k);
-	CHECK(s.reserved_bytes == u->m.used * PAGE_SIZE && s.free_bytes + s.reserved_bytes == s.size,
+	CHECK(s.reserved_bytes == u->m.used * PAGE_SIZE &&
+		  s.free_bytes + s.reserved_bytes == s.size,
 	      "step %d: reserved %" PRIu64 ", model %" PRIu64, step, s.reserved_bytes,
 	      u->m.used * PAGE_SIZE);
 	CHECK(s.meta_bytes == u->tps.n * PAGE_SIZE + va_btree_ops.state_size, "meta_bytes");
@@ -82,7 +83,8 @@ static void verify(struct run *u, int step)
 
 static void op_alloc(struct run *u, int step)
 {
-	static const uint64_t aligns[] = {0, 0, 0, 0, 1, PAGE_SIZE, 2 * PAGE_SIZE, 1 << 14, 1 << 16};
+	static const uint64_t aligns[] = {0,	   0,	   0, 0, 1, PAGE_SIZE, 2 * PAGE_SIZE,
+					  1 << 14, 1 << 16};
 	uint64_t pages = rng_below(&u->r, 8) ? 1 + rng_below(&u->r, 8) : 1 + rng_below(&u->r, 64);
 	uint64_t size = pages * PAGE_SIZE - (rng_below(&u->r, 4) ? 0 : rng_below(&u->r, PAGE_SIZE));
 	uint64_t align = aligns[rng_below(&u->r, sizeof(aligns) / sizeof(aligns[0]))], addr = 0;
@@ -174,8 +176,8 @@ static void test_random(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
 	printf("random caps %u/%u: %d steps, height <= %u, %" PRIu64 " allocs, %" PRIu64
 	       " ENOMEM, %" PRIu64 " reserves, %" PRIu64 " busy, %zu frames, %" PRIu64
 	       " fast / %" PRIu64 " slow\n",
-	       lc, ic, steps, u.max_height, u.n_alloc, u.n_enomem, u.n_res, u.n_busy, u.tps.n,
-	       fast, slow);
+	       lc, ic, steps, u.max_height, u.n_alloc, u.n_enomem, u.n_res, u.n_busy, u.tps.n, fast,
+	       slow);
 	run_fini(&u);
 }
 
@@ -226,9 +228,10 @@ static void test_align_fallback(void)
 	CHECK(va_btree_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_ENOMEM, "no fit");
 	va_btree_ops.free(st, 0, a[16], PAGE_SIZE);
 	CHECK(va_btree_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
-		      addr == BASE + 16 * PAGE_SIZE,
+		  addr == BASE + 16 * PAGE_SIZE,
 	      "exact aligned fit not found");
-	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 1 << 16, &addr) == MM_OK && addr == BASE + 32 * PAGE_SIZE,
+	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
+		  addr == BASE + 32 * PAGE_SIZE,
 	      "aligned single page");
 	CHECK(va_btree_ops.check(st), "check");
 	free(st);
@@ -248,7 +251,8 @@ static void test_args(void)
 	CHECK(va_btree_ops.alloc(st, 0, UINT64_MAX, 0, &addr) == MM_ENOMEM, "huge");
 	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 1ull << 63, &addr) == MM_ENOMEM, "huge align");
 	CHECK(va_btree_ops.reserve(st, BASE - PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL, "below");
-	CHECK(va_btree_ops.reserve(st, BASE + 255 * PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL, "above");
+	CHECK(va_btree_ops.reserve(st, BASE + 255 * PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL,
+	      "above");
 	CHECK(va_btree_ops.reserve(st, BASE, 0) == MM_EINVAL, "empty");
 	CHECK(va_btree_ops.reserve(st, BASE, 256 * PAGE_SIZE) == MM_OK, "whole");
 	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_ENOMEM, "whole reserved");
@@ -257,7 +261,8 @@ static void test_args(void)
 	CHECK(va_btree_ops.check(st), "check");
 	uint8_t junk[64];
 	memset(junk, 0, sizeof(junk));
-	CHECK(va_btree_ops.init(junk, BASE + 1, SIZE_1G, NULL, 0, &tps.ps) == MM_EINVAL, "unaligned");
+	CHECK(va_btree_ops.init(junk, BASE + 1, SIZE_1G, NULL, 0, &tps.ps) == MM_EINVAL,
+	      "unaligned");
 	CHECK(va_btree_ops.init(junk, BASE, 0, NULL, 0, &tps.ps) == MM_EINVAL, "empty");
 	free(st);
 	tps_fini(&tps);
@@ -300,14 +305,14 @@ static void do_misuse(void *arg)
 
 static void test_panics(void)
 {
-	static const char *needle[] = {"not allocated", "not allocated", "not allocated",
+	static const char *needle[] = {"double free", "never allocated", "never allocated",
 				       "outside the managed range"};
 	int n = 0;
 	for (int c = 0; c < 2; c++)
 		for (int kind = 0; kind < 4; kind++) {
 			struct misuse m = {.cap = c ? VBT_MIN_CAP : VBT_INNER_CAP, .kind = kind};
-			CHECK(expect_panic(do_misuse, &m, needle[kind]), "misuse %d cap %u not caught",
-			      kind, m.cap);
+			CHECK(expect_panic(do_misuse, &m, needle[kind]),
+			      "misuse %d cap %u not caught", kind, m.cap);
 			n++;
 		}
 	printf("panics: %d misuses caught\n", n);
