@@ -241,6 +241,21 @@ static void ratios(struct bench *b, unsigned cpus, unsigned live, const double n
 		"btree/bitmap %.2fx\n", cpus, live, ns[2] / ns[0], ns[2] / ns[1], ns[1] / ns[0]);
 }
 
+/* One configuration: its rows and progress line; returns the median ns per pair. */
+static double bench_one(struct bench *b, const struct va_ops *ops, unsigned threads,
+			unsigned live)
+{
+	double t0 = now_ns();
+	struct timing r = run_config(b, ops, threads, live);
+	row(b, ops->name, threads, live, "alloc_free_pair", r.median, "ns");
+	row(b, ops->name, threads, live, "alloc_free_pair_mean", r.mean, "ns");
+	row(b, ops->name, threads, live, "free_ranges_after", (double)r.free_ranges, "ranges");
+	fprintf(stderr, "  %-8s %u thr %5u live: %9.1f ns/pair (median; mean %.1f), %" PRIu64
+		" free ranges after (%.1f s)\n", ops->name, threads, live, r.median, r.mean,
+		r.free_ranges, (now_ns() - t0) / 1e9);
+	return r.median;
+}
+
 static void run_all(struct bench *b)
 {
 	const struct va_ops *all[NVIRT] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
@@ -251,20 +266,8 @@ static void run_all(struct bench *b)
 	for (int t = 0; t < 2; t++) {
 		for (int l = 0; l < 2; l++) {
 			double ns[NVIRT];
-			for (int v = 0; v < NVIRT; v++) {
-				double t0 = now_ns();
-				struct timing r = run_config(b, all[v], thr[t], lives[l]);
-				ns[v] = r.median;
-				row(b, all[v]->name, thr[t], lives[l], "alloc_free_pair", r.median, "ns");
-				row(b, all[v]->name, thr[t], lives[l], "alloc_free_pair_mean", r.mean,
-				    "ns");
-				row(b, all[v]->name, thr[t], lives[l], "free_ranges_after",
-				    (double)r.free_ranges, "ranges");
-				fprintf(stderr, "  %-8s %u thr %5u live: %9.1f ns/pair (median; mean "
-					"%.1f), %" PRIu64 " free ranges after (%.1f s)\n",
-					all[v]->name, thr[t], lives[l], r.median, r.mean, r.free_ranges,
-					(now_ns() - t0) / 1e9);
-			}
+			for (int v = 0; v < NVIRT; v++)
+				ns[v] = bench_one(b, all[v], thr[t], lives[l]);
 			ratios(b, thr[t], lives[l], ns);
 		}
 	}

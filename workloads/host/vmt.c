@@ -57,7 +57,9 @@ static bool tok_hex(const char **s, uint64_t *v)
 	for (; isxdigit((unsigned char)*p); p++) {
 		if (x >> 60)
 			return false;
-		x = x << 4 | (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' : tolower(*p) - 'a' + 10);
+		unsigned d = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
+						       : (unsigned)(tolower(*p) - 'a' + 10);
+		x = x << 4 | d;
 	}
 	if (p == d0 || !delim(p))
 		return false;

@@ -45,6 +45,37 @@ static void no_free(void *p)
 	(void)p;
 }
 
+/* One alloc of op o into s, checked: page aligned, inside, aligned, disjoint. */
+static void alloc_checked(const char *name, const struct va_host *vh, const struct trace_op *o,
+			  uint64_t i, struct span *s, void **tree)
+{
+	const struct va_ops *ops = vh->ops;
+	uint64_t a, al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
+	CHECK(o->op != TOP_REALLOC, "%s: realloc in a VA trace", name);
+	CHECK(ops->alloc(vh->st, 0, o->size, al, &a) == MM_OK, "%s: %s: op %llu: alloc of %llu "
+	      "failed", name, ops->name, (unsigned long long)i, (unsigned long long)o->size);
+	*s = (struct span){a, a + o->size};
+	bool inside = a >= VA_HOST_BASE && s->hi <= VA_HOST_BASE + WINDOW;
+	CHECK(inside && !(a & (PAGE_SIZE - 1)) && (!al || !(a & (al - 1))),
+	      "%s: %s: bad range %#llx", name, ops->name, (unsigned long long)a);
+	CHECK(!tfind(s, tree, cmp_span), "%s: %s: op %llu: %#llx overlaps a live range", name,
+	      ops->name, (unsigned long long)i, (unsigned long long)a);
+	CHECK(tsearch(s, tree, cmp_span), "tsearch");
+}
+
+/* The checks after op i: the strategy's own, and reserved bytes against the model. */
+static void check_step(const char *name, const struct va_host *vh, uint64_t i, uint64_t model)
+{
+	struct va_stats st;
+	CHECK(vh->ops->check(vh->st), "%s: %s: check after op %llu", name, vh->ops->name,
+	      (unsigned long long)i);
+	vh->ops->stats(vh->st, &st);
+	CHECK(st.reserved_bytes == model && st.reserved_bytes + st.free_bytes == WINDOW,
+	      "%s: %s: op %llu: reserved %llu, model %llu", name, vh->ops->name,
+	      (unsigned long long)i, (unsigned long long)st.reserved_bytes,
+	      (unsigned long long)model);
+}
+
 static void replay_checked(const char *name, const struct trace *t, const struct va_ops *ops)
 {
 	struct va_host vh;
@@ -52,7 +83,6 @@ static void replay_checked(const char *name, const struct trace *t, const struct
 	struct span *sp = calloc(t->h.nids + 1, sizeof(*sp));
 	void *tree = NULL;
 	uint64_t model = 0;
-	struct va_stats st;
 	for (uint64_t i = 0; i < t->h.nops; i++) {
 		const struct trace_op *o = &t->ops[i];
 		struct span *s = &sp[o->id];
@@ -62,31 +92,15 @@ static void replay_checked(const char *name, const struct trace *t, const struct
 			model -= charge(ops, s->hi - s->lo);
 			*s = (struct span){0, 0};
 		} else {
-			CHECK(o->op != TOP_REALLOC, "%s: realloc in a VA trace", name);
-			uint64_t a, al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
-			CHECK(ops->alloc(vh.st, 0, o->size, al, &a) == MM_OK, "%s: %s: op %llu: alloc "
-			      "of %llu failed", name, ops->name, (unsigned long long)i,
-			      (unsigned long long)o->size);
-			*s = (struct span){a, a + o->size};
-			CHECK(!(a & (PAGE_SIZE - 1)) && a >= VA_HOST_BASE && s->hi <= VA_HOST_BASE + WINDOW &&
-				      (!al || !(a & (al - 1))), "%s: %s: bad range %#llx", name,
-			      ops->name, (unsigned long long)a);
-			CHECK(!tfind(s, &tree, cmp_span), "%s: %s: op %llu: %#llx overlaps a live range",
-			      name, ops->name, (unsigned long long)i, (unsigned long long)a);
-			CHECK(tsearch(s, &tree, cmp_span), "tsearch");
+			alloc_checked(name, &vh, o, i, s, &tree);
 			model += charge(ops, o->size);
 		}
-		CHECK(ops->check(vh.st), "%s: %s: check after op %llu", name, ops->name,
-		      (unsigned long long)i);
-		ops->stats(vh.st, &st);
-		CHECK(st.reserved_bytes == model && st.reserved_bytes + st.free_bytes == WINDOW,
-		      "%s: %s: op %llu: reserved %llu, model %llu", name, ops->name,
-		      (unsigned long long)i, (unsigned long long)st.reserved_bytes,
-		      (unsigned long long)model);
+		check_step(name, &vh, i, model);
 	}
 	for (uint64_t id = 0; id < t->h.nids; id++)
 		if (sp[id].hi)
 			ops->free(vh.st, 0, sp[id].lo, sp[id].hi - sp[id].lo);
+	struct va_stats st;
 	ops->stats(vh.st, &st);
 	CHECK(ops->check(vh.st) && st.reserved_bytes == 0 && st.free_ranges == 1,
 	      "%s: %s: after release: reserved %llu, %llu free ranges", name, ops->name,

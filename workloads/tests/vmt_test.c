@@ -117,7 +117,8 @@ static void m_event(struct model *m, const char *line)
 		m_add(m, proc, a, a + page_up(l));
 	} else if (!strcmp(ev, "unmap") && sscanf(rest, "%llx %llu", &a, &l) == 2) {
 		m_del(m, proc, a, a + page_up(l));
-	} else if (!strcmp(ev, "remap") && sscanf(rest, "%llx %llu %llx %llu", &a, &l, &b2, &l2) == 4) {
+	} else if (!strcmp(ev, "remap") &&
+		   sscanf(rest, "%llx %llu %llx %llu", &a, &l, &b2, &l2) == 4) {
 		m_del(m, proc, a, a + page_up(l));
 		m_add(m, proc, b2, b2 + page_up(l2));
 	} else if (!strcmp(ev, "brk") && sscanf(rest, "%llx", &a) == 1) {
@@ -176,10 +177,11 @@ static void expect_ops(const struct trace *t, const char *want)
 	size_t n = 0;
 	for (uint64_t i = 0; i < t->h.nops && n < sizeof(got) - 64; i++) {
 		const struct trace_op *o = &t->ops[i];
+		const char *sep = i ? " " : "";
 		if (o->op == TOP_FREE)
-			n += (size_t)snprintf(got + n, sizeof(got) - n, "%sf%u", i ? " " : "", o->id);
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%sf%u", sep, o->id);
 		else
-			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%u:a%u=%llu", i ? " " : "",
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%u:a%u=%llu", sep,
 					      o->thread, o->id, (unsigned long long)o->size >> 12);
 	}
 	CHECK(!strcmp(got, want), "ops\n  got  %s\n  want %s", got, want);
@@ -279,7 +281,8 @@ static void test_bad(void)
 	load_bad(longl, "b.vmt:1: line too long");
 	/* Lenient: four bad lines skipped, the others load as if they were absent. */
 	const char *len = "1 1 map 1000 4096 rw- a\n1 1 frob\n1 1 map 1000 4096 rw- a\n"
-			  "1 1 remap 9000 4096 a000 4096\n1 1 unmap 1000 4096\n1 1 map 2001 1 r-- f\n";
+			  "1 1 remap 9000 4096 a000 4096\n1 1 unmap 1000 4096\n"
+			  "1 1 map 2001 1 r-- f\n";
 	struct vmt_loaded v;
 	CHECK(vmt_load_mem("l.vmt", len, strlen(len), true, &v, err, sizeof(err)) == 0, "%s", err);
 	CHECK(v.tl.skipped == 4 && v.tl.t.h.nops == 2 && strstr(v.tl.first_skip, "l.vmt:2: "),
@@ -312,16 +315,17 @@ static char *random_trace(struct rng *r, int nev)
 					     (unsigned long long)a, (unsigned long long)l,
 					     used ? " fixed" : "");
 		else if (k < 13)
-			n += (size_t)sprintf(o, "%u 1 unmap %llx %llu\n", proc, (unsigned long long)a,
-					     (unsigned long long)l);
+			n += (size_t)sprintf(o, "%u 1 unmap %llx %llu\n", proc,
+					     (unsigned long long)a, (unsigned long long)l);
 		else if (k < 16 && used)
 			n += (size_t)sprintf(o, "%u 1 remap %llx %llu %llx %llu\n", proc,
 					     (unsigned long long)a, (unsigned long long)l,
 					     (unsigned long long)b2,
 					     (unsigned long long)(1 + rng_below(r, 8 * 4096)));
 		else if (k < 19)
-			n += (size_t)sprintf(o, "%u 1 brk %llx\n", proc, (unsigned long long)(0x800000ull +
-					     (m.heap_known[proc] ? rng_below(r, 64) * 4096 : 0)));
+			n += (size_t)sprintf(o, "%u 1 brk %llx\n", proc,
+					     (unsigned long long)(0x800000ull + (m.heap_known[proc]
+						     ? rng_below(r, 64) * 4096 : 0)));
 		else
 			n += (size_t)sprintf(o, "%u 1 prot %llx 4096 r--\n", proc,
 					     (unsigned long long)a);

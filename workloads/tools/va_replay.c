@@ -136,7 +136,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			*(c == 'n' ? &o->ops : c == 'S' ? &o->slots : c == 's' ? &o->seed
 									: &o->size_tib) = v;
 			break;
-		default: return die("unknown option or missing value (see --help)", argv[optind - 1]);
+		default:
+			return die("unknown option or missing value (see --help)",
+				   argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -381,7 +383,8 @@ static int run_all(const struct opts *o, const struct va_ops *const *virts, unsi
 				return 1;
 			}
 			int rc = replay(&vh, &w[wi], o->check, &r);
-			long n = rc ? 0 : va_frag_row(o, &vh, &w[wi], &r, rows + len, cap - len - 1);
+			long n = rc ? 0
+				    : va_frag_row(o, &vh, &w[wi], &r, rows + len, cap - len - 1);
 			va_host_fini(&vh);
 			if (rc || n < 0)
 				return n < 0 ? die("result row too long", NULL) : rc;
