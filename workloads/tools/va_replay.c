@@ -292,6 +292,7 @@ static void vmt_fields(struct json_buf *j, const struct workload *w)
 	json_u64(j, "vmt_prots_ignored", c->prots);
 	json_u64(j, "vmt_advises_ignored", c->advises);
 	json_u64(j, "vmt_execs", c->execs);
+	json_u64(j, "vmt_execs_replacing", c->execs_replacing);
 	json_u64(j, "vmt_skipped_lines", w->skipped);
 }
 
