@@ -73,7 +73,8 @@ static void usage(FILE *f)
 	      "  (kind=va_frag) per strategy and trace.\n"
 	      "  --trace FILE     .vmt trace, plain or xz (repeatable)\n"
 	      "  --gen mix        synthetic mix: 4 KiB..1 GiB log-uniform, random lifetimes\n"
-	      "  --virt S         bitmap, btree, freelist or all (default all)\n"
+	      "  --virt S         bitmap, btree, freelist or all (default all: these three);\n"
+	      "                   bitmap-64k: the bitmap at a 64 KiB granule (not in all)\n"
 	      "  --ops N          generator ops (default 100000)\n"
 	      "  --slots S        generator slots, about twice the live ranges (default 1000)\n"
 	      "  --seed N         generator seed (default 1)\n"
@@ -406,15 +407,16 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
-	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
-	static const char *const names[] = {"bitmap", "btree", "freelist"};
-	const struct va_ops *virts[3];
+	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
+				      va_host_bitmap_64k()};
+	static const char *const names[] = {"bitmap", "btree", "freelist", "bitmap-64k"};
+	const struct va_ops *virts[4];
 	unsigned nv = 0;
-	for (unsigned i = 0; i < 3; i++)
-		if (!strcmp(o.virt, "all") || !strcmp(o.virt, names[i]))
+	for (unsigned i = 0; i < 4; i++)
+		if ((i < 3 && !strcmp(o.virt, "all")) || !strcmp(o.virt, names[i]))
 			virts[nv++] = all[i];
 	if (!nv)
-		return die("unknown strategy (bitmap, btree, freelist, all)", o.virt);
+		return die("unknown strategy (bitmap, btree, freelist, bitmap-64k, all)", o.virt);
 	struct workload w[MAX_TRACES + 1];
 	struct vmt_loaded vl[MAX_TRACES];
 	struct trace_op *gen_ops = NULL;
