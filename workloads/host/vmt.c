@@ -2,7 +2,8 @@
  *
  * Per proc a sorted array of its live reservations (disjoint, half-open, page
  * aligned [lo, hi), each with the builder key of its TOP_ALLOC) plus the brk heap,
- * and a sorted table tid -> proc of the tid's latest event (for exec). Invariants: every live reservation has exactly one live builder key, so
+ * and a sorted table tid -> proc of the tid's latest event (for exec).
+ * Invariants: every live reservation has exactly one live builder key, so
  * b->objs.n == sum over procs of (ranges + (heap_hi > heap_lo)); a line's ops are
  * emitted only after the whole line was checked, so a skipped (lenient) line changes
  * nothing. Lookups are binary searches; inserting or releasing moves the tail of the
