@@ -36,8 +36,8 @@ static const char *usage =
 	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
 	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
 	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
-	"  --rounds N   timed rounds per configuration (default 21)\n"
-	"  --pairs N    alloc+free pairs per thread and round (default 2000)\n"
+	"  --rounds N   timed rounds per configuration (default 51)\n"
+	"  --pairs N    alloc+free pairs per thread and round (default 5000)\n"
 	"  --seed N     seed of every random choice (default 1)\n";
 
 #define NVIRT 3
@@ -213,7 +213,7 @@ static struct opts parse_args(int argc, char **argv)
 	static const struct option lo[] = {{"out", 1, 0, 'o'},	{"rounds", 1, 0, 'r'},
 					   {"pairs", 1, 0, 'p'}, {"seed", 1, 0, 's'},
 					   {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-	struct opts o = {NULL, 21, 2000, 1};
+	struct opts o = {NULL, 51, 5000, 1};
 	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
