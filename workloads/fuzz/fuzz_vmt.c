@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct trace t;
 			struct trace_err e;
 			uint64_t *scratch = malloc(((uint64_t)b.next_id + 1) * 8);
-			if (trace_bin_open(img, len, &t, &e) || trace_validate(&t, scratch, true, &e))
+			if (trace_bin_open(img, len, &t, &e) ||
+			    trace_validate(&t, scratch, true, &e))
 				abort(); /* the parser produced an invalid trace */
 			free(scratch);
 			free(img);

@@ -1,7 +1,8 @@
 /* vmt.c: the .vmt address-space trace parser (model and error conventions: vmt.h).
  *
  * Per proc a sorted array of its live reservations (disjoint, half-open, page
- * aligned [lo, hi), each with the builder key of its TOP_ALLOC) plus the brk heap.
+ * aligned [lo, hi), each with the builder key of its TOP_ALLOC) plus the brk heap,
+ * and a sorted table tid -> proc of the tid's latest event (for exec).
  * Invariants: every live reservation has exactly one live builder key, so
  * b->objs.n == sum over procs of (ranges + (heap_hi > heap_lo)); a line's ops are
  * emitted only after the whole line was checked, so a skipped (lenient) line changes
@@ -30,12 +31,20 @@ struct vproc {
 	bool heap_known;
 };
 
+/* A tid and the proc (dense thread number) of its latest event. */
+struct vtid {
+	uint64_t tid;
+	uint32_t th;
+};
+
 struct vmt {
 	struct trace_builder *b;
 	struct vmt_counts *c;
 	struct vproc *p; /* indexed by the proc's dense thread number */
 	uint64_t np;
 	uint64_t next_key;
+	struct vtid *tids; /* sorted by tid */
+	uint64_t ntids, cap_tids;
 };
 
 /* ---- tokens ------------------------------------------------------------------- */
@@ -57,7 +66,9 @@ static bool tok_hex(const char **s, uint64_t *v)
 	for (; isxdigit((unsigned char)*p); p++) {
 		if (x >> 60)
 			return false;
-		x = x << 4 | (uint64_t)(isdigit((unsigned char)*p) ? *p - '0' : tolower(*p) - 'a' + 10);
+		unsigned d = isdigit((unsigned char)*p) ? (unsigned)(*p - '0')
+						       : (unsigned)(tolower(*p) - 'a' + 10);
+		x = x << 4 | d;
 	}
 	if (p == d0 || !delim(p))
 		return false;
@@ -322,6 +333,70 @@ static int ev_attr(struct vmt *v, bool prot, const char *s)
 	return 0;
 }
 
+/* ---- tids --------------------------------------------------------------------- */
+
+/* Index of tid in v->tids, or where it would go. */
+static uint64_t tid_pos(const struct vmt *v, uint64_t tid)
+{
+	uint64_t a = 0, z = v->ntids;
+	while (a < z) {
+		uint64_t m = a + (z - a) / 2;
+		if (v->tids[m].tid < tid)
+			a = m + 1;
+		else
+			z = m;
+	}
+	return a;
+}
+
+/* The proc of tid's latest event, or -1 if tid is new. */
+static int tid_proc(const struct vmt *v, uint64_t tid)
+{
+	uint64_t i = tid_pos(v, tid);
+	return i < v->ntids && v->tids[i].tid == tid ? (int)v->tids[i].th : -1;
+}
+
+/* Records that tid's latest event was in proc th; 0, or -1 on out of memory. */
+static int tid_set(struct vmt *v, uint64_t tid, int th)
+{
+	uint64_t i = tid_pos(v, tid);
+	if (i < v->ntids && v->tids[i].tid == tid) {
+		v->tids[i].th = (uint32_t)th;
+		return 0;
+	}
+	if (v->ntids == v->cap_tids) {
+		uint64_t ncap = v->cap_tids ? v->cap_tids * 2 : 64;
+		struct vtid *n = realloc(v->tids, ncap * sizeof(*n));
+		if (!n) {
+			v->b->lenient = false;
+			return tb_bad(v->b, "out of memory");
+		}
+		v->tids = n;
+		v->cap_tids = ncap;
+	}
+	memmove(v->tids + i + 1, v->tids + i, (v->ntids - i) * sizeof(*v->tids));
+	v->tids[i] = (struct vtid){tid, (uint32_t)th};
+	v->ntids++;
+	return 0;
+}
+
+/* exec in proc th by tid: the tid's previous proc, if another one, ended (its image
+ * was replaced: the recorder names the new image a new proc); then th starts empty. */
+static int ev_exec(struct vmt *v, struct vproc *p, int th, uint64_t tid, const char *s)
+{
+	skip_sp(&s);
+	if (!*s)
+		return tb_bad(v->b, "exec without a path");
+	v->c->execs++;
+	int old = tid_proc(v, tid);
+	if (old >= 0 && old != th) {
+		v->c->execs_replacing++;
+		if (reset_proc(v, &v->p[old], old))
+			return -1;
+	}
+	return reset_proc(v, p, th);
+}
+
 /* ---- lines -------------------------------------------------------------------- */
 
 /* The state of proc thread th, created on first use; NULL on out of memory. */
@@ -359,19 +434,17 @@ static int vmt_line(struct vmt *v, const char *s)
 		v->b->lenient = false;
 		return tb_bad(v->b, "out of memory");
 	}
+	uint64_t skipped = v->b->skipped;
+	int rc;
 	switch (e) {
-	case 0:
-		skip_sp(&s);
-		if (!*s)
-			return tb_bad(v->b, "exec without a path");
-		v->c->execs++;
-		return reset_proc(v, p, th);
-	case 1: return ev_map(v, p, th, s);
-	case 2: return ev_unmap(v, p, th, s);
-	case 3: return ev_remap(v, p, th, s);
-	case 4: return ev_brk(v, p, th, s);
-	default: return ev_attr(v, e == 5, s);
+	case 0: rc = ev_exec(v, p, th, tid, s); break;
+	case 1: rc = ev_map(v, p, th, s); break;
+	case 2: rc = ev_unmap(v, p, th, s); break;
+	case 3: rc = ev_remap(v, p, th, s); break;
+	case 4: rc = ev_brk(v, p, th, s); break;
+	default: rc = ev_attr(v, e == 5, s); break;
 	}
+	return rc || v->b->skipped != skipped ? rc : tid_set(v, tid, th);
 }
 
 int vmt_parse(struct trace_builder *b, const char *data, size_t len, struct vmt_counts *c)
@@ -398,6 +471,7 @@ int vmt_parse(struct trace_builder *b, const char *data, size_t len, struct vmt_
 		free(v.p[i].r);
 	}
 	free(v.p);
+	free(v.tids);
 	return rc ? -1 : 0;
 }
 

@@ -27,14 +27,19 @@
  *                       (nothing when the size is 0). E below the start is an error.
  *                       The heap is separate from the mapped ranges.
  *   exec PATH           the proc's address space is reset: all its reservations and
- *                       its heap are released (in address order, heap last).
+ *                       its heap are released (in address order, heap last). If the
+ *                       tid's previous event was in another proc, that proc ended
+ *                       (exec replaced its image; the recorder names the new image a
+ *                       new proc): it is released first, the same way.
  *   prot, advise        checked and counted, no op.
  *
  * Every proc is its own address space, and all of them are replayed into one
  * allocator (as a single-address-space unikernel would run them: processes
- * overlap in time in the trace order). Sizes are the rounded lengths, so a
- * replayer's "requested" bytes are page multiples. Reservations live at the end
- * stay live in the trace (the replayer releases them).
+ * overlap in time in the trace order). The format has no exit events, so a proc
+ * that is not replaced by an exec keeps its reservations to the end of the trace:
+ * peaks count finished processes' last mappings too (an upper bound). Sizes are
+ * the rounded lengths, so a replayer's "requested" bytes are page multiples.
+ * Reservations live at the end stay live in the trace (the replayer releases them).
  *
  * Errors: "FILE:LINE: message" and failure, or with lenient the bad line is counted,
  * skipped (no op of it is emitted), and the first message is kept (trace_build.h).
@@ -49,6 +54,7 @@ struct vmt_counts {
 	uint64_t maps, maps_fixed_inside; /* fixed maps fully inside live reservations */
 	uint64_t unmaps, unmaps_partial, unmaps_untracked;
 	uint64_t remaps, brks, prots, advises, execs;
+	uint64_t execs_replacing;   /* execs that ended another proc (same tid) */
 	uint64_t procs;		    /* distinct <proc> values */
 	uint64_t live_end;	    /* reservations (ranges + heaps) live at the end */
 };

@@ -50,4 +50,11 @@ for v in bitmap btree freelist; do
 	done
 	grep "\"virt\":\"$v\"" "$rows" | grep '"trace":"mix"' | grep -q '"seed":7' || fail "mix seed"
 done
+# The invariant check after every op (small window: the bitmap check scans it all).
+"$bin" --check --size-tib 1 --trace "$trace" --out "$dir/check.jsonl" 2>"$dir/progress" ||
+	fail "--check run failed: $(tail -3 "$dir/progress")"
+[ "$(grep -c '"failed":0' "$dir/check.jsonl")" -eq "$nvirt" ] || fail "--check rows"
+# The bitmap at a 64 KiB granule (not in "all").
+"$bin" --virt bitmap-64k --size-tib 1 --trace "$trace" 2>/dev/null | grep -q '"granule":65536' ||
+	fail "bitmap-64k row"
 echo "va_replay_test: ok ($(wc -l <"$rows") rows)"

@@ -27,7 +27,8 @@ struct model {
 	uint64_t npages;
 	uint64_t heap_lo[64], heap_hi[64];
 	bool heap_known[64];
-	uint64_t live, peak;  /* bytes */
+	int tid_proc[1 << 16]; /* proc + 1 of each tid's latest event, 0: none yet */
+	uint64_t live, peak;   /* bytes */
 };
 
 static int cmp_key(const void *a, const void *b)
@@ -107,17 +108,26 @@ static void m_event(struct model *m, const char *line)
 {
 	unsigned long long proc, tid, a, l, b2, l2;
 	char ev[16];
-	CHECK(sscanf(line, "%llu %llu %15s", &proc, &tid, ev) == 3 && proc < 64, "model: %s", line);
+	CHECK(sscanf(line, "%llu %llu %15s", &proc, &tid, ev) == 3 && proc < 64 && tid < (1 << 16),
+	      "model: %s", line);
 	const char *rest = strstr(line, ev) + strlen(ev);
+	int old = m->tid_proc[tid] - 1;
+	m->tid_proc[tid] = (int)proc + 1;
 	if (!strcmp(ev, "exec")) {
-		m_del_proc(m, proc);
-		m->heap_known[proc] = false;
-		m->heap_lo[proc] = m->heap_hi[proc] = 0;
+		for (int k = 0; k < 2; k++) {
+			uint64_t q = k ? proc : (uint64_t)old;
+			if (k == 0 && (old < 0 || q == proc))
+				continue; /* exec by a tid of another proc: that one ended */
+			m_del_proc(m, q);
+			m->heap_known[q] = false;
+			m->heap_lo[q] = m->heap_hi[q] = 0;
+		}
 	} else if (!strcmp(ev, "map") && sscanf(rest, "%llx %llu", &a, &l) == 2) {
 		m_add(m, proc, a, a + page_up(l));
 	} else if (!strcmp(ev, "unmap") && sscanf(rest, "%llx %llu", &a, &l) == 2) {
 		m_del(m, proc, a, a + page_up(l));
-	} else if (!strcmp(ev, "remap") && sscanf(rest, "%llx %llu %llx %llu", &a, &l, &b2, &l2) == 4) {
+	} else if (!strcmp(ev, "remap") &&
+		   sscanf(rest, "%llx %llu %llx %llu", &a, &l, &b2, &l2) == 4) {
 		m_del(m, proc, a, a + page_up(l));
 		m_add(m, proc, b2, b2 + page_up(l2));
 	} else if (!strcmp(ev, "brk") && sscanf(rest, "%llx", &a) == 1) {
@@ -176,10 +186,11 @@ static void expect_ops(const struct trace *t, const char *want)
 	size_t n = 0;
 	for (uint64_t i = 0; i < t->h.nops && n < sizeof(got) - 64; i++) {
 		const struct trace_op *o = &t->ops[i];
+		const char *sep = i ? " " : "";
 		if (o->op == TOP_FREE)
-			n += (size_t)snprintf(got + n, sizeof(got) - n, "%sf%u", i ? " " : "", o->id);
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%sf%u", sep, o->id);
 		else
-			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%u:a%u=%llu", i ? " " : "",
+			n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%u:a%u=%llu", sep,
 					      o->thread, o->id, (unsigned long long)o->size >> 12);
 	}
 	CHECK(!strcmp(got, want), "ops\n  got  %s\n  want %s", got, want);
@@ -201,19 +212,21 @@ static const char sample[] =
 	"2 20 remap 40000 8192 50000 16384\n"	/* f3 a3 = 4 */
 	"1 10 advise 10000 4096 dontneed\n"
 	"1 10 unmap 90000 4096\n"		/* untracked */
-	"1 10 exec /bin/y\n";			/* f0 f2 f1 f4 */
+	"1 10 exec /bin/y\n"			/* f0 f2 f1 f4 */
+	"1 10 map 60000 4096 rw- a\n"		/* a4 = 1 */
+	"4 10 exec /bin/z\n";			/* tid 10 was in proc 1: f4; proc 4 = thread 2 */
 
 static void test_samples(void)
 {
 	struct vmt_loaded v;
 	check_against_model("s.vmt", sample, &v);
 	expect_ops(&v.tl.t, "0:a0=5 0:a1=2 f0 0:a0=2 0:a2=2 1:a3=2 0:a4=3 f4 0:a4=1 f3 1:a3=4 "
-			    "f0 f2 f1 f4");
+			    "f0 f2 f1 f4 0:a4=1 f4");
 	const struct vmt_counts *c = &v.c;
-	CHECK(c->events == 14 && c->maps == 4 && c->maps_fixed_inside == 1 && c->unmaps == 2 &&
+	CHECK(c->events == 16 && c->maps == 5 && c->maps_fixed_inside == 1 && c->unmaps == 2 &&
 		      c->unmaps_partial == 1 && c->unmaps_untracked == 1 && c->remaps == 1 &&
-		      c->brks == 3 && c->prots == 1 && c->advises == 1 && c->execs == 2 &&
-		      c->procs == 2 && c->live_end == 1,
+		      c->brks == 3 && c->prots == 1 && c->advises == 1 && c->execs == 3 &&
+		      c->execs_replacing == 1 && c->procs == 3 && c->live_end == 1,
 	      "counts: events %llu maps %llu inside %llu unmaps %llu partial %llu untracked %llu "
 	      "remaps %llu brks %llu procs %llu live %llu", (unsigned long long)c->events,
 	      (unsigned long long)c->maps, (unsigned long long)c->maps_fixed_inside,
@@ -221,7 +234,7 @@ static void test_samples(void)
 	      (unsigned long long)c->unmaps_untracked, (unsigned long long)c->remaps,
 	      (unsigned long long)c->brks, (unsigned long long)c->procs,
 	      (unsigned long long)c->live_end);
-	CHECK(v.tl.t.h.nthreads == 2 && v.tl.t.h.nobjects == 8, "header");
+	CHECK(v.tl.t.h.nthreads == 2 && v.tl.t.h.nobjects == 9, "header");
 	uint64_t nops = v.tl.t.h.nops, hash = v.tl.t.h.payload_hash;
 	vmt_loaded_free(&v);
 	/* The same text xz-compressed, from a file. */
@@ -279,7 +292,8 @@ static void test_bad(void)
 	load_bad(longl, "b.vmt:1: line too long");
 	/* Lenient: four bad lines skipped, the others load as if they were absent. */
 	const char *len = "1 1 map 1000 4096 rw- a\n1 1 frob\n1 1 map 1000 4096 rw- a\n"
-			  "1 1 remap 9000 4096 a000 4096\n1 1 unmap 1000 4096\n1 1 map 2001 1 r-- f\n";
+			  "1 1 remap 9000 4096 a000 4096\n1 1 unmap 1000 4096\n"
+			  "1 1 map 2001 1 r-- f\n";
 	struct vmt_loaded v;
 	CHECK(vmt_load_mem("l.vmt", len, strlen(len), true, &v, err, sizeof(err)) == 0, "%s", err);
 	CHECK(v.tl.skipped == 4 && v.tl.t.h.nops == 2 && strstr(v.tl.first_skip, "l.vmt:2: "),
@@ -298,6 +312,7 @@ static char *random_trace(struct rng *r, int nev)
 	struct model m = {0}; /* tracks reservations to keep the trace valid */
 	for (int i = 0; i < nev; i++) {
 		unsigned proc = 1 + (unsigned)rng_below(r, 3), k = (unsigned)rng_below(r, 20);
+		unsigned tid = 1 + (unsigned)rng_below(r, 4);
 		uint64_t a = 0x100000 + rng_below(r, 256) * 4096, l = 1 + rng_below(r, 16 * 4096);
 		uint64_t b2 = 0x100000 + rng_below(r, 256) * 4096;
 		bool used = false;
@@ -306,24 +321,25 @@ static char *random_trace(struct rng *r, int nev)
 				      cmp_key) != NULL;
 		char *o = t + n;
 		if (k == 0)
-			n += (size_t)sprintf(o, "%u 1 exec /bin/p\n", proc);
+			n += (size_t)sprintf(o, "%u %u exec /bin/p\n", proc, tid);
 		else if (k < 8)
-			n += (size_t)sprintf(o, "%u 1 map %llx %llu rw- a%s\n", proc,
+			n += (size_t)sprintf(o, "%u %u map %llx %llu rw- a%s\n", proc, tid,
 					     (unsigned long long)a, (unsigned long long)l,
 					     used ? " fixed" : "");
 		else if (k < 13)
-			n += (size_t)sprintf(o, "%u 1 unmap %llx %llu\n", proc, (unsigned long long)a,
-					     (unsigned long long)l);
+			n += (size_t)sprintf(o, "%u %u unmap %llx %llu\n", proc, tid,
+					     (unsigned long long)a, (unsigned long long)l);
 		else if (k < 16 && used)
-			n += (size_t)sprintf(o, "%u 1 remap %llx %llu %llx %llu\n", proc,
+			n += (size_t)sprintf(o, "%u %u remap %llx %llu %llx %llu\n", proc, tid,
 					     (unsigned long long)a, (unsigned long long)l,
 					     (unsigned long long)b2,
 					     (unsigned long long)(1 + rng_below(r, 8 * 4096)));
 		else if (k < 19)
-			n += (size_t)sprintf(o, "%u 1 brk %llx\n", proc, (unsigned long long)(0x800000ull +
-					     (m.heap_known[proc] ? rng_below(r, 64) * 4096 : 0)));
+			n += (size_t)sprintf(o, "%u %u brk %llx\n", proc, tid,
+					     (unsigned long long)(0x800000ull + (m.heap_known[proc]
+						     ? rng_below(r, 64) * 4096 : 0)));
 		else
-			n += (size_t)sprintf(o, "%u 1 prot %llx 4096 r--\n", proc,
+			n += (size_t)sprintf(o, "%u %u prot %llx 4096 r--\n", proc, tid,
 					     (unsigned long long)a);
 		m_event(&m, o);
 	}

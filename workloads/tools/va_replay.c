@@ -73,7 +73,8 @@ static void usage(FILE *f)
 	      "  (kind=va_frag) per strategy and trace.\n"
 	      "  --trace FILE     .vmt trace, plain or xz (repeatable)\n"
 	      "  --gen mix        synthetic mix: 4 KiB..1 GiB log-uniform, random lifetimes\n"
-	      "  --virt S         bitmap, btree, freelist or all (default all)\n"
+	      "  --virt S         bitmap, btree, freelist or all (default all: these three);\n"
+	      "                   bitmap-64k: the bitmap at a 64 KiB granule (not in all)\n"
 	      "  --ops N          generator ops (default 100000)\n"
 	      "  --slots S        generator slots, about twice the live ranges (default 1000)\n"
 	      "  --seed N         generator seed (default 1)\n"
@@ -136,7 +137,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			*(c == 'n' ? &o->ops : c == 'S' ? &o->slots : c == 's' ? &o->seed
 									: &o->size_tib) = v;
 			break;
-		default: return die("unknown option or missing value (see --help)", argv[optind - 1]);
+		default:
+			return die("unknown option or missing value (see --help)",
+				   argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -189,6 +192,29 @@ static uint64_t release(const struct va_host *vh, struct live_range *l)
 	return n;
 }
 
+/* Applies one op; req and live track the requested bytes and ranges held. */
+static void apply_op(const struct va_host *vh, const struct trace_op *o, struct live_range *l,
+		     uint64_t *req, uint64_t *live, struct result *r)
+{
+	if (o->op == TOP_FREE || o->op == TOP_REALLOC) {
+		uint64_t n = release(vh, l);
+		*req -= n;
+		*live -= n != 0;
+		r->frees += n != 0;
+	}
+	if (o->op == TOP_FREE)
+		return;
+	uint64_t al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
+	r->allocs++;
+	if (vh->ops->alloc(vh->st, 0, o->size, al, &l->addr) == MM_OK) {
+		l->size = o->size;
+		*req += o->size;
+		(*live)++;
+	} else {
+		r->failed++;
+	}
+}
+
 /* Replays w on vh; leftovers are released at the end. 0, or 1 (message printed). */
 static int replay(const struct va_host *vh, const struct workload *w, bool check,
 		  struct result *r)
@@ -202,31 +228,13 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 	memset(r, 0, sizeof(*r));
 	uint64_t req = 0, live = 0, t0 = mono_ns();
 	for (uint64_t i = 0; i < t->h.nops; i++) {
-		const struct trace_op *o = &t->ops[i];
-		struct live_range *l = &lr[o->id];
-		if (o->op == TOP_FREE || o->op == TOP_REALLOC) {
-			uint64_t n = release(vh, l);
-			req -= n;
-			live -= n != 0;
-			r->frees += n != 0;
-		}
-		if (o->op != TOP_FREE) {
-			uint64_t al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
-			r->allocs++;
-			if (vh->ops->alloc(vh->st, 0, o->size, al, &l->addr) == MM_OK) {
-				l->size = o->size;
-				req += o->size;
-				live++;
-			} else {
-				r->failed++;
-			}
-		}
+		apply_op(vh, &t->ops[i], &lr[t->ops[i].id], &req, &live, r);
 		if (check)
 			check_or_die(vh, i);
 		if (!r->peak.valid && !r->failed && req == t->h.peak_live) {
 			uint64_t t1 = mono_ns();
 			snap(vh, req, live, &r->peak);
-			t0 += mono_ns() - t1;
+			t0 += mono_ns() - t1; /* the snapshot is not timed */
 		}
 	}
 	r->elapsed_ns = mono_ns() - t0;
@@ -285,6 +293,7 @@ static void vmt_fields(struct json_buf *j, const struct workload *w)
 	json_u64(j, "vmt_prots_ignored", c->prots);
 	json_u64(j, "vmt_advises_ignored", c->advises);
 	json_u64(j, "vmt_execs", c->execs);
+	json_u64(j, "vmt_execs_replacing", c->execs_replacing);
 	json_u64(j, "vmt_skipped_lines", w->skipped);
 }
 
@@ -341,6 +350,9 @@ static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded 
 	for (*n = 0; *n < o->ntraces; (*n)++) {
 		if (vmt_load(o->traces[*n], o->lenient, &vl[*n], err, sizeof(err)))
 			return fprintf(stderr, "va_replay: %s\n", err), 1;
+		if (vl[*n].tl.skipped)
+			fprintf(stderr, "va_replay: note: %llu bad lines skipped, the first: %s\n",
+				(unsigned long long)vl[*n].tl.skipped, vl[*n].tl.first_skip);
 		const char *b = strrchr(o->traces[*n], '/');
 		w[*n] = (struct workload){b ? b + 1 : o->traces[*n], vl[*n].tl.t, &vl[*n].c,
 					  vl[*n].tl.skipped, 0};
@@ -373,7 +385,8 @@ static int run_all(const struct opts *o, const struct va_ops *const *virts, unsi
 				return 1;
 			}
 			int rc = replay(&vh, &w[wi], o->check, &r);
-			long n = rc ? 0 : va_frag_row(o, &vh, &w[wi], &r, rows + len, cap - len - 1);
+			long n = rc ? 0
+				    : va_frag_row(o, &vh, &w[wi], &r, rows + len, cap - len - 1);
 			va_host_fini(&vh);
 			if (rc || n < 0)
 				return n < 0 ? die("result row too long", NULL) : rc;
@@ -394,15 +407,16 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
-	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
-	static const char *const names[] = {"bitmap", "btree", "freelist"};
-	const struct va_ops *virts[3];
+	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
+				      va_host_bitmap_64k()};
+	static const char *const names[] = {"bitmap", "btree", "freelist", "bitmap-64k"};
+	const struct va_ops *virts[4];
 	unsigned nv = 0;
-	for (unsigned i = 0; i < 3; i++)
-		if (!strcmp(o.virt, "all") || !strcmp(o.virt, names[i]))
+	for (unsigned i = 0; i < 4; i++)
+		if ((i < 3 && !strcmp(o.virt, "all")) || !strcmp(o.virt, names[i]))
 			virts[nv++] = all[i];
 	if (!nv)
-		return die("unknown strategy (bitmap, btree, freelist, all)", o.virt);
+		return die("unknown strategy (bitmap, btree, freelist, bitmap-64k, all)", o.virt);
 	struct workload w[MAX_TRACES + 1];
 	struct vmt_loaded vl[MAX_TRACES];
 	struct trace_op *gen_ops = NULL;

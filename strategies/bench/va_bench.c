@@ -1,0 +1,295 @@
+/* va_bench.c: VA allocator speed, bitmap, btree and freelist in the same run (host
+ * engine: strategies linked into this process, one pthread per CPU).
+ *
+ *   pair   ns per alloc + free pair at 1 and 2 threads with 10 and 10,000 live
+ *          ranges held. Prefill: the live ranges (split evenly between the threads)
+ *          with random sizes 4 KiB..2 MiB, log-uniform (uniform octave, then uniform
+ *          page count within it); then each thread repeatedly frees one of its
+ *          ranges at random and allocates a new random size in its place, which
+ *          keeps the live count fixed and, with first fit, fragments the free space
+ *          into about as many free ranges as live ones. An untimed warm-up of 2x the
+ *          live count pairs reaches that steady state before timing. Timings are the
+ *          median over rounds (and threads) of a round's ns per pair, which resists
+ *          preemption on a shared machine; the mean is reported too (_mean).
+ *   ratio  in the same run: freelist ns / X ns for X = bitmap, btree (speedup_X) and
+ *          btree ns / bitmap ns (btree_over_bitmap), per thread count and live count.
+ *
+ * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
+ * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed
+ * (results/README.md names). Written atomically; progress on stderr.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../workloads/host/va_host.h"
+
+static const char *usage =
+	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N]\n"
+	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
+	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
+	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
+	"  --rounds N   timed rounds per configuration (default 51)\n"
+	"  --pairs N    alloc+free pairs per thread and round (default 5000)\n"
+	"  --seed N     seed of every random choice (default 1)\n";
+
+#define NVIRT 3
+#define MAX_THREADS 2
+
+struct bench {
+	FILE *out;
+	uint64_t seed, rounds, pairs;
+};
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* 4 KiB .. 2 MiB, log-uniform over the 10 octaves of page counts 1..512. */
+static uint64_t rand_size(uint64_t *s)
+{
+	unsigned e = (unsigned)(rnd(s) % 10);
+	uint64_t pages = (1ull << e) + rnd(s) % (1ull << e);
+	return (pages > 512 ? 512 : pages) << PAGE_SHIFT;
+}
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static void die(const char *msg, const char *what)
+{
+	fprintf(stderr, "va_bench: %s%s%s\n", msg, what ? ": " : "", what ? what : "");
+	exit(1);
+}
+
+static void row(struct bench *b, const char *virt, unsigned cpus, unsigned live, const char *op,
+		double value, const char *unit)
+{
+	fprintf(b->out, "host,true,va_op,%s,%u,%u,%s,%.6g,%s,%" PRIu64 "\n", virt, cpus, live, op,
+		value, unit, b->seed);
+	fflush(b->out);
+}
+
+/* ---- workers ------------------------------------------------------------------ */
+
+struct range {
+	uint64_t addr, size;
+};
+
+struct worker {
+	struct va_host *vh;
+	unsigned cpu;
+	struct range *r; /* this thread's live ranges */
+	uint64_t n, warmup, rounds, pairs, seed;
+	pthread_barrier_t *bar;
+	double *round_ns; /* ns per pair in each round */
+	double total_ns;
+};
+
+static void pair(struct worker *w, uint64_t *s)
+{
+	struct range *r = &w->r[rnd(s) % w->n];
+	w->vh->ops->free(w->vh->st, w->cpu, r->addr, r->size);
+	r->size = rand_size(s);
+	if (w->vh->ops->alloc(w->vh->st, w->cpu, r->size, 0, &r->addr) != MM_OK)
+		die("allocation failed in a timed pair", w->vh->ops->name);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint64_t s = w->seed;
+	pthread_barrier_wait(w->bar);
+	for (uint64_t i = 0; i < w->warmup; i++)
+		pair(w, &s);
+	pthread_barrier_wait(w->bar);
+	for (uint64_t k = 0; k < w->rounds; k++) {
+		double t0 = now_ns();
+		for (uint64_t i = 0; i < w->pairs; i++)
+			pair(w, &s);
+		double dt = now_ns() - t0;
+		w->round_ns[k] = dt / (double)w->pairs;
+		w->total_ns += dt;
+	}
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct timing {
+	double median, mean;
+	uint64_t free_ranges; /* after the run */
+};
+
+/* Prefills live ranges on a fresh instance of ops, runs threads x rounds of pairs. */
+static struct timing run_config(const struct bench *b, const struct va_ops *ops,
+				unsigned threads, unsigned live)
+{
+	struct va_host vh;
+	if (va_host_init(&vh, ops, VA_HOST_BASE, VA_HOST_SIZE))
+		die("init failed", ops->name);
+	struct range *all = calloc(live, sizeof(*all));
+	double *ns = calloc(b->rounds * threads, sizeof(double));
+	uint64_t s = b->seed * 1000003 + live;
+	for (unsigned i = 0; i < live; i++) {
+		all[i].size = rand_size(&s);
+		if (ops->alloc(vh.st, i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
+			die("prefill failed", ops->name);
+	}
+	pthread_t th[MAX_THREADS];
+	struct worker w[MAX_THREADS];
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, threads);
+	uint64_t per = live / threads;
+	for (unsigned t = 0; t < threads; t++) {
+		w[t] = (struct worker){&vh, t, all + t * per, per, 2 * per, b->rounds, b->pairs,
+				       b->seed * 77 + t, &bar, ns + t * b->rounds, 0};
+		if (pthread_create(&th[t], NULL, worker_main, &w[t]))
+			die("pthread_create", NULL);
+	}
+	double total = 0;
+	for (unsigned t = 0; t < threads; t++) {
+		pthread_join(th[t], NULL);
+		total += w[t].total_ns;
+	}
+	pthread_barrier_destroy(&bar);
+	struct va_stats st;
+	ops->stats(vh.st, &st);
+	if (!ops->check(vh.st))
+		die("invariant check failed after the run", ops->name);
+	qsort(ns, b->rounds * threads, sizeof(double), cmp_double);
+	struct timing r = {ns[b->rounds * threads / 2],
+			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges};
+	for (unsigned i = 0; i < live; i++)
+		ops->free(vh.st, 0, all[i].addr, all[i].size);
+	free(all);
+	free(ns);
+	va_host_fini(&vh);
+	return r;
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (errno || *end || !*v || v[0] == '-' || x < lo || x > hi) {
+		fprintf(stderr, "va_bench: %s: bad value '%s' (%" PRIu64 "..%" PRIu64 ")\n", opt, v,
+			lo, hi);
+		exit(2);
+	}
+	return x;
+}
+
+struct opts {
+	const char *out;
+	uint64_t rounds, pairs, seed;
+};
+
+/* Parses the command line; exits 0 after --help, 2 on bad input (one line). */
+static struct opts parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {{"out", 1, 0, 'o'},	{"rounds", 1, 0, 'r'},
+					   {"pairs", 1, 0, 'p'}, {"seed", 1, 0, 's'},
+					   {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+	struct opts o = {NULL, 51, 5000, 1};
+	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:h", lo, NULL)) != -1;) {
+		switch (c) {
+		case 'o': o.out = optarg; break;
+		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
+		case 'p': o.pairs = parse_u64("--pairs", optarg, 1, 100000000); break;
+		case 's': o.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: exit(2); /* getopt printed the one-line reason */
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "va_bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+		exit(2);
+	}
+	return o;
+}
+
+static void ratios(struct bench *b, unsigned cpus, unsigned live, const double ns[NVIRT])
+{
+	/* ns[]: bitmap, btree, freelist */
+	row(b, "bitmap_vs_freelist", cpus, live, "speedup_bitmap", ns[2] / ns[0], "x");
+	row(b, "btree_vs_freelist", cpus, live, "speedup_btree", ns[2] / ns[1], "x");
+	row(b, "btree_vs_bitmap", cpus, live, "btree_over_bitmap", ns[1] / ns[0], "x");
+	fprintf(stderr, "  %u thr %5u live: freelist/bitmap %.1fx, freelist/btree %.1fx, "
+		"btree/bitmap %.2fx\n", cpus, live, ns[2] / ns[0], ns[2] / ns[1], ns[1] / ns[0]);
+}
+
+/* One configuration: its rows and progress line; returns the median ns per pair. */
+static double bench_one(struct bench *b, const struct va_ops *ops, unsigned threads,
+			unsigned live)
+{
+	double t0 = now_ns();
+	struct timing r = run_config(b, ops, threads, live);
+	row(b, ops->name, threads, live, "alloc_free_pair", r.median, "ns");
+	row(b, ops->name, threads, live, "alloc_free_pair_mean", r.mean, "ns");
+	row(b, ops->name, threads, live, "free_ranges_after", (double)r.free_ranges, "ranges");
+	fprintf(stderr, "  %-8s %u thr %5u live: %9.1f ns/pair (median; mean %.1f), %" PRIu64
+		" free ranges after (%.1f s)\n", ops->name, threads, live, r.median, r.mean,
+		r.free_ranges, (now_ns() - t0) / 1e9);
+	return r.median;
+}
+
+static void run_all(struct bench *b)
+{
+	const struct va_ops *all[NVIRT] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
+	static const unsigned thr[] = {1, 2}, lives[] = {10, 10000};
+	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed\n");
+	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
+		" pairs per thread\n", b->rounds, b->pairs);
+	for (int t = 0; t < 2; t++) {
+		for (int l = 0; l < 2; l++) {
+			double ns[NVIRT];
+			for (int v = 0; v < NVIRT; v++)
+				ns[v] = bench_one(b, all[v], thr[t], lives[l]);
+			ratios(b, thr[t], lives[l], ns);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = parse_args(argc, argv);
+	struct bench b = {.out = stdout, .seed = o.seed, .rounds = o.rounds, .pairs = o.pairs};
+	char tmp[4096];
+	if (o.out) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
+		if (!(b.out = fopen(tmp, "w"))) {
+			fprintf(stderr, "va_bench: %s: %s\n", tmp, strerror(errno));
+			return 1;
+		}
+	}
+	run_all(&b);
+	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
+		fprintf(stderr, "va_bench: writing %s: %s\n", o.out, strerror(errno));
+		remove(tmp);
+		return 1;
+	}
+	return 0;
+}

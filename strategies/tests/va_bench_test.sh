@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# va_bench_test.sh: the VA benchmark's command contract: --help, a one-line error and
+# non-zero exit on bad input, and a small run that writes a complete CSV atomically
+# (no temporary file left) with every figure for every strategy and the ratios.
+set -u
+bin=${MTB_BIN:-build/bin}/va_bench
+[ -x "$bin" ] || { echo "va_bench_test: $bin not built (make $bin)"; exit 1; }
+fail() { echo "va_bench_test: $*"; exit 1; }
+"$bin" --help | grep -q -- '--out' || fail "--help does not describe --out"
+for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra"; do
+	# shellcheck disable=SC2086
+	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
+	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
+done
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir "$dir/out"
+"$bin" --rounds 2 --pairs 50 --out "$dir/out/v.csv" 2>"$dir/progress" ||
+	fail "small run failed: $(tail -3 "$dir/progress")"
+[ "$(ls "$dir/out")" = "v.csv" ] || fail "temporary file left: $(ls "$dir/out")"
+csv=$dir/out/v.csv
+head -1 "$csv" | grep -q '^engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed$' ||
+	fail "bad header"
+for s in bitmap btree freelist; do
+	for op in alloc_free_pair alloc_free_pair_mean free_ranges_after; do
+		n=$(grep -c "^host,true,va_op,$s,[12],\(10\|10000\),$op," "$csv")
+		[ "$n" -eq 4 ] || fail "$s: want 4 $op rows (1/2 threads x 10/10000 live), got $n"
+	done
+done
+for r in bitmap_vs_freelist,.*,speedup_bitmap btree_vs_freelist,.*,speedup_btree \
+	btree_vs_bitmap,.*,btree_over_bitmap; do
+	[ "$(grep -c ",$r," "$csv")" -eq 4 ] || fail "want 4 ratio rows $r"
+done
+awk -F, 'NR > 1 && ($8 !~ /^[0-9.e+-]+$/ || $8 + 0 <= 0) { exit 1 }' "$csv" ||
+	fail "non-numeric or non-positive value"
+echo "va_bench_test: ok ($(($(wc -l <"$csv") - 1)) rows)"
