@@ -96,7 +96,7 @@ static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
 
 /* Chunk lock held: refreshes the hint of which orders the chunk has free, for the
  * orders lo..hi that an operation touched. */
-static void chunk_update(struct buddy_chunk *c, unsigned lo, unsigned hi)
+void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi)
 {
 	unsigned m = (c->orders & ~bb_orders(lo, hi)) | bb_order_mask_range(c->w, lo, hi);
 	__atomic_store_n(&c->orders, m, __ATOMIC_RELAXED);
@@ -108,14 +108,14 @@ int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order)
 	unsigned from;
 	int u = bb_alloc_masked(c->w, order, c->orders, &from);
 	if (u >= 0)
-		chunk_update(c, order, from);
+		buddy_chunk_hint(c, order, from);
 	return u;
 }
 
 /* Chunk lock held: bb_free on the chunk's node, keeping its hint. */
 void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
 {
-	chunk_update(c, order, bb_free(c->w, unit, order));
+	buddy_chunk_hint(c, order, bb_free(c->w, unit, order));
 }
 
 /* True if the chunk may have a free block of chunk order >= j (a hint). */
@@ -526,7 +526,7 @@ static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 			area_set_free(b, ai, a->free - (1u << order));
 		spin_unlock(&a->lock);
 	}
-	chunk_update(c, 0, BB_MAX_ORDER);
+	buddy_chunk_hint(c, 0, BB_MAX_ORDER);
 	spin_unlock(&c->lock);
 	return ok ? MM_OK : MM_EBUSY;
 }

@@ -34,22 +34,40 @@ static uint32_t n_hint(const struct buddy_cpu *bc)
 	return __atomic_load_n(&bc->n, __ATOMIC_RELAXED);
 }
 
-/* Returns the areas blk[0..cnt) to their chunks, one lock per run of one chunk. */
+/* Returns the areas blk[0..cnt) to their chunks, one lock and one hint update per
+ * run of one chunk. */
 static void to_chunks(struct buddy *b, const uint32_t *blk, unsigned cnt)
 {
-	struct buddy_chunk *held = 0;
-	for (unsigned i = 0; i < cnt; i++) {
+	for (unsigned i = 0; i < cnt;) {
 		struct buddy_chunk *c = &b->chunks[blk[i] / BB_UNITS];
-		if (c != held) {
-			if (held)
-				spin_unlock(&held->lock);
-			spin_lock(&c->lock);
-			held = c;
+		unsigned hi = 0;
+		spin_lock(&c->lock);
+		for (; i < cnt && &b->chunks[blk[i] / BB_UNITS] == c; i++) {
+			unsigned j = bb_free(c->w, blk[i] % BB_UNITS, 0); /* MM_MAX: twice */
+			hi = MM_MAX(hi, j);
 		}
-		buddy_chunk_free(c, blk[i] % BB_UNITS, 0);
+		buddy_chunk_hint(c, 0, hi);
+		spin_unlock(&c->lock);
 	}
-	if (held)
-		spin_unlock(&held->lock);
+}
+
+/* Chunk lock held: takes up to want whole areas from chunk ci into blk[n..) as few
+ * aligned blocks of areas (one bitmap operation each); returns the new n. */
+static uint32_t take_areas(struct buddy_chunk *c, uint32_t ci, uint32_t *blk, uint32_t n,
+			   uint32_t want, struct buddy_cpu *bc)
+{
+	while (n < want) {
+		int u = -1;
+		unsigned j = mm_log2_floor(want - n) + 1;
+		while (j-- > 0 && (u = buddy_chunk_alloc(c, j)) < 0)
+			;
+		if (u < 0)
+			break;
+		for (unsigned k = 0; k < (1u << j); k++)
+			blk[n++] = ci * BB_UNITS + (unsigned)u + k;
+		set_n(bc, n); /* visible before the chunk lock is dropped */
+	}
+	return n;
 }
 
 /* Cache lock held, cache empty: takes up to CACHE_BATCH whole areas from the first
@@ -62,10 +80,7 @@ static void refill(struct buddy *b, struct buddy_cpu *bc)
 		if (!__atomic_load_n(&c->orders, __ATOMIC_RELAXED))
 			continue;
 		spin_lock(&c->lock);
-		for (int u; n < CACHE_BATCH && (u = buddy_chunk_alloc(c, 0)) >= 0;) {
-			bc->blk[n++] = ci * BB_UNITS + (unsigned)u;
-			set_n(bc, n); /* visible before the chunk lock is dropped */
-		}
+		n = take_areas(c, ci, bc->blk, 0, CACHE_BATCH, bc);
 		spin_unlock(&c->lock);
 		if (n) {
 			bc->chunk = ci;

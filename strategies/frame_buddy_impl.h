@@ -65,6 +65,8 @@ void buddy_stats(const void *st, struct frame_stats *out);
  * its order hint; chunk_alloc returns the unit or -1. */
 int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order);
 void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order);
+/* frame_buddy.c, chunk lock held: refreshes the chunk's hint for orders lo..hi. */
+void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi);
 
 /* frame_buddy_cache.c. Lock order: a CPU's cache, then a chunk, then an area. */
 /* A free 2 MiB block from cpu's cache (refilled from the chunks) into *area; false if
