@@ -21,7 +21,8 @@
  * entirely free lo area (owned or not) is promoted and the search repeated.
  * 2 MiB requests (order 9) go through a per-CPU cache of free 2 MiB blocks
  * (frame_buddy_cache.c), refilled from and flushed to the chunks CACHE_BATCH at a
- * time, so one chunk (a 1 GiB machine) is not a lock taken on every 2 MiB call;
+ * time (a refill as one aligned block of areas when there is one), so one chunk
+ * (a 1 GiB machine) is not a lock and a bitmap update on every 2 MiB call;
  * requests that find nothing steal from or flush the caches before failing.
  *
  * Concurrency: a spinlock per area, per chunk and per CPU cache; no global lock.
@@ -492,7 +493,6 @@ static void buddy_free(void *st, unsigned cpu, uint64_t pfn, unsigned order)
 	struct buddy *b = st;
 	MM_ASSERT(order <= FRAME_MAX_ORDER && (pfn & ((1ull << order) - 1)) == 0,
 		  "frame_buddy: free of a misaligned block or bad order");
-	MM_ASSERT(cpu < b->ncpus, "frame_buddy: cpu out of range");
 	if (!buddy_usable(b, pfn, 1ull << order))
 		mm_panic("frame_buddy: free of frames outside usable memory (never allocated)");
 	buddy_insert(b, cpu, pfn, order);

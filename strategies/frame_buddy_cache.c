@@ -6,9 +6,12 @@
  * keeps up to CACHE_CAP free 2 MiB blocks (area numbers) behind its own lock, in
  * its own cache line (struct buddy_cpu, no extra metadata): a 2 MiB alloc pops
  * one, a 2 MiB free pushes one. An empty cache is refilled with CACHE_BATCH areas
- * under one chunk lock; a full one returns its CACHE_BATCH oldest under one chunk
- * lock. So the shared lock is taken once per CACHE_BATCH operations (the
- * magazine idea of Bonwick & Adams, USENIX'01, over LLFree-style areas).
+ * under one chunk lock, as one aligned block of 8 areas when the chunk has one
+ * (one bitmap operation); a full one returns its CACHE_BATCH oldest under one
+ * chunk lock, refreshing the chunk's order hint once. So the shared lock and
+ * bitmap are touched once per CACHE_BATCH operations (the magazine idea of
+ * Bonwick & Adams, USENIX'01, over LLFree-style areas). Cost: O(ncpus) lock
+ * operations on the rare paths (steal, flush, alloc_at), O(1) otherwise.
  *
  * Nothing is stranded: a cached block counts as free (frame.h); a 2 MiB request
  * that finds its cache and the chunks empty steals from another CPU's cache; a
@@ -180,6 +183,14 @@ bool buddy_cache_has(const struct buddy *b, uint32_t ai)
 			if (b->cpu[cpu].blk[i] == ai)
 				return true;
 	return false;
+}
+
+uint64_t buddy_cache_count(const struct buddy *b)
+{
+	uint64_t n = 0;
+	for (unsigned cpu = 0; cpu < b->ncpus; cpu++)
+		n += n_hint(&b->cpu[cpu]);
+	return n;
 }
 
 uint64_t buddy_cache_check(const struct buddy *b)

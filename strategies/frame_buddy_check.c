@@ -66,7 +66,7 @@ void buddy_stats(const void *st, struct frame_stats *out)
 		out->free_frames += a->free;
 		out->free_2m_blocks += a->free == BB_UNITS;
 	}
-	uint64_t cached = buddy_cache_check(b); /* cached 2 MiB blocks count as free */
+	uint64_t cached = buddy_cache_count(b); /* cached 2 MiB blocks count as free */
 	out->free_blocks[AREA_ORDER] += cached;
 	out->free_frames += cached * BB_UNITS;
 	out->free_2m_blocks += cached;

@@ -85,6 +85,8 @@ bool buddy_cache_flush(struct buddy *b, uint32_t a0, uint32_t n);
 bool buddy_cache_holds(struct buddy *b, uint32_t a0, uint32_t n);
 /* Quiescent: true if some cache holds area ai. */
 bool buddy_cache_has(const struct buddy *b, uint32_t ai);
+/* Blocks in all caches (exact when quiescent; no lock, no check). */
+uint64_t buddy_cache_count(const struct buddy *b);
 /* Quiescent: panics on a bad cache (count, duplicate, area not lo-allocated);
  * returns the number of cached blocks. */
 uint64_t buddy_cache_check(const struct buddy *b);

@@ -7,7 +7,8 @@
  * any_free of cached blocks. check() and exact accounting after each part.
  * Part 2, 2 and 8 threads (also under TSan): rounds of concurrent 2 MiB fill to
  * exhaustion (each frame claimed by CAS; at the barrier nothing may be left free),
- * concurrent shuffled frees, then a 1 GiB alloc must succeed. */
+ * concurrent shuffled frees, then a 1 GiB alloc must succeed. Debug builds: a
+ * free inside (or of) a cached block panics as a double free. */
 #include <pthread.h>
 
 #include "../frame_buddy.h"
@@ -124,6 +125,35 @@ static void part1(uint64_t seed)
 	frame_inst_fini(&fi);
 }
 
+/* Debug builds: freeing a frame of (or the whole) cached block is a double free. */
+struct misuse {
+	unsigned order;
+};
+
+static void free_in_cached(void *arg)
+{
+	const struct misuse *m = arg;
+	struct mem_map map = map_1g();
+	struct frame_inst fi;
+	uint64_t pfn;
+	frame_inst_init(&fi, ops, &map, 2);
+	CHECK(ops->alloc(fi.st, 1, FRAME_ORDER_2M, &pfn) == MM_OK, "alloc");
+	ops->free(fi.st, 1, pfn, FRAME_ORDER_2M); /* into CPU 1's cache */
+	ops->free(fi.st, 0, pfn + (m->order ? 0 : 5), m->order);
+}
+
+static void part_panic(void)
+{
+	if (!MM_DEBUG)
+		return;
+	for (unsigned o = 0; o <= FRAME_ORDER_2M; o += FRAME_ORDER_2M) {
+		struct misuse m = {o};
+		CHECK(expect_panic(free_in_cached, &m, "double free"),
+		      "free (order %u) inside a cached 2 MiB block not caught", o);
+	}
+	printf("  double free of / inside a cached block caught\n");
+}
+
 struct shared {
 	struct frame_inst fi;
 	uint8_t *owner; /* per 2 MiB block: 0 or thread id + 1 */
@@ -205,6 +235,7 @@ int main(void)
 {
 	uint64_t seed = test_seed("frame_cache_mt_test", 11);
 	part1(seed);
+	part_panic();
 	part2(2, seed, 40);
 	part2(8, seed, 10);
 	printf("frame_cache_mt_test: ok\n");
