@@ -20,13 +20,14 @@
  * upward). Large requests (order >= 9) use the chunk nodes; on failure every
  * entirely free lo area (owned or not) is promoted and the search repeated.
  * 2 MiB requests (order 9) go through a per-CPU cache of free 2 MiB blocks
- * (frame_buddy_cache.c), refilled from and flushed to the chunks CACHE_BATCH at a
- * time (a refill as one aligned block of areas when there is one), so one chunk
- * (a 1 GiB machine) is not a lock and a bitmap update on every 2 MiB call;
+ * (frame_buddy_cache.c), refilled from and flushed to the chunks half a cache at
+ * a time (a refill as aligned blocks of areas), so one chunk (a 1 GiB machine) is
+ * not a lock and a bitmap update on every 2 MiB call;
  * requests that find nothing steal from or flush the caches before failing.
  *
  * Concurrency: a spinlock per area, per chunk and per CPU cache; no global lock.
- * Lock order: cache, chunk, area. A CPU's small alloc/free touches only its area's lock.
+ * Lock order: cache, chunk, area. A CPU's small alloc/free touches only its area's
+ * lock.
  * `free`, `owner`, the summary bitmap and each chunk's `orders` mask (which
  * orders it has free) are read without a lock (atomically) only as hints, to
  * skip areas and chunks; every decision is re-checked under the lock. Each CPU
@@ -44,12 +45,12 @@
  * A summary bitmap (one bit per area: "lo with free frames") lets that scan
  * skip full areas 64 at a time.
  * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
- * = 2.127 bits per frame, plus 136 bytes per GiB and the fixed state.
+ * = 2.127 bits per frame, plus 136 bytes per GiB, the 2 MiB caches (4 bytes per
+ * block per CPU, at most 256 bytes per CPU) and the fixed state.
  * Non-usable frames (holes, reserved) are never inserted, so never handed out.
- * The state is in frame_buddy_impl.h (the caches live in struct buddy_cpu: no
- * extra metadata); check and stats are in frame_buddy_check.c; frame_buddy.h adds
- * introspection (any_free here, free runs in frame_buddy_runs.c) for va_bitmap.c, which runs this buddy
- * over VA granules.
+ * The state is in frame_buddy_impl.h; check and stats are in frame_buddy_check.c;
+ * frame_buddy.h adds introspection (any_free here, free runs in frame_buddy_runs.c) for
+ * va_bitmap.c, which runs this buddy over VA granules.
  */
 #include "frame_buddy.h"
 #include "frame_buddy_impl.h"
@@ -424,13 +425,26 @@ static void large_free(struct buddy *b, unsigned cpu, uint64_t pfn, unsigned ord
 
 /* ---- the frame_ops ---------------------------------------------------------- */
 
+uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus)
+{
+	uint64_t q = nareas / 4 / (ncpus ? ncpus : 1);
+	return q >= CACHE_MAX ? CACHE_MAX : q < 2 ? 2 : 1u << mm_log2_floor(q);
+}
+
+/* Bytes of areas, chunks and summary, then (64-aligned) the per-CPU cache arrays. */
+static size_t meta_core(uint64_t nareas)
+{
+	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
+	return (size_t)MM_ALIGN_UP(nareas * sizeof(struct buddy_area) +
+					   nchunks * sizeof(struct buddy_chunk) + (nareas + 63) / 64 * 8,
+				   64);
+}
+
 size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus)
 {
 	uint64_t frames = mem_map_end(map) >> PAGE_SHIFT;
 	uint64_t nareas = (frames + BB_UNITS - 1) / BB_UNITS;
-	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
-	return (size_t)(nareas * sizeof(struct buddy_area) + nchunks * sizeof(struct buddy_chunk) +
-			(nareas + 63) / 64 * 8);
+	return meta_core(nareas) + (size_t)ncpus * buddy_cache_cap(nareas, ncpus) * 4;
 }
 
 static void buddy_insert(struct buddy *b, unsigned cpu, uint64_t pfn, unsigned order)
@@ -458,8 +472,12 @@ static int buddy_init(void *st, const struct mem_map *map, unsigned ncpus, void 
 	b->areas = meta;
 	b->chunks = (struct buddy_chunk *)(b->areas + b->nareas);
 	b->avail = (uint64_t *)(b->chunks + b->nchunks);
+	b->cache_cap = buddy_cache_cap(b->nareas, ncpus);
+	uint32_t *blk = (uint32_t *)((char *)meta + meta_core(b->nareas));
 	for (unsigned i = 0; i < FRAME_MAX_CPUS; i++)
-		b->cpu[i] = (struct buddy_cpu){.area = NO_AREA, .chunk = b->nchunks ? i % b->nchunks : 0};
+		b->cpu[i] = (struct buddy_cpu){.area = NO_AREA,
+					       .chunk = b->nchunks ? i % b->nchunks : 0,
+					       .blk = i < ncpus ? blk + (size_t)i * b->cache_cap : 0};
 	for (uint32_t i = 0; i < map->count; i++) {
 		const struct mem_region *r = &map->r[i];
 		if (r->type != MEM_USABLE)

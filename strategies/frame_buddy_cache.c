@@ -3,13 +3,15 @@
  *
  * Without it every order-9 request takes its chunk's lock; with 1 GiB of memory
  * there is one chunk, and 2 CPUs ping-pong its cache line on every call. Each CPU
- * keeps up to CACHE_CAP free 2 MiB blocks (area numbers) behind its own lock, in
- * its own cache line (struct buddy_cpu, no extra metadata): a 2 MiB alloc pops
- * one, a 2 MiB free pushes one. An empty cache is refilled with CACHE_BATCH areas
- * under one chunk lock, as one aligned block of 8 areas when the chunk has one
- * (one bitmap operation); a full one returns its CACHE_BATCH oldest under one
- * chunk lock, refreshing the chunk's order hint once. So the shared lock and
- * bitmap are touched once per CACHE_BATCH operations (the magazine idea of
+ * keeps up to cap free 2 MiB blocks (area numbers; cap = buddy_cache_cap: a power
+ * of two <= CACHE_MAX = 64 and <= areas / (4 * ncpus)) behind its own lock, in its
+ * own cache line (struct buddy_cpu; the arrays are in the metadata, 4 * cap bytes
+ * per CPU): a 2 MiB alloc pops one, a 2 MiB free pushes one. An empty cache is
+ * refilled with cap / 2 areas under one chunk lock, as few aligned blocks of areas
+ * as the chunk allows (one bitmap operation each); a full one returns its cap / 2
+ * oldest under one chunk lock, refreshing the chunk's order hint once. So the
+ * shared lock and bitmap are touched once per cap / 2 operations, and a CPU whose
+ * working set fits its cache does not touch them at all (the magazine idea of
  * Bonwick & Adams, USENIX'01, over LLFree-style areas). Cost: O(ncpus) lock
  * operations on the rare paths (steal, flush, alloc_at), O(1) otherwise.
  *
@@ -20,7 +22,7 @@
  * blocks it overlaps. So a single caller sees ENOMEM only when no free block of
  * the order exists, exactly as without caches.
  *
- * Invariants (buddy_cache_check): n <= CACHE_CAP (0 for CPUs >= ncpus); a cached
+ * Invariants (buddy_cache_check): n <= cap (0 for CPUs >= ncpus); a cached
  * area is lo with free == 0 and owner == 0, is not free in its chunk, and is in
  * at most one cache once. Lock order: cache, then chunk, then area; a block moves
  * between a cache and a chunk with both locks held, so it is always in one place.
@@ -73,7 +75,7 @@ static uint32_t take_areas(struct buddy_chunk *c, uint32_t ci, uint32_t *blk, ui
 	return n;
 }
 
-/* Cache lock held, cache empty: takes up to CACHE_BATCH whole areas from the first
+/* Cache lock held, cache empty: takes up to cache_cap / 2 whole areas from the first
  * chunk (next-fit from bc->chunk) that has any. */
 static void refill(struct buddy *b, struct buddy_cpu *bc)
 {
@@ -83,7 +85,7 @@ static void refill(struct buddy *b, struct buddy_cpu *bc)
 		if (!__atomic_load_n(&c->orders, __ATOMIC_RELAXED))
 			continue;
 		spin_lock(&c->lock);
-		n = take_areas(c, ci, bc->blk, 0, CACHE_BATCH, bc);
+		n = take_areas(c, ci, bc->blk, 0, b->cache_cap / 2, bc);
 		spin_unlock(&c->lock);
 		if (n) {
 			bc->chunk = ci;
@@ -112,11 +114,12 @@ void buddy_cache_push(struct buddy *b, unsigned cpu, uint32_t area)
 	struct buddy_cpu *bc = &b->cpu[cpu];
 	spin_lock(&bc->lock);
 	uint32_t n = bc->n;
-	if (n == CACHE_CAP) { /* return the oldest CACHE_BATCH, keep the newest */
-		to_chunks(b, bc->blk, CACHE_BATCH);
-		for (uint32_t i = CACHE_BATCH; i < n; i++)
-			bc->blk[i - CACHE_BATCH] = bc->blk[i];
-		n -= CACHE_BATCH;
+	uint32_t half = b->cache_cap / 2;
+	if (n == b->cache_cap) { /* return the oldest half, keep the newest */
+		to_chunks(b, bc->blk, half);
+		for (uint32_t i = half; i < n; i++)
+			bc->blk[i - half] = bc->blk[i];
+		n -= half;
 	}
 	bc->blk[n] = area;
 	set_n(bc, n + 1);
@@ -198,7 +201,8 @@ uint64_t buddy_cache_check(const struct buddy *b)
 	uint64_t total = 0;
 	for (unsigned cpu = 0; cpu < FRAME_MAX_CPUS; cpu++) {
 		const struct buddy_cpu *bc = &b->cpu[cpu];
-		MM_ASSERT(bc->n <= (cpu < b->ncpus ? CACHE_CAP : 0), "frame_buddy: bad cache count");
+		MM_ASSERT(bc->n <= (cpu < b->ncpus ? b->cache_cap : 0),
+			  "frame_buddy: bad cache count");
 		for (uint32_t i = 0; i < bc->n; i++) {
 			uint32_t ai = bc->blk[i];
 			MM_ASSERT(ai < b->nareas, "frame_buddy: cached area out of range");
@@ -209,7 +213,8 @@ uint64_t buddy_cache_check(const struct buddy *b)
 				  "frame_buddy: cached area also free in its chunk");
 			for (unsigned c2 = 0; c2 <= cpu; c2++)
 				for (uint32_t k = 0; k < (c2 == cpu ? i : b->cpu[c2].n); k++)
-					MM_ASSERT(b->cpu[c2].blk[k] != ai, "frame_buddy: area cached twice");
+					MM_ASSERT(b->cpu[c2].blk[k] != ai,
+						  "frame_buddy: area cached twice");
 			total++;
 		}
 	}

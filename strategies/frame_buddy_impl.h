@@ -25,18 +25,19 @@ struct buddy_chunk {
 	uint32_t orders; /* bb_order_mask(w), kept under the lock, read as a hint */
 };
 
-/* Per-CPU cache of free 2 MiB blocks (frame_buddy_cache.c): up to CACHE_CAP
- * area numbers, refilled CACHE_BATCH at a time under one chunk lock and flushed
- * CACHE_BATCH at a time when full. */
-#define CACHE_CAP   12u
-#define CACHE_BATCH 8u
+/* Per-CPU cache of free 2 MiB blocks (frame_buddy_cache.c): up to cache_cap
+ * area numbers (a power of two, 2..CACHE_MAX, about a quarter of the areas over
+ * the CPUs), refilled cache_cap / 2 at a time under one chunk lock and flushed
+ * cache_cap / 2 at a time when full. The arrays are in the metadata. */
+#define CACHE_MAX 64u
 
 struct buddy_cpu {
 	uint32_t area;	/* reserved area or NO_AREA; only this CPU writes it */
 	uint32_t chunk; /* where large requests start looking */
 	struct spinlock lock; /* of the cache: n and blk */
 	uint32_t n;	      /* cached blocks; written under lock, read as a hint */
-	uint32_t blk[CACHE_CAP]; /* blk[0..n): areas of free 2 MiB blocks (lo, free 0) */
+	uint32_t *blk;	      /* blk[0..n): areas of free 2 MiB blocks (lo, free 0) */
+	uint32_t pad[10];
 };
 _Static_assert(sizeof(struct buddy_cpu) == 64, "one cache line per CPU");
 
@@ -47,6 +48,7 @@ struct buddy {
 	uint64_t total;
 	uint32_t nareas, nchunks;
 	unsigned ncpus;
+	uint32_t cache_cap; /* per CPU */
 	struct buddy_area *areas;
 	struct buddy_chunk *chunks;
 	uint64_t *avail; /* summary: bit i set <=> area i is lo with free > 0 */
@@ -57,6 +59,7 @@ struct buddy {
  * bytes of metadata for map (frame_ops.meta_size). */
 bool buddy_usable(const struct buddy *b, uint64_t pfn, uint64_t n);
 size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus);
+uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus);
 /* frame_buddy_check.c: frame_ops.check and frame_ops.stats (quiescent). */
 bool buddy_check(const void *st);
 void buddy_stats(const void *st, struct frame_stats *out);

@@ -57,7 +57,8 @@ static void free_shuffled(struct frame_inst *fi, struct rng *r, uint64_t *p, uns
 		p[j] = x;
 	}
 	for (unsigned i = 0; i < n; i++)
-		ops->free(fi->st, cpu >= 0 ? (unsigned)cpu : (unsigned)rng_below(r, 2), p[i], order);
+		ops->free(fi->st, cpu >= 0 ? (unsigned)cpu : (unsigned)rng_below(r, 2), p[i],
+			  order);
 }
 
 static void one_gib(struct frame_inst *fi, unsigned cpu)
@@ -176,12 +177,14 @@ static void *worker_main(void *arg)
 	struct rng r = {sh->seed * 1000 + w->id};
 	for (int round = 0; round < sh->rounds; round++) {
 		unsigned n = 0;
-		while (n < NBLK && ops->alloc(sh->fi.st, w->id, FRAME_ORDER_2M, &w->p[n]) == MM_OK) {
+		while (n < NBLK &&
+		       ops->alloc(sh->fi.st, w->id, FRAME_ORDER_2M, &w->p[n]) == MM_OK) {
 			uint8_t zero = 0;
 			CHECK(__atomic_compare_exchange_n(&sh->owner[w->p[n] / NBLK], &zero,
 							  (uint8_t)(w->id + 1), 0, __ATOMIC_ACQ_REL,
 							  __ATOMIC_ACQUIRE),
-			      "block %" PRIu64 " given to threads %u and %u", w->p[n], w->id, zero - 1u);
+			      "block %" PRIu64 " given to threads %u and %u", w->p[n], w->id,
+			      zero - 1u);
 			n++;
 		}
 		sh->got[w->id] = n;
