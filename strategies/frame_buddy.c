@@ -19,9 +19,15 @@
  * lo area that becomes entirely free is promoted back to its chunk (coalescing
  * upward). Large requests (order >= 9) use the chunk nodes; on failure every
  * entirely free lo area (owned or not) is promoted and the search repeated.
+ * 2 MiB requests (order 9) go through a per-CPU cache of free 2 MiB blocks
+ * (frame_buddy_cache.c), refilled from and flushed to the chunks half a cache at
+ * a time (a refill as aligned blocks of areas), so one chunk (a 1 GiB machine) is
+ * not a lock and a bitmap update on every 2 MiB call;
+ * requests that find nothing steal from or flush the caches before failing.
  *
- * Concurrency: a spinlock per area and per chunk; no global lock. Lock order:
- * chunk before area. A CPU's small alloc/free touches only its area's lock.
+ * Concurrency: a spinlock per area, per chunk and per CPU cache; no global lock.
+ * Lock order: cache, chunk, area. A CPU's small alloc/free touches only its area's
+ * lock.
  * `free`, `owner`, the summary bitmap and each chunk's `orders` mask (which
  * orders it has free) are read without a lock (atomically) only as hints, to
  * skip areas and chunks; every decision is re-checked under the lock. Each CPU
@@ -30,8 +36,8 @@
  * (buddy_bitmap.h); per area free == bits counted; hi => free == 0; an entirely
  * free lo area has an owner (else it would have been promoted); summary bit i ==
  * (free_i > 0); chunk.orders == bb_order_mask(chunk); every free block usable.
- * Accounting (exact when quiescent): total = sum(lo free) + 512 * free areas in
- * chunk nodes; reserved areas count as free (frame.h).
+ * Accounting (exact when quiescent): total = sum(lo free) + 512 * (free areas in
+ * chunk nodes + cached 2 MiB blocks); reserved areas and caches count as free.
  *
  * Bound: an alloc/free is O(orders) bit operations in one node plus a next-fit
  * scan when a CPU's area runs out, O(areas / 64) words worst case. Debug frees
@@ -39,11 +45,12 @@
  * A summary bitmap (one bit per area: "lo with free frames") lets that scan
  * skip full areas 64 at a time.
  * Metadata: 136 bytes per area (128 bitmap + lock, count, owner) + 1 summary bit
- * = 2.127 bits per frame, plus 136 bytes per GiB and the fixed state.
+ * = 2.127 bits per frame, plus 136 bytes per GiB, the 2 MiB caches (4 bytes per
+ * block per CPU, at most 256 bytes per CPU) and the fixed state.
  * Non-usable frames (holes, reserved) are never inserted, so never handed out.
- * The state is in frame_buddy_impl.h; frame_buddy.h adds introspection (any_free
- * here, free runs in frame_buddy_runs.c) for va_bitmap.c, which runs this buddy
- * over VA granules.
+ * The state is in frame_buddy_impl.h; check and stats are in frame_buddy_check.c;
+ * frame_buddy.h adds introspection (any_free here, free runs in frame_buddy_runs.c) for
+ * va_bitmap.c, which runs this buddy over VA granules.
  */
 #include "frame_buddy.h"
 #include "frame_buddy_impl.h"
@@ -51,7 +58,7 @@
 /* ---- helpers ------------------------------------------------------------- */
 
 /* True if frames [pfn, pfn+n) all lie in one usable region. */
-static bool usable(const struct buddy *b, uint64_t pfn, uint64_t n)
+bool buddy_usable(const struct buddy *b, uint64_t pfn, uint64_t n)
 {
 	return mem_map_covers(&b->map, pfn << PAGE_SHIFT, n << PAGE_SHIFT, MEM_USABLE);
 }
@@ -91,26 +98,26 @@ static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
 
 /* Chunk lock held: refreshes the hint of which orders the chunk has free, for the
  * orders lo..hi that an operation touched. */
-static void chunk_update(struct buddy_chunk *c, unsigned lo, unsigned hi)
+void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi)
 {
 	unsigned m = (c->orders & ~bb_orders(lo, hi)) | bb_order_mask_range(c->w, lo, hi);
 	__atomic_store_n(&c->orders, m, __ATOMIC_RELAXED);
 }
 
 /* Chunk lock held: bb_alloc on the chunk's node, keeping its hint; unit or -1. */
-static int chunk_alloc(struct buddy_chunk *c, unsigned order)
+int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order)
 {
 	unsigned from;
 	int u = bb_alloc_masked(c->w, order, c->orders, &from);
 	if (u >= 0)
-		chunk_update(c, order, from);
+		buddy_chunk_hint(c, order, from);
 	return u;
 }
 
 /* Chunk lock held: bb_free on the chunk's node, keeping its hint. */
-static void chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
+void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
 {
-	chunk_update(c, order, bb_free(c->w, unit, order));
+	buddy_chunk_hint(c, order, bb_free(c->w, unit, order));
 }
 
 /* True if the chunk may have a free block of chunk order >= j (a hint). */
@@ -133,7 +140,7 @@ static void promote_locked(struct buddy *b, uint32_t ai)
 	}
 	spin_unlock(&a->lock);
 	if (whole) {
-		chunk_free(chunk_of(b, ai), ai % BB_UNITS, 0);
+		buddy_chunk_free(chunk_of(b, ai), ai % BB_UNITS, 0);
 	}
 }
 
@@ -214,7 +221,7 @@ static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
 		if (!chunk_may_have(c, 0))
 			continue;
 		spin_lock(&c->lock);
-		int u = chunk_alloc(c, 0);
+		int u = buddy_chunk_alloc(c, 0);
 		if (u >= 0) {
 			b->cpu[cpu].chunk = ci;
 			uint32_t ai = ci * BB_UNITS + (unsigned)u;
@@ -263,6 +270,17 @@ static bool area_scan(struct buddy *b, unsigned cpu, unsigned order, enum claim 
 	return false;
 }
 
+/* Reserves a whole area from a chunk for cpu and takes 2^order frames from it. */
+static bool small_new_area(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
+{
+	uint32_t ai = area_take_whole(b, cpu, cpu + 1);
+	if (ai == NO_AREA)
+		return false;
+	b->cpu[cpu].area = ai;
+	MM_ASSERT(area_try(b, ai, order, cpu + 1, CLAIM_MINE, pfn), "frame_buddy: new area");
+	return true;
+}
+
 static int small_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
 {
 	struct buddy_cpu *bc = &b->cpu[cpu];
@@ -277,13 +295,13 @@ static int small_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *
 	}
 	if (area_scan(b, cpu, order, CLAIM_NEW, start, pfn))
 		return MM_OK;
-	uint32_t ai = area_take_whole(b, cpu, me);
-	if (ai != NO_AREA) {
-		bc->area = ai;
-		MM_ASSERT(area_try(b, ai, order, me, CLAIM_MINE, pfn), "frame_buddy: new area");
+	if (small_new_area(b, cpu, order, pfn))
 		return MM_OK;
-	}
-	/* Last resort: other CPUs' reservations. */
+	/* Last resorts: other CPUs' reservations, then the 2 MiB caches. */
+	if (area_scan(b, cpu, order, CLAIM_ANY, start, pfn))
+		return MM_OK;
+	if (buddy_cache_flush(b, 0, b->nareas) && small_new_area(b, cpu, order, pfn))
+		return MM_OK;
 	return area_scan(b, cpu, order, CLAIM_ANY, start, pfn) ? MM_OK : MM_ENOMEM;
 }
 
@@ -299,7 +317,7 @@ static bool small_any_free(struct buddy *b, uint64_t pfn, unsigned order)
 		   bb_any_free(a->w, (unsigned)(pfn % BB_UNITS), order);
 	spin_unlock(&a->lock);
 	spin_unlock(&c->lock);
-	return any;
+	return any || buddy_cache_holds(b, ai, 1); /* after the chunk: see holds */
 }
 
 static void small_free(struct buddy *b, uint64_t pfn, unsigned order)
@@ -327,7 +345,7 @@ static bool large_try(struct buddy *b, unsigned cpu, unsigned order, uint64_t *p
 		if (!chunk_may_have(c, order - AREA_ORDER))
 			continue;
 		spin_lock(&c->lock);
-		int u = chunk_alloc(c, order - AREA_ORDER);
+		int u = buddy_chunk_alloc(c, order - AREA_ORDER);
 		spin_unlock(&c->lock);
 		if (u >= 0) {
 			b->cpu[cpu].chunk = ci;
@@ -338,11 +356,29 @@ static bool large_try(struct buddy *b, unsigned cpu, unsigned order, uint64_t *p
 	return false;
 }
 
+/* 2 MiB: this CPU's cache (refilled from the chunks), after promoting free areas
+ * again, then another CPU's cache. */
+static int alloc_2m(struct buddy *b, unsigned cpu, uint64_t *pfn)
+{
+	uint32_t ai;
+	bool ok = buddy_cache_pop(b, cpu, &ai);
+	if (!ok) {
+		drain(b);
+		ok = buddy_cache_pop(b, cpu, &ai) || buddy_cache_steal(b, cpu, &ai);
+	}
+	if (ok)
+		*pfn = (uint64_t)ai * BB_UNITS;
+	return ok ? MM_OK : MM_ENOMEM;
+}
+
 static int large_alloc(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
 {
+	if (order == AREA_ORDER)
+		return alloc_2m(b, cpu, pfn);
 	if (large_try(b, cpu, order, pfn))
 		return MM_OK;
 	drain(b);
+	buddy_cache_flush(b, 0, b->nareas);
 	return large_try(b, cpu, order, pfn) ? MM_OK : MM_ENOMEM;
 }
 
@@ -356,35 +392,65 @@ static bool large_any_free_locked(struct buddy *b, uint64_t pfn, unsigned order)
 	return any;
 }
 
-static void large_free(struct buddy *b, uint64_t pfn, unsigned order)
+/* Debug: panics if any frame of the block (pfn, order >= 9) is free. */
+static void large_check_allocated(struct buddy *b, uint64_t pfn, unsigned order)
 {
 	uint32_t a0 = (uint32_t)(pfn / BB_UNITS);
 	struct buddy_chunk *c = chunk_of(b, a0);
+	bool cached = buddy_cache_holds(b, a0, 1u << (order - AREA_ORDER));
 	spin_lock(&c->lock);
-	if (MM_DEBUG && large_any_free_locked(b, pfn, order)) {
-		spin_unlock(&c->lock);
+	bool any = cached || large_any_free_locked(b, pfn, order);
+	spin_unlock(&c->lock);
+	if (any)
 		mm_panic("frame_buddy: double free (block is already free, or was never "
 			 "allocated)");
+}
+
+/* Returns the block (pfn, order >= 9) to cpu's 2 MiB cache or to its chunk
+ * (cpu >= ncpus: no cache). */
+static void large_free(struct buddy *b, unsigned cpu, uint64_t pfn, unsigned order)
+{
+	uint32_t a0 = (uint32_t)(pfn / BB_UNITS);
+	struct buddy_chunk *c = chunk_of(b, a0);
+	if (MM_DEBUG)
+		large_check_allocated(b, pfn, order);
+	if (order == AREA_ORDER && cpu < b->ncpus) {
+		buddy_cache_push(b, cpu, a0);
+		return;
 	}
-	chunk_free(c, a0 % BB_UNITS, order - AREA_ORDER);
+	spin_lock(&c->lock);
+	buddy_chunk_free(c, a0 % BB_UNITS, order - AREA_ORDER);
 	spin_unlock(&c->lock);
 }
 
 /* ---- the frame_ops ---------------------------------------------------------- */
 
-static size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus)
+uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus)
+{
+	uint64_t q = nareas / 4 / (ncpus ? ncpus : 1);
+	return q >= CACHE_MAX ? CACHE_MAX : q < 2 ? 2 : 1u << mm_log2_floor(q);
+}
+
+/* Bytes of areas, chunks and summary, then (64-aligned) the per-CPU cache arrays. */
+static size_t meta_core(uint64_t nareas)
+{
+	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
+	return (size_t)MM_ALIGN_UP(nareas * sizeof(struct buddy_area) +
+					   nchunks * sizeof(struct buddy_chunk) + (nareas + 63) / 64 * 8,
+				   64);
+}
+
+size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus)
 {
 	uint64_t frames = mem_map_end(map) >> PAGE_SHIFT;
 	uint64_t nareas = (frames + BB_UNITS - 1) / BB_UNITS;
-	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
-	return (size_t)(nareas * sizeof(struct buddy_area) + nchunks * sizeof(struct buddy_chunk) +
-			(nareas + 63) / 64 * 8);
+	return meta_core(nareas) + (size_t)ncpus * buddy_cache_cap(nareas, ncpus) * 4;
 }
 
-static void buddy_insert(struct buddy *b, uint64_t pfn, unsigned order)
+static void buddy_insert(struct buddy *b, unsigned cpu, uint64_t pfn, unsigned order)
 {
 	if (order >= AREA_ORDER)
-		large_free(b, pfn, order);
+		large_free(b, cpu, pfn, order);
 	else
 		small_free(b, pfn, order);
 }
@@ -406,8 +472,12 @@ static int buddy_init(void *st, const struct mem_map *map, unsigned ncpus, void 
 	b->areas = meta;
 	b->chunks = (struct buddy_chunk *)(b->areas + b->nareas);
 	b->avail = (uint64_t *)(b->chunks + b->nchunks);
+	b->cache_cap = buddy_cache_cap(b->nareas, ncpus);
+	uint32_t *blk = (uint32_t *)((char *)meta + meta_core(b->nareas));
 	for (unsigned i = 0; i < FRAME_MAX_CPUS; i++)
-		b->cpu[i] = (struct buddy_cpu){.area = NO_AREA, .chunk = b->nchunks ? i % b->nchunks : 0};
+		b->cpu[i] = (struct buddy_cpu){.area = NO_AREA,
+					       .chunk = b->nchunks ? i % b->nchunks : 0,
+					       .blk = i < ncpus ? blk + (size_t)i * b->cache_cap : 0};
 	for (uint32_t i = 0; i < map->count; i++) {
 		const struct mem_region *r = &map->r[i];
 		if (r->type != MEM_USABLE)
@@ -418,7 +488,7 @@ static int buddy_init(void *st, const struct mem_map *map, unsigned ncpus, void 
 			unsigned o = MM_MIN(mm_log2_floor(e - s), CHUNK_ORDER);
 			if (s)
 				o = MM_MIN(o, (unsigned)__builtin_ctzll(s));
-			buddy_insert(b, s, o);
+			buddy_insert(b, FRAME_MAX_CPUS, s, o); /* no cache */
 			b->total += 1ull << o;
 			s += 1ull << o;
 		}
@@ -441,20 +511,21 @@ static void buddy_free(void *st, unsigned cpu, uint64_t pfn, unsigned order)
 	struct buddy *b = st;
 	MM_ASSERT(order <= FRAME_MAX_ORDER && (pfn & ((1ull << order) - 1)) == 0,
 		  "frame_buddy: free of a misaligned block or bad order");
-	if (!usable(b, pfn, 1ull << order))
+	if (!buddy_usable(b, pfn, 1ull << order))
 		mm_panic("frame_buddy: free of frames outside usable memory (never allocated)");
-	buddy_insert(b, pfn, order);
+	buddy_insert(b, cpu, pfn, order);
 }
 
 static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 {
 	struct buddy *b = st;
 	if (order > FRAME_MAX_ORDER || (pfn & ((1ull << order) - 1)) ||
-	    !usable(b, pfn, 1ull << order))
+	    !buddy_usable(b, pfn, 1ull << order))
 		return MM_EINVAL;
 	uint32_t ai = (uint32_t)(pfn / BB_UNITS);
 	struct buddy_chunk *c = chunk_of(b, ai);
 	bool ok;
+	buddy_cache_flush(b, ai, order >= AREA_ORDER ? 1u << (order - AREA_ORDER) : 1);
 	spin_lock(&c->lock);
 	if (order >= AREA_ORDER) {
 		for (uint32_t i = 0; i < (1u << (order - AREA_ORDER)); i++)
@@ -473,77 +544,9 @@ static int buddy_alloc_at(void *st, uint64_t pfn, unsigned order)
 			area_set_free(b, ai, a->free - (1u << order));
 		spin_unlock(&a->lock);
 	}
-	chunk_update(c, 0, BB_MAX_ORDER);
+	buddy_chunk_hint(c, 0, BB_MAX_ORDER);
 	spin_unlock(&c->lock);
 	return ok ? MM_OK : MM_EBUSY;
-}
-
-/* Panics unless every free block of a node lies in usable memory. */
-static void check_node_usable(const struct buddy *b, const uint64_t *w, uint64_t base,
-			      unsigned shift)
-{
-	for (unsigned j = 0; j <= BB_MAX_ORDER; j++)
-		for (unsigned i = 0; i < (BB_UNITS >> j); i++)
-			if (bb_test(w, j, i))
-				MM_ASSERT(usable(b, base + ((uint64_t)i << (j + shift)),
-						 1ull << (j + shift)),
-					  "frame_buddy: free block outside usable memory");
-}
-
-static bool buddy_check(const void *st)
-{
-	const struct buddy *b = st;
-	uint64_t free = 0;
-	for (uint32_t ci = 0; ci < b->nchunks; ci++) {
-		const struct buddy_chunk *c = &b->chunks[ci];
-		free += (uint64_t)bb_check(c->w) * BB_UNITS;
-		MM_ASSERT(c->orders == bb_order_mask(c->w), "frame_buddy: stale chunk order hint");
-		check_node_usable(b, c->w, (uint64_t)ci << CHUNK_ORDER, AREA_ORDER);
-	}
-	for (uint32_t ai = 0; ai < b->nareas; ai++) {
-		const struct buddy_area *a = &b->areas[ai];
-		unsigned n = bb_check(a->w);
-		MM_ASSERT(n == a->free, "frame_buddy: area free count differs from its bitmap");
-		MM_ASSERT(a->owner <= b->ncpus, "frame_buddy: bad area owner");
-		MM_ASSERT(((b->avail[ai / 64] >> (ai % 64)) & 1) == (n != 0),
-			  "frame_buddy: summary bit differs from the area's free count");
-		if (bb_containing(b->chunks[ai / BB_UNITS].w, ai % BB_UNITS, 0) >= 0)
-			MM_ASSERT(n == 0, "frame_buddy: area free in its chunk and in its bitmap");
-		if (n == BB_UNITS && a->owner == 0)
-			mm_panic("frame_buddy: entirely free unowned area not promoted");
-		check_node_usable(b, a->w, (uint64_t)ai * BB_UNITS, 0);
-		free += n;
-	}
-	MM_ASSERT(free <= b->total, "frame_buddy: more free frames than usable ones");
-	return true;
-}
-
-/* Quiescent. An entirely free area kept by a CPU counts as one order-9 block (it
- * is not merged with free neighbours until it is promoted). */
-static void buddy_stats(const void *st, struct frame_stats *out)
-{
-	const struct buddy *b = st;
-	mm_zero(out, sizeof(*out));
-	out->total_frames = b->total;
-	for (uint32_t ci = 0; ci < b->nchunks; ci++) {
-		for (unsigned j = 0; j <= BB_MAX_ORDER; j++) {
-			uint64_t n = bb_count(b->chunks[ci].w, j);
-			out->free_blocks[AREA_ORDER + j] += n;
-			out->free_frames += n << (AREA_ORDER + j);
-			out->free_2m_blocks += n << j;
-		}
-	}
-	for (uint32_t ai = 0; ai < b->nareas; ai++) {
-		const struct buddy_area *a = &b->areas[ai];
-		for (unsigned j = 0; j <= BB_MAX_ORDER; j++)
-			out->free_blocks[j] += bb_count(a->w, j);
-		out->free_frames += a->free;
-		out->free_2m_blocks += a->free == BB_UNITS;
-	}
-	for (unsigned j = 0; j <= FRAME_MAX_ORDER; j++)
-		if (out->free_blocks[j])
-			out->largest_free = PAGE_SIZE << j;
-	out->meta_bytes = sizeof(struct buddy) + buddy_meta_size(&b->map, b->ncpus);
 }
 
 const struct frame_ops frame_buddy_ops = {
@@ -564,7 +567,7 @@ bool frame_buddy_any_free(void *st, uint64_t pfn, unsigned order)
 {
 	struct buddy *b = st;
 	MM_ASSERT(order <= FRAME_MAX_ORDER && (pfn & ((1ull << order) - 1)) == 0 &&
-			  usable(b, pfn, 1ull << order),
+			  buddy_usable(b, pfn, 1ull << order),
 		  "frame_buddy: any_free of a bad block");
 	if (order < AREA_ORDER)
 		return small_any_free(b, pfn, order);
@@ -572,5 +575,5 @@ bool frame_buddy_any_free(void *st, uint64_t pfn, unsigned order)
 	spin_lock(&c->lock);
 	bool any = large_any_free_locked(b, pfn, order);
 	spin_unlock(&c->lock);
-	return any;
+	return any || buddy_cache_holds(b, (uint32_t)(pfn / BB_UNITS), 1u << (order - AREA_ORDER));
 }

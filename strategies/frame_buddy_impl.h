@@ -25,21 +25,73 @@ struct buddy_chunk {
 	uint32_t orders; /* bb_order_mask(w), kept under the lock, read as a hint */
 };
 
+/* Per-CPU cache of free 2 MiB blocks (frame_buddy_cache.c): up to cache_cap
+ * area numbers (a power of two, 2..CACHE_MAX, about a quarter of the areas over
+ * the CPUs), refilled cache_cap / 2 at a time under one chunk lock and flushed
+ * cache_cap / 2 at a time when full. The arrays are in the metadata. */
+#define CACHE_MAX 64u
+
 struct buddy_cpu {
 	uint32_t area;	/* reserved area or NO_AREA; only this CPU writes it */
 	uint32_t chunk; /* where large requests start looking */
-	uint32_t pad[14];
+	struct spinlock lock; /* of the cache: n and blk */
+	uint32_t n;	      /* cached blocks; written under lock, read as a hint */
+	uint32_t *blk;	      /* blk[0..n): areas of free 2 MiB blocks (lo, free 0) */
+	uint32_t pad[10];
 };
+_Static_assert(sizeof(struct buddy_cpu) == 64, "one cache line per CPU");
 
 struct buddy {
+	/* first, so that each CPU's cache is one cache line when the state is
+	 * 64-byte aligned (else only false sharing, no error) */
+	struct buddy_cpu cpu[FRAME_MAX_CPUS];
 	uint64_t total;
 	uint32_t nareas, nchunks;
 	unsigned ncpus;
+	uint32_t cache_cap; /* per CPU */
 	struct buddy_area *areas;
 	struct buddy_chunk *chunks;
 	uint64_t *avail; /* summary: bit i set <=> area i is lo with free > 0 */
 	struct mem_map map;
-	struct buddy_cpu cpu[FRAME_MAX_CPUS];
 };
+
+/* frame_buddy.c: true if frames [pfn, pfn+n) all lie in one usable region; the
+ * bytes of metadata for map (frame_ops.meta_size). */
+bool buddy_usable(const struct buddy *b, uint64_t pfn, uint64_t n);
+size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus);
+uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus);
+/* frame_buddy_check.c: frame_ops.check and frame_ops.stats (quiescent). */
+bool buddy_check(const void *st);
+void buddy_stats(const void *st, struct frame_stats *out);
+
+/* frame_buddy.c, chunk lock held: bb_alloc / bb_free on the chunk's node, keeping
+ * its order hint; chunk_alloc returns the unit or -1. */
+int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order);
+void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order);
+/* frame_buddy.c, chunk lock held: refreshes the chunk's hint for orders lo..hi. */
+void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi);
+
+/* frame_buddy_cache.c. Lock order: a CPU's cache, then a chunk, then an area. */
+/* A free 2 MiB block from cpu's cache (refilled from the chunks) into *area; false if
+ * none is cached and the chunks have no free area. */
+bool buddy_cache_pop(struct buddy *b, unsigned cpu, uint32_t *area);
+/* Puts the allocated 2 MiB block of area into cpu's cache (flushing if full). */
+void buddy_cache_push(struct buddy *b, unsigned cpu, uint32_t area);
+/* Takes one block from another CPU's cache; false if all are empty (each is
+ * locked, so with no concurrent free it fails only when all are). */
+bool buddy_cache_steal(struct buddy *b, unsigned cpu, uint32_t *area);
+/* Returns every cached block in areas [a0, a0+n) to its chunk; true if any was. */
+bool buddy_cache_flush(struct buddy *b, uint32_t a0, uint32_t n);
+/* True if some cache holds an area in [a0, a0+n) (takes the locks of non-empty
+ * caches; a block that a refill took from its chunk before the caller last held
+ * that chunk's lock is seen). */
+bool buddy_cache_holds(struct buddy *b, uint32_t a0, uint32_t n);
+/* Quiescent: true if some cache holds area ai. */
+bool buddy_cache_has(const struct buddy *b, uint32_t ai);
+/* Blocks in all caches (exact when quiescent; no lock, no check). */
+uint64_t buddy_cache_count(const struct buddy *b);
+/* Quiescent: panics on a bad cache (count, duplicate, area not lo-allocated);
+ * returns the number of cached blocks. */
+uint64_t buddy_cache_check(const struct buddy *b);
 
 #endif

@@ -1,7 +1,7 @@
 /* frame_buddy_runs.c: maximal runs of free frames in a bitmap buddy (frame_buddy.h),
  * for the VA statistics of va_bitmap.c. Quiescent: builds each area's free mask
- * from its node (or its chunk's, when the area is free as a whole) and walks the
- * bits in address order. O(frames / 64 + set bits * block size). */
+ * from its node (or its chunk's or a 2 MiB cache's, when the area is free as a
+ * whole) and walks the bits in address order. O(frames / 64 + set bits * block size). */
 #include "frame_buddy.h"
 #include "frame_buddy_impl.h"
 
@@ -20,7 +20,8 @@ static void mask_set(uint64_t *m, unsigned u, unsigned n)
 static void area_free_mask(const struct buddy *b, uint32_t ai, uint64_t m[BB_UNITS / 64])
 {
 	const uint64_t *w = b->areas[ai].w;
-	bool whole = bb_containing(b->chunks[ai / BB_UNITS].w, ai % BB_UNITS, 0) >= 0;
+	bool whole = bb_containing(b->chunks[ai / BB_UNITS].w, ai % BB_UNITS, 0) >= 0 ||
+		     (b->areas[ai].free == 0 && buddy_cache_has(b, ai));
 	for (unsigned k = 0; k < BB_UNITS / 64; k++)
 		m[k] = whole ? ~0ull : 0;
 	if (whole || b->areas[ai].free == 0)

@@ -37,7 +37,8 @@
  * per 512: 128 of bitmap, 8 of lock/count/owner), plus 0.25 bits of marks: at
  * 2 MiB 1 TiB is 512 Ki granules: 128 KiB of bitmap (the proposal's figure) +
  * 8 KiB of locks and counts + 16 KiB of marks + 5.6 KiB of fixed buddy state
- * (per-CPU slots, memory map) = 161,872 bytes (va_test prints it).
+ * (per-CPU slots, memory map) + 1 KiB of per-CPU 2-MiB-block caches (64 CPUs x 4
+ * slots) = 162,896 bytes (va_test prints it).
  */
 #include "frame.h"
 #include "frame_buddy.h"
