@@ -130,7 +130,7 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	s->cls = (uint8_t)cls;
 	s->size = slab_class_size(cls);
 	s->cap = SLAB_SIZE / s->size;
-	s->used = s->bump = 0;
+	s->used = s->bump = s->low = 0;
 	s->free = NULL;
 	s->base = slab_base(ch, s);
 	s->next = s->prev = NULL;
