@@ -49,8 +49,7 @@ struct slab {
 	uint32_t used, bump, cap, size;
 	uint8_t state, cls, nblocks, pad;
 	uint32_t low; /* free slow path once used <= low: 0 awake, else asleep */
-	uint64_t blocks[SLAB_PAGES];
-};
+} __attribute__((aligned(64))); /* one cache line: the fast paths touch only this */
 /* Frees an asleep slab of cap objects waits for: cap / 8, in [1, 32]. */
 static inline uint32_t slab_wake(uint32_t cap)
 {
@@ -67,6 +66,7 @@ struct slab_chunk {
 	struct slab_chunk *open_next, *open_prev; /* cpu->open: chunks with UNUSED slots */
 	uint64_t hdr_blocks[4];
 	struct slab slabs[SLAB_SLOTS];
+	uint64_t blocks[SLAB_SLOTS][SLAB_PAGES]; /* frame blocks backing each mapped slab */
 };
 #define SLAB_HDR_BYTES MM_ALIGN_UP((uint64_t)sizeof(struct slab_chunk), PAGE_SIZE)
 
@@ -124,6 +124,10 @@ static inline struct slab_chunk *slab_chunk_of(const void *p)
 static inline struct slab *slab_of(struct slab_chunk *ch, const void *p)
 {
 	return &ch->slabs[((uint64_t)(uintptr_t)p - (uint64_t)(uintptr_t)ch) / SLAB_SIZE];
+}
+static inline uint64_t *slab_blocks(struct slab_chunk *ch, const struct slab *s)
+{
+	return ch->blocks[s - ch->slabs];
 }
 static inline uint64_t slab_base(const struct slab_chunk *ch, const struct slab *s)
 {

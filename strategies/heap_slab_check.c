@@ -40,7 +40,7 @@ static uint64_t slab_check_chunk(const struct slab_chunk *ch, unsigned cpu, uint
 		}
 		uint64_t pages = 0;
 		for (unsigned b = 0; b < s->nblocks; b++)
-			pages += 1ull << HEAP_BLOCK_ORDER(s->blocks[b]);
+			pages += 1ull << HEAP_BLOCK_ORDER(ch->blocks[i][b]);
 		MM_ASSERT(pages == SLAB_PAGES, "slab: slab not fully backed");
 		frames += pages;
 		if (s->state == SLAB_EMPTY) {

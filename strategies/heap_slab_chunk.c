@@ -78,7 +78,7 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 /* Unmaps slab s (EMPTY, or ACTIVE that never got an object) and frees its frames. */
 static void slab_unmap(struct slab_heap *h, unsigned cpu, struct slab_chunk *ch, struct slab *s)
 {
-	heap_unback_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, s->blocks, s->nblocks);
+	heap_unback_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, slab_blocks(ch, s), s->nblocks);
 	slab_count_frames(h, -(int64_t)SLAB_PAGES);
 	s->state = SLAB_UNUSED;
 	ch->unused |= 1u << (s - ch->slabs);
@@ -176,7 +176,7 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 		return NULL;
 	unsigned i = (unsigned)__builtin_ctz(ch->unused), n;
 	s = &ch->slabs[i];
-	if (heap_back_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, s->blocks, SLAB_PAGES,
+	if (heap_back_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, slab_blocks(ch, s), SLAB_PAGES,
 			    &n) != MM_OK) {
 		if (ch->live == 0 && !ch->kept_empty)
 			chunk_idle(h, c, ch); /* a fresh chunk nobody uses */
