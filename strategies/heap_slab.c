@@ -113,6 +113,13 @@ void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, vo
 		slab_free_slow(h, c, s);
 }
 
+/* Full slab s leaves avail asleep (out of line: keeps slab_alloc a leaf). */
+static __attribute__((noinline)) void slab_sleep(struct slab_cpu *c, struct slab *s)
+{
+	slab_list_remove(&c->avail[s->cls], s);
+	s->low = s->cap - slab_wake(s->cap);
+}
+
 /* One object from ACTIVE, awake slab s; s falls asleep (leaves avail) when full. */
 static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 {
@@ -123,10 +130,8 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 		p = (void *)(uintptr_t)(s->base + (uint64_t)s->bump * s->size);
 		s->bump++;
 	}
-	if (__builtin_expect(++s->used == s->cap, 0)) {
-		slab_list_remove(&c->avail[s->cls], s);
-		s->low = s->cap - slab_wake(s->cap);
-	}
+	if (__builtin_expect(++s->used == s->cap, 0))
+		slab_sleep(c, s);
 	return p;
 }
 
@@ -168,15 +173,24 @@ static int slab_init(void *st, const struct heap_env *env)
 	return MM_OK;
 }
 
+/* slab_alloc for aligned or bigger requests (out of line, see slab_sleep). */
+static __attribute__((noinline)) void *slab_alloc_any(struct slab_heap *h, unsigned cpu,
+						      size_t size, size_t align)
+{
+	unsigned cls = slab_class_slow(size, align);
+	if (cls == SLAB_LARGE)
+		return slab_large_alloc(h, cpu, size, align);
+	return slab_alloc_small(h, cpu, cls);
+}
+
 static void *slab_alloc(void *st, unsigned cpu, size_t size, size_t align)
 {
 	struct slab_heap *h = st;
 	if (MM_DEBUG)
 		MM_ASSERT(cpu < h->env.ncpus && MM_IS_POW2(align), "slab: bad cpu or alignment");
-	unsigned cls = slab_class_of(size, align);
-	if (__builtin_expect(cls == SLAB_LARGE, 0))
-		return slab_large_alloc(h, cpu, size, align);
-	return slab_alloc_small(h, cpu, cls);
+	if (__builtin_expect(align <= 16 && size <= 1024, 1))
+		return slab_alloc_small(h, cpu, slab_small_class[(size + 15) / 16]);
+	return slab_alloc_any(h, cpu, size, align);
 }
 
 static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align)
