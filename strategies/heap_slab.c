@@ -136,7 +136,8 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 }
 
 /* Slow path (kept out of line so the fast path saves no registers): frees sent
- * home may refill avail, else a new slab. */
+ * home may refill avail, else a new slab, else (out of frames) an asleep slab
+ * that has room, so sleeping never turns an allocation into a failure. */
 static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
 							  unsigned cls)
 {
@@ -145,6 +146,8 @@ static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, un
 	struct slab *s = c->avail[cls];
 	if (!s) {
 		s = slab_get(h, cpu, cls);
+		if (!s)
+			s = slab_wake_any(c, cls); /* out of memory: take what sleepers hold */
 		if (!s)
 			return NULL;
 		slab_list_push(&c->avail[cls], s);

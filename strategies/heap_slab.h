@@ -149,6 +149,9 @@ struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
 /* Slab s (off avail) has no object out: keep it mapped or unmap it, then apply
  * the chunk policy if its chunk has no ACTIVE slab left. */
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
+/* An asleep slab of class cls owned by c that has room, woken (low = 0) but
+ * not on avail; NULL if none. Walks every chunk of c: out-of-memory path only. */
+struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls);
 /* Out of frames: unmaps cpu's EMPTY slabs and cached large objects; true if
  * that gave anything back. */
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);

@@ -216,6 +216,19 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 		chunk_idle(h, c, ch);
 }
 
+struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls)
+{
+	for (struct slab_chunk *ch = c->chunks; ch; ch = ch->next)
+		for (unsigned i = 1; i < SLAB_SLOTS; i++) {
+			struct slab *s = &ch->slabs[i];
+			if (s->state == SLAB_ACTIVE && s->cls == cls && s->low && s->used < s->cap) {
+				s->low = 0;
+				return s;
+			}
+		}
+	return NULL;
+}
+
 struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
 	struct slab *s = slab_get_once(h, cpu, cls);
