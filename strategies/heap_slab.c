@@ -8,7 +8,10 @@
  *   aligned); bigger requests are large objects (heap_slab_large.c).
  * - CPU c allocates only from slabs of chunks it owns, keeping per class a list
  *   of ACTIVE slabs that have room (avail); an object comes from the slab's
- *   free list, else from its never-used tail (bump).
+ *   free list, else from its never-used tail (bump). A slab that fills leaves
+ *   avail asleep and comes back only once slab_wake(cap) of its objects were
+ *   freed (snmalloc's waking threshold), so in a steady state each list move
+ *   pays for several objects instead of one.
  * - Free on the owner CPU pushes the object on its slab's free list. Free on
  *   another CPU appends it to a per-destination batch; a full batch is pushed on
  *   the owner's inbox with one CAS (heap_slab_remote.c). Owners drain their
@@ -79,10 +82,25 @@ static void slab_list_push(struct slab **head, struct slab *s)
 	*head = s;
 }
 
-/* Returns p to its slab (owner CPU c only); an emptied slab leaves avail. */
+/* used fell to s->low: an asleep slab wakes (back on avail), an awake one is
+ * empty (leaves avail). */
+static __attribute__((noinline)) void slab_free_slow(struct slab_heap *h, struct slab_cpu *c,
+						     struct slab *s)
+{
+	if (s->low) {
+		s->low = 0;
+		slab_list_push(&c->avail[s->cls], s);
+	} else {
+		slab_list_remove(&c->avail[s->cls], s);
+		slab_put_empty(h, c, s);
+	}
+}
+
+/* Returns p to its slab (owner CPU c only). */
 void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p)
 {
-	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > 0, "slab: free into a slab with no objects");
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > s->low,
+		  "slab: free into a slab with no objects");
 	if (MM_DEBUG) {
 		struct slab_chunk *ch = slab_chunk_of(p);
 		uint64_t off = (uint64_t)(uintptr_t)p - slab_base(ch, s);
@@ -91,15 +109,18 @@ void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, vo
 	}
 	*(void **)p = s->free;
 	s->free = p;
-	if (s->used-- == s->cap)
-		slab_list_push(&c->avail[s->cls], s);
-	if (s->used == 0) {
-		slab_list_remove(&c->avail[s->cls], s);
-		slab_put_empty(h, c, s);
-	}
+	if (__builtin_expect(--s->used <= s->low, 0))
+		slab_free_slow(h, c, s);
 }
 
-/* One object from ACTIVE slab s (which has room); s leaves avail when full. */
+/* Full slab s leaves avail asleep (out of line: keeps slab_alloc a leaf). */
+static __attribute__((noinline)) void slab_sleep(struct slab_cpu *c, struct slab *s)
+{
+	slab_list_remove(&c->avail[s->cls], s);
+	s->low = s->cap - slab_wake(s->cap);
+}
+
+/* One object from ACTIVE, awake slab s; s falls asleep (leaves avail) when full. */
 static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 {
 	void *p = s->free;
@@ -109,13 +130,14 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 		p = (void *)(uintptr_t)(s->base + (uint64_t)s->bump * s->size);
 		s->bump++;
 	}
-	if (++s->used == s->cap)
-		slab_list_remove(&c->avail[s->cls], s);
+	if (__builtin_expect(++s->used == s->cap, 0))
+		slab_sleep(c, s);
 	return p;
 }
 
 /* Slow path (kept out of line so the fast path saves no registers): frees sent
- * home may refill avail, else a new slab. */
+ * home may refill avail, else a new slab, else (out of frames) an asleep slab
+ * that has room, so sleeping never turns an allocation into a failure. */
 static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
 							  unsigned cls)
 {
@@ -124,6 +146,8 @@ static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, un
 	struct slab *s = c->avail[cls];
 	if (!s) {
 		s = slab_get(h, cpu, cls);
+		if (!s)
+			s = slab_wake_any(c, cls); /* out of memory: take what sleepers hold */
 		if (!s)
 			return NULL;
 		slab_list_push(&c->avail[cls], s);
@@ -152,15 +176,24 @@ static int slab_init(void *st, const struct heap_env *env)
 	return MM_OK;
 }
 
+/* slab_alloc for aligned or bigger requests (out of line, see slab_sleep). */
+static __attribute__((noinline)) void *slab_alloc_any(struct slab_heap *h, unsigned cpu,
+						      size_t size, size_t align)
+{
+	unsigned cls = slab_class_slow(size, align);
+	if (cls == SLAB_LARGE)
+		return slab_large_alloc(h, cpu, size, align);
+	return slab_alloc_small(h, cpu, cls);
+}
+
 static void *slab_alloc(void *st, unsigned cpu, size_t size, size_t align)
 {
 	struct slab_heap *h = st;
 	if (MM_DEBUG)
 		MM_ASSERT(cpu < h->env.ncpus && MM_IS_POW2(align), "slab: bad cpu or alignment");
-	unsigned cls = slab_class_of(size, align);
-	if (__builtin_expect(cls == SLAB_LARGE, 0))
-		return slab_large_alloc(h, cpu, size, align);
-	return slab_alloc_small(h, cpu, cls);
+	if (__builtin_expect(align <= 16 && size <= 1024, 1))
+		return slab_alloc_small(h, cpu, slab_small_class[(size + 15) / 16]);
+	return slab_alloc_any(h, cpu, size, align);
 }
 
 static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align)

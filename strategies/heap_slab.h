@@ -28,23 +28,34 @@
 /* Most frames a CPU keeps mapped with nothing live in them. */
 #define SLAB_KEEP_BYTES(keep) ((uint64_t)(keep) * (SLAB_CHUNK + SLAB_LCACHE_PAGES * PAGE_SIZE))
 #define SLAB_MAGIC	0x534c4142434b4e4bull
+_Static_assert(SLAB_SIZE / SLAB_SMALL_MAX >= 2, "slab: an asleep slab needs cap > slab_wake(cap)");
 #define SLAB_LARGE_MAGIC 0x4c41524745484452ull
 
 enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2 };
 
 /* Invariants (owner CPU's view, quiescent): UNUSED: unmapped, bit set in
  * chunk->unused. EMPTY: mapped, no objects, on cpu->empty. ACTIVE: class cls,
- *     used + |free list| == bump <= cap,  on cpu->avail[cls] iff used < cap,
+ *     used + |free list| == bump <= cap,  0 < used,
+ *     awake (low == 0): on cpu->avail[cls] and used < cap,
+ *     asleep (low == cap - slab_wake(cap) > 0): off avail and low < used <= cap,
  * where used counts objects handed out, including ones waiting in a remote
- * queue on their way back. */
+ * queue on their way back. A slab falls asleep when it fills and wakes when
+ * slab_wake(cap) objects came back (snmalloc's waking threshold), so a nearly
+ * full slab does not go on and off avail at every free and alloc. */
 struct slab {
 	struct slab *next, *prev;
 	void *free;
 	uint64_t base; /* address of object 0 */
 	uint32_t used, bump, cap, size;
 	uint8_t state, cls, nblocks, pad;
-	uint64_t blocks[SLAB_PAGES];
-};
+	uint32_t low; /* free slow path once used <= low: 0 awake, else asleep */
+} __attribute__((aligned(64))); /* one cache line: the fast paths touch only this */
+/* Frees an asleep slab of cap objects waits for: cap / 8, in [1, 32]. */
+static inline uint32_t slab_wake(uint32_t cap)
+{
+	uint32_t t = cap / 8;
+	return t < 1 ? 1 : t > 32 ? 32 : t;
+}
 
 /* chunk->live == number of ACTIVE slabs; a chunk with live == 0 is either kept
  * (counted in cpu->nempty_chunks, flag kept_empty) or returned at once. */
@@ -55,6 +66,7 @@ struct slab_chunk {
 	struct slab_chunk *open_next, *open_prev; /* cpu->open: chunks with UNUSED slots */
 	uint64_t hdr_blocks[4];
 	struct slab slabs[SLAB_SLOTS];
+	uint64_t blocks[SLAB_SLOTS][SLAB_PAGES]; /* frame blocks backing each mapped slab */
 };
 #define SLAB_HDR_BYTES MM_ALIGN_UP((uint64_t)sizeof(struct slab_chunk), PAGE_SIZE)
 
@@ -101,8 +113,8 @@ static inline unsigned slab_class_of(size_t size, size_t align)
 }
 /* Object size of class cls (< SLAB_NCLASSES). */
 uint32_t slab_class_size(unsigned cls);
-/* Returns object p to its ACTIVE slab s on owner CPU c; an emptied slab goes to
- * slab_put_empty. Panics if s has no object out. */
+/* Returns object p to its ACTIVE slab s on owner CPU c; a slab that wakes goes
+ * back on avail, an emptied one to slab_put_empty. Panics if s has no object out. */
 void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p);
 /* The chunk, slab, and first object address of a small object or descriptor. */
 static inline struct slab_chunk *slab_chunk_of(const void *p)
@@ -112,6 +124,10 @@ static inline struct slab_chunk *slab_chunk_of(const void *p)
 static inline struct slab *slab_of(struct slab_chunk *ch, const void *p)
 {
 	return &ch->slabs[((uint64_t)(uintptr_t)p - (uint64_t)(uintptr_t)ch) / SLAB_SIZE];
+}
+static inline uint64_t *slab_blocks(struct slab_chunk *ch, const struct slab *s)
+{
+	return ch->blocks[s - ch->slabs];
 }
 static inline uint64_t slab_base(const struct slab_chunk *ch, const struct slab *s)
 {
@@ -133,6 +149,9 @@ struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
 /* Slab s (off avail) has no object out: keep it mapped or unmap it, then apply
  * the chunk policy if its chunk has no ACTIVE slab left. */
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
+/* An asleep slab of class cls owned by c that has room, woken (low = 0) but
+ * not on avail; NULL if none. Walks every chunk of c: out-of-memory path only. */
+struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls);
 /* Out of frames: unmaps cpu's EMPTY slabs and cached large objects; true if
  * that gave anything back. */
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);

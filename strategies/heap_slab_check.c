@@ -20,6 +20,9 @@ static void slab_check_active(const struct slab_chunk *ch, const struct slab *s)
 	}
 	MM_ASSERT(s->used + nfree == s->bump && s->bump <= s->cap && s->used > 0,
 		  "slab: used + free != bump");
+	MM_ASSERT(s->low == 0 ? s->used < s->cap
+			      : s->low == s->cap - slab_wake(s->cap) && s->used > s->low,
+		  "slab: asleep slab with a bad wake mark, or a full slab awake");
 }
 
 /* Walks one chunk; returns the frames it has mapped; counts slabs by state. */
@@ -37,7 +40,7 @@ static uint64_t slab_check_chunk(const struct slab_chunk *ch, unsigned cpu, uint
 		}
 		uint64_t pages = 0;
 		for (unsigned b = 0; b < s->nblocks; b++)
-			pages += 1ull << HEAP_BLOCK_ORDER(s->blocks[b]);
+			pages += 1ull << HEAP_BLOCK_ORDER(ch->blocks[i][b]);
 		MM_ASSERT(pages == SLAB_PAGES, "slab: slab not fully backed");
 		frames += pages;
 		if (s->state == SLAB_EMPTY) {
@@ -47,7 +50,7 @@ static uint64_t slab_check_chunk(const struct slab_chunk *ch, unsigned cpu, uint
 		MM_ASSERT(s->state == SLAB_ACTIVE, "slab: bad slab state");
 		slab_check_active(ch, s);
 		live++;
-		*navail += s->used < s->cap;
+		*navail += s->low == 0;
 	}
 	MM_ASSERT(live == ch->live && unused == ch->unused, "slab: chunk counts out of date");
 	MM_ASSERT(ch->in_open == (unused != 0), "slab: open list membership");
@@ -67,7 +70,7 @@ static uint64_t slab_check_cpu(const struct slab_heap *h, unsigned cpu)
 	}
 	for (unsigned k = 0; k < SLAB_NCLASSES; k++)
 		for (const struct slab *s = c->avail[k]; s; s = s->next, listed++)
-			MM_ASSERT(s->state == SLAB_ACTIVE && s->cls == k && s->used < s->cap &&
+			MM_ASSERT(s->state == SLAB_ACTIVE && s->cls == k && s->low == 0 &&
 					  (!s->next || s->next->prev == s),
 				  "slab: bad slab on an avail list");
 	MM_ASSERT(listed == navail, "slab: avail lists miss slabs with room");

@@ -78,7 +78,7 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 /* Unmaps slab s (EMPTY, or ACTIVE that never got an object) and frees its frames. */
 static void slab_unmap(struct slab_heap *h, unsigned cpu, struct slab_chunk *ch, struct slab *s)
 {
-	heap_unback_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, s->blocks, s->nblocks);
+	heap_unback_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, slab_blocks(ch, s), s->nblocks);
 	slab_count_frames(h, -(int64_t)SLAB_PAGES);
 	s->state = SLAB_UNUSED;
 	ch->unused |= 1u << (s - ch->slabs);
@@ -130,7 +130,7 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	s->cls = (uint8_t)cls;
 	s->size = slab_class_size(cls);
 	s->cap = SLAB_SIZE / s->size;
-	s->used = s->bump = 0;
+	s->used = s->bump = s->low = 0;
 	s->free = NULL;
 	s->base = slab_base(ch, s);
 	s->next = s->prev = NULL;
@@ -176,7 +176,7 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 		return NULL;
 	unsigned i = (unsigned)__builtin_ctz(ch->unused), n;
 	s = &ch->slabs[i];
-	if (heap_back_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, s->blocks, SLAB_PAGES,
+	if (heap_back_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, slab_blocks(ch, s), SLAB_PAGES,
 			    &n) != MM_OK) {
 		if (ch->live == 0 && !ch->kept_empty)
 			chunk_idle(h, c, ch); /* a fresh chunk nobody uses */
@@ -214,6 +214,19 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 	}
 	if (--ch->live == 0)
 		chunk_idle(h, c, ch);
+}
+
+struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls)
+{
+	for (struct slab_chunk *ch = c->chunks; ch; ch = ch->next)
+		for (unsigned i = 1; i < SLAB_SLOTS; i++) {
+			struct slab *s = &ch->slabs[i];
+			if (s->state == SLAB_ACTIVE && s->cls == cls && s->low && s->used < s->cap) {
+				s->low = 0;
+				return s;
+			}
+		}
+	return NULL;
 }
 
 struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
