@@ -33,6 +33,7 @@
 #include "../host/cli_util.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
+#include "../../strategies/va_bitmap.h"
 
 #define MAX_TRACES 64
 
@@ -368,7 +369,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
 	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
-				      va_host_bitmap_64k()};
+				      &va_bitmap_64k_ops};
 	static const char *const names[] = {"bitmap", "btree", "freelist", "bitmap-64k"};
 	const struct va_ops *virts[4];
 	unsigned nv = 0;
