@@ -30,6 +30,7 @@
 #include "../core/gen.h"
 #include "../core/json_row.h"
 #include "../host/cli_util.h"
+#include "../host/gen_host.h"
 #include "../host/heap_libc.h"
 #include "../host/heap_machine.h"
 #include "../host/trace_file.h"
@@ -219,11 +220,7 @@ static int get_trace(const struct opts *o, struct trace_loaded *lt, struct trace
 	for (unsigned i = 0; i < o->ncpus_list; i++)
 		maxc = o->cpus[i] > maxc ? o->cpus[i] : maxc;
 	struct gen_params p = {o->seed, o->threads ? o->threads : maxc, o->ops, o->slots, 0, 0};
-	*gen_ops = malloc((o->ops ? o->ops : 1) * sizeof(**gen_ops));
-	uint64_t *scratch = malloc(gen_scratch_words(k, &p) * 8 + 8);
-	int rc = *gen_ops && scratch ? gen_run(k, &p, *gen_ops, scratch, t) : -1;
-	free(scratch);
-	if (rc)
+	if (gen_host_run(k, &p, gen_ops, t))
 		return die("generator failed (bad parameters or out of memory)", o->gen);
 	return 0;
 }

@@ -31,6 +31,7 @@
 #include "../core/gen.h"
 #include "../core/json_row.h"
 #include "../host/cli_util.h"
+#include "../host/gen_host.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
 #include "../../strategies/va_bitmap.h"
@@ -321,11 +322,7 @@ static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded 
 	if (!o->gen)
 		return 0;
 	struct gen_params p = {o->seed, 1, o->ops, (uint32_t)o->slots, 4096, SIZE_1G};
-	*gen_ops = malloc(o->ops * sizeof(**gen_ops));
-	uint64_t *scratch = malloc(gen_scratch_words(GEN_VA_CHURN, &p) * 8 + 8);
-	int rc = *gen_ops && scratch ? gen_run(GEN_VA_CHURN, &p, *gen_ops, scratch, &w[*n].t) : -1;
-	free(scratch);
-	if (rc)
+	if (gen_host_run(GEN_VA_CHURN, &p, gen_ops, &w[*n].t))
 		return die("generator failed (out of memory)", o->gen);
 	w[*n].name = "mix";
 	w[*n].seed = o->seed;
