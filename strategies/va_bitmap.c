@@ -281,3 +281,29 @@ const struct va_ops va_bitmap_ops = {
 	.check = vb_check,
 	.stats = vb_stats,
 };
+
+/* va_bitmap at a 64 KiB granule (the run-time granule entry points above): the same
+ * table but for meta_size and init, so a granule other than the build's is compared
+ * and tested in one build. */
+static size_t vb64k_meta_size(uint64_t base, uint64_t size)
+{
+	return va_bitmap_meta_size_granule(base, size, VA_BITMAP_64K_SHIFT);
+}
+
+static int vb64k_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
+		      const struct page_source *ps)
+{
+	return va_bitmap_init_granule(st, base, size, meta, meta_len, VA_BITMAP_64K_SHIFT);
+}
+
+const struct va_ops va_bitmap_64k_ops = {
+	.name = "bitmap-64k",
+	.state_size = sizeof(struct va_bitmap),
+	.meta_size = vb64k_meta_size,
+	.init = vb64k_init,
+	.alloc = vb_alloc,
+	.free = vb_free,
+	.reserve = vb_reserve,
+	.check = vb_check,
+	.stats = vb_stats,
+};

@@ -19,4 +19,9 @@ size_t va_bitmap_meta_size_granule(uint64_t base, uint64_t size, unsigned gshift
 int va_bitmap_init_granule(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
 			   unsigned gshift);
 
+/* va_bitmap_ops at a 64 KiB granule (name "bitmap-64k"), to compare and test a
+ * granule other than the build's in one run. */
+#define VA_BITMAP_64K_SHIFT 16
+extern const struct va_ops va_bitmap_64k_ops;
+
 #endif

@@ -8,23 +8,10 @@
 # Workloads are tiny: KVM here may be emulated (about 1000x slower than native).
 # Skips (77, "SKIP: reason") when /dev/kvm cannot be opened or the guest is not built.
 set -u
-VMM=${MTB_VMM:-build/bin/vmm}
-GUEST=${MTB_GUEST:-}
 BIN=${MTB_BIN:-build/bin}
-if [ ! -c /dev/kvm ]; then
-	echo "SKIP: /dev/kvm: not there or not a character device"
-	exit 77
-elif ! reason=$( (exec 3<>/dev/kvm) 2>&1); then
-	echo "SKIP: /dev/kvm: ${reason##*: }"
-	exit 77
-fi
-[ -n "$GUEST" ] && [ -f "$GUEST" ] || { echo "SKIP: guest ELF not built (MTB_GUEST=$GUEST)"; exit 77; }
-[ -x "$VMM" ] || { echo "FAIL: $VMM not built"; exit 1; }
+. "$(dirname "$0")/../../vmm/tests/kvm_lib.sh"
 SLAB=${GUEST%-*/guest.elf}-slab/guest.elf
 TALC=${GUEST%-*/guest.elf}-talc/guest.elf
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
 fail() { echo "FAIL: $*"; sed 's/^/   | /' "$tmp/err" "$tmp/out" 2>/dev/null | tail -12; fails=$((fails + 1)); }
 
 # run NAME ELF ARGS... -- CMD: runs the VMM with --out $tmp/r.jsonl; sets rc; prints the

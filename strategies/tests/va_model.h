@@ -45,22 +45,31 @@ static inline uint64_t va_model_free_bytes(const struct va_model *m)
 	return n << PAGE_SHIFT;
 }
 
+/* The next maximal free run at or after page *i: [*s, *e) in bytes, and *i moves to
+ * its end; false (nothing set) when no free page is left. */
+static inline bool va_model_next_run(const struct va_model *m, uint64_t *i, uint64_t *s,
+				     uint64_t *e)
+{
+	while (*i < m->pages && m->used[*i])
+		++*i;
+	if (*i >= m->pages)
+		return false;
+	uint64_t j = *i;
+	while (j < m->pages && !m->used[j])
+		j++;
+	*s = m->base + (*i << PAGE_SHIFT);
+	*e = m->base + (j << PAGE_SHIFT);
+	*i = j;
+	return true;
+}
+
 /* True if some free run holds len bytes at an address aligned to align. */
 static inline bool va_model_fits(const struct va_model *m, uint64_t len, uint64_t align)
 {
-	for (uint64_t i = 0; i < m->pages;) {
-		if (m->used[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i;
-		while (j < m->pages && !m->used[j])
-			j++;
-		uint64_t s = m->base + (i << PAGE_SHIFT), e = m->base + (j << PAGE_SHIFT);
+	for (uint64_t i = 0, s, e; va_model_next_run(m, &i, &s, &e);) {
 		uint64_t a = MM_ALIGN_UP(s, align);
 		if (a >= s && a < e && len <= e - a)
 			return true;
-		i = j;
 	}
 	return false;
 }
@@ -84,19 +93,10 @@ static inline void va_model_runs(const struct va_model *m, uint64_t cap, uint64_
 				 uint64_t *largest_run, uint64_t *largest_block)
 {
 	*runs = *largest_run = *largest_block = 0;
-	for (uint64_t i = 0; i < m->pages;) {
-		if (m->used[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i;
-		while (j < m->pages && !m->used[j])
-			j++;
-		uint64_t s = m->base + (i << PAGE_SHIFT), e = m->base + (j << PAGE_SHIFT);
+	for (uint64_t i = 0, s, e; va_model_next_run(m, &i, &s, &e);) {
 		++*runs;
 		*largest_run = MM_MAX(*largest_run, e - s);
 		*largest_block = MM_MAX(*largest_block, va_model_largest_block(s, e, cap));
-		i = j;
 	}
 }
 

@@ -4,53 +4,11 @@
 
 #include "../va_bitmap.h"
 
-/* va_bitmap at a 64 KiB granule, to test granules other than the build's. */
-#define B64K_SHIFT 16
-static size_t b64k_meta_size(uint64_t base, uint64_t size)
-{
-	return va_bitmap_meta_size_granule(base, size, B64K_SHIFT);
-}
-static int b64k_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
-		     const struct page_source *ps)
-{
-	return va_bitmap_init_granule(st, base, size, meta, meta_len, B64K_SHIFT);
-}
-static int b64k_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
-{
-	return va_bitmap_ops.alloc(st, cpu, size, align, addr);
-}
-static void b64k_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
-{
-	va_bitmap_ops.free(st, cpu, addr, size);
-}
-static int b64k_reserve(void *st, uint64_t addr, uint64_t size)
-{
-	return va_bitmap_ops.reserve(st, addr, size);
-}
-static bool b64k_check(const void *st)
-{
-	return va_bitmap_ops.check(st);
-}
-static void b64k_stats(const void *st, struct va_stats *out)
-{
-	va_bitmap_ops.stats(st, out);
-}
-static const struct va_ops va_bitmap_64k_ops = {
-	.name = "bitmap-64k",
-	.state_size = 256, /* >= va_bitmap_ops.state_size, checked in va_inst_init */
-	.meta_size = b64k_meta_size,
-	.init = b64k_init,
-	.alloc = b64k_alloc,
-	.free = b64k_free,
-	.reserve = b64k_reserve,
-	.check = b64k_check,
-	.stats = b64k_stats,
-};
-
 #define BITMAP_G (1ull << VA_BITMAP_GRANULE_SHIFT)
 const struct va_strategy va_strategies[] = {
 	{&va_bitmap_ops, BITMAP_G, true, BITMAP_G << VA_BITMAP_MAX_ORDER},
-	{&va_bitmap_64k_ops, 1ull << B64K_SHIFT, true, (1ull << B64K_SHIFT) << VA_BITMAP_MAX_ORDER},
+	{&va_bitmap_64k_ops, 1ull << VA_BITMAP_64K_SHIFT, true,
+	 (1ull << VA_BITMAP_64K_SHIFT) << VA_BITMAP_MAX_ORDER},
 	{&va_freelist_ops, PAGE_SIZE, false, 0},
 	{&va_btree_ops, PAGE_SIZE, false, 0},
 };
@@ -98,7 +56,8 @@ void va_inst_init(struct va_inst *vi, const struct va_strategy *s, uint64_t base
 	vi->size = size;
 	pthread_mutex_init(&vi->tps.mu, NULL);
 	vi->tps.ps = (struct page_source){&vi->tps, tps_alloc, tps_to_virt};
-	CHECK(s->ops != &va_bitmap_64k_ops || va_bitmap_ops.state_size <= 256, "b64k state");
+	CHECK(s->ops != &va_bitmap_64k_ops || va_bitmap_64k_ops.state_size >= va_bitmap_ops.state_size,
+	      "b64k state");
 	vi->st = aligned_alloc(64, (vi->ops->state_size + 63) / 64 * 64);
 	vi->meta_len = vi->ops->meta_size(base, size);
 	vi->meta = aligned_alloc(64, (vi->meta_len + 64) / 64 * 64);

@@ -7,24 +7,7 @@
 # Skips (exit 77, "SKIP: reason") when /dev/kvm cannot be opened or the
 # guest is not built: never a silent pass.
 set -u
-VMM=${MTB_VMM:-build/bin/vmm}
-GUEST=${MTB_GUEST:-}
-# Probe without ever creating /dev/kvm (`<>` on a missing path would create it).
-if [ ! -e /dev/kvm ]; then
-	echo "SKIP: /dev/kvm: No such file or directory"
-	exit 77
-elif [ ! -c /dev/kvm ]; then
-	echo "SKIP: /dev/kvm: not a character device"
-	exit 77
-elif ! reason=$( (exec 3<>/dev/kvm) 2>&1); then
-	echo "SKIP: /dev/kvm: ${reason##*: }"
-	exit 77
-fi
-[ -n "$GUEST" ] && [ -f "$GUEST" ] || { echo "SKIP: guest ELF not built (MTB_GUEST=$GUEST)"; exit 77; }
-[ -x "$VMM" ] || { echo "FAIL: $VMM not built"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
+. "$(dirname "$0")/kvm_lib.sh"
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # run NAME ARGS...: runs the VMM, sets rc, keeps stdout/stderr, prints wall time.

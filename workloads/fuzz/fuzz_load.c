@@ -2,21 +2,15 @@
  * parser, image building and validation (trace_load_mem), as `workloads/trace` runs
  * it. Byte 0 picks strict or lenient. Property: no crash or leak; a failure always
  * has a one-line message; a success is a valid trace. */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "../host/trace_file.h"
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 1 || size > (1 << 20))
+	char *text = fuzz_input_text(data, size);
+	if (!text)
 		return 0;
-	char *text = malloc(size);
-	memcpy(text, data + 1, size - 1);
-	text[size - 1] = 0;
 	struct trace_loaded lt;
 	char err[1024] = "";
 	if (trace_load_mem("fuzz", text, size - 1, data[0] & 1, &lt, err, sizeof(err)) == 0) {

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../strategies/va_bitmap.h"
-
 static int mps_alloc(void *ctx, uint64_t *pa)
 {
 	struct va_host *vh = ctx;
@@ -69,31 +67,4 @@ void va_host_fini(struct va_host *vh)
 	vh->st = vh->meta = NULL;
 	vh->nframes = vh->cap = 0;
 	pthread_mutex_destroy(&vh->mu);
-}
-
-/* ---- va_bitmap at a 64 KiB granule -------------------------------------------- */
-
-#define B64K_SHIFT 16
-
-static size_t b64k_meta_size(uint64_t base, uint64_t size)
-{
-	return va_bitmap_meta_size_granule(base, size, B64K_SHIFT);
-}
-
-static int b64k_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
-		     const struct page_source *ps)
-{
-	return va_bitmap_init_granule(st, base, size, meta, meta_len, B64K_SHIFT);
-}
-
-const struct va_ops *va_host_bitmap_64k(void)
-{
-	static struct va_ops ops; /* va_bitmap's table with the granule-taking setup */
-	if (!ops.name) {
-		ops = va_bitmap_ops;
-		ops.meta_size = b64k_meta_size;
-		ops.init = b64k_init;
-		ops.name = "bitmap-64k";
-	}
-	return &ops;
 }

@@ -30,10 +30,6 @@ struct va_host {
 	uint64_t nframes, cap;
 };
 
-/* va_bitmap at a 64 KiB granule instead of the build's (through its run-time granule
- * entry points, va_bitmap.h), to compare granules in one run. */
-const struct va_ops *va_host_bitmap_64k(void);
-
 /* Initializes ops over [base, base+size) with malloc'd state and fixed metadata;
  * 0, or the strategy's MM_E* code / MM_ENOMEM (then nothing is left allocated). */
 int va_host_init(struct va_host *vh, const struct va_ops *ops, uint64_t base, uint64_t size);

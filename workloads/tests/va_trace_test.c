@@ -12,7 +12,7 @@
 #include <dirent.h>
 #include <search.h>
 
-#include "../core/gen.h"
+#include "../host/gen_host.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
 
@@ -123,13 +123,11 @@ int main(void)
 {
 	uint64_t seed = test_seed("va_trace_test", 1);
 	struct gen_params p = {seed, 1, 3000, 64, 4096, 256ull << 20};
-	struct trace_op *ops = malloc(p.nops * sizeof(*ops));
-	uint64_t *scratch = malloc(gen_scratch_words(GEN_VA_CHURN, &p) * 8);
+	struct trace_op *ops;
 	struct trace t;
-	CHECK(gen_run(GEN_VA_CHURN, &p, ops, scratch, &t) == 0, "gen");
+	CHECK(gen_host_run(GEN_VA_CHURN, &p, &ops, &t) == 0, "gen");
 	run_all("mix(4 KiB..256 MiB)", &t);
 	free(ops);
-	free(scratch);
 	const char *s = getenv("MTB_SHARED");
 	char dir[4096], err[1024];
 	snprintf(dir, sizeof(dir), "%s/traces/vm", s ? s : "../shared");

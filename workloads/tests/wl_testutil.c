@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <time.h>
 
+#include "../host/gen_host.h"
 #include "wl_testutil.h"
 
 void wl_trace_end(const struct trace *t, struct trace_end *out)
@@ -32,16 +33,15 @@ void wl_trace_end(const struct trace *t, struct trace_end *out)
 
 void wl_generate(enum gen_kind k, const struct gen_params *p, struct trace *t)
 {
-	struct trace_op *ops = malloc((p->nops ? p->nops : 1) * sizeof(*ops));
-	uint64_t *scratch = malloc(gen_scratch_words(k, p) * 8 + 8);
-	CHECK(ops && scratch, "oom");
-	CHECK(gen_run(k, p, ops, scratch, t) == 0, "gen %s failed", gen_kind_name(k));
+	struct trace_op *ops;
+	int rc = gen_host_run(k, p, &ops, t);
+	CHECK(rc != MM_ENOMEM, "oom");
+	CHECK(rc == 0, "gen %s failed", gen_kind_name(k));
 	struct trace_err e;
 	uint64_t *vs = malloc(((uint64_t)t->h.nids + 1) * 8);
 	CHECK(trace_validate(t, vs, true, &e) == 0, "gen %s: invalid at %llu: %s",
 	      gen_kind_name(k), (unsigned long long)e.offset, e.msg);
 	free(vs);
-	free(scratch);
 }
 
 static uint64_t mono_ns(void *ctx)

@@ -20,18 +20,17 @@
  * natively.
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "../core/gen.h"
 #include "../core/json_row.h"
+#include "../host/cli_util.h"
+#include "../host/gen_host.h"
 #include "../host/heap_libc.h"
 #include "../host/heap_machine.h"
 #include "../host/trace_file.h"
@@ -76,19 +75,7 @@ static void usage(FILE *f)
 
 static int die(const char *msg, const char *arg)
 {
-	fprintf(stderr, "mtb_host: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-	return 2;
-}
-
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
-		return false;
-	*v = x;
-	return true;
+	return cli_die("mtb_host", msg, arg);
 }
 
 static bool parse_cpus(const char *s, struct opts *o)
@@ -98,7 +85,7 @@ static bool parse_cpus(const char *s, struct opts *o)
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
-		if (!parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS || o->ncpus_list == 16)
+		if (!cli_parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS || o->ncpus_list == 16)
 			return false;
 		o->cpus[o->ncpus_list++] = (unsigned)v;
 	}
@@ -118,7 +105,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{0, 0, 0, 0}};
 	*o = (struct opts){.heap = "libc", .phys = "buddy", .ops = 1000000, .seed = 1,
 			   .mem_mib = 1024, .fixed_heap = SIZE_2M, .cpus = {1}, .ncpus_list = 1};
-	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	o->build = cli_build_id();
 	int c;
 	uint64_t v;
 	opterr = 0;
@@ -136,7 +123,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'h': return 1;
 		case 'L': return 3;
 		case 'F':
-			if (!parse_u64(optarg, &o->fixed_heap) || o->fixed_heap < PAGE_SIZE)
+			if (!cli_parse_u64(optarg, &o->fixed_heap) || o->fixed_heap < PAGE_SIZE)
 				return die("bad --fixed-heap (bytes, at least 4096)", optarg);
 			break;
 		case 'c':
@@ -144,7 +131,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return die("bad --cpus (1..64, comma separated)", optarg);
 			break;
 		case 'n': case 'T': case 'S': case 's': case 'M':
-			if (!parse_u64(optarg, &v) || (c != 's' && (!v || v > UINT32_MAX)))
+			if (!cli_parse_u64(optarg, &v) || (c != 's' && (!v || v > UINT32_MAX)))
 				return die("bad number", optarg);
 			if (c == 'M') o->mem_mib = v;
 			else if (c == 'n') o->ops = v;
@@ -233,20 +220,14 @@ static int get_trace(const struct opts *o, struct trace_loaded *lt, struct trace
 	for (unsigned i = 0; i < o->ncpus_list; i++)
 		maxc = o->cpus[i] > maxc ? o->cpus[i] : maxc;
 	struct gen_params p = {o->seed, o->threads ? o->threads : maxc, o->ops, o->slots, 0, 0};
-	*gen_ops = malloc((o->ops ? o->ops : 1) * sizeof(**gen_ops));
-	uint64_t *scratch = malloc(gen_scratch_words(k, &p) * 8 + 8);
-	int rc = *gen_ops && scratch ? gen_run(k, &p, *gen_ops, scratch, t) : -1;
-	free(scratch);
-	if (rc)
+	if (gen_host_run(k, &p, gen_ops, t))
 		return die("generator failed (bad parameters or out of memory)", o->gen);
 	return 0;
 }
 
 static uint64_t mono_ns(void *ctx)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return cli_mono_ns();
 }
 
 static void yield(void)
@@ -363,25 +344,6 @@ static int run_one(const struct opts *o, const struct stack *sk, const struct tr
 	return n < 0 ? (fprintf(stderr, "mtb_host: result row too long\n"), 1) : 0;
 }
 
-static int write_rows(const char *out, const char *rows)
-{
-	if (!out) {
-		fputs(rows, stdout);
-		return fflush(stdout) ? 1 : 0;
-	}
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	bool bad = !f || fputs(rows, f) < 0;
-	bad |= f && fclose(f) != 0;
-	if (bad || rename(tmp, out)) {
-		fprintf(stderr, "mtb_host: cannot write %s: %s\n", out, strerror(errno));
-		unlink(tmp);
-		return 1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -409,7 +371,7 @@ int main(int argc, char **argv)
 	}
 	*p = 0;
 	if (!rc)
-		rc = write_rows(o.out, rows);
+		rc = cli_write_rows("mtb_host", o.out, rows);
 	free(rows);
 	free(gen_ops);
 	trace_loaded_free(&lt);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/gen.h"
+#include "../host/gen_host.h"
 #include "../host/trace_file.h"
 
 static void usage(FILE *f)
@@ -112,12 +113,11 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *p
 		fprintf(stderr, "trace: unknown generator '%s' (see --help)\n", name);
 		return 2;
 	}
-	struct trace_op *ops = malloc((p->nops ? p->nops : 1) * sizeof(*ops));
-	uint64_t *scratch = malloc(gen_scratch_words(k, p) * 8 + 8);
+	struct trace_op *ops;
 	struct trace t;
 	char err[1024];
 	int rc = 1;
-	if (!ops || !scratch || gen_run(k, p, ops, scratch, &t))
+	if (gen_host_run(k, p, &ops, &t))
 		fprintf(stderr, "trace: gen %s: bad parameters or out of memory\n", name);
 	else if (has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
 					 : trace_write_bin(out, &t, err, sizeof(err)))
@@ -127,7 +127,6 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *p
 			       (unsigned long long)t.h.nops, t.h.nthreads,
 			       (unsigned long long)t.h.peak_live);
 	free(ops);
-	free(scratch);
 	return rc;
 }
 

@@ -23,18 +23,18 @@
  * if free, else frees it).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "../core/gen.h"
 #include "../core/json_row.h"
+#include "../host/cli_util.h"
+#include "../host/gen_host.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
+#include "../../strategies/va_bitmap.h"
 
 #define MAX_TRACES 64
 
@@ -88,19 +88,7 @@ static void usage(FILE *f)
 
 static int die(const char *msg, const char *arg)
 {
-	fprintf(stderr, "va_replay: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
-	return 2;
-}
-
-static bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
-		return false;
-	*v = x;
-	return true;
+	return cli_die("va_replay", msg, arg);
 }
 
 /* 0, 1 (help) or 2 (bad usage, message printed). */
@@ -113,7 +101,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"build", 1, 0, 'b'}, {"lenient", 0, 0, 'l'}, {"help", 0, 0, 'h'},
 		{0, 0, 0, 0}};
 	*o = (struct opts){.virt = "all", .ops = 100000, .slots = 1000, .seed = 1, .size_tib = 64};
-	o->build = getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	o->build = cli_build_id();
 	opterr = 0;
 	for (int c; (c = getopt_long(argc, argv, "h", lo, NULL)) != -1;) {
 		uint64_t v;
@@ -131,7 +119,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'l': o->lenient = true; break;
 		case 'h': return 1;
 		case 'n': case 'S': case 's': case 'z':
-			if (!parse_u64(optarg, &v) || (c == 'n' && (!v || v > (1ull << 32))) ||
+			if (!cli_parse_u64(optarg, &v) || (c == 'n' && (!v || v > (1ull << 32))) ||
 			    (c == 'S' && (!v || v > (1u << 24))) || (c == 'z' && (!v || v > 64)))
 				return die("bad number", optarg);
 			*(c == 'n' ? &o->ops : c == 'S' ? &o->slots : c == 's' ? &o->seed
@@ -152,13 +140,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 }
 
 /* ---- replay ------------------------------------------------------------------- */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void snap(const struct va_host *vh, uint64_t requested, uint64_t live,
 		 struct snapshot *s)
@@ -226,18 +207,18 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 		return 1;
 	}
 	memset(r, 0, sizeof(*r));
-	uint64_t req = 0, live = 0, t0 = mono_ns();
+	uint64_t req = 0, live = 0, t0 = cli_mono_ns();
 	for (uint64_t i = 0; i < t->h.nops; i++) {
 		apply_op(vh, &t->ops[i], &lr[t->ops[i].id], &req, &live, r);
 		if (check)
 			check_or_die(vh, i);
 		if (!r->peak.valid && !r->failed && req == t->h.peak_live) {
-			uint64_t t1 = mono_ns();
+			uint64_t t1 = cli_mono_ns();
 			snap(vh, req, live, &r->peak);
-			t0 += mono_ns() - t1; /* the snapshot is not timed */
+			t0 += cli_mono_ns() - t1; /* the snapshot is not timed */
 		}
 	}
-	r->elapsed_ns = mono_ns() - t0;
+	r->elapsed_ns = cli_mono_ns() - t0;
 	r->ops = t->h.nops;
 	snap(vh, req, live, &r->end);
 	for (uint64_t id = 0; id < t->h.nids; id++)
@@ -323,25 +304,6 @@ static long va_frag_row(const struct opts *o, const struct va_host *vh,
 
 /* ---- main --------------------------------------------------------------------- */
 
-static int write_rows(const char *out, const char *rows)
-{
-	if (!out) {
-		fputs(rows, stdout);
-		return fflush(stdout) ? 1 : 0;
-	}
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	bool bad = !f || fputs(rows, f) < 0;
-	bad |= f && fclose(f) != 0;
-	if (bad || rename(tmp, out)) {
-		fprintf(stderr, "va_replay: cannot write %s: %s\n", out, strerror(errno));
-		unlink(tmp);
-		return 1;
-	}
-	return 0;
-}
-
 /* The workloads: every --trace, then the mix. 0, or 1/2 (message printed). */
 static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded *vl,
 		    struct trace_op **gen_ops, unsigned *n)
@@ -360,11 +322,7 @@ static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded 
 	if (!o->gen)
 		return 0;
 	struct gen_params p = {o->seed, 1, o->ops, (uint32_t)o->slots, 4096, SIZE_1G};
-	*gen_ops = malloc(o->ops * sizeof(**gen_ops));
-	uint64_t *scratch = malloc(gen_scratch_words(GEN_VA_CHURN, &p) * 8 + 8);
-	int rc = *gen_ops && scratch ? gen_run(GEN_VA_CHURN, &p, *gen_ops, scratch, &w[*n].t) : -1;
-	free(scratch);
-	if (rc)
+	if (gen_host_run(GEN_VA_CHURN, &p, gen_ops, &w[*n].t))
 		return die("generator failed (out of memory)", o->gen);
 	w[*n].name = "mix";
 	w[*n].seed = o->seed;
@@ -408,7 +366,7 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
 	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
-				      va_host_bitmap_64k()};
+				      &va_bitmap_64k_ops};
 	static const char *const names[] = {"bitmap", "btree", "freelist", "bitmap-64k"};
 	const struct va_ops *virts[4];
 	unsigned nv = 0;
@@ -427,7 +385,7 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = rows ? run_all(&o, virts, nv, w, nw, rows, cap) : 1;
 	if (!rc)
-		rc = write_rows(o.out, rows);
+		rc = cli_write_rows("va_replay", o.out, rows);
 	free(rows);
 	free(gen_ops);
 	for (unsigned i = 0; i < o.ntraces && i < nw; i++)

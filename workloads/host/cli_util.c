@@ -1,0 +1,61 @@
+/* cli_util.c: shared command-line helpers of the host tools (contracts in
+ * cli_util.h). Invariant of cli_write_rows: OUT is either untouched or holds all
+ * the rows (they go to OUT.tmp.PID first, renamed only when every byte is out).
+ */
+#define _GNU_SOURCE
+#include "cli_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_die(const char *prog, const char *msg, const char *arg)
+{
+	fprintf(stderr, "%s: %s%s%s\n", prog, msg, arg ? ": " : "", arg ? arg : "");
+	return 2;
+}
+
+bool cli_parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return false;
+	*v = x;
+	return true;
+}
+
+const char *cli_build_id(void)
+{
+	return getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+}
+
+uint64_t cli_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int cli_write_rows(const char *prog, const char *out, const char *rows)
+{
+	if (!out) {
+		fputs(rows, stdout);
+		return fflush(stdout) ? 1 : 0;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
+	FILE *f = fopen(tmp, "w");
+	bool bad = !f || fputs(rows, f) < 0;
+	bad |= f && fclose(f) != 0;
+	if (bad || rename(tmp, out)) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(errno));
+		unlink(tmp);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* cli_util.h: the small pieces every host command-line tool repeats (va_replay,
+ * mtb_host): the one-line error, strict number parsing, the build id default, the
+ * monotonic clock and atomic writing of the result rows.
+ */
+#ifndef WL_CLI_UTIL_H
+#define WL_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Prints "PROG: MSG" (": ARG" when arg is not NULL) on stderr; returns 2 (bad usage). */
+int cli_die(const char *prog, const char *msg, const char *arg);
+/* Parses a whole unsigned number (strtoull base 0: decimal, 0x hex, 0 octal) into *v;
+ * false (v untouched) on an empty string, trailing text, a leading '-' or overflow. */
+bool cli_parse_u64(const char *s, uint64_t *v);
+/* The rows' build id: $MTB_BUILD_ID when set, else "dev". Never NULL. */
+const char *cli_build_id(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t cli_mono_ns(void);
+/* Writes rows to stdout (out NULL) or atomically to out (OUT.tmp.PID, then rename);
+ * 0, or 1 after "PROG: cannot write OUT: why" (then out is untouched, no temp left). */
+int cli_write_rows(const char *prog, const char *out, const char *rows);
+
+#endif
