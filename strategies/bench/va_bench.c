@@ -15,7 +15,8 @@
  *          btree ns / bitmap ns (btree_over_bitmap), per thread count and live count.
  *
  * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
- * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed
+ * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build
+ * (build = $MTB_BUILD_ID, else "dev", as frame_bench)
  * (results/README.md names). Written atomically; progress on stderr.
  */
 #define _GNU_SOURCE
@@ -46,6 +47,7 @@ static const char *usage =
 struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
+	const char *build; /* build id for the rows */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -80,8 +82,8 @@ static void die(const char *msg, const char *what)
 static void row(struct bench *b, const char *virt, unsigned cpus, unsigned live, const char *op,
 		double value, const char *unit)
 {
-	fprintf(b->out, "host,true,va_op,%s,%u,%u,%s,%.6g,%s,%" PRIu64 "\n", virt, cpus, live, op,
-		value, unit, b->seed);
+	fprintf(b->out, "host,true,va_op,%s,%u,%u,%s,%.6g,%s,%" PRIu64 ",%s\n", virt, cpus, live,
+		op, value, unit, b->seed, b->build);
 	fflush(b->out);
 }
 
@@ -260,7 +262,8 @@ static void run_all(struct bench *b)
 {
 	const struct va_ops *all[NVIRT] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
 	static const unsigned thr[] = {1, 2}, lives[] = {10, 10000};
-	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed\n");
+	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build\n");
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
 	for (int t = 0; t < 2; t++) {

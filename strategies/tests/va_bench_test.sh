@@ -19,7 +19,7 @@ mkdir "$dir/out"
 	fail "small run failed: $(tail -3 "$dir/progress")"
 [ "$(ls "$dir/out")" = "v.csv" ] || fail "temporary file left: $(ls "$dir/out")"
 csv=$dir/out/v.csv
-head -1 "$csv" | grep -q '^engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed$' ||
+head -1 "$csv" | grep -q '^engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build$' ||
 	fail "bad header"
 for s in bitmap btree freelist; do
 	for op in alloc_free_pair alloc_free_pair_mean free_ranges_after; do
