@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "../frame.h"
+#include "../../workloads/host/hostmem.h"
 #include "../frame_freelist.h"
 
 static const char *usage =
@@ -86,22 +87,11 @@ struct inst {
 	struct mem_map map;
 };
 
-static struct mem_map holes_map(uint64_t mib)
-{
-	uint64_t s = mib << 20;
-	struct mem_map m = {.count = 1, .r = {{0, s, MEM_USABLE}}};
-	int rc = mem_map_set(&m, 0, 1 << 20, MEM_RESERVED);
-	rc |= mem_map_set(&m, s / 2, s / 16, MEM_RESERVED);
-	rc |= mem_map_set(&m, s / 8 * 7 + 3 * PAGE_SIZE, 5 * PAGE_SIZE, MEM_RESERVED);
-	if (rc)
-		die("memory map");
-	return m;
-}
-
 static void inst_init(struct inst *in, const struct frame_ops *ops, uint64_t mib, unsigned ncpus)
 {
 	in->ops = ops;
-	in->map = holes_map(mib);
+	if (hostmem_layout(&in->map, mib << 20, HOSTMEM_HOLES))
+		die("memory map");
 	in->meta_len = ops->meta_size(&in->map, ncpus);
 	in->st = aligned_alloc(64, (ops->state_size + 63) / 64 * 64);
 	in->meta = aligned_alloc(64, (in->meta_len + 64) / 64 * 64);

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "../frame.h"
+#include "../../workloads/host/hostmem.h"
 
 #define MAX_ROUNDS 20000
 #define SHORT_NS   50000.0
@@ -118,18 +119,6 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct mem_map holes_map(uint64_t mib)
-{
-	uint64_t s = mib << 20;
-	struct mem_map m = {.count = 1, .r = {{0, s, MEM_USABLE}}};
-	int rc = mem_map_set(&m, 0, 1 << 20, MEM_RESERVED);
-	rc |= mem_map_set(&m, s / 2, s / 16, MEM_RESERVED);
-	rc |= mem_map_set(&m, s / 8 * 7 + 3 * PAGE_SIZE, 5 * PAGE_SIZE, MEM_RESERVED);
-	if (rc)
-		die("memory map");
-	return m;
-}
-
 /* A filled instance (2 CPUs); returns its free frames after the fill. */
 static uint64_t make_inst(const struct frame_ops *ops, const struct mem_map *m, unsigned order,
 			  unsigned fill, void **st)
@@ -211,7 +200,9 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || mib < 64)
 		die("bad arguments (see --help; --mem at least 64)");
-	struct mem_map m = holes_map(mib);
+	struct mem_map m;
+	if (hostmem_layout(&m, mib << 20, HOSTMEM_HOLES))
+		die("memory map");
 	void *st[2];
 	uint64_t freef = make_inst(ops, &m, (unsigned)order, (unsigned)fill, &st[0]);
 	st[1] = st[0];

@@ -40,10 +40,8 @@ static void *hm_to_virt(void *ctx, uint64_t pa)
 	return hm->phys + pa;
 }
 
-static int hm_layout(struct hostmem *hm, unsigned flags)
+int hostmem_layout(struct mem_map *m, uint64_t s, unsigned flags)
 {
-	uint64_t s = hm->phys_size;
-	struct mem_map *m = &hm->map;
 	m->count = 1;
 	m->r[0] = (struct mem_region){0, s, MEM_USABLE};
 	int rc = mem_map_set(m, 0, 1 << 20, MEM_RESERVED);
@@ -75,7 +73,7 @@ int hostmem_init(struct hostmem *hm, uint64_t phys_size, unsigned flags, uint64_
 	}
 	hm->va_base = (uint8_t *)MM_ALIGN_UP((uintptr_t)w, SIZE_1G);
 	hm->mmu = (struct mmu){hm, hm_map, hm_unmap, hm_to_virt};
-	return hm_layout(hm, flags);
+	return hostmem_layout(&hm->map, phys_size, flags);
 }
 
 void hostmem_fini(struct hostmem *hm)

@@ -29,5 +29,9 @@ struct hostmem {
 /* Creates the machine; 0, or -errno (message already printed to stderr). */
 int hostmem_init(struct hostmem *hm, uint64_t phys_size, unsigned flags, uint64_t va_size);
 void hostmem_fini(struct hostmem *hm);
+/* The machine's memory map of s bytes (the first 1 MiB reserved; with HOSTMEM_HOLES a
+ * hole mid-memory and a small odd one near the top) into *m; 0, or -EINVAL. Shared by
+ * hostmem_init and the frame benchmarks, so they measure the same layout. */
+int hostmem_layout(struct mem_map *m, uint64_t s, unsigned flags);
 
 #endif
