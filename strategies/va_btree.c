@@ -542,8 +542,33 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 	return rc;
 }
 
-const struct va_ops va_btree_ops = {
-    .name = "btree",
+/* Optimistic read of the free range with the largest start <= x (in x's leaf,
+ * or the last one of an earlier leaf); restarts until a read validates. */
+bool va_btree_pred(struct va_btree *t, uint64_t x, uint64_t *s, uint64_t *e)
+{
+	for (;;) {
+		struct vbt_path p;
+		if (descend(t, &p, x, 0) != MM_OK)
+			continue;
+		struct vbt_node *leaf = p.s[p.depth].n;
+		uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, x);
+		uint64_t ls = j ? VBT_LD(leaf->leaf.start[j - 1]) : 0;
+		uint64_t le = j ? VBT_LD(leaf->leaf.end[j - 1]) : 0;
+		if (!validate(leaf, p.s[p.depth].v))
+			continue;
+		if (j) {
+			*s = ls;
+			*e = le;
+			return true;
+		}
+		if (p.lo == 0)
+			return false;
+		x = p.lo - 1; /* every start of this leaf is > x: look in the one before */
+	}
+}
+
+const struct va_ops va_btree_bare_ops = {
+    .name = "btree-bare",
     .state_size = sizeof(struct va_btree),
     .meta_size = vbt_meta_size,
     .init = vbt_init,

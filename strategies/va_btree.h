@@ -186,6 +186,17 @@ bool vbt_check(const void *st);
 /* Statistics; exact when no writer runs concurrently. */
 void vbt_stats(const void *st, struct va_stats *out);
 
+/* The tree alone, without the per-CPU quantum caches of va_btree_qcache.c. */
+extern const struct va_ops va_btree_bare_ops;
+/* Free range with the largest start <= x into *s, *e (optimistic, safe against
+ * concurrent writers); false if none. */
+bool va_btree_pred(struct va_btree *t, uint64_t x, uint64_t *s, uint64_t *e);
+
+/* ---- va_btree_qcache.c (VIRT=btree: the tree behind per-CPU quantum caches) ---- */
+/* Allocs served by the caches (*hits) and passed to the tree (*misses, cached
+ * sizes only), and the bytes cached now (*cached; quiescent). */
+void va_btree_qcache_counts(const void *st, uint64_t *hits, uint64_t *misses, uint64_t *cached);
+
 /* ---- test hooks (va_btree.c) ---- */
 /* init() with a smaller fan-out (VBT_MIN_CAP <= cap <= VBT_*_CAP) so tests reach
  * many levels with few ranges; 0, or MM_EINVAL, MM_ENOMEM. */

@@ -67,9 +67,9 @@ static inline void tps_fini(struct test_ps *p)
 static inline void *vbt_new(struct test_ps *p, uint64_t base, uint64_t pages, uint32_t leaf_cap,
 			    uint32_t inner_cap)
 {
-	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_ops.state_size, (size_t)64));
+	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
 	CHECK(st, "out of memory");
-	memset(st, 0, va_btree_ops.state_size);
+	memset(st, 0, va_btree_bare_ops.state_size);
 	int rc = va_btree_init_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap, inner_cap);
 	CHECK(rc == MM_OK, "init: %d", rc);
 	return st;

@@ -59,7 +59,7 @@ static void w_alloc(struct worker *w)
 	static const uint64_t aligns[] = {0, 0, 0, 0, 0, PAGE_SIZE, 1 << 14, 1 << 16};
 	uint64_t n = rng_below(&w->r, 8) ? 1 + rng_below(&w->r, 8) : 1 + rng_below(&w->r, 48);
 	uint64_t align = aligns[rng_below(&w->r, sizeof(aligns) / sizeof(aligns[0]))], addr;
-	int rc = va_btree_ops.alloc(w->sh->st, w->id, n * PAGE_SIZE, align, &addr);
+	int rc = va_btree_bare_ops.alloc(w->sh->st, w->id, n * PAGE_SIZE, align, &addr);
 	if (rc == MM_ENOMEM) {
 		w->n_enomem++;
 		return;
@@ -74,7 +74,7 @@ static void w_alloc(struct worker *w)
 static void w_reserve(struct worker *w)
 {
 	uint64_t n = 1 + rng_below(&w->r, 4), p = rng_below(&w->r, w->sh->pages - n);
-	int rc = va_btree_ops.reserve(w->sh->st, BASE + p * PAGE_SIZE, n * PAGE_SIZE);
+	int rc = va_btree_bare_ops.reserve(w->sh->st, BASE + p * PAGE_SIZE, n * PAGE_SIZE);
 	if (rc == MM_EBUSY) {
 		w->n_busy++;
 		return;
@@ -90,7 +90,7 @@ static void w_free(struct worker *w)
 	size_t i = (size_t)rng_below(&w->r, w->nh);
 	struct held h = w->h[i];
 	unclaim(w, h.addr, h.n);
-	va_btree_ops.free(w->sh->st, w->id, h.addr, h.size);
+	va_btree_bare_ops.free(w->sh->st, w->id, h.addr, h.size);
 	w->h[i] = w->h[--w->nh];
 }
 
@@ -134,17 +134,17 @@ static void run(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, uint64
 		res += w[i].n_res;
 		busy += w[i].n_busy;
 	}
-	CHECK(va_btree_ops.check(sh.st), "check after the threads");
+	CHECK(va_btree_bare_ops.check(sh.st), "check after the threads");
 	struct va_stats s;
-	va_btree_ops.stats(sh.st, &s);
+	va_btree_bare_ops.stats(sh.st, &s);
 	CHECK(s.reserved_bytes == held && s.free_bytes == s.size - held,
 	      "reserved %" PRIu64 ", threads hold %" PRIu64, s.reserved_bytes, held);
 	unsigned height = va_btree_height(sh.st);
 	for (unsigned i = 0; i < nthreads; i++)
 		while (w[i].nh)
 			w_free(&w[i]);
-	CHECK(va_btree_ops.check(sh.st), "check after freeing everything");
-	va_btree_ops.stats(sh.st, &s);
+	CHECK(va_btree_bare_ops.check(sh.st), "check after freeing everything");
+	va_btree_bare_ops.stats(sh.st, &s);
 	CHECK(s.reserved_bytes == 0 && s.free_ranges == 1 && s.largest_free == s.size,
 	      "not back to one range: %" PRIu64 " ranges", s.free_ranges);
 	va_btree_path_counts(sh.st, &fast, &slow);

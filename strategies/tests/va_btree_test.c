@@ -50,9 +50,9 @@ static void run_fini(struct run *u)
 /* check(), stats and the exact free ranges against the model. */
 static void verify(struct run *u, int step)
 {
-	CHECK(va_btree_ops.check(u->st), "step %d: check", step);
+	CHECK(va_btree_bare_ops.check(u->st), "step %d: check", step);
 	struct va_stats s;
-	va_btree_ops.stats(u->st, &s);
+	va_btree_bare_ops.stats(u->st, &s);
 	uint64_t n = va_btree_ranges(u->st, u->ranges, u->m.pages + 1), k = 0, largest = 0;
 	for (uint64_t i = 0; i < u->m.pages;) {
 		if (u->m.map[i]) {
@@ -77,7 +77,7 @@ static void verify(struct run *u, int step)
 		  s.free_bytes + s.reserved_bytes == s.size,
 	      "step %d: reserved %" PRIu64 ", model %" PRIu64, step, s.reserved_bytes,
 	      u->m.used * PAGE_SIZE);
-	CHECK(s.meta_bytes == u->tps.n * PAGE_SIZE + va_btree_ops.state_size, "meta_bytes");
+	CHECK(s.meta_bytes == u->tps.n * PAGE_SIZE + va_btree_bare_ops.state_size, "meta_bytes");
 	u->max_height = MM_MAX(u->max_height, va_btree_height(u->st));
 }
 
@@ -89,7 +89,7 @@ static void op_alloc(struct run *u, int step)
 	uint64_t size = pages * PAGE_SIZE - (rng_below(&u->r, 4) ? 0 : rng_below(&u->r, PAGE_SIZE));
 	uint64_t align = aligns[rng_below(&u->r, sizeof(aligns) / sizeof(aligns[0]))], addr = 0;
 	uint64_t al = MM_MAX(align, PAGE_SIZE);
-	int rc = va_btree_ops.alloc(u->st, (unsigned)rng_below(&u->r, 8), size, align, &addr);
+	int rc = va_btree_bare_ops.alloc(u->st, (unsigned)rng_below(&u->r, 8), size, align, &addr);
 	if (rc == MM_ENOMEM) {
 		CHECK(u->tps.n >= u->tps.limit || !vmodel_fits(&u->m, pages, al),
 		      "step %d: ENOMEM for %" PRIu64 " pages align %#" PRIx64 " with room", step,
@@ -112,7 +112,7 @@ static void op_reserve(struct run *u, int step)
 	uint64_t off = rng_below(&u->r, 4) ? 0 : rng_below(&u->r, PAGE_SIZE);
 	uint64_t addr = BASE + p * PAGE_SIZE + off, size = n * PAGE_SIZE - off;
 	int want = p + n > u->m.pages ? MM_EINVAL : vmodel_all(&u->m, p, n, 0) ? MM_OK : MM_EBUSY;
-	int rc = va_btree_ops.reserve(u->st, addr, size);
+	int rc = va_btree_bare_ops.reserve(u->st, addr, size);
 	if (rc == MM_ENOMEM && u->tps.n >= u->tps.limit && want == MM_OK)
 		return;
 	CHECK(rc == want, "step %d: reserve(page %" PRIu64 ", %" PRIu64 ") = %d, want %d", step, p,
@@ -132,7 +132,7 @@ static void op_free(struct run *u)
 		return;
 	size_t i = (size_t)rng_below(&u->r, u->nh);
 	struct held h = u->h[i];
-	va_btree_ops.free(u->st, (unsigned)rng_below(&u->r, 8), h.addr, h.size);
+	va_btree_bare_ops.free(u->st, (unsigned)rng_below(&u->r, 8), h.addr, h.size);
 	vmodel_set(&u->m, h.page, h.n, 0);
 	u->h[i] = u->h[--u->nh];
 	u->n_free++;
@@ -205,8 +205,8 @@ static void test_oom(uint64_t seed)
 
 	struct test_ps tps;
 	tps_init(&tps, 0);
-	void *st = calloc(1, va_btree_ops.state_size);
-	CHECK(va_btree_ops.init(st, BASE, SIZE_1G, NULL, 0, &tps.ps) == MM_ENOMEM, "init OOM");
+	void *st = calloc(1, va_btree_bare_ops.state_size);
+	CHECK(va_btree_bare_ops.init(st, BASE, SIZE_1G, NULL, 0, &tps.ps) == MM_ENOMEM, "init OOM");
 	free(st);
 	tps_fini(&tps);
 }
@@ -219,21 +219,21 @@ static void test_align_fallback(void)
 	void *st = vbt_new(&tps, BASE, 64, 4, 4);
 	uint64_t a[64], addr;
 	for (int i = 0; i < 64; i++) {
-		CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 0, &a[i]) == MM_OK, "fill");
+		CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 0, &a[i]) == MM_OK, "fill");
 		CHECK(a[i] == BASE + (uint64_t)i * PAGE_SIZE, "address-ordered first fit");
 	}
-	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_ENOMEM, "full");
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_ENOMEM, "full");
 	for (int i = 17; i < 33; i++) /* [17, 33): 16 pages, aligned run at 32 only */
-		va_btree_ops.free(st, 0, a[i], PAGE_SIZE);
-	CHECK(va_btree_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_ENOMEM, "no fit");
-	va_btree_ops.free(st, 0, a[16], PAGE_SIZE);
-	CHECK(va_btree_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
+		va_btree_bare_ops.free(st, 0, a[i], PAGE_SIZE);
+	CHECK(va_btree_bare_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_ENOMEM, "no fit");
+	va_btree_bare_ops.free(st, 0, a[16], PAGE_SIZE);
+	CHECK(va_btree_bare_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
 		  addr == BASE + 16 * PAGE_SIZE,
 	      "exact aligned fit not found");
-	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
 		  addr == BASE + 32 * PAGE_SIZE,
 	      "aligned single page");
-	CHECK(va_btree_ops.check(st), "check");
+	CHECK(va_btree_bare_ops.check(st), "check");
 	free(st);
 	tps_fini(&tps);
 }
@@ -244,26 +244,26 @@ static void test_args(void)
 	tps_init(&tps, SIZE_MAX);
 	void *st = vbt_new(&tps, BASE, 256, VBT_LEAF_CAP, VBT_INNER_CAP);
 	uint64_t addr;
-	CHECK(va_btree_ops.meta_size(BASE, SIZE_1G) == 0, "meta_size");
-	CHECK(va_btree_ops.alloc(st, 0, 0, 0, &addr) == MM_EINVAL, "size 0");
-	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 3 * PAGE_SIZE, &addr) == MM_EINVAL, "align 3");
-	CHECK(va_btree_ops.alloc(st, 0, 257 * PAGE_SIZE, 0, &addr) == MM_ENOMEM, "too big");
-	CHECK(va_btree_ops.alloc(st, 0, UINT64_MAX, 0, &addr) == MM_ENOMEM, "huge");
-	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 1ull << 63, &addr) == MM_ENOMEM, "huge align");
-	CHECK(va_btree_ops.reserve(st, BASE - PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL, "below");
-	CHECK(va_btree_ops.reserve(st, BASE + 255 * PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL,
+	CHECK(va_btree_bare_ops.meta_size(BASE, SIZE_1G) == 0, "meta_size");
+	CHECK(va_btree_bare_ops.alloc(st, 0, 0, 0, &addr) == MM_EINVAL, "size 0");
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 3 * PAGE_SIZE, &addr) == MM_EINVAL, "align 3");
+	CHECK(va_btree_bare_ops.alloc(st, 0, 257 * PAGE_SIZE, 0, &addr) == MM_ENOMEM, "too big");
+	CHECK(va_btree_bare_ops.alloc(st, 0, UINT64_MAX, 0, &addr) == MM_ENOMEM, "huge");
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 1ull << 63, &addr) == MM_ENOMEM, "huge align");
+	CHECK(va_btree_bare_ops.reserve(st, BASE - PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL, "below");
+	CHECK(va_btree_bare_ops.reserve(st, BASE + 255 * PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL,
 	      "above");
-	CHECK(va_btree_ops.reserve(st, BASE, 0) == MM_EINVAL, "empty");
-	CHECK(va_btree_ops.reserve(st, BASE, 256 * PAGE_SIZE) == MM_OK, "whole");
-	CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_ENOMEM, "whole reserved");
-	CHECK(va_btree_ops.check(st), "check");
-	va_btree_ops.free(st, 0, BASE, 256 * PAGE_SIZE);
-	CHECK(va_btree_ops.check(st), "check");
+	CHECK(va_btree_bare_ops.reserve(st, BASE, 0) == MM_EINVAL, "empty");
+	CHECK(va_btree_bare_ops.reserve(st, BASE, 256 * PAGE_SIZE) == MM_OK, "whole");
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_ENOMEM, "whole reserved");
+	CHECK(va_btree_bare_ops.check(st), "check");
+	va_btree_bare_ops.free(st, 0, BASE, 256 * PAGE_SIZE);
+	CHECK(va_btree_bare_ops.check(st), "check");
 	uint8_t junk[64];
 	memset(junk, 0, sizeof(junk));
-	CHECK(va_btree_ops.init(junk, BASE + 1, SIZE_1G, NULL, 0, &tps.ps) == MM_EINVAL,
+	CHECK(va_btree_bare_ops.init(junk, BASE + 1, SIZE_1G, NULL, 0, &tps.ps) == MM_EINVAL,
 	      "unaligned");
-	CHECK(va_btree_ops.init(junk, BASE, 0, NULL, 0, &tps.ps) == MM_EINVAL, "empty");
+	CHECK(va_btree_bare_ops.init(junk, BASE, 0, NULL, 0, &tps.ps) == MM_EINVAL, "empty");
 	free(st);
 	tps_fini(&tps);
 }
@@ -283,22 +283,22 @@ static void do_misuse(void *arg)
 	void *st = vbt_new(&tps, BASE, 4096, m->cap, m->cap);
 	uint64_t a[1024];
 	for (int i = 0; i < 1024; i++)
-		CHECK(va_btree_ops.alloc(st, 0, PAGE_SIZE, 0, &a[i]) == MM_OK, "alloc");
+		CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 0, &a[i]) == MM_OK, "alloc");
 	for (int i = 0; i < 1024; i += 2) /* many free ranges, several levels */
-		va_btree_ops.free(st, 0, a[i], PAGE_SIZE);
+		va_btree_bare_ops.free(st, 0, a[i], PAGE_SIZE);
 	switch (m->kind) {
 	case 0:
-		va_btree_ops.free(st, 0, a[501], PAGE_SIZE);
-		va_btree_ops.free(st, 0, a[501], PAGE_SIZE);
+		va_btree_bare_ops.free(st, 0, a[501], PAGE_SIZE);
+		va_btree_bare_ops.free(st, 0, a[501], PAGE_SIZE);
 		break;
 	case 1:
-		va_btree_ops.free(st, 0, a[500], PAGE_SIZE);
+		va_btree_bare_ops.free(st, 0, a[500], PAGE_SIZE);
 		break;
 	case 2:
-		va_btree_ops.free(st, 0, a[501], 2 * PAGE_SIZE);
+		va_btree_bare_ops.free(st, 0, a[501], 2 * PAGE_SIZE);
 		break;
 	default:
-		va_btree_ops.free(st, 0, BASE + 4096 * PAGE_SIZE, PAGE_SIZE);
+		va_btree_bare_ops.free(st, 0, BASE + 4096 * PAGE_SIZE, PAGE_SIZE);
 		break;
 	}
 }

@@ -3,6 +3,7 @@
 #include "va_strategies.h"
 
 #include "../va_bitmap.h"
+#include "../va_btree.h"
 
 #define BITMAP_G (1ull << VA_BITMAP_GRANULE_SHIFT)
 const struct va_strategy va_strategies[] = {
@@ -11,6 +12,7 @@ const struct va_strategy va_strategies[] = {
 	 (1ull << VA_BITMAP_64K_SHIFT) << VA_BITMAP_MAX_ORDER},
 	{&va_freelist_ops, PAGE_SIZE, false, 0},
 	{&va_btree_ops, PAGE_SIZE, false, 0},
+	{&va_btree_bare_ops, PAGE_SIZE, false, 0},
 };
 const unsigned va_nstrategies = sizeof(va_strategies) / sizeof(va_strategies[0]);
 
