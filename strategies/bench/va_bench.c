@@ -1,4 +1,5 @@
-/* va_bench.c: VA allocator speed, bitmap, btree and freelist in the same run (host
+/* va_bench.c: VA allocator speed, bitmap, btree (the tree behind its per-CPU
+ * quantum caches), btree-bare (the tree alone) and freelist in the same run (host
  * engine: strategies linked into this process, one pthread per CPU).
  *
  *   pair   ns per alloc + free pair at 1 and 2 threads with 10 and 10,000 live
@@ -11,8 +12,11 @@
  *          live count pairs reaches that steady state before timing. Timings are the
  *          median over rounds (and threads) of a round's ns per pair, which resists
  *          preemption on a shared machine; the mean is reported too (_mean).
- *   ratio  in the same run: freelist ns / X ns for X = bitmap, btree (speedup_X) and
- *          btree ns / bitmap ns (btree_over_bitmap), per thread count and live count.
+ *          btree also reports the share of its allocs served by the caches
+ *          (qcache_hits, %, over the whole run including prefill and warm-up).
+ *   ratio  in the same run: freelist ns / X ns for X = bitmap, btree, btree-bare
+ *          (speedup_X) and X ns / bitmap ns for X = btree, btree-bare
+ *          (X_over_bitmap), per thread count and live count.
  *
  * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
  * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build
@@ -31,23 +35,27 @@
 #include <unistd.h>
 
 #include "../../workloads/host/va_host.h"
+#include "../va_btree.h"
 
 static const char *usage =
-	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N]\n"
+	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
 	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
 	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
 	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
 	"  --rounds N   timed rounds per configuration (default 51)\n"
 	"  --pairs N    alloc+free pairs per thread and round (default 5000)\n"
-	"  --seed N     seed of every random choice (default 1)\n";
+	"  --seed N     seed of every random choice (default 1)\n"
+	"  --virt LIST  comma-separated strategies to run (default\n"
+	"               bitmap,btree,btree-bare,freelist; the ratio rows need all four)\n";
 
-#define NVIRT 3
+#define NVIRT 4
 #define MAX_THREADS 2
 
 struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
 	const char *build; /* build id for the rows */
+	bool run[NVIRT];   /* --virt: which of bitmap, btree, freelist run */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -140,6 +148,7 @@ static int cmp_double(const void *a, const void *b)
 struct timing {
 	double median, mean;
 	uint64_t free_ranges; /* after the run */
+	double hit_pct;	      /* btree: allocs served by the quantum caches, % (else -1) */
 };
 
 /* Prefills live ranges on a fresh instance of ops, runs threads x rounds of pairs. */
@@ -180,7 +189,12 @@ static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 		die("invariant check failed after the run", ops->name);
 	qsort(ns, b->rounds * threads, sizeof(double), cmp_double);
 	struct timing r = {ns[b->rounds * threads / 2],
-			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges};
+			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges, -1};
+	if (ops == &va_btree_ops) {
+		uint64_t hits, misses, cached;
+		va_btree_qcache_counts(vh.st, &hits, &misses, &cached);
+		r.hit_pct = 100.0 * (double)hits / (double)(hits + misses ? hits + misses : 1);
+	}
 	for (unsigned i = 0; i < live; i++)
 		ops->free(vh.st, 0, all[i].addr, all[i].size);
 	free(all);
@@ -205,23 +219,47 @@ static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t 
 }
 
 struct opts {
-	const char *out;
+	const char *out, *virt;
 	uint64_t rounds, pairs, seed;
 };
+
+/* The order of ns[] in ratios(). */
+static const struct va_ops *const all_virt[NVIRT] = {&va_bitmap_ops, &va_btree_ops,
+						     &va_btree_bare_ops, &va_freelist_ops};
+
+/* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
+static void parse_virt(const char *list, bool run[NVIRT])
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int v = 0;
+		while (v < NVIRT && strcmp(tok, all_virt[v]->name) != 0)
+			v++;
+		if (v == NVIRT) {
+			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' "
+				"(bitmap, btree, btree-bare, freelist)\n", tok);
+			exit(2);
+		}
+		run[v] = true;
+	}
+}
 
 /* Parses the command line; exits 0 after --help, 2 on bad input (one line). */
 static struct opts parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {{"out", 1, 0, 'o'},	{"rounds", 1, 0, 'r'},
 					   {"pairs", 1, 0, 'p'}, {"seed", 1, 0, 's'},
-					   {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-	struct opts o = {NULL, 51, 5000, 1};
-	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:h", lo, NULL)) != -1;) {
+					   {"virt", 1, 0, 'v'}, {"help", 0, 0, 'h'},
+					   {0, 0, 0, 0}};
+	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", 51, 5000, 1};
+	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:v:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
 		case 'p': o.pairs = parse_u64("--pairs", optarg, 1, 100000000); break;
 		case 's': o.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
+		case 'v': o.virt = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: exit(2); /* getopt printed the one-line reason */
 		}
@@ -235,12 +273,15 @@ static struct opts parse_args(int argc, char **argv)
 
 static void ratios(struct bench *b, unsigned cpus, unsigned live, const double ns[NVIRT])
 {
-	/* ns[]: bitmap, btree, freelist */
-	row(b, "bitmap_vs_freelist", cpus, live, "speedup_bitmap", ns[2] / ns[0], "x");
-	row(b, "btree_vs_freelist", cpus, live, "speedup_btree", ns[2] / ns[1], "x");
+	/* ns[]: bitmap, btree, btree-bare, freelist */
+	row(b, "bitmap_vs_freelist", cpus, live, "speedup_bitmap", ns[3] / ns[0], "x");
+	row(b, "btree_vs_freelist", cpus, live, "speedup_btree", ns[3] / ns[1], "x");
+	row(b, "btree-bare_vs_freelist", cpus, live, "speedup_btree-bare", ns[3] / ns[2], "x");
 	row(b, "btree_vs_bitmap", cpus, live, "btree_over_bitmap", ns[1] / ns[0], "x");
-	fprintf(stderr, "  %u thr %5u live: freelist/bitmap %.1fx, freelist/btree %.1fx, "
-		"btree/bitmap %.2fx\n", cpus, live, ns[2] / ns[0], ns[2] / ns[1], ns[1] / ns[0]);
+	row(b, "btree-bare_vs_bitmap", cpus, live, "btree-bare_over_bitmap", ns[2] / ns[0], "x");
+	fprintf(stderr, "  %u thr %5u live: freelist/bitmap %.1fx, freelist/btree %.1fx "
+		"(bare %.1fx), btree/bitmap %.2fx (bare %.2fx)\n", cpus, live, ns[3] / ns[0],
+		ns[3] / ns[1], ns[3] / ns[2], ns[1] / ns[0], ns[2] / ns[0]);
 }
 
 /* One configuration: its rows and progress line; returns the median ns per pair. */
@@ -252,15 +293,18 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 	row(b, ops->name, threads, live, "alloc_free_pair", r.median, "ns");
 	row(b, ops->name, threads, live, "alloc_free_pair_mean", r.mean, "ns");
 	row(b, ops->name, threads, live, "free_ranges_after", (double)r.free_ranges, "ranges");
-	fprintf(stderr, "  %-8s %u thr %5u live: %9.1f ns/pair (median; mean %.1f), %" PRIu64
-		" free ranges after (%.1f s)\n", ops->name, threads, live, r.median, r.mean,
-		r.free_ranges, (now_ns() - t0) / 1e9);
+	if (r.hit_pct >= 0)
+		row(b, ops->name, threads, live, "qcache_hits", r.hit_pct, "%");
+	fprintf(stderr, "  %-10s %u thr %5u live: %9.1f ns/pair (median; mean %.1f), %" PRIu64
+		" free ranges after", ops->name, threads, live, r.median, r.mean, r.free_ranges);
+	if (r.hit_pct >= 0)
+		fprintf(stderr, ", %.1f%% cache hits", r.hit_pct);
+	fprintf(stderr, " (%.1f s)\n", (now_ns() - t0) / 1e9);
 	return r.median;
 }
 
 static void run_all(struct bench *b)
 {
-	const struct va_ops *all[NVIRT] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops};
 	static const unsigned thr[] = {1, 2}, lives[] = {10, 10000};
 	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
 	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build\n");
@@ -270,8 +314,10 @@ static void run_all(struct bench *b)
 		for (int l = 0; l < 2; l++) {
 			double ns[NVIRT];
 			for (int v = 0; v < NVIRT; v++)
-				ns[v] = bench_one(b, all[v], thr[t], lives[l]);
-			ratios(b, thr[t], lives[l], ns);
+				if (b->run[v])
+					ns[v] = bench_one(b, all_virt[v], thr[t], lives[l]);
+			if (b->run[0] && b->run[1] && b->run[2] && b->run[3])
+				ratios(b, thr[t], lives[l], ns);
 		}
 	}
 }
@@ -280,6 +326,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = parse_args(argc, argv);
 	struct bench b = {.out = stdout, .seed = o.seed, .rounds = o.rounds, .pairs = o.pairs};
+	parse_virt(o.virt, b.run);
 	char tmp[4096];
 	if (o.out) {
 		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());

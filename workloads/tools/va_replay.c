@@ -3,7 +3,7 @@
  * (strategy, trace) (build/bin/va_replay; row fields: results/README.md).
  *
  *   va_replay --trace F.vmt [--trace G.vmt ...] | --gen mix [--virt bitmap|btree|
- *             freelist|all] [--ops N] [--slots S] [--seed N] [--size-tib T] [--check]
+ *             btree-bare|freelist|all] [--ops N] [--slots S] [--seed N] [--size-tib T] [--check]
  *             [--out F.jsonl] [--build ID] [--lenient]
  *
  * Each allocator manages a Managed window of --size-tib TiB (default 64) at 64 TiB;
@@ -35,6 +35,7 @@
 #include "../host/va_host.h"
 #include "../host/vmt.h"
 #include "../../strategies/va_bitmap.h"
+#include "../../strategies/va_btree.h"
 
 #define MAX_TRACES 64
 
@@ -64,6 +65,7 @@ struct result {
 	uint64_t ops, allocs, frees, failed, elapsed_ns;
 	struct snapshot peak, end;
 	struct va_stats released;
+	uint64_t qc_hits, qc_misses; /* btree: allocs served / missed by its quantum caches */
 };
 
 static void usage(FILE *f)
@@ -73,7 +75,8 @@ static void usage(FILE *f)
 	      "  (kind=va_frag) per strategy and trace.\n"
 	      "  --trace FILE     .vmt trace, plain or xz (repeatable)\n"
 	      "  --gen mix        synthetic mix: 4 KiB..1 GiB log-uniform, random lifetimes\n"
-	      "  --virt S         bitmap, btree, freelist or all (default all: these three);\n"
+	      "  --virt S         bitmap, btree, btree-bare (the tree without its per-CPU\n"
+	      "                   caches), freelist or all (default all: these four);\n"
 	      "                   bitmap-64k: the bitmap at a 64 KiB granule (not in all)\n"
 	      "  --ops N          generator ops (default 100000)\n"
 	      "  --slots S        generator slots, about twice the live ranges (default 1000)\n"
@@ -220,6 +223,9 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 	}
 	r->elapsed_ns = cli_mono_ns() - t0;
 	r->ops = t->h.nops;
+	uint64_t cached;
+	if (vh->ops == &va_btree_ops)
+		va_btree_qcache_counts(vh->st, &r->qc_hits, &r->qc_misses, &cached);
 	snap(vh, req, live, &r->end);
 	for (uint64_t id = 0; id < t->h.nids; id++)
 		release(vh, &lr[id]);
@@ -296,6 +302,11 @@ static long va_frag_row(const struct opts *o, const struct va_host *vh,
 	snap_fields(&j, "peak", &r->peak);
 	snap_fields(&j, "end", &r->end);
 	json_u64(&j, "released_free_ranges", r->released.free_ranges);
+	if (vh->ops == &va_btree_ops)
+		json_ppm(&j, "qcache_hit_rate", (int64_t)(r->qc_hits * 1000000.0 /
+							  (double)(r->qc_hits + r->qc_misses
+									   ? r->qc_hits + r->qc_misses
+									   : 1)));
 	vmt_fields(&j, w);
 	json_u64(&j, "elapsed_ns", r->elapsed_ns);
 	json_u64(&j, "ns_per_op", r->ops ? r->elapsed_ns / r->ops : 0);
@@ -365,16 +376,16 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
-	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
-				      &va_bitmap_64k_ops};
-	static const char *const names[] = {"bitmap", "btree", "freelist", "bitmap-64k"};
-	const struct va_ops *virts[4];
+	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_btree_bare_ops,
+				      &va_freelist_ops, &va_bitmap_64k_ops};
+	const struct va_ops *virts[5];
 	unsigned nv = 0;
-	for (unsigned i = 0; i < 4; i++)
-		if ((i < 3 && !strcmp(o.virt, "all")) || !strcmp(o.virt, names[i]))
+	for (unsigned i = 0; i < 5; i++)
+		if ((i < 4 && !strcmp(o.virt, "all")) || !strcmp(o.virt, all[i]->name))
 			virts[nv++] = all[i];
 	if (!nv)
-		return die("unknown strategy (bitmap, btree, freelist, bitmap-64k, all)", o.virt);
+		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, all)",
+			   o.virt);
 	struct workload w[MAX_TRACES + 1];
 	struct vmt_loaded vl[MAX_TRACES];
 	struct trace_op *gen_ops = NULL;
