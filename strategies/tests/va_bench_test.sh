@@ -7,7 +7,7 @@ bin=${MTB_BIN:-build/bin}/va_bench
 [ -x "$bin" ] || { echo "va_bench_test: $bin not built (make $bin)"; exit 1; }
 fail() { echo "va_bench_test: $*"; exit 1; }
 "$bin" --help | grep -q -- '--out' || fail "--help does not describe --out"
-for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra"; do
+for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btree,nope"; do
 	# shellcheck disable=SC2086
 	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
@@ -21,16 +21,23 @@ mkdir "$dir/out"
 csv=$dir/out/v.csv
 head -1 "$csv" | grep -q '^engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build$' ||
 	fail "bad header"
-for s in bitmap btree freelist; do
+for s in bitmap btree btree-bare freelist; do
 	for op in alloc_free_pair alloc_free_pair_mean free_ranges_after; do
 		n=$(grep -c "^host,true,va_op,$s,[12],\(10\|10000\),$op," "$csv")
 		[ "$n" -eq 4 ] || fail "$s: want 4 $op rows (1/2 threads x 10/10000 live), got $n"
 	done
 done
+n=$(grep -c "^host,true,va_op,btree,[12],\(10\|10000\),qcache_hits,[0-9.e+-]*,%," "$csv")
+[ "$n" -eq 4 ] || fail "btree: want 4 qcache_hits rows, got $n"
+awk -F, '$7 == "qcache_hits" && ($8 < 0 || $8 > 100) { exit 1 }' "$csv" || fail "qcache_hits not a %"
 for r in bitmap_vs_freelist,.*,speedup_bitmap btree_vs_freelist,.*,speedup_btree \
-	btree_vs_bitmap,.*,btree_over_bitmap; do
+	btree-bare_vs_freelist,.*,speedup_btree-bare btree_vs_bitmap,.*,btree_over_bitmap \
+	btree-bare_vs_bitmap,.*,btree-bare_over_bitmap; do
 	[ "$(grep -c ",$r," "$csv")" -eq 4 ] || fail "want 4 ratio rows $r"
 done
 awk -F, 'NR > 1 && ($8 !~ /^[0-9.e+-]+$/ || $8 + 0 <= 0) { exit 1 }' "$csv" ||
 	fail "non-numeric or non-positive value"
+# One strategy: only its rows, no ratios.
+"$bin" --virt btree-bare --rounds 1 --pairs 20 --out "$dir/one.csv" 2>/dev/null || fail "--virt run"
+[ "$(tail -n +2 "$dir/one.csv" | cut -d, -f4 | sort -u)" = "btree-bare" ] || fail "--virt: other rows"
 echo "va_bench_test: ok ($(($(wc -l <"$csv") - 1)) rows)"

@@ -36,7 +36,7 @@ mkdir "$dir/out"
 [ "$(ls "$dir/out")" = "r.jsonl" ] || fail "temporary file left: $(ls "$dir/out")"
 rows=$dir/out/r.jsonl
 [ "$(wc -l <"$rows")" -eq $((2 * nvirt)) ] || fail "want $((2 * nvirt)) rows: $(cat "$rows")"
-for v in bitmap btree freelist; do
+for v in bitmap btree btree-bare freelist; do
 	grep -q "\"virt\":\"$v\"" "$rows" || { echo "va_replay_test: note: no $v rows (not in this build)"; continue; }
 	for w in "${trace##*/}" mix; do
 		row=$(grep "\"virt\":\"$v\"" "$rows" | grep "\"trace\":\"$w\"")
@@ -50,6 +50,9 @@ for v in bitmap btree freelist; do
 	done
 	grep "\"virt\":\"$v\"" "$rows" | grep '"trace":"mix"' | grep -q '"seed":7' || fail "mix seed"
 done
+# Only btree (the tree behind its per-CPU caches) reports its cache hit rate.
+grep '"virt":"btree"' "$rows" | grep -q '"qcache_hit_rate":[01]' || fail "btree: no qcache_hit_rate"
+! grep -v '"virt":"btree"' "$rows" | grep -q qcache_hit_rate || fail "qcache_hit_rate on another strategy"
 # The invariant check after every op (small window: the bitmap check scans it all).
 "$bin" --check --size-tib 1 --trace "$trace" --out "$dir/check.jsonl" 2>"$dir/progress" ||
 	fail "--check run failed: $(tail -3 "$dir/progress")"
