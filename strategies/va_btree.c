@@ -13,6 +13,13 @@
  * Allocation policy: with need = size + align - 4 KiB, any free range of
  * length >= need holds an aligned block, so the gap values are a safe filter:
  * descend to the leftmost range >= need (address-ordered first fit, O(log n)).
+ * Per-CPU zones: CPU k (mod VBT_CPU_SLOTS) starts that first fit at its hint,
+ * base + k * size / VBT_CPU_SLOTS: the leftmost range >= need on the hint's
+ * path that ends above the hint, carved at the hint when it holds the hint;
+ * a path without one moves the hint to the end of that subtree, and after
+ * VBT_HINT_MISSES moves (or at the end) first fit starts at the base. CPU 0's
+ * hint is the base, so one CPU sees plain first fit. Two CPUs allocating at
+ * once then edit different leaves instead of racing for the leftmost fit.
  * Only if none exists (possible only when align > 4 KiB) a locked walk visits
  * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
  * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
@@ -175,6 +182,8 @@ struct vbt_step {
 struct vbt_path {
 	uint32_t depth; /* s[depth] is the leaf */
 	uint64_t lo, hi;
+	uint64_t hint; /* alloc: first fit from the range holding or following it (0: none) */
+	bool on_hint;  /* the leaf is the hint's own: ranges ending at or below it are skipped */
 	struct vbt_step s[VBT_MAX_DEPTH];
 };
 
@@ -213,20 +222,26 @@ static void unlock(struct vbt_node *n, uint64_t v)
 	atomic_store_rel(&n->version, v + 2 * VBT_LOCKED);
 }
 
-/* The first child with gap >= need (cnt if none); the largest gap before it into *pre. */
-static uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t *pre)
+/* The first child from `from` on with gap >= need (cnt if none); the largest gap
+ * before it into *pre (VBT_NO_PRE when the scan did not start at 0). */
+static uint32_t first_gap(const struct vbt_node *n, uint32_t from, uint32_t cnt, uint64_t need,
+			  uint64_t *pre)
 {
-	uint32_t i = 0;
+	uint32_t i = from;
 	uint64_t m = 0, g;
 	for (; i < cnt && (g = VBT_LD(n->in.gap[i])) < need; i++)
 		m = g > m ? g : m;
-	*pre = m;
+	*pre = from ? VBT_NO_PRE : m;
 	return i;
 }
 
 /* Optimistic descent to a leaf: by key x, or (need != 0) to the leftmost leaf
- * with a range >= need. MM_OK, VBT_RESTART, or MM_ENOMEM (validated: none). */
-static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need)
+ * with a range >= need whose subtree ends above p->hint (p->on_hint stays true
+ * while the path is the hint's own). MM_OK, VBT_RESTART, VBT_HINT_MISS (no such
+ * range at or after the hint below the node reached; p->hi bounds it), or
+ * MM_ENOMEM (validated: no range >= need at all). */
+static inline __attribute__((always_inline)) int
+descend_impl(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need, bool hinted)
 {
 	struct vbt_node *n = atomic_load_acq(&t->root);
 	uint64_t v, cv;
@@ -234,6 +249,7 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 		return VBT_RESTART;
 	p->lo = 0;
 	p->hi = UINT64_MAX;
+	p->on_hint = hinted;
 	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
 		p->s[d].n = n;
 		p->s[d].v = v;
@@ -243,9 +259,13 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 			return MM_OK;
 		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl);
 		uint64_t pre = VBT_NO_PRE;
-		uint32_t i = need ? first_gap(n, cnt, need, &pre) : vbt_route(n, cnt, x);
+		uint32_t i0 = p->on_hint ? vbt_route(n, cnt, p->hint) : 0;
+		uint32_t i = need ? first_gap(n, i0, cnt, need, &pre) : vbt_route(n, cnt, x);
+		if (i >= cnt && p->on_hint)
+			return validate(n, v) ? VBT_HINT_MISS : VBT_RESTART;
 		if (i >= cnt)
 			return need && d == 0 && validate(n, v) ? MM_ENOMEM : VBT_RESTART;
+		p->on_hint = p->on_hint && i == i0;
 		if (i > 0)
 			p->lo = VBT_LD(n->in.key[i]);
 		if (i + 1 < cnt)
@@ -260,6 +280,18 @@ static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t 
 		v = cv;
 	}
 	return VBT_RESTART;
+}
+
+/* descend_impl specialised: without a hint (free, lookups, CPU 0's allocs) the
+ * hint tests fold away. */
+static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need)
+{
+	return descend_impl(t, p, x, need, false);
+}
+
+static int descend_hinted(struct va_btree *t, struct vbt_path *p, uint64_t need)
+{
+	return descend_impl(t, p, 0, need, true);
 }
 
 static void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
@@ -380,28 +412,39 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 	return MM_OK;
 }
 
-/* Optimistic alloc: the leftmost range >= need; MM_OK, MM_ENOMEM (none >= need),
- * VBT_RESTART or VBT_SLOW. */
+/* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
+ * carved at the hint when it holds the hint;
+ * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
+ * the next hint to try in *hint (0 when none is left: then first fit from the start). */
 static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		      uint64_t *addr)
+		      uint64_t *hint, uint64_t *addr)
 {
 	struct vbt_path p;
-	int rc = descend(t, &p, 0, need);
+	p.hint = *hint;
+	int rc = *hint ? descend_hinted(t, &p, need) : descend(t, &p, 0, need);
+	if (rc == VBT_HINT_MISS)
+		*hint = p.hi == UINT64_MAX ? 0 : p.hi;
 	if (rc != MM_OK)
 		return rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j;
-	uint64_t s = 0, e = 0, a = 0, pre = 0;
+	uint64_t s = 0, e = 0, a = 0, pre = 0, h = p.on_hint ? p.hint : 0;
 	for (j = 0; j < cnt; j++) {
 		s = VBT_LD(leaf->leaf.start[j]);
 		e = VBT_LD(leaf->leaf.end[j]);
-		if (e > s && e - s >= need)
+		if (e > s && e - s >= need && (!h || e > h))
 			break;
 		pre = e - s > pre ? e - s : pre;
 	}
+	if (j == cnt && p.on_hint) {
+		*hint = p.hi == UINT64_MAX ? 0 : p.hi;
+		return validate(leaf, p.s[p.depth].v) ? VBT_HINT_MISS : VBT_RESTART;
+	}
 	if (j == cnt)
 		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
-	if (!vbt_fits(s, e, size, align, &a))
+	/* In a range holding the hint, carve at the hint (the CPU's zone) if it fits. */
+	if (!(h > s && vbt_fits(h, e, size, align, &a) && a + size < p.hi) &&
+	    !vbt_fits(s, e, size, align, &a))
 		return VBT_RESTART;
 	struct vbt_edit ed = {.from = j, .to = j + 1, .pre = pre};
 	if (a > s) {
@@ -421,7 +464,7 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 /* Optimistic free of [a, b) coalescing within one leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
 static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 {
-	struct vbt_path p;
+	struct vbt_path p; /* descend() without a hint reads neither hint field */
 	if (descend(t, &p, a, 0) != MM_OK)
 		return VBT_RESTART;
 	struct vbt_node *leaf = p.s[p.depth].n;
@@ -448,16 +491,26 @@ static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 	return apply(t, &p, &ed);
 }
 
-/* Locked alloc; without a unit (have_unit false) it is granted one first. On
- * success the bytes are accounted in c (with the unit's credit if it had one). */
-static int alloc_slow(struct va_btree *t, struct vbt_cpu *c, bool have_unit, uint64_t size,
-		      uint64_t align, uint64_t need, uint64_t *addr)
+/* Where cpu's first fit starts: its slot's 1/VBT_CPU_SLOTS share of the range
+ * (CPU 0: the base, plain address-ordered first fit), so CPUs allocating at once
+ * work in different leaves and subtrees instead of all at the leftmost fit. */
+static uint64_t cpu_hint(const struct va_btree *t, unsigned cpu)
 {
+	uint64_t zone = MM_ALIGN_DOWN(t->size / VBT_CPU_SLOTS, PAGE_SIZE);
+	return (cpu % VBT_CPU_SLOTS) ? t->base + zone * (cpu % VBT_CPU_SLOTS) : 0;
+}
+
+/* Locked alloc; without a unit (have_unit false) it is granted one first. On
+ * success the bytes are accounted in cpu's slot (with the unit's credit if it had one). */
+static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t size,
+		      uint64_t align, uint64_t need, uint64_t hint, uint64_t *addr)
+{
+	struct vbt_cpu *c = slot(t, cpu);
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
 	int rc = have_unit ? MM_OK : slow_unit(&op);
 	if (rc == MM_OK) {
-		rc = vbt_slow_alloc(&op, size, align, need, addr);
+		rc = vbt_slow_alloc(&op, size, align, need, hint, addr);
 		if (rc == MM_OK && !have_unit)
 			atomic_fetch_add_rlx(&c->word, size);
 		else if (rc != MM_OK && !have_unit)
@@ -482,15 +535,20 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 	struct vbt_cpu *c = slot(t, cpu);
 	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
 	int rc = VBT_SLOW;
-	if (unit)
-		for (int i = 0; i < VBT_FAST_TRIES; i++)
-			if ((rc = fast_alloc(t, size, align, need, addr)) != VBT_RESTART)
-				break;
+	uint64_t hint = cpu_hint(t, cpu);
+	for (int i = 0, misses = 0; unit && i < VBT_FAST_TRIES;) {
+		rc = fast_alloc(t, size, align, need, &hint, addr);
+		if (rc == VBT_HINT_MISS && ++misses >= VBT_HINT_MISSES)
+			hint = 0; /* give up on the zone: first fit from the start */
+		else if (rc != VBT_RESTART && rc != VBT_HINT_MISS)
+			break;
+		i += rc == VBT_RESTART;
+	}
 	if (rc == MM_ENOMEM && need > size)
 		rc = VBT_SLOW; /* an exact aligned fit may still exist */
 	bool fast = rc == MM_OK;
 	if (rc == VBT_SLOW || rc == VBT_RESTART)
-		rc = alloc_slow(t, c, unit, size, align, need, addr);
+		rc = alloc_slow(t, cpu, unit, size, align, need, hint, addr);
 	if (rc == MM_OK)
 		count_path(c, fast);
 	else if (unit)

@@ -32,8 +32,10 @@
 #define VBT_LOCKED   2ull
 
 /* Fast-path results besides MM_OK / MM_E*: retry optimistically, or go slow. */
-#define VBT_RESTART 1
-#define VBT_SLOW    2
+#define VBT_RESTART   1
+#define VBT_SLOW      2
+#define VBT_HINT_MISS 3 /* no fit at or after the CPU's hint in the subtree reached */
+#define VBT_HINT_MISSES 64 /* hint moves before an alloc falls back to plain first fit */
 
 struct vbt_node {
 	uint64_t version;	    /* OLC version word (atomic) */
@@ -172,8 +174,10 @@ int vbt_reserve_nodes(struct vbt_op *op, uint64_t entries);
 uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);
 /* A fresh root leaf holding [base, base + size); 0 or MM_ENOMEM. */
 int vbt_slow_init_root(struct va_btree *t);
-/* Locked alloc: leftmost range >= need, else any exact aligned fit; 0 or MM_ENOMEM. */
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr);
+/* Locked alloc: as the fast path from hint (0: none), else the leftmost range
+ * >= need, else any exact aligned fit; 0 or MM_ENOMEM. */
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t hint,
+		   uint64_t *addr);
 /* Locked free of [a, b) with coalescing; panics if any of it is free. */
 void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b);
 /* Locked take of exactly [lo, hi), growing the node reserve to `entries` ranges

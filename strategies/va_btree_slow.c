@@ -490,13 +490,44 @@ static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_
 		tree_ins(op, y, e);
 }
 
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr)
+/* The fast path's hinted choice, locked: down the hint's own path (from the
+ * hint's child on, the first child with a range >= need, no backtracking), the
+ * first range >= need ending above hint; false if that path has none. */
+static bool find_big_hinted(struct vbt_op *op, struct vbt_node *n, uint64_t need, uint64_t hint,
+			    uint64_t *s, uint64_t *e)
+{
+	for (;;) {
+		op_lock(op, n);
+		if (n->level == 0)
+			break;
+		uint32_t k0 = vbt_route(n, n->count, hint), k = k0;
+		while (k < n->count && n->in.gap[k] < need)
+			k++;
+		if (k == n->count)
+			return false;
+		if (k > k0) /* past the hint: plain leftmost fit below */
+			return find_big(op, n->in.child[k], need, s, e);
+		n = n->in.child[k];
+	}
+	for (uint32_t k = 0; k < n->count; k++) {
+		if (n->leaf.end[k] - n->leaf.start[k] >= need && n->leaf.end[k] > hint) {
+			*s = n->leaf.start[k];
+			*e = n->leaf.end[k];
+			return true;
+		}
+	}
+	return false;
+}
+
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t hint,
+		   uint64_t *addr)
 {
 	uint64_t s = 0, e = 0, a = 0;
 	struct vbt_node *root = op->t->root;
-	if (!find_big(op, root, need, &s, &e) && !find_exact(op, root, size, align, &s, &e))
+	if (!(hint && find_big_hinted(op, root, need, hint, &s, &e)) &&
+	    !find_big(op, root, need, &s, &e) && !find_exact(op, root, size, align, &s, &e))
 		return MM_ENOMEM;
-	bool ok = vbt_fits(s, e, size, align, &a);
+	bool ok = (hint > s && vbt_fits(hint, e, size, align, &a)) || vbt_fits(s, e, size, align, &a);
 	MM_ASSERT(ok, "va_btree: chosen range does not fit");
 	carve(op, s, e, a, a + size);
 	*addr = a;

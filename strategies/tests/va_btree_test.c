@@ -318,9 +318,47 @@ static void test_panics(void)
 	printf("panics: %d misuses caught\n", n);
 }
 
+static uint64_t alloc_at(void *st, unsigned cpu, uint64_t pages)
+{
+	uint64_t a = 0;
+	int rc = va_btree_bare_ops.alloc(st, cpu, pages * PAGE_SIZE, 0, &a);
+	CHECK(rc == MM_OK, "alloc(cpu %u, %" PRIu64 " pages) = %d", cpu, pages, rc);
+	return (a - BASE) / PAGE_SIZE;
+}
+
+/* Per-CPU first-fit start (1024 pages: CPU k's zone starts at page 16k): first
+ * fit from the range at or after the zone start, else first fit from the base. */
+static void test_cpu_hint(uint32_t leaf_cap, uint32_t inner_cap)
+{
+	struct test_ps tps;
+	tps_init(&tps, SIZE_MAX);
+	void *st = vbt_new(&tps, BASE, 1024, leaf_cap, inner_cap);
+	CHECK(alloc_at(st, 3, 1) == 48 && alloc_at(st, 0, 1) == 0, "zone starts");
+	va_btree_bare_ops.free(st, 3, BASE + 48 * PAGE_SIZE, PAGE_SIZE);
+	va_btree_bare_ops.free(st, 0, BASE, PAGE_SIZE);
+	for (uint64_t i = 0; i < 1024; i++)
+		CHECK(alloc_at(st, 0, 1) == i, "cpu 0: plain address-ordered first fit");
+	for (uint64_t i = 0; i < 1024; i += 2) /* single free pages at even indices */
+		va_btree_bare_ops.free(st, 1, BASE + i * PAGE_SIZE, PAGE_SIZE);
+	va_btree_bare_ops.free(st, 0, BASE + 601 * PAGE_SIZE, PAGE_SIZE); /* [600, 603) */
+	va_btree_bare_ops.free(st, 0, BASE + 951 * PAGE_SIZE, PAGE_SIZE); /* [950, 953) */
+	CHECK(va_btree_height(st) >= 2, "a tree of several leaves");
+	CHECK(alloc_at(st, 1, 2) == 600, "cpu 1 (zone at 16): the first fit after it");
+	CHECK(alloc_at(st, 60, 2) == 950, "cpu 60 (zone at 960): none after it, first fit");
+	CHECK(alloc_at(st, 60, 1) == 960, "cpu 60: a single page in its zone");
+	CHECK(alloc_at(st, 33, 1) == 528, "cpu 33 (zone at 528)");
+	CHECK(va_btree_bare_ops.alloc(st, 7, 2 * PAGE_SIZE, 0, &(uint64_t){0}) == MM_ENOMEM,
+	      "no 2-page run left anywhere");
+	CHECK(va_btree_bare_ops.check(st), "check");
+	free(st);
+	tps_fini(&tps);
+}
+
 int main(void)
 {
 	uint64_t seed = test_seed("va_btree_test", 20261201);
+	test_cpu_hint(4, 4);
+	test_cpu_hint(VBT_LEAF_CAP, VBT_INNER_CAP);
 	test_args();
 	test_align_fallback();
 	test_random(seed, 4096, 4, 4, 20000, 5);
