@@ -23,7 +23,7 @@ mkdir -p "$out"
 args=()
 for t in "${traces[@]}"; do args+=(--trace "$t"); done
 build=$(git describe --always --dirty 2>/dev/null || echo unknown)
-# The three strategies, then the bitmap at a 64 KiB granule for comparison (slow: a
+# The four strategies (btree-bare: the tree without its per-CPU caches), then the bitmap at a 64 KiB granule for comparison (slow: a
 # 305 MiB bitmap for 64 TiB, scanned for the stats).
 "$bin/va_replay" --virt all "${args[@]}" --gen mix --seed 1 --build "$build" \
 	--out "$out/va_frag.jsonl"
@@ -42,16 +42,17 @@ NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 { t = $c["trace"]; sub(/\.vmt$/, "", t)
 	if (t == "mix") t = "mix (synthetic, seed " $c["seed"] ")"
 	if (!(t in seen)) { seen[t] = 1; order[++nt] = t }
-	row[t, $c["virt"]] = sprintf("| %s | %s | %d | %s | %.3f | %d | %s | %s | %s |", t,
+	h = $c["qcache_hit_rate"]
+	row[t, $c["virt"]] = sprintf("| %s | %s | %d | %s | %.3f | %d | %s | %s | %s | %s |", t,
 		$c["virt"], $c["peak_live_ranges"], human($c["peak_requested_bytes"]),
 		$c["peak_reserved_per_requested"], $c["peak_free_ranges"],
 		human($c["peak_largest_free"]), human($c["peak_meta_bytes"]),
-		human($c["end_meta_bytes"])) }
+		human($c["end_meta_bytes"]), h == "" ? "-" : sprintf("%.0f%%", 100 * h)) }
 END {
-	print "| trace | virt | live ranges | requested | reserved / requested | free ranges | largest free | metadata | metadata at end |"
-	print "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-	split("bitmap bitmap-64k btree freelist", v, " ")
+	print "| trace | virt | live ranges | requested | reserved / requested | free ranges | largest free | metadata | metadata at end | cache hits |"
+	print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	split("bitmap bitmap-64k btree btree-bare freelist", v, " ")
 	for (i = 1; i <= nt; i++)
-		for (k = 1; k <= 4; k++)
+		for (k = 1; k <= 5; k++)
 			if ((order[i], v[k]) in row) print row[order[i], v[k]]
 }' "$out/va_frag.csv"
