@@ -42,6 +42,7 @@
  * (MM_ENOMEM if the page_source is out of frames, with the tree unchanged).
  */
 #include "va_btree.h"
+#include "va_btree_units.h"
 
 static size_t vbt_meta_size(uint64_t base, uint64_t size)
 {
@@ -71,82 +72,6 @@ static int vbt_init(void *st, uint64_t base, uint64_t size, void *meta, size_t m
 		    const struct page_source *ps)
 {
 	return va_btree_init_caps(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP);
-}
-
-/* ---- allocation units: credits per CPU slot ---------------------------------
- * The node reserve must cover outstanding + 1 free ranges. Units are granted
- * from t->granted in batches into cpu slots (only while granted + 1 <=
- * entry_cap holds after the grant), and taken from / given back to the slot
- * together with the slot's reserved bytes, in one CAS on a line no other CPU
- * writes in the common case. */
-
-static struct vbt_cpu *slot(struct va_btree *t, unsigned cpu)
-{
-	return &t->cpu[cpu % VBT_CPU_SLOTS];
-}
-
-/* Takes a credit from c and accounts `bytes` (a multiple of 4 KiB) in it;
- * false if c has no credit. */
-static bool slot_take(struct vbt_cpu *c, uint64_t bytes)
-{
-	uint64_t w = atomic_load_rlx(&c->word);
-	while (w & VBT_CREDIT_MASK)
-		if (atomic_cas(&c->word, &w, w + bytes - 1))
-			return true;
-	return false;
-}
-
-/* Grants a batch of units to c if the node reserve covers them; false if not. */
-static bool slot_refill(struct va_btree *t, struct vbt_cpu *c)
-{
-	uint64_t g = atomic_load_rlx(&t->granted);
-	do {
-		if (g + VBT_CREDIT_BATCH + 1 > atomic_load_acq(&t->entry_cap))
-			return false;
-	} while (!atomic_cas(&t->granted, &g, g + VBT_CREDIT_BATCH));
-	atomic_fetch_add_rlx(&c->word, VBT_CREDIT_BATCH);
-	return true;
-}
-
-/* Gives a unit back to c and un-accounts `bytes`; a slot holding two batches
- * hands one back to t->granted. */
-static void slot_put(struct va_btree *t, struct vbt_cpu *c, uint64_t bytes)
-{
-	uint64_t w = atomic_load_rlx(&c->word), back;
-	do
-		back = (w & VBT_CREDIT_MASK) + 1 >= 2 * VBT_CREDIT_BATCH ? VBT_CREDIT_BATCH : 0;
-	while (!atomic_cas(&c->word, &w, w - bytes + 1 - back));
-	if (back)
-		atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - back);
-}
-
-/* Takes every slot's credits back into t->granted (slow writers, before ENOMEM). */
-static void reclaim_credits(struct va_btree *t)
-{
-	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++) {
-		uint64_t w = atomic_load_rlx(&t->cpu[i].word);
-		while ((w & VBT_CREDIT_MASK) &&
-		       !atomic_cas(&t->cpu[i].word, &w, w & ~(uint64_t)VBT_CREDIT_MASK))
-			;
-		if (w & VBT_CREDIT_MASK)
-			atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - (w & VBT_CREDIT_MASK));
-	}
-}
-
-/* Grants this slow operation one unit with the node reserve grown to cover it
- * (with room for a few batches if frames allow); 0 or MM_ENOMEM (none granted). */
-static int slow_unit(struct vbt_op *op)
-{
-	struct va_btree *t = op->t;
-	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1;
-	if (vbt_reserve_nodes(op, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
-	    vbt_reserve_nodes(op, g + 1) == MM_OK)
-		return MM_OK;
-	reclaim_credits(t);
-	if (vbt_reserve_nodes(op, atomic_load_acq(&t->granted) + 1) == MM_OK)
-		return MM_OK;
-	atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
-	return MM_ENOMEM;
 }
 
 static void count_path(struct vbt_cpu *c, bool fast)
@@ -412,6 +337,22 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 	return MM_OK;
 }
 
+/* The edit replacing entry j = [s, e) by what is left around [a, a + size). */
+static struct vbt_edit carve_edit(uint32_t j, uint64_t pre, uint64_t s, uint64_t e, uint64_t a,
+				  uint64_t size)
+{
+	struct vbt_edit ed = {.from = j, .to = j + 1, .pre = pre};
+	if (a > s) {
+		ed.r[ed.k][0] = s;
+		ed.r[ed.k++][1] = a;
+	}
+	if (e - a > size) {
+		ed.r[ed.k][0] = a + size;
+		ed.r[ed.k++][1] = e;
+	}
+	return ed;
+}
+
 /* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
  * carved at the hint when it holds the hint;
  * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
@@ -446,15 +387,7 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 	if (!(h > s && vbt_fits(h, e, size, align, &a) && a + size < p.hi) &&
 	    !vbt_fits(s, e, size, align, &a))
 		return VBT_RESTART;
-	struct vbt_edit ed = {.from = j, .to = j + 1, .pre = pre};
-	if (a > s) {
-		ed.r[ed.k][0] = s;
-		ed.r[ed.k++][1] = a;
-	}
-	if (e - a > size) {
-		ed.r[ed.k][0] = a + size;
-		ed.r[ed.k++][1] = e;
-	}
+	struct vbt_edit ed = carve_edit(j, pre, s, e, a, size);
 	rc = apply(t, &p, &ed);
 	if (rc == MM_OK)
 		*addr = a;

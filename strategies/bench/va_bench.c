@@ -151,6 +151,16 @@ struct timing {
 	double hit_pct;	      /* btree: allocs served by the quantum caches, % (else -1) */
 };
 
+/* btree: % of its allocs its quantum caches served so far; -1 for the others. */
+static double hit_pct(const struct va_ops *ops, const void *st)
+{
+	uint64_t hits, misses, cached;
+	if (ops != &va_btree_ops)
+		return -1;
+	va_btree_qcache_counts(st, &hits, &misses, &cached);
+	return 100.0 * (double)hits / (double)(hits + misses ? hits + misses : 1);
+}
+
 /* Prefills live ranges on a fresh instance of ops, runs threads x rounds of pairs. */
 static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 				unsigned threads, unsigned live)
@@ -189,12 +199,8 @@ static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 		die("invariant check failed after the run", ops->name);
 	qsort(ns, b->rounds * threads, sizeof(double), cmp_double);
 	struct timing r = {ns[b->rounds * threads / 2],
-			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges, -1};
-	if (ops == &va_btree_ops) {
-		uint64_t hits, misses, cached;
-		va_btree_qcache_counts(vh.st, &hits, &misses, &cached);
-		r.hit_pct = 100.0 * (double)hits / (double)(hits + misses ? hits + misses : 1);
-	}
+			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges,
+			   hit_pct(ops, vh.st)};
 	for (unsigned i = 0; i < live; i++)
 		ops->free(vh.st, 0, all[i].addr, all[i].size);
 	free(all);
