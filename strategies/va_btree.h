@@ -32,9 +32,9 @@
 #define VBT_LOCKED   2ull
 
 /* Fast-path results besides MM_OK / MM_E*: retry optimistically, or go slow. */
-#define VBT_RESTART   1
-#define VBT_SLOW      2
-#define VBT_HINT_MISS 3 /* no fit at or after the CPU's hint in the subtree reached */
+#define VBT_RESTART	1
+#define VBT_SLOW	2
+#define VBT_HINT_MISS	3  /* no fit at or after the CPU's hint in the subtree reached */
 #define VBT_HINT_MISSES 64 /* hint moves before an alloc falls back to plain first fit */
 
 struct vbt_node {

@@ -1,10 +1,11 @@
 /* va_btree_qcache.c: VIRT=btree, the B+-tree of va_btree.c behind per-CPU
  * quantum caches (Bonwick and Adams 2001, "Magazines and Vmem", quantum
  * caching: vmem keeps small multiples of the quantum in per-CPU caches in front
- * of its segment lists). A free of 1 .. VQC_MAX_PAGES pages (up to one 2 MiB large page, the
- * bitmap's granule) goes into its CPU's bin for exactly that page count while
- * the bin has room; an alloc of that page count with alignment <= 4 KiB takes
- * it back from the bin. Everything else, and every miss, goes to the tree.
+ * of its segment lists). A free of 1 .. VQC_MAX_PAGES pages (up to one 2 MiB
+ * large page, the bitmap's granule) goes into its CPU's bin for exactly that
+ * page count while the bin has room; an alloc of that page count with
+ * alignment <= 4 KiB takes it back from the bin. Everything else, and every
+ * miss, goes to the tree.
  *
  *   cpu slot ──► frame[k] (4 KiB, from the page_source, on the slot's first miss
  *                │         for a page count in 64k+1 .. 64k+64)
@@ -48,10 +49,10 @@ _Static_assert(sizeof(struct vqc_frame) == PAGE_SIZE, "a bin frame is one 4 KiB 
 
 struct vqc_cpu {
 	struct spinlock lock;
-	uint32_t frames;		      /* frame[] entries set (under lock) */
+	uint32_t frames;		     /* frame[] entries set (under lock) */
 	struct vqc_frame *frame[VQC_FRAMES]; /* bins for pages 64k+1 .. 64k+64 */
-	uint64_t used[VQC_FRAMES];	      /* bit i of used[k]: bin i of frame[k] not empty */
-	uint64_t hits, misses;		      /* allocs served / not served (under lock) */
+	uint64_t used[VQC_FRAMES];	     /* bit i of used[k]: bin i of frame[k] not empty */
+	uint64_t hits, misses;		     /* allocs served / not served (under lock) */
 	char pad[40];
 };
 
@@ -167,8 +168,7 @@ static bool qc_flush_all(struct va_btree_qc *q)
 
 /* Calls fn(ctx, start, pages) on every range cached in c (caller holds c->lock
  * or the tree is quiescent); stops and returns true when fn does. */
-static bool each_in_slot(const struct vqc_cpu *c, bool (*fn)(void *, uint64_t, uint64_t),
-			 void *ctx)
+static bool each_in_slot(const struct vqc_cpu *c, bool (*fn)(void *, uint64_t, uint64_t), void *ctx)
 {
 	for (unsigned k = 0; k < VQC_FRAMES; k++) {
 		for (uint64_t m = c->used[k]; m; m &= m - 1) {
@@ -285,7 +285,7 @@ static bool each_cached(const struct va_btree_qc *q, bool (*fn)(void *, uint64_t
 #define VQC_BATCH 128u
 
 struct vqc_batch {
-	uint64_t after; /* only starts > after (or all, when first) */
+	uint64_t after;	 /* only starts > after (or all, when first) */
 	bool first, dup; /* dup: two cached ranges share a start */
 	uint32_t n;
 	uint64_t s[VQC_BATCH], pages[VQC_BATCH]; /* sorted by start */
@@ -419,7 +419,8 @@ static bool vqc_check(const void *st)
 	for (unsigned k = 0; k < VBT_CPU_SLOTS; k++) {
 		const struct vqc_cpu *c = &q->cpu[k];
 		for (unsigned f = 0; f < VQC_FRAMES; f++) {
-			MM_ASSERT(c->frame[f] || !c->used[f], "va_btree check: used bins, no frame");
+			MM_ASSERT(c->frame[f] || !c->used[f],
+				  "va_btree check: used bins, no frame");
 			for (unsigned i = 0; c->frame[f] && i < VQC_BINS_PER_FRAME; i++) {
 				uint64_t n = c->frame[f]->bin[i].n;
 				MM_ASSERT(n <= VQC_DEPTH, "va_btree check: bin over its depth");

@@ -527,7 +527,8 @@ int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 	if (!(hint && find_big_hinted(op, root, need, hint, &s, &e)) &&
 	    !find_big(op, root, need, &s, &e) && !find_exact(op, root, size, align, &s, &e))
 		return MM_ENOMEM;
-	bool ok = (hint > s && vbt_fits(hint, e, size, align, &a)) || vbt_fits(s, e, size, align, &a);
+	bool ok =
+	    (hint > s && vbt_fits(hint, e, size, align, &a)) || vbt_fits(s, e, size, align, &a);
 	MM_ASSERT(ok, "va_btree: chosen range does not fit");
 	carve(op, s, e, a, a + size);
 	*addr = a;

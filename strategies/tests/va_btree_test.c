@@ -225,7 +225,8 @@ static void test_align_fallback(void)
 	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_ENOMEM, "full");
 	for (int i = 17; i < 33; i++) /* [17, 33): 16 pages, aligned run at 32 only */
 		va_btree_bare_ops.free(st, 0, a[i], PAGE_SIZE);
-	CHECK(va_btree_bare_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_ENOMEM, "no fit");
+	CHECK(va_btree_bare_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_ENOMEM,
+	      "no fit");
 	va_btree_bare_ops.free(st, 0, a[16], PAGE_SIZE);
 	CHECK(va_btree_bare_ops.alloc(st, 0, 16 * PAGE_SIZE, 1 << 16, &addr) == MM_OK &&
 		  addr == BASE + 16 * PAGE_SIZE,
@@ -246,10 +247,12 @@ static void test_args(void)
 	uint64_t addr;
 	CHECK(va_btree_bare_ops.meta_size(BASE, SIZE_1G) == 0, "meta_size");
 	CHECK(va_btree_bare_ops.alloc(st, 0, 0, 0, &addr) == MM_EINVAL, "size 0");
-	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 3 * PAGE_SIZE, &addr) == MM_EINVAL, "align 3");
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 3 * PAGE_SIZE, &addr) == MM_EINVAL,
+	      "align 3");
 	CHECK(va_btree_bare_ops.alloc(st, 0, 257 * PAGE_SIZE, 0, &addr) == MM_ENOMEM, "too big");
 	CHECK(va_btree_bare_ops.alloc(st, 0, UINT64_MAX, 0, &addr) == MM_ENOMEM, "huge");
-	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 1ull << 63, &addr) == MM_ENOMEM, "huge align");
+	CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 1ull << 63, &addr) == MM_ENOMEM,
+	      "huge align");
 	CHECK(va_btree_bare_ops.reserve(st, BASE - PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL, "below");
 	CHECK(va_btree_bare_ops.reserve(st, BASE + 255 * PAGE_SIZE, 2 * PAGE_SIZE) == MM_EINVAL,
 	      "above");

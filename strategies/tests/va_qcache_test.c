@@ -7,7 +7,7 @@
  * and join it with its neighbours; double frees of cached ranges panic. */
 #include "va_btree_fixture.h"
 
-#define BASE (1ull << 44)
+#define BASE  (1ull << 44)
 #define DEPTH 7 /* VQC_DEPTH */
 
 static void *qc_new(struct test_ps *p, uint64_t pages)
@@ -57,7 +57,7 @@ static void test_hits(void)
 	CHECK(cached == DEPTH * 3 * PAGE_SIZE, "cached %" PRIu64 " bytes, want %d ranges", cached,
 	      DEPTH);
 	CHECK(alloc_ok(st, 1, 3 * PAGE_SIZE, 0) == a[DEPTH - 1], "LIFO: last cached comes first");
-	uint64_t b = alloc_ok(st, 0, 3 * PAGE_SIZE, 0); /* cpu 0's bin is empty */
+	uint64_t b = alloc_ok(st, 0, 3 * PAGE_SIZE, 0);	      /* cpu 0's bin is empty */
 	uint64_t c = alloc_ok(st, 1, 3 * PAGE_SIZE, SIZE_2M); /* alignment > 4 KiB: tree */
 	CHECK(c % SIZE_2M == 0, "aligned");
 	uint64_t d = alloc_ok(st, 1, 2 * PAGE_SIZE, 0); /* other size: tree */
@@ -142,7 +142,7 @@ static void test_stats_runs(void)
 	uint64_t a[8];
 	for (int i = 0; i < 8; i++)
 		a[i] = alloc_ok(st, 0, 2 * PAGE_SIZE, 0); /* pages [0, 16) */
-	va_btree_ops.free(st, 0, a[0], 2 * PAGE_SIZE); /* cached: cpu 0 has its bin frame */
+	va_btree_ops.free(st, 0, a[0], 2 * PAGE_SIZE);	  /* cached: cpu 0 has its bin frame */
 	struct va_stats s;
 	stats(st, &s);
 	uint64_t h, m, cached;
@@ -179,7 +179,7 @@ static void do_double_free(void *arg)
 	uint64_t a = alloc_ok(st, 0, PAGE_SIZE, 0); /* a miss: cpu 0 gets its bin frame */
 	va_btree_ops.free(st, 0, a, PAGE_SIZE);	    /* cached */
 	CHECK(alloc_ok(st, 0, PAGE_SIZE, 0) == a, "hit");
-	va_btree_ops.free(st, 0, a, PAGE_SIZE);		  /* cached again */
+	va_btree_ops.free(st, 0, a, PAGE_SIZE);			/* cached again */
 	va_btree_ops.free(st, (unsigned)d->kind, a, PAGE_SIZE); /* double: same or other CPU */
 }
 
