@@ -24,30 +24,6 @@ uint64_t va_strategy_round(const struct va_strategy *s, uint64_t size)
 	return s->granule << mm_log2_ceil(g / s->granule);
 }
 
-static int tps_alloc(void *ctx, uint64_t *pa)
-{
-	struct test_page_source *t = ctx;
-	void *p = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
-	if (!p)
-		return MM_ENOMEM;
-	memset(p, 0, PAGE_SIZE);
-	pthread_mutex_lock(&t->mu);
-	if (t->n == t->cap) {
-		t->cap = t->cap ? 2 * t->cap : 64;
-		t->pages = realloc(t->pages, t->cap * sizeof(*t->pages));
-		CHECK(t->pages, "out of memory");
-	}
-	t->pages[t->n++] = p;
-	pthread_mutex_unlock(&t->mu);
-	*pa = (uint64_t)(uintptr_t)p;
-	return MM_OK;
-}
-
-static void *tps_to_virt(void *ctx, uint64_t pa)
-{
-	return (void *)(uintptr_t)pa;
-}
-
 void va_inst_init(struct va_inst *vi, const struct va_strategy *s, uint64_t base,
 		  uint64_t size)
 {
@@ -56,26 +32,15 @@ void va_inst_init(struct va_inst *vi, const struct va_strategy *s, uint64_t base
 	vi->ops = s->ops;
 	vi->base = base;
 	vi->size = size;
-	pthread_mutex_init(&vi->tps.mu, NULL);
-	vi->tps.ps = (struct page_source){&vi->tps, tps_alloc, tps_to_virt};
 	CHECK(s->ops != &va_bitmap_64k_ops || va_bitmap_64k_ops.state_size >= va_bitmap_ops.state_size,
 	      "b64k state");
-	vi->st = aligned_alloc(64, (vi->ops->state_size + 63) / 64 * 64);
-	vi->meta_len = vi->ops->meta_size(base, size);
-	vi->meta = aligned_alloc(64, (vi->meta_len + 64) / 64 * 64);
-	CHECK(vi->st && vi->meta, "out of memory");
-	memset(vi->meta, 0, vi->meta_len);
-	int rc = vi->ops->init(vi->st, base, size, vi->meta, vi->meta_len, &vi->tps.ps);
+	int rc = va_host_init(&vi->vh, vi->ops, base, size);
 	CHECK(rc == MM_OK, "%s: init(%#" PRIx64 ", %#" PRIx64 ") = %d", vi->ops->name, base, size,
 	      rc);
+	vi->st = vi->vh.st;
 }
 
 void va_inst_fini(struct va_inst *vi)
 {
-	for (size_t i = 0; i < vi->tps.n; i++)
-		free(vi->tps.pages[i]);
-	free(vi->tps.pages);
-	pthread_mutex_destroy(&vi->tps.mu);
-	free(vi->st);
-	free(vi->meta);
+	va_host_fini(&vi->vh);
 }

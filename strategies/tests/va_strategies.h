@@ -20,6 +20,7 @@
 #include "testlib.h"
 
 #include "../va.h"
+#include "../../workloads/host/va_host.h"
 
 struct va_strategy {
 	const struct va_ops *ops;
@@ -34,22 +35,15 @@ extern const unsigned va_nstrategies;
 /* Bytes a request of `size` holds under s (size > 0). */
 uint64_t va_strategy_round(const struct va_strategy *s, uint64_t size);
 
-/* A hosted page_source: zeroed 4 KiB frames from aligned_alloc, pa == pointer,
- * freed all together by va_inst_fini; thread-safe. */
-struct test_page_source {
-	struct page_source ps;
-	pthread_mutex_t mu;
-	void **pages;
-	size_t n, cap;
-};
-
+/* An instance of s on malloc'd state, metadata and page_source frames (the host
+ * tools' va_host: zeroed 4 KiB frames, pa == pointer, thread-safe, all freed by
+ * va_inst_fini). */
 struct va_inst {
 	const struct va_strategy *s;
 	const struct va_ops *ops;
-	void *st, *meta;
-	size_t meta_len;
+	void *st; /* == vh.st */
 	uint64_t base, size;
-	struct test_page_source tps;
+	struct va_host vh;
 };
 
 /* Initialises s over [base, base+size) (multiples of s->granule); exits on failure. */
