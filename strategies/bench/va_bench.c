@@ -48,14 +48,14 @@ static const char *usage =
 	"  --virt LIST  comma-separated strategies to run (default\n"
 	"               bitmap,btree,btree-bare,freelist; the ratio rows need all four)\n";
 
-#define NVIRT 4
+#define NVIRT VA_HOST_NMAIN /* bitmap, btree, btree-bare, freelist */
 #define MAX_THREADS 2
 
 struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
 	const char *build; /* build id for the rows */
-	bool run[NVIRT];   /* --virt: which of bitmap, btree, freelist run */
+	bool run[NVIRT];   /* --virt: which of va_host_strategies[0 .. NVIRT) run */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -229,20 +229,14 @@ struct opts {
 	uint64_t rounds, pairs, seed;
 };
 
-/* The order of ns[] in ratios(). */
-static const struct va_ops *const all_virt[NVIRT] = {&va_bitmap_ops, &va_btree_ops,
-						     &va_btree_bare_ops, &va_freelist_ops};
-
 /* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
 static void parse_virt(const char *list, bool run[NVIRT])
 {
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", list);
 	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = 0;
-		while (v < NVIRT && strcmp(tok, all_virt[v]->name) != 0)
-			v++;
-		if (v == NVIRT) {
+		int v = va_host_find(tok);
+		if (v < 0 || v >= NVIRT) {
 			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' "
 				"(bitmap, btree, btree-bare, freelist)\n", tok);
 			exit(2);
@@ -279,7 +273,7 @@ static struct opts parse_args(int argc, char **argv)
 
 static void ratios(struct bench *b, unsigned cpus, unsigned live, const double ns[NVIRT])
 {
-	/* ns[]: bitmap, btree, btree-bare, freelist */
+	/* ns[]: bitmap, btree, btree-bare, freelist (va_host_strategies' order) */
 	row(b, "bitmap_vs_freelist", cpus, live, "speedup_bitmap", ns[3] / ns[0], "x");
 	row(b, "btree_vs_freelist", cpus, live, "speedup_btree", ns[3] / ns[1], "x");
 	row(b, "btree-bare_vs_freelist", cpus, live, "speedup_btree-bare", ns[3] / ns[2], "x");
@@ -321,7 +315,7 @@ static void run_all(struct bench *b)
 			double ns[NVIRT];
 			for (int v = 0; v < NVIRT; v++)
 				if (b->run[v])
-					ns[v] = bench_one(b, all_virt[v], thr[t], lives[l]);
+					ns[v] = bench_one(b, va_host_strategies[v], thr[t], lives[l]);
 			if (b->run[0] && b->run[1] && b->run[2] && b->run[3])
 				ratios(b, thr[t], lives[l], ns);
 		}

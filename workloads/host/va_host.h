@@ -30,6 +30,14 @@ struct va_host {
 	uint64_t nframes, cap;
 };
 
+/* The VA strategies the host tools run, in report order: the first VA_HOST_NMAIN
+ * (bitmap, btree, btree-bare, freelist) are "all"; bitmap-64k comes after them. */
+#define VA_HOST_NMAIN 4
+#define VA_HOST_NALL  5
+extern const struct va_ops *const va_host_strategies[VA_HOST_NALL];
+/* Index in va_host_strategies of the strategy called name, or -1. */
+int va_host_find(const char *name);
+
 /* Initializes ops over [base, base+size) with malloc'd state and fixed metadata;
  * 0, or the strategy's MM_E* code / MM_ENOMEM (then nothing is left allocated). */
 int va_host_init(struct va_host *vh, const struct va_ops *ops, uint64_t base, uint64_t size);

@@ -34,7 +34,6 @@
 #include "../host/gen_host.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
-#include "../../strategies/va_bitmap.h"
 #include "../../strategies/va_btree.h"
 
 #define MAX_TRACES 64
@@ -376,13 +375,12 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
-	const struct va_ops *all[] = {&va_bitmap_ops, &va_btree_ops, &va_btree_bare_ops,
-				      &va_freelist_ops, &va_bitmap_64k_ops};
-	const struct va_ops *virts[5];
+	const struct va_ops *virts[VA_HOST_NALL];
 	unsigned nv = 0;
-	for (unsigned i = 0; i < 5; i++)
-		if ((i < 4 && !strcmp(o.virt, "all")) || !strcmp(o.virt, all[i]->name))
-			virts[nv++] = all[i];
+	int one = va_host_find(o.virt);
+	for (unsigned i = 0; i < VA_HOST_NALL; i++)
+		if ((i < VA_HOST_NMAIN && !strcmp(o.virt, "all")) || (int)i == one)
+			virts[nv++] = va_host_strategies[i];
 	if (!nv)
 		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, all)",
 			   o.virt);
