@@ -492,9 +492,8 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 {
 	struct va_btree *t = st;
-	uint64_t a = MM_ALIGN_DOWN(addr, PAGE_SIZE);
-	uint64_t b = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
-	if (!size || a < t->base || b <= a || b > t->base + t->size)
+	uint64_t a, b;
+	if (!size || !vbt_span(t, addr, size, &a, &b))
 		mm_panic("va_btree: free outside the managed range (never allocated)");
 	int rc = VBT_RESTART;
 	for (int i = 0; i < VBT_FAST_TRIES && rc == VBT_RESTART; i++)
@@ -513,9 +512,8 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 {
 	struct va_btree *t = st;
-	uint64_t lo = MM_ALIGN_DOWN(addr, PAGE_SIZE);
-	uint64_t hi = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
-	if (lo < t->base || hi <= lo || hi > t->base + t->size)
+	uint64_t lo, hi;
+	if (!vbt_span(t, addr, size, &lo, &hi))
 		return MM_EINVAL;
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);

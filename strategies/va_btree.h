@@ -154,6 +154,16 @@ static inline uint32_t vbt_rank(const struct vbt_node *n, uint32_t count, uint64
 	return vbt_upper(n->leaf.start, count, x);
 }
 
+/* The 4 KiB pages [*a, *b) holding [addr, addr + size); false unless they are a
+ * non-empty part of t's range. */
+static inline bool vbt_span(const struct va_btree *t, uint64_t addr, uint64_t size, uint64_t *a,
+			    uint64_t *b)
+{
+	*a = MM_ALIGN_DOWN(addr, PAGE_SIZE);
+	*b = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
+	return *a >= t->base && *b > *a && *b <= t->base + t->size;
+}
+
 /* True if size bytes aligned to align fit in [s, e); the address into *a. */
 static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t align, uint64_t *a)
 {

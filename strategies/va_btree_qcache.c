@@ -61,6 +61,12 @@ struct va_btree_qc {
 	struct vqc_cpu cpu[VBT_CPU_SLOTS];
 };
 
+/* Which of a slot's frames holds the bin for `pages`, and the bin's bit in used[]. */
+static unsigned frame_idx(uint64_t pages)
+{
+	return (unsigned)((pages - 1) / VQC_BINS_PER_FRAME);
+}
+
 static uint64_t bin_bit(uint64_t pages)
 {
 	return 1ull << ((pages - 1) % VQC_BINS_PER_FRAME);
@@ -68,7 +74,7 @@ static uint64_t bin_bit(uint64_t pages)
 
 static struct vqc_bin *bin_of(struct vqc_cpu *c, uint64_t pages)
 {
-	struct vqc_frame *f = c->frame[(pages - 1) / VQC_BINS_PER_FRAME];
+	struct vqc_frame *f = c->frame[frame_idx(pages)];
 	return f ? &f->bin[(pages - 1) % VQC_BINS_PER_FRAME] : NULL;
 }
 
@@ -85,7 +91,7 @@ static uint64_t cached_pages(uint64_t size, uint64_t align)
  * page_source has no frame (the caller just misses). Called under c->lock. */
 static struct vqc_frame *frame_get(struct va_btree_qc *q, struct vqc_cpu *c, uint64_t pages)
 {
-	struct vqc_frame **f = &c->frame[(pages - 1) / VQC_BINS_PER_FRAME];
+	struct vqc_frame **f = &c->frame[frame_idx(pages)];
 	uint64_t pa;
 	if (!*f && q->tree.ps.alloc(q->tree.ps.ctx, &pa) == MM_OK) {
 		*f = q->tree.ps.to_virt(q->tree.ps.ctx, pa); /* zeroed: every bin empty */
@@ -99,13 +105,12 @@ static bool qc_pop(struct va_btree_qc *q, struct vqc_cpu *c, uint64_t pages, uin
 {
 	bool hit = false;
 	spin_lock(&c->lock);
-	struct vqc_frame *f = frame_get(q, c, pages);
-	struct vqc_bin *b = f ? &f->bin[(pages - 1) % VQC_BINS_PER_FRAME] : NULL;
+	struct vqc_bin *b = frame_get(q, c, pages) ? bin_of(c, pages) : NULL;
 	if (b && b->n) {
 		*addr = b->addr[--b->n];
 		hit = true;
 		if (!b->n)
-			c->used[(pages - 1) / VQC_BINS_PER_FRAME] &= ~bin_bit(pages);
+			c->used[frame_idx(pages)] &= ~bin_bit(pages);
 	}
 	if (hit)
 		c->hits++;
@@ -123,7 +128,7 @@ static bool qc_push(struct vqc_cpu *c, uint64_t pages, uint64_t a)
 	bool ok = b && b->n < VQC_DEPTH;
 	if (ok) {
 		b->addr[b->n++] = a;
-		c->used[(pages - 1) / VQC_BINS_PER_FRAME] |= bin_bit(pages);
+		c->used[frame_idx(pages)] |= bin_bit(pages);
 	}
 	spin_unlock(&c->lock);
 	return ok;
@@ -199,11 +204,17 @@ static bool probe_fn(void *ctx, uint64_t a, uint64_t pages)
 	return false;
 }
 
+/* True if a free range of the tree overlaps [a, b) (a < b). */
+static bool tree_overlaps(const struct va_btree_qc *q, uint64_t a, uint64_t b)
+{
+	uint64_t s, e;
+	return va_btree_pred((struct va_btree *)&q->tree, b - 1, &s, &e) && e > a;
+}
+
 /* Panics if [a, b) overlaps a free range of the tree or a cached range (MM_DEBUG). */
 static void qc_debug_check_free(struct va_btree_qc *q, uint64_t a, uint64_t b)
 {
-	uint64_t s, e;
-	if (va_btree_pred(&q->tree, b - 1, &s, &e) && e > a)
+	if (tree_overlaps(q, a, b))
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	for (unsigned k = 0; k < VBT_CPU_SLOTS; k++) {
 		struct vqc_cpu *c = &q->cpu[k];
@@ -245,10 +256,8 @@ static int vqc_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 static void vqc_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 {
 	struct va_btree_qc *q = st;
-	uint64_t a = MM_ALIGN_DOWN(addr, PAGE_SIZE), end = q->tree.base + q->tree.size;
-	uint64_t b = addr + size < addr ? 0 : MM_ALIGN_UP(addr + size, PAGE_SIZE);
-	uint64_t pages = cached_pages(b > a ? b - a : 0, 0);
-	if (pages && a >= q->tree.base && b <= end) {
+	uint64_t a, b, pages;
+	if (size && vbt_span(&q->tree, addr, size, &a, &b) && (pages = cached_pages(b - a, 0))) {
 		if (MM_DEBUG)
 			qc_debug_check_free(q, a, b);
 		if (qc_push(&q->cpu[cpu % VBT_CPU_SLOTS], pages, a))
@@ -400,10 +409,9 @@ static void check_fn(void *ctx, uint64_t a, uint64_t b)
 {
 	struct vqc_acc *acc = ctx;
 	const struct va_btree_qc *q = acc->q;
-	uint64_t s, e;
 	MM_ASSERT(a % PAGE_SIZE == 0 && a >= q->tree.base && b <= q->tree.base + q->tree.size,
 		  "va_btree check: cached range outside the managed range");
-	MM_ASSERT(!(va_btree_pred((struct va_btree *)&q->tree, b - 1, &s, &e) && e > a),
+	MM_ASSERT(!tree_overlaps(q, a, b),
 		  "va_btree check: cached range overlaps a free range of the tree");
 	MM_ASSERT(acc->prev_end <= a, "va_btree check: cached ranges overlap");
 	acc->prev_end = b;
