@@ -165,8 +165,7 @@ static uint32_t first_gap(const struct vbt_node *n, uint32_t from, uint32_t cnt,
  * while the path is the hint's own). MM_OK, VBT_RESTART, VBT_HINT_MISS (no such
  * range at or after the hint below the node reached; p->hi bounds it), or
  * MM_ENOMEM (validated: no range >= need at all). */
-static inline __attribute__((always_inline)) int
-descend_impl(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need, bool hinted)
+static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need)
 {
 	struct vbt_node *n = atomic_load_acq(&t->root);
 	uint64_t v, cv;
@@ -174,7 +173,7 @@ descend_impl(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need, 
 		return VBT_RESTART;
 	p->lo = 0;
 	p->hi = UINT64_MAX;
-	p->on_hint = hinted;
+	p->on_hint = need && p->hint;
 	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
 		p->s[d].n = n;
 		p->s[d].v = v;
@@ -205,18 +204,6 @@ descend_impl(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need, 
 		v = cv;
 	}
 	return VBT_RESTART;
-}
-
-/* descend_impl specialised: without a hint (free, lookups, CPU 0's allocs) the
- * hint tests fold away. */
-static int descend(struct va_btree *t, struct vbt_path *p, uint64_t x, uint64_t need)
-{
-	return descend_impl(t, p, x, need, false);
-}
-
-static int descend_hinted(struct va_btree *t, struct vbt_path *p, uint64_t need)
-{
-	return descend_impl(t, p, 0, need, true);
 }
 
 static void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
@@ -353,6 +340,14 @@ static struct vbt_edit carve_edit(uint32_t j, uint64_t pre, uint64_t s, uint64_t
 	return ed;
 }
 
+/* No fit at or after p's hint below the node reached: the next hint is the end
+ * of its subtree (0 past the last one: first fit from the start). */
+static int hint_miss(const struct vbt_path *p, uint64_t *hint)
+{
+	*hint = p->hi == UINT64_MAX ? 0 : p->hi;
+	return VBT_HINT_MISS;
+}
+
 /* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
  * carved at the hint when it holds the hint;
  * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
@@ -362,11 +357,9 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 {
 	struct vbt_path p;
 	p.hint = *hint;
-	int rc = *hint ? descend_hinted(t, &p, need) : descend(t, &p, 0, need);
-	if (rc == VBT_HINT_MISS)
-		*hint = p.hi == UINT64_MAX ? 0 : p.hi;
+	int rc = descend(t, &p, 0, need);
 	if (rc != MM_OK)
-		return rc;
+		return rc == VBT_HINT_MISS ? hint_miss(&p, hint) : rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j;
 	uint64_t s = 0, e = 0, a = 0, pre = 0, h = p.on_hint ? p.hint : 0;
@@ -377,10 +370,8 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 			break;
 		pre = e - s > pre ? e - s : pre;
 	}
-	if (j == cnt && p.on_hint) {
-		*hint = p.hi == UINT64_MAX ? 0 : p.hi;
-		return validate(leaf, p.s[p.depth].v) ? VBT_HINT_MISS : VBT_RESTART;
-	}
+	if (j == cnt && p.on_hint)
+		return validate(leaf, p.s[p.depth].v) ? hint_miss(&p, hint) : VBT_RESTART;
 	if (j == cnt)
 		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
 	/* In a range holding the hint, carve at the hint (the CPU's zone) if it fits. */
@@ -397,7 +388,7 @@ static int fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_
 /* Optimistic free of [a, b) coalescing within one leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
 static int fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 {
-	struct vbt_path p; /* descend() without a hint reads neither hint field */
+	struct vbt_path p; /* need == 0: descend() reads no hint field */
 	if (descend(t, &p, a, 0) != MM_OK)
 		return VBT_RESTART;
 	struct vbt_node *leaf = p.s[p.depth].n;
