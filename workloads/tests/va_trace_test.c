@@ -1,11 +1,12 @@
 /* va_trace_test: every VA strategy of va_host_strategies but bitmap-64k replays
- * every ../shared/traces/vm .vmt trace (and a short synthetic mix) in the debug build with, after every op: the strategy's full
- * invariant check; reserved_bytes equal to an exact model of its rounding (btree,
- * freelist: the requested page multiples; bitmap: 2 MiB granules rounded up to a
- * power of two, its buddy block); every live range page aligned, inside the window,
- * and disjoint from all others (a tsearch tree keyed by overlap). At the end all is
- * released and the window must be one free range again. This is what va_replay
- * measures, checked op by op. Without ../shared only the mix runs.
+ * every ../shared/traces/vm .vmt trace (and a short synthetic mix) in the debug
+ * build with, after every op: the strategy's full invariant check; reserved_bytes
+ * equal to an exact model of its rounding (btree, btree-bare, freelist: the
+ * requested page multiples; bitmap: 2 MiB granules rounded up to a power of two,
+ * its buddy block); every live range page aligned, inside the window, and disjoint
+ * from all others (a tsearch tree keyed by overlap). At the end all is released and
+ * the window must be one free range again. This is what va_replay measures,
+ * checked op by op. Without ../shared only the mix runs.
  */
 #include "../../strategies/tests/testlib.h"
 
