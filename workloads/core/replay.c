@@ -3,9 +3,11 @@
  * Invariants, serial mode, after every op:
  *   live == sum over live, non-failed ids of objs[id].size,  peak_live == max(live),
  *   fp_at_peak == heap footprint right after live first reached the trace's peak_live.
- * Parallel mode, for every id: objs[id].done == number of ops on id completed, and op i
- * runs only when objs[id].done == seq[i] (acquire), publishing done = seq[i] + 1
- * (release), so each op sees the previous op's pointer and size.
+ * Parallel mode (plan: replay_plan.c), for every shared object: done == number of its
+ * ops completed so far by a CPU other than the one that runs the next op; a step with
+ * RSTEP_WAIT runs only when done == seq (acquire), a step with RSTEP_PUBLISH stores
+ * done = seq + 1 (release), so each op sees the previous op's pointer and size.
+ * Private objects are touched by one CPU only and need neither.
  * Metrics follow DESIGN.md: J&W #3 = fp_at_peak / peak_live - 1, #4 = peak footprint /
  * peak_live - 1 (Johnstone & Wilson, ISMM 1998), kept in integer ppm (no FP in the guest).
  */
@@ -13,74 +15,53 @@
 
 #include "../../strategies/sync.h"
 
-static uint64_t align_up8(uint64_t x)
+static uint64_t align_up(uint64_t x, uint64_t a)
 {
-	return (x + 7) & ~7ull;
+	return (x + a - 1) & ~(a - 1);
 }
 
-uint64_t replay_mem_size(const struct trace *t, unsigned ncpus)
+static uint64_t cpus_size(unsigned ncpus)
 {
-	uint64_t n = align_up8((uint64_t)t->h.nids * sizeof(struct replay_obj));
-	if (ncpus > 1) /* seq and idx */
-		n += 2 * align_up8(t->h.nops * sizeof(uint32_t));
-	return n + (uint64_t)ncpus * sizeof(struct replay_cpu);
+	return (uint64_t)ncpus * sizeof(struct replay_cpu);
 }
 
-/* seq[i] = ordinal of op i among the ops on its id; idx = op indices grouped by CPU
- * (CPU c's ops, in trace order, are idx[start[c] .. start[c+1])). */
-static void seq_compute(struct replay *r)
+uint64_t replay_mem_size(const struct trace *t, const struct replay_cfg *cfg)
 {
-	unsigned n = r->cfg.ncpus;
-	uint64_t pos[HEAP_MAX_CPUS];
-	for (unsigned c = 0; c <= n; c++)
-		r->start[c] = 0;
-	for (uint64_t i = 0; i < r->t->h.nops; i++) {
-		r->seq[i] = r->objs[r->t->ops[i].id].done++;
-		r->start[r->t->ops[i].thread % n + 1]++;
-	}
-	for (unsigned c = 0; c < n; c++) /* counts -> start[c] = first op of CPU c */
-		r->start[c + 1] += r->start[c];
-	for (unsigned c = 0; c < n; c++)
-		pos[c] = r->start[c];
-	for (uint64_t i = 0; i < r->t->h.nops; i++)
-		r->idx[pos[r->t->ops[i].thread % n]++] = (uint32_t)i;
-	for (uint32_t i = 0; i < r->t->h.nids; i++)
-		r->objs[i].done = 0;
+	uint64_t n = REPLAY_LINE + cpus_size(cfg->ncpus); /* line alignment slack */
+	if (cfg->parallel)
+		return n + replay_plan_size(t, cfg->ncpus);
+	return n + align_up((uint64_t)t->h.nids * sizeof(struct replay_obj), 8);
 }
 
-int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t,
-		void *mem)
+int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t, void *mem)
 {
 	if (!cfg->heap || !cfg->ncpus || cfg->ncpus > HEAP_MAX_CPUS ||
-	    (cfg->ncpus > 1 && t->h.nops > UINT32_MAX))
+	    (cfg->parallel && t->h.nops > UINT32_MAX))
 		return MM_EINVAL;
 	mm_zero(r, sizeof(*r));
 	r->cfg = *cfg;
 	if (!r->cfg.clock_num || !r->cfg.clock_den)
 		r->cfg.clock_num = r->cfg.clock_den = 1;
 	r->t = t;
-	uint8_t *m = mem;
-	uint64_t objs_bytes = (uint64_t)t->h.nids * sizeof(struct replay_obj);
-	r->objs = (struct replay_obj *)(void *)m;
-	mm_zero(m, objs_bytes);
-	m += align_up8(objs_bytes);
-	if (cfg->ncpus > 1) {
-		r->seq = (uint32_t *)(void *)m;
-		m += align_up8(t->h.nops * sizeof(uint32_t));
-		r->idx = (uint32_t *)(void *)m;
-		m += align_up8(t->h.nops * sizeof(uint32_t));
-		seq_compute(r);
-	}
+	uint8_t *m = (uint8_t *)(uintptr_t)align_up((uintptr_t)mem, REPLAY_LINE);
 	r->cpu = (struct replay_cpu *)(void *)m;
-	mm_zero(r->cpu, cfg->ncpus * sizeof(struct replay_cpu));
-	for (unsigned c = 0; c < cfg->ncpus; c++)
-		lat_hist_init(&r->cpu[c].lat);
-	return 0;
+	mm_zero(r->cpu, cpus_size(cfg->ncpus));
+	m += cpus_size(cfg->ncpus);
+	if (cfg->parallel)
+		return replay_plan(r, m);
+	r->objs = (struct replay_obj *)(void *)m;
+	mm_zero(m, (uint64_t)t->h.nids * sizeof(struct replay_obj));
+	return MM_OK;
 }
 
 static uint64_t now(const struct replay *r)
 {
 	return r->cfg.clock ? r->cfg.clock(r->cfg.clock_ctx) : 0;
+}
+
+static uint64_t standin(const struct replay *r, unsigned cpu)
+{
+	return r->cfg.standin ? r->cfg.standin(r->cfg.standin_ctx, cpu) : 0;
 }
 
 /* Writes the first and last byte (calloc: zeroes all), so a bad pointer faults here. */
@@ -108,15 +89,14 @@ static void note_failure(struct replay *r, struct replay_cpu *pc)
 	}
 }
 
-static void do_alloc(struct replay *r, unsigned cpu, const struct trace_op *o,
-		     struct replay_obj *ob)
+static void do_alloc(struct replay *r, unsigned cpu, unsigned op, uint64_t size,
+		     unsigned align_log2, struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
-	size_t align = (size_t)1 << o->align_log2;
-	void *p = r->cfg.heap->alloc(r->cfg.heap_st, cpu, (size_t)o->size, align);
+	void *p = r->cfg.heap->alloc(r->cfg.heap_st, cpu, (size_t)size, (size_t)1 << align_log2);
 	ob->p = p;
-	ob->size = o->size;
-	ob->align_log2 = o->align_log2;
+	ob->size = size;
+	ob->align_log2 = (uint8_t)align_log2;
 	ob->cpu = (uint8_t)cpu;
 	ob->failed = !p;
 	pc->allocs++;
@@ -124,11 +104,13 @@ static void do_alloc(struct replay *r, unsigned cpu, const struct trace_op *o,
 		note_failure(r, pc);
 		return;
 	}
-	touch(p, o->size, o->op == TOP_CALLOC);
-	pc->live_delta += (int64_t)o->size;
+	touch(p, size, op == TOP_CALLOC);
+	pc->live_delta += (int64_t)size;
 	pc->objs_delta++;
 }
 
+/* Frees ob. Its slot is not written (a shared slot stays clean in its owner's cache);
+ * replay_release knows what is still live from objs (serial) or ends_live. */
 static void do_free(struct replay *r, unsigned cpu, struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
@@ -140,43 +122,50 @@ static void do_free(struct replay *r, unsigned cpu, struct replay_obj *ob)
 	pc->cross_frees += ob->cpu != cpu;
 	pc->live_delta -= (int64_t)ob->size;
 	pc->objs_delta--;
-	ob->p = 0;
+	if (!r->cfg.parallel)
+		ob->p = 0;
 }
 
-static void do_realloc(struct replay *r, unsigned cpu, const struct trace_op *o,
-		       struct replay_obj *ob)
+static void do_realloc(struct replay *r, unsigned cpu, uint64_t size, struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
 	pc->reallocs++;
 	if (ob->failed)
 		return;
 	void *p = r->cfg.heap->realloc(r->cfg.heap_st, cpu, ob->p, (size_t)ob->size,
-				       (size_t)1 << ob->align_log2, (size_t)o->size);
+				       (size_t)1 << ob->align_log2, (size_t)size);
 	if (!p) { /* old block kept: the trace goes on with it */
 		note_failure(r, pc);
 		return;
 	}
-	if (o->size > ob->size)
-		touch(p, o->size, false);
-	pc->live_delta += (int64_t)o->size - (int64_t)ob->size;
+	if (size > ob->size)
+		touch(p, size, false);
+	pc->live_delta += (int64_t)size - (int64_t)ob->size;
 	ob->p = p;
-	ob->size = o->size;
+	ob->size = size;
 	ob->cpu = (uint8_t)cpu;
 }
 
-static void do_op(struct replay *r, unsigned cpu, const struct trace_op *o)
+/* One op on ob by cpu, timed. */
+static void do_op(struct replay *r, unsigned cpu, unsigned op, uint64_t size, unsigned align_log2,
+		  struct replay_obj *ob)
 {
-	struct replay_obj *ob = &r->objs[o->id];
 	struct replay_cpu *pc = &r->cpu[cpu];
-	uint64_t t0 = now(r);
-	if (o->op <= TOP_MEMALIGN)
-		do_alloc(r, cpu, o, ob);
-	else if (o->op == TOP_FREE)
+	uint64_t s0 = standin(r, cpu), t0 = now(r);
+	if (op <= TOP_MEMALIGN)
+		do_alloc(r, cpu, op, size, align_log2, ob);
+	else if (op == TOP_FREE)
 		do_free(r, cpu, ob);
 	else
-		do_realloc(r, cpu, o, ob);
-	if (r->cfg.clock)
-		lat_hist_add(&pc->lat, now(r) - t0);
+		do_realloc(r, cpu, size, ob);
+	if (r->cfg.clock) {
+		uint64_t d = now(r) - t0;
+		lat_hist_add(&pc->lat, d);
+		if (r->cfg.standin) {
+			uint64_t s = standin(r, cpu) - s0;
+			lat_hist_add(&pc->lat_ex, d > s ? d - s : 0);
+		}
+	}
 	pc->ops++;
 	if (r->cfg.check_each_op && r->cfg.heap->check)
 		MM_ASSERT(r->cfg.heap->check(r->cfg.heap_st), "heap check failed during replay");
@@ -199,48 +188,74 @@ static void serial_account(struct replay *r)
 	}
 }
 
+static void cpu_begin(struct replay *r, unsigned c)
+{
+	r->cpu[c].standin = standin(r, c);
+	r->cpu[c].t_start = now(r);
+}
+
+static void cpu_end(struct replay *r, unsigned c)
+{
+	r->cpu[c].t_end = now(r);
+	r->cpu[c].standin = standin(r, c) - r->cpu[c].standin;
+}
+
 void replay_run_serial(struct replay *r)
 {
 	unsigned n = r->cfg.ncpus;
+	MM_ASSERT(!r->cfg.parallel, "replay: serial run of a parallel plan");
 	r->serial = true;
 	for (unsigned c = 0; c < n; c++)
-		r->cpu[c].t_start = now(r);
+		cpu_begin(r, c);
 	for (uint64_t i = 0; i < r->t->h.nops; i++) {
 		const struct trace_op *o = &r->t->ops[i];
-		do_op(r, o->thread % n, o);
+		do_op(r, o->thread % n, o->op, o->size, o->align_log2, &r->objs[o->id]);
 		serial_account(r);
 	}
 	for (unsigned c = 0; c < n; c++)
-		r->cpu[c].t_end = now(r);
+		cpu_end(r, c);
 }
 
-/* Waits until the previous op on ob (by any CPU) is done: done == want. */
+/* Waits until the previous op on ob (by another CPU) is done: done == want. Polls
+ * with exponential backoff (1 .. 64 pauses), so a waiter that caught up reads the
+ * producer's lines less often and falls back a little; after 16 polls it calls
+ * cfg.wait (the host yields: a CPU count above the cores must let the other run). */
 static void wait_turn(const struct replay *r, struct replay_obj *ob, uint32_t want)
 {
-	for (unsigned spins = 1; atomic_load_acq(&ob->done) != want; spins++) {
-		cpu_relax();
-		if (r->cfg.wait && !(spins % 256))
+	unsigned pause = 1;
+	for (unsigned polls = 1; atomic_load_acq(&ob->done) != want; polls++) {
+		for (unsigned i = 0; i < pause; i++)
+			cpu_relax();
+		pause = pause < 64 ? pause * 2 : pause;
+		if (r->cfg.wait && polls >= 16)
 			r->cfg.wait();
 	}
 }
 
 void replay_run_cpu(struct replay *r, unsigned cpu)
 {
-	struct replay_cpu *pc = &r->cpu[cpu];
-	pc->t_start = now(r);
-	if (!r->idx) { /* one CPU: every op, in order */
-		for (uint64_t i = 0; i < r->t->h.nops; i++)
-			do_op(r, 0, &r->t->ops[i]);
+	MM_ASSERT(r->cfg.parallel, "replay: replay_run_cpu needs cfg.parallel");
+	const struct replay_step *s = r->steps + r->start[cpu], *end = r->steps + r->start[cpu + 1];
+	cpu_begin(r, cpu);
+	for (; s < end; s++) {
+		struct replay_obj *ob;
+		if (!(s->flags & RSTEP_SHARED)) {
+			ob = &r->priv[cpu][s->slot];
+			if (s->op <= TOP_MEMALIGN)
+				ob->ends_live = !!(s->flags & RSTEP_LEAKED);
+			do_op(r, cpu, s->op, s->size, s->align_log2, ob);
+			continue;
+		}
+		ob = &r->shared[s->owner][s->slot];
+		if (s->flags & RSTEP_WAIT)
+			wait_turn(r, ob, s->seq);
+		if (s->op <= TOP_MEMALIGN)
+			ob->ends_live = !!(s->flags & RSTEP_LEAKED);
+		do_op(r, cpu, s->op, s->size, s->align_log2, ob);
+		if (s->flags & RSTEP_PUBLISH)
+			atomic_store_rel(&ob->done, s->seq + 1);
 	}
-	for (uint64_t k = r->idx ? r->start[cpu] : 0; r->idx && k < r->start[cpu + 1]; k++) {
-		uint32_t i = r->idx[k];
-		const struct trace_op *o = &r->t->ops[i];
-		struct replay_obj *ob = &r->objs[o->id];
-		wait_turn(r, ob, r->seq[i]);
-		do_op(r, cpu, o);
-		atomic_store_rel(&ob->done, r->seq[i] + 1);
-	}
-	pc->t_end = now(r);
+	cpu_end(r, cpu);
 }
 
 static int64_t frag_ppm(uint64_t fp, uint64_t live)
@@ -253,30 +268,45 @@ static uint64_t ticks_ns(const struct replay *r, uint64_t t)
 	return (uint64_t)((unsigned __int128)t * r->cfg.clock_num / r->cfg.clock_den);
 }
 
+/* p50/p99/p99.9/max/mean of h, in ns, into out[0..5). */
+static void hist_ns(const struct replay *r, const struct lat_hist *h, uint64_t *out)
+{
+	out[0] = ticks_ns(r, lat_hist_quantile(h, 50000));
+	out[1] = ticks_ns(r, lat_hist_quantile(h, 99000));
+	out[2] = ticks_ns(r, lat_hist_quantile(h, 99900));
+	out[3] = ticks_ns(r, h->max);
+	out[4] = h->count ? ticks_ns(r, h->sum / h->count) : 0;
+}
+
 static void finish_timing(struct replay *r, struct replay_result *res)
 {
-	struct lat_hist *all = &r->cpu[0].lat; /* merged into CPU 0's */
-	uint64_t t0 = r->cpu[0].t_start, t1 = r->cpu[0].t_end;
+	struct lat_hist *all = &r->cpu[0].lat, *ex = &r->cpu[0].lat_ex; /* merged into CPU 0's */
+	uint64_t t0 = r->cpu[0].t_start, t1 = r->cpu[0].t_end, sd = r->cpu[0].standin;
 	for (unsigned c = 1; c < r->cfg.ncpus; c++) {
 		lat_hist_merge(all, &r->cpu[c].lat);
+		lat_hist_merge(ex, &r->cpu[c].lat_ex);
 		t0 = r->cpu[c].t_start < t0 ? r->cpu[c].t_start : t0;
 		t1 = r->cpu[c].t_end > t1 ? r->cpu[c].t_end : t1;
+		sd += r->cpu[c].standin;
 		lat_hist_init(&r->cpu[c].lat);
+		lat_hist_init(&r->cpu[c].lat_ex);
 	}
 	res->timed = true;
 	res->elapsed_ns = ticks_ns(r, t1 - t0);
-	res->ops_per_s = res->elapsed_ns
-		? (uint64_t)((unsigned __int128)res->ops * 1000000000u / res->elapsed_ns) : 0;
-	res->lat_p50_ns = ticks_ns(r, lat_hist_quantile(all, 50000));
-	res->lat_p99_ns = ticks_ns(r, lat_hist_quantile(all, 99000));
-	res->lat_p999_ns = ticks_ns(r, lat_hist_quantile(all, 99900));
-	res->lat_max_ns = ticks_ns(r, all->max);
-	res->lat_mean_ns = all->count ? ticks_ns(r, all->sum / all->count) : 0;
+	res->ops_per_s =
+	    res->elapsed_ns
+		? (uint64_t)((unsigned __int128)res->ops * 1000000000u / res->elapsed_ns)
+		: 0;
+	hist_ns(r, all, &res->lat_p50_ns);
+	res->standin_known = r->cfg.standin != 0;
+	if (res->standin_known) {
+		res->standin_ns = ticks_ns(r, sd);
+		hist_ns(r, ex, &res->lat_ex_p50_ns);
+	}
 }
 
-void replay_finish(struct replay *r, struct replay_result *res)
+static void sum_cpus(const struct replay *r, struct replay_result *res)
 {
-	mm_zero(res, sizeof(*res));
 	int64_t live = 0, objs = 0;
 	for (unsigned c = 0; c < r->cfg.ncpus; c++) {
 		const struct replay_cpu *pc = &r->cpu[c];
@@ -291,25 +321,50 @@ void replay_finish(struct replay *r, struct replay_result *res)
 	}
 	res->live_end_bytes = (uint64_t)live;
 	res->live_end_objects = (uint64_t)objs;
+}
+
+void replay_finish(struct replay *r, struct replay_result *res)
+{
+	mm_zero(res, sizeof(*res));
+	sum_cpus(r, res);
 	res->peak_live = r->serial ? r->peak_live : r->t->h.peak_live;
 	res->fp_at_peak = r->fp_at_peak;
 	res->fp_at_peak_valid = r->fp_at_peak_valid;
 	res->live_at_first_failure = r->live_at_first_failure;
 	res->fp_at_first_failure = r->fp_at_first_failure;
+	res->shared_objects = r->shared_total;
+	res->objects = r->t->h.nobjects;
+	res->parallel = r->cfg.parallel;
 	r->cfg.heap->stats(r->cfg.heap_st, &res->heap);
-	res->frag4_ppm = frag_ppm(res->heap.peak_footprint, res->peak_live);
+	res->frag4_valid = res->heap.peak_footprint && res->peak_live;
+	res->frag4_ppm = res->frag4_valid ? frag_ppm(res->heap.peak_footprint, res->peak_live) : 0;
 	res->frag3_ppm = r->fp_at_peak_valid ? frag_ppm(r->fp_at_peak, res->peak_live) : 0;
 	if (r->cfg.clock)
 		finish_timing(r, res);
 }
 
+/* Frees one object if it is still live. */
+static void release_obj(struct replay *r, struct replay_obj *ob)
+{
+	if (ob->p)
+		r->cfg.heap->free(r->cfg.heap_st, 0, ob->p, (size_t)ob->size,
+				  (size_t)1 << ob->align_log2);
+	ob->p = 0;
+}
+
 void replay_release(struct replay *r)
 {
-	for (uint32_t i = 0; i < r->t->h.nids; i++) {
-		struct replay_obj *ob = &r->objs[i];
-		if (ob->p)
-			r->cfg.heap->free(r->cfg.heap_st, 0, ob->p, (size_t)ob->size,
-					  (size_t)1 << ob->align_log2);
-		ob->p = 0;
+	if (!r->cfg.parallel) {
+		for (uint32_t i = 0; i < r->t->h.nids; i++)
+			release_obj(r, &r->objs[i]);
+		return;
+	}
+	for (unsigned c = 0; c < r->cfg.ncpus; c++) {
+		for (uint64_t k = 0; k < r->npriv[c]; k++)
+			if (r->priv[c][k].ends_live)
+				release_obj(r, &r->priv[c][k]);
+		for (uint64_t k = 0; k < r->nshared[c]; k++)
+			if (r->shared[c][k].ends_live)
+				release_obj(r, &r->shared[c][k]);
 	}
 }

@@ -1,15 +1,31 @@
 /* replay.h: replays a binary trace (trace_bin.h) against any heap_ops instance,
  * in the guest (one call per vCPU) and in the host engine (one call per pthread).
  *
- * Trace thread t runs on CPU t % ncpus. Two modes:
+ * Trace thread t runs on CPU t % ncpus (T threads on C CPUs for any T and C: with
+ * T > C several threads share a CPU, their ops interleaved in trace order; with
+ * T < C the CPUs above T - 1 stay idle). Two modes:
  *  - serial (replay_run_serial): one caller runs every op in trace order, passing
  *    cpu = thread % ncpus to the heap. Fully deterministic: live bytes are exact,
  *    J&W #3 is measured, and every engine gives the same deterministic metrics.
- *  - parallel (replay_run_cpu on each CPU): CPU c runs the ops of its threads in
- *    trace order; an op on object id waits until the previous op on that id (by
- *    any CPU) is done, so a free of another thread's object is a cross-CPU free.
- *    No deadlock: the earliest unfinished op never waits. Peak live is the trace's
- *    (header) value; footprint at peak live (J&W #3) is not measured.
+ *  - parallel (cfg.parallel, then replay_run_cpu on each CPU): CPU c runs the ops of
+ *    its threads in trace order. Ordering between CPUs exists only where the trace
+ *    needs it: an object (one allocation's lifetime: alloc .. reallocs .. free) whose
+ *    ops all run on one CPU lives in that CPU's private slots and is never waited
+ *    for; an op whose previous op on the same object ran on another CPU waits for
+ *    it (acquire), and that previous op publishes its completion (release). Such
+ *    shared objects live in their allocating CPU's shared slots, packed in
+ *    allocation order (a consumer that lags reads whole lines its producer wrote),
+ *    and a free writes nothing into a shared slot. Every CPU's counters, histograms
+ *    and slot arrays are cache-line aligned, so the harness writes no line another
+ *    CPU writes, and on a private object's op touches no line another CPU reads: its
+ *    own cost does not grow with the CPU count (the null heap, heap_null.h, measures
+ *    what is left). No deadlock: the earliest unfinished op never waits. Peak live
+ *    is the trace's (header) value; J&W #3 is not measured.
+ *
+ * What a latency includes: the heap call, the harness's bookkeeping around it and
+ * touching the returned memory (first and last byte; calloc: all of it). An engine
+ * whose page-table edits are stand-ins (the host engine's mmap calls) reports their
+ * time through cfg.standin; latencies are then given with and without it.
  *
  * Memory: the caller supplies replay_mem_size() bytes (8-byte aligned); the replay
  * keeps no globals. Latency comes from a caller clock (rdtsc in the guest,
@@ -22,46 +38,76 @@
 #include "lat_hist.h"
 #include "trace_bin.h"
 
+#define REPLAY_LINE 64u /* cache line: the unit of separation between CPUs */
+
 struct replay_cfg {
 	const struct heap_ops *heap;
 	void *heap_st;
-	unsigned ncpus;		   /* 1..HEAP_MAX_CPUS */
+	unsigned ncpus;		      /* 1..HEAP_MAX_CPUS */
+	bool parallel;		      /* build the per-CPU plan for replay_run_cpu */
 	uint64_t (*clock)(void *ctx); /* NULL: no latency or elapsed time */
 	void *clock_ctx;
 	uint64_t clock_num, clock_den; /* ticks -> ns; 0/0 means 1/1 */
 	bool check_each_op;	       /* heap->check() after every op (tests, MM_DEBUG) */
-	void (*wait)(void);	       /* parallel mode: called every 256 spins while an op
-					* waits for another CPU (host: sched_yield); NULL: spin */
+	void (*wait)(void);	       /* parallel mode: called on every poll after the 16th
+					* while an op waits for another CPU (host:
+					* sched_yield); NULL: spin */
+	/* Clock ticks the calling CPU (cpu) has spent so far in the engine's stand-ins for
+	 * page-table edits; NULL when there are none (the guest's edits are real work). */
+	uint64_t (*standin)(void *ctx, unsigned cpu);
+	void *standin_ctx;
 };
 
-/* One live object slot (per id). done counts ops finished on the id (parallel mode). */
+/* One object's slot: serial mode one per id, parallel mode one per allocation. */
 struct replay_obj {
 	void *p;
 	uint64_t size;
-	uint32_t done;
+	uint32_t done; /* parallel, shared objects: ops completed (atomic) */
 	uint8_t align_log2;
-	uint8_t cpu;	/* CPU that allocated it */
-	uint8_t failed; /* its alloc returned NULL: later ops on it are skipped */
-	uint8_t pad;
+	uint8_t cpu;	   /* CPU that allocated (or last reallocated) it */
+	uint8_t failed;	   /* its alloc returned NULL: later ops on it are skipped */
+	uint8_t ends_live; /* parallel: the trace leaves it allocated (replay_release) */
 };
 
+/* One op of a CPU's parallel stream (the trace op plus where its object lives). */
+struct replay_step {
+	uint64_t size;
+	uint32_t slot; /* index into the owner's private slots, or its shared ones */
+	uint32_t seq;  /* ordinal of this op among its object's ops */
+	uint8_t op, align_log2, flags;
+	uint8_t owner; /* CPU that allocated the object (whose slot array holds it) */
+	uint32_t pad;
+};
+
+#define RSTEP_SHARED  1u /* the object lives in a shared slot */
+#define RSTEP_WAIT    2u /* wait until the object's done == seq (previous op elsewhere) */
+#define RSTEP_PUBLISH 4u /* set done = seq + 1 after the op (next op elsewhere) */
+#define RSTEP_LEAKED  8u /* on an alloc: the trace never frees this object */
+
+/* Everything one CPU writes during a replay; starts and ends on a line boundary. */
 struct replay_cpu {
-	struct lat_hist lat;
-	uint64_t ops, allocs, frees, reallocs, failed, cross_frees;
+	_Alignas(REPLAY_LINE) uint64_t ops;
+	uint64_t allocs, frees, reallocs, failed, cross_frees;
 	int64_t live_delta, objs_delta; /* bytes/objects allocated minus freed by this CPU */
 	uint64_t t_start, t_end;
+	uint64_t standin;	/* ticks spent in the engine's stand-ins during the replay */
+	struct lat_hist lat;	/* per op, everything */
+	struct lat_hist lat_ex; /* per op, minus the stand-ins (only with cfg.standin) */
 };
 
 struct replay {
 	struct replay_cfg cfg;
 	const struct trace *t;
-	struct replay_obj *objs; /* nids */
-	uint32_t *seq;		 /* nops: ordinal of op i among ops on its id; parallel only */
-	uint32_t *idx;		 /* nops: op indices grouped by CPU; parallel only */
-	uint64_t start[HEAP_MAX_CPUS + 1]; /* CPU c's ops: idx[start[c] .. start[c+1]) */
-	struct replay_cpu *cpu;	 /* ncpus */
-	bool serial;		 /* replay_run_serial was used */
-	uint64_t live, peak_live; /* serial mode: exact */
+	struct replay_obj *objs;   /* serial: nids slots */
+	struct replay_step *steps; /* parallel: CPU c's are steps[start[c] .. start[c+1]) */
+	uint64_t start[HEAP_MAX_CPUS + 1];
+	struct replay_obj *priv[HEAP_MAX_CPUS];	  /* parallel: CPU c's private slots */
+	struct replay_obj *shared[HEAP_MAX_CPUS]; /* and those other CPUs touch too */
+	uint64_t npriv[HEAP_MAX_CPUS], nshared[HEAP_MAX_CPUS];
+	uint64_t shared_total, nobjects; /* parallel: shared objects among all */
+	struct replay_cpu *cpu;		 /* ncpus, line aligned */
+	bool serial;			 /* replay_run_serial was used */
+	uint64_t live, peak_live;	 /* serial mode: exact */
 	uint64_t fp_at_peak;
 	bool fp_at_peak_valid;
 	uint64_t live_at_first_failure, fp_at_first_failure;
@@ -70,27 +116,34 @@ struct replay {
 
 struct replay_result {
 	uint64_t ops, allocs, frees, reallocs, failed, cross_cpu_frees;
-	uint64_t peak_live;		       /* serial: measured; parallel: the header's */
+	uint64_t peak_live;			   /* serial: measured; parallel: the header's */
 	uint64_t live_end_objects, live_end_bytes; /* leaked by the trace: reported */
-	uint64_t fp_at_peak;		       /* valid only if fp_at_peak_valid */
+	uint64_t fp_at_peak;			   /* valid only if fp_at_peak_valid */
 	bool fp_at_peak_valid;
-	int64_t frag3_ppm, frag4_ppm;	       /* J&W #3, #4 in parts per million */
-	uint64_t live_at_first_failure;	       /* serial: live when an alloc first failed */
-	uint64_t fp_at_first_failure;	       /* and the footprint then: Talc's heap
-						* efficiency = live / footprint; 0 if none */
-	struct heap_stats heap;		       /* at the end, before leftovers are freed */
-	bool timed;			       /* a clock was given */
+	int64_t frag3_ppm, frag4_ppm;	/* J&W #3, #4 in parts per million */
+	bool frag4_valid;		/* peak footprint known (heap_stats) */
+	uint64_t live_at_first_failure; /* serial: live when an alloc first failed */
+	uint64_t fp_at_first_failure;	/* and the footprint then: Talc's heap
+					 * efficiency = live / footprint; 0 if none */
+	uint64_t objects;		/* allocations (objects) in the trace */
+	bool parallel;			/* parallel mode: shared_objects holds */
+	uint64_t shared_objects;	/* objects that needed cross-CPU ordering */
+	struct heap_stats heap;		/* at the end, before leftovers are freed */
+	bool timed;			/* a clock was given */
+	bool standin_known;		/* cfg.standin was given: the _ex fields hold */
 	uint64_t elapsed_ns, ops_per_s;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns, lat_mean_ns;
+	uint64_t standin_ns; /* summed over CPUs */
+	uint64_t lat_ex_p50_ns, lat_ex_p99_ns, lat_ex_p999_ns, lat_ex_max_ns, lat_ex_mean_ns;
 };
 
-/* Bytes of caller memory replay_init needs for t with ncpus CPUs. */
-uint64_t replay_mem_size(const struct trace *t, unsigned ncpus);
-/* Sets up r over mem (replay_mem_size bytes, 8-aligned) and, when ncpus > 1, computes
- * the per-id op ordinals and per-CPU op lists (two passes). 0, or MM_EINVAL (bad cfg,
- * or more than 2^32 ops with ncpus > 1). t must be valid. */
-int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t,
-		void *mem);
+/* Bytes of caller memory replay_init needs for t under cfg (ncpus, parallel). */
+uint64_t replay_mem_size(const struct trace *t, const struct replay_cfg *cfg);
+/* Sets up r over mem (replay_mem_size bytes, 8-aligned); for cfg->parallel computes
+ * the per-CPU streams and object slots (replay_plan.c). 0, or MM_EINVAL (bad cfg,
+ * more than 2^32 ops in parallel mode, or an op on an id that is not live). t must
+ * be valid. */
+int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t, void *mem);
 /* Runs every op in trace order on the caller (serial mode). */
 void replay_run_serial(struct replay *r);
 /* Runs CPU cpu's share (parallel mode); call once on each CPU 0..ncpus-1, concurrently. */
@@ -99,5 +152,12 @@ void replay_run_cpu(struct replay *r, unsigned cpu);
 void replay_finish(struct replay *r, struct replay_result *res);
 /* Frees the objects still live (after replay_finish), on CPU 0. */
 void replay_release(struct replay *r);
+
+/* ---- replay_plan.c: the parallel plan (used by replay_init) ---- */
+/* Bytes replay_plan needs for t on ncpus CPUs (worst case: every object shared). */
+uint64_t replay_plan_size(const struct trace *t, unsigned ncpus);
+/* Builds r->steps, r->start, r->priv, r->shared, their counts over mem (replay_plan_size bytes,
+ * REPLAY_LINE aligned). 0, or MM_EINVAL (an op on an id that is not live). */
+int replay_plan(struct replay *r, uint8_t *mem);
 
 #endif

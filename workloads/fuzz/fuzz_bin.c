@@ -33,9 +33,15 @@ static void replay_once(const struct trace *t)
 		return;
 	struct malloc_heap mh;
 	heap_malloc_ops.init(&mh, NULL);
-	struct replay_cfg cfg = {.heap = &heap_malloc_ops, .heap_st = &mh, .ncpus = 2};
+	struct replay_cfg cfg = {.heap = &heap_malloc_ops, .heap_st = &mh, .ncpus = 3,
+				 .parallel = true};
 	struct replay r;
-	void *mem = malloc(replay_mem_size(t, 2));
+	void *mem = malloc(replay_mem_size(t, &cfg)); /* the parallel plan, not run */
+	if (replay_init(&r, &cfg, t, mem) != 0 || r.start[3] != t->h.nops)
+		abort();
+	free(mem);
+	cfg.parallel = false;
+	mem = malloc(replay_mem_size(t, &cfg));
 	replay_init(&r, &cfg, t, mem);
 	replay_run_serial(&r);
 	struct replay_result res;

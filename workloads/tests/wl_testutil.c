@@ -86,10 +86,15 @@ void wl_replay(const struct trace *t, unsigned ncpus, bool parallel, bool check,
 	struct malloc_heap mh;
 	CHECK(heap_malloc_ops.init(&mh, NULL) == 0, "init");
 	mh.fail_after = fail_after;
-	struct replay_cfg cfg = {&heap_malloc_ops, &mh, ncpus, timed ? mono_ns : NULL, NULL,
-				 1, 1, check, yield};
+	struct replay_cfg cfg = {.heap = &heap_malloc_ops,
+				 .heap_st = &mh,
+				 .ncpus = ncpus,
+				 .parallel = parallel,
+				 .clock = timed ? mono_ns : NULL,
+				 .check_each_op = check,
+				 .wait = yield};
 	struct replay r;
-	void *mem = aligned_alloc(64, (replay_mem_size(t, ncpus) + 63) & ~63ull);
+	void *mem = malloc(replay_mem_size(t, &cfg));
 	CHECK(mem && replay_init(&r, &cfg, t, mem) == 0, "replay_init");
 	if (parallel)
 		run_parallel(&r, ncpus);

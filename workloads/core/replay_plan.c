@@ -1,0 +1,170 @@
+/* replay_plan.c: the parallel replay's plan (replay.h): per-CPU op streams and
+ * where each object lives, computed once before the clock starts.
+ *
+ * An object is one allocation's lifetime (alloc, reallocs, free): ids are reused
+ * after a free, but two lifetimes of one id never need ordering between them, so
+ * each allocation gets its own slot. Pass 1 (trace order) copies every op into
+ * its CPU's stream and, per object, notes its ops' ordinals and CPUs: an op whose
+ * previous op on the object ran on another CPU gets RSTEP_WAIT, that previous op
+ * RSTEP_PUBLISH, and the object is shared. Pass 2 gives every object a slot in its
+ * allocating CPU's private or shared array, in allocation order (each array
+ * starts on a line boundary); pass 3 turns the steps' object numbers into slot
+ * indices and flags the allocs of objects the trace leaves live (RSTEP_LEAKED).
+ * Invariants after replay_plan:
+ *   start[c + 1] - start[c] == ops of CPU c;  steps of CPU c are in trace order;
+ *   WAIT at step s (seq k) <=> the object's op k-1 ran on another CPU
+ *                          <=> that op's step has PUBLISH;
+ *   an object without WAIT/PUBLISH steps is touched by one CPU only;
+ *   sum over c of npriv[c] + nshared[c] == nobjects.
+ *
+ * Memory (replay_plan_size): the steps, then one region that first holds the
+ * scratch tables (current object per id, per-object notes) and, once they are
+ * dead, the slots: max(scratch, private + shared slots) with the worst case of
+ * every object shared.
+ */
+#include "replay.h"
+
+#define NO_OBJ 0xffffffffu
+
+struct obj_note {
+	uint32_t last_step; /* global step index of the object's latest op */
+	uint32_t count;	    /* ops seen so far; after pass 2: the slot index */
+	uint8_t owner;	    /* CPU of the alloc */
+	uint8_t last_cpu;
+	uint8_t shared;
+	uint8_t freed;
+};
+
+static uint64_t line_up(uint64_t x)
+{
+	return (x + REPLAY_LINE - 1) & ~(uint64_t)(REPLAY_LINE - 1);
+}
+
+static uint64_t scratch_size(const struct trace *t)
+{
+	return line_up((uint64_t)t->h.nids * 4) + line_up(t->h.nobjects * sizeof(struct obj_note));
+}
+
+static uint64_t slots_size(const struct trace *t, unsigned ncpus)
+{
+	return t->h.nobjects * sizeof(struct replay_obj) + 2ull * ncpus * REPLAY_LINE;
+}
+
+uint64_t replay_plan_size(const struct trace *t, unsigned ncpus)
+{
+	uint64_t s = scratch_size(t), o = slots_size(t, ncpus);
+	return line_up(t->h.nops * sizeof(struct replay_step)) + (s > o ? s : o);
+}
+
+static bool is_alloc(unsigned op)
+{
+	return op <= TOP_MEMALIGN;
+}
+
+/* Pass 1 for op i (CPU c, written to step index si). MM_EINVAL if its id is not live. */
+static int note_op(struct replay *r, uint32_t *cur, struct obj_note *notes, uint64_t *nobj,
+		   const struct trace_op *o, unsigned c, uint64_t si)
+{
+	struct replay_step *s = &r->steps[si];
+	*s = (struct replay_step){.size = o->size, .op = o->op, .align_log2 = o->align_log2};
+	uint32_t k;
+	if (is_alloc(o->op)) {
+		if (*nobj >= r->t->h.nobjects)
+			return MM_EINVAL;
+		k = (uint32_t)(*nobj)++;
+		cur[o->id] = k;
+		notes[k] = (struct obj_note){.owner = (uint8_t)c, .last_cpu = (uint8_t)c};
+	} else if ((k = cur[o->id]) == NO_OBJ) {
+		return MM_EINVAL;
+	}
+	struct obj_note *n = &notes[k];
+	if (n->count && n->last_cpu != c) {
+		s->flags |= RSTEP_WAIT;
+		r->steps[n->last_step].flags |= RSTEP_PUBLISH;
+		n->shared = 1;
+	}
+	s->slot = k;
+	s->seq = n->count++;
+	n->last_step = (uint32_t)si;
+	n->last_cpu = (uint8_t)c;
+	if (o->op == TOP_FREE) {
+		cur[o->id] = NO_OBJ;
+		n->freed = 1;
+	}
+	return MM_OK;
+}
+
+/* Pass 1: streams in trace order, per-object notes. */
+static int pass_streams(struct replay *r, uint32_t *cur, struct obj_note *notes)
+{
+	unsigned n = r->cfg.ncpus;
+	uint64_t pos[HEAP_MAX_CPUS], nobj = 0;
+	for (unsigned c = 0; c <= n; c++)
+		r->start[c] = 0;
+	for (uint64_t i = 0; i < r->t->h.nops; i++)
+		r->start[r->t->ops[i].thread % n + 1]++;
+	for (unsigned c = 0; c < n; c++) {
+		r->start[c + 1] += r->start[c];
+		pos[c] = r->start[c];
+	}
+	for (uint32_t id = 0; id < r->t->h.nids; id++)
+		cur[id] = NO_OBJ;
+	for (uint64_t i = 0; i < r->t->h.nops; i++) {
+		const struct trace_op *o = &r->t->ops[i];
+		unsigned c = o->thread % n;
+		if (note_op(r, cur, notes, &nobj, o, c, pos[c]++) != MM_OK)
+			return MM_EINVAL;
+	}
+	r->nobjects = nobj;
+	return MM_OK;
+}
+
+/* Pass 2: slot index per object (notes[k].count) in its owner's private or shared array. */
+static void pass_slots(struct replay *r, struct obj_note *notes)
+{
+	for (unsigned c = 0; c < r->cfg.ncpus; c++)
+		r->npriv[c] = r->nshared[c] = 0;
+	r->shared_total = 0;
+	for (uint64_t k = 0; k < r->nobjects; k++) {
+		struct obj_note *n = &notes[k];
+		n->count = (uint32_t)(n->shared ? r->nshared[n->owner]++ : r->npriv[n->owner]++);
+		r->shared_total += n->shared;
+	}
+}
+
+/* The slot arrays over mem, each on a line boundary: CPU 0's private, CPU 0's shared,
+ * CPU 1's private, ...; zeroed. */
+static void lay_slots(struct replay *r, uint8_t *mem)
+{
+	uint64_t off = 0;
+	for (unsigned c = 0; c < r->cfg.ncpus; c++) {
+		r->priv[c] = (struct replay_obj *)(void *)(mem + off);
+		off = line_up(off + r->npriv[c] * sizeof(struct replay_obj));
+		r->shared[c] = (struct replay_obj *)(void *)(mem + off);
+		off = line_up(off + r->nshared[c] * sizeof(struct replay_obj));
+	}
+	mm_zero(mem, off);
+}
+
+int replay_plan(struct replay *r, uint8_t *mem)
+{
+	const struct trace *t = r->t;
+	r->steps = (struct replay_step *)(void *)mem;
+	uint8_t *region = mem + line_up(t->h.nops * sizeof(struct replay_step));
+	uint32_t *cur = (uint32_t *)(void *)region;
+	struct obj_note *notes =
+	    (struct obj_note *)(void *)(region + line_up((uint64_t)t->h.nids * 4));
+	if (pass_streams(r, cur, notes) != MM_OK)
+		return MM_EINVAL;
+	pass_slots(r, notes);
+	for (uint64_t s = 0; s < t->h.nops; s++) { /* pass 3: object -> slot */
+		struct replay_step *st = &r->steps[s];
+		const struct obj_note *n = &notes[st->slot];
+		st->flags |=
+		    (n->shared ? RSTEP_SHARED : 0) | (st->seq == 0 && !n->freed ? RSTEP_LEAKED : 0);
+		st->owner = n->owner;
+		st->slot = n->count;
+	}
+	lay_slots(r, region); /* the notes are dead from here */
+	return MM_OK;
+}
