@@ -219,7 +219,8 @@ report:
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
 # smoke-run by workloads/tests/fuzz_smoke_test.sh; `make fuzz` builds them alone.
 FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
-FUZZ_LIB_SRCS := $(WLCORE_SRCS) $(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
+FUZZ_LIB_SRCS := $(filter-out workloads/core/machine.c workloads/core/heap_null.c,$(WLCORE_SRCS)) \
+	$(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
 	workloads/host/panic.c \
 	workloads/tests/malloc_heap.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \

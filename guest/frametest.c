@@ -5,7 +5,8 @@
  *    in a shared bitmap (early_alloc) with an atomic OR: a bit already set is a
  *    duplicate; a frame outside the usable part of boot.map0 or inside the Early
  *    region is "bad". Expectation, computed from the map alone:
- *      frames == usable(boot.map0) - early frames - bump frames - frames the kernel holds
+ *      frames == usable(boot.map0) - early frames - bump frames - replay machine frames
+ *                - frames the kernel holds
  *    (kmem.held: heap, VA metadata, page tables, this bitmap).
  * 2. The largest naturally aligned block entirely inside the allocated set
  *    (max_order) is computed from the bitmap.
@@ -180,7 +181,8 @@ int cmd_frametest(int argc, char **argv, const char *val)
 	smp_run_all(alloc_all, &t);
 	uint64_t t1 = rdtsc();
 	r.map_frames = usable_frames(&boot.map0);
-	uint64_t owned = r.map_frames - kmem.early_frames - kmem.bump_frames;
+	uint64_t owned = r.map_frames - kmem.early_frames - kmem.bump_frames -
+			 (kmem.replay_len >> PAGE_SHIFT);
 	r.expected = owned - r.held;
 	r.order = max_free_order(&t);
 	smp_run_all(free_share, &t);

@@ -179,6 +179,9 @@ struct mmu_stats {
 	uint64_t maps, unmaps, shootdowns, ipis_acked;
 };
 void mmu_get_stats(struct mmu_stats *out);
+/* Invalidates [va, va+len) on every CPU (this one, then an IPI round), for page tables
+ * edited outside this mmu (the replay machine's window). */
+void mmu_shootdown(uint64_t va, uint64_t len);
 /* Test hook: when set, unmap skips the shootdown (negative control of mmtest). */
 void mmu_set_skip_shootdown(bool skip);
 

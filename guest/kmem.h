@@ -26,6 +26,7 @@ struct kmem {
 	uint64_t bump_frames; /* early.c frames taken before the frame allocator existed */
 	uint64_t held;	      /* frames the kernel holds through kframe_ops now */
 	bool heap_ok;	      /* VA allocator and heap are up (needs IPIs with > 1 CPU) */
+	uint64_t replay_pa, replay_len; /* RAM set aside for the replay machine (rmem=) */
 };
 extern struct kmem kmem;
 /* PHYS_OPS on kmem.frame_st, counting kmem.held; its own st argument is ignored. */

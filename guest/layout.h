@@ -17,6 +17,12 @@
  *           |   GUEST_MANAGED_SLOTS slots; mapped on demand through the |
  *           |   guest mmu (mmu.c) with TLB shootdown on unmap            |
  *  2+M      +--------------------------------------+
+ *           | (unused)                                                  |
+ *     8     0x0000_0400_0000_0000 +--------------------------------------+
+ *           | Replay: the replay machine's window (replay_cmd.c,        |
+ *           |   workloads/core/machine.h), REPLAY_SLOTS slots, tables   |
+ *           |   from the machine's own frames (its rmem= RAM range)     |
+ *  8+R      +--------------------------------------+
  *           | (unused: mmtest at 32 TiB, fault=pf at 64 TiB)            |
  * 256-U     0x0000_8000_0000_0000 - U * 512 GiB +-----------------------+
  *           | Unmanaged: GUEST_UNMANAGED_SLOTS root slots the kernel    |
@@ -26,7 +32,8 @@
  *
  * Invariants: the Hardware region ends below slot 1 (guest RAM <= 64 GiB, the
  * VMM's limit; QEMU's reserved range at 1012 GiB stays unmapped); the regions
- * do not overlap: 2 + GUEST_MANAGED_SLOTS <= 64 (mmtest) and 256 - U > 128.
+ * do not overlap: 2 + GUEST_MANAGED_SLOTS <= REPLAY_SLOT, REPLAY_SLOT + REPLAY_SLOTS
+ * <= 64 (mmtest) and 256 - U > 128.
  */
 #ifndef GUEST_LAYOUT_H
 #define GUEST_LAYOUT_H
@@ -49,12 +56,17 @@
 #define EARLY_MAX      LAYOUT_SLOT_SIZE
 #define MANAGED_BASE   LAYOUT_SLOT_VA(2)
 #define MANAGED_SIZE   (GUEST_MANAGED_SLOTS * LAYOUT_SLOT_SIZE)
+#define REPLAY_SLOT    8u
+#define REPLAY_SLOTS   2u /* 1 TiB: MACHINE_VA_SIZE, the host engine's window */
+#define REPLAY_BASE    LAYOUT_SLOT_VA(REPLAY_SLOT)
+#define REPLAY_SIZE    (REPLAY_SLOTS * LAYOUT_SLOT_SIZE)
 #define UNMANAGED_SLOT (LAYOUT_LOWER_SLOTS - GUEST_UNMANAGED_SLOTS)
 #define UNMANAGED_BASE LAYOUT_SLOT_VA(UNMANAGED_SLOT)
 #define UNMANAGED_SIZE (GUEST_UNMANAGED_SLOTS * LAYOUT_SLOT_SIZE)
 
-_Static_assert(GUEST_MANAGED_SLOTS >= 1 && 2 + GUEST_MANAGED_SLOTS <= 64,
-	       "Managed must end below mmtest's 32 TiB");
+_Static_assert(GUEST_MANAGED_SLOTS >= 1 && 2 + GUEST_MANAGED_SLOTS <= REPLAY_SLOT,
+	       "Managed must end below the Replay window");
+_Static_assert(REPLAY_SLOT + REPLAY_SLOTS <= 64, "Replay must end below mmtest's 32 TiB");
 _Static_assert(GUEST_UNMANAGED_SLOTS >= 1 && UNMANAGED_SLOT > 128,
 	       "Unmanaged must start above fault=pf's 64 TiB");
 

@@ -7,7 +7,9 @@
  * (exit=acpi) are skipped, the first other word names the command ("name" or
  * "name=value", looked up in guest_commands[], commands.c) and the words after
  * it are its arguments. Global options: exit=acpi (platform.c), earlypad=MiB
- * (mm_init.c: a larger Early region, to make it span holes in tests). The command's return value is the exit code.
+ * (mm_init.c: a larger Early region, to make it span holes in tests), rmem=MiB
+ * (mm_init.c: RAM set aside for the replay machine). The command's return value is
+ * the exit code.
  */
 #include "kernel.h"
 #include "x86.h"
@@ -19,7 +21,8 @@ void kmain_bsp(uint64_t info_pa, uint64_t cpu, uint64_t ext_pa);
 
 static bool is_global_option(const char *w)
 {
-	return __builtin_strcmp(w, "exit=acpi") == 0 || __builtin_memcmp(w, "earlypad=", 9) == 0;
+	return __builtin_strcmp(w, "exit=acpi") == 0 || __builtin_memcmp(w, "earlypad=", 9) == 0 ||
+	       __builtin_memcmp(w, "rmem=", 5) == 0;
 }
 
 /* Splits s in place into at most max words; returns the count. */

@@ -17,7 +17,7 @@
  */
 #include "kmem.h"
 #include "layout.h"
-#include "pagetable.h"
+#include "../strategies/pagetable.h"
 
 struct kmem kmem;
 
@@ -129,17 +129,58 @@ static void *early_piece(uint64_t *off, uint64_t size)
 	return size ? p : NULL;
 }
 
+/* key=N on the command line (key includes the '='): N, capped at max; 0 if absent. */
+static uint64_t cmdline_num(const char *key, uint64_t max)
+{
+	const char *c = boot.cmdline;
+	size_t k = __builtin_strlen(key);
+	for (; *c; c++)
+		if ((c == boot.cmdline || c[-1] == ' ') && __builtin_memcmp(c, key, k) == 0)
+			break;
+	uint64_t v = 0;
+	for (c += *c ? k : 0; *c >= '0' && *c <= '9' && v <= max; c++)
+		v = v * 10 + (uint64_t)(*c - '0');
+	return MM_MIN(v, max);
+}
+
 /* earlypad=N on the command line: N MiB (at most 1024) more in the Early region. */
 static uint64_t early_pad_bytes(void)
 {
-	const char *c = boot.cmdline;
-	for (; *c; c++)
-		if ((c == boot.cmdline || c[-1] == ' ') && __builtin_memcmp(c, "earlypad=", 9) == 0)
+	return cmdline_num("earlypad=", 1024) << 20;
+}
+
+/* The replay machine's RAM (replay_cmd.c): rmem=MiB, or when a word starts with
+ * "replay" and rmem= is absent, half of usable RAM; 2 MiB multiples, at least 16 MiB. */
+static uint64_t replay_bytes(void)
+{
+	uint64_t b = cmdline_num("rmem=", 1u << 16) << 20;
+	bool replay = false;
+	for (const char *c = boot.cmdline; *c && !replay; c++)
+		replay = (c == boot.cmdline || c[-1] == ' ') && __builtin_memcmp(c, "replay", 6) == 0;
+	if (!b && replay)
+		b = mem_map_bytes(&boot.map, MEM_USABLE) / 2;
+	b = MM_ALIGN_DOWN(b, SIZE_2M);
+	return b < (16u << 20) ? 0 : b;
+}
+
+/* Takes a 2 MiB aligned usable range of replay_bytes() from the top of boot.map for the
+ * replay machine (before any allocator exists, so nothing else ever uses it). */
+static void replay_region_init(void)
+{
+	uint64_t want = replay_bytes();
+	for (uint32_t i = boot.map.count; want && i-- > 0;) {
+		const struct mem_region *r = &boot.map.r[i];
+		uint64_t lo = MM_ALIGN_UP(r->base, SIZE_2M), top = MM_ALIGN_DOWN(r->base + r->len, SIZE_2M);
+		if (r->type != MEM_USABLE || top < lo + want)
+			continue;
+		if (mem_map_set(&boot.map, top - want, want, MEM_KERNEL) != MM_OK)
 			break;
-	uint64_t mib = 0;
-	for (c += *c ? 9 : 0; *c >= '0' && *c <= '9' && mib <= 1024; c++)
-		mib = mib * 10 + (uint64_t)(*c - '0');
-	return MM_MIN(mib, 1024) << 20;
+		kmem.replay_pa = top - want;
+		kmem.replay_len = want;
+		return;
+	}
+	if (want)
+		kprintf("mm_init: no usable range of %lu MiB for the replay machine\n", want >> 20);
 }
 
 static void early_region_init(unsigned ncpus)
@@ -177,6 +218,7 @@ void kmem_init(void)
 	unsigned n = smp_ncpus();
 	uint64_t t0 = __builtin_ia32_rdtsc();
 	kmem.bump_frames = early_bump_frames();
+	replay_region_init();
 	early_region_init(n);
 	if (PHYS_OPS.init(kmem.frame_st, &boot.map, n, kmem.frame_meta, kmem.frame_meta_len))
 		guest_panic("mm_init: " PHYS_NAME " init failed");

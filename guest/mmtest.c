@@ -11,7 +11,7 @@
  * from all CPUs cross. Accounting: ipis_acked == shootdowns * (ncpus - 1).
  */
 #include "kernel.h"
-#include "pagetable.h"
+#include "../strategies/pagetable.h"
 #include "x86.h"
 #include "../strategies/mmu.h"
 

@@ -14,7 +14,7 @@
  * (CR0.WP is on). Table frames: paging.c's pool, then the Early allocator.
  */
 #include "kernel.h"
-#include "pagetable.h"
+#include "../strategies/pagetable.h"
 #include "x86.h"
 #include "../strategies/mmu.h"
 
@@ -54,12 +54,10 @@ static int mmu_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned f
 	return rc;
 }
 
-static void mmu_unmap(void *ctx, uint64_t va, uint64_t len)
+/* Invalidates [va, va+len) here and, with more than one CPU, on every other CPU
+ * (one IPI round, waited for). Caller holds mmu_lock. */
+static void invalidate(uint64_t va, uint64_t len)
 {
-	spin_lock(&mmu_lock);
-	if (pt_unmap(paging_kernel(), va, len) != MM_OK)
-		guest_panic("mmu_unmap: misaligned range or no frame to split a large page");
-	stats.unmaps++;
 	flush_local(va, len);
 	if (smp_ncpus() > 1 && !skip_shootdown) {
 		atomic_store_rlx(&sd.va, va);
@@ -70,6 +68,22 @@ static void mmu_unmap(void *ctx, uint64_t va, uint64_t len)
 			cpu_relax();
 		stats.shootdowns++;
 	}
+}
+
+static void mmu_unmap(void *ctx, uint64_t va, uint64_t len)
+{
+	spin_lock(&mmu_lock);
+	if (pt_unmap(paging_kernel(), va, len) != MM_OK)
+		guest_panic("mmu_unmap: misaligned range or no frame to split a large page");
+	stats.unmaps++;
+	invalidate(va, len);
+	spin_unlock(&mmu_lock);
+}
+
+void mmu_shootdown(uint64_t va, uint64_t len)
+{
+	spin_lock(&mmu_lock);
+	invalidate(va, len);
 	spin_unlock(&mmu_lock);
 }
 

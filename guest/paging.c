@@ -11,7 +11,7 @@
  * 4 GiB for the AP trampoline), then from the Early allocator (early.c).
  */
 #include "kernel.h"
-#include "pagetable.h"
+#include "../strategies/pagetable.h"
 #include "x86.h"
 
 #define EARLY_PT_FRAMES 64

@@ -2,13 +2,15 @@
  *
  * Pure table code: frames come from a callback, tables are reached through
  * to_virt (the identity map in the guest, plain pointers in host tests), and
- * TLB invalidation is the caller's job. paging.c builds the kernel's tables
- * with it; it is meant to become the guest's mmu (strategies/mmu.h).
+ * TLB invalidation is the caller's job. The guest's paging.c builds the kernel's
+ * tables with it, and the replay machine (workloads/core/machine.c) the tables of
+ * its window on every engine (in the host engine they are bookkeeping only, so
+ * their frames are counted exactly as in the guest).
  */
-#ifndef GUEST_PAGETABLE_H
-#define GUEST_PAGETABLE_H
+#ifndef MM_PAGETABLE_H
+#define MM_PAGETABLE_H
 
-#include "../strategies/mm_common.h"
+#include "mm_common.h"
 
 #define PTE_P	 0x001ull
 #define PTE_W	 0x002ull

@@ -66,7 +66,7 @@ done
 # under the VMM is replay_engines_test.sh.
 "$BIN/trace" gen random_actions "$tmp/t.mtb" --ops 1000 --threads 2 --seed 3 >/dev/null ||
 	fail "trace gen"
-run "replay=par 2 vCPU" "$GUEST" --cpus 2 --mem 32M --trace "$tmp/t.mtb" "$GUEST" -- replay=par
+run "replay=par 2 vCPU" "$GUEST" --cpus 2 --mem 64M --trace "$tmp/t.mtb" "$GUEST" -- replay=par
 [ $rc -eq 0 ] || fail "replay=par: exit $rc"
 grep -q '"kind":"replay".*"mode":"parallel",.*"ops":1000,.*"failed":0' "$tmp/r.jsonl" 2>/dev/null ||
 	fail "replay=par: row lacks 1000 ops without failures: $(cut -c1-300 "$tmp/r.jsonl" 2>/dev/null)"

@@ -1,4 +1,4 @@
-/* pagetable_test.c: guest/pagetable.c (compiled here hosted, tables in host
+/* pagetable_test.c: strategies/pagetable.c (hosted, tables in host
  * memory, "physical" table addresses = host pointers) against a reference model
  * of one translation per 4 KiB virtual page, over seeded random map/unmap
  * sequences with 4K/2M/1G-friendly sizes and alignments, with and without 1 GiB
@@ -9,7 +9,7 @@
  *   each step and over the whole space every 64 steps.
  */
 #include "../../strategies/tests/testlib.h"
-#include "../pagetable.c"
+#include "../pagetable.h"
 
 #define SPACE	(8 * SIZE_1G)  /* virtual space under test, from VA_BASE */
 #define VA_BASE (510ull << 30) /* crosses a PML4 boundary at 512 GiB */

@@ -183,8 +183,8 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "peak_live", r->peak_live);
 	json_u64(j, "live_end_objects", r->live_end_objects);
 	json_u64(j, "live_end_bytes", r->live_end_bytes);
-	/* A heap with live bytes and no footprint cannot measure it: say so. */
-	bool fp_known = r->heap.peak_footprint || !r->peak_live;
+	/* A heap with live bytes and no footprint cannot measure it: null, never 0. */
+	bool fp_known = r->frag4_valid || !r->peak_live;
 	if (r->fp_at_peak_valid && fp_known) {
 		json_u64(j, "footprint_at_peak", r->fp_at_peak);
 		json_ppm(j, "frag3", r->frag3_ppm);
@@ -192,11 +192,13 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 		json_null(j, "footprint_at_peak");
 		json_null(j, "frag3");
 	}
-	json_u64(j, "peak_footprint", r->heap.peak_footprint);
-	if (fp_known)
+	if (fp_known) {
+		json_u64(j, "peak_footprint", r->heap.peak_footprint);
 		json_ppm(j, "frag4", r->frag4_ppm);
-	else
+	} else {
+		json_null(j, "peak_footprint");
 		json_null(j, "frag4");
+	}
 	json_u64(j, "live_at_first_failure", r->live_at_first_failure);
 	json_u64(j, "footprint_at_first_failure", r->fp_at_first_failure);
 	json_u64(j, "footprint_end", r->heap.footprint);
@@ -205,6 +207,9 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "heap_meta_bytes", r->heap.meta_bytes);
 	json_u64(j, "heap_remote_frees", r->heap.remote_frees);
 	json_u64(j, "heap_chunks_returned", r->heap.chunks_returned);
+	json_u64(j, "objects", r->objects);
+	if (r->parallel) /* objects whose ops ran on more than one CPU */
+		json_u64(j, "shared_objects", r->shared_objects);
 }
 
 static void timing_fields(struct json_buf *j, const struct replay_result *r)
@@ -218,6 +223,16 @@ static void timing_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "lat_p999_ns", r->lat_p999_ns);
 	json_u64(j, "lat_max_ns", r->lat_max_ns);
 	json_u64(j, "lat_mean_ns", r->lat_mean_ns);
+	if (!r->standin_known)
+		return;
+	/* The host engine's stand-ins for page-table edits (mmap calls), and the latency
+	 * without them. */
+	json_u64(j, "standin_ns", r->standin_ns);
+	json_u64(j, "lat_ex_p50_ns", r->lat_ex_p50_ns);
+	json_u64(j, "lat_ex_p99_ns", r->lat_ex_p99_ns);
+	json_u64(j, "lat_ex_p999_ns", r->lat_ex_p999_ns);
+	json_u64(j, "lat_ex_max_ns", r->lat_ex_max_ns);
+	json_u64(j, "lat_ex_mean_ns", r->lat_ex_mean_ns);
 }
 
 static void env_fields(struct json_buf *j, const struct env_metrics *e)
@@ -243,10 +258,15 @@ static void env_fields(struct json_buf *j, const struct env_metrics *e)
 		json_u64(j, "va_largest_free", v->largest_free);
 		json_u64(j, "va_meta_bytes", v->meta_bytes);
 	}
-	if (e->pt_pages >= 0)
-		json_i64(j, "pt_pages", e->pt_pages);
-	if (e->tlb_shootdowns >= 0)
-		json_i64(j, "tlb_shootdowns", e->tlb_shootdowns);
+	const struct machine_counts *m = e->mc;
+	if (m) { /* page-table edits: the same on every engine for a serial replay */
+		json_u64(j, "machine_mib", e->machine_bytes >> 20);
+		json_u64(j, "early_frames", m->early_frames);
+		json_u64(j, "mmu_maps", m->maps);
+		json_u64(j, "mmu_unmaps", m->unmaps);
+		json_u64(j, "tlb_shootdowns", m->shootdowns);
+		json_u64(j, "pt_frames", m->pt_frames);
+	}
 }
 
 long json_replay_row_env(const struct result_prov *p, const struct replay_result *res,
@@ -266,4 +286,47 @@ long json_replay_row(const struct result_prov *p, const struct replay_result *re
 		     size_t cap)
 {
 	return json_replay_row_env(p, res, NULL, buf, cap);
+}
+
+/* Adds one unit in the last place to the non-negative number at s (digits and at most
+ * one '.'), in place; the row grows by one byte on a carry out of the first digit. */
+static bool bump_number(char *s, size_t end, size_t len, size_t cap)
+{
+	size_t i = end;
+	while (i-- > 0) {
+		if (s[i] == '.')
+			continue;
+		if (s[i] != '9') {
+			s[i]++;
+			return true;
+		}
+		s[i] = '0';
+	}
+	if (len + 2 > cap)
+		return false;
+	__builtin_memmove(s + 1, s, len + 1); /* len: bytes from s to the NUL */
+	s[0] = '1';
+	return true;
+}
+
+bool json_row_perturb(char *row, size_t cap, const char *field)
+{
+	size_t fl = 0, len = 0;
+	while (field[fl])
+		fl++;
+	while (row[len])
+		len++;
+	for (size_t i = 0; i + fl + 3 < len; i++) {
+		if (row[i] != '"' || row[i + fl + 1] != '"' || row[i + fl + 2] != ':' ||
+		    __builtin_memcmp(row + i + 1, field, fl) != 0)
+			continue;
+		char *num = row + i + fl + 3;
+		size_t n = 0;
+		while ((num[n] >= '0' && num[n] <= '9') || num[n] == '.')
+			n++;
+		if (!n)
+			return false;
+		return bump_number(num, n, len - (size_t)(num - row), cap - (size_t)(num - row));
+	}
+	return false;
 }

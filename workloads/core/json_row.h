@@ -11,6 +11,7 @@
 
 #include "../../strategies/frame.h"
 #include "../../strategies/va.h"
+#include "machine.h"
 #include "replay.h"
 
 struct json_buf {
@@ -59,16 +60,21 @@ void json_prov(struct json_buf *j, const struct result_prov *p);
 long json_replay_row(const struct result_prov *p, const struct replay_result *res, char *buf,
 		     size_t cap);
 
-/* The layers under the heap at the end of a run; NULL / -1 where unknown. */
+/* The layers under the heap at the end of a run; NULL where unknown. */
 struct env_metrics {
 	const struct frame_stats *frames; /* phys_*: free memory by order, 2 MiB share, ... */
 	const struct va_stats *va;	  /* va_*: reserved, free ranges, largest, metadata */
-	int64_t pt_pages;		  /* page-table pages in use */
-	int64_t tlb_shootdowns;
+	const struct machine_counts *mc;  /* mmu_*: page-table edits, shootdowns, tables */
+	uint64_t machine_bytes;		  /* the replay machine's memory (0: none) */
 };
 
 /* json_replay_row plus the env fields (env may be NULL). */
 long json_replay_row_env(const struct result_prov *p, const struct replay_result *res,
 			 const struct env_metrics *env, char *buf, size_t cap);
+
+/* Negative controls of the engines' cross-check: adds one unit in the last place to the
+ * numeric member `field` of a row (in place; the row may grow by one byte within cap).
+ * false if there is no such numeric member or no room. */
+bool json_row_perturb(char *row, size_t cap, const char *field);
 
 #endif

@@ -189,14 +189,17 @@ static void test_json(void)
 	struct frame_stats fs = {.total_frames = 1024, .free_frames = 1000, .free_2m_blocks = 1};
 	fs.free_blocks[0] = 2;
 	fs.free_blocks[FRAME_MAX_ORDER] = 7;
-	struct env_metrics env = {&fs, NULL, 12, -1};
+	struct machine_counts mc = {.maps = 3, .unmaps = 2, .shootdowns = 2, .pt_frames = 12};
+	struct env_metrics env = {&fs, NULL, &mc, 64u << 20};
 	struct result_prov prov = {"replay", "c", "p", "v", "h", NULL, -1, 2, "serial", "t", 1, "b", 3};
 	struct replay_result res = {.ops = 5};
 	static char row[4096];
 	CHECK(json_replay_row_env(&prov, &res, &env, row, sizeof(row)) > 0, "env row");
 	CHECK(strstr(row, "\"phys_free_blocks\":[2,0,") && strstr(row, ",7],") &&
-		      strstr(row, "\"phys_free_2m_share\":0.512000,") && strstr(row, "\"pt_pages\":12") &&
-		      !strstr(row, "tlb_shootdowns") && !strstr(row, "\"engine\"") && !strstr(row, "va_size"),
+		      strstr(row, "\"phys_free_2m_share\":0.512000,") && strstr(row, "\"pt_frames\":12") &&
+		      strstr(row, "\"machine_mib\":64,") && strstr(row, "\"mmu_maps\":3,") &&
+		      strstr(row, "\"tlb_shootdowns\":2") && !strstr(row, "\"engine\"") &&
+		      !strstr(row, "va_size"),
 	      "env row: %s", row);
 	json_begin(&j, buf, 16);
 	json_str(&j, "key", "a value that does not fit");
