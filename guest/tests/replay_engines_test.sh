@@ -1,18 +1,15 @@
 #!/usr/bin/env bash
-# replay_engines_test.sh: one small trace, the same deterministic metrics from every
-# engine, for the talc and the slab guest of $MTB_GUEST's PHYS-VIRT pair (a heap whose
-# guest is not built is skipped with a note). Two generated traces (random_actions: reallocs; larson: cross-thread frees)
-# are replayed in serial mode on 2 CPUs by the host engine (build/bin/mtb_host), by the
-# guest under our VMM (/dev/kvm) and by the guest under QEMU TCG (-initrd). Compared:
-#   host vs each guest: trace_hash, ops, allocs, frees, reallocs, failed,
-#     cross_cpu_frees, peak_live, live_end_objects, live_end_bytes (heap-independent),
-#     and the footprint fields below when mtb_host has the guest's heap (talc, slab on
-#     buddy + bitmap, --fixed-heap 2 MiB as in a 64 MiB guest) and the guest is
-#     buddy-bitmap-HEAP;
-#   VMM guest vs QEMU guest (same heap): all of those plus footprint_at_peak, frag3,
-#     peak_footprint, frag4, footprint_end, heap_frames, heap_va_bytes, heap_remote_frees.
-# An engine that is not available here (no /dev/kvm, no QEMU) is skipped with a note;
-# the test skips (77) only when neither guest engine can run.
+# replay_engines_test.sh: the same deterministic metrics from every engine. Two generated
+# traces (random_actions: reallocs and alignments; larson: cross-thread frees) and one
+# where J&W #3 != #4 are replayed in serial mode on 2 CPUs by the host engine
+# (build/bin/mtb_host --mem 64) and by the guest with rmem=64 under our VMM (/dev/kvm)
+# and under QEMU TCG (-initrd), for the talc, slab and null heaps on $MTB_GUEST's
+# PHYS-VIRT pair. scripts/crosscheck.py then compares every field that is not timing or
+# context (heap, frame allocator, VA allocator, page-table edits: over 40 per pair); a
+# parallel replay on 2 CPUs is compared on the fields the trace fixes. Negative controls:
+# MTB_PERTURB=FIELD in the host engine's environment and perturb=FIELD on the guest's
+# command line each add one unit to one metric, and the comparison must fail. An engine that is not available here is skipped
+# with a note; the test skips (77) only when neither guest engine can run.
 set -u
 BIN=${MTB_BIN:-build/bin}
 VMM=${MTB_VMM:-build/bin/vmm}
@@ -30,70 +27,91 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-for heap in talc slab; do
-GUEST=${GUEST0%-*/guest.elf}-$heap/guest.elf
-[ -f "$GUEST" ] || { echo "note: $GUEST not built: $heap skipped"; continue; }
-host_heap=libc
-"$BIN/mtb_host" --help | grep -q "heap: .*\b$heap\b" && host_heap=$heap
+pv=$(basename "$(dirname "$GUEST0")")
+pv=${pv%-*}
 for gen in random_actions larson; do
-	t=$tmp/$gen.mtb
-	"$BIN/trace" gen $gen "$t" --ops 1500 --threads 2 --seed 11 >/dev/null || { fail "trace gen $gen"; continue; }
-	"$BIN/mtb_host" --trace "$t" --heap $host_heap --cpus 2 --mode serial --out "$tmp/host.json" ||
-		fail "$gen: mtb_host failed"
-	rows=("$tmp/host.json")
-	if $kvm; then
-		s=$(date +%s.%N)
-		"$VMM" --cpus 2 --mem 64M --timeout 240 --trace "$t" --out "$tmp/kvm.json" "$GUEST" -- replay \
-			>"$tmp/kvm.out" 2>&1 || { fail "$gen: VMM replay"; tail -5 "$tmp/kvm.out"; }
-		echo "== $heap: $gen under the VMM: wall $(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s," \
-			"$(grep -h 'VM exits' "$tmp/kvm.out" | sed 's/^vmm: //')"
-		rows+=("$tmp/kvm.json")
-	fi
-	if $qemu; then
-		"$root/scripts/qemu_run.sh" --elf "$GUEST" --cpus 2 --mem 64M --timeout 60 --trace "$t" \
-			--out "$tmp/qemu.json" -- replay >"$tmp/qemu.out" 2>&1 || { fail "$gen: QEMU replay"; tail -5 "$tmp/qemu.out"; }
-		rows+=("$tmp/qemu.json")
-	fi
-	python3 - "$gen" "$host_heap" "${rows[@]}" <<'PY' || fail "$gen: engines disagree"
+	"$BIN/trace" gen $gen "$tmp/$gen.mtb" --ops 1500 --threads 2 --seed 11 >/dev/null || fail "trace gen $gen"
+done
+# A trace where the footprint at peak live is below the peak footprint (J&W #3 < #4):
+# 512 objects of 64 B (the peak), every other one freed, then 128 of 96 B.
+awk 'BEGIN { n = 0
+	for (i = 0; i < 512; i++) print "0 a " i " 64"
+	for (i = 1; i < 512; i += 2) print "0 f " i
+	for (i = 0; i < 128; i++) print "0 a " 512 + i " 96" }' >"$tmp/jw.trc"
+"$BIN/trace" convert "$tmp/jw.trc" "$tmp/jw.mtb" >/dev/null || fail "trace convert jw"
+rows=()
+for heap in talc slab null; do
+	g=$heap args=()
+	[ $heap = null ] && g=talc args=(heap=null)
+	GUEST=$(dirname "$(dirname "$GUEST0")")/$pv-$g/guest.elf
+	[ -f "$GUEST" ] || { echo "note: $GUEST not built: $heap skipped"; continue; }
+	for t in random_actions larson jw; do
+		for mode in serial parallel; do
+			m=replay
+			[ $mode = parallel ] && m=replay=par
+			[ $mode = parallel ] && [ $t != larson ] && continue
+			out=$tmp/$heap.$t.$mode
+			"$BIN/mtb_host" --trace "$tmp/$t.mtb" --heap $heap --phys "${pv%-*}" --virt "${pv#*-}" \
+				--cpus 2 --mode $mode --mem 64 --out "$out.host" || fail "$heap $t: mtb_host"
+			rows+=("$out.host")
+			if $kvm; then
+				"$VMM" --cpus 2 --mem 160M --timeout 240 --trace "$tmp/$t.mtb" --out "$out.kvm" "$GUEST" \
+					-- rmem=64 $m "${args[@]}" >"$out.kvm.log" 2>&1 || { fail "$heap $t: VMM replay"; tail -3 "$out.kvm.log"; }
+				rows+=("$out.kvm")
+			fi
+			if $qemu; then
+				"$root/scripts/qemu_run.sh" --elf "$GUEST" --cpus 2 --mem 160M --timeout 120 \
+					--trace "$tmp/$t.mtb" --out "$out.qemu" -- rmem=64 $m "${args[@]}" >"$out.qemu.log" 2>&1 ||
+					{ fail "$heap $t: QEMU replay"; tail -3 "$out.qemu.log"; }
+				rows+=("$out.qemu")
+			fi
+		done
+	done
+done
+ls "${rows[@]}" >/dev/null 2>&1 || fail "rows missing"
+if python3 "$root/scripts/crosscheck.py" --out "$tmp/cc.json" "${rows[@]}" >"$tmp/cc.out"; then
+	tail -1 "$tmp/cc.out"
+else
+	fail "engines disagree:"; head -20 "$tmp/cc.out"
+fi
+python3 - "$tmp/cc.json" <<'PY' || fail "too few pairs compared"
 import json, sys
-gen, host_heap, files = sys.argv[1], sys.argv[2], sys.argv[3:]
-rows = []
-for f in files:
-    try:
-        rows += [json.loads(l) for l in open(f) if '"kind":"replay"' in l]
-    except OSError:
-        pass
-base = ["trace_hash", "ops", "allocs", "frees", "reallocs", "failed", "cross_cpu_frees",
-        "peak_live", "live_end_objects", "live_end_bytes"]
-heapf = ["footprint_at_peak", "frag3", "peak_footprint", "frag4", "footprint_end",
-         "heap_frames", "heap_va_bytes", "heap_remote_frees"]
-host = [r for r in rows if r.get("engine") == "host"]
-guests = [r for r in rows if r.get("engine") in ("kvm", "qemu")]
-bad = 0
-def cmp(a, b, keys):
-    global bad
-    for k in keys:
-        if a.get(k) != b.get(k):
-            print(f"  {gen}: {k}: {a['engine']} {a.get(k)} != {b['engine']} {b.get(k)}")
-            bad += 1
-if len(host) != 1 or not guests:
-    print(f"  {gen}: rows missing: {len(host)} host, {len(guests)} guest"); sys.exit(1)
-for g in guests:
-    same = host_heap == g["heap"] and host[0]["combo"] == g["combo"]
-    cmp(host[0], g, base + (heapf if same else []))
-    if g["mode"] != "serial" or g["cpus"] != 2 or g["ops"] != host[0]["ops"]:
-        print(f"  {gen}: {g['engine']} row: mode {g['mode']} cpus {g['cpus']}"); bad += 1
-if len(guests) == 2:
-    cmp(guests[0], guests[1], base + heapf)
-print(f"ok: {guests[0]['heap']}: {gen}: " + ", ".join(r["engine"] for r in rows) + " agree on " +
-      ", ".join(f"{k}={host[0][k]}" for k in ["ops", "peak_live", "cross_cpu_frees"]) +
-      (f"; guests on footprint_at_peak={guests[0]['footprint_at_peak']}, frag3={guests[0]['frag3']}, "
-       f"frag4={guests[0]['frag4']}" if len(guests) == 2 else "") +
-      (" (host too)" if host[0]["combo"] == guests[0]["combo"] else
-       f" (host {host[0]['combo']}: footprints not compared with it)"))
-sys.exit(1 if bad else 0)
+c = json.load(open(sys.argv[1]))
+serial = [p for p in c["pairs"] if p["mode"] == "serial"]
+assert len(serial) >= 9 and all(p["fields"] >= 40 for p in serial), c["summary"]
+jw = [p for p in serial if p["trace"] == "jw.mtb" and p["combo"].endswith("talc")]
+assert jw, "no jw pair"
 PY
-done
-done
+# The J&W trace: #3 < #4 in every row (the footprint at peak live is sampled then).
+python3 - $(ls "$tmp"/*.jw.serial.* | grep -v log) <<'PY' || fail "J&W #3 not below #4"
+import json, sys
+for f in sys.argv[1:]:
+    r = json.loads(open(f).readline())
+    if r["heap"] == "null":
+        continue
+    assert r["footprint_at_peak"] < r["peak_footprint"] and r["frag3"] < r["frag4"], (f, r["frag3"], r["frag4"])
+PY
+# Negative controls: a perturbed host row, and a perturbed guest row, must each make the
+# comparison fail, naming the field.
+p=$tmp/talc.larson.serial
+GUEST=$(dirname "$(dirname "$GUEST0")")/$pv-talc/guest.elf
+neg() { # WHAT FIELD ROWFILE...
+	local what=$1 field=$2
+	shift 2
+	if python3 "$root/scripts/crosscheck.py" "$@" >"$tmp/neg.out" 2>&1; then
+		fail "$what: a perturbed $field was not caught"
+	else
+		grep -q "MISMATCH .*: $field: " "$tmp/neg.out" || fail "$what: $(head -2 "$tmp/neg.out")"
+	fi
+}
+MTB_PERTURB=heap_meta_bytes "$BIN/mtb_host" --trace "$tmp/larson.mtb" --heap talc --phys "${pv%-*}" \
+	--virt "${pv#*-}" --cpus 2 --mode serial --mem 64 --out "$p.perturbed" || fail "perturbed mtb_host"
+guest_rows=$(ls "$p".qemu "$p".kvm 2>/dev/null)
+[ -n "$guest_rows" ] && neg "host perturbed" heap_meta_bytes "$p.perturbed" $guest_rows
+if $qemu; then
+	"$root/scripts/qemu_run.sh" --elf "$GUEST" --cpus 2 --mem 160M --timeout 120 --trace "$tmp/larson.mtb" \
+		--out "$p.qperturbed" -- rmem=64 replay perturb=phys_free_frames >/dev/null 2>&1 || fail "perturbed QEMU replay"
+	neg "guest perturbed" phys_free_frames "$p.host" "$p.qperturbed"
+fi
 [ $fails -eq 0 ] || { echo "replay_engines_test: $fails failure(s)"; exit 1; }
 echo "replay_engines_test: ok"

@@ -1,40 +1,39 @@
 /* mtb_host.c: the host engine (build/bin/mtb_host): replays a trace or a synthetic
  * generator on a heap inside this process, one pthread per "CPU", and writes one
- * JSON result row per CPU count (fields: workloads/core/json_row.h).
+ * JSON result row per CPU count (fields: workloads/core/json_row.h, README).
  *
  *   mtb_host --trace FILE | --gen NAME [--ops N] [--threads T] [--slots S] [--seed S]
- *            [--heap libc|talc|slab] [--phys P] [--virt V] [--mem MIB] [--cpus 1,2,4]
- *            [--mode serial|parallel] [--out FILE] [--build ID] [--lenient]
- *   mtb_host --list     (the strategies linked in, one line per layer)
+ *            [--heap H] [--phys P] [--virt V] [--mem MIB] [--fixed-heap B]
+ *            [--cpus 1,2,4] [--mode serial|parallel] [--out FILE] [--build ID] [--lenient]
+ *   mtb_host --list     (the strategies and peers linked in, one line per layer)
  *
- * Heaps: "libc" (the C library allocator, the peer baseline; run under
- * LD_PRELOAD=libjemalloc.so / libmimalloc.so / libtcmalloc.so its rows say
- * "libc:jemalloc" etc., so peers are measured by the same engine), and the strategy
- * heaps (talc, slab) over a frame allocator (--phys) and a VA allocator (--virt) on a
- * fresh hostmem machine per row set up like the guest's kernel memory (heap_machine.h;
- * --fixed-heap is talc's initial heap, 2 MiB as in a 64 MiB guest), so serial rows
- * match the guest's PHYS-VIRT-HEAP rows on every deterministic metric; they carry the
- * phys_* and va_* state at the end of the trace (json_replay_row_env). Strategies are
- * found by name in heap_fixture's table (strategies/tests/heap_support.h). Timings
- * come from CLOCK_MONOTONIC and are trusted (timing_trusted=true): this engine runs
- * natively.
+ * Heaps: ours (talc, slab) over a frame allocator (--phys) and a VA allocator (--virt)
+ * on a fresh replay machine per row (workloads/core/machine.h: the code the guest's
+ * replay runs, so serial rows equal the guest's on every deterministic metric for
+ * the same --mem); "null", the harness ceiling (heap_null.h), on the same machine;
+ * the peers glibc, jemalloc, tcmalloc and mimalloc in this process (heap_peer.h:
+ * loaded with dlopen, footprint = resident bytes, the same definition as ours).
+ * The trace is loaded by a child process (trace_iso.h), so no allocator measured
+ * here has seen it. Timings come from CLOCK_MONOTONIC (host_run.h says what they
+ * include) and are trusted unless more CPUs than cores were asked for.
+ * MTB_PERTURB=FIELD adds one unit to that metric of every row (negative control of
+ * scripts/crosscheck.py; the guest's replay takes perturb=FIELD).
  */
 #define _GNU_SOURCE
 #include <getopt.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "../core/gen.h"
 #include "../core/json_row.h"
 #include "../host/cli_util.h"
-#include "../host/gen_host.h"
-#include "../host/heap_libc.h"
-#include "../host/heap_machine.h"
-#include "../host/trace_file.h"
+#include "../host/heap_peer.h"
+#include "../host/host_run.h"
+#include "../host/trace_iso.h"
 #include "../../strategies/tests/heap_support.h"
+
+#define ROW_CAP 8192
 
 struct opts {
 	const char *trace, *gen, *heap, *phys, *virt, *mode, *out, *build;
@@ -44,9 +43,6 @@ struct opts {
 	bool lenient;
 };
 
-/* The machine a strategy heap runs on (one per row), and its shape. */
-#define VA_BYTES      (64ull << 30)
-
 static void usage(FILE *f)
 {
 	fputs("usage: mtb_host (--trace FILE | --gen NAME) [options]\n"
@@ -54,16 +50,20 @@ static void usage(FILE *f)
 	      "  --gen NAME         random_actions larson xmalloc threadtest alloc_test\n"
 	      "                     va_churn hermit64\n"
 	      "  --ops N            generator ops (default 1000000)\n"
-	      "  --threads T        generator threads (default: the largest --cpus)\n"
+	      "  --threads T        generator threads (default: the largest --cpus); trace\n"
+	      "                     thread t runs on CPU t % cpus\n"
 	      "  --slots S          generator objects per thread (default: generator's)\n"
 	      "  --seed S           generator seed (default 1)\n"
-	      "  --heap NAME        heap: libc (default), talc, slab (see --list)\n"
-	      "  --phys NAME        frame allocator under talc/slab (default buddy)\n"
-	      "  --virt NAME        VA allocator under talc/slab (default: the first of\n"
-	      "                     --list's virt line)\n"
-	      "  --mem MIB          physical memory of that machine (default 1024)\n"
-	      "  --fixed-heap B     talc's initial heap in bytes (default 2097152)\n"
-	      "  --list             print the strategies linked in and exit\n"
+	      "  --heap NAME        talc, slab, null (the harness ceiling), or a peer:\n"
+	      "                     glibc, jemalloc, tcmalloc, mimalloc (default glibc)\n"
+	      "  --phys NAME        frame allocator under talc/slab/null (default buddy)\n"
+	      "  --virt NAME        VA allocator under talc/slab/null (default: the first\n"
+	      "                     of --list's virt line)\n"
+	      "  --mem MIB          the replay machine's memory (default 1024; the guest\n"
+	      "                     engines take the same value: same numbers)\n"
+	      "  --fixed-heap B     talc's fixed heap in bytes (default: Hermit's size for\n"
+	      "                     the machine's free memory)\n"
+	      "  --list             print the heaps and strategies linked in and exit\n"
 	      "  --cpus LIST        CPU counts, e.g. 1,2,4: one row each (default 1)\n"
 	      "  --mode M           serial (deterministic, one thread) or parallel (one\n"
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
@@ -92,7 +92,26 @@ static bool parse_cpus(const char *s, struct opts *o)
 	return o->ncpus_list > 0;
 }
 
-/* Returns 0, 1 (show help) or 2 (bad usage, message printed). */
+/* A numeric option c with value s into o; 0 or 2 (message printed). */
+static int parse_num(int c, const char *s, struct opts *o)
+{
+	uint64_t v;
+	if (!cli_parse_u64(s, &v) || (c != 's' && c != 'F' && (!v || v > UINT32_MAX)))
+		return die("bad number", s);
+	if (c == 'M' && (v < 16 || v > (64u << 10)))
+		return die("bad --mem (16..65536 MiB)", s);
+	if (c == 'F' && v && v < PAGE_SIZE)
+		return die("bad --fixed-heap (bytes, 0 or at least 4096)", s);
+	if (c == 'M') o->mem_mib = v;
+	else if (c == 'F') o->fixed_heap = v;
+	else if (c == 'n') o->ops = v;
+	else if (c == 'T') o->threads = (unsigned)v;
+	else if (c == 'S') o->slots = (unsigned)v;
+	else o->seed = v;
+	return 0;
+}
+
+/* Returns 0, 1 (show help), 3 (--list) or 2 (bad usage, message printed). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -103,13 +122,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"phys", 1, 0, 'P'},  {"virt", 1, 0, 'V'},   {"mem", 1, 0, 'M'},
 		{"list", 0, 0, 'L'},  {"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},
 		{0, 0, 0, 0}};
-	*o = (struct opts){.heap = "libc", .phys = "buddy", .ops = 1000000, .seed = 1,
-			   .mem_mib = 1024, .fixed_heap = SIZE_2M, .cpus = {1}, .ncpus_list = 1};
+	*o = (struct opts){.heap = "glibc", .phys = "buddy", .ops = 1000000, .seed = 1,
+			   .mem_mib = 1024, .cpus = {1}, .ncpus_list = 1};
 	o->build = cli_build_id();
-	int c;
-	uint64_t v;
+	int c, rc = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't': o->trace = optarg; break;
 		case 'g': o->gen = optarg; break;
@@ -122,26 +140,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V': o->virt = optarg; break;
 		case 'h': return 1;
 		case 'L': return 3;
-		case 'F':
-			if (!cli_parse_u64(optarg, &o->fixed_heap) || o->fixed_heap < PAGE_SIZE)
-				return die("bad --fixed-heap (bytes, at least 4096)", optarg);
-			break;
 		case 'c':
 			if (!parse_cpus(optarg, o))
 				return die("bad --cpus (1..64, comma separated)", optarg);
 			break;
-		case 'n': case 'T': case 'S': case 's': case 'M':
-			if (!cli_parse_u64(optarg, &v) || (c != 's' && (!v || v > UINT32_MAX)))
-				return die("bad number", optarg);
-			if (c == 'M') o->mem_mib = v;
-			else if (c == 'n') o->ops = v;
-			else if (c == 'T') o->threads = (unsigned)v;
-			else if (c == 'S') o->slots = (unsigned)v;
-			else o->seed = v;
+		case 'n': case 'T': case 'S': case 's': case 'M': case 'F':
+			rc = parse_num(c, optarg, o);
 			break;
 		default: return die("unknown option (see --help)", argv[optind - 1]);
 		}
 	}
+	if (rc)
+		return rc;
 	if (optind < argc)
 		return die("unexpected argument", argv[optind]);
 	if (!o->trace == !o->gen)
@@ -151,38 +161,22 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
-/* "libc", or "libc:jemalloc" when a known allocator is LD_PRELOADed. */
-static const char *heap_label(const struct heap_ops *heap)
+/* The heap of --heap and, for one of ours, its lower layers; 0 or 2 (message). */
+static int find_heap(struct opts *o, struct host_run_cfg *c)
 {
-	static const char *const peers[] = {"jemalloc", "mimalloc", "tcmalloc"};
-	static char label[64];
-	const char *pre = getenv("LD_PRELOAD");
-	snprintf(label, sizeof(label), "%s", heap->name);
-	for (size_t i = 0; pre && heap == &heap_libc_ops && i < 3; i++)
-		if (strstr(pre, peers[i]))
-			snprintf(label, sizeof(label), "%s:%s", heap->name, peers[i]);
-	return label;
-}
-
-/* The heap of --heap and, for a strategy heap, its lower layers; 0 or 2 (message). */
-static int find_strategies(struct opts *o, const struct heap_ops **heap,
-			   const struct frame_ops **fops, const struct va_ops **vops)
-{
-	*fops = NULL;
-	*vops = NULL;
-	if (!strcmp(o->heap, heap_libc_ops.name)) {
-		*heap = &heap_libc_ops;
-		return 0;
+	if ((c->heap = heap_peer_find(o->heap))) {
+		char why[200];
+		return heap_peer_load(c->heap, why, sizeof(why)) ? 0 : die("peer not usable", why);
 	}
-	if (!(*heap = heap_fixture_heap_ops(o->heap)))
+	if (!(c->heap = heap_fixture_heap_ops(o->heap)))
 		return die("unknown heap (see --list)", o->heap);
 	const char *first_va = NULL;
 	heap_fixture_list(HEAP_FX_VA, &first_va, 1);
 	if (!o->virt)
 		o->virt = first_va;
-	if (!(*fops = heap_fixture_frame_ops(o->phys)))
+	if (!(c->fops = heap_fixture_frame_ops(o->phys)))
 		return die("unknown or unmerged frame allocator (see --list)", o->phys);
-	if (!(*vops = heap_fixture_va_ops(o->virt)))
+	if (!(c->vops = heap_fixture_va_ops(o->virt)))
 		return die("unknown or unmerged VA allocator (see --list)", o->virt);
 	return 0;
 }
@@ -196,184 +190,135 @@ static void list_strategies(void)
 		printf("%s", layer[l]);
 		for (unsigned i = 0; i < n; i++)
 			printf(" %s", names[i]);
-		printf(l == HEAP_FX_HEAP ? " libc\n" : "\n");
+		printf(l == HEAP_FX_HEAP ? "\n" : "\n");
 	}
+	char why[200];
+	printf("peers");
+	static const char *const peers[] = {"glibc", "jemalloc", "tcmalloc", "mimalloc"};
+	for (unsigned i = 0; i < 4; i++)
+		if (heap_peer_load(heap_peer_find(peers[i]), why, sizeof(why)))
+			printf(" %s", peers[i]);
+	printf("\n");
 }
 
-/* The trace to run: loaded (lt) or generated (ops malloc'd into *gen_ops). */
-static int get_trace(const struct opts *o, struct trace_loaded *lt, struct trace *t,
-		     struct trace_op **gen_ops)
+/* The trace to run, mapped (never through this process's malloc). */
+static int get_trace(const struct opts *o, struct trace_mapped *tm)
 {
 	char err[1024];
+	int rc;
 	if (o->trace) {
-		if (trace_load(o->trace, o->lenient, lt, err, sizeof(err))) {
-			fprintf(stderr, "mtb_host: %s\n", err);
-			return 1;
-		}
-		*t = lt->t;
-		return 0;
+		rc = trace_load_isolated(o->trace, o->lenient, tm, err, sizeof(err));
+	} else {
+		enum gen_kind k = gen_kind_from_name(o->gen);
+		if (k == GEN_COUNT)
+			return die("unknown generator (see --help)", o->gen);
+		unsigned maxc = 1;
+		for (unsigned i = 0; i < o->ncpus_list; i++)
+			maxc = o->cpus[i] > maxc ? o->cpus[i] : maxc;
+		struct gen_params p = {o->seed, o->threads ? o->threads : maxc, o->ops, o->slots, 0, 0};
+		rc = trace_gen_mapped(k, &p, tm, err, sizeof(err));
 	}
-	enum gen_kind k = gen_kind_from_name(o->gen);
-	if (k == GEN_COUNT)
-		return die("unknown generator (see --help)", o->gen);
-	unsigned maxc = 1;
-	for (unsigned i = 0; i < o->ncpus_list; i++)
-		maxc = o->cpus[i] > maxc ? o->cpus[i] : maxc;
-	struct gen_params p = {o->seed, o->threads ? o->threads : maxc, o->ops, o->slots, 0, 0};
-	if (gen_host_run(k, &p, gen_ops, t))
-		return die("generator failed (bad parameters or out of memory)", o->gen);
-	return 0;
+	if (rc)
+		fprintf(stderr, "mtb_host: %s\n", err);
+	return rc ? 1 : 0;
 }
 
-static uint64_t mono_ns(void *ctx)
+/* Appends ,MEMBERS before the row's closing brace; false if it does not fit. */
+static bool row_append(char *row, size_t cap, const char *members)
 {
-	return cli_mono_ns();
-}
-
-static void yield(void)
-{
-	sched_yield();
-}
-
-struct cpu_arg {
-	struct replay *r;
-	unsigned cpu;
-	pthread_barrier_t *start;
-};
-
-static void *cpu_main(void *a)
-{
-	struct cpu_arg *c = a;
-	pthread_barrier_wait(c->start);
-	replay_run_cpu(c->r, c->cpu);
-	return NULL;
-}
-
-static int run_parallel(struct replay *r, unsigned n)
-{
-	pthread_t th[HEAP_MAX_CPUS];
-	struct cpu_arg args[HEAP_MAX_CPUS];
-	pthread_barrier_t start;
-	pthread_barrier_init(&start, NULL, n);
-	unsigned made = 0;
-	for (; made < n; made++) {
-		args[made] = (struct cpu_arg){r, made, &start};
-		if (pthread_create(&th[made], NULL, cpu_main, &args[made]))
-			break;
-	}
-	if (made < n) {
-		fprintf(stderr, "mtb_host: pthread_create failed\n");
-		exit(1); /* the started threads wait at the barrier forever */
-	}
-	for (unsigned i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	pthread_barrier_destroy(&start);
-	return 0;
-}
-
-struct stack {
-	const struct heap_ops *heap;
-	const struct frame_ops *fops; /* NULL for libc */
-	const struct va_ops *vops;
-};
-
-/* Brings up the heap for ncpus: libc directly, a strategy heap on a fresh machine m.
- * The heap state, or NULL (message printed). */
-static void *stack_up(const struct opts *o, const struct stack *sk, unsigned ncpus,
-		      struct heap_machine *m)
-{
-	if (sk->fops)
-		return heap_machine_init(m, sk->fops, sk->vops, sk->heap, ncpus, o->mem_mib << 20,
-					 VA_BYTES, o->fixed_heap)
-			       ? NULL
-			       : m->heap_st;
-	void *hst = calloc(1, sk->heap->state_size);
-	struct heap_env env = {.ncpus = ncpus};
-	if (hst && sk->heap->init(hst, &env)) {
-		free(hst);
-		hst = NULL;
-	}
-	return hst;
+	size_t n = strlen(row);
+	if (!n || row[n - 1] != '}')
+		return false;
+	int k = snprintf(row + n - 1, cap - (n - 1), ",%s}", members);
+	return k > 0 && (size_t)k < cap - (n - 1);
 }
 
 /* One replay at ncpus; the row goes into row[cap]. 0, or 1 (message printed). */
-static int run_one(const struct opts *o, const struct stack *sk, const struct trace *t,
+static int run_one(const struct opts *o, struct host_run_cfg *c, const struct trace *t,
 		   unsigned ncpus, const char *name, char *row, size_t cap)
 {
-	bool serial = o->mode ? !strcmp(o->mode, "serial") : ncpus == 1;
-	struct heap_machine m = {0};
-	void *hst = stack_up(o, sk, ncpus, &m);
-	void *mem = malloc(replay_mem_size(t, ncpus));
-	if (!hst || !mem) {
-		fprintf(stderr, "mtb_host: heap %s: init failed\n", sk->heap->name);
+	c->ncpus = ncpus;
+	c->parallel = o->mode ? !strcmp(o->mode, "parallel") : ncpus > 1;
+	c->mem_bytes = o->mem_mib << 20;
+	c->fixed_heap_bytes = o->fixed_heap;
+	struct host_run_out out;
+	char err[512];
+	if (host_run(c, t, &out, err, sizeof(err))) {
+		fprintf(stderr, "mtb_host: %s\n", err);
 		return 1;
 	}
-	struct replay_cfg cfg = {sk->heap, hst, ncpus, mono_ns, NULL, 1, 1, false, yield};
-	struct replay r;
-	if (replay_init(&r, &cfg, t, mem))
-		return die("bad replay configuration", NULL) ? 1 : 1;
-	if (serial)
-		replay_run_serial(&r);
-	else
-		run_parallel(&r, ncpus);
-	struct replay_result res;
-	replay_finish(&r, &res);
-	/* The layers' state at the end of the trace, live objects still allocated. */
-	struct frame_stats fs;
-	struct va_stats vs;
-	struct env_metrics em = {&fs, &vs, -1, -1};
-	if (sk->fops) {
-		sk->fops->stats(m.frame_st, &fs);
-		sk->vops->stats(m.va_st, &vs);
-	}
-	replay_release(&r);
-	const char *label = heap_label(sk->heap);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	bool over = cores > 0 && ncpus > (unsigned)cores;
 	char combo[96];
-	snprintf(combo, sizeof(combo), "%s-%s-%s", sk->fops ? sk->fops->name : "-",
-		 sk->vops ? sk->vops->name : "-", label);
-	struct result_prov p = {"replay", sk->fops ? combo : label,
-				sk->fops ? sk->fops->name : "-", sk->vops ? sk->vops->name : "-",
-				label, "host", 1, ncpus, serial ? "serial" : "parallel", name,
-				t->h.payload_hash, o->build, o->gen ? o->seed : 0};
-	long n = json_replay_row_env(&p, &res, sk->fops ? &em : NULL, row, cap);
-	free(mem);
-	if (sk->fops)
-		heap_machine_fini(&m);
-	else
-		free(hst);
-	return n < 0 ? (fprintf(stderr, "mtb_host: result row too long\n"), 1) : 0;
+	snprintf(combo, sizeof(combo), "%s-%s-%s", c->fops ? c->fops->name : "-",
+		 c->vops ? c->vops->name : "-", c->heap->name);
+	struct result_prov p = {"replay", c->fops ? combo : c->heap->name,
+				c->fops ? c->fops->name : "-", c->vops ? c->vops->name : "-",
+				c->heap->name, "host", !over, ncpus,
+				c->parallel ? "parallel" : "serial", name, t->h.payload_hash, o->build,
+				o->gen ? o->seed : 0};
+	struct env_metrics em = {&out.fs, &out.vs, &out.mc, c->mem_bytes};
+	long n = json_replay_row_env(&p, &out.res, out.machine ? &em : NULL, row, cap);
+	char extra[256];
+	snprintf(extra, sizeof(extra), "\"cores_online\":%ld,\"oversubscribed\":%s", cores,
+		 over ? "true" : "false");
+	bool ok = n > 0 && row_append(row, cap, extra);
+	if (ok && !c->fops) {
+		snprintf(extra, sizeof(extra), "\"heap_version\":\"%s\"", heap_peer_version(c->heap));
+		ok = row_append(row, cap, extra);
+	}
+	const char *perturb = getenv("MTB_PERTURB"); /* the cross-check's negative control */
+	if (ok && perturb && *perturb && !json_row_perturb(row, cap, perturb)) {
+		fprintf(stderr, "mtb_host: MTB_PERTURB=%s: no such numeric field in the row\n", perturb);
+		return 1;
+	}
+	return ok ? 0 : (fprintf(stderr, "mtb_host: result row too long\n"), 1);
+}
+
+/* jemalloc uses initial-exec TLS: dlopen needs more static TLS surplus than glibc
+ * reserves by default when the program has TLS of its own. Re-executes this program
+ * once with the surplus raised (a loader setting; it changes no allocator). */
+static void ensure_static_tls(char **argv)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	if (t && strstr(t, "optional_static_tls"))
+		return;
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s%sglibc.rtld.optional_static_tls=16384", t ? t : "",
+		 t ? ":" : "");
+	setenv("GLIBC_TUNABLES", buf, 1);
+	execv("/proc/self/exe", argv);
+	perror("mtb_host: re-exec for static TLS"); /* go on: the load reports the problem */
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
+	if ((rc == 3 || (!rc && heap_peer_find(o.heap))))
+		ensure_static_tls(argv);
 	if (rc == 3)
 		return list_strategies(), 0;
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
-	struct stack sk;
-	if (find_strategies(&o, &sk.heap, &sk.fops, &sk.vops))
+	struct host_run_cfg c = {0};
+	if (find_heap(&o, &c))
 		return 2;
-	struct trace_loaded lt = {0};
-	struct trace t;
-	struct trace_op *gen_ops = NULL;
-	if ((rc = get_trace(&o, &lt, &t, &gen_ops)))
+	struct trace_mapped tm;
+	if ((rc = get_trace(&o, &tm)))
 		return rc;
 	const char *name = o.trace ? strrchr(o.trace, '/') ? strrchr(o.trace, '/') + 1 : o.trace
 				   : o.gen;
-	size_t cap = 4096 * (o.ncpus_list + 1);
-	char *rows = calloc(1, cap), *p = rows;
+	static char rows[16 * (ROW_CAP + 1)];
+	char *p = rows;
 	for (unsigned i = 0; !rc && i < o.ncpus_list; i++) {
-		rc = run_one(&o, &sk, &t, o.cpus[i], name, p, 4000);
+		rc = run_one(&o, &c, &tm.t, o.cpus[i], name, p, ROW_CAP);
 		p += strlen(p);
 		*p++ = '\n';
 	}
 	*p = 0;
 	if (!rc)
 		rc = cli_write_rows("mtb_host", o.out, rows);
-	free(rows);
-	free(gen_ops);
-	trace_loaded_free(&lt);
+	trace_mapped_free(&tm);
 	return rc;
 }

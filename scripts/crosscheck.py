@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""crosscheck.py: host engine rows against guest rows, every deterministic metric.
+
+Usage: scripts/crosscheck.py [--out FILE] [--min-fields N] ROWS.jsonl...
+
+Replay rows of the host engine and of the guest engines (kvm, qemu, libvirt) are
+matched by (combo, trace_hash, cpus, mode, machine_mib). For a serial replay every
+field that is not timing, engine or machine context must be equal: op counts, live
+bytes, footprints and J&W fragmentation, heap counters, the frame allocator's and the
+VA allocator's state, the replay machine's page-table edits (the same code runs on
+every engine, so any difference is a bug or a lost guarantee). For a parallel replay
+only the fields the trace fixes are compared (PARALLEL_KEYS). Prints one line per
+mismatch and a summary; with --out, writes the comparison as JSON (report.py reads
+it). Exit 0 when there is nothing to compare or everything agrees, 1 on a mismatch,
+on a serial pair that compares fewer than --min-fields fields (default 40: the check
+must not silently shrink), or on unreadable input.
+"""
+import argparse
+import json
+import re
+import sys
+
+GUEST_ENGINES = ("kvm", "qemu", "libvirt")
+# Not deterministic across engines: provenance, timing and machine context.
+SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores_online|"
+                  r"oversubscribed|heap_version|reps|seed|kind|host|"
+                  r"ctx_.*|load.*|steal.*|cpu_model|kvm_kind|mem_total|kernel|"
+                  r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|.*_ci_lo|.*_ci_hi|.*_reps|"
+                  r"minor_faults|rep_.*)$")
+PARALLEL_KEYS = ["trace_hash", "ops", "allocs", "frees", "reallocs", "failed",
+                 "cross_cpu_frees", "peak_live", "live_end_objects", "live_end_bytes",
+                 "objects", "shared_objects", "machine_mib"]
+MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")
+
+
+def load(paths):
+    rows = []
+    for p in paths:
+        with open(p) as f:
+            for n, line in enumerate(f, 1):
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as e:
+                    raise SystemExit(f"crosscheck: {p}:{n}: not JSON: {e}")
+    return [r for r in rows if r.get("kind") == "replay"]
+
+
+def keys_of(host, guest):
+    if host.get("mode") == "parallel":
+        return [k for k in PARALLEL_KEYS if k in host or k in guest]
+    return sorted(k for k in set(host) | set(guest) if not SKIP.match(k))
+
+
+def compare(rows):
+    """Pairs and their mismatches: a list of dicts."""
+    hosts = {}
+    for r in rows:
+        if r.get("engine") == "host":
+            hosts.setdefault(tuple(r.get(k) for k in MATCH), r)
+    pairs = []
+    for g in rows:
+        if g.get("engine") not in GUEST_ENGINES:
+            continue
+        h = hosts.get(tuple(g.get(k) for k in MATCH))
+        if h is None:
+            continue
+        keys = keys_of(h, g)
+        bad = [(k, h.get(k), g.get(k)) for k in keys if h.get(k) != g.get(k)]
+        pairs.append({"combo": g["combo"], "trace": h.get("trace"), "cpus": g["cpus"],
+                      "mode": g["mode"], "engine": g["engine"], "fields": len(keys),
+                      "host_case": h.get("case"), "guest_case": g.get("case"),
+                      "mismatches": [{"field": k, "host": a, "guest": b} for k, a, b in bad]})
+    return pairs
+
+
+def unmatched(rows):
+    """Guest replay rows without a host row to compare with (reported, not failed)."""
+    hosts = {tuple(r.get(k) for k in MATCH) for r in rows if r.get("engine") == "host"}
+    return [g for g in rows if g.get("engine") in GUEST_ENGINES
+            and tuple(g.get(k) for k in MATCH) not in hosts]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("rows", nargs="+")
+    ap.add_argument("--out")
+    ap.add_argument("--min-fields", type=int, default=40)
+    a = ap.parse_args()
+    rows = load(a.rows)
+    pairs = compare(rows)
+    bad = 0
+    for p in pairs:
+        for m in p["mismatches"]:
+            print(f"crosscheck: MISMATCH {p['engine']} {p['combo']} {p['trace']} "
+                  f"c{p['cpus']} {p['mode']}: {m['field']}: host {m['host']} != guest {m['guest']}")
+        bad += len(p["mismatches"])
+        if p["mode"] == "serial" and p["fields"] < a.min_fields:
+            print(f"crosscheck: {p['combo']} {p['trace']}: only {p['fields']} fields compared "
+                  f"(at least {a.min_fields} expected)")
+            bad += 1
+    lone = unmatched(rows)
+    summary = {"pairs": len(pairs), "mismatches": bad, "unmatched_guest_rows": len(lone),
+               "fields_serial": max([p["fields"] for p in pairs if p["mode"] == "serial"] or [0])}
+    print(f"crosscheck: {len(pairs)} host/guest pairs, {summary['fields_serial']} fields per "
+          f"serial pair, {bad} mismatches, {len(lone)} guest rows without a host row")
+    if a.out:
+        with open(a.out + ".tmp", "w") as f:
+            json.dump({"summary": summary, "pairs": pairs}, f, indent=1)
+        import os
+        os.replace(a.out + ".tmp", a.out)
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,355 @@
+/* heap_peer.c: glibc, jemalloc, tcmalloc and mimalloc as heap_ops (heap_peer.h).
+ *
+ * Each peer is a struct peer_api: its library (dlopen'ed once, RTLD_LOCAL), its
+ * version and three calls taking (size, align) as our heaps do: jemalloc gets
+ * sized frees (sdallocx) and MALLOCX_LG_ALIGN, tcmalloc tc_memalign for alignments
+ * above 16, mimalloc its aligned API, glibc aligned_alloc. A realloc with alignment
+ * above 16 that the API cannot express is alloc + copy + free (glibc, tcmalloc).
+ * The heap_ops wrappers ignore the CPU argument: the peers pick their per-thread
+ * caches themselves. Footprint: resident bytes (see heap_peer.h for the rule).
+ */
+#define _GNU_SOURCE
+#include "heap_peer.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct peer_api {
+	const char *name, *lib;
+	char version[96];
+	int state; /* 0: not loaded, 1: ok, -1: failed */
+	char why[160];
+	void *(*alloc)(size_t s, size_t a);
+	void (*free)(void *p, size_t s, size_t a);
+	void *(*realloc)(void *p, size_t o, size_t a, size_t n);
+};
+
+/* ---- the libraries' entry points (filled by load) ---- */
+static void *(*mi_malloc_aligned_)(size_t, size_t);
+static void (*mi_free_)(void *);
+static void *(*mi_realloc_aligned_)(void *, size_t, size_t);
+static void *(*je_mallocx_)(size_t, int);
+static void (*je_sdallocx_)(void *, size_t, int);
+static void *(*je_rallocx_)(void *, size_t, int);
+static void *(*tc_memalign_)(size_t, size_t);
+static void *(*tc_malloc_)(size_t);
+static void (*tc_free_)(void *);
+static void *(*tc_realloc_)(void *, size_t);
+
+static size_t at_least1(size_t s)
+{
+	return s ? s : 1;
+}
+
+static void *move(void *q, void *p, size_t o, size_t n, void (*f)(void *))
+{
+	if (q) {
+		memcpy(q, p, o < n ? o : n);
+		f(p);
+	}
+	return q;
+}
+
+static void *glibc_alloc(size_t s, size_t a)
+{
+	return a <= 16 ? malloc(at_least1(s)) : aligned_alloc(a, MM_ALIGN_UP(at_least1(s), a));
+}
+static void glibc_free(void *p, size_t s, size_t a)
+{
+	free(p);
+}
+static void *glibc_realloc(void *p, size_t o, size_t a, size_t n)
+{
+	return a <= 16 ? realloc(p, at_least1(n)) : move(glibc_alloc(n, a), p, o, n, free);
+}
+static int je_flags(size_t a)
+{
+	return a <= 16 ? 0 : (int)mm_log2_floor(a); /* MALLOCX_LG_ALIGN(a) */
+}
+static void *je_alloc(size_t s, size_t a)
+{
+	return je_mallocx_(at_least1(s), je_flags(a));
+}
+static void je_free(void *p, size_t s, size_t a)
+{
+	je_sdallocx_(p, at_least1(s), je_flags(a));
+}
+static void *je_realloc(void *p, size_t o, size_t a, size_t n)
+{
+	return je_rallocx_(p, at_least1(n), je_flags(a));
+}
+static void *tc_alloc(size_t s, size_t a)
+{
+	return a <= 16 ? tc_malloc_(at_least1(s)) : tc_memalign_(a, at_least1(s));
+}
+static void tc_free(void *p, size_t s, size_t a)
+{
+	tc_free_(p);
+}
+static void *tc_realloc(void *p, size_t o, size_t a, size_t n)
+{
+	return a <= 16 ? tc_realloc_(p, at_least1(n)) : move(tc_alloc(n, a), p, o, n, tc_free_);
+}
+static void *mi_alloc(size_t s, size_t a)
+{
+	return mi_malloc_aligned_(at_least1(s), a);
+}
+static void mi_free(void *p, size_t s, size_t a)
+{
+	mi_free_(p);
+}
+static void *mi_realloc(void *p, size_t o, size_t a, size_t n)
+{
+	return mi_realloc_aligned_(p, at_least1(n), a);
+}
+
+static struct peer_api api_glibc = {"glibc", NULL,	  "",	      0,
+				    "",	     glibc_alloc, glibc_free, glibc_realloc};
+static struct peer_api api_jemalloc = {"jemalloc", "libjemalloc.so.2", "",	0,
+				       "",	   je_alloc,	       je_free, je_realloc};
+static struct peer_api api_tcmalloc = {
+    "tcmalloc", "libtcmalloc_minimal.so.4", "", 0, "", tc_alloc, tc_free, tc_realloc};
+static struct peer_api api_mimalloc = {"mimalloc", "libmimalloc.so.2", "",	0,
+				       "",	   mi_alloc,	       mi_free, mi_realloc};
+
+/* ---- loading ---- */
+
+static void *sym(void *dl, const char *name, bool *ok)
+{
+	void *f = dlsym(dl, name);
+	*ok = *ok && f;
+	return f;
+}
+
+static void load_versions(struct peer_api *a, void *dl, bool *ok)
+{
+	if (a == &api_mimalloc) {
+		int (*ver)(void) = sym(dl, "mi_version", ok);
+		if (*ok)
+			snprintf(a->version, sizeof(a->version), "mimalloc %d", ver());
+	} else if (a == &api_jemalloc) {
+		int (*ctl)(const char *, void *, size_t *, void *, size_t) = sym(dl, "mallctl", ok);
+		const char *v = "?";
+		size_t len = sizeof(v);
+		if (*ok)
+			ctl("version", &v, &len, NULL, 0);
+		snprintf(a->version, sizeof(a->version), "jemalloc %.60s", v);
+	} else {
+		const char *(*ver)(int *, int *, const char **) = sym(dl, "tc_version", ok);
+		if (*ok)
+			snprintf(a->version, sizeof(a->version), "%.60s", ver(NULL, NULL, NULL));
+	}
+}
+
+static void load_syms(struct peer_api *a, void *dl, bool *ok)
+{
+	if (a == &api_mimalloc) {
+		mi_malloc_aligned_ = sym(dl, "mi_malloc_aligned", ok);
+		mi_free_ = sym(dl, "mi_free", ok);
+		mi_realloc_aligned_ = sym(dl, "mi_realloc_aligned", ok);
+	} else if (a == &api_jemalloc) {
+		je_mallocx_ = sym(dl, "mallocx", ok);
+		je_sdallocx_ = sym(dl, "sdallocx", ok);
+		je_rallocx_ = sym(dl, "rallocx", ok);
+	} else {
+		tc_malloc_ = sym(dl, "tc_malloc", ok);
+		tc_memalign_ = sym(dl, "tc_memalign", ok);
+		tc_free_ = sym(dl, "tc_free", ok);
+		tc_realloc_ = sym(dl, "tc_realloc", ok);
+	}
+	load_versions(a, dl, ok);
+}
+
+static bool api_load(struct peer_api *a)
+{
+	if (a->state)
+		return a->state > 0;
+	a->state = -1;
+	if (!a->lib) {
+		snprintf(a->version, sizeof(a->version), "glibc %s", gnu_get_libc_version());
+		a->state = 1;
+		return true;
+	}
+	void *dl = dlopen(a->lib, RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		snprintf(a->why, sizeof(a->why), "%s: %s", a->name, dlerror());
+		return false;
+	}
+	bool ok = true;
+	load_syms(a, dl, &ok);
+	if (!ok)
+		snprintf(a->why, sizeof(a->why), "%s: %s lacks a symbol", a->name, a->lib);
+	a->state = ok ? 1 : -1;
+	return ok;
+}
+
+/* ---- resident bytes ---- */
+
+static uint64_t read_rss(int fd)
+{
+	char buf[128];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	unsigned long long size, res;
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return sscanf(buf, "%llu %llu", &size, &res) == 2 ? res * (uint64_t)sysconf(_SC_PAGESIZE)
+							  : 0;
+}
+
+uint64_t heap_peer_rss(void)
+{
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	uint64_t r = read_rss(fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* VmHWM of /proc/self/status in bytes, or 0. */
+static uint64_t read_hwm(int fd)
+{
+	char buf[4096];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	const char *p = strstr(buf, "VmHWM:");
+	unsigned long long kb;
+	return p && sscanf(p + 6, "%llu", &kb) == 1 ? kb << 10 : 0;
+}
+
+/* Resets the kernel's peak RSS to the current RSS; false if this kernel cannot. */
+static bool reset_hwm(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, "5", 1) == 1;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* ---- heap_ops ---- */
+
+void heap_peer_fini(void *st)
+{
+	struct heap_peer *h = st;
+	if (h->statm_fd >= 0)
+		close(h->statm_fd);
+	if (h->status_fd >= 0)
+		close(h->status_fd);
+	h->statm_fd = h->status_fd = -1;
+}
+
+static int peer_init(struct heap_peer *h, struct peer_api *a)
+{
+	memset(h, 0, sizeof(*h));
+	h->api = a;
+	h->statm_fd = h->status_fd = -1;
+	if (!api_load(a))
+		return MM_EINVAL;
+	h->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	h->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	malloc_trim(0);
+	h->base = read_rss(h->statm_fd);
+	h->hwm_ok = h->base && reset_hwm() && read_hwm(h->status_fd);
+	return MM_OK;
+}
+
+static bool peer_check(const void *st)
+{
+	return true; /* the peers check themselves (glibc: MALLOC_CHECK_) */
+}
+
+static void peer_stats(const void *st, struct heap_stats *out)
+{
+	struct heap_peer *h = (struct heap_peer *)st; /* peak is a running max */
+	memset(out, 0, sizeof(*out));
+	uint64_t rss = read_rss(h->statm_fd);
+	if (!h->base || !rss)
+		return; /* unknown: rows say null */
+	uint64_t fp = rss > h->base ? rss - h->base : 0;
+	uint64_t peak = __atomic_load_n(&h->peak, __ATOMIC_RELAXED);
+	while (fp > peak && !__atomic_compare_exchange_n(&h->peak, &peak, fp, 0, __ATOMIC_RELAXED,
+							 __ATOMIC_RELAXED))
+		;
+	uint64_t hwm = h->hwm_ok ? read_hwm(h->status_fd) : 0;
+	out->footprint = fp;
+	out->peak_footprint = hwm > h->base ? hwm - h->base : (fp > peak ? fp : peak);
+	if (out->peak_footprint < fp)
+		out->peak_footprint = fp;
+}
+
+#define PEER_OPS(P)                                                                                \
+	static int P##_op_init(void *st, const struct heap_env *env)                               \
+	{                                                                                          \
+		return peer_init(st, &api_##P);                                                    \
+	}                                                                                          \
+	static void *P##_op_alloc(void *st, unsigned cpu, size_t s, size_t a)                      \
+	{                                                                                          \
+		return api_##P.alloc(s, a);                                                        \
+	}                                                                                          \
+	static void P##_op_free(void *st, unsigned cpu, void *p, size_t s, size_t a)               \
+	{                                                                                          \
+		api_##P.free(p, s, a);                                                             \
+	}                                                                                          \
+	static void *P##_op_realloc(void *st, unsigned cpu, void *p, size_t o, size_t a, size_t n) \
+	{                                                                                          \
+		return api_##P.realloc(p, o, a, n);                                                \
+	}                                                                                          \
+	const struct heap_ops heap_##P##_ops = {                                                   \
+	    .name = #P,                                                                            \
+	    .state_size = sizeof(struct heap_peer),                                                \
+	    .init = P##_op_init,                                                                   \
+	    .alloc = P##_op_alloc,                                                                 \
+	    .free = P##_op_free,                                                                   \
+	    .realloc = P##_op_realloc,                                                             \
+	    .check = peer_check,                                                                   \
+	    .stats = peer_stats,                                                                   \
+	}
+
+PEER_OPS(glibc);
+PEER_OPS(jemalloc);
+PEER_OPS(tcmalloc);
+PEER_OPS(mimalloc);
+
+static const struct heap_ops *const peers[] = {&heap_glibc_ops, &heap_jemalloc_ops,
+					       &heap_tcmalloc_ops, &heap_mimalloc_ops};
+static struct peer_api *const apis[] = {&api_glibc, &api_jemalloc, &api_tcmalloc, &api_mimalloc};
+
+static struct peer_api *api_of(const struct heap_ops *ops)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (peers[i] == ops)
+			return apis[i];
+	return NULL;
+}
+
+const struct heap_ops *heap_peer_find(const char *name)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (!strcmp(peers[i]->name, name))
+			return peers[i];
+	return NULL;
+}
+
+bool heap_peer_load(const struct heap_ops *ops, char *why, size_t cap)
+{
+	struct peer_api *a = api_of(ops);
+	if (a && api_load(a))
+		return true;
+	snprintf(why, cap, "%s", a ? a->why : "not a peer allocator");
+	return false;
+}
+
+const char *heap_peer_version(const struct heap_ops *ops)
+{
+	struct peer_api *a = api_of(ops);
+	return a && a->state > 0 ? a->version : "";
+}

@@ -1,0 +1,49 @@
+/* heap_peer.h: the peer allocators (glibc, jemalloc, tcmalloc, mimalloc from
+ * Debian) as heap_ops, so the host engine and the benchmarks measure them exactly
+ * as they measure our heaps (heap_peer.c).
+ *
+ * The peers other than glibc are loaded with dlopen(RTLD_LOCAL) and called through
+ * their own API (mallocx/sdallocx/rallocx, tc_*, mi_*), so none of them replaces
+ * malloc: the harness (trace loader, tables) keeps using glibc, and a peer's heap
+ * holds only what the workload allocated.
+ *
+ * Footprint, the same definition as for our heaps: bytes of memory the heap holds
+ * from the system, here resident bytes. init samples the process's resident set
+ * (/proc/self/statm) as the baseline, trims glibc (malloc_trim: its free memory is
+ * given back, so the harness's freed memory is not silently reused) and resets the
+ * kernel's peak-RSS mark (/proc/self/clear_refs "5"); stats() gives
+ *   footprint      = resident now - baseline,
+ *   peak_footprint = VmHWM (/proc/self/status) - baseline,
+ * which the kernel tracks in parallel replays too. So a caller must have touched
+ * every page of its own (trace, tables, thread stacks) before init and allocate
+ * nothing during the run. Unknown (no /proc) gives 0, which rows print as null.
+ */
+#ifndef WL_HEAP_PEER_H
+#define WL_HEAP_PEER_H
+
+#include "../../strategies/heap.h"
+
+struct heap_peer {
+	const struct peer_api *api;
+	int statm_fd, status_fd;
+	uint64_t base; /* resident bytes at init */
+	bool hwm_ok;   /* clear_refs worked: VmHWM is the run's peak */
+	uint64_t peak; /* highest footprint seen by stats (atomic), without VmHWM */
+};
+
+extern const struct heap_ops heap_glibc_ops, heap_jemalloc_ops, heap_tcmalloc_ops,
+    heap_mimalloc_ops;
+
+/* The peer named name ("glibc", "jemalloc", "tcmalloc", "mimalloc"), or NULL. */
+const struct heap_ops *heap_peer_find(const char *name);
+/* Loads the peer's library now (init does it too); false with a one-line reason in
+ * why when it is not installed or lacks a symbol. */
+bool heap_peer_load(const struct heap_ops *ops, char *why, size_t cap);
+/* The peer's version ("jemalloc 5.3.0-0-g54eaed1d8b56..."), after a load. */
+const char *heap_peer_version(const struct heap_ops *ops);
+/* Closes what init opened (heap_ops has no fini); st stays unusable. */
+void heap_peer_fini(void *st);
+/* Resident bytes of this process now (statm), or 0 if unknown. */
+uint64_t heap_peer_rss(void);
+
+#endif

@@ -1,0 +1,41 @@
+/* host_run.h: one replay in the host engine (host_run.c): the heap brought up (ours
+ * on a fresh replay machine, a peer in this process), one pthread per CPU in
+ * parallel mode, and the layers' state at the end.
+ *
+ * What the timings include: the heap call, the replay's bookkeeping, touching the
+ * returned memory; for our heaps also the machine's page-table edits (real table
+ * code, as in a kernel) and the host's stand-in that makes them usable (an mmap with
+ * MAP_POPULATE, reported apart as standin_ns and excluded from lat_ex_*). Memory is
+ * prefaulted: no Linux page fault inside an op, for our heaps. A peer's memory comes
+ * from Linux as in any process: its page faults are part of its cost.
+ */
+#ifndef WL_HOST_RUN_H
+#define WL_HOST_RUN_H
+
+#include "../core/machine.h"
+#include "../core/replay.h"
+
+struct host_run_cfg {
+	const struct heap_ops *heap;
+	const struct frame_ops *fops; /* NULL: heap is a peer (heap_peer.h) */
+	const struct va_ops *vops;
+	unsigned ncpus;
+	bool parallel;
+	uint64_t mem_bytes;	   /* the machine's memory (ours) */
+	uint64_t fixed_heap_bytes; /* 0: Hermit's */
+};
+
+struct host_run_out {
+	struct replay_result res;
+	bool machine; /* ours: the fields below hold */
+	struct frame_stats fs;
+	struct va_stats vs;
+	struct machine_counts mc;
+};
+
+/* Runs t under c into out. 0, or -1 with a one-line message in err (heap or machine
+ * setup failed, out of memory, thread creation failed). */
+int host_run(const struct host_run_cfg *c, const struct trace *t, struct host_run_out *out,
+	     char *err, size_t cap);
+
+#endif
