@@ -140,8 +140,8 @@ static void replay_serial(const struct trace *t, const struct heap_ops *ops, voi
 			  struct replay_result *res)
 {
 	struct replay r;
-	struct replay_cfg cfg = {ops, st, 1, NULL, NULL, 0, 0, true, NULL};
-	void *mem = aligned_alloc(64, (replay_mem_size(t, 1) + 63) & ~63ull);
+	struct replay_cfg cfg = {.heap = ops, .heap_st = st, .ncpus = 1, .check_each_op = true};
+	void *mem = malloc(replay_mem_size(t, &cfg));
 	CHECK(mem && replay_init(&r, &cfg, t, mem) == 0, "replay_init on %s", ops->name);
 	replay_run_serial(&r);
 	replay_finish(&r, res);
