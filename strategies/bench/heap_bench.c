@@ -218,8 +218,8 @@ static double timed_run(unsigned c, unsigned a, const struct hb_layers *l,
 	contender_down(h);
 	host_sample_merge(&ctx[c][a], &s);
 	if (v < 0)
-		fprintf(stderr, "heap_bench: %s %s t=%u: an allocation failed\n", h->name,
-			hb_wl_name[cells[c].w], cells[c].threads);
+		fprintf(stderr, "heap_bench: %s %s t=%u: an allocation failed or no op was timed\n",
+			h->name, hb_wl_name[cells[c].w], cells[c].threads);
 	return v < 0 ? NAN : v;
 }
 

@@ -123,7 +123,7 @@ struct hb_timing {
 
 /* One run of cell k on c (already up): threads start together, run the workload for
  * warm_s untimed and dur_s timed, then everything left is freed. Returns ops/s in the
- * timed window (all threads), or -1 if an allocation failed. */
+ * timed window (all threads), or -1 if an allocation failed or no op was timed. */
 double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *t);
 /* callgrind mode: ops alloc+free pairs of `size` bytes on CPU 0, in the non-inlined
  * function hb_callgrind_hermit64 (valgrind --toggle-collect=hb_callgrind_hermit64). */
