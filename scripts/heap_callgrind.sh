@@ -9,7 +9,7 @@
 #   included: the null heap shows that share). Prints "allocator ops Ir Ir/op"; --out
 #   also writes it as CSV (atomically). Needs build/bin/heap_bench and valgrind.
 set -euo pipefail
-pairs=100000 out= heaps=()
+pairs=100000 out='' heaps=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
