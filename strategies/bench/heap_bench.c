@@ -131,8 +131,11 @@ static void check_list(const char *opt, const char *list, const char *const *nam
 		bool ok = he && l == 15 && !strncmp(p, "heap_efficiency", 15);
 		for (unsigned i = 0; i < n && !ok; i++)
 			ok = strlen(names[i]) == l && !strncmp(p, names[i], l);
+		char name[64], msg[64];
+		snprintf(name, sizeof(name), "%.*s", (int)(l < 63 ? l : 63), p);
+		snprintf(msg, sizeof(msg), "%s: unknown name (see --help)", opt);
 		if (!ok)
-			bad(opt, "unknown name in the list");
+			bad(msg, name);
 	}
 }
 
