@@ -74,14 +74,18 @@ static const char usage[] =
     "       heap_bench --callgrind PAIRS [--heaps LIST] [--phys NAME] [--virt NAME]\n"
     "  Benchmarks talc and slab against glibc, jemalloc, tcmalloc, mimalloc and the null\n"
     "  heap (heap_efficiency; random_actions, larson, xmalloc, threadtest, hermit64 at 1\n"
-    "  and 2 threads) in interleaved rounds and writes one CSV atomically: per row\n"
+    "  and 2 threads) in interleaved rounds and writes one CSV atomically, columns\n"
     "  workload,allocator,version,phys,virt,threads,param,metric,value,lo,hi,n,coverage,\n"
-    "  duration_ms,warmup_ms, the machine context, engine,timing_trusted,seed,build\n"
-    "  (build = $MTB_BUILD_ID, else 'dev'); value = median, [lo, hi] its interval.\n"
+    "  duration_ms,warmup_ms,load_before,load_after,steal_pct,overloaded,cpu_model,cores,\n"
+    "  mem_bytes,kernel,kvm,engine,timing_trusted,seed,build (build = $MTB_BUILD_ID, else\n"
+    "  'dev'); metric: ops_per_s, ns_per_op, ratio_ops_per_s, speedup_2_1,\n"
+    "  heap_efficiency_pct; value = median over the rounds, [lo, hi] its interval\n"
+    "  (results/README.md).\n"
     "  --duration-ms  timed part of one run (default 200)\n"
     "  --warmup-ms    untimed part before it, same workload and threads (default 50)\n"
     "  --rounds       rounds; each runs every allocator once per cell (default 9)\n"
     "  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n"
+    "  --seed N       round r draws from seed + r (default 42)\n"
     "  --only LIST    workloads (comma list of heap_efficiency and the names above)\n"
     "  --heaps LIST   allocators (talc,slab,glibc,jemalloc,tcmalloc,mimalloc,null)\n"
     "  --phys NAME    frame allocator under talc and slab: buddy (default), freelist\n"
@@ -92,7 +96,8 @@ static const char usage[] =
     "  --callgrind PAIRS  no benchmark: for each allocator, a fresh instance, PAIRS\n"
     "                 alloc+free pairs of 64 B untimed, then PAIRS more inside\n"
     "                 hb_callgrind_hermit64 (valgrind --tool=callgrind\n"
-    "                 --toggle-collect=hb_callgrind_hermit64; scripts/heap_callgrind.sh)\n";
+    "                 --toggle-collect=hb_callgrind_hermit64; scripts/heap_callgrind.sh);\n"
+    "                 ours get a 4 GiB VA window there (valgrind cannot reserve 64 GiB)\n";
 
 static _Noreturn void bad(const char *msg, const char *arg)
 {
