@@ -185,13 +185,15 @@ test-build: all $(HOST_TESTS) $(TSAN_TESTS) $(TOOLS) $(BENCHES)
 test-build: $(foreach h,$(HEAP_ALL),$(call GUEST_ELF,$(PHYS)-$(VIRT)-$(h)))
 
 # ---- section: bench (issues 3-5, 7) -------------------------------------------
-# heap_bench runs the heaps on the test-support allocators (rel libtest.a) and
-# dlopens the peer allocators.
-EXTRA_LIBS_heap_bench := $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
-$(BUILD)/bin/heap_bench: $(BUILD)/rel/libtest.a
 # Programs that pick strategies by name (heap_fixture_*_ops) get every strategy table
 # defined in strategies/*.c forced in (the fixture refers to the VA ones weakly).
 STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
+# heap_bench (three files) runs the heaps over the strategies picked by name, and
+# heap_efficiency on the test-support fixture (rel libtest.a); it dlopens the peers.
+HEAP_BENCH_OBJS := $(BUILD)/rel/strategies/bench/heap_bench_heaps.o \
+	$(BUILD)/rel/strategies/bench/heap_bench_wl.o
+EXTRA_LIBS_heap_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
+$(BUILD)/bin/heap_bench: $(HEAP_BENCH_OBJS) $(BUILD)/rel/libtest.a
 EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
 $(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
 # gbench_bench: C benchmarks through the C++ shim over Google Benchmark (gbench.h).

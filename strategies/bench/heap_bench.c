@@ -1,483 +1,120 @@
-/* heap_bench.c: the heaps against glibc, jemalloc, tcmalloc and mimalloc, all
- * in one process and one run (host engine; ratios are what to compare).
+/* heap_bench.c: the heaps (talc, slab) against glibc, jemalloc, tcmalloc and
+ * mimalloc, and the null heap (the harness's ceiling), in one process (host engine).
  *
- * Our heaps run on the test-support frame and VA allocators over hostmem
- * (strategies/tests/heap_fixture.c); the peers are Debian's shared libraries,
- * loaded with dlopen(RTLD_LOCAL) and called through their own prefixed API
- * (mi_*, tc_*, mallocx/sdallocx) so none of them interposes malloc.
- * Workloads:
- *   heap_efficiency  Talc's: 50% alloc (size <= 10 KB), 10% free, 40% realloc
- *                    (<= 100 KB) until the first failure in a 128 MiB arena;
- *                    sum(live)/sum(arena) over trials (talc, slab only)
- *   random_actions   Talc's: 3/7 alloc, 3/7 free (when >= 300 live), 1/7
- *                    realloc; max size 1000 and 10000 B; per thread
- *   larson           larson-like: 1000 slots per thread, free+alloc 8..1000 B
- *                    in a random slot; after each round of 1000 the thread
- *                    trades its slots with another thread (cross-thread frees)
- *   xmalloc          xmalloc-like: batches of 64 objects (8..256 B) allocated
- *                    by one thread and freed by the next one
- *   hermit64         Hermit's problem: alloc + free of 64 B objects in a loop
- * Throughput = operations (alloc, free, realloc) per second of wall time,
- * median of --trials runs of --duration-ms each, per thread count.
+ * What: Talc's heap_efficiency (ours only, not timed; heap_bench_heaps.c) and the timed
+ * workloads random_actions, larson, xmalloc, threadtest and hermit64 at 1 and 2 threads
+ * (heap_bench_wl.c says what each does, what an op is and what a timing includes).
+ * How: --rounds rounds; in each, every (workload, threads) cell runs every allocator
+ * once, in an order shuffled per round and cell (seeded), so ours and the peers are
+ * measured side by side. A run = a fresh instance for ours and the null heap (a new
+ * heap_machine over the --phys and --virt strategies; set up and torn down outside the
+ * timing), new threads, --warmup-ms untimed then --duration-ms timed. The peers keep
+ * their process-wide state from run to run (a process cannot have them fresh); every
+ * allocator gets the same warm-up in every run. All allocators of a round see the
+ * same random draws (the round's seed).
+ * Rows: per cell and allocator the median ops/s and ns/op (threads x wall ns per op:
+ * each thread's time per op) with the distribution-free interval of
+ * shared/MEASUREMENT.md (workloads/host/median_ci.h) and its coverage; per round the
+ * ratios ours / each peer and every allocator / null (its share of the ceiling) and each
+ * allocator's 2-thread / 1-thread speedup, each reported as the median of the per-round
+ * values with its interval. Every row carries the machine context (host_ctx.h): load
+ * before/after (highest over the row's runs), steal, runs with the load above the
+ * core count.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../heap_slab.h"
+#include "../../workloads/host/cli_util.h"
+#include "../../workloads/host/host_ctx.h"
+#include "../../workloads/host/median_ci.h"
 #include "../tests/heap_support.h"
-#include "heap_peers.h"
+#include "heap_bench.h"
 
-#define MAX_THREADS 2
-#define HE_ARENA    (128ull << 20)
-
-/* ---- one interface over ours and the peers -------------------------------- */
-
-static inline void *b_alloc(struct bench_heap *b, unsigned cpu, size_t s, size_t a)
-{
-	if (b->fx)
-		return b->fx->hops->alloc(b->fx->heap_st, cpu, s, a);
-	return b->p_alloc(s, a);
-}
-
-static inline void b_free(struct bench_heap *b, unsigned cpu, void *p, size_t s, size_t a)
-{
-	if (b->fx)
-		b->fx->hops->free(b->fx->heap_st, cpu, p, s, a);
-	else
-		b->p_free(p, s, a);
-}
-
-static inline void *b_realloc(struct bench_heap *b, unsigned cpu, void *p, size_t o, size_t a,
-			      size_t n)
-{
-	if (b->fx)
-		return b->fx->hops->realloc(b->fx->heap_st, cpu, p, o, a, n);
-	return b->p_realloc(p, o, a, n);
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static inline uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Talc's size and alignment generators: sizes biased small, alignment 8 with
- * probability 3/4, 16 with 3/16, ... */
-static size_t talc_size(uint64_t *s, size_t max)
-{
-	size_t cap = 16 + rnd(s) % (max - 16);
-	return 4 + rnd(s) % (cap - 4);
-}
-
-static size_t talc_align(uint64_t *s)
-{
-	unsigned z = (unsigned)__builtin_ctz((unsigned)(rnd(s) & 0xffff) | 0x10000);
-	return (size_t)8 << (z / 2);
-}
-
-struct obj {
-	void *p;
-	size_t size, align;
-};
-
-static inline void touch(void *p, size_t n)
-{
-	if (n) {
-		((volatile char *)p)[0] = 1;
-		((volatile char *)p)[n - 1] = 1;
-	}
-}
-
-/* ---- heap efficiency (ours only: peers take memory from the OS) ------------- */
-
-static double heap_efficiency(struct bench_heap *b, int trials, uint64_t seed)
-{
-	struct obj *v = calloc(200000, sizeof(*v));
-	double used = 0, total = 0;
-	for (int t = 0; t < trials; t++) {
-		bool talc = b->fx->hops == &heap_talc_ops;
-		if (heap_fixture_reinit(b->fx, HE_ARENA, 1) != MM_OK)
-			return -1;
-		faulty_frame_set_budget(&b->fx->faulty, talc ? 0 : (int64_t)(HE_ARENA / PAGE_SIZE));
-		size_t n = 0;
-		for (;;) {
-			uint64_t a = rnd(&seed) % 10;
-			if (a <= 4) {
-				struct obj o = {NULL, talc_size(&seed, 10000), talc_align(&seed)};
-				if (n == 200000 || !(o.p = b_alloc(b, 0, o.size, o.align)))
-					break;
-				v[n++] = o;
-			} else if (a == 5 && n) {
-				size_t i = rnd(&seed) % n;
-				b_free(b, 0, v[i].p, v[i].size, v[i].align);
-				v[i] = v[--n];
-			} else if (a > 5 && n) {
-				struct obj *o = &v[rnd(&seed) % n];
-				size_t ns = 1 + rnd(&seed) % 99999;
-				void *q = b_realloc(b, 0, o->p, o->size, o->align, ns);
-				if (!q)
-					break;
-				o->p = q;
-				o->size = ns;
-			}
-		}
-		for (size_t i = 0; i < n; i++)
-			used += (double)v[i].size;
-		total += (double)HE_ARENA;
-		faulty_frame_set_budget(&b->fx->faulty, FAULTY_UNLIMITED);
-	}
-	free(v);
-	return used / total * 100.0;
-}
-
-/* ---- throughput workloads ---------------------------------------------------- */
-
-struct job {
-	struct bench_heap *b;
-	unsigned cpu, nthreads;
-	int param;
-	double dur;
-	uint64_t seed;
-	pthread_barrier_t *bar;
-	struct shared *sh;
-	long ops;
-	double secs;
-};
-
-#define XQ 16
-struct xbatch {
-	void *p[64];
-	size_t s[64];
-};
-struct xqueue {
-	pthread_mutex_t lock;
-	unsigned head, tail;
-	struct xbatch q[XQ];
-};
-struct shared {
-	struct obj *spare; /* larson: the slot array threads trade (atomic) */
-	struct xqueue xq[MAX_THREADS];
-};
-
-static void random_actions(struct job *j, double end)
-{
-	struct obj *v = calloc(100000, sizeof(*v));
-	size_t n = 0, max = (size_t)j->param;
-	while (now_s() < end) {
-		for (int k = 0; k < 100; k++) {
-			uint64_t a = rnd(&j->seed) % 7;
-			if (a == 6 && n) {
-				struct obj *o = &v[rnd(&j->seed) % n];
-				size_t ns = 1 + rnd(&j->seed) % (max * 3 - 1);
-				void *q = b_realloc(j->b, j->cpu, o->p, o->size, o->align, ns);
-				if (q) {
-					o->p = q;
-					o->size = ns;
-					j->ops++;
-				}
-			} else if ((a < 3 || n < 300) && n < 100000) {
-				struct obj o = {NULL, talc_size(&j->seed, max), talc_align(&j->seed)};
-				if ((o.p = b_alloc(j->b, j->cpu, o.size, o.align))) {
-					touch(o.p, o.size);
-					v[n++] = o;
-					j->ops++;
-				}
-			} else if (n) {
-				size_t i = rnd(&j->seed) % n;
-				b_free(j->b, j->cpu, v[i].p, v[i].size, v[i].align);
-				v[i] = v[--n];
-				j->ops++;
-			}
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		b_free(j->b, j->cpu, v[i].p, v[i].size, v[i].align);
-	free(v);
-}
-
-#define LARSON_SLOTS 1000
-
-static void larson_fill(struct bench_heap *b, unsigned cpu, struct obj *v, uint64_t *seed)
-{
-	for (int i = 0; i < LARSON_SLOTS; i++) {
-		v[i].size = 8 + rnd(seed) % 993;
-		v[i].align = 8;
-		v[i].p = b_alloc(b, cpu, v[i].size, 8);
-		touch(v[i].p, v[i].size);
-	}
-}
-
-static void larson(struct job *j, double end)
-{
-	struct obj *v = calloc(LARSON_SLOTS, sizeof(*v));
-	larson_fill(j->b, j->cpu, v, &j->seed);
-	while (now_s() < end) {
-		for (int k = 0; k < LARSON_SLOTS; k++) {
-			struct obj *o = &v[rnd(&j->seed) % LARSON_SLOTS];
-			b_free(j->b, j->cpu, o->p, o->size, 8);
-			o->size = 8 + rnd(&j->seed) % 993;
-			o->p = b_alloc(j->b, j->cpu, o->size, 8);
-			touch(o->p, o->size);
-		}
-		j->ops += 2 * LARSON_SLOTS;
-		v = __atomic_exchange_n(&j->sh->spare, v, __ATOMIC_ACQ_REL);
-	}
-	for (int i = 0; i < LARSON_SLOTS; i++)
-		b_free(j->b, j->cpu, v[i].p, v[i].size, 8);
-	free(v);
-}
-
-static bool xq_push(struct xqueue *q, const struct xbatch *b)
-{
-	pthread_mutex_lock(&q->lock);
-	bool ok = q->tail - q->head < XQ;
-	if (ok)
-		q->q[q->tail++ % XQ] = *b;
-	pthread_mutex_unlock(&q->lock);
-	return ok;
-}
-
-static bool xq_pop(struct xqueue *q, struct xbatch *b)
-{
-	pthread_mutex_lock(&q->lock);
-	bool ok = q->tail != q->head;
-	if (ok)
-		*b = q->q[q->head++ % XQ];
-	pthread_mutex_unlock(&q->lock);
-	return ok;
-}
-
-static void xfree(struct job *j, struct xbatch *x)
-{
-	for (int i = 0; i < 64; i++)
-		b_free(j->b, j->cpu, x->p[i], x->s[i], 8);
-	j->ops += 64;
-}
-
-static void xmalloc_like(struct job *j, double end)
-{
-	struct xqueue *mine = &j->sh->xq[j->cpu], *next = &j->sh->xq[(j->cpu + 1) % j->nthreads];
-	struct xbatch x, y;
-	while (now_s() < end) {
-		for (int i = 0; i < 64; i++) {
-			x.s[i] = 8 + rnd(&j->seed) % 249;
-			x.p[i] = b_alloc(j->b, j->cpu, x.s[i], 8);
-			touch(x.p[i], x.s[i]);
-		}
-		j->ops += 64;
-		while (!xq_push(next, &x)) {
-			if (xq_pop(mine, &y)) {
-				xfree(j, &y);
-			} else if (now_s() >= end) { /* the consumer has stopped */
-				xfree(j, &x);
-				break;
-			} else {
-				sched_yield(); /* let the consumer run (cores are shared) */
-			}
-		}
-		if (xq_pop(mine, &y))
-			xfree(j, &y);
-	}
-}
-
-static void hermit64(struct job *j, double end)
-{
-	while (now_s() < end) {
-		for (int k = 0; k < 1000; k++) {
-			void *p = b_alloc(j->b, j->cpu, 64, 8);
-			touch(p, 64);
-			b_free(j->b, j->cpu, p, 64, 8);
-		}
-		j->ops += 2000;
-	}
-}
-
-/* ---- runner ----------------------------------------------------------------- */
-
-enum wl { WL_RANDOM, WL_LARSON, WL_XMALLOC, WL_HERMIT };
-static const char *const wl_name[] = {"random_actions", "larson", "xmalloc", "hermit64"};
-
-static void *job_main(void *arg)
-{
-	struct job *j = arg;
-	pthread_barrier_wait(j->bar);
-	double t0 = now_s(), end = t0 + j->dur;
-	switch (j->param >> 24) {
-	case WL_RANDOM:
-		j->param &= 0xffffff;
-		random_actions(j, end);
-		break;
-	case WL_LARSON:
-		larson(j, end);
-		break;
-	case WL_XMALLOC:
-		xmalloc_like(j, end);
-		break;
-	default:
-		hermit64(j, end);
-	}
-	j->secs = now_s() - t0;
-	return NULL;
-}
-
-/* Frees what a run left in flight (larson's spare slots, xmalloc's queues). */
-static void run_cleanup(struct bench_heap *b, struct shared *sh, unsigned nthreads)
-{
-	if (sh->spare) {
-		for (int i = 0; i < LARSON_SLOTS; i++)
-			b_free(b, 0, sh->spare[i].p, sh->spare[i].size, 8);
-		free(sh->spare);
-	}
-	struct xbatch x;
-	for (unsigned t = 0; t < nthreads; t++)
-		while (xq_pop(&sh->xq[t], &x))
-			for (int i = 0; i < 64; i++)
-				b_free(b, 0, x.p[i], x.s[i], 8);
-}
-
-/* One timed run: ops/s over all threads. Heaps persist across runs, ours as
- * much as the peers (whose memory stays warm in the process). */
-static double run_once(struct bench_heap *b, enum wl w, int param, unsigned nthreads, double dur,
-		       uint64_t seed)
-{
-	struct shared sh;
-	memset(&sh, 0, sizeof(sh));
-	for (unsigned t = 0; t < MAX_THREADS; t++)
-		pthread_mutex_init(&sh.xq[t].lock, NULL);
-	if (w == WL_LARSON) {
-		sh.spare = calloc(LARSON_SLOTS, sizeof(*sh.spare));
-		larson_fill(b, 0, sh.spare, &seed);
-	}
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, nthreads);
-	struct job j[MAX_THREADS];
-	pthread_t tid[MAX_THREADS];
-	for (unsigned t = 0; t < nthreads; t++) {
-		j[t] = (struct job){.b = b, .cpu = t, .nthreads = nthreads,
-				    .param = (int)w << 24 | param, .dur = dur,
-				    .seed = seed * 7919 + t, .bar = &bar, .sh = &sh};
-		pthread_create(&tid[t], NULL, job_main, &j[t]);
-	}
-	long ops = 0;
-	double secs = 0;
-	for (unsigned t = 0; t < nthreads; t++) {
-		pthread_join(tid[t], NULL);
-		ops += j[t].ops;
-		secs = MM_MAX(secs, j[t].secs);
-	}
-	run_cleanup(b, &sh, nthreads);
-	pthread_barrier_destroy(&bar);
-	return (double)ops / secs;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* ---- main ----------------------------------------------------------------------- */
+#define MAX_ROUNDS MEDIAN_CI_MAX_N
+#define HE_PARAM   10000
 
 struct opts {
 	const char *out;
-	double dur;
-	int trials, he_trials;
-	uint64_t seed;
+	double dur, warm;
+	int rounds, he_trials;
+	uint64_t seed, epoch_ops, mem_mib;
 	const char *only, *heaps; /* comma lists, NULL = all */
-	const char *frames;	  /* frame allocator under talc and slab */
+	const char *phys, *virt;
+	long callgrind; /* pairs; 0: the normal benchmark */
 };
 
-/* Provenance of every row (results/README.md): seed and build id. */
-static uint64_t prov_seed;
-static const char *prov_build = "dev";
+#define NHEAPS 7
+static const char *const heap_names[NHEAPS] = {"talc",	   "slab",     "glibc", "jemalloc",
+					       "tcmalloc", "mimalloc", "null"};
+static struct contender heaps[NHEAPS];
+static bool enabled[NHEAPS];
+
+static const struct hb_cell cells[] = {
+    {WL_RANDOM, 1000, 1},     {WL_RANDOM, 1000, 2}, {WL_RANDOM, 10000, 1},
+    {WL_RANDOM, 10000, 2},    {WL_LARSON, 1000, 1}, {WL_LARSON, 1000, 2},
+    {WL_XMALLOC, 256, 1},     {WL_XMALLOC, 256, 2}, {WL_THREADTEST, 1000, 1},
+    {WL_THREADTEST, 1000, 2}, {WL_HERMIT, 64, 1},   {WL_HERMIT, 64, 2},
+};
+#define NCELLS (sizeof(cells) / sizeof(cells[0]))
+
+/* Per cell, allocator and round: ops/s (NAN: not run or failed), and the context. */
+static double res[NCELLS][NHEAPS][MAX_ROUNDS];
+static struct host_sample ctx[NCELLS][NHEAPS];
+static struct host_ctx host;
 
 static const char usage[] =
-	"usage: heap_bench --out FILE [--duration-ms N] [--trials N] [--he-trials N] [--seed N]\n"
-	"                  [--only LIST] [--heaps LIST] [--frames NAME]\n"
-	"  Benchmarks the talc and slab heaps against glibc, jemalloc, tcmalloc and mimalloc\n"
-	"  (heap_efficiency, random_actions, larson, xmalloc, hermit64 at 1 and 2 threads) and\n"
-	"  writes one CSV (workload,allocator,version,threads,param,value,unit,engine,\n"
-	"  timing_trusted,seed,build) atomically; build = $MTB_BUILD_ID, else 'dev'.\n"
-	"  --duration-ms  length of one timed run (default 200)\n"
-	"  --trials       timed runs per configuration, the median is kept (default 3)\n"
-	"  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n"
-	"  --only LIST    workloads to run (comma list of the names above)\n"
-	"  --heaps LIST   allocators to run (talc,slab,glibc,jemalloc,tcmalloc,mimalloc)\n"
-	"  --frames NAME  frame allocator under talc and slab: simple (test stand-in,\n"
-	"                 default), buddy or freelist\n";
+    "usage: heap_bench --out FILE [--duration-ms N] [--warmup-ms N] [--rounds N]\n"
+    "                  [--he-trials N] [--seed N] [--only LIST] [--heaps LIST]\n"
+    "                  [--phys NAME] [--virt NAME] [--mem MIB] [--epoch-ops N]\n"
+    "       heap_bench --callgrind PAIRS [--heaps LIST] [--phys NAME] [--virt NAME]\n"
+    "  Benchmarks talc and slab against glibc, jemalloc, tcmalloc, mimalloc and the null\n"
+    "  heap (heap_efficiency; random_actions, larson, xmalloc, threadtest, hermit64 at 1\n"
+    "  and 2 threads) in interleaved rounds and writes one CSV atomically, columns\n"
+    "  workload,allocator,version,phys,virt,threads,param,metric,value,lo,hi,n,coverage,\n"
+    "  duration_ms,warmup_ms,load_before,load_after,steal_pct,overloaded,cpu_model,cores,\n"
+    "  mem_bytes,kernel,kvm,engine,timing_trusted,seed,build (build = $MTB_BUILD_ID, else\n"
+    "  'dev'); metric: ops_per_s, ns_per_op, ratio_ops_per_s, speedup_2_1,\n"
+    "  heap_efficiency_pct; value = median over the rounds, [lo, hi] its interval\n"
+    "  (results/README.md).\n"
+    "  --duration-ms  timed part of one run (default 200)\n"
+    "  --warmup-ms    untimed part before it, same workload and threads (default 50)\n"
+    "  --rounds       rounds; each runs every allocator once per cell (default 9)\n"
+    "  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n"
+    "  --seed N       round r draws from seed + r (default 42)\n"
+    "  --only LIST    workloads (comma list of heap_efficiency and the names above)\n"
+    "  --heaps LIST   allocators (talc,slab,glibc,jemalloc,tcmalloc,mimalloc,null)\n"
+    "  --phys NAME    frame allocator under talc and slab: buddy (default), freelist\n"
+    "  --virt NAME    VA allocator under them: bitmap (default), btree, freelist\n"
+    "  --mem MIB      physical memory of their machine (default 1024)\n"
+    "  --epoch-ops N  larson: ops per epoch over all sets (default 125000: the generated\n"
+    "                 trace's nops / 8 at make run's 1,000,000 ops)\n"
+    "  --callgrind PAIRS  no benchmark: for each allocator, a fresh instance, PAIRS\n"
+    "                 alloc+free pairs of 64 B untimed, then PAIRS more inside\n"
+    "                 hb_callgrind_hermit64 (valgrind --tool=callgrind\n"
+    "                 --toggle-collect=hb_callgrind_hermit64; scripts/heap_callgrind.sh);\n"
+    "                 ours get a 4 GiB VA window there (valgrind cannot reserve 64 GiB)\n";
 
-static long arg_num(const char *opt, const char *v, long lo, long hi)
+static _Noreturn void bad(const char *msg, const char *arg)
 {
-	char *end;
-	errno = 0;
-	long n = v ? strtol(v, &end, 0) : 0;
-	if (!v || errno || *end || n < lo || n > hi) {
-		fprintf(stderr, "heap_bench: %s needs a number in %ld..%ld\n", opt, lo, hi);
-		exit(2);
-	}
+	cli_die("heap_bench", msg, arg);
+	exit(2);
+}
+
+static uint64_t arg_num(const char *opt, const char *v, uint64_t lo, uint64_t hi)
+{
+	uint64_t n;
+	char msg[96];
+	snprintf(msg, sizeof(msg), "%s needs a number in %llu..%llu", opt, (unsigned long long)lo,
+		 (unsigned long long)hi);
+	if (!v || !cli_parse_u64(v, &n) || n < lo || n > hi)
+		bad(msg, v);
 	return n;
 }
-
-static void parse(int argc, char **argv, struct opts *o)
-{
-	*o = (struct opts){NULL, 0.2, 3, 30, 42, NULL, NULL, "simple"};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			fputs(usage, stdout);
-			exit(0);
-		} else if (!strcmp(a, "--out") && v) {
-			o->out = v;
-		} else if (!strcmp(a, "--duration-ms")) {
-			o->dur = (double)arg_num(a, v, 10, 100000) / 1000.0;
-		} else if (!strcmp(a, "--trials")) {
-			o->trials = (int)arg_num(a, v, 1, 99);
-		} else if (!strcmp(a, "--he-trials")) {
-			o->he_trials = (int)arg_num(a, v, 1, 10000);
-		} else if (!strcmp(a, "--only") && v) {
-			o->only = v;
-		} else if (!strcmp(a, "--heaps") && v) {
-			o->heaps = v;
-		} else if (!strcmp(a, "--frames") && v) {
-			if (!heap_fixture_frame_ops(v)) {
-				fprintf(stderr, "heap_bench: --frames %s: not simple, buddy or freelist\n", v);
-				exit(2);
-			}
-			o->frames = v;
-		} else if (!strcmp(a, "--seed")) {
-			o->seed = (uint64_t)arg_num(a, v, 0, 1L << 62);
-		} else {
-			fprintf(stderr, "heap_bench: unknown or incomplete argument '%s' (see --help)\n", a);
-			exit(2);
-		}
-		i++;
-	}
-	if (!o->out) {
-		fprintf(stderr, "heap_bench: --out FILE is required (see --help)\n");
-		exit(2);
-	}
-}
-
-#define NALLOC 6
-static struct bench_heap heaps[NALLOC] = {{.name = "talc"},	{.name = "slab"},
-					  {.name = "glibc"},	{.name = "jemalloc"},
-					  {.name = "tcmalloc"}, {.name = "mimalloc"}};
 
 /* Whether name is an element of the comma list (NULL: everything is). */
 static bool in_list(const char *list, const char *name)
@@ -489,57 +126,326 @@ static bool in_list(const char *list, const char *name)
 	return !list;
 }
 
-static bool setup(struct bench_heap *b, const char *frames)
+/* Every element of the comma list is one of names[0..n) (or "heap_efficiency" when
+ * he); else exits 2 naming it. */
+static void check_list(const char *opt, const char *list, const char *const *names, unsigned n,
+		       bool he)
 {
-	if (strcmp(b->name, "talc") && strcmp(b->name, "slab"))
-		return peer_load(b);
-	b->fx = calloc(1, sizeof(*b->fx));
-	snprintf(b->version, sizeof(b->version), "memtestbed %s on %s/simple, keep 1", b->name,
-		 frames);
-	return b->fx && heap_fixture_init(b->fx, heap_fixture_frame_ops(frames), &test_va_simple_ops,
-					  heap_fixture_heap_ops(b->name), MAX_THREADS, 1ull << 30,
-					  16ull << 30, 256ull << 20, 1) == MM_OK;
-}
-
-struct cfg {
-	enum wl w;
-	int param;
-	unsigned threads;
-};
-static const struct cfg cfgs[] = {
-	{WL_RANDOM, 1000, 1},  {WL_RANDOM, 1000, 2},  {WL_RANDOM, 10000, 1},
-	{WL_RANDOM, 10000, 2}, {WL_LARSON, 1000, 1},  {WL_LARSON, 1000, 2},
-	{WL_XMALLOC, 256, 1},  {WL_XMALLOC, 256, 2},  {WL_HERMIT, 64, 1},
-	{WL_HERMIT, 64, 2},
-};
-#define NCFG (sizeof(cfgs) / sizeof(cfgs[0]))
-
-static void row(FILE *f, const char *w, const char *a, const char *ver, unsigned thr, int param,
-		double v, const char *unit)
-{
-	fprintf(f, "%s,%s,\"%s\",%u,%d,%.4g,%s,host,true,%llu,%s\n", w, a, ver, thr, param, v,
-		unit, (unsigned long long)prov_seed, prov_build);
-	fprintf(stderr, "  %-15s %-16s t=%u p=%-5d %12.4g %s\n", w, a, thr, param, v, unit);
-}
-
-/* Ratio rows for the goals: ours / a peer on the same configuration. */
-static void ratios(FILE *f, double res[][NALLOC], bool *ok)
-{
-	for (size_t c = 0; c < NCFG; c++) {
-		const struct cfg *k = &cfgs[c];
-		if (k->w == WL_LARSON || k->w == WL_XMALLOC)
-			if (res[c][1] > 0 && res[c][5] > 0)
-				row(f, wl_name[k->w], "slab/mimalloc", "ratio", k->threads, k->param,
-				    res[c][1] / res[c][5], "ratio");
-		if (k->w == WL_RANDOM && res[c][0] > 0 && res[c][2] > 0)
-			row(f, wl_name[k->w], "talc/glibc", "ratio", k->threads, k->param,
-			    res[c][0] / res[c][2], "ratio");
-		if (k->w == WL_HERMIT && k->threads == 2)
-			for (int a = 0; a < NALLOC; a++)
-				if (res[c][a] > 0 && res[c - 1][a] > 0)
-					row(f, "hermit64_scaling", heaps[a].name, heaps[a].version, 2,
-					    64, res[c][a] / res[c - 1][a], "x");
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+		size_t l = strcspn(p, ",");
+		bool ok = he && l == 15 && !strncmp(p, "heap_efficiency", 15);
+		for (unsigned i = 0; i < n && !ok; i++)
+			ok = strlen(names[i]) == l && !strncmp(p, names[i], l);
+		char name[64], msg[64];
+		snprintf(name, sizeof(name), "%.*s", (int)(l < 63 ? l : 63), p);
+		snprintf(msg, sizeof(msg), "%s: unknown name (see --help)", opt);
+		if (!ok)
+			bad(msg, name);
 	}
+}
+
+/* One option with its value v; false if a is not an option taking a value. */
+static bool parse_valued(struct opts *o, const char *a, const char *v)
+{
+	if (!strcmp(a, "--out") && v)
+		o->out = v;
+	else if (!strcmp(a, "--duration-ms"))
+		o->dur = (double)arg_num(a, v, 10, 100000) / 1000.0;
+	else if (!strcmp(a, "--warmup-ms"))
+		o->warm = (double)arg_num(a, v, 0, 100000) / 1000.0;
+	else if (!strcmp(a, "--rounds"))
+		o->rounds = (int)arg_num(a, v, 1, MAX_ROUNDS);
+	else if (!strcmp(a, "--he-trials"))
+		o->he_trials = (int)arg_num(a, v, 1, MAX_ROUNDS);
+	else if (!strcmp(a, "--seed"))
+		o->seed = arg_num(a, v, 0, 1ull << 62);
+	else if (!strcmp(a, "--epoch-ops"))
+		o->epoch_ops = arg_num(a, v, 2 * HB_SETS, 1ull << 40);
+	else if (!strcmp(a, "--mem"))
+		o->mem_mib = arg_num(a, v, 64, 1 << 20);
+	else if (!strcmp(a, "--callgrind"))
+		o->callgrind = (long)arg_num(a, v, 1, 1ull << 40);
+	else if (!strcmp(a, "--only") && v)
+		o->only = v;
+	else if (!strcmp(a, "--heaps") && v)
+		o->heaps = v;
+	else if (!strcmp(a, "--phys") && v)
+		o->phys = v;
+	else if (!strcmp(a, "--virt") && v)
+		o->virt = v;
+	else
+		return false;
+	return true;
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	*o = (struct opts){.dur = 0.2,
+			   .warm = 0.05,
+			   .rounds = 9,
+			   .he_trials = 30,
+			   .seed = 42,
+			   .epoch_ops = 125000,
+			   .mem_mib = 1024,
+			   .phys = "buddy",
+			   .virt = "bitmap"};
+	for (int i = 1; i < argc; i += 2) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(usage, stdout);
+			exit(0);
+		}
+		if (!parse_valued(o, a, v))
+			bad("unknown or incomplete argument (see --help)", a);
+	}
+	const struct frame_ops *f = heap_fixture_frame_ops(o->phys);
+	const struct va_ops *va = heap_fixture_va_ops(o->virt);
+	if (!f || !strcmp(o->phys, "simple"))
+		bad("--phys: not buddy or freelist", o->phys);
+	if (!va || !strcmp(o->virt, "simple"))
+		bad("--virt: not bitmap, btree or freelist", o->virt);
+	check_list("--only", o->only, hb_wl_name, WL_COUNT, true);
+	check_list("--heaps", o->heaps, heap_names, NHEAPS, false);
+	if (!o->out && !o->callgrind)
+		bad("--out FILE is required (see --help)", NULL);
+}
+
+/* ---- rounds ------------------------------------------------------------------------ */
+
+/* One run of cell c by allocator a; ops/s or NAN. */
+static double timed_run(unsigned c, unsigned a, const struct hb_layers *l,
+			const struct hb_timing *tm)
+{
+	struct contender *h = &heaps[a];
+	if (contender_up(h, l, cells[c].threads))
+		return NAN;
+	struct host_sample s;
+	host_sample_begin(&s);
+	double v = hb_run(h, &cells[c], tm);
+	host_sample_end(&s, &host);
+	contender_down(h);
+	host_sample_merge(&ctx[c][a], &s);
+	if (v < 0)
+		fprintf(stderr, "heap_bench: %s %s t=%u: an allocation failed or no op was timed\n",
+			h->name, hb_wl_name[cells[c].w], cells[c].threads);
+	return v < 0 ? NAN : v;
+}
+
+/* The enabled allocators in an order drawn from seed (Fisher-Yates). */
+static unsigned shuffled(unsigned *order, uint64_t seed)
+{
+	unsigned n = 0;
+	for (unsigned a = 0; a < NHEAPS; a++)
+		if (enabled[a])
+			order[n++] = a;
+	for (unsigned i = n; i > 1; i--) {
+		unsigned k = (unsigned)(hb_rnd(&seed) % i), t = order[i - 1];
+		order[i - 1] = order[k];
+		order[k] = t;
+	}
+	return n;
+}
+
+static void rounds(const struct opts *o, const struct hb_layers *l)
+{
+	for (unsigned c = 0; c < NCELLS; c++)
+		for (unsigned a = 0; a < NHEAPS; a++) {
+			ctx[c][a] = HOST_SAMPLE_EMPTY;
+			for (int r = 0; r < MAX_ROUNDS; r++)
+				res[c][a][r] = NAN;
+		}
+	for (int r = 0; r < o->rounds; r++) {
+		fprintf(stderr, "heap_bench: round %d/%d\n", r + 1, o->rounds);
+		struct hb_timing tm = {o->warm, o->dur, o->seed + (uint64_t)r, o->epoch_ops};
+		for (unsigned c = 0; c < NCELLS; c++) {
+			if (!in_list(o->only, hb_wl_name[cells[c].w]))
+				continue;
+			unsigned order[NHEAPS],
+			    n = shuffled(order, o->seed * 1000003 + (uint64_t)r * 101 + c);
+			for (unsigned i = 0; i < n; i++)
+				res[c][order[i]][r] = timed_run(c, order[i], l, &tm);
+		}
+	}
+}
+
+/* ---- rows -------------------------------------------------------------------------- */
+
+struct row {
+	const char *workload, *alloc, *version, *phys, *virt, *metric;
+	unsigned threads;
+	int param;
+	bool timed; /* duration and warm-up apply */
+	struct median_ci m;
+	struct host_sample s;
+};
+
+static const char header[] =
+    "workload,allocator,version,phys,virt,threads,param,metric,value,lo,hi,n,coverage,"
+    "duration_ms,warmup_ms," HOST_SAMPLE_CSV_COLS "," HOST_CTX_CSV_COLS
+    ",engine,timing_trusted,seed,build\n";
+
+static void put_row(FILE *f, const struct opts *o, const struct row *r)
+{
+	const struct median_ci *m = &r->m;
+	fprintf(f, "%s,%s,\"%s\",%s,%s,%u,%d,%s,", r->workload, r->alloc, r->version, r->phys,
+		r->virt, r->threads, r->param, r->metric);
+	if (m->n)
+		fprintf(f, "%.6g,%.6g,%.6g,%u,%.4f,", m->median, m->lo, m->hi, m->n, m->coverage);
+	else
+		fprintf(f, ",,,0,,");
+	if (r->timed)
+		fprintf(f, "%.0f,%.0f,", o->dur * 1000, o->warm * 1000);
+	else
+		fprintf(f, ",,");
+	host_sample_csv(f, &r->s);
+	fputc(',', f);
+	host_ctx_csv(f, &host);
+	fprintf(f, ",host,true,%llu,%s\n", (unsigned long long)o->seed, cli_build_id());
+	fprintf(stderr, "  %-15s %-18s t=%u p=%-5d %-16s %11.4g [%.4g, %.4g] n=%u\n", r->workload,
+		r->alloc, r->threads, r->param, r->metric, m->median, m->lo, m->hi, m->n);
+}
+
+static bool is_ours(unsigned a)
+{
+	return heaps[a].ours;
+}
+
+/* A row for allocator a on cell c (alloc and version of a unless set later). */
+static struct row row_for(const struct opts *o, unsigned c, unsigned a, const char *metric)
+{
+	return (struct row){.workload = hb_wl_name[cells[c].w],
+			    .alloc = heaps[a].name,
+			    .version = heaps[a].version,
+			    .phys = is_ours(a) ? o->phys : "-",
+			    .virt = is_ours(a) ? o->virt : "-",
+			    .metric = metric,
+			    .threads = cells[c].threads,
+			    .param = cells[c].param,
+			    .timed = true,
+			    .s = ctx[c][a]};
+}
+
+/* ops/s and ns/op of every allocator on cell c. */
+static void cell_rows(FILE *f, const struct opts *o, unsigned c)
+{
+	for (unsigned a = 0; a < NHEAPS; a++) {
+		double v[MAX_ROUNDS], ns[MAX_ROUNDS];
+		unsigned n = 0;
+		for (int r = 0; r < o->rounds; r++)
+			if (!isnan(res[c][a][r])) {
+				v[n] = res[c][a][r];
+				ns[n++] = cells[c].threads * 1e9 / res[c][a][r];
+			}
+		if (!enabled[a] || !n)
+			continue;
+		struct row w = row_for(o, c, a, "ops_per_s");
+		median_ci(v, n, &w.m);
+		put_row(f, o, &w);
+		w.metric = "ns_per_op";
+		median_ci(ns, n, &w.m);
+		put_row(f, o, &w);
+	}
+}
+
+/* Per-round x[ca][a] / x[cb][b] over the rounds where both ran, as a row. */
+static void ratio_row(FILE *f, const struct opts *o, struct row *w, unsigned ca, unsigned a,
+		      unsigned cb, unsigned b)
+{
+	double v[MAX_ROUNDS];
+	unsigned n = 0;
+	for (int r = 0; r < o->rounds; r++)
+		if (!isnan(res[ca][a][r]) && !isnan(res[cb][b][r]))
+			v[n++] = res[ca][a][r] / res[cb][b][r];
+	if (!n)
+		return;
+	median_ci(v, n, &w->m);
+	host_sample_merge(&w->s, &ctx[cb][b]);
+	put_row(f, o, w);
+}
+
+/* ours / each peer, and every allocator / null, on cell c. */
+static void ratio_rows(FILE *f, const struct opts *o, unsigned c)
+{
+	unsigned null = NHEAPS - 1;
+	for (unsigned a = 0; a < NHEAPS; a++)
+		for (unsigned b = 0; b < NHEAPS; b++) {
+			bool vs_peer = is_ours(a) && contender_is_peer(&heaps[b]);
+			if (!enabled[a] || !enabled[b] || a == b || !(vs_peer || b == null))
+				continue;
+			char name[64];
+			snprintf(name, sizeof(name), "%s/%s", heaps[a].name, heaps[b].name);
+			struct row w = row_for(o, c, a, "ratio_ops_per_s");
+			w.alloc = name;
+			w.version = "per-round ratio of ops/s";
+			ratio_row(f, o, &w, c, a, c, b);
+		}
+}
+
+/* 2-thread / 1-thread ops/s of every allocator, for the 2-thread cell c2. */
+static void speedup_rows(FILE *f, const struct opts *o, unsigned c2)
+{
+	for (unsigned c1 = 0; c1 < NCELLS; c1++) {
+		if (cells[c1].w != cells[c2].w || cells[c1].param != cells[c2].param ||
+		    cells[c1].threads != 1)
+			continue;
+		for (unsigned a = 0; a < NHEAPS; a++) {
+			if (!enabled[a])
+				continue;
+			struct row w = row_for(o, c2, a, "speedup_2_1");
+			ratio_row(f, o, &w, c2, a, c1, a);
+		}
+	}
+}
+
+static void he_rows(FILE *f, const struct opts *o, const struct hb_layers *l)
+{
+	fprintf(stderr, "heap_bench: heap_efficiency, %d trials of a 128 MiB arena\n",
+		o->he_trials);
+	for (unsigned a = 0; a < NHEAPS; a++) {
+		double pct[MAX_ROUNDS];
+		struct row w = {.workload = "heap_efficiency",
+				.alloc = heaps[a].name,
+				.version = heaps[a].version,
+				.phys = o->phys,
+				.virt = o->virt,
+				.metric = "heap_efficiency_pct",
+				.threads = 1,
+				.param = HE_PARAM};
+		if (!enabled[a] || !is_ours(a))
+			continue;
+		host_sample_begin(&w.s);
+		bool ok = heap_efficiency(&heaps[a], l, o->he_trials, o->seed, pct);
+		host_sample_end(&w.s, &host);
+		if (!ok) {
+			fprintf(stderr, "heap_bench: %s: heap_efficiency could not run\n",
+				heaps[a].name);
+			continue;
+		}
+		median_ci(pct, (unsigned)o->he_trials, &w.m);
+		put_row(f, o, &w);
+	}
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+/* callgrind mode: see --help. */
+static int callgrind(const struct opts *o, const struct hb_layers *l)
+{
+	for (unsigned a = 0; a < NHEAPS; a++) {
+		if (!enabled[a])
+			continue;
+		if (contender_up(&heaps[a], l, 1))
+			return 1;
+		for (long k = 0; k < o->callgrind; k++) { /* warm-up, outside the toggle */
+			void *p = c_alloc(&heaps[a], 0, 64, 8);
+			c_free(&heaps[a], 0, p, 64, 8);
+		}
+		hb_callgrind_hermit64(&heaps[a], o->callgrind, 64);
+		contender_down(&heaps[a]);
+		printf("heap_bench: callgrind %s: %ld ops in hb_callgrind_hermit64\n",
+		       heaps[a].name, 2 * o->callgrind);
+	}
+	return 0;
 }
 
 /* jemalloc's library uses initial-exec TLS, which dlopen can only place in the
@@ -554,60 +460,42 @@ static void reexec_for_tls(char **argv)
 	fprintf(stderr, "heap_bench: re-exec for TLS failed (%s), going on\n", strerror(errno));
 }
 
+static int bench(const struct opts *o, const struct hb_layers *l)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return 1;
+	fputs(header, f);
+	if (in_list(o->only, "heap_efficiency"))
+		he_rows(f, o, l);
+	rounds(o, l);
+	for (unsigned c = 0; c < NCELLS; c++)
+		cell_rows(f, o, c);
+	for (unsigned c = 0; c < NCELLS; c++)
+		ratio_rows(f, o, c);
+	for (unsigned c = 0; c < NCELLS; c++)
+		if (cells[c].threads == 2)
+			speedup_rows(f, o, c);
+	fclose(f);
+	int rc = cli_write_rows("heap_bench", o->out, buf);
+	free(buf);
+	if (!rc)
+		fprintf(stderr, "heap_bench: wrote %s\n", o->out);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	parse(argc, argv, &o);
 	reexec_for_tls(argv);
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		fprintf(stderr, "heap_bench: cannot write %s: %s\n", tmp, strerror(errno));
-		return 1;
-	}
-	prov_seed = o.seed;
-	if (getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID"))
-		prov_build = getenv("MTB_BUILD_ID");
-	fprintf(f, "workload,allocator,version,threads,param,value,unit,engine,timing_trusted,seed,"
-		   "build\n");
-	bool ok[NALLOC];
-	for (int a = 0; a < NALLOC; a++)
-		ok[a] = in_list(o.heaps, heaps[a].name) && setup(&heaps[a], o.frames);
-	fprintf(stderr, "heap_bench: heap_efficiency, %d trials of a %llu MiB arena\n", o.he_trials,
-		(unsigned long long)(HE_ARENA >> 20));
-	for (int a = 0; a < 2; a++)
-		if (ok[a] && in_list(o.only, "heap_efficiency"))
-			row(f, "heap_efficiency", heaps[a].name, heaps[a].version, 1, 10000,
-			    heap_efficiency(&heaps[a], o.he_trials, o.seed), "percent");
-	for (int a = 0; a < 2; a++) /* a fresh heap (256 MiB for talc) for the timed runs */
-		if (ok[a] && heap_fixture_reinit(heaps[a].fx, 256ull << 20, 1) != MM_OK) {
-			fprintf(stderr, "heap_bench: %s: cannot start the heap\n", heaps[a].name);
-			ok[a] = false;
-		}
-	static double res[NCFG][NALLOC], tr[NCFG][NALLOC][99];
-	for (int t = 0; t < o.trials; t++) { /* trials outermost: drift hits everyone alike */
-		fprintf(stderr, "heap_bench: throughput trial %d/%d\n", t + 1, o.trials);
-		for (size_t c = 0; c < NCFG; c++)
-			for (int a = 0; a < NALLOC; a++)
-				if (ok[a] && in_list(o.only, wl_name[cfgs[c].w]))
-					tr[c][a][t] = run_once(&heaps[a], cfgs[c].w, cfgs[c].param,
-							       cfgs[c].threads, o.dur, o.seed + (uint64_t)t);
-	}
-	for (size_t c = 0; c < NCFG; c++)
-		for (int a = 0; a < NALLOC; a++)
-			if (ok[a] && in_list(o.only, wl_name[cfgs[c].w])) {
-				qsort(tr[c][a], (size_t)o.trials, sizeof(double), cmp_double);
-				res[c][a] = tr[c][a][o.trials / 2];
-				row(f, wl_name[cfgs[c].w], heaps[a].name, heaps[a].version,
-				    cfgs[c].threads, cfgs[c].param, res[c][a], "ops/s");
-			}
-	ratios(f, res, ok);
-	if (fclose(f) != 0 || rename(tmp, o.out) != 0) {
-		fprintf(stderr, "heap_bench: cannot write %s: %s\n", o.out, strerror(errno));
-		unlink(tmp);
-		return 1;
-	}
-	fprintf(stderr, "heap_bench: wrote %s\n", o.out);
-	return 0;
+	host_ctx_init(&host);
+	struct hb_layers l = {heap_fixture_frame_ops(o.phys), heap_fixture_va_ops(o.virt),
+			      o.mem_mib << 20, o.callgrind ? 4ull << 30 : HB_VA_BYTES};
+	for (unsigned a = 0; a < NHEAPS; a++)
+		enabled[a] = in_list(o.heaps, heap_names[a]) &&
+			     contender_setup(&heaps[a], heap_names[a], &l);
+	return o.callgrind ? callgrind(&o, &l) : bench(&o, &l);
 }

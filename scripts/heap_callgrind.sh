@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# heap_callgrind.sh: instructions per op of heap_bench's hermit64 (alloc + free of one 64 B
+# object) for each allocator, counted by callgrind: deterministic, whatever the load.
+# Usage: scripts/heap_callgrind.sh [--pairs N] [--out FILE] [HEAP...]
+#   HEAP: talc slab glibc jemalloc tcmalloc mimalloc null (default: all). For each, one
+#   heap_bench --callgrind N under valgrind --tool=callgrind
+#   --toggle-collect=hb_callgrind_hermit64: a fresh instance, N pairs untimed, then N
+#   pairs counted (the harness's loop, call and touch of the first and last byte
+#   included: the null heap shows that share). Prints "allocator ops Ir Ir/op"; --out
+#   also writes it as CSV (atomically). Needs build/bin/heap_bench and valgrind.
+set -euo pipefail
+pairs=100000 out='' heaps=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--pairs | --out)
+		[ $# -ge 2 ] || { echo "heap_callgrind: $1 needs a value" >&2; exit 2; }
+		[ "$1" = --pairs ] && pairs=$2 || out=$2
+		shift 2 ;;
+	-*) echo "heap_callgrind: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	*) heaps+=("$1"); shift ;;
+	esac
+done
+[[ $pairs =~ ^[1-9][0-9]*$ ]] || { echo "heap_callgrind: --pairs needs a number >= 1" >&2; exit 2; }
+[ ${#heaps[@]} -gt 0 ] || heaps=(talc slab glibc jemalloc tcmalloc mimalloc null)
+bin=${MTB_BIN:-build/bin}/heap_bench
+[ -x "$bin" ] || { echo "heap_callgrind: $bin not built (make $bin)" >&2; exit 1; }
+command -v valgrind >/dev/null || { echo "heap_callgrind: valgrind not installed" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "workload,allocator,ops,instructions,ir_per_op,build" >"$tmp/rows.csv"
+printf '%-10s %10s %14s %8s\n' allocator ops Ir Ir/op
+for h in "${heaps[@]}"; do
+	# The TLS variables stop heap_bench's re-exec (which would leave valgrind behind).
+	HEAP_BENCH_TLS=1 GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 \
+		valgrind --tool=callgrind --toggle-collect=hb_callgrind_hermit64 \
+		--callgrind-out-file="$tmp/cg.$h" "$bin" --callgrind "$pairs" --heaps "$h" \
+		>"$tmp/log.$h" 2>&1 || { echo "heap_callgrind: $h failed: $(grep -v '^==' "$tmp/log.$h" | tail -1)" >&2; exit 1; }
+	grep -q "callgrind $h:" "$tmp/log.$h" || { echo "heap_callgrind: $h did not run: $(grep -v '^==' "$tmp/log.$h" | tail -1)" >&2; exit 1; }
+	ir=$(awk '/^summary:/ { print $2 }' "$tmp/cg.$h")
+	ops=$((2 * pairs))
+	per=$(awk -v i="$ir" -v o="$ops" 'BEGIN { printf "%.1f", i / o }')
+	printf '%-10s %10s %14s %8s\n' "$h" "$ops" "$ir" "$per"
+	echo "hermit64,$h,$ops,$ir,$per,${MTB_BUILD_ID:-dev}" >>"$tmp/rows.csv"
+done
+if [ -n "$out" ]; then
+	cp "$tmp/rows.csv" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+fi

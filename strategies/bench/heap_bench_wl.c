@@ -1,0 +1,458 @@
+/* heap_bench_wl.c: heap_bench's timed workloads and the run that times them (contract
+ * in heap_bench.h).
+ *
+ * A run starts its threads together (thread i passes CPU i to the heap); each runs the
+ * workload from a fresh start until warm-up + duration has passed, taking (ops, time)
+ * when it first sees the warm-up deadline and again when it first sees the end, both at
+ * batch boundaries (the clock is read once per batch: every 100 to 4000 ops). ops/s =
+ * sum of the threads' ops between their two marks / (latest end mark - earliest warm-up
+ * mark). An op is one alloc, free or realloc call. A timing includes the call, the
+ * harness's bookkeeping (RNG, slot arrays, xmalloc's locked queues), writing the first
+ * and last byte of each new object, and whatever the allocator does underneath: for
+ * ours hostmem's mmap calls that stand in for page-table edits and the Linux page faults
+ * on first touch of a page (nothing is pre-faulted; the warm-up takes most of them).
+ * The harness's own arrays come from mmap, never from an allocator under test.
+ *
+ *   random_actions  Talc's: 3/7 alloc, 3/7 free (when >= 300 live), 1/7 realloc; sizes
+ *                   <= param (1000, 10000), Talc's alignments; per thread
+ *   larson          gen.c's larson, live: HB_SETS sets of param (1000) slots; logical
+ *                   thread t works on set (t - e) mod HB_SETS in epoch e; a step frees
+ *                   the object in a random slot (if any) and allocates 8..1000 B there;
+ *                   an epoch is epoch_ops / HB_SETS ops per logical thread, and a set
+ *                   passes to its next thread only once its previous one has finished
+ *                   the epoch on it, so its objects are freed by another thread
+ *   xmalloc         xmalloc-like: batches of 64 objects (8..256 B) allocated by one
+ *                   thread and freed by the next one (1 thread: by itself)
+ *   threadtest      gen.c's threadtest, live: per logical thread, rounds of allocating
+ *                   param (1000) objects of 8 B, then freeing them all
+ *   hermit64        Hermit's problem: alloc + free of one 64 B object, in a loop
+ *
+ * larson and threadtest keep the generated traces' HB_SETS logical threads at every
+ * thread count: OS thread p runs logical threads p, p + P, ... step by step in turn, as
+ * the replay runs trace thread t on CPU t % P. They differ from a replay of the trace
+ * in what a trace cannot hold: they run for a time instead of a fixed op count (so
+ * larson's epoch count and threadtest's round count follow from the speed), the random
+ * draws come from per-thread streams (same distributions, other values), and the
+ * hand-off of a larson set waits for the whole previous epoch on it where the replay
+ * orders op by op. Both pass alignment 1 as the replay does for a plain alloc.
+ * xmalloc and random_actions are not gen.c's (gen.c's xmalloc frees batches of 100 in
+ * producer/consumer pairs; its random_actions uses uniform sizes), nor is hermit64
+ * (gen.c's allocates 10,000 objects of 64 B, then frees them).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "heap_bench.h"
+
+#define RA_OBJS	  100000 /* random_actions: live objects per thread at most */
+#define GEN_ALIGN 1	 /* what the replay passes for a plain alloc */
+#define TT_SIZE	  8	 /* threadtest's object size (gen.c's default) */
+#define XQ	  16
+
+const char *const hb_wl_name[WL_COUNT] = {"random_actions", "larson", "xmalloc", "threadtest",
+					  "hermit64"};
+
+struct obj {
+	void *p;
+	size_t size, align;
+};
+
+struct xbatch {
+	void *p[64];
+	size_t s[64];
+};
+struct xqueue {
+	pthread_mutex_t lock;
+	unsigned head, tail;
+	struct xbatch q[XQ];
+};
+
+/* What the threads of one run share. */
+struct hb_shared {
+	struct contender *c;
+	const struct hb_cell *k;
+	const struct hb_timing *tm;
+	double warm_end, end;
+	int stop, failed;		  /* atomic */
+	struct obj *sets;		  /* larson, threadtest: HB_SETS * param slots */
+	size_t sets_len;		  /* bytes mapped for sets */
+	unsigned ready[HB_SETS];	  /* larson: epochs finished on each set (atomic) */
+	struct xqueue xq[HB_MAX_THREADS]; /* xmalloc */
+	pthread_barrier_t bar;
+};
+
+struct job {
+	struct hb_shared *sh;
+	unsigned cpu;
+	uint64_t seed;
+	uint64_t ops, ops_w, ops_e; /* all ops; at the warm-up mark; at the end mark */
+	double t_w, t_e;
+	bool warm_done, done;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void *harness_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static inline void touch(void *p, size_t n)
+{
+	if (n) {
+		((volatile char *)p)[0] = 1;
+		((volatile char *)p)[n - 1] = 1;
+	}
+}
+
+/* Takes the marks; false once the run is over for this thread (then stays false). */
+static bool go_on(struct job *j)
+{
+	struct hb_shared *sh = j->sh;
+	if (j->done)
+		return false;
+	double t = now_s();
+	if (!j->warm_done && (t >= sh->warm_end || __atomic_load_n(&sh->stop, __ATOMIC_RELAXED))) {
+		j->warm_done = true;
+		j->ops_w = j->ops;
+		j->t_w = t;
+	}
+	if (t < sh->end && !__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
+		return true;
+	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
+	j->done = true;
+	j->ops_e = j->ops;
+	j->t_e = t;
+	return false;
+}
+
+/* An allocation returned NULL: the run ends and reports failure. */
+static bool fail(struct job *j)
+{
+	__atomic_store_n(&j->sh->failed, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&j->sh->stop, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
+/* ---- random_actions -------------------------------------------------------------- */
+
+static void ra_step(struct job *j, struct obj *v, size_t *n, size_t max)
+{
+	struct contender *c = j->sh->c;
+	uint64_t a = hb_rnd(&j->seed) % 7;
+	if (a == 6 && *n) {
+		struct obj *o = &v[hb_rnd(&j->seed) % *n];
+		size_t ns = 1 + hb_rnd(&j->seed) % (max * 3 - 1);
+		void *q = c_realloc(c, j->cpu, o->p, o->size, o->align, ns);
+		if (q) {
+			o->p = q;
+			o->size = ns;
+			j->ops++;
+		}
+	} else if ((a < 3 || *n < 300) && *n < RA_OBJS) {
+		struct obj o = {NULL, talc_size(&j->seed, max), talc_align(&j->seed)};
+		if ((o.p = c_alloc(c, j->cpu, o.size, o.align))) {
+			touch(o.p, o.size);
+			v[(*n)++] = o;
+			j->ops++;
+		}
+	} else if (*n) {
+		size_t i = hb_rnd(&j->seed) % *n;
+		c_free(c, j->cpu, v[i].p, v[i].size, v[i].align);
+		v[i] = v[--*n];
+		j->ops++;
+	}
+}
+
+static void random_actions(struct job *j)
+{
+	struct obj *v = harness_map(RA_OBJS * sizeof(*v));
+	size_t n = 0, max = (size_t)j->sh->k->param;
+	if (!v) {
+		fail(j);
+		return;
+	}
+	while (go_on(j))
+		for (int k = 0; k < 100; k++)
+			ra_step(j, v, &n, max);
+	for (size_t i = 0; i < n; i++)
+		c_free(j->sh->c, j->cpu, v[i].p, v[i].size, v[i].align);
+	munmap(v, RA_OBJS * sizeof(*v));
+}
+
+/* ---- larson ----------------------------------------------------------------------- */
+
+/* One step on a set: free the object in a random slot (if any), allocate 8..1000 B. */
+static bool larson_step(struct job *j, struct obj *set, unsigned slots)
+{
+	struct contender *c = j->sh->c;
+	struct obj *o = &set[hb_rnd(&j->seed) % slots];
+	if (o->p) {
+		c_free(c, j->cpu, o->p, o->size, GEN_ALIGN);
+		j->ops++;
+	}
+	o->size = 8 + hb_rnd(&j->seed) % 993;
+	o->p = c_alloc(c, j->cpu, o->size, GEN_ALIGN);
+	if (!o->p)
+		return fail(j);
+	touch(o->p, o->size);
+	j->ops++;
+	return true;
+}
+
+/* Waits until set s has finished epoch e - 1 (its previous owner is done with it);
+ * false if the run ended meanwhile. */
+static bool larson_wait(struct job *j, unsigned s, unsigned e)
+{
+	for (unsigned spin = 0; __atomic_load_n(&j->sh->ready[s], __ATOMIC_ACQUIRE) < e; spin++)
+		if (spin % 64 == 63) {
+			if (!go_on(j))
+				return false;
+			sched_yield(); /* the owner may need this core (cores are shared) */
+		}
+	return true;
+}
+
+static void larson(struct job *j)
+{
+	struct hb_shared *sh = j->sh;
+	unsigned P = sh->k->threads, slots = (unsigned)sh->k->param, mine = 0;
+	for (unsigned t = j->cpu; t < HB_SETS; t += P)
+		mine++;
+	uint64_t quota = sh->tm->epoch_ops * mine / HB_SETS; /* this thread's ops per epoch */
+	for (unsigned e = 0;; e++) {
+		for (unsigned t = j->cpu; t < HB_SETS; t += P)
+			if (!larson_wait(j, (t + HB_SETS - e % HB_SETS) % HB_SETS, e))
+				return;
+		uint64_t start = j->ops;
+		for (unsigned step = 0; j->ops - start < quota; step++) {
+			if (step % 256 == 0 && !go_on(j))
+				return;
+			for (unsigned t = j->cpu; t < HB_SETS; t += P) {
+				unsigned s = (t + HB_SETS - e % HB_SETS) % HB_SETS;
+				if (!larson_step(j, sh->sets + (size_t)s * slots, slots))
+					return;
+			}
+		}
+		for (unsigned t = j->cpu; t < HB_SETS; t += P)
+			__atomic_store_n(&sh->ready[(t + HB_SETS - e % HB_SETS) % HB_SETS], e + 1,
+					 __ATOMIC_RELEASE);
+	}
+}
+
+/* ---- xmalloc ---------------------------------------------------------------------- */
+
+static bool xq_push(struct xqueue *q, const struct xbatch *b)
+{
+	pthread_mutex_lock(&q->lock);
+	bool ok = q->tail - q->head < XQ;
+	if (ok)
+		q->q[q->tail++ % XQ] = *b;
+	pthread_mutex_unlock(&q->lock);
+	return ok;
+}
+
+static bool xq_pop(struct xqueue *q, struct xbatch *b)
+{
+	pthread_mutex_lock(&q->lock);
+	bool ok = q->tail != q->head;
+	if (ok)
+		*b = q->q[q->head++ % XQ];
+	pthread_mutex_unlock(&q->lock);
+	return ok;
+}
+
+static void xfree(struct job *j, struct xbatch *x)
+{
+	for (int i = 0; i < 64; i++)
+		c_free(j->sh->c, j->cpu, x->p[i], x->s[i], 8);
+	j->ops += 64;
+}
+
+static bool xalloc(struct job *j, struct xbatch *x)
+{
+	for (int i = 0; i < 64; i++) {
+		x->s[i] = 8 + hb_rnd(&j->seed) % 249;
+		if (!(x->p[i] = c_alloc(j->sh->c, j->cpu, x->s[i], 8))) {
+			for (int k = 0; k < i; k++)
+				c_free(j->sh->c, j->cpu, x->p[k], x->s[k], 8);
+			return fail(j);
+		}
+		touch(x->p[i], x->s[i]);
+	}
+	j->ops += 64;
+	return true;
+}
+
+static void xmalloc_like(struct job *j)
+{
+	struct hb_shared *sh = j->sh;
+	struct xqueue *mine = &sh->xq[j->cpu], *next = &sh->xq[(j->cpu + 1) % sh->k->threads];
+	struct xbatch x, y;
+	while (go_on(j) && xalloc(j, &x)) {
+		while (!xq_push(next, &x)) {
+			if (xq_pop(mine, &y)) {
+				xfree(j, &y);
+			} else if (!go_on(j)) { /* the consumer has stopped */
+				xfree(j, &x);
+				break;
+			} else {
+				sched_yield(); /* let the consumer run (cores are shared) */
+			}
+		}
+		if (xq_pop(mine, &y))
+			xfree(j, &y);
+	}
+}
+
+/* ---- threadtest, hermit64 --------------------------------------------------------- */
+
+static void threadtest(struct job *j)
+{
+	struct hb_shared *sh = j->sh;
+	unsigned P = sh->k->threads, slots = (unsigned)sh->k->param;
+	while (go_on(j)) {
+		for (unsigned s = 0; s < slots; s++)
+			for (unsigned t = j->cpu; t < HB_SETS; t += P) {
+				struct obj *o = &sh->sets[(size_t)t * slots + s];
+				if (!(o->p = c_alloc(sh->c, j->cpu, TT_SIZE, GEN_ALIGN))) {
+					fail(j);
+					return;
+				}
+				o->size = TT_SIZE;
+				touch(o->p, TT_SIZE);
+				j->ops++;
+			}
+		for (unsigned s = 0; s < slots; s++)
+			for (unsigned t = j->cpu; t < HB_SETS; t += P) {
+				struct obj *o = &sh->sets[(size_t)t * slots + s];
+				c_free(sh->c, j->cpu, o->p, TT_SIZE, GEN_ALIGN);
+				o->p = NULL;
+				j->ops++;
+			}
+	}
+}
+
+static void hermit64(struct job *j)
+{
+	struct contender *c = j->sh->c;
+	size_t size = (size_t)j->sh->k->param;
+	while (go_on(j)) {
+		for (int k = 0; k < 1000; k++) {
+			void *p = c_alloc(c, j->cpu, size, 8);
+			if (!p) {
+				fail(j);
+				return;
+			}
+			touch(p, size);
+			c_free(c, j->cpu, p, size, 8);
+		}
+		j->ops += 2000;
+	}
+}
+
+__attribute__((noinline, noclone)) void hb_callgrind_hermit64(struct contender *c, long pairs,
+							      size_t size)
+{
+	for (long k = 0; k < pairs; k++) {
+		void *p = c_alloc(c, 0, size, 8);
+		touch(p, size);
+		c_free(c, 0, p, size, 8);
+	}
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	pthread_barrier_wait(&j->sh->bar);
+	switch (j->sh->k->w) {
+	case WL_RANDOM:
+		random_actions(j);
+		break;
+	case WL_LARSON:
+		larson(j);
+		break;
+	case WL_XMALLOC:
+		xmalloc_like(j);
+		break;
+	case WL_THREADTEST:
+		threadtest(j);
+		break;
+	default:
+		hermit64(j);
+		break;
+	}
+	go_on(j); /* marks taken even when the workload stopped on a failure */
+	return NULL;
+}
+
+/* Frees what a run left in flight (set slots, xmalloc's queues), on CPU 0. */
+static void run_cleanup(struct hb_shared *sh)
+{
+	for (size_t i = 0; sh->sets && i < (size_t)HB_SETS * (size_t)sh->k->param; i++)
+		if (sh->sets[i].p)
+			c_free(sh->c, 0, sh->sets[i].p, sh->sets[i].size, GEN_ALIGN);
+	struct xbatch x;
+	for (unsigned t = 0; t < HB_MAX_THREADS; t++) {
+		while (xq_pop(&sh->xq[t], &x))
+			for (int i = 0; i < 64; i++)
+				c_free(sh->c, 0, x.p[i], x.s[i], 8);
+		pthread_mutex_destroy(&sh->xq[t].lock);
+	}
+	if (sh->sets)
+		munmap(sh->sets, sh->sets_len);
+}
+
+/* ops/s over the threads' windows; -1 after a failure, or when no op fell into the
+ * timed window (every thread was descheduled through it: a busy machine). */
+static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned n)
+{
+	double ops = 0, t_w = j[0].t_w, t_e = j[0].t_e;
+	for (unsigned t = 0; t < n; t++) {
+		ops += (double)(j[t].ops_e - j[t].ops_w);
+		t_w = j[t].t_w < t_w ? j[t].t_w : t_w;
+		t_e = j[t].t_e > t_e ? j[t].t_e : t_e;
+	}
+	return sh->failed || ops <= 0 || t_e <= t_w ? -1 : ops / (t_e - t_w);
+}
+
+double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *tm)
+{
+	static struct hb_shared sh; /* one run at a time; too big for the stack */
+	memset(&sh, 0, sizeof(sh));
+	sh.c = c, sh.k = k, sh.tm = tm;
+	for (unsigned t = 0; t < HB_MAX_THREADS; t++)
+		pthread_mutex_init(&sh.xq[t].lock, NULL);
+	if (k->w == WL_LARSON || k->w == WL_THREADTEST) {
+		sh.sets_len = (size_t)HB_SETS * (size_t)k->param * sizeof(struct obj);
+		if (!(sh.sets = harness_map(sh.sets_len)))
+			return -1;
+	}
+	pthread_barrier_init(&sh.bar, NULL, k->threads + 1);
+	struct job j[HB_MAX_THREADS];
+	pthread_t tid[HB_MAX_THREADS];
+	for (unsigned t = 0; t < k->threads; t++) {
+		j[t] = (struct job){.sh = &sh, .cpu = t, .seed = tm->seed * 7919 + t};
+		pthread_create(&tid[t], NULL, job_main, &j[t]);
+	}
+	sh.warm_end = now_s() + tm->warm_s;
+	sh.end = sh.warm_end + tm->dur_s;
+	pthread_barrier_wait(&sh.bar);
+	for (unsigned t = 0; t < k->threads; t++)
+		pthread_join(tid[t], NULL);
+	run_cleanup(&sh);
+	pthread_barrier_destroy(&sh.bar);
+	return run_rate(&sh, j, k->threads);
+}
