@@ -1,6 +1,6 @@
 /* gbench_bench.c: Google Benchmark microbenchmarks of every strategy, through the C API of
  * gbench.h (gbench_shim.cc), with the peer allocators (glibc, jemalloc, tcmalloc, mimalloc,
- * heap_peers.h) in the same binary and the same loops.
+ * workloads/host/heap_peer.h) in the same binary and the same loops.
  *
  *   heap/COMBO/pair64       alloc(64) + free, per thread            (talc, slab on every
  *   heap/COMBO/random1000   a 256-slot window per thread: free the  frame x VA strategy,
@@ -19,14 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../tests/heap_support.h"
 #include "gbench.h"
-#include "heap_peers.h"
+#include "../../workloads/host/heap_peer.h"
 
 #define NTHREADS   2
-#define WINDOW     256
+#define WINDOW	   256
 #define PHYS_BYTES (256ull << 20)
 #define VA_BYTES   (16ull << 30)
 
@@ -35,7 +36,8 @@ enum wl { WL_PAIR64, WL_RANDOM1000, WL_FRAME0, WL_FRAME9, WL_VA64K };
 struct bench {
 	char name[96];
 	enum wl wl;
-	struct bench_heap bh;	  /* heap workloads: ours (bh.fx) or a peer */
+	const struct heap_ops *peer; /* heap workloads on a peer (NULL: ours, on fx) */
+	void *peer_st;
 	const struct frame_ops *fops; /* ours: the machine */
 	const struct va_ops *vops;
 	const struct heap_ops *hops;
@@ -53,36 +55,46 @@ static uint64_t rnd(uint64_t *s)
 static void setup(void *arg, int threads)
 {
 	struct bench *b = arg;
-	if (!b->fops)
+	if (b->peer) {
+		b->peer_st = mmap(NULL, b->peer->state_size, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (b->peer_st == MAP_FAILED || b->peer->init(b->peer_st, NULL) != MM_OK) {
+			fprintf(stderr, "gbench_bench: %s: cannot start the heap\n", b->name);
+			exit(1);
+		}
 		return;
+	}
 	if (heap_fixture_init(&b->fx, b->fops, b->vops, b->hops, NTHREADS, PHYS_BYTES, VA_BYTES,
 			      16ull << 20, 1)) {
 		fprintf(stderr, "gbench_bench: %s: machine setup failed\n", b->name);
 		exit(1);
 	}
-	b->bh.fx = &b->fx;
 }
 
 static void teardown(void *arg)
 {
 	struct bench *b = arg;
-	if (b->fops)
+	if (b->fops) {
 		heap_fixture_fini(&b->fx);
+	} else {
+		heap_peer_fini(b->peer_st);
+		munmap(b->peer_st, b->peer->state_size);
+	}
 }
 
 static void *h_alloc(struct bench *b, unsigned cpu, size_t s)
 {
-	if (b->bh.fx)
+	if (b->fops)
 		return b->fx.hops->alloc(b->fx.heap_st, cpu, s, 8);
-	return b->bh.p_alloc(s, 8);
+	return b->peer->alloc(b->peer_st, cpu, s, 8);
 }
 
 static void h_free(struct bench *b, unsigned cpu, void *p, size_t s)
 {
-	if (b->bh.fx)
+	if (b->fops)
 		b->fx.hops->free(b->fx.heap_st, cpu, p, s, 8);
 	else
-		b->bh.p_free(p, s, 8);
+		b->peer->free(b->peer_st, cpu, p, s, 8);
 }
 
 static void run_heap(struct gb_state *st, struct bench *b)
@@ -184,20 +196,25 @@ static void add_ours(void)
 							  .vops = heap_fixture_va_ops(vn[v]),
 							  .hops = heap_fixture_heap_ops(hn[h])};
 					snprintf(b.name, sizeof(b.name), "heap/%s-%s-%s/%s", fn[f],
-						 vn[v], hn[h], w == WL_PAIR64 ? "pair64" : "random1000");
+						 vn[v], hn[h],
+						 w == WL_PAIR64 ? "pair64" : "random1000");
 					add(&b);
 				}
 	for (unsigned f = 0; f < nf; f++)
 		for (int w = WL_FRAME0; w <= WL_FRAME9; w++) {
-			struct bench b = {.wl = w, .fops = heap_fixture_frame_ops(fn[f]),
-					  .vops = &test_va_simple_ops, .hops = &heap_talc_ops};
+			struct bench b = {.wl = w,
+					  .fops = heap_fixture_frame_ops(fn[f]),
+					  .vops = &test_va_simple_ops,
+					  .hops = &heap_talc_ops};
 			snprintf(b.name, sizeof(b.name), "frame/%s/%s", fn[f],
 				 w == WL_FRAME0 ? "order0" : "order9");
 			add(&b);
 		}
 	for (unsigned v = 0; v < nv; v++) {
-		struct bench b = {.wl = WL_VA64K, .fops = &frame_buddy_ops,
-				  .vops = heap_fixture_va_ops(vn[v]), .hops = &heap_talc_ops};
+		struct bench b = {.wl = WL_VA64K,
+				  .fops = &frame_buddy_ops,
+				  .vops = heap_fixture_va_ops(vn[v]),
+				  .hops = &heap_talc_ops};
 		snprintf(b.name, sizeof(b.name), "va/%s/64k", vn[v]);
 		add(&b);
 	}
@@ -207,9 +224,12 @@ static void add_peers(void)
 {
 	static const char *const peers[] = {"glibc", "jemalloc", "tcmalloc", "mimalloc"};
 	for (unsigned i = 0; i < 4; i++) {
-		struct bench b = {.bh = {.name = peers[i]}};
-		if (!peer_load(&b.bh))
+		char why[200];
+		struct bench b = {.peer = heap_peer_find(peers[i])};
+		if (!heap_peer_load(b.peer, why, sizeof(why))) {
+			fprintf(stderr, "gbench_bench: skipping %s\n", why);
 			continue;
+		}
 		for (int w = WL_PAIR64; w <= WL_RANDOM1000; w++) {
 			b.wl = w;
 			snprintf(b.name, sizeof(b.name), "heap/%s/%s", peers[i],
@@ -217,18 +237,6 @@ static void add_peers(void)
 			add(&b);
 		}
 	}
-}
-
-/* jemalloc's library uses initial-exec TLS, which dlopen can only place in the static
- * TLS surplus: re-executes once with a bigger surplus (as heap_bench does). */
-static void reexec_for_tls(char **argv)
-{
-	if (getenv("GBENCH_BENCH_TLS"))
-		return;
-	setenv("GBENCH_BENCH_TLS", "1", 1);
-	setenv("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=65536", 1);
-	execv("/proc/self/exe", argv);
-	fprintf(stderr, "gbench_bench: re-exec for TLS failed (%s), going on\n", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -240,9 +248,11 @@ int main(int argc, char **argv)
 	args[n++] = argv[0];
 	for (int i = 1; i < argc && n < 60; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			puts("usage: gbench_bench [--out FILE] [--quick] [--benchmark_* flags]\n"
-			     "  Microbenchmarks of every frame, VA and heap strategy linked in and the\n"
-			     "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
+			puts(
+			    "usage: gbench_bench [--out FILE] [--quick] [--benchmark_* flags]\n"
+			    "  Microbenchmarks of every frame, VA and heap strategy linked in and "
+			    "the\n"
+			    "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
 			return 0;
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			out = argv[++i];
@@ -251,7 +261,8 @@ int main(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--benchmark_", 12)) {
 			args[n++] = argv[i];
 		} else {
-			fprintf(stderr, "gbench_bench: unknown argument '%s' (see --help)\n", argv[i]);
+			fprintf(stderr, "gbench_bench: unknown argument '%s' (see --help)\n",
+				argv[i]);
 			return 2;
 		}
 	}
@@ -262,7 +273,7 @@ int main(int argc, char **argv)
 		args[n++] = fmt;
 	}
 	args[n] = NULL;
-	reexec_for_tls(argv);
+	heap_peer_reexec_for_tls("gbench_bench", argv);
 	add_ours();
 	add_peers();
 	if (gb_main(n, args))

@@ -33,6 +33,7 @@
 #include "../../workloads/host/host_ctx.h"
 #include "../../workloads/host/median_ci.h"
 #include "../tests/heap_support.h"
+#include "../../workloads/host/heap_peer.h"
 #include "heap_bench.h"
 
 #define MAX_ROUNDS MEDIAN_CI_MAX_N
@@ -90,7 +91,7 @@ static const char usage[] =
     "  --heaps LIST   allocators (talc,slab,glibc,jemalloc,tcmalloc,mimalloc,null)\n"
     "  --phys NAME    frame allocator under talc and slab: buddy (default), freelist\n"
     "  --virt NAME    VA allocator under them: bitmap (default), btree, freelist\n"
-    "  --mem MIB      physical memory of their machine (default 1024)\n"
+    "  --mem MIB      physical memory of their machine (default 256)\n"
     "  --epoch-ops N  larson: ops per epoch over all sets (default 125000: the generated\n"
     "                 trace's nops / 8 at make run's 1,000,000 ops)\n"
     "  --callgrind PAIRS  no benchmark: for each allocator, a fresh instance, PAIRS\n"
@@ -186,7 +187,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			   .he_trials = 30,
 			   .seed = 42,
 			   .epoch_ops = 125000,
-			   .mem_mib = 1024,
+			   .mem_mib = 256,
 			   .phys = "buddy",
 			   .virt = "bitmap"};
 	for (int i = 1; i < argc; i += 2) {
@@ -448,18 +449,6 @@ static int callgrind(const struct opts *o, const struct hb_layers *l)
 	return 0;
 }
 
-/* jemalloc's library uses initial-exec TLS, which dlopen can only place in the
- * static TLS surplus: re-executes once with a bigger surplus (a glibc tunable). */
-static void reexec_for_tls(char **argv)
-{
-	if (getenv("HEAP_BENCH_TLS"))
-		return;
-	setenv("HEAP_BENCH_TLS", "1", 1);
-	setenv("GLIBC_TUNABLES", "glibc.rtld.optional_static_tls=65536", 1);
-	execv("/proc/self/exe", argv);
-	fprintf(stderr, "heap_bench: re-exec for TLS failed (%s), going on\n", strerror(errno));
-}
-
 static int bench(const struct opts *o, const struct hb_layers *l)
 {
 	char *buf = NULL;
@@ -490,7 +479,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	parse(argc, argv, &o);
-	reexec_for_tls(argv);
+	heap_peer_reexec_for_tls("heap_bench", argv);
 	host_ctx_init(&host);
 	struct hb_layers l = {heap_fixture_frame_ops(o.phys), heap_fixture_va_ops(o.virt),
 			      o.mem_mib << 20, o.callgrind ? 4ull << 30 : HB_VA_BYTES};

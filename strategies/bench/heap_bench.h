@@ -12,24 +12,22 @@
  * with --threads = the CPU count, 2 here); their direct versions keep this many sets
  * at 1 thread too, as a 1-CPU replay of that trace does. */
 #define HB_SETS 2
-/* Talc's fixed heap as heap_bench has always used it; to become 0 ("Hermit's size")
- * when heap_machine learns that meaning. */
-#define HB_FIXED_HEAP_BYTES (256ull << 20)
+/* Talc's fixed heap: 0 = Hermit's size for the machine's free memory (machine.h). */
+#define HB_FIXED_HEAP_BYTES 0
 #define HB_VA_BYTES	    (64ull << 30) /* the Managed window (callgrind mode: 4 GiB) */
 
-/* One allocator of the benchmark. Ours (talc, slab) and the null heap run through a
- * heap_ops table on a fresh instance per timed run; a peer (glibc, jemalloc, tcmalloc,
- * mimalloc) through heap_peers.h, its process-wide state kept across runs. */
+/* One allocator of the benchmark, always through a heap_ops table. Ours (talc, slab)
+ * and the null heap on a fresh replay machine per timed run; a peer (glibc, jemalloc,
+ * tcmalloc, mimalloc: workloads/host/heap_peer.h) on a fresh heap_peer state, its
+ * process-wide state (arenas, caches, mapped memory) kept across runs. */
 struct contender {
 	const char *name;
 	char version[96];
-	const struct heap_ops *hops;		     /* ours and null; NULL for a peer */
-	void *(*p_alloc)(size_t size, size_t align); /* a peer's calls (heap_peers.h) */
-	void (*p_free)(void *p, size_t size, size_t align);
-	void *(*p_realloc)(void *p, size_t old, size_t align, size_t n);
-	bool ours;	       /* talc or slab: on a heap_machine */
-	struct heap_machine m; /* ours, during a run */
-	void *heap_st;	       /* ours and null, during a run */
+	const struct heap_ops *hops;
+	bool ours;	       /* talc or slab */
+	bool peer;	       /* glibc, jemalloc, tcmalloc, mimalloc */
+	struct heap_machine m; /* ours and null, during a run */
+	void *heap_st;	       /* during a run */
 };
 
 struct hb_layers {
@@ -44,34 +42,27 @@ struct hb_layers {
 bool contender_setup(struct contender *c, const char *name, const struct hb_layers *l);
 static inline bool contender_is_peer(const struct contender *c)
 {
-	return !c->hops;
+	return c->peer;
 }
-/* A fresh instance for a run on ncpus threads (ours, null; nothing for a peer); 0 or -1
- * (message printed). contender_down releases it. */
+/* A fresh instance for a run on ncpus threads; 0 or -1 (message printed).
+ * contender_down releases it. */
 int contender_up(struct contender *c, const struct hb_layers *l, unsigned ncpus);
 void contender_down(struct contender *c);
 
 static inline void *c_alloc(struct contender *c, unsigned cpu, size_t s, size_t a)
 {
-	if (c->hops)
-		return c->hops->alloc(c->heap_st, cpu, s, a);
-	return c->p_alloc(s, a);
+	return c->hops->alloc(c->heap_st, cpu, s, a);
 }
 
 static inline void c_free(struct contender *c, unsigned cpu, void *p, size_t s, size_t a)
 {
-	if (c->hops)
-		c->hops->free(c->heap_st, cpu, p, s, a);
-	else
-		c->p_free(p, s, a);
+	c->hops->free(c->heap_st, cpu, p, s, a);
 }
 
 static inline void *c_realloc(struct contender *c, unsigned cpu, void *p, size_t o, size_t a,
 			      size_t n)
 {
-	if (c->hops)
-		return c->hops->realloc(c->heap_st, cpu, p, o, a, n);
-	return c->p_realloc(p, o, a, n);
+	return c->hops->realloc(c->heap_st, cpu, p, o, a, n);
 }
 
 /* splitmix64, as the generators (workloads/core/gen.c). */

@@ -6,10 +6,10 @@
  * allocator, the --virt VA allocator over a 64 GiB Managed window (4 GiB in callgrind mode:
  * valgrind cannot reserve more), the heap with one
  * empty chunk kept per CPU and talc's fixed heap of HB_FIXED_HEAP_BYTES (mapped at
- * init, its pages faulted in on first touch). The null heap (workloads/host/heap_null.h)
- * is fresh per run too. The peers are Debian's libraries behind heap_peers.h; a process
- * cannot get them fresh, so their arenas, caches and mapped memory persist from one run
- * to the next (each run starts new threads, so thread caches are new).
+ * init). The null heap (workloads/core/heap_null.h) runs on a fresh machine too. The
+ * peers are Debian's libraries behind workloads/host/heap_peer.h; a process cannot get
+ * them fresh, so their arenas, caches and mapped memory persist from one run to the
+ * next (each run starts new threads, so thread caches are new).
  *
  * heap_efficiency (ours only: the peers take memory from the OS): Talc's benchmark,
  * 50% alloc (size <= 10 KB), 10% free, 40% realloc (<= 100 KB) until the first failure
@@ -22,9 +22,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "../../workloads/host/heap_null.h"
+#include "../../workloads/host/heap_peer.h"
+#include "../tests/heap_support.h"
 #include "heap_bench.h"
-#include "heap_peers.h"
 
 #define HE_ARENA (128ull << 20)
 #define HE_OBJS	 200000
@@ -33,54 +33,52 @@ bool contender_setup(struct contender *c, const char *name, const struct hb_laye
 {
 	memset(c, 0, sizeof(*c));
 	c->name = name;
-	if (!strcmp(name, "null")) {
-		c->hops = &heap_null_ops;
-		snprintf(c->version, sizeof(c->version), "null heap (ceiling)");
+	char why[200];
+	if ((c->hops = heap_peer_find(name))) {
+		c->peer = true;
+		if (!heap_peer_load(c->hops, why, sizeof(why))) {
+			fprintf(stderr, "heap_bench: skipping %s\n", why);
+			return false;
+		}
+		snprintf(c->version, sizeof(c->version), "%s", heap_peer_version(c->hops));
 		return true;
 	}
-	const struct heap_ops *h = heap_fixture_heap_ops(name);
-	if (h) {
-		c->hops = h;
-		c->ours = true;
-		snprintf(c->version, sizeof(c->version), "memtestbed %s on %s/%s, keep 1", name,
-			 l->fops->name, l->vops->name);
-		return true;
-	}
-	struct bench_heap b = {.name = name};
-	if (!peer_load(&b))
+	if (!(c->hops = heap_fixture_heap_ops(name)))
 		return false;
-	snprintf(c->version, sizeof(c->version), "%s", b.version);
-	c->p_alloc = b.p_alloc, c->p_free = b.p_free, c->p_realloc = b.p_realloc;
+	c->ours = strcmp(name, "null") != 0;
+	snprintf(c->version, sizeof(c->version), "%s on %s/%s%s", c->ours ? name : "null heap",
+		 l->fops->name, l->vops->name, c->ours ? ", keep 1" : " (ceiling)");
 	return true;
 }
 
 int contender_up(struct contender *c, const struct hb_layers *l, unsigned ncpus)
 {
-	if (c->ours) {
+	if (!c->peer) {
 		if (heap_machine_init(&c->m, l->fops, l->vops, c->hops, ncpus, l->phys_bytes,
 				      l->va_bytes, HB_FIXED_HEAP_BYTES))
 			return -1;
 		c->heap_st = c->m.heap_st;
-	} else if (c->hops) {
-		struct heap_env env = {.ncpus = ncpus};
-		c->heap_st = calloc(1, c->hops->state_size);
-		if (!c->heap_st || c->hops->init(c->heap_st, &env) != MM_OK) {
-			fprintf(stderr, "heap_bench: %s: cannot start the heap\n", c->name);
-			free(c->heap_st);
-			c->heap_st = NULL;
-			return -1;
-		}
+		return 0;
+	}
+	c->heap_st = mmap(NULL, c->hops->state_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c->heap_st == MAP_FAILED || c->hops->init(c->heap_st, NULL) != MM_OK) {
+		fprintf(stderr, "heap_bench: %s: cannot start the heap\n", c->name);
+		if (c->heap_st != MAP_FAILED)
+			munmap(c->heap_st, c->hops->state_size);
+		c->heap_st = NULL;
+		return -1;
 	}
 	return 0;
 }
 
 void contender_down(struct contender *c)
 {
-	if (c->ours) {
+	if (!c->peer) {
 		heap_machine_fini(&c->m);
-	} else if (c->hops) {
-		heap_null_fini(c->heap_st);
-		free(c->heap_st);
+	} else if (c->heap_st) {
+		heap_peer_fini(c->heap_st);
+		munmap(c->heap_st, c->hops->state_size);
 	}
 	c->heap_st = NULL;
 }

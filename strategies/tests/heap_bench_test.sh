@@ -25,7 +25,7 @@ done
 [ ! -e "$dir/x" ] || fail "a bad command line wrote $dir/x"
 mkdir "$dir/out"
 MTB_BUILD_ID=t1 "$bin" --out "$dir/out/h.csv" --duration-ms 20 --warmup-ms 5 --rounds 2 \
-	--he-trials 1 --heaps talc,slab,glibc,null --phys freelist --virt btree 2>"$dir/progress" ||
+	--he-trials 1 --heaps talc,slab,glibc,null --phys freelist --virt btree --mem 160 2>"$dir/progress" ||
 	fail "small run failed: $(tail -3 "$dir/progress")"
 [ "$(ls "$dir/out")" = "h.csv" ] || fail "temporary file left: $(ls "$dir/out")"
 python3 - "$dir/out/h.csv" <<'PY' || fail "bad CSV (above)"

@@ -136,7 +136,7 @@ static int window_tables(struct machine *m)
 		return MM_ENOMEM;
 	uint64_t *root = pt_virt(m, m->pt.root);
 	unsigned first = (unsigned)(m->be.va_base / MACHINE_VA_ALIGN) & 511;
-	unsigned n = (unsigned)(m->be.va_size / MACHINE_VA_ALIGN);
+	unsigned n = (unsigned)((m->be.va_size + MACHINE_VA_ALIGN - 1) / MACHINE_VA_ALIGN);
 	for (unsigned s = first; s < first + n; s++) {
 		uint64_t pa;
 		if (pt_frame(m, &pa) != MM_OK)
@@ -148,12 +148,24 @@ static int window_tables(struct machine *m)
 	return MM_OK;
 }
 
+/* The window: a 1 GiB multiple; 512 GiB multiples from a 512 GiB boundary, or within
+ * one 512 GiB slot, aligned to its size rounded up to a power of two (small windows are
+ * for tools that cannot reserve much address space, such as valgrind). */
+static bool window_ok(const struct machine_backend *be)
+{
+	uint64_t s = be->va_size;
+	if (!s || s % SIZE_1G || s > 64 * MACHINE_VA_ALIGN)
+		return false;
+	if (s >= MACHINE_VA_ALIGN)
+		return !(s % MACHINE_VA_ALIGN) && !(be->va_base % MACHINE_VA_ALIGN);
+	return !(be->va_base % ((uint64_t)1 << mm_log2_ceil(s)));
+}
+
 static bool cfg_ok(const struct machine_cfg *c, const struct machine_backend *be)
 {
 	return c->fops && c->vops && c->hops && c->ncpus && c->ncpus <= HEAP_MAX_CPUS &&
 	       c->mem_bytes >= (16u << 20) && !(c->mem_bytes % SIZE_2M) && be->phys && be->unmap &&
-	       !(be->pa_offset % SIZE_2M) && !(be->va_base % MACHINE_VA_ALIGN) && be->va_size &&
-	       !(be->va_size % MACHINE_VA_ALIGN) && be->va_size <= 64 * MACHINE_VA_ALIGN;
+	       !(be->pa_offset % SIZE_2M) && window_ok(be);
 }
 
 int machine_init(struct machine *m, const struct machine_cfg *cfg, const struct machine_backend *be,

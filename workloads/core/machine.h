@@ -39,7 +39,8 @@ struct machine_backend {
 	void *ctx;
 	uint8_t *phys;	    /* pointer to machine physical address 0 (identity view) */
 	uint64_t pa_offset; /* engine physical address of machine physical 0 (2 MiB aligned) */
-	uint64_t va_base, va_size; /* the window: MACHINE_VA_ALIGN aligned, nothing mapped */
+	uint64_t va_base, va_size; /* the window: MACHINE_VA_ALIGN aligned (smaller windows:
+				    * see window_ok), nothing mapped */
 	/* After the tables map [va, va+len) -> machine pa: make it reachable. NULL: nothing
 	 * to do (the tables are live). 0 or MM_ENOMEM. */
 	int (*map)(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags);

@@ -22,7 +22,9 @@ int heap_machine_init(struct heap_machine *m, const struct frame_ops *fops,
 		      uint64_t phys_bytes, uint64_t va_bytes, uint64_t fixed_heap_bytes)
 {
 	*m = (struct heap_machine){0};
-	va_bytes = va_bytes ? MM_ALIGN_UP(va_bytes, MACHINE_VA_ALIGN) : MACHINE_VA_SIZE;
+	va_bytes = !va_bytes			  ? MACHINE_VA_SIZE
+		   : va_bytes >= MACHINE_VA_ALIGN ? MM_ALIGN_UP(va_bytes, MACHINE_VA_ALIGN)
+						  : MM_ALIGN_UP(va_bytes, SIZE_1G);
 	if (hostmem_init(&m->hm, phys_bytes, HOSTMEM_HOLES | HOSTMEM_PREFAULT | HOSTMEM_SLOT,
 			 va_bytes) != 0) {
 		heap_machine_fini(m);

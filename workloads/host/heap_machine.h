@@ -21,8 +21,8 @@ struct heap_machine {
 };
 
 /* Sets up m for heap over fops and vops with ncpus CPUs, phys_bytes of machine memory
- * (a 2 MiB multiple) and a window of va_bytes (rounded up to 512 GiB multiples; 0:
- * MACHINE_VA_SIZE); fixed_heap_bytes is talc's fixed heap (0: Hermit's size).
+ * (a 2 MiB multiple) and a window of va_bytes (0: MACHINE_VA_SIZE, as the guest's; else
+ * rounded up to 512 GiB multiples, or below 512 GiB to 1 GiB ones); fixed_heap_bytes is talc's fixed heap (0: Hermit's size).
  * 0, or -1 (message printed to stderr). */
 int heap_machine_init(struct heap_machine *m, const struct frame_ops *fops,
 		      const struct va_ops *vops, const struct heap_ops *heap, unsigned ncpus,

@@ -12,6 +12,7 @@
 #include "heap_peer.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <malloc.h>
@@ -352,4 +353,18 @@ const char *heap_peer_version(const struct heap_ops *ops)
 {
 	struct peer_api *a = api_of(ops);
 	return a && a->state > 0 ? a->version : "";
+}
+
+void heap_peer_reexec_for_tls(const char *prog, char **argv)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+	if (t && strstr(t, "optional_static_tls"))
+		return;
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s%sglibc.rtld.optional_static_tls=65536", t ? t : "",
+		 t ? ":" : "");
+	setenv("GLIBC_TUNABLES", buf, 1);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "%s: re-exec for static TLS failed: %s (a peer may not load)\n", prog,
+		strerror(errno));
 }

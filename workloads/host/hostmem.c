@@ -105,7 +105,11 @@ int hostmem_init(struct hostmem *hm, uint64_t phys_size, unsigned flags, uint64_
 		hm->phys = NULL;
 		return fail("mmap of physical memory", phys_size);
 	}
-	uint64_t align = (flags & HOSTMEM_SLOT) ? MACHINE_VA_ALIGN : SIZE_1G;
+	uint64_t align = SIZE_1G;
+	if (flags & HOSTMEM_SLOT) /* within one PML4 slot, or from its start */
+		align = va_size >= MACHINE_VA_ALIGN ? MACHINE_VA_ALIGN
+						    : (uint64_t)1 << mm_log2_ceil(va_size);
+	align = align < SIZE_1G ? SIZE_1G : align;
 	hm->reserved_len = va_size + align;
 	hm->reserved = mmap(NULL, hm->reserved_len, PROT_NONE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -20,7 +20,7 @@
 
 #define HOSTMEM_HOLES	 1u /* lay out RAM as several regions with gaps, like --holes */
 #define HOSTMEM_PREFAULT 2u /* populate memory and mappings; count the stand-in time */
-#define HOSTMEM_SLOT	 4u /* align the window to 512 GiB (one PML4 slot) */
+#define HOSTMEM_SLOT	 4u /* the window in one 512 GiB PML4 slot, or from one's start */
 
 struct hostmem {
 	int memfd;

@@ -275,28 +275,12 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	return ok ? 0 : (fprintf(stderr, "mtb_host: result row too long\n"), 1);
 }
 
-/* jemalloc uses initial-exec TLS: dlopen needs more static TLS surplus than glibc
- * reserves by default when the program has TLS of its own. Re-executes this program
- * once with the surplus raised (a loader setting; it changes no allocator). */
-static void ensure_static_tls(char **argv)
-{
-	const char *t = getenv("GLIBC_TUNABLES");
-	if (t && strstr(t, "optional_static_tls"))
-		return;
-	char buf[1024];
-	snprintf(buf, sizeof(buf), "%s%sglibc.rtld.optional_static_tls=16384", t ? t : "",
-		 t ? ":" : "");
-	setenv("GLIBC_TUNABLES", buf, 1);
-	execv("/proc/self/exe", argv);
-	perror("mtb_host: re-exec for static TLS"); /* go on: the load reports the problem */
-}
-
 int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
 	if ((rc == 3 || (!rc && heap_peer_find(o.heap))))
-		ensure_static_tls(argv);
+		heap_peer_reexec_for_tls("mtb_host", argv);
 	if (rc == 3)
 		return list_strategies(), 0;
 	if (rc)
