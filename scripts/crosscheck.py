@@ -23,8 +23,9 @@ import sys
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 # Not deterministic across engines: provenance, timing and machine context.
 SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores_online|"
-                  r"oversubscribed|heap_version|reps|seed|kind|host|"
-                  r"ctx_.*|load.*|steal.*|cpu_model|kvm_kind|mem_total|kernel|"
+                  r"oversubscribed|heap_version|reps|seed|kind|host|varied|ci_coverage|"
+                  r"cpu_model|cores|mem_bytes|kernel|kvm|load_before|load_after|steal_pct|"
+                  r"overloaded|"
                   r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|.*_ci_lo|.*_ci_hi|.*_reps|"
                   r"minor_faults|rep_.*)$")
 PARALLEL_KEYS = ["trace_hash", "ops", "allocs", "frees", "reallocs", "failed",

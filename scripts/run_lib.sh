@@ -1,11 +1,13 @@
-# run_lib.sh: the engine runners and the case list of scripts/run.sh (sourced, not run).
+# run_lib.sh: the engine runners and the workload helpers of scripts/run.sh (sourced).
 #
-# A case is one line "ID ENGINE COMBO WORKLOAD CPUS" (space separated; COMBO is
-# phys-virt-heap, or a peer heap like libc:jemalloc; WORKLOAD is a trace path, gen:NAME,
-# frame_churn or va:NAME). Each engine is one runner function run_ENGINE CASE... that
-# writes the case's result rows to the file $tmp (one JSON object per line) and returns
-# 0, or prints one line and returns non-zero. The caller adds "case":ID to every row
-# and renames $tmp into place, so a case file exists only when it is complete.
+# A case is one line "ID ENGINE COMBO WORKLOAD CPUS" (space separated). COMBO is
+# phys-virt-heap (heap talc, slab or null, the harness ceiling) or a peer allocator
+# (glibc, jemalloc, tcmalloc, mimalloc); WORKLOAD is a trace path, gen:NAME, frame_churn
+# or va:NAME; CPUS is 1 (the serial, deterministic replay), 1p (the parallel replay on
+# one CPU: the baseline of the scaling curves) or N (the parallel replay on N CPUs;
+# trace thread t runs on CPU t % N). Each runner run_ENGINE CASE... writes the case's
+# rows to $tmp (one JSON object per line) and returns 0, or prints one line and returns
+# non-zero. The caller checks the rows' kind, adds "case":ID and renames $tmp into place.
 
 # Strategy lists from the Makefile (the one place that names them).
 mk_list() {
@@ -38,51 +40,75 @@ case_id() {
 	printf '%s.%s.%s.c%s' "$1" "${2//:/_}" "$w" "$4" | tr -c 'A-Za-z0-9._\n-' '_'
 }
 
-# ---- host engine: build/bin/mtb_host ------------------------------------------------
-peer_lib() {
-	case $1 in
-	libc:jemalloc) echo /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 ;;
-	libc:mimalloc) echo /usr/lib/x86_64-linux-gnu/libmimalloc.so.2 ;;
-	libc:tcmalloc) echo /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 ;;
-	esac
-}
+peer_names() { echo glibc jemalloc tcmalloc mimalloc; }
+is_peer() { case $1 in glibc | jemalloc | tcmalloc | mimalloc) return 0 ;; esac; return 1; }
 
 gen_ops() { # the generator's op count: va_churn maps and unmaps (slow), so 1/40
 	[ "$1" = va_churn ] && echo $((ops / 40 > 10 ? ops / 40 : 10)) || echo "$ops"
 }
 
+# ---- workloads: one .mtb per sweep, its memory size ----------------------------------
+# The workload as a binary trace in $dir/traces/ (converted or generated once per sweep;
+# every engine replays this file, so all replay the same ops). Generators get
+# gen_threads threads (the largest CPU count of the sweep), so every point of a
+# scaling curve replays the same trace.
+wl_trace() {
+	local w=$1 f
+	f=$dir/traces/$(case_id x x "$w" 0 | cut -d. -f3).mtb
+	if [ ! -f "$f" ]; then
+		mkdir -p "$dir/traces"
+		case $w in
+		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp.$$" --ops "$(gen_ops "${w#gen:}")" \
+			--threads "$gen_threads" --seed "$seed" >/dev/null ;;
+		*) "$bin/trace" convert "$w" "$f.tmp.$$" >/dev/null ;;
+		esac || { rm -f "$f.tmp.$$"; echo "cannot convert $w" >&2; return 1; }
+		mv "$f.tmp.$$" "$f"
+	fi
+	echo "$f"
+}
+
+# trace stats KEY of a trace file (ops, threads, peak_live, ...).
+wl_stat() {
+	"$bin/trace" stats "$1" | awk -v k="$2" '$1 == k {print $2}'
+}
+
+# The replay machine's memory for a workload, in MiB, the same on every engine: at
+# least 128, else the power of two above 3 x peak live bytes + 32 MiB (talc's Hermit
+# heap is 90% of what is free), at most 8192.
+wl_mem() {
+	local f=$1 peak m=128
+	peak=$(wl_stat "$f" peak_live)
+	while [ $((m << 20)) -lt $((3 * ${peak:-0} + (32 << 20))) ] && [ $m -lt 8192 ]; do m=$((m * 2)); done
+	echo $m
+}
+
+# True if the workload has more than one thread (it gets the parallel points).
+wl_multi() {
+	case $1 in gen:*) return 0 ;; esac
+	local t
+	t=$(wl_stat "$1" threads)
+	[ "${t:-1}" -gt 1 ]
+}
+
+# ---- host engine: build/bin/mtb_host --------------------------------------------------
 run_host() { # ID ENGINE COMBO WORKLOAD CPUS
-	local combo=$3 w=$4 cpus=${5%p} args=() pre=
-	[[ $5 == *p ]] && args=(--mode parallel) # 1p: the parallel replay on one CPU
+	local combo=$3 w=$4 cpus=${5%p} args=(--mode parallel) f p v h
+	[ "$5" = 1 ] && args=(--mode serial)
 	case $w in
 	frame_churn) run_frame_churn; return ;;
 	va:*) run_va_replay "${w#va:}"; return ;;
-	gen:*) args+=(--gen "${w#gen:}" --ops "$(gen_ops "${w#gen:}")" --threads "$ncpu_max" --seed "$seed") ;;
-	*) args+=(--trace "$w") ;;
 	esac
-	case $combo in
-	libc) args+=(--heap libc) ;;
-	libc:*) args+=(--heap libc); pre=$(peer_lib "$combo") ;;
-	*) IFS=- read -r p v h <<<"$combo"; args+=(--phys "$p" --virt "$v" --heap "$h") ;;
-	esac
-	local i
-	for i in $(seq "$reps"); do
-		LD_PRELOAD=$pre "$bin/mtb_host" "${args[@]}" --cpus "$cpus" --build "$build_id" \
-			--out "$tmp.r$i" 2>"$tmp.err" || { head -1 "$tmp.err" >&2; return 1; }
-	done
-	median_row "$tmp".r* >"$tmp"
-	rm -f "$tmp".r* "$tmp.err"
-}
-
-# The row (of one-row files) with the median ops_per_s, plus "reps" and the spread
-# max/min of ops_per_s over the repetitions: timings on a shared machine vary.
-median_row() {
-	awk 'BEGIN { n = 0 } FNR == 1 { match($0, /"ops_per_s":[0-9.e+]+/); v = substr($0, RSTART + 12, RLENGTH - 12) + 0
-		row[n] = $0; val[n++] = v }
-	END {
-		for (i = 0; i < n; i++) { r = 0; for (j = 0; j < n; j++) if (val[j] < val[i] || (val[j] == val[i] && j < i)) r++; if (r == int((n - 1) / 2)) m = i }
-		lo = hi = val[0]; for (i = 1; i < n; i++) { if (val[i] < lo) lo = val[i]; if (val[i] > hi) hi = val[i] }
-		s = row[m]; sub(/}$/, sprintf(",\"reps\":%d,\"ops_per_s_spread\":%.3f}", n, lo > 0 ? hi / lo : 0), s); print s }' "$@"
+	f=$(wl_trace "$w") || return 1
+	if is_peer "$combo"; then
+		args+=(--heap "$combo")
+	else
+		IFS=- read -r p v h <<<"$combo"
+		args+=(--phys "$p" --virt "$v" --heap "$h")
+	fi
+	# MTB_PERTURB is the guest side's knob (guest_prep): the host stays the reference.
+	MTB_PERTURB= "$bin/mtb_host" --trace "$f" "${args[@]}" --mem "$(wl_mem "$f")" --cpus "$cpus" \
+		--build "$build_id" --out "$tmp" 2>"$tmp.err" || { head -1 "$tmp.err" >&2; return 1; }
+	rm -f "$tmp.err"
 }
 
 # frame_bench's churn and metadata figures (both frame allocators in one run) as rows.
@@ -115,59 +141,30 @@ vmt_files() {
 	return 0
 }
 
-# ---- guest engines: the guest kernel of the combination ----------------------------
-# The trace as the guest reads it (.mtb, converted once per sweep into $dir/traces/).
-guest_trace() {
-	local w=$1 f
-	f=$dir/traces/$(case_id x x "$w" 0 | cut -d. -f3).mtb
-	if [ ! -f "$f" ]; then
-		mkdir -p "$dir/traces"
-		case $w in
-		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp" --ops "$(gen_ops "${w#gen:}")" \
-			--threads "$ncpu_max" --seed "$seed" >/dev/null ;;
-		*) "$bin/trace" convert "$w" "$f.tmp" >/dev/null ;;
-		esac || { echo "cannot convert $w for the guest" >&2; return 1; }
-		mv "$f.tmp" "$f"
-	fi
-	echo "$f"
-}
-
-# What the guest runs: "replay" (serial at 1 CPU, replay=par at more, as the host engine
-# does) once the guest has it, else the boot selftest (so the engine and every
-# combination's kernel are still exercised).
-guest_cmd() {
-	if [ -z "${guest_has_replay:-}" ]; then
-		guest_has_replay=no
-		local h
-		h=$("$bin/vmm" "$(guest_elf buddy-bitmap-talc)" -- help 2>/dev/null || true)
-		[[ $h == *" replay "* ]] && guest_has_replay=yes
-	fi
-	if [ "$guest_has_replay" = no ]; then
-		echo selftest
-	elif [ "$1" -gt 1 ]; then
-		echo replay=par
-	else
-		echo replay
-	fi
-}
-
+# ---- guest engines: the guest kernel of the combination, replaying ----------------------
 guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 
-# Sets g_elf, g_cmd, g_trace, g_name, g_mem (MiB) for a guest case: COMBO WORKLOAD CPUS.
-# Guest RAM: 128 MiB, where talc's fixed heap (1/32 of usable RAM, at least 2 MiB) is the
-# host engine's 2 MiB, so every deterministic metric must match; 1 GiB when the trace
-# blob and its peak live bytes need more (then talc's footprint may differ).
+# Sets g_elf, g_cmd (the guest's command line), g_trace, g_mem (guest RAM, MiB) for a
+# guest case: COMBO WORKLOAD CPUS. The guest replays (serial at CPUS 1, replay=par
+# otherwise) on a replay machine of wl_mem MiB (rmem=), as the host engine's --mem, so
+# every deterministic metric must equal the host's; heap null runs on the PHYS-VIRT
+# pair's talc kernel with heap=null. MTB_PERTURB=FIELD adds perturb=FIELD (a negative
+# control: the cross-check must then fail).
 guest_prep() {
-	local combo=$1 w=$2 peak
+	local combo=$1 w=$2 n=$3 heap=${1##*-} mem ops blob
+	[ "$heap" = null ] && combo=${combo%-null}-talc
 	g_elf=$(guest_elf "$combo")
 	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
-	g_cmd=$(guest_cmd "$3") g_trace= g_mem=128
-	g_name=${w##*/}
-	g_name=${g_name#gen:}
-	[ "$g_cmd" = selftest ] && return 0
-	g_trace=$(guest_trace "$w") || return 1
-	peak=$("$bin/trace" stats "$g_trace" | awk '$1 == "peak_live" {print $2}')
-	[ $((${peak:-0} + 2 * $(stat -c %s "$g_trace"))) -lt $((64 << 20)) ] || g_mem=1024
+	g_trace=$(wl_trace "$w") || return 1
+	mem=$(wl_mem "$g_trace")
+	ops=$(wl_stat "$g_trace" ops)
+	blob=$(stat -c %s "$g_trace")
+	g_mem=$(((mem + (${ops:-0} * 160 + 3 * blob) / 1048576 + 128 + 63) / 64 * 64))
+	g_cmd="rmem=$mem replay"
+	[ "$n" = 1 ] || g_cmd="rmem=$mem replay=par"
+	[ "$heap" = null ] && g_cmd="$g_cmd heap=null"
+	[ -n "${MTB_PERTURB:-}" ] && g_cmd="$g_cmd perturb=$MTB_PERTURB"
+	g_name=$(basename "$g_trace")
 	return 0
 }
 
@@ -179,30 +176,38 @@ guest_rows() {
 }
 
 run_kvm() {
-	guest_prep "$3" "$4" "$5" || return 1
-	"$bin/vmm" --cpus "$5" --mem "${g_mem}M" --timeout "$guest_timeout" ${g_trace:+--trace "$g_trace"} \
-		--out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>&1 ||
-		{ echo "vmm: $(grep -m1 -E 'vmm: |panic' "$tmp.log" || tail -1 "$tmp.log")" >&2; return 1; }
+	guest_prep "$3" "$4" "${5%p}" || return 1
+	# shellcheck disable=SC2086
+	"$bin/vmm" --cpus "${5%p}" --mem "${g_mem}M" --timeout "$guest_timeout" --trace "$g_trace" \
+		--out "$tmp.g" "$g_elf" -- $g_cmd >"$tmp.log" 2>&1 ||
+		{ echo "vmm: $(grep -m1 -E 'vmm: |panic|replay: ' "$tmp.log" || tail -1 "$tmp.log")" >&2; return 1; }
 	rm -f "$tmp.log"
 	guest_rows
 }
 
 run_qemu() {
-	guest_prep "$3" "$4" "$5" || return 1
-	"$repo/scripts/qemu_run.sh" --cpus "$5" --mem "${g_mem}M" --timeout "$guest_timeout" --elf "$g_elf" \
-		${g_trace:+--trace "$g_trace"} --out "$tmp.g" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
-		{ head -1 "$tmp.err" >&2; return 1; }
+	guest_prep "$3" "$4" "${5%p}" || return 1
+	# shellcheck disable=SC2086
+	"$repo/scripts/qemu_run.sh" --cpus "${5%p}" --mem "${g_mem}M" --timeout "$guest_timeout" \
+		--elf "$g_elf" --trace "$g_trace" --out "$tmp.g" -- $g_cmd >"$tmp.log" 2>"$tmp.err" ||
+		{ echo "$(head -1 "$tmp.err") $(grep -m1 'replay: ' "$tmp.log")" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
 	guest_rows
 }
 
 run_libvirt() {
-	guest_prep "$3" "$4" "$5" || return 1
-	"$repo/scripts/libvirt_run.sh" --cpus "$5" --mem "$g_mem" --timeout "$guest_timeout" \
-		${g_trace:+--trace "$g_trace"} --out "$tmp.g" "$g_elf" -- "$g_cmd" >"$tmp.log" 2>"$tmp.err" ||
-		{ head -1 "$tmp.err" >&2; return 1; }
+	guest_prep "$3" "$4" "${5%p}" || return 1
+	# shellcheck disable=SC2086
+	"$repo/scripts/libvirt_run.sh" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
+		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd >"$tmp.log" 2>"$tmp.err" ||
+		{ echo "$(head -1 "$tmp.err") $(grep -m1 'replay: ' "$tmp.log")" >&2; return 1; }
 	rm -f "$tmp.log" "$tmp.err"
 	guest_rows
+}
+
+# The kind of rows a case must produce.
+case_kind() {
+	case $1 in frame_churn) echo frame_churn ;; va:*) echo va_frag ;; *) echo replay ;; esac
 }
 
 # ---- engine choice ----------------------------------------------------------------

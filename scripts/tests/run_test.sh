@@ -3,7 +3,10 @@
 # per case with well-formed rows, rows.jsonl + rows.csv with a header, a rerun skips every
 # finished case, a run killed by SIGINT or SIGKILL leaves no partial case file and the
 # rerun completes it to the same case set; --help, bad flags (one line, exit 2), and the
-# default engine falls back with a reason where KVM is emulated.
+# default engine falls back with a reason where KVM is emulated. With QEMU: a guest check
+# whose cases are replays that agree with the host on every deterministic metric, and the
+# same check with a metric perturbed in the guest (MTB_PERTURB) failing the run; repeated
+# cases (--reps 3) carry medians with intervals.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}
@@ -19,7 +22,7 @@ unset ENGINE
 
 # --help, bad usage
 scripts/run.sh --help | grep -q -- '--engine E' || fail "--help"
-for bad in "--bogus" "--engine nosuch" "--cpus 0" "--ops x" "--reps 0"; do
+for bad in "--bogus" "--engine nosuch" "--cpus 0" "--cpus 1,x" "--ops x" "--reps 0" "--only ["; do
 	set +e
 	# shellcheck disable=SC2086
 	scripts/run.sh $bad --out "$t/bad" >"$t/o" 2>"$t/e"
@@ -62,7 +65,9 @@ for r in rows:
 rep = [r for r in rows if r["kind"] == "replay"]
 assert {r["cpus"] for r in rep} >= {1}, "no 1-CPU rows"
 assert any(r["heap"] == "talc" for r in rep) and any(r["heap"] == "slab" for r in rep)
-assert any(r["heap"] == "libc" for r in rep), "no peer baseline"
+assert any(r["heap"] == "glibc" for r in rep), "no peer baseline"
+assert any(r["heap"] == "null" and r["mode"] == "parallel" for r in rep), "no harness ceiling"
+assert {r["cpus"] for r in rep if r["mode"] == "parallel"} >= {1, 2}, "no scaling points"
 for r in rep:
     if r["heap"] in ("talc", "slab"):
         assert r["phys_meta_bytes"] > 0 and r["va_meta_bytes"] >= 0 and r["reps"] >= 1, r
@@ -91,7 +96,8 @@ for f in os.listdir(d):
     if ".tmp." in f:
         continue
     rows = [json.loads(l) for l in open(os.path.join(d, f))]
-    assert rows and all(r["case"] + ".jsonl" == f for r in rows), f
+    base = f.split(".r")[0] + ".jsonl" if ".jsonl" in f and f.rsplit(".", 2)[-2].startswith("r") else f
+    assert rows and all(r["case"] + ".jsonl" in (f, base) for r in rows), f
 PY
 }
 for sig in INT KILL; do
@@ -100,13 +106,18 @@ for sig in INT KILL; do
 	MTB_BIN=$t/slow scripts/run.sh --engine host --quick --out "$d" --no-plots >"$t/klog" 2>&1 &
 	pid=$!
 	set +m
-	sleep 3
+	# The signal lands once a few cases are done (polled, not a fixed sleep).
+	for ((i = 0; i < 600; i++)); do
+		[ "$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' 2>/dev/null | wc -l)" -ge 3 ] && break
+		sleep 0.1
+	done
 	kill -"$sig" "$pid"
 	set +e
 	wait "$pid"
 	rc=$?
 	set -e
-	got=$(find "$d/cases" -name '*.jsonl' | wc -l)
+	got=$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' | wc -l)
+	reps_left=$(find "$d/cases" -name '*.r[0-9]*.jsonl' | wc -l)
 	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ] || fail "SIG$sig: $got of $n cases done, want some"
 	if [ "$sig" = INT ]; then
 		[ $rc -eq 130 ] || fail "SIGINT: exit $rc, want 130"
@@ -114,13 +125,54 @@ for sig in INT KILL; do
 		[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIGINT left temporary files: $(find "$d" -name '*.tmp.*')"
 		[ ! -e "$d/rows.jsonl" ] || fail "SIGINT: rows.jsonl written"
 	else
-		sleep 1 # the orphaned case finishes (into a temporary name)
+		# The orphaned case goes on into a temporary name; wait for its process.
+		for ((i = 0; i < 300; i++)); do pgrep -f "$t/slow/mtb_host" >/dev/null || break; sleep 0.1; done
 	fi
 	check_partial "$d" || fail "SIG$sig left a partial case file"
 	scripts/run.sh --engine host --quick --out "$d" --no-plots >"$t/klog2" 2>&1 || { cat "$t/klog2"; fail "SIG$sig: resume"; }
-	grep -q ", $got already done)" "$t/klog2" || fail "SIG$sig: resume did not skip the $got done: $(tail -2 "$t/klog2")"
+	grep -q ", $((got + reps_left)) already done)" "$t/klog2" ||
+		fail "SIG$sig: resume did not skip the $got done: $(grep 'already done' "$t/klog2")"
 	[ "$(find "$d/cases" -name '*.jsonl' | wc -l)" -eq "$n" ] || fail "SIG$sig: resume incomplete"
 	[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIG$sig: temporary files after resume"
 	[ "$(wc -l <"$d/rows.jsonl")" -eq "$(wc -l <"$t/r/rows.jsonl")" ] || fail "SIG$sig: row count differs"
 done
+# Repetitions: medians with intervals, interleaved (every case's rep 1 before any rep 2).
+scripts/run.sh --engine host --quick --reps 3 --only 'host\.(buddy-bitmap-talc|glibc)\.larson' \
+	--out "$t/reps" --no-plots >"$t/rlog" 2>&1 || { cat "$t/rlog"; fail "--reps 3"; }
+awk '/^\[/ {print $2, $4}' "$t/rlog" | awk '{r[NR] = $2} END {exit !(r[1] == "1/3" && r[NR] == "3/3")}' ||
+	fail "repetitions not interleaved: $(grep '^\[' "$t/rlog" | head -4)"
+python3 - "$t/reps/rows.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == 6, len(rows)
+for r in rows:
+    assert r["reps"] == 3 and len(r["ops_per_s_reps"]) == 3, r
+    assert r["ops_per_s_ci_lo"] <= r["ops_per_s"] <= r["ops_per_s_ci_hi"], r
+    assert r["ci_coverage"] == 0.75 and r["cpu_model"] is not None and "load_before" in r, r
+PY
+
+# The guest check under QEMU: replays (never selftest), cross-checked with the host.
+if command -v qemu-system-x86_64 >/dev/null; then
+	sel='^(host|qemu)\.buddy-bitmap-(talc|null)\.(gnu-ld|larson)'
+	scripts/run.sh --engine host --quick --guest-check qemu --only "$sel" --out "$t/g" --no-plots \
+		>"$t/glog" 2>&1 || { cat "$t/glog"; fail "guest check"; }
+	grep -q 'crosscheck: [1-9][0-9]* host/guest pairs, .* 0 mismatches' "$t/glog" || fail "no cross-check: $(tail -3 "$t/glog")"
+	python3 - "$t/g/rows.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+q = [r for r in rows if r["engine"] == "qemu"]
+assert len(q) >= 5 and all(r["kind"] == "replay" for r in q), [r["kind"] for r in q]
+assert {r["heap"] for r in q} == {"talc", "null"} and {r["mode"] for r in q} == {"serial", "parallel"}
+PY
+	set +e
+	MTB_PERTURB=footprint_end scripts/run.sh --engine host --quick --guest-check qemu --only "$sel" \
+		--out "$t/gp" --no-plots >"$t/gplog" 2>&1
+	rc=$?
+	set -e
+	[ $rc -eq 1 ] || fail "a perturbed guest metric: exit $rc, want 1"
+	grep -q 'MISMATCH .*footprint_end: host' "$t/gplog" && grep -q 'guest cross-check FAILED' "$t/gplog" ||
+		fail "a perturbed guest metric was not reported: $(tail -3 "$t/gplog")"
+else
+	echo "SKIP (part): no qemu-system-x86_64: no guest check"
+fi
 echo "run_test: ok ($n cases)"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "cli_util.h"
 #include "heap_machine.h"
@@ -74,6 +75,12 @@ static void *cpu_main(void *a)
 	if (go > 0)
 		replay_run_cpu(&R->r, ca->cpu);
 	return NULL;
+}
+
+static uint64_t minor_faults(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) ? 0 : (uint64_t)ru.ru_minflt;
 }
 
 static void *map_zero(uint64_t len)
@@ -138,6 +145,18 @@ static int run_parallel(struct run *R, char *err, size_t cap)
 	return rc;
 }
 
+/* The replay itself: serial on this thread, or parallel on new ones. */
+static int run_replay(struct run *R, char *err, size_t cap)
+{
+	if (R->c->parallel)
+		return run_parallel(R, err, cap);
+	touch_stack();
+	if (peer_up(R, err, cap))
+		return -1;
+	replay_run_serial(&R->r);
+	return 0;
+}
+
 static void collect(struct run *R, struct host_run_out *out)
 {
 	replay_finish(&R->r, &out->res);
@@ -171,13 +190,10 @@ int host_run(const struct host_run_cfg *c, const struct trace *t, struct host_ru
 	if (bad)
 		snprintf(err, cap, "no memory for the replay's tables (%llu bytes)",
 			 (unsigned long long)len);
-	else if (c->parallel)
-		bad = run_parallel(&R, err, cap);
-	else {
-		touch_stack();
-		if (!(bad = peer_up(&R, err, cap)))
-			replay_run_serial(&R.r);
-	}
+	uint64_t f0 = minor_faults();
+	if (!bad)
+		bad = run_replay(&R, err, cap);
+	out->minor_faults = minor_faults() - f0;
 	if (!bad) {
 		collect(&R, out);
 		replay_release(&R.r);

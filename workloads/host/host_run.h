@@ -27,6 +27,7 @@ struct host_run_cfg {
 
 struct host_run_out {
 	struct replay_result res;
+	uint64_t minor_faults; /* Linux page faults of the process during the replay */
 	bool machine; /* ours: the fields below hold */
 	struct frame_stats fs;
 	struct va_stats vs;

@@ -29,6 +29,7 @@
 #include "../core/json_row.h"
 #include "../host/cli_util.h"
 #include "../host/heap_peer.h"
+#include "../host/host_ctx.h"
 #include "../host/host_run.h"
 #include "../host/trace_iso.h"
 #include "../../strategies/tests/heap_support.h"
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 	      "  --fixed-heap B     talc's fixed heap in bytes (default: Hermit's size for\n"
 	      "                     the machine's free memory)\n"
 	      "  --list             print the heaps and strategies linked in and exit\n"
+	      "  --context          print the machine context rows carry (JSON) and exit\n"
 	      "  --cpus LIST        CPU counts, e.g. 1,2,4: one row each (default 1)\n"
 	      "  --mode M           serial (deterministic, one thread) or parallel (one\n"
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
@@ -111,7 +113,7 @@ static int parse_num(int c, const char *s, struct opts *o)
 	return 0;
 }
 
-/* Returns 0, 1 (show help), 3 (--list) or 2 (bad usage, message printed). */
+/* Returns 0, 1 (show help), 3 (--list), 4 (--context) or 2 (bad usage, message printed). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -121,6 +123,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
 		{"phys", 1, 0, 'P'},  {"virt", 1, 0, 'V'},   {"mem", 1, 0, 'M'},
 		{"list", 0, 0, 'L'},  {"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},
+		{"context", 0, 0, 'C'},
 		{0, 0, 0, 0}};
 	*o = (struct opts){.heap = "glibc", .phys = "buddy", .ops = 1000000, .seed = 1,
 			   .mem_mib = 1024, .cpus = {1}, .ncpus_list = 1};
@@ -140,6 +143,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V': o->virt = optarg; break;
 		case 'h': return 1;
 		case 'L': return 3;
+		case 'C': return 4;
 		case 'c':
 			if (!parse_cpus(optarg, o))
 				return die("bad --cpus (1..64, comma separated)", optarg);
@@ -223,6 +227,26 @@ static int get_trace(const struct opts *o, struct trace_mapped *tm)
 	return rc ? 1 : 0;
 }
 
+static struct host_ctx ctx;
+
+/* The members host_ctx_json and host_sample_json write (s NULL: the static part only),
+ * without braces, into buf. */
+static void ctx_members(const struct host_sample *s, char *buf, size_t cap)
+{
+	struct json_buf j;
+	json_begin(&j, buf, cap);
+	host_ctx_json(&j, &ctx);
+	if (s)
+		host_sample_json(&j, s);
+	long n = json_end(&j);
+	if (n < 2) {
+		buf[0] = 0;
+		return;
+	}
+	__builtin_memmove(buf, buf + 1, (size_t)n - 2);
+	buf[n - 2] = 0;
+}
+
 /* Appends ,MEMBERS before the row's closing brace; false if it does not fit. */
 static bool row_append(char *row, size_t cap, const char *members)
 {
@@ -242,8 +266,12 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	c->mem_bytes = o->mem_mib << 20;
 	c->fixed_heap_bytes = o->fixed_heap;
 	struct host_run_out out;
+	struct host_sample hs;
 	char err[512];
-	if (host_run(c, t, &out, err, sizeof(err))) {
+	host_sample_begin(&hs);
+	int rc = host_run(c, t, &out, err, sizeof(err));
+	host_sample_end(&hs, &ctx);
+	if (rc) {
 		fprintf(stderr, "mtb_host: %s\n", err);
 		return 1;
 	}
@@ -259,10 +287,12 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 				o->gen ? o->seed : 0};
 	struct env_metrics em = {&out.fs, &out.vs, &out.mc, c->mem_bytes};
 	long n = json_replay_row_env(&p, &out.res, out.machine ? &em : NULL, row, cap);
-	char extra[256];
-	snprintf(extra, sizeof(extra), "\"cores_online\":%ld,\"oversubscribed\":%s", cores,
-		 over ? "true" : "false");
+	char extra[1024];
+	snprintf(extra, sizeof(extra), "\"oversubscribed\":%s,\"minor_faults\":%llu",
+		 over ? "true" : "false", (unsigned long long)out.minor_faults);
 	bool ok = n > 0 && row_append(row, cap, extra);
+	ctx_members(&hs, extra, sizeof(extra));
+	ok = ok && row_append(row, cap, extra);
 	if (ok && !c->fops) {
 		snprintf(extra, sizeof(extra), "\"heap_version\":\"%s\"", heap_peer_version(c->heap));
 		ok = row_append(row, cap, extra);
@@ -281,8 +311,15 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if ((rc == 3 || (!rc && heap_peer_find(o.heap))))
 		heap_peer_reexec_for_tls("mtb_host", argv);
+	host_ctx_init(&ctx);
 	if (rc == 3)
 		return list_strategies(), 0;
+	if (rc == 4) { /* --context: the machine, as rows carry it */
+		char buf[1024];
+		ctx_members(NULL, buf, sizeof(buf));
+		printf("{%s}\n", buf);
+		return 0;
+	}
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
 	struct host_run_cfg c = {0};
