@@ -30,10 +30,8 @@
 #include "frame.h"
 #include "frame_freelist.h"
 #include "range_list.h"
-#include "sync.h"
 
 struct freelist {
-	struct spinlock lock;
 	uint64_t total;
 	struct mem_map map;
 	struct range_list l; /* frames */
@@ -80,9 +78,9 @@ static int fl_alloc(void *st, unsigned cpu, unsigned order, uint64_t *pfn)
 		return MM_EINVAL;
 	if (rl_reentered(&f->l, cpu))
 		return MM_ENOMEM; /* called from inside our own heap call */
-	spin_lock(&f->lock);
+	rl_lock(&f->l, cpu);
 	int rc = rl_first_fit(&f->l, cpu, 1ull << order, 1ull << order, pfn);
-	spin_unlock(&f->lock);
+	rl_unlock(&f->l);
 	return rc;
 }
 
@@ -97,9 +95,9 @@ static void fl_free(void *st, unsigned cpu, uint64_t pfn, unsigned order)
 		rl_lose(&f->l, 1ull << order); /* called from inside our own heap call */
 		return;
 	}
-	spin_lock(&f->lock);
+	rl_lock(&f->l, cpu);
 	int rc = rl_put(&f->l, cpu, pfn, 1ull << order); /* MM_ENOMEM: dropped, lost */
-	spin_unlock(&f->lock);
+	rl_unlock(&f->l);
 	if (rc == MM_EBUSY)
 		mm_panic("frame_freelist: double free (block is already free, or was never "
 			 "allocated)");
@@ -111,9 +109,9 @@ static int fl_alloc_at(void *st, uint64_t pfn, unsigned order)
 	uint64_t len = 1ull << order;
 	if (order > FRAME_MAX_ORDER || (pfn & (len - 1)) || !fl_usable(f, pfn, len))
 		return MM_EINVAL;
-	spin_lock(&f->lock);
+	rl_lock(&f->l, RL_NO_CPU);
 	int rc = rl_take(&f->l, RL_NO_CPU, pfn, len);
-	spin_unlock(&f->lock);
+	rl_unlock(&f->l);
 	return rc;
 }
 

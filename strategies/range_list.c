@@ -1,7 +1,7 @@
 /* range_list.c: the sorted free-range list shared by the Hermit baselines
- * (frame_freelist.c, va_freelist.c); algorithm, spilling to the heap, the
- * failure and re-entry rules and the invariants are in range_list.h. Every
- * operation is a linear walk: O(n) in the ranges held.
+ * (frame_freelist.c, va_freelist.c), with its lock; algorithm, spilling to the
+ * heap, the failure and re-entry rules and the invariants are in range_list.h.
+ * Every operation is a linear walk: O(n) in the ranges held.
  */
 #include "range_list.h"
 
@@ -10,6 +10,25 @@ void rl_init(struct range_list *l)
 	mm_zero(l, sizeof(*l));
 	l->v = l->inl;
 	l->cap = RL_INLINE;
+}
+
+void rl_lock(struct range_list *l, unsigned cpu)
+{
+	uint32_t me = cpu == RL_NO_CPU ? 0 : cpu + 1;
+	if (MM_DEBUG && me)
+		MM_ASSERT(atomic_load_rlx(&l->holder) != me,
+			  "range_list: lock taken again by its holder's cpu: self-deadlock "
+			  "(a re-entry from the list's heap call, or two threads with one cpu)");
+	spin_lock(&l->lock);
+	if (MM_DEBUG)
+		atomic_store_rlx(&l->holder, me);
+}
+
+void rl_unlock(struct range_list *l)
+{
+	if (MM_DEBUG)
+		atomic_store_rlx(&l->holder, 0);
+	spin_unlock(&l->lock);
 }
 
 void rl_set_heap(struct range_list *l, const struct rl_heap *h)
@@ -21,15 +40,15 @@ void rl_set_heap(struct range_list *l, const struct rl_heap *h)
 
 bool rl_reentered(struct range_list *l, unsigned cpu)
 {
-	if (cpu == RL_NO_CPU || __atomic_load_n(&l->heap_cpu, __ATOMIC_RELAXED) != cpu + 1)
+	if (cpu == RL_NO_CPU || atomic_load_rlx(&l->heap_cpu) != cpu + 1)
 		return false;
-	__atomic_fetch_add(&l->reentries, 1, __ATOMIC_RELAXED);
+	atomic_fetch_add_rlx(&l->reentries, 1);
 	return true;
 }
 
 void rl_lose(struct range_list *l, uint64_t len)
 {
-	__atomic_fetch_add(&l->lost, len, __ATOMIC_RELAXED);
+	atomic_fetch_add_rlx(&l->lost, len);
 }
 
 /* Makes room for one more range: the SmallVec spill, then doubling, storage from
@@ -42,7 +61,7 @@ static bool rl_grow(struct range_list *l, unsigned cpu)
 	if (!l->heap.alloc || cpu == RL_NO_CPU || l->cap >= RL_CAP_MAX)
 		return false;
 	uint32_t cap = l->cap * 2;
-	__atomic_store_n(&l->heap_cpu, cpu + 1, __ATOMIC_RELAXED);
+	atomic_store_rlx(&l->heap_cpu, cpu + 1);
 	struct rl_range *v = l->heap.alloc(l->heap.ctx, cpu, cap * sizeof(*v));
 	if (v) {
 		struct rl_range *old = l->v;
@@ -54,7 +73,7 @@ static bool rl_grow(struct range_list *l, unsigned cpu)
 		l->cap = cap;
 		l->spill_allocs++;
 	}
-	__atomic_store_n(&l->heap_cpu, 0, __ATOMIC_RELAXED);
+	atomic_store_rlx(&l->heap_cpu, 0);
 	return v != NULL;
 }
 

@@ -24,24 +24,29 @@
  * So at any quiescent point, for the units a list was given:
  *   sum (free) + lost + units its callers hold == units given
  *
+ * Locking: one spinlock per list (rl_lock / rl_unlock), taken by the free list
+ * around every operation, so growth calls the heap with it held.
  * Re-entry: while the list calls its heap, heap_cpu == cpu + 1. A heap that
  * needs memory from this very list (a slab heap taking frames) calls back into
- * it on the same cpu; with the caller's spinlock held that is a self-deadlock in
- * Hermit. Callers ask rl_reentered(l, cpu) before taking their lock; true means
- * the call is nested in the list's own heap call: fail it without the lock
- * (alloc: MM_ENOMEM; free: rl_lose). Counted in `reentries`. This relies on cpu
- * naming the caller's execution context: no other thread passes the cpu of a
- * caller that is inside the heap call (callers without one pass RL_NO_CPU).
+ * it on the same cpu; with the spinlock held that is a self-deadlock in Hermit.
+ * Callers ask rl_reentered(l, cpu) before rl_lock; true means the call is nested
+ * in the list's own heap call: fail it without the lock (alloc: MM_ENOMEM;
+ * free: rl_lose). Counted in `reentries`. This relies on cpu naming the caller's
+ * execution context: no other thread passes the cpu of a caller that is inside
+ * the list (callers without one pass RL_NO_CPU). With MM_DEBUG, rl_lock also
+ * records the holder (cpu + 1) and panics when the holder's cpu asks again:
+ * a re-entry rl_reentered missed, or that contract broken; never a silent hang.
  *
  * Invariants (rl_check): v[i].start < v[i].end < v[i+1].start (sorted, non-empty,
  * merged: neighbours never touch); sum(end - start) == sum; n <= cap;
  * v == inl <=> spill_allocs == 0; cap == RL_INLINE << spill_allocs.
- * Not thread-safe apart from rl_reentered / rl_lose: callers hold their own lock.
+ * Every call but rl_lock, rl_reentered and rl_lose needs the lock (or quiescence).
  */
 #ifndef MM_RANGE_LIST_H
 #define MM_RANGE_LIST_H
 
 #include "mm_common.h"
+#include "sync.h"
 
 #define RL_INLINE  16u
 #define RL_CAP_MAX (1u << 30) /* ranges; growth past this fails */
@@ -60,6 +65,8 @@ struct rl_range {
 };
 
 struct range_list {
+	struct spinlock lock;
+	uint32_t holder;       /* MM_DEBUG: cpu + 1 of the lock holder, 0 if none (atomic) */
 	uint32_t n, cap;       /* ranges in use, capacity of v */
 	struct rl_range *v;    /* inl, or heap storage of cap ranges */
 	struct rl_heap heap;   /* alloc == NULL: none attached yet */
@@ -74,6 +81,10 @@ struct range_list {
 
 /* An empty list on its inline slots. It points into itself: do not move it. */
 void rl_init(struct range_list *l);
+/* Takes the list's lock for cpu (RL_NO_CPU: a caller without one). With MM_DEBUG,
+ * panics if cpu holds it already (instead of spinning forever). */
+void rl_lock(struct range_list *l, unsigned cpu);
+void rl_unlock(struct range_list *l);
 /* Attaches the heap (copied); quiescent, while the list is still inline. */
 void rl_set_heap(struct range_list *l, const struct rl_heap *h);
 /* True (and counted) if cpu is inside this list's heap call: the caller must not

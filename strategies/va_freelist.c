@@ -24,11 +24,9 @@
  * reserved_bytes + free_bytes + lost_bytes == size, free_bytes == 4 KiB * sum.
  */
 #include "range_list.h"
-#include "sync.h"
 #include "va.h"
 
 struct va_freelist {
-	struct spinlock lock;
 	uint64_t base, size; /* bytes */
 	struct range_list l; /* absolute page numbers */
 };
@@ -64,10 +62,10 @@ static int vf_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint6
 	uint64_t page;
 	if (rl_reentered(&v->l, cpu))
 		return MM_ENOMEM; /* called from inside our own heap call */
-	spin_lock(&v->lock);
+	rl_lock(&v->l, cpu);
 	int rc = rl_first_fit(&v->l, cpu, MM_ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT,
 			      align >> PAGE_SHIFT, &page);
-	spin_unlock(&v->lock);
+	rl_unlock(&v->l);
 	if (rc == MM_OK)
 		*addr = page << PAGE_SHIFT;
 	return rc;
@@ -96,9 +94,9 @@ static void vf_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 		rl_lose(&v->l, hi - lo); /* called from inside our own heap call */
 		return;
 	}
-	spin_lock(&v->lock);
+	rl_lock(&v->l, cpu);
 	int rc = rl_put(&v->l, cpu, lo, hi - lo); /* MM_ENOMEM: dropped, lost */
-	spin_unlock(&v->lock);
+	rl_unlock(&v->l);
 	if (rc == MM_EBUSY)
 		mm_panic("va_freelist: double free (range is already free, or was never "
 			 "allocated)");
@@ -110,9 +108,9 @@ static int vf_reserve(void *st, uint64_t addr, uint64_t size)
 	uint64_t lo, hi;
 	if (!vf_pages(v, addr, size, &lo, &hi))
 		return MM_EINVAL;
-	spin_lock(&v->lock);
+	rl_lock(&v->l, RL_NO_CPU);
 	int rc = rl_take(&v->l, RL_NO_CPU, lo, hi - lo);
-	spin_unlock(&v->lock);
+	rl_unlock(&v->l);
 	return rc;
 }
 
