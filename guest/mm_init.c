@@ -20,6 +20,7 @@
 #include "../strategies/pagetable.h"
 
 struct kmem kmem;
+static struct heap_rl spill_heap; /* the free lists' spill storage: the kernel heap */
 
 /* ---- kframe_ops: PHYS_OPS counting the frames the kernel holds ---- */
 static int kf_init(void *st, const struct mem_map *map, unsigned ncpus, void *meta, size_t len)
@@ -245,6 +246,12 @@ void kmem_init(void)
 	if (HEAP_OPS.init(kmem.heap_st, &kmem.env))
 		guest_panic("mm_init: " HEAP_NAME " init failed");
 	kmem.heap_ok = true;
+	/* As in Hermit, a free list past 16 ranges spills into the kernel heap. */
+	heap_rl_init(&spill_heap, &HEAP_OPS, kmem.heap_st);
+	if (PHYS_OPS.set_heap)
+		PHYS_OPS.set_heap(kmem.frame_st, &spill_heap.hook);
+	if (VIRT_OPS.set_heap)
+		VIRT_OPS.set_heap(kmem.va_st, &spill_heap.hook);
 	kprintf("mm: early %lu frames (%lu B meta, %lu tables) in %u ranges from 0x%lx, "
 		"%lu frames free, heap %s ready in %lu us\n",
 		kmem.early_frames, kmem.early_bytes, kmem.early_table_frames, kmem.early.count,

@@ -7,23 +7,31 @@
  * splitting a range in two when the block sits in its middle); free walks to the
  * insertion point and merges with the neighbours. Both are O(ranges).
  *
- * The list itself (sorted ranges, SmallVec-like inline storage of 16 that spills
- * into the meta area and then doubles) is range_list.h, shared with the VA free
- * list. The meta area is sized for the worst case (usable/2 + regions ranges),
- * capped at RL_SPILL_MAX ranges; past that an alloc that would split a range
- * returns MM_ENOMEM and a free that needs a new slot panics, as Hermit does when
- * its heap cannot grow. stats.meta_bytes counts the spill capacity in use.
+ * The list itself is range_list.h, shared with the VA free list: 16 ranges
+ * inline, then storage from the heap given by set_heap (the kernel heap, as
+ * Hermit's SmallVec spills into the global allocator), doubling, never shrinking,
+ * allocated and freed under the spinlock. No meta area (meta_size is 0);
+ * stats.meta_bytes = state + the heap storage in use.
+ *
+ * When the list cannot grow (no heap yet, heap out of memory, or a re-entry
+ * below), where Hermit panics: an alloc that would split a range returns
+ * MM_ENOMEM; a free that needs a new slot drops the block: its frames are counted
+ * in lost_frames and never handed out again. alloc_at has no cpu: it never grows
+ * (MM_ENOMEM if it would). Re-entry: a heap that takes frames (slab) calls back
+ * into this list on the same cpu while the list is calling it; Hermit would spin
+ * on its own lock forever. Here that call (rl_reentered) does not take the lock:
+ * an alloc returns MM_ENOMEM, a free is dropped (lost_frames); spill_reentries
+ * counts them. So, at any quiescent point:
+ *   free_frames + allocated + lost_frames == total.
  *
  * Invariants: those of range_list.h; every range lies in one usable region;
- * sum(end - start) == free_frames <= total.
+ * sum(end - start) == free_frames <= total - lost.
  */
 #include "frame.h"
 #include "frame_freelist.h"
 #include "range_list.h"
-#include "sync.h"
 
 struct freelist {
-	struct spinlock lock;
 	uint64_t total;
 	struct mem_map map;
 	struct range_list l; /* frames */
@@ -36,18 +44,17 @@ static bool fl_usable(const struct freelist *f, uint64_t pfn, uint64_t n)
 
 static size_t fl_meta_size(const struct mem_map *map, unsigned ncpus)
 {
-	return rl_spill_bytes((mem_map_bytes(map, MEM_USABLE) >> PAGE_SHIFT) / 2 + map->count + 1);
+	return 0; /* ranges beyond the inline 16 live on the heap */
 }
 
 static int fl_init(void *st, const struct mem_map *map, unsigned ncpus, void *meta,
 		   size_t meta_len)
 {
 	struct freelist *f = st;
-	if (ncpus < 1 || ncpus > FRAME_MAX_CPUS || meta_len < fl_meta_size(map, ncpus) ||
-	    ((uintptr_t)meta & 7) || map->count > MEM_MAP_MAX)
+	if (ncpus < 1 || ncpus > FRAME_MAX_CPUS || map->count > MEM_MAP_MAX)
 		return MM_EINVAL;
 	mm_zero(f, sizeof(*f));
-	rl_init(&f->l, meta, meta_len);
+	rl_init(&f->l);
 	f->map = *map;
 	for (uint32_t i = 0; i < map->count; i++) {
 		const struct mem_region *r = &map->r[i];
@@ -55,8 +62,9 @@ static int fl_init(void *st, const struct mem_map *map, unsigned ncpus, void *me
 			continue;
 		uint64_t s = MM_ALIGN_UP(r->base, PAGE_SIZE) >> PAGE_SHIFT;
 		uint64_t e = MM_ALIGN_DOWN(r->base + r->len, PAGE_SIZE) >> PAGE_SHIFT;
-		if (s < e) {
-			MM_ASSERT(rl_put(&f->l, s, e - s), "frame_freelist: overlapping regions");
+		if (s < e) { /* past 16 regions without a heap: lost (MM_ENOMEM) */
+			MM_ASSERT(rl_put(&f->l, RL_NO_CPU, s, e - s) != MM_EBUSY,
+				  "frame_freelist: overlapping regions");
 			f->total += e - s;
 		}
 	}
@@ -68,9 +76,11 @@ static int fl_alloc(void *st, unsigned cpu, unsigned order, uint64_t *pfn)
 	struct freelist *f = st;
 	if (order > FRAME_MAX_ORDER)
 		return MM_EINVAL;
-	spin_lock(&f->lock);
-	int rc = rl_first_fit(&f->l, 1ull << order, 1ull << order, pfn);
-	spin_unlock(&f->lock);
+	if (rl_reentered(&f->l, cpu))
+		return MM_ENOMEM; /* called from inside our own heap call */
+	rl_lock(&f->l, cpu);
+	int rc = rl_first_fit(&f->l, cpu, 1ull << order, 1ull << order, pfn);
+	rl_unlock(&f->l);
 	return rc;
 }
 
@@ -81,10 +91,14 @@ static void fl_free(void *st, unsigned cpu, uint64_t pfn, unsigned order)
 		  "frame_freelist: free of a misaligned block or bad order");
 	if (!fl_usable(f, pfn, 1ull << order))
 		mm_panic("frame_freelist: free of frames outside usable memory (never allocated)");
-	spin_lock(&f->lock);
-	bool ok = rl_put(&f->l, pfn, 1ull << order);
-	spin_unlock(&f->lock);
-	if (!ok)
+	if (rl_reentered(&f->l, cpu)) {
+		rl_lose(&f->l, 1ull << order); /* called from inside our own heap call */
+		return;
+	}
+	rl_lock(&f->l, cpu);
+	int rc = rl_put(&f->l, cpu, pfn, 1ull << order); /* MM_ENOMEM: dropped, lost */
+	rl_unlock(&f->l);
+	if (rc == MM_EBUSY)
 		mm_panic("frame_freelist: double free (block is already free, or was never "
 			 "allocated)");
 }
@@ -95,9 +109,9 @@ static int fl_alloc_at(void *st, uint64_t pfn, unsigned order)
 	uint64_t len = 1ull << order;
 	if (order > FRAME_MAX_ORDER || (pfn & (len - 1)) || !fl_usable(f, pfn, len))
 		return MM_EINVAL;
-	spin_lock(&f->lock);
-	int rc = rl_take(&f->l, pfn, len);
-	spin_unlock(&f->lock);
+	rl_lock(&f->l, RL_NO_CPU);
+	int rc = rl_take(&f->l, RL_NO_CPU, pfn, len);
+	rl_unlock(&f->l);
 	return rc;
 }
 
@@ -110,7 +124,8 @@ static bool fl_check(const void *st)
 		MM_ASSERT(fl_usable(f, r->start, r->end - r->start),
 			  "frame_freelist: free range outside usable memory");
 	}
-	MM_ASSERT(f->l.sum <= f->total, "frame_freelist: more free frames than usable ones");
+	MM_ASSERT(f->l.sum + atomic_load_rlx(&f->l.lost) <= f->total,
+		  "frame_freelist: more free and lost frames than usable ones");
 	return true;
 }
 
@@ -137,6 +152,15 @@ static void fl_stats(const void *st, struct frame_stats *out)
 		if (out->free_blocks[j])
 			out->largest_free = PAGE_SIZE << j;
 	out->meta_bytes = sizeof(struct freelist) + rl_meta_bytes(&f->l);
+	out->spill_allocs = f->l.spill_allocs;
+	out->spill_reentries = atomic_load_rlx(&f->l.reentries);
+	out->lost_frames = atomic_load_rlx(&f->l.lost);
+}
+
+static void fl_set_heap(void *st, const struct rl_heap *h)
+{
+	struct freelist *f = st;
+	rl_set_heap(&f->l, h);
 }
 
 void frame_freelist_info(const void *st, struct frame_freelist_info *out)
@@ -146,17 +170,18 @@ void frame_freelist_info(const void *st, struct frame_freelist_info *out)
 	out->max_ranges = f->l.max_n;
 	out->capacity = f->l.cap;
 	out->spilled = f->l.v != f->l.inl;
-	out->spills = f->l.spills;
+	out->spill_allocs = f->l.spill_allocs;
 }
 
 const struct frame_ops frame_freelist_ops = {
-	.name = "freelist",
-	.state_size = sizeof(struct freelist),
-	.meta_size = fl_meta_size,
-	.init = fl_init,
-	.alloc = fl_alloc,
-	.free = fl_free,
-	.alloc_at = fl_alloc_at,
-	.check = fl_check,
-	.stats = fl_stats,
+    .name = "freelist",
+    .state_size = sizeof(struct freelist),
+    .meta_size = fl_meta_size,
+    .init = fl_init,
+    .alloc = fl_alloc,
+    .free = fl_free,
+    .alloc_at = fl_alloc_at,
+    .check = fl_check,
+    .stats = fl_stats,
+    .set_heap = fl_set_heap,
 };

@@ -9,8 +9,8 @@ struct frame_freelist_info {
 	uint64_t ranges;     /* free ranges now */
 	uint64_t max_ranges; /* most free ranges ever held */
 	uint64_t capacity;   /* ranges the current array holds (16 inline) */
-	bool spilled;	     /* the list moved from inline storage to the spill array */
-	uint64_t spills;     /* moves and doublings of the array */
+	bool spilled;	     /* the list moved from inline storage to the heap */
+	uint64_t spill_allocs; /* heap allocations: the move and each doubling */
 };
 
 /* Fills out for a frame_freelist_ops state (quiescent: takes no lock). */

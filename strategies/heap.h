@@ -13,6 +13,7 @@
 
 #include "frame.h"
 #include "mmu.h"
+#include "range_list.h"
 #include "va.h"
 
 #define HEAP_MAX_CPUS 64
@@ -57,5 +58,17 @@ struct heap_ops {
 
 extern const struct heap_ops heap_talc_ops;
 extern const struct heap_ops heap_slab_ops;
+
+/* ---- adapter: a heap as the free lists' spill heap (strategies/heap_rl.c) ---- */
+struct heap_rl {
+	struct rl_heap hook; /* hand &a->hook to a free list's set_heap */
+	const struct heap_ops *ops;
+	void *heap_st;
+};
+
+/* Fills a so that a->hook allocates from ops/heap_st (alloc(cpu, bytes, 8), the
+ * alignment of Rust's Layout for the ranges, and free with the same). a must
+ * outlive every free list it is given to. */
+void heap_rl_init(struct heap_rl *a, const struct heap_ops *ops, void *heap_st);
 
 #endif

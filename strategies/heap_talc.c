@@ -218,29 +218,30 @@ static uint64_t talc_find(struct talc *t, uint64_t need, uint64_t align)
 
 /* Rolls back the first `mapped` bytes of an arena claim: each backed piece
  * keeps its block list in its own first bytes until the claim succeeds. */
-static void talc_unclaim(struct talc *t, uint64_t va, uint64_t mapped)
+static void talc_unclaim(struct talc *t, unsigned cpu, uint64_t va, uint64_t mapped)
 {
 	for (uint64_t off = 0; off < mapped; off += TALC_PIECE) {
 		uint64_t *rec = talc_hdr(va + off), bl[TALC_PIECE_BL];
 		unsigned n = (unsigned)rec[0];
 		for (unsigned i = 0; i < n; i++)
 			bl[i] = rec[1 + i];
-		heap_unback_range(&t->env, 0, va + off, MM_MIN(TALC_PIECE, mapped - off), bl, n);
+		heap_unback_range(&t->env, cpu, va + off, MM_MIN(TALC_PIECE, mapped - off), bl, n);
 	}
 }
 
-/* Maps one more arena of at least min_bytes; 0 or MM_ENOMEM. */
-static int talc_claim(struct talc *t, uint64_t min_bytes)
+/* Maps one more arena of at least min_bytes with the caller's cpu (the layers below
+ * may be free lists, which tell a re-entry by it); 0 or MM_ENOMEM. */
+static int talc_claim(struct talc *t, unsigned cpu, uint64_t min_bytes)
 {
 	uint64_t size = MM_ALIGN_UP(MM_MAX(min_bytes, (uint64_t)PAGE_SIZE), PAGE_SIZE), va;
-	if (t->env.va->alloc(t->env.va_st, 0, size, SIZE_2M, &va) != MM_OK)
+	if (t->env.va->alloc(t->env.va_st, cpu, size, SIZE_2M, &va) != MM_OK)
 		return MM_ENOMEM;
 	for (uint64_t off = 0; off < size; off += TALC_PIECE) {
 		uint64_t bl[TALC_PIECE_BL], len = MM_MIN((uint64_t)TALC_PIECE, size - off);
 		unsigned n;
-		if (heap_back_range(&t->env, 0, va + off, len, bl, TALC_PIECE_BL, &n) != MM_OK) {
-			talc_unclaim(t, va, off);
-			t->env.va->free(t->env.va_st, 0, va, size);
+		if (heap_back_range(&t->env, cpu, va + off, len, bl, TALC_PIECE_BL, &n) != MM_OK) {
+			talc_unclaim(t, cpu, va, off);
+			t->env.va->free(t->env.va_st, cpu, va, size);
 			return MM_ENOMEM;
 		}
 		uint64_t *rec = talc_hdr(va + off);
@@ -263,7 +264,7 @@ static int talc_claim(struct talc *t, uint64_t min_bytes)
 	return MM_OK;
 }
 
-static void *talc_alloc_locked(struct talc *t, size_t size, size_t align)
+static void *talc_alloc_locked(struct talc *t, unsigned cpu, size_t size, size_t align)
 {
 	if (size > TALC_MAX_REQ || align > TALC_MAX_REQ)
 		return NULL;
@@ -271,7 +272,7 @@ static void *talc_alloc_locked(struct talc *t, size_t size, size_t align)
 	uint64_t h = talc_find(t, need, align);
 	if (!h) {
 		uint64_t min = need + align + TALC_MIN + sizeof(struct talc_arena) + 64;
-		if (talc_claim(t, MM_MAX(min, t->env.fixed_heap_bytes)) != MM_OK)
+		if (talc_claim(t, cpu, MM_MAX(min, t->env.fixed_heap_bytes)) != MM_OK)
 			return NULL;
 		h = talc_find(t, need, align);
 		MM_ASSERT(h, "talc: a fresh arena has no room for the request");
@@ -344,7 +345,7 @@ static int talc_init(void *st, const struct heap_env *env)
 		return MM_EINVAL;
 	mm_zero(t, sizeof(*t));
 	t->env = *env;
-	return talc_claim(t, env->fixed_heap_bytes);
+	return talc_claim(t, 0, env->fixed_heap_bytes); /* init runs on the boot CPU */
 }
 
 static void *talc_alloc(void *st, unsigned cpu, size_t size, size_t align)
@@ -352,7 +353,7 @@ static void *talc_alloc(void *st, unsigned cpu, size_t size, size_t align)
 	struct talc *t = st;
 	MM_ASSERT(MM_IS_POW2(align), "talc: alignment is not a power of two");
 	spin_lock(&t->lock);
-	void *p = talc_alloc_locked(t, size, align);
+	void *p = talc_alloc_locked(t, cpu, size, align);
 	spin_unlock(&t->lock);
 	return p;
 }
@@ -377,7 +378,7 @@ static void *talc_realloc(void *st, unsigned cpu, void *p, size_t old_size, size
 	spin_lock(&t->lock);
 	void *q = p;
 	if (!talc_resize_in_place(t, h, talc_need(new_size))) {
-		q = talc_alloc_locked(t, new_size, align);
+		q = talc_alloc_locked(t, cpu, new_size, align);
 		if (q) {
 			__builtin_memcpy(q, p, MM_MIN(old_size, new_size));
 			talc_free_locked(t, h);

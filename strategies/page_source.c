@@ -1,6 +1,10 @@
 /* page_source.c: adapts a frame allocator into the page_source a VA allocator
  * uses for its metadata frames. Frames come back zeroed; order 0, CPU 0 (the
- * tree's node frames are rare and never returned, see va_btree.c). */
+ * tree's node frames are rare and never returned, see va_btree.c). CPU 0 for
+ * every caller breaks frame.h's cpu rule: over PHYS=freelist, a node frame asked
+ * for while CPU 0 is inside the free list's heap call is refused as a re-entry
+ * (MM_ENOMEM), and with MM_DEBUG one asked for while CPU 0 holds the list's lock
+ * panics; page_source has no cpu to pass instead. */
 #include "va.h"
 
 static int fps_alloc(void *ctx, uint64_t *pa)

@@ -5,12 +5,16 @@
  * that need memory for their own metadata at run time (the B+-tree's nodes) take
  * whole frames from a page_source and reach them through its identity map.
  *
- * Accounting invariant: reserved_bytes + free_bytes == size.
+ * Accounting invariant: reserved_bytes + free_bytes + lost_bytes == size, where
+ * lost_bytes (only the free list has any: see va_freelist.c) is address space a
+ * free had to drop. cpu arguments name the caller's CPU, as in frame.h.
  */
 #ifndef MM_VA_H
 #define MM_VA_H
 
 #include "mm_common.h"
+
+struct rl_heap; /* range_list.h */
 
 /* Where a VA allocator gets 4 KiB metadata frames (e.g. a frame allocator). */
 struct page_source {
@@ -29,6 +33,10 @@ struct va_stats {
 	uint64_t largest_free;	 /* bytes in the largest free run usable for one allocation */
 	uint64_t meta_bytes;	 /* bitmap bytes, or tree node frames * 4 KiB, plus state */
 	uint64_t granule;	 /* smallest unit handed out */
+	/* free list only (0 elsewhere), see range_list.h: */
+	uint64_t spill_allocs;	  /* heap allocations made for the range storage */
+	uint64_t spill_reentries; /* calls refused: made from inside the list's own heap call */
+	uint64_t lost_bytes;	  /* address space dropped by frees that found no slot */
 };
 
 struct va_ops {
@@ -47,10 +55,13 @@ struct va_ops {
 	 * range that is not allocated when the strategy can tell (always with MM_DEBUG). */
 	void (*free)(void *st, unsigned cpu, uint64_t addr, uint64_t size);
 	/* Takes exactly [addr, addr+size) (rounded out to the granule); 0, MM_EBUSY if any
-	 * of it is allocated, MM_EINVAL if outside the range. */
+	 * of it is allocated, MM_EINVAL if outside the range, MM_ENOMEM if the strategy
+	 * has no room to record the split (the free list: it has no cpu to grow with). */
 	int (*reserve)(void *st, uint64_t addr, uint64_t size);
 	bool (*check)(const void *st);
 	void (*stats)(const void *st, struct va_stats *out);
+	/* Optional, as frame_ops.set_heap: the free list's range storage from h. */
+	void (*set_heap)(void *st, const struct rl_heap *h);
 };
 
 extern const struct va_ops va_bitmap_ops;

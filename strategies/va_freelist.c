@@ -5,45 +5,49 @@
  * of free ranges [start, end) of 4 KiB pages, first fit with alignment, merging
  * with both neighbours on free, one spinlock around everything. The list is
  * range_list.h, shared with frame_freelist.c: 16 ranges inline (Hermit's SmallVec
- * capacity); the 17th moves the list into a spill array in the meta area, which
- * then doubles in place (32, 64, ...). meta_size() reserves room for the worst
- * case (pages/2 + 1 ranges, every other page free), capped at RL_SPILL_MAX ranges
- * (4 MiB). Past the cap, an alloc or reserve that would split a range returns
- * MM_ENOMEM and a free that needs a new slot panics (Hermit panics when its heap
- * cannot grow). stats.meta_bytes = state + the spill capacity in use.
+ * capacity), then storage from the heap given by set_heap (the kernel heap, as
+ * SmallVec uses the global allocator), doubling, never shrinking. No meta area
+ * (meta_size is 0); stats.meta_bytes = state + the heap storage in use.
+ *
+ * When the list cannot grow (no heap yet, heap out of memory, or a re-entry),
+ * where Hermit panics: an alloc that would split a range returns MM_ENOMEM; a
+ * free that needs a new slot drops the range: its pages are counted in lost_bytes
+ * and never handed out again. reserve has no cpu: it never grows (MM_ENOMEM if it
+ * would). Re-entry: a heap that takes address space (slab) calls back into this
+ * list on the same cpu while the list is calling it (Hermit: a self-deadlock on
+ * the spinlock); here that call does not take the lock: an alloc returns
+ * MM_ENOMEM, a free is dropped (lost_bytes); spill_reentries counts them.
  *
  * Any size and alignment at 4 KiB granularity; alignment is of the absolute
  * address. alloc and free are O(free ranges).
  * Invariants: those of range_list.h; every range lies in [base, base+size);
- * reserved_bytes + free_bytes == size with free_bytes == 4 KiB * sum(end - start).
+ * reserved_bytes + free_bytes + lost_bytes == size, free_bytes == 4 KiB * sum.
  */
 #include "range_list.h"
-#include "sync.h"
 #include "va.h"
 
 struct va_freelist {
-	struct spinlock lock;
 	uint64_t base, size; /* bytes */
 	struct range_list l; /* absolute page numbers */
 };
 
 static size_t vf_meta_size(uint64_t base, uint64_t size)
 {
-	return rl_spill_bytes((size >> PAGE_SHIFT) / 2 + 1);
+	return 0; /* ranges beyond the inline 16 live on the heap */
 }
 
 static int vf_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
 		   const struct page_source *ps)
 {
 	struct va_freelist *v = st;
-	if (((base | size) & (PAGE_SIZE - 1)) || size == 0 || base + size < base ||
-	    meta_len < vf_meta_size(base, size) || ((uintptr_t)meta & 7))
+	if (((base | size) & (PAGE_SIZE - 1)) || size == 0 || base + size < base)
 		return MM_EINVAL;
 	mm_zero(v, sizeof(*v));
 	v->base = base;
 	v->size = size;
-	rl_init(&v->l, meta, meta_len);
-	MM_ASSERT(rl_put(&v->l, base >> PAGE_SHIFT, size >> PAGE_SHIFT), "va_freelist: init");
+	rl_init(&v->l);
+	MM_ASSERT(rl_put(&v->l, RL_NO_CPU, base >> PAGE_SHIFT, size >> PAGE_SHIFT) == MM_OK,
+		  "va_freelist: init");
 	return MM_OK;
 }
 
@@ -56,10 +60,12 @@ static int vf_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint6
 		return MM_ENOMEM;
 	align = MM_MAX(align, PAGE_SIZE);
 	uint64_t page;
-	spin_lock(&v->lock);
-	int rc = rl_first_fit(&v->l, MM_ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT,
+	if (rl_reentered(&v->l, cpu))
+		return MM_ENOMEM; /* called from inside our own heap call */
+	rl_lock(&v->l, cpu);
+	int rc = rl_first_fit(&v->l, cpu, MM_ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT,
 			      align >> PAGE_SHIFT, &page);
-	spin_unlock(&v->lock);
+	rl_unlock(&v->l);
 	if (rc == MM_OK)
 		*addr = page << PAGE_SHIFT;
 	return rc;
@@ -84,10 +90,14 @@ static void vf_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 	uint64_t lo, hi;
 	if (!vf_pages(v, addr, size, &lo, &hi))
 		mm_panic("va_freelist: free outside the managed range (never allocated)");
-	spin_lock(&v->lock);
-	bool ok = rl_put(&v->l, lo, hi - lo);
-	spin_unlock(&v->lock);
-	if (!ok)
+	if (rl_reentered(&v->l, cpu)) {
+		rl_lose(&v->l, hi - lo); /* called from inside our own heap call */
+		return;
+	}
+	rl_lock(&v->l, cpu);
+	int rc = rl_put(&v->l, cpu, lo, hi - lo); /* MM_ENOMEM: dropped, lost */
+	rl_unlock(&v->l);
+	if (rc == MM_EBUSY)
 		mm_panic("va_freelist: double free (range is already free, or was never "
 			 "allocated)");
 }
@@ -98,9 +108,9 @@ static int vf_reserve(void *st, uint64_t addr, uint64_t size)
 	uint64_t lo, hi;
 	if (!vf_pages(v, addr, size, &lo, &hi))
 		return MM_EINVAL;
-	spin_lock(&v->lock);
-	int rc = rl_take(&v->l, lo, hi - lo);
-	spin_unlock(&v->lock);
+	rl_lock(&v->l, RL_NO_CPU);
+	int rc = rl_take(&v->l, RL_NO_CPU, lo, hi - lo);
+	rl_unlock(&v->l);
 	return rc;
 }
 
@@ -112,7 +122,8 @@ static bool vf_check(const void *st)
 	for (uint32_t i = 0; i < v->l.n; i++)
 		MM_ASSERT(v->l.v[i].start >= lo && v->l.v[i].end <= hi,
 			  "va_freelist: free range outside the managed range");
-	MM_ASSERT(v->l.sum <= hi - lo, "va_freelist: more free pages than managed ones");
+	MM_ASSERT(v->l.sum + atomic_load_rlx(&v->l.lost) <= hi - lo,
+		  "va_freelist: more free and lost pages than managed ones");
 	return true;
 }
 
@@ -122,23 +133,33 @@ static void vf_stats(const void *st, struct va_stats *out)
 	mm_zero(out, sizeof(*out));
 	out->size = v->size;
 	out->free_bytes = v->l.sum << PAGE_SHIFT;
-	out->reserved_bytes = v->size - out->free_bytes;
+	out->lost_bytes = atomic_load_rlx(&v->l.lost) << PAGE_SHIFT;
+	out->reserved_bytes = v->size - out->free_bytes - out->lost_bytes;
 	out->free_ranges = v->l.n;
 	for (uint32_t i = 0; i < v->l.n; i++)
 		out->largest_free = MM_MAX(out->largest_free,
 					   (v->l.v[i].end - v->l.v[i].start) << PAGE_SHIFT);
 	out->meta_bytes = sizeof(*v) + rl_meta_bytes(&v->l);
 	out->granule = PAGE_SIZE;
+	out->spill_allocs = v->l.spill_allocs;
+	out->spill_reentries = atomic_load_rlx(&v->l.reentries);
+}
+
+static void vf_set_heap(void *st, const struct rl_heap *h)
+{
+	struct va_freelist *v = st;
+	rl_set_heap(&v->l, h);
 }
 
 const struct va_ops va_freelist_ops = {
-	.name = "freelist",
-	.state_size = sizeof(struct va_freelist),
-	.meta_size = vf_meta_size,
-	.init = vf_init,
-	.alloc = vf_alloc,
-	.free = vf_free,
-	.reserve = vf_reserve,
-	.check = vf_check,
-	.stats = vf_stats,
+    .name = "freelist",
+    .state_size = sizeof(struct va_freelist),
+    .meta_size = vf_meta_size,
+    .init = vf_init,
+    .alloc = vf_alloc,
+    .free = vf_free,
+    .reserve = vf_reserve,
+    .check = vf_check,
+    .stats = vf_stats,
+    .set_heap = vf_set_heap,
 };

@@ -32,6 +32,7 @@
 
 #include "../frame.h"
 #include "../../workloads/host/hostmem.h"
+#include "../../workloads/host/spill_heap.h"
 #include "../frame_freelist.h"
 
 static const char *usage =
@@ -85,6 +86,7 @@ struct inst {
 	void *st, *meta;
 	size_t meta_len;
 	struct mem_map map;
+	struct spill_heap spill; /* the free list's heap (malloc, as Hermit's global one) */
 };
 
 static void inst_init(struct inst *in, const struct frame_ops *ops, uint64_t mib, unsigned ncpus)
@@ -100,10 +102,13 @@ static void inst_init(struct inst *in, const struct frame_ops *ops, uint64_t mib
 	memset(in->meta, 0, in->meta_len);
 	if (ops->init(in->st, &in->map, ncpus, in->meta, in->meta_len) != MM_OK)
 		die("init failed");
+	spill_heap_init(&in->spill);
+	spill_heap_attach_frames(&in->spill, ops, in->st);
 }
 
 static void inst_fini(struct inst *in)
 {
+	spill_heap_fini(&in->spill);
 	free(in->st);
 	free(in->meta);
 }

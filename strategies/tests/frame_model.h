@@ -1,11 +1,13 @@
 /* frame_model.h: shared helpers of the frame allocator tests (header only):
- * hand-made memory maps with holes and reserved ranges, instance setup, and a
- * byte-per-frame reference model. */
+ * hand-made memory maps with holes and reserved ranges, instance setup (the free
+ * list spills into a malloc spill_heap, as Hermit's into its global allocator),
+ * and a byte-per-frame reference model. */
 #ifndef FRAME_MODEL_H
 #define FRAME_MODEL_H
 
 #include "testlib.h"
 
+#include "../../workloads/host/spill_heap.h"
 #include "../frame.h"
 
 enum { FM_NONE = 0, FM_FREE = 1, FM_USED = 2 };
@@ -14,6 +16,7 @@ struct frame_inst {
 	const struct frame_ops *ops;
 	void *st, *meta;
 	size_t meta_len;
+	struct spill_heap spill; /* the free list's heap */
 };
 
 static inline void frame_inst_init(struct frame_inst *fi, const struct frame_ops *ops,
@@ -26,10 +29,13 @@ static inline void frame_inst_init(struct frame_inst *fi, const struct frame_ops
 	CHECK(fi->st && fi->meta, "out of memory");
 	memset(fi->meta, 0, fi->meta_len);
 	CHECK(ops->init(fi->st, map, ncpus, fi->meta, fi->meta_len) == MM_OK, "%s init", ops->name);
+	spill_heap_init(&fi->spill);
+	spill_heap_attach_frames(&fi->spill, ops, fi->st);
 }
 
 static inline void frame_inst_fini(struct frame_inst *fi)
 {
+	spill_heap_fini(&fi->spill);
 	free(fi->st);
 	free(fi->meta);
 }

@@ -99,6 +99,12 @@ static void op_alloc_at(struct frame_inst *fi, struct frame_model *fm, struct rn
 			want = MM_EBUSY;
 	}
 	int rc = fi->ops->alloc_at(fi->st, pfn, order);
+	if (rc == MM_ENOMEM && want == MM_OK && fi->ops == &frame_freelist_ops) {
+		struct frame_freelist_info info; /* no cpu to grow with: only when full */
+		frame_freelist_info(fi->st, &info);
+		if (info.ranges == info.capacity)
+			want = MM_ENOMEM;
+	}
 	CHECK(rc == want, "%s step %d: alloc_at(%" PRIu64 ", %u) = %d, model says %d",
 	      fi->ops->name, step, pfn, order, rc, want);
 	n_ok_at += rc == MM_OK;
@@ -189,7 +195,8 @@ static void fill_all(const struct frame_ops *ops)
 	frame_inst_fini(&fi);
 }
 
-/* 10,000 free ranges: the freelist spills out of its 16 inline slots. */
+/* 10,000 free ranges: the freelist spills out of its 16 inline slots into its heap
+ * (frame_inst's malloc spill_heap), doubling, and keeps that capacity. */
 static void freelist_spill(void)
 {
 	const struct frame_ops *ops = &frame_freelist_ops;
@@ -204,12 +211,20 @@ static void freelist_spill(void)
 	CHECK(ops->check(fi.st), "check");
 	struct frame_freelist_info info;
 	frame_freelist_info(fi.st, &info);
-	CHECK(info.ranges == 10001 && info.spilled && info.spills > 0, "ranges %" PRIu64,
-	      info.ranges);
+	CHECK(info.ranges == 10001 && info.spilled && info.capacity == 16384 &&
+		  info.spill_allocs == 10,
+	      "ranges %" PRIu64 " capacity %" PRIu64, info.ranges, info.capacity);
+	struct frame_stats s;
+	ops->stats(fi.st, &s);
+	CHECK(fi.spill.live_bytes == 16384 * 16 && fi.spill.allocs == 10 && fi.spill.frees == 9 &&
+		  s.meta_bytes == ops->state_size + 16384 * 16 && s.spill_allocs == 10,
+	      "spill heap: %" PRIu64 " bytes live, meta %" PRIu64, fi.spill.live_bytes,
+	      s.meta_bytes);
 	for (uint64_t i = 1; i < 20000; i += 2)
 		ops->free(fi.st, 0, i, 0);
 	frame_freelist_info(fi.st, &info);
-	CHECK(info.ranges == 1 && info.max_ranges == 10001, "merged back");
+	CHECK(info.ranges == 1 && info.max_ranges == 10001 && info.capacity == 16384,
+	      "merged back (capacity kept: no shrink)");
 	CHECK(ops->check(fi.st), "check");
 	printf("  freelist: spilled to %" PRIu64 " slots for 10001 ranges\n", info.capacity);
 	frame_inst_fini(&fi);

@@ -32,6 +32,7 @@ static int fx_lower(struct heap_fixture *fx, unsigned ncpus)
 	int rc = fx->fops->init(fx->frame_st, &fx->hm.map, ncpus, fx->frame_meta, fm);
 	if (rc != MM_OK)
 		return rc;
+	spill_heap_attach_frames(&fx->spill, fx->fops, fx->frame_st);
 	faulty_frame_wrap(&fx->faulty, fx->fops, fx->frame_st, FAULTY_UNLIMITED);
 	frame_page_source_init(&fx->fps, &faulty_frame_ops, &fx->faulty, &fx->hm.mmu);
 	uint64_t base = (uint64_t)(uintptr_t)fx->hm.va_base;
@@ -45,7 +46,10 @@ static int fx_lower(struct heap_fixture *fx, unsigned ncpus)
 	memset(fx->va_st, 0, fx->vops->state_size);
 	if (vm)
 		memset(fx->va_meta, 0, vm);
-	return fx->vops->init(fx->va_st, base, fx->hm.va_size, fx->va_meta, vm, &fx->fps.ps);
+	rc = fx->vops->init(fx->va_st, base, fx->hm.va_size, fx->va_meta, vm, &fx->fps.ps);
+	if (rc == MM_OK)
+		spill_heap_attach_va(&fx->spill, fx->vops, fx->va_st);
+	return rc;
 }
 
 int heap_fixture_init(struct heap_fixture *fx, const struct frame_ops *fops,
@@ -57,6 +61,7 @@ int heap_fixture_init(struct heap_fixture *fx, const struct frame_ops *fops,
 	fx->fops = fops;
 	fx->vops = vops;
 	fx->hops = hops;
+	spill_heap_init(&fx->spill);
 	int rc = hostmem_init(&fx->hm, phys_bytes, HOSTMEM_HOLES, va_bytes);
 	if (rc != 0)
 		return rc;
@@ -103,6 +108,7 @@ void heap_fixture_fini(struct heap_fixture *fx)
 	free(fx->va_st);
 	free(fx->va_meta);
 	free(fx->heap_st);
+	spill_heap_fini(&fx->spill);
 	memset(fx, 0, sizeof(*fx));
 }
 

@@ -13,6 +13,7 @@
 #include <pthread.h>
 
 #include "../../workloads/host/hostmem.h"
+#include "../../workloads/host/spill_heap.h"
 #include "../heap.h"
 
 /* A locked first-fit bitmap frame allocator (any map, any order). */
@@ -39,7 +40,9 @@ void faulty_frame_set_budget(struct faulty_frame *f, int64_t budget);
 
 /* A whole hosted machine: hostmem + a frame allocator (behind the fault
  * injector, unlimited by default) + a VA allocator over the Managed window +
- * an env ready for a heap. */
+ * an env ready for a heap. Free lists spill into `spill` (malloc), not into the
+ * heap under test: give them that heap with set_heap (while still inline) to
+ * build the guest's chain. */
 struct heap_fixture {
 	struct hostmem hm;
 	const struct frame_ops *fops;
@@ -51,6 +54,7 @@ struct heap_fixture {
 	struct heap_env env;
 	const struct heap_ops *hops;
 	void *heap_st;
+	struct spill_heap spill;
 };
 
 /* Builds the machine and initialises heap `hops` in it; 0, or a negative code

@@ -194,8 +194,11 @@ static void early_region(const struct frame_ops *ops)
 	frame_model_init(&before, &map);
 	uint64_t usable = mem_map_bytes(&map, MEM_USABLE) >> PAGE_SHIFT;
 	size_t meta_len = ops->meta_size(&map, 2);
-	uint64_t n = mm_early_frames(meta_len);
-	CHECK(n > (meta_len + 4095) / 4096, "page-table frames not counted");
+	/* at least 4 frames (the free list has no meta area): the Early frames then span
+	 * the 2 usable frames before the hole */
+	uint64_t early_bytes = MM_MAX(meta_len, 4 * PAGE_SIZE);
+	uint64_t n = mm_early_frames(early_bytes);
+	CHECK(n > (early_bytes + 4095) / 4096, "page-table frames not counted");
 	struct mem_map taken;
 	CHECK(mm_early_carve(&map, n, &taken) == MM_OK, "carve");
 	CHECK(taken.count >= 2, "the Early frames should span the hole (got %u ranges)", taken.count);

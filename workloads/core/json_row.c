@@ -248,6 +248,9 @@ static void env_fields(struct json_buf *j, const struct env_metrics *e)
 			? (int64_t)(f->free_2m_blocks * 512 * 1000000 / f->free_frames) : 0);
 		json_u64(j, "phys_largest_free", f->largest_free);
 		json_u64(j, "phys_meta_bytes", f->meta_bytes);
+		json_u64(j, "phys_spill_allocs", f->spill_allocs);
+		json_u64(j, "phys_spill_reentries", f->spill_reentries);
+		json_u64(j, "phys_lost_frames", f->lost_frames);
 	}
 	const struct va_stats *v = e->va;
 	if (v) {
@@ -257,6 +260,9 @@ static void env_fields(struct json_buf *j, const struct env_metrics *e)
 		json_u64(j, "va_free_ranges", v->free_ranges);
 		json_u64(j, "va_largest_free", v->largest_free);
 		json_u64(j, "va_meta_bytes", v->meta_bytes);
+		json_u64(j, "va_spill_allocs", v->spill_allocs);
+		json_u64(j, "va_spill_reentries", v->spill_reentries);
+		json_u64(j, "va_lost_bytes", v->lost_bytes);
 	}
 	const struct machine_counts *m = e->mc;
 	if (m) { /* page-table edits: the same on every engine for a serial replay */

@@ -56,6 +56,7 @@ int va_host_init(struct va_host *vh, const struct va_ops *ops, uint64_t base, ui
 	vh->size = size;
 	vh->ps = (struct page_source){vh, mps_alloc, mps_to_virt};
 	pthread_mutex_init(&vh->mu, NULL);
+	spill_heap_init(&vh->spill);
 	vh->meta_len = ops->meta_size(base, size);
 	vh->st = aligned_alloc(64, (ops->state_size + 63) / 64 * 64);
 	vh->meta = aligned_alloc(64, (vh->meta_len + 64) / 64 * 64);
@@ -65,6 +66,8 @@ int va_host_init(struct va_host *vh, const struct va_ops *ops, uint64_t base, ui
 		memset(vh->meta, 0, vh->meta_len);
 		rc = ops->init(vh->st, base, size, vh->meta, vh->meta_len, &vh->ps);
 	}
+	if (rc == MM_OK)
+		spill_heap_attach_va(&vh->spill, ops, vh->st);
 	if (rc != MM_OK)
 		va_host_fini(vh);
 	return rc;
@@ -75,6 +78,7 @@ void va_host_fini(struct va_host *vh)
 	for (uint64_t i = 0; i < vh->nframes; i++)
 		free(vh->frames[i]);
 	free(vh->frames);
+	spill_heap_fini(&vh->spill);
 	free(vh->st);
 	free(vh->meta);
 	vh->frames = NULL;

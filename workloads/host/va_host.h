@@ -5,8 +5,10 @@
  * page tables). Metadata frames for strategies that take them at run time (the
  * B+-tree's nodes) come from a page_source backed by malloc: zeroed 4 KiB-aligned
  * host memory, physical address == host address (to_virt is the identity), counted,
- * and released by va_host_fini. Invariant: frames == number of successful
- * page_source allocs since init; alloc is safe from several threads (one mutex).
+ * and released by va_host_fini; a free list spills into a malloc spill_heap
+ * (spill_heap.h), also released there. Do not move a va_host after init.
+ * Invariant: frames == number of successful page_source allocs since init; alloc
+ * is safe from several threads (one mutex).
  */
 #ifndef WL_VA_HOST_H
 #define WL_VA_HOST_H
@@ -14,6 +16,7 @@
 #include <pthread.h>
 
 #include "../../strategies/va.h"
+#include "spill_heap.h"
 
 /* The default window: 64 TiB at 64 TiB (canonical lower half, 2^46 aligned). */
 #define VA_HOST_BASE (1ull << 46)
@@ -28,6 +31,7 @@ struct va_host {
 	pthread_mutex_t mu; /* guards the frame list */
 	void **frames;
 	uint64_t nframes, cap;
+	struct spill_heap spill; /* the free list's heap (malloc) */
 };
 
 /* The VA strategies the host tools run, in report order: the first VA_HOST_NMAIN
