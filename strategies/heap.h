@@ -1,7 +1,8 @@
 /* heap.h: the heap interface (HEAP=talc|slab), GlobalAlloc-like.
  *
  * A heap gets its memory from the layers below through heap_env: talc maps one
- * fixed heap at init (today's Hermit) and may claim more arenas; slab carves
+ * fixed heap at init and never grows (today's Hermit; talc-grow claims more arenas
+ * when it is full, a host-only variant); slab carves
  * per-CPU slabs out of 2 MiB chunks from the VA allocator, backed on demand by
  * frames. The caller passes its CPU number; per-CPU heaps use it.
  *
@@ -56,7 +57,8 @@ struct heap_ops {
 	void (*stats)(const void *st, struct heap_stats *out);
 };
 
-extern const struct heap_ops heap_talc_ops;
+extern const struct heap_ops heap_talc_ops;	   /* Hermit's: one fixed heap, never grows */
+extern const struct heap_ops heap_talc_grow_ops; /* the same, claiming arenas when full */
 extern const struct heap_ops heap_slab_ops;
 
 /* ---- adapter: a heap as the free lists' spill heap (strategies/heap_rl.c) ---- */

@@ -4,8 +4,11 @@
  * in the style of dlmalloc's chunk layout.
  *
  * Memory: arenas. The first arena is env->fixed_heap_bytes, mapped at init (VA
- * from env->va, frames from env->frames); when no gap fits, the heap claims one
- * more arena (at least the fixed size). Each arena:
+ * from env->va, frames from env->frames). `talc` (heap_talc_ops) is Hermit's heap:
+ * that one fixed arena never grows, and an allocation no gap fits fails (out of
+ * memory is a result: Talc's efficiency at first failure). `talc-grow`
+ * (heap_talc_grow_ops) claims one more arena (at least the fixed size) instead.
+ * Each arena:
  *
  *   base: [struct talc_arena][pad][chunk][chunk]...[chunk][end sentinel (8 B)]
  *
@@ -59,6 +62,7 @@ struct talc {
 	struct talc_free *bins[TALC_NBINS];
 	struct talc_arena *arenas;
 	uint64_t narenas, frames, va_bytes, footprint, inuse_chunks, inuse_bytes;
+	bool grows; /* talc-grow: claim arenas past the fixed heap */
 };
 
 /* ---- chunk helpers ------------------------------------------------------- */
@@ -271,6 +275,8 @@ static void *talc_alloc_locked(struct talc *t, unsigned cpu, size_t size, size_t
 	uint64_t need = talc_need(size);
 	uint64_t h = talc_find(t, need, align);
 	if (!h) {
+		if (!t->grows)
+			return NULL; /* Hermit's fixed heap: out of memory */
 		uint64_t min = need + align + TALC_MIN + sizeof(struct talc_arena) + 64;
 		if (talc_claim(t, cpu, MM_MAX(min, t->env.fixed_heap_bytes)) != MM_OK)
 			return NULL;
@@ -346,6 +352,13 @@ static int talc_init(void *st, const struct heap_env *env)
 	mm_zero(t, sizeof(*t));
 	t->env = *env;
 	return talc_claim(t, 0, env->fixed_heap_bytes); /* init runs on the boot CPU */
+}
+
+static int talc_init_grow(void *st, const struct heap_env *env)
+{
+	int rc = talc_init(st, env);
+	((struct talc *)st)->grows = true;
+	return rc;
 }
 
 static void *talc_alloc(void *st, unsigned cpu, size_t size, size_t align)
@@ -463,6 +476,17 @@ const struct heap_ops heap_talc_ops = {
 	.name = "talc",
 	.state_size = sizeof(struct talc),
 	.init = talc_init,
+	.alloc = talc_alloc,
+	.free = talc_free,
+	.realloc = talc_realloc,
+	.check = talc_check,
+	.stats = talc_stats,
+};
+
+const struct heap_ops heap_talc_grow_ops = {
+	.name = "talc-grow",
+	.state_size = sizeof(struct talc),
+	.init = talc_init_grow,
 	.alloc = talc_alloc,
 	.free = talc_free,
 	.realloc = talc_realloc,

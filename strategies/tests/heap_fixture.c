@@ -132,12 +132,13 @@ static const void *fx_table(int layer, unsigned i)
 						    &test_frame_simple_ops};
 	const struct va_ops *const v[] = {&va_bitmap_ops, &va_btree_ops, &va_freelist_ops,
 					  &test_va_simple_ops};
-	static const struct heap_ops *const h[] = {&heap_talc_ops, &heap_slab_ops, &heap_null_ops};
+	static const struct heap_ops *const h[] = {&heap_talc_ops, &heap_slab_ops, &heap_null_ops,
+						   &heap_talc_grow_ops};
 	if (layer == HEAP_FX_FRAME)
 		return i < 3 ? f[i] : NULL;
 	if (layer == HEAP_FX_VA)
 		return i < 4 ? (const void *)v[i] : NULL;
-	return i < 3 ? h[i] : NULL;
+	return i < 4 ? h[i] : NULL;
 }
 
 /* Every table's first member is its name. */

@@ -209,6 +209,13 @@ int machine_init(struct machine *m, const struct machine_cfg *cfg, const struct 
 	*what = "heap";
 	if (!fixed || cfg->hops->init(m->heap_st, &m->env) != MM_OK)
 		return MM_ENOMEM;
+	/* Free lists keep ranges past their 16 inline ones in the global heap, as Hermit's
+	 * SmallVec: here the heap under test (a re-entry from it is refused and counted). */
+	heap_rl_init(&m->spill, cfg->hops, m->heap_st);
+	if (cfg->fops->set_heap)
+		cfg->fops->set_heap(m->frame_st, &m->spill.hook);
+	if (cfg->vops->set_heap)
+		cfg->vops->set_heap(m->va_st, &m->spill.hook);
 	*what = 0;
 	return MM_OK;
 }

@@ -20,6 +20,11 @@
  *   engine physical:   pa_offset + machine physical (guest: a reserved RAM range)
  *   window:            va_base [ VA allocator's range: heap chunks, talc's heap ] + va_size
  *
+ * The heap is also the global heap of the free-list strategies (set_heap): their
+ * ranges past the 16 inline ones live in it, as in Hermit, so frame allocator -> heap
+ * -> frame allocator chains happen here as they would there (re-entries are refused
+ * and counted: phys_spill_reentries, phys_lost_frames, va_*).
+ *
  * Large pages: 2 MiB where virtual and physical addresses allow; no 1 GiB pages
  * (the guest's range is only 2 MiB aligned in its RAM). Talc's fixed heap is
  * Hermit's size unless given: machine_hermit_heap_bytes.
@@ -79,6 +84,7 @@ struct machine {
 	struct mmu mmu; /* what the VA metadata and the heap use */
 	struct frame_page_source fps;
 	struct heap_env env;
+	struct heap_rl spill; /* the free lists' storage past 16 ranges: the heap (Hermit) */
 	struct machine_counts n;
 };
 
