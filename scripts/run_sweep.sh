@@ -15,7 +15,10 @@ case_reps() { # ENGINE WORKLOAD
 	if [ "$1" = host ] || { [ "$1" = kvm ] && [ "$engine_trusted" = 1 ]; }; then echo "$reps"; else echo 1; fi
 }
 
-fmt_s() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+# The loop below runs no command substitution: a signal arriving while bash parses one
+# can break the trap (bash 5.2: "interrupt trap: unexpected EOF"). Helpers set variables.
+fmt_s() { printf -v "$2" '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+now_s() { printf -v "$1" '%(%s)T' -1; }
 # ETA: the runs still to do, each at its engine's mean so far (guess until one has
 # run: host 1 s, qemu 4 s, kvm and libvirt 15 s).
 declare -A spent count left nrep
@@ -28,7 +31,7 @@ for c in "${cases[@]}"; do
 		[ -f "$dir/cases/$id.jsonl" ] || [ -f "$dir/cases/$id.r$r.jsonl" ] || left[$e]=$((${left[$e]:-0} + 1))
 	done
 done
-eta_s() {
+eta_s() { # VAR
 	local e s=0 per
 	for e in "${!left[@]}"; do
 		if [ "${count[$e]:-0}" -gt 0 ]; then per=$((spent[$e] * 1000 / count[$e]))
@@ -37,7 +40,7 @@ eta_s() {
 		else per=15000; fi
 		s=$((s + left[$e] * per))
 	done
-	fmt_s $((s / 1000))
+	fmt_s $((s / 1000)) "$1"
 }
 
 # Merges case id's repetition files into cases/ID.jsonl (strict: our heaps' serial rows,
@@ -94,7 +97,8 @@ for c in "${cases[@]}"; do
 	child=
 done
 
-done_n=0 ran=0 failed=0 t0=$(date +%s)
+done_n=0 ran=0 failed=0
+now_s t0
 gc=
 [ "$guest_check" != none ] && gc=", guest check on $guest_check"
 echo "run: engine $engine$gc; CPUs $cpu_counts; ${#cases[@]} cases, $total runs ($reps repetitions of each timed case, interleaved) -> $dir"
@@ -107,9 +111,12 @@ for ((rep = 1; rep <= reps; rep++)); do
 			continue
 		fi
 		left[$e]=$((left[$e] - 1))
-		now=$(date +%s)
-		printf '[%d/%d] %s%s  elapsed %s  eta %s\n' "$done_n" "$total" "$id" \
-			"$([ "${nrep[$id]}" -gt 1 ] && echo " rep $rep/${nrep[$id]}")" "$(fmt_s $((now - t0)))" "$(eta_s)"
+		now_s now
+		fmt_s $((now - t0)) el
+		eta_s eta
+		rs=
+		[ "${nrep[$id]}" -gt 1 ] && rs=" rep $rep/${nrep[$id]}"
+		printf '[%d/%d] %s%s  elapsed %s  eta %s\n' "$done_n" "$total" "$id" "$rs" "$el" "$eta"
 		ran=$((ran + 1))
 		set +e
 		(case_job "$id" "$e" "$combo" "$w" "$n" "$rep") &
@@ -119,11 +126,14 @@ for ((rep = 1; rep <= reps; rep++)); do
 		child=
 		set -e
 		[ $rc -eq 0 ] || failed=$((failed + 1))
-		spent[$e]=$((${spent[$e]:-0} + $(date +%s) - now)) count[$e]=$((${count[$e]:-0} + 1))
+		now_s t1
+		spent[$e]=$((${spent[$e]:-0} + t1 - now)) count[$e]=$((${count[$e]:-0} + 1))
 	done
 done
 trap - INT TERM
-echo "run: ${#cases[@]} cases, $total runs ($ran run now, $((total - ran)) already done), $failed failed, $(fmt_s $(($(date +%s) - t0)))"
+now_s t1
+fmt_s $((t1 - t0)) el
+echo "run: ${#cases[@]} cases, $total runs ($ran run now, $((total - ran)) already done), $failed failed, $el"
 
 # ---- merged rows, cross-check, CSV, plots ------------------------------------------------
 rows=$dir/rows.jsonl

@@ -64,7 +64,10 @@ static uint64_t standin(const struct replay *r, unsigned cpu)
 	return r->cfg.standin ? r->cfg.standin(r->cfg.standin_ctx, cpu) : 0;
 }
 
-/* Writes the first and last byte (calloc: zeroes all), so a bad pointer faults here. */
+/* Writes the first byte, one byte in every 4 KiB page and the last byte (calloc:
+ * zeroes all), as a program uses what it allocates: a bad pointer faults here, and
+ * every page of a live object is resident, so a footprint measured as resident bytes
+ * (the peers', heap_peer.h) covers the live bytes as frames mapped (ours) do. */
 static void touch(void *p, uint64_t size, bool zero)
 {
 	if (!size)
@@ -73,8 +76,11 @@ static void touch(void *p, uint64_t size, bool zero)
 		mm_zero(p, size);
 		return;
 	}
-	((volatile uint8_t *)p)[0] = 0xa5;
-	((volatile uint8_t *)p)[size - 1] = 0x5a;
+	volatile uint8_t *b = p;
+	b[0] = 0xa5;
+	for (uint64_t off = PAGE_SIZE - ((uintptr_t)p & (PAGE_SIZE - 1)); off < size; off += PAGE_SIZE)
+		b[off] = 0xa5;
+	b[size - 1] = 0x5a;
 }
 
 static void note_failure(struct replay *r, struct replay_cpu *pc)

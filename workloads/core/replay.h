@@ -23,7 +23,8 @@
  *    is the trace's (header) value; J&W #3 is not measured.
  *
  * What a latency includes: the heap call, the harness's bookkeeping around it and
- * touching the returned memory (first and last byte; calloc: all of it). An engine
+ * touching the returned memory (first and last byte and one byte per 4 KiB page;
+ * calloc: all of it). An engine
  * whose page-table edits are stand-ins (the host engine's mmap calls) reports their
  * time through cfg.standin; latencies are then given with and without it.
  *
