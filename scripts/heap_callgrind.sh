@@ -31,8 +31,9 @@ trap 'rm -rf "$tmp"' EXIT
 echo "workload,allocator,ops,instructions,ir_per_op,build" >"$tmp/rows.csv"
 printf '%-10s %10s %14s %8s\n' allocator ops Ir Ir/op
 for h in "${heaps[@]}"; do
-	# The TLS variables stop heap_bench's re-exec (which would leave valgrind behind).
-	GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 \
+	# MTB_REEXECED stops heap_bench's re-exec (which would leave valgrind behind); the
+	# tunable is what that re-exec would have set.
+	MTB_REEXECED=1 GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536 \
 		valgrind --tool=callgrind --toggle-collect=hb_callgrind_hermit64 \
 		--callgrind-out-file="$tmp/cg.$h" "$bin" --callgrind "$pairs" --heaps "$h" \
 		>"$tmp/log.$h" 2>&1 || { echo "heap_callgrind: $h failed: $(grep -v '^==' "$tmp/log.$h" | tail -1)" >&2; exit 1; }

@@ -273,7 +273,7 @@ int main(int argc, char **argv)
 		args[n++] = fmt;
 	}
 	args[n] = NULL;
-	heap_peer_reexec_for_tls("gbench_bench", argv);
+	heap_peer_reexec("gbench_bench", argv);
 	add_ours();
 	add_peers();
 	if (gb_main(n, args))

@@ -479,7 +479,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	parse(argc, argv, &o);
-	heap_peer_reexec_for_tls("heap_bench", argv);
+	heap_peer_reexec("heap_bench", argv);
 	host_ctx_init(&host);
 	struct hb_layers l = {heap_fixture_frame_ops(o.phys), heap_fixture_va_ops(o.virt),
 			      o.mem_mib << 20, o.callgrind ? 4ull << 30 : HB_VA_BYTES};

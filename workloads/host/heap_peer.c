@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <unistd.h>
 
 struct peer_api {
@@ -355,16 +356,20 @@ const char *heap_peer_version(const struct heap_ops *ops)
 	return a && a->state > 0 ? a->version : "";
 }
 
-void heap_peer_reexec_for_tls(const char *prog, char **argv)
+void heap_peer_reexec(const char *prog, char **argv)
 {
 	const char *t = getenv("GLIBC_TUNABLES");
-	if (t && strstr(t, "optional_static_tls"))
+	if (getenv("MTB_REEXECED"))
 		return;
 	char buf[1024];
 	snprintf(buf, sizeof(buf), "%s%sglibc.rtld.optional_static_tls=65536", t ? t : "",
 		 t ? ":" : "");
 	setenv("GLIBC_TUNABLES", buf, 1);
+	setenv("MTB_REEXECED", "1", 1);
+	int pers = personality(0xffffffff);
+	if (pers != -1)
+		personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
 	execv("/proc/self/exe", argv);
-	fprintf(stderr, "%s: re-exec for static TLS failed: %s (a peer may not load)\n", prog,
+	fprintf(stderr, "%s: re-exec failed: %s (a peer may not load; layouts vary)\n", prog,
 		strerror(errno));
 }

@@ -41,11 +41,17 @@ const struct heap_ops *heap_peer_find(const char *name);
 bool heap_peer_load(const struct heap_ops *ops, char *why, size_t cap);
 /* The peer's version ("jemalloc 5.3.0-0-g54eaed1d8b56..."), after a load. */
 const char *heap_peer_version(const struct heap_ops *ops);
-/* jemalloc's library uses initial-exec TLS, which dlopen can only place in glibc's
- * static TLS surplus, too small once the program has TLS of its own: re-executes the
- * program once (argv) with the surplus raised (GLIBC_TUNABLES, a loader setting that
- * changes no allocator). Call it first in main, before any thread exists. */
-void heap_peer_reexec_for_tls(const char *prog, char **argv);
+/* Re-executes the program once (argv; MTB_REEXECED marks the second run) so that every
+ * heap, ours and the peers', is measured in the same conditions:
+ *  - glibc's static TLS surplus raised (GLIBC_TUNABLES): jemalloc uses initial-exec
+ *    TLS, which dlopen can only place there, too small once the program has TLS of
+ *    its own (a loader setting; it changes no allocator);
+ *  - address-space randomisation off (personality ADDR_NO_RANDOMIZE): a peer's layout,
+ *    and with it its resident footprint, then repeats from run to run (seen: glibc and
+ *    jemalloc exact; mimalloc's peak footprint still moves by about 0.5% now and then,
+ *    from its time-based decommit).
+ * Call it first in main, before any thread exists. */
+void heap_peer_reexec(const char *prog, char **argv);
 /* Closes what init opened (heap_ops has no fini); st stays unusable. */
 void heap_peer_fini(void *st);
 /* Resident bytes of this process now (statm), or 0 if unknown. */

@@ -309,8 +309,8 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	int rc = parse_args(argc, argv, &o);
-	if ((rc == 3 || (!rc && heap_peer_find(o.heap))))
-		heap_peer_reexec_for_tls("mtb_host", argv);
+	if (rc == 0 || rc == 3)
+		heap_peer_reexec("mtb_host", argv); /* the same conditions for every heap */
 	host_ctx_init(&ctx);
 	if (rc == 3)
 		return list_strategies(), 0;
