@@ -110,7 +110,6 @@ static void do_alloc(struct replay *r, unsigned cpu, unsigned op, uint64_t size,
 		note_failure(r, pc);
 		return;
 	}
-	touch(p, size, op == TOP_CALLOC);
 	pc->live_delta += (int64_t)size;
 	pc->objs_delta++;
 }
@@ -144,19 +143,20 @@ static void do_realloc(struct replay *r, unsigned cpu, uint64_t size, struct rep
 		note_failure(r, pc);
 		return;
 	}
-	if (size > ob->size)
-		touch(p, size, false);
 	pc->live_delta += (int64_t)size - (int64_t)ob->size;
 	ob->p = p;
 	ob->size = size;
 	ob->cpu = (uint8_t)cpu;
 }
 
-/* One op on ob by cpu, timed. */
+/* One op on ob by cpu: the heap call is timed; touching the memory it returned (and
+ * calloc's zeroing) follows, outside the latency but inside the wall time. */
 static void do_op(struct replay *r, unsigned cpu, unsigned op, uint64_t size, unsigned align_log2,
 		  struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
+	uint64_t old = ob->size;
+	void *before = ob->p;
 	uint64_t s0 = standin(r, cpu), t0 = now(r);
 	if (op <= TOP_MEMALIGN)
 		do_alloc(r, cpu, op, size, align_log2, ob);
@@ -172,6 +172,12 @@ static void do_op(struct replay *r, unsigned cpu, unsigned op, uint64_t size, un
 			lat_hist_add(&pc->lat_ex, d > s ? d - s : 0);
 		}
 	}
+	if (op <= TOP_MEMALIGN && ob->p)
+		touch(ob->p, size, op == TOP_CALLOC);
+	else if (op == TOP_REALLOC && ob->p != before && ob->p) /* moved: touch it all */
+		touch(ob->p, ob->size, false);
+	else if (op == TOP_REALLOC && ob->size > old) /* grew in place: the new tail */
+		touch((uint8_t *)ob->p + old, ob->size - old, false);
 	pc->ops++;
 	if (r->cfg.check_each_op && r->cfg.heap->check)
 		MM_ASSERT(r->cfg.heap->check(r->cfg.heap_st), "heap check failed during replay");

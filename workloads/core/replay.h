@@ -22,9 +22,11 @@
  *    what is left). No deadlock: the earliest unfinished op never waits. Peak live
  *    is the trace's (header) value; J&W #3 is not measured.
  *
- * What a latency includes: the heap call, the harness's bookkeeping around it and
- * touching the returned memory (first and last byte and one byte per 4 KiB page;
- * calloc: all of it). An engine
+ * What a latency includes: the heap call and the harness's bookkeeping around it. The
+ * returned memory is touched right after (first and last byte and one byte per 4 KiB
+ * page, as a program uses what it allocates; calloc: zeroed), outside the latency and
+ * inside the wall time (elapsed_ns, ops_per_s): a first-touch page fault (host engine,
+ * peers) is Linux's cost, not the allocator's. An engine
  * whose page-table edits are stand-ins (the host engine's mmap calls) reports their
  * time through cfg.standin; latencies are then given with and without it.
  *

@@ -2,12 +2,13 @@
  * on a fresh replay machine, a peer in this process), one pthread per CPU in
  * parallel mode, and the layers' state at the end.
  *
- * What the timings include: the heap call, the replay's bookkeeping, touching the
- * returned memory; for our heaps also the machine's page-table edits (real table
- * code, as in a kernel) and the host's stand-in that makes them usable (an mmap with
- * MAP_POPULATE, reported apart as standin_ns and excluded from lat_ex_*). Memory is
- * prefaulted: no Linux page fault inside an op, for our heaps. A peer's memory comes
- * from Linux as in any process: its page faults are part of its cost.
+ * What the timings include (replay.h has the rule): latencies the heap call and the
+ * replay's bookkeeping, wall time also touching the returned memory; for our heaps the
+ * machine's page-table edits (real table code, as in a kernel) and the host's stand-in
+ * that makes them usable (an mmap with MAP_POPULATE, reported apart as standin_ns and
+ * excluded from lat_ex_*). Our machine's memory is prefaulted: no Linux page fault in an
+ * op of ours. A peer's memory comes from Linux as in any process: the faults of its own
+ * first writes stay in its latencies (minor_faults counts every fault of the replay).
  */
 #ifndef WL_HOST_RUN_H
 #define WL_HOST_RUN_H
