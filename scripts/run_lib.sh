@@ -77,8 +77,10 @@ wl_stat() {
 # heap is 90% of what is free), at most 8192.
 wl_mem() {
 	local f=$1 peak m=128
+	[ -f "$f.mib" ] && { cat "$f.mib"; return; } # computed once per sweep
 	peak=$(wl_stat "$f" peak_live)
 	while [ $((m << 20)) -lt $((3 * ${peak:-0} + (32 << 20))) ] && [ $m -lt 8192 ]; do m=$((m * 2)); done
+	echo $m >"$f.mib.tmp.$BASHPID" && mv "$f.mib.tmp.$BASHPID" "$f.mib"
 	echo $m
 }
 
