@@ -78,7 +78,7 @@ cpu_list() {
 	printf '%s\n' "${out[@]}" | sort -n -u | tr '\n' ' '
 }
 [ -n "$cpus_arg" ] || cpus_arg=$ncores
-cpu_counts=$(cpu_list "$cpus_arg") || die "--cpus must be a list of 1..64 (e.g. 1,2,4) or one count, got '$cpus_arg'"
+cpu_counts=$(cpu_list "$cpus_arg" | sed "s/ $//") || die "--cpus must be a list of 1..64 (e.g. 1,2,4) or one count, got '$cpus_arg'"
 [[ $ops =~ ^[0-9]+$ ]] && [ "$ops" -ge 10 ] || die "--ops must be a number >= 10, got '$ops'"
 [[ $reps =~ ^[0-9]+$ ]] && [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || die "--reps must be 1..99, got '$reps'"
 [ -z "$only" ] || awk -v re="$only" 'BEGIN { if ("" ~ re) {} }' 2>/dev/null || die "--only: invalid regular expression '$only'"
