@@ -347,11 +347,11 @@ def sec_crosscheck(doc, rows, run_dir, cfg):
           "compares every field that is not timing or machine context (%d fields per serial "
           "pair here: op counts, live bytes, footprints, J&W fragmentation, heap counters, the "
           "frame and VA allocators' state, page-table edits), a parallel pair only what the "
-          "trace fixes (%s fields). Guest timings are not compared. %d mismatches; %d guest rows "
-          "without a host row."
+          "trace fixes (%s fields). Guest timings are not compared. Mismatches: %d; guest rows "
+          "without a host row: %d."
           % (len(pairs), len(ser), len(pairs) - len(ser), sm.get("fields_serial", 0),
              "/".join(sorted({str(p["fields"]) for p in pairs if p.get("mode") != "serial"})) or "no",
-             sm.get("mismatches", 0), sm.get("unmatched_guest_rows", len(lone))))
+             sm.get("mismatches", 0), max(sm.get("unmatched_guest_rows", 0), len(lone))))
     if mism:
         doc.table(["engine", "combo", "trace", "cpus", "mode", "field", "host", "guest", "rows (host vs guest)"],
                   [[p["engine"], p["combo"], str(p.get("trace")), str(p["cpus"]), p["mode"], m["field"],
@@ -371,7 +371,7 @@ def sec_crosscheck(doc, rows, run_dir, cfg):
                     "%s vs %s" % (rid(p.get("host_case")), rid(p.get("guest_case")))] for p in pairs])
     bad = sm.get("mismatches", len(mism))
     if bad:
-        doc.p("**Verdict (engines agree):** FAILED: %d mismatches in %d of %d pairs: the same code "
+        doc.p("**Verdict (engines agree):** FAILED: %d mismatch(es) in %d of %d pairs: the same code "
               "gave different deterministic results on the host and in the guest."
               % (bad, len({id(p) for p, _ in mism}), len(pairs)))
     elif not pairs:
@@ -415,7 +415,7 @@ def main(argv):
     doc = Doc()
     doc.h(1, "memtestbed comparison report")
     engines = sorted({r.get("engine", "") for r in rows})
-    trusted = sorted({r.get("timing_trusted", "") for r in rows})
+    trusted = sorted({r.get("timing_trusted", "") for r in rows} - {""})
     name = os.path.basename(os.path.realpath(run_dir))
     doc.p("Sweep %s (%s), %d rows, engines %s, timing_trusted %s, builds %s. Generated %s by "
           "scripts/report.sh. [rN] = data row N of %s/rows.csv (its `case` column names the "
@@ -441,7 +441,7 @@ def main(argv):
         if img and len(doc.blocks) > n and os.path.exists(os.path.join(plots, img + ".png")):
             doc.img(os.path.join(plots, img + ".png"), img)
     if bad:
-        doc.blocks.insert(head, ("p", "**FAILED: the guest cross-check found %d failures (mismatches "
+        doc.blocks.insert(head, ("p", "**FAILED: the guest cross-check found %d failure(s) (mismatches "
                                       "between the host engine and the guest, or guest rows not "
                                       "checked): see \"Guest cross-check\".**" % bad))
     if gb and os.path.exists(gb):
