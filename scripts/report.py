@@ -15,9 +15,10 @@ import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
 from report_lib import (Doc, PEERS, cite, first_by, fmt, fmt_bytes, gmean, load, num, replay,
                         reps_of, serial1, varied)
-from report_speed import sec_latency, sec_scal, sec_speed
+from report_speed import sec_latency, sec_scal, sec_speed  # noqa: E402
 
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
@@ -430,7 +431,7 @@ def main(argv):
     bad = sec_crosscheck(doc, rows, run_dir, cfg)
     plots = os.path.join(run_dir, "plots")
     sections = [(sec_frag, (rows,), "frag_heap"), (sec_footprint, (rows,), None),
-                (sec_va, (rows,), "va_frag"), (sec_speed, (rows,), None),
+                (sec_va, (rows,), "va_frag"), (sec_speed, (rows,), "speed"),
                 (sec_scal, (rows,), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
                 (sec_latency, (rows, lat_wl), "latency"), (sec_spill, (rows,), None),
                 (sec_phys, (rows,), "phys_2m")]
