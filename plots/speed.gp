@@ -12,6 +12,7 @@ ns = words(ser)
 set title sprintf('Speed relative to freelist-freelist-talc (today''s Hermit), 1 CPU serial replay: ops/s ratio per round, median and 95%% interval (n >= %d)', nmin)
 set ylabel 'ops/s ratio to freelist-freelist-talc (log scale; > 1 = faster)'
 set xlabel 'workload'
+set bmargin 9
 set logscale y
 set xrange [-0.5:nw - 0.5]
 set xtics () rotate by -30 font ',9'

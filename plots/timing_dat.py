@@ -4,8 +4,9 @@ scripts/report.py computes its verdicts (scripts/report_speed.py: per-round rati
 median and its order-statistics interval), so a figure and the report agree.
 
 Usage: plots/timing_dat.py scal|speed RESULTS.csv [WORKLOAD...]
-  scal:  "workload series cpus speedup lo hi over role" per point, the 1p baseline as
-         (1, 1, 1, 1); over = 1 for an oversubscribed point; role = ceiling | ours | peer;
+  scal:  "workload series cpus speedup lo hi over role bound" per point, the 1p baseline
+         as (1, 1, 1, 1); over = 1 for an oversubscribed point; role = ceiling | ours |
+         peer; bound = 1 when the workload is harness-bound (report_speed.ceiling_check);
          the series of report_speed.scal_pick (talc and slab on buddy-btree, the fastest
          peer, glibc, the null heap's ceiling).
   speed: "workload series ratio lo hi n" per serial workload: ops_per_s over today's
@@ -19,7 +20,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from report_lib import PEERS, Est, first_by, load_csv, num, per_round, replay, reps_of, serial1  # noqa: E402
-from report_speed import BASELINE, scal_pick, speedups  # noqa: E402
+from report_speed import BASELINE, ceiling_check, scal_pick, speedups  # noqa: E402
 
 
 def role(s, heap):
@@ -30,13 +31,14 @@ def scal(rows, only):
     for w, d in speedups(rows).items():
         if only and w not in only:
             continue
+        bound = int(ceiling_check(d)[0])
         for s in scal_pick(d):
             pts = d["series"][s]
             heap = next(iter(pts.values()))["heap"]
-            print(w, s, 1, 1, 1, 1, 0, role(s, heap))
+            print(w, s, 1, 1, 1, 1, 0, role(s, heap), bound)
             for n, p in sorted(pts.items()):
                 e = p["est"]
-                print(w, s, n, "%.6g" % e.med, "%.6g" % e.lo, "%.6g" % e.hi, int(p["over"]), role(s, heap))
+                print(w, s, n, "%.6g" % e.med, "%.6g" % e.lo, "%.6g" % e.hi, int(p["over"]), role(s, heap), bound)
 
 
 def speed(rows, only):

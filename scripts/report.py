@@ -277,8 +277,9 @@ def sec_footprint(doc, rows):
 
 
 def sec_spill(doc, rows):
-    rep = [r for r in replay(rows) if serial1(r) and "freelist" in (r.get("phys"), r.get("virt"))
-           and num(r.get("phys_spill_allocs")) is not None]
+    rep = [r for r in replay(rows) if "freelist" in (r.get("phys"), r.get("virt"))
+           and num(r.get("phys_spill_allocs")) is not None
+           and (serial1(r) or (r.get("mode") == "parallel" and r.get("cpus") != "1"))]
     if not rep:
         return
     doc.h(2, "Free-list spill (today's Hermit free lists)")
@@ -287,26 +288,37 @@ def sec_spill(doc, rows):
           "calls frame allocator -> heap -> frame allocator while the list's lock is held: "
           "Hermit would deadlock on that re-entry; here it is refused and counted "
           "(re-entries), and a free that then finds no slot drops its range (lost frames / "
-          "bytes: memory that is never given out again). Serial replays at 1 CPU, summed over "
-          "the workloads; the worst workload (most re-entries, then most spills) cites its row.")
-    table = []
+          "bytes: memory that is never given out again). Summed over the workloads, serial "
+          "replays at 1 CPU and parallel ones at more CPUs apart (a parallel row's counts are "
+          "its first repetition's; * = they differed between repetitions); the worst workload "
+          "(most re-entries, then most spills) cites its row.")
+    table, hits = [], []
+    keys = ("phys_spill_allocs", "phys_spill_reentries", "phys_lost_frames", "va_spill_allocs",
+            "va_spill_reentries", "va_lost_bytes")
     for s in dict.fromkeys(r["_series"] for r in rep):
-        rs = [r for r in rep if r["_series"] == s]
-        tot = lambda k: sum(num(r.get(k)) or 0 for r in rs)  # noqa: E731
-        key = lambda r: ((num(r.get("phys_spill_reentries")) or 0) + (num(r.get("va_spill_reentries")) or 0),  # noqa: E731
-                         (num(r.get("phys_spill_allocs")) or 0) + (num(r.get("va_spill_allocs")) or 0))
-        worst = max(rs, key=key)
-        a = doc.agg(rs, "free-list spill of " + s)
-        table.append([s, str(len(rs)), "%s %s" % (fmt(tot("phys_spill_allocs")), a),
-                      fmt(tot("phys_spill_reentries")), fmt(tot("phys_lost_frames")),
-                      fmt(tot("va_spill_allocs")), fmt(tot("va_spill_reentries")),
-                      fmt_bytes(tot("va_lost_bytes")),
-                      "%s [%s]" % (worst["_wl"], worst["_id"]) if any(key(worst)) else "-"])
-    doc.table(["series", "workloads", "frame spill allocs", "frame re-entries", "lost frames",
+        for mode in ("serial", "parallel"):
+            rs = [r for r in rep if r["_series"] == s and r.get("mode", "serial") == mode]
+            if not rs:
+                continue
+            tot = {k: sum(num(r.get(k)) or 0 for r in rs) for k in keys}
+            var = any(k in varied(r) for r in rs for k in keys)
+            key = lambda r: ((num(r.get("phys_spill_reentries")) or 0) + (num(r.get("va_spill_reentries")) or 0),  # noqa: E731
+                             (num(r.get("phys_spill_allocs")) or 0) + (num(r.get("va_spill_allocs")) or 0))
+            worst = max(rs, key=key)
+            a = doc.agg(rs, "free-list spill of %s, %s" % (s, mode))
+            if tot["phys_spill_reentries"] or tot["va_spill_reentries"]:
+                hits.append("%s (%s: %s frame and %s VA re-entries, %s frames lost; worst %s [%s])" % (
+                    s, mode, fmt(tot["phys_spill_reentries"]), fmt(tot["va_spill_reentries"]),
+                    fmt(tot["phys_lost_frames"]), worst["_wl"], worst["_id"]))
+            table.append([s, mode + (" *" if var else ""), str(len(rs)),
+                          "%s %s" % (fmt(tot["phys_spill_allocs"]), a), fmt(tot["phys_spill_reentries"]),
+                          fmt(tot["phys_lost_frames"]), fmt(tot["va_spill_allocs"]),
+                          fmt(tot["va_spill_reentries"]), fmt_bytes(tot["va_lost_bytes"]),
+                          "%s c%s [%s]" % (worst["_wl"], worst["cpus"], worst["_id"]) if any(key(worst)) else "-"])
+    doc.table(["series", "replay", "rows", "frame spill allocs", "frame re-entries", "lost frames",
                "VA spill allocs", "VA re-entries", "lost VA", "worst workload"], table)
-    re = [t[0] for t in table if t[3] != "0" or t[6] != "0"]
     doc.p("**Verdict (free-list spill):** %s." % (
-        "re-entries (a deadlock in Hermit) under " + ", ".join(re) if re else
+        "re-entries (a deadlock in Hermit) under " + "; ".join(hits) if hits else
         "no re-entry in these workloads: every spill was served without the heap calling back "
         "into the list"))
 

@@ -61,11 +61,13 @@ def close(a, b):
 def series(r):
     return r["combo"] if r["phys"] != "-" else r["heap"]
 host = [r for r in rows if r.get("kind") == "replay" and r["engine"] == "host"]
-# scalability.dat: workload series cpus speedup lo hi over role
+# scalability.dat: workload series cpus speedup lo hi over role bound
 scal = [l.split() for l in open(d + "/scalability.dat")]
 got = {}
-for w, s, n, m, lo, hi, over, role in scal:
+bound = {}
+for w, s, n, m, lo, hi, over, role, b in scal:
     got[(w, s, int(n))] = (float(m), float(lo), float(hi), over, role)
+    bound[w] = b
     check(float(lo) <= float(m) <= float(hi), "interval order %s %s %s" % (w, s, n))
 for w in ("larson", "xmalloc", "threadtest"):
     par = [r for r in host if r["trace"] == w + ".mtb" and r["mode"] == "parallel"]
@@ -84,6 +86,7 @@ check(picked == {"buddy-btree-talc", "buddy-btree-slab", "jemalloc", "glibc", "b
       "larson's series: %s" % sorted(picked))
 check(got[("larson", "buddy-bitmap-null", 2)][4] == "ceiling", "the null heap is the ceiling")
 check(got[("larson", "buddy-btree-slab", 8)][3] == "1", "8 CPUs on 4 cores is oversubscribed")
+check(bound == {"larson": "0", "xmalloc": "1", "threadtest": "1"}, "harness-bound workloads: %s" % bound)
 # latency.dat: workload series p50 lo hi p99 lo hi p999 lo hi p99_ex
 lat = {(l.split()[0], l.split()[1]): l.split() for l in open(d + "/latency.dat")}
 check(lat[("gnu-as", "buddy-btree-talc")][5:8] == ["1000", "900", "1100"], "latency interval: %s" % lat.get(("gnu-as", "buddy-btree-talc")))
