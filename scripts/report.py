@@ -289,8 +289,8 @@ def sec_spill(doc, rows):
           "Hermit would deadlock on that re-entry; here it is refused and counted "
           "(re-entries), and a free that then finds no slot drops its range (lost frames / "
           "bytes: memory that is never given out again). Summed over the workloads, serial "
-          "replays at 1 CPU and parallel ones at more CPUs apart (a parallel row's counts are "
-          "its first repetition's; * = they differed between repetitions); the worst workload "
+          "replays at 1 CPU and parallel ones at more CPUs apart (a parallel row counts the most "
+          "any repetition saw; * = the counts differed between repetitions); the worst workload "
           "(most re-entries, then most spills) cites its row.")
     table, hits = [], []
     keys = ("phys_spill_allocs", "phys_spill_reentries", "phys_lost_frames", "va_spill_allocs",
@@ -300,10 +300,11 @@ def sec_spill(doc, rows):
             rs = [r for r in rep if r["_series"] == s and r.get("mode", "serial") == mode]
             if not rs:
                 continue
-            tot = {k: sum(num(r.get(k)) or 0 for r in rs) for k in keys}
+            tot = {k: sum(max(reps_of(r, k) or [0]) for r in rs) for k in keys}
             var = any(k in varied(r) for r in rs for k in keys)
-            key = lambda r: ((num(r.get("phys_spill_reentries")) or 0) + (num(r.get("va_spill_reentries")) or 0),  # noqa: E731
-                             (num(r.get("phys_spill_allocs")) or 0) + (num(r.get("va_spill_allocs")) or 0))
+            key = lambda r: (max(reps_of(r, "phys_spill_reentries") or [0]) +  # noqa: E731
+                             max(reps_of(r, "va_spill_reentries") or [0]),
+                             max(reps_of(r, "phys_spill_allocs") or [0]) + max(reps_of(r, "va_spill_allocs") or [0]))
             worst = max(rs, key=key)
             a = doc.agg(rs, "free-list spill of %s, %s" % (s, mode))
             if tot["phys_spill_reentries"] or tot["va_spill_reentries"]:
