@@ -51,8 +51,9 @@ for fig in "${figures[@]}"; do
 	dat=$outdir/$name.dat
 	case $filter in
 	py:*)
-		# shellcheck disable=SC2086 # the workload list is words
-		python3 "$here/timing_dat.py" "${filter#py:}" "$csv" $([ "$name" = scalability ] && echo "$scal") >"$dat.tmp"
+		only=()
+		[ "$name" = scalability ] && read -ra only <<<"$scal"
+		python3 "$here/timing_dat.py" "${filter#py:}" "$csv" "${only[@]}" >"$dat.tmp"
 		mv "$dat.tmp" "$dat" ;;
 	*) awk -v filter="$filter" -v cols="$cols" -v first="${first:-0}" -f "$here/extract.awk" "$csv" >"$dat" ;;
 	esac
