@@ -29,11 +29,14 @@ mkdir -p "$outdir"
 # emulated KVM are not). An interval bound falls back to the median (one repetition).
 ci() { echo "$1 $1_ci_lo:$1 $1_ci_hi:$1"; }
 serial=kind=replay,cpus=1,mode=serial
-lat=${PLOT_LAT_WL:-$(awk -v filter="$serial,timing_trusted=true" -v cols=wl -f "$here/extract.awk" "$csv" |
-	awk '!s[$0]++' | head -4 | tr '\n' ' ')}
-lat=${lat% }
+wls() { awk -v filter="$1" -v cols=wl -f "$here/extract.awk" "$csv" | awk '!s[$0]++' | tr '\n' ' '; }
+all=" $(wls "$serial") "
+read -ra first4 <<<"$(wls "$serial,timing_trusted=true")"
+lat=${PLOT_LAT_WL:-${first4[*]:0:4}}
 meta_wl=${lat%% *}
-case " $lat " in *" gnu-as "*) [ -n "${PLOT_LAT_WL:-}" ] || meta_wl=gnu-as ;; esac
+read -ra any <<<"$all"
+[ -n "$meta_wl" ] || meta_wl=${any[0]:-}
+case $all in *" gnu-as "*) [ -n "${PLOT_LAT_WL:-}" ] || meta_wl=gnu-as ;; esac
 scal=${PLOT_SCAL_WL:-}
 # name | source: rows filter (column=value,...) or py:MODE (timing_dat.py) | columns | first=K
 figures=(
