@@ -32,7 +32,8 @@
 # Each case's rows land in DIR/cases/ID.jsonl (repetitions in ID.rK.jsonl, merged by
 # scripts/merge_reps.py when all are done; temp + rename), so a rerun skips finished work
 # and an interrupted one leaves no partial file. At the end DIR/rows.jsonl, DIR/rows.csv,
-# DIR/crosscheck.json are rewritten and plots/plot.sh draws DIR/plots/ (copied to plots/).
+# DIR/crosscheck.json are rewritten and plots/plot.sh draws DIR/plots/ (copied to plots/
+# unless --out was given).
 # Failed cases are listed and make the exit status 1, as does a cross-check mismatch.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -200,7 +201,7 @@ make_cases() {
 	fi
 }
 
-config="engine=$engine cpus=$cpu_counts ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only perturb=${MTB_PERTURB:-} build=$build_id"
+config="engine=$engine cpus=${cpu_counts// /,} ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only perturb=${MTB_PERTURB:-} build=$build_id"
 mapfile -t cases < <(make_cases | { [ -n "$only" ] && awk -v re="$only" '$1 ~ re' || cat; })
 [ ${#cases[@]} -gt 0 ] || die "no cases${only:+ match --only '$only'}" 1
 if [ "$list" = 1 ]; then
