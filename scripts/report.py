@@ -185,8 +185,8 @@ def sec_frag(doc, rows):
     doc.h(2, "Heap fragmentation (J&W #4, 1 CPU, serial replay)")
     doc.p("frag4 = peak footprint / peak live - 1 (lower is better); footprint = memory the "
           "heap holds from the system: for ours the frames mapped for the heap (talc: the "
-          "high-water mark of its fixed heap), for the peers resident bytes over a baseline, "
-          "for the null heap (the ceiling, never frees) its mapped frames. For our heaps the "
+          "high-water mark of its fixed heap), for the peers resident bytes over a baseline; "
+          "the null heap (the ceiling) has none: its objects overlap. For our heaps the "
           "buddy-btree combination is shown. A cell marked * differed between repetitions "
           "(not reproducible); a negative value means a footprint below the live bytes (see "
           "the footprint section).")
@@ -222,7 +222,7 @@ def sec_footprint(doc, rows):
           "(footprint_at_peak, J&W #3) and tracked to its maximum (peak_footprint, J&W #4). "
           "Ours: frames mapped for the heap (talc: the high-water mark of its fixed heap); "
           "peers: resident bytes over a baseline taken before the replay (the harness's own "
-          "memory is not theirs); null: mapped frames, never freed. \"-\" is unknown, with "
+          "memory is not theirs); null: none (its objects overlap). \"-\" is unknown, with "
           "the reason; never 0 (a parallel replay has no moment of peak live, so footprint at "
           "peak and frag3 are \"-\" there). Rows whose footprint differed between repetitions "
           "are marked not reproducible. Serial rows at 1 CPU and parallel rows at the most "

@@ -23,7 +23,8 @@ TIMING_INCLUDES = (
     "latencies without those stand-ins. The peers (glibc, jemalloc, tcmalloc, mimalloc) get "
     "their memory from Linux directly, so their latencies include their own mmap calls and "
     "page faults. The null heap (the harness ceiling) is the harness with an allocator that "
-    "costs almost nothing.")
+    "costs almost nothing: every allocation returns the CPU's scratch memory, hot in its "
+    "cache.")
 
 
 def verdict(est, a, b, what="faster"):
