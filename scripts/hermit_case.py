@@ -170,19 +170,22 @@ def print_table(t, heaps, cpus, pairs, guest, n, host):
                 ci(t[(h, c, "speedup")], "%.2f"), ci(nul, "%.2f") if nul else "-"))
     for a, b in pairs[:1] if pairs and pairs[0] == ("talc", "slab") else []:
         for c in cpus:
-            print("%s/%s at %d CPUs%s: %s" % (a, b, c, "*" if c in over else "",
+            print("%s/%s at cpus=%d%s: %s" % (a, b, c, "*" if c in over else "",
                                               ci(t[(f"{a}/{b}", c, "ratio")], "%.3f")))
     if over:
         print("* oversubscribed (more CPUs than cores)")
+    busy = sum(1 for r in host if r.get("overloaded"))
+    if busy:
+        print(f"{busy} of {len(host)} runs had a load above the cores (CSV column overloaded)")
     top = max(t[(h, c, "ops")]["value"] for h in heaps for c in cpus if (h, c, "ops") in t)
     print("ops/s (median; each # = %.3g ops/s):" % (top / 50))
     for c in cpus:
         for h in heaps:
             if (h, c, "ops") in t:
                 v = t[(h, c, "ops")]["value"]
-                print("  %d CPU %-9s %-50s %.3g" % (c, h, "#" * round(50 * v / top), v))
+                print("  cpus=%-2d %-9s %-50s %.3g" % (c, h, "#" * round(50 * v / top), v))
     for g in guest:
-        print("guest %s at %d CPUs (QEMU TCG, timing not trusted): %d ops, %d failed: ok"
+        print("guest %s at cpus=%d (QEMU TCG, timing not trusted): %d ops, %d failed: ok"
               % (g.get("combo"), g["cpus"], g["ops"], g["failed"]))
 
 

@@ -122,11 +122,11 @@ if [ "$guest" = 1 ]; then
 			elf=$repo/build/guest/$phys-$virt-$h/guest.elf
 			[ -f "$elf" ] || die "guest $phys-$virt-$h not built (make guest PHYS=$phys VIRT=$virt HEAP=$h)" 1
 			for n in ${guest_cpus//,/ }; do
-				echo "hermit_case: guest $phys-$virt-$h at $n CPUs (QEMU TCG)"
+				echo "hermit_case: guest $phys-$virt-$h at cpus=$n (QEMU TCG)"
 				"$repo/scripts/qemu_run.sh" --cpus "$n" --mem "${gmem}M" --timeout 300 --elf "$elf" \
 					--trace "$trace" --out "$w/g.jsonl" -- rmem=$rmem replay=par \
 					>"$w/g.log" 2>"$w/err" ||
-					die "guest $h at $n CPUs: $(head -1 "$w/err") $(grep -m1 'replay: ' "$w/g.log" || true)" 1
+					die "guest $h at cpus=$n: $(head -1 "$w/err") $(grep -m1 'replay: ' "$w/g.log" || true)" 1
 				sed -e "s/\"trace\":\"module0\"/\"trace\":\"$(basename "$trace")\"/" \
 					-e "s/^{/{\"guest_mem_mib\":$gmem,/" "$w/g.jsonl" >>"$w/rows.jsonl"
 			done
