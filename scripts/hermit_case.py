@@ -21,6 +21,7 @@ import json
 import os
 import sys
 
+sys.dont_write_bytecode = True  # no scripts/__pycache__/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_reps import ci_k, median  # noqa: E402
 
