@@ -20,8 +20,9 @@
  * realloc call; the count includes the harness (RNG, slot arrays, touching the first
  * and last byte of each new object): the null heap shows that share. What callgrind
  * does not see, the program prints for the counted part: page faults (getrusage
- * minflt) and, for ours, the machine's map and unmap calls (each an mmap or a
- * PROT_NONE mprotect here; page-table edits and a TLB shootdown in a guest).
+ * minflt), for ours the machine's map and unmap calls (each an mmap or a
+ * PROT_NONE mprotect here; page-table edits and a TLB shootdown in a guest) and
+ * for slab its allocation slow paths.
  *
  * WL: hermit64 (alloc + free of 64 B; a fresh heap), random1000, random10000
  * (heap_bench's random_actions: Talc's sizes and alignments, reallocs up to 3x max),
@@ -193,6 +194,15 @@ static const struct wl *wl_find(const char *name)
 
 /* One workload on a fresh instance; ops untimed then ops in cost_measure. Returns
  * the ops counted there. Ours: check and keep bound afterwards. */
+/* slab: allocation slow paths taken so far on both CPUs (0 for other heaps). */
+static uint64_t slab_slow(const struct cost *c)
+{
+	if (c->h != &heap_slab_ops)
+		return 0;
+	const struct slab_heap *h = c->st;
+	return h->cpu[0].refills + h->cpu[1].refills;
+}
+
 static long minflt(void)
 {
 	struct rusage ru;
@@ -224,19 +234,21 @@ static uint64_t run_one(const struct wl *w, const char *hname, uint64_t ops, boo
 	w->run(&c, ops);
 	uint64_t before = c.ops;
 	struct machine_counts n0 = {0}, n1 = {0};
+	uint64_t sp0 = slab_slow(&c), sp1;
 	if (!peer)
 		machine_counts(&m.mc, &n0);
 	long f0 = minflt();
 	cost_measure(w, &c, ops);
 	long f1 = minflt();
+	sp1 = slab_slow(&c);
 	if (!peer)
 		machine_counts(&m.mc, &n1);
 	uint64_t counted = c.ops - before;
 	if (!test)
-		printf("cost %s %s ops %llu faults %ld maps %llu unmaps %llu\n", w->name, hname,
-		       (unsigned long long)counted, f1 - f0,
+		printf("cost %s %s ops %llu faults %ld maps %llu unmaps %llu slow %llu\n", w->name,
+		       hname, (unsigned long long)counted, f1 - f0,
 		       (unsigned long long)(n1.maps - n0.maps),
-		       (unsigned long long)(n1.unmaps - n0.unmaps));
+		       (unsigned long long)(n1.unmaps - n0.unmaps), (unsigned long long)(sp1 - sp0));
 	free_all(&c);
 	if (c.h == &heap_slab_ops) {
 		for (int r = 0; r < 2; r++)
