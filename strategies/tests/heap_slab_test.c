@@ -9,7 +9,8 @@
  * - lazy commit: a fresh slab commits one page, then doubles up to 64 KiB a step;
  *   a medium object commits its own pages; EMPTY slabs keep at most keep_pages;
  * - large cache: a freed large object is kept mapped and handed out again without
- *   mapping; it is dropped before an allocation would fail;
+ *   mapping; its frames go before new ones are mapped (a large miss, a slab
+ *   commit) and before an allocation would fail;
  * - remote frees: a batch goes home once it holds SLAB_BATCH_BYTES bytes; a
  *   producer/consumer pair on two CPUs (xmalloc) keeps a bounded footprint.
  * MTB_SEED reproduces the random frees.
@@ -314,9 +315,21 @@ static void test_large(struct t *t)
 		      "a cached large object was not handed out again without mapping");
 	}
 	free_on(t, 0, p, big - 4096 * 49);
-	/* Out of frames: the cache goes before an allocation fails. */
-	faulty_frame_set_budget(&t->fx.faulty, 64);
+	/* Cached frames yield to growth: a large miss, then a slab's first page, each
+	 * unmap the cache first, so the footprint is what the live objects need. */
 	void *q = alloc_on(t, 0, 2u << 20);
+	CHECK(q && t->c->nlcache == 0 && frames(t) == (2u << 20) / PAGE_SIZE + 1,
+	      "a large miss kept the cache: %llu frames", (unsigned long long)frames(t));
+	free_on(t, 0, q, 2u << 20);
+	void *small = alloc_on(t, 0, 64);
+	CHECK(small && t->c->nlcache == 0 && frames(t) == SLAB_HDR_BYTES / PAGE_SIZE + 1,
+	      "a slab commit kept the cache: %llu frames", (unsigned long long)frames(t));
+	free_on(t, 0, small, 64);
+	/* Out of frames: the cache goes before an allocation fails. */
+	CHECK((p = alloc_on(t, 0, big)), "alloc 3 MiB");
+	free_on(t, 0, p, big);
+	faulty_frame_set_budget(&t->fx.faulty, 64);
+	q = alloc_on(t, 0, 2u << 20);
 	CHECK(q && t->c->nlcache == 0, "the large cache was not dropped before failing");
 	faulty_frame_set_budget(&t->fx.faulty, FAULTY_UNLIMITED);
 	free_on(t, 0, q, 2u << 20);
