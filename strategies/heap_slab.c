@@ -62,21 +62,13 @@ _Static_assert(8 + (20 - 7) * 4 == SLAB_NCLASSES, "slab: classes end at 1 MiB");
 
 unsigned slab_class_slow(size_t size, size_t align)
 {
-	size_t n = MM_MAX(MM_MAX(size, align), (size_t)1);
-	if (n > SLAB_CLASS_MAX || align > SLAB_SLOT)
+	if (slab_is_large(size, align))
 		return SLAB_LARGE;
-	unsigned c = slab_class_calc(n);
-	while (c < SLAB_NCLASSES && slab_class_size(c) % align)
-		c++;
+	unsigned c = slab_class_calc(MM_MAX(MM_MAX(size, align), (size_t)1));
+	if (align > 16) /* ends at 1 MiB at the latest: a multiple of any align <= 64 KiB */
+		while (slab_class_size(c) % align)
+			c++;
 	return c;
-}
-
-uint32_t slab_class_size(unsigned cls)
-{
-	if (cls < 8)
-		return 16 * (cls + 1);
-	unsigned e = 7 + (cls - 8) / 4, k = (cls - 8) % 4;
-	return (uint32_t)(4 + k + 1) << (e - 2);
 }
 
 unsigned slab_class_span(unsigned cls)
@@ -250,8 +242,7 @@ static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align
 	struct slab_heap *h = st;
 	if (!p)
 		return;
-	if (__builtin_expect(size > SLAB_CLASS_MAX || align > 16, 0) &&
-	    slab_class_of(size, align) == SLAB_LARGE) {
+	if (__builtin_expect(slab_is_large(size, align), 0)) {
 		slab_large_free(h, cpu, p);
 		return;
 	}
@@ -263,13 +254,19 @@ static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align
 		slab_remote_free(h, cpu, ch->owner, p, size);
 }
 
+/* In place while the new size fits the object and uses at least half of it
+ * (mimalloc's rule): a slab object's room is its slab's class size (the slab's
+ * descriptor does not change while the object lives, so any CPU may read it), a
+ * large object's its mapped pages; a move between slab and large always copies. */
 static void *slab_realloc(void *st, unsigned cpu, void *p, size_t old_size, size_t align,
 			  size_t new_size)
 {
-	unsigned oc = slab_class_of(old_size, align), nc = slab_class_of(new_size, align);
-	if (oc == nc && (oc != SLAB_LARGE || MM_ALIGN_UP(old_size, PAGE_SIZE) ==
-						     MM_ALIGN_UP(new_size, PAGE_SIZE)))
-		return p;
+	bool large = slab_is_large(old_size, align);
+	if (large == slab_is_large(new_size, align)) {
+		uint64_t room = large ? slab_large_room(p) : slab_of(slab_chunk_of(p), p)->size;
+		if (new_size <= room && new_size >= room / 2)
+			return p;
+	}
 	void *q = slab_alloc(st, cpu, new_size, align);
 	if (q) {
 		__builtin_memcpy(q, p, MM_MIN(old_size, new_size));

@@ -131,6 +131,11 @@ void heap_slab_flush(void *st, unsigned cpu);
 
 /* heap_slab.c */
 extern const uint8_t slab_small_class[65]; /* class by (size + 15) / 16, size <= 1024 */
+/* A request that no class holds: a large object (heap_slab_large.c). */
+static inline bool slab_is_large(size_t size, size_t align)
+{
+	return size > SLAB_CLASS_MAX || align > SLAB_SLOT;
+}
 /* slab_class_of for aligned or bigger requests. */
 unsigned slab_class_slow(size_t size, size_t align);
 /* Size class of a request, or SLAB_LARGE. */
@@ -141,7 +146,13 @@ static inline unsigned slab_class_of(size_t size, size_t align)
 	return slab_class_slow(size, align);
 }
 /* Object size of class cls (< SLAB_NCLASSES). */
-uint32_t slab_class_size(unsigned cls);
+static inline uint32_t slab_class_size(unsigned cls)
+{
+	if (cls < 8)
+		return 16 * (cls + 1);
+	unsigned e = 7 + (cls - 8) / 4, k = (cls - 8) % 4;
+	return (uint32_t)(4 + k + 1) << (e - 2);
+}
 /* Slots a slab of class cls spans: the fewest that hold SLAB_MIN_CAP objects
  * (at most SLAB_MAX_SPAN), trimmed to the objects they hold. */
 unsigned slab_class_span(unsigned cls);
@@ -229,6 +240,8 @@ struct slab_large;
 /* A large object (own range and frames, or from cpu's cache); NULL when out of
  * frames or address space, or size/align above 2^46. */
 void *slab_large_alloc(struct slab_heap *h, unsigned cpu, size_t size, size_t align);
+/* Bytes large object p may hold in place: its mapped pages. */
+uint64_t slab_large_room(const void *p);
 /* Caches or unmaps large object p; panics on a bad header (double free). */
 void slab_large_free(struct slab_heap *h, unsigned cpu, void *p);
 /* Unmaps cached large objects of cpu, oldest first, until at least frames frames

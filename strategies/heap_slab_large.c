@@ -121,6 +121,13 @@ static void large_release(struct slab_heap *h, unsigned cpu, struct slab_large *
 	__atomic_sub_fetch(&h->va_bytes, va_len, __ATOMIC_RELAXED);
 }
 
+uint64_t slab_large_room(const void *p)
+{
+	const struct slab_large *l = (const struct slab_large *)((const uint8_t *)p - PAGE_SIZE);
+	MM_ASSERT(l->magic == SLAB_LARGE_MAGIC, "slab: realloc of a large object with a bad header");
+	return large_pages(l) * PAGE_SIZE;
+}
+
 /* Unmaps the oldest object in cpu's cache (not empty); returns its frames. */
 static uint64_t large_evict_oldest(struct slab_heap *h, unsigned cpu)
 {

@@ -11,6 +11,7 @@
  * - large cache: a freed large object is kept mapped and handed out again without
  *   mapping; its frames go before new ones are mapped (a large miss, a slab
  *   commit) and before an allocation would fail;
+ * - realloc: in place while the new size is within [room / 2, room];
  * - remote frees: a batch goes home once it holds SLAB_BATCH_BYTES bytes; a
  *   producer/consumer pair on two CPUs (xmalloc) keeps a bounded footprint.
  * MTB_SEED reproduces the random frees.
@@ -338,6 +339,37 @@ static void test_large(struct t *t)
 	printf("  large: cached, reused, dropped under pressure: ok\n");
 }
 
+/* ---- realloc ------------------------------------------------------------------- */
+
+/* In place while the new size fits the object and uses at least half of it. */
+static void test_realloc(struct t *t)
+{
+	fresh(t, 1);
+	const struct heap_ops *h = t->fx.hops;
+	uint8_t *p = alloc_on(t, 0, 1000); /* class 1024 */
+	CHECK(p, "alloc");
+	memset(p, 7, 1000);
+	CHECK(h->realloc(t->fx.heap_st, 0, p, 1000, 16, 1024) == p &&
+		      h->realloc(t->fx.heap_st, 0, p, 1024, 16, 512) == p,
+	      "realloc within the object's room moved it");
+	uint8_t *q = h->realloc(t->fx.heap_st, 0, p, 512, 16, 511);
+	CHECK(q && q != p && q[0] == 7 && q[510] == 7, "realloc under half the room stayed");
+	uint8_t *r = h->realloc(t->fx.heap_st, 0, q, 511, 16, 513); /* q: class 512 */
+	CHECK(r && r != q && r[510] == 7, "realloc past the room stayed");
+	free_on(t, 0, r, 513);
+	size_t big = (2u << 20) + 5000;
+	p = alloc_on(t, 0, big);
+	CHECK(p && h->realloc(t->fx.heap_st, 0, p, big, 16, big + 3000) == p &&
+		      h->realloc(t->fx.heap_st, 0, p, big + 3000, 16, (1u << 20) + 8192) == p,
+	      "large realloc within its pages moved it");
+	q = h->realloc(t->fx.heap_st, 0, p, (1u << 20) + 8192, 16, 1u << 20);
+	CHECK(q && q != p && slab_of(slab_chunk_of(q), q)->size == 1u << 20,
+	      "large to 1 MiB did not move into the 1 MiB class");
+	free_on(t, 0, q, 1u << 20);
+	check_heap(t);
+	printf("  realloc: in place within [room / 2, room]: ok\n");
+}
+
 /* ---- remote frees ----------------------------------------------------------------- */
 
 static void test_remote(struct t *t)
@@ -405,6 +437,7 @@ int main(void)
 	test_hysteresis(t);
 	test_commit(t);
 	test_large(t);
+	test_realloc(t);
 	test_remote(t);
 	heap_fixture_fini(&t->fx);
 	free(t);
