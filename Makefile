@@ -205,8 +205,8 @@ EXTRA_LIBS_gbench_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/li
 	-lbenchmark -lstdc++ -ldl
 $(BUILD)/bin/gbench_bench: $(GBENCH_SHIM) $(BUILD)/rel/libtest.a
 bench: deps
-	$(Q)$(MAKE) --no-print-directory $(BENCHES)
-	$(Q)scripts/bench.sh $(BENCHES)
+	$(Q)$(MAKE) --no-print-directory $(BENCHES) tools $(call GUEST_ELF,$(PHYS)-$(VIRT)-talc) $(call GUEST_ELF,$(PHYS)-$(VIRT)-slab)
+	$(Q)scripts/bench.sh $(BENCHES) scripts/hermit_case.sh
 
 # ---- section: run (issue 7) ---------------------------------------------------
 run: deps

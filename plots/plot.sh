@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # plot.sh: draws every figure from a results CSV (rows2csv output) into PNG and SVG.
-# Usage: plots/plot.sh [--outdir DIR] RESULTS.csv
-# For each plots/*.gp, the rows it needs are pulled out by column name (plots/extract.awk)
-# into DIR/NAME.dat; a figure whose rows are absent is skipped with a note, not drawn empty.
-# PLOT_SCAL_WL (default larson) and PLOT_LAT_WL (default gnu-as) pick the workload of the
-# scalability, latency and metadata figures.
+# Usage: plots/plot.sh [--outdir DIR] RESULTS.csv   (default DIR: plots/ of the repository)
+# For each figure its rows are pulled out by column name (plots/extract.awk) or computed
+# like the report's verdicts (plots/timing_dat.py: per-round ratios, medians, intervals)
+# into DIR/NAME.dat; a figure whose rows are absent is skipped with a note, not drawn
+# empty. Timing figures carry 95% error bars. PLOT_LAT_WL (workloads, space separated;
+# default the first four with serial rows) picks the latency panels, the first of them the
+# metadata figure; PLOT_SCAL_WL (default: all) the scalability panels.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 outdir=$here
 while [ $# -gt 0 ]; do
 	case $1 in
-	--outdir) outdir=$2; shift 2 ;;
-	-h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--outdir)
+		[ $# -ge 2 ] || { echo "plot: --outdir needs a value" >&2; exit 2; }
+		outdir=$2; shift 2 ;;
+	-h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "plot: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	*) csv=$1; shift ;;
 	esac
@@ -21,29 +25,49 @@ done
 command -v gnuplot >/dev/null || { echo "plot: gnuplot not installed (scripts/deps.sh)" >&2; exit 1; }
 mkdir -p "$outdir"
 
-# name | row filter (column=value,...) | columns written to the .dat file | first=K
-scal=${PLOT_SCAL_WL:-larson} lat=${PLOT_LAT_WL:-gnu-as}
+# Timing rows: those whose timing is trusted (the host engine's; a guest's under TCG or
+# emulated KVM are not). An interval bound falls back to the median (one repetition).
+ci() { echo "$1 $1_ci_lo:$1 $1_ci_hi:$1"; }
+serial=kind=replay,cpus=1,mode=serial
+wls() { awk -v filter="$1" -v cols=wl -f "$here/extract.awk" "$csv" | awk '!s[$0]++' | tr '\n' ' '; }
+all=" $(wls "$serial") "
+read -ra first4 <<<"$(wls "$serial,timing_trusted=true")"
+lat=${PLOT_LAT_WL:-${first4[*]:0:4}}
+meta_wl=${lat%% *}
+read -ra any <<<"$all"
+[ -n "$meta_wl" ] || meta_wl=${any[0]:-}
+case $all in *" gnu-as "*) [ -n "${PLOT_LAT_WL:-}" ] || meta_wl=gnu-as ;; esac
+scal=${PLOT_SCAL_WL:-}
+# name | source: rows filter (column=value,...) or py:MODE (timing_dat.py) | columns | first=K
 figures=(
-	"frag_heap|kind=replay,cpus=1|wl heap frag4|2"
+	"frag_heap|kind=replay,cpus=1,mode=serial|wl heap frag4|2"
 	"va_frag|kind=va_frag|wl virt peak_reserved_per_requested peak_free_ranges peak_meta_bytes|2"
-	"scalability|kind=replay,mode=parallel,wl=$scal|series cpus ops_per_s|2"
-	"latency|kind=replay,cpus=1,wl=$lat|series lat_p50_ns lat_p99_ns lat_p999_ns lat_max_ns|1"
-	"meta|kind=replay,cpus=1,wl=$lat|series heap_meta_bytes va_meta_bytes phys_meta_bytes|1"
+	"speed|py:speed||"
+	"scalability|py:scal||"
+	"latency|$serial,timing_trusted=true|wl series $(ci lat_p50_ns) $(ci lat_p99_ns) $(ci lat_p999_ns) lat_ex_p99_ns:=-|2"
+	"meta|$serial,wl=$meta_wl|series heap_meta_bytes va_meta_bytes phys_meta_bytes|1"
 	"phys_2m|kind=frame_churn|variant phys free_2m_share|2"
 )
 drawn=0
 for fig in "${figures[@]}"; do
 	IFS='|' read -r name filter cols first <<<"$fig"
 	dat=$outdir/$name.dat
-	awk -v filter="$filter" -v cols="$cols" -v first="${first:-0}" -f "$here/extract.awk" "$csv" >"$dat"
+	case $filter in
+	py:*)
+		only=()
+		[ "$name" = scalability ] && read -ra only <<<"$scal"
+		python3 "$here/timing_dat.py" "${filter#py:}" "$csv" "${only[@]}" >"$dat.tmp"
+		mv "$dat.tmp" "$dat" ;;
+	*) awk -v filter="$filter" -v cols="$cols" -v first="${first:-0}" -f "$here/extract.awk" "$csv" >"$dat" ;;
+	esac
 	if [ ! -s "$dat" ]; then
-		echo "plot: $name: no rows with $filter in $csv, skipped"
+		echo "plot: $name: no rows for it ($filter) in $csv, skipped"
 		rm -f "$dat"
 		continue
 	fi
 	for term in png svg; do
 		gnuplot -e "dat='$dat'; out='$outdir/$name.$term.tmp'; term='$term'" \
-			-e "scalwl='$scal'; latwl='$lat'" "$here/common.gp" "$here/$name.gp"
+			-e "latwls='$lat'; metawl='$meta_wl'" "$here/common.gp" "$here/$name.gp"
 		mv "$outdir/$name.$term.tmp" "$outdir/$name.$term"
 	done
 	echo "plot: $outdir/$name.png"

@@ -1,16 +1,44 @@
-# scalability.gp: throughput against CPU count, one line per strategy combination.
-# dat: series cpus ops_per_s (one workload: scalwl).
-set title 'Scalability: replay throughput vs CPUs, workload '.scalwl.' (higher is better)'
-set xlabel 'CPUs (threads of the host engine, parallel replay of the same trace)'
-set ylabel 'operations per second (millions)'
+# scalability.gp: speedup over the parallel replay at 1 CPU (1p) against CPUs, one panel
+# per workload, a few series each: talc and slab on buddy-btree, the fastest peer, glibc,
+# and the null heap's ceiling (dashed black). Error bars: the 95% interval of the
+# per-round speedups (plots/timing_dat.py, as the report's verdicts); open points with no
+# line: oversubscribed (more CPUs than cores: not trusted); grey dots: ideal (= CPUs).
+# Points of one CPU count are spread a little sideways so their error bars stay apart.
+# dat: workload series cpus speedup lo hi over role bound (1: harness-bound workload)
+wls = system("awk '{print $1}' ".dat." | awk '!s[$0]++' | tr '\n' ' '")
+nw = words(wls)
+ncol = nw < 3 ? nw : 3
+nrow = int((nw + ncol - 1) / ncol)
+if (term eq 'svg') { set terminal svg size 460*ncol+40,400*nrow+90 dynamic font 'Sans,11' } else { set terminal pngcairo size 460*ncol+40,400*nrow+90 font 'Sans,10' }
+set output out
+set multiplot layout nrow,ncol title 'Scalability: speedup over 1 CPU (parallel replay; median of per-round ratios, 95% error bars; dashed black = null-heap ceiling, open = oversubscribed; harness-bound = the ceiling gains < 1.8x per doubling)'
+set xlabel 'CPUs (threads of the replay)'
+set ylabel 'speedup over 1p (ops/s ratio)'
+set key inside top left vertical font ',8'
+set bmargin 4
 set yrange [0:*]
 set xtics 1
-set key outside right top vertical font ',9'
-set rmargin 28
-series = system("awk '{print $1}' ".dat." | awk '!s[$0]++' | tr '\n' ' '")
-# 16 distinguishable lines: 8 colours solid, then again dashed with open points.
-colors = '#9400d3 #009e73 #56b4e9 #e69f00 #f0e442 #0072b2 #e51e10 #000000'
-do for [i=1:16] { d = i > 8 ? 2 : 1; p = i > 8 ? 4 : 7; set linetype i lc rgb word(colors, (i - 1) % 8 + 1) lw 2 dt d pt p }
-n = words(series)
-plot for [i=1:n] '< awk -v s='.word(series, i).' ''$1==s {print $2, $3}'' '.dat.' | sort -n' \
-	using 1:($2/1e6) with linespoints lt i title word(series, i)
+dx(j, n) = (j - (n + 1) / 2.0) * 0.04
+do for [i=1:nw] {
+	w = word(wls, i)
+	ser = system("awk '$1==\"".w."\" {print $2}' ".dat." | awk '!s[$0]++' | tr '\n' ' '")
+	xmax = system("awk '$1==\"".w."\" {if ($3 > m) m = $3} END {print m}' ".dat) + 0
+	set xrange [0.5:xmax + 0.5]
+	bound = system("awk '$1==\"".w."\" {print $9; exit}' ".dat) + 0
+	set title 'workload '.w.(bound ? ' (harness-bound)' : '')
+	ns = words(ser)
+	nover = system("awk '$1==\"".w."\" && $7==1' ".dat." | wc -l") + 0
+	if (nover > 0) {
+		plot x with lines lc rgb '#999999' lw 1 dt 3 title 'ideal', \
+			for [j=1:words(ser)] '< awk ''$1=="'.w.'" && $2=="'.word(ser, j).'" && $7==0'' '.dat \
+				using ($3 == 1 ? 1 : $3 + dx(j, ns)):4:5:6 with yerrorlines lt series_lt(word(ser, j)) title word(ser, j), \
+			for [j=1:words(ser)] '< awk ''$1=="'.w.'" && $2=="'.word(ser, j).'" && $7==1'' '.dat \
+				using ($3 == 1 ? 1 : $3 + dx(j, ns)):4:5:6 with yerrorbars lt series_lt(word(ser, j)) pt 6 ps 1.3 \
+				title (j == 1 ? 'oversubscribed (not trusted)' : '')
+	} else {
+		plot x with lines lc rgb '#999999' lw 1 dt 3 title 'ideal', \
+			for [j=1:words(ser)] '< awk ''$1=="'.w.'" && $2=="'.word(ser, j).'"'' '.dat \
+				using ($3 == 1 ? 1 : $3 + dx(j, ns)):4:5:6 with yerrorlines lt series_lt(word(ser, j)) title word(ser, j)
+	}
+}
+unset multiplot

@@ -105,11 +105,14 @@ def main():
     lone = unmatched(rows)
     summary = {"pairs": len(pairs), "mismatches": bad, "unmatched_guest_rows": len(lone),
                "fields_serial": max([p["fields"] for p in pairs if p["mode"] == "serial"] or [0])}
+    lone_rows = [{"case": g.get("case"), "engine": g.get("engine"), "combo": g.get("combo"),
+                  "trace": g.get("trace"), "cpus": g.get("cpus"), "mode": g.get("mode"),
+                  "machine_mib": g.get("machine_mib")} for g in lone]
     print(f"crosscheck: {len(pairs)} host/guest pairs, {summary['fields_serial']} fields per "
           f"serial pair, {bad} mismatches, {len(lone)} guest rows without a host row")
     if a.out:
         with open(a.out + ".tmp", "w") as f:
-            json.dump({"summary": summary, "pairs": pairs}, f, indent=1)
+            json.dump({"summary": summary, "pairs": pairs, "unmatched": lone_rows}, f, indent=1)
         import os
         os.replace(a.out + ".tmp", a.out)
     sys.exit(1 if bad else 0)

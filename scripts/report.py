@@ -1,173 +1,33 @@
 #!/usr/bin/env python3
 """report.py: results/report.md and results/report.html (self-contained: plots embedded)
-from one sweep directory of scripts/run.sh (rows.csv, plots/, config).
+from one sweep directory of scripts/run.sh (rows.csv, crosscheck.json, plots/, config).
 
 Every number in a table or verdict cites its row as [rN]: data row N of the sweep's
-rows.csv (line N + 1), whose `case` column names the case file it came from. Verdicts are
-computed here from those rows; nothing is typed in by hand.
+rows.csv (line N + 1), whose `case` column names the case file it came from; [An] is an
+aggregate listed in the appendix. Verdicts are computed here from those rows; nothing is
+typed in by hand. Timing verdicts follow MEASUREMENT.md (report_lib.py: medians with
+their intervals, per-round ratios, a verdict only where an interval excludes 1); the
+timing sections live in report_speed.py.
 Usage: scripts/report.py RUN_DIR OUT.md OUT.html [--gbench FILE.json]
 """
-import base64
-import csv
-import html
 import json
-import math
 import os
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+from report_lib import (Doc, PEERS, cite, first_by, fmt, fmt_bytes, gmean, load, num, replay,
+                        reps_of, serial1, varied)
+from report_speed import sec_latency, sec_scal, sec_speed  # noqa: E402
 
-def num(v):
-    try:
-        x = float(v)
-        return x if math.isfinite(x) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def fmt(x, digits=3):
-    if x is None:
-        return "-"
-    if abs(x) >= 1e6:
-        return "%.3g" % x
-    if abs(x) >= 100 or x == int(x):
-        return "%d" % round(x)
-    return ("%." + str(digits) + "g") % x
-
-
-def gmean(xs):
-    xs = [x for x in xs if x is not None and x > 0]
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
-
-
-class Doc:
-    """The report as blocks, written out as Markdown and as HTML."""
-
-    def __init__(self):
-        self.blocks = []
-        self.aggs = []
-
-    def agg(self, rows, what):
-        """Label [An] for an aggregate over rows; listed in the appendix."""
-        self.aggs.append((what, [r["_id"] for r in rows]))
-        return "[A%d]" % len(self.aggs)
-
-    def h(self, level, text):
-        self.blocks.append(("h", level, text))
-
-    def p(self, text):
-        self.blocks.append(("p", text))
-
-    def table(self, head, rows):
-        self.blocks.append(("t", head, rows))
-
-    def img(self, path, alt):
-        self.blocks.append(("i", path, alt))
-
-    def markdown(self, base):
-        out = []
-        for b in self.blocks:
-            if b[0] == "h":
-                out.append("#" * b[1] + " " + b[2])
-            elif b[0] == "p":
-                out.append(b[1])
-            elif b[0] == "t":
-                out.append("| " + " | ".join(b[1]) + " |")
-                out.append("|" + "---|" * len(b[1]))
-                out += ["| " + " | ".join(r) + " |" for r in b[2]]
-            else:
-                out.append("![%s](%s)" % (b[2], os.path.relpath(b[1], base)))
-            out.append("")
-        return "\n".join(out)
-
-    def html(self):
-        e = html.escape
-        out = ["<!doctype html><html><head><meta charset='utf-8'><title>memtestbed report</title>",
-               "<style>body{font-family:sans-serif;max-width:1150px;margin:auto}"
-               "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
-               "padding:2px 6px;text-align:right}th{background:#eee}img{max-width:100%}</style>",
-               "</head><body>"]
-        for b in self.blocks:
-            if b[0] == "h":
-                out.append("<h%d>%s</h%d>" % (b[1], e(b[2]), b[1]))
-            elif b[0] == "p":
-                out.append("<p>%s</p>" % e(b[1]).replace("**", ""))
-            elif b[0] == "t":
-                out.append("<table><tr>" + "".join("<th>%s</th>" % e(c) for c in b[1]) + "</tr>")
-                out += ["<tr>" + "".join("<td>%s</td>" % e(c) for c in r) + "</tr>" for r in b[2]]
-                out.append("</table>")
-            else:
-                with open(b[1], "rb") as f:
-                    data = base64.b64encode(f.read()).decode()
-                out.append("<p><img alt='%s' src='data:image/png;base64,%s'></p>" % (e(b[2]), data))
-        out.append("</body></html>")
-        return "\n".join(out)
-
-
-def load(run_dir):
-    with open(os.path.join(run_dir, "rows.csv"), newline="") as f:
-        rows = list(csv.DictReader(f))
-    for i, r in enumerate(rows, 1):
-        r["_id"] = "r%d" % i
-        w = r.get("trace") or r.get("workload") or ""
-        for suf in (".xz", ".trc", ".mtb"):
-            w = w[: -len(suf)] if w.endswith(suf) else w
-        r["_wl"] = w
-        p, v = r.get("phys", ""), r.get("virt", "")
-        r["_series"] = "%s-%s-%s" % (p, v, r.get("heap")) if p not in ("", "-") and v else r.get("heap", "")
-    return rows
-
-
-def cite(r, key, digits=3):
-    return "%s [%s]" % (fmt(num(r.get(key)), digits), r["_id"])
-
-
-def replay(rows, engine="host"):
-    """Rows of the timing source: the host engine (or hand-made samples)."""
-    return [r for r in rows if r.get("kind") == "replay" and r.get("engine") in (engine, "sample")]
-
-
-def serial1(r):
-    """The 1-CPU serial replay (not the parallel 1-CPU baseline of scalability)."""
-    return r.get("cpus") == "1" and r.get("mode") != "parallel"
+GUEST_ENGINES = ("kvm", "qemu", "libvirt")
+MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
 
 
 def bests(d, low=True):
     """The key(s) with the best value; ties (within 0.5%) joined with 'and'."""
     b = min(d.values()) if low else max(d.values())
     return " and ".join(k for k, v in d.items() if abs(v - b) <= 0.005 * abs(b))
-
-
-def first_by(rows, keyf):
-    seen = {}
-    for r in rows:
-        seen.setdefault(keyf(r), r)
-    return seen
-
-
-def sec_frag(doc, rows):
-    rep = [r for r in replay(rows) if serial1(r) and num(r.get("frag4")) is not None]
-    if not rep:
-        return
-    cell = first_by(rep, lambda r: (r["_wl"], r["heap"]))
-    heaps = list(dict.fromkeys(r["heap"] for r in rep))
-    wls = list(dict.fromkeys(r["_wl"] for r in rep))
-    doc.h(2, "Heap fragmentation (J&W #4, 1 CPU, serial replay)")
-    doc.p("frag4 = peak footprint / peak live - 1 (lower is better). For our heaps the first "
-          "combination in the sweep is shown; frag4 depends on the heap, not on the layers below.")
-    doc.table(["workload"] + heaps,
-              [[w] + [cite(cell[(w, h)], "frag4") if (w, h) in cell else "-" for h in heaps] for w in wls])
-    g = {h: gmean([num(cell[(w, h)]["frag4"]) + 1 for w in wls if (w, h) in cell]) for h in heaps}
-    ours = [h for h in heaps if h in ("talc", "slab")]
-    if len(ours) == 2:
-        a, b = ours
-        wins = [w for w in wls if (w, a) in cell and (w, b) in cell
-                and num(cell[(w, a)]["frag4"]) < num(cell[(w, b)]["frag4"])]
-        both = [w for w in wls if (w, a) in cell and (w, b) in cell]
-        best = a if g[a] <= g[b] else b
-        doc.p("**Verdict (heap fragmentation):** %s fragments less: geometric mean of "
-              "footprint/live %.3f vs %.3f for %s; %s is lower on %d of %d workloads (cells above)."
-              % (best, g[best], g[b if best == a else a], b if best == a else a, a, len(wins), len(both)))
 
 
 def sec_va(doc, rows):
@@ -235,53 +95,6 @@ def sec_va(doc, rows):
                   "/".join(sorted({c.split()[-1] for row in table for c in row[3:4]}))))
 
 
-def sec_scal(doc, rows, ncpu):
-    rep = [r for r in replay(rows) if r["trace"] in ("larson", "xmalloc", "threadtest", "random_actions")
-           and r.get("mode") == "parallel"]
-    if not rep or ncpu == "1":
-        return
-    doc.h(2, "Scalability (throughput at 1 and %s CPUs)" % ncpu)
-    doc.p("ops_per_s of the host engine (median of the repetitions), parallel replay at 1 and "
-          "%s CPUs (one thread per CPU, the same %s-thread trace, cross-CPU frees as in the trace). "
-          "Speedup = ops_per_s(%s) / ops_per_s(1)." % (ncpu, ncpu, ncpu))
-    cell = first_by(rep, lambda r: (r["_series"], r["_wl"], r["cpus"]))
-    series = list(dict.fromkeys(r["_series"] for r in rep))
-    wls = list(dict.fromkeys(r["_wl"] for r in rep))
-    table, med = [], {}
-    for s in series:
-        row, sp = [s], []
-        for w in wls:
-            a, b = cell.get((s, w, "1")), cell.get((s, w, ncpu))
-            if a and b and num(a["ops_per_s"]) and num(b["ops_per_s"]):
-                x = num(b["ops_per_s"]) / num(a["ops_per_s"])
-                sp.append(x)
-                row.append("%.2fx [%s/%s]" % (x, a["_id"], b["_id"]))
-            else:
-                row.append("-")
-        med[s] = sorted(sp)[len(sp) // 2] if sp else None
-        table.append(row + [fmt(med[s])])
-    allmed = [m for m in med.values() if m is not None]
-    doc.table(["series"] + wls + ["median speedup"], table)
-    ours = {s: m for s, m in med.items() if m is not None and "-" in s}
-    if ours:
-        best = max(ours, key=ours.get)
-        worst = min(ours, key=ours.get)
-        by_heap = {}
-        for s, m in ours.items():
-            by_heap.setdefault(s.split("-")[-1], []).append(m)
-        doc.p("**Verdict (scalability):** %s scales best (median speedup %s); %s least (%s). "
-              "By heap, median over its combinations: %s. Peers: %s. Timings: host engine, "
-              "shared 2-core machine (see ops_per_s_spread in the rows)."
-              % (best, fmt(ours[best]), worst, fmt(ours[worst]),
-                 ", ".join("%s %s" % (h, fmt(sorted(v)[len(v) // 2])) for h, v in by_heap.items()),
-                 ", ".join("%s %s" % (s, fmt(m)) for s, m in med.items() if "-" not in s and m)))
-        if max(allmed) < 1.2:
-            doc.p("Caution: no allocator, peers included, gains 1.2x from the second CPU in this "
-                  "sweep (best median %s), so the machine's other load dominates: these speedups "
-                  "rank how well each heap tolerates contention here, not its scalability on an "
-                  "idle multi-core host." % fmt(max(allmed)))
-
-
 def sec_meta(doc, rows, lat_wl):
     rep = [r for r in replay(rows) if serial1(r) and r.get("phys") not in ("", "-")
            and num(r.get("heap_meta_bytes")) is not None]
@@ -310,16 +123,6 @@ def sec_meta(doc, rows, lat_wl):
           "(%s bytes %s)." % (lo, fmt(tot[lo]), alo, hi, fmt(tot[hi]), ahi))
 
 
-def sec_latency(doc, rows, lat_wl):
-    rep = [r for r in replay(rows) if serial1(r) and r["_wl"] == lat_wl]
-    if not rep:
-        return
-    doc.h(2, "Latency percentiles (%s, 1 CPU)" % lat_wl)
-    doc.table(["series", "p50 ns", "p99 ns", "p99.9 ns", "max ns"],
-              [[r["_series"]] + [cite(r, k) for k in ("lat_p50_ns", "lat_p99_ns", "lat_p999_ns", "lat_max_ns")]
-               for r in rep])
-
-
 def sec_phys(doc, rows):
     fc = [r for r in rows if r.get("kind") == "frame_churn"]
     if not fc:
@@ -336,40 +139,6 @@ def sec_phys(doc, rows):
                                        ", ".join("%s %.1f%%" % (p, 100 * min(v)) for p, v in by.items() if p != best)))
 
 
-def sec_guest(doc, rows):
-    g = [r for r in rows if r.get("kind") == "replay" and r.get("engine") not in ("host", "sample")]
-    if not g:
-        return
-    host = first_by(replay(rows), lambda r: (r.get("combo"), r.get("trace"), r.get("cpus")))
-    doc.h(2, "Guest engine cross-check")
-    doc.p("The deterministic metrics of a serial replay (trace_hash, ops, peak_live, "
-          "cross_cpu_frees, frag4) must be the same in every engine; of a parallel one, the trace "
-          "and the op counts (trace_hash, ops, allocs, frees, cross_cpu_frees). Guest timings are "
-          "not compared (timing_trusted=false under TCG or emulated KVM). Guests get 128 MiB of "
-          "RAM, where talc's fixed heap is the host engine's 2 MiB, unless the trace needs more.")
-    table, same = [], 0
-    for r in g:
-        h = host.get((r.get("combo"), r.get("trace"), r.get("cpus")))
-        if not h:
-            table.append([r["engine"], r["_series"], r["_wl"], r["cpus"], "no host row", "", r["_id"]])
-            continue
-        keys = (["trace_hash", "ops", "peak_live", "cross_cpu_frees", "frag4"] if r.get("mode") == "serial"
-                else ["trace_hash", "ops", "allocs", "frees", "cross_cpu_frees"])
-        big = r.get("heap") == "talc" and (num(r.get("guest_mem_mib")) or 0) > 128
-        if big:  # talc's fixed heap is 1/32 of the guest's RAM, the host's 2 MiB
-            keys = [k for k in keys if k != "frag4"]
-        diff = [k for k in keys if r.get(k) != h.get(k)]
-        same += not diff
-        table.append([r["engine"], r["_series"], r["_wl"], r["cpus"],
-                      ("same" + (" (frag4 not compared: talc's fixed heap follows the %s MiB guest RAM)"
-                                 % r.get("guest_mem_mib") if big else "")) if not diff else "differs: " + " ".join("%s %s/%s" % (k, r.get(k), h.get(k)) for k in diff),
-                      r.get("timing_trusted", ""), "%s vs %s" % (r["_id"], h["_id"])])
-    doc.table(["engine", "series", "workload", "cpus", "deterministic metrics vs host",
-               "timing trusted", "rows"], table)
-    doc.p("**Verdict (engines agree):** %d of %d guest rows agree with the host engine's row of "
-          "the same combination, trace and CPU count." % (same, len(g)))
-
-
 def sec_gbench(doc, path):
     d = json.load(open(path))
     doc.h(2, "Google Benchmark microbenchmarks (%s)" % os.path.basename(path))
@@ -383,6 +152,270 @@ def sec_gbench(doc, path):
               [[k, fmt(v.get(1)), fmt(v.get(2))] for k, v in t.items()])
 
 
+
+def frag_note(r, key):
+    """Why a fragmentation or footprint cell of row r is not a plain number, or ''."""
+    notes = []
+    if key in varied(r):
+        notes.append("not reproducible: differed between repetitions")
+    x = num(r.get(key))
+    if key.startswith("frag") and x is not None and x < 0:
+        notes.append("footprint below live bytes")
+    return "; ".join(notes)
+
+
+def ours_first(rep):
+    """One row per (workload, heap): buddy-btree for ours when swept, else the first."""
+    cell = {}
+    for r in rep:
+        k = (r["_wl"], r["heap"])
+        if k not in cell or (r.get("combo", "").startswith("buddy-btree-")
+                             and not cell[k].get("combo", "").startswith("buddy-btree-")):
+            cell[k] = r
+    return cell
+
+
+def sec_frag(doc, rows):
+    rep = [r for r in replay(rows) if serial1(r) and num(r.get("frag4")) is not None]
+    if not rep:
+        return
+    cell = ours_first(rep)
+    heaps = list(dict.fromkeys(r["heap"] for r in rep))
+    wls = list(dict.fromkeys(r["_wl"] for r in rep))
+    doc.h(2, "Heap fragmentation (J&W #4, 1 CPU, serial replay)")
+    doc.p("frag4 = peak footprint / peak live - 1 (lower is better); footprint = memory the "
+          "heap holds from the system: for ours the frames mapped for the heap (talc: the "
+          "high-water mark of its fixed heap), for the peers resident bytes over a baseline; "
+          "the null heap (the ceiling) has none: its objects overlap. For our heaps the "
+          "buddy-btree combination is shown. A cell marked * differed between repetitions "
+          "(not reproducible); a negative value means a footprint below the live bytes (see "
+          "the footprint section).")
+
+    def c(w, h):
+        r = cell.get((w, h))
+        if r is None:
+            return "-"
+        return cite(r, "frag4") + (" *" if "frag4" in varied(r) else "")
+    doc.table(["workload"] + heaps, [[w] + [c(w, h) for h in heaps] for w in wls])
+    ours = [h for h in heaps if h in ("talc", "slab")]
+    if len(ours) == 2:
+        a, b = ours
+        both = [w for w in wls if (w, a) in cell and (w, b) in cell]
+        g = {h: gmean([num(cell[(w, h)]["frag4"]) + 1 for w in both]) for h in ours}
+        wins = [w for w in both if num(cell[(w, a)]["frag4"]) < num(cell[(w, b)]["frag4"])]
+        best = a if g[a] <= g[b] else b
+        other = b if best == a else a
+        doc.p("**Verdict (heap fragmentation):** %s fragments less: geometric mean of "
+              "footprint/live %.3f vs %.3f for %s; %s is lower on %d of %d workloads (cells above; "
+              "serial replays are deterministic, so no interval applies)."
+              % (best, g[best], g[other], other, a, len(wins), len(both)))
+
+
+def sec_footprint(doc, rows):
+    rep = [r for r in replay(rows) if r.get("kind") == "replay" and
+           (serial1(r) or r.get("mode") == "parallel")]
+    peers = [r for r in rep if r.get("heap") in PEERS]
+    if not peers:
+        return
+    doc.h(2, "Footprint, ours and the peers (one definition)")
+    doc.p("Bytes the heap holds from the system, sampled at the trace's peak live bytes "
+          "(footprint_at_peak, J&W #3) and tracked to its maximum (peak_footprint, J&W #4). "
+          "Ours: frames mapped for the heap (talc: the high-water mark of its fixed heap); "
+          "peers: resident bytes over a baseline taken before the replay (the harness's own "
+          "memory is not theirs); null: none (its objects overlap). \"-\" is unknown, with "
+          "the reason; never 0 (a parallel replay has no moment of peak live, so footprint at "
+          "peak and frag3 are \"-\" there). Rows whose footprint differed between repetitions "
+          "are marked not reproducible. Serial rows at 1 CPU and parallel rows at the most "
+          "CPUs swept; for our heaps the buddy-btree combination.")
+    top = {}
+    for r in rep:
+        if r.get("mode") == "parallel":
+            top[r["_wl"]] = max(top.get(r["_wl"], 0), int(r["cpus"]))
+    pick = [r for r in rep if serial1(r) or int(r["cpus"]) == top.get(r["_wl"])]
+    cell = {}
+    for r in pick:
+        k = (r["_wl"], r["heap"], r["mode"])
+        if k not in cell or (r.get("combo", "").startswith("buddy-btree-")
+                             and not cell[k].get("combo", "").startswith("buddy-btree-")):
+            cell[k] = r
+    table, unrep, below = [], [], []
+    for (w, h, m), r in cell.items():
+        notes = []
+        for k in ("footprint_at_peak", "peak_footprint", "frag3", "frag4"):
+            if num(r.get(k)) is None and k in r and not (m == "parallel" and k in ("footprint_at_peak", "frag3")):
+                notes.append("%s unknown" % k)
+        v = [f for f in varied(r) if f in ("footprint_at_peak", "peak_footprint", "frag3", "frag4")]
+        if v:
+            spread = reps_of(r, v[0])
+            notes.append("not reproducible: %s varied%s" % (", ".join(v), " (%s: %s..%s)" % (
+                v[0], fmt_bytes(min(spread)), fmt_bytes(max(spread)))
+                if len(spread) > 1 and "footprint" in v[0] else ""))
+            unrep.append(r)
+        if any((num(r.get(k)) or 0) < 0 for k in ("frag3", "frag4")):
+            notes.append("footprint below live")
+            below.append(r)
+        if num(r.get("failed")):
+            notes.append("%d allocations failed (live/footprint at the first: %s)" % (
+                num(r["failed"]), fmt((num(r.get("live_at_first_failure")) or 0) /
+                                      (num(r.get("footprint_at_first_failure")) or 1))))
+        fb = lambda k: fmt_bytes(num(r.get(k)))  # noqa: E731
+        table.append([w, r["_series"], "%s %s" % (m, r["cpus"]), fb("peak_live"), fb("footprint_at_peak"),
+                      fb("peak_footprint"), fmt(num(r.get("frag3"))), fmt(num(r.get("frag4"))),
+                      "; ".join(notes) or "", r["_id"]])
+    table.sort(key=lambda t: (t[0], t[2] != "serial 1", t[1]))
+    doc.table(["workload", "series", "mode cpus", "peak live", "footprint at peak", "peak footprint",
+               "frag3", "frag4", "notes", "row"], table)
+    parts = ["%d of %d peer rows are not reproducible (their footprint varied between repetitions: %s)"
+             % (len([r for r in unrep if r.get("heap") in PEERS]), len([r for r in cell.values() if r.get("heap") in PEERS]),
+                " ".join(r["_id"] for r in unrep if r.get("heap") in PEERS) or "none")]
+    if below:
+        parts.append("footprint below the live bytes in %s: resident bytes do not count pages "
+                     "the replay never touched (it writes the first and last byte of each object), "
+                     "so a peer's resident footprint can undercount where ours (mapped frames) "
+                     "cannot: those cells are not comparable with ours" % " ".join(r["_id"] for r in below))
+    doc.p("**Verdict (footprint, peers):** " + "; ".join(parts) + ".")
+
+
+def sec_spill(doc, rows):
+    rep = [r for r in replay(rows) if "freelist" in (r.get("phys"), r.get("virt"))
+           and num(r.get("phys_spill_allocs")) is not None
+           and (serial1(r) or (r.get("mode") == "parallel" and r.get("cpus") != "1"))]
+    if not rep:
+        return
+    doc.h(2, "Free-list spill (today's Hermit free lists)")
+    doc.p("Hermit's free lists keep their ranges in a SmallVec of 16 slots that spills into "
+          "the global heap. Under slab, whose memory comes from the frame allocator, a spill "
+          "calls frame allocator -> heap -> frame allocator while the list's lock is held: "
+          "Hermit would deadlock on that re-entry; here it is refused and counted "
+          "(re-entries), and a free that then finds no slot drops its range (lost frames / "
+          "bytes: memory that is never given out again). Summed over the workloads, serial "
+          "replays at 1 CPU and parallel ones at more CPUs apart (a parallel row counts the most "
+          "any repetition saw; * = the counts differed between repetitions); the worst workload "
+          "(most re-entries, then most spills) cites its row.")
+    table, hits = [], []
+    keys = ("phys_spill_allocs", "phys_spill_reentries", "phys_lost_frames", "va_spill_allocs",
+            "va_spill_reentries", "va_lost_bytes")
+    for s in dict.fromkeys(r["_series"] for r in rep):
+        for mode in ("serial", "parallel"):
+            rs = [r for r in rep if r["_series"] == s and r.get("mode", "serial") == mode]
+            if not rs:
+                continue
+            tot = {k: sum(max(reps_of(r, k) or [0]) for r in rs) for k in keys}
+            var = any(k in varied(r) for r in rs for k in keys)
+            key = lambda r: (max(reps_of(r, "phys_spill_reentries") or [0]) +  # noqa: E731
+                             max(reps_of(r, "va_spill_reentries") or [0]),
+                             max(reps_of(r, "phys_spill_allocs") or [0]) + max(reps_of(r, "va_spill_allocs") or [0]))
+            worst = max(rs, key=key)
+            a = doc.agg(rs, "free-list spill of %s, %s" % (s, mode))
+            if tot["phys_spill_reentries"] or tot["va_spill_reentries"]:
+                hits.append("%s (%s: %s frame and %s VA re-entries, %s frames lost; worst %s [%s])" % (
+                    s, mode, fmt(tot["phys_spill_reentries"]), fmt(tot["va_spill_reentries"]),
+                    fmt(tot["phys_lost_frames"]), worst["_wl"], worst["_id"]))
+            table.append([s, mode + (" *" if var else ""), str(len(rs)),
+                          "%s %s" % (fmt(tot["phys_spill_allocs"]), a), fmt(tot["phys_spill_reentries"]),
+                          fmt(tot["phys_lost_frames"]), fmt(tot["va_spill_allocs"]),
+                          fmt(tot["va_spill_reentries"]), fmt_bytes(tot["va_lost_bytes"]),
+                          "%s c%s [%s]" % (worst["_wl"], worst["cpus"], worst["_id"]) if any(key(worst)) else "-"])
+    doc.table(["series", "replay", "rows", "frame spill allocs", "frame re-entries", "lost frames",
+               "VA spill allocs", "VA re-entries", "lost VA", "worst workload"], table)
+    doc.p("**Verdict (free-list spill):** %s." % (
+        "re-entries (a deadlock in Hermit) under " + "; ".join(hits) if hits else
+        "no re-entry in these workloads: every spill was served without the heap calling back "
+        "into the list"))
+
+
+def case_rows(rows):
+    return first_by(rows, lambda r: r.get("case"))
+
+
+def sec_crosscheck(doc, rows, run_dir, cfg):
+    """Always present: what the guest cross-check compared and every mismatch, or why
+    there is none. Returns the number of failures (mismatches, plus 1 when guest rows
+    exist but were not checked)."""
+    doc.h(2, "Guest cross-check (host engine vs guest)")
+    path = os.path.join(run_dir, "crosscheck.json")
+    guest = [r for r in rows if r.get("kind") == "replay" and r.get("engine") in GUEST_ENGINES]
+    if not os.path.exists(path):
+        if guest:
+            doc.p("**Verdict (engines agree):** NOT CHECKED: %d guest rows but no crosscheck.json "
+                  "(run `scripts/crosscheck.py --out %s %s`)."
+                  % (len(guest), path, os.path.join(run_dir, "rows.jsonl")))
+            return 1
+        doc.p("Empty: this sweep had no guest check (%s), so nothing was compared. `scripts/run.sh "
+              "--guest-check qemu` (or kvm, libvirt) replays every combination and the null heap "
+              "in a guest and compares every deterministic metric with the host engine's row."
+              % next((p for p in cfg.split() if p.startswith("guest_check=")), "guest_check=none"))
+        return 0
+    with open(path) as f:
+        cc = json.load(f)
+    sm, pairs = cc.get("summary", {}), cc.get("pairs", [])
+    byc = case_rows(rows)
+    rid = lambda c: byc[c]["_id"] if c in byc else "?"  # noqa: E731
+    hosts = {tuple(r.get(k) for k in MATCH) for r in rows if r.get("kind") == "replay" and r.get("engine") == "host"}
+    lone = [g for g in guest if tuple(g.get(k) for k in MATCH) not in hosts]
+    mism = [(p, m) for p in pairs for m in p.get("mismatches", [])]
+    ser = [p for p in pairs if p.get("mode") == "serial"]
+    few = sm.get("mismatches", 0) - len(mism)
+    doc.p("scripts/crosscheck.py matched host and guest replay rows by (combo, trace_hash, "
+          "cpus, mode, machine_mib). %d pairs compared (%d serial, %d parallel); a serial pair "
+          "compares every field that is not timing or machine context (%d fields per serial "
+          "pair here: op counts, live bytes, footprints, J&W fragmentation, heap counters, the "
+          "frame and VA allocators' state, page-table edits), a parallel pair only what the "
+          "trace fixes (%s fields). Guest timings are not compared. Mismatches: %d; guest rows "
+          "without a host row: %d."
+          % (len(pairs), len(ser), len(pairs) - len(ser), sm.get("fields_serial", 0),
+             "/".join(sorted({str(p["fields"]) for p in pairs if p.get("mode") != "serial"})) or "no",
+             sm.get("mismatches", 0), max(sm.get("unmatched_guest_rows", 0), len(lone))))
+    if mism:
+        doc.table(["engine", "combo", "trace", "cpus", "mode", "field", "host", "guest", "rows (host vs guest)"],
+                  [[p["engine"], p["combo"], str(p.get("trace")), str(p["cpus"]), p["mode"], m["field"],
+                    json.dumps(m["host"]), json.dumps(m["guest"]),
+                    "%s vs %s" % (rid(p.get("host_case")), rid(p.get("guest_case")))] for p, m in mism])
+    if few > 0:
+        doc.p("%d serial pairs compared fewer fields than scripts/crosscheck.py requires "
+              "(--min-fields): counted as failures (see RUN_DIR/crosscheck.log)." % few)
+    if lone:
+        doc.table(["guest row without a host row", "engine", "combo", "trace", "cpus", "mode"],
+                  [[r["_id"], r["engine"], r.get("combo", ""), r["_wl"], r["cpus"], r.get("mode", "")]
+                   for r in lone])
+    if pairs:
+        doc.table(["engine", "combo", "trace", "cpus", "mode", "fields", "result", "rows (host vs guest)"],
+                  [[p["engine"], p["combo"], str(p.get("trace")), str(p["cpus"]), p["mode"], str(p["fields"]),
+                    "%d mismatch%s" % (len(p["mismatches"]), "es" if len(p["mismatches"]) > 1 else "") if p["mismatches"] else "same",
+                    "%s vs %s" % (rid(p.get("host_case")), rid(p.get("guest_case")))] for p in pairs])
+    bad = sm.get("mismatches", len(mism))
+    if bad:
+        doc.p("**Verdict (engines agree):** FAILED: %d mismatch(es) in %d of %d pairs: the same code "
+              "gave different deterministic results on the host and in the guest."
+              % (bad, len({id(p) for p, _ in mism}), len(pairs)))
+    elif not pairs:
+        doc.p("**Verdict (engines agree):** nothing compared: no guest row had a host row to "
+              "compare with.")
+        return 1 if guest else 0
+    else:
+        doc.p("**Verdict (engines agree):** all %d pairs agree on every compared field." % len(pairs))
+    return bad
+
+
+def context(rows):
+    """One sentence on the machine the timings come from."""
+    rep = replay(rows)
+    if not rep:
+        return ""
+    val = lambda k: sorted({r.get(k, "") for r in rep} - {""})  # noqa: E731
+    lb = [num(r.get("load_before")) for r in rep] + [num(r.get("load_after")) for r in rep]
+    lb = [x for x in lb if x is not None]
+    over = [r for r in rep if (num(r.get("overloaded")) or 0) > 0]
+    mem = [num(r.get("mem_bytes")) for r in rep if num(r.get("mem_bytes"))]
+    return ("Machine: %s, %s cores, %s, kernel %s, KVM %s; load average %s..%s during the cells; "
+            "%d of %d timed rows had at least one repetition with the load above the cores "
+            "(marked overloaded, kept)." % (
+                "/".join(val("cpu_model")) or "?", "/".join(val("cores")) or "?",
+                fmt_bytes(mem[0]) if mem else "?", "/".join(val("kernel")) or "?",
+                "/".join(val("kvm")) or "?", fmt(min(lb)) if lb else "?", fmt(max(lb)) if lb else "?",
+                len(over), len(rep)))
+
+
 def main(argv):
     if len(argv) < 4 or argv[1] in ("-h", "--help"):
         print(__doc__.strip().splitlines()[-1])
@@ -390,29 +423,41 @@ def main(argv):
     run_dir, out_md, out_html = argv[1:4]
     gb = argv[5] if len(argv) > 5 and argv[4] == "--gbench" else None
     rows = load(run_dir)
-    cfg = open(os.path.join(run_dir, "config")).read().strip() if os.path.exists(os.path.join(run_dir, "config")) else "?"
-    ncpu = next((p.split("=")[1] for p in cfg.split() if p.startswith("cpus=")), "2")
+    cpath = os.path.join(run_dir, "config")
+    cfg = open(cpath).read().strip() if os.path.exists(cpath) else "?"
     lat_wl = os.environ.get("PLOT_LAT_WL", "gnu-as")
     doc = Doc()
     doc.h(1, "memtestbed comparison report")
     engines = sorted({r.get("engine", "") for r in rows})
-    trusted = sorted({r.get("timing_trusted", "") for r in rows})
+    trusted = sorted({r.get("timing_trusted", "") for r in rows} - {""})
+    name = os.path.basename(os.path.realpath(run_dir))
     doc.p("Sweep %s (%s), %d rows, engines %s, timing_trusted %s, builds %s. Generated %s by "
           "scripts/report.sh. [rN] = data row N of %s/rows.csv (its `case` column names the "
-          "case file)." % (os.path.basename(os.path.realpath(run_dir)), cfg, len(rows), "/".join(engines),
-                           "/".join(trusted), "/".join(sorted({r.get("build", "") for r in rows} - {""})),
-                           time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.path.basename(os.path.realpath(run_dir))))
+          "case file); [An] = an aggregate, listed in the appendix." % (
+              name, cfg, len(rows), "/".join(engines), "/".join(trusted),
+              "/".join(sorted({r.get("build", "") for r in rows} - {""})),
+              time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), name))
+    head = len(doc.blocks)
+    ctx = context(rows)
+    if ctx:
+        doc.p(ctx)
+    bad = sec_crosscheck(doc, rows, run_dir, cfg)
     plots = os.path.join(run_dir, "plots")
-    sections = [(sec_frag, (rows,), "frag_heap"), (sec_va, (rows,), "va_frag"),
-                (sec_scal, (rows, ncpu), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
-                (sec_latency, (rows, lat_wl), "latency"), (sec_phys, (rows,), "phys_2m"),
-                (sec_guest, (rows,), None)]
+    sections = [(sec_frag, (rows,), "frag_heap"), (sec_footprint, (rows,), None),
+                (sec_va, (rows,), "va_frag"), (sec_speed, (rows,), "speed"),
+                (sec_scal, (rows,), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
+                (sec_latency, (rows, lat_wl), "latency"), (sec_spill, (rows,), None),
+                (sec_phys, (rows,), "phys_2m")]
     base = os.path.dirname(os.path.abspath(out_md))
     for f, args, img in sections:
         n = len(doc.blocks)
         f(doc, *args)
         if img and len(doc.blocks) > n and os.path.exists(os.path.join(plots, img + ".png")):
             doc.img(os.path.join(plots, img + ".png"), img)
+    if bad:
+        doc.blocks.insert(head, ("p", "**FAILED: the guest cross-check found %d failure(s) (mismatches "
+                                      "between the host engine and the guest, or guest rows not "
+                                      "checked): see \"Guest cross-check\".**" % bad))
     if gb and os.path.exists(gb):
         sec_gbench(doc, gb)
         png = os.path.join(os.path.dirname(gb), "..", "plots", "gbench.png")

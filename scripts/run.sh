@@ -32,7 +32,8 @@
 # Each case's rows land in DIR/cases/ID.jsonl (repetitions in ID.rK.jsonl, merged by
 # scripts/merge_reps.py when all are done; temp + rename), so a rerun skips finished work
 # and an interrupted one leaves no partial file. At the end DIR/rows.jsonl, DIR/rows.csv,
-# DIR/crosscheck.json are rewritten and plots/plot.sh draws DIR/plots/ (copied to plots/).
+# DIR/crosscheck.json are rewritten and plots/plot.sh draws DIR/plots/ (copied to plots/
+# unless --out was given).
 # Failed cases are listed and make the exit status 1, as does a cross-check mismatch.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,7 +79,7 @@ cpu_list() {
 	printf '%s\n' "${out[@]}" | sort -n -u | tr '\n' ' '
 }
 [ -n "$cpus_arg" ] || cpus_arg=$ncores
-cpu_counts=$(cpu_list "$cpus_arg") || die "--cpus must be a list of 1..64 (e.g. 1,2,4) or one count, got '$cpus_arg'"
+cpu_counts=$(cpu_list "$cpus_arg" | sed "s/ $//") || die "--cpus must be a list of 1..64 (e.g. 1,2,4) or one count, got '$cpus_arg'"
 [[ $ops =~ ^[0-9]+$ ]] && [ "$ops" -ge 10 ] || die "--ops must be a number >= 10, got '$ops'"
 [[ $reps =~ ^[0-9]+$ ]] && [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || die "--reps must be 1..99, got '$reps'"
 [ -z "$only" ] || awk -v re="$only" 'BEGIN { if ("" ~ re) {} }' 2>/dev/null || die "--only: invalid regular expression '$only'"
@@ -200,7 +201,7 @@ make_cases() {
 	fi
 }
 
-config="engine=$engine cpus=$cpu_counts ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only perturb=${MTB_PERTURB:-} build=$build_id"
+config="engine=$engine cpus=${cpu_counts// /,} ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only perturb=${MTB_PERTURB:-} build=$build_id"
 mapfile -t cases < <(make_cases | { [ -n "$only" ] && awk -v re="$only" '$1 ~ re' || cat; })
 [ ${#cases[@]} -gt 0 ] || die "no cases${only:+ match --only '$only'}" 1
 if [ "$list" = 1 ]; then

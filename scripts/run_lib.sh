@@ -77,8 +77,10 @@ wl_stat() {
 # heap is 90% of what is free), at most 8192.
 wl_mem() {
 	local f=$1 peak m=128
+	[ -f "$f.mib" ] && { cat "$f.mib"; return; } # computed once per sweep
 	peak=$(wl_stat "$f" peak_live)
 	while [ $((m << 20)) -lt $((3 * ${peak:-0} + (32 << 20))) ] && [ $m -lt 8192 ]; do m=$((m * 2)); done
+	echo $m >"$f.mib.tmp.$BASHPID" && mv "$f.mib.tmp.$BASHPID" "$f.mib"
 	echo $m
 }
 
@@ -169,8 +171,12 @@ guest_prep() {
 }
 
 # The guest names its trace "module0"; rows name it as the host engine does, and say
-# how much RAM the guest had.
+# how much RAM the guest had. A guest built from another commit than the sweep's is an
+# error (its rows would be compared with the host's code of now: make guests).
 guest_rows() {
+	local b
+	b=$(grep -o -m1 '"build":"[^"]*"' "$tmp.g" | cut -d'"' -f4)
+	[ "$b" = "$build_id" ] || { echo "guest $g_elf was built from $b, the sweep is $build_id (make guests)" >&2; return 1; }
 	sed -e "s/\"trace\":\"module0\"/\"trace\":\"$g_name\"/" \
 		-e "s/^{/{\"guest_mem_mib\":$g_mem,/" "$tmp.g" >"$tmp" && rm -f "$tmp.g"
 }

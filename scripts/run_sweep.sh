@@ -162,8 +162,12 @@ echo "run: $(wc -l <"$rows") rows: $rows, $dir/rows.csv"
 if [ "$plots" = 1 ]; then
 	if "$repo/plots/plot.sh" --outdir "$dir/plots" "$dir/rows.csv" >"$dir/plots.log" 2>&1; then
 		sed 's/^/  /' "$dir/plots.log"
-		cp -f "$dir"/plots/*.png "$dir"/plots/*.svg "$repo/plots/"
-		echo "run: plots in $dir/plots and plots/"
+		if [ -z "$out" ]; then # the default sweep refreshes the repository's plots/; --out never
+			cp -f "$dir"/plots/*.png "$dir"/plots/*.svg "$repo/plots/"
+			echo "run: plots in $dir/plots and plots/"
+		else
+			echo "run: plots in $dir/plots"
+		fi
 	else
 		echo "run: warning: no plots: $(grep -m1 'nothing to draw\|plot:' "$dir/plots.log" | tail -1)" >&2
 	fi

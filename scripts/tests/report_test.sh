@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# report_test.sh: scripts/report.sh on the sample rows: Markdown and HTML written, one
-# section and verdict per question, every [rN] citation names an existing row whose value
-# is the one printed next to it (checked for the fragmentation table), the HTML embeds its
-# plots, and bad usage / a missing sweep fail with one line.
+# report_test.sh: scripts/report.sh on a synthetic sweep with known values
+# (plots/tests/synth_rows.py says what each value is built to show): Markdown and HTML
+# written, one section and verdict per question; the cross-check's mismatch listed and
+# said at the top; speed verdicts from per-round ratios (a clear one named, an
+# overlapping one "no clear difference", n = 1 none), every ratio and speedup cell equal
+# to a recomputation from the rows it cites; scalability: a named winner only when
+# separated, harness-bound by the per-doubling rule, oversubscribed points never the
+# winner; peers' unknown footprint "-" and varied rows not reproducible; the spill table;
+# every [rN] names an existing row; the HTML embeds its plots; a sweep without a guest
+# check says so; bad usage / a missing sweep fail with one line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}
@@ -10,41 +16,139 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-mkdir -p "$t/run"
-"$bin/rows2csv" --out "$t/run/rows.csv" results/samples/sample.jsonl
-echo "engine=sample cpus=2" >"$t/run/config"
+python3 plots/tests/synth_rows.py "$t/run"
+"$bin/rows2csv" --out "$t/run/rows.csv" "$t/run/rows.jsonl"
 plots/plot.sh --outdir "$t/run/plots" "$t/run/rows.csv" >/dev/null
 scripts/report.sh --run "$t/run" --out "$t/out/report.md" >"$t/log" 2>&1 || { cat "$t/log"; fail "report.sh"; }
 md=$t/out/report.md
 [ -s "$md" ] && [ -s "$t/out/report.html" ] || fail "no report written"
-for s in 'Heap fragmentation' 'Virtual address space' 'Scalability' 'Metadata cost' \
-	'Latency percentiles' '2 MiB blocks'; do
+for s in 'Guest cross-check' 'Heap fragmentation' 'Footprint, ours and the peers' 'Virtual address space' \
+	'Speed' 'Scalability' 'Metadata cost' 'Latency percentiles' 'Free-list spill' '2 MiB blocks'; do
 	grep -q "^## .*$s" "$md" || fail "section '$s' missing"
 done
-for v in 'heap fragmentation' 'VA fragmentation' 'scalability' 'metadata' '2 MiB availability'; do
+for v in 'engines agree' 'heap fragmentation' 'footprint, peers' 'VA fragmentation' 'speed' \
+	'scalability, larson' 'scalability, xmalloc' 'scalability, threadtest' 'metadata' 'latency' \
+	'free-list spill' '2 MiB availability'; do
 	grep -q "^\*\*Verdict ($v):\*\*" "$md" || fail "verdict '$v' missing"
 done
 ls "$t"/out/*.tmp.* 2>/dev/null && fail "temporary files left"
-# Citations: every [rN] exists; a table cell "V [rN]" holds row N's value.
+grep -q 'Caution: no allocator' "$md" && fail "the hard-coded scalability caveat is back"
+# Citations: every [rN] exists.
 nrows=$(($(wc -l <"$t/run/rows.csv") - 1))
-grep -o '\[r[0-9]*' "$md" | tr -d '[r' | sort -n | tail -1 | {
-	read -r max
-	[ "$max" -le "$nrows" ] || fail "cites r$max of $nrows rows"
-}
-python3 - "$t/run/rows.csv" "$md" <<'PY'
-import csv, re, sys
+max=$(grep -o '\[r[0-9]*' "$md" | tr -d '[r' | sort -n | tail -1)
+[ "$max" -le "$nrows" ] || fail "cites r$max of $nrows rows"
+
+python3 - "$t/run/rows.csv" "$md" <<'PY' || fail "report content (above)"
+import csv, json, re, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 md = open(sys.argv[2]).read()
-sec = md.split("## Heap fragmentation")[1].split("\n## ")[0]
+byid = lambda i: rows[int(i) - 1]
+case = {r["case"]: "r%d" % i for i, r in enumerate(rows, 1)}
+def sec(title):
+    return md.split("\n## " + title)[1].split("\n## ")[0]
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+def reps(r):
+    v = r.get("ops_per_s_reps")
+    return json.loads(v) if v else [float(r["ops_per_s"])]
+def est(v):  # n = 5 or 1 here: the interval is [min, max] (merge_reps.ci_k(5) = 1)
+    s = sorted(v)
+    return s[len(s) // 2], s[0], s[-1]
+def close(a, b):
+    return abs(a - b) <= 0.006 * abs(b) + 1e-9
+
+# Fragmentation table: a cell "V [rN]" holds row N's frag4.
 n = 0
-for v, i in re.findall(r"([0-9.e+-]+) \[r(\d+)\]", sec):
-    r = rows[int(i) - 1]
-    assert r["kind"] == "replay" and abs(float(r["frag4"]) - float(v)) <= 0.01 * abs(float(r["frag4"])) + 1e-9, (v, i, r["frag4"])
-    n += 1
-assert n >= 4, n
+for v, i in re.findall(r"([0-9.e+-]+) \[r(\d+)\]", sec("Heap fragmentation")):
+    check(close(float(byid(i)["frag4"]), float(v)), "frag4 cell %s of r%s" % (v, i)); n += 1
+check(n >= 8, "fragmentation cells: %d" % n)
+
+# Cross-check: the failure at the top (before the first section), the mismatch with both
+# rows cited, the guest row without a host row.
+top = md.split("\n## ")[0]
+check("FAILED: the guest cross-check found 1 failure" in top, "cross-check failure not said at the top")
+cc = sec("Guest cross-check")
+check("| qemu | buddy-btree-talc | gnu-as.mtb | 1 | serial | peak_footprint | 1310720 | 1310721 | %s vs %s |"
+      % (case["host.buddy-btree-talc.gnu-as.c1"], case["qemu.buddy-btree-talc.gnu-as.c1"]) in cc,
+      "mismatch row")
+check("| %s | qemu | buddy-btree-talc | nohost |" % case["qemu.buddy-btree-talc.nohost.c1"] in cc,
+      "guest row without a host row")
+check("54 fields per serial pair" in cc and "2 pairs compared" in cc, "pairs and fields")
+check("**Verdict (engines agree):** FAILED" in cc, "cross-check verdict")
+
+# Speed: every ratio cell recomputed from its two rows' per-round values.
+sp = sec("Speed")
+cells = re.findall(r"\| ([a-z-]+)(?: \(ceiling\))? \| [^|]* \| ([0-9.e+]+)x (?:\[([0-9.e+]+), ([0-9.e+]+)\]|\(n=1\)) \[r(\d+)/r(\d+)\] \| ([^|]*) \|", sp)
+check(len(cells) >= 8, "speed ratio cells: %d" % len(cells))
+for s, m, lo, hi, a, b, verdict in cells:
+    ra, rb = reps(byid(a)), reps(byid(b))
+    em, el, eh = est([x / y for x, y in zip(ra, rb)])
+    check(close(em, float(m)) and (not lo or (close(el, float(lo)) and close(eh, float(hi)))),
+          "ratio %s: printed %s [%s, %s], rows give %.4g [%.4g, %.4g]" % (s, m, lo, hi, em, el, eh))
+gnu_as = sp.split("### gnu-as")[1].split("###")[0]
+check(re.search(r"\| buddy-btree-slab \| .* \| 1.5x \[1.47, 1.53\] .* \| buddy-btree-slab is faster than freelist-freelist-talc \|", gnu_as),
+      "a clear per-round ratio (rows' own intervals overlap) must give 'faster'")
+check(re.search(r"\| buddy-btree-talc \| .* \| 1.2x \[0.8, 1.3\] .* \| no clear difference \|", gnu_as),
+      "a ratio interval containing 1 must give 'no clear difference'")
+check("| n = 1: the data cannot support a verdict |" in sp.split("### gnu-ld")[1], "n = 1 must give no verdict")
+check("n = 5 rounds, interval [x(1), x(5)] of the sorted values covers 93.8%" in sp, "n and coverage stated")
+
+# Scalability: cells recomputed (per round), the ceiling rule, winners, oversubscription.
+sc = sec("Scalability")
+cells = re.findall(r"([0-9.e+]+)x \[([0-9.e+]+), ([0-9.e+]+)\]( †)? \[r(\d+)/r(\d+)\]", sc)
+check(len(cells) >= 20, "speedup cells: %d" % len(cells))
+for m, lo, hi, over, a, b in cells:
+    ra, rb = byid(a), byid(b)
+    check(ra["cpus"] == "1" and ra["mode"] == "parallel" and rb["combo"] == ra["combo"] and
+          rb["trace"] == ra["trace"], "speedup cell cites r%s/r%s" % (a, b))
+    em, el, eh = est([x / y for x, y in zip(reps(rb), reps(ra))])
+    check(close(em, float(m)) and close(el, float(lo)) and close(eh, float(hi)),
+          "speedup r%s/r%s: printed %s [%s, %s], rows give %.4g [%.4g, %.4g]" % (a, b, m, lo, hi, em, el, eh))
+    check(bool(over) == (int(rb["cpus"]) > int(rb["cores"])), "oversubscribed mark on r%s" % b)
+ver = dict(re.findall(r"\*\*Verdict \(scalability, (\w+)\):\*\* ([^\n]*)", sc))
+check("harness-bound" not in ver["larson"], "larson's ceiling scales: not harness-bound")
+check("buddy-btree-slab scales best at 4 CPUs" in ver["larson"],
+      "larson: slab is separated at 4 CPUs (8 is oversubscribed): " + ver["larson"])
+check(ver["xmalloc"].startswith("harness-bound"), "xmalloc's ceiling reaches 1.3x: harness-bound")
+check("no clear difference at 4 CPUs between buddy-btree-slab" in ver["xmalloc"] and "buddy-btree-talc" in ver["xmalloc"],
+      "xmalloc: slab and talc overlap: " + ver["xmalloc"])
+check(ver["threadtest"].startswith("harness-bound"), "threadtest: 2.9x at 4 CPUs < 1.8^2: harness-bound")
+check("share of ceiling at 4" in sc and "share of ceiling at 8" not in sc, "share of ceiling columns")
+
+# Latency: overlapping intervals give no winner, a separated one is named.
+lat = sec("Latency percentiles")
+check("gnu-as: no clear difference between buddy-btree-talc and freelist-freelist-talc" in lat, "latency overlap")
+check("cfrac: buddy-btree-slab has the lowest p99 (200 [190, 210] ns" in lat, "latency winner")
+check("gnu-ld: n = 1: the data cannot support a verdict" in lat, "latency n = 1")
+check("lat_ex_p99_ns" in lat and "| 525 [475, 575] |" in lat, "latency without stand-ins")
+
+# Peers: unknown is "-", never 0; varied rows not reproducible.
+fp = sec("Footprint, ours and the peers")
+je = [l for l in fp.splitlines() if l.startswith("| gnu-as | jemalloc |")]
+check(len(je) == 1 and je[0].split(" | ")[4] == "-" and je[0].split(" | ")[6] == "-",
+      "jemalloc's unknown footprint at peak / frag3 must be '-': %s" % je)
+gl = [l for l in fp.splitlines() if l.startswith("| gnu-as | glibc |")]
+check(len(gl) == 1 and "not reproducible" in gl[0], "glibc's varied footprint: %s" % gl)
+check("1 of 7 peer rows are not reproducible" in fp, "peer verdict")
+
+# Spill.
+spl = sec("Free-list spill")
+check(re.search(r"\| freelist-freelist-slab \| serial \| 1 \| 3 \[A\d+\] \| 2 \| 5 \| 1 \| 0 \| 0 B \| gnu-as c1 \[r\d+\] \|", spl), "spill row")
+check("re-entries (a deadlock in Hermit) under freelist-freelist-slab (serial: 2 frame and 0 VA re-entries, 5 frames lost; worst gnu-as [r" in spl,
+      "spill verdict")
 PY
 grep -q 'src=.data:image/png;base64,' "$t/out/report.html" || fail "HTML has no embedded plot"
-grep -q '](.*frag_heap.png)' "$md" || fail "Markdown does not link the fragmentation plot"
+grep -q '](.*scalability.png)' "$md" || fail "Markdown does not link the scalability plot"
+if grep -q "src='[^d]" "$t/out/report.html"; then fail "HTML links a file"; fi
+
+# A sweep without a guest check: the section says why it is empty, nothing failed.
+python3 plots/tests/synth_rows.py "$t/ng" --no-guest
+"$bin/rows2csv" --out "$t/ng/rows.csv" "$t/ng/rows.jsonl"
+scripts/report.sh --run "$t/ng" --out "$t/ng/report.md" >/dev/null 2>&1 || fail "report.sh without guest rows"
+grep -q '^Empty: this sweep had no guest check (guest_check=none)' "$t/ng/report.md" || fail "empty cross-check not explained"
+grep -q 'FAILED' "$t/ng/report.md" && fail "a sweep without a guest check reported a failure"
 
 set +e
 scripts/report.sh --bogus 2>"$t/e1"; r1=$?

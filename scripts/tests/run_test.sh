@@ -116,18 +116,19 @@ for sig in INT KILL; do
 	wait "$pid"
 	rc=$?
 	set -e
-	got=$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' | wc -l)
-	reps_left=$(find "$d/cases" -name '*.r[0-9]*.jsonl' | wc -l)
-	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ] || fail "SIG$sig: $got of $n cases done, want some"
 	if [ "$sig" = INT ]; then
 		[ $rc -eq 130 ] || fail "SIGINT: exit $rc, want 130"
 		grep -q 'interrupted; finished cases are kept' "$t/klog" || fail "SIGINT: no message"
 		[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIGINT left temporary files: $(find "$d" -name '*.tmp.*')"
 		[ ! -e "$d/rows.jsonl" ] || fail "SIGINT: rows.jsonl written"
 	else
-		# The orphaned case goes on into a temporary name; wait for its process.
-		for ((i = 0; i < 300; i++)); do pgrep -f "$t/slow/mtb_host" >/dev/null || break; sleep 0.1; done
+		# The orphaned case job goes on (it may still finish its case): wait until no
+		# process of that sweep is left (all of them name its directory).
+		for ((i = 0; i < 300; i++)); do pgrep -f -- "$d" >/dev/null || break; sleep 0.1; done
 	fi
+	got=$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' | wc -l)
+	reps_left=$(find "$d/cases" -name '*.r[0-9]*.jsonl' | wc -l)
+	[ "$got" -gt 0 ] && [ "$got" -lt "$n" ] || fail "SIG$sig: $got of $n cases done, want some"
 	check_partial "$d" || fail "SIG$sig left a partial case file"
 	scripts/run.sh --engine host --quick --out "$d" --no-plots >"$t/klog2" 2>&1 || { cat "$t/klog2"; fail "SIG$sig: resume"; }
 	grep -q ", $((got + reps_left)) already done)" "$t/klog2" ||

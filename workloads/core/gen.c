@@ -133,13 +133,26 @@ static void gen_batches(struct gen *g)
 	}
 }
 
+/* hermit_box: Hermit #1984's loop, per thread calloc(64) + free of its one id (slot
+ * 0); the threads' iterations (both ops) interleave round-robin. */
+static void gen_box(struct gen *g)
+{
+	unsigned T = g->p->nthreads;
+	while (!full(g))
+		for (unsigned th = 0; th < T; th++) {
+			emit(g, th, TOP_CALLOC, obj_id(g, th, 0), uniform_size(g), 0);
+			emit(g, th, TOP_FREE, obj_id(g, th, 0), 0, 0);
+		}
+}
+
 static const char *const gen_names[GEN_COUNT] = {
-	"random_actions", "larson", "xmalloc", "threadtest", "alloc_test", "va_churn", "hermit64",
+	"random_actions", "larson",   "xmalloc",  "threadtest",
+	"alloc_test",	  "va_churn", "hermit64", "hermit_box",
 };
 /* Defaults: slots per thread, min size, max size. */
 static const uint64_t gen_defaults[GEN_COUNT][3] = {
 	{1000, 1, 4096},      {1000, 8, 1000}, {100, 16, 256},	   {1000, 8, 8},
-	{1000, 16, 1 << 20}, {64, 4096, 4 << 20}, {10000, 64, 64},
+	{1000, 16, 1 << 20}, {64, 4096, 4 << 20}, {10000, 64, 64}, {1, 64, 64},
 };
 
 enum gen_kind gen_kind_from_name(const char *name)
@@ -159,8 +172,15 @@ const char *gen_kind_name(enum gen_kind k)
 	return k < GEN_COUNT ? gen_names[k] : "?";
 }
 
+unsigned gen_default_threads(enum gen_kind k)
+{
+	return k == GEN_HERMIT_BOX ? 128 : 0;
+}
+
 uint32_t gen_slots(enum gen_kind k, const struct gen_params *p)
 {
+	if (k == GEN_HERMIT_BOX)
+		return 1;
 	return p->slots ? p->slots : (uint32_t)gen_defaults[k][0];
 }
 
@@ -189,6 +209,7 @@ int gen_run(enum gen_kind k, const struct gen_params *p, struct trace_op *ops,
 	case GEN_VA_CHURN: gen_random(&g, page_size, false, 12); break;
 	case GEN_LARSON: gen_larson(&g); break;
 	case GEN_XMALLOC: gen_xmalloc(&g); break;
+	case GEN_HERMIT_BOX: gen_box(&g); break;
 	default: gen_batches(&g); break;
 	}
 	trace_summarize(ops, g.n, scratch, (uint32_t)nids, &t->h);

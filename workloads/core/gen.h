@@ -13,6 +13,15 @@
  *                   aligned, random lifetimes
  *   hermit64        N threads x 64-byte objects: each thread allocates `slots`
  *                   objects of 64 B, then frees them all
+ *   hermit_box      Hermit issue #1984 (hermit-os/kernel, "Poor multi-threaded
+ *                   allocation performance"): T threads (default 128, see
+ *                   gen_default_threads) each loop `Box::new([0u64; 8])`, dropped at
+ *                   once: an iteration is calloc(64) then free of the thread's one id
+ *                   (slots is always 1). Each thread gets k = nops / (2T) iterations;
+ *                   when 2T does not divide nops the last round is partial (threads
+ *                   0.. get one more op). Rust asks align 8; the trace's calloc carries
+ *                   no alignment, so heaps give their minimum (8 or 16). Threads'
+ *                   iterations interleave round-robin; peak live is 64 B.
  *
  * Threads' ops are interleaved round-robin in trace order. Object ids are
  * thread_set * slots + slot, so nids = nthreads * slots. Freestanding, no FP.
@@ -30,6 +39,7 @@ enum gen_kind {
 	GEN_ALLOC_TEST,
 	GEN_VA_CHURN,
 	GEN_HERMIT64,
+	GEN_HERMIT_BOX,
 	GEN_COUNT
 };
 
@@ -44,6 +54,9 @@ struct gen_params {
 /* Name ("larson") <-> kind; GEN_COUNT if unknown. */
 enum gen_kind gen_kind_from_name(const char *name);
 const char *gen_kind_name(enum gen_kind k);
+/* Threads a tool should default to for k when --threads is not given: 128 for
+ * hermit_box (Hermit #1984's case), 0 for the others (the tool's own default). */
+unsigned gen_default_threads(enum gen_kind k);
 /* Slots per thread the generator will use for p. */
 uint32_t gen_slots(enum gen_kind k, const struct gen_params *p);
 /* Scratch words gen_run needs (nthreads * slots). */

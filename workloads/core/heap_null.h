@@ -1,6 +1,7 @@
-/* heap_null.h: the null heap (heap_null.c): per-CPU size-class free lists and bump
- * chunks, nothing shared between CPUs. Not a strategy: the ceiling a replay's
- * throughput and scaling are read against (every engine runs it as heap "null"). */
+/* heap_null.h: the null heap (heap_null.c): every allocation on a CPU returns that
+ * CPU's scratch memory (objects overlap; the replay only writes into them), nothing is
+ * shared between CPUs. Not a strategy: the ceiling a replay's throughput and scaling
+ * are read against (every engine runs it as heap "null"); no footprint. */
 #ifndef WL_HEAP_NULL_H
 #define WL_HEAP_NULL_H
 

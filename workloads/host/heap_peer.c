@@ -193,38 +193,41 @@ static bool api_load(struct peer_api *a)
 
 /* ---- resident bytes ---- */
 
-static uint64_t read_rss(int fd)
-{
-	char buf[128];
-	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
-	unsigned long long size, res;
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	return sscanf(buf, "%llu %llu", &size, &res) == 2 ? res * (uint64_t)sysconf(_SC_PAGESIZE)
-							  : 0;
-}
-
-uint64_t heap_peer_rss(void)
-{
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	uint64_t r = read_rss(fd);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* VmHWM of /proc/self/status in bytes, or 0. */
-static uint64_t read_hwm(int fd)
+/* The kB value of the line starting with key in the file behind fd (pread from 0), in
+ * bytes; 0 if absent or unreadable. */
+static uint64_t read_kb(int fd, const char *key)
 {
 	char buf[4096];
 	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	const char *p = strstr(buf, "VmHWM:");
+	const char *p = strstr(buf, key);
 	unsigned long long kb;
-	return p && sscanf(p + 6, "%llu", &kb) == 1 ? kb << 10 : 0;
+	return p && sscanf(p + strlen(key), "%llu", &kb) == 1 ? kb << 10 : 0;
+}
+
+/* Resident bytes, exact: /proc/self/smaps_rollup walks the page tables (statm and
+ * status read per-CPU counters that may lag by tens of pages per CPU). */
+static uint64_t read_rss(int fd)
+{
+	return read_kb(fd, "Rss:");
+}
+
+uint64_t heap_peer_rss(void)
+{
+	int fd = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
+	uint64_t r = read_rss(fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* VmHWM of /proc/self/status in bytes, or 0 (the kernel's peak mark: exact up to the
+ * per-CPU counter lag, so stats() takes the larger of it and every exact sample). */
+static uint64_t read_hwm(int fd)
+{
+	return read_kb(fd, "VmHWM:");
 }
 
 /* Resets the kernel's peak RSS to the current RSS; false if this kernel cannot. */
@@ -242,24 +245,24 @@ static bool reset_hwm(void)
 void heap_peer_fini(void *st)
 {
 	struct heap_peer *h = st;
-	if (h->statm_fd >= 0)
-		close(h->statm_fd);
+	if (h->rss_fd >= 0)
+		close(h->rss_fd);
 	if (h->status_fd >= 0)
 		close(h->status_fd);
-	h->statm_fd = h->status_fd = -1;
+	h->rss_fd = h->status_fd = -1;
 }
 
 static int peer_init(struct heap_peer *h, struct peer_api *a)
 {
 	memset(h, 0, sizeof(*h));
 	h->api = a;
-	h->statm_fd = h->status_fd = -1;
+	h->rss_fd = h->status_fd = -1;
 	if (!api_load(a))
 		return MM_EINVAL;
-	h->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	h->rss_fd = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
 	h->status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	malloc_trim(0);
-	h->base = read_rss(h->statm_fd);
+	h->base = read_rss(h->rss_fd);
 	h->hwm_ok = h->base && reset_hwm() && read_hwm(h->status_fd);
 	return MM_OK;
 }
@@ -273,7 +276,7 @@ static void peer_stats(const void *st, struct heap_stats *out)
 {
 	struct heap_peer *h = (struct heap_peer *)st; /* peak is a running max */
 	memset(out, 0, sizeof(*out));
-	uint64_t rss = read_rss(h->statm_fd);
+	uint64_t rss = read_rss(h->rss_fd);
 	if (!h->base || !rss)
 		return; /* unknown: rows say null */
 	uint64_t fp = rss > h->base ? rss - h->base : 0;
@@ -283,9 +286,9 @@ static void peer_stats(const void *st, struct heap_stats *out)
 		;
 	uint64_t hwm = h->hwm_ok ? read_hwm(h->status_fd) : 0;
 	out->footprint = fp;
-	out->peak_footprint = hwm > h->base ? hwm - h->base : (fp > peak ? fp : peak);
-	if (out->peak_footprint < fp)
-		out->peak_footprint = fp;
+	out->peak_footprint = hwm > h->base ? hwm - h->base : 0;
+	peak = fp > peak ? fp : peak;
+	out->peak_footprint = out->peak_footprint > peak ? out->peak_footprint : peak;
 }
 
 #define PEER_OPS(P)                                                                                \

@@ -9,12 +9,13 @@
  *
  * Footprint, the same definition as for our heaps: bytes of memory the heap holds
  * from the system, here resident bytes. init samples the process's resident set
- * (/proc/self/statm) as the baseline, trims glibc (malloc_trim: its free memory is
+ * (/proc/self/smaps_rollup: exact) as the baseline, trims glibc (malloc_trim: its free memory is
  * given back, so the harness's freed memory is not silently reused) and resets the
  * kernel's peak-RSS mark (/proc/self/clear_refs "5"); stats() gives
  *   footprint      = resident now - baseline,
- *   peak_footprint = VmHWM (/proc/self/status) - baseline,
- * which the kernel tracks in parallel replays too. So a caller must have touched
+ *   peak_footprint = the larger of VmHWM (/proc/self/status) - baseline, which the
+ *                    kernel tracks in parallel replays too (up to its per-CPU counter
+ *                    lag), and every footprint stats() returned, So a caller must have touched
  * every page of its own (trace, tables, thread stacks) before init and allocate
  * nothing during the run. Unknown (no /proc) gives 0, which rows print as null.
  */
@@ -25,7 +26,7 @@
 
 struct heap_peer {
 	const struct peer_api *api;
-	int statm_fd, status_fd;
+	int rss_fd, status_fd; /* smaps_rollup, status */
 	uint64_t base; /* resident bytes at init */
 	bool hwm_ok;   /* clear_refs worked: VmHWM is the run's peak */
 	uint64_t peak; /* highest footprint seen by stats (atomic), without VmHWM */
@@ -54,7 +55,7 @@ const char *heap_peer_version(const struct heap_ops *ops);
 void heap_peer_reexec(const char *prog, char **argv);
 /* Closes what init opened (heap_ops has no fini); st stays unusable. */
 void heap_peer_fini(void *st);
-/* Resident bytes of this process now (statm), or 0 if unknown. */
+/* Resident bytes of this process now (smaps_rollup), or 0 if unknown. */
 uint64_t heap_peer_rss(void);
 
 #endif

@@ -89,7 +89,7 @@ int main(void)
 {
 	struct rng rg = {test_seed("replay_mt_test", 3)};
 	static const enum gen_kind kinds[] = {GEN_LARSON, GEN_XMALLOC, GEN_THREADTEST,
-					      GEN_HERMIT64, GEN_RANDOM_ACTIONS};
+					      GEN_HERMIT64, GEN_HERMIT_BOX, GEN_RANDOM_ACTIONS};
 	static const unsigned cpus[] = {1, 2, 3, 4, 8}; /* 3: uneven map; 8: oversubscribed */
 	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		struct gen_params p = {rng_next(&rg), 4, 20000, 200, 0, 0};

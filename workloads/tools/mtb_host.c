@@ -50,9 +50,11 @@ static void usage(FILE *f)
 	      "  --trace FILE       trace in any format `workloads/trace` reads\n"
 	      "  --gen NAME         random_actions larson xmalloc threadtest alloc_test\n"
 	      "                     va_churn hermit64\n"
+	      "                     (not in run.sh's sweep: hermit_box, Hermit #1984's\n"
+	      "                     calloc(64) + free loop, scripts/hermit_case.sh)\n"
 	      "  --ops N            generator ops (default 1000000)\n"
-	      "  --threads T        generator threads (default: the largest --cpus); trace\n"
-	      "                     thread t runs on CPU t % cpus\n"
+	      "  --threads T        generator threads (default: the largest --cpus; 128 for\n"
+	      "                     hermit_box); trace thread t runs on CPU t % cpus\n"
 	      "  --slots S          generator objects per thread (default: generator's)\n"
 	      "  --seed S           generator seed (default 1)\n"
 	      "  --heap NAME        talc, slab, null (the harness ceiling), or a peer:\n"
@@ -219,7 +221,8 @@ static int get_trace(const struct opts *o, struct trace_mapped *tm)
 		unsigned maxc = 1;
 		for (unsigned i = 0; i < o->ncpus_list; i++)
 			maxc = o->cpus[i] > maxc ? o->cpus[i] : maxc;
-		struct gen_params p = {o->seed, o->threads ? o->threads : maxc, o->ops, o->slots, 0, 0};
+		unsigned T = o->threads ? o->threads : gen_default_threads(k) ? gen_default_threads(k) : maxc;
+		struct gen_params p = {o->seed, T, o->ops, o->slots, 0, 0};
 		rc = trace_gen_mapped(k, &p, tm, err, sizeof(err));
 	}
 	if (rc)

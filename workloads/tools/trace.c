@@ -24,7 +24,8 @@ static void usage(FILE *f)
 	      "       trace stats [--lenient] FILE\n"
 	      "       trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]\n"
 	      "Generators: random_actions larson xmalloc threadtest alloc_test va_churn\n"
-	      "hermit64 (seeded; default 1000000 ops, 1 thread, seed 1).\n"
+	      "hermit64 hermit_box (seeded; default 1000000 ops, seed 1, 1 thread; hermit_box:\n"
+	      "128 threads, Hermit #1984's calloc(64) + free loop).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
 	      "CS:APP .rep, valgrind --trace-malloc=yes logs, Android memory_replay text.\n"
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
@@ -106,13 +107,16 @@ static void print_stats(const char *path, const struct trace_loaded *lt)
 			       i ? (1ull << i) - 1 : 0ull, (unsigned long long)hist[i]);
 }
 
-static int cmd_gen(const char *name, const char *out, const struct gen_params *p)
+static int cmd_gen(const char *name, const char *out, const struct gen_params *given)
 {
 	enum gen_kind k = gen_kind_from_name(name);
 	if (k == GEN_COUNT) {
 		fprintf(stderr, "trace: unknown generator '%s' (see --help)\n", name);
 		return 2;
 	}
+	struct gen_params gp = *given, *p = &gp; /* nthreads 0: not given */
+	if (!gp.nthreads)
+		gp.nthreads = gen_default_threads(k) ? gen_default_threads(k) : 1;
 	struct trace_op *ops;
 	struct trace t;
 	char err[1024];
@@ -189,7 +193,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 
 int main(int argc, char **argv)
 {
-	struct cli c = {.gp = {1, 1, 1000000, 0, 0, 0}};
+	struct cli c = {.gp = {1, 0, 1000000, 0, 0, 0}};
 	int rc = parse_cli(argc, argv, &c);
 	if (rc >= 0)
 		return rc;
