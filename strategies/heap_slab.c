@@ -2,30 +2,46 @@
  * slabs carved from 2 MiB chunks, remote frees sent home in batches.
  *
  * Design (after snmalloc, Lietar et al., ISMM 2019, and mimalloc's free lists):
- * - 36 size classes: 16..128 B in steps of 16, then 4 per power of two up to
- *   16 KiB. An aligned request takes the first class whose size is a multiple
- *   of the alignment (objects sit at slab_base + i * size, slabs are 64 KiB
- *   aligned); bigger requests are large objects (heap_slab_large.c).
+ * - 60 size classes: 16..128 B in steps of 16, then 4 per power of two up to
+ *   1 MiB, so a class wastes at most 1/5 of its size (1/8 of the request up to
+ *   128 B... 15 B). A slab of a class spans the fewest 64 KiB slots that hold
+ *   SLAB_MIN_CAP objects (one slot up to 8 KiB, 31 slots = 1984 KiB at most, where
+ *   a 1 MiB class holds one object). An aligned request takes the first class
+ *   whose size is a multiple of the alignment (objects sit at slab start + i *
+ *   size, slabs are 64 KiB aligned); bigger requests, or aligned above 64 KiB,
+ *   are large objects (heap_slab_large.c).
  * - CPU c allocates only from slabs of chunks it owns, keeping per class a list
- *   of ACTIVE slabs that have room (avail); an object comes from the slab's
- *   free list, else from its never-used tail (bump). A slab that fills leaves
- *   avail asleep and comes back only once slab_wake(cap) of its objects were
- *   freed (snmalloc's waking threshold), so in a steady state each list move
- *   pays for several objects instead of one.
+ *   of ACTIVE slabs that have room (avail); an object comes from the head slab's
+ *   free list, else from its never-used tail (bump) while that lies in committed
+ *   pages (limit), else the slow path commits more (heap_slab_chunk.c). A slab
+ *   that fills leaves avail asleep and comes back only once slab_wake(cap) of its
+ *   objects were freed (snmalloc's waking threshold), so in a steady state each
+ *   list move pays for several objects instead of one.
  * - Free on the owner CPU pushes the object on its slab's free list. Free on
- *   another CPU appends it to a per-destination batch; a full batch is pushed on
- *   the owner's inbox with one CAS (heap_slab_remote.c). Owners drain their
- *   inbox on the allocation slow path and in heap_slab_flush.
- * - A slab whose last object comes back becomes EMPTY: kept mapped (up to
- *   keep_slabs per CPU) or unmapped with its frames freed; a chunk without
- *   ACTIVE slabs is kept (up to env->keep_empty_chunks per CPU) or unmapped and
- *   its VA returned (heap_slab_chunk.c), so the footprint shrinks after a peak.
- * Footprint = bytes of frames mapped for the heap (chunk headers, slabs, large
- * objects): exact, counted on every map and unmap.
+ *   another CPU appends it to a per-destination batch; a batch of SLAB_BATCH
+ *   objects or SLAB_BATCH_BYTES bytes is pushed on the owner's inbox with one CAS
+ *   (heap_slab_remote.c). Owners drain their inbox on the allocation slow path
+ *   and in heap_slab_flush.
+ * - Hysteresis and return policy, when a slab's last object comes back:
+ *   1. parked: a slab of span SLAB_PARK_SPAN that is its class's only slab on
+ *      avail stays there, ACTIVE and empty (h->park, i.e. keep_empty_chunks > 0),
+ *      so an alloc/free pair at a class boundary stays on the fast paths. At most
+ *      one per class and CPU (SLAB_PARK_BYTES), until it is used again, another
+ *      slab of the class empties beside it, an allocation fails (slab_reclaim) or
+ *      heap_slab_flush;
+ *   2. else EMPTY: kept committed, for any class of the same span, while the
+ *      CPU's EMPTY slabs hold at most keep_pages pages (keep_empty_chunks * 4 MiB);
+ *   3. else decommitted: unmapped (the mmu invalidates the TLB) and its frames
+ *      freed; a chunk without ACTIVE slabs is kept (up to env->keep_empty_chunks
+ *      per CPU) or unmapped and its VA returned (heap_slab_chunk.c).
+ *   With keep_empty_chunks == 0 nothing is parked or kept: every empty slab and
+ *   chunk goes back at once.
+ * Footprint = bytes of frames mapped for the heap (chunk headers, committed slab
+ * pages, large objects and the large cache): exact, counted on every map and unmap.
  */
 #include "heap_slab.h"
 
-/* Class of an unaligned request of n bytes (1 <= n <= SLAB_SMALL_MAX). */
+/* Class of an unaligned request of n bytes (1 <= n <= SLAB_CLASS_MAX). */
 static inline unsigned slab_class_calc(size_t n)
 {
 	if (n <= 128)
@@ -42,24 +58,26 @@ const uint8_t slab_small_class[65] = {
 	16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, /* ..768 */
 	18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
 };
+_Static_assert(8 + (20 - 7) * 4 == SLAB_NCLASSES, "slab: classes end at 1 MiB");
 
 unsigned slab_class_slow(size_t size, size_t align)
 {
-	size_t n = MM_MAX(MM_MAX(size, align), (size_t)1);
-	if (n > SLAB_SMALL_MAX)
+	if (slab_is_large(size, align))
 		return SLAB_LARGE;
-	unsigned c = slab_class_calc(n);
-	while (align > 16 && slab_class_size(c) % align)
-		c++;
+	unsigned c = slab_class_calc(MM_MAX(MM_MAX(size, align), (size_t)1));
+	if (align > 16) /* ends at 1 MiB at the latest: a multiple of any align <= 64 KiB */
+		while (slab_class_size(c) % align)
+			c++;
 	return c;
 }
 
-uint32_t slab_class_size(unsigned cls)
+unsigned slab_class_span(unsigned cls)
 {
-	if (cls < 8)
-		return 16 * (cls + 1);
-	unsigned e = 7 + (cls - 8) / 4, k = (cls - 8) % 4;
-	return (uint32_t)(4 + k + 1) << (e - 2);
+	uint64_t size = slab_class_size(cls);
+	uint64_t span = MM_MIN(MM_ALIGN_UP(SLAB_MIN_CAP * size, SLAB_SLOT) / SLAB_SLOT,
+			       (uint64_t)SLAB_MAX_SPAN);
+	uint64_t cap = span * SLAB_SLOT / size;
+	return (unsigned)(MM_ALIGN_UP(cap * size, SLAB_SLOT) / SLAB_SLOT);
 }
 
 static void slab_list_remove(struct slab **head, struct slab *s)
@@ -82,18 +100,34 @@ static void slab_list_push(struct slab **head, struct slab *s)
 	*head = s;
 }
 
-/* used fell to s->low: an asleep slab wakes (back on avail), an awake one is
- * empty (leaves avail). */
+/* used fell to s->low: an asleep slab wakes (back on avail); an awake one is
+ * empty: parked (stays on avail) or off avail to slab_put_empty. */
 static __attribute__((noinline)) void slab_free_slow(struct slab_heap *h, struct slab_cpu *c,
 						     struct slab *s)
 {
-	if (s->low) {
+	if (s->asleep) {
+		s->asleep = 0;
 		s->low = 0;
 		slab_list_push(&c->avail[s->cls], s);
-	} else {
-		slab_list_remove(&c->avail[s->cls], s);
-		slab_put_empty(h, c, s);
+		if (s->used)
+			return;
 	}
+	if (h->park && s->span <= SLAB_PARK_SPAN && c->avail[s->cls] == s && !s->next)
+		return; /* the class's only slab: parked */
+	slab_list_remove(&c->avail[s->cls], s);
+	slab_put_empty(h, c, s);
+}
+
+void slab_unpark_all(struct slab_heap *h, struct slab_cpu *c)
+{
+	for (unsigned k = 0; k < SLAB_NCLASSES; k++)
+		for (struct slab *s = c->avail[k], *next; s; s = next) {
+			next = s->next;
+			if (s->used == 0) {
+				slab_list_remove(&c->avail[k], s);
+				slab_put_empty(h, c, s);
+			}
+		}
 }
 
 /* Returns p to its slab (owner CPU c only). */
@@ -102,8 +136,7 @@ void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, vo
 	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > s->low,
 		  "slab: free into a slab with no objects");
 	if (MM_DEBUG) {
-		struct slab_chunk *ch = slab_chunk_of(p);
-		uint64_t off = (uint64_t)(uintptr_t)p - slab_base(ch, s);
+		uint64_t off = (uint64_t)(uintptr_t)p - s->base;
 		MM_ASSERT(off % s->size == 0 && off < (uint64_t)s->bump * s->size,
 			  "slab: free of a pointer that is not an object start");
 	}
@@ -118,17 +151,22 @@ static __attribute__((noinline)) void slab_sleep(struct slab_cpu *c, struct slab
 {
 	slab_list_remove(&c->avail[s->cls], s);
 	s->low = s->cap - slab_wake(s->cap);
+	s->asleep = 1;
 }
 
-/* One object from ACTIVE, awake slab s; s falls asleep (leaves avail) when full. */
+/* One object from ACTIVE, awake slab s, or NULL when s has no room (bump ==
+ * limit, nothing freed): the caller commits or finds another slab. s falls
+ * asleep (leaves avail) when full. */
 static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 {
 	void *p = s->free;
-	if (p) {
+	if (__builtin_expect(p != NULL, 1)) {
 		s->free = *(void **)p;
-	} else {
+	} else if (__builtin_expect(s->bump < s->limit, 1)) {
 		p = (void *)(uintptr_t)(s->base + (uint64_t)s->bump * s->size);
 		s->bump++;
+	} else {
+		return NULL;
 	}
 	if (__builtin_expect(++s->used == s->cap, 0))
 		slab_sleep(c, s);
@@ -136,31 +174,33 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 }
 
 /* Slow path (kept out of line so the fast path saves no registers): frees sent
- * home may refill avail, else a new slab, else (out of frames) an asleep slab
- * that has room, so sleeping never turns an allocation into a failure. */
+ * home may give the head slab room; else it commits more pages; else a new or
+ * EMPTY slab; else (out of frames) any slab of the class that has room, so
+ * sleeping and lazy commit never turn an allocation into a failure. */
 static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
 							  unsigned cls)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
+	atomic_store_rlx(&c->refills, c->refills + 1);
 	slab_remote_drain(h, cpu);
 	struct slab *s = c->avail[cls];
-	if (!s) {
-		s = slab_get(h, cpu, cls);
-		if (!s)
-			s = slab_wake_any(c, cls); /* out of memory: take what sleepers hold */
-		if (!s)
-			return NULL;
+	if (s && (slab_room(s) || slab_commit(h, cpu, s)))
+		return slab_take(c, s);
+	if ((s = slab_get(h, cpu, cls))) {
 		slab_list_push(&c->avail[cls], s);
+		return slab_take(c, s);
 	}
-	return slab_take(c, s);
+	s = slab_find_room(c, cls); /* out of memory: what other slabs hold */
+	return s ? slab_take(c, s) : NULL;
 }
 
 static inline void *slab_alloc_small(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
 	struct slab *s = c->avail[cls];
-	if (__builtin_expect(s != NULL, 1))
-		return slab_take(c, s);
+	void *p;
+	if (__builtin_expect(s != NULL, 1) && __builtin_expect((p = slab_take(c, s)) != NULL, 1))
+		return p;
 	return slab_alloc_refill(h, cpu, cls);
 }
 
@@ -172,7 +212,8 @@ static int slab_init(void *st, const struct heap_env *env)
 		return MM_EINVAL;
 	mm_zero(h, sizeof(*h));
 	h->env = *env;
-	h->keep_slabs = env->keep_empty_chunks * (SLAB_SLOTS - 1);
+	h->keep_pages = env->keep_empty_chunks * (uint32_t)SLAB_KEEP_PAGES;
+	h->park = env->keep_empty_chunks > 0;
 	return MM_OK;
 }
 
@@ -201,8 +242,7 @@ static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align
 	struct slab_heap *h = st;
 	if (!p)
 		return;
-	if (__builtin_expect(size > SLAB_SMALL_MAX || align > 16, 0) &&
-	    slab_class_of(size, align) == SLAB_LARGE) {
+	if (__builtin_expect(slab_is_large(size, align), 0)) {
 		slab_large_free(h, cpu, p);
 		return;
 	}
@@ -211,16 +251,22 @@ static void slab_free(void *st, unsigned cpu, void *p, size_t size, size_t align
 	if (__builtin_expect(ch->owner == cpu, 1))
 		slab_local_free(h, &h->cpu[cpu], slab_of(ch, p), p);
 	else
-		slab_remote_free(h, cpu, ch->owner, p);
+		slab_remote_free(h, cpu, ch->owner, p, size);
 }
 
+/* In place while the new size fits the object and uses at least half of it
+ * (mimalloc's rule): a slab object's room is its slab's class size (the slab's
+ * descriptor does not change while the object lives, so any CPU may read it), a
+ * large object's its mapped pages; a move between slab and large always copies. */
 static void *slab_realloc(void *st, unsigned cpu, void *p, size_t old_size, size_t align,
 			  size_t new_size)
 {
-	unsigned oc = slab_class_of(old_size, align), nc = slab_class_of(new_size, align);
-	if (oc == nc && (oc != SLAB_LARGE || MM_ALIGN_UP(old_size, PAGE_SIZE) ==
-						     MM_ALIGN_UP(new_size, PAGE_SIZE)))
-		return p;
+	bool large = slab_is_large(old_size, align);
+	if (large == slab_is_large(new_size, align)) {
+		uint64_t room = large ? slab_large_room(p) : slab_of(slab_chunk_of(p), p)->size;
+		if (new_size <= room && new_size >= room / 2)
+			return p;
+	}
 	void *q = slab_alloc(st, cpu, new_size, align);
 	if (q) {
 		__builtin_memcpy(q, p, MM_MIN(old_size, new_size));
@@ -234,6 +280,7 @@ void heap_slab_flush(void *st, unsigned cpu)
 	struct slab_heap *h = st;
 	slab_remote_send_all(h, cpu);
 	slab_remote_drain(h, cpu);
+	slab_unpark_all(h, &h->cpu[cpu]);
 	slab_large_cache_drop(h, cpu);
 }
 

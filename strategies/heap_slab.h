@@ -2,12 +2,17 @@
  * extra entry point. Layout of a 2 MiB chunk (VA from the VA allocator, 2 MiB
  * aligned, so chunk_of(p) = p & ~(2 MiB - 1)):
  *
- *   chunk: [slot 0: header (first pages mapped)][slot 1: slab]...[slot 31: slab]
- *   slab:  64 KiB, objects of one size class at base + i * size, backed on
- *          demand by frame blocks (not contiguous) when the slab is first used
+ *   chunk: [slot 0: header][slot 1][slot 2] ... [slot 31]     (64 KiB slots)
+ *   slab:  span consecutive slots (1 for classes <= 8 KiB, up to 31), objects of
+ *          one size class at base + i * size; its descriptor is slabs[first slot]
+ *          and head[i] names the first slot of the slab slot i belongs to
+ *   commit: a slab's first npages pages are backed by frame blocks (not
+ *          contiguous), the rest is address space only; it grows on demand
+ *          (heap_slab_chunk.c, slab_commit), so an idle class costs a page, not
+ *          a slab
  *
- * Large objects (more than SLAB_SMALL_MAX after alignment) get their own VA
- * range: [header page][object pages], the header listing the frame blocks.
+ * Objects above SLAB_CLASS_MAX (or aligned above SLAB_SLOT) are large: their own
+ * VA range, [header page][object pages], the header listing the frame blocks.
  */
 #ifndef MM_HEAP_SLAB_H
 #define MM_HEAP_SLAB_H
@@ -16,28 +21,41 @@
 #include "sync.h"
 
 #define SLAB_CHUNK	SIZE_2M
-#define SLAB_SIZE	(64u << 10)
-#define SLAB_SLOTS	((unsigned)(SLAB_CHUNK / SLAB_SIZE)) /* slot 0 is the header */
-#define SLAB_PAGES	((unsigned)(SLAB_SIZE / PAGE_SIZE))
-#define SLAB_NCLASSES	36u
-#define SLAB_SMALL_MAX	16384u
-#define SLAB_LARGE	SLAB_NCLASSES /* class number of a large object */
-#define SLAB_BATCH	32u	      /* remote frees per message */
-#define SLAB_LCACHE	8u	      /* freed large objects a CPU keeps mapped */
-#define SLAB_LCACHE_PAGES 256u	      /* ... up to 1 MiB per kept chunk allowed */
-/* Most frames a CPU keeps mapped with nothing live in them. */
-#define SLAB_KEEP_BYTES(keep) ((uint64_t)(keep) * (SLAB_CHUNK + SLAB_LCACHE_PAGES * PAGE_SIZE))
+#define SLAB_SLOT	(64u << 10)
+#define SLAB_SLOTS	((unsigned)(SLAB_CHUNK / SLAB_SLOT)) /* slot 0 is the header */
+#define SLAB_SLOT_PAGES ((unsigned)(SLAB_SLOT / PAGE_SIZE))
+#define SLAB_MAX_SPAN	(SLAB_SLOTS - 1)
+#define SLAB_NCLASSES	60u	       /* 16..128 by 16, then 4 per power of two */
+#define SLAB_CLASS_MAX	(1u << 20)     /* size of the last class */
+#define SLAB_MIN_CAP	8u	       /* objects per slab, where 31 slots allow */
+#define SLAB_LARGE	SLAB_NCLASSES  /* class number of a large object */
+#define SLAB_COMMIT_MAX 64u	       /* pages a commit step adds at most (unless one object needs more) */
+#define SLAB_COMMIT_SHIFT 8u	       /* ... and at least 1/256 of the CPU's committed slab pages */
+#define SLAB_PARK_SPAN	1u	       /* a class's last slab stays when it empties: span <= this */
+#define SLAB_BATCH	32u	       /* remote frees per message */
+#define SLAB_BATCH_BYTES (64u << 10)   /* ... or this many requested bytes, whichever first */
+#define SLAB_LCACHE	8u	       /* freed large objects a CPU keeps mapped */
+#define SLAB_LCACHE_PAGES 1024u	       /* ... in pages, per kept chunk allowed (4 MiB) */
+#define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
+/* Most frames a CPU keeps mapped with nothing live in them (heap_slab_flush'ed):
+ * EMPTY slabs, idle chunks' headers, the large cache. Parked slabs (one per class
+ * of span SLAB_PARK_SPAN, heap_slab.c) come on top until a flush. */
+#define SLAB_KEEP_BYTES(keep) \
+	((uint64_t)(keep) * ((SLAB_KEEP_PAGES + SLAB_LCACHE_PAGES) * PAGE_SIZE + SLAB_HDR_BYTES))
+#define SLAB_PARK_BYTES ((uint64_t)SLAB_NCLASSES * SLAB_SLOT) /* bound on parked slabs per CPU */
 #define SLAB_MAGIC	0x534c4142434b4e4bull
-_Static_assert(SLAB_SIZE / SLAB_SMALL_MAX >= 2, "slab: an asleep slab needs cap > slab_wake(cap)");
 #define SLAB_LARGE_MAGIC 0x4c41524745484452ull
 
 enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2 };
 
-/* Invariants (owner CPU's view, quiescent): UNUSED: unmapped, bit set in
- * chunk->unused. EMPTY: mapped, no objects, on cpu->empty. ACTIVE: class cls,
- *     used + |free list| == bump <= cap,  0 < used,
- *     awake (low == 0): on cpu->avail[cls] and used < cap,
- *     asleep (low == cap - slab_wake(cap) > 0): off avail and low < used <= cap,
+/* Invariants (owner CPU's view, quiescent), for a slab's descriptor (its first slot):
+ *   blocks back exactly pages [0, npages) of the slab, npages <= span * 16;
+ *   EMPTY: no class, on cpu->empty[span], npages > 0;
+ *   ACTIVE: class cls, cap = span * SLAB_SLOT / size >= 1,
+ *     used + |free list| == bump <= limit == min(cap, npages * PAGE_SIZE / size),
+ *     awake (asleep == 0, low == 0): on cpu->avail[cls] and used < cap; used == 0
+ *       only for a parked slab (at most one per class),
+ *     asleep (asleep == 1, low == cap - slab_wake(cap)): off avail, low < used <= cap,
  * where used counts objects handed out, including ones waiting in a remote
  * queue on their way back. A slab falls asleep when it fills and wakes when
  * slab_wake(cap) objects came back (snmalloc's waking threshold), so a nearly
@@ -45,11 +63,14 @@ enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2 };
 struct slab {
 	struct slab *next, *prev;
 	void *free;
-	uint64_t base; /* address of object 0 */
+	uint64_t base; /* address of object 0: the first slot's */
 	uint32_t used, bump, cap, size;
-	uint8_t state, cls, nblocks, pad;
-	uint32_t low; /* free slow path once used <= low: 0 awake, else asleep */
+	uint32_t limit; /* objects [0, limit) lie in committed pages */
+	uint32_t low;	/* free slow path once used <= low */
+	uint16_t npages, nblocks;
+	uint8_t state, cls, span, asleep;
 } __attribute__((aligned(64))); /* one cache line: the fast paths touch only this */
+_Static_assert(sizeof(struct slab) == 64, "slab: descriptor is one cache line");
 /* Frees an asleep slab of cap objects waits for: cap / 8, in [1, 32]. */
 static inline uint32_t slab_wake(uint32_t cap)
 {
@@ -58,30 +79,35 @@ static inline uint32_t slab_wake(uint32_t cap)
 }
 
 /* chunk->live == number of ACTIVE slabs; a chunk with live == 0 is either kept
- * (counted in cpu->nempty_chunks, flag kept_empty) or returned at once. */
+ * (counted in cpu->nempty_chunks, flag kept_empty) or returned at once. The first
+ * cache line holds what a free reads: magic, owner, head. */
 struct slab_chunk {
 	uint64_t magic;
 	uint32_t owner, live, unused, kept_empty, in_open, nhdr;
+	uint8_t head[SLAB_SLOTS];			/* slot -> first slot of its slab */
 	struct slab_chunk *next, *prev;		/* cpu->chunks: every chunk owned */
 	struct slab_chunk *open_next, *open_prev; /* cpu->open: chunks with UNUSED slots */
 	uint64_t hdr_blocks[4];
 	struct slab slabs[SLAB_SLOTS];
-	uint64_t blocks[SLAB_SLOTS][SLAB_PAGES]; /* frame blocks backing each mapped slab */
+	uint64_t blocks[SLAB_SLOTS * SLAB_SLOT_PAGES]; /* a slab's from its first slot's row on */
 };
 #define SLAB_HDR_BYTES MM_ALIGN_UP((uint64_t)sizeof(struct slab_chunk), PAGE_SIZE)
 
 struct slab_batch {
 	void *head, *tail;
-	uint32_t n;
+	uint32_t n, bytes;
 };
 
 /* Everything but inbox is touched by the owner CPU only (stats read relaxed). */
 struct slab_cpu {
 	struct slab *avail[SLAB_NCLASSES];
-	struct slab *empty; /* EMPTY slabs, mapped and kept */
+	struct slab *empty[SLAB_SLOTS];	/* EMPTY slabs by span, committed pages kept */
 	struct slab_chunk *chunks, *open;
-	uint32_t nempty, nempty_chunks, nchunks, out_n;
+	uint32_t empty_pages;		/* committed pages of the EMPTY slabs */
+	uint64_t slab_pages;		/* committed pages of all its slabs */
+	uint32_t nempty_chunks, nchunks;
 	uint64_t remote_frees;		    /* objects sent to other CPUs (relaxed) */
+	uint64_t refills, commits;	    /* allocation slow paths, commit steps (relaxed) */
 	struct slab_large *lcache[SLAB_LCACHE]; /* freed large objects, still mapped */
 	uint32_t nlcache, lcache_pages;
 	struct slab_batch out[HEAP_MAX_CPUS]; /* remote frees waiting to be sent */
@@ -90,18 +116,26 @@ struct slab_cpu {
 
 struct slab_heap {
 	struct heap_env env;
-	uint32_t keep_slabs; /* EMPTY slabs a CPU keeps mapped */
+	uint32_t keep_pages; /* EMPTY slab pages a CPU keeps committed */
+	bool park;	     /* a class's last small slab stays when it empties */
 	uint64_t frames, peak_frames, va_bytes, chunks_returned, large_frames; /* atomic */
 	struct slab_cpu cpu[HEAP_MAX_CPUS];
 };
 
 /* Sends cpu's pending remote frees to their owners, takes in the frees other
- * CPUs sent to cpu and unmaps the large objects cpu keeps cached. Call on cpu's own thread (or when no call is in flight);
- * after every CPU has flushed twice, no object is in transit. */
+ * CPUs sent to cpu, hands its parked slabs to the EMPTY policy and unmaps the
+ * large objects cpu keeps cached. Call on cpu's own thread (or when no call is
+ * in flight); after every CPU has flushed twice, no object is in transit and each
+ * CPU holds at most SLAB_KEEP_BYTES(keep_empty_chunks) with nothing live. */
 void heap_slab_flush(void *st, unsigned cpu);
 
 /* heap_slab.c */
 extern const uint8_t slab_small_class[65]; /* class by (size + 15) / 16, size <= 1024 */
+/* A request that no class holds: a large object (heap_slab_large.c). */
+static inline bool slab_is_large(size_t size, size_t align)
+{
+	return size > SLAB_CLASS_MAX || align > SLAB_SLOT;
+}
 /* slab_class_of for aligned or bigger requests. */
 unsigned slab_class_slow(size_t size, size_t align);
 /* Size class of a request, or SLAB_LARGE. */
@@ -112,26 +146,53 @@ static inline unsigned slab_class_of(size_t size, size_t align)
 	return slab_class_slow(size, align);
 }
 /* Object size of class cls (< SLAB_NCLASSES). */
-uint32_t slab_class_size(unsigned cls);
+static inline uint32_t slab_class_size(unsigned cls)
+{
+	if (cls < 8)
+		return 16 * (cls + 1);
+	unsigned e = 7 + (cls - 8) / 4, k = (cls - 8) % 4;
+	return (uint32_t)(4 + k + 1) << (e - 2);
+}
+/* Slots a slab of class cls spans: the fewest that hold SLAB_MIN_CAP objects
+ * (at most SLAB_MAX_SPAN), trimmed to the objects they hold. */
+unsigned slab_class_span(unsigned cls);
 /* Returns object p to its ACTIVE slab s on owner CPU c; a slab that wakes goes
- * back on avail, an emptied one to slab_put_empty. Panics if s has no object out. */
+ * back on avail, an emptied one is parked or goes to slab_put_empty. Panics if s
+ * has no object out. */
 void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p);
-/* The chunk, slab, and first object address of a small object or descriptor. */
+/* Unparks: every awake slab of c with no object out leaves avail for slab_put_empty. */
+void slab_unpark_all(struct slab_heap *h, struct slab_cpu *c);
+/* The chunk, slab, and first object address of a slab object or descriptor. */
 static inline struct slab_chunk *slab_chunk_of(const void *p)
 {
 	return (struct slab_chunk *)(uintptr_t)MM_ALIGN_DOWN((uint64_t)(uintptr_t)p, SLAB_CHUNK);
 }
+static inline unsigned slab_slot_of(const struct slab_chunk *ch, const void *p)
+{
+	return (unsigned)(((uint64_t)(uintptr_t)p - (uint64_t)(uintptr_t)ch) / SLAB_SLOT);
+}
 static inline struct slab *slab_of(struct slab_chunk *ch, const void *p)
 {
-	return &ch->slabs[((uint64_t)(uintptr_t)p - (uint64_t)(uintptr_t)ch) / SLAB_SIZE];
+	return &ch->slabs[ch->head[slab_slot_of(ch, p)]];
 }
 static inline uint64_t *slab_blocks(struct slab_chunk *ch, const struct slab *s)
 {
-	return ch->blocks[s - ch->slabs];
+	return &ch->blocks[(s - ch->slabs) * SLAB_SLOT_PAGES];
 }
 static inline uint64_t slab_base(const struct slab_chunk *ch, const struct slab *s)
 {
-	return (uint64_t)(uintptr_t)ch + (uint64_t)(s - ch->slabs) * SLAB_SIZE;
+	return (uint64_t)(uintptr_t)ch + (uint64_t)(s - ch->slabs) * SLAB_SLOT;
+}
+/* Object slots of s that lie in its committed pages. */
+static inline uint32_t slab_limit(const struct slab *s)
+{
+	uint64_t n = (uint64_t)s->npages * PAGE_SIZE / s->size;
+	return n < s->cap ? (uint32_t)n : s->cap;
+}
+/* s can hand out an object without committing more. */
+static inline bool slab_room(const struct slab *s)
+{
+	return s->free || s->bump < s->limit;
 }
 /* Adds n (may be negative) to the mapped-frame count and raises the peak. */
 static inline void slab_count_frames(struct slab_heap *h, int64_t n)
@@ -143,22 +204,32 @@ static inline void slab_count_frames(struct slab_heap *h, int64_t n)
 }
 
 /* heap_slab_chunk.c */
-/* An ACTIVE, empty slab of class cls owned by cpu (not on avail); NULL when
+/* An ACTIVE slab of class cls owned by cpu with no object out and room for one
+ * (not on avail): an EMPTY one of the class's span, else fresh slots; NULL when
  * out of frames or address space even after slab_reclaim. */
 struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
-/* Slab s (off avail) has no object out: keep it mapped or unmap it, then apply
- * the chunk policy if its chunk has no ACTIVE slab left. */
+/* Backs more of ACTIVE slab s (bump == limit < cap): the next object, and a step
+ * of max(npages, slab_pages >> SLAB_COMMIT_SHIFT, 1) pages capped at
+ * SLAB_COMMIT_MAX, rounded up to a power of two pages (one frame block, one map
+ * call) where the slab has them, at most the rest of its objects; just the next
+ * object when frames are short. false when out of frames (nothing changed). */
+bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s);
+/* Slab s (off avail) has no object out: keep it EMPTY (while cpu's EMPTY slabs
+ * hold at most keep_pages committed pages) or decommit it and free its slots,
+ * then apply the chunk policy if its chunk has no ACTIVE slab left. */
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
-/* An asleep slab of class cls owned by c that has room, woken (low = 0) but
- * not on avail; NULL if none. Walks every chunk of c: out-of-memory path only. */
-struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls);
-/* Out of frames: unmaps cpu's EMPTY slabs and cached large objects; true if
- * that gave anything back. */
+/* A slab of class cls owned by c with room, on avail at its head (an awake one
+ * moved there, or an asleep one woken); NULL if none. Walks every chunk of c:
+ * out-of-memory path only. */
+struct slab *slab_find_room(struct slab_cpu *c, unsigned cls);
+/* Out of frames: sends remote frees, unparks and decommits cpu's EMPTY slabs and
+ * unmaps its cached large objects; true if that gave anything back. */
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_remote.c */
-/* Queues p (owned by owner != cpu) for its owner; sends a full batch. */
-void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p);
+/* Queues p (owned by owner != cpu, size bytes requested) for its owner; sends
+ * the batch once it holds SLAB_BATCH objects or SLAB_BATCH_BYTES bytes. */
+void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p, size_t size);
 /* Frees locally every object other CPUs sent to cpu (cpu's thread only). */
 void slab_remote_drain(struct slab_heap *h, unsigned cpu);
 /* Sends every non-empty batch cpu holds, whatever its length. */
@@ -169,8 +240,13 @@ struct slab_large;
 /* A large object (own range and frames, or from cpu's cache); NULL when out of
  * frames or address space, or size/align above 2^46. */
 void *slab_large_alloc(struct slab_heap *h, unsigned cpu, size_t size, size_t align);
+/* Bytes large object p may hold in place: its mapped pages. */
+uint64_t slab_large_room(const void *p);
 /* Caches or unmaps large object p; panics on a bad header (double free). */
 void slab_large_free(struct slab_heap *h, unsigned cpu, void *p);
+/* Unmaps cached large objects of cpu, oldest first, until at least frames frames
+ * were freed or the cache is empty: called before cpu maps new frames. */
+void slab_large_cache_trim(struct slab_heap *h, unsigned cpu, uint64_t frames);
 /* Unmaps every large object in cpu's cache; returns the frames the cache held. */
 uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu);
 /* Frames held by cpu's cache, after checking each entry. */

@@ -4,82 +4,133 @@
  * heap_slab.h and the frame accounting stated in heap_slab_chunk.c. */
 #include "heap_slab.h"
 
-/* One ACTIVE slab: class, free list inside the slab on object starts, and
- *     used + |free| == bump <= cap. */
-static void slab_check_active(const struct slab_chunk *ch, const struct slab *s)
+/* One ACTIVE slab: class, free list inside the slab on object starts,
+ *     used + |free| == bump <= limit == min(cap, committed objects),
+ * and the sleep state. */
+static void slab_check_active(const struct slab *s)
 {
 	MM_ASSERT(s->cls < SLAB_NCLASSES && s->size == slab_class_size(s->cls) &&
-			  s->cap == SLAB_SIZE / s->size,
+			  s->span == slab_class_span(s->cls) &&
+			  s->cap == s->span * SLAB_SLOT / s->size && s->cap >= 1,
 		  "slab: ACTIVE slab with a bad class");
-	uint64_t base = slab_base(ch, s), nfree = 0;
+	uint64_t nfree = 0;
 	for (const void *p = s->free; p; p = *(void *const *)p) {
-		uint64_t off = (uint64_t)(uintptr_t)p - base;
+		uint64_t off = (uint64_t)(uintptr_t)p - s->base;
 		MM_ASSERT(off < (uint64_t)s->bump * s->size && off % s->size == 0,
 			  "slab: free list entry outside the slab's handed-out objects");
 		MM_ASSERT(++nfree <= s->cap, "slab: free list has a cycle");
 	}
-	MM_ASSERT(s->used + nfree == s->bump && s->bump <= s->cap && s->used > 0,
-		  "slab: used + free != bump");
-	MM_ASSERT(s->low == 0 ? s->used < s->cap
-			      : s->low == s->cap - slab_wake(s->cap) && s->used > s->low,
+	MM_ASSERT(s->used + nfree == s->bump && s->bump <= s->limit && s->limit == slab_limit(s),
+		  "slab: used + free != bump, or bump past the committed pages");
+	MM_ASSERT(s->asleep ? s->low == s->cap - slab_wake(s->cap) && s->used > s->low
+			    : s->low == 0 && s->used < s->cap,
 		  "slab: asleep slab with a bad wake mark, or a full slab awake");
 }
 
 /* Walks one chunk; returns the frames it has mapped; counts slabs by state. */
 static uint64_t slab_check_chunk(const struct slab_chunk *ch, unsigned cpu, uint64_t *nempty,
-				 uint64_t *navail)
+				 uint64_t *empty_pages, uint64_t *navail, uint64_t *slab_pages)
 {
 	MM_ASSERT(ch->magic == SLAB_MAGIC && ch->owner == cpu, "slab: chunk header corrupt");
 	uint64_t frames = SLAB_HDR_BYTES / PAGE_SIZE;
-	uint32_t live = 0, unused = 0;
-	for (unsigned i = 1; i < SLAB_SLOTS; i++) {
+	uint32_t live = 0;
+	MM_ASSERT(!(ch->unused & 1), "slab: header slot marked unused");
+	for (unsigned i = 1; i < SLAB_SLOTS;) {
 		const struct slab *s = &ch->slabs[i];
-		if (s->state == SLAB_UNUSED) {
-			unused |= 1u << i;
+		if (ch->unused >> i & 1) {
+			MM_ASSERT(s->state == SLAB_UNUSED, "slab: UNUSED slot with a slab");
+			i++;
 			continue;
 		}
+		MM_ASSERT(ch->head[i] == i && s->state != SLAB_UNUSED && s->span >= 1 &&
+				  i + s->span <= SLAB_SLOTS,
+			  "slab: a used slot is not a slab's first");
+		for (unsigned j = i + 1; j < i + s->span; j++)
+			MM_ASSERT(!(ch->unused >> j & 1) && ch->head[j] == i &&
+					  ch->slabs[j].state == SLAB_UNUSED,
+				  "slab: slab's slots not its own");
 		uint64_t pages = 0;
+		const uint64_t *bl = &ch->blocks[i * SLAB_SLOT_PAGES];
 		for (unsigned b = 0; b < s->nblocks; b++)
-			pages += 1ull << HEAP_BLOCK_ORDER(ch->blocks[i][b]);
-		MM_ASSERT(pages == SLAB_PAGES, "slab: slab not fully backed");
+			pages += 1ull << HEAP_BLOCK_ORDER(bl[b]);
+		MM_ASSERT(pages == s->npages && s->npages <= s->span * SLAB_SLOT_PAGES &&
+				  s->nblocks <= s->span * SLAB_SLOT_PAGES,
+			  "slab: committed pages != blocks");
 		frames += pages;
+		*slab_pages += pages;
 		if (s->state == SLAB_EMPTY) {
+			MM_ASSERT(s->npages > 0, "slab: EMPTY slab with nothing committed");
 			(*nempty)++;
-			continue;
+			*empty_pages += s->npages;
+		} else {
+			MM_ASSERT(s->state == SLAB_ACTIVE && s->base == slab_base(ch, s),
+				  "slab: bad slab state");
+			slab_check_active(s);
+			live++;
+			*navail += !s->asleep;
 		}
-		MM_ASSERT(s->state == SLAB_ACTIVE, "slab: bad slab state");
-		slab_check_active(ch, s);
-		live++;
-		*navail += s->low == 0;
+		i += s->span;
 	}
-	MM_ASSERT(live == ch->live && unused == ch->unused, "slab: chunk counts out of date");
-	MM_ASSERT(ch->in_open == (unused != 0), "slab: open list membership");
+	MM_ASSERT(live == ch->live, "slab: chunk counts out of date");
+	MM_ASSERT(ch->in_open == (ch->unused != 0), "slab: open list membership");
 	MM_ASSERT((live == 0) == (ch->kept_empty != 0), "slab: an idle chunk was not kept");
 	return frames;
+}
+
+/* cpu's remote batches: linked lists of objects of their destination's chunks,
+ * under both sending thresholds (memory in transit is bounded). */
+static void slab_check_batches(const struct slab_heap *h, unsigned cpu)
+{
+	for (unsigned o = 0; o < h->env.ncpus; o++) {
+		const struct slab_batch *b = &h->cpu[cpu].out[o];
+		uint32_t n = 0;
+		for (const void *p = b->head; p; p = *(void *const *)p) {
+			const struct slab_chunk *ch = slab_chunk_of(p);
+			MM_ASSERT(o != cpu && ch->magic == SLAB_MAGIC && ch->owner == o &&
+					  ++n <= b->n && (*(void *const *)p || p == b->tail),
+				  "slab: bad object in a remote batch");
+		}
+		MM_ASSERT(n == b->n && n < SLAB_BATCH && b->bytes < SLAB_BATCH_BYTES &&
+				  (n > 0 || b->bytes == 0),
+			  "slab: remote batch over its bounds");
+	}
 }
 
 /* Per-CPU lists agree with the chunks they point into. */
 static uint64_t slab_check_cpu(const struct slab_heap *h, unsigned cpu)
 {
 	const struct slab_cpu *c = &h->cpu[cpu];
-	uint64_t frames = 0, nempty = 0, navail = 0, listed = 0, nchunks = 0, kept = 0;
+	uint64_t frames = 0, nempty = 0, empty_pages = 0, navail = 0, listed = 0, nchunks = 0,
+		 kept = 0, slab_pages = 0;
 	for (const struct slab_chunk *ch = c->chunks; ch; ch = ch->next) {
-		frames += slab_check_chunk(ch, cpu, &nempty, &navail);
+		frames += slab_check_chunk(ch, cpu, &nempty, &empty_pages, &navail, &slab_pages);
 		nchunks++;
 		kept += ch->kept_empty;
 	}
-	for (unsigned k = 0; k < SLAB_NCLASSES; k++)
-		for (const struct slab *s = c->avail[k]; s; s = s->next, listed++)
-			MM_ASSERT(s->state == SLAB_ACTIVE && s->cls == k && s->low == 0 &&
+	for (unsigned k = 0; k < SLAB_NCLASSES; k++) {
+		unsigned idle = 0;
+		for (const struct slab *s = c->avail[k]; s; s = s->next, listed++) {
+			MM_ASSERT(s->state == SLAB_ACTIVE && s->cls == k && !s->asleep &&
 					  (!s->next || s->next->prev == s),
 				  "slab: bad slab on an avail list");
+			idle += s->used == 0;
+		}
+		MM_ASSERT(idle <= 1 && (idle == 0 || (h->park && slab_class_span(k) <= SLAB_PARK_SPAN)),
+			  "slab: an unparked empty slab on avail, or two parked in a class");
+	}
 	MM_ASSERT(listed == navail, "slab: avail lists miss slabs with room");
-	uint64_t e = 0;
-	for (const struct slab *s = c->empty; s; s = s->next, e++)
-		MM_ASSERT(s->state == SLAB_EMPTY && slab_chunk_of(s)->owner == cpu,
-			  "slab: bad slab on the empty list");
-	MM_ASSERT(e == nempty && e == c->nempty && c->nempty <= h->keep_slabs,
-		  "slab: empty slab count");
+	uint64_t e = 0, ep = 0;
+	for (unsigned k = 0; k < SLAB_SLOTS; k++)
+		for (const struct slab *s = c->empty[k]; s; s = s->next, e++) {
+			MM_ASSERT(s->state == SLAB_EMPTY && s->span == k &&
+					  slab_chunk_of(s)->owner == cpu,
+				  "slab: bad slab on an empty list");
+			ep += s->npages;
+		}
+	MM_ASSERT(e == nempty && ep == empty_pages && ep == c->empty_pages &&
+			  ep <= h->keep_pages,
+		  "slab: EMPTY slab count or pages");
+	MM_ASSERT(slab_pages == c->slab_pages, "slab: committed slab pages out of date");
 	MM_ASSERT(nchunks == c->nchunks && kept == c->nempty_chunks &&
 			  kept <= h->env.keep_empty_chunks,
 		  "slab: chunk counts");
@@ -92,6 +143,7 @@ bool slab_check(const void *st)
 	uint64_t frames = atomic_load_rlx(&h->large_frames);
 	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++) {
 		frames += slab_check_cpu(h, cpu);
+		slab_check_batches(h, cpu);
 		slab_large_cache_check(h, cpu);
 	}
 	MM_ASSERT(frames == atomic_load_rlx(&h->frames), "slab: frame accounting");

@@ -1,16 +1,27 @@
-/* heap_slab_chunk.c: where the slab heap's slabs come from and go back to.
+/* heap_slab_chunk.c: where the slab heap's slabs and their pages come from and
+ * go back to.
  *
- * A CPU gets a slab from, in order: its EMPTY slabs (mapped, kept), an UNUSED
- * slot of one of its open chunks (backed by frames now), a new 2 MiB chunk from
- * the VA allocator (only its header pages mapped). An emptied slab is kept
- * mapped while the CPU keeps fewer than keep_slabs, else unmapped (the mmu
- * invalidates the TLB) and its frames freed. A chunk with no ACTIVE slab is
- * kept while the CPU keeps fewer than env->keep_empty_chunks such chunks, else
- * every mapping in it is removed and its address range returned.
- * Frame accounting: h->frames == sum over chunks (header pages + SLAB_PAGES per
- * mapped slab) + h->large_frames.
+ * A CPU gets a slab of span k (slots) from, in order: its EMPTY slabs of span k
+ * (committed pages kept), k consecutive UNUSED slots in one of the first
+ * SLAB_OPEN_SCAN chunks of its open list, a new 2 MiB chunk from the VA
+ * allocator (only its header pages mapped). A slab's pages are committed on
+ * demand, a prefix at a time (slab_commit): the next object, or a step of as
+ * many pages as the slab has (doubling) or 1/256 of the CPU's committed slab
+ * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB). So a slab's
+ * committed part beyond its bumped objects is under max(their bytes, 1/256 of
+ * the CPU's slab pages, 256 KiB) plus a page: a class used for a few small
+ * objects in a small heap costs one page, and a big heap grows in big steps
+ * (each step is a map call: page-table edits, an mmap in the host engine). An emptied slab is kept EMPTY while the CPU's EMPTY
+ * slabs hold at most keep_pages pages, else decommitted (unmapped, the mmu
+ * invalidates the TLB, frames freed) and its slots UNUSED. A chunk with no ACTIVE
+ * slab is kept while the CPU keeps fewer than env->keep_empty_chunks such
+ * chunks, else every mapping in it is removed and its address range returned.
+ * Frame accounting: h->frames == sum over chunks (header pages + npages of each
+ * EMPTY or ACTIVE slab) + h->large_frames.
  */
 #include "heap_slab.h"
+
+#define SLAB_OPEN_SCAN 8 /* open chunks searched for a run of free slots */
 
 static void chunk_list_push(struct slab_chunk **head, struct slab_chunk *ch, bool open)
 {
@@ -46,6 +57,15 @@ static void slab_list_del(struct slab **head, struct slab *s)
 	s->next = s->prev = NULL;
 }
 
+static void slab_list_push(struct slab **head, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
 /* A new chunk owned by cpu, every slab slot UNUSED; NULL when out of VA or frames. */
 static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 {
@@ -53,6 +73,7 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 	unsigned n;
 	if (h->env.va->alloc(h->env.va_st, cpu, SLAB_CHUNK, SLAB_CHUNK, &va) != MM_OK)
 		return NULL;
+	slab_large_cache_trim(h, cpu, SLAB_HDR_BYTES / PAGE_SIZE);
 	if (heap_back_range(&h->env, cpu, va, SLAB_HDR_BYTES, bl, 4, &n) != MM_OK) {
 		h->env.va->free(h->env.va_st, cpu, va, SLAB_CHUNK);
 		return NULL;
@@ -75,13 +96,29 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 	return ch;
 }
 
-/* Unmaps slab s (EMPTY, or ACTIVE that never got an object) and frees its frames. */
-static void slab_unmap(struct slab_heap *h, unsigned cpu, struct slab_chunk *ch, struct slab *s)
+/* Decommits slab s (EMPTY, or ACTIVE with no object out, off every list) and
+ * frees its slots. */
+static void slab_decommit(struct slab_heap *h, unsigned cpu, struct slab_chunk *ch, struct slab *s)
 {
-	heap_unback_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, slab_blocks(ch, s), s->nblocks);
-	slab_count_frames(h, -(int64_t)SLAB_PAGES);
+	heap_unback_range(&h->env, cpu, slab_base(ch, s), (uint64_t)s->npages * PAGE_SIZE,
+			  slab_blocks(ch, s), s->nblocks);
+	slab_count_frames(h, -(int64_t)s->npages);
+	h->cpu[ch->owner].slab_pages -= s->npages;
+	unsigned i = (unsigned)(s - ch->slabs);
 	s->state = SLAB_UNUSED;
-	ch->unused |= 1u << (s - ch->slabs);
+	s->npages = s->nblocks = 0;
+	ch->unused |= (uint32_t)(((1ull << s->span) - 1) << i);
+	if (!ch->in_open) {
+		chunk_list_push(&h->cpu[ch->owner].open, ch, true);
+		ch->in_open = 1;
+	}
+}
+
+/* Takes EMPTY slab s off c's lists. */
+static void slab_empty_del(struct slab_cpu *c, struct slab *s)
+{
+	slab_list_del(&c->empty[s->span], s);
+	c->empty_pages -= s->npages;
 }
 
 /* Removes every mapping of an idle chunk and returns its address range. */
@@ -91,10 +128,9 @@ static void chunk_release(struct slab_heap *h, struct slab_cpu *c, struct slab_c
 	MM_ASSERT(ch->live == 0, "slab: releasing a chunk with live slabs");
 	for (unsigned i = 1; i < SLAB_SLOTS; i++) {
 		struct slab *s = &ch->slabs[i];
-		if (s->state == SLAB_EMPTY) {
-			slab_list_del(&c->empty, s);
-			c->nempty--;
-			slab_unmap(h, cpu, ch, s);
+		if (!(ch->unused >> i & 1) && ch->head[i] == i && s->state == SLAB_EMPTY) {
+			slab_empty_del(c, s);
+			slab_decommit(h, cpu, ch, s);
 		}
 	}
 	if (ch->in_open)
@@ -129,8 +165,10 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	s->state = SLAB_ACTIVE;
 	s->cls = (uint8_t)cls;
 	s->size = slab_class_size(cls);
-	s->cap = SLAB_SIZE / s->size;
+	s->cap = s->span * SLAB_SLOT / s->size;
 	s->used = s->bump = s->low = 0;
+	s->asleep = 0;
+	s->limit = slab_limit(s);
 	s->free = NULL;
 	s->base = slab_base(ch, s);
 	s->next = s->prev = NULL;
@@ -140,89 +178,149 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	}
 }
 
+bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
+{
+	struct slab_chunk *ch = slab_chunk_of(s);
+	uint32_t total = (uint32_t)(MM_ALIGN_UP((uint64_t)s->cap * s->size, PAGE_SIZE) / PAGE_SIZE);
+	uint32_t need = (uint32_t)MM_ALIGN_UP(((uint64_t)s->bump + 1) * s->size, PAGE_SIZE) /
+			PAGE_SIZE;
+	struct slab_cpu *c = &h->cpu[cpu];
+	uint64_t adapt = MM_MAX(c->slab_pages >> SLAB_COMMIT_SHIFT, (uint64_t)s->npages);
+	uint32_t step = 1u << mm_log2_floor(MM_MIN(MM_MAX(adapt, (uint64_t)1), SLAB_COMMIT_MAX));
+	uint32_t want = MM_MIN(MM_MAX(need, s->npages + step), total);
+	/* A power of two is one frame block, one map call: round up to one when that
+	 * adds at most a quarter. */
+	uint32_t delta = want - s->npages, pow2 = 1u << mm_log2_ceil(delta);
+	if (s->npages + pow2 <= total && pow2 - delta <= delta / 4)
+		want = s->npages + pow2;
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->bump == s->limit && s->bump < s->cap &&
+			  need <= total,
+		  "slab: commit of a slab that has room or is full");
+	unsigned n;
+	if (c->nlcache)
+		slab_large_cache_trim(h, cpu, want - s->npages);
+	for (;;) {
+		uint64_t va = slab_base(ch, s) + (uint64_t)s->npages * PAGE_SIZE;
+		if (heap_back_range(&h->env, cpu, va, (uint64_t)(want - s->npages) * PAGE_SIZE,
+				    slab_blocks(ch, s) + s->nblocks,
+				    s->span * SLAB_SLOT_PAGES - s->nblocks, &n) == MM_OK)
+			break;
+		if (want == need)
+			return false;
+		want = need; /* short of frames: just the next object */
+	}
+	slab_count_frames(h, (int64_t)(want - s->npages));
+	c->slab_pages += want - s->npages;
+	s->nblocks = (uint16_t)(s->nblocks + n);
+	s->npages = (uint16_t)want;
+	s->limit = slab_limit(s);
+	atomic_store_rlx(&c->commits, c->commits + 1);
+	return true;
+}
+
 bool slab_reclaim(struct slab_heap *h, unsigned cpu)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
 	slab_remote_send_all(h, cpu); /* let owners reuse what we hold for them */
+	slab_unpark_all(h, c);
 	bool any = slab_large_cache_drop(h, cpu) > 0;
-	while (c->empty) {
-		struct slab *s = c->empty;
-		struct slab_chunk *ch = slab_chunk_of(s);
-		slab_list_del(&c->empty, s);
-		c->nempty--;
-		slab_unmap(h, cpu, ch, s);
-		if (!ch->in_open) {
-			chunk_list_push(&c->open, ch, true);
-			ch->in_open = 1;
+	for (unsigned k = 1; k <= SLAB_MAX_SPAN; k++)
+		while (c->empty[k]) {
+			struct slab *s = c->empty[k];
+			slab_empty_del(c, s);
+			slab_decommit(h, cpu, slab_chunk_of(s), s);
+			any = true;
 		}
-		any = true;
-	}
 	return any;
 }
 
-/* slab_get without reclaiming. */
+/* First slot of a run of k UNUSED slots in ch, or 0 if there is none. */
+static unsigned chunk_find_run(const struct slab_chunk *ch, unsigned k)
+{
+	uint32_t m = ch->unused;
+	for (unsigned i = 1; i < k && m; i++)
+		m &= ch->unused >> i;
+	return m ? (unsigned)__builtin_ctz(m) : 0;
+}
+
+/* slab_get without reclaiming: an ACTIVE slab, maybe without room. */
 static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
-	struct slab *s = c->empty;
+	unsigned k = slab_class_span(cls), i = 0;
+	struct slab *s = c->empty[k];
 	if (s) {
-		slab_list_del(&c->empty, s);
-		c->nempty--;
+		slab_empty_del(c, s);
 		slab_activate(c, slab_chunk_of(s), s, cls);
 		return s;
 	}
-	struct slab_chunk *ch = c->open ? c->open : chunk_new(h, cpu);
-	if (!ch)
-		return NULL;
-	unsigned i = (unsigned)__builtin_ctz(ch->unused), n;
-	s = &ch->slabs[i];
-	if (heap_back_range(&h->env, cpu, slab_base(ch, s), SLAB_SIZE, slab_blocks(ch, s), SLAB_PAGES,
-			    &n) != MM_OK) {
-		if (ch->live == 0 && !ch->kept_empty)
-			chunk_idle(h, c, ch); /* a fresh chunk nobody uses */
-		return NULL;
+	struct slab_chunk *ch = c->open;
+	for (unsigned n = 0; ch && n < SLAB_OPEN_SCAN && !(i = chunk_find_run(ch, k)); n++)
+		ch = ch->open_next;
+	if (!i) {
+		if (!(ch = chunk_new(h, cpu)))
+			return NULL;
+		i = chunk_find_run(ch, k);
 	}
-	s->nblocks = (uint8_t)n;
-	slab_count_frames(h, SLAB_PAGES);
-	ch->unused &= ~(1u << i);
+	s = &ch->slabs[i];
+	ch->unused &= ~(uint32_t)(((1ull << k) - 1) << i);
+	for (unsigned j = i; j < i + k; j++)
+		ch->head[j] = (uint8_t)i;
 	if (!ch->unused) {
 		chunk_list_remove(&c->open, ch, true);
 		ch->in_open = 0;
 	}
+	s->span = (uint8_t)k;
+	s->npages = s->nblocks = 0;
 	slab_activate(c, ch, s, cls);
+	return s;
+}
+
+/* slab_get_once, and a commit if the slab has no room; NULL on failure (the
+ * slab handed back). */
+static struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls)
+{
+	struct slab *s = slab_get_once(h, cpu, cls);
+	if (s && !slab_room(s) && !slab_commit(h, cpu, s)) {
+		slab_put_empty(h, &h->cpu[cpu], s);
+		s = NULL;
+	}
 	return s;
 }
 
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 {
 	struct slab_chunk *ch = slab_chunk_of(s);
-	if (c->nempty < h->keep_slabs) {
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->used == 0, "slab: emptying a slab in use");
+	if (s->npages && c->empty_pages + s->npages <= h->keep_pages) {
 		s->state = SLAB_EMPTY;
-		s->next = s->prev = NULL;
-		s->prev = NULL;
-		s->next = c->empty;
-		if (c->empty)
-			c->empty->prev = s;
-		c->empty = s;
-		c->nempty++;
+		s->free = NULL;
+		slab_list_push(&c->empty[s->span], s);
+		c->empty_pages += s->npages;
 	} else {
-		slab_unmap(h, ch->owner, ch, s);
-		if (!ch->in_open) {
-			chunk_list_push(&c->open, ch, true);
-			ch->in_open = 1;
-		}
+		slab_decommit(h, ch->owner, ch, s);
 	}
 	if (--ch->live == 0)
 		chunk_idle(h, c, ch);
 }
 
-struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls)
+/* An ACTIVE slab of class cls with room among c's chunks (awake ones first). */
+struct slab *slab_find_room(struct slab_cpu *c, unsigned cls)
 {
+	for (struct slab *s = c->avail[cls]; s; s = s->next)
+		if (slab_room(s)) {
+			slab_list_del(&c->avail[cls], s);
+			slab_list_push(&c->avail[cls], s);
+			return s;
+		}
 	for (struct slab_chunk *ch = c->chunks; ch; ch = ch->next)
 		for (unsigned i = 1; i < SLAB_SLOTS; i++) {
 			struct slab *s = &ch->slabs[i];
-			if (s->state == SLAB_ACTIVE && s->cls == cls && s->low && s->used < s->cap) {
+			if (!(ch->unused >> i & 1) && ch->head[i] == i &&
+			    s->state == SLAB_ACTIVE && s->cls == cls && s->asleep && s->free) {
+				s->asleep = 0;
 				s->low = 0;
+				slab_list_push(&c->avail[cls], s);
 				return s;
 			}
 		}
@@ -231,8 +329,8 @@ struct slab *slab_wake_any(struct slab_cpu *c, unsigned cls)
 
 struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
-	struct slab *s = slab_get_once(h, cpu, cls);
+	struct slab *s = slab_get_room(h, cpu, cls);
 	if (!s && slab_reclaim(h, cpu))
-		s = slab_get_once(h, cpu, cls);
+		s = slab_get_room(h, cpu, cls);
 	return s;
 }

@@ -1,5 +1,5 @@
-/* heap_slab_large.c: objects too big for a size class get their own address
- * range and frames:
+/* heap_slab_large.c: objects too big for a size class (above SLAB_CLASS_MAX, or
+ * aligned above SLAB_SLOT) get their own address range and frames:
  *
  *   va: [alignment padding, unmapped][header page][object pages]
  *                                                ^ returned pointer (aligned)
@@ -8,10 +8,15 @@
  * header itself). Free unmaps the header and the object with one unmap, reads
  * the block list through the mmu's identity map (to_virt of block 0), frees
  * the blocks and returns the range. Mapping is costly (page-table updates,
- * TLB shootdowns, page faults), so with env->keep_empty_chunks > 0 a CPU keeps
- * up to SLAB_LCACHE freed, page-aligned large objects mapped (at most
- * keep_empty_chunks * SLAB_LCACHE_PAGES pages, oldest evicted first) and hands
- * one out again to a request of the same page count, or up to 1/4 fewer.
+ * TLB shootdowns, page faults), so with env->keep_empty_chunks > 0 the freeing
+ * CPU keeps up to SLAB_LCACHE freed, page-aligned large objects mapped (at most
+ * keep_empty_chunks * SLAB_LCACHE_PAGES pages, 4 MiB per kept chunk, oldest evicted
+ * first) and hands one out again to a request of the same page count, or up
+ * to 1/4 fewer. Cached frames yield to growth: before the CPU maps new frames
+ * (a large object the cache cannot serve, a slab commit, a chunk header) it
+ * unmaps cached objects, oldest first, until as many frames were given back
+ * (slab_large_cache_trim), so the cache never raises the peak footprint; and
+ * slab_reclaim (before an allocation fails) and heap_slab_flush drop it all.
  * Cached objects count in the footprint: their frames stay mapped. Limit: at most SLAB_LARGE_BLOCKS blocks
  * (about 1 GiB in 2 MiB blocks; less when physical memory is fragmented),
  * beyond which the allocation fails with NULL.
@@ -54,10 +59,11 @@ static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, si
 	if (size > ((uint64_t)1 << 46) || align > ((uint64_t)1 << 46))
 		return NULL;
 	uint64_t body = MM_ALIGN_UP(MM_MAX((uint64_t)size, (uint64_t)1), PAGE_SIZE);
-	if (align <= PAGE_SIZE && h->cpu[cpu].nlcache) {
-		void *p = large_cache_take(&h->cpu[cpu], body / PAGE_SIZE);
+	if (h->cpu[cpu].nlcache) {
+		void *p = align <= PAGE_SIZE ? large_cache_take(&h->cpu[cpu], body / PAGE_SIZE) : NULL;
 		if (p)
 			return p;
+		slab_large_cache_trim(h, cpu, body / PAGE_SIZE + 1); /* a miss */
 	}
 	uint64_t a = MM_MAX((uint64_t)align, PAGE_SIZE), va, hb;
 	unsigned n;
@@ -115,6 +121,33 @@ static void large_release(struct slab_heap *h, unsigned cpu, struct slab_large *
 	__atomic_sub_fetch(&h->va_bytes, va_len, __ATOMIC_RELAXED);
 }
 
+uint64_t slab_large_room(const void *p)
+{
+	const struct slab_large *l = (const struct slab_large *)((const uint8_t *)p - PAGE_SIZE);
+	MM_ASSERT(l->magic == SLAB_LARGE_MAGIC, "slab: realloc of a large object with a bad header");
+	return large_pages(l) * PAGE_SIZE;
+}
+
+/* Unmaps the oldest object in cpu's cache (not empty); returns its frames. */
+static uint64_t large_evict_oldest(struct slab_heap *h, unsigned cpu)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	struct slab_large *old = c->lcache[0];
+	uint64_t frames = old->len / PAGE_SIZE;
+	c->lcache_pages -= (uint32_t)large_pages(old);
+	c->nlcache--;
+	for (uint32_t i = 0; i < c->nlcache; i++)
+		c->lcache[i] = c->lcache[i + 1];
+	large_release(h, cpu, old);
+	return frames;
+}
+
+void slab_large_cache_trim(struct slab_heap *h, unsigned cpu, uint64_t frames)
+{
+	for (uint64_t done = 0; done < frames && h->cpu[cpu].nlcache;)
+		done += large_evict_oldest(h, cpu);
+}
+
 void slab_large_free(struct slab_heap *h, unsigned cpu, void *p)
 {
 	struct slab_large *l = (struct slab_large *)((uint8_t *)p - PAGE_SIZE);
@@ -126,14 +159,8 @@ void slab_large_free(struct slab_heap *h, unsigned cpu, void *p)
 		large_release(h, cpu, l);
 		return;
 	}
-	while (c->nlcache && (c->nlcache == SLAB_LCACHE || c->lcache_pages + pages > budget)) {
-		struct slab_large *old = c->lcache[0]; /* evict the oldest */
-		c->lcache_pages -= (uint32_t)large_pages(old);
-		c->nlcache--;
-		for (uint32_t i = 0; i < c->nlcache; i++)
-			c->lcache[i] = c->lcache[i + 1];
-		large_release(h, cpu, old);
-	}
+	while (c->nlcache && (c->nlcache == SLAB_LCACHE || c->lcache_pages + pages > budget))
+		large_evict_oldest(h, cpu);
 	l->magic = SLAB_LARGE_MAGIC ^ 1; /* cached: a second free of it panics */
 	c->lcache[c->nlcache++] = l;
 	c->lcache_pages += (uint32_t)pages;

@@ -1,8 +1,8 @@
 /* heap_slab_remote.c: frees of objects another CPU owns, sent home in batches.
  *
  * CPU c collects objects owned by CPU o in c->out[o], a list linked through
- * the objects' first word. When it holds SLAB_BATCH objects (or on flush), the
- * whole list is pushed on o's inbox, a multi-producer single-consumer stack,
+ * the objects' first word. When it holds SLAB_BATCH objects or SLAB_BATCH_BYTES
+ * requested bytes (or on flush), the whole list is pushed on o's inbox, a multi-producer single-consumer stack,
  * with one CAS (retried only if another producer pushed meanwhile): the list's
  * tail is pointed at the old top, then the top swings to the list's head. The
  * owner takes the whole inbox with one atomic exchange and frees each object
@@ -11,6 +11,11 @@
  * list, in exactly one out batch, or in exactly one inbox; the last two count
  * as used in their slab, so a slab (and its chunk) cannot be released while an
  * object of it is in transit.
+ * Memory in transit is bounded: a batch holds less than SLAB_BATCH objects and
+ * SLAB_BATCH_BYTES bytes plus its last object (at most SLAB_CLASS_MAX), so CPU c
+ * strands at most (ncpus - 1) * (SLAB_BATCH_BYTES + SLAB_CLASS_MAX) until its
+ * next flush; an inbox holds only objects its owner allocated, taken back at
+ * the owner's next allocation slow path or flush.
  */
 #include "heap_slab.h"
 
@@ -22,10 +27,10 @@ static void slab_send(struct slab_heap *h, unsigned owner, struct slab_batch *b)
 		*(void **)b->tail = old;
 	} while (!atomic_cas(inbox, &old, b->head));
 	b->head = b->tail = NULL;
-	b->n = 0;
+	b->n = b->bytes = 0;
 }
 
-void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p)
+void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p, size_t size)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
 	struct slab_batch *b = &c->out[owner];
@@ -34,7 +39,8 @@ void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p
 		b->tail = p;
 	b->head = p;
 	atomic_store_rlx(&c->remote_frees, c->remote_frees + 1);
-	if (++b->n >= SLAB_BATCH)
+	b->bytes += (uint32_t)size; /* size <= SLAB_CLASS_MAX: no overflow before a send */
+	if (++b->n >= SLAB_BATCH || b->bytes >= SLAB_BATCH_BYTES)
 		slab_send(h, owner, b);
 }
 

@@ -1,12 +1,20 @@
-/* heap_slab_test.c: the slab heap's sleep/wake policy, step by step.
+/* heap_slab_test.c: the slab heap's policies, step by step, each with the heap's
+ * full invariant check after every call (MM_DEBUG):
  *
- * A slab that fills leaves its avail list asleep and comes back only after
- * slab_wake(cap) of its objects were freed (heap_slab.h); an asleep slab that
- * has room still serves allocations once the frame allocator refuses
- * (slab_wake_any), so sleeping never turns into an earlier out-of-memory. The
- * test fills three slabs of one class, frees seeded random objects of them,
- * and checks list membership, which object comes back, the OOM fallback, and
- * the heap's full invariant check after every step (MM_DEBUG).
+ * - sleep/wake: a full slab leaves avail asleep and comes back after
+ *   slab_wake(cap) frees; out of frames, an asleep slab's room is still used;
+ * - hysteresis: alloc/free pairs on a fresh heap stay on the fast paths (one slow
+ *   path, one commit in all); with keep_empty_chunks 0 every pair refills;
+ *   one parked slab per class at most, the others go EMPTY; flush unparks;
+ * - lazy commit: a fresh slab commits one page, then doubles up to 64 KiB a step;
+ *   a medium object commits its own pages; EMPTY slabs keep at most keep_pages;
+ * - large cache: a freed large object is kept mapped and handed out again without
+ *   mapping; its frames go before new ones are mapped (a large miss, a slab
+ *   commit) and before an allocation would fail;
+ * - realloc: in place while the new size is within [room / 2, room];
+ * - remote frees: a batch goes home once it holds SLAB_BATCH_BYTES bytes; a
+ *   producer/consumer pair on two CPUs (xmalloc) keeps a bounded footprint.
+ * MTB_SEED reproduces the random frees.
  */
 #include "testlib.h"
 
@@ -14,17 +22,82 @@
 #include "../heap_slab.h"
 
 #define OBJ	 1024u /* one class: 64 objects per slab, wake after 8 frees */
-#define MAX_OBJS (3 * (SLAB_SIZE / OBJ))
+#define MAX_OBJS 2048u
 
 struct t {
 	struct heap_fixture fx;
+	struct slab_heap *h;
 	struct slab_cpu *c;
 	void *p[MAX_OBJS];
+	struct mmu mmu; /* counts the heap's map and unmap calls */
+	const struct mmu *inner;
+	uint64_t maps, unmaps;
 };
+
+static int count_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
+{
+	struct t *t = ctx;
+	t->maps++;
+	return t->inner->map(t->inner->ctx, va, pa, len, flags);
+}
+
+static void count_unmap(void *ctx, uint64_t va, uint64_t len)
+{
+	struct t *t = ctx;
+	t->unmaps++;
+	t->inner->unmap(t->inner->ctx, va, len);
+}
+
+static void *count_to_virt(void *ctx, uint64_t pa)
+{
+	struct t *t = ctx;
+	return t->inner->to_virt(t->inner->ctx, pa);
+}
+
+/* A fresh heap with ncpus CPUs and keep_empty_chunks keep, its mmu counted. */
+static void fresh(struct t *t, unsigned keep)
+{
+	CHECK(heap_fixture_reinit(&t->fx, 0, keep) == 0, "reinit");
+	t->h = t->fx.heap_st;
+	t->c = &t->h->cpu[0];
+	t->inner = &t->fx.hm.mmu;
+	t->mmu = (struct mmu){t, count_map, count_unmap, count_to_virt};
+	t->h->env.mmu = &t->mmu;
+	t->maps = t->unmaps = 0;
+	memset(t->p, 0, sizeof(t->p));
+}
 
 static void check_heap(struct t *t)
 {
 	CHECK(t->fx.hops->check(t->fx.heap_st), "slab: check failed");
+}
+
+static uint64_t frames(struct t *t)
+{
+	struct heap_stats hs;
+	t->fx.hops->stats(t->fx.heap_st, &hs);
+	return hs.frames;
+}
+
+static void *alloc_on(struct t *t, unsigned cpu, size_t size)
+{
+	void *q = t->fx.hops->alloc(t->fx.heap_st, cpu, size, 16);
+	check_heap(t);
+	return q;
+}
+
+static void free_on(struct t *t, unsigned cpu, void *p, size_t size)
+{
+	t->fx.hops->free(t->fx.heap_st, cpu, p, size, 16);
+	check_heap(t);
+}
+
+static void flush_all(struct t *t)
+{
+	for (int r = 0; r < 2; r++)
+		for (unsigned cpu = 0; cpu < t->fx.env.ncpus; cpu++)
+			heap_slab_flush(t->fx.heap_st, cpu);
+	check_heap(t);
 }
 
 static struct slab *slab_at(void *p)
@@ -40,19 +113,7 @@ static bool on_avail(const struct slab_cpu *c, const struct slab *s)
 	return false;
 }
 
-static void *t_alloc(struct t *t)
-{
-	void *q = t->fx.hops->alloc(t->fx.heap_st, 0, OBJ, 16);
-	check_heap(t);
-	return q;
-}
-
-static void t_free(struct t *t, unsigned i)
-{
-	t->fx.hops->free(t->fx.heap_st, 0, t->p[i], OBJ, 16);
-	t->p[i] = NULL;
-	check_heap(t);
-}
+/* ---- sleep and wake ------------------------------------------------------------ */
 
 /* Frees n distinct random objects of slab k (objects k*cap .. k*cap+cap-1);
  * returns the index of the last one freed and its address in *lastp. */
@@ -66,55 +127,301 @@ static unsigned free_some(struct t *t, struct rng *r, unsigned k, uint32_t cap, 
 			continue;
 		last = i;
 		*lastp = t->p[i];
-		t_free(t, i);
+		free_on(t, 0, t->p[i], OBJ);
+		t->p[i] = NULL;
 		done++;
 	}
 	return last;
 }
 
-/* Fills three slabs; each falls asleep (off avail) when full. */
-static void fill(struct t *t, unsigned cls, uint32_t cap)
+/* Fills three slabs of OBJ; each falls asleep (off avail) when full. Slab 0 gets
+ * wake - 1 frees (stays asleep), slab 1 gets wake (wakes, and hands out the
+ * object freed last); then with frames refused the rest of slab 1 and then slab
+ * 0's room must still be usable. */
+static void test_sleep_wake(struct t *t, struct rng *r)
 {
+	fresh(t, 1);
+	unsigned cls = slab_class_of(OBJ, 16);
+	uint32_t cap = SLAB_SLOT / slab_class_size(cls), wake = slab_wake(cap);
+	CHECK(slab_class_size(cls) == OBJ && 3 * cap <= MAX_OBJS && wake >= 2,
+	      "test needs an exact class with a wake threshold of 2 or more");
+	CHECK(slab_wake(4) == 1 && slab_wake(64) == 8 && slab_wake(256) == 32 &&
+		      slab_wake(4096) == 32,
+	      "slab_wake is not cap / 8 in [1, 32]");
 	for (unsigned i = 0; i < 3 * cap; i++) {
-		CHECK((t->p[i] = t_alloc(t)), "alloc %u failed", i);
+		CHECK((t->p[i] = alloc_on(t, 0, OBJ)), "alloc %u failed", i);
 		if (i % cap == cap - 1) {
 			struct slab *s = slab_at(t->p[i]);
-			CHECK(s->used == cap && s->low == cap - slab_wake(cap) && !on_avail(t->c, s),
+			CHECK(s->used == cap && s->asleep && s->low == cap - wake && !on_avail(t->c, s),
 			      "a full slab is not asleep");
 		}
 	}
 	CHECK(!t->c->avail[cls], "avail not empty with every slab full");
-	CHECK(slab_at(t->p[0]) != slab_at(t->p[cap]) && slab_at(t->p[cap]) != slab_at(t->p[2 * cap]),
-	      "objects of three slabs share a slab");
-}
-
-/* Slab 0 gets wake - 1 frees (stays asleep), slab 1 gets wake (wakes, and
- * hands out the object freed last); then with frames refused the rest of
- * slab 1 and then slab 0's room must still be usable. */
-static void test_sleep_wake(struct t *t, struct rng *r, uint32_t cap)
-{
-	uint32_t wake = slab_wake(cap);
 	struct slab *s0 = slab_at(t->p[0]), *s1 = slab_at(t->p[cap]);
+	CHECK(s0 != s1 && s1 != slab_at(t->p[2 * cap]), "objects of three slabs share a slab");
 	void *lastp = NULL;
 	free_some(t, r, 0, cap, wake - 1, &lastp);
-	CHECK(s0->low && !on_avail(t->c, s0) && s0->used == cap - (wake - 1),
+	CHECK(s0->asleep && !on_avail(t->c, s0) && s0->used == cap - (wake - 1),
 	      "slab woke before slab_wake frees");
 	unsigned last = free_some(t, r, 1, cap, wake, &lastp);
-	CHECK(!s1->low && on_avail(t->c, s1) && s1->used == cap - wake, "slab did not wake");
-	CHECK((t->p[last] = t_alloc(t)) == lastp, "the woken slab's last free did not come back");
+	CHECK(!s1->asleep && on_avail(t->c, s1) && s1->used == cap - wake, "slab did not wake");
+	CHECK((t->p[last] = alloc_on(t, 0, OBJ)) == lastp,
+	      "the woken slab's last free did not come back");
 	faulty_frame_set_budget(&t->fx.faulty, 0);
 	for (unsigned i = cap; i < 2 * cap; i++)
 		if (!t->p[i])
-			CHECK((t->p[i] = t_alloc(t)) && slab_at(t->p[i]) == s1,
+			CHECK((t->p[i] = alloc_on(t, 0, OBJ)) && slab_at(t->p[i]) == s1,
 			      "the woken slab's room is not used first");
-	CHECK(s1->low, "a refilled slab stayed awake");
+	CHECK(s1->asleep, "a refilled slab stayed awake");
 	for (unsigned i = 0; i < cap; i++)
 		if (!t->p[i])
-			CHECK((t->p[i] = t_alloc(t)) && slab_at(t->p[i]) == s0,
+			CHECK((t->p[i] = alloc_on(t, 0, OBJ)) && slab_at(t->p[i]) == s0,
 			      "out of frames, an asleep slab's room was not used");
 	CHECK(t->fx.faulty.refusals > 0, "the frame allocator never refused");
-	CHECK(!t_alloc(t), "alloc succeeded with every slab full and no frames");
+	CHECK(!alloc_on(t, 0, OBJ), "alloc succeeded with every slab full and no frames");
 	faulty_frame_set_budget(&t->fx.faulty, FAULTY_UNLIMITED);
+	struct slab *s2 = slab_at(t->p[2 * cap]);
+	for (unsigned i = 0; i < 3 * cap; i++)
+		free_on(t, 0, t->p[i], OBJ);
+	CHECK(on_avail(t->c, s0) && s0->used == 0 && s1->state == SLAB_EMPTY &&
+		      s2->state == SLAB_EMPTY,
+	      "the class's last slab was not parked, or the others not EMPTY");
+	printf("  sleep/wake: cap %u, wake %u: ok\n", cap, wake);
+}
+
+/* ---- hysteresis ---------------------------------------------------------------- */
+
+/* Hermit's loop on a fresh heap: with keep 1 the first pair takes the slow path
+ * and commits one page, the other pairs stay on the fast paths (the emptied slab
+ * stays parked); with keep 0 every pair takes a slab and gives it back. */
+static void test_hysteresis(struct t *t)
+{
+	for (unsigned keep = 0; keep < 2; keep++) {
+		fresh(t, keep);
+		for (int i = 0; i < 1000; i++) {
+			void *p = alloc_on(t, 0, 64);
+			CHECK(p, "alloc");
+			free_on(t, 0, p, 64);
+		}
+		uint64_t refills = t->c->refills, commits = t->c->commits;
+		printf("  hysteresis, keep %u: 1000 pairs: %llu slow paths, %llu commits, %llu maps\n",
+		       keep, (unsigned long long)refills, (unsigned long long)commits,
+		       (unsigned long long)t->maps);
+		if (keep)
+			CHECK(refills == 1 && commits == 1 && t->maps == 2 &&
+				      frames(t) == SLAB_HDR_BYTES / PAGE_SIZE + 1,
+			      "keep 1: alloc/free pairs left the fast paths");
+		else
+			CHECK(refills == 1000 && frames(t) == 0, "keep 0: a slab stayed");
+	}
+	/* Two slabs of one class emptied one after the other: the first stays parked,
+	 * the second goes EMPTY; one allocation per class parks one slab per class of
+	 * span 1; flush unparks them all. */
+	fresh(t, 1);
+	unsigned cap = SLAB_SLOT / OBJ;
+	for (unsigned i = 0; i < 2 * cap; i++)
+		CHECK((t->p[i] = alloc_on(t, 0, OBJ)), "alloc");
+	struct slab *a = slab_at(t->p[0]), *b = slab_at(t->p[cap]);
+	for (unsigned i = 0; i < 2 * cap; i++)
+		free_on(t, 0, t->p[i], OBJ);
+	CHECK(a->state == SLAB_ACTIVE && on_avail(t->c, a) && a->used == 0 &&
+		      b->state == SLAB_EMPTY && t->c->empty[1] == b,
+	      "one slab parked, the other EMPTY");
+	for (unsigned k = 0; k < SLAB_NCLASSES; k++) {
+		void *p = alloc_on(t, 0, slab_class_size(k));
+		CHECK(p, "alloc class %u", k);
+		free_on(t, 0, p, slab_class_size(k));
+	}
+	unsigned parked = 0;
+	for (unsigned k = 0; k < SLAB_NCLASSES; k++)
+		parked += t->c->avail[k] != NULL;
+	CHECK(parked == slab_class_of(8192, 16) + 1,
+	      "parked %u slabs: not one per class of span 1", parked);
+	flush_all(t);
+	for (unsigned k = 0; k < SLAB_NCLASSES; k++)
+		CHECK(!t->c->avail[k], "flush left a parked slab");
+	CHECK(frames(t) * PAGE_SIZE <= SLAB_KEEP_BYTES(1), "flushed heap holds too much");
+	printf("  hysteresis: %u classes parked, flushed to %llu frames: ok\n", parked,
+	       (unsigned long long)frames(t));
+}
+
+/* ---- lazy commit ----------------------------------------------------------------- */
+
+static void test_commit(struct t *t)
+{
+	fresh(t, 1);
+	uint64_t hdr = SLAB_HDR_BYTES / PAGE_SIZE;
+	unsigned cap = SLAB_SLOT / 64;
+	for (unsigned i = 0; i < cap; i++) {
+		CHECK((t->p[i] = alloc_on(t, 0, 64)), "alloc");
+		if (i == 0)
+			CHECK(frames(t) == hdr + 1, "a fresh slab committed %llu pages, not 1",
+			      (unsigned long long)(frames(t) - hdr));
+	}
+	struct slab *s = slab_at(t->p[0]);
+	CHECK(s->npages == SLAB_SLOT_PAGES && t->c->commits == 5 && frames(t) == hdr + 16,
+	      "filling a slab: %u pages in %llu commits (1, 1, 2, 4, 8 expected)", s->npages,
+	      (unsigned long long)t->c->commits);
+	/* A 160 KiB class (span 20, 8 objects): each object commits its own pages, and
+	 * never more than the 64 KiB step past it. */
+	size_t big = 160u << 10;
+	unsigned cls = slab_class_of(big, 16);
+	CHECK(slab_class_size(cls) == big && slab_class_span(cls) == 20, "160 KiB class");
+	uint64_t before = frames(t);
+	for (unsigned i = 0; i < 8; i++) {
+		CHECK((t->p[cap + i] = alloc_on(t, 0, big)), "alloc 160 KiB");
+		uint64_t got = frames(t) - before, need = (i + 1) * (big / PAGE_SIZE);
+		CHECK(got >= need && got <= need + SLAB_COMMIT_MAX,
+		      "%u objects of 160 KiB: %llu pages committed", i + 1, (unsigned long long)got);
+	}
+	CHECK(slab_at(t->p[cap]) == slab_at(t->p[cap + 7]), "8 objects of 160 KiB in two slabs");
+	for (unsigned i = 0; i < cap + 8; i++)
+		free_on(t, 0, t->p[i], i < cap ? 64 : big);
+	/* EMPTY slabs keep at most keep_pages committed pages: fill 80 slabs of 8 KiB
+	 * objects (16 pages each, 31 slabs a chunk), free all but the first slab of
+	 * each chunk (so no chunk goes idle and takes its EMPTY slabs along). */
+	fresh(t, 1);
+	unsigned n = 80 * 8;
+	for (unsigned i = 0; i < n; i++)
+		CHECK((t->p[i] = alloc_on(t, 0, 8192)), "alloc 8 KiB");
+	for (unsigned i = 0; i < n; i++)
+		if ((i / 8) % SLAB_MAX_SPAN != 0)
+			free_on(t, 0, t->p[i], 8192);
+	CHECK(t->c->empty_pages <= t->h->keep_pages && t->c->empty_pages + 16 > t->h->keep_pages &&
+		      t->unmaps > 0,
+	      "EMPTY slabs hold %u pages (keep %u)", t->c->empty_pages, t->h->keep_pages);
+	uint32_t kept = t->c->empty_pages;
+	for (unsigned i = 0; i < n; i++)
+		if ((i / 8) % SLAB_MAX_SPAN == 0)
+			free_on(t, 0, t->p[i], 8192);
+	printf("  commit: ok (EMPTY slabs keep %u pages)\n", kept);
+}
+
+/* ---- large objects --------------------------------------------------------------- */
+
+static void test_large(struct t *t)
+{
+	fresh(t, 1);
+	size_t big = 3u << 20;
+	CHECK(slab_class_of(big, 16) == SLAB_LARGE && slab_class_of(SLAB_CLASS_MAX, 16) != SLAB_LARGE,
+	      "3 MiB is large, 1 MiB is not");
+	void *p = alloc_on(t, 0, big);
+	CHECK(p, "alloc 3 MiB");
+	uint64_t f = frames(t), maps = t->maps;
+	for (int i = 0; i < 50; i++) {
+		free_on(t, 0, p, big);
+		CHECK(frames(t) == f && t->c->nlcache == 1, "a freed large object was not cached");
+		void *q = alloc_on(t, 0, big - 4096 * (size_t)i);
+		CHECK(q == p && t->maps == maps && t->unmaps == 0,
+		      "a cached large object was not handed out again without mapping");
+	}
+	free_on(t, 0, p, big - 4096 * 49);
+	/* Cached frames yield to growth: a large miss, then a slab's first page, each
+	 * unmap the cache first, so the footprint is what the live objects need. */
+	void *q = alloc_on(t, 0, 2u << 20);
+	CHECK(q && t->c->nlcache == 0 && frames(t) == (2u << 20) / PAGE_SIZE + 1,
+	      "a large miss kept the cache: %llu frames", (unsigned long long)frames(t));
+	free_on(t, 0, q, 2u << 20);
+	void *small = alloc_on(t, 0, 64);
+	CHECK(small && t->c->nlcache == 0 && frames(t) == SLAB_HDR_BYTES / PAGE_SIZE + 1,
+	      "a slab commit kept the cache: %llu frames", (unsigned long long)frames(t));
+	free_on(t, 0, small, 64);
+	/* Out of frames: the cache goes before an allocation fails. */
+	CHECK((p = alloc_on(t, 0, big)), "alloc 3 MiB");
+	free_on(t, 0, p, big);
+	faulty_frame_set_budget(&t->fx.faulty, 64);
+	q = alloc_on(t, 0, 2u << 20);
+	CHECK(q && t->c->nlcache == 0, "the large cache was not dropped before failing");
+	faulty_frame_set_budget(&t->fx.faulty, FAULTY_UNLIMITED);
+	free_on(t, 0, q, 2u << 20);
+	flush_all(t);
+	CHECK(t->c->nlcache == 0, "flush left cached objects");
+	printf("  large: cached, reused, dropped under pressure: ok\n");
+}
+
+/* ---- realloc ------------------------------------------------------------------- */
+
+/* In place while the new size fits the object and uses at least half of it. */
+static void test_realloc(struct t *t)
+{
+	fresh(t, 1);
+	const struct heap_ops *h = t->fx.hops;
+	uint8_t *p = alloc_on(t, 0, 1000); /* class 1024 */
+	CHECK(p, "alloc");
+	memset(p, 7, 1000);
+	CHECK(h->realloc(t->fx.heap_st, 0, p, 1000, 16, 1024) == p &&
+		      h->realloc(t->fx.heap_st, 0, p, 1024, 16, 512) == p,
+	      "realloc within the object's room moved it");
+	uint8_t *q = h->realloc(t->fx.heap_st, 0, p, 512, 16, 511);
+	CHECK(q && q != p && q[0] == 7 && q[510] == 7, "realloc under half the room stayed");
+	uint8_t *r = h->realloc(t->fx.heap_st, 0, q, 511, 16, 513); /* q: class 512 */
+	CHECK(r && r != q && r[510] == 7, "realloc past the room stayed");
+	free_on(t, 0, r, 513);
+	size_t big = (2u << 20) + 5000;
+	p = alloc_on(t, 0, big);
+	CHECK(p && h->realloc(t->fx.heap_st, 0, p, big, 16, big + 3000) == p &&
+		      h->realloc(t->fx.heap_st, 0, p, big + 3000, 16, (1u << 20) + 8192) == p,
+	      "large realloc within its pages moved it");
+	q = h->realloc(t->fx.heap_st, 0, p, (1u << 20) + 8192, 16, 1u << 20);
+	CHECK(q && q != p && slab_of(slab_chunk_of(q), q)->size == 1u << 20,
+	      "large to 1 MiB did not move into the 1 MiB class");
+	free_on(t, 0, q, 1u << 20);
+	check_heap(t);
+	printf("  realloc: in place within [room / 2, room]: ok\n");
+}
+
+/* ---- remote frees ----------------------------------------------------------------- */
+
+static void test_remote(struct t *t)
+{
+	fresh(t, 1);
+	size_t med = 20000; /* 4 of them pass SLAB_BATCH_BYTES */
+	for (unsigned i = 0; i < 8; i++)
+		CHECK((t->p[i] = alloc_on(t, 0, med)), "alloc");
+	for (unsigned i = 0; i < 8; i++) {
+		free_on(t, 1, t->p[i], med);
+		struct slab_batch *b = &t->h->cpu[1].out[0];
+		CHECK(b->bytes < SLAB_BATCH_BYTES && b->n == (i + 1) % 4,
+		      "remote batch of %u objects, %u bytes after %u frees", b->n, b->bytes, i + 1);
+		CHECK(!t->c->inbox == (i < 3), "the batch was not sent at %u frees", i + 1);
+	}
+	flush_all(t);
+	/* xmalloc: CPU 0 makes batches of 64 objects of 8..256 B, CPU 1 frees them
+	 * (and the other way round); live stays at two batches per CPU, and so must the
+	 * footprint: frees sent home are reused before new slabs are taken. */
+	struct rng r = {99};
+	size_t sz[4][64];
+	void *b[4][64];
+	uint64_t peak = 0;
+	for (int round = 0; round < 2000; round++) {
+		for (unsigned cpu = 0; cpu < 2; cpu++) {
+			unsigned mine = cpu * 2 + round % 2, old = cpu * 2 + (round + 1) % 2;
+			for (int i = 0; i < 64; i++) {
+				sz[mine][i] = 8 + rng_below(&r, 249);
+				b[mine][i] = t->fx.hops->alloc(t->fx.heap_st, cpu, sz[mine][i], 8);
+				CHECK(b[mine][i], "xmalloc alloc");
+			}
+			if (round > 0)
+				for (int i = 0; i < 64; i++)
+					t->fx.hops->free(t->fx.heap_st, 1 - cpu, b[old][i], sz[old][i], 8);
+		}
+		if (round % 100 == 0)
+			check_heap(t);
+		peak = MM_MAX(peak, frames(t));
+	}
+	/* Per CPU and class (12 classes from 16 to 256 B): one slab's pages, the two
+	 * batches in flight and the ones on their way back: 2 chunk headers and
+	 * 2 * 12 slabs of 64 KiB at most; lazily committed, far less. */
+	uint64_t bound = 2 * (SLAB_HDR_BYTES / PAGE_SIZE + 12 * SLAB_SLOT_PAGES);
+	printf("  remote: batches by bytes ok; xmalloc on 2 CPUs: peak %llu frames (bound %llu)\n",
+	       (unsigned long long)peak, (unsigned long long)bound);
+	CHECK(peak <= bound, "xmalloc strands memory: %llu frames", (unsigned long long)peak);
+	for (unsigned k = 0; k < 4; k++)
+		if (k % 2 == 1999 % 2)
+			for (int i = 0; i < 64; i++)
+				t->fx.hops->free(t->fx.heap_st, 0, b[k][i], sz[k][i], 8);
+	flush_all(t);
+	CHECK(frames(t) * PAGE_SIZE <= 2 * SLAB_KEEP_BYTES(1), "xmalloc: kept too much");
 }
 
 int main(void)
@@ -124,22 +431,14 @@ int main(void)
 	struct t *t = calloc(1, sizeof(*t));
 	CHECK(t, "calloc");
 	int rc = heap_fixture_init(&t->fx, &test_frame_simple_ops, &test_va_simple_ops,
-				   &heap_slab_ops, 1, 64ull << 20, 1ull << 30, 8ull << 20, 1);
+				   &heap_slab_ops, 2, 128ull << 20, 4ull << 30, 0, 1);
 	CHECK(rc == 0, "fixture: %d", rc);
-	struct slab_heap *h = t->fx.heap_st;
-	t->c = &h->cpu[0];
-	unsigned cls = slab_class_of(OBJ, 16);
-	uint32_t cap = SLAB_SIZE / slab_class_size(cls);
-	CHECK(slab_class_size(cls) == OBJ && 3 * cap <= MAX_OBJS && slab_wake(cap) >= 2,
-	      "test needs an exact class with a wake threshold of 2 or more");
-	CHECK(slab_wake(4) == 1 && slab_wake(64) == 8 && slab_wake(256) == 32 &&
-		      slab_wake(4096) == 32,
-	      "slab_wake is not cap / 8 in [1, 32]");
-	fill(t, cls, cap);
-	test_sleep_wake(t, &r, cap);
-	for (unsigned i = 0; i < 3 * cap; i++)
-		t_free(t, i);
-	CHECK(t->c->nempty == 3, "the three emptied slabs were not kept");
+	test_sleep_wake(t, &r);
+	test_hysteresis(t);
+	test_commit(t);
+	test_large(t);
+	test_realloc(t);
+	test_remote(t);
 	heap_fixture_fini(&t->fx);
 	free(t);
 	printf("heap_slab_test: ok\n");

@@ -35,16 +35,21 @@ struct model {
 	uint64_t tags;
 };
 
-static size_t pick_size(struct rng *r)
+/* Mostly small, some medium classes; for slab also 1 in 400 past its last class
+ * (large objects: talc's fixed heap of FIXED_BYTES could not hold many). */
+static size_t pick_size(struct model *m)
 {
-	uint64_t k = rng_below(r, 100);
-	if (k < 60)
+	struct rng *r = &m->r;
+	uint64_t k = rng_below(r, 400);
+	if (k < 240)
 		return rng_below(r, 129);
-	if (k < 90)
+	if (k < 360)
 		return rng_below(r, 2049);
-	if (k < 99)
+	if (k < 396)
 		return rng_below(r, 40000);
-	return rng_below(r, 300000);
+	if (k < 399 || m->fx->hops != &heap_slab_ops)
+		return rng_below(r, 300000);
+	return SLAB_CLASS_MAX + rng_below(r, 2 * SLAB_CLASS_MAX);
 }
 
 static size_t pick_align(struct rng *r)
@@ -120,13 +125,13 @@ static void m_step(struct model *m)
 {
 	struct obj *o = &m->o[rng_below(&m->r, SLOTS)];
 	if (!o->p) {
-		o->size = pick_size(&m->r);
+		o->size = pick_size(m);
 		o->align = pick_align(&m->r);
 		o->p = m_alloc(m, o->size, o->align);
 		CHECK(o->p, "alloc(%zu, %zu) failed with plenty of memory", o->size, o->align);
 		m_adopt(m, o);
 	} else if (rng_below(&m->r, 3) == 0) {
-		size_t n = rng_below(&m->r, 2) ? o->size + rng_below(&m->r, 3000) : pick_size(&m->r);
+		size_t n = rng_below(&m->r, 2) ? o->size + rng_below(&m->r, 3000) : pick_size(m);
 		CHECK(m_realloc(m, o, n), "realloc to %zu failed with plenty of memory", n);
 	} else {
 		m_drop(m, o);
@@ -245,7 +250,7 @@ static void test_shrink(struct model *m)
 	uint64_t base = heap_fixture_frames_used(m->fx) - hs.frames; /* frames not the heap's */
 	for (int i = 0; i < SLOTS; i++) {
 		struct obj *o = &m->o[i];
-		o->size = pick_size(&m->r);
+		o->size = pick_size(m);
 		o->align = pick_align(&m->r);
 		o->p = m_alloc(m, o->size, o->align);
 		CHECK(o->p, "alloc");
@@ -319,30 +324,54 @@ static void run_heap(const char *fname, const char *vname, const char *hname, ui
 	free(m);
 }
 
-/* Size classes: the smallest class that holds the request and keeps the
- * alignment; large beyond SLAB_SMALL_MAX; ~4 classes per power of two. */
+/* One request against the class rules: the smallest class that holds it and keeps
+ * the alignment, large beyond SLAB_CLASS_MAX or aligned above a slot; waste under
+ * 16 B up to 128 B, else at most 1/4 of the request (unaligned). */
+static void check_class(size_t n, size_t align)
+{
+	unsigned c = slab_class_of(n, align);
+	size_t need = MM_MAX(MM_MAX(n, align), (size_t)1);
+	if (need > SLAB_CLASS_MAX || align > SLAB_SLOT) {
+		CHECK(c == SLAB_LARGE, "size %zu align %zu not large", n, align);
+		return;
+	}
+	CHECK(c < SLAB_NCLASSES && slab_class_size(c) >= need,
+	      "size %zu align %zu: class %u too small", n, align, c);
+	CHECK(align <= 16 || slab_class_size(c) % align == 0, "class not aligned");
+	CHECK(align > 16 || (need <= 128 ? slab_class_size(c) - need < 16
+					 : slab_class_size(c) - need <= need / 4),
+	      "size %zu: class %u wastes %u bytes", n, c, (unsigned)(slab_class_size(c) - need));
+	if (c > 0)
+		CHECK(slab_class_size(c - 1) < need || (align > 16 && slab_class_size(c - 1) % align),
+		      "size %zu align %zu: class %u fits better than %u", n, align, c - 1, c);
+}
+
+/* Size classes (check_class) up to 1 MiB and past it, every alignment up to 128 KiB;
+ * slab spans: one slot up to 8 KiB, SLAB_MIN_CAP objects where 31 slots allow, no
+ * slot without an object. */
 static void test_slab_classes(void)
 {
-	for (size_t align = 1; align <= 65536; align *= 2)
-		for (size_t n = 0; n <= 20000; n++) {
-			unsigned c = slab_class_of(n, align);
-			size_t need = MM_MAX(MM_MAX(n, align), (size_t)1);
-			if (need > SLAB_SMALL_MAX) {
-				CHECK(c == SLAB_LARGE, "size %zu align %zu not large", n, align);
-				continue;
-			}
-			CHECK(c < SLAB_NCLASSES && slab_class_size(c) >= need,
-			      "size %zu align %zu: class %u too small", n, align, c);
-			CHECK(align <= 16 || slab_class_size(c) % align == 0, "class not aligned");
-			for (unsigned d = 0; d < c; d++)
-				CHECK(slab_class_size(d) < need ||
-					      (align > 16 && slab_class_size(d) % align),
-				      "size %zu align %zu: class %u fits better than %u", n, align,
-				      d, c);
-		}
-	for (unsigned c = 1; c < SLAB_NCLASSES; c++)
-		CHECK(slab_class_size(c) > slab_class_size(c - 1) && slab_class_size(c) % 16 == 0,
+	for (size_t align = 1; align <= 131072; align *= 2) {
+		for (size_t n = 0; n <= 20000; n++)
+			check_class(n, align);
+		for (size_t n = 20001; n <= SLAB_CLASS_MAX + 70000; n += 97)
+			check_class(n, align);
+		for (unsigned c = 8; c < SLAB_NCLASSES; c++)
+			for (int d = -1; d <= 1; d++)
+				check_class((size_t)((int64_t)slab_class_size(c) + d), align);
+	}
+	CHECK(slab_class_size(SLAB_NCLASSES - 1) == SLAB_CLASS_MAX, "last class is not 1 MiB");
+	for (unsigned c = 0; c < SLAB_NCLASSES; c++) {
+		uint32_t size = slab_class_size(c), k = slab_class_span(c);
+		uint32_t cap = k * SLAB_SLOT / size, most = SLAB_MAX_SPAN * SLAB_SLOT / size;
+		CHECK(c == 0 || (size > slab_class_size(c - 1) && size % 16 == 0),
 		      "class sizes not increasing multiples of 16");
+		CHECK(k >= 1 && k <= SLAB_MAX_SPAN && cap >= MM_MIN(SLAB_MIN_CAP, most) && cap >= 1,
+		      "class %u (%u B): span %u holds %u objects", c, size, k, cap);
+		CHECK((uint64_t)(k - 1) * SLAB_SLOT < (uint64_t)cap * size,
+		      "class %u: a slot of its slab holds no object", c);
+		CHECK(size > SLAB_SLOT / SLAB_MIN_CAP || k == 1, "class %u: span %u > 1", c, k);
+	}
 }
 
 /* name is one of the comma-separated words of list. */
