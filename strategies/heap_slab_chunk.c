@@ -3,8 +3,9 @@
  *
  * A CPU gets a slab of span k (slots) from, in order: its EMPTY slabs of span k
  * (committed pages kept), k consecutive UNUSED slots in one of the first
- * SLAB_OPEN_SCAN chunks of its open list, a new 2 MiB chunk from the VA
- * allocator (only its header pages mapped). A slab's pages are committed on
+ * SLAB_OPEN_SCAN chunks of its open list, a kept idle chunk with its EMPTY
+ * slabs decommitted, a new 2 MiB chunk from the VA allocator (only its header
+ * pages mapped). A slab's pages are committed on
  * demand, a prefix at a time (slab_commit): the next object, or a step of as
  * many pages as the slab has (doubling) or 1/256 of the CPU's committed slab
  * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB). So a slab's
@@ -121,18 +122,24 @@ static void slab_empty_del(struct slab_cpu *c, struct slab *s)
 	c->empty_pages -= s->npages;
 }
 
+/* Decommits every EMPTY slab of ch (c is its owner's): their slots go UNUSED. */
+static void chunk_drop_empty(struct slab_heap *h, struct slab_cpu *c, struct slab_chunk *ch)
+{
+	for (unsigned i = 1; i < SLAB_SLOTS; i++) {
+		struct slab *s = &ch->slabs[i];
+		if (!(ch->unused >> i & 1) && ch->head[i] == i && s->state == SLAB_EMPTY) {
+			slab_empty_del(c, s);
+			slab_decommit(h, ch->owner, ch, s);
+		}
+	}
+}
+
 /* Removes every mapping of an idle chunk and returns its address range. */
 static void chunk_release(struct slab_heap *h, struct slab_cpu *c, struct slab_chunk *ch)
 {
 	unsigned cpu = ch->owner;
 	MM_ASSERT(ch->live == 0, "slab: releasing a chunk with live slabs");
-	for (unsigned i = 1; i < SLAB_SLOTS; i++) {
-		struct slab *s = &ch->slabs[i];
-		if (!(ch->unused >> i & 1) && ch->head[i] == i && s->state == SLAB_EMPTY) {
-			slab_empty_del(c, s);
-			slab_decommit(h, cpu, ch, s);
-		}
-	}
+	chunk_drop_empty(h, c, ch);
 	if (ch->in_open)
 		chunk_list_remove(&c->open, ch, true);
 	chunk_list_remove(&c->chunks, ch, false);
@@ -243,6 +250,22 @@ static unsigned chunk_find_run(const struct slab_chunk *ch, unsigned k)
 	return m ? (unsigned)__builtin_ctz(m) : 0;
 }
 
+/* A kept idle chunk of cpu with its EMPTY slabs decommitted (every slot free),
+ * or NULL if cpu keeps none. Without it, a slab whose span no open chunk has
+ * room for would take a new chunk while an idle one is kept, and its chunk
+ * would be released as soon as the slab empties (over the keep): a new chunk,
+ * its mappings and a release on every alloc/free pair. */
+static struct slab_chunk *chunk_reuse_idle(struct slab_heap *h, unsigned cpu)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	struct slab_chunk *ch = c->chunks;
+	while (ch && !ch->kept_empty)
+		ch = ch->next;
+	if (ch)
+		chunk_drop_empty(h, c, ch);
+	return ch;
+}
+
 /* slab_get without reclaiming: an ACTIVE slab, maybe without room. */
 static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
@@ -258,9 +281,10 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 	for (unsigned n = 0; ch && n < SLAB_OPEN_SCAN && !(i = chunk_find_run(ch, k)); n++)
 		ch = ch->open_next;
 	if (!i) {
-		if (!(ch = chunk_new(h, cpu)))
+		if (!(ch = chunk_reuse_idle(h, cpu)) && !(ch = chunk_new(h, cpu)))
 			return NULL;
 		i = chunk_find_run(ch, k);
+		MM_ASSERT(i, "slab: a new or cleared chunk without a run of free slots");
 	}
 	s = &ch->slabs[i];
 	ch->unused &= ~(uint32_t)(((1ull << k) - 1) << i);
