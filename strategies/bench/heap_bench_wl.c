@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "heap_bench.h"
+#include "../../workloads/host/cli_util.h"
 
 #define RA_OBJS	  100000 /* random_actions: live objects per thread at most */
 #define GEN_ALIGN 1	 /* what the replay passes for a plain alloc */
@@ -445,7 +446,11 @@ double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timi
 	pthread_t tid[HB_MAX_THREADS];
 	for (unsigned t = 0; t < k->threads; t++) {
 		j[t] = (struct job){.sh = &sh, .cpu = t, .seed = tm->seed * 7919 + t};
-		pthread_create(&tid[t], NULL, job_main, &j[t]);
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		cli_pin_attr(&a, t); /* one thread per core, as the replay's CPUs */
+		pthread_create(&tid[t], &a, job_main, &j[t]);
+		pthread_attr_destroy(&a);
 	}
 	sh.warm_end = now_s() + tm->warm_s;
 	sh.end = sh.warm_end + tm->dur_s;

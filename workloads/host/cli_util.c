@@ -6,6 +6,7 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +59,19 @@ int cli_write_rows(const char *prog, const char *out, const char *rows)
 		return 1;
 	}
 	return 0;
+}
+
+void cli_pin_attr(pthread_attr_t *attr, unsigned i)
+{
+	cpu_set_t allowed, one;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		return;
+	unsigned n = (unsigned)CPU_COUNT(&allowed), k = i % (n ? n : 1);
+	for (unsigned cpu = 0; cpu < CPU_SETSIZE && n; cpu++)
+		if (CPU_ISSET(cpu, &allowed) && k-- == 0) {
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			pthread_attr_setaffinity_np(attr, sizeof(one), &one);
+			return;
+		}
 }

@@ -1,10 +1,12 @@
 /* cli_util.h: the small pieces every host command-line tool repeats (va_replay,
  * mtb_host): the one-line error, strict number parsing, the build id default, the
- * monotonic clock and atomic writing of the result rows.
+ * monotonic clock, atomic writing of the result rows and pinning a benchmark's
+ * threads.
  */
 #ifndef WL_CLI_UTIL_H
 #define WL_CLI_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,5 +22,10 @@ uint64_t cli_mono_ns(void);
 /* Writes rows to stdout (out NULL) or atomically to out (OUT.tmp.PID, then rename);
  * 0, or 1 after "PROG: cannot write OUT: why" (then out is untouched, no temp left). */
 int cli_write_rows(const char *prog, const char *out, const char *rows);
+/* Sets attr's affinity to the i-th host CPU this process may run on (modulo their
+ * count): a replay or benchmark CPU stays one core, as a kernel's CPU does (left to
+ * the scheduler, two threads could start on one core and one move over only
+ * milliseconds later). Leaves attr unchanged if the affinity cannot be read. */
+void cli_pin_attr(pthread_attr_t *attr, unsigned i);
 
 #endif

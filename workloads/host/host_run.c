@@ -123,25 +123,6 @@ static int peer_up(struct run *R, char *err, size_t cap)
 	return -1;
 }
 
-/* Pins the thread of replay CPU i to the i-th host CPU this process may run on
- * (modulo their count), as a kernel's CPU stays one CPU: without it the scheduler
- * may start two replay CPUs on one core and move one over only a few milliseconds
- * later, a fixed cost that ate a sixth of a 1,000,000-op replay's 2-CPU speedup. */
-static void pin_attr(pthread_attr_t *a, unsigned i)
-{
-	cpu_set_t allowed, one;
-	if (sched_getaffinity(0, sizeof(allowed), &allowed))
-		return;
-	unsigned n = (unsigned)CPU_COUNT(&allowed), k = i % (n ? n : 1);
-	for (unsigned cpu = 0; cpu < CPU_SETSIZE && n; cpu++)
-		if (CPU_ISSET(cpu, &allowed) && k-- == 0) {
-			CPU_ZERO(&one);
-			CPU_SET(cpu, &one);
-			pthread_attr_setaffinity_np(a, sizeof(one), &one);
-			return;
-		}
-}
-
 /* Starts the threads (pinned), brings the peer up, runs, joins. */
 static int run_parallel(struct run *R, char *err, size_t cap)
 {
@@ -153,7 +134,7 @@ static int run_parallel(struct run *R, char *err, size_t cap)
 		args[made] = (struct cpu_arg){R, made};
 		if (pthread_attr_init(&a))
 			break;
-		pin_attr(&a, made);
+		cli_pin_attr(&a, made);
 		int e = pthread_create(&th[made], &a, cpu_main, &args[made]);
 		pthread_attr_destroy(&a);
 		if (e)
