@@ -53,10 +53,10 @@ static bool remap_phase(struct mmtest *t, uint64_t size)
 		uint64_t tag = 0x5a5a000000000000ull | (size << 8) | r;
 		frame_tag(f[r & 1], size, tag);
 		atomic_store_rel(&t->expect, tag);
-		if (t->mmu.map(t->mmu.ctx, t->va, f[r & 1], size, MMU_WRITE) != MM_OK)
+		if (t->mmu.map(t->mmu.ctx, 0, t->va, f[r & 1], size, MMU_WRITE) != MM_OK)
 			return false;
 		smp_run_all(read_check, t);
-		t->mmu.unmap(t->mmu.ctx, t->va, size);
+		t->mmu.unmap(t->mmu.ctx, 0, t->va, size);
 	}
 	return true;
 }
@@ -71,14 +71,14 @@ static void concurrent_cpu(unsigned cpu, void *arg)
 	}
 	for (unsigned r = 0; r < CONC_ROUNDS; r++) {
 		uint64_t v = (uint64_t)cpu << 32 | r, pa = f[r & 1];
-		if (t->mmu.map(t->mmu.ctx, va, pa, PAGE_SIZE, MMU_WRITE) != MM_OK) {
+		if (t->mmu.map(t->mmu.ctx, 0, va, pa, PAGE_SIZE, MMU_WRITE) != MM_OK) {
 			atomic_fetch_add_acqrel(&t->wrong, 1);
 			return;
 		}
 		*(volatile uint64_t *)(uintptr_t)va = v;
 		if (*(volatile uint64_t *)(uintptr_t)pa != v)
 			atomic_fetch_add_acqrel(&t->wrong, 1);
-		t->mmu.unmap(t->mmu.ctx, va, PAGE_SIZE);
+		t->mmu.unmap(t->mmu.ctx, 0, va, PAGE_SIZE);
 	}
 }
 
@@ -88,9 +88,9 @@ static bool busy_check(struct mmtest *t)
 	uint64_t pa;
 	if (early_alloc(PAGE_SIZE, PAGE_SIZE, &pa))
 		return false;
-	bool ok = t->mmu.map(t->mmu.ctx, MMTEST_VA, pa, PAGE_SIZE, MMU_WRITE) == MM_OK &&
-		  t->mmu.map(t->mmu.ctx, MMTEST_VA, pa, PAGE_SIZE, MMU_WRITE) == MM_EBUSY;
-	t->mmu.unmap(t->mmu.ctx, MMTEST_VA, PAGE_SIZE);
+	bool ok = t->mmu.map(t->mmu.ctx, 0, MMTEST_VA, pa, PAGE_SIZE, MMU_WRITE) == MM_OK &&
+		  t->mmu.map(t->mmu.ctx, 0, MMTEST_VA, pa, PAGE_SIZE, MMU_WRITE) == MM_EBUSY;
+	t->mmu.unmap(t->mmu.ctx, 0, MMTEST_VA, PAGE_SIZE);
 	return ok && paging_lookup(MMTEST_VA) == ~0ull;
 }
 

@@ -45,7 +45,7 @@ void mmu_ipi_handler(void)
 	__atomic_fetch_sub(&sd.pending, 1, __ATOMIC_RELEASE);
 }
 
-static int mmu_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
+static int mmu_map(void *ctx, unsigned cpu, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
 {
 	spin_lock(&mmu_lock);
 	int rc = pt_map(paging_kernel(), va, pa, len, flags & MMU_WRITE ? PTE_W : 0);
@@ -70,7 +70,7 @@ static void invalidate(uint64_t va, uint64_t len)
 	}
 }
 
-static void mmu_unmap(void *ctx, uint64_t va, uint64_t len)
+static void mmu_unmap(void *ctx, unsigned cpu, uint64_t va, uint64_t len)
 {
 	spin_lock(&mmu_lock);
 	if (pt_unmap(paging_kernel(), va, len) != MM_OK)

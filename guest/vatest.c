@@ -117,7 +117,7 @@ static int setup(struct vat *t, uint64_t *discontig)
 	if (mm_va_alloc(&kmem.mm, 0, mm_req_layout(VAT_BYTES, SIZE_2M), &t->va) != MM_OK)
 		return MM_ENOMEM;
 	for (uint64_t i = 0; i < VAT_PAGES; i++) {
-		int rc = kmem.mmu.map(kmem.mmu.ctx, t->va + i * PAGE_SIZE, page_pa(t, i), PAGE_SIZE,
+		int rc = kmem.mmu.map(kmem.mmu.ctx, 0, t->va + i * PAGE_SIZE, page_pa(t, i), PAGE_SIZE,
 				      MMU_WRITE);
 		if (rc != MM_OK)
 			return rc;
@@ -134,7 +134,7 @@ static void vat_run(struct vat *t, bool nosd)
 	smp_run_all(read_cpu, t);
 	uint64_t t2 = rdtsc();
 	mmu_set_skip_shootdown(nosd);
-	kmem.mmu.unmap(kmem.mmu.ctx, t->va, VAT_BYTES);
+	kmem.mmu.unmap(kmem.mmu.ctx, 0, t->va, VAT_BYTES);
 	mmu_set_skip_shootdown(false);
 	smp_run_all(probe_cpu, t);
 	if (nosd)

@@ -33,7 +33,7 @@ int heap_back_range(const struct heap_env *env, unsigned cpu, uint64_t va, uint6
 		}
 		uint64_t sz = PAGE_SIZE << order;
 		if (rc == MM_OK) {
-			rc = env->mmu->map(env->mmu->ctx, va + done, pfn << PAGE_SHIFT, sz,
+			rc = env->mmu->map(env->mmu->ctx, cpu, va + done, pfn << PAGE_SHIFT, sz,
 					   MMU_WRITE);
 			if (rc != MM_OK)
 				env->frames->free(env->frame_st, cpu, pfn, order);
@@ -53,7 +53,7 @@ void heap_unback_range(const struct heap_env *env, unsigned cpu, uint64_t va, ui
 		       const uint64_t *blocks, unsigned nblocks)
 {
 	if (len)
-		env->mmu->unmap(env->mmu->ctx, va, len);
+		env->mmu->unmap(env->mmu->ctx, cpu, va, len);
 	for (unsigned i = 0; i < nblocks; i++)
 		env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(blocks[i]),
 				  HEAP_BLOCK_ORDER(blocks[i]));

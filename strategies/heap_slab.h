@@ -46,7 +46,10 @@
 #define SLAB_MAGIC	0x534c4142434b4e4bull
 #define SLAB_LARGE_MAGIC 0x4c41524745484452ull
 
-enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2 };
+/* LEAVING: being decommitted, off every list; its slots are not yet UNUSED, so the
+ * heap calls the frame allocator may make meanwhile (a free list that spills into
+ * this heap) cannot see or reuse it. */
+enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2, SLAB_LEAVING = 3 };
 
 /* Invariants (owner CPU's view, quiescent), for a slab's descriptor (its first slot):
  *   blocks back exactly pages [0, npages) of the slab, npages <= span * 16;
@@ -83,7 +86,7 @@ static inline uint32_t slab_wake(uint32_t cap)
  * cache line holds what a free reads: magic, owner, head. */
 struct slab_chunk {
 	uint64_t magic;
-	uint32_t owner, live, unused, kept_empty, in_open, nhdr;
+	uint32_t owner, live, unused, kept_empty, in_open, nhdr, leaving; /* leaving: being released */
 	uint8_t head[SLAB_SLOTS];			/* slot -> first slot of its slab */
 	struct slab_chunk *next, *prev;		/* cpu->chunks: every chunk owned */
 	struct slab_chunk *open_next, *open_prev; /* cpu->open: chunks with UNUSED slots */

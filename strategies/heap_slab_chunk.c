@@ -98,9 +98,12 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 }
 
 /* Decommits slab s (EMPTY, or ACTIVE with no object out, off every list) and
- * frees its slots. */
+ * frees its slots. Unbacking may re-enter the heap (a frame free list that spills
+ * into it): s is LEAVING meanwhile, its slots still taken, so no nested call can
+ * pick it or its slots. */
 static void slab_decommit(struct slab_heap *h, unsigned cpu, struct slab_chunk *ch, struct slab *s)
 {
+	s->state = SLAB_LEAVING;
 	heap_unback_range(&h->env, cpu, slab_base(ch, s), (uint64_t)s->npages * PAGE_SIZE,
 			  slab_blocks(ch, s), s->nblocks);
 	slab_count_frames(h, -(int64_t)s->npages);
@@ -109,7 +112,7 @@ static void slab_decommit(struct slab_heap *h, unsigned cpu, struct slab_chunk *
 	s->state = SLAB_UNUSED;
 	s->npages = s->nblocks = 0;
 	ch->unused |= (uint32_t)(((1ull << s->span) - 1) << i);
-	if (!ch->in_open) {
+	if (!ch->in_open && !ch->leaving) {
 		chunk_list_push(&h->cpu[ch->owner].open, ch, true);
 		ch->in_open = 1;
 	}
@@ -122,16 +125,23 @@ static void slab_empty_del(struct slab_cpu *c, struct slab *s)
 	c->empty_pages -= s->npages;
 }
 
-/* Decommits every EMPTY slab of ch (c is its owner's): their slots go UNUSED. */
+/* Decommits every EMPTY slab of ch (c is its owner's): their slots go UNUSED.
+ * All of them leave c's lists before the first unback, which may re-enter the heap
+ * (and must not take one of them meanwhile). */
 static void chunk_drop_empty(struct slab_heap *h, struct slab_cpu *c, struct slab_chunk *ch)
 {
+	uint32_t mine = 0;
 	for (unsigned i = 1; i < SLAB_SLOTS; i++) {
 		struct slab *s = &ch->slabs[i];
 		if (!(ch->unused >> i & 1) && ch->head[i] == i && s->state == SLAB_EMPTY) {
 			slab_empty_del(c, s);
-			slab_decommit(h, ch->owner, ch, s);
+			s->state = SLAB_LEAVING;
+			mine |= 1u << i;
 		}
 	}
+	for (unsigned i = 1; i < SLAB_SLOTS; i++)
+		if (mine >> i & 1)
+			slab_decommit(h, ch->owner, ch, &ch->slabs[i]);
 }
 
 /* Removes every mapping of an idle chunk and returns its address range. */
@@ -139,11 +149,14 @@ static void chunk_release(struct slab_heap *h, struct slab_cpu *c, struct slab_c
 {
 	unsigned cpu = ch->owner;
 	MM_ASSERT(ch->live == 0, "slab: releasing a chunk with live slabs");
-	chunk_drop_empty(h, c, ch);
+	/* Off every list first: the unbacks below may re-enter the heap. */
 	if (ch->in_open)
 		chunk_list_remove(&c->open, ch, true);
+	ch->in_open = 0;
+	ch->leaving = 1;
 	chunk_list_remove(&c->chunks, ch, false);
 	atomic_store_rlx(&c->nchunks, c->nchunks - 1);
+	chunk_drop_empty(h, c, ch);
 	uint64_t bl[4], va = (uint64_t)(uintptr_t)ch;
 	unsigned n = ch->nhdr;
 	for (unsigned i = 0; i < n; i++)
@@ -261,8 +274,13 @@ static struct slab_chunk *chunk_reuse_idle(struct slab_heap *h, unsigned cpu)
 	struct slab_chunk *ch = c->chunks;
 	while (ch && !ch->kept_empty)
 		ch = ch->next;
-	if (ch)
-		chunk_drop_empty(h, c, ch);
+	if (!ch)
+		return NULL;
+	ch->kept_empty = 0; /* pinned (live) while the unbacks may re-enter the heap */
+	c->nempty_chunks--;
+	ch->live++;
+	chunk_drop_empty(h, c, ch);
+	ch->live--;
 	return ch;
 }
 
@@ -280,11 +298,13 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 	struct slab_chunk *ch = c->open;
 	for (unsigned n = 0; ch && n < SLAB_OPEN_SCAN && !(i = chunk_find_run(ch, k)); n++)
 		ch = ch->open_next;
+	if (!i && (ch = chunk_reuse_idle(h, cpu)) && !(i = chunk_find_run(ch, k)) && !ch->live)
+		chunk_idle(h, c, ch); /* a nested call took its slots: keep it idle again */
 	if (!i) {
-		if (!(ch = chunk_reuse_idle(h, cpu)) && !(ch = chunk_new(h, cpu)))
+		if (!(ch = chunk_new(h, cpu)))
 			return NULL;
 		i = chunk_find_run(ch, k);
-		MM_ASSERT(i, "slab: a new or cleared chunk without a run of free slots");
+		MM_ASSERT(i, "slab: a new chunk without a run of free slots");
 	}
 	s = &ch->slabs[i];
 	ch->unused &= ~(uint32_t)(((1ull << k) - 1) << i);

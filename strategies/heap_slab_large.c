@@ -107,7 +107,7 @@ static void large_release(struct slab_heap *h, unsigned cpu, struct slab_large *
 	uint64_t hva = (uint64_t)(uintptr_t)l;
 	l->magic = 0;
 	uint64_t va = l->va, va_len = l->va_len, len = l->len, hb = l->blocks[0];
-	env->mmu->unmap(env->mmu->ctx, hva, len);
+	env->mmu->unmap(env->mmu->ctx, cpu, hva, len);
 	/* The header frame is still ours: read the block list through the identity map. */
 	const struct slab_large *pl =
 		env->mmu->to_virt(env->mmu->ctx, HEAP_BLOCK_PFN(hb) << PAGE_SHIFT);

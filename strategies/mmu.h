@@ -15,10 +15,13 @@
 struct mmu {
 	void *ctx;
 	/* Maps [va, va+len) to [pa, pa+len); page aligned. Uses 2 MiB / 1 GiB pages where
-	 * both sides allow. 0, or MM_ENOMEM (page-table frames), MM_EBUSY (already mapped). */
-	int (*map)(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags);
-	/* Unmaps [va, va+len) and invalidates stale TLB entries on every CPU. */
-	void (*unmap)(void *ctx, uint64_t va, uint64_t len);
+	 * both sides allow. cpu is the caller's (new page tables come from the frame
+	 * allocator in its name, as every other frame it takes). 0, or MM_ENOMEM
+	 * (page-table frames), MM_EBUSY (already mapped). */
+	int (*map)(void *ctx, unsigned cpu, uint64_t va, uint64_t pa, uint64_t len, unsigned flags);
+	/* Unmaps [va, va+len) and invalidates stale TLB entries on every CPU (cpu: the
+	 * caller's, as for map). */
+	void (*unmap)(void *ctx, unsigned cpu, uint64_t va, uint64_t len);
 	/* Pointer to physical address pa through the Hardware (identity) region. */
 	void *(*to_virt)(void *ctx, uint64_t pa);
 };

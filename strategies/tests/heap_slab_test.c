@@ -36,18 +36,18 @@ struct t {
 	uint64_t maps, unmaps;
 };
 
-static int count_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
+static int count_map(void *ctx, unsigned cpu, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
 {
 	struct t *t = ctx;
 	t->maps++;
-	return t->inner->map(t->inner->ctx, va, pa, len, flags);
+	return t->inner->map(t->inner->ctx, cpu, va, pa, len, flags);
 }
 
-static void count_unmap(void *ctx, uint64_t va, uint64_t len)
+static void count_unmap(void *ctx, unsigned cpu, uint64_t va, uint64_t len)
 {
 	struct t *t = ctx;
 	t->unmaps++;
-	t->inner->unmap(t->inner->ctx, va, len);
+	t->inner->unmap(t->inner->ctx, cpu, va, len);
 }
 
 static void *count_to_virt(void *ctx, uint64_t pa)

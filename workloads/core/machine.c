@@ -3,11 +3,19 @@
  * Invariants once machine_init succeeded:
  *   frame allocator's total frames == usable(machine_layout) - early_frames;
  *   every page-table frame came from the frame allocator (n.pt_frames counts them,
- *   the window's top-level tables included) and is never freed;
+ *   the window's top-level tables included) and is never freed; npt_spare more are
+ *   held for future tables (n.pt_spare in the counts);
  *   n.maps/n.unmaps count mmu calls; n.shootdowns == n.unmaps when ncpus > 1, else 0
  *   (one invalidation of every other CPU per unmap, as the guest's mmu does).
  * Identical on every engine: the backend only adds what the engine needs to make a
  * mapping usable (host) or to flush TLBs (guest); it allocates nothing.
+ *
+ * Lock order: pt_lock is never held while calling the frame allocator. A free list
+ * that spills into the heap calls the heap with its own lock held, and the heap maps
+ * (pt_lock): had a map taken a page-table frame from that free list under pt_lock,
+ * two CPUs could each hold the lock the other waits for (seen: freelist phys, slab
+ * heap, va_churn on 2 CPUs). So an edit first tops up pt_spare, outside pt_lock, with
+ * as many frames as it can need, and its new tables come from there.
  */
 #include "machine.h"
 
@@ -39,13 +47,58 @@ uint64_t machine_hermit_heap_bytes(uint64_t usable_bytes)
 
 /* ---- page tables: frames from the machine's frame allocator ---- */
 
+/* Page tables a map or unmap of len bytes can add at most: a PT per 2 MiB, a PD per
+ * 1 GiB and a PDPT, each plus two for unaligned ends (capped: beyond the reserve a
+ * huge map takes frames under pt_lock, as before). */
+static unsigned pt_need(uint64_t len)
+{
+	return (unsigned)MM_MIN((len >> 21) + (len >> 30) + 6, (uint64_t)MACHINE_PT_SPARE);
+}
+
+/* Takes pt_lock with at least need spare frames (fewer only when the frame allocator
+ * has none); frames that did not fit go to *extra (n_extra), freed by pt_unlock. */
+static void pt_lock_for(struct machine *m, unsigned cpu, unsigned need, uint64_t *extra,
+			unsigned *n_extra)
+{
+	*n_extra = 0;
+	spin_lock(&m->pt_lock);
+	m->pt_cpu = cpu;
+	while (m->npt_spare < need) {
+		uint64_t got[MACHINE_PT_SPARE];
+		unsigned want = need - m->npt_spare, n = 0;
+		spin_unlock(&m->pt_lock);
+		while (n < want && m->cfg.fops->alloc(m->frame_st, cpu, 0, &got[n]) == MM_OK)
+			n++;
+		spin_lock(&m->pt_lock);
+		m->pt_cpu = cpu;
+		for (unsigned i = 0; i < n; i++)
+			if (m->npt_spare < MACHINE_PT_SPARE)
+				m->pt_spare[m->npt_spare++] = got[i];
+			else
+				extra[(*n_extra)++] = got[i];
+		if (n < want) /* out of frames: the edit may fail, as it would have */
+			break;
+	}
+}
+
+static void pt_unlock(struct machine *m, unsigned cpu, const uint64_t *extra, unsigned n_extra)
+{
+	spin_unlock(&m->pt_lock);
+	for (unsigned i = 0; i < n_extra; i++)
+		m->cfg.fops->free(m->frame_st, cpu, extra[i], 0);
+}
+
 static int pt_frame(void *ctx, uint64_t *pa)
 {
 	struct machine *m = ctx;
 	uint64_t pfn;
-	int rc = m->cfg.fops->alloc(m->frame_st, 0, 0, &pfn);
-	if (rc != MM_OK)
-		return rc;
+	if (m->npt_spare) {
+		pfn = m->pt_spare[--m->npt_spare];
+	} else {
+		int rc = m->cfg.fops->alloc(m->frame_st, m->pt_cpu, 0, &pfn);
+		if (rc != MM_OK)
+			return rc;
+	}
 	mm_zero(m->be.phys + (pfn << PAGE_SHIFT), PAGE_SIZE);
 	m->n.pt_frames++;
 	*pa = m->be.pa_offset + (pfn << PAGE_SHIFT);
@@ -60,33 +113,37 @@ static void *pt_virt(void *ctx, uint64_t pa)
 
 /* ---- the mmu the heap and the VA metadata use ---- */
 
-static int mach_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
+static int mach_map(void *ctx, unsigned cpu, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
 {
 	struct machine *m = ctx;
 	if (va < m->be.va_base || va + len > m->be.va_base + m->be.va_size ||
 	    pa + len > m->cfg.mem_bytes)
 		mm_panic("machine: map outside the window or the machine's memory");
-	spin_lock(&m->pt_lock);
+	uint64_t extra[MACHINE_PT_SPARE];
+	unsigned n_extra;
+	pt_lock_for(m, cpu, pt_need(len), extra, &n_extra);
 	int rc = pt_map(&m->pt, va, m->be.pa_offset + pa, len, flags & MMU_WRITE ? PTE_W : 0);
 	if (rc == MM_OK && m->be.map && m->be.map(m->be.ctx, va, pa, len, flags) != MM_OK) {
 		pt_unmap(&m->pt, va, len);
 		rc = MM_ENOMEM;
 	}
 	m->n.maps += rc == MM_OK;
-	spin_unlock(&m->pt_lock);
+	pt_unlock(m, cpu, extra, n_extra);
 	return rc;
 }
 
-static void mach_unmap(void *ctx, uint64_t va, uint64_t len)
+static void mach_unmap(void *ctx, unsigned cpu, uint64_t va, uint64_t len)
 {
 	struct machine *m = ctx;
-	spin_lock(&m->pt_lock);
+	uint64_t extra[MACHINE_PT_SPARE];
+	unsigned n_extra;
+	pt_lock_for(m, cpu, 2, extra, &n_extra); /* a split of a large page at either end */
 	if (pt_unmap(&m->pt, va, len) != MM_OK)
 		mm_panic("machine: unmap of a misaligned range or no frame to split a large page");
 	m->be.unmap(m->be.ctx, va, len);
 	m->n.unmaps++;
 	m->n.shootdowns += m->cfg.ncpus > 1;
-	spin_unlock(&m->pt_lock);
+	pt_unlock(m, cpu, extra, n_extra);
 }
 
 static void *mach_to_virt(void *ctx, uint64_t pa)
@@ -224,5 +281,6 @@ void machine_counts(struct machine *m, struct machine_counts *out)
 {
 	spin_lock(&m->pt_lock);
 	*out = m->n;
+	out->pt_spare = m->npt_spare;
 	spin_unlock(&m->pt_lock);
 }

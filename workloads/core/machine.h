@@ -68,9 +68,12 @@ struct machine_cfg {
 /* Page-table edits, TLB work and Early-region facts of a machine (all engines). */
 struct machine_counts {
 	uint64_t maps, unmaps, shootdowns; /* shootdowns: unmaps with more than one CPU */
-	uint64_t pt_frames;		   /* page-table frames allocated */
+	uint64_t pt_frames;		   /* page-table frames installed */
+	uint64_t pt_spare;		   /* frames held for future page tables */
 	uint64_t early_frames;		   /* frames carved for states and metadata */
 };
+
+#define MACHINE_PT_SPARE 64u /* page-table frames kept in reserve at most */
 
 struct machine {
 	struct machine_cfg cfg;
@@ -80,6 +83,11 @@ struct machine {
 	void *frame_st, *frame_meta, *va_st, *va_meta, *heap_st;
 	size_t frame_meta_len, va_meta_len;
 	struct spinlock pt_lock; /* serialises page-table edits (as the guest's mmu_lock) */
+	/* Frames for new page tables, taken from the frame allocator before pt_lock is
+	 * held (machine.c "Lock order"); pt_lock guards them. */
+	uint64_t pt_spare[MACHINE_PT_SPARE];
+	unsigned npt_spare;
+	unsigned pt_cpu; /* the CPU whose edit holds pt_lock (frames beyond the spares) */
 	struct pagetable pt;
 	struct mmu mmu; /* what the VA metadata and the heap use */
 	struct frame_page_source fps;

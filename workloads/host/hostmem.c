@@ -56,7 +56,7 @@ void hostmem_unmap(struct hostmem *hm, uint64_t va, uint64_t len)
 	__atomic_fetch_add(&hm->unmaps, 1, __ATOMIC_RELAXED);
 }
 
-static int hm_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
+static int hm_map(void *ctx, unsigned cpu, uint64_t va, uint64_t pa, uint64_t len, unsigned flags)
 {
 	struct hostmem *hm = ctx;
 	uint64_t lo = (uint64_t)(uintptr_t)hm->va_base;
@@ -66,7 +66,7 @@ static int hm_map(void *ctx, uint64_t va, uint64_t pa, uint64_t len, unsigned fl
 	return hostmem_map(hm, va, pa, len, flags);
 }
 
-static void hm_unmap(void *ctx, uint64_t va, uint64_t len)
+static void hm_unmap(void *ctx, unsigned cpu, uint64_t va, uint64_t len)
 {
 	hostmem_unmap(ctx, va, len);
 }
