@@ -30,7 +30,7 @@ SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores
                   r"minor_faults|rep_.*)$")
 PARALLEL_KEYS = ["trace_hash", "ops", "allocs", "frees", "reallocs", "failed",
                  "cross_cpu_frees", "peak_live", "live_end_objects", "live_end_bytes",
-                 "objects", "shared_objects", "machine_mib"]
+                 "objects", "shared_objects", "busiest_cpu_ops", "machine_mib"]
 MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")
 
 

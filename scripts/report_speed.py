@@ -14,6 +14,7 @@ from report_lib import (Est, PEERS, coverage_note, first_by, fmt, is_true, num, 
 BASELINE = "freelist-freelist-talc"
 PROPOSAL = "buddy-btree-slab"
 PER_DOUBLING = 1.8  # a ceiling below this per doubling of CPUs is harness-bound
+BALANCE_SHARE = 0.9  # ... or below this share of ops / busiest_cpu_ops, where that is lower
 
 TIMING_INCLUDES = (
     "What a timing includes (host engine): the heap call, the harness's bookkeeping around "
@@ -185,9 +186,18 @@ def speedups(rows):
     return out
 
 
+def balance_bound(row):
+    """ops / busiest_cpu_ops of a parallel row: the most any heap's speedup can be when
+    the trace's threads load the CPUs unevenly; None when the row does not say."""
+    ops, busiest = num(row.get("ops")), num(row.get("busiest_cpu_ops"))
+    return ops / busiest if ops and busiest else None
+
+
 def ceiling_check(d):
     """(harness_bound, text) for a workload of speedups(): the null heap's speedup at every
-    trusted N against PER_DOUBLING per doubling of CPUs."""
+    trusted N against PER_DOUBLING per doubling of CPUs, or against BALANCE_SHARE of the
+    trace's balance bound where that is lower (then the trace's shape, not the harness,
+    limits every heap: balance-bound)."""
     ceil = d["ceiling"]
     if ceil is None:
         return False, "no null-heap rows: neither the ceiling nor the share of it can be given"
@@ -195,7 +205,16 @@ def ceiling_check(d):
     for n, p in sorted(d["series"][ceil].items()):
         if p["over"]:
             continue
-        need = PER_DOUBLING ** math.log2(n)
+        need, bal = PER_DOUBLING ** math.log2(n), balance_bound(p["rows"][1])
+        if bal is not None and BALANCE_SHARE * bal < need:
+            low = p["est"].med < BALANCE_SHARE * bal
+            bound |= low
+            parts.append("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace's balance allows: "
+                         "its busiest CPU runs %d of %d ops; balance-bound)" % (
+                             p["est"].text("x"), n, "below" if low else "reaches",
+                             100 * BALANCE_SHARE, bal, num(p["rows"][1]["busiest_cpu_ops"]),
+                             num(p["rows"][1]["ops"])))
+            continue
         low = p["est"].med < need
         bound |= low
         parts.append("%s at %d CPUs (%s %.2fx)" % (p["est"].text("x"), n, "below" if low else "reaches",
@@ -243,9 +262,11 @@ def sec_scal(doc, rows):
           "(the null heap is the harness with an allocator that costs nothing: its speedup is "
           "the most any heap can show here). A workload is harness-bound when the ceiling "
           "itself gains less than %.1fx per doubling of CPUs up to the cores: its curves then "
-          "say more about the harness and the machine than about the heaps. Points with more "
+          "say more about the harness and the machine than about the heaps. Where the trace's "
+          "threads load the CPUs unevenly (ops / busiest_cpu_ops below that), the ceiling is "
+          "held to %.0f%% of that balance bound instead. Points with more "
           "CPUs than cores (†) are oversubscribed: shown, not trusted, never in a verdict. "
-          "Cells cite [r1p/rN]." % PER_DOUBLING)
+          "Cells cite [r1p/rN]." % (PER_DOUBLING, 100 * BALANCE_SHARE))
     for w, d in data.items():
         doc.h(3, w)
         heads = ["series"] + ["speedup at %d%s" % (n, " †" if d["cores"] and n > d["cores"] else "")

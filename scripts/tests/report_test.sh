@@ -5,7 +5,8 @@
 # said at the top; speed verdicts from per-round ratios (a clear one named, an
 # overlapping one "no clear difference", n = 1 none), every ratio and speedup cell equal
 # to a recomputation from the rows it cites; scalability: a named winner only when
-# separated, harness-bound by the per-doubling rule, oversubscribed points never the
+# separated, harness-bound by the per-doubling rule (or balance-bound by the trace's
+# busiest CPU), oversubscribed points never the
 # winner; peers' unknown footprint "-" and varied rows not reproducible; the spill table;
 # every [rN] names an existing row; the HTML embeds its plots; a sweep without a guest
 # check says so; bad usage / a missing sweep fail with one line.
@@ -27,7 +28,7 @@ for s in 'Guest cross-check' 'Heap fragmentation' 'Footprint, ours and the peers
 	grep -q "^## .*$s" "$md" || fail "section '$s' missing"
 done
 for v in 'engines agree' 'heap fragmentation' 'footprint, peers' 'VA fragmentation' 'speed' \
-	'scalability, larson' 'scalability, xmalloc' 'scalability, threadtest' 'metadata' 'latency' \
+	'scalability, larson' 'scalability, xmalloc' 'scalability, threadtest' 'scalability, unbal' 'metadata' 'latency' \
 	'free-list spill' '2 MiB availability'; do
 	grep -q "^\*\*Verdict ($v):\*\*" "$md" || fail "verdict '$v' missing"
 done
@@ -115,6 +116,9 @@ check(ver["xmalloc"].startswith("harness-bound"), "xmalloc's ceiling reaches 1.3
 check("no clear difference at 4 CPUs between buddy-btree-slab" in ver["xmalloc"] and "buddy-btree-talc" in ver["xmalloc"],
       "xmalloc: slab and talc overlap: " + ver["xmalloc"])
 check(ver["threadtest"].startswith("harness-bound"), "threadtest: 2.9x at 4 CPUs < 1.8^2: harness-bound")
+check("harness-bound" not in ver["unbal"] and "balance-bound" in ver["unbal"] and
+      "its busiest CPU runs 625 of 1000 ops" in ver["unbal"],
+      "unbal: the ceiling reaches 90% of ops / busiest_cpu_ops: balance-bound: " + ver["unbal"])
 check("share of ceiling at 4" in sc and "share of ceiling at 8" not in sc, "share of ceiling columns")
 
 # Latency: overlapping intervals give no winner, a separated one is named.
@@ -131,7 +135,7 @@ check(len(je) == 1 and je[0].split(" | ")[4] == "-" and je[0].split(" | ")[6] ==
       "jemalloc's unknown footprint at peak / frag3 must be '-': %s" % je)
 gl = [l for l in fp.splitlines() if l.startswith("| gnu-as | glibc |")]
 check(len(gl) == 1 and "not reproducible" in gl[0], "glibc's varied footprint: %s" % gl)
-check("1 of 7 peer rows are not reproducible" in fp, "peer verdict")
+check("1 of 8 peer rows are not reproducible" in fp, "peer verdict")
 
 # Spill.
 spl = sec("Free-list spill")

@@ -208,8 +208,10 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "heap_remote_frees", r->heap.remote_frees);
 	json_u64(j, "heap_chunks_returned", r->heap.chunks_returned);
 	json_u64(j, "objects", r->objects);
-	if (r->parallel) /* objects whose ops ran on more than one CPU */
+	if (r->parallel) { /* objects whose ops ran on more than one CPU; the op balance */
 		json_u64(j, "shared_objects", r->shared_objects);
+		json_u64(j, "busiest_cpu_ops", r->busiest_cpu_ops);
+	}
 }
 
 static void timing_fields(struct json_buf *j, const struct replay_result *r)

@@ -328,6 +328,7 @@ static void sum_cpus(const struct replay *r, struct replay_result *res)
 		res->reallocs += pc->reallocs;
 		res->failed += pc->failed;
 		res->cross_cpu_frees += pc->cross_frees;
+		res->busiest_cpu_ops = MM_MAX(res->busiest_cpu_ops, pc->ops);
 		live += pc->live_delta;
 		objs += pc->objs_delta;
 	}

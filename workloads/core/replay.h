@@ -131,6 +131,8 @@ struct replay_result {
 	uint64_t objects;		/* allocations (objects) in the trace */
 	bool parallel;			/* parallel mode: shared_objects holds */
 	uint64_t shared_objects;	/* objects that needed cross-CPU ordering */
+	uint64_t busiest_cpu_ops;	/* parallel: ops of the CPU with the most (ops /
+					 * this bounds any heap's speedup) */
 	struct heap_stats heap;		/* at the end, before leftovers are freed */
 	bool timed;			/* a clock was given */
 	bool standin_known;		/* cfg.standin was given: the _ex fields hold */

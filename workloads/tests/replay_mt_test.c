@@ -13,8 +13,15 @@
 /* Frees whose object was last allocated/reallocated on another CPU, and objects (alloc
  * .. free lifetimes) whose ops ran on more than one CPU: what parallel replay must
  * count. */
-static void expected(const struct trace *t, unsigned ncpus, uint64_t *cross, uint64_t *shared)
+static void expected(const struct trace *t, unsigned ncpus, uint64_t *cross, uint64_t *shared,
+		     uint64_t *busiest)
 {
+	uint64_t per[HEAP_MAX_CPUS] = {0};
+	*busiest = 0;
+	for (uint64_t i = 0; i < t->h.nops; i++) { /* ops of the CPU with the most */
+		uint64_t n = ++per[t->ops[i].thread % ncpus];
+		*busiest = MM_MAX(*busiest, n);
+	}
 	uint16_t *owner = calloc(t->h.nids + 1, sizeof(*owner)), *first = calloc(t->h.nids + 1, 2);
 	uint8_t *spans = calloc(t->h.nids + 1, 1);
 	CHECK(owner && first && spans, "oom");
@@ -72,8 +79,10 @@ static void check_exact(const char *what, const struct trace *t, unsigned ncpus)
 	      "%s on %u CPUs: live at the end %llu/%llu, serial %llu/%llu", what, ncpus,
 	      (unsigned long long)par.live_end_bytes, (unsigned long long)par.live_end_objects,
 	      (unsigned long long)ser.live_end_bytes, (unsigned long long)ser.live_end_objects);
-	uint64_t cross, shared;
-	expected(t, ncpus, &cross, &shared);
+	uint64_t cross, shared, busiest;
+	expected(t, ncpus, &cross, &shared, &busiest);
+	CHECK(par.busiest_cpu_ops == busiest, "%s on %u CPUs: busiest CPU %llu ops, expected %llu", what,
+	      ncpus, (unsigned long long)par.busiest_cpu_ops, (unsigned long long)busiest);
 	CHECK(par.cross_cpu_frees == cross && ser.cross_cpu_frees == cross,
 	      "%s on %u CPUs: cross frees %llu (serial %llu), expected %llu", what, ncpus,
 	      (unsigned long long)par.cross_cpu_frees, (unsigned long long)ser.cross_cpu_frees,
