@@ -124,11 +124,11 @@ for sig in INT KILL; do
 		grep -q 'interrupted; finished cases are kept' "$t/klog" || fail "SIGINT: no message"
 		[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIGINT left temporary files: $(find "$d" -name '*.tmp.*')"
 		[ ! -e "$d/rows.jsonl" ] || fail "SIGINT: rows.jsonl written"
-	else
-		# The orphaned case job goes on (it may still finish its case): wait until no
-		# process of that sweep is left (all of them name its directory).
-		for ((i = 0; i < 300; i++)); do pgrep -f -- "$d" >/dev/null || break; sleep 0.1; done
 	fi
+	# A case job may outlive run.sh (after SIGKILL it goes on and may finish its case;
+	# after SIGINT it is still cleaning up): wait until no process of that sweep is left
+	# (all of them name its directory), then count.
+	for ((i = 0; i < 300; i++)); do pgrep -f -- "$d" >/dev/null || break; sleep 0.1; done
 	got=$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' | wc -l)
 	reps_left=$(find "$d/cases" -name '*.r[0-9]*.jsonl' | wc -l)
 	[ "$got" -gt 0 ] && [ "$got" -lt "$kn" ] || fail "SIG$sig: $got of $kn cases done, want some"
