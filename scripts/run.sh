@@ -13,7 +13,8 @@
 #                   above the cores run oversubscribed: their rows say so and are not trusted
 #   --ops N         generator ops (default 1000000; va_churn 1/40)
 #   --reps N        repetitions of each timed case, interleaved over the cases (all cases
-#                   once, then again ...); rows give the median and a 95% interval (default 5)
+#                   once, then again ...); rows give the median and a 95% interval (default 6:
+#                   the fewest repetitions whose interval [min, max] covers 95%)
 #   --quick         a tiny subset (2 traces, 2 generators, 20000 ops, 1 rep unless --reps):
 #                   for tests
 #   --guest-check E also replay in the guest on engine E (kvm | qemu | libvirt | none):
@@ -43,7 +44,7 @@ bin=${MTB_BIN:-$repo/build/bin}
 
 die() { echo "run: $1" >&2; exit "${2:-2}"; }
 ncores=$(nproc)
-engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=5 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
+engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
 guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300}
 while [ $# -gt 0 ]; do
 	case $1 in
