@@ -4,7 +4,7 @@
  *   frame allocator's total frames == usable(machine_layout) - early_frames;
  *   every page-table frame came from the frame allocator (n.pt_frames counts them,
  *   the window's top-level tables included) and is never freed; npt_spare more are
- *   held for future tables (n.pt_spare in the counts);
+ *   held for future tables;
  *   n.maps/n.unmaps count mmu calls; n.shootdowns == n.unmaps when ncpus > 1, else 0
  *   (one invalidation of every other CPU per unmap, as the guest's mmu does).
  * Identical on every engine: the backend only adds what the engine needs to make a
@@ -281,6 +281,5 @@ void machine_counts(struct machine *m, struct machine_counts *out)
 {
 	spin_lock(&m->pt_lock);
 	*out = m->n;
-	out->pt_spare = m->npt_spare;
 	spin_unlock(&m->pt_lock);
 }

@@ -69,7 +69,6 @@ struct machine_cfg {
 struct machine_counts {
 	uint64_t maps, unmaps, shootdowns; /* shootdowns: unmaps with more than one CPU */
 	uint64_t pt_frames;		   /* page-table frames installed */
-	uint64_t pt_spare;		   /* frames held for future page tables */
 	uint64_t early_frames;		   /* frames carved for states and metadata */
 };
 
