@@ -192,7 +192,7 @@ make_cases() {
 	if [ "$guest_check" != none ] && [ "$guest_check" != "$e" ]; then
 		local gw=()
 		for w in "${workloads[@]}"; do [[ $w == gen:* ]] || gw+=("$w|1"); done
-		[ "$quick" = 1 ] && gw=("${gw[0]}")
+		[ "$quick" = 1 ] && [ ${#gw[@]} -gt 0 ] && gw=("${gw[0]}") # no bundled traces: larson only
 		for n in $cpu_counts; do gw+=("gen:larson|$n"); done
 		for c in $(combos guest 2>/dev/null) "${PHYS[0]}-${VIRT[0]}-null"; do
 			for w in "${gw[@]}"; do
