@@ -7,6 +7,9 @@
 # empty. Timing figures carry 95% error bars. PLOT_LAT_WL (workloads, space separated;
 # default the first four with serial rows) picks the latency panels, the first of them the
 # metadata figure; PLOT_SCAL_WL (default: all) the scalability panels.
+# Every file is drawn into a private temp (NAME.EXT.tmp.PID) and renamed only once
+# gnuplot and every write succeeded: a failure (a full disk) leaves no partial figure,
+# prints "plot: FILE: reason" and exits 1. Exit 3: no figure had rows (nothing written).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 outdir=$here
@@ -15,7 +18,7 @@ while [ $# -gt 0 ]; do
 	--outdir)
 		[ $# -ge 2 ] || { echo "plot: --outdir needs a value" >&2; exit 2; }
 		outdir=$2; shift 2 ;;
-	-h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "plot: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	*) csv=$1; shift ;;
 	esac
@@ -48,6 +51,32 @@ figures=(
 	"meta|$serial,wl=$meta_wl|series heap_meta_bytes va_meta_bytes phys_meta_bytes|1"
 	"phys_2m|kind=frame_churn|variant phys free_2m_share|2"
 )
+# Runs CMD... with its output into FILE (temp + rename); on a failure removes the temp,
+# prints "plot: FILE: reason" (the failing writer's own words: gnuplot writes through
+# cat, which reports a write error, where gnuplot itself would not) and exits 1.
+put() { # FILE CMD...
+	local f=$1 t=$1.tmp.$$ m rc=0
+	shift
+	m=$( { "$@" >"$t"; } 2>&1) || rc=$?
+	[ $rc -ne 0 ] || [ -s "$t" ] || { rc=1; m="${m:+$m; }nothing written"; }
+	[ $rc -ne 0 ] || m=$(mv "$t" "$f" 2>&1) || rc=$?
+	if [ $rc -ne 0 ]; then
+		rm -f "$t"
+		case $m in
+		*'write error: '*) m=${m##*write error: } ;;
+		*'No space left on device'*) m='No space left on device' ;;
+		esac
+		echo "plot: $f: ${m//$'\n'/; }" >&2
+		exit 1
+	fi
+	[ -z "$m" ] || printf '%s\n' "$m" >&2
+}
+draw() { # NAME TERM DAT: gnuplot writes the figure to stdout, cat into the file
+	gnuplot -e "dat='$3'; out='/dev/stdout'; term='$2'" -e "latwls='$lat'; metawl='$meta_wl'" \
+		"$here/common.gp" "$here/$1.gp" | cat
+}
+dat_py() { python3 "$here/timing_dat.py" "$@"; }
+dat_awk() { awk -v filter="$1" -v cols="$2" -v first="$3" -f "$here/extract.awk" "$csv"; }
 drawn=0
 for fig in "${figures[@]}"; do
 	IFS='|' read -r name filter cols first <<<"$fig"
@@ -56,21 +85,19 @@ for fig in "${figures[@]}"; do
 	py:*)
 		only=()
 		[ "$name" = scalability ] && read -ra only <<<"$scal"
-		python3 "$here/timing_dat.py" "${filter#py:}" "$csv" "${only[@]}" >"$dat.tmp"
-		mv "$dat.tmp" "$dat" ;;
-	*) awk -v filter="$filter" -v cols="$cols" -v first="${first:-0}" -f "$here/extract.awk" "$csv" >"$dat" ;;
+		rows=$(dat_py "${filter#py:}" "$csv" "${only[@]}") || { echo "plot: $name: timing_dat.py failed" >&2; exit 1; } ;;
+	*) rows=$(dat_awk "$filter" "$cols" "${first:-0}") || { echo "plot: $name: extract.awk failed" >&2; exit 1; } ;;
 	esac
-	if [ ! -s "$dat" ]; then
+	if [ -z "$rows" ]; then
 		echo "plot: $name: no rows for it ($filter) in $csv, skipped"
 		rm -f "$dat"
 		continue
 	fi
+	put "$dat" printf '%s\n' "$rows"
 	for term in png svg; do
-		gnuplot -e "dat='$dat'; out='$outdir/$name.$term.tmp'; term='$term'" \
-			-e "latwls='$lat'; metawl='$meta_wl'" "$here/common.gp" "$here/$name.gp"
-		mv "$outdir/$name.$term.tmp" "$outdir/$name.$term"
+		put "$outdir/$name.$term" draw "$name" "$term" "$dat"
 	done
 	echo "plot: $outdir/$name.png"
 	drawn=$((drawn + 1))
 done
-[ $drawn -gt 0 ] || { echo "plot: nothing to draw from $csv" >&2; exit 1; }
+[ $drawn -gt 0 ] || { echo "plot: nothing to draw from $csv" >&2; exit 3; }

@@ -66,7 +66,10 @@ def speed(rows, only):
 def main():
     if len(sys.argv) < 3 or sys.argv[1] not in ("scal", "speed"):
         sys.exit("usage: timing_dat.py scal|speed RESULTS.csv [WORKLOAD...]")
-    rows = load_csv(sys.argv[2])
+    try:
+        rows = load_csv(sys.argv[2])
+    except (OSError, ValueError) as e:
+        sys.exit("timing_dat: %s" % e)
     (scal if sys.argv[1] == "scal" else speed)(rows, set(sys.argv[3:]))
 
 
