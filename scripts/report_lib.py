@@ -13,6 +13,7 @@ A verdict needs that interval to exclude 1; n = 1 supports none.
 import base64
 import csv
 import html
+import io
 import json
 import math
 import os
@@ -211,8 +212,27 @@ def load(run_dir):
 
 
 def load_csv(path):
+    """The rows of a CSV file (rows2csv's) as dicts. ValueError "PATH:LINE: reason" for a
+    file that is not whole: a line whose field count is not the header's, a last line
+    without its newline (a truncated file), a quoting error."""
+    rows = []
     with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+        text = f.read()
+    if text and not text.endswith("\n"):
+        raise ValueError("%s:%d: the last line is incomplete (no newline): a truncated file?"
+                         % (path, text.count("\n") + 1))
+    rd = csv.reader(io.StringIO(text))
+    try:
+        header = next(rd, None)
+        if not header:
+            raise ValueError("%s:1: no header line" % path)
+        for rec in rd:
+            if len(rec) != len(header):
+                raise ValueError("%s:%d: %d fields, the header has %d: a truncated or damaged file?"
+                                 % (path, rd.line_num, len(rec), len(header)))
+            rows.append(dict(zip(header, rec)))
+    except csv.Error as e:
+        raise ValueError("%s:%d: %s" % (path, rd.line_num, e))
     for i, r in enumerate(rows, 1):
         r["_id"] = "r%d" % i
         r["_wl"] = wl_name(r)

@@ -9,7 +9,8 @@
 # busiest CPU), oversubscribed points never the
 # winner; peers' unknown footprint "-" and varied rows not reproducible; the spill table;
 # every [rN] names an existing row; the HTML embeds its plots; a sweep without a guest
-# check says so; bad usage / a missing sweep fail with one line.
+# check says so; bad usage / a missing sweep / a truncated or damaged rows.csv fail with
+# one line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}
@@ -153,6 +154,22 @@ python3 plots/tests/synth_rows.py "$t/ng" --no-guest
 scripts/report.sh --run "$t/ng" --out "$t/ng/report.md" >/dev/null 2>&1 || fail "report.sh without guest rows"
 grep -q '^Empty: this sweep had no guest check (guest_check=none)' "$t/ng/report.md" || fail "empty cross-check not explained"
 grep -q 'FAILED' "$t/ng/report.md" && fail "a sweep without a guest check reported a failure"
+
+# A truncated rows.csv (cut mid-line) or a damaged one (a line short of a field): one
+# line naming the file and line, exit 1, no report written.
+for how in cut damaged; do
+	mkdir -p "$t/$how"
+	if [ $how = cut ]; then
+		head -c $(($(stat -c %s "$t/run/rows.csv") / 2)) "$t/run/rows.csv" >"$t/$how/rows.csv"
+	else
+		awk -F, -v OFS=, 'NR == 4 { $3 = ""; sub(/,,/, ",") } 1' "$t/run/rows.csv" >"$t/$how/rows.csv"
+	fi
+	rc=0
+	scripts/report.sh --run "$t/$how" --out "$t/$how/report.md" >/dev/null 2>"$t/e3" || rc=$?
+	[ $rc -eq 1 ] && [ "$(wc -l <"$t/e3")" -eq 1 ] && grep -q "^report: $t/$how/rows.csv:[0-9]*: " "$t/e3" ||
+		fail "a $how rows.csv: exit $rc: $(head -3 "$t/e3")"
+	[ ! -e "$t/$how/report.md" ] || fail "a $how rows.csv: a report was written"
+done
 
 set +e
 scripts/report.sh --bogus 2>"$t/e1"; r1=$?
