@@ -3,13 +3,15 @@
 # DIR/gbench.png and .svg: ns per iteration per allocator, 1 and 2 threads; with
 # repetitions (--benchmark_repetitions) the median and its 95% interval as error bars.
 # Usage: plots/bench_plot.sh [--outdir DIR] GBENCH.json
+# Each file is drawn into a private temp and renamed once gnuplot and every write
+# succeeded: a failure (a full disk) is "bench_plot: FILE: reason", exit 1, nothing partial.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 outdir=$here
 while [ $# -gt 0 ]; do
 	case $1 in
 	--outdir) [ $# -ge 2 ] || { echo "bench_plot: --outdir needs a value" >&2; exit 2; }; outdir=$2; shift 2 ;;
-	-h | --help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "bench_plot: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	*) json=$1; shift ;;
 	esac
@@ -17,10 +19,29 @@ done
 [ -n "${json:-}" ] || { echo "bench_plot: no JSON file given (see --help)" >&2; exit 2; }
 [ -f "$json" ] || { echo "bench_plot: '$json' not found" >&2; exit 2; }
 mkdir -p "$outdir"
+# put FILE CMD...: CMD's output into FILE via FILE.tmp.PID; on a failure the temp goes,
+# "bench_plot: FILE: reason" (the writer's own words: gnuplot writes through cat), exit 1.
+put() {
+	local f=$1 t=$1.tmp.$$ m rc=0
+	shift
+	m=$( { "$@" >"$t"; } 2>&1) || rc=$?
+	[ $rc -ne 0 ] || [ -s "$t" ] || { rc=1; m="${m:+$m; }nothing written"; }
+	[ $rc -ne 0 ] || m=$(mv "$t" "$f" 2>&1) || rc=$?
+	if [ $rc -ne 0 ]; then
+		rm -f "$t"
+		case $m in *'write error: '*) m=${m##*write error: } ;; esac
+		echo "bench_plot: $f: ${m//$'\n'/; }" >&2
+		exit 1
+	fi
+	[ -z "$m" ] || printf '%s\n' "$m" >&2
+}
+draw() { # TERM: gnuplot writes the figure to stdout, cat into the file
+	gnuplot -e "dat='$outdir/gbench.dat'; out='/dev/stdout'; term='$1'" "$here/common.gp" "$here/gbench.gp" | cat
+}
 # Rows "layer subject bench t1 lo1 hi1 t2 lo2 hi2 n" (a subject = allocator; bench =
 # workload; ns per iteration: the median over the repetitions and the interval
 # [x(k), x(n+1-k)] of scripts/merge_reps.py's ci_k, the bounds = the median when n = 1).
-python3 - "$json" "$here/../scripts" >"$outdir/gbench.dat.tmp" <<'PY' || { rm -f "$outdir/gbench.dat.tmp"; echo "bench_plot: '$json' is not Google Benchmark JSON" >&2; exit 1; }
+dat=$(python3 - "$json" "$here/../scripts" <<'PY'
 import json, sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[2])
@@ -47,11 +68,10 @@ for k in order:
     n = min(len(v) for v in t[k].values())
     print(k[0], k[1], k[2], cell(t[k].get(1)), cell(t[k].get(2)), n)
 PY
-mv "$outdir/gbench.dat.tmp" "$outdir/gbench.dat"
-[ -s "$outdir/gbench.dat" ] || { echo "bench_plot: no benchmarks in $json" >&2; exit 1; }
+) || { echo "bench_plot: '$json' is not Google Benchmark JSON" >&2; exit 1; }
+[ -n "$dat" ] || { echo "bench_plot: no benchmarks in $json" >&2; exit 1; }
+put "$outdir/gbench.dat" printf '%s\n' "$dat"
 for term in png svg; do
-	gnuplot -e "dat='$outdir/gbench.dat'; out='$outdir/gbench.$term.tmp'; term='$term'" \
-		"$here/common.gp" "$here/gbench.gp"
-	mv "$outdir/gbench.$term.tmp" "$outdir/gbench.$term"
+	put "$outdir/gbench.$term" draw "$term"
 done
 echo "bench_plot: $outdir/gbench.png"

@@ -6,11 +6,13 @@
 # picked (talc and slab on buddy-btree, the fastest peer, glibc, the ceiling); latency's
 # interval bounds (the median when n = 1); speed's per-round ratios; every timing figure
 # draws error bars; sizes in binary units; --outdir writes nothing into plots/; gbench
-# repetitions give a median and an interval; a CSV without matching rows is an error.
+# repetitions give a median and an interval; a CSV without matching rows is an error
+# (exit 3); a full disk (a 16 KiB tmpfs the test mounts; skipped where mounting is not
+# allowed) is exit 1 naming ENOSPC and leaves no partial figure under a final name.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+trap 'umount "$t/full" 2>/dev/null; rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 python3 plots/tests/synth_rows.py "$t/run"
 "${MTB_BIN:-build/bin}"/rows2csv --out "$t/run/rows.csv" "$t/run/rows.jsonl"
@@ -125,6 +127,31 @@ PY
 echo 'kind,x' >"$t/empty.csv"
 if plots/plot.sh --outdir "$t/e" "$t/empty.csv" >/dev/null 2>"$t/err"; then fail "drew from nothing"; fi
 grep -q 'nothing to draw' "$t/err" || fail "no 'nothing to draw' message"
+
+mkdir "$t/full"
+if mount -t tmpfs -o size=16k tmpfs "$t/full" 2>/dev/null; then
+	for tool in plot bench_plot; do
+		in=$t/run/rows.csv
+		[ $tool = plot ] || in=$t/gb5.json
+		rc=0
+		plots/$tool.sh --outdir "$t/full/$tool" "$in" >/dev/null 2>"$t/ferr" || rc=$?
+		[ $rc -eq 1 ] || fail "$tool.sh on a full disk: exit $rc, want 1"
+		grep -q "^$tool: $t/full/$tool/[a-z_0-9]*\.[a-z]*: No space left on device\$" "$t/ferr" ||
+			fail "$tool.sh on a full disk: $(cat "$t/ferr")"
+		python3 - "$t/full/$tool" <<'PY' || fail "$tool.sh on a full disk left a partial file: $(ls -l "$t/full/$tool")"
+import os, sys
+d = sys.argv[1]
+for f in os.listdir(d):
+    b = open(os.path.join(d, f), "rb").read()
+    assert ".tmp" not in f and b, f
+    assert not f.endswith(".png") or b.endswith(b"IEND\xaeB`\x82"), f
+    assert not f.endswith(".svg") or b.rstrip().endswith(b"</svg>"), f
+PY
+	done
+	umount "$t/full"
+else
+	echo "SKIP (part): cannot mount a tmpfs here: no full-disk check"
+fi
 plots/plot.sh --bogus 2>"$t/err2" && fail "bad flag accepted"
 [ "$(wc -l <"$t/err2")" -eq 1 ] || fail "bad flag: not one line"
 echo "plot_test: ok"
