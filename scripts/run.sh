@@ -25,8 +25,13 @@
 #                   host's: a mismatch fails the run. MTB_PERTURB=FIELD in the environment
 #                   perturbs that metric in the guest (the check's negative control)
 #   --out DIR       results directory (default: results/latest if it is the same
-#                   configuration, else a new results/run-TIMESTAMP; results/latest -> it)
-#   --only REGEX    only the cases whose id matches REGEX (grep -E), e.g. 'gnu-ld\.c1$'
+#                   configuration, else a new results/run-TIMESTAMP, -2, -3 ... when a run
+#                   started in the same second has it; results/latest -> it)
+#   --only REGEX    only the cases whose id matches REGEX (POSIX extended, as grep -E), e.g.
+#                   'gnu-ld\.c1$'; an invalid REGEX, or one that matches no case, is an error
+#   --phys LIST, --virt LIST, --heaps LIST
+#                   only these frame / VA strategies / heaps (comma separated; heaps: our
+#                   heaps, null and the peers); an unknown name is an error
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
@@ -36,6 +41,10 @@
 # DIR/crosscheck.json are rewritten and plots/plot.sh draws DIR/plots/ (copied to plots/
 # unless --out was given).
 # Failed cases are listed and make the exit status 1, as does a cross-check mismatch.
+# One sweep per results directory at a time: a second one is refused (exit 1, naming the
+# first one's pid; DIR/.lock, flock). A write that fails (a full disk: ENOSPC, a quota)
+# stops the sweep with the reason and the summary, exit 1, nothing partial kept under a
+# final name: free space and rerun the same command to resume.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${MTB_BIN:-$repo/build/bin}
@@ -46,14 +55,16 @@ die() { echo "run: $1" >&2; exit "${2:-2}"; }
 ncores=$(nproc)
 engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
 guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300}
+unset want_phys want_virt want_heaps # set: the option was given (an empty value is an error)
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-	--engine | --cpus | --ops | --reps | --out | --guest-check | --only)
+	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
 		--engine) engine=$2 ;; --cpus) cpus_arg=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 reps_set=1 ;;
 		--guest-check) guest_check=$2 ;; --only) only=$2 ;;
+		--phys) want_phys=$2 ;; --virt) want_virt=$2 ;; --heaps) want_heaps=$2 ;;
 		esac
 		shift 2 ;;
 	--quick) quick=1; shift ;;
@@ -83,7 +94,13 @@ cpu_list() {
 cpu_counts=$(cpu_list "$cpus_arg" | sed "s/ $//") || die "--cpus must be a list of 1..64 (e.g. 1,2,4) or one count, got '$cpus_arg'"
 [[ $ops =~ ^[0-9]+$ ]] && [ "$ops" -ge 10 ] || die "--ops must be a number >= 10, got '$ops'"
 [[ $reps =~ ^[0-9]+$ ]] && [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || die "--reps must be 1..99, got '$reps'"
-[ -z "$only" ] || awk -v re="$only" 'BEGIN { if ("" ~ re) {} }' 2>/dev/null || die "--only: invalid regular expression '$only'"
+# The same regex engine checks --only and selects the cases: bash's =~ (POSIX ERE) is 2
+# for a pattern that does not compile.
+if [ -n "$only" ]; then
+	rc=0
+	[[ "" =~ $only ]] || rc=$?
+	[ $rc -ne 2 ] || die "--only: invalid regular expression '$only'"
+fi
 for b in mtb_host rows2csv trace; do
 	[ -x "$bin/$b" ] || die "$bin/$b not built (make tools)" 1
 done
@@ -117,27 +134,66 @@ fi
 build_id=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
 
 # ---- the case list ------------------------------------------------------------------
+# Every step that can fail runs here, its status checked: a listing that fails stops the
+# run with its message (never a shorter sweep without a word).
+listing_die() { die "case listing: $1" 1; }
+host_list=$("$bin/mtb_host" --list) || listing_die "$bin/mtb_host --list failed"
 read -r -a PHYS <<<"$(mk_list PHYS_ALL)"
 read -r -a VIRT <<<"$(mk_list VIRT_ALL)"
 read -r -a HEAP <<<"$(mk_list HEAP_ALL)"
+[ ${#PHYS[@]} -gt 0 ] && [ ${#VIRT[@]} -gt 0 ] && [ ${#HEAP[@]} -gt 0 ] ||
+	listing_die "no PHYS_ALL, VIRT_ALL or HEAP_ALL in $repo/Makefile"
+read -r -a all_peers <<<"$(peer_names)"
+# Sets picked=(the names of LIST) for OPTION LIST KNOWN...: an empty or unknown name is a
+# usage error naming it.
+pick() {
+	local opt=$1 n
+	[[ $2 =~ ^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$ ]] || die "$opt: not a comma-separated list of names: '$2'"
+	IFS=, read -r -a picked <<<"$2"
+	for n in "${picked[@]}"; do
+		[[ " ${*:3} " == *" $n "* ]] || die "$opt: unknown name '$n' (known: ${*:3})"
+	done
+}
+null_heap=1 want_peers=
+if [ -n "${want_phys+x}" ]; then pick --phys "$want_phys" "${PHYS[@]}" && PHYS=("${picked[@]}"); fi
+if [ -n "${want_virt+x}" ]; then pick --virt "$want_virt" "${VIRT[@]}" && VIRT=("${picked[@]}"); fi
+if [ -n "${want_heaps+x}" ]; then
+	pick --heaps "$want_heaps" "${HEAP[@]}" null "${all_peers[@]}"
+	HEAP=() null_heap=0 want_peers=" "
+	for h in "${picked[@]}"; do
+		if [ "$h" = null ]; then null_heap=1; elif is_peer "$h"; then want_peers+="$h "; else HEAP+=("$h"); fi
+	done
+fi
+tf=$(trace_files) || listing_die "cannot list the bundled traces"
 workloads=()
 if [ "$quick" = 1 ]; then
-	for t in $(trace_files); do case $t in */gnu-ld.* | */xz-T2.*) workloads+=("$t") ;; esac; done
+	for t in $tf; do case $t in */gnu-ld.* | */xz-T2.*) workloads+=("$t") ;; esac; done
 	workloads+=(gen:larson gen:xmalloc)
 else
-	while read -r t; do workloads+=("$t"); done < <(trace_files)
-	for g in $(gen_names); do workloads+=("gen:$g"); done
+	[ -z "$tf" ] || mapfile -t workloads <<<"$tf"
+	gn=$(gen_names) || listing_die "cannot list the generators ($bin/mtb_host --help)"
+	for g in $gn; do workloads+=("gen:$g"); done
 fi
 [ ${#workloads[@]} -gt 0 ] || die "no workloads: no traces in ../shared/traces/malloc and no generators" 1
 multi=() # workloads with more than one thread: they get the scaling points
-for w in "${workloads[@]}"; do wl_multi "$w" && multi+=("$w"); done
+for w in "${workloads[@]}"; do
+	rc=0
+	wl_multi "$w" || rc=$?
+	case $rc in 0) multi+=("$w") ;; 1) ;; *) listing_die "cannot read the thread count of $w (trace stats)" ;; esac
+done
+vw=(mix)
+if [ "$engine" = host ] && [ "$quick" = 0 ] && [ -x "$bin/va_replay" ]; then
+	vt=$(vmt_files) || listing_die "cannot list the address-space traces"
+	[ -z "$vt" ] || mapfile -t -O 1 vw <<<"$vt"
+fi
 
 # A combination runs only when its strategies exist (linked into mtb_host; guests built
 # from them); missing ones are named.
+have_p=" $(sed -n 's/^phys //p' <<<"$host_list") "
+have_v=" $(sed -n 's/^virt //p' <<<"$host_list") "
+have_peers=" $(sed -n 's/^peers //p' <<<"$host_list") "
 combos() { # host | guest
-	local have_p have_v p v h
-	have_p=" $("$bin/mtb_host" --list | sed -n 's/^phys //p') "
-	have_v=" $("$bin/mtb_host" --list | sed -n 's/^virt //p') "
+	local p v h
 	for p in "${PHYS[@]}"; do
 		[[ $have_p == *" $p "* ]] || { echo "run: frame strategy $p is not linked in: left out" >&2; continue; }
 		for v in "${VIRT[@]}"; do
@@ -159,11 +215,16 @@ points() {
 	done
 }
 
+# The case lines (pure: everything that can fail ran above).
 make_cases() {
-	local c w n e=$engine list=() peers=()
-	mapfile -t list < <(combos "$( [ "$e" = host ] && echo host || echo guest)")
-	list+=("${PHYS[0]}-${VIRT[0]}-null")
-	[ "$quick" = 1 ] && peers=(glibc) || read -r -a peers <<<"$(peer_names)"
+	local c w n e=$engine list=() peers=() nulls=() cl
+	[ "$null_heap" = 1 ] && nulls=("${PHYS[0]}-${VIRT[0]}-null")
+	cl=$(combos "$( [ "$e" = host ] && echo host || echo guest)")
+	[ -z "$cl" ] || mapfile -t list <<<"$cl"
+	list+=("${nulls[@]}")
+	if [ -n "$want_peers" ]; then read -r -a peers <<<"$want_peers"
+	elif [ "$quick" = 1 ]; then peers=(glibc)
+	else peers=("${all_peers[@]}"); fi
 	for c in "${list[@]}"; do
 		for w in "${workloads[@]}"; do
 			for n in $(points "$w"); do
@@ -173,7 +234,7 @@ make_cases() {
 	done
 	# The peers run in this process's host engine, whatever the main engine.
 	for c in "${peers[@]}"; do
-		"$bin/mtb_host" --list | grep -q "^peers.* $c\b" || { echo "run: peer $c not installed: left out" >&2; continue; }
+		[[ $have_peers == *" $c "* ]] || { echo "run: peer $c not installed: left out" >&2; continue; }
 		for w in "${workloads[@]}"; do
 			for n in $(points "$w"); do echo "$(case_id host "$c" "$w" "$n") host $c $w $n"; done
 		done
@@ -181,8 +242,6 @@ make_cases() {
 	if [ "$e" = host ]; then
 		[ -x "$bin/frame_bench" ] && echo "host.frame_churn.all.c1 host - frame_churn 1"
 		if [ -x "$bin/va_replay" ]; then
-			local vw=(mix)
-			if [ "$quick" = 0 ]; then mapfile -t -O 1 vw < <(vmt_files); fi
 			for w in "${vw[@]}"; do echo "$(case_id host va_frag "${w%.xz}" 1 | sed 's/\.vmt\././') host - va:$w 1"; done
 		fi
 	fi
@@ -194,7 +253,7 @@ make_cases() {
 		for w in "${workloads[@]}"; do [[ $w == gen:* ]] || gw+=("$w|1"); done
 		[ "$quick" = 1 ] && [ ${#gw[@]} -gt 0 ] && gw=("${gw[0]}") # no bundled traces: larson only
 		for n in $cpu_counts; do gw+=("gen:larson|$n"); done
-		for c in $(combos guest 2>/dev/null) "${PHYS[0]}-${VIRT[0]}-null"; do
+		for c in $(combos guest 2>/dev/null) "${nulls[@]}"; do
 			for w in "${gw[@]}"; do
 				echo "$(case_id "$guest_check" "$c" "${w%|*}" "${w#*|}") $guest_check $c ${w%|*} ${w#*|}"
 			done
@@ -203,32 +262,79 @@ make_cases() {
 }
 
 config="engine=$engine cpus=${cpu_counts// /,} ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only perturb=${MTB_PERTURB:-} build=$build_id"
-mapfile -t cases < <(make_cases | { [ -n "$only" ] && awk -v re="$only" '$1 ~ re' || cat; })
-[ ${#cases[@]} -gt 0 ] || die "no cases${only:+ match --only '$only'}" 1
+filt="${only:+ --only '$only'}${want_phys+ --phys $want_phys}${want_virt+ --virt $want_virt}${want_heaps+ --heaps $want_heaps}"
+[ -z "${want_phys+x}${want_virt+x}${want_heaps+x}" ] || config="$config phys=${want_phys:-} virt=${want_virt:-} heaps=${want_heaps:-}"
+listing=$(make_cases) || listing_die "failed"
+cases=()
+while IFS= read -r c; do
+	[ -n "$c" ] || continue
+	[ -z "$only" ] || [[ ${c%% *} =~ $only ]] || continue
+	cases+=("$c")
+done <<<"$listing"
+if [ ${#cases[@]} -eq 0 ]; then
+	[ -n "$filt" ] && die "no cases match$filt"
+	die "no cases" 1
+fi
 if [ "$list" = 1 ]; then
 	printf '%s\n' "${cases[@]}"
 	exit 0
 fi
 
 # ---- the results directory ----------------------------------------------------------
+# A new results/run-TIMESTAMP, or run-TIMESTAMP-N when a run started in the same second
+# took that name (mkdir is atomic: each run gets its own).
+new_run_dir() {
+	local base i m
+	base=$repo/results/run-$(date -u +%Y%m%d-%H%M%S)
+	for ((i = 1; i < 1000; i++)); do
+		d=$base
+		[ $i = 1 ] || d=$base-$i
+		m=$(mkdir "$d" 2>&1) && return 0
+		[ -e "$d" ] || { echo "$m" >&2; return 1; }
+	done
+	return 1
+}
 if [ -z "$out" ]; then
-	mkdir -p "$repo/results"
+	mkdir -p "$repo/results" || die "cannot create $repo/results" 1
 	latest=$repo/results/latest
 	if [ "$fresh" = 0 ] && [ -f "$latest/config" ] && [ "$(cat "$latest/config")" = "$config" ]; then
 		dir=$(cd "$latest" && pwd -P)
 	else
-		dir=$repo/results/run-$(date -u +%Y%m%d-%H%M%S)
+		new_run_dir || die "cannot create a run directory in $repo/results" 1
+		dir=$d
 	fi
 else
 	dir=$out
 fi
 mkdir -p "$dir/cases" "$dir/failed" || die "cannot create $dir" 1
 dir=$(cd "$dir" && pwd -P)
-if [ -z "$out" ]; then ln -sfn "$(basename "$dir")" "$repo/results/latest.tmp.$$" && mv -T "$repo/results/latest.tmp.$$" "$repo/results/latest"; fi
+
+# One sweep per results directory: DIR/.lock, held (flock) by this run and the processes
+# it starts (a case job orphaned by a SIGKILL keeps the directory until it ends), holds
+# this run's pid. A second sweep is refused, naming the first's.
+exec {lock_fd}>>"$dir/.lock" || die "$dir/.lock: cannot open" 1
+if ! flock -n "$lock_fd"; then
+	holder= # the holder writes its pid just after it took the lock: wait for it (bounded)
+	for ((i = 0; i < 50; i++)); do
+		read -r holder <"$dir/.lock" 2>/dev/null || holder=
+		[ -n "$holder" ] && kill -0 "$holder" 2>/dev/null && break
+		sleep 0.1
+	done
+	[ -z "$holder" ] || kill -0 "$holder" 2>/dev/null || holder="$holder, ended; a process it started still runs"
+	die "$dir is in use by another sweep (pid ${holder:-unknown}); wait for it to end or give another --out" 1
+fi
+# Written in place (a rename would put a new, unlocked file under the name).
+{ printf '%s\n' "$$" >"$dir/.lock"; } 2>/dev/null || die "$dir/.lock: $(io_reason "$dir" "")" 1
+trap '[ -z "${dir:-}" ] || : 2>/dev/null >"$dir/.lock"' EXIT
+# Left by a run killed with SIGKILL; removed only now, holding the lock: no other sweep's.
+find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete
+if [ -z "$out" ]; then
+	ln -sfn "$(basename "$dir")" "$repo/results/latest.tmp.$$" && mv -T "$repo/results/latest.tmp.$$" "$repo/results/latest" ||
+		{ rm -f "$repo/results/latest.tmp.$$"; die "cannot point $repo/results/latest to $dir" 1; }
+fi
 [ -f "$dir/config" ] && [ "$(cat "$dir/config")" != "$config" ] &&
 	echo "run: note: $dir was started with another configuration ($(cat "$dir/config"))" >&2
-echo "$config" >"$dir/config.tmp.$$" && mv "$dir/config.tmp.$$" "$dir/config"
-find "$dir" -name '*.tmp.*' -delete # left by a run killed with SIGKILL
+write_out "$dir/config" printf '%s\n' "$config" || io_stop "$io_err"
 rm -f "$dir"/failed/*.txt # failures are retried
 
 # Ctrl-C / kill: stop the case in flight, remove its temporary files, say where to resume.
@@ -237,7 +343,7 @@ child=
 on_signal() {
 	trap - INT TERM
 	[ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && wait "$child" 2>/dev/null
-	find "$dir" -name '*.tmp.*' -delete 2>/dev/null
+	find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete 2>/dev/null
 	echo "run: interrupted; finished cases are kept, rerun the same command to resume ($dir)" >&2
 	exit 130
 }

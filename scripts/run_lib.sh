@@ -80,21 +80,24 @@ wl_mem() {
 	[ -f "$f.mib" ] && { cat "$f.mib"; return; } # computed once per sweep
 	peak=$(wl_stat "$f" peak_live)
 	while [ $((m << 20)) -lt $((3 * ${peak:-0} + (32 << 20))) ] && [ $m -lt 8192 ]; do m=$((m * 2)); done
-	echo $m >"$f.mib.tmp.$BASHPID" && mv "$f.mib.tmp.$BASHPID" "$f.mib"
+	{ echo $m >"$f.mib.tmp.$BASHPID" && mv "$f.mib.tmp.$BASHPID" "$f.mib"; } 2>/dev/null || rm -f "$f.mib.tmp.$BASHPID"
 	echo $m
 }
 
-# True if the workload has more than one thread (it gets the parallel points).
+# 0 if the workload has more than one thread (it gets the parallel points), 1 if one,
+# 2 if its thread count cannot be read (trace stats's message on stderr).
 wl_multi() {
 	case $1 in gen:*) return 0 ;; esac
 	local t
-	t=$(wl_stat "$1" threads)
-	[ "${t:-1}" -gt 1 ]
+	t=$(wl_stat "$1" threads) && [[ $t =~ ^[0-9]+$ ]] || return 2
+	[ "$t" -gt 1 ]
 }
 
 # ---- host engine: build/bin/mtb_host --------------------------------------------------
+# The runners keep a tool's messages in memory (err=$(...)), not in a file beside the
+# rows: on a full disk that file would be empty and the reason lost.
 run_host() { # ID ENGINE COMBO WORKLOAD CPUS
-	local combo=$3 w=$4 cpus=${5%p} args=(--mode parallel) f p v h
+	local combo=$3 w=$4 cpus=${5%p} args=(--mode parallel) f p v h err
 	[ "$5" = 1 ] && args=(--mode serial)
 	case $w in
 	frame_churn) run_frame_churn; return ;;
@@ -108,32 +111,30 @@ run_host() { # ID ENGINE COMBO WORKLOAD CPUS
 		args+=(--phys "$p" --virt "$v" --heap "$h")
 	fi
 	# MTB_PERTURB is the guest side's knob (guest_prep): the host stays the reference.
-	MTB_PERTURB= "$bin/mtb_host" --trace "$f" "${args[@]}" --mem "$(wl_mem "$f")" --cpus "$cpus" \
-		--build "$build_id" --out "$tmp" 2>"$tmp.err" || { head -1 "$tmp.err" >&2; return 1; }
-	rm -f "$tmp.err"
+	err=$(MTB_PERTURB= "$bin/mtb_host" --trace "$f" "${args[@]}" --mem "$(wl_mem "$f")" --cpus "$cpus" \
+		--build "$build_id" --out "$tmp" 2>&1 >/dev/null) || { printf '%s\n' "$err" >&2; return 1; }
 }
 
 # frame_bench's churn and metadata figures (both frame allocators in one run) as rows.
 run_frame_churn() {
-	local a=(--mem 256 --churn-mem 512 --seed "$seed")
+	local a=(--mem 256 --churn-mem 512 --seed "$seed") err
 	[ "$quick" = 1 ] && a=(--mem 128 --churn-mem 64 --rounds 10 --seed "$seed")
-	"$bin/frame_bench" "${a[@]}" --out "$tmp.csv" 2>"$tmp.err" || { tail -1 "$tmp.err" >&2; return 1; }
+	err=$("$bin/frame_bench" "${a[@]}" --out "$tmp.csv" 2>&1 >/dev/null) || { printf '%s\n' "${err##*$'\n'}" >&2; return 1; }
 	awk -F, -v b="$build_id" 'NR > 1 && $3 == "frame_churn" && $7 ~ /^free_in_2m_blocks_[a-z]+$/ {
 		v = $7; sub(/^free_in_2m_blocks_/, "", v)
 		printf "{\"engine\":\"%s\",\"timing_trusted\":%s,\"kind\":\"frame_churn\",\"phys\":\"%s\",\"cpus\":%s,\"workload\":\"churn_%s\",\"seed\":%s,\"build\":\"%s\",\"fill_pct\":%s,\"variant\":\"%s\",\"free_2m_share\":%.6f}\n",
-			$1, $2, $4, $5, v, $10, b, $6, v, $8 / 100 }' "$tmp.csv" >"$tmp"
-	rm -f "$tmp.csv" "$tmp.err"
+			$1, $2, $4, $5, v, $10, b, $6, v, $8 / 100 }' "$tmp.csv" >"$tmp" || return 1
+	rm -f "$tmp.csv"
 	[ -s "$tmp" ] || { echo "frame_bench wrote no churn rows" >&2; return 1; }
 }
 
 # build/bin/va_replay: one address-space trace (.vmt) or its generator (mix) on every
 # VA strategy, kind=va_frag rows.
 run_va_replay() {
-	local a=(--trace "$1")
+	local a=(--trace "$1") err
 	[ "$1" = mix ] && a=(--gen mix --ops "$((ops / 10))" --seed "$seed")
-	"$bin/va_replay" "${a[@]}" --virt all --build "$build_id" --out "$tmp" 2>"$tmp.err" ||
-		{ grep -v '^va_replay: .* ops, ' "$tmp.err" | head -1 >&2; return 1; }
-	rm -f "$tmp.err"
+	err=$("$bin/va_replay" "${a[@]}" --virt all --build "$build_id" --out "$tmp" 2>&1 >/dev/null) ||
+		{ grep -v '^va_replay: .* ops, ' <<<"$err" >&2; return 1; }
 }
 
 # The bundled address-space traces (../shared/traces/vm/*.vmt or $MTB_VM_TRACES).
@@ -192,23 +193,79 @@ run_kvm() {
 }
 
 run_qemu() {
+	local err
 	guest_prep "$3" "$4" "${5%p}" || return 1
 	# shellcheck disable=SC2086
-	"$repo/scripts/qemu_run.sh" --cpus "${5%p}" --mem "${g_mem}M" --timeout "$guest_timeout" \
-		--elf "$g_elf" --trace "$g_trace" --out "$tmp.g" -- $g_cmd >"$tmp.log" 2>"$tmp.err" ||
-		{ echo "$(head -1 "$tmp.err") $(grep -m1 'replay: ' "$tmp.log")" >&2; return 1; }
-	rm -f "$tmp.log" "$tmp.err"
+	err=$("$repo/scripts/qemu_run.sh" --cpus "${5%p}" --mem "${g_mem}M" --timeout "$guest_timeout" \
+		--elf "$g_elf" --trace "$g_trace" --out "$tmp.g" -- $g_cmd 2>&1 >"$tmp.log") ||
+		{ echo "${err%%$'\n'*} $(grep -m1 'replay: ' "$tmp.log")" >&2; [ "$err" = "${err%%$'\n'*}" ] || printf '%s\n' "${err#*$'\n'}" >&2; return 1; }
+	rm -f "$tmp.log"
 	guest_rows
 }
 
+# libvirt_run.sh may start libvirt's daemons: they must not inherit the results
+# directory's lock (run.sh's lock_fd), or the directory stays locked while they live.
 run_libvirt() {
+	local err
 	guest_prep "$3" "$4" "${5%p}" || return 1
 	# shellcheck disable=SC2086
-	"$repo/scripts/libvirt_run.sh" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
-		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd >"$tmp.log" 2>"$tmp.err" ||
-		{ echo "$(head -1 "$tmp.err") $(grep -m1 'replay: ' "$tmp.log")" >&2; return 1; }
-	rm -f "$tmp.log" "$tmp.err"
+	err=$("$repo/scripts/libvirt_run.sh" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
+		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd 2>&1 >"$tmp.log" {lock_fd}>&-) ||
+		{ echo "${err%%$'\n'*} $(grep -m1 'replay: ' "$tmp.log")" >&2; [ "$err" = "${err%%$'\n'*}" ] || printf '%s\n' "${err#*$'\n'}" >&2; return 1; }
+	rm -f "$tmp.log"
 	guest_rows
+}
+
+# ---- writes that can fail (a full disk) ---------------------------------------------
+# The OS's reason why DIR takes no write now ("No space left on device", "Disk quota
+# exceeded", "Read-only file system"), from a 64 KiB probe file; nothing when it fits.
+write_problem() { # DIR
+	local p=$1/.probe.tmp.$BASHPID m
+	m=$( { head -c 65536 /dev/zero >"$p"; } 2>&1)
+	rm -f "$p"
+	[ -z "$m" ] || printf '%s\n' "${m##*: }"
+}
+
+# The OS errors that stop a sweep: no write succeeds until someone frees space.
+disk_errors=('No space left on device' 'Disk quota exceeded' 'Read-only file system' 'File too large')
+
+# Prints the one of disk_errors that TEXT (a failing tool's messages) names or, failing
+# that, one a write into DIR meets now (write_problem); 1 if neither.
+disk_error() { # DIR TEXT
+	local r p
+	for r in "${disk_errors[@]}"; do [[ $2 == *"$r"* ]] && { echo "$r"; return 0; }; done
+	p=$(write_problem "$1")
+	for r in "${disk_errors[@]}"; do [[ $p == *"$r"* ]] && { echo "$r"; return 0; }; done
+	return 1
+}
+
+# The reason of a failed write into DIR: disk_error's, else TEXT's first line.
+io_reason() { # DIR TEXT
+	disk_error "$1" "$2" || echo "${2%%$'\n'*}"
+}
+
+# Writes CMD's output into FILE atomically (FILE.tmp.PID, renamed once CMD and every
+# write succeeded; CMD's stderr printed). 0, or 1 with io_err="FILE: reason" and the temp
+# removed.
+write_out() { # FILE CMD...
+	local f=$1 t=$1.tmp.$BASHPID m rc=0
+	shift
+	m=$( { "$@" >"$t"; } 2>&1) || rc=$?
+	[ $rc -ne 0 ] || m=$(mv "$t" "$f" 2>&1) || rc=$?
+	if [ $rc -ne 0 ]; then
+		rm -f "$t"
+		io_err="$f: $(io_reason "$(dirname "$f")" "$m")"
+		return 1
+	fi
+	[ -z "$m" ] || printf '%s\n' "$m" >&2
+}
+
+# A write into the results directory failed (a full disk): the temporary files removed
+# (this run holds DIR's lock), the reason said, exit 1; finished cases are kept.
+io_stop() { # WHAT
+	find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete 2>/dev/null
+	echo "run: stopped: $1; nothing partial kept, finished cases are: free space and rerun the same command to resume ($dir)" >&2
+	exit 1
 }
 
 # The kind of rows a case must produce.

@@ -60,31 +60,40 @@ done
 # One repetition of one case, run as a job (the caller waits for it at the top level,
 # so an interrupt runs the trap at once): runs it, checks that every row is of the
 # case's kind, renames the rows into cases/ID.rREP.jsonl and, after the last repetition,
-# merges them. Exit 0, or 1 with the reason in failed/ID.txt and on stderr.
+# merges them. Exit 0; 1 with the reason in failed/ID.txt and on stderr; 10 + i when a
+# write met disk_errors[i] (a full disk), 9 when another write failed: nothing of the
+# case kept, the sweep stops.
 case_job() { # ID ENGINE COMBO WORKLOAD CPUS REP
-	local id=$1 e=$2 rc=0 msg kind nrows nkind err=$dir/failed/$1.txt.tmp.$BASHPID
+	local id=$1 e=$2 rc=0 said msg kind nrows nkind r i
 	tmp=$dir/cases/$id.jsonl.tmp.$BASHPID
-	"run_$e" "$id" "$e" "$3" "$4" "$5" 2>"$err" || rc=$?
+	# The runner's messages stay in memory: on a full disk a file of them is empty.
+	said=$("run_$e" "$id" "$e" "$3" "$4" "$5" 2>&1 >/dev/null) || rc=$?
 	kind=$(case_kind "$4")
 	nrows=$(grep -c '^{' "$tmp" 2>/dev/null || true)
 	nkind=$(grep -c "\"kind\":\"$kind\"" "$tmp" 2>/dev/null || true)
-	msg=$(head -1 "$err")
+	msg=${said%%$'\n'*}
 	if [ $rc -eq 0 ] && [ "${nrows:-0}" -gt 0 ] && [ "$nkind" = "$nrows" ]; then
-		sed "s/^{/{\"case\":\"$id\",/" "$tmp" >"$tmp.c" && mv "$tmp.c" "$dir/cases/$id.r$6.jsonl"
-		rm -f "$tmp" "$tmp".*
-		if [ "$6" != "${nrep[$id]}" ] || merge_case "$id" "$3" "$5" 2>"$err"; then
-			rm -f "$err"
-			return 0
+		if write_out "$dir/cases/$id.r$6.jsonl" sed "s/^{/{\"case\":\"$id\",/" "$tmp"; then
+			rm -f "$tmp" "$tmp".*
+			[ "$6" = "${nrep[$id]}" ] || return 0
+			said=$(merge_case "$id" "$3" "$5" 2>&1) && return 0
+			msg=${said%%$'\n'*}
+		else
+			said=$io_err msg=$io_err
 		fi
-		msg=$(head -1 "$err")
 	elif [ $rc -eq 0 ] && [ "${nrows:-0}" -gt 0 ]; then
 		msg="rows are not all kind=$kind ($(grep -o '"kind":"[a-z_]*"' "$tmp" | sort -u | tr '\n' ' '))"
 	fi
-	msg=${msg:-no rows (exit $rc)}
-	echo "run: case $id failed: $msg" >&2
-	echo "$msg" >"$err" && mv "$err" "$dir/failed/$id.txt"
 	rm -f "$tmp" "$tmp".*
-	return 1
+	msg=${msg:-no rows (exit $rc)}
+	if r=$(disk_error "$dir" "$said"); then
+		echo "run: case $id not done: $msg" >&2
+		for i in "${!disk_errors[@]}"; do [ "${disk_errors[i]}" != "$r" ] || return $((10 + i)); done
+	fi
+	echo "run: case $id failed: $msg" >&2
+	write_out "$dir/failed/$id.txt" printf '%s\n' "$msg" && return 1
+	echo "run: $io_err" >&2
+	return 9
 }
 
 # Cases whose every repetition is done but not yet merged (a run stopped in between).
@@ -93,11 +102,16 @@ for c in "${cases[@]}"; do
 	[ -f "$dir/cases/$id.jsonl" ] || [ ! -f "$dir/cases/$id.r${nrep[$id]}.jsonl" ] && continue
 	(merge_case "$id" "$combo" "$n") &
 	child=$!
-	wait "$child" || echo "run: case $id: cannot merge its repetitions" >&2
+	rc=0
+	wait "$child" || rc=$?
 	child=
+	[ $rc -ne 0 ] || continue
+	if r=$(disk_error "$dir" ""); then io_stop "$dir: $r"; fi
+	echo "run: case $id: cannot merge its repetitions: it runs again" >&2
+	rm -f "$dir/cases/$id".r[0-9]*.jsonl
 done
 
-done_n=0 ran=0 failed=0
+done_n=0 ran=0 skipped=0 failed=0 stopped=
 now_s t0
 gc=
 [ "$guest_check" != none ] && gc=", guest check on $guest_check"
@@ -108,6 +122,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 		[ "$rep" -le "${nrep[$id]}" ] || continue
 		done_n=$((done_n + 1))
 		if [ -f "$dir/cases/$id.jsonl" ] || [ -f "$dir/cases/$id.r$rep.jsonl" ] || [ -f "$dir/failed/$id.txt" ]; then
+			skipped=$((skipped + 1))
 			continue
 		fi
 		left[$e]=$((left[$e] - 1))
@@ -116,7 +131,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 		eta_s eta
 		rs=
 		[ "${nrep[$id]}" -gt 1 ] && rs=" rep $rep/${nrep[$id]}"
-		printf '[%d/%d] %s%s  elapsed %s  eta %s\n' "$done_n" "$total" "$id" "$rs" "$el" "$eta"
+		printf '[%d/%d] %s%s  elapsed %s  eta %s\n' "$done_n" "$total" "$id" "$rs" "$el" "$eta" || true
 		ran=$((ran + 1))
 		set +e
 		(case_job "$id" "$e" "$combo" "$w" "$n" "$rep") &
@@ -125,6 +140,12 @@ for ((rep = 1; rep <= reps; rep++)); do
 		rc=$?
 		child=
 		set -e
+		if ((rc >= 9 && rc < 10 + ${#disk_errors[@]})); then
+			stopped="a write failed"
+			[ $rc -eq 9 ] || stopped=${disk_errors[rc - 10]}
+			ran=$((ran - 1))
+			break 2
+		fi
 		[ $rc -eq 0 ] || failed=$((failed + 1))
 		now_s t1
 		spent[$e]=$((${spent[$e]:-0} + t1 - now)) count[$e]=$((${count[$e]:-0} + 1))
@@ -133,48 +154,86 @@ done
 trap - INT TERM
 now_s t1
 fmt_s $((t1 - t0)) el
-echo "run: ${#cases[@]} cases, $total runs ($ran run now, $((total - ran)) already done), $failed failed, $el"
+left=$((total - ran - skipped))
+if [ -z "$stopped" ]; then left=; else left=", $left not run"; fi
+echo "run: ${#cases[@]} cases, $total runs ($ran run now, $skipped already done$left), $failed failed, $el" || true
+[ -z "$stopped" ] || io_stop "$dir: $stopped"
 
 # ---- merged rows, cross-check, CSV, plots ------------------------------------------------
+# Each output is written whole or not at all (write_out; the tools write temp + rename):
+# a write that fails for want of space stops the run (io_stop), resumable.
 rows=$dir/rows.jsonl
-: >"$rows.tmp.$$"
-for c in "${cases[@]}"; do
-	f=$dir/cases/${c%% *}.jsonl
-	[ -f "$f" ] && cat "$f" >>"$rows.tmp.$$"
-done
-mv "$rows.tmp.$$" "$rows"
+cat_rows() {
+	local c f
+	for c in "${cases[@]}"; do
+		f=$dir/cases/${c%% *}.jsonl
+		[ ! -f "$f" ] || cat "$f"
+	done
+}
+write_out "$rows" cat_rows || io_stop "$io_err"
 [ -s "$rows" ] || die "no result rows in $dir" 1
-cross=0
+cross=0 plot_failed=0
 # awk reads every line (a `grep -q` that stops early made printf die of SIGPIPE under
 # pipefail on a full sweep, and the cross-check was silently skipped).
 if printf '%s\n' "${cases[@]}" | awk '$2 != "host" { g = 1 } END { exit !g }'; then
-	if python3 "$repo/scripts/crosscheck.py" --out "$dir/crosscheck.json" "$rows" >"$dir/crosscheck.log" 2>&1 &&
+	crc=0
+	clog=$(python3 "$repo/scripts/crosscheck.py" --out "$dir/crosscheck.json" "$rows" 2>&1) || crc=$?
+	if [ $crc -ne 0 ] && r=$(disk_error "$dir" "$clog"); then io_stop "$dir/crosscheck.json: $r"; fi
+	write_out "$dir/crosscheck.log" printf '%s\n' "$clog" || io_stop "$io_err"
+	if [ $crc -eq 0 ] &&
 		python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["summary"]["pairs"] == 0)' "$dir/crosscheck.json"; then
-		echo "run: $(tail -1 "$dir/crosscheck.log")"
+		echo "run: ${clog##*$'\n'}"
 	else
 		cross=1
-		grep -m5 -v '^crosscheck: [0-9]* host/guest pairs' "$dir/crosscheck.log" | sed 's/^/  /' >&2
-		echo "run: the guest cross-check FAILED: $(tail -1 "$dir/crosscheck.log") (details: $dir/crosscheck.json)" >&2
+		grep -m5 -v '^crosscheck: [0-9]* host/guest pairs' <<<"$clog" | sed 's/^/  /' >&2
+		echo "run: the guest cross-check FAILED: ${clog##*$'\n'} (details: $dir/crosscheck.json)" >&2
 	fi
 else
 	rm -f "$dir/crosscheck.json"
 fi
-"$bin/rows2csv" --out "$dir/rows.csv" "$rows"
+m=$("$bin/rows2csv" --out "$dir/rows.csv" "$rows" 2>&1) || {
+	r=$(disk_error "$dir" "$m") && io_stop "$dir/rows.csv: $r"
+	die "${m%%$'\n'*}" 1
+}
 echo "run: $(wc -l <"$rows") rows: $rows, $dir/rows.csv"
+
+# The default sweep refreshes the repository's plots/ (each file copied to a private temp
+# and renamed: a reader never sees half a figure); --out never.
+copy_plots() {
+	local f t
+	for f in "$dir"/plots/*.png "$dir"/plots/*.svg; do
+		[ -f "$f" ] || continue
+		t=$repo/plots/.${f##*/}.tmp.$$
+		cp "$f" "$t" && mv "$t" "$repo/plots/${f##*/}" || { rm -f "$t"; return 1; }
+	done
+}
 if [ "$plots" = 1 ]; then
-	if "$repo/plots/plot.sh" --outdir "$dir/plots" "$dir/rows.csv" >"$dir/plots.log" 2>&1; then
-		sed 's/^/  /' "$dir/plots.log"
-		if [ -z "$out" ]; then # the default sweep refreshes the repository's plots/; --out never
-			cp -f "$dir"/plots/*.png "$dir"/plots/*.svg "$repo/plots/"
+	prc=0
+	plog=$("$repo/plots/plot.sh" --outdir "$dir/plots" "$dir/rows.csv" 2>&1) || prc=$?
+	if [ $prc -ne 0 ] && [ $prc -ne 3 ] && r=$(disk_error "$dir/plots" "$plog"); then
+		m=$(grep -m1 -F "$r" <<<"$plog" || true)
+		m=${m#plot: }
+		io_stop "${m:-$dir/plots: $r}"
+	fi
+	write_out "$dir/plots.log" printf '%s\n' "$plog" || io_stop "$io_err"
+	if [ $prc -eq 0 ]; then
+		sed 's/^/  /' <<<"$plog"
+		if [ -n "$out" ]; then
+			echo "run: plots in $dir/plots"
+		elif copy_plots; then
 			echo "run: plots in $dir/plots and plots/"
 		else
-			echo "run: plots in $dir/plots"
+			plot_failed=1
+			echo "run: plots in $dir/plots; cannot copy them to $repo/plots/" >&2
 		fi
+	elif [ $prc -eq 3 ]; then
+		echo "run: warning: no plots: $(grep -m1 'nothing to draw' <<<"$plog")" >&2
 	else
-		echo "run: warning: no plots: $(grep -m1 'nothing to draw\|plot:' "$dir/plots.log" | tail -1)" >&2
+		plot_failed=1
+		echo "run: plots failed: ${plog##*$'\n'} (log: $dir/plots.log)" >&2
 	fi
 fi
-if [ $failed -gt 0 ] || [ $cross -ne 0 ]; then
+if [ $failed -gt 0 ] || [ $cross -ne 0 ] || [ $plot_failed -ne 0 ]; then
 	[ $failed -gt 0 ] && echo "run: $failed cases failed (reasons in $dir/failed/); rerun to retry them" >&2
 	exit 1
 fi
