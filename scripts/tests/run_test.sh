@@ -82,12 +82,11 @@ grep -q "(0 run now, $n already done)" "$t/log2" || fail "rerun did not skip: $(
 grep -q '^\[' "$t/log2" && fail "rerun ran cases again"
 [ "$(cat "$t/r/cases/"*.jsonl | md5sum)" = "$sum1" ] || fail "rerun changed finished cases"
 
-# Interrupted runs: a slow mtb_host (a wrapper) so the signal lands mid-sweep.
-mkdir -p "$t/slow"
-for b in "$bin"/*; do ln -s "$b" "$t/slow/"; done
-rm "$t/slow/mtb_host"
-printf '#!/bin/sh\n[ "$1" = --list ] || [ "$1" = --help ] || sleep 0.3\nexec %s "$@"\n' "$bin/mtb_host" >"$t/slow/mtb_host"
-chmod +x "$t/slow/mtb_host"
+# Interrupted runs: mtb_host behind a gate (scripts/tests/sweep_lib.sh) that holds the
+# sweep's 4th replay, so the signal lands mid-sweep at a known point, however slow the
+# machine (never after a guessed time).
+. scripts/tests/sweep_lib.sh
+gate_bin "$bin" "$t/slow"
 check_partial() { # DIR: every case file is complete; no temporary files (unless $2 = any)
 	python3 - "$1" <<'PY'
 import json, os, sys
@@ -105,15 +104,14 @@ kn=$(ENGINE=host scripts/run.sh --quick --list --only "$ksel" 2>/dev/null | wc -
 krows=$(grep -cE "\"case\":\"[^\"]*($ksel)" "$t/r/rows.jsonl")
 for sig in INT KILL; do
 	d=$t/k$sig
+	gate_new "$t/gate" 3
 	set -m # job control: the background run gets SIGINT like a terminal's Ctrl-C would
-	MTB_BIN=$t/slow scripts/run.sh --engine host --quick --only "$ksel" --out "$d" --no-plots >"$t/klog" 2>&1 &
+	GATE=$t/gate MTB_BIN=$t/slow scripts/run.sh --engine host --quick --only "$ksel" --out "$d" --no-plots >"$t/klog" 2>&1 &
 	pid=$!
 	set +m
-	# The signal lands once a few cases are done (polled, not a fixed sleep).
-	for ((i = 0; i < 600; i++)); do
-		[ "$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' 2>/dev/null | wc -l)" -ge 3 ] && break
-		sleep 0.1
-	done
+	# The signal lands while the 4th replay is held (3 cases done, the 4th in flight).
+	wait_for 'compgen -G "$t/gate/blocked.*" >/dev/null' "SIG$sig: the sweep at its 4th replay" "$pid" ||
+		{ cat "$t/klog"; exit 1; }
 	kill -"$sig" "$pid"
 	set +e
 	wait "$pid"
@@ -125,10 +123,11 @@ for sig in INT KILL; do
 		[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "SIGINT left temporary files: $(find "$d" -name '*.tmp.*')"
 		[ ! -e "$d/rows.jsonl" ] || fail "SIGINT: rows.jsonl written"
 	fi
-	# A case job may outlive run.sh (after SIGKILL it goes on and may finish its case;
-	# after SIGINT it is still cleaning up): wait until no process of that sweep is left
-	# (all of them name its directory), then count.
-	for ((i = 0; i < 300; i++)); do pgrep -f -- "$d" >/dev/null || break; sleep 0.1; done
+	# A case job may outlive run.sh (after SIGKILL it goes on, past the gate, and may
+	# finish its case; after SIGINT it is still cleaning up): wait until no process of
+	# that sweep is left (all of them name its directory), then count.
+	touch "$t/gate/release"
+	wait_for '! pgrep -f -- "$d" >/dev/null' "SIG$sig: the sweep's processes gone" || exit 1
 	got=$(find "$d/cases" -name '*.jsonl' ! -name '*.r[0-9]*.jsonl' | wc -l)
 	reps_left=$(find "$d/cases" -name '*.r[0-9]*.jsonl' | wc -l)
 	[ "$got" -gt 0 ] && [ "$got" -lt "$kn" ] || fail "SIG$sig: $got of $kn cases done, want some"
