@@ -79,6 +79,7 @@ help:
 	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick)'
 	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
 	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
+	@echo 'make stress     fuzzers MINUTES each (default 2), ROUNDS of concurrent/killed sweeps'
 	@echo 'make guest PHYS=buddy|freelist VIRT=bitmap|btree|freelist HEAP=talc|slab'
 	@echo 'make guests     every strategy combination'
 	@echo 'make V=1        show the commands'
@@ -234,6 +235,11 @@ $(BUILD)/fuzz/%: workloads/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard workloads/*/*.h)
 .PHONY: fuzz
 fuzz: $(FUZZERS)
 test-build: $(FUZZERS)
+# `make stress`: every fuzzer for MINUTES (default 2), then ROUNDS (default 3) rounds of
+# two sweeps at once and kill-and-resume (scripts/stress.sh); not part of `make test`.
+.PHONY: stress
+stress: $(FUZZERS) $(BUILD)/bin/mtb_host $(BUILD)/bin/rows2csv $(BUILD)/bin/trace
+	$(Q)MTB_BIN=$(BUILD)/bin MTB_BUILD=$(BUILD) scripts/stress.sh --minutes $(or $(MINUTES),2) --rounds $(or $(ROUNDS),3)
 
 # LD_PRELOAD allocation recorder, and `make traces`: record a few programs found
 # here into workloads/traces/ (ignored by git).

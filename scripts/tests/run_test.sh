@@ -114,7 +114,7 @@ for sig in INT KILL; do
 		{ cat "$t/klog"; exit 1; }
 	kill -"$sig" "$pid"
 	set +e
-	wait "$pid"
+	{ wait "$pid"; } 2>/dev/null # no "Killed" job notice
 	rc=$?
 	set -e
 	if [ "$sig" = INT ]; then
