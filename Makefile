@@ -236,10 +236,11 @@ $(BUILD)/fuzz/%: workloads/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard workloads/*/*.h)
 fuzz: $(FUZZERS)
 test-build: $(FUZZERS)
 # `make stress`: every fuzzer for MINUTES (default 2), then ROUNDS (default 3) rounds of
-# two sweeps at once and kill-and-resume (scripts/stress.sh); not part of `make test`.
+# two sweeps at once and kill-and-resume (scripts/stress.sh; STRESS_ARGS: more options,
+# e.g. --seconds 5 for a short run); not part of `make test`.
 .PHONY: stress
 stress: $(FUZZERS) $(BUILD)/bin/mtb_host $(BUILD)/bin/rows2csv $(BUILD)/bin/trace
-	$(Q)MTB_BIN=$(BUILD)/bin MTB_BUILD=$(BUILD) scripts/stress.sh --minutes $(or $(MINUTES),2) --rounds $(or $(ROUNDS),3)
+	$(Q)MTB_BIN=$(BUILD)/bin MTB_BUILD=$(BUILD) scripts/stress.sh --minutes $(or $(MINUTES),2) --rounds $(or $(ROUNDS),3) $(STRESS_ARGS)
 
 # LD_PRELOAD allocation recorder, and `make traces`: record a few programs found
 # here into workloads/traces/ (ignored by git).
