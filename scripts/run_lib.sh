@@ -264,7 +264,7 @@ write_out() { # FILE CMD...
 # (this run holds DIR's lock), the reason said, exit 1; finished cases are kept.
 io_stop() { # WHAT
 	find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete 2>/dev/null
-	echo "run: stopped: $1; nothing partial kept, finished cases are: free space and rerun the same command to resume ($dir)" >&2
+	echo "run: stopped: $1; finished cases are kept, nothing partial: free space and rerun the same command to resume ($dir)" >&2
 	exit 1
 }
 
