@@ -325,7 +325,7 @@ if ! flock -n "$lock_fd"; then
 fi
 # Written in place (a rename would put a new, unlocked file under the name).
 { printf '%s\n' "$$" >"$dir/.lock"; } 2>/dev/null || die "$dir/.lock: $(io_reason "$dir" "")" 1
-trap '[ -z "${dir:-}" ] || : 2>/dev/null >"$dir/.lock"' EXIT
+trap '[ -z "${dir:-}" ] || { : >"$dir/.lock"; } 2>/dev/null || true' EXIT # never the exit status
 # Left by a run killed with SIGKILL; removed only now, holding the lock: no other sweep's.
 find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete
 if [ -z "$out" ]; then

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t=$(mktemp -d)
-trap 'umount "$t/full" 2>/dev/null; rm -rf "$t"' EXIT
+trap 'umount "$t/full" 2>/dev/null || true; rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 python3 plots/tests/synth_rows.py "$t/run"
 "${MTB_BIN:-build/bin}"/rows2csv --out "$t/run/rows.csv" "$t/run/rows.jsonl"
