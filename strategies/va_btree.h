@@ -114,32 +114,64 @@ static inline uint32_t vbt_clamp(uint32_t count, uint32_t level)
 	return count < cap ? count : cap;
 }
 
+/* Largest end - start among leaf entries [from, to), two independent maxima so
+ * the loop is not one dependency chain. */
+static inline uint64_t vbt_leaf_max(const struct vbt_node *n, uint32_t from, uint32_t to)
+{
+	const uint64_t *st = n->leaf.start, *en = n->leaf.end;
+	uint64_t m0 = 0, m1 = 0;
+	uint32_t i = from;
+	for (; i + 1 < to; i += 2) {
+		uint64_t g0 = VBT_LD(en[i]) - VBT_LD(st[i]);
+		uint64_t g1 = VBT_LD(en[i + 1]) - VBT_LD(st[i + 1]);
+		m0 = g0 > m0 ? g0 : m0;
+		m1 = g1 > m1 ? g1 : m1;
+	}
+	if (i < to) {
+		uint64_t g0 = VBT_LD(en[i]) - VBT_LD(st[i]);
+		m0 = g0 > m0 ? g0 : m0;
+	}
+	return m0 > m1 ? m0 : m1;
+}
+
+/* Largest gap among inner entries [from, to). */
+static inline uint64_t vbt_gap_max(const struct vbt_node *n, uint32_t from, uint32_t to)
+{
+	const uint64_t *gap = n->in.gap;
+	uint64_t m0 = 0, m1 = 0;
+	uint32_t i = from;
+	for (; i + 1 < to; i += 2) {
+		uint64_t g0 = VBT_LD(gap[i]), g1 = VBT_LD(gap[i + 1]);
+		m0 = g0 > m0 ? g0 : m0;
+		m1 = g1 > m1 ? g1 : m1;
+	}
+	if (i < to) {
+		uint64_t g0 = VBT_LD(gap[i]);
+		m0 = g0 > m0 ? g0 : m0;
+	}
+	return m0 > m1 ? m0 : m1;
+}
+
 /* Largest end - start below n (leaf: over its ranges; inner: over gap[]). */
 static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, uint32_t count)
 {
-	uint64_t m = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t g = level ? VBT_LD(n->in.gap[i])
-				   : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
-		m = g > m ? g : m;
-	}
-	return m;
+	return level ? vbt_gap_max(n, 0, count) : vbt_leaf_max(n, 0, count);
 }
 
-/* Number of a[0..len) <= x for sorted a, in two branch-free counting passes:
- * over every 8th entry (which block of 8 holds the answer), then over that
- * block. The loads of a pass are independent and the comparisons feed adds, so
- * a random key costs no mispredicted branch and only two dependent rounds of
- * loads (halving has six). Garbage input still gives a count in [0, len]. */
+/* Number of a[0..len) <= x for sorted a: a branch-free binary search (the
+ * halving is a conditional move; the loop runs log2(len) times whatever x is,
+ * so it is predicted). Garbage input still gives a count in [0, len]. */
 static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
 {
-	uint32_t blk = 0, c = 0;
-	for (uint32_t i = 7; i < len; i += 8)
-		blk += VBT_LD(a[i]) <= x;
-	uint32_t lo = blk * 8, hi = lo + 8 < len ? lo + 8 : len;
-	for (uint32_t i = lo; i < hi; i++)
-		c += VBT_LD(a[i]) <= x;
-	return lo + c;
+	const uint64_t *b = a;
+	if (!len)
+		return 0;
+	while (len > 1) {
+		uint32_t half = len / 2;
+		b = VBT_LD(b[half - 1]) <= x ? b + half : b;
+		len -= half;
+	}
+	return (uint32_t)(b - a) + (VBT_LD(b[0]) <= x);
 }
 
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
@@ -172,6 +204,15 @@ static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t alig
 	*a = MM_ALIGN_UP(s, align);
 	return *a < e && e - *a >= size;
 }
+
+/* ---- va_btree_fast.c (optimistic; see there) ---- */
+/* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
+ * carved at the hint when it holds it; MM_OK (*addr set), MM_ENOMEM (no range
+ * >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with the next hint in *hint. */
+int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *hint, uint64_t *addr);
+/* Optimistic free of [a, b) coalescing within one leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
+int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b);
 
 /* ---- va_btree_slow.c ---- */
 /* Takes the slow-writer lock and starts an operation. */
