@@ -24,6 +24,9 @@
  * Only if none exists (possible only when align > 4 KiB) a locked walk visits
  * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
  * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
+ * Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >=
+ * need, the lowest among equals, from a size index; every writer of such a tree
+ * holds t->slow throughout (the bare ops below serve both kinds).
  *
  * Concurrency, exactly what is optimistic:
  *  - optimistic (no lock until the final CAS upgrade): the descent of every
@@ -50,8 +53,9 @@ static size_t vbt_meta_size(uint64_t base, uint64_t size)
 	return 0;
 }
 
-int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
-		       uint32_t leaf_cap, uint32_t inner_cap)
+/* A fresh tree (best: a best-fit one, with the size index of va_btree_best.c). */
+static int init_tree(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+		     uint32_t leaf_cap, uint32_t inner_cap, bool best)
 {
 	struct va_btree *t = st;
 	if (!size || ((base | size) & (PAGE_SIZE - 1)) || base + size < base || base + size == 0 ||
@@ -66,13 +70,41 @@ int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page
 	t->inner_cap = inner_cap;
 	t->leaf_min = leaf_cap / 2;
 	t->inner_min = inner_cap / 2;
-	return vbt_slow_init_root(t);
+	t->sz_leaf_cap = MM_MIN(leaf_cap, VBT_SZ_LEAF_CAP);
+	t->sz_leaf_min = t->sz_leaf_cap / 2;
+	t->best = best;
+	int rc = vbt_slow_init_root(t);
+	if (rc == MM_OK && best) {
+		struct vbt_op op;
+		vbt_slow_begin(t, &op);
+		rc = vbt_sz_init(&op);
+		vbt_slow_end(&op);
+	}
+	return rc;
+}
+
+int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+		       uint32_t leaf_cap, uint32_t inner_cap)
+{
+	return init_tree(st, base, size, ps, leaf_cap, inner_cap, false);
+}
+
+int va_btree_init_best_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+			    uint32_t leaf_cap, uint32_t inner_cap)
+{
+	return init_tree(st, base, size, ps, leaf_cap, inner_cap, true);
 }
 
 static int vbt_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
 		    const struct page_source *ps)
 {
-	return va_btree_init_caps(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP);
+	return init_tree(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP, false);
+}
+
+static int vbt_init_best(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
+			 const struct page_source *ps)
+{
+	return init_tree(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP, true);
 }
 
 static void count_path(struct vbt_cpu *c, bool fast)
@@ -100,7 +132,8 @@ static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t
 	vbt_slow_begin(t, &op);
 	int rc = have_unit ? MM_OK : slow_unit(&op);
 	if (rc == MM_OK) {
-		rc = vbt_slow_alloc(&op, size, align, need, hint, addr);
+		rc = t->best ? vbt_best_alloc(&op, size, align, need, addr)
+			     : vbt_slow_alloc(&op, size, align, need, hint, addr);
 		if (rc == MM_OK && !have_unit)
 			atomic_fetch_add_rlx(&c->word, size);
 		else if (rc != MM_OK && !have_unit)
@@ -126,7 +159,7 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
 	int rc = VBT_SLOW;
 	uint64_t hint = cpu_hint(t, cpu);
-	for (int i = 0, misses = 0; unit && i < VBT_FAST_TRIES;) {
+	for (int i = 0, misses = 0; unit && !t->best && i < VBT_FAST_TRIES;) {
 		rc = vbt_fast_alloc(t, size, align, need, &hint, addr);
 		if (rc == VBT_HINT_MISS && ++misses >= VBT_HINT_MISSES)
 			hint = 0; /* give up on the zone: first fit from the start */
@@ -152,9 +185,12 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 	uint64_t a, b;
 	if (!size || !vbt_span(t, addr, size, &a, &b))
 		mm_panic("va_btree: free outside the managed range (never allocated)");
-	int rc = VBT_RESTART;
+	int rc = t->best ? MM_OK : VBT_RESTART;
+	uint64_t m[2];
+	if (t->best)
+		vbt_best_free(t, a, b);
 	for (int i = 0; i < VBT_FAST_TRIES && rc == VBT_RESTART; i++)
-		rc = vbt_fast_free(t, a, b);
+		rc = vbt_fast_free(t, a, b, m);
 	if (rc != MM_OK) {
 		struct vbt_op op;
 		vbt_slow_begin(t, &op);
@@ -162,7 +198,7 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 		vbt_slow_end(&op);
 	}
 	struct vbt_cpu *c = slot(t, cpu);
-	count_path(c, rc == MM_OK);
+	count_path(c, rc == MM_OK && !t->best);
 	slot_put(t, c, b - a);
 }
 
@@ -173,13 +209,18 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 	if (!vbt_span(t, addr, size, &lo, &hi))
 		return MM_EINVAL;
 	struct vbt_op op;
+	uint64_t s = 0, e = 0;
 	vbt_slow_begin(t, &op);
+	/* best fit: the range it comes out of, read before the slow path locks nodes */
+	bool in_range = t->best && va_btree_pred(t, lo, &s, &e) && e >= hi;
 	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
 	int rc = vbt_slow_reserve(&op, lo, hi, g + 1);
 	if (rc == MM_ENOMEM) {
 		reclaim_credits(t);
 		rc = vbt_slow_reserve(&op, lo, hi, atomic_load_acq(&t->granted) + 1);
 	}
+	if (rc == MM_OK && in_range)
+		vbt_best_took(&op, s, e, lo, hi);
 	if (rc == MM_OK)
 		atomic_fetch_add_rlx(&t->cpu[0].word, hi - lo);
 	else
@@ -193,6 +234,18 @@ const struct va_ops va_btree_bare_ops = {
     .state_size = sizeof(struct va_btree),
     .meta_size = vbt_meta_size,
     .init = vbt_init,
+    .alloc = vbt_alloc,
+    .free = vbt_free,
+    .reserve = vbt_reserve,
+    .check = vbt_check,
+    .stats = vbt_stats,
+};
+
+const struct va_ops va_btree_bare_best_ops = {
+    .name = "btree-bare-best",
+    .state_size = sizeof(struct va_btree),
+    .meta_size = vbt_meta_size,
+    .init = vbt_init_best,
     .alloc = vbt_alloc,
     .free = vbt_free,
     .reserve = vbt_reserve,

@@ -382,8 +382,8 @@ static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t
  * carved at the hint when it holds the hint;
  * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
  * the next hint to try in *hint (0 when none is left: then first fit from the start). */
-int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *hint, uint64_t *addr)
+int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
+		   uint64_t *addr)
 {
 	struct vbt_path p;
 	p.hint = *hint;
@@ -409,8 +409,7 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 	return rc;
 }
 
-/* Optimistic free of [a, b) coalescing within one leaf; MM_OK, VBT_RESTART, VBT_SLOW. */
-int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b)
+int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 {
 	struct vbt_path p;
 	if (descend_key(t, &p, a) != MM_OK)
@@ -434,8 +433,24 @@ int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b)
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
-	ed.r[0][0] = mp ? ps : a;
-	ed.r[0][1] = ms ? se : b;
+	m[0] = ed.r[0][0] = mp ? ps : a;
+	m[1] = ed.r[0][1] = ms ? se : b;
+	return apply(t, &p, &ed, VBT_NO_PRE);
+}
+
+int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size)
+{
+	struct vbt_path p;
+	if (descend_key(t, &p, s) != MM_OK)
+		return VBT_RESTART;
+	struct vbt_node *leaf = p.s[p.depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, s);
+	if (j == 0)
+		return VBT_RESTART;
+	uint64_t x = VBT_LD(leaf->leaf.start[j - 1]), e = VBT_LD(leaf->leaf.end[j - 1]);
+	if (x != s || a < s || a > e || e - a < size)
+		return VBT_RESTART;
+	struct vbt_edit ed = carve_edit(j - 1, s, e, a, size);
 	return apply(t, &p, &ed, VBT_NO_PRE);
 }
 
@@ -463,4 +478,3 @@ bool va_btree_pred(struct va_btree *t, uint64_t x, uint64_t *s, uint64_t *e)
 		x = p.lo - 1; /* every start of this leaf is > x: look in the one before */
 	}
 }
-

@@ -19,8 +19,9 @@
  *          (X_over_bitmap), per thread count and live count.
  *
  *   --live / --threads pick other live counts and thread counts (defaults 10,10000
- *          and 1,2); --virt any strategy of va_host_strategies (the ratio rows need
- *          the four default ones).
+ *          and 1,2); --virt any strategy of va_host_strategies, the best-fit trees
+ *          btree-best and btree-bare-best included (the ratio rows need the four
+ *          default ones).
  *   callgrind  (--callgrind PAIRS) no timing: per strategy and live count, one
  *          thread, a fresh instance, the prefill, 2x live + PAIRS pairs untimed, then
  *          PAIRS pairs inside vb_callgrind_pairs (valgrind --tool=callgrind
@@ -59,7 +60,7 @@ static const char *usage =
 	"  --seed N       seed of every random choice (default 1)\n"
 	"  --virt LIST    comma-separated strategies to run (default\n"
 	"                 bitmap,btree,btree-bare,freelist; the ratio rows need all four;\n"
-	"                 also bitmap-64k)\n"
+	"                 also bitmap-64k, btree-best, btree-bare-best: best fit)\n"
 	"  --live LIST    live range counts (default 10,10000; each 1..10000000 and at\n"
 	"                 least the largest thread count)\n"
 	"  --threads LIST thread counts (default 1,2; each 1..64)\n"
@@ -179,7 +180,7 @@ struct timing {
 static double hit_pct(const struct va_ops *ops, const void *st)
 {
 	uint64_t hits, misses, cached;
-	if (ops != &va_btree_ops)
+	if (ops != &va_btree_ops && ops != &va_btree_best_ops)
 		return -1;
 	va_btree_qcache_counts(st, &hits, &misses, &cached);
 	return 100.0 * (double)hits / (double)(hits + misses ? hits + misses : 1);
@@ -346,7 +347,7 @@ static void parse_virt(const char *list, bool run[NVIRT])
 		int v = va_host_find(tok);
 		if (v < 0) {
 			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' (bitmap, btree, "
-				"btree-bare, freelist, bitmap-64k)\n",
+				"btree-bare, freelist, bitmap-64k, btree-best, btree-bare-best)\n",
 				tok);
 			exit(2);
 		}

@@ -76,7 +76,8 @@ static void usage(FILE *f)
 	      "  --gen mix        synthetic mix: 4 KiB..1 GiB log-uniform, random lifetimes\n"
 	      "  --virt S         bitmap, btree, btree-bare (the tree without its per-CPU\n"
 	      "                   caches), freelist or all (default all: these four);\n"
-	      "                   bitmap-64k: the bitmap at a 64 KiB granule (not in all)\n"
+	      "                   bitmap-64k: the bitmap at a 64 KiB granule, btree-best,\n"
+	      "                   btree-bare-best: the trees with best fit (not in all)\n"
 	      "  --ops N          generator ops (default 100000)\n"
 	      "  --slots S        generator slots, about twice the live ranges (default 1000)\n"
 	      "  --seed N         generator seed (default 1)\n"
@@ -223,7 +224,7 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 	r->elapsed_ns = cli_mono_ns() - t0;
 	r->ops = t->h.nops;
 	uint64_t cached;
-	if (vh->ops == &va_btree_ops)
+	if (vh->ops == &va_btree_ops || vh->ops == &va_btree_best_ops)
 		va_btree_qcache_counts(vh->st, &r->qc_hits, &r->qc_misses, &cached);
 	snap(vh, req, live, &r->end);
 	for (uint64_t id = 0; id < t->h.nids; id++)
@@ -301,7 +302,7 @@ static long va_frag_row(const struct opts *o, const struct va_host *vh,
 	snap_fields(&j, "peak", &r->peak);
 	snap_fields(&j, "end", &r->end);
 	json_u64(&j, "released_free_ranges", r->released.free_ranges);
-	if (vh->ops == &va_btree_ops)
+	if (vh->ops == &va_btree_ops || vh->ops == &va_btree_best_ops)
 		json_ppm(&j, "qcache_hit_rate", (int64_t)(r->qc_hits * 1000000.0 /
 							  (double)(r->qc_hits + r->qc_misses
 									   ? r->qc_hits + r->qc_misses
@@ -382,7 +383,8 @@ int main(int argc, char **argv)
 		if ((i < VA_HOST_NMAIN && !strcmp(o.virt, "all")) || (int)i == one)
 			virts[nv++] = va_host_strategies[i];
 	if (!nv)
-		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, all)",
+		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, "
+			   "btree-best, btree-bare-best, all)",
 			   o.virt);
 	struct workload w[MAX_TRACES + 1];
 	struct vmt_loaded vl[MAX_TRACES];
