@@ -10,7 +10,7 @@ fail() { echo "va_bench_test: $*"; exit 1; }
 for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btree,nope" \
 	"--live 0x10" "--live 10,,20" "--live 10," "--live +5" "--live 0" "--threads 0" \
 	"--threads 65" "--threads 1,x" "--live 1 --threads 2" "--seed 010x" "--callgrind 0" \
-	"--callgrind 5 --threads 1" "--live 99999999999999999999999"; do
+	"--callgrind 5 --threads 1" "--live 99999999999999999999999" "--pairs 0x10"; do
 	# shellcheck disable=SC2086
 	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
