@@ -238,10 +238,10 @@ test-build: $(FUZZERS)
 # LD_PRELOAD allocation recorder, and `make traces`: record a few programs found
 # here into workloads/traces/ (ignored by git).
 RECORDER := $(BUILD)/lib/libmtbrec.so
-$(RECORDER): $(wildcard workloads/recorder/*.c)
+$(RECORDER): $(wildcard workloads/recorder/*.c workloads/recorder/*.h)
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden $(WARN) \
-		-o $@ $^ -ldl -lpthread
+		-o $@ $(filter %.c,$^) -ldl -lpthread
 .PHONY: recorder traces
 recorder: $(RECORDER)
 test-build: $(RECORDER)

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "trace_file.h"
+#include "trace_rec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -113,8 +114,9 @@ int trace_read_file(const char *path, char **data, size_t *len, char *err, size_
 
 const char *trace_fmt_name(enum trace_fmt f)
 {
-	static const char *const names[] = {"unknown", "bin", "trc", "rep", "valgrind", "android"};
-	return (unsigned)f <= TFMT_ANDROID ? names[f] : "unknown";
+	static const char *const names[] = {"unknown", "bin", "trc", "rep", "valgrind", "android",
+					    "rec"};
+	return (unsigned)f <= TFMT_REC ? names[f] : "unknown";
 }
 
 static bool has_suffix(const char *s, const char *suf)
@@ -147,6 +149,8 @@ enum trace_fmt trace_detect(const char *path, const char *data, size_t len)
 		return TFMT_BIN;
 	if (len >= 10 && !memcmp(data, "# allocrec", 10))
 		return TFMT_TRC;
+	if (trace_rec_detect(data, len))
+		return TFMT_REC;
 	char l[128];
 	first_line(data, len, l, sizeof(l));
 	const char *p = l + ((l[0] == '-' && l[1] == '-') || (l[0] == '=' && l[1] == '=') ||

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "trace_lex.h"
+#include "trace_rec.h"
 
 /* "key=value" in an allocrec header, 0 if absent. */
 static uint64_t hdr_val(const char *line, const char *key)
@@ -170,6 +171,7 @@ int trace_parse_text(struct trace_builder *b, enum trace_fmt f, const char *data
 	case TFMT_REP: return parse_rep(b, &c);
 	case TFMT_VALGRIND: return trace_parse_valgrind(b, &c);
 	case TFMT_ANDROID: return trace_parse_android(b, &c);
+	case TFMT_REC: return trace_parse_rec(b, data, len);
 	default: return tb_bad(b, "not a text trace format"), -1;
 	}
 }
