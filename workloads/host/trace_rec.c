@@ -49,6 +49,7 @@ struct rd {
 	uint32_t *order; /* data blocks by (thread, file order) */
 	uint64_t nblocks, cap_blocks, nctl;
 	bool has_end, cut_off;
+	uint32_t cut_records; /* in the cut-off block, by its header */
 	uint64_t end_seq;
 	uint32_t signal;
 	struct rd_cursor *cur;
@@ -207,6 +208,7 @@ static int scan(struct rd *r, uint64_t off)
 		}
 		if (r->len - off - sizeof(h) < h.len) {
 			r->cut_off = true;
+			r->cut_records = h.count;
 			return 0;
 		}
 		if (!h.count || h.len < h.count || h.base_seq > REC_SEQ_MAX)
@@ -334,41 +336,38 @@ static uint32_t heap_pop(struct rd *r)
 	return top;
 }
 
-/* The builder ops of c's current event. */
+/* The builder ops of c's current event. A thread is numbered at its first op (not
+ * at a dropped free or a NOP: the text recorder wrote no line for those). */
 static int apply(struct rd *r, struct rd_cursor *c)
 {
 	struct trace_builder *b = r->b;
 	const struct rec_rec *e = &c->r;
+	static const unsigned top[] = {TOP_ALLOC, TOP_CALLOC, TOP_MEMALIGN};
+	uint64_t k = 0;
 	b->line = c->key;
+	if (e->op == REC_NOP || (e->op == REC_REALLOC && c->phase == 0)) {
+		if (e->op == REC_REALLOC)
+			c->pending = ptake(r, e->ptr);
+		return 0;
+	}
+	if (e->op == REC_FREE && !(k = ptake(r, e->ptr)))
+		return 0; /* allocated before recording began */
 	int th = tb_thread(b, c->thread);
 	if (th < 0)
 		return th == -1 ? -1 : 0;
-	static const unsigned top[] = {TOP_ALLOC, TOP_CALLOC, TOP_MEMALIGN};
-	uint64_t k;
-	switch (e->op) {
-	case REC_MALLOC:
-	case REC_CALLOC:
-	case REC_MEMALIGN:
+	if (e->op == REC_FREE)
+		return tb_free(b, th, k);
+	if (e->op != REC_REALLOC) {
 		k = ++r->next_obj;
 		if (pput(r, e->ptr, k, c))
 			return -1;
 		return tb_alloc(b, th, top[e->op], k, e->size, 1ull << e->align_log2);
-	case REC_FREE:
-		k = ptake(r, e->ptr);
-		return k ? tb_free(b, th, k) : 0; /* allocated before recording began */
-	case REC_REALLOC:
-		if (c->phase == 0) {
-			c->pending = ptake(r, e->ptr);
-			return 0;
-		}
-		k = c->pending ? c->pending : ++r->next_obj;
-		if (pput(r, e->ptr2, k, c))
-			return -1;
-		return c->pending ? tb_realloc(b, th, k, k, e->size)
-				  : tb_alloc(b, th, TOP_ALLOC, k, e->size, 0);
-	default:
-		return 0; /* NOP */
 	}
+	k = c->pending ? c->pending : ++r->next_obj;
+	if (pput(r, e->ptr2, k, c))
+		return -1;
+	return c->pending ? tb_realloc(b, th, k, k, e->size)
+			  : tb_alloc(b, th, TOP_ALLOC, k, e->size, 0);
 }
 
 /* Records after a missing number: dropped (cut short), or corrupt (before END). */
@@ -385,10 +384,12 @@ static int gap(struct rd *r, uint64_t last, uint64_t first_dropped)
 	    rd_bad(r, "seq %llu: missing, but the recording ended cleanly at seq %llu: corrupt",
 		   (unsigned long long)(last + 1), (unsigned long long)r->end_seq))
 		return -1;
-	r->b->skipped += dropped;
-	char how[32] = "";
+	r->b->skipped += dropped + (r->cut_off ? r->cut_records : 0);
+	char how[64] = "";
 	if (r->signal)
 		snprintf(how, sizeof(how), " by signal %u", r->signal);
+	if (r->cut_off)
+		snprintf(how + strlen(how), sizeof(how) - strlen(how), " (last block cut off)");
 	if (!r->b->err[0])
 		snprintf(r->b->err, sizeof(r->b->err),
 			 "%s: recording cut short%s: seq %llu "
@@ -439,9 +440,9 @@ static int merge(struct rd *r)
 			   : 0;
 	if (r->cut_off && !r->b->err[0])
 		snprintf(r->b->err, sizeof(r->b->err),
-			 "%s: last block cut off (a write "
-			 "interrupted), its records dropped",
-			 r->b->file);
+			 "%s: last block cut off (a write interrupted), its %u records dropped",
+			 r->b->file, r->cut_records);
+	r->b->skipped += r->cut_off ? r->cut_records : 0;
 	return 0;
 }
 
