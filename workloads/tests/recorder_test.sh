@@ -21,6 +21,7 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 demo=workloads/recorder/demo
+seq 1 3000 >"$t/rt_in"
 for p in rec_demo rec_stress rec_count rec_order; do
 	gcc -O1 -o "$t/$p" "$demo/$p.c" -lpthread
 done
@@ -134,10 +135,27 @@ of=$(ls "$t"/order.*.rec)
 stats "$of"
 [ "$(grep -c ' 779$' "$of.trc")" -eq 2 ] || fail "rec_order: want 2 reuses (malloc 779)"
 
-# ---- names: two recordings of one command keep both files -------------------------------
+# ---- names: two recordings of one command keep both files, in every step -------------
 rec "$t/same" /usr/bin/true
 rec "$t/same" /usr/bin/true
-[ "$(ls "$t"/same.*.rec | wc -l)" -eq 2 ] || fail "two recordings of /usr/bin/true: $(ls "$t"/same.*)"
+same=("$t"/same.*.rec)
+[ ${#same[@]} -eq 2 ] || fail "two recordings of /usr/bin/true: ${same[*]}"
+# run.sh's per-sweep binary copies (run_lib.sh wl_trace) stay two workloads
+mtbs=$(bin=$bin dir=$t/sweep repo=$PWD bash -c '. scripts/run_lib.sh; wl_trace "$1"; wl_trace "$2"' \
+	_ "${same[@]}")
+[ "$(sort -u <<<"$mtbs" | wc -l)" -eq 2 ] && [ "$(ls "$t"/sweep/traces/*.mtb | wc -l)" -eq 2 ] ||
+	fail "run_lib wl_trace: two recordings share one binary copy: $mtbs"
+# record_traces.sh --as: twice the same command, two traces
+for k in 1 2; do
+	workloads/recorder/record_traces.sh --out "$t/traces" --as sorty -- sort -n "$t/rt_in" \
+		>/dev/null || fail "record_traces.sh --as"
+done
+[ "$(ls "$t"/traces/sorty-sort-*.trc.xz | wc -l)" -eq 2 ] || fail "record_traces: $(ls "$t/traces")"
+for f in "$t"/traces/*.xz; do
+	"$tr" stats "$f" | grep -q '^ops         [1-9]' || fail "$f: no ops"
+	xz -dc "$f" | head -1 | grep -q '^# allocrec trace v1 exe=/usr/bin/sort pid=[0-9]* threads=1 ops=' ||
+		fail "$f: header: $(xz -dc "$f" | head -1)"
+done
 
 # ---- the program's view: SIGINT looks untouched (Python installs its handler then) -----
 out=$(rec "$t/py" python3 -c 'import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)')
