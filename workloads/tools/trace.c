@@ -27,7 +27,8 @@ static void usage(FILE *f)
 	      "hermit64 hermit_box (seeded; default 1000000 ops, seed 1, 1 thread; hermit_box:\n"
 	      "128 threads, Hermit #1984's calloc(64) + free loop).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
-	      "CS:APP .rep, valgrind --trace-malloc=yes logs, Android memory_replay text.\n"
+	      "libmtbrec.so recordings (.rec), CS:APP .rep, valgrind --trace-malloc=yes logs,\n"
+	      "Android memory_replay text (workloads/FORMATS.md).\n"
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
 	      "--lenient: skip and count bad ops (unknown op, free of a never-allocated id,\n"
 	      "absurd size) instead of failing.\n",
