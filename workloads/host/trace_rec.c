@@ -258,8 +258,8 @@ static int make_cursors(struct rd *r)
 }
 
 /* ---- pass 2: the merge ------------------------------------------------------------ */
-/* Moves c to its next event (key); 1 if there is one, 0 at its end, -1 on error
- * (lenient: the rest of a bad block is skipped, counted). */
+/* Moves c to its next event (key); 1 if there is one, 0 at its end, -1 on error,
+ * -2 after skipping the rest of a malformed block (lenient, counted). */
 static int advance(struct rd *r, struct rd_cursor *c)
 {
 	if (c->phase == 0 && c->r.op == REC_REALLOC && c->key == c->r.seq) {
@@ -292,16 +292,27 @@ static int advance(struct rd *r, struct rd_cursor *c)
 		c->st = (struct rec_state){k->base > c->st.seq ? k->base : c->st.seq, 0};
 	}
 	c->left--;
+	c->pending = 0;
 	if (!rec_decode(&c->p, c->end, &c->st, &c->r)) {
-		int rc = rd_bad(r, "offset %llu: thread %u: malformed record",
-				(unsigned long long)c->block_off, c->thread);
-		r->b->skipped += r->b->lenient ? c->left : 0;
+		if (rd_bad(r, "offset %llu: thread %u: malformed record",
+			   (unsigned long long)c->block_off, c->thread))
+			return -1;
+		r->b->skipped += c->left; /* lenient: the rest of the block too */
 		c->left = 0;
 		c->p = c->end;
-		return rc ? -1 : advance(r, c);
+		return -2;
 	}
 	c->key = c->r.seq;
 	return 1;
+}
+
+/* advance, past malformed blocks (lenient). */
+static int next_event(struct rd *r, struct rd_cursor *c)
+{
+	int rc;
+	while ((rc = advance(r, c)) == -2)
+		c->r.op = REC_NOP;
+	return rc;
 }
 
 static bool heap_less(const struct rd *r, uint32_t a, uint32_t b)
@@ -402,7 +413,7 @@ static int gap(struct rd *r, uint64_t last, uint64_t first_dropped)
 static int merge(struct rd *r)
 {
 	for (uint32_t i = 0; i < r->ncur; i++) {
-		int rc = advance(r, &r->cur[i]);
+		int rc = next_event(r, &r->cur[i]);
 		if (rc < 0)
 			return -1;
 		if (rc)
@@ -424,7 +435,7 @@ static int merge(struct rd *r)
 			if (apply(r, c))
 				return -1;
 		}
-		int rc = advance(r, c);
+		int rc = next_event(r, c);
 		if (rc < 0)
 			return -1;
 		if (rc)

@@ -93,9 +93,10 @@ EXPORT sighandler_t signal(int sig, sighandler_t h)
 }
 
 /* ---- _exit ---------------------------------------------------------------------- */
+/* No sync mode after it: a vfork child's _exit would switch its parent (same memory). */
 EXPORT void _exit(int status)
 {
-	rec_flush_all(1, 1);
+	rec_flush_all(1, 0);
 	void (*real)(int) = dlsym(RTLD_NEXT, "_exit");
 	real(status);
 	__builtin_unreachable();
