@@ -32,6 +32,7 @@
 
 #include "../frame.h"
 #include "../../workloads/host/hostmem.h"
+#include "../../workloads/host/out_file.h"
 #include "../../workloads/host/spill_heap.h"
 #include "../frame_freelist.h"
 
@@ -555,19 +556,14 @@ int main(int argc, char **argv)
 {
 	struct opts o = parse_args(argc, argv);
 	struct bench b = {.out = stdout, .seed = o.seed};
-	char tmp[4096];
-	if (o.out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-		if (!(b.out = fopen(tmp, "w"))) {
-			fprintf(stderr, "frame_bench: %s: %s\n", tmp, strerror(errno));
-			return 1;
-		}
-	}
+	struct out_file of = {0};
+	int e = o.out ? out_open(&of, o.out) : 0;
+	if (e)
+		return out_fail("frame_bench", o.out, e);
+	if (o.out)
+		b.out = of.f;
 	run_all(&b, &o);
-	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
-		fprintf(stderr, "frame_bench: writing %s: %s\n", o.out, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
+	if (o.out && (e = out_commit(&of)))
+		return out_fail("frame_bench", o.out, e);
 	return 0;
 }

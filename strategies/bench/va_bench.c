@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "../../workloads/host/va_host.h"
+#include "../../workloads/host/out_file.h"
 #include "../va_btree.h"
 
 static const char *usage =
@@ -327,19 +328,14 @@ int main(int argc, char **argv)
 	struct opts o = parse_args(argc, argv);
 	struct bench b = {.out = stdout, .seed = o.seed, .rounds = o.rounds, .pairs = o.pairs};
 	parse_virt(o.virt, b.run);
-	char tmp[4096];
-	if (o.out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-		if (!(b.out = fopen(tmp, "w"))) {
-			fprintf(stderr, "va_bench: %s: %s\n", tmp, strerror(errno));
-			return 1;
-		}
-	}
+	struct out_file of = {0};
+	int e = o.out ? out_open(&of, o.out) : 0;
+	if (e)
+		return out_fail("va_bench", o.out, e);
+	if (o.out)
+		b.out = of.f;
 	run_all(&b);
-	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
-		fprintf(stderr, "va_bench: writing %s: %s\n", o.out, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
+	if (o.out && (e = out_commit(&of)))
+		return out_fail("va_bench", o.out, e);
 	return 0;
 }

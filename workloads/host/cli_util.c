@@ -1,9 +1,11 @@
 /* cli_util.c: shared command-line helpers of the host tools (contracts in
  * cli_util.h). Invariant of cli_write_rows: OUT is either untouched or holds all
- * the rows (they go to OUT.tmp.PID first, renamed only when every byte is out).
+ * the rows (out_file.h: a temp file renamed over a regular OUT only when every byte
+ * is out; a FIFO or device is written through, never replaced).
  */
 #define _GNU_SOURCE
 #include "cli_util.h"
+#include "out_file.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -48,17 +50,13 @@ int cli_write_rows(const char *prog, const char *out, const char *rows)
 		fputs(rows, stdout);
 		return fflush(stdout) ? 1 : 0;
 	}
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	bool bad = !f || fputs(rows, f) < 0;
-	bad |= f && fclose(f) != 0;
-	if (bad || rename(tmp, out)) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(errno));
-		unlink(tmp);
-		return 1;
+	struct out_file o;
+	int e = out_open(&o, out);
+	if (!e) {
+		fputs(rows, o.f); /* a write error stays in o.f: out_commit reports it */
+		e = out_commit(&o);
 	}
-	return 0;
+	return e ? out_fail(prog, out, e) : 0;
 }
 
 void cli_pin_attr(pthread_attr_t *attr, unsigned i)

@@ -19,8 +19,9 @@ bool cli_parse_u64(const char *s, uint64_t *v);
 const char *cli_build_id(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t cli_mono_ns(void);
-/* Writes rows to stdout (out NULL) or atomically to out (OUT.tmp.PID, then rename);
- * 0, or 1 after "PROG: cannot write OUT: why" (then out is untouched, no temp left). */
+/* Writes rows to stdout (out NULL) or to out as out_file.h does (a regular file
+ * replaced atomically, a FIFO or device written through); 0, or after "PROG: cannot
+ * write OUT: why" 1 (out untouched, no temp left), 2 when out is a directory. */
 int cli_write_rows(const char *prog, const char *out, const char *rows);
 /* Sets attr's affinity to the i-th host CPU this process may run on (modulo their
  * count): a replay or benchmark CPU stays one core, as a kernel's CPU does (left to

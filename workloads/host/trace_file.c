@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "trace_file.h"
+#include "out_file.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -262,44 +263,43 @@ void trace_loaded_free(struct trace_loaded *t)
 	t->img = NULL;
 }
 
+/* The writers' end: 0, or -1 with "cannot write PATH: why" in err (-2: PATH can be no
+ * output, a directory). */
+static int write_status(const char *path, int e, char *err, size_t errlen)
+{
+	if (!e)
+		return 0;
+	snprintf(err, errlen, "cannot write %s: %s", path, strerror(-e));
+	return e == -EISDIR ? -2 : -1;
+}
+
 int trace_write_bin(const char *path, const struct trace *t, char *err, size_t errlen)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
+	struct out_file o;
+	int e = out_open(&o, path);
+	if (e)
+		return write_status(path, e, err, errlen);
 	uint8_t hdr[TRACE_HEADER_SIZE];
 	trace_header_encode(&t->h, hdr);
 	size_t n = t->h.nops;
-	int bad = fwrite(hdr, 1, sizeof(hdr), f) != sizeof(hdr) ||
-		  (n && fwrite(t->ops, sizeof(*t->ops), n, f) != n);
-	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path)) {
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	fwrite(hdr, 1, sizeof(hdr), o.f); /* a write error stays in o.f for out_commit */
+	if (n)
+		fwrite(t->ops, sizeof(*t->ops), n, o.f);
+	return write_status(path, out_commit(&o), err, errlen);
 }
 
 int trace_write_trc(const char *path, const struct trace *t, const char *exe, char *err,
 		    size_t errlen)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
+	struct out_file out;
+	int e = out_open(&out, path);
+	if (e)
+		return write_status(path, e, err, errlen);
+	FILE *f = out.f;
 	fprintf(f, "# allocrec trace v1 exe=%s pid=0 threads=%u ops=%llu objects=%llu "
 		   "peak_live=%llu\n", exe, t->h.nthreads, (unsigned long long)t->h.nops,
 		(unsigned long long)t->h.nobjects, (unsigned long long)t->h.peak_live);
-	for (uint64_t i = 0; i < t->h.nops; i++) {
+	for (uint64_t i = 0; i < t->h.nops && !ferror(f); i++) {
 		const struct trace_op *o = &t->ops[i];
 		fprintf(f, "%u %s %u", o->thread, trace_op_name(o->op), o->id);
 		if (o->op != TOP_FREE)
@@ -308,12 +308,5 @@ int trace_write_trc(const char *path, const struct trace *t, const char *exe, ch
 			fprintf(f, " %llu", 1ull << o->align_log2);
 		fputc('\n', f);
 	}
-	int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path)) {
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return write_status(path, out_commit(&out), err, errlen);
 }

@@ -43,10 +43,12 @@ int trace_load_mem(const char *name, const char *data, size_t len, bool lenient,
 		   struct trace_loaded *out, char *err, size_t errlen);
 void trace_loaded_free(struct trace_loaded *t);
 
-/* Writes t as a binary trace to path atomically (temp file + rename); 0 or -1 (err). */
+/* Writes t as a binary trace to path as out_file.h does (a regular file replaced
+ * atomically, a FIFO or device written through, never replaced); 0, or -1 with
+ * "cannot write PATH: why" in err (-2: path is a directory, no output). */
 int trace_write_bin(const char *path, const struct trace *t, char *err, size_t errlen);
 
-/* Writes t as allocrec v1 text (ids are t's dense ids); atomic; 0 or -1 (err). */
+/* Writes t as allocrec v1 text (ids are t's dense ids); as trace_write_bin. */
 int trace_write_trc(const char *path, const struct trace *t, const char *exe, char *err,
 		    size_t errlen);
 

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../host/out_file.h"
+
 #define MAX_KEYS 256
 
 struct field {
@@ -217,13 +219,11 @@ int main(int argc, char **argv)
 		for (int k = 0; k < rows[i].n; k++)
 			add_key(rows[i].f[k].key);
 
-	char tmp[4096];
-	FILE *f = stdout;
-	if (out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-		if (!(f = fopen(tmp, "w")))
-			die(tmp, 0, strerror(errno));
-	}
+	struct out_file of = {.f = stdout};
+	int e = out ? out_open(&of, out) : 0;
+	if (e)
+		return out_fail("rows2csv", out, e);
+	FILE *f = of.f;
 	for (int k = 0; k < nkeys; k++) {
 		if (k)
 			fputc(',', f);
@@ -238,9 +238,7 @@ int main(int argc, char **argv)
 		}
 		fputc('\n', f);
 	}
-	if (out && (fclose(f) != 0 || rename(tmp, out) != 0)) {
-		unlink(tmp);
-		die(out, 0, strerror(errno));
-	}
+	if (out && (e = out_commit(&of)))
+		return out_fail("rows2csv", out, e);
 	return 0;
 }

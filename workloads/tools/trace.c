@@ -68,7 +68,7 @@ static int cmd_convert(const char *in, const char *out, bool lenient)
 		       (unsigned long long)lt.t.h.nops, (unsigned long long)lt.t.h.nobjects,
 		       lt.t.h.nthreads, (unsigned long long)lt.t.h.peak_live);
 	trace_loaded_free(&lt);
-	return rc ? 1 : 0;
+	return rc ? (rc == -2 ? 2 : 1) : 0;
 }
 
 static void print_stats(const char *path, const struct trace_loaded *lt)
@@ -123,9 +123,9 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *g
 	int rc = 1;
 	if (gen_host_run(k, p, &ops, &t))
 		fprintf(stderr, "trace: gen %s: bad parameters or out of memory\n", name);
-	else if (has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
-					 : trace_write_bin(out, &t, err, sizeof(err)))
-		fprintf(stderr, "trace: %s\n", err);
+	else if ((rc = has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
+					       : trace_write_bin(out, &t, err, sizeof(err))))
+		rc = rc == -2 ? 2 : 1, fprintf(stderr, "trace: %s\n", err);
 	else
 		rc = 0, printf("%s -> %s: %llu ops, %u threads, peak_live %llu\n", name, out,
 			       (unsigned long long)t.h.nops, t.h.nthreads,
