@@ -9,6 +9,7 @@
 #   included: the null heap shows that share). Prints "allocator ops Ir Ir/op"; --out
 #   also writes it as CSV (atomically). Needs build/bin/heap_bench and valgrind.
 set -euo pipefail
+. "$(dirname "$0")/out_lib.sh"
 pairs=100000 out='' heaps=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -45,5 +46,5 @@ for h in "${heaps[@]}"; do
 	echo "hermit64,$h,$ops,$ir,$per,${MTB_BUILD_ID:-dev}" >>"$tmp/rows.csv"
 done
 if [ -n "$out" ]; then
-	cp "$tmp/rows.csv" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+	out_install "$tmp/rows.csv" "$out" heap_callgrind || exit $?
 fi
