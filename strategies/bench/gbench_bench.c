@@ -254,7 +254,11 @@ int main(int argc, char **argv)
 			    "the\n"
 			    "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
 			return 0;
-		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+		} else if (!strcmp(argv[i], "--out")) {
+			if (i + 1 == argc) {
+				fputs("gbench_bench: --out needs a value\n", stderr);
+				return 2;
+			}
 			out = argv[++i];
 		} else if (!strcmp(argv[i], "--quick")) {
 			args[n++] = min_time;

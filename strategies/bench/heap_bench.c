@@ -109,12 +109,19 @@ static _Noreturn void bad(const char *msg, const char *arg)
 static uint64_t arg_num(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
 	uint64_t n;
-	char msg[96];
-	snprintf(msg, sizeof(msg), "%s needs a number in %llu..%llu", opt, (unsigned long long)lo,
-		 (unsigned long long)hi);
-	if (!v || !cli_parse_u64(v, &n) || n < lo || n > hi)
-		bad(msg, v);
+	if (!cli_num("heap_bench", opt, v, lo, hi, &n))
+		exit(2);
 	return n;
+}
+
+/* The value of a string option: v, or exits 2 saying that opt needs one. */
+static const char *arg_str(const char *opt, const char *v)
+{
+	if (!v) {
+		fprintf(stderr, "heap_bench: %s needs a value\n", opt);
+		exit(2);
+	}
+	return v;
 }
 
 /* Whether name is an element of the comma list (NULL: everything is). */
@@ -148,8 +155,8 @@ static void check_list(const char *opt, const char *list, const char *const *nam
 /* One option with its value v; false if a is not an option taking a value. */
 static bool parse_valued(struct opts *o, const char *a, const char *v)
 {
-	if (!strcmp(a, "--out") && v)
-		o->out = v;
+	if (!strcmp(a, "--out"))
+		o->out = arg_str(a, v);
 	else if (!strcmp(a, "--duration-ms"))
 		o->dur = (double)arg_num(a, v, 10, 100000) / 1000.0;
 	else if (!strcmp(a, "--warmup-ms"))
@@ -166,14 +173,14 @@ static bool parse_valued(struct opts *o, const char *a, const char *v)
 		o->mem_mib = arg_num(a, v, 64, 1 << 20);
 	else if (!strcmp(a, "--callgrind"))
 		o->callgrind = (long)arg_num(a, v, 1, 1ull << 40);
-	else if (!strcmp(a, "--only") && v)
-		o->only = v;
-	else if (!strcmp(a, "--heaps") && v)
-		o->heaps = v;
-	else if (!strcmp(a, "--phys") && v)
-		o->phys = v;
-	else if (!strcmp(a, "--virt") && v)
-		o->virt = v;
+	else if (!strcmp(a, "--only"))
+		o->only = arg_str(a, v);
+	else if (!strcmp(a, "--heaps"))
+		o->heaps = arg_str(a, v);
+	else if (!strcmp(a, "--phys"))
+		o->phys = arg_str(a, v);
+	else if (!strcmp(a, "--virt"))
+		o->virt = arg_str(a, v);
 	else
 		return false;
 	return true;
@@ -197,7 +204,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		}
 		if (!parse_valued(o, a, v))
-			bad("unknown or incomplete argument (see --help)", a);
+			bad("unknown argument (see --help)", a);
 	}
 	const struct frame_ops *f = heap_fixture_frame_ops(o->phys);
 	const struct va_ops *va = heap_fixture_va_ops(o->virt);

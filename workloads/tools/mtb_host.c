@@ -73,7 +73,8 @@ static void usage(FILE *f)
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
 	      "  --out FILE         write the JSON rows there (atomically), else stdout\n"
 	      "  --build ID         build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
-	      "  --lenient          skip bad ops in text traces instead of failing\n",
+	      "  --lenient          skip bad ops in text traces instead of failing\n"
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n",
 	      f);
 }
 
@@ -82,28 +83,35 @@ static int die(const char *msg, const char *arg)
 	return cli_die("mtb_host", msg, arg);
 }
 
+/* --cpus: comma-separated decimal counts 1..HEAP_MAX_CPUS, at most 16, no empty one. */
 static bool parse_cpus(const char *s, struct opts *o)
 {
 	o->ncpus_list = 0;
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (const char *p = s;; p++) {
+		size_t n = strcspn(p, ",");
+		char tok[24];
 		uint64_t v;
-		if (!cli_parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS || o->ncpus_list == 16)
+		snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : sizeof(tok) - 1), p);
+		if (n >= sizeof(tok) || !cli_parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS ||
+		    o->ncpus_list == 16)
 			return false;
 		o->cpus[o->ncpus_list++] = (unsigned)v;
+		p += n;
+		if (!*p)
+			return true;
 	}
-	return o->ncpus_list > 0;
 }
 
 /* A numeric option c with value s into o; 0 or 2 (message printed). */
 static int parse_num(int c, const char *s, struct opts *o)
 {
-	uint64_t v;
-	if (!cli_parse_u64(s, &v) || (c != 's' && c != 'F' && (!v || v > UINT32_MAX)))
-		return die("bad number", s);
-	if (c == 'M' && (v < 16 || v > (64u << 10)))
-		return die("bad --mem (16..65536 MiB)", s);
+	static const char *const names[] = {"--ops", "--threads", "--slots", "--seed", "--mem",
+					    "--fixed-heap"};
+	int i = (int)(strchr("nTSsMF", c) - "nTSsMF");
+	uint64_t v, lo = c == 's' || c == 'F' ? 0 : c == 'M' ? 16 : 1,
+		    hi = c == 's' || c == 'F' ? UINT64_MAX : c == 'M' ? 64u << 10 : UINT32_MAX;
+	if (!cli_num("mtb_host", names[i], s, lo, hi, &v))
+		return 2;
 	if (c == 'F' && v && v < PAGE_SIZE)
 		return die("bad --fixed-heap (bytes, 0 or at least 4096)", s);
 	if (c == 'M') o->mem_mib = v;
@@ -132,7 +140,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->build = cli_build_id();
 	int c, rc = 0;
 	opterr = 0;
-	while (!rc && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't': o->trace = optarg; break;
 		case 'g': o->gen = optarg; break;
@@ -148,11 +156,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'C': return 4;
 		case 'c':
 			if (!parse_cpus(optarg, o))
-				return die("bad --cpus (1..64, comma separated)", optarg);
+				return die("bad --cpus (decimal counts 1..64, comma separated)", optarg);
 			break;
 		case 'n': case 'T': case 'S': case 's': case 'M': case 'F':
 			rc = parse_num(c, optarg, o);
 			break;
+		case ':':
+			fprintf(stderr, "mtb_host: %s needs a value\n", argv[optind - 1]);
+			return 2;
 		default: return die("unknown option (see --help)", argv[optind - 1]);
 		}
 	}

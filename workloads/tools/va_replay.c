@@ -84,13 +84,25 @@ static void usage(FILE *f)
 	      "  --check          run the strategy's invariant check after every op\n"
 	      "  --out FILE       write the rows there (atomically), else stdout\n"
 	      "  --build ID       build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
-	      "  --lenient        skip bad trace lines instead of failing\n",
+	      "  --lenient        skip bad trace lines instead of failing\n"
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n",
 	      f);
 }
 
 static int die(const char *msg, const char *arg)
 {
 	return cli_die("va_replay", msg, arg);
+}
+
+/* --ops, --slots, --seed or --size-tib (getopt code c) into o; false after a message. */
+static bool parse_num(int c, const char *s, struct opts *o)
+{
+	switch (c) {
+	case 'n': return cli_num("va_replay", "--ops", s, 1, 1ull << 32, &o->ops);
+	case 'S': return cli_num("va_replay", "--slots", s, 1, 1u << 24, &o->slots);
+	case 's': return cli_num("va_replay", "--seed", s, 0, UINT64_MAX, &o->seed);
+	default: return cli_num("va_replay", "--size-tib", s, 1, 64, &o->size_tib);
+	}
 }
 
 /* 0, 1 (help) or 2 (bad usage, message printed). */
@@ -105,8 +117,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){.virt = "all", .ops = 100000, .slots = 1000, .seed = 1, .size_tib = 64};
 	o->build = cli_build_id();
 	opterr = 0;
-	for (int c; (c = getopt_long(argc, argv, "h", lo, NULL)) != -1;) {
-		uint64_t v;
+	for (int c; (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 't':
 			if (o->ntraces == MAX_TRACES)
@@ -121,15 +132,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'l': o->lenient = true; break;
 		case 'h': return 1;
 		case 'n': case 'S': case 's': case 'z':
-			if (!cli_parse_u64(optarg, &v) || (c == 'n' && (!v || v > (1ull << 32))) ||
-			    (c == 'S' && (!v || v > (1u << 24))) || (c == 'z' && (!v || v > 64)))
-				return die("bad number", optarg);
-			*(c == 'n' ? &o->ops : c == 'S' ? &o->slots : c == 's' ? &o->seed
-									: &o->size_tib) = v;
+			if (!parse_num(c, optarg, o))
+				return 2;
 			break;
+		case ':':
+			fprintf(stderr, "va_replay: %s needs a value\n", argv[optind - 1]);
+			return 2;
 		default:
-			return die("unknown option or missing value (see --help)",
-				   argv[optind - 1]);
+			return die("unknown option (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
