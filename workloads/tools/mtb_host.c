@@ -31,6 +31,7 @@
 #include "../host/heap_peer.h"
 #include "../host/host_ctx.h"
 #include "../host/host_run.h"
+#include "../host/trace_file.h"
 #include "../host/trace_iso.h"
 #include "../../strategies/tests/heap_support.h"
 
@@ -74,7 +75,7 @@ static void usage(FILE *f)
 	      "  --out FILE         write the JSON rows there (atomically), else stdout\n"
 	      "  --build ID         build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
 	      "  --lenient          skip bad ops in text traces instead of failing\n"
-	      "Numbers are decimal (010 is ten; no sign, no 0x).\n",
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n" TRACE_INPUT_HELP,
 	      f);
 }
 

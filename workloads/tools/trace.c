@@ -32,7 +32,7 @@ static void usage(FILE *f)
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
 	      "--lenient: skip and count bad ops (unknown op, free of a never-allocated id,\n"
 	      "absurd size) instead of failing.\n"
-	      "Numbers are decimal (010 is ten; no sign, no 0x).\n",
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n" TRACE_INPUT_HELP,
 	      f);
 }
 

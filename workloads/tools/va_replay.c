@@ -85,7 +85,7 @@ static void usage(FILE *f)
 	      "  --out FILE       write the rows there (atomically), else stdout\n"
 	      "  --build ID       build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
 	      "  --lenient        skip bad trace lines instead of failing\n"
-	      "Numbers are decimal (010 is ten; no sign, no 0x).\n",
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n" TRACE_INPUT_HELP,
 	      f);
 }
 
