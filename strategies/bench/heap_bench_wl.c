@@ -86,13 +86,16 @@ struct hb_shared {
 	pthread_barrier_t bar;
 };
 
+/* One thread's state. Written on every op (ops, seed): each job has its own cache
+ * lines, or the two threads' counters would share one and every op would move it. */
 struct job {
-	struct hb_shared *sh;
+	_Alignas(64) struct hb_shared *sh;
 	unsigned cpu;
 	uint64_t seed;
 	uint64_t ops, ops_w, ops_e; /* all ops; at the warm-up mark; at the end mark */
 	double t_w, t_e;
 	bool warm_done, done;
+	char pad[64];
 };
 
 static double now_s(void)
