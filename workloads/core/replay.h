@@ -22,7 +22,8 @@
  *    what is left). No deadlock: the earliest unfinished op never waits. Peak live
  *    is the trace's (header) value; J&W #3 is not measured.
  *
- * What a latency includes: the heap call and the harness's bookkeeping around it. The
+ * What a latency includes: the heap call and the harness's bookkeeping around it, for
+ * a random sample of the ops (cfg.lat_every; every op by default). The
  * returned memory is touched right after (first and last byte and one byte per 4 KiB
  * page, as a program uses what it allocates; calloc: zeroed), outside the latency and
  * inside the wall time (elapsed_ns, ops_per_s): a first-touch page fault (host engine,
@@ -59,6 +60,10 @@ struct replay_cfg {
 	 * page-table edits; NULL when there are none (the guest's edits are real work). */
 	uint64_t (*standin)(void *ctx, unsigned cpu);
 	void *standin_ctx;
+	/* Latency sampling: one op in lat_every, drawn at random per op (a power of two;
+	 * 0 or 1: every op). Two clock reads cost about 50 ns on the host (kvm-clock),
+	 * more than many heap calls: timing every op makes the throughput the clock's. */
+	unsigned lat_every;
 };
 
 /* One object's slot: serial mode one per id, parallel mode one per allocation. */
@@ -94,6 +99,7 @@ struct replay_cpu {
 	int64_t live_delta, objs_delta; /* bytes/objects allocated minus freed by this CPU */
 	uint64_t t_start, t_end;
 	uint64_t standin;	/* ticks spent in the engine's stand-ins during the replay */
+	uint64_t lat_rng;	/* xorshift state of the latency sampling */
 	struct lat_hist lat;	/* per op, everything */
 	struct lat_hist lat_ex; /* per op, minus the stand-ins (only with cfg.standin) */
 };
@@ -135,6 +141,7 @@ struct replay_result {
 					 * this bounds any heap's speedup) */
 	struct heap_stats heap;		/* at the end, before leftovers are freed */
 	bool timed;			/* a clock was given */
+	unsigned lat_every;		/* latencies are over one op in this many, at random */
 	bool standin_known;		/* cfg.standin was given: the _ex fields hold */
 	uint64_t elapsed_ns, ops_per_s;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns, lat_mean_ns;
