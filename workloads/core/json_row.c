@@ -194,7 +194,10 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	}
 	if (fp_known) {
 		json_u64(j, "peak_footprint", r->heap.peak_footprint);
-		json_ppm(j, "frag4", r->frag4_ppm);
+		if (r->live_ordered) /* else live ran ahead of or behind the trace's order */
+			json_ppm(j, "frag4", r->frag4_ppm);
+		else
+			json_null(j, "frag4");
 	} else {
 		json_null(j, "peak_footprint");
 		json_null(j, "frag4");

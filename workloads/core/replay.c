@@ -373,6 +373,7 @@ void replay_finish(struct replay *r, struct replay_result *res)
 	res->parallel = r->cfg.parallel;
 	r->cfg.heap->stats(r->cfg.heap_st, &res->heap);
 	res->frag4_valid = res->heap.peak_footprint && res->peak_live;
+	res->live_ordered = r->serial || r->cfg.ncpus == 1;
 	res->frag4_ppm = res->frag4_valid ? frag_ppm(res->heap.peak_footprint, res->peak_live) : 0;
 	res->frag3_ppm = r->fp_at_peak_valid ? frag_ppm(r->fp_at_peak, res->peak_live) : 0;
 	if (r->cfg.clock)
