@@ -77,8 +77,7 @@ static struct slab_msg *msg_get(struct slab_cpu *c)
 }
 
 /* The fallback: p linked into c's batch for owner. */
-static void batch_add(struct slab_heap *h, struct slab_cpu *c, unsigned owner, void *p,
-		      size_t size)
+static void batch_add(struct slab_heap *h, struct slab_cpu *c, unsigned owner, void *p, size_t size)
 {
 	struct slab_batch *b = &c->out[owner];
 	*(void **)p = b->head;
