@@ -34,8 +34,8 @@
 #define SLAB_PARK_SPAN	1u	       /* a class's last slab stays when it empties: span <= this */
 #define SLAB_BATCH	32u	       /* remote frees per message */
 #define SLAB_BATCH_BYTES (64u << 10)   /* ... or this many requested bytes, whichever first */
-#define SLAB_MSG_CAP	29u	       /* object pointers per remote-free message */
-#define SLAB_MSGS	16u	       /* messages a CPU owns for sending */
+#define SLAB_MSG_CAP	61u	       /* object pointers per remote-free message */
+#define SLAB_MSGS	32u	       /* messages a CPU owns for sending */
 #define SLAB_LCACHE	8u	       /* freed large objects a CPU keeps mapped */
 #define SLAB_LCACHE_PAGES 1024u	       /* ... in pages, per kept chunk allowed (4 MiB) */
 #define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
@@ -113,7 +113,7 @@ struct slab_msg {
 	uint64_t bytes;	       /* requested bytes of the objects */
 	void *p[SLAB_MSG_CAP];
 } __attribute__((aligned(64)));
-_Static_assert(sizeof(struct slab_msg) == 256, "slab_msg: four cache lines");
+_Static_assert(sizeof(struct slab_msg) == 512, "slab_msg: eight cache lines");
 
 /* Everything but inbox is touched by the owner CPU only (stats read relaxed). */
 struct slab_cpu {

@@ -195,7 +195,9 @@ void slab_stats(const void *st, struct heap_stats *out)
 	out->peak_footprint = atomic_load_rlx(&h->peak_frames) * PAGE_SIZE;
 	out->va_bytes = atomic_load_rlx(&h->va_bytes);
 	out->chunks_returned = atomic_load_rlx(&h->chunks_returned);
-	out->meta_bytes = sizeof(*h);
+	/* The state's per-CPU part for the CPUs in use (the rest, up to HEAP_MAX_CPUS, is
+	 * never touched), and every chunk header. */
+	out->meta_bytes = sizeof(*h) - (HEAP_MAX_CPUS - h->env.ncpus) * sizeof(struct slab_cpu);
 	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++) {
 		out->meta_bytes += atomic_load_rlx(&h->cpu[cpu].nchunks) * SLAB_HDR_BYTES;
 		out->remote_frees += atomic_load_rlx(&h->cpu[cpu].remote_frees);
