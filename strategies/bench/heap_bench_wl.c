@@ -126,6 +126,33 @@ static void ra_step(struct job *j, struct obj *v, size_t *n, size_t max)
 	}
 }
 
+__attribute__((noinline, noclone)) void hb_callgrind_random(struct job *j, struct obj *v,
+							     size_t *n, size_t max, long ops)
+{
+	for (long k = 0; k < ops; k++)
+		ra_step(j, v, n, max);
+}
+
+long hb_callgrind_random_run(struct contender *c, long ops, size_t max)
+{
+	struct hb_shared sh = {.c = c};
+	struct job j = {.sh = &sh, .cpu = 0, .seed = 42};
+	struct obj *v = hb_harness_map(RA_OBJS * sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return -1;
+	hb_callgrind_random(&j, v, &n, max, 0); /* resolved before the counted call */
+	for (long k = 0; k < ops; k++)
+		ra_step(&j, v, &n, max);
+	uint64_t before = j.ops;
+	hb_callgrind_random(&j, v, &n, max, ops);
+	long done = (long)(j.ops - before);
+	for (size_t i = 0; i < n; i++)
+		c_free(c, 0, v[i].p, v[i].size, v[i].align);
+	munmap(v, RA_OBJS * sizeof(*v));
+	return done;
+}
+
 static void random_actions(struct job *j)
 {
 	struct obj *v = hb_harness_map(RA_OBJS * sizeof(*v));

@@ -79,6 +79,9 @@ size_t hb_larson_extra(unsigned slots);
 /* Points sh->ls[].need into mem (hb_larson_extra(slots) bytes, zeroed). */
 void hb_larson_setup(struct hb_shared *sh, void *mem, unsigned slots);
 
+/* ops steps of random_actions on j's contender (callgrind's toggle function). */
+void hb_callgrind_random(struct job *j, struct obj *v, size_t *n, size_t max, long ops);
+
 /* Writes the first and last byte of a new object, as a program would. */
 static inline void hb_touch(void *p, size_t n)
 {
