@@ -334,8 +334,8 @@ static void run_cleanup(struct hb_shared *sh)
 		munmap(sh->sets, sh->sets_len);
 }
 
-/* ops/s over the threads' windows; -1 after a failure, or when no op fell into the
- * timed window (every thread was descheduled through it: a busy machine). */
+/* ops/s over the threads' windows; -1 after a failure, HB_NOT_TIMED when no op fell
+ * into the timed window. */
 static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned n)
 {
 	double ops = 0, t_w = j[0].t_w, t_e = j[0].t_e;
@@ -344,7 +344,9 @@ static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned
 		t_w = j[t].t_w < t_w ? j[t].t_w : t_w;
 		t_e = j[t].t_e > t_e ? j[t].t_e : t_e;
 	}
-	return sh->failed || ops <= 0 || t_e <= t_w ? -1 : ops / (t_e - t_w);
+	if (sh->failed)
+		return -1;
+	return ops <= 0 || t_e <= t_w ? HB_NOT_TIMED : ops / (t_e - t_w);
 }
 
 double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *tm)
