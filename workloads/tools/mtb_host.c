@@ -278,6 +278,10 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 		fprintf(stderr, "mtb_host: %s\n", err);
 		return 1;
 	}
+	host_run_failure_line(&out, err, sizeof(err));
+	if (err[0])
+		fprintf(stderr, "mtb_host: %s, %u CPU(s), %s: %s\n", c->heap->name, ncpus,
+			c->parallel ? "parallel" : "serial", err);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	bool over = cores > 0 && ncpus > (unsigned)cores;
 	char combo[96];
