@@ -341,7 +341,8 @@ static void sum_cpus(const struct replay *r, struct replay_result *res)
 		res->failed += pc->failed;
 		res->cross_cpu_frees += pc->cross_frees;
 		res->busiest_cpu_ops = MM_MAX(res->busiest_cpu_ops, pc->ops);
-		if (pc->fail_op1 && (!res->first_failure_op || pc->fail_op1 < res->first_failure_op)) {
+		if (pc->fail_op1 &&
+		    (!res->first_failure_op || pc->fail_op1 < res->first_failure_op)) {
 			res->first_failure_op = pc->fail_op1; /* + 1 until replay_finish */
 			res->first_failure_size = pc->fail_size;
 		}
