@@ -119,5 +119,9 @@ double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timi
 /* callgrind mode: ops alloc+free pairs of `size` bytes on CPU 0, in the non-inlined
  * function hb_callgrind_hermit64 (valgrind --toggle-collect=hb_callgrind_hermit64). */
 void hb_callgrind_hermit64(struct contender *c, long pairs, size_t size);
+/* Talc's random actions (sizes up to max) on a fresh c: ops untimed, then ops more
+ * inside hb_callgrind_random (its toggle); returns the ops done inside, or -1 when
+ * the harness's array cannot be mapped. Frees what is left. */
+long hb_callgrind_random_run(struct contender *c, long ops, size_t max);
 
 #endif

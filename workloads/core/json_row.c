@@ -221,7 +221,9 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 		json_u64(j, "peak_footprint", r->heap.peak_footprint);
 	else
 		json_null(j, "peak_footprint");
-	if (fp_known && !r->failure_unmeasured)
+	/* frag4 needs the trace's order of live bytes (not on several CPUs in parallel:
+	 * live ran ahead of or behind it) and the live bytes the trace reached. */
+	if (fp_known && !r->failure_unmeasured && r->live_ordered)
 		json_ppm(j, "frag4", r->frag4_ppm);
 	else
 		json_null(j, "frag4");
@@ -250,6 +252,7 @@ static void timing_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "lat_p999_ns", r->lat_p999_ns);
 	json_u64(j, "lat_max_ns", r->lat_max_ns);
 	json_u64(j, "lat_mean_ns", r->lat_mean_ns);
+	json_u64(j, "lat_every", r->lat_every);
 	if (!r->standin_known)
 		return;
 	/* The host engine's stand-ins for page-table edits (mmap calls), and the latency

@@ -41,7 +41,7 @@ uint64_t replay_mem_size(const struct trace *t, const struct replay_cfg *cfg)
 int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t, void *mem)
 {
 	if (!cfg->heap || !cfg->ncpus || cfg->ncpus > HEAP_MAX_CPUS ||
-	    (cfg->parallel && t->h.nops > UINT32_MAX))
+	    (cfg->parallel && t->h.nops > UINT32_MAX) || (cfg->lat_every & (cfg->lat_every - 1)))
 		return MM_EINVAL;
 	mm_zero(r, sizeof(*r));
 	r->cfg = *cfg;
@@ -51,6 +51,10 @@ int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct tra
 	uint8_t *m = (uint8_t *)(uintptr_t)align_up((uintptr_t)mem, REPLAY_LINE);
 	r->cpu = (struct replay_cpu *)(void *)m;
 	mm_zero(r->cpu, cpus_size(cfg->ncpus));
+	for (unsigned c = 0; c < cfg->ncpus; c++)
+		r->cpu[c].lat_rng = 0x9e3779b97f4a7c15ull * (c + 1);
+	if (!r->cfg.lat_every)
+		r->cfg.lat_every = 1;
 	m += cpus_size(cfg->ncpus);
 	if (cfg->parallel)
 		return replay_plan(r, m);
@@ -160,23 +164,40 @@ static void do_realloc(struct replay *r, unsigned cpu, uint64_t index, uint64_t 
 	ob->cpu = (uint8_t)cpu;
 }
 
-/* One op (trace op index) on ob by cpu: the heap call is timed; touching the memory
- * it returned (and calloc's zeroing) follows, outside the latency but inside the wall
- * time. */
+/* True if this op of pc is one of the timed sample (one in cfg.lat_every, at random:
+ * a fixed stride could fall in step with a trace's pattern, e.g. only frees). */
+static bool lat_pick(const struct replay *r, struct replay_cpu *pc)
+{
+	if (!r->cfg.clock)
+		return false;
+	if (r->cfg.lat_every == 1)
+		return true;
+	uint64_t x = pc->lat_rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	pc->lat_rng = x;
+	return ((x >> 32) & (r->cfg.lat_every - 1)) == 0;
+}
+
+/* One op (trace op index) on ob by cpu: the heap call is timed (if sampled); touching
+ * the memory it returned (and calloc's zeroing) follows, outside the latency but inside
+ * the wall time. */
 static void do_op(struct replay *r, unsigned cpu, uint64_t index, unsigned op, uint64_t size,
 		  unsigned align_log2, struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
 	uint64_t old = ob->size;
 	void *before = ob->p;
-	uint64_t s0 = standin(r, cpu), t0 = now(r);
+	bool timed = lat_pick(r, pc);
+	uint64_t s0 = timed ? standin(r, cpu) : 0, t0 = timed ? now(r) : 0;
 	if (op <= TOP_MEMALIGN)
 		do_alloc(r, cpu, index, size, align_log2, ob);
 	else if (op == TOP_FREE)
 		do_free(r, cpu, ob);
 	else
 		do_realloc(r, cpu, index, size, ob);
-	if (r->cfg.clock) {
+	if (timed) {
 		uint64_t d = now(r) - t0;
 		lat_hist_add(&pc->lat, d);
 		if (r->cfg.standin) {
@@ -316,6 +337,7 @@ static void finish_timing(struct replay *r, struct replay_result *res)
 		lat_hist_init(&r->cpu[c].lat_ex);
 	}
 	res->timed = true;
+	res->lat_every = r->cfg.lat_every;
 	res->elapsed_ns = ticks_ns(r, t1 - t0);
 	res->ops_per_s =
 	    res->elapsed_ns
@@ -370,6 +392,7 @@ void replay_finish(struct replay *r, struct replay_result *res)
 	res->parallel = r->cfg.parallel;
 	r->cfg.heap->stats(r->cfg.heap_st, &res->heap);
 	res->frag4_valid = res->heap.peak_footprint && res->peak_live;
+	res->live_ordered = r->serial || r->cfg.ncpus == 1;
 	res->frag4_ppm = res->frag4_valid && !res->failure_unmeasured
 			     ? frag_ppm(res->heap.peak_footprint, res->peak_live)
 			     : 0;

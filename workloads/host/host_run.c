@@ -189,7 +189,8 @@ int host_run(const struct host_run_cfg *c, const struct trace *t, struct host_ru
 				.parallel = c->parallel,
 				.clock = mono_ns,
 				.wait = yield,
-				.standin = c->fops ? standin_ns : NULL};
+				.standin = c->fops ? standin_ns : NULL,
+				.lat_every = c->lat_every};
 	uint64_t len = replay_mem_size(t, &rc);
 	void *mem = map_zero(len);
 	int bad = !mem || replay_init(&R.r, &rc, t, mem) != MM_OK;

@@ -24,6 +24,7 @@ struct host_run_cfg {
 	bool parallel;
 	uint64_t mem_bytes;	   /* the machine's memory (ours) */
 	uint64_t fixed_heap_bytes; /* 0: Hermit's */
+	unsigned lat_every;	   /* replay_cfg.lat_every */
 };
 
 struct host_run_out {

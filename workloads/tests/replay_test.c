@@ -3,7 +3,8 @@
  * failure injection gives the documented OOM behaviour (serial and parallel: the first
  * failed op; parallel: no live/footprint snapshot, frag4 null), the deterministic JSON row
  * is identical across runs and CPU counts, and every generator's trace replays with
- * exact final accounting on 1 and 4 CPUs (serial; parallel is replay_mt_test). */
+ * exact final accounting on 1 and 4 CPUs (serial; parallel is replay_mt_test), and
+ * cfg.lat_every times one op in that many (the clock is read twice per timed op). */
 #include "../../strategies/tests/testlib.h"
 #include "../core/json_row.h"
 #include "wl_testutil.h"
@@ -161,6 +162,50 @@ static void test_generators(struct rng *rg)
 	CHECK(gen_run(GEN_LARSON, &bad, NULL, NULL, &t) != 0, "0 threads accepted");
 }
 
+static uint64_t clock_calls;
+static uint64_t count_clock(void *ctx)
+{
+	return ++clock_calls;
+}
+
+/* Clock reads of a serial replay of t with lat_every (begin and end marks: 2). */
+static uint64_t timed_reads(const struct trace *t, unsigned lat_every, int *rc)
+{
+	struct malloc_heap mh;
+	CHECK(heap_malloc_ops.init(&mh, NULL) == 0, "init");
+	struct replay_cfg cfg = {.heap = &heap_malloc_ops, .heap_st = &mh, .ncpus = 1,
+				 .clock = count_clock, .lat_every = lat_every};
+	struct replay r;
+	void *mem = malloc(replay_mem_size(t, &cfg));
+	clock_calls = 0;
+	*rc = replay_init(&r, &cfg, t, mem);
+	if (!*rc) {
+		struct replay_result res;
+		replay_run_serial(&r);
+		replay_finish(&r, &res);
+		CHECK(res.lat_every == (lat_every ? lat_every : 1), "lat_every in the result");
+		replay_release(&r);
+	}
+	free(mem);
+	return clock_calls;
+}
+
+static void test_lat_every(void)
+{
+	struct gen_params p = {5, 2, 40000, 0, 0, 0};
+	struct trace t;
+	wl_generate(GEN_LARSON, &p, &t);
+	int rc;
+	CHECK(timed_reads(&t, 0, &rc) == 2 * t.h.nops + 2 && !rc, "every op timed");
+	CHECK(timed_reads(&t, 1, &rc) == 2 * t.h.nops + 2 && !rc, "lat_every 1");
+	/* 1 in 8 at random: 5000 expected of 40000, sd 66; 5 sd either side. */
+	uint64_t n = (timed_reads(&t, 8, &rc) - 2) / 2;
+	CHECK(!rc && n > 4670 && n < 5330, "lat_every 8 timed %llu of 40000", (unsigned long long)n);
+	timed_reads(&t, 3, &rc);
+	CHECK(rc == MM_EINVAL, "lat_every 3 accepted");
+	free((void *)t.ops);
+}
+
 int main(void)
 {
 	struct rng rg = {test_seed("replay_test", 7)};
@@ -169,6 +214,7 @@ int main(void)
 	test_oom_parallel();
 	test_deterministic_row();
 	test_generators(&rg);
+	test_lat_every();
 	printf("replay_test: ok\n");
 	return 0;
 }
