@@ -57,9 +57,10 @@ for f in "$t"/*-*.err; do
 	grep -q "^mtb_host: .*, 2 CPU(s), $mode: [0-9]* allocation(s) failed .* op [0-9]* ([0-9]* bytes)" \
 		"$f" || fail "${f##*/}: no failure line on stderr: '$(cat "$f")'"
 done
-# Without failures nothing is printed and the fields are null.
+# Without failures nothing is printed and the fields are null (frag4 too: on 2 CPUs in
+# parallel the live set does not follow the trace's order).
 "$bin" --gen larson --ops 20000 --cpus 2 --mode parallel --out "$t/ok.json" 2>"$t/ok.err"
 [ ! -s "$t/ok.err" ] || fail "no failures, but stderr: $(cat "$t/ok.err")"
-python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["failed"] == 0 and r["first_failure_op"] is None and r["frag4"] >= 0 and "failure_note" not in r, r' "$t/ok.json" ||
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["failed"] == 0 and r["first_failure_op"] is None and r["frag4"] is None and r["peak_footprint"] > 0 and "failure_note" not in r, r' "$t/ok.json" ||
 	fail "a run without failures"
 echo "replay_failure_test: ok"
