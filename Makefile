@@ -231,7 +231,7 @@ report:
 FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
 FUZZ_LIB_SRCS := $(filter-out workloads/core/machine.c workloads/core/heap_null.c,$(WLCORE_SRCS)) \
 	$(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
-	workloads/host/panic.c \
+	workloads/host/panic.c workloads/host/json_read.c \
 	workloads/tests/malloc_heap.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -DMM_DEBUG=1

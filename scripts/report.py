@@ -255,7 +255,10 @@ def sec_footprint(doc, rows):
         if any((num(r.get(k)) or 0) < 0 for k in ("frag3", "frag4")):
             notes.append("footprint below live")
             below.append(r)
-        if num(r.get("failed")):
+        if num(r.get("failed")) and num(r.get("live_at_first_failure")) is None:
+            notes.append("%d allocations failed (parallel: live/footprint at the first not "
+                         "measured, frag4 null)" % num(r["failed"]))
+        elif num(r.get("failed")):
             notes.append("%d allocations failed (live/footprint at the first: %s)" % (
                 num(r["failed"]), fmt((num(r.get("live_at_first_failure")) or 0) /
                                       (num(r.get("footprint_at_first_failure")) or 1))))

@@ -86,7 +86,7 @@ struct replay_step {
 	uint32_t seq;  /* ordinal of this op among its object's ops */
 	uint8_t op, align_log2, flags;
 	uint8_t owner; /* CPU that allocated the object (whose slot array holds it) */
-	uint32_t pad;
+	uint32_t index; /* the op's index in the trace (failure reports) */
 };
 
 #define RSTEP_SHARED  1u /* the object lives in a shared slot */
@@ -101,6 +101,8 @@ struct replay_cpu {
 	int64_t live_delta, objs_delta; /* bytes/objects allocated minus freed by this CPU */
 	uint64_t t_start, t_end;
 	uint64_t standin;	/* ticks spent in the engine's stand-ins during the replay */
+	uint64_t fail_op1, fail_size; /* this CPU's first failed op: trace index + 1 (0: none),
+				       * and the size it asked for */
 	uint64_t lat_rng;	/* xorshift state of the latency sampling */
 	struct lat_hist lat;	/* per op, everything */
 	struct lat_hist lat_ex; /* per op, minus the stand-ins (only with cfg.standin) */
@@ -138,6 +140,14 @@ struct replay_result {
 	uint64_t live_at_first_failure; /* serial: live when an alloc first failed */
 	uint64_t fp_at_first_failure;	/* and the footprint then: Talc's heap
 					 * efficiency = live / footprint; 0 if none */
+	/* failed > 0: the trace index of the earliest op that failed and the size it asked
+	 * for. Serial: the first failure. Parallel: which ops fail depends on timing; this
+	 * is the earliest in trace order among those that did. */
+	uint64_t first_failure_op, first_failure_size;
+	/* Parallel mode with failed > 0: live and footprint at the first failure are not
+	 * measured (the other CPUs run on; the two *_at_first_failure fields are 0) and
+	 * peak_live, the trace's, was never reached, so frag4 is not valid either. */
+	bool failure_unmeasured;
 	uint64_t objects;		/* allocations (objects) in the trace */
 	bool parallel;			/* parallel mode: shared_objects holds */
 	uint64_t shared_objects;	/* objects that needed cross-CPU ordering */

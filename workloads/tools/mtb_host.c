@@ -177,6 +177,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /* The heap of --heap and, for one of ours, its lower layers; 0 or 2 (message). */
 static int find_heap(struct opts *o, struct host_run_cfg *c)
 {
+	/* Checked for every heap: a misspelt --phys/--virt is an error even where a peer
+	 * would not use it. */
+	if (!heap_fixture_frame_ops(o->phys))
+		return die("unknown or unmerged frame allocator (see --list)", o->phys);
+	if (o->virt && !heap_fixture_va_ops(o->virt))
+		return die("unknown or unmerged VA allocator (see --list)", o->virt);
 	if ((c->heap = heap_peer_find(o->heap))) {
 		char why[200];
 		return heap_peer_load(c->heap, why, sizeof(why)) ? 0 : die("peer not usable", why);
@@ -286,6 +292,10 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 		fprintf(stderr, "mtb_host: %s\n", err);
 		return 1;
 	}
+	host_run_failure_line(&out, err, sizeof(err));
+	if (err[0])
+		fprintf(stderr, "mtb_host: %s, %u CPU(s), %s: %s\n", c->heap->name, ncpus,
+			c->parallel ? "parallel" : "serial", err);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	bool over = cores > 0 && ncpus > (unsigned)cores;
 	char combo[96];
