@@ -12,7 +12,8 @@
  *
  *   gbench_bench [--out FILE] [--benchmark_* flags]
  * --out FILE writes Google Benchmark's JSON there (temp + rename); the console table goes
- * to stdout. --quick runs each benchmark for 0.01 s (tests).
+ * to stdout. --quick runs each benchmark for 0.01 s (tests). A --benchmark_filter that
+ * matches no benchmark (a misspelled name, an invalid regex) exits 2 naming it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -239,6 +240,16 @@ static void add_peers(void)
 	}
 }
 
+/* The value of the last --benchmark_filter= in args[0..n) ("." when none). */
+static const char *filter_of(char *const *args, int n)
+{
+	const char *f = ".";
+	for (int i = 1; i < n; i++)
+		if (!strncmp(args[i], "--benchmark_filter=", 19))
+			f = args[i] + 19;
+	return f;
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = NULL;
@@ -280,8 +291,16 @@ int main(int argc, char **argv)
 	heap_peer_reexec("gbench_bench", argv);
 	add_ours();
 	add_peers();
-	if (gb_main(n, args))
+	const char *filter = filter_of(args, n); /* before gb_main: it consumes args */
+	int rc = gb_main(n, args);
+	if (rc == 2)
+		fprintf(stderr, "gbench_bench: --benchmark_filter '%s' matched no benchmark (or is not a "
+			"valid regex; --benchmark_list_tests=true lists the names)\n", filter);
+	if (rc) {
+		if (out)
+			unlink(tmp);
 		return 2;
+	}
 	if (out && rename(tmp, out)) {
 		fprintf(stderr, "gbench_bench: cannot write %s: %s\n", out, strerror(errno));
 		unlink(tmp);

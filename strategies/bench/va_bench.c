@@ -228,16 +228,24 @@ struct opts {
 	uint64_t rounds, pairs, seed;
 };
 
-/* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
+/* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one (an
+ * unknown or empty name: "bitmap,,btree" and "" are errors, not fewer strategies). */
 static void parse_virt(const char *list, bool run[NVIRT])
 {
 	char buf[256];
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, "va_bench: --virt: list longer than %zu characters\n", sizeof(buf) - 1);
+		exit(2);
+	}
 	snprintf(buf, sizeof(buf), "%s", list);
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = va_host_find(tok);
+	for (char *tok = buf, *next; tok; tok = next) {
+		if ((next = strchr(tok, ',')))
+			*next++ = 0;
+		int v = *tok ? va_host_find(tok) : -1;
 		if (v < 0 || v >= NVIRT) {
-			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' "
-				"(bitmap, btree, btree-bare, freelist)\n", tok);
+			fprintf(stderr, "va_bench: --virt: %s '%s' in '%s' "
+				"(bitmap, btree, btree-bare, freelist)\n",
+				*tok ? "unknown strategy" : "empty name", tok, list);
 			exit(2);
 		}
 		run[v] = true;
