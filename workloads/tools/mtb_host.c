@@ -111,15 +111,18 @@ static bool parse_cpus(const char *s, struct opts *o)
 static int parse_num(int c, const char *s, struct opts *o)
 {
 	static const char *const names[] = {"--ops", "--threads", "--slots", "--seed", "--mem",
-					    "--fixed-heap"};
-	int i = (int)(strchr("nTSsMF", c) - "nTSsMF");
+					    "--fixed-heap", "--lat-every"};
+	int i = (int)(strchr("nTSsMFE", c) - "nTSsMFE");
 	uint64_t v, lo = c == 's' || c == 'F' ? 0 : c == 'M' ? 16 : 1,
-		    hi = c == 's' || c == 'F' ? UINT64_MAX : c == 'M' ? 64u << 10 : UINT32_MAX;
+		    hi = c == 's' || c == 'F' ? UINT64_MAX
+			 : c == 'M'	      ? 64u << 10
+			 : c == 'E'	      ? 4096
+					      : UINT32_MAX;
 	if (!cli_num("mtb_host", names[i], s, lo, hi, &v))
 		return 2;
 	if (c == 'F' && v && v < PAGE_SIZE)
 		return die("bad --fixed-heap (bytes, 0 or at least 4096)", s);
-	if (c == 'E' && (v > 4096 || (v & (v - 1))))
+	if (c == 'E' && (v & (v - 1)))
 		return die("bad --lat-every (a power of two, 1..4096)", s);
 	if (c == 'M') o->mem_mib = v;
 	else if (c == 'F') o->fixed_heap = v;
