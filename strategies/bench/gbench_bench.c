@@ -13,6 +13,8 @@
  *   gbench_bench [--out FILE] [--benchmark_* flags]
  * --out FILE writes Google Benchmark's JSON there (as workloads/host/out_file.h writes);
  * the console table goes to stdout. --quick runs each benchmark for 0.01 s (tests).
+ * A --benchmark_filter that matches no benchmark (a misspelled name, an invalid regex)
+ * exits 2 naming it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -240,6 +242,16 @@ static void add_peers(void)
 	}
 }
 
+/* The value of the last --benchmark_filter= in args[0..n) ("." when none). */
+static const char *filter_of(char *const *args, int n)
+{
+	const char *f = ".";
+	for (int i = 1; i < n; i++)
+		if (!strncmp(args[i], "--benchmark_filter=", 19))
+			f = args[i] + 19;
+	return f;
+}
+
 /* Runs the benchmarks registered (args[0..n), room for 3 more) with the JSON going to
  * out (NULL: none) as out_file.h writes it: the library writes only to a path of its
  * own, a private scratch file, copied into out once it succeeded. The exit status. */
@@ -264,7 +276,14 @@ static int run_to(char **args, int n, const char *out)
 		args[n++] = fmt;
 	}
 	args[n] = NULL;
-	int rc = gb_main(n, args) ? 2 : 0;
+	const char *filter = filter_of(args, n); /* before gb_main: it consumes args */
+	int rc = gb_main(n, args);
+	if (rc == 2)
+		fprintf(stderr,
+			"gbench_bench: --benchmark_filter '%s' matched no benchmark (or is not a "
+			"valid regex; --benchmark_list_tests=true lists the names)\n",
+			filter);
+	rc = rc ? 2 : 0;
 	e = out && !rc ? out_copy_from(&of, scratch) : 0;
 	if (out && (rc || e))
 		out_abort(&of);
@@ -290,7 +309,11 @@ int main(int argc, char **argv)
 			    "the\n"
 			    "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
 			return 0;
-		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+		} else if (!strcmp(argv[i], "--out")) {
+			if (i + 1 == argc) {
+				fputs("gbench_bench: --out needs a value\n", stderr);
+				return 2;
+			}
 			out = argv[++i];
 		} else if (!strcmp(argv[i], "--quick")) {
 			args[n++] = min_time;

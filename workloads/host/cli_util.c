@@ -23,11 +23,32 @@ int cli_die(const char *prog, const char *msg, const char *arg)
 
 bool cli_parse_u64(const char *s, uint64_t *v)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
+	uint64_t x = 0;
+	if (!s || !*s)
 		return false;
+	for (const char *p = s; *p; p++) {
+		uint64_t d = (uint64_t)(*p - '0');
+		if (*p < '0' || *p > '9' || x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+	     uint64_t *v)
+{
+	uint64_t x;
+	if (!s) {
+		fprintf(stderr, "%s: %s needs a value\n", prog, opt);
+		return false;
+	}
+	if (!cli_parse_u64(s, &x) || x < lo || x > hi) {
+		fprintf(stderr, "%s: %s: bad value '%s' (a decimal number in %llu..%llu)\n", prog,
+			opt, s, (unsigned long long)lo, (unsigned long long)hi);
+		return false;
+	}
 	*v = x;
 	return true;
 }

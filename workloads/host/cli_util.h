@@ -12,9 +12,15 @@
 
 /* Prints "PROG: MSG" (": ARG" when arg is not NULL) on stderr; returns 2 (bad usage). */
 int cli_die(const char *prog, const char *msg, const char *arg);
-/* Parses a whole unsigned number (strtoull base 0: decimal, 0x hex, 0 octal) into *v;
- * false (v untouched) on an empty string, trailing text, a leading '-' or overflow. */
+/* Parses a whole unsigned decimal number into *v: digits only, leading zeros are
+ * decimal ("010" is 10); false (v untouched) on NULL, an empty string, a sign, a
+ * blank, hex ("0x10"), trailing text or overflow past UINT64_MAX. */
 bool cli_parse_u64(const char *s, uint64_t *v);
+/* The value s of option opt as cli_parse_u64 in [lo, hi] into *v; false after one
+ * line on stderr: "PROG: OPT needs a value" (s NULL) or "PROG: OPT: bad value 'S'
+ * (a decimal number in LO..HI)". Callers exit 2. */
+bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+	     uint64_t *v);
 /* The rows' build id: $MTB_BUILD_ID when set, else "dev". Never NULL. */
 const char *cli_build_id(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
