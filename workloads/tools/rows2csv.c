@@ -36,12 +36,6 @@ static const char *const first_cols[] = {"engine", "timing_trusted", "kind", "co
 static char *keys[MAX_KEYS];
 static int nkeys;
 
-static void die(const char *file, long line, const char *msg)
-{
-	fprintf(stderr, "rows2csv: %s:%ld: %s\n", file, line, msg);
-	exit(1);
-}
-
 /* Bad input (a row, an argument): one line, exit 2. line 0: the file as a whole. */
 static void die_input(const char *file, long line, const char *msg)
 {
