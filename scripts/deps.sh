@@ -13,6 +13,7 @@ PKGS=(
 	libvirt-daemon-system libvirt-daemon-system-sysv    # libvirt engine (see PLATFORM-NOTES)
 	libvirt-clients libvirt-daemon-driver-qemu libvirt-dev
 	gnuplot-nox python3                                 # plots, report, test checks
+	chromium                                            # the HTML report, checked headless
 	libbenchmark-dev                                    # Google Benchmark
 	libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev  # peer allocators
 )

@@ -34,7 +34,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../workloads/host/cli_util.h"
 #include "../../workloads/host/va_host.h"
+#include "../../workloads/host/out_file.h"
 #include "../va_btree.h"
 
 static const char *usage =
@@ -46,7 +48,8 @@ static const char *usage =
 	"  --pairs N    alloc+free pairs per thread and round (default 5000)\n"
 	"  --seed N     seed of every random choice (default 1)\n"
 	"  --virt LIST  comma-separated strategies to run (default\n"
-	"               bitmap,btree,btree-bare,freelist; the ratio rows need all four)\n";
+	"               bitmap,btree,btree-bare,freelist; the ratio rows need all four)\n"
+	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
 #define NVIRT VA_HOST_NMAIN /* bitmap, btree, btree-bare, freelist */
 #define MAX_THREADS 2
@@ -211,16 +214,13 @@ static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 
 /* ---- main --------------------------------------------------------------------- */
 
+/* The value v of option opt, a decimal number in [lo, hi]; exits 2 after one line
+ * (cli_num) when it is missing or not one. */
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || *end || !*v || v[0] == '-' || x < lo || x > hi) {
-		fprintf(stderr, "va_bench: %s: bad value '%s' (%" PRIu64 "..%" PRIu64 ")\n", opt, v,
-			lo, hi);
+	uint64_t x;
+	if (!cli_num("va_bench", opt, v, lo, hi, &x))
 		exit(2);
-	}
 	return x;
 }
 
@@ -229,16 +229,24 @@ struct opts {
 	uint64_t rounds, pairs, seed;
 };
 
-/* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
+/* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one (an
+ * unknown or empty name: "bitmap,,btree" and "" are errors, not fewer strategies). */
 static void parse_virt(const char *list, bool run[NVIRT])
 {
 	char buf[256];
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, "va_bench: --virt: list longer than %zu characters\n", sizeof(buf) - 1);
+		exit(2);
+	}
 	snprintf(buf, sizeof(buf), "%s", list);
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = va_host_find(tok);
+	for (char *tok = buf, *next; tok; tok = next) {
+		if ((next = strchr(tok, ',')))
+			*next++ = 0;
+		int v = *tok ? va_host_find(tok) : -1;
 		if (v < 0 || v >= NVIRT) {
-			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' "
-				"(bitmap, btree, btree-bare, freelist)\n", tok);
+			fprintf(stderr, "va_bench: --virt: %s '%s' in '%s' "
+				"(bitmap, btree, btree-bare, freelist)\n",
+				*tok ? "unknown strategy" : "empty name", tok, list);
 			exit(2);
 		}
 		run[v] = true;
@@ -253,7 +261,7 @@ static struct opts parse_args(int argc, char **argv)
 					   {"virt", 1, 0, 'v'}, {"help", 0, 0, 'h'},
 					   {0, 0, 0, 0}};
 	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", 51, 5000, 1};
-	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:v:h", lo, NULL)) != -1;) {
+	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
@@ -261,7 +269,12 @@ static struct opts parse_args(int argc, char **argv)
 		case 's': o.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
 		case 'v': o.virt = optarg; break;
 		case 'h': fputs(usage, stdout); exit(0);
-		default: exit(2); /* getopt printed the one-line reason */
+		case ':':
+			fprintf(stderr, "va_bench: %s needs a value\n", argv[optind - 1]);
+			exit(2);
+		default:
+			fprintf(stderr, "va_bench: unknown option %s (see --help)\n", argv[optind - 1]);
+			exit(2);
 		}
 	}
 	if (optind != argc) {
@@ -327,19 +340,14 @@ int main(int argc, char **argv)
 	struct opts o = parse_args(argc, argv);
 	struct bench b = {.out = stdout, .seed = o.seed, .rounds = o.rounds, .pairs = o.pairs};
 	parse_virt(o.virt, b.run);
-	char tmp[4096];
-	if (o.out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-		if (!(b.out = fopen(tmp, "w"))) {
-			fprintf(stderr, "va_bench: %s: %s\n", tmp, strerror(errno));
-			return 1;
-		}
-	}
+	struct out_file of = {0};
+	int e = o.out ? out_open(&of, o.out) : 0;
+	if (e)
+		return out_fail("va_bench", o.out, e);
+	if (o.out)
+		b.out = of.f;
 	run_all(&b);
-	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
-		fprintf(stderr, "va_bench: writing %s: %s\n", o.out, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
+	if (o.out && (e = out_commit(&of)))
+		return out_fail("va_bench", o.out, e);
 	return 0;
 }
