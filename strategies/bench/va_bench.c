@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../workloads/host/cli_util.h"
+#include "../../workloads/host/out_file.h"
 #include "../../workloads/host/va_host.h"
 #include "../va_btree.h"
 
@@ -68,7 +70,7 @@ static const char *usage =
 	"                 instance, prefill and 2x live + PAIRS pairs untimed, then PAIRS\n"
 	"                 pairs inside vb_callgrind_pairs (valgrind --tool=callgrind\n"
 	"                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
-	"  Numbers are decimal digits only.\n";
+	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
 #define NVIRT	    VA_HOST_NALL
 #define MAX_THREADS 64u
@@ -309,8 +311,8 @@ static _Noreturn void bad_value(const char *opt, const char *v, uint64_t lo, uin
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
 	uint64_t x;
-	if (!parse_dec(v, strlen(v), lo, hi, &x))
-		bad_value(opt, v, lo, hi);
+	if (!cli_num("va_bench", opt, v, lo, hi, &x))
+		exit(2);
 	return x;
 }
 
@@ -339,16 +341,19 @@ struct opts {
 static void parse_virt(const char *list, bool run[NVIRT])
 {
 	char buf[256];
-	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf) || !*list) {
-		fprintf(stderr, "va_bench: --virt: bad list '%s'\n", list);
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, "va_bench: --virt: list longer than %zu characters\n", sizeof(buf) - 1);
 		exit(2);
 	}
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = va_host_find(tok);
-		if (v < 0) {
-			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' (bitmap, btree, "
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *tok = buf, *next; tok; tok = next) {
+		if ((next = strchr(tok, ',')))
+			*next++ = 0;
+		int v = *tok ? va_host_find(tok) : -1;
+		if (v < 0 || v >= NVIRT) {
+			fprintf(stderr, "va_bench: --virt: %s '%s' in '%s' (bitmap, btree, "
 				"btree-bare, freelist, bitmap-64k, btree-best, btree-bare-best)\n",
-				tok);
+				*tok ? "unknown strategy" : "empty name", tok, list);
 			exit(2);
 		}
 		run[v] = true;
@@ -364,7 +369,7 @@ static struct opts parse_args(int argc, char **argv)
 	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"help", 0, 0, 'h'},
 	    {0, 0, 0, 0}};
 	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0};
-	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:v:l:t:c:h", lo, NULL)) != -1;) {
+	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
@@ -375,7 +380,12 @@ static struct opts parse_args(int argc, char **argv)
 		case 't': o.threads = optarg; break;
 		case 'c': o.callgrind = parse_u64("--callgrind", optarg, 1, 100000000); break;
 		case 'h': fputs(usage, stdout); exit(0);
-		default: exit(2); /* getopt printed the one-line reason */
+		case ':':
+			fprintf(stderr, "va_bench: %s needs a value\n", argv[optind - 1]);
+			exit(2);
+		default:
+			fprintf(stderr, "va_bench: unknown option %s (see --help)\n", argv[optind - 1]);
+			exit(2);
 		}
 	}
 	if (optind != argc) {
@@ -472,19 +482,14 @@ int main(int argc, char **argv)
 				callgrind_one(&b, va_host_strategies[v], (unsigned)b.live[l]);
 		return 0;
 	}
-	char tmp[4096];
-	if (o.out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-		if (!(b.out = fopen(tmp, "w"))) {
-			fprintf(stderr, "va_bench: %s: %s\n", tmp, strerror(errno));
-			return 1;
-		}
-	}
+	struct out_file of = {0};
+	int e = o.out ? out_open(&of, o.out) : 0;
+	if (e)
+		return out_fail("va_bench", o.out, e);
+	if (o.out)
+		b.out = of.f;
 	run_all(&b);
-	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
-		fprintf(stderr, "va_bench: writing %s: %s\n", o.out, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
+	if (o.out && (e = out_commit(&of)))
+		return out_fail("va_bench", o.out, e);
 	return 0;
 }
