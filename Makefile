@@ -189,12 +189,20 @@ test-build: $(foreach h,$(HEAP_ALL),$(call GUEST_ELF,$(PHYS)-$(VIRT)-$(h)))
 # Programs that pick strategies by name (heap_fixture_*_ops) get every strategy table
 # defined in strategies/*.c forced in (the fixture refers to the VA ones weakly).
 STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
-# heap_bench (three files) runs the heaps over the strategies picked by name, and
+# heap_bench (four files) runs the heaps over the strategies picked by name, and
 # heap_efficiency on the test-support fixture (rel libtest.a); it dlopens the peers.
 HEAP_BENCH_OBJS := $(BUILD)/rel/strategies/bench/heap_bench_heaps.o \
-	$(BUILD)/rel/strategies/bench/heap_bench_wl.o
+	$(BUILD)/rel/strategies/bench/heap_bench_wl.o $(BUILD)/rel/strategies/bench/heap_bench_larson.o
 EXTRA_LIBS_heap_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
 $(BUILD)/bin/heap_bench: $(HEAP_BENCH_OBJS) $(BUILD)/rel/libtest.a
+# heap_bench under TSan: its threads' hand-offs (larson's per-slot order, xmalloc's
+# queues), run by strategies/tests/heap_bench_tsan_test.sh.
+HB_TSAN := $(BUILD)/tsan/bin/heap_bench
+$(HB_TSAN): $(patsubst $(BUILD)/rel/%,$(BUILD)/tsan/%,$(BUILD)/rel/strategies/bench/heap_bench.o \
+		$(HEAP_BENCH_OBJS)) $(BUILD)/tsan/libtest.a $(BUILD)/tsan/libmtb.a
+	@mkdir -p $(@D)
+	$(call quiet,LD,$@)$(CC) $(TSAN_FLAGS) -o $@ $^ $(STRAT_FORCE) -ldl $(LDLIBS)
+test-build: $(HB_TSAN)
 EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
 $(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
 # gbench_bench: C benchmarks through the C++ shim over Google Benchmark (gbench.h).
@@ -224,7 +232,7 @@ report:
 FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
 FUZZ_LIB_SRCS := $(filter-out workloads/core/machine.c workloads/core/heap_null.c,$(WLCORE_SRCS)) \
 	$(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
-	workloads/host/panic.c \
+	workloads/host/panic.c workloads/host/out_file.c workloads/host/json_read.c \
 	workloads/tests/malloc_heap.c
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -DMM_DEBUG=1
@@ -245,10 +253,10 @@ stress: $(FUZZERS) $(BUILD)/bin/mtb_host $(BUILD)/bin/rows2csv $(BUILD)/bin/trac
 # LD_PRELOAD allocation recorder, and `make traces`: record a few programs found
 # here into workloads/traces/ (ignored by git).
 RECORDER := $(BUILD)/lib/libmtbrec.so
-$(RECORDER): $(wildcard workloads/recorder/*.c)
+$(RECORDER): $(wildcard workloads/recorder/*.c workloads/recorder/*.h)
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden $(WARN) \
-		-o $@ $^ -ldl -lpthread
+		-o $@ $(filter %.c,$^) -ldl -lpthread
 .PHONY: recorder traces
 recorder: $(RECORDER)
 test-build: $(RECORDER)

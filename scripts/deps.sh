@@ -8,10 +8,12 @@ PKGS=(
 	gcc g++ clang make binutils xz-utils liblzma-dev    # toolchain, trace decompression
 	libclang-rt-14-dev                                  # libFuzzer for the parser fuzzers
 	sqlite3 valgrind                                    # programs `make traces` records; valgrind logs
+	strace                                              # address-space recorder (record_vmt.sh)
 	qemu-system-x86                                     # QEMU engine
 	libvirt-daemon-system libvirt-daemon-system-sysv    # libvirt engine (see PLATFORM-NOTES)
 	libvirt-clients libvirt-daemon-driver-qemu libvirt-dev
 	gnuplot-nox python3                                 # plots, report, test checks
+	chromium                                            # the HTML report, checked headless
 	libbenchmark-dev                                    # Google Benchmark
 	libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev  # peer allocators
 )

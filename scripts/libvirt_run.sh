@@ -19,17 +19,18 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 uri=qemu:///system cpus=1 mem=256 timeout=60 type= out= xmlsave= trace=
 die() { echo "libvirt_run: $1" >&2; exit "${2:-1}"; }
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+# The header comment above, without its '# ' (everything up to the first code line).
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--uri) uri=$2; shift 2 ;;
-	--cpus) cpus=$2; shift 2 ;;
-	--mem) mem=$2; shift 2 ;;
-	--timeout) timeout=$2; shift 2 ;;
-	--type) type=$2; shift 2 ;;
-	--out) out=$2; shift 2 ;;
-	--xml) xmlsave=$2; shift 2 ;;
-	--trace) trace=$2; shift 2 ;;
+	--uri | --cpus | --mem | --timeout | --type | --out | --xml | --trace)
+		[ $# -ge 2 ] || die "$1 needs a value" 2
+		case $1 in
+		--uri) uri=$2 ;; --cpus) cpus=$2 ;; --mem) mem=$2 ;; --timeout) timeout=$2 ;;
+		--type) type=$2 ;; --out) out=$2 ;; --xml) xmlsave=$2 ;; --trace) trace=$2 ;;
+		esac
+		shift 2
+		;;
 	-h | --help) usage; exit 0 ;;
 	--) break ;;
 	-*) die "unknown option '$1' (see --help)" 2 ;;
@@ -41,9 +42,11 @@ cmdline="exit=acpi $*"
 [ -n "${elf:-}" ] || die "no guest ELF given (see --help)" 2
 [ -f "$elf" ] || die "guest ELF '$elf' not found" 2
 [ -z "$trace" ] || [ -f "$trace" ] || die "trace '$trace' not found" 2
-[[ $cpus =~ ^[0-9]+$ ]] && [ "$cpus" -ge 1 ] && [ "$cpus" -le 64 ] || die "--cpus must be 1..64" 2
-[[ $mem =~ ^[0-9]+$ ]] && [ "$mem" -ge 32 ] || die "--mem must be at least 32 (MiB)" 2
-[[ $timeout =~ ^[0-9]+$ ]] || die "--timeout must be whole seconds" 2
+[[ $cpus =~ ^[0-9]{1,9}$ ]] && [ $((10#$cpus)) -ge 1 ] && [ $((10#$cpus)) -le 64 ] ||
+	die "--cpus must be 1..64, got '$cpus'" 2
+[[ $mem =~ ^[0-9]{1,9}$ ]] && [ $((10#$mem)) -ge 32 ] || die "--mem must be at least 32 (MiB), got '$mem'" 2
+[[ $timeout =~ ^[0-9]{1,9}$ ]] || die "--timeout must be whole seconds, got '$timeout'" 2
+cpus=$((10#$cpus)) mem=$((10#$mem)) timeout=$((10#$timeout)) # decimal: 010 is ten
 if [ -z "$type" ]; then
 	if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then type=kvm; else type=qemu; fi
 fi

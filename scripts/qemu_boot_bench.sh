@@ -4,8 +4,9 @@
 #   Runs scripts/qemu_run.sh N times (default 10) for pc and microvm with 1 and 4 CPUs, plus one
 #   calib run per machine. CSV columns: machine,accel,cpus,runs,mean_s,min_s,max_s,calib_ns,
 #   load1 (host load average at the start: this machine is shared, compare rows of one run only).
-#   Default output results/qemu_boot.csv, written atomically.
+#   Default output results/qemu_boot.csv, written atomically (scripts/out_lib.sh).
 set -euo pipefail
+. "$(dirname "$0")/out_lib.sh"
 runs=10 accel=tcg out=results/qemu_boot.csv
 elf=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
 while [ $# -gt 0 ]; do
@@ -44,5 +45,5 @@ for m in pc microvm; do
 	done
 done
 mkdir -p "$(dirname "$out")"
-cp "$tmp/csv" "$out.tmp.$$" && mv -f "$out.tmp.$$" "$out"
-column -s, -t "$out"
+out_install "$tmp/csv" "$out" qemu_boot_bench || exit $?
+column -s, -t "$tmp/csv"

@@ -9,13 +9,15 @@
 #   --exit E           debug (isa-debug-exit, default) | acpi (ACPI poweroff, pc only, as libvirt)
 #   --elf FILE         guest ELF (default $MTB_GUEST, else build/guest/buddy-bitmap-talc/guest.elf)
 #   --out FILE         result rows as JSON lines, with "engine":"qemu","timing_trusted":B added
-#   --log FILE         also keep the raw serial log there
+#                      (FILE's directory must exist: it is never created)
+#   --log FILE         also keep the raw serial log there (its directory must exist too)
 #   --topology T       CPU topology for -smp, e.g. sockets=2,cores=3 (APIC ids with gaps)
 #   --trace FILE       trace blob for the guest's `replay`: -initrd FILE (PVH module 0)
 #   --qemu-arg ARG     one more QEMU argument (repeatable), e.g. --qemu-arg -M --qemu-arg acpi=off
 # The serial console is echoed on stdout. Exit status: the guest's exit code (0 = success;
 # 99 = guest panic, e.g. an exception), 124 = hang (timeout), 125 = QEMU failed or no exit
-# code from the guest, 64 = bad usage. Every failure also prints one line on stderr.
+# code from the guest, 64 = bad usage (a guest ELF that is not x86_64 included: checked
+# before QEMU starts). Every failure also prints one line on stderr.
 set -euo pipefail
 
 die_usage() {
@@ -29,7 +31,7 @@ elf=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help)
-		sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+		awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
 		exit 0
 		;;
 	--cpus | --mem | --timeout | --machine | --accel | --exit | --elf | --out | --log | --topology | --trace | --qemu-arg)
@@ -51,17 +53,29 @@ while [ $# -gt 0 ]; do
 done
 cmdline="$*"
 
-[[ $cpus =~ ^[0-9]+$ ]] && [ "$cpus" -ge 1 ] && [ "$cpus" -le 64 ] || die_usage "--cpus must be 1..64, got '$cpus'"
-[[ $mem =~ ^[0-9]+[MG]$ ]] || die_usage "--mem must look like 256M or 2G, got '$mem'"
+[[ $cpus =~ ^[0-9]{1,9}$ ]] && [ $((10#$cpus)) -ge 1 ] && [ $((10#$cpus)) -le 64 ] ||
+	die_usage "--cpus must be 1..64, got '$cpus'"
+[[ $mem =~ ^[0-9]{1,9}[MG]$ ]] || die_usage "--mem must look like 256M or 2G, got '$mem'"
+# Decimal, as documented: QEMU would read a leading 0 as octal (-smp 010 = 8 CPUs).
+cpus=$((10#$cpus)) mem=$((10#${mem%?}))${mem: -1}
 [[ $timeout_s =~ ^[0-9]+(\.[0-9]+)?$ ]] || die_usage "--timeout must be seconds, got '$timeout_s'"
 case $machine in pc | microvm) ;; *) die_usage "--machine must be pc or microvm, got '$machine'" ;; esac
 case $accel in tcg | kvm) ;; *) die_usage "--accel must be tcg or kvm, got '$accel'" ;; esac
 case $exit_mode in debug | acpi) ;; *) die_usage "--exit must be debug or acpi, got '$exit_mode'" ;; esac
 [ "$exit_mode" = acpi ] && [ "$machine" != pc ] && die_usage "--exit acpi needs --machine pc"
 [ -f "$elf" ] || die_usage "guest ELF '$elf' not found"
+# ELF magic, 64-bit class, little endian (bytes 0-5), e_machine 62 = x86_64 (bytes 18-19):
+# QEMU would take anything else for another kernel format and hang or fail obscurely.
+ident=$(od -An -tx1 -N20 -v "$elf" | tr -d ' \n')
+[[ $ident =~ ^7f454c460201.{24}3e00$ ]] ||
+	die_usage "guest ELF '$elf': not an x86_64 ELF (ELF64, little endian, EM_X86_64)"
 [ -z "$topology" ] || [[ $topology =~ ^[a-z]+=[0-9]+(,[a-z]+=[0-9]+)*$ ]] ||
 	die_usage "--topology must look like sockets=2,cores=3, got '$topology'"
 [ -z "$trace" ] || [ -f "$trace" ] || die_usage "--trace file '$trace' not found"
+for f in out log; do
+	[ -z "${!f}" ] || [ -d "$(dirname -- "${!f}")" ] ||
+		die_usage "--$f ${!f}: directory '$(dirname -- "${!f}")' does not exist"
+done
 [ "$exit_mode" = acpi ] && cmdline="exit=acpi $cmdline"
 
 tmp=$(mktemp -d)
@@ -92,7 +106,6 @@ trusted=false
 [ "$accel" = kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && trusted=true
 if [ -n "$out" ]; then
 	sed -n "s/^@@R {/{\"engine\":\"qemu\",\"timing_trusted\":$trusted,/p" "$tmp/log" >"$tmp/out"
-	mkdir -p "$(dirname "$out")"
 	cp "$tmp/out" "$out.tmp.$$" && mv -f "$out.tmp.$$" "$out"
 fi
 

@@ -223,8 +223,9 @@ def sec_footprint(doc, rows):
           "Ours: frames mapped for the heap (talc: the high-water mark of its fixed heap); "
           "peers: resident bytes over a baseline taken before the replay (the harness's own "
           "memory is not theirs); null: none (its objects overlap). \"-\" is unknown, with "
-          "the reason; never 0 (a parallel replay has no moment of peak live, so footprint at "
-          "peak and frag3 are \"-\" there). Rows whose footprint differed between repetitions "
+          "the reason; never 0 (a parallel replay on several CPUs has no moment of peak live, and "
+          "its live set follows the CPUs' progress rather than the trace's order, so footprint "
+          "at peak, frag3 and frag4 are \"-\" there: compare its peak footprint). Rows whose footprint differed between repetitions "
           "are marked not reproducible. Serial rows at 1 CPU and parallel rows at the most "
           "CPUs swept; for our heaps the buddy-btree combination.")
     top = {}
@@ -242,7 +243,7 @@ def sec_footprint(doc, rows):
     for (w, h, m), r in cell.items():
         notes = []
         for k in ("footprint_at_peak", "peak_footprint", "frag3", "frag4"):
-            if num(r.get(k)) is None and k in r and not (m == "parallel" and k in ("footprint_at_peak", "frag3")):
+            if num(r.get(k)) is None and k in r and not (m == "parallel" and k in ("footprint_at_peak", "frag3", "frag4")):
                 notes.append("%s unknown" % k)
         v = [f for f in varied(r) if f in ("footprint_at_peak", "peak_footprint", "frag3", "frag4")]
         if v:
@@ -254,7 +255,10 @@ def sec_footprint(doc, rows):
         if any((num(r.get(k)) or 0) < 0 for k in ("frag3", "frag4")):
             notes.append("footprint below live")
             below.append(r)
-        if num(r.get("failed")):
+        if num(r.get("failed")) and num(r.get("live_at_first_failure")) is None:
+            notes.append("%d allocations failed (parallel: live/footprint at the first not "
+                         "measured, frag4 null)" % num(r["failed"]))
+        elif num(r.get("failed")):
             notes.append("%d allocations failed (live/footprint at the first: %s)" % (
                 num(r["failed"]), fmt((num(r.get("live_at_first_failure")) or 0) /
                                       (num(r.get("footprint_at_first_failure")) or 1))))

@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -174,8 +175,21 @@ class Doc:
             out.append("")
         return "\n".join(out)
 
+    @staticmethod
+    def inline(text):
+        """The Markdown the report writes inside a paragraph or cell, as HTML: escaped,
+        `code` and **bold**, in that order (a code span's stars stay stars)."""
+        parts = re.split(r"(`[^`]*`)", text)
+        out = []
+        for p in parts:
+            if len(p) >= 2 and p.startswith("`") and p.endswith("`"):
+                out.append("<code>%s</code>" % html.escape(p[1:-1]))
+            else:
+                out.append(re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(p)))
+        return "".join(out)
+
     def html(self):
-        e = html.escape
+        e, m = html.escape, self.inline
         out = ["<!doctype html><html><head><meta charset='utf-8'><title>memtestbed report</title>",
                "<style>body{font-family:sans-serif;max-width:1150px;margin:auto}"
                "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
@@ -183,12 +197,12 @@ class Doc:
                "</head><body>"]
         for b in self.blocks:
             if b[0] == "h":
-                out.append("<h%d>%s</h%d>" % (b[1], e(b[2]), b[1]))
+                out.append("<h%d>%s</h%d>" % (b[1], m(b[2]), b[1]))
             elif b[0] == "p":
-                out.append("<p>%s</p>" % e(b[1]).replace("**", ""))
+                out.append("<p>%s</p>" % m(b[1]))
             elif b[0] == "t":
-                out.append("<table><tr>" + "".join("<th>%s</th>" % e(c) for c in b[1]) + "</tr>")
-                out += ["<tr>" + "".join("<td>%s</td>" % e(c) for c in r) + "</tr>" for r in b[2]]
+                out.append("<table><tr>" + "".join("<th>%s</th>" % m(c) for c in b[1]) + "</tr>")
+                out += ["<tr>" + "".join("<td>%s</td>" % m(c) for c in r) + "</tr>" for r in b[2]]
                 out.append("</table>")
             else:
                 with open(b[1], "rb") as f:

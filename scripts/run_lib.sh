@@ -27,16 +27,23 @@ trace_files() {
 	for d in "${MTB_TRACES:-$repo/../shared/traces/malloc}" "$repo/workloads/traces"; do
 		[ -d "$d" ] || continue
 		d=$(cd "$d" && pwd)
-		find "$d" -maxdepth 1 -type f \( -name '*.trc.xz' -o -name '*.trc' -o -name '*.mtb' \) | sort
+		find "$d" -maxdepth 1 -type f \( -name '*.trc.xz' -o -name '*.trc' -o -name '*.mtb' \
+			-o -name '*.rec' \) | sort
 	done
 }
 
-# Case id: engine.combo.workload.cN with anything odd turned into '_'.
+# Case id: engine.combo.workload.cN with anything odd turned into '_', dots in the
+# workload too (sort.14676.trc and sort.99999.trc stay two workloads: wl_trace cuts
+# the id at dots).
 case_id() {
 	local w=${3##*/}
 	w=${w%.xz}
 	w=${w%.trc}
+	w=${w%.rec}
+	w=${w%.mtb}
+	w=${w%.vmt}
 	w=${w#gen:}
+	w=${w//./_}
 	printf '%s.%s.%s.c%s' "$1" "${2//:/_}" "$w" "$4" | tr -c 'A-Za-z0-9._\n-' '_'
 }
 

@@ -29,7 +29,13 @@ build=$(git describe --always --dirty 2>/dev/null || echo unknown)
 	--out "$out/va_frag.jsonl"
 "$bin/va_replay" --virt bitmap-64k "${args[@]}" --gen mix --seed 1 --build "$build" \
 	--out "$out/va_frag_64k.jsonl"
-"$bin/rows2csv" --out "$out/va_frag.csv" "$out/va_frag.jsonl" "$out/va_frag_64k.jsonl"
+# The trees with best fit beside first fit (btree-best: with the caches).
+for v in btree-best btree-bare-best; do
+	"$bin/va_replay" --virt "$v" "${args[@]}" --gen mix --seed 1 --build "$build" \
+		--out "$out/va_frag_$v.jsonl"
+done
+"$bin/rows2csv" --out "$out/va_frag.csv" "$out/va_frag.jsonl" "$out/va_frag_64k.jsonl" \
+	"$out/va_frag_btree-best.jsonl" "$out/va_frag_btree-bare-best.jsonl"
 awk -F, '
 function human(b) {
 	if (b >= 2^40) return sprintf("%.1f TiB", b / 2^40)
@@ -51,8 +57,8 @@ NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 END {
 	print "| trace | virt | live ranges | requested | reserved / requested | free ranges | largest free | metadata | metadata at end | cache hits |"
 	print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-	split("bitmap bitmap-64k btree btree-bare freelist", v, " ")
+	nv = split("bitmap bitmap-64k btree btree-best btree-bare btree-bare-best freelist", v, " ")
 	for (i = 1; i <= nt; i++)
-		for (k = 1; k <= 5; k++)
+		for (k = 1; k <= nv; k++)
 			if ((order[i], v[k]) in row) print row[order[i], v[k]]
 }' "$out/va_frag.csv"

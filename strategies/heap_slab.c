@@ -18,10 +18,10 @@
  *   objects were freed (snmalloc's waking threshold), so in a steady state each
  *   list move pays for several objects instead of one.
  * - Free on the owner CPU pushes the object on its slab's free list. Free on
- *   another CPU appends it to a per-destination batch; a batch of SLAB_BATCH
- *   objects or SLAB_BATCH_BYTES bytes is pushed on the owner's inbox with one CAS
- *   (heap_slab_remote.c). Owners drain their inbox on the allocation slow path
- *   and in heap_slab_flush.
+ *   another CPU writes its address into a per-destination message (the object's
+ *   line stays where it is); a message of SLAB_MSG_CAP objects or SLAB_BATCH_BYTES
+ *   bytes is pushed on the owner's inbox with one CAS (heap_slab_remote.c). Owners
+ *   drain their inbox on the allocation slow path and in heap_slab_flush.
  * - Hysteresis and return policy, when a slab's last object comes back:
  *   1. parked: a slab of span SLAB_PARK_SPAN that is its class's only slab on
  *      avail stays there, ACTIVE and empty (h->park, i.e. keep_empty_chunks > 0),
@@ -214,6 +214,8 @@ static int slab_init(void *st, const struct heap_env *env)
 	h->env = *env;
 	h->keep_pages = env->keep_empty_chunks * (uint32_t)SLAB_KEEP_PAGES;
 	h->park = env->keep_empty_chunks > 0;
+	for (unsigned cpu = 0; cpu < env->ncpus; cpu++)
+		slab_remote_init(h, cpu);
 	return MM_OK;
 }
 

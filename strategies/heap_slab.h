@@ -34,6 +34,8 @@
 #define SLAB_PARK_SPAN	1u	       /* a class's last slab stays when it empties: span <= this */
 #define SLAB_BATCH	32u	       /* remote frees per message */
 #define SLAB_BATCH_BYTES (64u << 10)   /* ... or this many requested bytes, whichever first */
+#define SLAB_MSG_CAP	61u	       /* object pointers per remote-free message */
+#define SLAB_MSGS	32u	       /* messages a CPU owns for sending */
 #define SLAB_LCACHE	8u	       /* freed large objects a CPU keeps mapped */
 #define SLAB_LCACHE_PAGES 1024u	       /* ... in pages, per kept chunk allowed (4 MiB) */
 #define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
@@ -101,6 +103,18 @@ struct slab_batch {
 	uint32_t n, bytes;
 };
 
+/* A message of remote frees: the objects' addresses, so that neither the sender
+ * nor the owner writes into an object's line before it is home (the owner wrote it
+ * last when it handed the object out). Owned by its sender (slab_cpu.msgs); lent to
+ * the owner while in transit, handed back on the sender's ret stack. */
+struct slab_msg {
+	struct slab_msg *next; /* inbox, ret or idle stack link */
+	uint32_t n, from;      /* objects; the sender */
+	uint64_t bytes;	       /* requested bytes of the objects */
+	void *p[SLAB_MSG_CAP];
+} __attribute__((aligned(64)));
+_Static_assert(sizeof(struct slab_msg) == 512, "slab_msg: eight cache lines");
+
 /* Everything but inbox is touched by the owner CPU only (stats read relaxed). */
 struct slab_cpu {
 	struct slab *avail[SLAB_NCLASSES];
@@ -113,8 +127,13 @@ struct slab_cpu {
 	uint64_t refills, commits;	    /* allocation slow paths, commit steps (relaxed) */
 	struct slab_large *lcache[SLAB_LCACHE]; /* freed large objects, still mapped */
 	uint32_t nlcache, lcache_pages;
-	struct slab_batch out[HEAP_MAX_CPUS]; /* remote frees waiting to be sent */
+	struct slab_batch out[HEAP_MAX_CPUS]; /* remote frees waiting to be sent (no message free) */
+	struct slab_msg *msg_out[HEAP_MAX_CPUS]; /* messages being filled, per destination */
+	struct slab_msg *msg_idle;		 /* this CPU's messages not in use */
+	struct slab_msg msgs[SLAB_MSGS];
 	void *inbox __attribute__((aligned(64))); /* MPSC: objects freed by others */
+	struct slab_msg *msg_inbox __attribute__((aligned(64))); /* MPSC: messages to this CPU */
+	struct slab_msg *msg_ret __attribute__((aligned(64)));	 /* MPSC: its messages, back */
 } __attribute__((aligned(64)));
 
 struct slab_heap {
@@ -230,8 +249,12 @@ struct slab *slab_find_room(struct slab_cpu *c, unsigned cls);
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_remote.c */
-/* Queues p (owned by owner != cpu, size bytes requested) for its owner; sends
- * the batch once it holds SLAB_BATCH objects or SLAB_BATCH_BYTES bytes. */
+/* Gives cpu its SLAB_MSGS messages (at init). */
+void slab_remote_init(struct slab_heap *h, unsigned cpu);
+/* Queues p (owned by owner != cpu, size bytes requested) for its owner: in a
+ * message, sent once it holds SLAB_MSG_CAP objects or SLAB_BATCH_BYTES bytes; if
+ * every message of cpu is in transit, in a batch linked through the objects, sent
+ * at SLAB_BATCH objects or SLAB_BATCH_BYTES bytes. */
 void slab_remote_free(struct slab_heap *h, unsigned cpu, unsigned owner, void *p, size_t size);
 /* Frees locally every object other CPUs sent to cpu (cpu's thread only). */
 void slab_remote_drain(struct slab_heap *h, unsigned cpu);

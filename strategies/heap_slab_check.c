@@ -96,6 +96,40 @@ static void slab_check_batches(const struct slab_heap *h, unsigned cpu)
 	}
 }
 
+/* Messages on the MPSC stack top that cpu sent (each one's objects checked). */
+static uint32_t slab_count_msgs(const struct slab_msg *m, unsigned from)
+{
+	uint32_t n = 0;
+	for (; m && n <= SLAB_MSGS; m = m->next)
+		n += m->from == from;
+	return n;
+}
+
+/* cpu's remote-free messages: the ones filling hold objects of their destination's
+ * chunks, under both sending thresholds, and every message of cpu is in exactly one
+ * place: idle, filling, in some CPU's inbox, or on cpu's ret stack. */
+static void slab_check_msgs(const struct slab_heap *h, unsigned cpu)
+{
+	const struct slab_cpu *c = &h->cpu[cpu];
+	uint32_t n = slab_count_msgs(c->msg_idle, cpu) + slab_count_msgs(c->msg_ret, cpu);
+	for (unsigned o = 0; o < h->env.ncpus; o++) {
+		n += slab_count_msgs(h->cpu[o].msg_inbox, cpu);
+		const struct slab_msg *m = c->msg_out[o];
+		if (!m)
+			continue;
+		n++;
+		MM_ASSERT(o != cpu && m->from == cpu && m->n < SLAB_MSG_CAP &&
+				  m->bytes < SLAB_BATCH_BYTES,
+			  "slab: remote message over its bounds");
+		for (uint32_t i = 0; i < m->n; i++) {
+			const struct slab_chunk *ch = slab_chunk_of(m->p[i]);
+			MM_ASSERT(ch->magic == SLAB_MAGIC && ch->owner == o,
+				  "slab: bad object in a remote message");
+		}
+	}
+	MM_ASSERT(n == SLAB_MSGS, "slab: a remote message lost or counted twice");
+}
+
 /* Per-CPU lists agree with the chunks they point into. */
 static uint64_t slab_check_cpu(const struct slab_heap *h, unsigned cpu)
 {
@@ -144,6 +178,7 @@ bool slab_check(const void *st)
 	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++) {
 		frames += slab_check_cpu(h, cpu);
 		slab_check_batches(h, cpu);
+		slab_check_msgs(h, cpu);
 		slab_large_cache_check(h, cpu);
 	}
 	MM_ASSERT(frames == atomic_load_rlx(&h->frames), "slab: frame accounting");
@@ -160,7 +195,9 @@ void slab_stats(const void *st, struct heap_stats *out)
 	out->peak_footprint = atomic_load_rlx(&h->peak_frames) * PAGE_SIZE;
 	out->va_bytes = atomic_load_rlx(&h->va_bytes);
 	out->chunks_returned = atomic_load_rlx(&h->chunks_returned);
-	out->meta_bytes = sizeof(*h);
+	/* The state's per-CPU part for the CPUs in use (the rest, up to HEAP_MAX_CPUS, is
+	 * never touched), and every chunk header. */
+	out->meta_bytes = sizeof(*h) - (HEAP_MAX_CPUS - h->env.ncpus) * sizeof(struct slab_cpu);
 	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++) {
 		out->meta_bytes += atomic_load_rlx(&h->cpu[cpu].nchunks) * SLAB_HDR_BYTES;
 		out->remote_frees += atomic_load_rlx(&h->cpu[cpu].remote_frees);

@@ -23,6 +23,7 @@
 #define VBT_LEAF_CAP	    62u /* (1024 - 32) / 16 */
 #define VBT_INNER_CAP	    41u /* (1024 - 32) / 24 */
 #define VBT_MIN_CAP	    4u	/* smallest fan-out the test hook accepts */
+#define VBT_SZ_LEAF_CAP	    24u /* best fit's size index: keys per leaf (shorter shifts) */
 #define VBT_MAX_DEPTH	    32u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u
@@ -75,6 +76,8 @@ struct va_btree {
 	uint64_t base, size;
 	struct page_source ps;
 	uint32_t leaf_cap, inner_cap, leaf_min, inner_min;
+	uint32_t sz_leaf_cap, sz_leaf_min; /* best fit: the size index's leaf fill */
+	bool best; /* best fit (va_btree_best.c): writers hold `slow` throughout */
 	struct vbt_node *root; /* atomic; changed only by slow writers */
 	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
 	char pad0[64];
@@ -86,6 +89,7 @@ struct va_btree {
 	/* Slow writers: serialised by `slow`; the fields below only under it. */
 	struct spinlock slow;
 	uint64_t slow_seq;
+	struct vbt_node *sz_root; /* best fit: the size index (va_btree_best.c) */
 	struct vbt_node *free_nodes;
 	uint64_t nodes_total, nodes_free, frames;
 	struct vbt_cpu cpu[VBT_CPU_SLOTS];
@@ -114,32 +118,64 @@ static inline uint32_t vbt_clamp(uint32_t count, uint32_t level)
 	return count < cap ? count : cap;
 }
 
+/* Largest end - start among leaf entries [from, to), two independent maxima so
+ * the loop is not one dependency chain. */
+static inline uint64_t vbt_leaf_max(const struct vbt_node *n, uint32_t from, uint32_t to)
+{
+	const uint64_t *st = n->leaf.start, *en = n->leaf.end;
+	uint64_t m0 = 0, m1 = 0;
+	uint32_t i = from;
+	for (; i + 1 < to; i += 2) {
+		uint64_t g0 = VBT_LD(en[i]) - VBT_LD(st[i]);
+		uint64_t g1 = VBT_LD(en[i + 1]) - VBT_LD(st[i + 1]);
+		m0 = g0 > m0 ? g0 : m0;
+		m1 = g1 > m1 ? g1 : m1;
+	}
+	if (i < to) {
+		uint64_t g0 = VBT_LD(en[i]) - VBT_LD(st[i]);
+		m0 = g0 > m0 ? g0 : m0;
+	}
+	return m0 > m1 ? m0 : m1;
+}
+
+/* Largest gap among inner entries [from, to). */
+static inline uint64_t vbt_gap_max(const struct vbt_node *n, uint32_t from, uint32_t to)
+{
+	const uint64_t *gap = n->in.gap;
+	uint64_t m0 = 0, m1 = 0;
+	uint32_t i = from;
+	for (; i + 1 < to; i += 2) {
+		uint64_t g0 = VBT_LD(gap[i]), g1 = VBT_LD(gap[i + 1]);
+		m0 = g0 > m0 ? g0 : m0;
+		m1 = g1 > m1 ? g1 : m1;
+	}
+	if (i < to) {
+		uint64_t g0 = VBT_LD(gap[i]);
+		m0 = g0 > m0 ? g0 : m0;
+	}
+	return m0 > m1 ? m0 : m1;
+}
+
 /* Largest end - start below n (leaf: over its ranges; inner: over gap[]). */
 static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, uint32_t count)
 {
-	uint64_t m = 0;
-	for (uint32_t i = 0; i < count; i++) {
-		uint64_t g = level ? VBT_LD(n->in.gap[i])
-				   : VBT_LD(n->leaf.end[i]) - VBT_LD(n->leaf.start[i]);
-		m = g > m ? g : m;
-	}
-	return m;
+	return level ? vbt_gap_max(n, 0, count) : vbt_leaf_max(n, 0, count);
 }
 
-/* Number of a[0..len) <= x for sorted a, in two branch-free counting passes:
- * over every 8th entry (which block of 8 holds the answer), then over that
- * block. The loads of a pass are independent and the comparisons feed adds, so
- * a random key costs no mispredicted branch and only two dependent rounds of
- * loads (halving has six). Garbage input still gives a count in [0, len]. */
+/* Number of a[0..len) <= x for sorted a: a branch-free binary search (the
+ * halving is a conditional move; the loop runs log2(len) times whatever x is,
+ * so it is predicted). Garbage input still gives a count in [0, len]. */
 static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
 {
-	uint32_t blk = 0, c = 0;
-	for (uint32_t i = 7; i < len; i += 8)
-		blk += VBT_LD(a[i]) <= x;
-	uint32_t lo = blk * 8, hi = lo + 8 < len ? lo + 8 : len;
-	for (uint32_t i = lo; i < hi; i++)
-		c += VBT_LD(a[i]) <= x;
-	return lo + c;
+	const uint64_t *b = a;
+	if (!len)
+		return 0;
+	while (len > 1) {
+		uint32_t half = len / 2;
+		b = VBT_LD(b[half - 1]) <= x ? b + half : b;
+		len -= half;
+	}
+	return (uint32_t)(b - a) + (VBT_LD(b[0]) <= x);
 }
 
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
@@ -173,6 +209,19 @@ static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t alig
 	return *a < e && e - *a >= size;
 }
 
+/* ---- va_btree_fast.c (optimistic; see there) ---- */
+/* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
+ * carved at the hint when it holds it; MM_OK (*addr set), MM_ENOMEM (no range
+ * >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with the next hint in *hint. */
+int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *hint, uint64_t *addr);
+/* Optimistic free of [a, b) coalescing within one leaf, the free range it
+ * ends up in into m[0..2); MM_OK, VBT_RESTART, VBT_SLOW. */
+int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2]);
+/* Optimistic carve of [a, a + size) out of the free range starting at s that
+ * holds it; MM_OK, VBT_RESTART (no such range now), VBT_SLOW. */
+int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size);
+
 /* ---- va_btree_slow.c ---- */
 /* Takes the slow-writer lock and starts an operation. */
 void vbt_slow_begin(struct va_btree *t, struct vbt_op *op);
@@ -193,6 +242,28 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b);
 /* Locked take of exactly [lo, hi), growing the node reserve to `entries` ranges
  * first; 0, MM_EBUSY, or MM_ENOMEM. */
 int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entries);
+/* A node from the reserve, locked by op, empty, at `level` (never fails: the
+ * reserve covers the bound). */
+struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
+/* Returns node n (locked for op first if need be) to the tree's free list
+ * (obsolete at vbt_slow_end). */
+void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
+
+/* ---- va_btree_best.c (best fit; the caller holds t->slow through op) ---- */
+/* The size index of a fresh tree: one key, the whole range; MM_OK. */
+int vbt_sz_init(struct vbt_op *op);
+/* Best-fit alloc (va_btree_best.c has the policy); MM_OK or MM_ENOMEM. */
+int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *addr);
+/* Best-fit tree free of [a, b): takes and drops t->slow itself; panics as vbt_slow_free. */
+void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b);
+/* The size index after [x, y) was taken out of the free range [s, e). */
+void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y);
+/* True if the size index holds the range [addr, addr + len) (quiescent). */
+bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr);
+/* Walks the size index (quiescent): panics unless it is well formed with
+ * `ranges` keys; returns its node count. */
+uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges);
 
 /* ---- va_btree_check.c ---- */
 /* Full invariant walk (quiescent tree); panics with a message on a violation. */
@@ -200,13 +271,17 @@ bool vbt_check(const void *st);
 /* Statistics; exact when no writer runs concurrently. */
 void vbt_stats(const void *st, struct va_stats *out);
 
-/* The tree alone, without the per-CPU quantum caches of va_btree_qcache.c. */
+/* The tree alone, without the per-CPU quantum caches of va_btree_qcache.c:
+ * first fit, and best fit (btree-bare-best). */
 extern const struct va_ops va_btree_bare_ops;
+extern const struct va_ops va_btree_bare_best_ops;
 /* Free range with the largest start <= x into *s, *e (optimistic, safe against
  * concurrent writers); false if none. */
 bool va_btree_pred(struct va_btree *t, uint64_t x, uint64_t *s, uint64_t *e);
 
 /* ---- va_btree_qcache.c (VIRT=btree: the tree behind per-CPU quantum caches) ---- */
+/* btree-best: the same caches in front of a best-fit tree. */
+extern const struct va_ops va_btree_best_ops;
 /* Allocs served by the caches (*hits) and passed to the tree (*misses, cached
  * sizes only), and the bytes cached now (*cached; quiescent). */
 void va_btree_qcache_counts(const void *st, uint64_t *hits, uint64_t *misses, uint64_t *cached);
@@ -216,6 +291,9 @@ void va_btree_qcache_counts(const void *st, uint64_t *hits, uint64_t *misses, ui
  * many levels with few ranges; 0, or MM_EINVAL, MM_ENOMEM. */
 int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
 		       uint32_t leaf_cap, uint32_t inner_cap);
+/* The same for a best-fit tree (btree-bare-best). */
+int va_btree_init_best_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+			    uint32_t leaf_cap, uint32_t inner_cap);
 /* Copies up to max free ranges in address order into out (quiescent); returns the count. */
 size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
 /* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths

@@ -1,5 +1,6 @@
-/* va_btree_check.c: the B+-tree VA allocator's full invariant walk, its stats,
- * and the test hooks that read the tree (see va_btree.h for the invariants).
+/* va_btree_check.c: the B+-tree VA allocator's full invariant walk (with a
+ * best-fit tree's size index: va_btree_best.c), its stats, and the test hooks
+ * that read the tree (see va_btree.h for the invariants).
  * These take the slow-writer lock, so they exclude structural changes; check()
  * and exact stats additionally need no fast writer running (quiescent tree).
  */
@@ -24,6 +25,8 @@ static void chk_leaf(struct vbt_walk *w, const struct vbt_node *n, uint64_t lo, 
 		MM_ASSERT(!w->have_prev || s != w->prev_end,
 			  "va_btree check: ranges not coalesced");
 		MM_ASSERT(!w->have_prev || s > w->prev_end, "va_btree check: overlapping/unsorted");
+		MM_ASSERT(!t->best || vbt_sz_has(t, e - s, s),
+			  "va_btree check: free range missing from the size index");
 		w->have_prev = true;
 		w->prev_end = e;
 		w->free_bytes += e - s;
@@ -85,6 +88,8 @@ bool vbt_check(const void *st)
 	struct vbt_walk w = {.t = t};
 	const struct vbt_node *root = atomic_load_acq(&t->root);
 	chk_node(&w, root, root->level, 0, UINT64_MAX, true);
+	if (t->best)
+		w.nodes += vbt_sz_check(t, w.ranges);
 	uint64_t nfree = 0, live = live_sum(t);
 	for (const struct vbt_node *n = t->free_nodes; n; n = n->next_free, nfree++)
 		MM_ASSERT(!(atomic_load_rlx(&n->version) & VBT_LOCKED),

@@ -241,6 +241,15 @@ static int vqc_init(void *st, uint64_t base, uint64_t size, void *meta, size_t m
 	return va_btree_bare_ops.init(&q->tree, base, size, meta, meta_len, ps);
 }
 
+/* btree-best: the tree is a best-fit one; the bare ops serve both kinds. */
+static int vqc_init_best(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
+			 const struct page_source *ps)
+{
+	struct va_btree_qc *q = st;
+	mm_zero(q->cpu, sizeof(q->cpu));
+	return va_btree_bare_best_ops.init(&q->tree, base, size, meta, meta_len, ps);
+}
+
 static int vqc_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	struct va_btree_qc *q = st;
@@ -463,6 +472,18 @@ const struct va_ops va_btree_ops = {
     .state_size = sizeof(struct va_btree_qc),
     .meta_size = vqc_meta_size,
     .init = vqc_init,
+    .alloc = vqc_alloc,
+    .free = vqc_free,
+    .reserve = vqc_reserve,
+    .check = vqc_check,
+    .stats = vqc_stats,
+};
+
+const struct va_ops va_btree_best_ops = {
+    .name = "btree-best",
+    .state_size = sizeof(struct va_btree_qc),
+    .meta_size = vqc_meta_size,
+    .init = vqc_init_best,
     .alloc = vqc_alloc,
     .free = vqc_free,
     .reserve = vqc_reserve,

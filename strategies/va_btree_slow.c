@@ -60,16 +60,25 @@ static void op_lock(struct vbt_op *op, struct vbt_node *n)
 
 /* ---- node reserve ---------------------------------------------------------- */
 
-uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
+/* Nodes a B+-tree of `entries` keys can need at most with these minimum fills. */
+static uint64_t tree_nodes(uint64_t entries, uint32_t leaf_min, uint32_t inner_min)
 {
-	uint64_t n = (entries + t->leaf_min - 1) / t->leaf_min, total;
+	uint64_t n = (entries + leaf_min - 1) / leaf_min, total;
 	n = n ? n : 1;
 	total = n;
 	while (n > 1) {
-		n = (n + t->inner_min - 1) / t->inner_min;
+		n = (n + inner_min - 1) / inner_min;
 		total += n;
 	}
-	return total + 2; /* slack */
+	return total;
+}
+
+uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
+{
+	uint64_t total = tree_nodes(entries, t->leaf_min, t->inner_min) + 2; /* slack */
+	if (t->best) /* the size index, with its own leaf fill */
+		total += tree_nodes(entries, t->sz_leaf_min, t->inner_min) + 2;
+	return total;
 }
 
 static void update_entry_cap(struct va_btree *t)
@@ -143,6 +152,17 @@ static void node_free(struct vbt_op *op, struct vbt_node *n)
 	n->next_free = t->free_nodes;
 	t->free_nodes = n;
 	t->nodes_free++;
+}
+
+struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level)
+{
+	return node_new(op, level);
+}
+
+void vbt_node_free(struct vbt_op *op, struct vbt_node *n)
+{
+	op_lock(op, n); /* a size-index node op has not touched yet */
+	node_free(op, n);
 }
 
 int vbt_slow_init_root(struct va_btree *t)

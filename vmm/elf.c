@@ -8,7 +8,9 @@
  *   [p_paddr, p_paddr + p_memsz) inside one RAM region, >= MTB_STACKS_TOP (clear
  *   of the boot data; linkers often put the ELF headers in the page below
  *   MTB_KERNEL_MIN_ADDR),
- *   e_entry inside an executable PT_LOAD.
+ *   e_entry inside an executable PT_LOAD,
+ *   no two PT_LOAD segments overlapping in [p_paddr, p_paddr + p_memsz) (a later
+ *   segment's bytes, or its zeroed .bss tail, would silently overwrite an earlier one).
  */
 #include <elf.h>
 #include <string.h>
@@ -55,6 +57,24 @@ static int add_segment(struct elf_image *img, const Elf64_Phdr *ph, size_t size,
 	return 0;
 }
 
+/* 0 if no two segments of img share a byte of guest memory, else -1 naming them. */
+static int check_overlap(const struct elf_image *img, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < img->nsegs; i++)
+		for (unsigned j = i + 1; j < img->nsegs; j++) {
+			const struct elf_seg *a = &img->seg[i], *b = &img->seg[j];
+			if (a->paddr < b->paddr + b->memsz && b->paddr < a->paddr + a->memsz)
+				return vmm_fail(err, errlen,
+					    "ELF PT_LOAD segments overlap: [0x%llx, 0x%llx) and "
+					    "[0x%llx, 0x%llx)",
+					    (unsigned long long)a->paddr,
+					    (unsigned long long)(a->paddr + a->memsz),
+					    (unsigned long long)b->paddr,
+					    (unsigned long long)(b->paddr + b->memsz));
+		}
+	return 0;
+}
+
 int elf_parse(struct elf_image *img, const uint8_t *buf, size_t size, char *err, size_t errlen)
 {
 	Elf64_Ehdr eh;
@@ -80,6 +100,8 @@ int elf_parse(struct elf_image *img, const uint8_t *buf, size_t size, char *err,
 	}
 	if (img->nsegs == 0)
 		return vmm_fail(err, errlen, "ELF has no PT_LOAD segment");
+	if (check_overlap(img, err, errlen))
+		return -1;
 	if (!entry_ok)
 		return vmm_fail(err, errlen, "ELF entry 0x%llx is not in an executable segment",
 			    (unsigned long long)eh.e_entry);

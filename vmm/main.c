@@ -8,31 +8,41 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "vmm.h"
 
-/* Reads a whole regular file; 0, or -1 with errno set (EISDIR for a directory,
- * EFTYPE-like ENOEXEC for any other non-regular file). */
-static int read_file(const char *path, uint8_t **buf, size_t *size)
+/* Reads a whole regular file of at most max bytes; 0, or -1 with errno set (EISDIR
+ * for a directory, EFTYPE-like ENOEXEC for any other non-regular file, EFBIG past
+ * max). The open never blocks: O_NONBLOCK, so a FIFO without a writer is refused
+ * at once as "not a regular file" instead of waiting for one. */
+static int read_file(const char *path, uint64_t max, uint8_t **buf, size_t *size)
 {
-	FILE *f = fopen(path, "rb");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
-	if (!f)
+	if (fd < 0)
 		return -1;
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = fstat(fileno(f), &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
-		fclose(f);
+	int e = fstat(fd, &st) < 0	 ? errno
+		: S_ISDIR(st.st_mode)	 ? EISDIR
+		: !S_ISREG(st.st_mode)	 ? ENOEXEC
+		: (uint64_t)st.st_size > max ? EFBIG
+					 : 0;
+	FILE *f = e ? NULL : fdopen(fd, "rb");
+	if (!f) {
+		e = e ? e : errno;
+		close(fd);
 		errno = e;
 		return -1;
 	}
 	*size = (size_t)st.st_size;
 	*buf = malloc(*size ? *size : 1);
 	if (!*buf || fread(*buf, 1, *size, f) != *size) {
-		int e = *buf ? EIO : ENOMEM;
+		e = *buf ? EIO : ENOMEM;
 		free(*buf);
 		fclose(f);
 		errno = e;
@@ -56,14 +66,16 @@ static void print_host_calib(void)
 
 static const char *file_error(int e)
 {
-	return e == ENOEXEC ? "not a regular file" : strerror(e);
+	return e == ENOEXEC ? "not a regular file"
+	     : e == EFBIG   ? "does not fit in guest RAM (--mem)"
+			    : strerror(e);
 }
 
 static int prepare(struct vmm *v, struct elf_image *img, uint8_t **elf, uint8_t **trace)
 {
 	char err[VMM_ERRLEN], cmdline[0xd000];
 	size_t elf_size, trace_size = 0;
-	if (read_file(v->opt.elf_path, elf, &elf_size) < 0) {
+	if (read_file(v->opt.elf_path, v->opt.mem, elf, &elf_size) < 0) {
 		fprintf(stderr, "vmm: %s: %s\n", v->opt.elf_path, file_error(errno));
 		return VMM_EXIT_USAGE;
 	}
@@ -71,7 +83,7 @@ static int prepare(struct vmm *v, struct elf_image *img, uint8_t **elf, uint8_t 
 		fprintf(stderr, "vmm: %s: %s\n", v->opt.elf_path, err);
 		return VMM_EXIT_USAGE;
 	}
-	if (v->opt.trace_path && read_file(v->opt.trace_path, trace, &trace_size) < 0) {
+	if (v->opt.trace_path && read_file(v->opt.trace_path, v->opt.mem, trace, &trace_size) < 0) {
 		fprintf(stderr, "vmm: --trace %s: %s\n", v->opt.trace_path, file_error(errno));
 		return VMM_EXIT_USAGE;
 	}

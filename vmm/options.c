@@ -147,10 +147,11 @@ int vmm_options_parse(struct vmm_options *o, int argc, char **argv, char *err, s
 	optind = 0; /* full reset: the tests parse several command lines */
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+c:m:h", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':')
-			return vmm_fail(err, errlen,
-				    "%s: unknown option or missing argument (see --help)",
+	while ((c = getopt_long(argc, argv, "+:c:m:h", long_opts, NULL)) != -1) {
+		if (c == ':')
+			return vmm_fail(err, errlen, "%s needs a value", argv[optind - 1]);
+		if (c == '?')
+			return vmm_fail(err, errlen, "%s: unknown option (see --help)",
 				    argv[optind - 1]);
 		int r = parse_one(o, c, optarg, err, errlen);
 		if (r)
@@ -196,10 +197,13 @@ void vmm_usage(FILE *f)
 	      "      --holes       RAM as several regions with gaps (legacy 640K-1M hole,\n"
 	      "                    a mid-memory hole, the PC hole below 4G)\n"
 	      "      --trace FILE  load FILE at the top of RAM (PVH module 0, kernel memory)\n"
+	      "                    (guest.elf and FILE: regular files no larger than --mem;\n"
+	      "                    FIFOs and devices are refused, never waited on)\n"
 	      "      --out FILE    result rows to FILE (written only if the guest exits 0)\n"
 	      "      --timeout SEC watchdog: stop the guest after SEC seconds (0 = none)\n"
 	      "      --dry-run     no KVM: load, lay out, print map, boot info, page tables\n"
 	      "  -h, --help        this text\n"
+	      "Numbers are decimal (010 is ten); an option with no value says so.\n"
 	      "Exit status: 0 guest exited 0; 1 guest failed (exit code, panic, fault,\n"
 	      "watchdog, bad hypercall); 2 bad command line or input file; 3 /dev/kvm\n"
 	      "cannot be opened; 4 KVM or host failure.\n",

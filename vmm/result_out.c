@@ -1,8 +1,9 @@
 /* result_out.c: result rows from the guest, written atomically.
  *
- * Rows go to PATH.tmp.PID while the guest runs; result_out_commit() flushes,
- * fsyncs and renames it to PATH, result_out_abort() unlinks it, so PATH is
- * either absent/untouched or holds every row of a successful run.
+ * Rows go to a temp file beside PATH while the guest runs (out_file.h);
+ * result_out_commit() flushes, fsyncs and renames it over PATH, result_out_abort()
+ * unlinks it, so PATH is either absent/untouched or holds every row of a successful
+ * run. A FIFO or device PATH is written through (rows as they come), never replaced.
  * result_decorate() adds the engine fields abi.h asks for to a JSON row.
  */
 #define _GNU_SOURCE
@@ -20,17 +21,11 @@ int result_out_open(struct result_out *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
-	if (asprintf(&o->tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
-		return -ENOMEM;
-	o->path = strdup(path);
-	o->f = o->path ? fopen(o->tmp, "w") : NULL;
-	if (!o->f) {
-		int e = o->path ? -errno : -ENOMEM;
-		free(o->tmp);
-		free(o->path);
-		*o = (struct result_out){0};
+	int e = out_open(&o->file, path);
+	if (e)
 		return e;
-	}
+	o->f = o->file.f;
+	o->to_file = true;
 	return 0;
 }
 
@@ -38,47 +33,31 @@ int result_out_write(struct result_out *o, const char *line, size_t len)
 {
 	if (fwrite(line, 1, len, o->f) != len || fputc('\n', o->f) == EOF)
 		return -EIO;
-	if (!o->path)
+	if (!o->to_file || !o->file.tmp) /* stdout, a FIFO: rows as they come */
 		fflush(o->f);
 	o->rows++;
 	return 0;
 }
 
-static void out_release(struct result_out *o)
-{
-	free(o->tmp);
-	free(o->path);
-	*o = (struct result_out){0};
-}
-
 int result_out_commit(struct result_out *o)
 {
-	if (!o->path) {
+	if (!o->to_file) {
 		fflush(stdout);
 		return 0;
 	}
-	int rc = 0;
-	if (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)
-		rc = -errno;
-	if (fclose(o->f) != 0 && rc == 0)
-		rc = -errno;
-	if (rc == 0 && rename(o->tmp, o->path) != 0)
-		rc = -errno;
-	if (rc != 0)
-		unlink(o->tmp);
-	out_release(o);
+	int rc = out_commit(&o->file);
+	*o = (struct result_out){0};
 	return rc;
 }
 
 void result_out_abort(struct result_out *o)
 {
-	if (!o->path) {
+	if (!o->to_file) {
 		fflush(stdout);
 		return;
 	}
-	fclose(o->f);
-	unlink(o->tmp);
-	out_release(o);
+	out_abort(&o->file);
+	*o = (struct result_out){0};
 }
 
 int result_decorate(char *dst, size_t cap, const char *line, size_t len, double ratio, bool trusted)

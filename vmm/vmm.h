@@ -22,6 +22,7 @@
 
 #include "../guest/abi.h"
 #include "../strategies/mm_common.h"
+#include "../workloads/host/out_file.h"
 
 enum vmm_exit {
 	VMM_EXIT_OK = 0,
@@ -164,14 +165,18 @@ double calib_ratio(uint64_t guest_cycles, uint64_t guest_iters, uint64_t host_cy
 /* ---- result_out.c: result rows, written atomically ---------------------- */
 struct result_out {
 	FILE *f;
-	char *path, *tmp; /* NULL when rows go to stdout */
+	struct out_file file; /* the --out file (out_file.h); unused for stdout */
+	bool to_file;	      /* false: rows go to stdout */
 	unsigned rows;
 };
-/* Opens path.tmp.PID (or stdout when path is NULL); 0 or -errno. */
+/* Opens path as out_file.h does (a regular file gets a temp renamed over it at commit,
+ * a FIFO or device is written through, a directory is -EISDIR), or stdout when path is
+ * NULL; 0 or -errno. */
 int result_out_open(struct result_out *o, const char *path);
 /* Appends one line (a newline is added); 0 or -errno. */
 int result_out_write(struct result_out *o, const char *line, size_t len);
-/* Flushes, fsyncs and renames the temp file to path; 0 or -errno (temp removed). */
+/* Flushes, fsyncs and renames the temp file to path; 0 or -errno (a write error such
+ * as -ENOSPC included; temp removed, path untouched). */
 int result_out_commit(struct result_out *o);
 /* Drops the temp file: a failed run leaves no result file. */
 void result_out_abort(struct result_out *o);

@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #include "../frame.h"
+#include "../../workloads/host/cli_util.h"
 #include "../../workloads/host/hostmem.h"
+#include "../../workloads/host/out_file.h"
 #include "../../workloads/host/spill_heap.h"
 #include "../frame_freelist.h"
 
@@ -39,10 +41,12 @@ static const char *usage =
 	"usage: frame_bench [--out FILE] [--mem MIB] [--churn-mem MIB] [--rounds N] [--seed N]\n"
 	"  Frame allocator benchmark (buddy vs freelist, host engine); CSV rows to FILE\n"
 	"  (default stdout), progress on stderr.\n"
-	"  --mem MIB        machine size for op/frag/meta figures (default 1024)\n"
-	"  --churn-mem MIB  machine size for the churn figure (default 512)\n"
-	"  --rounds N       churn rounds (default 100)\n"
-	"  --seed N         seed of every random choice (default 1)\n";
+	"  --mem MIB        machine size for op/frag/meta figures, 96..1048576 (default\n"
+	"                   1024; the frag figure needs 10,000 free ranges: 96 MiB at least)\n"
+	"  --churn-mem MIB  machine size for the churn figure, 64..1048576 (default 512)\n"
+	"  --rounds N       churn rounds, 0..100000 (default 100)\n"
+	"  --seed N         seed of every random choice (default 1)\n"
+	"Numbers are decimal; a bad value exits 2 before anything runs.\n";
 
 struct bench {
 	FILE *out;
@@ -480,18 +484,20 @@ static void bench_meta(struct bench *b, const struct frame_ops *ops, uint64_t mi
 	inst_fini(&in);
 }
 
+/* The value v of option opt, a decimal number in [lo, hi]; exits 2 after one line
+ * (cli_num) when it is missing or not one. */
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || *end || !*v || x < lo || x > hi) {
-		fprintf(stderr, "frame_bench: %s: bad value '%s' (%" PRIu64 "..%" PRIu64 ")\n", opt,
-			v, lo, hi);
+	uint64_t x;
+	if (!cli_num("frame_bench", opt, v, lo, hi, &x))
 		exit(2);
-	}
 	return x;
 }
+
+/* The smallest --mem every figure runs at: fragment() needs 10,000 free ranges
+ * (top / 10000 >= 2 of the frames below the free top 10%), bench_ops a batch of 2 MiB
+ * blocks per thread at 90% fill; 94 MiB is the least that passes, rounded up. */
+#define MIN_MEM_MIB 96
 
 struct opts {
 	const char *out;
@@ -506,15 +512,20 @@ static struct opts parse_args(int argc, char **argv)
 					   {"seed", 1, 0, 's'},	 {"help", 0, 0, 'h'},
 					   {0, 0, 0, 0}};
 	struct opts o = {NULL, 1024, 512, 100, 1};
-	for (int c; (c = getopt_long(argc, argv, "o:m:c:r:s:h", lo, NULL)) != -1;) {
+	for (int c; (c = getopt_long(argc, argv, ":o:m:c:r:s:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
-		case 'm': o.mib = parse_u64("--mem", optarg, 64, 1 << 20); break;
+		case 'm': o.mib = parse_u64("--mem", optarg, MIN_MEM_MIB, 1 << 20); break;
 		case 'c': o.cmib = parse_u64("--churn-mem", optarg, 64, 1 << 20); break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 0, 100000); break;
 		case 's': o.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
 		case 'h': fputs(usage, stdout); exit(0);
-		default: exit(2); /* getopt printed the one-line reason */
+		case ':':
+			fprintf(stderr, "frame_bench: %s needs a value\n", argv[optind - 1]);
+			exit(2);
+		default:
+			fprintf(stderr, "frame_bench: unknown option %s (see --help)\n", argv[optind - 1]);
+			exit(2);
 		}
 	}
 	if (optind != argc) {
@@ -555,19 +566,14 @@ int main(int argc, char **argv)
 {
 	struct opts o = parse_args(argc, argv);
 	struct bench b = {.out = stdout, .seed = o.seed};
-	char tmp[4096];
-	if (o.out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-		if (!(b.out = fopen(tmp, "w"))) {
-			fprintf(stderr, "frame_bench: %s: %s\n", tmp, strerror(errno));
-			return 1;
-		}
-	}
+	struct out_file of = {0};
+	int e = o.out ? out_open(&of, o.out) : 0;
+	if (e)
+		return out_fail("frame_bench", o.out, e);
+	if (o.out)
+		b.out = of.f;
 	run_all(&b, &o);
-	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
-		fprintf(stderr, "frame_bench: writing %s: %s\n", o.out, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
+	if (o.out && (e = out_commit(&of)))
+		return out_fail("frame_bench", o.out, e);
 	return 0;
 }

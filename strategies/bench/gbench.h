@@ -32,7 +32,8 @@ void gb_counter(struct gb_state *st, const char *name, double value);
 /* Marks the run as failed with a message (e.g. out of memory). */
 void gb_skip_with_error(struct gb_state *st, const char *msg);
 /* Runs all registered benchmarks; argv takes Google Benchmark's --benchmark_* flags.
- * Returns 0, or 1 on an unknown flag. */
+ * Returns 0, 1 on an unknown flag, or 2 when --benchmark_filter matched no benchmark
+ * (or is not a valid regex). */
 int gb_main(int argc, char **argv);
 
 #ifdef __cplusplus

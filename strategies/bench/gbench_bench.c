@@ -11,8 +11,10 @@
  * strategies run on a fresh hostmem machine per run (strategies/tests/heap_fixture.c).
  *
  *   gbench_bench [--out FILE] [--benchmark_* flags]
- * --out FILE writes Google Benchmark's JSON there (temp + rename); the console table goes
- * to stdout. --quick runs each benchmark for 0.01 s (tests).
+ * --out FILE writes Google Benchmark's JSON there (as workloads/host/out_file.h writes);
+ * the console table goes to stdout. --quick runs each benchmark for 0.01 s (tests).
+ * A --benchmark_filter that matches no benchmark (a misspelled name, an invalid regex)
+ * exits 2 naming it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "../tests/heap_support.h"
 #include "gbench.h"
 #include "../../workloads/host/heap_peer.h"
+#include "../../workloads/host/out_file.h"
 
 #define NTHREADS   2
 #define WINDOW	   256
@@ -239,11 +242,63 @@ static void add_peers(void)
 	}
 }
 
+/* The value of the last --benchmark_filter= in args[0..n) ("." when none). */
+static const char *filter_of(char *const *args, int n)
+{
+	const char *f = ".";
+	for (int i = 1; i < n; i++)
+		if (!strncmp(args[i], "--benchmark_filter=", 19))
+			f = args[i] + 19;
+	return f;
+}
+
+/* Runs the benchmarks registered (args[0..n), room for 3 more) with the JSON going to
+ * out (NULL: none) as out_file.h writes it: the library writes only to a path of its
+ * own, a private scratch file, copied into out once it succeeded. The exit status. */
+static int run_to(char **args, int n, const char *out)
+{
+	static char fmt[] = "--benchmark_out_format=json";
+	char flag_out[4200], scratch[4096];
+	struct out_file of = {0};
+	int fd = -1, e = out ? out_open(&of, out) : 0;
+	snprintf(scratch, sizeof(scratch), "%s/gbench_bench.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!e && out && (fd = mkstemp(scratch)) < 0) {
+		e = -errno;
+		out_abort(&of);
+	}
+	if (e)
+		return out_fail("gbench_bench", out, e);
+	if (out) {
+		close(fd);
+		snprintf(flag_out, sizeof(flag_out), "--benchmark_out=%s", scratch);
+		args[n++] = flag_out;
+		args[n++] = fmt;
+	}
+	args[n] = NULL;
+	const char *filter = filter_of(args, n); /* before gb_main: it consumes args */
+	int rc = gb_main(n, args);
+	if (rc == 2)
+		fprintf(stderr,
+			"gbench_bench: --benchmark_filter '%s' matched no benchmark (or is not a "
+			"valid regex; --benchmark_list_tests=true lists the names)\n",
+			filter);
+	rc = rc ? 2 : 0;
+	e = out && !rc ? out_copy_from(&of, scratch) : 0;
+	if (out && (rc || e))
+		out_abort(&of);
+	else if (out)
+		e = out_commit(&of);
+	if (out)
+		unlink(scratch);
+	return e ? out_fail("gbench_bench", out, e) : rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = NULL;
-	static char min_time[] = "--benchmark_min_time=0.01", fmt[] = "--benchmark_out_format=json";
-	char *args[64], flag_out[4200], tmp[4096];
+	static char min_time[] = "--benchmark_min_time=0.01";
+	char *args[64];
 	int n = 0;
 	args[n++] = argv[0];
 	for (int i = 1; i < argc && n < 60; i++) {
@@ -254,7 +309,11 @@ int main(int argc, char **argv)
 			    "the\n"
 			    "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
 			return 0;
-		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+		} else if (!strcmp(argv[i], "--out")) {
+			if (i + 1 == argc) {
+				fputs("gbench_bench: --out needs a value\n", stderr);
+				return 2;
+			}
 			out = argv[++i];
 		} else if (!strcmp(argv[i], "--quick")) {
 			args[n++] = min_time;
@@ -266,22 +325,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-		snprintf(flag_out, sizeof(flag_out), "--benchmark_out=%s", tmp);
-		args[n++] = flag_out;
-		args[n++] = fmt;
-	}
-	args[n] = NULL;
 	heap_peer_reexec("gbench_bench", argv);
 	add_ours();
 	add_peers();
-	if (gb_main(n, args))
-		return 2;
-	if (out && rename(tmp, out)) {
-		fprintf(stderr, "gbench_bench: cannot write %s: %s\n", out, strerror(errno));
-		unlink(tmp);
-		return 1;
-	}
-	return 0;
+	return run_to(args, n, out);
 }

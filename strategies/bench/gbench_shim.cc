@@ -63,10 +63,12 @@ extern "C" int gb_main(int argc, char **argv)
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 1;
-	benchmark::RunSpecifiedBenchmarks();
+	// The number of benchmarks that matched --benchmark_filter: 0 when the pattern
+	// matches nothing or is not a valid regex (Google Benchmark says which, and returns).
+	size_t matched = benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
 	for (size_t i = 0; i < benches.size(); i++)
 		if (live[i] && benches[i].teardown)
 			benches[i].teardown(benches[i].arg);
-	return 0;
+	return matched ? 0 : 2;
 }

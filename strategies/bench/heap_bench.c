@@ -46,7 +46,8 @@ struct opts {
 	uint64_t seed, epoch_ops, mem_mib;
 	const char *only, *heaps; /* comma lists, NULL = all */
 	const char *phys, *virt;
-	long callgrind; /* pairs; 0: the normal benchmark */
+	long callgrind;	   /* pairs; 0: the normal benchmark */
+	const char *cg_wl; /* callgrind mode: hermit64 or random_actions */
 };
 
 #define NHEAPS 7
@@ -72,7 +73,8 @@ static const char usage[] =
     "usage: heap_bench --out FILE [--duration-ms N] [--warmup-ms N] [--rounds N]\n"
     "                  [--he-trials N] [--seed N] [--only LIST] [--heaps LIST]\n"
     "                  [--phys NAME] [--virt NAME] [--mem MIB] [--epoch-ops N]\n"
-    "       heap_bench --callgrind PAIRS [--heaps LIST] [--phys NAME] [--virt NAME]\n"
+    "       heap_bench --callgrind PAIRS [--callgrind-wl hermit64|random_actions]\n"
+    "                  [--heaps LIST] [--phys NAME] [--virt NAME]\n"
     "  Benchmarks talc and slab against glibc, jemalloc, tcmalloc, mimalloc and the null\n"
     "  heap (heap_efficiency; random_actions, larson, xmalloc, threadtest, hermit64 at 1\n"
     "  and 2 threads) in interleaved rounds and writes one CSV atomically, columns\n"
@@ -98,7 +100,10 @@ static const char usage[] =
     "                 alloc+free pairs of 64 B untimed, then PAIRS more inside\n"
     "                 hb_callgrind_hermit64 (valgrind --tool=callgrind\n"
     "                 --toggle-collect=hb_callgrind_hermit64; scripts/heap_callgrind.sh);\n"
-    "                 ours get a 4 GiB VA window there (valgrind cannot reserve 64 GiB)\n";
+    "                 ours get a 4 GiB VA window there (valgrind cannot reserve 64 GiB)\n"
+    "  --callgrind-wl random_actions  instead: 2 x PAIRS of Talc's random actions\n"
+    "                 (sizes up to 1000) untimed, then 2 x PAIRS inside\n"
+    "                 hb_callgrind_random (--toggle-collect=hb_callgrind_random)\n";
 
 static _Noreturn void bad(const char *msg, const char *arg)
 {
@@ -109,12 +114,19 @@ static _Noreturn void bad(const char *msg, const char *arg)
 static uint64_t arg_num(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
 	uint64_t n;
-	char msg[96];
-	snprintf(msg, sizeof(msg), "%s needs a number in %llu..%llu", opt, (unsigned long long)lo,
-		 (unsigned long long)hi);
-	if (!v || !cli_parse_u64(v, &n) || n < lo || n > hi)
-		bad(msg, v);
+	if (!cli_num("heap_bench", opt, v, lo, hi, &n))
+		exit(2);
 	return n;
+}
+
+/* The value of a string option: v, or exits 2 saying that opt needs one. */
+static const char *arg_str(const char *opt, const char *v)
+{
+	if (!v) {
+		fprintf(stderr, "heap_bench: %s needs a value\n", opt);
+		exit(2);
+	}
+	return v;
 }
 
 /* Whether name is an element of the comma list (NULL: everything is). */
@@ -148,8 +160,8 @@ static void check_list(const char *opt, const char *list, const char *const *nam
 /* One option with its value v; false if a is not an option taking a value. */
 static bool parse_valued(struct opts *o, const char *a, const char *v)
 {
-	if (!strcmp(a, "--out") && v)
-		o->out = v;
+	if (!strcmp(a, "--out"))
+		o->out = arg_str(a, v);
 	else if (!strcmp(a, "--duration-ms"))
 		o->dur = (double)arg_num(a, v, 10, 100000) / 1000.0;
 	else if (!strcmp(a, "--warmup-ms"))
@@ -166,14 +178,16 @@ static bool parse_valued(struct opts *o, const char *a, const char *v)
 		o->mem_mib = arg_num(a, v, 64, 1 << 20);
 	else if (!strcmp(a, "--callgrind"))
 		o->callgrind = (long)arg_num(a, v, 1, 1ull << 40);
-	else if (!strcmp(a, "--only") && v)
-		o->only = v;
-	else if (!strcmp(a, "--heaps") && v)
-		o->heaps = v;
-	else if (!strcmp(a, "--phys") && v)
-		o->phys = v;
-	else if (!strcmp(a, "--virt") && v)
-		o->virt = v;
+	else if (!strcmp(a, "--callgrind-wl"))
+		o->cg_wl = arg_str(a, v);
+	else if (!strcmp(a, "--only"))
+		o->only = arg_str(a, v);
+	else if (!strcmp(a, "--heaps"))
+		o->heaps = arg_str(a, v);
+	else if (!strcmp(a, "--phys"))
+		o->phys = arg_str(a, v);
+	else if (!strcmp(a, "--virt"))
+		o->virt = arg_str(a, v);
 	else
 		return false;
 	return true;
@@ -197,7 +211,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		}
 		if (!parse_valued(o, a, v))
-			bad("unknown or incomplete argument (see --help)", a);
+			bad("unknown argument (see --help)", a);
 	}
 	const struct frame_ops *f = heap_fixture_frame_ops(o->phys);
 	const struct va_ops *va = heap_fixture_va_ops(o->virt);
@@ -207,28 +221,38 @@ static void parse(int argc, char **argv, struct opts *o)
 		bad("--virt: not bitmap, btree or freelist", o->virt);
 	check_list("--only", o->only, hb_wl_name, WL_COUNT, true);
 	check_list("--heaps", o->heaps, heap_names, NHEAPS, false);
+	if (o->cg_wl && strcmp(o->cg_wl, "hermit64") && strcmp(o->cg_wl, "random_actions"))
+		bad("--callgrind-wl: not hermit64 or random_actions", o->cg_wl);
 	if (!o->out && !o->callgrind)
 		bad("--out FILE is required (see --help)", NULL);
 }
 
 /* ---- rounds ------------------------------------------------------------------------ */
 
-/* One run of cell c by allocator a; ops/s or NAN. */
+/* One run of cell c by allocator a; ops/s or NAN. A run that timed no op (the
+ * machine was too busy to run its threads in the window) is run again, on a fresh
+ * instance, up to HB_TRIES times in all. */
+#define HB_TRIES 3
 static double timed_run(unsigned c, unsigned a, const struct hb_layers *l,
 			const struct hb_timing *tm)
 {
 	struct contender *h = &heaps[a];
-	if (contender_up(h, l, cells[c].threads))
-		return NAN;
-	struct host_sample s;
-	host_sample_begin(&s);
-	double v = hb_run(h, &cells[c], tm);
-	host_sample_end(&s, &host);
-	contender_down(h);
-	host_sample_merge(&ctx[c][a], &s);
+	double v = HB_NOT_TIMED;
+	for (int k = 0; k < HB_TRIES && v == HB_NOT_TIMED; k++) {
+		if (contender_up(h, l, cells[c].threads))
+			return NAN;
+		struct host_sample s;
+		host_sample_begin(&s);
+		v = hb_run(h, &cells[c], tm);
+		host_sample_end(&s, &host);
+		contender_down(h);
+		host_sample_merge(&ctx[c][a], &s);
+	}
 	if (v < 0)
-		fprintf(stderr, "heap_bench: %s %s t=%u: an allocation failed or no op was timed\n",
-			h->name, hb_wl_name[cells[c].w], cells[c].threads);
+		fprintf(stderr, "heap_bench: %s %s t=%u: %s\n", h->name, hb_wl_name[cells[c].w],
+			cells[c].threads,
+			v == HB_NOT_TIMED ? "no op was timed in 3 tries (a busy machine)"
+					  : "an allocation failed");
 	return v < 0 ? NAN : v;
 }
 
@@ -437,6 +461,13 @@ static int callgrind(const struct opts *o, const struct hb_layers *l)
 			continue;
 		if (contender_up(&heaps[a], l, 1))
 			return 1;
+		if (o->cg_wl && !strcmp(o->cg_wl, "random_actions")) {
+			long ops = hb_callgrind_random_run(&heaps[a], 2 * o->callgrind, 1000);
+			contender_down(&heaps[a]);
+			printf("heap_bench: callgrind %s: %ld ops in hb_callgrind_random\n",
+			       heaps[a].name, ops);
+			continue;
+		}
 		for (long k = 0; k < o->callgrind; k++) { /* warm-up, outside the toggle */
 			void *p = c_alloc(&heaps[a], 0, 64, 8);
 			c_free(&heaps[a], 0, p, 64, 8);

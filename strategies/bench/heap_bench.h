@@ -114,10 +114,17 @@ struct hb_timing {
 
 /* One run of cell k on c (already up): threads start together, run the workload for
  * warm_s untimed and dur_s timed, then everything left is freed. Returns ops/s in the
- * timed window (all threads), or -1 if an allocation failed or no op was timed. */
+ * timed window (all threads), -1 if an allocation failed (or the harness's memory could
+ * not be mapped), or HB_NOT_TIMED if no op fell into the timed window (every thread was
+ * descheduled through it: a busy machine; worth another run). */
+#define HB_NOT_TIMED (-2.0)
 double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *t);
 /* callgrind mode: ops alloc+free pairs of `size` bytes on CPU 0, in the non-inlined
  * function hb_callgrind_hermit64 (valgrind --toggle-collect=hb_callgrind_hermit64). */
 void hb_callgrind_hermit64(struct contender *c, long pairs, size_t size);
+/* Talc's random actions (sizes up to max) on a fresh c: ops untimed, then ops more
+ * inside hb_callgrind_random (its toggle); returns the ops done inside, or -1 when
+ * the harness's array cannot be mapped. Frees what is left. */
+long hb_callgrind_random_run(struct contender *c, long ops, size_t max);
 
 #endif

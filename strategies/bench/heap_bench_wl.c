@@ -1,5 +1,5 @@
 /* heap_bench_wl.c: heap_bench's timed workloads and the run that times them (contract
- * in heap_bench.h).
+ * in heap_bench.h; larson in heap_bench_larson.c).
  *
  * A run starts its threads together (thread i passes CPU i to the heap); each runs the
  * workload from a fresh start until warm-up + duration has passed, taking (ops, time)
@@ -18,9 +18,10 @@
  *   larson          gen.c's larson, live: HB_SETS sets of param (1000) slots; logical
  *                   thread t works on set (t - e) mod HB_SETS in epoch e; a step frees
  *                   the object in a random slot (if any) and allocates 8..1000 B there;
- *                   an epoch is epoch_ops / HB_SETS ops per logical thread, and a set
- *                   passes to its next thread only once its previous one has finished
- *                   the epoch on it, so its objects are freed by another thread
+ *                   an epoch is epoch_ops / (2 HB_SETS) steps per logical thread; a
+ *                   step in epoch e + 1 waits for the last step of epoch e on its slot,
+ *                   as the replay orders it (heap_bench_larson.c), so a set's objects
+ *                   are freed by another thread
  *   xmalloc         xmalloc-like: batches of 64 objects (8..256 B) allocated by one
  *                   thread and freed by the next one (1 thread: by itself)
  *   threadtest      gen.c's threadtest, live: per logical thread, rounds of allocating
@@ -32,9 +33,8 @@
  * the replay runs trace thread t on CPU t % P. They differ from a replay of the trace
  * in what a trace cannot hold: they run for a time instead of a fixed op count (so
  * larson's epoch count and threadtest's round count follow from the speed), the random
- * draws come from per-thread streams (same distributions, other values), and the
- * hand-off of a larson set waits for the whole previous epoch on it where the replay
- * orders op by op. Both pass alignment 1 as the replay does for a plain alloc.
+ * draws come from per-thread streams (same distributions, other values). Both pass
+ * alignment 1 as the replay does for a plain alloc.
  * xmalloc and random_actions are not gen.c's (gen.c's xmalloc frees batches of 100 in
  * producer/consumer pairs; its random_actions uses uniform sizes), nor is hermit64
  * (gen.c's allocates 10,000 objects of 64 B, then frees them).
@@ -46,54 +46,14 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "heap_bench.h"
+#include "heap_bench_wl.h"
 #include "../../workloads/host/cli_util.h"
 
 #define RA_OBJS	  100000 /* random_actions: live objects per thread at most */
-#define GEN_ALIGN 1	 /* what the replay passes for a plain alloc */
 #define TT_SIZE	  8	 /* threadtest's object size (gen.c's default) */
-#define XQ	  16
 
 const char *const hb_wl_name[WL_COUNT] = {"random_actions", "larson", "xmalloc", "threadtest",
 					  "hermit64"};
-
-struct obj {
-	void *p;
-	size_t size, align;
-};
-
-struct xbatch {
-	void *p[64];
-	size_t s[64];
-};
-struct xqueue {
-	pthread_mutex_t lock;
-	unsigned head, tail;
-	struct xbatch q[XQ];
-};
-
-/* What the threads of one run share. */
-struct hb_shared {
-	struct contender *c;
-	const struct hb_cell *k;
-	const struct hb_timing *tm;
-	double warm_end, end;
-	int stop, failed;		  /* atomic */
-	struct obj *sets;		  /* larson, threadtest: HB_SETS * param slots */
-	size_t sets_len;		  /* bytes mapped for sets */
-	unsigned ready[HB_SETS];	  /* larson: epochs finished on each set (atomic) */
-	struct xqueue xq[HB_MAX_THREADS]; /* xmalloc */
-	pthread_barrier_t bar;
-};
-
-struct job {
-	struct hb_shared *sh;
-	unsigned cpu;
-	uint64_t seed;
-	uint64_t ops, ops_w, ops_e; /* all ops; at the warm-up mark; at the end mark */
-	double t_w, t_e;
-	bool warm_done, done;
-};
 
 static double now_s(void)
 {
@@ -102,22 +62,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void *harness_map(size_t len)
+void *hb_harness_map(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static inline void touch(void *p, size_t n)
-{
-	if (n) {
-		((volatile char *)p)[0] = 1;
-		((volatile char *)p)[n - 1] = 1;
-	}
-}
 
-/* Takes the marks; false once the run is over for this thread (then stays false). */
-static bool go_on(struct job *j)
+bool hb_go_on(struct job *j)
 {
 	struct hb_shared *sh = j->sh;
 	if (j->done)
@@ -137,8 +89,7 @@ static bool go_on(struct job *j)
 	return false;
 }
 
-/* An allocation returned NULL: the run ends and reports failure. */
-static bool fail(struct job *j)
+bool hb_fail(struct job *j)
 {
 	__atomic_store_n(&j->sh->failed, 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&j->sh->stop, 1, __ATOMIC_RELAXED);
@@ -163,7 +114,7 @@ static void ra_step(struct job *j, struct obj *v, size_t *n, size_t max)
 	} else if ((a < 3 || *n < 300) && *n < RA_OBJS) {
 		struct obj o = {NULL, talc_size(&j->seed, max), talc_align(&j->seed)};
 		if ((o.p = c_alloc(c, j->cpu, o.size, o.align))) {
-			touch(o.p, o.size);
+			hb_touch(o.p, o.size);
 			v[(*n)++] = o;
 			j->ops++;
 		}
@@ -175,80 +126,47 @@ static void ra_step(struct job *j, struct obj *v, size_t *n, size_t max)
 	}
 }
 
+__attribute__((noinline, noclone)) void hb_callgrind_random(struct job *j, struct obj *v,
+							     size_t *n, size_t max, long ops)
+{
+	for (long k = 0; k < ops; k++)
+		ra_step(j, v, n, max);
+}
+
+long hb_callgrind_random_run(struct contender *c, long ops, size_t max)
+{
+	struct hb_shared sh = {.c = c};
+	struct job j = {.sh = &sh, .cpu = 0, .seed = 42};
+	struct obj *v = hb_harness_map(RA_OBJS * sizeof(*v));
+	size_t n = 0;
+	if (!v)
+		return -1;
+	hb_callgrind_random(&j, v, &n, max, 0); /* resolved before the counted call */
+	for (long k = 0; k < ops; k++)
+		ra_step(&j, v, &n, max);
+	uint64_t before = j.ops;
+	hb_callgrind_random(&j, v, &n, max, ops);
+	long done = (long)(j.ops - before);
+	for (size_t i = 0; i < n; i++)
+		c_free(c, 0, v[i].p, v[i].size, v[i].align);
+	munmap(v, RA_OBJS * sizeof(*v));
+	return done;
+}
+
 static void random_actions(struct job *j)
 {
-	struct obj *v = harness_map(RA_OBJS * sizeof(*v));
+	struct obj *v = hb_harness_map(RA_OBJS * sizeof(*v));
 	size_t n = 0, max = (size_t)j->sh->k->param;
 	if (!v) {
-		fail(j);
+		hb_fail(j);
 		return;
 	}
-	while (go_on(j))
+	while (hb_go_on(j))
 		for (int k = 0; k < 100; k++)
 			ra_step(j, v, &n, max);
 	for (size_t i = 0; i < n; i++)
 		c_free(j->sh->c, j->cpu, v[i].p, v[i].size, v[i].align);
 	munmap(v, RA_OBJS * sizeof(*v));
-}
-
-/* ---- larson ----------------------------------------------------------------------- */
-
-/* One step on a set: free the object in a random slot (if any), allocate 8..1000 B. */
-static bool larson_step(struct job *j, struct obj *set, unsigned slots)
-{
-	struct contender *c = j->sh->c;
-	struct obj *o = &set[hb_rnd(&j->seed) % slots];
-	if (o->p) {
-		c_free(c, j->cpu, o->p, o->size, GEN_ALIGN);
-		j->ops++;
-	}
-	o->size = 8 + hb_rnd(&j->seed) % 993;
-	o->p = c_alloc(c, j->cpu, o->size, GEN_ALIGN);
-	if (!o->p)
-		return fail(j);
-	touch(o->p, o->size);
-	j->ops++;
-	return true;
-}
-
-/* Waits until set s has finished epoch e - 1 (its previous owner is done with it);
- * false if the run ended meanwhile. */
-static bool larson_wait(struct job *j, unsigned s, unsigned e)
-{
-	for (unsigned spin = 0; __atomic_load_n(&j->sh->ready[s], __ATOMIC_ACQUIRE) < e; spin++)
-		if (spin % 64 == 63) {
-			if (!go_on(j))
-				return false;
-			sched_yield(); /* the owner may need this core (cores are shared) */
-		}
-	return true;
-}
-
-static void larson(struct job *j)
-{
-	struct hb_shared *sh = j->sh;
-	unsigned P = sh->k->threads, slots = (unsigned)sh->k->param, mine = 0;
-	for (unsigned t = j->cpu; t < HB_SETS; t += P)
-		mine++;
-	uint64_t quota = sh->tm->epoch_ops * mine / HB_SETS; /* this thread's ops per epoch */
-	for (unsigned e = 0;; e++) {
-		for (unsigned t = j->cpu; t < HB_SETS; t += P)
-			if (!larson_wait(j, (t + HB_SETS - e % HB_SETS) % HB_SETS, e))
-				return;
-		uint64_t start = j->ops;
-		for (unsigned step = 0; j->ops - start < quota; step++) {
-			if (step % 256 == 0 && !go_on(j))
-				return;
-			for (unsigned t = j->cpu; t < HB_SETS; t += P) {
-				unsigned s = (t + HB_SETS - e % HB_SETS) % HB_SETS;
-				if (!larson_step(j, sh->sets + (size_t)s * slots, slots))
-					return;
-			}
-		}
-		for (unsigned t = j->cpu; t < HB_SETS; t += P)
-			__atomic_store_n(&sh->ready[(t + HB_SETS - e % HB_SETS) % HB_SETS], e + 1,
-					 __ATOMIC_RELEASE);
-	}
 }
 
 /* ---- xmalloc ---------------------------------------------------------------------- */
@@ -287,9 +205,9 @@ static bool xalloc(struct job *j, struct xbatch *x)
 		if (!(x->p[i] = c_alloc(j->sh->c, j->cpu, x->s[i], 8))) {
 			for (int k = 0; k < i; k++)
 				c_free(j->sh->c, j->cpu, x->p[k], x->s[k], 8);
-			return fail(j);
+			return hb_fail(j);
 		}
-		touch(x->p[i], x->s[i]);
+		hb_touch(x->p[i], x->s[i]);
 	}
 	j->ops += 64;
 	return true;
@@ -300,11 +218,11 @@ static void xmalloc_like(struct job *j)
 	struct hb_shared *sh = j->sh;
 	struct xqueue *mine = &sh->xq[j->cpu], *next = &sh->xq[(j->cpu + 1) % sh->k->threads];
 	struct xbatch x, y;
-	while (go_on(j) && xalloc(j, &x)) {
+	while (hb_go_on(j) && xalloc(j, &x)) {
 		while (!xq_push(next, &x)) {
 			if (xq_pop(mine, &y)) {
 				xfree(j, &y);
-			} else if (!go_on(j)) { /* the consumer has stopped */
+			} else if (!hb_go_on(j)) { /* the consumer has stopped */
 				xfree(j, &x);
 				break;
 			} else {
@@ -322,16 +240,16 @@ static void threadtest(struct job *j)
 {
 	struct hb_shared *sh = j->sh;
 	unsigned P = sh->k->threads, slots = (unsigned)sh->k->param;
-	while (go_on(j)) {
+	while (hb_go_on(j)) {
 		for (unsigned s = 0; s < slots; s++)
 			for (unsigned t = j->cpu; t < HB_SETS; t += P) {
 				struct obj *o = &sh->sets[(size_t)t * slots + s];
 				if (!(o->p = c_alloc(sh->c, j->cpu, TT_SIZE, GEN_ALIGN))) {
-					fail(j);
+					hb_fail(j);
 					return;
 				}
 				o->size = TT_SIZE;
-				touch(o->p, TT_SIZE);
+				hb_touch(o->p, TT_SIZE);
 				j->ops++;
 			}
 		for (unsigned s = 0; s < slots; s++)
@@ -348,14 +266,14 @@ static void hermit64(struct job *j)
 {
 	struct contender *c = j->sh->c;
 	size_t size = (size_t)j->sh->k->param;
-	while (go_on(j)) {
+	while (hb_go_on(j)) {
 		for (int k = 0; k < 1000; k++) {
 			void *p = c_alloc(c, j->cpu, size, 8);
 			if (!p) {
-				fail(j);
+				hb_fail(j);
 				return;
 			}
-			touch(p, size);
+			hb_touch(p, size);
 			c_free(c, j->cpu, p, size, 8);
 		}
 		j->ops += 2000;
@@ -367,7 +285,7 @@ __attribute__((noinline, noclone)) void hb_callgrind_hermit64(struct contender *
 {
 	for (long k = 0; k < pairs; k++) {
 		void *p = c_alloc(c, 0, size, 8);
-		touch(p, size);
+		hb_touch(p, size);
 		c_free(c, 0, p, size, 8);
 	}
 }
@@ -383,7 +301,7 @@ static void *job_main(void *arg)
 		random_actions(j);
 		break;
 	case WL_LARSON:
-		larson(j);
+		hb_larson(j);
 		break;
 	case WL_XMALLOC:
 		xmalloc_like(j);
@@ -395,7 +313,7 @@ static void *job_main(void *arg)
 		hermit64(j);
 		break;
 	}
-	go_on(j); /* marks taken even when the workload stopped on a failure */
+	hb_go_on(j); /* marks taken even when the workload stopped on a failure */
 	return NULL;
 }
 
@@ -416,8 +334,8 @@ static void run_cleanup(struct hb_shared *sh)
 		munmap(sh->sets, sh->sets_len);
 }
 
-/* ops/s over the threads' windows; -1 after a failure, or when no op fell into the
- * timed window (every thread was descheduled through it: a busy machine). */
+/* ops/s over the threads' windows; -1 after a failure, HB_NOT_TIMED when no op fell
+ * into the timed window. */
 static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned n)
 {
 	double ops = 0, t_w = j[0].t_w, t_e = j[0].t_e;
@@ -426,7 +344,9 @@ static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned
 		t_w = j[t].t_w < t_w ? j[t].t_w : t_w;
 		t_e = j[t].t_e > t_e ? j[t].t_e : t_e;
 	}
-	return sh->failed || ops <= 0 || t_e <= t_w ? -1 : ops / (t_e - t_w);
+	if (sh->failed)
+		return -1;
+	return ops <= 0 || t_e <= t_w ? HB_NOT_TIMED : ops / (t_e - t_w);
 }
 
 double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *tm)
@@ -437,9 +357,12 @@ double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timi
 	for (unsigned t = 0; t < HB_MAX_THREADS; t++)
 		pthread_mutex_init(&sh.xq[t].lock, NULL);
 	if (k->w == WL_LARSON || k->w == WL_THREADTEST) {
-		sh.sets_len = (size_t)HB_SETS * (size_t)k->param * sizeof(struct obj);
-		if (!(sh.sets = harness_map(sh.sets_len)))
+		size_t set_bytes = (size_t)HB_SETS * (size_t)k->param * sizeof(struct obj);
+		sh.sets_len = set_bytes + (k->w == WL_LARSON ? hb_larson_extra((unsigned)k->param) : 0);
+		if (!(sh.sets = hb_harness_map(sh.sets_len)))
 			return -1;
+		if (k->w == WL_LARSON)
+			hb_larson_setup(&sh, (char *)sh.sets + set_bytes, (unsigned)k->param);
 	}
 	pthread_barrier_init(&sh.bar, NULL, k->threads + 1);
 	struct job j[HB_MAX_THREADS];

@@ -18,6 +18,17 @@
  *          (speedup_X) and X ns / bitmap ns for X = btree, btree-bare
  *          (X_over_bitmap), per thread count and live count.
  *
+ *   --live / --threads pick other live counts and thread counts (defaults 10,10000
+ *          and 1,2); --virt any strategy of va_host_strategies, the best-fit trees
+ *          btree-best and btree-bare-best included (the ratio rows need the four
+ *          default ones).
+ *   callgrind  (--callgrind PAIRS) no timing: per strategy and live count, one
+ *          thread, a fresh instance, the prefill, 2x live + PAIRS pairs untimed, then
+ *          PAIRS pairs inside vb_callgrind_pairs (valgrind --tool=callgrind
+ *          --toggle-collect=vb_callgrind_pairs counts exactly those;
+ *          scripts/va_callgrind.sh); a line "callgrind VIRT LIVE: ..." on stderr
+ *          with the free ranges after.
+ *
  * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
  * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build
  * (build = $MTB_BUILD_ID, else "dev", as frame_bench)
@@ -34,28 +45,44 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../workloads/host/cli_util.h"
+#include "../../workloads/host/out_file.h"
 #include "../../workloads/host/va_host.h"
 #include "../va_btree.h"
 
 static const char *usage =
 	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
+	"                [--live LIST] [--threads LIST]\n"
+	"       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST]\n"
 	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
 	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
 	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
-	"  --rounds N   timed rounds per configuration (default 51)\n"
-	"  --pairs N    alloc+free pairs per thread and round (default 5000)\n"
-	"  --seed N     seed of every random choice (default 1)\n"
-	"  --virt LIST  comma-separated strategies to run (default\n"
-	"               bitmap,btree,btree-bare,freelist; the ratio rows need all four)\n";
+	"  --rounds N     timed rounds per configuration (default 51)\n"
+	"  --pairs N      alloc+free pairs per thread and round (default 5000)\n"
+	"  --seed N       seed of every random choice (default 1)\n"
+	"  --virt LIST    comma-separated strategies to run (default\n"
+	"                 bitmap,btree,btree-bare,freelist; the ratio rows need all four;\n"
+	"                 also bitmap-64k, btree-best, btree-bare-best: best fit)\n"
+	"  --live LIST    live range counts (default 10,10000; each 1..10000000 and at\n"
+	"                 least the largest thread count)\n"
+	"  --threads LIST thread counts (default 1,2; each 1..64)\n"
+	"  --callgrind PAIRS  no timing: for each strategy and live count, 1 thread, a fresh\n"
+	"                 instance, prefill and 2x live + PAIRS pairs untimed, then PAIRS\n"
+	"                 pairs inside vb_callgrind_pairs (valgrind --tool=callgrind\n"
+	"                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
+	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
-#define NVIRT VA_HOST_NMAIN /* bitmap, btree, btree-bare, freelist */
-#define MAX_THREADS 2
+#define NVIRT	    VA_HOST_NALL
+#define MAX_THREADS 64u
+#define MAX_LIST    16u /* entries of --live / --threads */
 
 struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
 	const char *build; /* build id for the rows */
-	bool run[NVIRT];   /* --virt: which of va_host_strategies[0 .. NVIRT) run */
+	bool run[NVIRT];   /* --virt: which of va_host_strategies run */
+	uint64_t live[MAX_LIST], threads[MAX_LIST];
+	unsigned nlive, nthreads;
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -155,10 +182,38 @@ struct timing {
 static double hit_pct(const struct va_ops *ops, const void *st)
 {
 	uint64_t hits, misses, cached;
-	if (ops != &va_btree_ops)
+	if (ops != &va_btree_ops && ops != &va_btree_best_ops)
 		return -1;
 	va_btree_qcache_counts(st, &hits, &misses, &cached);
 	return 100.0 * (double)hits / (double)(hits + misses ? hits + misses : 1);
+}
+
+/* A fresh instance of ops in *vh with live ranges allocated round-robin by
+ * `threads` CPUs; the ranges (calloc'd) are returned. */
+static struct range *prefill(const struct bench *b, struct va_host *vh, const struct va_ops *ops,
+			     unsigned threads, unsigned live)
+{
+	if (va_host_init(vh, ops, VA_HOST_BASE, VA_HOST_SIZE))
+		die("init failed", ops->name);
+	struct range *all = calloc(live, sizeof(*all));
+	if (!all)
+		die("out of memory", NULL);
+	uint64_t s = b->seed * 1000003 + live;
+	for (unsigned i = 0; i < live; i++) {
+		all[i].size = rand_size(&s);
+		if (ops->alloc(vh->st, i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
+			die("prefill failed", ops->name);
+	}
+	return all;
+}
+
+/* Frees the ranges and the instance. */
+static void teardown(struct va_host *vh, struct range *all, unsigned live)
+{
+	for (unsigned i = 0; i < live; i++)
+		vh->ops->free(vh->st, 0, all[i].addr, all[i].size);
+	free(all);
+	va_host_fini(vh);
 }
 
 /* Prefills live ranges on a fresh instance of ops, runs threads x rounds of pairs. */
@@ -166,16 +221,10 @@ static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 				unsigned threads, unsigned live)
 {
 	struct va_host vh;
-	if (va_host_init(&vh, ops, VA_HOST_BASE, VA_HOST_SIZE))
-		die("init failed", ops->name);
-	struct range *all = calloc(live, sizeof(*all));
+	struct range *all = prefill(b, &vh, ops, threads, live);
 	double *ns = calloc(b->rounds * threads, sizeof(double));
-	uint64_t s = b->seed * 1000003 + live;
-	for (unsigned i = 0; i < live; i++) {
-		all[i].size = rand_size(&s);
-		if (ops->alloc(vh.st, i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
-			die("prefill failed", ops->name);
-	}
+	if (!ns)
+		die("out of memory", NULL);
 	pthread_t th[MAX_THREADS];
 	struct worker w[MAX_THREADS];
 	pthread_barrier_t bar;
@@ -201,44 +250,110 @@ static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 	struct timing r = {ns[b->rounds * threads / 2],
 			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges,
 			   hit_pct(ops, vh.st)};
-	for (unsigned i = 0; i < live; i++)
-		ops->free(vh.st, 0, all[i].addr, all[i].size);
-	free(all);
+	teardown(&vh, all, live);
 	free(ns);
-	va_host_fini(&vh);
 	return r;
+}
+
+/* The pairs callgrind counts (--toggle-collect=vb_callgrind_pairs): not inlined,
+ * nothing else inside. */
+__attribute__((noinline)) void vb_callgrind_pairs(struct worker *w, uint64_t *s, uint64_t n);
+__attribute__((noinline)) void vb_callgrind_pairs(struct worker *w, uint64_t *s, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		pair(w, s);
+}
+
+/* --callgrind: one thread, prefill, 2x live + pairs untimed, then pairs counted. */
+static void callgrind_one(const struct bench *b, const struct va_ops *ops, unsigned live)
+{
+	struct va_host vh;
+	struct range *all = prefill(b, &vh, ops, 1, live);
+	struct worker w = {&vh, 0, all, live, 0, 0, 0, b->seed * 77, NULL, NULL, 0};
+	uint64_t s = w.seed;
+	for (uint64_t i = 0; i < 2 * (uint64_t)live + b->pairs; i++)
+		pair(&w, &s);
+	vb_callgrind_pairs(&w, &s, b->pairs);
+	struct va_stats st;
+	ops->stats(vh.st, &st);
+	if (!ops->check(vh.st))
+		die("invariant check failed after the run", ops->name);
+	fprintf(stderr, "callgrind %s %u: %" PRIu64 " pairs counted, %" PRIu64
+		" free ranges after\n", ops->name, live, b->pairs, st.free_ranges);
+	teardown(&vh, all, live);
 }
 
 /* ---- main --------------------------------------------------------------------- */
 
+/* Decimal digits only (no sign, space, 0x or empty string) within [lo, hi] into
+ * *x; false otherwise. */
+static bool parse_dec(const char *v, size_t len, uint64_t lo, uint64_t hi, uint64_t *x)
+{
+	uint64_t n = 0;
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9' || n > (UINT64_MAX - (uint64_t)(v[i] - '0')) / 10)
+			return false;
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	*x = n;
+	return n >= lo && n <= hi;
+}
+
+static _Noreturn void bad_value(const char *opt, const char *v, uint64_t lo, uint64_t hi)
+{
+	fprintf(stderr, "va_bench: %s: bad value '%s' (decimal %" PRIu64 "..%" PRIu64 ")\n", opt,
+		v, lo, hi);
+	exit(2);
+}
+
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (errno || *end || !*v || v[0] == '-' || x < lo || x > hi) {
-		fprintf(stderr, "va_bench: %s: bad value '%s' (%" PRIu64 "..%" PRIu64 ")\n", opt, v,
-			lo, hi);
+	uint64_t x;
+	if (!cli_num("va_bench", opt, v, lo, hi, &x))
 		exit(2);
-	}
 	return x;
 }
 
+/* A comma-separated list of decimal numbers in [lo, hi] into out[0..MAX_LIST);
+ * returns the count; exits 2 on an empty element, a bad value or too many. */
+static unsigned parse_list(const char *opt, const char *v, uint64_t lo, uint64_t hi,
+			   uint64_t out[MAX_LIST])
+{
+	unsigned n = 0;
+	for (const char *p = v;; p++) {
+		size_t len = strcspn(p, ",");
+		if (n == MAX_LIST || !parse_dec(p, len, lo, hi, &out[n++]))
+			bad_value(opt, v, lo, hi);
+		p += len;
+		if (!*p)
+			return n;
+	}
+}
+
 struct opts {
-	const char *out, *virt;
-	uint64_t rounds, pairs, seed;
+	const char *out, *virt, *live, *threads;
+	uint64_t rounds, pairs, seed, callgrind;
 };
 
 /* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
 static void parse_virt(const char *list, bool run[NVIRT])
 {
 	char buf[256];
+	if (strlen(list) >= sizeof(buf)) {
+		fprintf(stderr, "va_bench: --virt: list longer than %zu characters\n", sizeof(buf) - 1);
+		exit(2);
+	}
 	snprintf(buf, sizeof(buf), "%s", list);
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		int v = va_host_find(tok);
+	for (char *tok = buf, *next; tok; tok = next) {
+		if ((next = strchr(tok, ',')))
+			*next++ = 0;
+		int v = *tok ? va_host_find(tok) : -1;
 		if (v < 0 || v >= NVIRT) {
-			fprintf(stderr, "va_bench: --virt: unknown strategy '%s' "
-				"(bitmap, btree, btree-bare, freelist)\n", tok);
+			fprintf(stderr, "va_bench: --virt: %s '%s' in '%s' (bitmap, btree, "
+				"btree-bare, freelist, bitmap-64k, btree-best, btree-bare-best)\n",
+				*tok ? "unknown strategy" : "empty name", tok, list);
 			exit(2);
 		}
 		run[v] = true;
@@ -248,27 +363,61 @@ static void parse_virt(const char *list, bool run[NVIRT])
 /* Parses the command line; exits 0 after --help, 2 on bad input (one line). */
 static struct opts parse_args(int argc, char **argv)
 {
-	static const struct option lo[] = {{"out", 1, 0, 'o'},	{"rounds", 1, 0, 'r'},
-					   {"pairs", 1, 0, 'p'}, {"seed", 1, 0, 's'},
-					   {"virt", 1, 0, 'v'}, {"help", 0, 0, 'h'},
-					   {0, 0, 0, 0}};
-	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", 51, 5000, 1};
-	for (int c; (c = getopt_long(argc, argv, "o:r:p:s:v:h", lo, NULL)) != -1;) {
+	static const struct option lo[] = {
+	    {"out", 1, 0, 'o'},	 {"rounds", 1, 0, 'r'},	 {"pairs", 1, 0, 'p'},
+	    {"seed", 1, 0, 's'}, {"virt", 1, 0, 'v'},	 {"live", 1, 0, 'l'},
+	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"help", 0, 0, 'h'},
+	    {0, 0, 0, 0}};
+	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0};
+	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
 		case 'p': o.pairs = parse_u64("--pairs", optarg, 1, 100000000); break;
 		case 's': o.seed = parse_u64("--seed", optarg, 0, UINT64_MAX); break;
 		case 'v': o.virt = optarg; break;
+		case 'l': o.live = optarg; break;
+		case 't': o.threads = optarg; break;
+		case 'c': o.callgrind = parse_u64("--callgrind", optarg, 1, 100000000); break;
 		case 'h': fputs(usage, stdout); exit(0);
-		default: exit(2); /* getopt printed the one-line reason */
+		case ':':
+			fprintf(stderr, "va_bench: %s needs a value\n", argv[optind - 1]);
+			exit(2);
+		default:
+			fprintf(stderr, "va_bench: unknown option %s (see --help)\n", argv[optind - 1]);
+			exit(2);
 		}
 	}
 	if (optind != argc) {
 		fprintf(stderr, "va_bench: unexpected argument '%s' (see --help)\n", argv[optind]);
 		exit(2);
 	}
+	if (o.callgrind && (o.threads || o.out)) {
+		fprintf(stderr, "va_bench: --%s does not apply to --callgrind\n",
+			o.threads ? "threads" : "out");
+		exit(2);
+	}
 	return o;
+}
+
+/* The bench from the options: lists parsed, every live count >= every thread count. */
+static void setup(struct bench *b, const struct opts *o)
+{
+	*b = (struct bench){.out = stdout, .seed = o->seed, .rounds = o->rounds, .pairs = o->pairs};
+	parse_virt(o->virt, b->run);
+	b->nlive = parse_list("--live", o->live, 1, 10000000, b->live);
+	b->nthreads = parse_list("--threads", o->threads ? o->threads : "1,2", 1, MAX_THREADS,
+				 b->threads);
+	if (o->callgrind)
+		b->pairs = o->callgrind;
+	for (unsigned l = 0; l < b->nlive; l++)
+		for (unsigned t = 0; t < b->nthreads && !o->callgrind; t++)
+			if (b->live[l] < b->threads[t]) {
+				fprintf(stderr, "va_bench: --live %" PRIu64 " is below --threads %"
+					PRIu64 " (a thread needs a live range)\n", b->live[l],
+					b->threads[t]);
+				exit(2);
+			}
 }
 
 static void ratios(struct bench *b, unsigned cpus, unsigned live, const double ns[NVIRT])
@@ -305,19 +454,19 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 
 static void run_all(struct bench *b)
 {
-	static const unsigned thr[] = {1, 2}, lives[] = {10, 10000};
 	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
 	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build\n");
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
-	for (int t = 0; t < 2; t++) {
-		for (int l = 0; l < 2; l++) {
+	for (unsigned t = 0; t < b->nthreads; t++) {
+		for (unsigned l = 0; l < b->nlive; l++) {
+			unsigned thr = (unsigned)b->threads[t], live = (unsigned)b->live[l];
 			double ns[NVIRT];
 			for (int v = 0; v < NVIRT; v++)
 				if (b->run[v])
-					ns[v] = bench_one(b, va_host_strategies[v], thr[t], lives[l]);
+					ns[v] = bench_one(b, va_host_strategies[v], thr, live);
 			if (b->run[0] && b->run[1] && b->run[2] && b->run[3])
-				ratios(b, thr[t], lives[l], ns);
+				ratios(b, thr, live, ns);
 		}
 	}
 }
@@ -325,21 +474,22 @@ static void run_all(struct bench *b)
 int main(int argc, char **argv)
 {
 	struct opts o = parse_args(argc, argv);
-	struct bench b = {.out = stdout, .seed = o.seed, .rounds = o.rounds, .pairs = o.pairs};
-	parse_virt(o.virt, b.run);
-	char tmp[4096];
-	if (o.out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", o.out, (int)getpid());
-		if (!(b.out = fopen(tmp, "w"))) {
-			fprintf(stderr, "va_bench: %s: %s\n", tmp, strerror(errno));
-			return 1;
-		}
+	struct bench b;
+	setup(&b, &o);
+	if (o.callgrind) {
+		for (int v = 0; v < NVIRT; v++)
+			for (unsigned l = 0; l < b.nlive && b.run[v]; l++)
+				callgrind_one(&b, va_host_strategies[v], (unsigned)b.live[l]);
+		return 0;
 	}
+	struct out_file of = {0};
+	int e = o.out ? out_open(&of, o.out) : 0;
+	if (e)
+		return out_fail("va_bench", o.out, e);
+	if (o.out)
+		b.out = of.f;
 	run_all(&b);
-	if (o.out && (fclose(b.out) != 0 || rename(tmp, o.out) != 0)) {
-		fprintf(stderr, "va_bench: writing %s: %s\n", o.out, strerror(errno));
-		remove(tmp);
-		return 1;
-	}
+	if (o.out && (e = out_commit(&of)))
+		return out_fail("va_bench", o.out, e);
 	return 0;
 }

@@ -14,7 +14,8 @@
  *   mapping; its frames go before new ones are mapped (a large miss, a slab
  *   commit) and before an allocation would fail;
  * - realloc: in place while the new size is within [room / 2, room];
- * - remote frees: a batch goes home once it holds SLAB_BATCH_BYTES bytes; a
+ * - remote frees: a message goes home once it holds SLAB_BATCH_BYTES bytes (with
+ *   every message in transit, a batch linked through the objects takes over); a
  *   producer/consumer pair on two CPUs (xmalloc) keeps a bounded footprint.
  * MTB_SEED reproduces the random frees.
  */
@@ -374,6 +375,27 @@ static void test_realloc(struct t *t)
 
 /* ---- remote frees ----------------------------------------------------------------- */
 
+/* With all of CPU 1's messages in transit (CPU 0 does not drain), its remote frees
+ * go into a batch linked through the objects, and both come home on a flush. */
+static void test_remote_fallback(struct t *t)
+{
+	unsigned n = SLAB_MSGS * SLAB_MSG_CAP + 3;
+	void **v = calloc(n, sizeof(*v));
+	CHECK(v, "calloc");
+	for (unsigned i = 0; i < n; i++)
+		CHECK((v[i] = alloc_on(t, 0, 64)), "alloc");
+	for (unsigned i = 0; i < n; i++)
+		free_on(t, 1, v[i], 64);
+	const struct slab_cpu *c1 = &t->h->cpu[1];
+	CHECK(!c1->msg_idle && !c1->msg_out[0] && c1->out[0].n == 3,
+	      "fallback: %u objects batched", c1->out[0].n);
+	check_heap(t);
+	flush_all(t);
+	CHECK(!t->c->msg_inbox && !t->c->inbox && c1->msg_ret, "messages not handed back");
+	check_heap(t);
+	free(v);
+}
+
 static void test_remote(struct t *t)
 {
 	fresh(t, 1);
@@ -382,12 +404,16 @@ static void test_remote(struct t *t)
 		CHECK((t->p[i] = alloc_on(t, 0, med)), "alloc");
 	for (unsigned i = 0; i < 8; i++) {
 		free_on(t, 1, t->p[i], med);
-		struct slab_batch *b = &t->h->cpu[1].out[0];
-		CHECK(b->bytes < SLAB_BATCH_BYTES && b->n == (i + 1) % 4,
-		      "remote batch of %u objects, %u bytes after %u frees", b->n, b->bytes, i + 1);
-		CHECK(!t->c->inbox == (i < 3), "the batch was not sent at %u frees", i + 1);
+		const struct slab_msg *m = t->h->cpu[1].msg_out[0];
+		uint32_t n = m ? m->n : 0;
+		CHECK((!m || m->bytes < SLAB_BATCH_BYTES) && n == (i + 1) % 4,
+		      "remote message of %u objects after %u frees", n, i + 1);
+		CHECK(!t->c->msg_inbox == (i < 3), "the message was not sent at %u frees", i + 1);
+		CHECK(!t->h->cpu[1].out[0].n, "a batch while messages were idle");
 	}
+	check_heap(t);
 	flush_all(t);
+	test_remote_fallback(t);
 	/* xmalloc: CPU 0 makes batches of 64 objects of 8..256 B, CPU 1 frees them
 	 * (and the other way round); live stays at two batches per CPU, and so must the
 	 * footprint: frees sent home are reused before new slabs are taken. */

@@ -7,7 +7,10 @@ bin=${MTB_BIN:-build/bin}/va_bench
 [ -x "$bin" ] || { echo "va_bench_test: $bin not built (make $bin)"; exit 1; }
 fail() { echo "va_bench_test: $*"; exit 1; }
 "$bin" --help | grep -q -- '--out' || fail "--help does not describe --out"
-for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btree,nope"; do
+for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btree,nope" \
+	"--live 0x10" "--live 10,,20" "--live 10," "--live +5" "--live 0" "--threads 0" \
+	"--threads 65" "--threads 1,x" "--live 1 --threads 2" "--seed 010x" "--callgrind 0" \
+	"--callgrind 5 --threads 1" "--live 99999999999999999999999" "--pairs 0x10"; do
 	# shellcheck disable=SC2086
 	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
@@ -40,4 +43,32 @@ awk -F, 'NR > 1 && ($8 !~ /^[0-9.e+-]+$/ || $8 + 0 <= 0) { exit 1 }' "$csv" ||
 # One strategy: only its rows, no ratios.
 "$bin" --virt btree-bare --rounds 1 --pairs 20 --out "$dir/one.csv" 2>/dev/null || fail "--virt run"
 [ "$(tail -n +2 "$dir/one.csv" | cut -d, -f4 | sort -u)" = "btree-bare" ] || fail "--virt: other rows"
+# --live and --threads pick the configurations: exactly their rows.
+"$bin" --virt btree-bare,bitmap --live 7,30 --threads 3 --rounds 1 --pairs 20 --out "$dir/lt.csv" \
+	2>/dev/null || fail "--live/--threads run"
+n=$(grep -c "^host,true,va_op,\(btree-bare\|bitmap\),3,\(7\|30\),alloc_free_pair," "$dir/lt.csv")
+[ "$n" -eq 4 ] || fail "--live 7,30 --threads 3: want 4 alloc_free_pair rows, got $n"
+[ "$(tail -n +2 "$dir/lt.csv" | cut -d, -f5,6 | sort -u | tr '\n' ' ')" = "3,30 3,7 " ] ||
+	fail "--live/--threads: rows for other configurations"
+# --callgrind (no valgrind needed): one line per strategy and live count, nothing on stdout.
+out=$("$bin" --callgrind 30 --virt btree-bare --live 5,40 2>"$dir/cg") || fail "--callgrind run"
+[ -z "$out" ] || fail "--callgrind wrote to stdout"
+[ "$(grep -c '^callgrind btree-bare \(5\|40\): 30 pairs counted, [0-9]* free ranges after$' "$dir/cg")" -eq 2 ] ||
+	fail "--callgrind lines: $(cat "$dir/cg")"
+# scripts/va_callgrind.sh: bad input exits 2; with valgrind, a one-row CSV.
+cg=scripts/va_callgrind.sh
+for bad in "--pairs 0" "--pairs 0x5" "--live 10," "--live" "--bogus"; do
+	# shellcheck disable=SC2086
+	MTB_BIN=${MTB_BIN:-build/bin} "$cg" $bad >/dev/null 2>&1
+	[ $? -eq 2 ] || fail "va_callgrind.sh $bad: not exit 2"
+done
+if command -v valgrind >/dev/null; then
+	MTB_BIN=${MTB_BIN:-build/bin} "$cg" --pairs 100 --live 10 --out "$dir/cg.csv" btree-bare \
+		>/dev/null 2>&1 || fail "va_callgrind.sh run failed"
+	awk -F, 'NR == 1 && $0 != "virt,live,pairs,instructions,instr_per_pair,free_ranges,build" { exit 1 }
+		NR == 2 && !($1 == "btree-bare" && $2 == 10 && $3 == 100 && $5 > 10 && $6 >= 1) { exit 1 }
+		END { exit NR != 2 }' "$dir/cg.csv" || fail "va_callgrind.sh CSV: $(cat "$dir/cg.csv")"
+else
+	echo "va_bench_test: valgrind not installed, va_callgrind.sh run not checked"
+fi
 echo "va_bench_test: ok ($(($(wc -l <"$csv") - 1)) rows)"

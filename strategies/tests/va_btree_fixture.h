@@ -63,16 +63,25 @@ static inline void tps_fini(struct test_ps *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
-/* A tree over [base, base + pages * 4 KiB) with the given fan-out. */
-static inline void *vbt_new(struct test_ps *p, uint64_t base, uint64_t pages, uint32_t leaf_cap,
-			    uint32_t inner_cap)
+/* A tree over [base, base + pages * 4 KiB) with the given fan-out (best: a
+ * best-fit tree). */
+static inline void *vbt_new_policy(struct test_ps *p, uint64_t base, uint64_t pages,
+				   uint32_t leaf_cap, uint32_t inner_cap, bool best)
 {
 	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
 	CHECK(st, "out of memory");
 	memset(st, 0, va_btree_bare_ops.state_size);
-	int rc = va_btree_init_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap, inner_cap);
+	int rc = best ? va_btree_init_best_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap,
+						inner_cap)
+		      : va_btree_init_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap, inner_cap);
 	CHECK(rc == MM_OK, "init: %d", rc);
 	return st;
+}
+
+static inline void *vbt_new(struct test_ps *p, uint64_t base, uint64_t pages, uint32_t leaf_cap,
+			    uint32_t inner_cap)
+{
+	return vbt_new_policy(p, base, pages, leaf_cap, inner_cap, false);
 }
 
 /* ---- reference model ------------------------------------------------------- */
@@ -130,6 +139,37 @@ static inline bool vmodel_fits(const struct vmodel *m, uint64_t n, uint64_t alig
 		i = j;
 	}
 	return false;
+}
+
+/* Where best fit puts n pages aligned to align bytes: in the shortest free run
+ * of at least need = n + align / 4 KiB - 1 pages (the lowest among equals), else
+ * in the shortest run that holds such a block at all; at the run's first
+ * aligned page. False if no run holds one. */
+static inline bool vmodel_best(const struct vmodel *m, uint64_t n, uint64_t align, uint64_t *addr)
+{
+	uint64_t need = n + align / PAGE_SIZE - 1, best = UINT64_MAX, best_fit = UINT64_MAX;
+	uint64_t at = 0, at_fit = 0;
+	for (uint64_t i = 0; i < m->pages;) {
+		if (m->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < m->pages && !m->map[j])
+			j++;
+		uint64_t s = m->base + i * PAGE_SIZE, a = MM_ALIGN_UP(s, align), len = j - i;
+		if (len >= need && len < best) {
+			best = len;
+			at = a;
+		}
+		if (a + n * PAGE_SIZE <= m->base + j * PAGE_SIZE && len < best_fit) {
+			best_fit = len;
+			at_fit = a;
+		}
+		i = j;
+	}
+	*addr = best != UINT64_MAX ? at : at_fit;
+	return best != UINT64_MAX || best_fit != UINT64_MAX;
 }
 
 #endif

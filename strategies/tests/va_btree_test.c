@@ -3,7 +3,8 @@
  * the tree grows many levels, splits and merges), check() and an exact
  * comparison of the free ranges after every step, drains to a single range,
  * the aligned exact-fit fallback, page_source OOM (MM_ENOMEM, tree consistent,
- * frees still succeed), argument errors, and misuse panics (forked). */
+ * frees still succeed), argument errors, misuse panics (forked), and best fit
+ * (btree-bare-best): every alloc at the model's best-fit address. */
 #include "va_btree_fixture.h"
 
 #define BASE ((uint64_t)1 << 40)
@@ -22,20 +23,28 @@ struct run {
 	size_t nh;
 	uint64_t (*ranges)[2];
 	unsigned max_height;
+	bool best; /* a best-fit tree: every alloc's address is checked against the model */
 	uint64_t n_alloc, n_enomem, n_res, n_busy, n_free;
 };
 
-static void run_init(struct run *u, uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
-		     size_t frame_limit)
+static void run_init_policy(struct run *u, uint64_t seed, uint64_t pages, uint32_t lc,
+			    uint32_t ic, size_t frame_limit, bool best)
 {
 	memset(u, 0, sizeof(*u));
 	u->r.s = seed;
+	u->best = best;
 	tps_init(&u->tps, frame_limit);
-	u->st = vbt_new(&u->tps, BASE, pages, lc, ic);
+	u->st = vbt_new_policy(&u->tps, BASE, pages, lc, ic, best);
 	vmodel_init(&u->m, BASE, pages);
 	u->h = calloc(pages, sizeof(*u->h));
 	u->ranges = calloc(pages + 1, sizeof(*u->ranges));
 	CHECK(u->h && u->ranges, "out of memory");
+}
+
+static void run_init(struct run *u, uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
+		     size_t frame_limit)
+{
+	run_init_policy(u, seed, pages, lc, ic, frame_limit, false);
 }
 
 static void run_fini(struct run *u)
@@ -88,7 +97,8 @@ static void op_alloc(struct run *u, int step)
 	uint64_t pages = rng_below(&u->r, 8) ? 1 + rng_below(&u->r, 8) : 1 + rng_below(&u->r, 64);
 	uint64_t size = pages * PAGE_SIZE - (rng_below(&u->r, 4) ? 0 : rng_below(&u->r, PAGE_SIZE));
 	uint64_t align = aligns[rng_below(&u->r, sizeof(aligns) / sizeof(aligns[0]))], addr = 0;
-	uint64_t al = MM_MAX(align, PAGE_SIZE);
+	uint64_t al = MM_MAX(align, PAGE_SIZE), want = 0;
+	bool fits = vmodel_best(&u->m, pages, al, &want);
 	int rc = va_btree_bare_ops.alloc(u->st, (unsigned)rng_below(&u->r, 8), size, align, &addr);
 	if (rc == MM_ENOMEM) {
 		CHECK(u->tps.n >= u->tps.limit || !vmodel_fits(&u->m, pages, al),
@@ -98,6 +108,10 @@ static void op_alloc(struct run *u, int step)
 		return;
 	}
 	CHECK(rc == MM_OK, "step %d: alloc = %d", step, rc);
+	CHECK(!u->best || (fits && addr == want),
+	      "step %d: best fit of %" PRIu64 " pages align %#" PRIx64 " gave %#" PRIx64
+	      ", the model's best is %#" PRIx64,
+	      step, pages, al, addr, want);
 	uint64_t p = vmodel_page(&u->m, addr);
 	CHECK(addr >= BASE && addr % al == 0 && vmodel_all(&u->m, p, pages, 0),
 	      "step %d: alloc gave %#" PRIx64 " (misaligned or not free)", step, addr);
@@ -181,12 +195,34 @@ static void test_random(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
 	run_fini(&u);
 }
 
-/* Node frames run out: alloc/reserve return MM_ENOMEM, the tree stays
- * consistent, frees never fail; with frames again, allocation works. */
-static void test_oom(uint64_t seed)
+/* Best fit against the model: every alloc lands in the shortest fitting run
+ * (lowest address among equals), with check() (size index included) and the
+ * exact free ranges after every step, at several fan-outs. */
+static void test_best(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic, int steps,
+		      unsigned min_height)
 {
 	struct run u;
-	run_init(&u, seed, 2048, 4, 4, 3);
+	run_init_policy(&u, seed, pages, lc, ic, SIZE_MAX, true);
+	random_ops(&u, steps, steps / 5);
+	while (u.nh)
+		op_free(&u);
+	verify(&u, steps);
+	CHECK(va_btree_height(u.st) == 1, "drained tree has height %u", va_btree_height(u.st));
+	CHECK(u.max_height >= min_height, "best caps %u/%u: height only reached %u", lc, ic,
+	      u.max_height);
+	CHECK(u.n_alloc && u.n_enomem && u.n_res && u.n_busy, "an outcome never happened");
+	printf("best caps %u/%u: %d steps, height <= %u, %" PRIu64 " allocs at the model's best "
+	       "fit, %" PRIu64 " ENOMEM, %" PRIu64 " reserves, %zu frames\n",
+	       lc, ic, steps, u.max_height, u.n_alloc, u.n_enomem, u.n_res, u.tps.n);
+	run_fini(&u);
+}
+
+/* Node frames run out: alloc/reserve return MM_ENOMEM, the tree stays
+ * consistent, frees never fail; with frames again, allocation works. */
+static void test_oom(uint64_t seed, bool best)
+{
+	struct run u;
+	run_init_policy(&u, seed, 2048, 4, 4, 3, best);
 	random_ops(&u, 3000, 0);
 	CHECK(u.tps.failures > 0, "the page_source never ran out");
 	uint64_t fails = u.tps.failures;
@@ -199,8 +235,8 @@ static void test_oom(uint64_t seed)
 	while (u.nh)
 		op_free(&u);
 	verify(&u, -2);
-	printf("oom: %" PRIu64 " failed frame requests, %" PRIu64 " ENOMEM, %zu frames after\n",
-	       fails, u.n_enomem, u.tps.n);
+	printf("oom%s: %" PRIu64 " failed frame requests, %" PRIu64 " ENOMEM, %zu frames after\n",
+	       best ? " (best fit)" : "", fails, u.n_enomem, u.tps.n);
 	run_fini(&u);
 
 	struct test_ps tps;
@@ -368,7 +404,11 @@ int main(void)
 	test_random(seed + 1, 2048, 5, 4, 12000, 4);
 	test_random(seed + 2, 2048, 8, 6, 8000, 3);
 	test_random(seed + 3, 2048, VBT_LEAF_CAP, VBT_INNER_CAP, 8000, 2);
-	test_oom(seed + 4);
+	test_oom(seed + 4, false);
+	test_oom(seed + 8, true);
+	test_best(seed + 5, 4096, 4, 4, 12000, 4);
+	test_best(seed + 6, 2048, 5, 4, 8000, 3);
+	test_best(seed + 7, 2048, VBT_LEAF_CAP, VBT_INNER_CAP, 6000, 2);
 	if (MM_DEBUG)
 		test_panics();
 	printf("va_btree_test: ok\n");

@@ -13,6 +13,8 @@ const struct va_strategy va_strategies[] = {
 	{&va_freelist_ops, PAGE_SIZE, false, 0},
 	{&va_btree_ops, PAGE_SIZE, false, 0},
 	{&va_btree_bare_ops, PAGE_SIZE, false, 0},
+	{&va_btree_best_ops, PAGE_SIZE, false, 0},
+	{&va_btree_bare_best_ops, PAGE_SIZE, false, 0},
 };
 const unsigned va_nstrategies = sizeof(va_strategies) / sizeof(va_strategies[0]);
 

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "../frame.h"
+#include "../../workloads/host/cli_util.h"
 #include "../../workloads/host/hostmem.h"
 #include "../../workloads/host/spill_heap.h"
 
@@ -168,13 +169,14 @@ static double overlapped_median(struct thr *w, int k, int *count)
 	return med;
 }
 
-static unsigned long num_arg(const char *s, unsigned long max)
+/* The value s of option opt, a decimal number in [0, max]; exits 2 after one line
+ * (cli_num) when it is missing or not one. */
+static unsigned long num_arg(const char *opt, const char *s, unsigned long max)
 {
-	char *e;
-	unsigned long v = strtoul(s, &e, 10);
-	if (!*s || *e || v > max)
-		die("bad number (see --help)");
-	return v;
+	uint64_t v;
+	if (!cli_num("frame_overlap", opt, s, 0, max, &v))
+		exit(2);
+	return (unsigned long)v;
 }
 
 int main(int argc, char **argv)
@@ -185,23 +187,25 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 	    {"phys", 1, 0, 'p'},     {"order", 1, 0, 'o'}, {"fill", 1, 0, 'f'}, {"mem", 1, 0, 'm'},
 	    {"separate", 0, 0, 'x'}, {"seed", 1, 0, 's'},  {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
-	for (int c; (c = getopt_long(argc, argv, "p:o:f:m:xs:h", lo, NULL)) != -1;) {
+	for (int c; (c = getopt_long(argc, argv, ":p:o:f:m:xs:h", lo, NULL)) != -1;) {
 		if (c == 'p' && !strcmp(optarg, "freelist"))
 			ops = &frame_freelist_ops;
 		else if (c == 'p' && strcmp(optarg, "buddy"))
 			die("--phys: buddy or freelist");
 		else if (c == 'o')
-			order = num_arg(optarg, FRAME_MAX_ORDER);
+			order = num_arg("--order", optarg, FRAME_MAX_ORDER);
 		else if (c == 'f')
-			fill = num_arg(optarg, 95);
+			fill = num_arg("--fill", optarg, 95);
 		else if (c == 'm')
-			mib = num_arg(optarg, 1ul << 20);
+			mib = num_arg("--mem", optarg, 1ul << 20);
 		else if (c == 'x')
 			separate = 1;
 		else if (c == 's')
-			seed = num_arg(optarg, ~0ul);
+			seed = num_arg("--seed", optarg, ~0ul);
 		else if (c == 'h')
 			return fputs(usage, stdout), 0;
+		else if (c == ':')
+			return fprintf(stderr, "frame_overlap: %s needs a value\n", argv[optind - 1]), 2;
 		else if (c != 'p')
 			die("unknown option (see --help)");
 	}

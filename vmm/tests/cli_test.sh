@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_test.sh: the vmm command line: bad input gives one line on stderr and a
-# non-zero exit (2 = usage/input), --help exits 0, --dry-run lays out a tiny
+# non-zero exit (2 = usage/input; FIFOs and overlapping PT_LOAD segments included,
+# each run bounded by timeout 20), --help exits 0, --dry-run lays out a tiny
 # ELF built here (with and without holes, a trace, many CPUs), and without
 # /dev/kvm a real run says so in one line and exits 3, leaving no --out file.
 set -u
@@ -18,12 +19,23 @@ gcc -nostdlib -static -no-pie -Wl,-Ttext-segment=0x100000 -Wl,--build-id=none \
 echo 'not an elf' >"$tmp/text.elf"
 head -c 100 "$tmp/t.elf" >"$tmp/trunc.elf"
 head -c 20000 /dev/urandom >"$tmp/trace.bin"
+# ELF64 x86_64 executable, entry 0x100000, two PT_LOAD segments: [0x100000, 0x102000)
+# (R+X) and [0x101000, 0x102000) (RW), which overlap.
+python3 - "$tmp/overlap.elf" <<'PY'
+import struct, sys
+ph = lambda flags, off, pa, sz: struct.pack("<IIQQQQQQ", 1, flags, off, pa, pa, sz, sz, 0x1000)
+eh = b"\x7fELF\x02\x01\x01" + bytes(9) + struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, 0x100000, 64, 0,
+                                                    0, 64, 56, 2, 64, 0, 0)
+body = eh + ph(5, 0, 0x100000, 0x2000) + ph(6, 0x1000, 0x101000, 0x1000)
+open(sys.argv[1], "wb").write(body + bytes(0x2000 - len(body)))
+PY
+mkfifo "$tmp/fifo"
 
 # expect_err NAME CODE NEEDLE ARGS...: exit CODE, one stderr line with NEEDLE.
 expect_err() {
 	local name=$1 code=$2 needle=$3
 	shift 3
-	"$VMM" "$@" >"$tmp/out" 2>"$tmp/err"
+	timeout 20 "$VMM" "$@" >"$tmp/out" 2>"$tmp/err"
 	local rc=$? lines
 	lines=$(wc -l <"$tmp/err")
 	[ "$rc" -eq "$code" ] || fail "$name: exit $rc, expected $code"
@@ -48,6 +60,14 @@ expect_err "missing trace" 2 "--trace" --trace "$tmp/none.bin" "$tmp/t.elf"
 truncate -s 20M "$tmp/big.bin"
 expect_err "trace too big" 2 "does not fit" --mem 16M --trace "$tmp/big.bin" "$tmp/t.elf"
 expect_err "trace not a file" 2 "not a regular file" --trace /dev/null "$tmp/t.elf"
+expect_err "overlapping PT_LOAD" 2 "ELF PT_LOAD segments overlap: [0x100000, 0x102000) and [0x101000, 0x102000)" \
+	--dry-run "$tmp/overlap.elf"
+expect_err "missing value" 2 "vmm: --cpus needs a value" --cpus
+expect_err "hex --cpus" 2 "--cpus 0x2" --cpus 0x2 "$tmp/t.elf"
+expect_err "negative --timeout" 2 "--timeout -1" --timeout -1 "$tmp/t.elf"
+# FIFOs are refused at once, never waited for (timeout: a regression fails, not hangs)
+expect_err "FIFO ELF" 2 "fifo: not a regular file" --dry-run "$tmp/fifo"
+expect_err "FIFO trace" 2 "--trace $tmp/fifo: not a regular file" --dry-run --trace "$tmp/fifo" "$tmp/t.elf"
 expect_err "unwritable --out" 2 "--out $tmp/nodir/r.jsonl: No such file" --out "$tmp/nodir/r.jsonl" "$tmp/t.elf"
 
 "$VMM" --help >"$tmp/out" 2>"$tmp/err"

@@ -158,6 +158,12 @@ static const char *mutate(uint8_t *b, int m)
 		phdr(b, 0)->p_type = PT_NULL;
 		phdr(b, 2)->p_type = PT_NULL;
 		return "no PT_LOAD";
+	case 16: /* data starts inside text */
+		phdr(b, 2)->p_paddr = TEXT_PA + 0xf0;
+		return "segments overlap";
+	case 17: /* data's zeroed tail covers all of text */
+		phdr(b, 2)->p_paddr = TEXT_PA - 0x1000;
+		return "segments overlap";
 	default:
 		return NULL;
 	}

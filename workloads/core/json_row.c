@@ -172,6 +172,31 @@ void json_prov(struct json_buf *j, const struct result_prov *p)
 	json_u64(j, "seed", p->seed);
 }
 
+/* The first failed op; live and footprint then (null where not measured, with the
+ * reason in failure_note). */
+static void failure_fields(struct json_buf *j, const struct replay_result *r)
+{
+	if (r->failure_unmeasured) {
+		json_null(j, "live_at_first_failure");
+		json_null(j, "footprint_at_first_failure");
+	} else {
+		json_u64(j, "live_at_first_failure", r->live_at_first_failure);
+		json_u64(j, "footprint_at_first_failure", r->fp_at_first_failure);
+	}
+	if (r->failed) {
+		json_u64(j, "first_failure_op", r->first_failure_op);
+		json_u64(j, "first_failure_size", r->first_failure_size);
+	} else {
+		json_null(j, "first_failure_op");
+		json_null(j, "first_failure_size");
+	}
+	if (r->failure_unmeasured)
+		json_str(j, "failure_note",
+			 "parallel replay with failed allocations: live and footprint at the first "
+			 "failure are not measured, and frag4 is null (peak_live is the trace's, "
+			 "which the failed allocations never reached)");
+}
+
 static void metric_fields(struct json_buf *j, const struct replay_result *r)
 {
 	json_u64(j, "ops", r->ops);
@@ -192,15 +217,17 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 		json_null(j, "footprint_at_peak");
 		json_null(j, "frag3");
 	}
-	if (fp_known) {
+	if (fp_known)
 		json_u64(j, "peak_footprint", r->heap.peak_footprint);
-		json_ppm(j, "frag4", r->frag4_ppm);
-	} else {
+	else
 		json_null(j, "peak_footprint");
+	/* frag4 needs the trace's order of live bytes (not on several CPUs in parallel:
+	 * live ran ahead of or behind it) and the live bytes the trace reached. */
+	if (fp_known && !r->failure_unmeasured && r->live_ordered)
+		json_ppm(j, "frag4", r->frag4_ppm);
+	else
 		json_null(j, "frag4");
-	}
-	json_u64(j, "live_at_first_failure", r->live_at_first_failure);
-	json_u64(j, "footprint_at_first_failure", r->fp_at_first_failure);
+	failure_fields(j, r);
 	json_u64(j, "footprint_end", r->heap.footprint);
 	json_u64(j, "heap_frames", r->heap.frames);
 	json_u64(j, "heap_va_bytes", r->heap.va_bytes);
@@ -225,6 +252,7 @@ static void timing_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "lat_p999_ns", r->lat_p999_ns);
 	json_u64(j, "lat_max_ns", r->lat_max_ns);
 	json_u64(j, "lat_mean_ns", r->lat_mean_ns);
+	json_u64(j, "lat_every", r->lat_every);
 	if (!r->standin_known)
 		return;
 	/* The host engine's stand-ins for page-table edits (mmap calls), and the latency

@@ -10,6 +10,11 @@
  * Private objects are touched by one CPU only and need neither.
  * Metrics follow DESIGN.md: J&W #3 = fp_at_peak / peak_live - 1, #4 = peak footprint /
  * peak_live - 1 (Johnstone & Wilson, ISMM 1998), kept in integer ppm (no FP in the guest).
+ * Failures: every CPU keeps its first failed op (trace index, size) on its own line;
+ * serial mode also takes live and footprint at the first failure. A parallel replay
+ * with failures has no such snapshot, and its peak_live (the trace's) was never
+ * reached: failure_unmeasured, frag4 invalid (a footprint below the trace's peak live
+ * would read as negative fragmentation).
  */
 #include "replay.h"
 
@@ -36,7 +41,7 @@ uint64_t replay_mem_size(const struct trace *t, const struct replay_cfg *cfg)
 int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t, void *mem)
 {
 	if (!cfg->heap || !cfg->ncpus || cfg->ncpus > HEAP_MAX_CPUS ||
-	    (cfg->parallel && t->h.nops > UINT32_MAX))
+	    (cfg->parallel && t->h.nops > UINT32_MAX) || (cfg->lat_every & (cfg->lat_every - 1)))
 		return MM_EINVAL;
 	mm_zero(r, sizeof(*r));
 	r->cfg = *cfg;
@@ -46,6 +51,10 @@ int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct tra
 	uint8_t *m = (uint8_t *)(uintptr_t)align_up((uintptr_t)mem, REPLAY_LINE);
 	r->cpu = (struct replay_cpu *)(void *)m;
 	mm_zero(r->cpu, cpus_size(cfg->ncpus));
+	for (unsigned c = 0; c < cfg->ncpus; c++)
+		r->cpu[c].lat_rng = 0x9e3779b97f4a7c15ull * (c + 1);
+	if (!r->cfg.lat_every)
+		r->cfg.lat_every = 1;
 	m += cpus_size(cfg->ncpus);
 	if (cfg->parallel)
 		return replay_plan(r, m);
@@ -83,9 +92,14 @@ static void touch(void *p, uint64_t size, bool zero)
 	b[size - 1] = 0x5a;
 }
 
-static void note_failure(struct replay *r, struct replay_cpu *pc)
+/* An alloc or realloc of trace op `index` (asking for size bytes) returned NULL. */
+static void note_failure(struct replay *r, struct replay_cpu *pc, uint64_t index, uint64_t size)
 {
 	pc->failed++;
+	if (!pc->fail_op1) { /* a CPU runs its ops in trace order: the earliest */
+		pc->fail_op1 = index + 1;
+		pc->fail_size = size;
+	}
 	if (r->serial && !r->failed_once) {
 		struct heap_stats hs;
 		r->cfg.heap->stats(r->cfg.heap_st, &hs);
@@ -95,7 +109,7 @@ static void note_failure(struct replay *r, struct replay_cpu *pc)
 	}
 }
 
-static void do_alloc(struct replay *r, unsigned cpu, unsigned op, uint64_t size,
+static void do_alloc(struct replay *r, unsigned cpu, uint64_t index, uint64_t size,
 		     unsigned align_log2, struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
@@ -107,7 +121,7 @@ static void do_alloc(struct replay *r, unsigned cpu, unsigned op, uint64_t size,
 	ob->failed = !p;
 	pc->allocs++;
 	if (!p) {
-		note_failure(r, pc);
+		note_failure(r, pc, index, size);
 		return;
 	}
 	pc->live_delta += (int64_t)size;
@@ -131,7 +145,8 @@ static void do_free(struct replay *r, unsigned cpu, struct replay_obj *ob)
 		ob->p = 0;
 }
 
-static void do_realloc(struct replay *r, unsigned cpu, uint64_t size, struct replay_obj *ob)
+static void do_realloc(struct replay *r, unsigned cpu, uint64_t index, uint64_t size,
+		       struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
 	pc->reallocs++;
@@ -140,7 +155,7 @@ static void do_realloc(struct replay *r, unsigned cpu, uint64_t size, struct rep
 	void *p = r->cfg.heap->realloc(r->cfg.heap_st, cpu, ob->p, (size_t)ob->size,
 				       (size_t)1 << ob->align_log2, (size_t)size);
 	if (!p) { /* old block kept: the trace goes on with it */
-		note_failure(r, pc);
+		note_failure(r, pc, index, size);
 		return;
 	}
 	pc->live_delta += (int64_t)size - (int64_t)ob->size;
@@ -149,22 +164,40 @@ static void do_realloc(struct replay *r, unsigned cpu, uint64_t size, struct rep
 	ob->cpu = (uint8_t)cpu;
 }
 
-/* One op on ob by cpu: the heap call is timed; touching the memory it returned (and
- * calloc's zeroing) follows, outside the latency but inside the wall time. */
-static void do_op(struct replay *r, unsigned cpu, unsigned op, uint64_t size, unsigned align_log2,
-		  struct replay_obj *ob)
+/* True if this op of pc is one of the timed sample (one in cfg.lat_every, at random:
+ * a fixed stride could fall in step with a trace's pattern, e.g. only frees). */
+static bool lat_pick(const struct replay *r, struct replay_cpu *pc)
+{
+	if (!r->cfg.clock)
+		return false;
+	if (r->cfg.lat_every == 1)
+		return true;
+	uint64_t x = pc->lat_rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	pc->lat_rng = x;
+	return ((x >> 32) & (r->cfg.lat_every - 1)) == 0;
+}
+
+/* One op (trace op index) on ob by cpu: the heap call is timed (if sampled); touching
+ * the memory it returned (and calloc's zeroing) follows, outside the latency but inside
+ * the wall time. */
+static void do_op(struct replay *r, unsigned cpu, uint64_t index, unsigned op, uint64_t size,
+		  unsigned align_log2, struct replay_obj *ob)
 {
 	struct replay_cpu *pc = &r->cpu[cpu];
 	uint64_t old = ob->size;
 	void *before = ob->p;
-	uint64_t s0 = standin(r, cpu), t0 = now(r);
+	bool timed = lat_pick(r, pc);
+	uint64_t s0 = timed ? standin(r, cpu) : 0, t0 = timed ? now(r) : 0;
 	if (op <= TOP_MEMALIGN)
-		do_alloc(r, cpu, op, size, align_log2, ob);
+		do_alloc(r, cpu, index, size, align_log2, ob);
 	else if (op == TOP_FREE)
 		do_free(r, cpu, ob);
 	else
-		do_realloc(r, cpu, size, ob);
-	if (r->cfg.clock) {
+		do_realloc(r, cpu, index, size, ob);
+	if (timed) {
 		uint64_t d = now(r) - t0;
 		lat_hist_add(&pc->lat, d);
 		if (r->cfg.standin) {
@@ -221,7 +254,7 @@ void replay_run_serial(struct replay *r)
 		cpu_begin(r, c);
 	for (uint64_t i = 0; i < r->t->h.nops; i++) {
 		const struct trace_op *o = &r->t->ops[i];
-		do_op(r, o->thread % n, o->op, o->size, o->align_log2, &r->objs[o->id]);
+		do_op(r, o->thread % n, i, o->op, o->size, o->align_log2, &r->objs[o->id]);
 		serial_account(r);
 	}
 	for (unsigned c = 0; c < n; c++)
@@ -255,7 +288,7 @@ void replay_run_cpu(struct replay *r, unsigned cpu)
 			ob = &r->priv[cpu][s->slot];
 			if (s->op <= TOP_MEMALIGN)
 				ob->ends_live = !!(s->flags & RSTEP_LEAKED);
-			do_op(r, cpu, s->op, s->size, s->align_log2, ob);
+			do_op(r, cpu, s->index, s->op, s->size, s->align_log2, ob);
 			continue;
 		}
 		ob = &r->shared[s->owner][s->slot];
@@ -263,7 +296,7 @@ void replay_run_cpu(struct replay *r, unsigned cpu)
 			wait_turn(r, ob, s->seq);
 		if (s->op <= TOP_MEMALIGN)
 			ob->ends_live = !!(s->flags & RSTEP_LEAKED);
-		do_op(r, cpu, s->op, s->size, s->align_log2, ob);
+		do_op(r, cpu, s->index, s->op, s->size, s->align_log2, ob);
 		if (s->flags & RSTEP_PUBLISH)
 			atomic_store_rel(&ob->done, s->seq + 1);
 	}
@@ -304,6 +337,7 @@ static void finish_timing(struct replay *r, struct replay_result *res)
 		lat_hist_init(&r->cpu[c].lat_ex);
 	}
 	res->timed = true;
+	res->lat_every = r->cfg.lat_every;
 	res->elapsed_ns = ticks_ns(r, t1 - t0);
 	res->ops_per_s =
 	    res->elapsed_ns
@@ -329,6 +363,11 @@ static void sum_cpus(const struct replay *r, struct replay_result *res)
 		res->failed += pc->failed;
 		res->cross_cpu_frees += pc->cross_frees;
 		res->busiest_cpu_ops = MM_MAX(res->busiest_cpu_ops, pc->ops);
+		if (pc->fail_op1 &&
+		    (!res->first_failure_op || pc->fail_op1 < res->first_failure_op)) {
+			res->first_failure_op = pc->fail_op1; /* + 1 until replay_finish */
+			res->first_failure_size = pc->fail_size;
+		}
 		live += pc->live_delta;
 		objs += pc->objs_delta;
 	}
@@ -340,6 +379,9 @@ void replay_finish(struct replay *r, struct replay_result *res)
 {
 	mm_zero(res, sizeof(*res));
 	sum_cpus(r, res);
+	if (res->first_failure_op)
+		res->first_failure_op--;
+	res->failure_unmeasured = r->cfg.parallel && res->failed;
 	res->peak_live = r->serial ? r->peak_live : r->t->h.peak_live;
 	res->fp_at_peak = r->fp_at_peak;
 	res->fp_at_peak_valid = r->fp_at_peak_valid;
@@ -350,7 +392,10 @@ void replay_finish(struct replay *r, struct replay_result *res)
 	res->parallel = r->cfg.parallel;
 	r->cfg.heap->stats(r->cfg.heap_st, &res->heap);
 	res->frag4_valid = res->heap.peak_footprint && res->peak_live;
-	res->frag4_ppm = res->frag4_valid ? frag_ppm(res->heap.peak_footprint, res->peak_live) : 0;
+	res->live_ordered = r->serial || r->cfg.ncpus == 1;
+	res->frag4_ppm = res->frag4_valid && !res->failure_unmeasured
+			     ? frag_ppm(res->heap.peak_footprint, res->peak_live)
+			     : 0;
 	res->frag3_ppm = r->fp_at_peak_valid ? frag_ppm(r->fp_at_peak, res->peak_live) : 0;
 	if (r->cfg.clock)
 		finish_timing(r, res);

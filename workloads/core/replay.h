@@ -19,10 +19,13 @@
  *    and slot arrays are cache-line aligned, so the harness writes no line another
  *    CPU writes, and on a private object's op touches no line another CPU reads: its
  *    own cost does not grow with the CPU count (the null heap, heap_null.h, measures
- *    what is left). No deadlock: the earliest unfinished op never waits. Peak live
- *    is the trace's (header) value; J&W #3 is not measured.
+ *    what is left). No deadlock: the earliest unfinished op never waits. On more than
+ *    one CPU the live set at a moment follows the CPUs' relative progress, not the
+ *    trace's order (a producer may run far ahead of its consumer), so neither J&W #3
+ *    nor #4 is measured (the peak footprint is; peak_live is the trace's value).
  *
- * What a latency includes: the heap call and the harness's bookkeeping around it. The
+ * What a latency includes: the heap call and the harness's bookkeeping around it, for
+ * a random sample of the ops (cfg.lat_every; every op by default). The
  * returned memory is touched right after (first and last byte and one byte per 4 KiB
  * page, as a program uses what it allocates; calloc: zeroed), outside the latency and
  * inside the wall time (elapsed_ns, ops_per_s): a first-touch page fault (host engine,
@@ -59,6 +62,10 @@ struct replay_cfg {
 	 * page-table edits; NULL when there are none (the guest's edits are real work). */
 	uint64_t (*standin)(void *ctx, unsigned cpu);
 	void *standin_ctx;
+	/* Latency sampling: one op in lat_every, drawn at random per op (a power of two;
+	 * 0 or 1: every op). Two clock reads cost about 50 ns on the host (kvm-clock),
+	 * more than many heap calls: timing every op makes the throughput the clock's. */
+	unsigned lat_every;
 };
 
 /* One object's slot: serial mode one per id, parallel mode one per allocation. */
@@ -79,7 +86,7 @@ struct replay_step {
 	uint32_t seq;  /* ordinal of this op among its object's ops */
 	uint8_t op, align_log2, flags;
 	uint8_t owner; /* CPU that allocated the object (whose slot array holds it) */
-	uint32_t pad;
+	uint32_t index; /* the op's index in the trace (failure reports) */
 };
 
 #define RSTEP_SHARED  1u /* the object lives in a shared slot */
@@ -94,6 +101,9 @@ struct replay_cpu {
 	int64_t live_delta, objs_delta; /* bytes/objects allocated minus freed by this CPU */
 	uint64_t t_start, t_end;
 	uint64_t standin;	/* ticks spent in the engine's stand-ins during the replay */
+	uint64_t fail_op1, fail_size; /* this CPU's first failed op: trace index + 1 (0: none),
+				       * and the size it asked for */
+	uint64_t lat_rng;	/* xorshift state of the latency sampling */
 	struct lat_hist lat;	/* per op, everything */
 	struct lat_hist lat_ex; /* per op, minus the stand-ins (only with cfg.standin) */
 };
@@ -125,9 +135,19 @@ struct replay_result {
 	bool fp_at_peak_valid;
 	int64_t frag3_ppm, frag4_ppm;	/* J&W #3, #4 in parts per million */
 	bool frag4_valid;		/* peak footprint known (heap_stats) */
+	bool live_ordered;		/* the live set followed the trace's order (serial,
+					 * or parallel on 1 CPU): frag4 means J&W #4 */
 	uint64_t live_at_first_failure; /* serial: live when an alloc first failed */
 	uint64_t fp_at_first_failure;	/* and the footprint then: Talc's heap
 					 * efficiency = live / footprint; 0 if none */
+	/* failed > 0: the trace index of the earliest op that failed and the size it asked
+	 * for. Serial: the first failure. Parallel: which ops fail depends on timing; this
+	 * is the earliest in trace order among those that did. */
+	uint64_t first_failure_op, first_failure_size;
+	/* Parallel mode with failed > 0: live and footprint at the first failure are not
+	 * measured (the other CPUs run on; the two *_at_first_failure fields are 0) and
+	 * peak_live, the trace's, was never reached, so frag4 is not valid either. */
+	bool failure_unmeasured;
 	uint64_t objects;		/* allocations (objects) in the trace */
 	bool parallel;			/* parallel mode: shared_objects holds */
 	uint64_t shared_objects;	/* objects that needed cross-CPU ordering */
@@ -135,6 +155,7 @@ struct replay_result {
 					 * this bounds any heap's speedup) */
 	struct heap_stats heap;		/* at the end, before leftovers are freed */
 	bool timed;			/* a clock was given */
+	unsigned lat_every;		/* latencies are over one op in this many, at random */
 	bool standin_known;		/* cfg.standin was given: the _ex fields hold */
 	uint64_t elapsed_ns, ops_per_s;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns, lat_mean_ns;

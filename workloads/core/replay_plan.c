@@ -66,7 +66,10 @@ static int note_op(struct replay *r, uint32_t *cur, struct obj_note *notes, uint
 		   const struct trace_op *o, unsigned c, uint64_t si)
 {
 	struct replay_step *s = &r->steps[si];
-	*s = (struct replay_step){.size = o->size, .op = o->op, .align_log2 = o->align_log2};
+	*s = (struct replay_step){.size = o->size,
+				  .op = o->op,
+				  .align_log2 = o->align_log2,
+				  .index = (uint32_t)(o - r->t->ops)};
 	uint32_t k;
 	if (is_alloc(o->op)) {
 		if (*nobj >= r->t->h.nobjects)

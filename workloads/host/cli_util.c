@@ -1,9 +1,11 @@
 /* cli_util.c: shared command-line helpers of the host tools (contracts in
  * cli_util.h). Invariant of cli_write_rows: OUT is either untouched or holds all
- * the rows (they go to OUT.tmp.PID first, renamed only when every byte is out).
+ * the rows (out_file.h: a temp file renamed over a regular OUT only when every byte
+ * is out; a FIFO or device is written through, never replaced).
  */
 #define _GNU_SOURCE
 #include "cli_util.h"
+#include "out_file.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -21,11 +23,32 @@ int cli_die(const char *prog, const char *msg, const char *arg)
 
 bool cli_parse_u64(const char *s, uint64_t *v)
 {
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
+	uint64_t x = 0;
+	if (!s || !*s)
 		return false;
+	for (const char *p = s; *p; p++) {
+		uint64_t d = (uint64_t)(*p - '0');
+		if (*p < '0' || *p > '9' || x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return true;
+}
+
+bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+	     uint64_t *v)
+{
+	uint64_t x;
+	if (!s) {
+		fprintf(stderr, "%s: %s needs a value\n", prog, opt);
+		return false;
+	}
+	if (!cli_parse_u64(s, &x) || x < lo || x > hi) {
+		fprintf(stderr, "%s: %s: bad value '%s' (a decimal number in %llu..%llu)\n", prog,
+			opt, s, (unsigned long long)lo, (unsigned long long)hi);
+		return false;
+	}
 	*v = x;
 	return true;
 }
@@ -48,17 +71,13 @@ int cli_write_rows(const char *prog, const char *out, const char *rows)
 		fputs(rows, stdout);
 		return fflush(stdout) ? 1 : 0;
 	}
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	bool bad = !f || fputs(rows, f) < 0;
-	bad |= f && fclose(f) != 0;
-	if (bad || rename(tmp, out)) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(errno));
-		unlink(tmp);
-		return 1;
+	struct out_file o;
+	int e = out_open(&o, out);
+	if (!e) {
+		fputs(rows, o.f); /* a write error stays in o.f: out_commit reports it */
+		e = out_commit(&o);
 	}
-	return 0;
+	return e ? out_fail(prog, out, e) : 0;
 }
 
 void cli_pin_attr(pthread_attr_t *attr, unsigned i)

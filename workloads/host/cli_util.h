@@ -12,15 +12,22 @@
 
 /* Prints "PROG: MSG" (": ARG" when arg is not NULL) on stderr; returns 2 (bad usage). */
 int cli_die(const char *prog, const char *msg, const char *arg);
-/* Parses a whole unsigned number (strtoull base 0: decimal, 0x hex, 0 octal) into *v;
- * false (v untouched) on an empty string, trailing text, a leading '-' or overflow. */
+/* Parses a whole unsigned decimal number into *v: digits only, leading zeros are
+ * decimal ("010" is 10); false (v untouched) on NULL, an empty string, a sign, a
+ * blank, hex ("0x10"), trailing text or overflow past UINT64_MAX. */
 bool cli_parse_u64(const char *s, uint64_t *v);
+/* The value s of option opt as cli_parse_u64 in [lo, hi] into *v; false after one
+ * line on stderr: "PROG: OPT needs a value" (s NULL) or "PROG: OPT: bad value 'S'
+ * (a decimal number in LO..HI)". Callers exit 2. */
+bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint64_t hi,
+	     uint64_t *v);
 /* The rows' build id: $MTB_BUILD_ID when set, else "dev". Never NULL. */
 const char *cli_build_id(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t cli_mono_ns(void);
-/* Writes rows to stdout (out NULL) or atomically to out (OUT.tmp.PID, then rename);
- * 0, or 1 after "PROG: cannot write OUT: why" (then out is untouched, no temp left). */
+/* Writes rows to stdout (out NULL) or to out as out_file.h does (a regular file
+ * replaced atomically, a FIFO or device written through); 0, or after "PROG: cannot
+ * write OUT: why" 1 (out untouched, no temp left), 2 when out is a directory. */
 int cli_write_rows(const char *prog, const char *out, const char *rows);
 /* Sets attr's affinity to the i-th host CPU this process may run on (modulo their
  * count): a replay or benchmark CPU stays one core, as a kernel's CPU does (left to

@@ -189,7 +189,8 @@ int host_run(const struct host_run_cfg *c, const struct trace *t, struct host_ru
 				.parallel = c->parallel,
 				.clock = mono_ns,
 				.wait = yield,
-				.standin = c->fops ? standin_ns : NULL};
+				.standin = c->fops ? standin_ns : NULL,
+				.lat_every = c->lat_every};
 	uint64_t len = replay_mem_size(t, &rc);
 	void *mem = map_zero(len);
 	int bad = !mem || replay_init(&R.r, &rc, t, mem) != MM_OK;
@@ -214,4 +215,32 @@ int host_run(const struct host_run_cfg *c, const struct trace *t, struct host_ru
 		munmap(R.heap_st, c->heap->state_size);
 	}
 	return bad ? -1 : 0;
+}
+
+void host_run_failure_line(const struct host_run_out *out, char *buf, size_t cap)
+{
+	const struct replay_result *r = &out->res;
+	int n;
+	if (cap)
+		buf[0] = 0;
+	if (!r->failed)
+		return;
+	n = snprintf(buf, cap, "%llu allocation(s) failed (of %llu allocs, %llu reallocs); ",
+		     (unsigned long long)r->failed, (unsigned long long)r->allocs,
+		     (unsigned long long)r->reallocs);
+	if (n < 0 || (size_t)n >= cap)
+		return;
+	if (r->failure_unmeasured)
+		snprintf(buf + n, cap - (size_t)n,
+			 "the earliest in trace order: op %llu (%llu bytes); parallel mode: live "
+			 "and footprint at the first failure not measured, frag4 null",
+			 (unsigned long long)r->first_failure_op,
+			 (unsigned long long)r->first_failure_size);
+	else
+		snprintf(buf + n, cap - (size_t)n,
+			 "the first: op %llu (%llu bytes) at %llu live bytes, footprint %llu",
+			 (unsigned long long)r->first_failure_op,
+			 (unsigned long long)r->first_failure_size,
+			 (unsigned long long)r->live_at_first_failure,
+			 (unsigned long long)r->fp_at_first_failure);
 }

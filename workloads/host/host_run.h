@@ -24,6 +24,7 @@ struct host_run_cfg {
 	bool parallel;
 	uint64_t mem_bytes;	   /* the machine's memory (ours) */
 	uint64_t fixed_heap_bytes; /* 0: Hermit's */
+	unsigned lat_every;	   /* replay_cfg.lat_every */
 };
 
 struct host_run_out {
@@ -39,5 +40,10 @@ struct host_run_out {
  * setup failed, out of memory, thread creation failed). */
 int host_run(const struct host_run_cfg *c, const struct trace *t, struct host_run_out *out,
 	     char *err, size_t cap);
+
+/* One line (no newline) into buf describing the failed allocations of out: how many,
+ * the first failed op (trace index, size), live and footprint then, or in parallel mode
+ * why those and frag4 are null; empty when nothing failed. Truncated to cap. */
+void host_run_failure_line(const struct host_run_out *out, char *buf, size_t cap);
 
 #endif

@@ -20,6 +20,7 @@ enum trace_fmt {
 	TFMT_REP,      /* CS:APP malloc-lab (.rep) */
 	TFMT_VALGRIND, /* valgrind --trace-malloc=yes log */
 	TFMT_ANDROID,  /* Android memory_replay text */
+	TFMT_REC,      /* libmtbrec.so's mtbrec v2 recording (.rec, trace_rec.h) */
 };
 
 /* Counts stated by a text trace's own header (allocrec, rep), to check against. */

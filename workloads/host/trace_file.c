@@ -1,11 +1,14 @@
-/* trace_file.c: file reading (plain or xz), format detection, loading with full
- * validation, and atomic binary writes (see trace_file.h).
+/* trace_file.c: format detection, loading with full validation, and atomic binary
+ * writes (see trace_file.h; reading the input itself, plain or xz and bounded, is
+ * trace_read.c).
  *
  * Every successful load yields an image that passed trace_bin_open and
  * trace_validate(check_summary), so consumers never see an inconsistent trace.
  */
 #define _GNU_SOURCE
 #include "trace_file.h"
+#include "out_file.h"
+#include "trace_rec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,104 +20,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_TRACE_BYTES (8ull << 30) /* refuse to decompress more than this */
-
-static int slurp(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *buf = malloc(cap + 1);
-	size_t k;
-	while (buf && (k = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += k;
-		if (n == cap) {
-			uint8_t *nb = cap < MAX_TRACE_BYTES ? realloc(buf, cap * 2 + 1) : NULL;
-			if (!nb)
-				free(buf);
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	int bad = ferror(f) || !buf;
-	fclose(f);
-	if (bad) {
-		free(buf);
-		snprintf(err, errlen, "%s: read failed or file too large", path);
-		return -1;
-	}
-	buf[n] = 0;
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
-static int unxz(const char *path, const uint8_t *in, size_t inlen, char **out, size_t *outlen,
-		char *err, size_t errlen)
-{
-	lzma_stream s = LZMA_STREAM_INIT;
-	if (lzma_stream_decoder(&s, MAX_TRACE_BYTES, 0) != LZMA_OK) {
-		snprintf(err, errlen, "%s: xz decoder init failed", path);
-		return -1;
-	}
-	size_t cap = inlen * 4 + 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	s.next_in = in;
-	s.avail_in = inlen;
-	lzma_ret r = LZMA_OK;
-	while (buf && r == LZMA_OK) {
-		if (n == cap) {
-			char *nb = cap < MAX_TRACE_BYTES ? realloc(buf, cap * 2 + 1) : NULL;
-			if (!nb)
-				free(buf);
-			buf = nb;
-			cap *= 2;
-			if (!buf)
-				break;
-		}
-		s.next_out = (uint8_t *)buf + n;
-		s.avail_out = cap - n;
-		r = lzma_code(&s, LZMA_FINISH);
-		n = cap - s.avail_out;
-	}
-	lzma_end(&s);
-	if (!buf || r != LZMA_STREAM_END) {
-		free(buf);
-		snprintf(err, errlen, "%s: offset %llu: xz data %s", path,
-			 (unsigned long long)(inlen - s.avail_in),
-			 r == LZMA_BUF_ERROR ? "truncated" : "corrupt or too large");
-		return -1;
-	}
-	buf[n] = 0;
-	*out = buf;
-	*outlen = n;
-	return 0;
-}
-
-int trace_read_file(const char *path, char **data, size_t *len, char *err, size_t errlen)
-{
-	uint8_t *raw;
-	size_t n;
-	if (slurp(path, &raw, &n, err, errlen))
-		return -1;
-	static const uint8_t xz_magic[6] = {0xfd, '7', 'z', 'X', 'Z', 0};
-	if (n >= 6 && !memcmp(raw, xz_magic, 6)) {
-		int rc = unxz(path, raw, n, data, len, err, errlen);
-		free(raw);
-		return rc;
-	}
-	*data = (char *)raw;
-	*len = n;
-	return 0;
-}
-
 const char *trace_fmt_name(enum trace_fmt f)
 {
-	static const char *const names[] = {"unknown", "bin", "trc", "rep", "valgrind", "android"};
-	return (unsigned)f <= TFMT_ANDROID ? names[f] : "unknown";
+	static const char *const names[] = {"unknown", "bin", "trc", "rep", "valgrind", "android",
+					    "rec"};
+	return (unsigned)f <= TFMT_REC ? names[f] : "unknown";
 }
 
 static bool has_suffix(const char *s, const char *suf)
@@ -147,6 +57,8 @@ enum trace_fmt trace_detect(const char *path, const char *data, size_t len)
 		return TFMT_BIN;
 	if (len >= 10 && !memcmp(data, "# allocrec", 10))
 		return TFMT_TRC;
+	if (trace_rec_detect(data, len))
+		return TFMT_REC;
 	char l[128];
 	first_line(data, len, l, sizeof(l));
 	const char *p = l + ((l[0] == '-' && l[1] == '-') || (l[0] == '=' && l[1] == '=') ||
@@ -249,7 +161,7 @@ int trace_load(const char *path, bool lenient, struct trace_loaded *out, char *e
 	char *data;
 	size_t len;
 	memset(out, 0, sizeof(*out));
-	if (trace_read_file(path, &data, &len, err, errlen))
+	if (trace_read_input(path, trace_probe_trace, &data, &len, err, errlen))
 		return -1;
 	int rc = trace_load_mem(path, data, len, lenient, out, err, errlen);
 	free(data);
@@ -262,44 +174,43 @@ void trace_loaded_free(struct trace_loaded *t)
 	t->img = NULL;
 }
 
+/* The writers' end: 0, or -1 with "cannot write PATH: why" in err (-2: PATH can be no
+ * output, a directory). */
+static int write_status(const char *path, int e, char *err, size_t errlen)
+{
+	if (!e)
+		return 0;
+	snprintf(err, errlen, "cannot write %s: %s", path, strerror(-e));
+	return e == -EISDIR ? -2 : -1;
+}
+
 int trace_write_bin(const char *path, const struct trace *t, char *err, size_t errlen)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "wb");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
+	struct out_file o;
+	int e = out_open(&o, path);
+	if (e)
+		return write_status(path, e, err, errlen);
 	uint8_t hdr[TRACE_HEADER_SIZE];
 	trace_header_encode(&t->h, hdr);
 	size_t n = t->h.nops;
-	int bad = fwrite(hdr, 1, sizeof(hdr), f) != sizeof(hdr) ||
-		  (n && fwrite(t->ops, sizeof(*t->ops), n, f) != n);
-	bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path)) {
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	fwrite(hdr, 1, sizeof(hdr), o.f); /* a write error stays in o.f for out_commit */
+	if (n)
+		fwrite(t->ops, sizeof(*t->ops), n, o.f);
+	return write_status(path, out_commit(&o), err, errlen);
 }
 
 int trace_write_trc(const char *path, const struct trace *t, const char *exe, char *err,
 		    size_t errlen)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
+	struct out_file out;
+	int e = out_open(&out, path);
+	if (e)
+		return write_status(path, e, err, errlen);
+	FILE *f = out.f;
 	fprintf(f, "# allocrec trace v1 exe=%s pid=0 threads=%u ops=%llu objects=%llu "
 		   "peak_live=%llu\n", exe, t->h.nthreads, (unsigned long long)t->h.nops,
 		(unsigned long long)t->h.nobjects, (unsigned long long)t->h.peak_live);
-	for (uint64_t i = 0; i < t->h.nops; i++) {
+	for (uint64_t i = 0; i < t->h.nops && !ferror(f); i++) {
 		const struct trace_op *o = &t->ops[i];
 		fprintf(f, "%u %s %u", o->thread, trace_op_name(o->op), o->id);
 		if (o->op != TOP_FREE)
@@ -308,12 +219,5 @@ int trace_write_trc(const char *path, const struct trace *t, const char *exe, ch
 			fprintf(f, " %llu", 1ull << o->align_log2);
 		fputc('\n', f);
 	}
-	int bad = ferror(f) | (fflush(f) != 0) | (fsync(fileno(f)) != 0);
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp, path)) {
-		snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return write_status(path, out_commit(&out), err, errlen);
 }

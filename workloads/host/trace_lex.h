@@ -1,6 +1,7 @@
 /* trace_lex.h: line cursor and tokenizer shared by the text trace parsers (internal).
- * Lines are copied into a fixed buffer; a longer line, or one with a NUL byte, is
- * flagged long_line and reported by the parser as garbage. */
+ * Lines are copied into a fixed buffer without their line end (LF or CRLF); a longer
+ * line, or one with a NUL byte, is flagged long_line and reported by the parser as
+ * garbage. */
 #ifndef WL_TRACE_LEX_H
 #define WL_TRACE_LEX_H
 
@@ -27,8 +28,8 @@ static inline bool next_line(struct cursor *c, struct trace_builder *b)
 	n = c->long_line ? sizeof(c->line) - 1 : n;
 	memcpy(c->line, c->p, n);
 	c->line[n] = 0;
-	if (n && c->line[n - 1] == '\r')
-		c->line[n - 1] = 0;
+	if (n && c->line[n - 1] == '\r') /* CRLF line end */
+		c->line[--n] = 0;
 	if (memchr(c->line, 0, n))
 		c->long_line = true; /* embedded NUL: treat as garbage */
 	c->p = nl ? nl + 1 : c->end;

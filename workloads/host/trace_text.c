@@ -21,30 +21,53 @@
 #include <string.h>
 
 #include "trace_lex.h"
+#include "trace_rec.h"
 
-/* "key=value" in an allocrec header, 0 if absent. */
-static uint64_t hdr_val(const char *line, const char *key)
+/* "key=value" in an allocrec header line into *v: 1 when present and a decimal
+ * number ending at a blank or the end, 0 when absent (v = 0), -1 when malformed
+ * (ops=-1, ops=12x: never read as 0 or 12). */
+static int hdr_val(const char *line, const char *key, uint64_t *v)
 {
 	const char *p = strstr(line, key);
-	uint64_t v = 0;
-	if (p && (p == line || p[-1] == ' ')) {
-		p += strlen(key);
-		if (!tok_u64(&p, &v))
-			v = 0;
+	*v = 0;
+	while (p && p != line && p[-1] != ' ')
+		p = strstr(p + 1, key);
+	if (!p)
+		return 0;
+	p += strlen(key);
+	uint64_t x = 0;
+	const char *q = p;
+	for (; isdigit((unsigned char)*q); q++) {
+		if (x > (UINT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(*q - '0');
 	}
-	return v;
+	if (q == p || (*q && *q != ' '))
+		return -1;
+	*v = x;
+	return 1;
 }
 
-static void trc_header(struct trace_builder *b, const char *l)
+/* The counts of an allocrec v1 header line; 0, or -1 (b->err) on a malformed one. */
+static int trc_header(struct trace_builder *b, const char *l)
 {
+	static const char *const keys[] = {"threads=", "ops=", "objects=", "peak_live="};
+	uint64_t *vals[] = {&b->src.threads, &b->src.ops, &b->src.objects, &b->src.peak_live};
 	if (strncmp(l, "# allocrec trace v1", 19))
-		return;
+		return 0;
 	b->src.present = true;
-	b->src.has_counts = strstr(l, " ops=") != NULL;
-	b->src.threads = hdr_val(l, "threads=");
-	b->src.ops = hdr_val(l, "ops=");
-	b->src.objects = hdr_val(l, "objects=");
-	b->src.peak_live = hdr_val(l, "peak_live=");
+	for (int i = 0; i < 4; i++) {
+		int r = hdr_val(l, keys[i], vals[i]);
+		if (r < 0) {
+			const char *v = strstr(l, keys[i]) + strlen(keys[i]);
+			tb_bad(b, "bad header value %s%.*s (a decimal number)", keys[i],
+			       (int)strcspn(v, " "), v);
+			return -1;
+		}
+		if (i == 1)
+			b->src.has_counts = r > 0;
+	}
+	return 0;
 }
 
 static int trc_line(struct trace_builder *b, const char *s)
@@ -83,11 +106,13 @@ static int parse_trc(struct trace_builder *b, struct cursor *c)
 			continue;
 		}
 		if (c->line[0] == '#') {
-			if (b->line == 1)
-				trc_header(b, c->line);
+			if (b->line == 1 && trc_header(b, c->line))
+				return -1;
 			if (!strncmp(c->line, "# end ops=", 10)) {
 				b->src.has_end = true;
-				b->src.end_ops = hdr_val(c->line + 6, "ops=");
+				if (hdr_val(c->line + 6, "ops=", &b->src.end_ops) < 0)
+					return tb_bad(b, "bad trailer value %s (a decimal number)",
+						      c->line + 6), -1;
 			}
 			continue;
 		}
@@ -170,6 +195,7 @@ int trace_parse_text(struct trace_builder *b, enum trace_fmt f, const char *data
 	case TFMT_REP: return parse_rep(b, &c);
 	case TFMT_VALGRIND: return trace_parse_valgrind(b, &c);
 	case TFMT_ANDROID: return trace_parse_android(b, &c);
+	case TFMT_REC: return trace_parse_rec(b, data, len);
 	default: return tb_bad(b, "not a text trace format"), -1;
 	}
 }

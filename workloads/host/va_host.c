@@ -8,7 +8,8 @@
 #include "../../strategies/va_btree.h"
 
 const struct va_ops *const va_host_strategies[VA_HOST_NALL] = {
-    &va_bitmap_ops, &va_btree_ops, &va_btree_bare_ops, &va_freelist_ops, &va_bitmap_64k_ops};
+    &va_bitmap_ops,	 &va_btree_ops,	     &va_btree_bare_ops,     &va_freelist_ops,
+    &va_bitmap_64k_ops, &va_btree_best_ops, &va_btree_bare_best_ops};
 
 int va_host_find(const char *name)
 {

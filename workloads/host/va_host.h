@@ -35,9 +35,10 @@ struct va_host {
 };
 
 /* The VA strategies the host tools run, in report order: the first VA_HOST_NMAIN
- * (bitmap, btree, btree-bare, freelist) are "all"; bitmap-64k comes after them. */
+ * (bitmap, btree, btree-bare, freelist) are "all"; after them bitmap-64k and the
+ * best-fit trees (btree-best, btree-bare-best). */
 #define VA_HOST_NMAIN 4
-#define VA_HOST_NALL  5
+#define VA_HOST_NALL  7
 extern const struct va_ops *const va_host_strategies[VA_HOST_NALL];
 /* Index in va_host_strategies of the strategy called name, or -1. */
 int va_host_find(const char *name);

@@ -522,7 +522,7 @@ int vmt_load(const char *path, bool lenient, struct vmt_loaded *out, char *err, 
 	char *data;
 	size_t len;
 	memset(out, 0, sizeof(*out));
-	if (trace_read_file(path, &data, &len, err, errlen))
+	if (trace_read_input(path, trace_probe_text, &data, &len, err, errlen))
 		return -1;
 	int rc = vmt_load_mem(path, data, len, lenient, out, err, errlen);
 	free(data);

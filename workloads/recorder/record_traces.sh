@@ -1,15 +1,34 @@
 #!/usr/bin/env bash
-# record_traces.sh: records a few programs available here with libmtbrec.so into
-# DIR (default workloads/traces): python3, gcc (cc1, as, ld: one file per process),
-# sort, sqlite3 when installed, and git pack-objects --threads=2 (multi-threaded: two
-# delta-search threads, ~100k ops each, over a repository made here with
-# git fast-import). Each process's file is checked with the trace
-# tool, gets the shared traces' header (threads= ops= objects= peak_live=) and is
-# xz-compressed as NAME-EXE[-K].trc.xz. Usage: record_traces.sh [DIR]
+# record_traces.sh: records programs with libmtbrec.so into DIR (default
+# workloads/traces, where `make run` finds them): one trace per process, as
+# allocrec text with the shared traces' header (threads= ops= objects= peak_live=),
+# xz-compressed, named NAME-EXE-PID.trc.xz (-K added if taken): recordings never
+# overwrite each other (delete old ones by hand to replay only new ones).
+# Usage: record_traces.sh [DIR]
+#          the built-in set: python3, gcc (cc1, as, ld: one file per process), sort,
+#          sqlite3 when installed, git pack-objects --threads=2 (two delta-search
+#          threads, ~100k ops each, over a repository made here)
+#        record_traces.sh [--out DIR] --as NAME -- CMD [ARGS...]
+#          your command (run in the current directory, its output shown)
 set -euo pipefail
-case "${1:-}" in -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=${1:-$root/workloads/traces}
+out=$root/workloads/traces
+name=
+case "${1:-}" in -h | --help) usage; exit 0 ;; esac
+while [ $# -gt 0 ]; do
+	case $1 in
+	--out) [ $# -ge 2 ] || { usage >&2; exit 2; }; out=$2; shift 2 ;;
+	--as) [ $# -ge 2 ] || { usage >&2; exit 2; }; name=$2; shift 2 ;;
+	--) shift; break ;;
+	-*) echo "record_traces: unknown option $1" >&2; usage >&2; exit 2 ;;
+	*) [ -z "$name" ] && [ $# -eq 1 ] || { usage >&2; exit 2; }; out=$1; shift ;;
+	esac
+done
+if [ -n "$name" ]; then
+	[ $# -gt 0 ] || { echo "record_traces: --as $name: no command after --" >&2; exit 2; }
+	case $name in */* | .* | *' '*) echo "record_traces: bad name '$name'" >&2; exit 2 ;; esac
+fi
 lib=$root/build/lib/libmtbrec.so
 tr=$root/build/bin/trace
 [ -f "$lib" ] && [ -x "$tr" ] || { echo "record_traces: build $lib and $tr first (make traces)" >&2; exit 1; }
@@ -17,34 +36,56 @@ mkdir -p "$out"
 w=$(mktemp -d)
 trap 'rm -rf "$w"' EXIT
 
-# record NAME CMD...: runs CMD under the recorder in $w/NAME/, keeps every process.
+# keep NAME: every recording in $w/NAME/ as $out/NAME-EXE-PID.trc.xz.
+keep() {
+	local name=$1 f n=0
+	for f in "$w/$name"/rec.*.rec; do
+		[ -e "$f" ] || continue
+		local hdr exe pid dst k=1
+		hdr=$(head -1 "$f")
+		exe=$(sed -n 's/.* exe=\([^ ]*\) .*/\1/p' <<<"$hdr")
+		pid=$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' <<<"$hdr")
+		"$tr" stats "$f" >"$w/stats" || { echo "record_traces: $f does not load" >&2; return 1; }
+		if [ "$(awk '$1 == "ops" {print $2}' "$w/stats")" = 0 ]; then
+			echo "record_traces: $name: ${exe##*/} (pid $pid) made no allocations, not kept"
+			continue
+		fi
+		dst=$out/$name-${exe##*/}-$pid.trc
+		while [ -e "$dst.xz" ]; do k=$((k + 1)); dst=$out/$name-${exe##*/}-$pid-$k.trc; done
+		"$tr" convert "$f" "$w/t.trc" >/dev/null
+		# the header names the program, not the temporary file
+		{
+			printf '# allocrec trace v1 exe=%s pid=%s %s\n' "$exe" "$pid" "$(head -1 "$w/t.trc" | sed 's/.* pid=0 //')"
+			tail -n +2 "$w/t.trc"
+		} >"$dst.tmp"
+		"$tr" stats "$dst.tmp" >/dev/null || { echo "record_traces: $dst.tmp: does not load" >&2; return 1; }
+		xz -f -T1 "$dst.tmp" && mv -f "$dst.tmp.xz" "$dst.xz"
+		n=$((n + 1))
+		printf '%-44s %s ops, peak_live %s\n' "$(basename "$dst").xz" \
+			"$(awk '/^ops/ {print $2}' "$w/stats")" "$(awk '/^peak_live/ {print $2}' "$w/stats")"
+	done
+	[ "$n" -gt 0 ] || { echo "record_traces: $name: nothing recorded" >&2; return 1; }
+}
+
+# record NAME CMD...: runs CMD (output discarded) under the recorder, keeps every process.
 record() {
 	local name=$1
 	shift
 	mkdir -p "$w/$name"
 	(cd "$w/$name" && MTB_REC_OUT=$w/$name/rec LD_PRELOAD=$lib "$@" >/dev/null 2>&1) ||
 		{ echo "record_traces: $name: command failed: $*" >&2; return 1; }
-	rm -f "$out/$name".trc.xz "$out/$name"-*.trc.xz
-	for f in "$w/$name"/rec.*.trc; do
-		local exe dst k=1
-		exe=$(basename "$(head -1 "$f" | sed -n 's/.* exe=\([^ ]*\).*/\1/p')")
-		dst=$out/$name-$exe.trc
-		while [ -e "$dst.xz" ]; do k=$((k + 1)); dst=$out/$name-$exe-$k.trc; done
-		"$tr" stats "$f" >"$w/stats" || { echo "record_traces: $f does not parse" >&2; return 1; }
-		# the shared traces' header: counts from stats (the recorder streams, so it
-		# cannot write them first); checked by parsing the result again
-		{
-			head -1 "$f" | sed 's/ threads=.*//'
-			awk '/^(threads|ops|objects|peak_live) / { v[$1] = $2 }
-				END { printf " threads=%s ops=%s objects=%s peak_live=%s\n", v["threads"], v["ops"], v["objects"], v["peak_live"] }' "$w/stats"
-		} | paste -sd '' >"$dst.tmp"
-		tail -n +2 "$f" >>"$dst.tmp"
-		"$tr" stats "$dst.tmp" >/dev/null || { echo "record_traces: $dst.tmp: header does not match" >&2; return 1; }
-		xz -f -T1 "$dst.tmp" && mv -f "$dst.tmp.xz" "$dst.xz"
-		printf '%-40s %s ops, peak_live %s\n' "$(basename "$dst").xz" \
-			"$(awk '/^ops/ {print $2}' "$w/stats")" "$(awk '/^peak_live/ {print $2}' "$w/stats")"
-	done
+	keep "$name"
 }
+
+if [ -n "$name" ]; then
+	mkdir -p "$w/$name"
+	rc=0
+	MTB_REC_OUT=$w/$name/rec LD_PRELOAD=$lib "$@" || rc=$?
+	[ "$rc" -eq 0 ] || echo "record_traces: $name: the command exited with $rc (recordings kept)" >&2
+	keep "$name"
+	echo "traces in $out"
+	exit 0
+fi
 
 cat >"$w/prog.c" <<'C'
 #include <stdio.h>

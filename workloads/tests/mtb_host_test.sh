@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mtb_host_test: the host engine writes one well-formed JSON row per CPU count with
 # the provenance fields, deterministic metrics repeat exactly in serial mode, rows
-# are written atomically to --out, and bad usage / bad input fail with one line.
+# are written atomically to --out, and bad usage / bad input fail with one line;
+# frag4 is null in parallel on more than one CPU; latencies are sampled (lat_every).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}/mtb_host
@@ -27,7 +28,18 @@ for r, c, m in zip(rows, (1, 2), ("serial", "parallel")):
     assert r["lat_p50_ns"] <= r["lat_p99_ns"] <= r["lat_p999_ns"] <= r["lat_max_ns"]
 assert rows[0]["trace_hash"] == rows[1]["trace_hash"]
 assert rows[0]["frag3"] is not None and rows[1]["frag3"] is None  # J&W #3: serial only
+# J&W #4 needs the trace's order of live bytes: not on 2 CPUs in parallel
+assert rows[0]["frag4"] is not None and rows[1]["frag4"] is None, rows[1]["frag4"]
+assert rows[1]["peak_footprint"] is not None
+assert all(r["lat_every"] == 8 for r in rows), [r["lat_every"] for r in rows]
 PY
+"$bin" --gen larson --ops 20000 --cpus 1 --mode parallel --lat-every 1 | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+assert r["frag4"] is not None and r["lat_every"] == 1, r  # 1 CPU: the trace order
+' || fail "parallel on 1 CPU: frag4 or lat_every"
+"$bin" --gen larson --lat-every 3 2>"$t/e0" && fail "--lat-every 3 accepted"
+grep -q 'lat-every' "$t/e0" || fail "--lat-every message: $(cat "$t/e0")"
 det='"(ops|allocs|frees|reallocs|peak_live|live_end_objects|live_end_bytes|cross_cpu_frees|trace_hash)":[^,]*'
 a=$("$bin" --gen xmalloc --ops 5000 --cpus 4 --mode serial | grep -Eo "$det")
 b=$("$bin" --gen xmalloc --ops 5000 --cpus 4 --mode serial | grep -Eo "$det")

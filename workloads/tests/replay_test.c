@@ -1,8 +1,10 @@
 /* replay_test: serial replay gives exact, predicted metrics (live, peak, J&W #3/#4
  * from malloc_heap's footprint model, leftovers), cross-CPU frees are counted,
- * failure injection gives the documented OOM behaviour, the deterministic JSON row
+ * failure injection gives the documented OOM behaviour (serial and parallel: the first
+ * failed op; parallel: no live/footprint snapshot, frag4 null), the deterministic JSON row
  * is identical across runs and CPU counts, and every generator's trace replays with
- * exact final accounting on 1 and 4 CPUs (serial; parallel is replay_mt_test). */
+ * exact final accounting on 1 and 4 CPUs (serial; parallel is replay_mt_test), and
+ * cfg.lat_every times one op in that many (the clock is read twice per timed op). */
 #include "../../strategies/tests/testlib.h"
 #include "../core/json_row.h"
 #include "wl_testutil.h"
@@ -39,6 +41,9 @@ static void test_sample_metrics(void)
 	CHECK(r.cross_cpu_frees == 2, "cross-CPU frees %llu", (unsigned long long)r.cross_cpu_frees);
 }
 
+static const struct result_prov prov = {"replay", "malloc", "-", "-", "malloc", "host", 1, 1,
+					 "serial", "sample", 0, "test", 0};
+
 static void test_oom(void)
 {
 	struct trace t;
@@ -52,10 +57,46 @@ static void test_oom(void)
 	      (unsigned long long)r.fp_at_first_failure);
 	CHECK(r.live_end_objects == 1 && r.live_end_bytes == 100, "leftovers after OOM");
 	CHECK(r.ops == 7 && r.frees == 2, "ops");
+	CHECK(r.first_failure_op == 3 && r.first_failure_size == 200 && !r.failure_unmeasured,
+	      "first failure: op %llu size %llu", (unsigned long long)r.first_failure_op,
+	      (unsigned long long)r.first_failure_size);
 }
 
-static const struct result_prov prov = {"replay", "malloc", "-", "-", "malloc", "host", 1, 1,
-					 "serial", "sample", 0, "test", 0};
+/* Parallel mode with failures (issue 17): the same first failed op as serial, no
+ * live/footprint snapshot and no frag4 (the trace's peak_live was never reached:
+ * 2 CPUs once gave frag4 -0.81) -- null in the row with the reason, never 0 or < 0. */
+static void test_oom_parallel(void)
+{
+	struct trace t;
+	sample_trace(&t);
+	struct replay_result r;
+	static char buf[4096];
+	wl_replay(&t, 1, true, true, 3, false, &r); /* one CPU: the same calls fail */
+	CHECK(r.failed == 2 && r.first_failure_op == 3 && r.first_failure_size == 200,
+	      "parallel 1 CPU: failed %llu, first op %llu size %llu", (unsigned long long)r.failed,
+	      (unsigned long long)r.first_failure_op, (unsigned long long)r.first_failure_size);
+	CHECK(r.failure_unmeasured && r.frag4_ppm == 0, "parallel failures not flagged");
+	struct result_prov p = prov;
+	p.mode = "parallel";
+	CHECK(json_replay_row(&p, &r, buf, sizeof(buf)) > 0, "row overflow");
+	CHECK(strstr(buf, "\"frag4\":null,") && strstr(buf, "\"live_at_first_failure\":null,") &&
+		      strstr(buf, "\"footprint_at_first_failure\":null,") &&
+		      strstr(buf, "\"first_failure_op\":3,") &&
+		      strstr(buf, "\"first_failure_size\":200,") && strstr(buf, "\"failure_note\":\""),
+	      "row: %s", buf);
+	for (int i = 0; i < 20; i++) { /* 2 CPUs: which calls fail depends on timing */
+		wl_replay(&t, 2, true, false, 3, false, &r);
+		CHECK(r.failed >= 1 && r.failure_unmeasured, "2 CPUs: failed %llu",
+		      (unsigned long long)r.failed);
+		const struct trace_op *o = &t.ops[r.first_failure_op];
+		CHECK(r.first_failure_op < t.h.nops && o->op != TOP_FREE &&
+			      o->size == r.first_failure_size,
+		      "2 CPUs: first failure op %llu size %llu", (unsigned long long)r.first_failure_op,
+		      (unsigned long long)r.first_failure_size);
+	}
+	wl_replay(&t, 2, true, false, 0, false, &r);
+	CHECK(!r.failed && !r.failure_unmeasured && r.frag4_ppm > 0, "no failures: frag4 kept");
+}
 
 static void row(const struct trace *t, unsigned ncpus, char *buf, size_t cap)
 {
@@ -121,13 +162,59 @@ static void test_generators(struct rng *rg)
 	CHECK(gen_run(GEN_LARSON, &bad, NULL, NULL, &t) != 0, "0 threads accepted");
 }
 
+static uint64_t clock_calls;
+static uint64_t count_clock(void *ctx)
+{
+	return ++clock_calls;
+}
+
+/* Clock reads of a serial replay of t with lat_every (begin and end marks: 2). */
+static uint64_t timed_reads(const struct trace *t, unsigned lat_every, int *rc)
+{
+	struct malloc_heap mh;
+	CHECK(heap_malloc_ops.init(&mh, NULL) == 0, "init");
+	struct replay_cfg cfg = {.heap = &heap_malloc_ops, .heap_st = &mh, .ncpus = 1,
+				 .clock = count_clock, .lat_every = lat_every};
+	struct replay r;
+	void *mem = malloc(replay_mem_size(t, &cfg));
+	clock_calls = 0;
+	*rc = replay_init(&r, &cfg, t, mem);
+	if (!*rc) {
+		struct replay_result res;
+		replay_run_serial(&r);
+		replay_finish(&r, &res);
+		CHECK(res.lat_every == (lat_every ? lat_every : 1), "lat_every in the result");
+		replay_release(&r);
+	}
+	free(mem);
+	return clock_calls;
+}
+
+static void test_lat_every(void)
+{
+	struct gen_params p = {5, 2, 40000, 0, 0, 0};
+	struct trace t;
+	wl_generate(GEN_LARSON, &p, &t);
+	int rc;
+	CHECK(timed_reads(&t, 0, &rc) == 2 * t.h.nops + 2 && !rc, "every op timed");
+	CHECK(timed_reads(&t, 1, &rc) == 2 * t.h.nops + 2 && !rc, "lat_every 1");
+	/* 1 in 8 at random: 5000 expected of 40000, sd 66; 5 sd either side. */
+	uint64_t n = (timed_reads(&t, 8, &rc) - 2) / 2;
+	CHECK(!rc && n > 4670 && n < 5330, "lat_every 8 timed %llu of 40000", (unsigned long long)n);
+	timed_reads(&t, 3, &rc);
+	CHECK(rc == MM_EINVAL, "lat_every 3 accepted");
+	free((void *)t.ops);
+}
+
 int main(void)
 {
 	struct rng rg = {test_seed("replay_test", 7)};
 	test_sample_metrics();
 	test_oom();
+	test_oom_parallel();
 	test_deterministic_row();
 	test_generators(&rg);
+	test_lat_every();
 	printf("replay_test: ok\n");
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* trace_parse_test: every text parser decodes a known sample to the expected ops,
  * and reports each kind of bad input (unknown op, free of a never-allocated id,
  * absurd size, truncated file, bad checksum, truncated xz) as "FILE:LINE: ..." or
- * "FILE: offset N: ...", or with lenient counts and skips it. Conversions
+ * "FILE: offset N: ...", or with lenient counts and skips it. CRLF line ends load
+ * as LF; a header count that is not a decimal number (ops=-1) is an error. Conversions
  * round-trip: text -> binary -> allocrec text -> binary keeps the payload hash. */
 #include "../../strategies/tests/testlib.h"
 
@@ -154,6 +155,53 @@ static void test_android(void)
 	load_bad("d.txt", "1: malloc 0x10 5\n1 malloc\n", "d.txt:2: malformed line");
 }
 
+/* text with every "\n" made "\r\n" (malloc'd) */
+static char *crlf(const char *text)
+{
+	char *out = malloc(2 * strlen(text) + 1), *o = out;
+	CHECK(out, "malloc");
+	for (; *text; text++)
+		o += *text == '\n' ? (memcpy(o, "\r\n", 2), 2) : (*o = *text, 1);
+	*o = 0;
+	return out;
+}
+
+/* CRLF line ends load as LF ones in every text format; header counts that are not
+ * decimal numbers are errors (also with lenient), never read as 0. */
+static void test_crlf_and_header(void)
+{
+	static const char *const texts[][2] = {
+	    {"c.trc", trc_ok},
+	    {"c.rep", "20000\n3\n6\n1\na 0 2040\na 1 10\nr 0 4000\nf 1\na 2 5\nf 0\n"},
+	    {"c.log", vg_log},
+	    {"c.txt", android_log}};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct trace_loaded a, b;
+		char *w = crlf(texts[i][1]);
+		load_ok(texts[i][0], texts[i][1], false, &a);
+		load_ok(texts[i][0], w, false, &b);
+		CHECK(a.fmt == b.fmt && a.t.h.payload_hash == b.t.h.payload_hash &&
+			      a.t.h.nops == b.t.h.nops, "%s: CRLF differs from LF", texts[i][0]);
+		trace_loaded_free(&a);
+		trace_loaded_free(&b);
+		free(w);
+	}
+	static const char *const bad[][2] = {{"ops=6", "ops=-1"},   {"ops=6", "ops=6x"},
+					     {"threads=2", "threads=-2"}, {"peak_live=4196", "peak_live=0x10"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512], want[64];
+		const char *at = strstr(trc_ok, bad[i][0]);
+		snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - trc_ok), trc_ok, bad[i][1],
+			 at + strlen(bad[i][0]));
+		snprintf(want, sizeof(want), "h.trc:1: bad header value %s", bad[i][1]);
+		load_bad("h.trc", text, want);
+		struct trace_loaded lt;
+		CHECK(trace_load_mem("h.trc", text, strlen(text), true, &lt, err, sizeof(err)) == -1 &&
+			      strstr(err, want), "lenient %s: %s", bad[i][1], err);
+	}
+	load_bad("e.trc", "0 a 1 5\n0 f 1\n# end ops=-2\n", "e.trc:3: bad trailer value ops=-2");
+}
+
 static char tmpdir[] = "/tmp/trace_parse_test.XXXXXX";
 
 static void test_binary_and_roundtrip(void)
@@ -218,6 +266,7 @@ int main(void)
 	test_rep();
 	test_valgrind();
 	test_android();
+	test_crlf_and_header();
 	test_binary_and_roundtrip();
 	test_xz();
 	char cmd[300];

@@ -31,6 +31,7 @@
 #include "../host/heap_peer.h"
 #include "../host/host_ctx.h"
 #include "../host/host_run.h"
+#include "../host/trace_file.h"
 #include "../host/trace_iso.h"
 #include "../../strategies/tests/heap_support.h"
 
@@ -39,7 +40,7 @@
 struct opts {
 	const char *trace, *gen, *heap, *phys, *virt, *mode, *out, *build;
 	uint64_t ops, seed, mem_mib, fixed_heap;
-	unsigned threads, slots;
+	unsigned threads, slots, lat_every;
 	unsigned cpus[16], ncpus_list;
 	bool lenient;
 };
@@ -73,7 +74,12 @@ static void usage(FILE *f)
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
 	      "  --out FILE         write the JSON rows there (atomically), else stdout\n"
 	      "  --build ID         build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
-	      "  --lenient          skip bad ops in text traces instead of failing\n",
+	      "  --lenient          skip bad ops in text traces instead of failing\n"
+	      "  --lat-every N      time one op in N, drawn at random (a power of two,\n"
+	      "                     default 8; 1: every op): two clock reads cost about\n"
+	      "                     50 ns here, more than many heap calls, so timing every\n"
+	      "                     op makes ops_per_s the clock's; rows say lat_every\n"
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n" TRACE_INPUT_HELP,
 	      f);
 }
 
@@ -82,35 +88,48 @@ static int die(const char *msg, const char *arg)
 	return cli_die("mtb_host", msg, arg);
 }
 
+/* --cpus: comma-separated decimal counts 1..HEAP_MAX_CPUS, at most 16, no empty one. */
 static bool parse_cpus(const char *s, struct opts *o)
 {
 	o->ncpus_list = 0;
-	char buf[256];
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (const char *p = s;; p++) {
+		size_t n = strcspn(p, ",");
+		char tok[24];
 		uint64_t v;
-		if (!cli_parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS || o->ncpus_list == 16)
+		snprintf(tok, sizeof(tok), "%.*s", (int)(n < sizeof(tok) ? n : sizeof(tok) - 1), p);
+		if (n >= sizeof(tok) || !cli_parse_u64(tok, &v) || !v || v > HEAP_MAX_CPUS ||
+		    o->ncpus_list == 16)
 			return false;
 		o->cpus[o->ncpus_list++] = (unsigned)v;
+		p += n;
+		if (!*p)
+			return true;
 	}
-	return o->ncpus_list > 0;
 }
 
 /* A numeric option c with value s into o; 0 or 2 (message printed). */
 static int parse_num(int c, const char *s, struct opts *o)
 {
-	uint64_t v;
-	if (!cli_parse_u64(s, &v) || (c != 's' && c != 'F' && (!v || v > UINT32_MAX)))
-		return die("bad number", s);
-	if (c == 'M' && (v < 16 || v > (64u << 10)))
-		return die("bad --mem (16..65536 MiB)", s);
+	static const char *const names[] = {"--ops", "--threads", "--slots", "--seed", "--mem",
+					    "--fixed-heap", "--lat-every"};
+	int i = (int)(strchr("nTSsMFE", c) - "nTSsMFE");
+	uint64_t v, lo = c == 's' || c == 'F' ? 0 : c == 'M' ? 16 : 1,
+		    hi = c == 's' || c == 'F' ? UINT64_MAX
+			 : c == 'M'	      ? 64u << 10
+			 : c == 'E'	      ? 4096
+					      : UINT32_MAX;
+	if (!cli_num("mtb_host", names[i], s, lo, hi, &v))
+		return 2;
 	if (c == 'F' && v && v < PAGE_SIZE)
 		return die("bad --fixed-heap (bytes, 0 or at least 4096)", s);
+	if (c == 'E' && (v & (v - 1)))
+		return die("bad --lat-every (a power of two, 1..4096)", s);
 	if (c == 'M') o->mem_mib = v;
 	else if (c == 'F') o->fixed_heap = v;
 	else if (c == 'n') o->ops = v;
 	else if (c == 'T') o->threads = (unsigned)v;
 	else if (c == 'S') o->slots = (unsigned)v;
+	else if (c == 'E') o->lat_every = (unsigned)v;
 	else o->seed = v;
 	return 0;
 }
@@ -125,14 +144,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
 		{"phys", 1, 0, 'P'},  {"virt", 1, 0, 'V'},   {"mem", 1, 0, 'M'},
 		{"list", 0, 0, 'L'},  {"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},
-		{"context", 0, 0, 'C'},
+		{"context", 0, 0, 'C'}, {"lat-every", 1, 0, 'E'},
 		{0, 0, 0, 0}};
 	*o = (struct opts){.heap = "glibc", .phys = "buddy", .ops = 1000000, .seed = 1,
-			   .mem_mib = 1024, .cpus = {1}, .ncpus_list = 1};
+			   .mem_mib = 1024, .cpus = {1}, .ncpus_list = 1, .lat_every = 8};
 	o->build = cli_build_id();
 	int c, rc = 0;
 	opterr = 0;
-	while (!rc && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+	while (!rc && (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
 		switch (c) {
 		case 't': o->trace = optarg; break;
 		case 'g': o->gen = optarg; break;
@@ -148,11 +167,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'C': return 4;
 		case 'c':
 			if (!parse_cpus(optarg, o))
-				return die("bad --cpus (1..64, comma separated)", optarg);
+				return die("bad --cpus (decimal counts 1..64, comma separated)", optarg);
 			break;
-		case 'n': case 'T': case 'S': case 's': case 'M': case 'F':
+		case 'n': case 'T': case 'S': case 's': case 'M': case 'F': case 'E':
 			rc = parse_num(c, optarg, o);
 			break;
+		case ':':
+			fprintf(stderr, "mtb_host: %s needs a value\n", argv[optind - 1]);
+			return 2;
 		default: return die("unknown option (see --help)", argv[optind - 1]);
 		}
 	}
@@ -170,6 +192,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /* The heap of --heap and, for one of ours, its lower layers; 0 or 2 (message). */
 static int find_heap(struct opts *o, struct host_run_cfg *c)
 {
+	/* Checked for every heap: a misspelt --phys/--virt is an error even where a peer
+	 * would not use it. */
+	if (!heap_fixture_frame_ops(o->phys))
+		return die("unknown or unmerged frame allocator (see --list)", o->phys);
+	if (o->virt && !heap_fixture_va_ops(o->virt))
+		return die("unknown or unmerged VA allocator (see --list)", o->virt);
 	if ((c->heap = heap_peer_find(o->heap))) {
 		char why[200];
 		return heap_peer_load(c->heap, why, sizeof(why)) ? 0 : die("peer not usable", why);
@@ -268,6 +296,7 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	c->parallel = o->mode ? !strcmp(o->mode, "parallel") : ncpus > 1;
 	c->mem_bytes = o->mem_mib << 20;
 	c->fixed_heap_bytes = o->fixed_heap;
+	c->lat_every = o->lat_every;
 	struct host_run_out out;
 	struct host_sample hs;
 	char err[512];
@@ -278,6 +307,10 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 		fprintf(stderr, "mtb_host: %s\n", err);
 		return 1;
 	}
+	host_run_failure_line(&out, err, sizeof(err));
+	if (err[0])
+		fprintf(stderr, "mtb_host: %s, %u CPU(s), %s: %s\n", c->heap->name, ncpus,
+			c->parallel ? "parallel" : "serial", err);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	bool over = cores > 0 && ncpus > (unsigned)cores;
 	char combo[96];

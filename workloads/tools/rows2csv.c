@@ -1,6 +1,11 @@
 /* rows2csv.c: turns result rows (one flat JSON object per line, guest/abi.h) into one CSV
  * table with a header: the union of all keys, provenance columns first, then the others in
- * order of first appearance. Nested values are kept as their JSON text. Written atomically.
+ * order of first appearance. Rows are read by the strict reader of json_read.h: strings
+ * are unescaped (\uXXXX to UTF-8), numbers and literals kept as written, arrays and
+ * objects kept as their JSON text; anything that is not JSON (a bare word, a duplicate
+ * key, text after the object, a raw control character) stops the tool with
+ * `rows2csv: FILE:LINE: reason` and exit 2 before any output is written. Written
+ * atomically.
  *
  * Invariant: every output line has exactly as many fields as the header (RFC 4180 quoting).
  */
@@ -9,7 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "../host/json_read.h"
+#include "../host/out_file.h"
 
 #define MAX_KEYS 256
 
@@ -27,10 +36,14 @@ static const char *const first_cols[] = {"engine", "timing_trusted", "kind", "co
 static char *keys[MAX_KEYS];
 static int nkeys;
 
-static void die(const char *file, long line, const char *msg)
+/* Bad input (a row, an argument): one line, exit 2. line 0: the file as a whole. */
+static void die_input(const char *file, long line, const char *msg)
 {
-	fprintf(stderr, "rows2csv: %s:%ld: %s\n", file, line, msg);
-	exit(1);
+	if (line)
+		fprintf(stderr, "rows2csv: %s:%ld: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "rows2csv: %s: %s\n", file, msg);
+	exit(2);
 }
 
 static void add_key(const char *k)
@@ -39,100 +52,64 @@ static void add_key(const char *k)
 		if (!strcmp(keys[i], k))
 			return;
 	if (nkeys == MAX_KEYS)
-		die("-", 0, "more than 256 distinct keys");
+		die_input("rows", 0, "more than 256 distinct keys over all rows");
 	keys[nkeys++] = strdup(k);
 }
 
-/* Scans a JSON string starting at *p == '"'; returns its unescaped text. */
-static char *scan_string(const char **p)
+static int is_blank(const char *s, size_t n)
 {
-	const char *s = *p + 1;
-	char *out = malloc(strlen(s) + 1), *o = out;
-	while (*s && *s != '"') {
-		if (*s == '\\' && s[1]) {
-			s++;
-			*o++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s;
-			s++;
-		} else {
-			*o++ = *s++;
-		}
-	}
-	if (*s != '"') {
-		free(out);
-		return NULL;
-	}
-	*o = 0;
-	*p = s + 1;
-	return out;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return 0;
+	return 1;
 }
 
-/* Scans any other JSON value (number, literal, nested object/array) as raw text. */
-static char *scan_raw(const char **p)
+/* Parses one row line[0..n) into r; on bad input exits through die_input. */
+static void parse_row(const char *file, long ln, const char *line, size_t n, struct row *r)
 {
-	const char *s = *p;
-	int depth = 0, instr = 0;
-	for (; *s; s++) {
-		if (instr) {
-			if (*s == '\\' && s[1])
-				s++;
-			else if (*s == '"')
-				instr = 0;
+	struct json_object o;
+	struct json_error e;
+	char msg[160];
+	if (json_read_object(line, n, MAX_KEYS, &o, &e)) {
+		snprintf(msg, sizeof(msg), "%s (column %zu)", e.reason, e.at + 1);
+		die_input(file, ln, msg);
+	}
+	for (size_t i = 0; i < o.n; i++)
+		if (strlen(o.m[i].key) != o.m[i].key_len || strlen(o.m[i].val) != o.m[i].val_len)
+			die_input(file, ln, "a \\u0000 (NUL) in a key or value cannot go into CSV");
+	r->n = (int)o.n;
+	for (size_t i = 0; i < o.n; i++)
+		r->f[i] = (struct field){o.m[i].key, o.m[i].val};
+	free(o.m); /* the strings now belong to r */
+}
+
+/* Appends the rows of one file to *rows; a directory, unreadable file or bad row exits 2. */
+static void read_rows(const char *path, struct row **rows, size_t *nrows)
+{
+	struct stat st;
+	FILE *in = fopen(path, "r");
+	if (!in)
+		die_input(path, 0, strerror(errno));
+	if (fstat(fileno(in), &st) == 0 && S_ISDIR(st.st_mode))
+		die_input(path, 0, "is a directory, not a rows file");
+	char *line = NULL;
+	size_t cap = 0;
+	long ln = 0;
+	ssize_t n;
+	errno = 0;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		ln++;
+		if (is_blank(line, (size_t)n))
 			continue;
-		}
-		if (*s == '"')
-			instr = 1;
-		else if (*s == '{' || *s == '[')
-			depth++;
-		else if (*s == '}' || *s == ']') {
-			if (depth == 0)
-				break;
-			depth--;
-		} else if (*s == ',' && depth == 0)
-			break;
+		if (!(*rows = realloc(*rows, (*nrows + 1) * sizeof(**rows))))
+			die_input(path, ln, "out of memory");
+		parse_row(path, ln, line, (size_t)n, &(*rows)[*nrows]);
+		++*nrows;
 	}
-	size_t n = (size_t)(s - *p);
-	while (n && (*p)[n - 1] == ' ')
-		n--;
-	char *out = strndup(*p, n);
-	*p = s;
-	return n ? out : (free(out), NULL);
-}
-
-static const char *skip_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-		p++;
-	return p;
-}
-
-/* Parses one flat object line into r; returns an error message or NULL. */
-static const char *parse_row(const char *p, struct row *r)
-{
-	r->n = 0;
-	p = skip_ws(p);
-	if (*p++ != '{')
-		return "row does not start with '{'";
-	for (p = skip_ws(p); *p != '}'; p = skip_ws(p)) {
-		if (r->n == MAX_KEYS)
-			return "more than 256 keys in a row";
-		if (*p != '"')
-			return "expected a key";
-		char *k = scan_string(&p);
-		p = skip_ws(p);
-		if (!k || *p++ != ':')
-			return "expected ':' after a key";
-		p = skip_ws(p);
-		char *v = *p == '"' ? scan_string(&p) : scan_raw(&p);
-		if (!v)
-			return "bad value";
-		r->f[r->n++] = (struct field){k, v};
-		p = skip_ws(p);
-		if (*p == ',')
-			p++;
-		else if (*p != '}')
-			return "expected ',' or '}'";
-	}
-	return *skip_ws(p + 1) ? "text after the closing '}'" : NULL;
+	if (ferror(in))
+		die_input(path, ln + 1, errno ? strerror(errno) : "read error");
+	free(line);
+	fclose(in);
 }
 
 static void put_csv(FILE *f, const char *s)
@@ -163,7 +140,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: rows2csv [--out FILE] ROWS.jsonl...\n"
 		   "Merges result rows (one flat JSON object per line) into one CSV table.\n"
 		   "Without --out the CSV goes to stdout; with it, the file appears only when\n"
-		   "complete. Exit 1 with file:line on a malformed row.\n");
+		   "complete. Every row must be one JSON object (RFC 8259) without duplicate\n"
+		   "keys; anything else, or an argument that is not a readable file, exits 2\n"
+		   "with `rows2csv: FILE:LINE: reason` and writes nothing.\n");
 }
 
 int main(int argc, char **argv)
@@ -187,26 +166,8 @@ int main(int argc, char **argv)
 	}
 	struct row *rows = NULL;
 	size_t nrows = 0;
-	for (int a = first; a < argc; a++) {
-		FILE *in = fopen(argv[a], "r");
-		if (!in)
-			die(argv[a], 0, strerror(errno));
-		char *line = NULL;
-		size_t cap = 0;
-		long ln = 0;
-		while (getline(&line, &cap, in) > 0) {
-			ln++;
-			if (*skip_ws(line) == 0)
-				continue;
-			rows = realloc(rows, (nrows + 1) * sizeof(*rows));
-			const char *err = parse_row(line, &rows[nrows]);
-			if (err)
-				die(argv[a], ln, err);
-			nrows++;
-		}
-		free(line);
-		fclose(in);
-	}
+	for (int a = first; a < argc; a++)
+		read_rows(argv[a], &rows, &nrows);
 	for (size_t c = 0; c < sizeof(first_cols) / sizeof(first_cols[0]); c++)
 		for (size_t i = 0; i < nrows; i++)
 			if (*row_get(&rows[i], first_cols[c])) {
@@ -217,13 +178,11 @@ int main(int argc, char **argv)
 		for (int k = 0; k < rows[i].n; k++)
 			add_key(rows[i].f[k].key);
 
-	char tmp[4096];
-	FILE *f = stdout;
-	if (out) {
-		snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)getpid());
-		if (!(f = fopen(tmp, "w")))
-			die(tmp, 0, strerror(errno));
-	}
+	struct out_file of = {.f = stdout};
+	int e = out ? out_open(&of, out) : 0;
+	if (e)
+		return out_fail("rows2csv", out, e);
+	FILE *f = of.f;
 	for (int k = 0; k < nkeys; k++) {
 		if (k)
 			fputc(',', f);
@@ -238,9 +197,7 @@ int main(int argc, char **argv)
 		}
 		fputc('\n', f);
 	}
-	if (out && (fclose(f) != 0 || rename(tmp, out) != 0)) {
-		unlink(tmp);
-		die(out, 0, strerror(errno));
-	}
+	if (out && (e = out_commit(&of)))
+		return out_fail("rows2csv", out, e);
 	return 0;
 }

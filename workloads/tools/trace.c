@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../core/gen.h"
+#include "../host/cli_util.h"
 #include "../host/gen_host.h"
 #include "../host/trace_file.h"
 
@@ -27,10 +28,12 @@ static void usage(FILE *f)
 	      "hermit64 hermit_box (seeded; default 1000000 ops, seed 1, 1 thread; hermit_box:\n"
 	      "128 threads, Hermit #1984's calloc(64) + free loop).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
-	      "CS:APP .rep, valgrind --trace-malloc=yes logs, Android memory_replay text.\n"
+	      "libmtbrec.so recordings (.rec), CS:APP .rep, valgrind --trace-malloc=yes logs,\n"
+	      "Android memory_replay text (workloads/FORMATS.md).\n"
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
 	      "--lenient: skip and count bad ops (unknown op, free of a never-allocated id,\n"
-	      "absurd size) instead of failing.\n",
+	      "absurd size) instead of failing.\n"
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n" TRACE_INPUT_HELP,
 	      f);
 }
 
@@ -68,7 +71,7 @@ static int cmd_convert(const char *in, const char *out, bool lenient)
 		       (unsigned long long)lt.t.h.nops, (unsigned long long)lt.t.h.nobjects,
 		       lt.t.h.nthreads, (unsigned long long)lt.t.h.peak_live);
 	trace_loaded_free(&lt);
-	return rc ? 1 : 0;
+	return rc ? (rc == -2 ? 2 : 1) : 0;
 }
 
 static void print_stats(const char *path, const struct trace_loaded *lt)
@@ -123,9 +126,9 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *g
 	int rc = 1;
 	if (gen_host_run(k, p, &ops, &t))
 		fprintf(stderr, "trace: gen %s: bad parameters or out of memory\n", name);
-	else if (has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
-					 : trace_write_bin(out, &t, err, sizeof(err)))
-		fprintf(stderr, "trace: %s\n", err);
+	else if ((rc = has_suffix(out, ".trc") ? trace_write_trc(out, &t, name, err, sizeof(err))
+					       : trace_write_bin(out, &t, err, sizeof(err))))
+		rc = rc == -2 ? 2 : 1, fprintf(stderr, "trace: %s\n", err);
 	else
 		rc = 0, printf("%s -> %s: %llu ops, %u threads, peak_live %llu\n", name, out,
 			       (unsigned long long)t.h.nops, t.h.nthreads,
@@ -134,23 +137,23 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *g
 	return rc;
 }
 
-/* --ops/--threads/--slots/--seed VALUE into p; false on a bad value. */
+/* --ops/--threads/--slots/--seed VALUE into p; false after a one-line message. */
 static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
 {
-	char *end;
-	unsigned long long v = val ? strtoull(val, &end, 0) : 0;
-	if (!val || !*val || *end || val[0] == '-')
-		return false;
-	if (!strcmp(opt, "--ops"))
-		p->nops = v;
-	else if (!strcmp(opt, "--threads") && v && v <= TRACE_MAX_THREADS)
+	uint64_t v;
+	if (!strcmp(opt, "--threads")) {
+		if (!cli_num("trace", opt, val, 1, TRACE_MAX_THREADS, &v))
+			return false;
 		p->nthreads = (unsigned)v;
-	else if (!strcmp(opt, "--slots") && v && v <= UINT32_MAX)
+	} else if (!strcmp(opt, "--slots")) {
+		if (!cli_num("trace", opt, val, 1, UINT32_MAX, &v))
+			return false;
 		p->slots = (uint32_t)v;
-	else if (!strcmp(opt, "--seed"))
-		p->seed = v;
-	else
+	} else if (!cli_num("trace", opt, val, 0, UINT64_MAX, &v)) {
 		return false;
+	} else {
+		*(!strcmp(opt, "--ops") ? &p->nops : &p->seed) = v;
+	}
 	return true;
 }
 
@@ -173,10 +176,8 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 			c->lenient = true;
 		} else if (!strcmp(a, "--ops") || !strcmp(a, "--threads") || !strcmp(a, "--slots") ||
 			   !strcmp(a, "--seed")) {
-			if (!gen_opt(a, i + 1 < argc ? argv[i + 1] : NULL, &c->gp)) {
-				fprintf(stderr, "trace: bad value for %s\n", a);
+			if (!gen_opt(a, i + 1 < argc ? argv[i + 1] : NULL, &c->gp))
 				return 2;
-			}
 			i++;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "trace: unknown option %s (see --help)\n", a);

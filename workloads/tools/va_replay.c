@@ -3,8 +3,8 @@
  * (strategy, trace) (build/bin/va_replay; row fields: results/README.md).
  *
  *   va_replay --trace F.vmt [--trace G.vmt ...] | --gen mix [--virt bitmap|btree|
- *             btree-bare|freelist|all] [--ops N] [--slots S] [--seed N] [--size-tib T] [--check]
- *             [--out F.jsonl] [--build ID] [--lenient]
+ *             btree-bare|freelist|all] [--ops N] [--slots S] [--seed N] [--size-tib T]
+ *             [--check | --check-every N] [--out F.jsonl] [--build ID] [--lenient]
  *
  * Each allocator manages a Managed window of --size-tib TiB (default 64) at 64 TiB;
  * metadata frames (B+-tree nodes) come from malloc (workloads/host/va_host.h). Ops
@@ -17,6 +17,14 @@
  * before leftovers are released. After the release every strategy must be back to
  * 0 reserved bytes (else: an error). Timing: CLOCK_MONOTONIC around the ops only.
  *
+ * Checked mode (--check, --check-every N): the strategy's full invariant walk (va_ops
+ * check) after every op, or after every Nth op and the last, before the release; rows
+ * then carry check_every. A broken invariant panics inside the walk; the panic line is
+ * followed by `va_replay: STRATEGY: invariant check failed after op I` and exit 1.
+ * MTB_VA_MUTATE=I (negative control of the checked mode) frees the first range
+ * allocated at or after op I a second time, a double free that a release build's
+ * strategies do not refuse: their state breaks and the next check must say so.
+ *
  * The synthetic mix is the va_churn generator (workloads/core/gen.h) with sizes
  * 4 KiB .. 1 GiB, log-uniform (uniform exponent, then uniform within the octave),
  * and random lifetimes (each step picks one of S slots at random and allocates it
@@ -24,9 +32,11 @@
  */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/gen.h"
 #include "../core/json_row.h"
@@ -42,7 +52,9 @@ struct opts {
 	const char *traces[MAX_TRACES], *gen, *virt, *out, *build;
 	unsigned ntraces;
 	uint64_t ops, slots, seed, size_tib;
-	bool check, lenient;
+	uint64_t check_every; /* 0: no checks; 1: after every op; N: every Nth and the last */
+	bool lenient;
+	uint64_t mutate_at; /* MTB_VA_MUTATE=I: I + 1; 0: none */
 };
 
 /* One workload: ops plus where they came from. */
@@ -76,15 +88,21 @@ static void usage(FILE *f)
 	      "  --gen mix        synthetic mix: 4 KiB..1 GiB log-uniform, random lifetimes\n"
 	      "  --virt S         bitmap, btree, btree-bare (the tree without its per-CPU\n"
 	      "                   caches), freelist or all (default all: these four);\n"
-	      "                   bitmap-64k: the bitmap at a 64 KiB granule (not in all)\n"
+	      "                   bitmap-64k: the bitmap at a 64 KiB granule, btree-best,\n"
+	      "                   btree-bare-best: the trees with best fit (not in all)\n"
 	      "  --ops N          generator ops (default 100000)\n"
 	      "  --slots S        generator slots, about twice the live ranges (default 1000)\n"
 	      "  --seed N         generator seed (default 1)\n"
 	      "  --size-tib T     Managed window in TiB (default 64)\n"
-	      "  --check          run the strategy's invariant check after every op\n"
+	      "  --check          run the strategy's full invariant check after every op\n"
+	      "                   (the bitmap's walk skips empty nodes: a 3,000-op trace\n"
+	      "                   on the default window checks in seconds)\n"
+	      "  --check-every N  the full check after every Nth op and after the last\n"
+	      "                   (for very long traces); rows carry check_every\n"
 	      "  --out FILE       write the rows there (atomically), else stdout\n"
 	      "  --build ID       build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
-	      "  --lenient        skip bad trace lines instead of failing\n",
+	      "  --lenient        skip bad trace lines instead of failing\n"
+	      "Numbers are decimal (010 is ten; no sign, no 0x).\n" TRACE_INPUT_HELP,
 	      f);
 }
 
@@ -93,20 +111,31 @@ static int die(const char *msg, const char *arg)
 	return cli_die("va_replay", msg, arg);
 }
 
+/* --ops, --slots, --seed or --size-tib (getopt code c) into o; false after a message. */
+static bool parse_num(int c, const char *s, struct opts *o)
+{
+	switch (c) {
+	case 'n': return cli_num("va_replay", "--ops", s, 1, 1ull << 32, &o->ops);
+	case 'S': return cli_num("va_replay", "--slots", s, 1, 1u << 24, &o->slots);
+	case 's': return cli_num("va_replay", "--seed", s, 0, UINT64_MAX, &o->seed);
+	case 'z': return cli_num("va_replay", "--size-tib", s, 1, 64, &o->size_tib);
+	default: return cli_num("va_replay", "--check-every", s, 1, UINT64_MAX, &o->check_every);
+	}
+}
+
 /* 0, 1 (help) or 2 (bad usage, message printed). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{"trace", 1, 0, 't'}, {"gen", 1, 0, 'g'},   {"virt", 1, 0, 'v'},
 		{"ops", 1, 0, 'n'},   {"slots", 1, 0, 'S'}, {"seed", 1, 0, 's'},
-		{"size-tib", 1, 0, 'z'}, {"check", 0, 0, 'c'}, {"out", 1, 0, 'o'},
-		{"build", 1, 0, 'b'}, {"lenient", 0, 0, 'l'}, {"help", 0, 0, 'h'},
-		{0, 0, 0, 0}};
+		{"size-tib", 1, 0, 'z'}, {"check", 0, 0, 'c'}, {"check-every", 1, 0, 'e'},
+		{"out", 1, 0, 'o'}, {"build", 1, 0, 'b'}, {"lenient", 0, 0, 'l'},
+		{"help", 0, 0, 'h'}, {0, 0, 0, 0}};
 	*o = (struct opts){.virt = "all", .ops = 100000, .slots = 1000, .seed = 1, .size_tib = 64};
 	o->build = cli_build_id();
 	opterr = 0;
-	for (int c; (c = getopt_long(argc, argv, "h", lo, NULL)) != -1;) {
-		uint64_t v;
+	for (int c; (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 't':
 			if (o->ntraces == MAX_TRACES)
@@ -117,19 +146,18 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'v': o->virt = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'b': o->build = optarg; break;
-		case 'c': o->check = true; break;
+		case 'c': o->check_every = o->check_every ? o->check_every : 1; break;
 		case 'l': o->lenient = true; break;
 		case 'h': return 1;
-		case 'n': case 'S': case 's': case 'z':
-			if (!cli_parse_u64(optarg, &v) || (c == 'n' && (!v || v > (1ull << 32))) ||
-			    (c == 'S' && (!v || v > (1u << 24))) || (c == 'z' && (!v || v > 64)))
-				return die("bad number", optarg);
-			*(c == 'n' ? &o->ops : c == 'S' ? &o->slots : c == 's' ? &o->seed
-									: &o->size_tib) = v;
+		case 'n': case 'S': case 's': case 'z': case 'e':
+			if (!parse_num(c, optarg, o))
+				return 2;
 			break;
+		case ':':
+			fprintf(stderr, "va_replay: %s needs a value\n", argv[optind - 1]);
+			return 2;
 		default:
-			return die("unknown option or missing value (see --help)",
-				   argv[optind - 1]);
+			return die("unknown option (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
@@ -156,13 +184,51 @@ struct live_range {
 	uint64_t addr, size; /* size 0: not live (free, or its allocation failed) */
 };
 
-static void check_or_die(const struct va_host *vh, uint64_t i)
+/* What a failed check says; formatted before the walk, so that the SIGABRT of a
+ * panic inside it can write it (async-signal-safe) and exit 1. */
+static char check_line[160];
+static volatile sig_atomic_t in_check;
+
+static void on_abort(int sig)
 {
-	if (!vh->ops->check(vh->st)) {
-		fprintf(stderr, "va_replay: %s: invariant check failed after op %llu\n",
-			vh->ops->name, (unsigned long long)i);
+	if (!in_check)
+		return; /* a panic elsewhere: abort() goes on */
+	ssize_t n = write(2, check_line, strlen(check_line));
+	(void)n;
+	_exit(1);
+}
+
+/* The full invariant walk; exits 1 naming the op when it fails (i == nops: after the
+ * release at the end). */
+static void check_or_die(const struct va_host *vh, uint64_t i, uint64_t nops)
+{
+	char when[48];
+	if (i < nops)
+		snprintf(when, sizeof(when), "op %llu", (unsigned long long)i);
+	else
+		snprintf(when, sizeof(when), "the release at the end");
+	snprintf(check_line, sizeof(check_line), "va_replay: %s: invariant check failed after %s\n",
+		 vh->ops->name, when);
+	in_check = 1;
+	bool ok = vh->ops->check(vh->st);
+	in_check = 0;
+	if (!ok) {
+		fputs(check_line, stderr);
 		exit(1);
 	}
+}
+
+/* MTB_VA_MUTATE: frees the live range l twice (see the header) and forgets it. */
+static void mutate(const struct va_host *vh, struct live_range *l, uint64_t i, uint64_t *req,
+		   uint64_t *live)
+{
+	fprintf(stderr, "va_replay: MTB_VA_MUTATE: %s: the range of op %llu freed twice\n",
+		vh->ops->name, (unsigned long long)i);
+	vh->ops->free(vh->st, 0, l->addr, l->size);
+	vh->ops->free(vh->st, 0, l->addr, l->size);
+	*req -= l->size;
+	(*live)--;
+	l->size = 0;
 }
 
 /* Releases l (if live); returns its size. */
@@ -198,8 +264,9 @@ static void apply_op(const struct va_host *vh, const struct trace_op *o, struct 
 	}
 }
 
-/* Replays w on vh; leftovers are released at the end. 0, or 1 (message printed). */
-static int replay(const struct va_host *vh, const struct workload *w, bool check,
+/* Replays w on vh (checked and mutated as o says); leftovers are released at the end.
+ * 0, or 1 (message printed). */
+static int replay(const struct va_host *vh, const struct workload *w, const struct opts *o,
 		  struct result *r)
 {
 	const struct trace *t = &w->t;
@@ -209,11 +276,15 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 		return 1;
 	}
 	memset(r, 0, sizeof(*r));
-	uint64_t req = 0, live = 0, t0 = cli_mono_ns();
-	for (uint64_t i = 0; i < t->h.nops; i++) {
-		apply_op(vh, &t->ops[i], &lr[t->ops[i].id], &req, &live, r);
-		if (check)
-			check_or_die(vh, i);
+	uint64_t req = 0, live = 0, t0 = cli_mono_ns(), n = t->h.nops, every = o->check_every;
+	bool mutated = false;
+	for (uint64_t i = 0; i < n; i++) {
+		struct live_range *l = &lr[t->ops[i].id];
+		apply_op(vh, &t->ops[i], l, &req, &live, r);
+		if (o->mutate_at && !mutated && i + 1 >= o->mutate_at && l->size)
+			mutate(vh, l, i, &req, &live), mutated = true;
+		if (every && ((i + 1) % every == 0 || i + 1 == n))
+			check_or_die(vh, i, n);
 		if (!r->peak.valid && !r->failed && req == t->h.peak_live) {
 			uint64_t t1 = cli_mono_ns();
 			snap(vh, req, live, &r->peak);
@@ -223,13 +294,13 @@ static int replay(const struct va_host *vh, const struct workload *w, bool check
 	r->elapsed_ns = cli_mono_ns() - t0;
 	r->ops = t->h.nops;
 	uint64_t cached;
-	if (vh->ops == &va_btree_ops)
+	if (vh->ops == &va_btree_ops || vh->ops == &va_btree_best_ops)
 		va_btree_qcache_counts(vh->st, &r->qc_hits, &r->qc_misses, &cached);
 	snap(vh, req, live, &r->end);
 	for (uint64_t id = 0; id < t->h.nids; id++)
 		release(vh, &lr[id]);
 	free(lr);
-	check_or_die(vh, t->h.nops);
+	check_or_die(vh, n, n);
 	vh->ops->stats(vh->st, &r->released);
 	if (r->released.reserved_bytes) {
 		fprintf(stderr, "va_replay: %s: %llu bytes still reserved after releasing all\n",
@@ -301,12 +372,14 @@ static long va_frag_row(const struct opts *o, const struct va_host *vh,
 	snap_fields(&j, "peak", &r->peak);
 	snap_fields(&j, "end", &r->end);
 	json_u64(&j, "released_free_ranges", r->released.free_ranges);
-	if (vh->ops == &va_btree_ops)
+	if (vh->ops == &va_btree_ops || vh->ops == &va_btree_best_ops)
 		json_ppm(&j, "qcache_hit_rate", (int64_t)(r->qc_hits * 1000000.0 /
 							  (double)(r->qc_hits + r->qc_misses
 									   ? r->qc_hits + r->qc_misses
 									   : 1)));
 	vmt_fields(&j, w);
+	if (o->check_every) /* checked: the timing includes no check, but the run is slower */
+		json_u64(&j, "check_every", o->check_every);
 	json_u64(&j, "elapsed_ns", r->elapsed_ns);
 	json_u64(&j, "ns_per_op", r->ops ? r->elapsed_ns / r->ops : 0);
 	return json_end(&j);
@@ -340,6 +413,20 @@ static int load_all(const struct opts *o, struct workload *w, struct vmt_loaded 
 	return 0;
 }
 
+/* ", invariants checked after ..." for the progress line ("" when not checking). */
+static const char *checked_note(const struct opts *o, uint64_t ops)
+{
+	static char buf[128];
+	if (!o->check_every)
+		return "";
+	if (o->check_every == 1)
+		return ", invariants checked after every op";
+	snprintf(buf, sizeof(buf), ", invariants checked after every %llu ops and the last (%llu checks)",
+		 (unsigned long long)o->check_every,
+		 (unsigned long long)((ops + o->check_every - 1) / o->check_every));
+	return buf;
+}
+
 static int run_all(const struct opts *o, const struct va_ops *const *virts, unsigned nv,
 		   const struct workload *w, unsigned nw, char *rows, size_t cap)
 {
@@ -352,7 +439,7 @@ static int run_all(const struct opts *o, const struct va_ops *const *virts, unsi
 				die("strategy init failed", virts[vi]->name);
 				return 1;
 			}
-			int rc = replay(&vh, &w[wi], o->check, &r);
+			int rc = replay(&vh, &w[wi], o, &r);
 			long n = rc ? 0
 				    : va_frag_row(o, &vh, &w[wi], &r, rows + len, cap - len - 1);
 			va_host_fini(&vh);
@@ -361,9 +448,9 @@ static int run_all(const struct opts *o, const struct va_ops *const *virts, unsi
 			len += (size_t)n;
 			rows[len++] = '\n';
 			rows[len] = 0;
-			fprintf(stderr, "va_replay: %-24s %-8s %llu ops, %llu failed\n", w[wi].name,
+			fprintf(stderr, "va_replay: %-24s %-8s %llu ops, %llu failed%s\n", w[wi].name,
 				virts[vi]->name, (unsigned long long)r.ops,
-				(unsigned long long)r.failed);
+				(unsigned long long)r.failed, checked_note(o, r.ops));
 		}
 	}
 	return 0;
@@ -375,6 +462,11 @@ int main(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc == 1 ? (usage(stdout), 0) : 2;
+	const char *mut = getenv("MTB_VA_MUTATE"); /* the checked mode's negative control */
+	if (mut && *mut && (!cli_parse_u64(mut, &o.mutate_at) || o.mutate_at++ == UINT64_MAX))
+		return die("MTB_VA_MUTATE: not an op index", mut), 2;
+	if (o.check_every)
+		signal(SIGABRT, on_abort);
 	const struct va_ops *virts[VA_HOST_NALL];
 	unsigned nv = 0;
 	int one = va_host_find(o.virt);
@@ -382,7 +474,8 @@ int main(int argc, char **argv)
 		if ((i < VA_HOST_NMAIN && !strcmp(o.virt, "all")) || (int)i == one)
 			virts[nv++] = va_host_strategies[i];
 	if (!nv)
-		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, all)",
+		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, "
+			   "btree-best, btree-bare-best, all)",
 			   o.virt);
 	struct workload w[MAX_TRACES + 1];
 	struct vmt_loaded vl[MAX_TRACES];

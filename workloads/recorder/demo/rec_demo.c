@@ -2,10 +2,15 @@
  * every allocation kind, 4 threads whose blocks main frees (cross-thread), a 10 MiB
  * block (peak live), a fork whose child frees an inherited block and execs
  * /bin/true, and with argument "crash" an abort() right after one more allocation
- * ("valgrind": valloc instead of pvalloc, which valgrind refuses). */
+ * ("valgrind": valloc instead of pvalloc, which valgrind refuses). With "kill": a
+ * thread allocates 10 blocks of 5555 bytes and waits forever, then main makes
+ * 100,000 malloc/free pairs and SIGKILLs itself (a recorder loses its unwritten
+ * buffers, the waiting thread's among them). */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +20,31 @@
 /* Keep the compiler from eliding malloc/free pairs. */
 static void *volatile sink;
 static void *volatile keep[8];
+
+static int parked;
+
+static void *parker(void *arg)
+{
+	for (int i = 0; i < 10; i++)
+		keep[i % 8] = malloc(5555);
+	__atomic_store_n(&parked, 1, __ATOMIC_RELEASE);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void die_by_kill(void)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, parker, NULL);
+	while (!__atomic_load_n(&parked, __ATOMIC_ACQUIRE))
+		sched_yield();
+	for (int i = 0; i < 100000; i++) {
+		sink = malloc(32 + i % 64);
+		free(sink);
+	}
+	kill(getpid(), SIGKILL);
+}
 
 static void *worker(void *arg)
 {
@@ -58,6 +88,8 @@ int main(int argc, char **argv)
 	int st;
 	waitpid(pid, &st, 0);
 	keep[0] = c, keep[1] = m, keep[2] = aa, keep[3] = pv, keep[4] = v;
+	if (argc > 1 && !strcmp(argv[1], "kill"))
+		die_by_kill();
 	if (argc > 1 && !strcmp(argv[1], "crash")) {
 		sink = malloc(999999);
 		abort();

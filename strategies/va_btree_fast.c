@@ -1,0 +1,480 @@
+/* va_btree_fast.c: the optimistic half of the B+-tree VA allocator (va_btree.h,
+ * va_btree.c): descents, leaf-local alloc and free edits, and the predecessor
+ * lookup, under optimistic lock coupling (Leis et al. 2019).
+ *
+ * Readers: read a node's version (waiting while it is locked, restarting if it
+ * is obsolete), read the node with relaxed atomics, validate the version; a
+ * child pointer is dereferenced only after its parent validated, and the parent
+ * is validated again after the child's version is read. A fast writer plans a
+ * leaf-local edit from such a read, finds the highest node T on the path whose
+ * largest-free value stays the same (the gap values above T are unaffected),
+ * then upgrades T..leaf top-down by CAS from the versions it read (any failure:
+ * unlock and restart), edits, and unlocks. It never waits while holding a lock.
+ * Edits that need a split or merge, move a start across the leaf's separator
+ * bounds, or may coalesce with a neighbour leaf go to the slow path.
+ *
+ * Cost: every loop over a node's entries reads through local pointers and
+ * counters, since each atomic access is a compiler barrier that would otherwise
+ * reload the loop's bounds from memory; a leaf's largest range is rescanned only
+ * when the range that held it shrank (the parent's gap says which).
+ */
+#include "va_btree.h"
+
+#define VBT_NO_PRE UINT64_MAX /* no prefix maximum known */
+
+struct vbt_step {
+	struct vbt_node *n;
+	uint64_t v;
+	uint64_t cmax; /* gap[idx]: the child's largest range, as validated here */
+	uint64_t pre;  /* max(gap[0..idx)) when the descent read it, else VBT_NO_PRE */
+	uint32_t idx;  /* child taken (inner nodes) */
+};
+
+/* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
+struct vbt_path {
+	uint32_t depth; /* s[depth] is the leaf */
+	uint64_t lo, hi;
+	uint64_t hint; /* alloc: first fit from the range holding or following it (0: none) */
+	bool on_hint;  /* the leaf is the hint's own: ranges ending at or below it are skipped */
+	struct vbt_step s[VBT_MAX_DEPTH];
+};
+
+/* Replaces leaf entries [from, to) with the k ranges r[0..k) (at most two each). */
+struct vbt_edit {
+	uint32_t from, to, k;
+	uint64_t r[2][2];
+};
+
+static inline bool read_lock(struct vbt_node *n, uint64_t *v)
+{
+	uint64_t x;
+	while ((x = atomic_load_acq(&n->version)) & VBT_LOCKED)
+		cpu_relax();
+	*v = x;
+	return !(x & VBT_OBSOLETE);
+}
+
+static inline bool validate(const struct vbt_node *n, uint64_t v)
+{
+	return atomic_load_acq(&n->version) == v;
+}
+
+static inline bool upgrade(struct vbt_node *n, uint64_t v)
+{
+	uint64_t x = v;
+	return atomic_cas(&n->version, &x, v + VBT_LOCKED);
+}
+
+/* Unlocks a node this thread locked from version v: only the holder writes a
+ * locked version word, so a plain release store suffices. */
+static inline void unlock(struct vbt_node *n, uint64_t v)
+{
+	atomic_store_rel(&n->version, v + 2 * VBT_LOCKED);
+}
+
+/* The root, read-locked into *n, *v; false (restart) if it is obsolete or no
+ * longer the root once its version is read. */
+static inline bool read_root(struct va_btree *t, struct vbt_node **n, uint64_t *v)
+{
+	*n = atomic_load_acq(&t->root);
+	return read_lock(*n, v) && atomic_load_acq(&t->root) == *n;
+}
+
+/* One inner level of a descent: n (read at version *v, cnt children) goes to
+ * child i. Records the step, narrows [*lo, *hi) and read-locks the child into
+ * *n, *v (the parent validated before and after); false to restart. */
+static inline bool step_down(struct vbt_step *st, struct vbt_node **n, uint64_t *v, uint32_t i,
+			     uint32_t cnt, uint64_t pre, uint64_t *lo, uint64_t *hi)
+{
+	struct vbt_node *x = *n, *c;
+	uint64_t cv;
+	if (i > 0)
+		*lo = VBT_LD(x->in.key[i]);
+	if (i + 1 < cnt)
+		*hi = VBT_LD(x->in.key[i + 1]);
+	c = VBT_LD(x->in.child[i]);
+	st->idx = i;
+	st->pre = pre;
+	st->cmax = VBT_LD(x->in.gap[i]);
+	if (!validate(x, *v) || !read_lock(c, &cv) || !validate(x, *v))
+		return false;
+	*n = c;
+	*v = cv;
+	return true;
+}
+
+/* Optimistic descent by key x to the leaf whose separator range holds x;
+ * MM_OK or VBT_RESTART. */
+static int descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
+{
+	struct vbt_node *n;
+	uint64_t v, lo = 0, hi = UINT64_MAX;
+	if (!read_root(t, &n, &v))
+		return VBT_RESTART;
+	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
+		struct vbt_step *st = &p->s[d];
+		st->n = n;
+		st->v = v;
+		uint32_t lvl = VBT_LD(n->level);
+		if (!lvl) {
+			p->depth = d;
+			p->lo = lo;
+			p->hi = hi;
+			return MM_OK;
+		}
+		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i = vbt_route(n, cnt, x);
+		if (i >= cnt || !step_down(st, &n, &v, i, cnt, VBT_NO_PRE, &lo, &hi))
+			return VBT_RESTART;
+	}
+	return VBT_RESTART;
+}
+
+/* The first child from `from` on with gap >= need (cnt if none); the largest gap
+ * before it into *pre (VBT_NO_PRE when the scan did not start at 0). */
+static inline uint32_t first_gap(const struct vbt_node *n, uint32_t from, uint32_t cnt,
+				 uint64_t need, uint64_t *pre)
+{
+	const uint64_t *gap = n->in.gap;
+	uint32_t i = from;
+	uint64_t m = 0, g;
+	for (; i + 1 < cnt; i += 2) { /* two per round: half the loop overhead */
+		uint64_t g0 = VBT_LD(gap[i]), g1 = VBT_LD(gap[i + 1]);
+		if (g0 >= need || g1 >= need)
+			break;
+		m = g0 > m ? g0 : m;
+		m = g1 > m ? g1 : m;
+	}
+	for (; i < cnt && (g = VBT_LD(gap[i])) < need; i++)
+		m = g > m ? g : m;
+	*pre = from ? VBT_NO_PRE : m;
+	return i;
+}
+
+/* Optimistic descent to the leftmost leaf with a range >= need whose subtree
+ * ends above p->hint (p->on_hint stays true while the path is the hint's own).
+ * MM_OK, VBT_RESTART, VBT_HINT_MISS (no such range at or after the hint below
+ * the node reached; p->hi bounds it), or MM_ENOMEM (validated: no range >= need
+ * at all). */
+static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
+{
+	struct vbt_node *n;
+	uint64_t v, lo = 0, hi = UINT64_MAX, hint = p->hint;
+	bool on_hint = hint != 0;
+	int rc = VBT_RESTART;
+	if (!read_root(t, &n, &v))
+		return VBT_RESTART;
+	uint32_t d = 0;
+	for (; d < VBT_MAX_DEPTH; d++) {
+		struct vbt_step *st = &p->s[d];
+		st->n = n;
+		st->v = v;
+		uint32_t lvl = VBT_LD(n->level);
+		if (!lvl) {
+			rc = MM_OK;
+			break;
+		}
+		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i0 = 0, i;
+		uint64_t pre;
+		if (on_hint)
+			i0 = vbt_route(n, cnt, hint);
+		i = first_gap(n, i0, cnt, need, &pre);
+		if (i >= cnt) {
+			if (on_hint)
+				rc = validate(n, v) ? VBT_HINT_MISS : VBT_RESTART;
+			else if (d == 0 && validate(n, v))
+				rc = MM_ENOMEM;
+			break;
+		}
+		on_hint = on_hint && i == i0;
+		if (!step_down(st, &n, &v, i, cnt, pre, &lo, &hi))
+			break;
+	}
+	p->depth = d;
+	p->lo = lo;
+	p->hi = hi;
+	p->on_hint = on_hint;
+	return rc;
+}
+
+/* Replaces leaf entries [from, to) by ed's ranges, moving the tail once. The
+ * end array lies VBT_LEAF_CAP words after the start array, so one pointer walks
+ * both. */
+static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+{
+	const uint32_t E = VBT_LEAF_CAP;
+	uint64_t *st = n->leaf.start;
+	uint32_t from = ed->from, to = ed->to, k = ed->k, dst = from + k;
+	_Static_assert(__builtin_offsetof(struct vbt_node, leaf.end) ==
+			   __builtin_offsetof(struct vbt_node, leaf.start) +
+			       VBT_LEAF_CAP * sizeof(uint64_t),
+		       "leaf.end follows leaf.start");
+	if (dst > to) {
+		uint64_t *q = st + cnt, *lim = st + to, sh = dst - to;
+		while (q > lim) {
+			q--;
+			uint64_t a = VBT_LD(q[0]), b = VBT_LD(q[E]);
+			VBT_ST(q[sh], a);
+			VBT_ST(q[sh + E], b);
+		}
+	} else if (dst < to) {
+		uint64_t *q = st + to, *lim = st + cnt, sh = to - dst;
+		for (; q < lim; q++) {
+			uint64_t a = VBT_LD(q[0]), b = VBT_LD(q[E]);
+			VBT_ST(q[-(int64_t)sh], a);
+			VBT_ST(q[E - sh], b);
+		}
+	}
+	for (uint32_t j = 0; j < k; j++) {
+		VBT_ST(st[from + j], ed->r[j][0]);
+		VBT_ST(st[from + j + E], ed->r[j][1]);
+	}
+	VBT_ST(n->count, cnt - (to - from) + k);
+}
+
+/* The new largest value of a node whose entries [from, to) change: omax
+ * before, ov and nv the changed entries' largest old and new values, pre the
+ * largest of [0, from) when the caller knows it (else VBT_NO_PRE). The others
+ * are scanned only when the old maximum was among the changed entries and
+ * shrank. (Scans stay outside MM_MAX, a macro that evaluates twice.) */
+static uint64_t new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
+			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
+{
+	if (nv >= omax)
+		return nv;
+	if (ov < omax)
+		return omax;
+	if (pre == VBT_NO_PRE)
+		pre = level ? vbt_gap_max(n, 0, from) : vbt_leaf_max(n, 0, from);
+	uint64_t post = level ? vbt_gap_max(n, to, cnt) : vbt_leaf_max(n, to, cnt);
+	return MM_MAX(MM_MAX(nv, pre), post);
+}
+
+/* The highest path level T whose node the edit changes (its largest value
+ * stays), given newmax[depth], the leaf's new largest range; the new largest
+ * values of the levels below T go into newmax[]. Inputs are optimistic reads;
+ * the CAS upgrade of T..leaf confirms them. */
+static uint32_t plan_top(const struct vbt_path *p, uint64_t *newmax)
+{
+	uint32_t top = p->depth;
+	while (newmax[top] != p->s[top - 1].cmax) { /* the parent's gap changes */
+		uint32_t d = top - 1;
+		if (d == 0)
+			return 0;
+		const struct vbt_node *pn = p->s[d].n;
+		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
+		newmax[d] = new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx,
+				    idx + 1, pc, p->s[d].pre);
+		top = d;
+	}
+	return top;
+}
+
+/* Applies ed to the path's leaf under the locks of T..leaf (see plan_top); pre
+ * is the largest leaf range before ed->from when known (else VBT_NO_PRE).
+ * MM_OK, VBT_RESTART, VBT_SLOW. An edit that leaves the leaf's largest range
+ * as it was (T = leaf) locks the leaf alone. */
+static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre)
+{
+	uint32_t depth = p->depth, k = ed->k, from = ed->from, to = ed->to;
+	struct vbt_node *leaf = p->s[depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0);
+	if (from > to || to > cnt)
+		return VBT_RESTART;
+	uint32_t ncnt = cnt - (to - from) + k;
+	uint64_t lo = p->lo, hi = p->hi, nv = 0, ov = 0, cmax;
+	if (ncnt > t->leaf_cap || (depth && ncnt < t->leaf_min))
+		return VBT_SLOW;
+	for (uint32_t j = 0; j < k; j++) {
+		if (ed->r[j][0] < lo || ed->r[j][0] >= hi)
+			return VBT_SLOW;
+		nv = MM_MAX(nv, ed->r[j][1] - ed->r[j][0]);
+	}
+	uint64_t newmax[VBT_MAX_DEPTH];
+	uint32_t top = depth;
+	if (depth) {
+		cmax = p->s[depth - 1].cmax;
+		for (uint32_t i = from; i < to; i++) {
+			uint64_t g = VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]);
+			ov = g > ov ? g : ov;
+		}
+		if (nv >= cmax || ov >= cmax) { /* the leaf's largest range changes */
+			newmax[depth] = new_max(cmax, ov, nv, leaf, 0, from, to, cnt, pre);
+			top = plan_top(p, newmax);
+		}
+	}
+	if (top == depth) {
+		if (!upgrade(leaf, p->s[depth].v))
+			return VBT_RESTART;
+		leaf_edit(leaf, cnt, ed);
+		unlock(leaf, p->s[depth].v);
+		return MM_OK;
+	}
+	for (uint32_t d = top; d <= depth; d++) {
+		if (!upgrade(p->s[d].n, p->s[d].v)) {
+			for (uint32_t u = top; u < d; u++)
+				unlock(p->s[u].n, p->s[u].v);
+			return VBT_RESTART;
+		}
+	}
+	leaf_edit(leaf, cnt, ed);
+	for (uint32_t d = depth; d-- > top;)
+		VBT_ST(p->s[d].n->in.gap[p->s[d].idx], newmax[d + 1]);
+	for (uint32_t d = top; d <= depth; d++)
+		unlock(p->s[d].n, p->s[d].v);
+	return MM_OK;
+}
+
+/* The edit replacing entry j = [s, e) by what is left around [a, a + size). */
+static struct vbt_edit carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
+{
+	struct vbt_edit ed = {.from = j, .to = j + 1};
+	if (a > s) {
+		ed.r[ed.k][0] = s;
+		ed.r[ed.k++][1] = a;
+	}
+	if (e - a > size) {
+		ed.r[ed.k][0] = a + size;
+		ed.r[ed.k++][1] = e;
+	}
+	return ed;
+}
+
+/* No fit at or after p's hint below the node reached: the next hint is the end
+ * of its subtree (0 past the last one: first fit from the start). */
+static int hint_miss(const struct vbt_path *p, uint64_t *hint)
+{
+	*hint = p->hi == UINT64_MAX ? 0 : p->hi;
+	return VBT_HINT_MISS;
+}
+
+/* The first leaf entry with length >= need and end > h (cnt if none), its
+ * range into *s, *e, the largest length before it into *pre. Two entries per
+ * round (half the loop overhead); garbage from a concurrent edit is caught
+ * later (vbt_fits, or apply's upgrade). */
+static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t h,
+				uint64_t *s, uint64_t *e, uint64_t *pre)
+{
+	const uint64_t *st = n->leaf.start, *en = n->leaf.end;
+	uint64_t m = 0;
+	uint32_t j = 0;
+	for (; j + 1 < cnt; j += 2) {
+		uint64_t l0 = VBT_LD(en[j]) - VBT_LD(st[j]);
+		uint64_t l1 = VBT_LD(en[j + 1]) - VBT_LD(st[j + 1]);
+		if (l0 >= need || l1 >= need)
+			break;
+		m = l0 > m ? l0 : m;
+		m = l1 > m ? l1 : m;
+	}
+	for (; j < cnt; j++) {
+		uint64_t x = VBT_LD(st[j]), y = VBT_LD(en[j]);
+		if (y - x >= need && y > h) {
+			*s = x;
+			*e = y;
+			break;
+		}
+		m = y - x > m ? y - x : m;
+	}
+	*pre = m;
+	return j;
+}
+
+/* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
+ * carved at the hint when it holds the hint;
+ * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
+ * the next hint to try in *hint (0 when none is left: then first fit from the start). */
+int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
+		   uint64_t *addr)
+{
+	struct vbt_path p;
+	p.hint = *hint;
+	int rc = descend_fit(t, &p, need);
+	if (rc != MM_OK)
+		return rc == VBT_HINT_MISS ? hint_miss(&p, hint) : rc;
+	struct vbt_node *leaf = p.s[p.depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0);
+	uint64_t s = 0, e = 0, a = 0, pre, h = p.on_hint ? p.hint : 0;
+	uint32_t j = leaf_fit(leaf, cnt, need, h, &s, &e, &pre);
+	if (j == cnt && p.on_hint)
+		return validate(leaf, p.s[p.depth].v) ? hint_miss(&p, hint) : VBT_RESTART;
+	if (j == cnt)
+		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
+	/* In a range holding the hint, carve at the hint (the CPU's zone) if it fits. */
+	if (!(h > s && vbt_fits(h, e, size, align, &a) && a + size < p.hi) &&
+	    !vbt_fits(s, e, size, align, &a))
+		return VBT_RESTART;
+	struct vbt_edit ed = carve_edit(j, s, e, a, size);
+	rc = apply(t, &p, &ed, pre);
+	if (rc == MM_OK)
+		*addr = a;
+	return rc;
+}
+
+int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
+{
+	struct vbt_path p;
+	if (descend_key(t, &p, a) != MM_OK)
+		return VBT_RESTART;
+	struct vbt_node *leaf = p.s[p.depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, a);
+	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
+		return VBT_SLOW; /* a neighbour may live in the next leaf over */
+	uint64_t ps = 0, pe = 0, ss = 0, se = 0;
+	if (j > 0) {
+		ps = VBT_LD(leaf->leaf.start[j - 1]);
+		pe = VBT_LD(leaf->leaf.end[j - 1]);
+	}
+	if (j < cnt) {
+		ss = VBT_LD(leaf->leaf.start[j]);
+		se = VBT_LD(leaf->leaf.end[j]);
+	}
+	if (!validate(leaf, p.s[p.depth].v))
+		return VBT_RESTART;
+	if ((j > 0 && pe > a) || (j < cnt && ss < b))
+		mm_panic("va_btree: double free, or free of a range never allocated");
+	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
+	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
+	m[0] = ed.r[0][0] = mp ? ps : a;
+	m[1] = ed.r[0][1] = ms ? se : b;
+	return apply(t, &p, &ed, VBT_NO_PRE);
+}
+
+int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size)
+{
+	struct vbt_path p;
+	if (descend_key(t, &p, s) != MM_OK)
+		return VBT_RESTART;
+	struct vbt_node *leaf = p.s[p.depth].n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, s);
+	if (j == 0)
+		return VBT_RESTART;
+	uint64_t x = VBT_LD(leaf->leaf.start[j - 1]), e = VBT_LD(leaf->leaf.end[j - 1]);
+	if (x != s || a < s || a > e || e - a < size)
+		return VBT_RESTART;
+	struct vbt_edit ed = carve_edit(j - 1, s, e, a, size);
+	return apply(t, &p, &ed, VBT_NO_PRE);
+}
+
+/* Optimistic read of the free range with the largest start <= x (in x's leaf,
+ * or the last one of an earlier leaf); restarts until a read validates. */
+bool va_btree_pred(struct va_btree *t, uint64_t x, uint64_t *s, uint64_t *e)
+{
+	for (;;) {
+		struct vbt_path p;
+		if (descend_key(t, &p, x) != MM_OK)
+			continue;
+		struct vbt_node *leaf = p.s[p.depth].n;
+		uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, x);
+		uint64_t ls = j ? VBT_LD(leaf->leaf.start[j - 1]) : 0;
+		uint64_t le = j ? VBT_LD(leaf->leaf.end[j - 1]) : 0;
+		if (!validate(leaf, p.s[p.depth].v))
+			continue;
+		if (j) {
+			*s = ls;
+			*e = le;
+			return true;
+		}
+		if (p.lo == 0)
+			return false;
+		x = p.lo - 1; /* every start of this leaf is > x: look in the one before */
+	}
+}
