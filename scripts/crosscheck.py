@@ -17,8 +17,12 @@ must not silently shrink), or on unreadable input.
 """
 import argparse
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from out_lib import write_out  # noqa: E402
 
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 # Not deterministic across engines: provenance, timing and machine context.
@@ -111,10 +115,8 @@ def main():
     print(f"crosscheck: {len(pairs)} host/guest pairs, {summary['fields_serial']} fields per "
           f"serial pair, {bad} mismatches, {len(lone)} guest rows without a host row")
     if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            json.dump({"summary": summary, "pairs": pairs, "unmatched": lone_rows}, f, indent=1)
-        import os
-        os.replace(a.out + ".tmp", a.out)
+        write_out(a.out, json.dumps({"summary": summary, "pairs": pairs, "unmatched": lone_rows},
+                                    indent=1), "crosscheck")
     sys.exit(1 if bad else 0)
 
 

@@ -24,6 +24,7 @@ import sys
 sys.dont_write_bytecode = True  # no scripts/__pycache__/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_reps import ci_k, median  # noqa: E402
+from out_lib import write_out  # noqa: E402
 
 COLS = ("workload,heap,version,phys,virt,cpus,threads,ops,oversubscribed,metric,value,lo,"
         "hi,n,coverage,failed,load_before,load_after,steal_pct,overloaded,cpu_model,cores,"
@@ -140,9 +141,7 @@ def main():
     wr.writeheader()
     for r in out_rows:
         wr.writerow({c: fmt(r.get(c, "")) for c in COLS})
-    with open(out + ".tmp", "w") as f:
-        f.write(buf.getvalue())
-    os.replace(out + ".tmp", out)
+    write_out(out, buf.getvalue(), "hermit_case")
     print_table(table, heaps, cpus, pairs, guest, len(rounds), host)
 
 

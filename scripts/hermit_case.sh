@@ -29,6 +29,7 @@
 # Exit: 0, 1 on a failed run or a guest mismatch, 2 on bad usage; one line on stderr.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+. "$repo/scripts/out_lib.sh"
 bin=${MTB_BIN:-$repo/build/bin}
 die() { echo "hermit_case: $1" >&2; exit "${2:-2}"; }
 
@@ -134,6 +135,6 @@ if [ "$guest" = 1 ]; then
 	fi
 fi
 
-cp "$w/rows.jsonl" "$rows.tmp" && mv -f "$rows.tmp" "$rows"
+out_install "$w/rows.jsonl" "$rows" hermit_case || exit $?
 python3 "$repo/scripts/hermit_case.py" "$w/rows.jsonl" "$out" "$ops" "$threads" || exit 1
 echo "hermit_case: wrote $out and $rows (load now $(cut -d' ' -f1-3 /proc/loadavg))"

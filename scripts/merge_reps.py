@@ -24,6 +24,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from out_lib import write_out  # noqa: E402
+
 TIMING = re.compile(r"^(ops_per_s|elapsed_ns|standin_ns|minor_faults|lat_[a-z0-9_]+)$")
 CONTEXT = {"load_before": max, "load_after": max}
 
@@ -97,9 +100,7 @@ def main():
             sys.exit(f"merge_reps: {out}: repetitions differ in deterministic fields: "
                      + ", ".join(varied))
         lines.append(json.dumps(row, separators=(",", ":")))
-    with open(out + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(out + ".tmp", out)
+    write_out(out, "\n".join(lines) + "\n", "merge_reps")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@
 # code from the guest, 64 = bad usage (a guest ELF that is not x86_64 included: checked
 # before QEMU starts). Every failure also prints one line on stderr.
 set -euo pipefail
+. "$(dirname "$0")/out_lib.sh"
 
 die_usage() {
 	echo "qemu_run: $*" >&2
@@ -75,6 +76,7 @@ ident=$(od -An -tx1 -N20 -v "$elf" | tr -d ' \n')
 for f in out log; do
 	[ -z "${!f}" ] || [ -d "$(dirname -- "${!f}")" ] ||
 		die_usage "--$f ${!f}: directory '$(dirname -- "${!f}")' does not exist"
+	[ -z "${!f}" ] || [ ! -d "${!f}" ] || die_usage "--$f ${!f}: is a directory"
 done
 [ "$exit_mode" = acpi ] && cmdline="exit=acpi $cmdline"
 
@@ -106,7 +108,7 @@ trusted=false
 [ "$accel" = kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && trusted=true
 if [ -n "$out" ]; then
 	sed -n "s/^@@R {/{\"engine\":\"qemu\",\"timing_trusted\":$trusted,/p" "$tmp/log" >"$tmp/out"
-	cp "$tmp/out" "$out.tmp.$$" && mv -f "$out.tmp.$$" "$out"
+	out_install "$tmp/out" "$out" qemu_run || exit 125
 fi
 
 what="(${machine}, ${accel}, ${cpus} cpus, cmdline '$cmdline')"

@@ -19,6 +19,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the repository
 from report_lib import (Doc, PEERS, cite, first_by, fmt, fmt_bytes, gmean, load, num, replay,
                         reps_of, serial1, varied)
 from report_speed import sec_latency, sec_scal, sec_speed  # noqa: E402
+from out_lib import write_out  # noqa: E402
 
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
@@ -473,10 +474,7 @@ def main(argv):
                   [["A%d" % i, w, " ".join(ids)] for i, (w, ids) in enumerate(doc.aggs, 1)])
     for path, text in ((out_md, doc.markdown(base)), (out_html, doc.html())):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = "%s.tmp.%d" % (path, os.getpid())
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        write_out(path, text, "report")
     return 0
 
 

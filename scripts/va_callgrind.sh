@@ -13,10 +13,11 @@
 #   output and its callgrind_annotate breakdown (DIR/VIRT.LIVE.txt, inclusive).
 #   Needs build/bin/va_bench (MTB_BIN overrides build/bin) and valgrind.
 set -euo pipefail
+. "$(dirname "$0")/out_lib.sh"
 pairs=20000 live=10,10000,100000 out='' ann='' virts=()
 while [ $# -gt 0 ]; do
 	case $1 in
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	--pairs | --live | --out | --annotate)
 		[ $# -ge 2 ] || { echo "va_callgrind: $1 needs a value" >&2; exit 2; }
 		case $1 in
@@ -62,5 +63,5 @@ for v in "${virts[@]}"; do
 	done
 done
 if [ -n "$out" ]; then
-	cp "$tmp/rows.csv" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+	out_install "$tmp/rows.csv" "$out" va_callgrind || exit $?
 fi

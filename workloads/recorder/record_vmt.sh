@@ -11,6 +11,7 @@
 set -euo pipefail
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../scripts/out_lib.sh"
 out= log=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,5 +41,5 @@ if [ -z "$out" ]; then
 	while [ -e "$out" ]; do k=$((k + 1)); out=$(basename "$1").$pid.$k.vmt; done
 fi
 python3 "$here/strace2vmt.py" "$w/strace.txt" "$w/out.vmt"
-cp "$w/out.vmt" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+out_install "$w/out.vmt" "$out" record_vmt || exit $?
 echo "record_vmt: $out"

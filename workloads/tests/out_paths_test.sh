@@ -2,7 +2,8 @@
 # out_paths_test.sh: no output path of any tool replaces anything but a regular file
 # (workloads/host/out_file.h, scripts/out_lib.sh; issue 17). For each writer (trace gen
 # and convert, .bin and .trc, rows2csv, mtb_host, va_replay, heap_bench, frame_bench,
-# va_bench, gbench_bench, out_lib.sh's out_install; the vmm below):
+# va_bench, gbench_bench, out_lib.sh's out_install, out_lib.py's write_out, qemu_run.sh;
+# the vmm below):
 #   1. a regular file is replaced, no temp file left;
 #   2. a symlink is kept and its target replaced;
 #   3. a FIFO is written through (read by a background cat) and stays a FIFO;
@@ -58,6 +59,18 @@ w_gbench_bench() {
 	return "${PIPESTATUS[0]}"
 }
 w_out_lib() { (. "$lib" && out_install "$t/rows.jsonl" "$1" out_lib); }
+# scripts/out_lib.py's write_out (report.py, crosscheck.py, merge_reps.py, hermit_case.py)
+w_out_lib_py() {
+	python3 -c 'import sys; sys.path.insert(0, sys.argv[1])
+from out_lib import write_out
+write_out(sys.argv[2], open(sys.argv[3]).read(), "out_lib_py")' "$(dirname "$lib")" "$1" "$t/rows.jsonl"
+}
+# scripts/qemu_run.sh's --out (results through out_install): the guest's selftest row
+w_qemu_run() {
+	"$(dirname "$lib")/qemu_run.sh" --elf "$MTB_GUEST" --out "$1" -- selftest 2>&1 >/dev/null |
+		errors_of "$1"
+	return "${PIPESTATUS[0]}"
+}
 
 # run W OUT: runs writer W on OUT with its stderr in $t/err, exit status in $rc.
 run() {
@@ -158,7 +171,9 @@ check() {
 	check_devices "$w" "$d"
 	mkdir "$d/dir$s"
 	run "$w" "$d/dir$s"
-	[ $rc -eq 2 ] || fail "$w: directory: exit $rc, expected 2"
+	want=2
+	[ "$w" != qemu_run ] || want=64 # its bad-usage status, before QEMU starts
+	[ $rc -eq $want ] || fail "$w: directory: exit $rc, expected $want"
 	one_line "$w: directory" "dir$s"
 	[ -d "$d/dir$s" ] && [ -z "$(ls -A "$d/dir$s")" ] || fail "$w: directory changed"
 	[ -z "$(find "$d" -name '*.tmp.*')" ] || fail "$w: temp files left: $(find "$d" -name '*.tmp.*')"
@@ -182,6 +197,12 @@ for w in rows2csv mtb_host va_replay heap_bench frame_bench va_bench gbench_benc
 	fi
 done
 [ -f "$lib" ] && check out_lib "" || fail "no $lib"
+check out_lib_py ""
+if [ -n "${MTB_GUEST:-}" ] && [ -f "${MTB_GUEST:-}" ] && command -v qemu-system-x86_64 >/dev/null; then
+	check qemu_run ""
+else
+	echo "SKIP: qemu_run: no guest ELF (\$MTB_GUEST) or no QEMU"
+fi
 
 # The vmm: --out is opened before KVM is; without KVM nothing is written (exit 3).
 if [ -x "$vmm" ] && command -v gcc >/dev/null; then
