@@ -62,14 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1)
 		fixup(img, len);
 	struct trace t;
-	struct trace_err e;
-	if (trace_bin_open(img, len, &t, &e) == 0 && t.h.nids <= (1u << 20)) {
+	struct trace_err e = {0};
+	if (trace_bin_open(img, len, &t, &e) != 0) {
+		if (!e.msg) /* a rejection says why */
+			abort();
+	} else if (t.h.nids <= (1u << 20)) { /* more ids: too big to replay here */
 		uint64_t *scratch = malloc(((uint64_t)t.h.nids + 1) * 8);
 		if (trace_validate(&t, scratch, true, &e) == 0)
 			replay_once(&t);
 		free(scratch);
-	} else if (!e.msg) {
-		abort();
 	}
 	free(img);
 	return 0;
