@@ -7,6 +7,7 @@
 # succeeded: a failure (a full disk) is "bench_plot: FILE: reason", exit 1, nothing partial.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/put_lib.sh"
 outdir=$here
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -19,22 +20,6 @@ done
 [ -n "${json:-}" ] || { echo "bench_plot: no JSON file given (see --help)" >&2; exit 2; }
 [ -f "$json" ] || { echo "bench_plot: '$json' not found" >&2; exit 2; }
 mkdir -p "$outdir"
-# put FILE CMD...: CMD's output into FILE via FILE.tmp.PID; on a failure the temp goes,
-# "bench_plot: FILE: reason" (the writer's own words: gnuplot writes through cat), exit 1.
-put() {
-	local f=$1 t=$1.tmp.$$ m rc=0
-	shift
-	m=$( { "$@" >"$t"; } 2>&1) || rc=$?
-	[ $rc -ne 0 ] || [ -s "$t" ] || { rc=1; m="${m:+$m; }nothing written"; }
-	[ $rc -ne 0 ] || m=$(mv "$t" "$f" 2>&1) || rc=$?
-	if [ $rc -ne 0 ]; then
-		rm -f "$t"
-		case $m in *'write error: '*) m=${m##*write error: } ;; esac
-		echo "bench_plot: $f: ${m//$'\n'/; }" >&2
-		exit 1
-	fi
-	[ -z "$m" ] || printf '%s\n' "$m" >&2
-}
 draw() { # TERM: gnuplot writes the figure to stdout, cat into the file
 	gnuplot -e "dat='$outdir/gbench.dat'; out='/dev/stdout'; term='$1'" "$here/common.gp" "$here/gbench.gp" | cat
 }
@@ -70,8 +55,8 @@ for k in order:
 PY
 ) || { echo "bench_plot: '$json' is not Google Benchmark JSON" >&2; exit 1; }
 [ -n "$dat" ] || { echo "bench_plot: no benchmarks in $json" >&2; exit 1; }
-put "$outdir/gbench.dat" printf '%s\n' "$dat"
+put bench_plot "$outdir/gbench.dat" printf '%s\n' "$dat"
 for term in png svg; do
-	put "$outdir/gbench.$term" draw "$term"
+	put bench_plot "$outdir/gbench.$term" draw "$term"
 done
 echo "bench_plot: $outdir/gbench.png"

@@ -12,6 +12,7 @@
 # prints "plot: FILE: reason" and exits 1. Exit 3: no figure had rows (nothing written).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/put_lib.sh"
 outdir=$here
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -51,26 +52,6 @@ figures=(
 	"meta|$serial,wl=$meta_wl|series heap_meta_bytes va_meta_bytes phys_meta_bytes|1"
 	"phys_2m|kind=frame_churn|variant phys free_2m_share|2"
 )
-# Runs CMD... with its output into FILE (temp + rename); on a failure removes the temp,
-# prints "plot: FILE: reason" (the failing writer's own words: gnuplot writes through
-# cat, which reports a write error, where gnuplot itself would not) and exits 1.
-put() { # FILE CMD...
-	local f=$1 t=$1.tmp.$$ m rc=0
-	shift
-	m=$( { "$@" >"$t"; } 2>&1) || rc=$?
-	[ $rc -ne 0 ] || [ -s "$t" ] || { rc=1; m="${m:+$m; }nothing written"; }
-	[ $rc -ne 0 ] || m=$(mv "$t" "$f" 2>&1) || rc=$?
-	if [ $rc -ne 0 ]; then
-		rm -f "$t"
-		case $m in
-		*'write error: '*) m=${m##*write error: } ;;
-		*'No space left on device'*) m='No space left on device' ;;
-		esac
-		echo "plot: $f: ${m//$'\n'/; }" >&2
-		exit 1
-	fi
-	[ -z "$m" ] || printf '%s\n' "$m" >&2
-}
 draw() { # NAME TERM DAT: gnuplot writes the figure to stdout, cat into the file
 	gnuplot -e "dat='$3'; out='/dev/stdout'; term='$2'" -e "latwls='$lat'; metawl='$meta_wl'" \
 		"$here/common.gp" "$here/$1.gp" | cat
@@ -93,9 +74,9 @@ for fig in "${figures[@]}"; do
 		rm -f "$dat"
 		continue
 	fi
-	put "$dat" printf '%s\n' "$rows"
+	put plot "$dat" printf '%s\n' "$rows"
 	for term in png svg; do
-		put "$outdir/$name.$term" draw "$name" "$term" "$dat"
+		put plot "$outdir/$name.$term" draw "$name" "$term" "$dat"
 	done
 	echo "plot: $outdir/$name.png"
 	drawn=$((drawn + 1))
