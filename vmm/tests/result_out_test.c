@@ -6,53 +6,13 @@
  */
 #include "../../strategies/tests/testlib.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "../vmm.h"
-
-static char dir[256];
-
-static const char *at(const char *name)
-{
-	static char buf[4][512];
-	static int k;
-	char *p = buf[k++ % 4];
-	snprintf(p, sizeof(buf[0]), "%s/%s", dir, name);
-	return p;
-}
-
-/* The content of path (up to 255 bytes), "" when absent. */
-static const char *get(const char *path)
-{
-	static char buf[256];
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		fclose(f);
-	return buf;
-}
-
-static bool temp_left(void)
-{
-	DIR *d = opendir(dir);
-	bool found = false;
-	for (struct dirent *e; d && (e = readdir(d));)
-		found |= strstr(e->d_name, ".tmp.") != NULL;
-	closedir(d);
-	return found;
-}
-
-static mode_t mode_of(const char *path)
-{
-	struct stat st;
-	CHECK(lstat(path, &st) == 0, "lstat %s", path);
-	return st.st_mode;
-}
+#include "../../workloads/tests/fs_testutil.h"
 
 /* Two rows to path through result_out; the commit's result. */
 static int two_rows(const char *path)
@@ -67,42 +27,44 @@ static int two_rows(const char *path)
 static void test_regular_and_link(void)
 {
 	struct result_out o;
-	FILE *f = fopen(at("rows"), "w");
+	FILE *f = fopen(fs_at("rows"), "w");
 	CHECK(f && fputs("old\n", f) >= 0 && fclose(f) == 0, "old rows");
-	CHECK(result_out_open(&o, at("rows")) == 0, "open");
+	CHECK(result_out_open(&o, fs_at("rows")) == 0, "open");
 	CHECK(result_out_write(&o, "{}", 2) == 0, "row");
-	CHECK(!strcmp(get(at("rows")), "old\n"), "rows visible before the commit");
-	CHECK(result_out_commit(&o) == 0 && !strcmp(get(at("rows")), "{}\n"), "commit");
-	CHECK(symlink("rows", at("link")) == 0, "symlink");
-	CHECK(two_rows(at("link")) == 0, "rows through a symlink");
-	CHECK(S_ISLNK(mode_of(at("link"))), "the symlink was replaced");
-	CHECK(!strcmp(get(at("rows")), "{\"a\":1}\n{\"a\":2}\n"), "target: %s", get(at("rows")));
-	CHECK(result_out_open(&o, at("aborted")) == 0 && result_out_write(&o, "{}", 2) == 0,
+	CHECK(!strcmp(fs_read(fs_at("rows")), "old\n"), "rows visible before the commit");
+	CHECK(result_out_commit(&o) == 0 && !strcmp(fs_read(fs_at("rows")), "{}\n"), "commit");
+	CHECK(symlink("rows", fs_at("link")) == 0, "symlink");
+	CHECK(two_rows(fs_at("link")) == 0, "rows through a symlink");
+	CHECK(S_ISLNK(fs_mode_of(fs_at("link"))), "the symlink was replaced");
+	CHECK(!strcmp(fs_read(fs_at("rows")), "{\"a\":1}\n{\"a\":2}\n"), "target: %s",
+	      fs_read(fs_at("rows")));
+	CHECK(result_out_open(&o, fs_at("aborted")) == 0 && result_out_write(&o, "{}", 2) == 0,
 	      "open 2");
 	result_out_abort(&o);
-	CHECK(access(at("aborted"), F_OK) != 0, "an aborted run left a file");
-	CHECK(mkdir(at("d"), 0755) == 0 && result_out_open(&o, at("d")) == -EISDIR, "a directory");
-	CHECK(!temp_left(), "temp files left");
+	CHECK(access(fs_at("aborted"), F_OK) != 0, "an aborted run left a file");
+	CHECK(mkdir(fs_at("d"), 0755) == 0 && result_out_open(&o, fs_at("d")) == -EISDIR,
+	      "a directory");
+	CHECK(!fs_temp_left(), "temp files left");
 }
 
 static void test_fifo(void)
 {
 	struct result_out o;
 	char buf[64] = {0};
-	CHECK(mkfifo(at("fifo"), 0644) == 0, "mkfifo");
-	int rd = open(at("fifo"), O_RDONLY | O_NONBLOCK);
-	CHECK(rd >= 0 && result_out_open(&o, at("fifo")) == 0, "open");
+	CHECK(mkfifo(fs_at("fifo"), 0644) == 0, "mkfifo");
+	int rd = open(fs_at("fifo"), O_RDONLY | O_NONBLOCK);
+	CHECK(rd >= 0 && result_out_open(&o, fs_at("fifo")) == 0, "open");
 	CHECK(result_out_write(&o, "{\"a\":1}", 7) == 0, "row");
 	CHECK(read(rd, buf, sizeof(buf) - 1) == 8 && !strcmp(buf, "{\"a\":1}\n"),
 	      "the row did not come through at once: '%s'", buf);
 	CHECK(result_out_commit(&o) == 0, "commit");
 	close(rd);
-	CHECK(S_ISFIFO(mode_of(at("fifo"))), "the FIFO was replaced");
+	CHECK(S_ISFIFO(fs_mode_of(fs_at("fifo"))), "the FIFO was replaced");
 }
 
 static void test_full(void)
 {
-	const char *full = at("full");
+	const char *full = fs_at("full");
 	if (mknod(full, S_IFCHR | 0666, makedev(1, 7)) != 0) {
 		printf("SKIP: no device node made here (%s): the real /dev/full\n",
 		       strerror(errno));
@@ -110,21 +72,17 @@ static void test_full(void)
 	}
 	int e = two_rows(full);
 	CHECK(e == -ENOSPC, "commit to a full device: %s", strerror(-e));
-	CHECK(S_ISCHR(mode_of(full)), "the device was replaced");
+	CHECK(S_ISCHR(fs_mode_of(full)), "the device was replaced");
 }
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "%s/result_out_test.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	CHECK(mkdtemp(dir), "mkdtemp");
+	fs_scratch("result_out_test");
 	test_regular_and_link();
 	test_fifo();
 	test_full();
-	CHECK(!temp_left(), "temp files left");
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	CHECK(system(cmd) == 0, "cleanup");
+	CHECK(!fs_temp_left(), "temp files left");
+	fs_scratch_rm();
 	printf("result_out_test: ok\n");
 	return 0;
 }
