@@ -18,6 +18,12 @@
  * nothing left mapped or allocated. */
 int heap_back_range(const struct heap_env *env, unsigned cpu, uint64_t va, uint64_t len,
 		    uint64_t *blocks, unsigned max_blocks, unsigned *nblocks);
+/* heap_back_range that stops when blocks[] is full: backs a prefix of [va, va+len)
+ * with at most max_blocks blocks, records them in blocks[0..*nblocks) and the
+ * prefix's length in *done (== len when all of it fit). MM_ENOMEM (frames or page
+ * tables) with nothing of this call left mapped or allocated. */
+int heap_back_part(const struct heap_env *env, unsigned cpu, uint64_t va, uint64_t len,
+		   uint64_t *blocks, unsigned max_blocks, unsigned *nblocks, uint64_t *done);
 /* Unmaps [va, va+len) (one TLB shootdown) and frees the recorded blocks. */
 void heap_unback_range(const struct heap_env *env, unsigned cpu, uint64_t va, uint64_t len,
 		       const uint64_t *blocks, unsigned nblocks);

@@ -17,9 +17,14 @@
  * unmaps cached objects, oldest first, until as many frames were given back
  * (slab_large_cache_trim), so the cache never raises the peak footprint; and
  * slab_reclaim (before an allocation fails) and heap_slab_flush drop it all.
- * Cached objects count in the footprint: their frames stay mapped. Limit: at most SLAB_LARGE_BLOCKS blocks
- * (about 1 GiB in 2 MiB blocks; less when physical memory is fragmented),
- * beyond which the allocation fails with NULL.
+ * Cached objects count in the footprint: their frames stay mapped.
+ *
+ * The block list has no size limit: the header page holds the first
+ * SLAB_LARGE_BLOCKS entries; when fragmented physical memory backs the body with
+ * more (a 4 MiB object in order-0 frames needs 1,024), the rest go to list frames
+ * (order 0, reached through the identity map, never mapped in the heap's range),
+ * chained from l->list; they count in the object's frames:
+ *     frames(l) == l->len / PAGE_SIZE + l->nlist.
  */
 #include "heap_slab.h"
 
@@ -27,10 +32,24 @@ struct slab_large {
 	uint64_t magic;
 	uint64_t va, va_len; /* the whole reserved range */
 	uint64_t len;	     /* mapped bytes from the header page on */
-	uint64_t nblocks;
-	uint64_t blocks[];
+	uint64_t nblocks;    /* in all: header block, then the body's */
+	uint64_t nlist;	     /* list frames holding entries beyond SLAB_LARGE_BLOCKS */
+	uint64_t list;	     /* pfn of the first list frame (when nlist > 0) */
+	uint64_t blocks[];   /* the first SLAB_LARGE_BLOCKS entries */
 };
 #define SLAB_LARGE_BLOCKS ((unsigned)((PAGE_SIZE - sizeof(struct slab_large)) / 8))
+
+/* A list frame: more body blocks, and the next list frame's pfn. */
+struct slab_blist {
+	uint64_t next;
+	uint64_t blocks[PAGE_SIZE / 8 - 1];
+};
+#define SLAB_BLIST_BLOCKS ((unsigned)(PAGE_SIZE / 8 - 1))
+
+static inline uint64_t large_frames_of(const struct slab_large *l)
+{
+	return l->len / PAGE_SIZE + l->nlist;
+}
 
 static inline uint64_t large_pages(const struct slab_large *l)
 {
@@ -53,6 +72,67 @@ static void *large_cache_take(struct slab_cpu *c, uint64_t need)
 	return NULL;
 }
 
+/* Frees n blocks recorded at b. */
+static void large_free_run(const struct heap_env *env, unsigned cpu, const uint64_t *b, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(b[i]), HEAP_BLOCK_ORDER(b[i]));
+}
+
+/* Frees the body blocks that l records (l read through any mapping of its header
+ * frame) and the list frames holding them; the header block stays. */
+static void large_free_blocks(const struct heap_env *env, unsigned cpu, const struct slab_large *l)
+{
+	uint64_t left = l->nblocks - 1, list = l->list;
+	uint64_t n = MM_MIN(left, (uint64_t)SLAB_LARGE_BLOCKS - 1);
+	large_free_run(env, cpu, l->blocks + 1, n);
+	left -= n;
+	for (uint64_t k = 0; k < l->nlist; k++) {
+		const struct slab_blist *bl = env->mmu->to_virt(env->mmu->ctx, list << PAGE_SHIFT);
+		n = MM_MIN(left, (uint64_t)SLAB_BLIST_BLOCKS);
+		large_free_run(env, cpu, bl->blocks, n);
+		left -= n;
+		uint64_t next = bl->next;
+		env->frames->free(env->frame_st, cpu, list, 0);
+		list = next;
+	}
+	MM_ASSERT(left == 0, "slab: a large object's block count");
+}
+
+/* Backs the body [user, user+body) of l (header mapped, l->nblocks == 1), its
+ * block list spilling into list frames as needed. MM_ENOMEM with nothing of the
+ * body left mapped or allocated. */
+static int large_back_body(const struct heap_env *env, unsigned cpu, struct slab_large *l,
+			   uint64_t user, uint64_t body)
+{
+	uint64_t done = 0, *b = l->blocks + 1, *link = &l->list;
+	unsigned cap = SLAB_LARGE_BLOCKS - 1;
+	for (;;) {
+		unsigned n;
+		uint64_t got, pfn;
+		if (heap_back_part(env, cpu, user + done, body - done, b, cap, &n, &got) != MM_OK)
+			break;
+		l->nblocks += n;
+		done += got;
+		if (done == body)
+			return MM_OK;
+		if (env->frames->alloc(env->frame_st, cpu, 0, &pfn) != MM_OK)
+			break;
+		struct slab_blist *bl = env->mmu->to_virt(env->mmu->ctx, pfn << PAGE_SHIFT);
+		*link = pfn;
+		link = &bl->next;
+		l->nlist++;
+		b = bl->blocks;
+		cap = SLAB_BLIST_BLOCKS;
+	}
+	if (done)
+		env->mmu->unmap(env->mmu->ctx, cpu, user, done);
+	large_free_blocks(env, cpu, l);
+	l->nblocks = 1;
+	l->nlist = 0;
+	return MM_ENOMEM;
+}
+
 static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, size_t align)
 {
 	const struct heap_env *env = &h->env;
@@ -73,16 +153,17 @@ static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, si
 	if (heap_back_range(env, cpu, hva, PAGE_SIZE, &hb, 1, &n) != MM_OK)
 		goto fail_va;
 	struct slab_large *l = (struct slab_large *)(uintptr_t)hva;
-	if (heap_back_range(env, cpu, user, body, l->blocks + 1, SLAB_LARGE_BLOCKS - 1, &n) != MM_OK)
+	l->nblocks = 1;
+	l->nlist = 0;
+	l->blocks[0] = hb;
+	if (large_back_body(env, cpu, l, user, body) != MM_OK)
 		goto fail_hdr;
 	l->magic = SLAB_LARGE_MAGIC;
 	l->va = va;
 	l->va_len = a + body;
 	l->len = PAGE_SIZE + body;
-	l->nblocks = n + 1;
-	l->blocks[0] = hb;
-	slab_count_frames(h, (int64_t)(l->len / PAGE_SIZE));
-	__atomic_add_fetch(&h->large_frames, l->len / PAGE_SIZE, __ATOMIC_RELAXED);
+	slab_count_frames(h, (int64_t)large_frames_of(l));
+	__atomic_add_fetch(&h->large_frames, large_frames_of(l), __ATOMIC_RELAXED);
 	__atomic_add_fetch(&h->va_bytes, l->va_len, __ATOMIC_RELAXED);
 	return (void *)(uintptr_t)user;
 fail_hdr:
@@ -107,17 +188,16 @@ static void large_release(struct slab_heap *h, unsigned cpu, struct slab_large *
 	uint64_t hva = (uint64_t)(uintptr_t)l;
 	l->magic = 0;
 	uint64_t va = l->va, va_len = l->va_len, len = l->len, hb = l->blocks[0];
+	uint64_t frames = large_frames_of(l);
 	env->mmu->unmap(env->mmu->ctx, cpu, hva, len);
 	/* The header frame is still ours: read the block list through the identity map. */
 	const struct slab_large *pl =
 		env->mmu->to_virt(env->mmu->ctx, HEAP_BLOCK_PFN(hb) << PAGE_SHIFT);
-	for (uint64_t i = 1; i < pl->nblocks; i++)
-		env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(pl->blocks[i]),
-				  HEAP_BLOCK_ORDER(pl->blocks[i]));
+	large_free_blocks(env, cpu, pl);
 	env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(hb), HEAP_BLOCK_ORDER(hb));
 	env->va->free(env->va_st, cpu, va, va_len);
-	slab_count_frames(h, -(int64_t)(len / PAGE_SIZE));
-	__atomic_sub_fetch(&h->large_frames, len / PAGE_SIZE, __ATOMIC_RELAXED);
+	slab_count_frames(h, -(int64_t)frames);
+	__atomic_sub_fetch(&h->large_frames, frames, __ATOMIC_RELAXED);
 	__atomic_sub_fetch(&h->va_bytes, va_len, __ATOMIC_RELAXED);
 }
 
@@ -133,7 +213,7 @@ static uint64_t large_evict_oldest(struct slab_heap *h, unsigned cpu)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
 	struct slab_large *old = c->lcache[0];
-	uint64_t frames = old->len / PAGE_SIZE;
+	uint64_t frames = large_frames_of(old);
 	c->lcache_pages -= (uint32_t)large_pages(old);
 	c->nlcache--;
 	for (uint32_t i = 0; i < c->nlcache; i++)

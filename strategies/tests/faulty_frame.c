@@ -1,6 +1,7 @@
 /* faulty_frame.c: a frame_ops wrapper that refuses allocations once a budget of
  * frames is spent (SQLite's fault-injecting allocator, for frames): OOM paths
- * of heaps get tested by lowering the budget mid-run.
+ * of heaps get tested by lowering the budget mid-run, and paths that fragmented
+ * physical memory takes by refusing blocks above an order.
  * Invariant: budget + frames handed out through the wrapper == initial budget.
  */
 #include <string.h>
@@ -22,6 +23,8 @@ static int ff_alloc(void *st, unsigned cpu, unsigned order, uint64_t *pfn)
 {
 	struct faulty_frame *f = st;
 	int64_t n = (int64_t)1 << order;
+	if (order > __atomic_load_n(&f->max_order, __ATOMIC_RELAXED))
+		return MM_ENOMEM;
 	if (__atomic_sub_fetch(&f->budget, n, __ATOMIC_RELAXED) < 0) {
 		__atomic_add_fetch(&f->budget, n, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&f->refusals, 1, __ATOMIC_RELAXED);
@@ -77,9 +80,15 @@ void faulty_frame_wrap(struct faulty_frame *f, const struct frame_ops *inner, vo
 	f->inner = inner;
 	f->inner_st = inner_st;
 	f->budget = budget;
+	f->max_order = 63;
 }
 
 void faulty_frame_set_budget(struct faulty_frame *f, int64_t budget)
 {
 	__atomic_store_n(&f->budget, budget, __ATOMIC_RELAXED);
+}
+
+void faulty_frame_set_max_order(struct faulty_frame *f, unsigned max)
+{
+	__atomic_store_n(&f->max_order, max, __ATOMIC_RELAXED);
 }

@@ -302,6 +302,38 @@ static void test_commit(struct t *t)
 
 /* ---- large objects --------------------------------------------------------------- */
 
+/* Fragmented physical memory (order-0 frames only): a 5 MiB object needs 1,280
+ * blocks, more than its header page holds; the list spills into list frames, the
+ * object is whole, and freeing it gives every frame back. Fails without frames. */
+static void test_large_fragmented(struct t *t)
+{
+	size_t big = 5u << 20;
+	flush_all(t);
+	uint64_t used = heap_fixture_frames_used(&t->fx), base = frames(t);
+	faulty_frame_set_max_order(&t->fx.faulty, 0);
+	uint8_t *p = alloc_on(t, 0, big);
+	CHECK(p, "5 MiB in order-0 frames was refused");
+	uint64_t pages = big / PAGE_SIZE + 1;
+	CHECK(frames(t) == base + pages + 2 && heap_fixture_frames_used(&t->fx) == used + pages + 2,
+	      "5 MiB: %llu frames, not the object, its header and 2 list frames",
+	      (unsigned long long)frames(t));
+	for (size_t i = 0; i < big; i += PAGE_SIZE)
+		p[i] = (uint8_t)(i >> 12);
+	for (size_t i = 0; i < big; i += PAGE_SIZE)
+		CHECK(p[i] == (uint8_t)(i >> 12), "5 MiB: page %zu lost its byte", i >> 12);
+	/* Out of frames while the list grows: nothing stays allocated. */
+	faulty_frame_set_budget(&t->fx.faulty, 700);
+	CHECK(!alloc_on(t, 0, big), "5 MiB on a 700-frame budget");
+	faulty_frame_set_budget(&t->fx.faulty, FAULTY_UNLIMITED);
+	free_on(t, 0, p, big);
+	flush_all(t);
+	faulty_frame_set_max_order(&t->fx.faulty, 63);
+	CHECK(frames(t) <= base && heap_fixture_frames_used(&t->fx) + (base - frames(t)) == used,
+	      "5 MiB freed: %llu heap frames (%llu before), %llu frames used (%llu before)",
+	      (unsigned long long)frames(t), (unsigned long long)base,
+	      (unsigned long long)heap_fixture_frames_used(&t->fx), (unsigned long long)used);
+}
+
 static void test_large(struct t *t)
 {
 	fresh(t, 1);
@@ -339,7 +371,8 @@ static void test_large(struct t *t)
 	free_on(t, 0, q, 2u << 20);
 	flush_all(t);
 	CHECK(t->c->nlcache == 0, "flush left cached objects");
-	printf("  large: cached, reused, dropped under pressure: ok\n");
+	test_large_fragmented(t);
+	printf("  large: cached, reused, dropped under pressure, on fragmented memory: ok\n");
 }
 
 /* ---- realloc ------------------------------------------------------------------- */

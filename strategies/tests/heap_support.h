@@ -30,6 +30,7 @@ struct faulty_frame {
 	void *inner_st;
 	int64_t budget;	    /* frames that may still be handed out (atomic) */
 	uint64_t refusals;  /* allocations refused so far (atomic) */
+	unsigned max_order; /* orders above it are refused: fragmented memory */
 };
 extern const struct frame_ops faulty_frame_ops;
 void faulty_frame_wrap(struct faulty_frame *f, const struct frame_ops *inner, void *inner_st,
@@ -37,6 +38,8 @@ void faulty_frame_wrap(struct faulty_frame *f, const struct frame_ops *inner, vo
 #define FAULTY_UNLIMITED (INT64_MAX / 4)
 /* Sets the remaining budget (frames); FAULTY_UNLIMITED means no limit. */
 void faulty_frame_set_budget(struct faulty_frame *f, int64_t budget);
+/* Refuses blocks above order max (as fully fragmented memory would); 63: none. */
+void faulty_frame_set_max_order(struct faulty_frame *f, unsigned max);
 
 /* A whole hosted machine: hostmem + a frame allocator (behind the fault
  * injector, unlimited by default) + a VA allocator over the Managed window +
