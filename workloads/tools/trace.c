@@ -1,7 +1,10 @@
 /* trace.c: the trace converter and inspector (build/bin/trace; wrapper workloads/trace).
  *
  *   trace convert [--lenient] IN OUT   any supported format -> binary (.mtb, default)
- *                                      or allocrec text (OUT ending in .trc)
+ *                                      or allocrec text (OUT ending in .trc); IN named
+ *                                      *.vmt or *.vmt.xz is an address-space trace
+ *                                      (workloads/host/vmt.h: reserve/release ops, the
+ *                                      blob the guest's `vareplay` replays)
  *   trace stats [--lenient] FILE       ops, objects, threads, peak live, size histogram
  *   trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]
  *                                      a synthetic workload (core/gen.h) as a trace file
@@ -18,6 +21,7 @@
 #include "../host/cli_util.h"
 #include "../host/gen_host.h"
 #include "../host/trace_file.h"
+#include "../host/vmt.h"
 
 static void usage(FILE *f)
 {
@@ -29,7 +33,8 @@ static void usage(FILE *f)
 	      "128 threads, Hermit #1984's calloc(64) + free loop).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
 	      "libmtbrec.so recordings (.rec), CS:APP .rep, valgrind --trace-malloc=yes logs,\n"
-	      "Android memory_replay text (workloads/FORMATS.md).\n"
+	      "Android memory_replay text (workloads/FORMATS.md); by name, *.vmt and\n"
+	      "*.vmt.xz: address-space traces (their reservations and releases as ops).\n"
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
 	      "--lenient: skip and count bad ops (unknown op, free of a never-allocated id,\n"
 	      "absurd size) instead of failing.\n"
@@ -43,10 +48,24 @@ static bool has_suffix(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
+/* The format name stats prints: .vmt inputs are not a trace_fmt (named, not detected). */
+static const char *fmt_name(const char *path, const struct trace_loaded *lt)
+{
+	return has_suffix(path, ".vmt") || has_suffix(path, ".vmt.xz") ? "vmt"
+								       : trace_fmt_name(lt->fmt);
+}
+
+/* path in any format (.vmt by name) into lt; 0, or -1 (message printed). */
 static int load(const char *path, bool lenient, struct trace_loaded *lt)
 {
 	char err[1024];
-	if (trace_load(path, lenient, lt, err, sizeof(err))) {
+	struct vmt_loaded vl;
+	bool vmt = !strcmp(fmt_name(path, lt), "vmt");
+	int rc = vmt ? vmt_load(path, lenient, &vl, err, sizeof(err))
+		     : trace_load(path, lenient, lt, err, sizeof(err));
+	if (vmt && !rc)
+		*lt = vl.tl;
+	if (rc) {
 		fprintf(stderr, "trace: %s\n", err);
 		return -1;
 	}
@@ -93,7 +112,7 @@ static void print_stats(const char *path, const struct trace_loaded *lt)
 	free(sz);
 	printf("file        %s\nformat      %s\nops         %llu\nobjects     %llu\n"
 	       "threads     %u\npeak_live   %llu\nid_slots    %u\nhash        %016llx\n",
-	       path, trace_fmt_name(lt->fmt), (unsigned long long)t->h.nops,
+	       path, fmt_name(path, lt), (unsigned long long)t->h.nops,
 	       (unsigned long long)t->h.nobjects, t->h.nthreads, (unsigned long long)t->h.peak_live,
 	       t->h.nids, (unsigned long long)t->h.payload_hash);
 	printf("by op       malloc %llu calloc %llu memalign %llu realloc %llu free %llu\n",
