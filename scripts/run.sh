@@ -19,7 +19,8 @@
 #                   for tests
 #   --guest-check E also replay in the guest on engine E (kvm | qemu | libvirt | none):
 #                   every combination and the null heap on the bundled traces at 1 CPU
-#                   (serial) and larson at every CPU count (parallel); default when the main
+#                   (serial) and larson at every CPU count (parallel), and (not --quick) the
+#                   address-space traces (.vmt) in the guest's vareplay; default when the main
 #                   engine is host: qemu (TCG) if installed, else kvm if /dev/kvm opens.
 #                   scripts/crosscheck.py compares every deterministic metric with the
 #                   host's: a mismatch fails the run. MTB_PERTURB=FIELD in the environment
