@@ -7,6 +7,7 @@
  *                                      blob the guest's `vareplay` replays)
  *   trace stats [--lenient] FILE       ops, objects, threads, peak live, size histogram
  *   trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]
+ *             [--min-size B] [--max-size B]
  *                                      a synthetic workload (core/gen.h) as a trace file
  *
  * Bad input: one line "trace: FILE:LINE: problem" on stderr and exit 1; with
@@ -28,9 +29,12 @@ static void usage(FILE *f)
 	fputs("usage: trace convert [--lenient] IN OUT\n"
 	      "       trace stats [--lenient] FILE\n"
 	      "       trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]\n"
+	      "                 [--min-size B] [--max-size B]\n"
 	      "Generators: random_actions larson xmalloc threadtest alloc_test va_churn\n"
 	      "hermit64 hermit_box (seeded; default 1000000 ops, seed 1, 1 thread; hermit_box:\n"
-	      "128 threads, Hermit #1984's calloc(64) + free loop).\n"
+	      "128 threads, Hermit #1984's calloc(64) + free loop). --min-size, --max-size:\n"
+	      "the request size bounds (default: the generator's; va_churn 1073741824 is\n"
+	      "va_replay --gen mix, with --slots 1000).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
 	      "libmtbrec.so recordings (.rec), CS:APP .rep, valgrind --trace-malloc=yes logs,\n"
 	      "Android memory_replay text (workloads/FORMATS.md); by name, *.vmt and\n"
@@ -156,7 +160,8 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *g
 	return rc;
 }
 
-/* --ops/--threads/--slots/--seed VALUE into p; false after a one-line message. */
+/* --ops/--threads/--slots/--seed/--min-size/--max-size VALUE into p; false after a
+ * one-line message. */
 static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
 {
 	uint64_t v;
@@ -168,6 +173,10 @@ static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
 		if (!cli_num("trace", opt, val, 1, UINT32_MAX, &v))
 			return false;
 		p->slots = (uint32_t)v;
+	} else if (!strcmp(opt, "--min-size") || !strcmp(opt, "--max-size")) {
+		if (!cli_num("trace", opt, val, 1, TRACE_MAX_SIZE, &v))
+			return false;
+		*(!strcmp(opt, "--min-size") ? &p->min_size : &p->max_size) = v;
 	} else if (!cli_num("trace", opt, val, 0, UINT64_MAX, &v)) {
 		return false;
 	} else {
@@ -194,7 +203,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		} else if (!strcmp(a, "--lenient")) {
 			c->lenient = true;
 		} else if (!strcmp(a, "--ops") || !strcmp(a, "--threads") || !strcmp(a, "--slots") ||
-			   !strcmp(a, "--seed")) {
+			   !strcmp(a, "--seed") || !strcmp(a, "--min-size") || !strcmp(a, "--max-size")) {
 			if (!gen_opt(a, i + 1 < argc ? argv[i + 1] : NULL, &c->gp))
 				return 2;
 			i++;
