@@ -161,8 +161,8 @@ guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 # pair's talc kernel with heap=null. MTB_PERTURB=FIELD adds perturb=FIELD (a negative
 # control: the cross-check must then fail).
 guest_prep() {
+	case $2 in va:*) guest_prep_va "$1" "${2#va:}"; return ;; esac # before the locals: ops
 	local combo=$1 w=$2 n=$3 heap=${1##*-} mem ops blob
-	case $w in va:*) guest_prep_va "$combo" "${w#va:}"; return ;; esac
 	[ "$heap" = null ] && combo=${combo%-null}-talc
 	g_elf=$(guest_elf "$combo")
 	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
