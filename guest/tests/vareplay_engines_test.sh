@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vareplay_engines_test.sh: address-space traces (.vmt) replayed inside the guest give
-# the host's metrics. Each bundled trace (../shared/traces/vm/*.vmt, or $MTB_VM_TRACES;
+# the host's metrics (and va_replay's mix generator, as trace gen va_churn makes it). Each bundled trace (../shared/traces/vm/*.vmt, or $MTB_VM_TRACES;
 # a built-in sample without them) is converted (trace convert: the ops va_replay
 # replays) and replayed by the guest's `vareplay` on every VA strategy under QEMU TCG
 # (-initrd), under our VMM when /dev/kvm opens, and under libvirt (one trace) when
@@ -105,6 +105,21 @@ for t in "${traces[@]}"; do
 		done
 	done
 done
+# va_replay's mix generator: trace gen va_churn with its bounds and slots makes the same
+# ops (run.sh's guest va:mix case), replayed with workload=mix; the first engine only.
+if [ ${#engines[@]} -gt 0 ]; then
+	"$BIN/trace" gen va_churn "$tmp/mix.mtb" --ops 4000 --slots 64 --seed 7 --min-size 4096 \
+		--max-size 1073741824 >/dev/null || fail "trace gen va_churn"
+	"$BIN/va_replay" --gen mix --ops 4000 --slots 64 --seed 7 --virt all --out "$tmp/mix.host" \
+		2>/dev/null || fail "va_replay --gen mix"
+	if guest_run "${engines[0]}" "$tmp/mix.mtb" "$tmp/mix.guest" vareplay workload=mix; then
+		name_rows "$tmp/mix.guest" mix
+		rows+=("$tmp/mix.host" "$tmp/mix.guest")
+		want=$((want + 4))
+	else
+		fail "mix: ${engines[0]} vareplay"
+	fi
+fi
 if python3 "$root/scripts/crosscheck.py" --out "$tmp/cc.json" "${rows[@]}" >"$tmp/cc.out"; then
 	tail -1 "$tmp/cc.out"
 else
