@@ -188,6 +188,8 @@ const struct command guest_commands[] = {
      cmd_heaptest},
     {"replay", "replay[=serial|par]: replay the trace blob (PVH module 0) on HEAP_OPS; one row",
      cmd_replay},
+    {"vareplay", "vareplay[=STRATEGY|all]: replay the blob on VA allocators; one va_frag row each",
+     cmd_vareplay},
     {"help", "list the commands", cmd_help},
 };
 const unsigned guest_ncommands = sizeof(guest_commands) / sizeof(guest_commands[0]);

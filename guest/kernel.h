@@ -198,6 +198,7 @@ int cmd_frametest(int argc, char **argv, const char *val); /* frametest.c */
 int cmd_vatest(int argc, char **argv, const char *val);	   /* vatest.c */
 int cmd_heaptest(int argc, char **argv, const char *val);  /* heaptest.c */
 int cmd_replay(int argc, char **argv, const char *val);	   /* replay_cmd.c */
+int cmd_vareplay(int argc, char **argv, const char *val);  /* vareplay_cmd.c */
 extern const unsigned guest_ncommands;
 
 #endif

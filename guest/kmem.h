@@ -38,4 +38,13 @@ uint64_t kmem_early_nth(uint64_t k);
 /* Free frames in the frame allocator now. */
 uint64_t kmem_free_frames(void);
 
+/* replay_cmd.c's helpers, shared with vareplay_cmd.c. */
+/* Zeroed frames for bytes (a layout request, identity mapped), or NULL. */
+void *kmem_frames_zalloc(uint64_t bytes);
+/* Gives back what kmem_frames_zalloc(bytes) returned (p NULL: nothing). */
+void kmem_frames_release(void *p, uint64_t bytes);
+struct trace;
+/* Opens and validates the trace blob (PVH module 0) into *t; 0, or 1 (message printed). */
+int replay_open_blob(struct trace *t);
+
 #endif

@@ -36,8 +36,7 @@ static void par_cpu(unsigned cpu, void *arg)
 	replay_run_cpu(arg, cpu);
 }
 
-/* Zeroed frames for bytes (layout request), or NULL. */
-static void *frames_zalloc(uint64_t bytes)
+void *kmem_frames_zalloc(uint64_t bytes)
 {
 	uint64_t pa;
 	if (mm_frames_alloc(&kmem.mm, 0, mm_req_layout(MM_MAX(bytes, 8), PAGE_SIZE), &pa) != MM_OK)
@@ -46,15 +45,14 @@ static void *frames_zalloc(uint64_t bytes)
 	return (void *)(uintptr_t)pa;
 }
 
-static void frames_release(void *p, uint64_t bytes)
+void kmem_frames_release(void *p, uint64_t bytes)
 {
 	if (p)
 		mm_frames_free(&kmem.mm, 0, (uintptr_t)p,
 			       mm_req_layout(MM_MAX(bytes, 8), PAGE_SIZE));
 }
 
-/* Opens and validates the blob into *t; 0, or 1 (message printed). */
-static int open_blob(struct trace *t)
+int replay_open_blob(struct trace *t)
 {
 	struct trace_err err;
 	const void *blob = (const void *)(uintptr_t)boot.module_base;
@@ -67,9 +65,9 @@ static int open_blob(struct trace *t)
 		return 1;
 	}
 	uint64_t words = MM_MAX((uint64_t)t->h.nids, 1) * 8;
-	void *scratch = frames_zalloc(words);
+	void *scratch = kmem_frames_zalloc(words);
 	int rc = scratch ? trace_validate(t, scratch, true, &err) : -1;
-	frames_release(scratch, words);
+	kmem_frames_release(scratch, words);
 	if (rc != 0) {
 		kprintf("replay: invalid trace at byte %lu: %s\n", scratch ? err.offset : 0,
 			scratch ? err.msg : "no memory to validate");
@@ -142,10 +140,10 @@ static int run(struct machine *m, const struct trace *t, bool serial, struct rep
 				 .clock_num = 1000000,
 				 .clock_den = tsc_khz()};
 	uint64_t mem_bytes = replay_mem_size(t, &cfg);
-	void *mem = frames_zalloc(mem_bytes);
+	void *mem = kmem_frames_zalloc(mem_bytes);
 	if (!mem || replay_init(&r, &cfg, t, mem)) {
 		kprintf("replay: no memory for the replay's tables (%lu bytes)\n", mem_bytes);
-		frames_release(mem, mem_bytes);
+		kmem_frames_release(mem, mem_bytes);
 		return 1;
 	}
 	if (serial)
@@ -157,7 +155,7 @@ static int run(struct machine *m, const struct trace *t, bool serial, struct rep
 	VIRT_OPS.stats(m->va_st, &l->vs);
 	machine_counts(m, &l->mc);
 	replay_release(&r);
-	frames_release(mem, mem_bytes);
+	kmem_frames_release(mem, mem_bytes);
 	return 0;
 }
 
@@ -245,7 +243,7 @@ int cmd_replay(int argc, char **argv, const char *val)
 	static struct layers l;
 	struct trace t;
 	struct replay_result res;
-	if (open_blob(&t) || machine_up(&m, h) || run(&m, &t, serial, &res, &l))
+	if (replay_open_blob(&t) || machine_up(&m, h) || run(&m, &t, serial, &res, &l))
 		return 1;
 	return emit(&m, &t, serial, &res, &l);
 }

@@ -9,11 +9,16 @@ field that is not timing, engine or machine context must be equal: op counts, li
 bytes, footprints and J&W fragmentation, heap counters, the frame allocator's and the
 VA allocator's state, the replay machine's page-table edits (the same code runs on
 every engine, so any difference is a bug or a lost guarantee). For a parallel replay
-only the fields the trace fixes are compared (PARALLEL_KEYS). Prints one line per
+only the fields the trace fixes are compared (PARALLEL_KEYS). Address-space replay
+rows (kind va_frag: build/bin/va_replay on the host, the guest's `vareplay`, both
+workloads/core/va_run.c) are matched by (kind, combo, trace_hash) as well and compared
+on every field but timing and the host's .vmt parse counts (vmt_*: the guest gets the
+converted ops, whose trace_hash the match already equates). Prints one line per
 mismatch and a summary; with --out, writes the comparison as JSON (report.py reads
 it). Exit 0 when there is nothing to compare or everything agrees, 1 on a mismatch,
-on a serial pair that compares fewer than --min-fields fields (default 40: the check
-must not silently shrink), or on unreadable input.
+on a serial replay pair that compares fewer than --min-fields fields (default 40: the
+check must not silently shrink) or a va_frag pair fewer than --min-va-fields (default
+29), or on unreadable input.
 """
 import argparse
 import json
@@ -31,11 +36,14 @@ SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores
                   r"cpu_model|cores|mem_bytes|kernel|kvm|load_before|load_after|steal_pct|"
                   r"overloaded|"
                   r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|.*_ci_lo|.*_ci_hi|.*_reps|"
-                  r"minor_faults|rep_.*)$")
+                  r"minor_faults|rep_.*|ns_per_op)$")
+# va_frag rows: the .vmt parse counts exist on the host only (see the docstring).
+SKIP_VA = re.compile(r"^vmt_.*$")
+KINDS = ("replay", "va_frag")
 PARALLEL_KEYS = ["trace_hash", "ops", "allocs", "frees", "reallocs", "failed",
                  "cross_cpu_frees", "peak_live", "live_end_objects", "live_end_bytes",
                  "objects", "shared_objects", "busiest_cpu_ops", "machine_mib"]
-MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")
+MATCH = ("kind", "combo", "trace_hash", "cpus", "mode", "machine_mib")
 
 
 def load(paths):
@@ -50,13 +58,15 @@ def load(paths):
                     rows.append(json.loads(line))
                 except ValueError as e:
                     raise SystemExit(f"crosscheck: {p}:{n}: not JSON: {e}")
-    return [r for r in rows if r.get("kind") == "replay"]
+    return [r for r in rows if r.get("kind") in KINDS]
 
 
 def keys_of(host, guest):
     if host.get("mode") == "parallel":
         return [k for k in PARALLEL_KEYS if k in host or k in guest]
-    return sorted(k for k in set(host) | set(guest) if not SKIP.match(k))
+    va = host.get("kind") == "va_frag"
+    return sorted(k for k in set(host) | set(guest)
+                  if not SKIP.match(k) and not (va and SKIP_VA.match(k)))
 
 
 def compare(rows):
@@ -74,7 +84,7 @@ def compare(rows):
             continue
         keys = keys_of(h, g)
         bad = [(k, h.get(k), g.get(k)) for k in keys if h.get(k) != g.get(k)]
-        pairs.append({"combo": g["combo"], "trace": h.get("trace"), "cpus": g["cpus"],
+        pairs.append({"kind": g.get("kind"), "combo": g["combo"], "trace": h.get("trace"), "cpus": g["cpus"],
                       "mode": g["mode"], "engine": g["engine"], "fields": len(keys),
                       "host_case": h.get("case"), "guest_case": g.get("case"),
                       "mismatches": [{"field": k, "host": a, "guest": b} for k, a, b in bad]})
@@ -93,6 +103,7 @@ def main():
     ap.add_argument("rows", nargs="+")
     ap.add_argument("--out")
     ap.add_argument("--min-fields", type=int, default=40)
+    ap.add_argument("--min-va-fields", type=int, default=29)
     a = ap.parse_args()
     rows = load(a.rows)
     pairs = compare(rows)
@@ -102,9 +113,10 @@ def main():
             print(f"crosscheck: MISMATCH {p['engine']} {p['combo']} {p['trace']} "
                   f"c{p['cpus']} {p['mode']}: {m['field']}: host {m['host']} != guest {m['guest']}")
         bad += len(p["mismatches"])
-        if p["mode"] == "serial" and p["fields"] < a.min_fields:
-            print(f"crosscheck: {p['combo']} {p['trace']}: only {p['fields']} fields compared "
-                  f"(at least {a.min_fields} expected)")
+        least = a.min_va_fields if p["kind"] == "va_frag" else a.min_fields
+        if p["mode"] == "serial" and p["fields"] < least:
+            print(f"crosscheck: {p['kind']} {p['combo']} {p['trace']}: only {p['fields']} fields "
+                  f"compared (at least {least} expected)")
             bad += 1
     lone = unmatched(rows)
     summary = {"pairs": len(pairs), "mismatches": bad, "unmatched_guest_rows": len(lone),

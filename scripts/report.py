@@ -22,7 +22,7 @@ from report_speed import sec_latency, sec_scal, sec_speed  # noqa: E402
 from out_lib import write_out  # noqa: E402
 
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
-MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
+MATCH = ("kind", "combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
 
 
 def bests(d, low=True):
@@ -33,9 +33,14 @@ def bests(d, low=True):
 
 def sec_va(doc, rows):
     va = [r for r in rows if r.get("kind") == "va_frag" and num(r.get("peak_reserved_per_requested"))]
+    # The host's rows when there are any: a guest's (vareplay, the same core) are then the
+    # cross-check's and would only repeat them.
+    if any(r.get("engine") == "host" for r in va):
+        va = [r for r in va if r.get("engine") == "host"]
     doc.h(2, "Virtual address space per VA strategy")
     if va:
-        doc.p("build/bin/va_replay on the address-space traces (.vmt) and its mix generator: at "
+        doc.p("build/bin/va_replay (or the guest's vareplay) on the address-space traces (.vmt) "
+              "and its mix generator: at "
               "the peak of each trace, reserved / requested bytes (the strategy's rounding), "
               "maximal free ranges, and metadata bytes.")
         doc.table(["workload", "virt", "granule", "reserved/requested", "free ranges", "meta bytes"],
@@ -339,7 +344,7 @@ def sec_crosscheck(doc, rows, run_dir, cfg):
     exist but were not checked)."""
     doc.h(2, "Guest cross-check (host engine vs guest)")
     path = os.path.join(run_dir, "crosscheck.json")
-    guest = [r for r in rows if r.get("kind") == "replay" and r.get("engine") in GUEST_ENGINES]
+    guest = [r for r in rows if r.get("kind") in ("replay", "va_frag") and r.get("engine") in GUEST_ENGINES]
     if not os.path.exists(path):
         if guest:
             doc.p("**Verdict (engines agree):** NOT CHECKED: %d guest rows but no crosscheck.json "
@@ -356,19 +361,22 @@ def sec_crosscheck(doc, rows, run_dir, cfg):
     sm, pairs = cc.get("summary", {}), cc.get("pairs", [])
     byc = case_rows(rows)
     rid = lambda c: byc[c]["_id"] if c in byc else "?"  # noqa: E731
-    hosts = {tuple(r.get(k) for k in MATCH) for r in rows if r.get("kind") == "replay" and r.get("engine") == "host"}
+    hosts = {tuple(r.get(k) for k in MATCH) for r in rows if r.get("kind") in ("replay", "va_frag") and r.get("engine") == "host"}
     lone = [g for g in guest if tuple(g.get(k) for k in MATCH) not in hosts]
     mism = [(p, m) for p in pairs for m in p.get("mismatches", [])]
     ser = [p for p in pairs if p.get("mode") == "serial"]
     few = sm.get("mismatches", 0) - len(mism)
-    doc.p("scripts/crosscheck.py matched host and guest replay rows by (combo, trace_hash, "
-          "cpus, mode, machine_mib). %d pairs compared (%d serial, %d parallel); a serial pair "
+    doc.p("scripts/crosscheck.py matched host and guest rows by (kind, combo, trace_hash, "
+          "cpus, mode, machine_mib); kind va_frag: va_replay against the guest's vareplay on the "
+          "address-space traces, every field but timing and the host's vmt_* parse counts (%d "
+          "such pairs). %d pairs compared (%d serial, %d parallel); a serial pair "
           "compares every field that is not timing or machine context (%d fields per serial "
           "pair here: op counts, live bytes, footprints, J&W fragmentation, heap counters, the "
           "frame and VA allocators' state, page-table edits), a parallel pair only what the "
           "trace fixes (%s fields). Guest timings are not compared. Mismatches: %d; guest rows "
           "without a host row: %d."
-          % (len(pairs), len(ser), len(pairs) - len(ser), sm.get("fields_serial", 0),
+          % (sum(p.get("kind") == "va_frag" for p in pairs),
+             len(pairs), len(ser), len(pairs) - len(ser), sm.get("fields_serial", 0),
              "/".join(sorted({str(p["fields"]) for p in pairs if p.get("mode") != "serial"})) or "no",
              sm.get("mismatches", 0), max(sm.get("unmatched_guest_rows", 0), len(lone))))
     if mism:

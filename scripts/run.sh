@@ -19,7 +19,8 @@
 #                   for tests
 #   --guest-check E also replay in the guest on engine E (kvm | qemu | libvirt | none):
 #                   every combination and the null heap on the bundled traces at 1 CPU
-#                   (serial) and larson at every CPU count (parallel); default when the main
+#                   (serial) and larson at every CPU count (parallel), and (not --quick) the
+#                   address-space traces (.vmt) and mix in the guest's vareplay; default when the main
 #                   engine is host: qemu (TCG) if installed, else kvm if /dev/kvm opens.
 #                   scripts/crosscheck.py compares every deterministic metric with the
 #                   host's: a mismatch fails the run. MTB_PERTURB=FIELD in the environment
@@ -181,11 +182,18 @@ for w in "${workloads[@]}"; do
 	wl_multi "$w" || rc=$?
 	case $rc in 0) multi+=("$w") ;; 1) ;; *) listing_die "cannot read the thread count of $w (trace stats)" ;; esac
 done
-vw=(mix)
-if [ "$engine" = host ] && [ "$quick" = 0 ] && [ -x "$bin/va_replay" ]; then
+# The address-space workloads: the host (va_replay) runs its mix generator and (not in
+# --quick) the .vmt traces; a guest engine (its `vareplay`), the main one or the guest
+# check, runs both when not --quick.
+vts=()
+if [ "$quick" = 0 ]; then
 	vt=$(vmt_files) || listing_die "cannot list the address-space traces"
-	[ -z "$vt" ] || mapfile -t -O 1 vw <<<"$vt"
+	[ -z "$vt" ] || mapfile -t vts <<<"$vt"
 fi
+vw=(mix)
+[ "$engine" = host ] && [ -x "$bin/va_replay" ] && vw+=("${vts[@]}")
+gvw=()
+[ "$quick" = 0 ] && gvw=(mix "${vts[@]}")
 
 # A combination runs only when its strategies exist (linked into mtb_host; guests built
 # from them); missing ones are named.
@@ -242,8 +250,10 @@ make_cases() {
 	if [ "$e" = host ]; then
 		[ -x "$bin/frame_bench" ] && echo "host.frame_churn.all.c1 host - frame_churn 1"
 		if [ -x "$bin/va_replay" ]; then
-			for w in "${vw[@]}"; do echo "$(case_id host va_frag "${w%.xz}" 1 | sed 's/\.vmt\././') host - va:$w 1"; done
+			for w in "${vw[@]}"; do echo "$(case_id host va_frag "${w%.xz}" 1) host - va:$w 1"; done
 		fi
+	elif [ ${#list[@]} -gt 0 ]; then # a guest engine: the .vmt traces in the first kernel
+		for w in "${gvw[@]}"; do echo "$(case_id "$e" va_frag "${w%.xz}" 1) $e ${list[0]} va:$w 1"; done
 	fi
 	# The guest check: every combination and the null heap on the bundled traces at 1 CPU
 	# (serial: every deterministic metric must equal the host's) and larson at every
@@ -253,11 +263,20 @@ make_cases() {
 		for w in "${workloads[@]}"; do [[ $w == gen:* ]] || gw+=("$w|1"); done
 		[ "$quick" = 1 ] && [ ${#gw[@]} -gt 0 ] && gw=("${gw[0]}") # no bundled traces: larson only
 		for n in $cpu_counts; do gw+=("gen:larson|$n"); done
-		for c in $(combos guest 2>/dev/null) "${nulls[@]}"; do
+		local gc
+		gc=$(combos guest 2>/dev/null)
+		for c in $gc "${nulls[@]}"; do
 			for w in "${gw[@]}"; do
 				echo "$(case_id "$guest_check" "$c" "${w%|*}" "${w#*|}") $guest_check $c ${w%|*} ${w#*|}"
 			done
 		done
+		# The address-space workloads the host replays, in the guest's `vareplay` (every
+		# VA strategy runs in any kernel: the first one's).
+		if [ "$e" = host ] && [ -x "$bin/va_replay" ] && [ -n "$gc" ]; then
+			for w in "${gvw[@]}"; do
+				echo "$(case_id "$guest_check" va_frag "${w%.xz}" 1) $guest_check ${gc%%$'\n'*} va:$w 1"
+			done
+		fi
 	fi
 }
 

@@ -161,6 +161,7 @@ guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 # pair's talc kernel with heap=null. MTB_PERTURB=FIELD adds perturb=FIELD (a negative
 # control: the cross-check must then fail).
 guest_prep() {
+	case $2 in va:*) guest_prep_va "$1" "${2#va:}"; return ;; esac # before the locals: ops
 	local combo=$1 w=$2 n=$3 heap=${1##*-} mem ops blob
 	[ "$heap" = null ] && combo=${combo%-null}-talc
 	g_elf=$(guest_elf "$combo")
@@ -175,6 +176,35 @@ guest_prep() {
 	[ "$heap" = null ] && g_cmd="$g_cmd heap=null"
 	[ -n "${MTB_PERTURB:-}" ] && g_cmd="$g_cmd perturb=$MTB_PERTURB"
 	g_name=$(basename "$g_trace")
+	return 0
+}
+
+# An address-space case (va:FILE.vmt, or va:mix) for a guest engine: the .vmt converted
+# once per sweep (trace convert: the ops va_replay replays, same trace_hash), or the mix
+# generated as run_va_replay's --gen mix generates it (trace gen va_churn with its size
+# bounds and slots), and replayed by the guest's `vareplay` on the strategies va_replay's
+# --virt all runs, with the same core (workloads/core/va_run.c), so every field but
+# timing and the host's vmt_* parse counts must equal the host case's row
+# (crosscheck.py). COMBO only picks the kernel (the VA strategies under test are not its
+# VIRT); 256 MiB hold the bitmap's 10 MB of metadata for the 64 TiB window, the tree's
+# nodes and the per-id table.
+guest_prep_va() { # COMBO FILE|mix
+	local gen=(gen va_churn "" --ops "$((ops / 10))" --seed "$seed" --slots 1000 --min-size 4096 --max-size 1073741824)
+	g_elf=$(guest_elf "$1")
+	[ -f "$g_elf" ] || { echo "guest $1 not built (make guests)" >&2; return 1; }
+	g_trace=$dir/traces/vmt.$(case_id x x "$2" 0 | cut -d. -f3).mtb
+	if [ ! -f "$g_trace" ]; then
+		mkdir -p "$dir/traces"
+		gen[2]=$g_trace.tmp.$BASHPID
+		if [ "$2" = mix ]; then "$bin/trace" "${gen[@]}"; else "$bin/trace" convert "$2" "${gen[2]}"; fi >/dev/null ||
+			{ rm -f "${gen[2]}"; echo "cannot convert $2" >&2; return 1; }
+		mv "${gen[2]}" "$g_trace"
+	fi
+	g_mem=256
+	g_cmd="vareplay"
+	[ "$2" = mix ] && g_cmd="vareplay workload=mix"
+	[ -n "${MTB_PERTURB:-}" ] && g_cmd="$g_cmd perturb=$MTB_PERTURB"
+	g_name=$(basename "$2")
 	return 0
 }
 

@@ -19,7 +19,7 @@
  *          (X_over_bitmap), per thread count and live count.
  *
  *   --live / --threads pick other live counts and thread counts (defaults 10,10000
- *          and 1,2); --virt any strategy of va_host_strategies, the best-fit trees
+ *          and 1,2); --virt any strategy of va_run_strategies, the best-fit trees
  *          btree-best and btree-bare-best included (the ratio rows need the four
  *          default ones).
  *   callgrind  (--callgrind PAIRS) no timing: per strategy and live count, one
@@ -72,7 +72,7 @@ static const char *usage =
 	"                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
 	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
-#define NVIRT	    VA_HOST_NALL
+#define NVIRT	    VA_RUN_NALL
 #define MAX_THREADS 64u
 #define MAX_LIST    16u /* entries of --live / --threads */
 
@@ -80,7 +80,7 @@ struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
 	const char *build; /* build id for the rows */
-	bool run[NVIRT];   /* --virt: which of va_host_strategies run */
+	bool run[NVIRT];   /* --virt: which of va_run_strategies run */
 	uint64_t live[MAX_LIST], threads[MAX_LIST];
 	unsigned nlive, nthreads;
 };
@@ -193,7 +193,7 @@ static double hit_pct(const struct va_ops *ops, const void *st)
 static struct range *prefill(const struct bench *b, struct va_host *vh, const struct va_ops *ops,
 			     unsigned threads, unsigned live)
 {
-	if (va_host_init(vh, ops, VA_HOST_BASE, VA_HOST_SIZE))
+	if (va_host_init(vh, ops, VA_RUN_BASE, VA_RUN_SIZE))
 		die("init failed", ops->name);
 	struct range *all = calloc(live, sizeof(*all));
 	if (!all)
@@ -349,7 +349,7 @@ static void parse_virt(const char *list, bool run[NVIRT])
 	for (char *tok = buf, *next; tok; tok = next) {
 		if ((next = strchr(tok, ',')))
 			*next++ = 0;
-		int v = *tok ? va_host_find(tok) : -1;
+		int v = *tok ? va_run_find(tok) : -1;
 		if (v < 0 || v >= NVIRT) {
 			fprintf(stderr, "va_bench: --virt: %s '%s' in '%s' (bitmap, btree, "
 				"btree-bare, freelist, bitmap-64k, btree-best, btree-bare-best)\n",
@@ -422,7 +422,7 @@ static void setup(struct bench *b, const struct opts *o)
 
 static void ratios(struct bench *b, unsigned cpus, unsigned live, const double ns[NVIRT])
 {
-	/* ns[]: bitmap, btree, btree-bare, freelist (va_host_strategies' order) */
+	/* ns[]: bitmap, btree, btree-bare, freelist (va_run_strategies' order) */
 	row(b, "bitmap_vs_freelist", cpus, live, "speedup_bitmap", ns[3] / ns[0], "x");
 	row(b, "btree_vs_freelist", cpus, live, "speedup_btree", ns[3] / ns[1], "x");
 	row(b, "btree-bare_vs_freelist", cpus, live, "speedup_btree-bare", ns[3] / ns[2], "x");
@@ -464,7 +464,7 @@ static void run_all(struct bench *b)
 			double ns[NVIRT];
 			for (int v = 0; v < NVIRT; v++)
 				if (b->run[v])
-					ns[v] = bench_one(b, va_host_strategies[v], thr, live);
+					ns[v] = bench_one(b, va_run_strategies[v], thr, live);
 			if (b->run[0] && b->run[1] && b->run[2] && b->run[3])
 				ratios(b, thr, live, ns);
 		}
@@ -479,7 +479,7 @@ int main(int argc, char **argv)
 	if (o.callgrind) {
 		for (int v = 0; v < NVIRT; v++)
 			for (unsigned l = 0; l < b.nlive && b.run[v]; l++)
-				callgrind_one(&b, va_host_strategies[v], (unsigned)b.live[l]);
+				callgrind_one(&b, va_run_strategies[v], (unsigned)b.live[l]);
 		return 0;
 	}
 	struct out_file of = {0};

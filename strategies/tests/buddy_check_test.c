@@ -75,9 +75,9 @@ static void do_corrupt(void *arg)
 static void bitmap_cases(void)
 {
 	static struct va_host vh;
-	CHECK(va_host_init(&vh, &va_bitmap_ops, VA_HOST_BASE, VA_HOST_SIZE) == MM_OK, "init");
+	CHECK(va_host_init(&vh, &va_bitmap_ops, VA_RUN_BASE, VA_RUN_SIZE) == MM_OK, "init");
 	struct buddy *b = vh.meta;
-	CHECK(b->nareas == VA_HOST_SIZE >> VA_BITMAP_GRANULE_SHIFT >> AREA_ORDER,
+	CHECK(b->nareas == VA_RUN_SIZE >> VA_BITMAP_GRANULE_SHIFT >> AREA_ORDER,
 	      "layout: %u areas", b->nareas);
 	uint64_t addr[64];
 	for (unsigned i = 0; i < 64; i++)

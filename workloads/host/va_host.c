@@ -4,21 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../strategies/va_bitmap.h"
-#include "../../strategies/va_btree.h"
-
-const struct va_ops *const va_host_strategies[VA_HOST_NALL] = {
-    &va_bitmap_ops,	 &va_btree_ops,	     &va_btree_bare_ops,     &va_freelist_ops,
-    &va_bitmap_64k_ops, &va_btree_best_ops, &va_btree_bare_best_ops};
-
-int va_host_find(const char *name)
-{
-	for (int i = 0; i < VA_HOST_NALL; i++)
-		if (!strcmp(name, va_host_strategies[i]->name))
-			return i;
-	return -1;
-}
-
 static int mps_alloc(void *ctx, uint64_t *pa)
 {
 	struct va_host *vh = ctx;

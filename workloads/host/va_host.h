@@ -16,11 +16,8 @@
 #include <pthread.h>
 
 #include "../../strategies/va.h"
+#include "../core/va_run.h" /* the strategy table and the default window */
 #include "spill_heap.h"
-
-/* The default window: 64 TiB at 64 TiB (canonical lower half, 2^46 aligned). */
-#define VA_HOST_BASE (1ull << 46)
-#define VA_HOST_SIZE (1ull << 46)
 
 struct va_host {
 	const struct va_ops *ops;
@@ -33,15 +30,6 @@ struct va_host {
 	uint64_t nframes, cap;
 	struct spill_heap spill; /* the free list's heap (malloc) */
 };
-
-/* The VA strategies the host tools run, in report order: the first VA_HOST_NMAIN
- * (bitmap, btree, btree-bare, freelist) are "all"; after them bitmap-64k and the
- * best-fit trees (btree-best, btree-bare-best). */
-#define VA_HOST_NMAIN 4
-#define VA_HOST_NALL  7
-extern const struct va_ops *const va_host_strategies[VA_HOST_NALL];
-/* Index in va_host_strategies of the strategy called name, or -1. */
-int va_host_find(const char *name);
 
 /* Initializes ops over [base, base+size) with malloc'd state and fixed metadata;
  * 0, or the strategy's MM_E* code / MM_ENOMEM (then nothing is left allocated). */

@@ -78,6 +78,33 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "unknown generator exit $rc"
 
+# Address-space blobs for the guest's vareplay: a .vmt (by name) converts to the ops
+# va_replay replays, and va_churn with the mix's bounds is va_replay's --gen mix (the
+# same trace_hash, which the engines' cross-check matches rows by).
+vr=${MTB_BIN:-build/bin}/va_replay
+if [ -x "$vr" ]; then
+	printf '1 1 exec /x\n1 1 map 10000 8192 rw- a\n1 1 brk 80000\n1 1 brk 90000\n1 1 unmap 10000 4096\n' >"$t/s.vmt"
+	$tr convert "$t/s.vmt" "$t/s.mtb" >/dev/null || fail "convert .vmt"
+	$tr stats "$t/s.vmt" | grep -q '^format      vmt$' || fail "stats of a .vmt: format"
+	h1=$($tr stats "$t/s.mtb" | awk '$1 == "hash" {print $2}')
+	h2=$("$vr" --trace "$t/s.vmt" --virt bitmap 2>/dev/null | grep -o '"trace_hash":"[0-9a-f]*"' | cut -d'"' -f4)
+	[ -n "$h1" ] && [ "$h1" = "$h2" ] || fail "converted .vmt and va_replay differ: '$h1' '$h2'"
+	$tr gen va_churn "$t/m.mtb" --ops 3000 --slots 64 --seed 5 --min-size 4096 \
+		--max-size 1073741824 >/dev/null || fail "gen va_churn with sizes"
+	h1=$($tr stats "$t/m.mtb" | awk '$1 == "hash" {print $2}')
+	h2=$("$vr" --gen mix --ops 3000 --slots 64 --seed 5 --virt bitmap 2>/dev/null |
+		grep -o '"trace_hash":"[0-9a-f]*"' | cut -d'"' -f4)
+	[ "$h1" = "$h2" ] || fail "va_churn with the mix's sizes and --gen mix differ: $h1 $h2"
+	for bad in "--max-size 0" "--min-size x" "--max-size 2000000000000"; do
+		set +e
+		# shellcheck disable=SC2086
+		err=$($tr gen va_churn "$t/x.mtb" $bad 2>&1 >/dev/null)
+		rc=$?
+		set -e
+		[ $rc -eq 2 ] && [ "$(wc -l <<<"$err")" -eq 1 ] || fail "gen $bad: exit $rc: $err"
+	done
+fi
+
 shared=${MTB_SHARED:-../shared}/traces/malloc/xz-T2.trc.xz
 if [ -f "$shared" ]; then
 	$tr stats "$shared" | grep -q '^peak_live   147944415$' || fail "shared trace stats"

@@ -1,4 +1,4 @@
-/* va_trace_test: every VA strategy of va_host_strategies but bitmap-64k replays
+/* va_trace_test: every VA strategy of va_run_strategies but bitmap-64k replays
  * every ../shared/traces/vm .vmt trace (and a short synthetic mix) in the debug
  * build with, after every op: the strategy's full invariant check; reserved_bytes
  * equal to an exact model of its rounding (btree, btree-bare, freelist and the
@@ -57,7 +57,7 @@ static void alloc_checked(const char *name, const struct va_host *vh, const stru
 	CHECK(ops->alloc(vh->st, 0, o->size, al, &a) == MM_OK, "%s: %s: op %llu: alloc of %llu "
 	      "failed", name, ops->name, (unsigned long long)i, (unsigned long long)o->size);
 	*s = (struct span){a, a + o->size};
-	bool inside = a >= VA_HOST_BASE && s->hi <= VA_HOST_BASE + WINDOW;
+	bool inside = a >= VA_RUN_BASE && s->hi <= VA_RUN_BASE + WINDOW;
 	CHECK(inside && !(a & (PAGE_SIZE - 1)) && (!al || !(a & (al - 1))),
 	      "%s: %s: bad range %#llx", name, ops->name, (unsigned long long)a);
 	CHECK(!tfind(s, tree, cmp_span), "%s: %s: op %llu: %#llx overlaps a live range", name,
@@ -81,7 +81,7 @@ static void check_step(const char *name, const struct va_host *vh, uint64_t i, u
 static void replay_checked(const char *name, const struct trace *t, const struct va_ops *ops)
 {
 	struct va_host vh;
-	CHECK(va_host_init(&vh, ops, VA_HOST_BASE, WINDOW) == MM_OK, "%s: init", ops->name);
+	CHECK(va_host_init(&vh, ops, VA_RUN_BASE, WINDOW) == MM_OK, "%s: init", ops->name);
 	struct span *sp = calloc(t->h.nids + 1, sizeof(*sp));
 	void *tree = NULL;
 	uint64_t model = 0;
@@ -114,9 +114,9 @@ static void replay_checked(const char *name, const struct trace *t, const struct
 
 static void run_all(const char *name, const struct trace *t)
 {
-	for (int i = 0; i < VA_HOST_NALL; i++)
-		if (va_host_strategies[i] != &va_bitmap_64k_ops)
-			replay_checked(name, t, va_host_strategies[i]);
+	for (int i = 0; i < VA_RUN_NALL; i++)
+		if (va_run_strategies[i] != &va_bitmap_64k_ops)
+			replay_checked(name, t, va_run_strategies[i]);
 	printf("%s: %llu ops on bitmap, btree, btree-bare, freelist, btree-best, "
 	       "btree-bare-best: ok\n", name,
 	       (unsigned long long)t->h.nops);

@@ -1,9 +1,13 @@
 /* trace.c: the trace converter and inspector (build/bin/trace; wrapper workloads/trace).
  *
  *   trace convert [--lenient] IN OUT   any supported format -> binary (.mtb, default)
- *                                      or allocrec text (OUT ending in .trc)
+ *                                      or allocrec text (OUT ending in .trc); IN named
+ *                                      *.vmt or *.vmt.xz is an address-space trace
+ *                                      (workloads/host/vmt.h: reserve/release ops, the
+ *                                      blob the guest's `vareplay` replays)
  *   trace stats [--lenient] FILE       ops, objects, threads, peak live, size histogram
  *   trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]
+ *             [--min-size B] [--max-size B]
  *                                      a synthetic workload (core/gen.h) as a trace file
  *
  * Bad input: one line "trace: FILE:LINE: problem" on stderr and exit 1; with
@@ -18,18 +22,23 @@
 #include "../host/cli_util.h"
 #include "../host/gen_host.h"
 #include "../host/trace_file.h"
+#include "../host/vmt.h"
 
 static void usage(FILE *f)
 {
 	fputs("usage: trace convert [--lenient] IN OUT\n"
 	      "       trace stats [--lenient] FILE\n"
 	      "       trace gen NAME OUT [--ops N] [--threads T] [--slots S] [--seed S]\n"
+	      "                 [--min-size B] [--max-size B]\n"
 	      "Generators: random_actions larson xmalloc threadtest alloc_test va_churn\n"
 	      "hermit64 hermit_box (seeded; default 1000000 ops, seed 1, 1 thread; hermit_box:\n"
-	      "128 threads, Hermit #1984's calloc(64) + free loop).\n"
+	      "128 threads, Hermit #1984's calloc(64) + free loop). --min-size, --max-size:\n"
+	      "the request size bounds (default: the generator's; va_churn 1073741824 is\n"
+	      "va_replay --gen mix, with --slots 1000).\n"
 	      "Formats (detected from content, any may be .xz): binary .mtb, allocrec .trc,\n"
 	      "libmtbrec.so recordings (.rec), CS:APP .rep, valgrind --trace-malloc=yes logs,\n"
-	      "Android memory_replay text (workloads/FORMATS.md).\n"
+	      "Android memory_replay text (workloads/FORMATS.md); by name, *.vmt and\n"
+	      "*.vmt.xz: address-space traces (their reservations and releases as ops).\n"
 	      "convert writes allocrec text when OUT ends in .trc, else the binary format.\n"
 	      "--lenient: skip and count bad ops (unknown op, free of a never-allocated id,\n"
 	      "absurd size) instead of failing.\n"
@@ -43,10 +52,24 @@ static bool has_suffix(const char *s, const char *suf)
 	return a >= b && !strcmp(s + a - b, suf);
 }
 
+/* The format name stats prints: .vmt inputs are not a trace_fmt (named, not detected). */
+static const char *fmt_name(const char *path, const struct trace_loaded *lt)
+{
+	return has_suffix(path, ".vmt") || has_suffix(path, ".vmt.xz") ? "vmt"
+								       : trace_fmt_name(lt->fmt);
+}
+
+/* path in any format (.vmt by name) into lt; 0, or -1 (message printed). */
 static int load(const char *path, bool lenient, struct trace_loaded *lt)
 {
 	char err[1024];
-	if (trace_load(path, lenient, lt, err, sizeof(err))) {
+	struct vmt_loaded vl;
+	bool vmt = !strcmp(fmt_name(path, lt), "vmt");
+	int rc = vmt ? vmt_load(path, lenient, &vl, err, sizeof(err))
+		     : trace_load(path, lenient, lt, err, sizeof(err));
+	if (vmt && !rc)
+		*lt = vl.tl;
+	if (rc) {
 		fprintf(stderr, "trace: %s\n", err);
 		return -1;
 	}
@@ -93,7 +116,7 @@ static void print_stats(const char *path, const struct trace_loaded *lt)
 	free(sz);
 	printf("file        %s\nformat      %s\nops         %llu\nobjects     %llu\n"
 	       "threads     %u\npeak_live   %llu\nid_slots    %u\nhash        %016llx\n",
-	       path, trace_fmt_name(lt->fmt), (unsigned long long)t->h.nops,
+	       path, fmt_name(path, lt), (unsigned long long)t->h.nops,
 	       (unsigned long long)t->h.nobjects, t->h.nthreads, (unsigned long long)t->h.peak_live,
 	       t->h.nids, (unsigned long long)t->h.payload_hash);
 	printf("by op       malloc %llu calloc %llu memalign %llu realloc %llu free %llu\n",
@@ -137,7 +160,8 @@ static int cmd_gen(const char *name, const char *out, const struct gen_params *g
 	return rc;
 }
 
-/* --ops/--threads/--slots/--seed VALUE into p; false after a one-line message. */
+/* --ops/--threads/--slots/--seed/--min-size/--max-size VALUE into p; false after a
+ * one-line message. */
 static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
 {
 	uint64_t v;
@@ -149,6 +173,10 @@ static bool gen_opt(const char *opt, const char *val, struct gen_params *p)
 		if (!cli_num("trace", opt, val, 1, UINT32_MAX, &v))
 			return false;
 		p->slots = (uint32_t)v;
+	} else if (!strcmp(opt, "--min-size") || !strcmp(opt, "--max-size")) {
+		if (!cli_num("trace", opt, val, 1, TRACE_MAX_SIZE, &v))
+			return false;
+		*(!strcmp(opt, "--min-size") ? &p->min_size : &p->max_size) = v;
 	} else if (!cli_num("trace", opt, val, 0, UINT64_MAX, &v)) {
 		return false;
 	} else {
@@ -175,7 +203,7 @@ static int parse_cli(int argc, char **argv, struct cli *c)
 		} else if (!strcmp(a, "--lenient")) {
 			c->lenient = true;
 		} else if (!strcmp(a, "--ops") || !strcmp(a, "--threads") || !strcmp(a, "--slots") ||
-			   !strcmp(a, "--seed")) {
+			   !strcmp(a, "--seed") || !strcmp(a, "--min-size") || !strcmp(a, "--max-size")) {
 			if (!gen_opt(a, i + 1 < argc ? argv[i + 1] : NULL, &c->gp))
 				return 2;
 			i++;

@@ -7,15 +7,15 @@
  *             [--check | --check-every N] [--out F.jsonl] [--build ID] [--lenient]
  *
  * Each allocator manages a Managed window of --size-tib TiB (default 64) at 64 TiB;
- * metadata frames (B+-tree nodes) come from malloc (workloads/host/va_host.h). Ops
- * run serially in trace order on CPU 0; a reservation is alloc(size, 4 KiB) and its
- * release free(addr, size). "Requested" bytes are the trace's (page-rounded) sizes,
- * "reserved" the allocator's after its own rounding, so at the peak of requested
- * bytes reserved / requested is the internal fragmentation. The peak snapshot is
- * taken the first time live requested bytes reach the trace's peak_live (none when
- * an allocation failed before: then the peak_* fields are null); the end snapshot
- * before leftovers are released. After the release every strategy must be back to
- * 0 reserved bytes (else: an error). Timing: CLOCK_MONOTONIC around the ops only.
+ * metadata frames (B+-tree nodes) come from malloc (workloads/host/va_host.h). The
+ * replay and the row's metrics are the shared core's (workloads/core/va_run.h), which
+ * the guest's `vareplay` command runs too: ops serially in trace order on CPU 0, a
+ * reservation is alloc(size, 4 KiB) and its release free(addr, size). "Requested"
+ * bytes are the trace's (page-rounded) sizes, "reserved" the allocator's after its
+ * own rounding, so at the peak of requested bytes reserved / requested is the
+ * internal fragmentation. Peak and end snapshots, the release at the end and its
+ * check: va_run.h. This tool adds the .vmt parse counts (vmt_*) and the checked
+ * mode's hooks. Timing: CLOCK_MONOTONIC around the ops only.
  *
  * Checked mode (--check, --check-every N): the strategy's full invariant walk (va_ops
  * check) after every op, or after every Nth op and the last, before the release; rows
@@ -64,19 +64,6 @@ struct workload {
 	const struct vmt_counts *vc; /* NULL for the generator */
 	uint64_t skipped;
 	uint64_t seed;
-};
-
-struct snapshot {
-	bool valid;
-	uint64_t requested, live;
-	struct va_stats s;
-};
-
-struct result {
-	uint64_t ops, allocs, frees, failed, elapsed_ns;
-	struct snapshot peak, end;
-	struct va_stats released;
-	uint64_t qc_hits, qc_misses; /* btree: allocs served / missed by its quantum caches */
 };
 
 static void usage(FILE *f)
@@ -171,19 +158,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 /* ---- replay ------------------------------------------------------------------- */
 
-static void snap(const struct va_host *vh, uint64_t requested, uint64_t live,
-		 struct snapshot *s)
-{
-	s->valid = true;
-	s->requested = requested;
-	s->live = live;
-	vh->ops->stats(vh->st, &s->s);
-}
-
-struct live_range {
-	uint64_t addr, size; /* size 0: not live (free, or its allocation failed) */
-};
-
 /* What a failed check says; formatted before the walk, so that the SIGABRT of a
  * panic inside it can write it (async-signal-safe) and exit 1. */
 static char check_line[160];
@@ -198,10 +172,11 @@ static void on_abort(int sig)
 	_exit(1);
 }
 
-/* The full invariant walk; exits 1 naming the op when it fails (i == nops: after the
- * release at the end). */
-static void check_or_die(const struct va_host *vh, uint64_t i, uint64_t nops)
+/* va_run's check hook: the full invariant walk; exits 1 naming the op when it fails
+ * (i == nops: after the release at the end). */
+static bool check_or_die(void *ctx, uint64_t i, uint64_t nops)
 {
+	const struct va_host *vh = ctx;
 	char when[48];
 	if (i < nops)
 		snprintf(when, sizeof(when), "op %llu", (unsigned long long)i);
@@ -216,93 +191,38 @@ static void check_or_die(const struct va_host *vh, uint64_t i, uint64_t nops)
 		fputs(check_line, stderr);
 		exit(1);
 	}
+	return true;
 }
 
-/* MTB_VA_MUTATE: frees the live range l twice (see the header) and forgets it. */
-static void mutate(const struct va_host *vh, struct live_range *l, uint64_t i, uint64_t *req,
-		   uint64_t *live)
+/* va_run's mutation hook (MTB_VA_MUTATE, see the header). */
+static void mutated(void *ctx, uint64_t i)
 {
+	const struct va_host *vh = ctx;
 	fprintf(stderr, "va_replay: MTB_VA_MUTATE: %s: the range of op %llu freed twice\n",
 		vh->ops->name, (unsigned long long)i);
-	vh->ops->free(vh->st, 0, l->addr, l->size);
-	vh->ops->free(vh->st, 0, l->addr, l->size);
-	*req -= l->size;
-	(*live)--;
-	l->size = 0;
 }
 
-/* Releases l (if live); returns its size. */
-static uint64_t release(const struct va_host *vh, struct live_range *l)
+static uint64_t mono_ns(void *ctx)
 {
-	uint64_t n = l->size;
-	if (n)
-		vh->ops->free(vh->st, 0, l->addr, n);
-	l->size = 0;
-	return n;
+	return cli_mono_ns();
 }
 
-/* Applies one op; req and live track the requested bytes and ranges held. */
-static void apply_op(const struct va_host *vh, const struct trace_op *o, struct live_range *l,
-		     uint64_t *req, uint64_t *live, struct result *r)
+/* Replays w on vh (checked and mutated as o says) with the shared core; leftovers are
+ * released at the end. 0, or 1 (message printed). */
+static int replay(struct va_host *vh, const struct workload *w, const struct opts *o,
+		  struct va_run_result *r)
 {
-	if (o->op == TOP_FREE || o->op == TOP_REALLOC) {
-		uint64_t n = release(vh, l);
-		*req -= n;
-		*live -= n != 0;
-		r->frees += n != 0;
-	}
-	if (o->op == TOP_FREE)
-		return;
-	uint64_t al = o->op == TOP_MEMALIGN ? 1ull << o->align_log2 : 0;
-	r->allocs++;
-	if (vh->ops->alloc(vh->st, 0, o->size, al, &l->addr) == MM_OK) {
-		l->size = o->size;
-		*req += o->size;
-		(*live)++;
-	} else {
-		r->failed++;
-	}
-}
-
-/* Replays w on vh (checked and mutated as o says); leftovers are released at the end.
- * 0, or 1 (message printed). */
-static int replay(const struct va_host *vh, const struct workload *w, const struct opts *o,
-		  struct result *r)
-{
-	const struct trace *t = &w->t;
-	struct live_range *lr = calloc(t->h.nids + 1, sizeof(*lr));
-	if (!lr) {
+	void *scratch = malloc(va_run_scratch_size(&w->t));
+	if (!scratch) {
 		die("out of memory", NULL);
 		return 1;
 	}
-	memset(r, 0, sizeof(*r));
-	uint64_t req = 0, live = 0, t0 = cli_mono_ns(), n = t->h.nops, every = o->check_every;
-	bool mutated = false;
-	for (uint64_t i = 0; i < n; i++) {
-		struct live_range *l = &lr[t->ops[i].id];
-		apply_op(vh, &t->ops[i], l, &req, &live, r);
-		if (o->mutate_at && !mutated && i + 1 >= o->mutate_at && l->size)
-			mutate(vh, l, i, &req, &live), mutated = true;
-		if (every && ((i + 1) % every == 0 || i + 1 == n))
-			check_or_die(vh, i, n);
-		if (!r->peak.valid && !r->failed && req == t->h.peak_live) {
-			uint64_t t1 = cli_mono_ns();
-			snap(vh, req, live, &r->peak);
-			t0 += cli_mono_ns() - t1; /* the snapshot is not timed */
-		}
-	}
-	r->elapsed_ns = cli_mono_ns() - t0;
-	r->ops = t->h.nops;
-	uint64_t cached;
-	if (vh->ops == &va_btree_ops || vh->ops == &va_btree_best_ops)
-		va_btree_qcache_counts(vh->st, &r->qc_hits, &r->qc_misses, &cached);
-	snap(vh, req, live, &r->end);
-	for (uint64_t id = 0; id < t->h.nids; id++)
-		release(vh, &lr[id]);
-	free(lr);
-	check_or_die(vh, n, n);
-	vh->ops->stats(vh->st, &r->released);
-	if (r->released.reserved_bytes) {
+	struct va_run_cfg c = {.ops = vh->ops, .st = vh->st, .clock = mono_ns, .ctx = vh,
+			       .check_every = o->check_every, .check = check_or_die,
+			       .mutate_at = o->mutate_at, .mutated = mutated};
+	int rc = va_run(&c, &w->t, scratch, r);
+	free(scratch);
+	if (rc) {
 		fprintf(stderr, "va_replay: %s: %llu bytes still reserved after releasing all\n",
 			vh->ops->name, (unsigned long long)r->released.reserved_bytes);
 		return 1;
@@ -311,27 +231,6 @@ static int replay(const struct va_host *vh, const struct workload *w, const stru
 }
 
 /* ---- rows --------------------------------------------------------------------- */
-
-static void snap_fields(struct json_buf *j, const char *pre, const struct snapshot *s)
-{
-	static const char *const keys[] = {"requested_bytes", "reserved_bytes", "live_ranges",
-					   "free_ranges", "largest_free", "meta_bytes"};
-	uint64_t v[6] = {s->requested, s->s.reserved_bytes, s->live, s->s.free_ranges,
-			 s->s.largest_free, s->s.meta_bytes};
-	char k[64];
-	for (int i = 0; i < 6; i++) {
-		snprintf(k, sizeof(k), "%s_%s", pre, keys[i]);
-		if (s->valid)
-			json_u64(j, k, v[i]);
-		else
-			json_null(j, k);
-	}
-	snprintf(k, sizeof(k), "%s_reserved_per_requested", pre);
-	if (s->valid && s->requested)
-		json_ppm(j, k, (int64_t)(s->s.reserved_bytes * 1000000.0 / (double)s->requested));
-	else
-		json_null(j, k);
-}
 
 static void vmt_fields(struct json_buf *j, const struct workload *w)
 {
@@ -354,34 +253,18 @@ static void vmt_fields(struct json_buf *j, const struct workload *w)
 	json_u64(j, "vmt_skipped_lines", w->skipped);
 }
 
+
 static long va_frag_row(const struct opts *o, const struct va_host *vh,
-			const struct workload *w, const struct result *r, char *buf, size_t cap)
+			const struct workload *w, const struct va_run_result *r, char *buf, size_t cap)
 {
 	struct result_prov p = {"va_frag", vh->ops->name, "-", vh->ops->name, "-", "host", 1, 1,
 				"serial", w->name, w->t.h.payload_hash, o->build, w->seed};
 	struct json_buf j;
 	json_begin(&j, buf, cap);
 	json_prov(&j, &p);
-	json_str(&j, "workload", w->vc ? "vmt" : "mix");
-	json_u64(&j, "ops", r->ops);
-	json_u64(&j, "allocs", r->allocs);
-	json_u64(&j, "frees", r->frees);
-	json_u64(&j, "failed", r->failed);
-	json_u64(&j, "va_size", r->end.s.size);
-	json_u64(&j, "granule", r->end.s.granule);
-	snap_fields(&j, "peak", &r->peak);
-	snap_fields(&j, "end", &r->end);
-	json_u64(&j, "released_free_ranges", r->released.free_ranges);
-	if (vh->ops == &va_btree_ops || vh->ops == &va_btree_best_ops)
-		json_ppm(&j, "qcache_hit_rate", (int64_t)(r->qc_hits * 1000000.0 /
-							  (double)(r->qc_hits + r->qc_misses
-									   ? r->qc_hits + r->qc_misses
-									   : 1)));
+	va_run_row_metrics(&j, w->vc ? "vmt" : "mix", r);
 	vmt_fields(&j, w);
-	if (o->check_every) /* checked: the timing includes no check, but the run is slower */
-		json_u64(&j, "check_every", o->check_every);
-	json_u64(&j, "elapsed_ns", r->elapsed_ns);
-	json_u64(&j, "ns_per_op", r->ops ? r->elapsed_ns / r->ops : 0);
+	va_run_row_tail(&j, o->check_every, r);
 	return json_end(&j);
 }
 
@@ -434,8 +317,8 @@ static int run_all(const struct opts *o, const struct va_ops *const *virts, unsi
 	for (unsigned wi = 0; wi < nw; wi++) {
 		for (unsigned vi = 0; vi < nv; vi++) {
 			struct va_host vh;
-			struct result r;
-			if (va_host_init(&vh, virts[vi], VA_HOST_BASE, o->size_tib << 40)) {
+			struct va_run_result r;
+			if (va_host_init(&vh, virts[vi], VA_RUN_BASE, o->size_tib << 40)) {
 				die("strategy init failed", virts[vi]->name);
 				return 1;
 			}
@@ -467,12 +350,12 @@ int main(int argc, char **argv)
 		return die("MTB_VA_MUTATE: not an op index", mut), 2;
 	if (o.check_every)
 		signal(SIGABRT, on_abort);
-	const struct va_ops *virts[VA_HOST_NALL];
+	const struct va_ops *virts[VA_RUN_NALL];
 	unsigned nv = 0;
-	int one = va_host_find(o.virt);
-	for (unsigned i = 0; i < VA_HOST_NALL; i++)
-		if ((i < VA_HOST_NMAIN && !strcmp(o.virt, "all")) || (int)i == one)
-			virts[nv++] = va_host_strategies[i];
+	int one = va_run_find(o.virt);
+	for (unsigned i = 0; i < VA_RUN_NALL; i++)
+		if ((i < VA_RUN_NMAIN && !strcmp(o.virt, "all")) || (int)i == one)
+			virts[nv++] = va_run_strategies[i];
 	if (!nv)
 		return die("unknown strategy (bitmap, btree, btree-bare, freelist, bitmap-64k, "
 			   "btree-best, btree-bare-best, all)",
