@@ -36,6 +36,8 @@
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
+# Rows carry the build id `git describe --always --dirty` (MTB_BUILD_ID overrides it, for a
+# copy of the tree without .git; guests must carry the same id).
 # Each case's rows land in DIR/cases/ID.jsonl (repetitions in ID.rK.jsonl, merged by
 # scripts/merge_reps.py when all are done; temp + rename), so a rerun skips finished work
 # and an interrupted one leaves no partial file. At the end DIR/rows.jsonl, DIR/rows.csv,
@@ -132,7 +134,7 @@ if [ "$guest_check" = auto ]; then
 		fi
 	fi
 fi
-build_id=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+build_id=${MTB_BUILD_ID:-$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)}
 
 # ---- the case list ------------------------------------------------------------------
 # Every step that can fail runs here, its status checked: a listing that fails stops the
