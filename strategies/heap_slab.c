@@ -30,7 +30,10 @@
  *      slab of the class empties beside it, an allocation fails (slab_reclaim) or
  *      heap_slab_flush;
  *   2. else EMPTY: kept committed, for any class of the same span, while the
- *      CPU's EMPTY slabs hold at most keep_pages pages (keep_empty_chunks * 4 MiB);
+ *      CPU's EMPTY slabs hold at most keep_pages pages (keep_empty_chunks * 4 MiB)
+ *      and only below the heap's high-water mark: before the CPU maps frames that
+ *      would raise the peak footprint, its EMPTY slabs of any span are decommitted
+ *      first (slab_before_map), so they never add to the peak;
  *   3. else decommitted: unmapped (the mmu invalidates the TLB) and its frames
  *      freed; a chunk without ACTIVE slabs is kept (up to env->keep_empty_chunks
  *      per CPU) or unmapped and its VA returned (heap_slab_chunk.c).

@@ -244,6 +244,11 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
  * moved there, or an asleep one woken); NULL if none. Walks every chunk of c:
  * out-of-memory path only. */
 struct slab *slab_find_room(struct slab_cpu *c, unsigned cls);
+/* cpu is about to map `frames` new frames: its large cache yields them first
+ * (slab_large_cache_trim), then, where the heap would rise above its peak, its
+ * EMPTY slabs of any span are decommitted (largest span first) until it would not:
+ * cached frames never raise the high-water mark. */
+void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames);
 /* Out of frames: sends remote frees, unparks and decommits cpu's EMPTY slabs and
  * unmaps its cached large objects; true if that gave anything back. */
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);

@@ -12,9 +12,13 @@
  * committed part beyond its bumped objects is under max(their bytes, 1/256 of
  * the CPU's slab pages, 256 KiB) plus a page: a class used for a few small
  * objects in a small heap costs one page, and a big heap grows in big steps
- * (each step is a map call: page-table edits, an mmap in the host engine). An emptied slab is kept EMPTY while the CPU's EMPTY
- * slabs hold at most keep_pages pages, else decommitted (unmapped, the mmu
- * invalidates the TLB, frames freed) and its slots UNUSED. A chunk with no ACTIVE
+ * (each step is a map call: page-table edits, an mmap in the host engine). An
+ * emptied slab is kept EMPTY while the CPU's EMPTY slabs hold at most keep_pages
+ * pages, else decommitted (unmapped, the mmu invalidates the TLB, frames freed)
+ * and its slots UNUSED. EMPTY slabs are a cache below the high-water mark: before
+ * the CPU maps frames (a commit, a chunk header, a large object) that would take
+ * the heap above its peak, it decommits EMPTY slabs of any span, largest span
+ * first, until it would not (slab_before_map). A chunk with no ACTIVE
  * slab is kept while the CPU keeps fewer than env->keep_empty_chunks such
  * chunks, else every mapping in it is removed and its address range returned.
  * Frame accounting: h->frames == sum over chunks (header pages + npages of each
@@ -74,7 +78,7 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
 	unsigned n;
 	if (h->env.va->alloc(h->env.va_st, cpu, SLAB_CHUNK, SLAB_CHUNK, &va) != MM_OK)
 		return NULL;
-	slab_large_cache_trim(h, cpu, SLAB_HDR_BYTES / PAGE_SIZE);
+	slab_before_map(h, cpu, SLAB_HDR_BYTES / PAGE_SIZE);
 	if (heap_back_range(&h->env, cpu, va, SLAB_HDR_BYTES, bl, 4, &n) != MM_OK) {
 		h->env.va->free(h->env.va_st, cpu, va, SLAB_CHUNK);
 		return NULL;
@@ -217,8 +221,7 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 			  need <= total,
 		  "slab: commit of a slab that has room or is full");
 	unsigned n;
-	if (c->nlcache)
-		slab_large_cache_trim(h, cpu, want - s->npages);
+	slab_before_map(h, cpu, want - s->npages);
 	for (;;) {
 		uint64_t va = slab_base(ch, s) + (uint64_t)s->npages * PAGE_SIZE;
 		if (heap_back_range(&h->env, cpu, va, (uint64_t)(want - s->npages) * PAGE_SIZE,
@@ -236,6 +239,22 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	s->limit = slab_limit(s);
 	atomic_store_rlx(&c->commits, c->commits + 1);
 	return true;
+}
+
+void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	if (c->nlcache)
+		slab_large_cache_trim(h, cpu, frames);
+	uint64_t now = atomic_load_rlx(&h->frames), peak = atomic_load_rlx(&h->peak_frames);
+	uint64_t over = now + frames > peak ? now + frames - peak : 0;
+	for (unsigned k = SLAB_MAX_SPAN; k >= 1 && over && c->empty_pages; k--)
+		while (over && c->empty[k]) {
+			struct slab *s = c->empty[k];
+			over -= MM_MIN(over, (uint64_t)s->npages);
+			slab_empty_del(c, s);
+			slab_decommit(h, cpu, slab_chunk_of(s), s);
+		}
 }
 
 bool slab_reclaim(struct slab_heap *h, unsigned cpu)
