@@ -5,10 +5,13 @@
  * (committed pages kept), k consecutive UNUSED slots in one of the first
  * SLAB_OPEN_SCAN chunks of its open list, a kept idle chunk with its EMPTY
  * slabs decommitted, a new 2 MiB chunk from the VA allocator (only its header
- * pages mapped). A slab's pages are committed on
+ * pages mapped: one, a small chunk of slots [1, SLAB_SMALL_SLOTS), while the CPU
+ * is sparse and the span fits there, else two). A full chunk going idle takes the
+ * place of a kept small one. A slab's pages are committed on
  * demand, a prefix at a time (slab_commit): the next object, or a step of as
  * many pages as the slab has (doubling) or 1/256 of the CPU's committed slab
- * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB). So a slab's
+ * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB); one page while the
+ * CPU is sparse (heap_slab.c), which ends at SLAB_SPARSE_PAGES. So a slab's
  * committed part beyond its bumped objects is under max(their bytes, 1/256 of
  * the CPU's slab pages, 256 KiB) plus a page: a class used for a few small
  * objects in a small heap costs one page, and a big heap grows in big steps
@@ -71,32 +74,36 @@ static void slab_list_push(struct slab **head, struct slab *s)
 	*head = s;
 }
 
-/* A new chunk owned by cpu, every slab slot UNUSED; NULL when out of VA or frames. */
-static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
+/* A new chunk owned by cpu, every slab slot UNUSED, for a slab of span k: a small
+ * one (one header page, slots below SLAB_SMALL_SLOTS) while cpu is sparse and k fits
+ * there; NULL when out of VA or frames. */
+static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu, unsigned k)
 {
+	struct slab_cpu *c = &h->cpu[cpu];
+	unsigned hp = c->sparse && k < SLAB_SMALL_SLOTS ? 1 : SLAB_HDR_PAGES, n;
 	uint64_t va, bl[4];
-	unsigned n;
 	if (h->env.va->alloc(h->env.va_st, cpu, SLAB_CHUNK, SLAB_CHUNK, &va) != MM_OK)
 		return NULL;
-	slab_before_map(h, cpu, SLAB_HDR_BYTES / PAGE_SIZE);
-	if (heap_back_range(&h->env, cpu, va, SLAB_HDR_BYTES, bl, 4, &n) != MM_OK) {
+	slab_before_map(h, cpu, hp);
+	if (heap_back_range(&h->env, cpu, va, (uint64_t)hp * PAGE_SIZE, bl, 4, &n) != MM_OK) {
 		h->env.va->free(h->env.va_st, cpu, va, SLAB_CHUNK);
 		return NULL;
 	}
 	struct slab_chunk *ch = (struct slab_chunk *)(uintptr_t)va;
-	mm_zero(ch, sizeof(*ch));
+	mm_zero(ch, MM_MIN(sizeof(*ch), (size_t)hp * PAGE_SIZE)); /* every descriptor: page 0 */
 	ch->magic = SLAB_MAGIC;
 	ch->owner = cpu;
-	ch->unused = ~1u; /* slot 0 holds this header */
-	ch->nhdr = n;
+	ch->unused = slab_chunk_slots(hp); /* slot 0 holds this header */
+	ch->nhdr = (uint16_t)n;
+	ch->hdr_pages = (uint16_t)hp;
 	for (unsigned i = 0; i < n; i++)
 		ch->hdr_blocks[i] = bl[i];
-	struct slab_cpu *c = &h->cpu[cpu];
 	chunk_list_push(&c->chunks, ch, false);
 	chunk_list_push(&c->open, ch, true);
 	ch->in_open = 1;
 	atomic_store_rlx(&c->nchunks, c->nchunks + 1);
-	slab_count_frames(h, (int64_t)(SLAB_HDR_BYTES / PAGE_SIZE));
+	atomic_store_rlx(&c->hdr_pages, c->hdr_pages + hp);
+	slab_count_frames(h, (int64_t)hp);
 	__atomic_add_fetch(&h->va_bytes, SLAB_CHUNK, __ATOMIC_RELAXED);
 	return ch;
 }
@@ -162,19 +169,38 @@ static void chunk_release(struct slab_heap *h, struct slab_cpu *c, struct slab_c
 	atomic_store_rlx(&c->nchunks, c->nchunks - 1);
 	chunk_drop_empty(h, c, ch);
 	uint64_t bl[4], va = (uint64_t)(uintptr_t)ch;
-	unsigned n = ch->nhdr;
+	unsigned n = ch->nhdr, hp = ch->hdr_pages;
 	for (unsigned i = 0; i < n; i++)
 		bl[i] = ch->hdr_blocks[i];
-	heap_unback_range(&h->env, cpu, va, SLAB_HDR_BYTES, bl, n);
+	atomic_store_rlx(&c->hdr_pages, c->hdr_pages - hp);
+	heap_unback_range(&h->env, cpu, va, (uint64_t)hp * PAGE_SIZE, bl, n);
 	h->env.va->free(h->env.va_st, cpu, va, SLAB_CHUNK);
-	slab_count_frames(h, -(int64_t)(SLAB_HDR_BYTES / PAGE_SIZE));
+	slab_count_frames(h, -(int64_t)hp);
 	__atomic_sub_fetch(&h->va_bytes, SLAB_CHUNK, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&h->chunks_returned, 1, __ATOMIC_RELAXED);
 }
 
-/* ch has no ACTIVE slab left: keep it or give it back (the policy). */
+/* A small chunk c keeps idle, or NULL. */
+static struct slab_chunk *chunk_kept_small(struct slab_cpu *c)
+{
+	for (struct slab_chunk *ch = c->chunks; ch; ch = ch->next)
+		if (ch->kept_empty && ch->hdr_pages < SLAB_HDR_PAGES)
+			return ch;
+	return NULL;
+}
+
+/* ch has no ACTIVE slab left: keep it or give it back (the policy). A full chunk
+ * takes the place of a kept small one (which cannot hold every span: kept, it
+ * would send such slabs to a new chunk, released when they empty). */
 static void chunk_idle(struct slab_heap *h, struct slab_cpu *c, struct slab_chunk *ch)
 {
+	struct slab_chunk *sm;
+	if (c->nempty_chunks >= h->env.keep_empty_chunks && ch->hdr_pages == SLAB_HDR_PAGES &&
+	    c->nempty_chunks && (sm = chunk_kept_small(c))) {
+		sm->kept_empty = 0;
+		c->nempty_chunks--;
+		chunk_release(h, c, sm);
+	}
 	if (c->nempty_chunks < h->env.keep_empty_chunks) {
 		ch->kept_empty = 1;
 		c->nempty_chunks++;
@@ -210,7 +236,7 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 			PAGE_SIZE;
 	struct slab_cpu *c = &h->cpu[cpu];
 	uint64_t adapt = MM_MAX(c->slab_pages >> SLAB_COMMIT_SHIFT, (uint64_t)s->npages);
-	uint32_t step = 1u << mm_log2_floor(MM_MIN(MM_MAX(adapt, (uint64_t)1), SLAB_COMMIT_MAX));
+	uint32_t step = c->sparse ? 1u : 1u << mm_log2_floor(MM_MIN(MM_MAX(adapt, (uint64_t)1), SLAB_COMMIT_MAX));
 	uint32_t want = MM_MIN(MM_MAX(need, s->npages + step), total);
 	/* A power of two is one frame block, one map call: round up to one when that
 	 * adds at most a quarter. */
@@ -237,6 +263,8 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	s->nblocks = (uint16_t)(s->nblocks + n);
 	s->npages = (uint16_t)want;
 	s->limit = slab_limit(s);
+	if (c->sparse && c->slab_pages >= SLAB_SPARSE_PAGES)
+		slab_sparse_end(c);
 	atomic_store_rlx(&c->commits, c->commits + 1);
 	return true;
 }
@@ -320,7 +348,7 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 	if (!i && (ch = chunk_reuse_idle(h, cpu)) && !(i = chunk_find_run(ch, k)) && !ch->live)
 		chunk_idle(h, c, ch); /* a nested call took its slots: keep it idle again */
 	if (!i) {
-		if (!(ch = chunk_new(h, cpu)))
+		if (!(ch = chunk_new(h, cpu, k)))
 			return NULL;
 		i = chunk_find_run(ch, k);
 		MM_ASSERT(i, "slab: a new chunk without a run of free slots");

@@ -5,10 +5,24 @@
  *   then as many bytes of a class of another span: the EMPTY slabs are decommitted
  *   before the heap maps frames above its high-water mark, so the peak stays what
  *   the live objects needed.
+ * - Sparse start: a fresh CPU puts requests up to 1024 B in the power-of-two
+ *   classes and commits a page at a time, so one object of every size from 16 to
+ *   1024 B costs its classes' pages and one header page, not a page per class;
+ *   xmalloc's pattern (100 objects of 16..256 B made and freed in rounds) stays
+ *   under frag4 2 (it was 3.58).
+ * - The switch: at SLAB_SPARSE_PAGES committed pages the CPU takes the fine
+ *   classes and full chunks, while objects it allocated sparse are freed remotely
+ *   by another CPU before and after the switch; with keep 0 every frame goes back.
+ * - Small chunks: a sparse CPU's chunks map one header page and offer slots
+ *   1..SLAB_SMALL_SLOTS-1; a span that does not fit takes a full chunk; a full chunk
+ *   going idle takes the place of a kept small one, so alloc/free pairs of such a
+ *   span do not take and release a chunk each.
+ * MTB_SEED reproduces the random sizes.
  */
 #include "testlib.h"
 
 #include "slab_testutil.h"
+#include "../../workloads/core/gen.h"
 
 /* 20 slabs of 8 KiB objects (span 1, 16 pages each) filled and freed (one 64 B object
  * keeps their chunk live, so they stay EMPTY), then the same bytes in 16 KiB objects
@@ -44,14 +58,169 @@ static void test_empty_peak(struct slt *t)
 	slt_flush_all(t);
 }
 
+/* Pages a slab of n objects of size bytes commits a page at a time. */
+static uint64_t pages_for(uint64_t n, uint64_t size)
+{
+	return (n * size + PAGE_SIZE - 1) / PAGE_SIZE;
+}
+
+static void test_sparse_classes(struct slt *t)
+{
+	slt_fresh(t, 1);
+	CHECK(t->c->sparse, "a fresh CPU is not sparse");
+	uint64_t n[SLAB_NCLASSES] = {0};
+	unsigned k = 0;
+	for (size_t size = 16; size <= 1024; size += 16, k++) {
+		CHECK((t->p[k] = slt_alloc(t, 0, size)), "alloc %zu", size);
+		struct slab *s = slt_slab_at(t->p[k]);
+		CHECK(MM_IS_POW2(s->size) && s->size >= size && s->size < 2 * size,
+		      "sparse: %zu B in a class of %u B", size, s->size);
+		n[s->cls]++;
+	}
+	uint64_t want = 1, classes = 0; /* the small chunk's header page */
+	for (unsigned c = 0; c < SLAB_NCLASSES; c++)
+		if (n[c]) {
+			want += pages_for(n[c], slab_class_size(c));
+			classes++;
+		}
+	printf("  sparse classes: %u sizes in %llu classes, %llu frames (%llu expected)\n", k,
+	       (unsigned long long)classes, (unsigned long long)slt_frames(t),
+	       (unsigned long long)want);
+	CHECK(classes == 7 && slt_frames(t) == want && t->c->hdr_pages == 1,
+	      "sparse: %llu frames in %llu classes", (unsigned long long)slt_frames(t),
+	      (unsigned long long)classes);
+	for (unsigned i = 0; i < k; i++)
+		slt_free(t, 0, t->p[i], 16 + 16 * (size_t)i);
+}
+
+/* The xmalloc generator's trace as the sweeps make it (2 threads, 1,000,000 ops,
+ * seed 1), replayed serially on one CPU as mtb_host --mode serial does: frag4 (peak
+ * footprint / peak live - 1) below 2. */
+static void test_xmalloc_frag(struct slt *t)
+{
+	slt_fresh(t, 1);
+	struct gen_params gp = {.seed = 1, .nthreads = 2, .nops = 1000000};
+	struct trace_op *ops = malloc(gp.nops * sizeof(*ops));
+	uint64_t *scratch = malloc(gen_scratch_words(GEN_XMALLOC, &gp) * sizeof(uint64_t));
+	struct trace tr;
+	CHECK(ops && scratch && gen_run(GEN_XMALLOC, &gp, ops, scratch, &tr) == 0, "xmalloc trace");
+	void **obj = calloc(tr.h.nids, sizeof(*obj));
+	uint64_t *size = calloc(tr.h.nids, sizeof(*size));
+	CHECK(obj && size, "calloc");
+	for (uint64_t i = 0; i < tr.h.nops; i++) {
+		const struct trace_op *op = &tr.ops[i];
+		if (op->op == TOP_FREE) {
+			t->fx.hops->free(t->fx.heap_st, 0, obj[op->id], size[op->id], 16);
+		} else {
+			CHECK(op->op == TOP_ALLOC, "xmalloc: op %u", op->op);
+			obj[op->id] = t->fx.hops->alloc(t->fx.heap_st, 0, op->size, 16);
+			size[op->id] = op->size;
+			CHECK(obj[op->id], "alloc");
+		}
+		if (i % 4096 == 0)
+			slt_check(t);
+	}
+	double frag4 = (double)(slt_peak_frames(t) * PAGE_SIZE) / (double)tr.h.peak_live - 1;
+	printf("  xmalloc on one CPU: peak live %llu, peak footprint %llu: frag4 %.3f\n",
+	       (unsigned long long)tr.h.peak_live,
+	       (unsigned long long)(slt_peak_frames(t) * PAGE_SIZE), frag4);
+	CHECK(slt_peak_frames(t) * PAGE_SIZE < 3 * tr.h.peak_live,
+	      "xmalloc: frag4 %.3f, not below 2", frag4);
+	free(obj);
+	free(size);
+	free(ops);
+	free(scratch);
+}
+
+/* CPU 1 frees objects CPU 0 allocated sparse, half before CPU 0 leaves sparse mode
+ * (in messages it drains later) and half after. keep 0: nothing stays. */
+static void test_sparse_end(struct slt *t, struct rng *r)
+{
+	slt_fresh(t, 0);
+	unsigned n = 60, m = 0;
+	size_t sz[60];
+	for (unsigned i = 0; i < n; i++) {
+		sz[i] = 8 + rng_below(r, 1017);
+		CHECK((t->p[i] = slt_alloc(t, 0, sz[i])), "alloc");
+	}
+	CHECK(t->c->sparse, "%u objects took the CPU out of sparse mode", n);
+	for (unsigned i = 0; i < n; i += 2)
+		slt_free(t, 1, t->p[i], sz[i]);
+	while (t->c->sparse) { /* 64 B objects until the CPU leaves the mode */
+		CHECK(n + m < SLT_MAX_OBJS && t->c->slab_pages < SLAB_SPARSE_PAGES,
+		      "sparse past %u pages", SLAB_SPARSE_PAGES);
+		CHECK((t->p[n + m++] = slt_alloc(t, 0, 64)), "alloc 64");
+	}
+	CHECK(t->c->slab_pages >= SLAB_SPARSE_PAGES &&
+		  t->c->slab_pages < SLAB_SPARSE_PAGES + SLAB_SLOT_PAGES,
+	      "left sparse mode at %llu pages", (unsigned long long)t->c->slab_pages);
+	void *q = slt_alloc(t, 0, 48);
+	CHECK(q && slt_slab_at(q)->size == 48, "after the switch 48 B is not in the 48 B class");
+	for (unsigned i = 1; i < n; i += 2)
+		slt_free(t, 1, t->p[i], sz[i]);
+	slt_flush_all(t);
+	for (unsigned i = 0; i < m; i++)
+		slt_free(t, 0, t->p[n + i], 64);
+	slt_free(t, 0, q, 48);
+	slt_flush_all(t);
+	printf("  sparse end: left at %u objects of 64 B, remote frees before and after: "
+	       "%llu frames left\n",
+	       m, (unsigned long long)slt_frames(t));
+	CHECK(slt_frames(t) == 0, "keep 0: %llu frames stayed", (unsigned long long)slt_frames(t));
+}
+
+/* One object of each of 14 span-1 classes on a sparse CPU: two small chunks; freed
+ * and flushed, one of them is kept idle. Then alloc/free pairs of 128 KiB (span 16,
+ * too big for a small chunk) take a full chunk, which must take the kept small
+ * one's place, not be taken and released on every pair. */
+static void test_small_chunks(struct slt *t)
+{
+	slt_fresh(t, 1);
+	static const size_t sizes[] = {16,   32,   64,	 128,  256,  512,  1024,
+				       1280, 1536, 1792, 2048, 2560, 3072, 3584};
+	unsigned n = sizeof(sizes) / sizeof(sizes[0]);
+	for (unsigned i = 0; i < n; i++)
+		CHECK((t->p[i] = slt_alloc(t, 0, sizes[i])), "alloc %zu", sizes[i]);
+	struct slab_chunk *a = slab_chunk_of(t->p[0]), *b = slab_chunk_of(t->p[n - 1]);
+	CHECK(t->c->sparse && t->c->nchunks == 2 && a != b && a->hdr_pages == 1 &&
+		  b->hdr_pages == 1 && slab_chunk_of(t->p[n - 2]) == a,
+	      "14 span-1 slabs of a sparse CPU: not 13 in one small chunk and 1 in another");
+	for (unsigned i = 0; i < n; i++)
+		slt_free(t, 0, t->p[i], sizes[i]);
+	slt_flush_all(t);
+	CHECK(t->c->nchunks == 1 && t->c->nempty_chunks == 1 && t->c->hdr_pages == 1,
+	      "flushed: not one small chunk kept idle");
+	uint64_t returned = t->h->chunks_returned;
+	size_t big = 128u << 10;
+	CHECK(slab_class_span(slab_class_of(big, 16)) >= SLAB_SMALL_SLOTS, "128 KiB span");
+	for (int i = 0; i < 50; i++) {
+		void *p = slt_alloc(t, 0, big);
+		CHECK(p && slab_chunk_of(p)->hdr_pages == SLAB_HDR_PAGES,
+		      "a big span in a small chunk");
+		slt_free(t, 0, p, big);
+	}
+	printf("  small chunks: 13 slots, then a new one; 50 pairs of 128 KiB: %llu chunks "
+	       "returned\n",
+	       (unsigned long long)(t->h->chunks_returned - returned));
+	CHECK(t->h->chunks_returned <= returned + 1 && t->c->nchunks == 1 &&
+		  t->c->hdr_pages == SLAB_HDR_PAGES,
+	      "pairs of a big span took and released chunks: %llu returned",
+	      (unsigned long long)(t->h->chunks_returned - returned));
+}
+
 int main(void)
 {
+	struct rng r = {test_seed("heap_slab_fp_test", 5)};
 	struct slt *t = calloc(1, sizeof(*t));
 	CHECK(t, "calloc");
 	int rc = heap_fixture_init(&t->fx, &test_frame_simple_ops, &test_va_simple_ops,
 				   &heap_slab_ops, 2, 128ull << 20, 4ull << 30, 0, 1);
 	CHECK(rc == 0, "fixture: %d", rc);
 	test_empty_peak(t);
+	test_sparse_classes(t);
+	test_xmalloc_frag(t);
+	test_sparse_end(t, &r);
+	test_small_chunks(t);
 	heap_fixture_fini(&t->fx);
 	free(t);
 	printf("heap_slab_fp_test: ok\n");

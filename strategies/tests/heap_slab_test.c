@@ -121,7 +121,7 @@ static void test_hysteresis(struct slt *t)
 		       (unsigned long long)t->maps);
 		if (keep)
 			CHECK(refills == 1 && commits == 1 && t->maps == 2 &&
-				      slt_frames(t) == SLAB_HDR_BYTES / PAGE_SIZE + 1,
+				      slt_frames(t) == t->c->hdr_pages + 1,
 			      "keep 1: alloc/free pairs left the fast paths");
 		else
 			CHECK(refills == 1000 && slt_frames(t) == 0, "keep 0: a slab stayed");
@@ -162,18 +162,26 @@ static void test_hysteresis(struct slt *t)
 static void test_commit(struct slt *t)
 {
 	slt_fresh(t, 1);
-	uint64_t hdr = SLAB_HDR_BYTES / PAGE_SIZE;
-	unsigned cap = SLAB_SLOT / 64;
-	for (unsigned i = 0; i < cap; i++) {
-		CHECK((t->p[i] = slt_alloc(t, 0, 64)), "alloc");
-		if (i == 0)
-			CHECK(slt_frames(t) == hdr + 1, "a fresh slab committed %llu pages, not 1",
-			      (unsigned long long)(slt_frames(t) - hdr));
-	}
-	struct slab *s = slt_slab_at(t->p[0]);
-	CHECK(s->npages == SLAB_SLOT_PAGES && t->c->commits == 5 && slt_frames(t) == hdr + 16,
-	      "filling a slab: %u pages in %llu commits (1, 1, 2, 4, 8 expected)", s->npages,
+	/* A sparse CPU commits a page at a time (heap_slab_fp_test): two slabs of 128 B
+	 * objects, SLAB_SPARSE_PAGES pages, take it out of that mode. */
+	unsigned n128 = 2 * (SLAB_SLOT / 128), cap = SLAB_SLOT / 256, o = n128 + cap;
+	for (unsigned i = 0; i < n128; i++)
+		CHECK((t->p[i] = slt_alloc(t, 0, 128)), "alloc 128");
+	CHECK(!t->c->sparse && t->c->commits == SLAB_SPARSE_PAGES,
+	      "%u pages in %llu commits: still sparse", SLAB_SPARSE_PAGES,
 	      (unsigned long long)t->c->commits);
+	uint64_t base = slt_frames(t), commits = t->c->commits;
+	for (unsigned i = 0; i < cap; i++) {
+		CHECK((t->p[n128 + i] = slt_alloc(t, 0, 256)), "alloc");
+		if (i == 0)
+			CHECK(slt_frames(t) == base + 1, "a fresh slab committed %llu pages, not 1",
+			      (unsigned long long)(slt_frames(t) - base));
+	}
+	struct slab *s = slt_slab_at(t->p[n128]);
+	CHECK(s->npages == SLAB_SLOT_PAGES && t->c->commits - commits == 5 &&
+		      slt_frames(t) == base + 16,
+	      "filling a slab: %u pages in %llu commits (1, 1, 2, 4, 8 expected)", s->npages,
+	      (unsigned long long)(t->c->commits - commits));
 	/* A 160 KiB class (span 20, 8 objects): each object commits its own pages, and
 	 * never more than the 64 KiB step past it. */
 	size_t big = 160u << 10;
@@ -181,14 +189,14 @@ static void test_commit(struct slt *t)
 	CHECK(slab_class_size(cls) == big && slab_class_span(cls) == 20, "160 KiB class");
 	uint64_t before = slt_frames(t);
 	for (unsigned i = 0; i < 8; i++) {
-		CHECK((t->p[cap + i] = slt_alloc(t, 0, big)), "alloc 160 KiB");
+		CHECK((t->p[o + i] = slt_alloc(t, 0, big)), "alloc 160 KiB");
 		uint64_t got = slt_frames(t) - before, need = (i + 1) * (big / PAGE_SIZE);
 		CHECK(got >= need && got <= need + SLAB_COMMIT_MAX,
 		      "%u objects of 160 KiB: %llu pages committed", i + 1, (unsigned long long)got);
 	}
-	CHECK(slt_slab_at(t->p[cap]) == slt_slab_at(t->p[cap + 7]), "8 objects of 160 KiB in two slabs");
-	for (unsigned i = 0; i < cap + 8; i++)
-		slt_free(t, 0, t->p[i], i < cap ? 64 : big);
+	CHECK(slt_slab_at(t->p[o]) == slt_slab_at(t->p[o + 7]), "8 objects of 160 KiB in two slabs");
+	for (unsigned i = 0; i < o + 8; i++)
+		slt_free(t, 0, t->p[i], i < n128 ? 128 : i < o ? 256 : big);
 	/* EMPTY slabs keep at most keep_pages committed pages: fill 80 slabs of 8 KiB
 	 * objects (16 pages each, 31 slabs a chunk), free all but the first slab of
 	 * each chunk (so no chunk goes idle and takes its EMPTY slabs along). */
@@ -235,7 +243,7 @@ static void test_large(struct slt *t)
 	      "a large miss kept the cache: %llu frames", (unsigned long long)slt_frames(t));
 	slt_free(t, 0, q, 2u << 20);
 	void *small = slt_alloc(t, 0, 64);
-	CHECK(small && t->c->nlcache == 0 && slt_frames(t) == SLAB_HDR_BYTES / PAGE_SIZE + 1,
+	CHECK(small && t->c->nlcache == 0 && slt_frames(t) == t->c->hdr_pages + 1,
 	      "a slab commit kept the cache: %llu frames", (unsigned long long)slt_frames(t));
 	slt_free(t, 0, small, 64);
 	/* Out of frames: the cache goes before an allocation fails. */
@@ -370,6 +378,7 @@ static void test_remote(struct slt *t)
 static void test_idle_chunk(struct slt *t)
 {
 	slt_fresh(t, 1);
+	slab_sparse_end(t->c); /* full chunks from the start (small ones: heap_slab_fp_test) */
 	unsigned c2 = slab_class_of(16u << 10, 16), c4 = slab_class_of(32u << 10, 16);
 	CHECK(slab_class_span(c2) == 2 && slab_class_span(c4) == 4, "spans of 16 and 32 KiB");
 	unsigned n = (SLAB_MAX_SPAN / 2) * (2 * SLAB_SLOT / (16u << 10));
