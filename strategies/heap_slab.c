@@ -205,9 +205,11 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 }
 
 /* Slow path (kept out of line so the fast path saves no registers): frees sent
- * home may give the head slab room; else it commits more pages; else a new or
- * EMPTY slab; else (out of frames) any slab of the class that has room, so
- * sleeping and lazy commit never turn an allocation into a failure. */
+ * home may give the head slab room; else it commits more pages, unless an EMPTY
+ * slab of the class's span holds committed pages already (no map call, no new
+ * frames); else a new or EMPTY slab; else (out of frames) any slab of the class
+ * that has room, so sleeping and lazy commit never turn an allocation into a
+ * failure. */
 static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
 							  unsigned cls)
 {
@@ -215,7 +217,7 @@ static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, un
 	atomic_store_rlx(&c->refills, c->refills + 1);
 	slab_remote_drain(h, cpu);
 	struct slab *s = c->avail[cls];
-	if (s && (slab_room(s) || slab_commit(h, cpu, s)))
+	if (s && (slab_room(s) || (!c->empty[slab_class_span(cls)] && slab_commit(h, cpu, s))))
 		return slab_take(c, s);
 	if ((s = slab_get(h, cpu, cls))) {
 		slab_list_push(&c->avail[cls], s);

@@ -31,7 +31,8 @@
 #define SLAB_MIN_CAP	8u	       /* objects per slab, where 31 slots allow */
 #define SLAB_LARGE	SLAB_NCLASSES  /* class number of a large object */
 #define SLAB_COMMIT_MAX 64u	       /* pages a commit step adds at most (unless one object needs more) */
-#define SLAB_COMMIT_SHIFT 8u	       /* ... and at least 1/256 of the CPU's committed slab pages */
+#define SLAB_COMMIT_SHIFT 9u	       /* ... and at least 1/512 of the CPU's committed slab pages */
+#define SLAB_COMMIT_BIG (32u << 10)    /* objects this big commit one at a time */
 #define SLAB_SPARSE_PAGES 32u	       /* a CPU uses the sparse classes until its slabs commit this many pages */
 #define SLAB_PARK_SPAN	1u	       /* a class's last slab stays when it empties: span <= this */
 #define SLAB_BATCH	32u	       /* remote frees per message */
@@ -256,7 +257,8 @@ struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
  * of max(npages, slab_pages >> SLAB_COMMIT_SHIFT, 1) pages capped at
  * SLAB_COMMIT_MAX, rounded up to a power of two pages (one frame block, one map
  * call) where the slab has them, at most the rest of its objects; just the next
- * object when frames are short. false when out of frames (nothing changed). */
+ * object when frames are short, cpu is sparse or objects are SLAB_COMMIT_BIG or
+ * more. false when out of frames (nothing changed). */
 bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s);
 /* Slab s (off avail) has no object out: keep it EMPTY (while cpu's EMPTY slabs
  * hold at most keep_pages committed pages) or decommit it and free its slots,

@@ -9,11 +9,14 @@
  * is sparse and the span fits there, else two). A full chunk going idle takes the
  * place of a kept small one. A slab's pages are committed on
  * demand, a prefix at a time (slab_commit): the next object, or a step of as
- * many pages as the slab has (doubling) or 1/256 of the CPU's committed slab
- * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB); one page while the
- * CPU is sparse (heap_slab.c), which ends at SLAB_SPARSE_PAGES. So a slab's
- * committed part beyond its bumped objects is under max(their bytes, 1/256 of
- * the CPU's slab pages, 256 KiB) plus a page: a class used for a few small
+ * many pages as the slab has (doubling) or 1/512 of the CPU's committed slab
+ * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB); only the next
+ * object while the CPU is sparse (heap_slab.c; a page at a time for small
+ * objects) and for objects of SLAB_COMMIT_BIG (32 KiB) or more, which are 8 pages
+ * a map call already (a step past such an object was up to 256 KiB committed and
+ * unused per slab: 0.45 MiB of gs-render's 21 MiB peak). So a slab's committed
+ * part beyond its bumped objects is under max(their bytes, 1/512 of the CPU's
+ * slab pages, 256 KiB) plus a page: a class used for a few small
  * objects in a small heap costs one page, and a big heap grows in big steps
  * (each step is a map call: page-table edits, an mmap in the host engine). An
  * emptied slab is kept EMPTY while the CPU's EMPTY slabs hold at most keep_pages
@@ -228,24 +231,34 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	}
 }
 
-bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
+/* Pages slab s of c should have committed after its next commit (need: up to its
+ * next object). */
+static uint32_t slab_commit_want(const struct slab_cpu *c, const struct slab *s, uint32_t need)
 {
-	struct slab_chunk *ch = slab_chunk_of(s);
 	uint32_t total = (uint32_t)(MM_ALIGN_UP((uint64_t)s->cap * s->size, PAGE_SIZE) / PAGE_SIZE);
-	uint32_t need = (uint32_t)MM_ALIGN_UP(((uint64_t)s->bump + 1) * s->size, PAGE_SIZE) /
-			PAGE_SIZE;
-	struct slab_cpu *c = &h->cpu[cpu];
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->bump == s->limit && s->bump < s->cap &&
+			  need <= total,
+		  "slab: commit of a slab that has room or is full");
+	if (c->sparse || s->size >= SLAB_COMMIT_BIG)
+		return need;
 	uint64_t adapt = MM_MAX(c->slab_pages >> SLAB_COMMIT_SHIFT, (uint64_t)s->npages);
-	uint32_t step = c->sparse ? 1u : 1u << mm_log2_floor(MM_MIN(MM_MAX(adapt, (uint64_t)1), SLAB_COMMIT_MAX));
+	uint32_t step = 1u << mm_log2_floor(MM_MIN(MM_MAX(adapt, (uint64_t)1), SLAB_COMMIT_MAX));
 	uint32_t want = MM_MIN(MM_MAX(need, s->npages + step), total);
 	/* A power of two is one frame block, one map call: round up to one when that
 	 * adds at most a quarter. */
 	uint32_t delta = want - s->npages, pow2 = 1u << mm_log2_ceil(delta);
 	if (s->npages + pow2 <= total && pow2 - delta <= delta / 4)
 		want = s->npages + pow2;
-	MM_ASSERT(s->state == SLAB_ACTIVE && s->bump == s->limit && s->bump < s->cap &&
-			  need <= total,
-		  "slab: commit of a slab that has room or is full");
+	return want;
+}
+
+bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
+{
+	struct slab_chunk *ch = slab_chunk_of(s);
+	uint32_t need = (uint32_t)MM_ALIGN_UP(((uint64_t)s->bump + 1) * s->size, PAGE_SIZE) /
+			PAGE_SIZE;
+	struct slab_cpu *c = &h->cpu[cpu];
+	uint32_t want = slab_commit_want(c, s, need);
 	unsigned n;
 	slab_before_map(h, cpu, want - s->npages);
 	for (;;) {

@@ -17,6 +17,8 @@
  *   1..SLAB_SMALL_SLOTS-1; a span that does not fit takes a full chunk; a full chunk
  *   going idle takes the place of a kept small one, so alloc/free pairs of such a
  *   span do not take and release a chunk each.
+ * - Commits: an EMPTY slab of the span is taken before the head slab commits more
+ *   (no map call); a fresh slab in a 16 MiB CPU heap commits at most 1/512 of it.
  * MTB_SEED reproduces the random sizes.
  */
 #include "testlib.h"
@@ -208,6 +210,51 @@ static void test_small_chunks(struct slt *t)
 	      (unsigned long long)(t->h->chunks_returned - returned));
 }
 
+/* Slab A1 (64 B) has used its one committed page; an EMPTY slab B1 of the same
+ * span (8 KiB objects, emptied beside another slab of its class) holds pages: the
+ * next 64 B object comes from B1, with no map call. */
+static void test_empty_before_commit(struct slt *t)
+{
+	slt_fresh(t, 1);
+	slab_sparse_end(t->c); /* the fine classes and commit steps from the start */
+	CHECK((t->p[0] = slt_alloc(t, 0, 64)), "alloc 64");
+	struct slab *a1 = slt_slab_at(t->p[0]);
+	CHECK(a1->npages == 1, "a fresh slab committed %u pages", a1->npages);
+	for (unsigned i = 0; i < 9; i++)
+		CHECK((t->p[100 + i] = slt_alloc(t, 0, 8192)), "alloc 8 KiB");
+	struct slab *b1 = slt_slab_at(t->p[100]);
+	CHECK(slab_class_span(b1->cls) == 1 && slt_slab_at(t->p[108]) != b1, "two 8 KiB slabs");
+	for (unsigned i = 0; i < 8; i++)
+		slt_free(t, 0, t->p[100 + i], 8192);
+	CHECK(b1->state == SLAB_EMPTY && t->c->empty[1] == b1, "the 8 KiB slab is not EMPTY");
+	for (unsigned i = 1; i < PAGE_SIZE / 64; i++)
+		CHECK((t->p[i] = slt_alloc(t, 0, 64)) && slt_slab_at(t->p[i]) == a1, "alloc 64");
+	uint64_t maps = t->maps;
+	void *q = slt_alloc(t, 0, 64);
+	printf("  EMPTY before commit: the 65th object of 64 B in %s, %llu map calls\n",
+	       q && slt_slab_at(q) == b1 ? "the EMPTY slab" : "a commit",
+	       (unsigned long long)(t->maps - maps));
+	CHECK(q && slt_slab_at(q) == b1 && t->maps == maps && a1->npages == 1,
+	      "a commit while an EMPTY slab of the span held pages");
+}
+
+/* 2048 objects of 8 KiB (16 MiB) on one CPU, then a fresh 64 B slab: its first
+ * commit is at most max(1, slab pages / 512) pages. */
+static void test_commit_step(struct slt *t)
+{
+	slt_fresh(t, 1);
+	for (unsigned i = 0; i < SLT_MAX_OBJS; i++)
+		CHECK((t->p[i] = t->fx.hops->alloc(t->fx.heap_st, 0, 8192, 16)), "alloc 8 KiB");
+	slt_check(t);
+	uint64_t pages = t->c->slab_pages, before = slt_frames(t);
+	void *q = slt_alloc(t, 0, 64);
+	uint64_t got = slt_frames(t) - before, bound = MM_MAX(pages >> 9, (uint64_t)1);
+	printf("  commit step: a fresh slab in a CPU of %llu slab pages committed %llu (at most "
+	       "%llu)\n",
+	       (unsigned long long)pages, (unsigned long long)got, (unsigned long long)bound);
+	CHECK(q && got <= bound, "a fresh slab committed %llu pages", (unsigned long long)got);
+}
+
 int main(void)
 {
 	struct rng r = {test_seed("heap_slab_fp_test", 5)};
@@ -221,6 +268,8 @@ int main(void)
 	test_xmalloc_frag(t);
 	test_sparse_end(t, &r);
 	test_small_chunks(t);
+	test_empty_before_commit(t);
+	test_commit_step(t);
 	heap_fixture_fini(&t->fx);
 	free(t);
 	printf("heap_slab_fp_test: ok\n");
