@@ -31,9 +31,9 @@
 #define SLAB_MIN_CAP	8u	       /* objects per slab, where 31 slots allow */
 #define SLAB_LARGE	SLAB_NCLASSES  /* class number of a large object */
 #define SLAB_COMMIT_MAX 64u	       /* pages a commit step adds at most (unless one object needs more) */
-#define SLAB_COMMIT_SHIFT 9u	       /* ... and at least 1/512 of the CPU's committed slab pages */
+#define SLAB_COMMIT_SHIFT 9u	       /* ... and at least 1/512 of the CPU's slab pages */
 #define SLAB_COMMIT_BIG (32u << 10)    /* objects this big commit one at a time */
-#define SLAB_SPARSE_PAGES 32u	       /* a CPU uses the sparse classes until its slabs commit this many pages */
+#define SLAB_SPARSE_PAGES 32u	       /* a CPU is sparse until its slabs commit this many */
 #define SLAB_PARK_SPAN	1u	       /* a class's last slab stays when it empties: span <= this */
 #define SLAB_BATCH	32u	       /* remote frees per message */
 #define SLAB_BATCH_BYTES (64u << 10)   /* ... or this many requested bytes, whichever first */
@@ -135,7 +135,7 @@ _Static_assert(sizeof(struct slab_msg) == 512, "slab_msg: eight cache lines");
 
 /* Everything but inbox is touched by the owner CPU only (stats read relaxed). */
 struct slab_cpu {
-	uint8_t small_class[65];	/* class by (size + 15) / 16: slab_sparse_class, then slab_small_class */
+	uint8_t small_class[65];	/* class by (size + 15) / 16: sparse table, then fine */
 	uint8_t sparse;			/* small_class is slab_sparse_class */
 	struct slab *avail[SLAB_NCLASSES];
 	struct slab *empty[SLAB_SLOTS];	/* EMPTY slabs by span, committed pages kept */

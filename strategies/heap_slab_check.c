@@ -137,7 +137,8 @@ static void slab_check_sparse(const struct slab_cpu *c)
 {
 	const uint8_t *want = c->sparse ? slab_sparse_class : slab_small_class;
 	for (unsigned i = 0; i < sizeof(c->small_class); i++)
-		MM_ASSERT(c->small_class[i] == want[i], "slab: small class table of the wrong mode");
+		MM_ASSERT(c->small_class[i] == want[i],
+			  "slab: small class table of the wrong mode");
 	MM_ASSERT(c->sparse <= 1 && (!c->sparse || c->slab_pages < SLAB_SPARSE_PAGES),
 		  "slab: a sparse CPU past SLAB_SPARSE_PAGES");
 }

@@ -215,8 +215,8 @@ static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, u
 	CHECK(fx->hops->check(fx->heap_st), "check");
 	fx->hops->stats(fx->heap_st, &hs);
 	uint64_t frames1 = heap_fixture_frames_used(fx);
-	printf("  %s%s x%u keep %u: %ld objects passed, %ld local; remote frees %llu, footprint %llu "
-	       "(peak %llu), frames %llu -> %llu\n",
+	printf("  %s%s x%u keep %u: %ld objects passed, %ld local; remote frees %llu, "
+	       "footprint %llu (peak %llu), frames %llu -> %llu\n",
 	       hname, small ? " (small)" : "", nthreads, keep, received, w[0].local * nthreads,
 	       (unsigned long long)hs.remote_frees, (unsigned long long)hs.footprint,
 	       (unsigned long long)hs.peak_footprint, (unsigned long long)frames0,
@@ -225,7 +225,8 @@ static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, u
 	if (fx->hops == &heap_slab_ops) {
 		CHECK(hs.footprint <= nthreads * SLAB_KEEP_BYTES(keep) && (keep || hs.frames == 0),
 		      "slab still holds %llu frames", (unsigned long long)hs.frames);
-		CHECK(hs.remote_frees == (uint64_t)nsmall, "remote frees %llu != %ld small objects passed",
+		CHECK(hs.remote_frees == (uint64_t)nsmall,
+		      "remote frees %llu != %ld small objects passed",
 		      (unsigned long long)hs.remote_frees, nsmall);
 		for (unsigned c = 0; small && c < nthreads; c++)
 			CHECK(!((struct slab_heap *)fx->heap_st)->cpu[c].sparse,

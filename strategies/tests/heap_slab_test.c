@@ -64,7 +64,8 @@ static void test_sleep_wake(struct slt *t, struct rng *r)
 		CHECK((t->p[i] = slt_alloc(t, 0, OBJ)), "alloc %u failed", i);
 		if (i % cap == cap - 1) {
 			struct slab *s = slt_slab_at(t->p[i]);
-			CHECK(s->used == cap && s->asleep && s->low == cap - wake && !slt_on_avail(t->c, s),
+			CHECK(s->used == cap && s->asleep && s->low == cap - wake &&
+				      !slt_on_avail(t->c, s),
 			      "a full slab is not asleep");
 		}
 	}
@@ -193,7 +194,8 @@ static void test_commit(struct slt *t)
 		CHECK(got == need, "%u objects of 160 KiB: %llu pages committed", i + 1,
 		      (unsigned long long)got);
 	}
-	CHECK(slt_slab_at(t->p[o]) == slt_slab_at(t->p[o + 7]), "8 objects of 160 KiB in two slabs");
+	CHECK(slt_slab_at(t->p[o]) == slt_slab_at(t->p[o + 7]),
+	      "8 objects of 160 KiB in two slabs");
 	for (unsigned i = 0; i < o + 8; i++)
 		slt_free(t, 0, t->p[i], i < n128 ? 128 : i < o ? 256 : big);
 	/* EMPTY slabs keep at most keep_pages committed pages: fill 80 slabs of 8 KiB
@@ -229,7 +231,8 @@ static void test_large(struct slt *t)
 	uint64_t f = slt_frames(t), maps = t->maps;
 	for (int i = 0; i < 50; i++) {
 		slt_free(t, 0, p, big);
-		CHECK(slt_frames(t) == f && t->c->nlcache == 1, "a freed large object was not cached");
+		CHECK(slt_frames(t) == f && t->c->nlcache == 1,
+		      "a freed large object was not cached");
 		void *q = slt_alloc(t, 0, big - 4096 * (size_t)i);
 		CHECK(q == p && t->maps == maps && t->unmaps == 0,
 		      "a cached large object was not handed out again without mapping");
