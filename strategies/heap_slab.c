@@ -10,6 +10,18 @@
  *   whose size is a multiple of the alignment (objects sit at slab start + i *
  *   size, slabs are 64 KiB aligned); bigger requests, or aligned above 64 KiB,
  *   are large objects (heap_slab_large.c).
+ * - Sparse start: a class's first slab costs at least a page, so a small heap of
+ *   many sizes would pay a page per class (xmalloc: 100 objects of 16..256 B in
+ *   12 classes, 16 KB live, 72 KB mapped). A CPU therefore starts sparse: requests
+ *   up to 1024 B take the power-of-two classes (16, 32, 64 .. 1024: at most 7
+ *   slabs, up to 1/2 of an object wasted instead of 1/5), its slabs commit one page
+ *   at a time and its first chunk maps one header page (a small chunk,
+ *   heap_slab_chunk.c). It leaves that mode for good once its slabs have
+ *   committed SLAB_SPARSE_PAGES pages (128 KiB, where a page per class is under a
+ *   fifth of the heap): then the fine classes and the commit steps below. The
+ *   table is per CPU (slab_cpu.small_class), so the fast path reads it where it
+ *   read the global one. Objects keep their slab: a free or realloc never asks
+ *   which table gave the class.
  * - CPU c allocates only from slabs of chunks it owns, keeping per class a list
  *   of ACTIVE slabs that have room (avail); an object comes from the head slab's
  *   free list, else from its never-used tail (bump) while that lies in committed
@@ -30,7 +42,10 @@
  *      slab of the class empties beside it, an allocation fails (slab_reclaim) or
  *      heap_slab_flush;
  *   2. else EMPTY: kept committed, for any class of the same span, while the
- *      CPU's EMPTY slabs hold at most keep_pages pages (keep_empty_chunks * 4 MiB);
+ *      CPU's EMPTY slabs hold at most keep_pages pages (keep_empty_chunks * 4 MiB)
+ *      and only below the heap's high-water mark: before the CPU maps frames that
+ *      would raise the peak footprint, its EMPTY slabs of any span are decommitted
+ *      first (slab_before_map), so they never add to the peak;
  *   3. else decommitted: unmapped (the mmu invalidates the TLB) and its frames
  *      freed; a chunk without ACTIVE slabs is kept (up to env->keep_empty_chunks
  *      per CPU) or unmapped and its VA returned (heap_slab_chunk.c).
@@ -59,6 +74,22 @@ const uint8_t slab_small_class[65] = {
 	18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
 };
 _Static_assert(8 + (20 - 7) * 4 == SLAB_NCLASSES, "slab: classes end at 1 MiB");
+
+/* A sparse CPU's classes for size <= 1024: 16, 32, 64, ... 1024 B (classes 0, 1, 3,
+ * 7, 11, 15, 19), so a small heap of many sizes fills a few slabs, not a page per class. */
+const uint8_t slab_sparse_class[65] = {
+	0, 0, 1, 3, 3, 7, 7, 7, 7, /* 0..128 */
+	11, 11, 11, 11, 11, 11, 11, 11, /* ..256 */
+	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, /* ..512 */
+	19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, /* ..768 */
+	19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
+};
+
+void slab_sparse_end(struct slab_cpu *c)
+{
+	__builtin_memcpy(c->small_class, slab_small_class, sizeof(c->small_class));
+	c->sparse = 0;
+}
 
 unsigned slab_class_slow(size_t size, size_t align)
 {
@@ -174,9 +205,11 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 }
 
 /* Slow path (kept out of line so the fast path saves no registers): frees sent
- * home may give the head slab room; else it commits more pages; else a new or
- * EMPTY slab; else (out of frames) any slab of the class that has room, so
- * sleeping and lazy commit never turn an allocation into a failure. */
+ * home may give the head slab room; else it commits more pages, unless an EMPTY
+ * slab of the class's span holds committed pages already (no map call, no new
+ * frames); else a new or EMPTY slab; else (out of frames) any slab of the class
+ * that has room, so sleeping and lazy commit never turn an allocation into a
+ * failure. */
 static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, unsigned cpu,
 							  unsigned cls)
 {
@@ -184,7 +217,7 @@ static __attribute__((noinline)) void *slab_alloc_refill(struct slab_heap *h, un
 	atomic_store_rlx(&c->refills, c->refills + 1);
 	slab_remote_drain(h, cpu);
 	struct slab *s = c->avail[cls];
-	if (s && (slab_room(s) || slab_commit(h, cpu, s)))
+	if (s && (slab_room(s) || (!c->empty[slab_class_span(cls)] && slab_commit(h, cpu, s))))
 		return slab_take(c, s);
 	if ((s = slab_get(h, cpu, cls))) {
 		slab_list_push(&c->avail[cls], s);
@@ -214,8 +247,12 @@ static int slab_init(void *st, const struct heap_env *env)
 	h->env = *env;
 	h->keep_pages = env->keep_empty_chunks * (uint32_t)SLAB_KEEP_PAGES;
 	h->park = env->keep_empty_chunks > 0;
-	for (unsigned cpu = 0; cpu < env->ncpus; cpu++)
+	for (unsigned cpu = 0; cpu < env->ncpus; cpu++) {
+		__builtin_memcpy(h->cpu[cpu].small_class, slab_sparse_class,
+				 sizeof(h->cpu[cpu].small_class));
+		h->cpu[cpu].sparse = 1;
 		slab_remote_init(h, cpu);
+	}
 	return MM_OK;
 }
 
@@ -235,7 +272,7 @@ static void *slab_alloc(void *st, unsigned cpu, size_t size, size_t align)
 	if (MM_DEBUG)
 		MM_ASSERT(cpu < h->env.ncpus && MM_IS_POW2(align), "slab: bad cpu or alignment");
 	if (__builtin_expect(align <= 16 && size <= 1024, 1))
-		return slab_alloc_small(h, cpu, slab_small_class[(size + 15) / 16]);
+		return slab_alloc_small(h, cpu, h->cpu[cpu].small_class[(size + 15) / 16]);
 	return slab_alloc_any(h, cpu, size, align);
 }
 

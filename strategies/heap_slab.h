@@ -3,6 +3,7 @@
  * aligned, so chunk_of(p) = p & ~(2 MiB - 1)):
  *
  *   chunk: [slot 0: header][slot 1][slot 2] ... [slot 31]     (64 KiB slots)
+ *          (a small chunk maps 1 of the header's 2 pages: slots 1..13 only)
  *   slab:  span consecutive slots (1 for classes <= 8 KiB, up to 31), objects of
  *          one size class at base + i * size; its descriptor is slabs[first slot]
  *          and head[i] names the first slot of the slab slot i belongs to
@@ -30,7 +31,9 @@
 #define SLAB_MIN_CAP	8u	       /* objects per slab, where 31 slots allow */
 #define SLAB_LARGE	SLAB_NCLASSES  /* class number of a large object */
 #define SLAB_COMMIT_MAX 64u	       /* pages a commit step adds at most (unless one object needs more) */
-#define SLAB_COMMIT_SHIFT 8u	       /* ... and at least 1/256 of the CPU's committed slab pages */
+#define SLAB_COMMIT_SHIFT 9u	       /* ... and at least 1/512 of the CPU's slab pages */
+#define SLAB_COMMIT_BIG (32u << 10)    /* objects this big commit one at a time */
+#define SLAB_SPARSE_PAGES 32u	       /* a CPU is sparse until its slabs commit this many */
 #define SLAB_PARK_SPAN	1u	       /* a class's last slab stays when it empties: span <= this */
 #define SLAB_BATCH	32u	       /* remote frees per message */
 #define SLAB_BATCH_BYTES (64u << 10)   /* ... or this many requested bytes, whichever first */
@@ -88,7 +91,8 @@ static inline uint32_t slab_wake(uint32_t cap)
  * cache line holds what a free reads: magic, owner, head. */
 struct slab_chunk {
 	uint64_t magic;
-	uint32_t owner, live, unused, kept_empty, in_open, nhdr, leaving; /* leaving: being released */
+	uint32_t owner, live, unused, kept_empty, in_open, leaving; /* leaving: being released */
+	uint16_t nhdr, hdr_pages; /* hdr_blocks used; header pages mapped (1: a small chunk) */
 	uint8_t head[SLAB_SLOTS];			/* slot -> first slot of its slab */
 	struct slab_chunk *next, *prev;		/* cpu->chunks: every chunk owned */
 	struct slab_chunk *open_next, *open_prev; /* cpu->open: chunks with UNUSED slots */
@@ -97,6 +101,20 @@ struct slab_chunk {
 	uint64_t blocks[SLAB_SLOTS * SLAB_SLOT_PAGES]; /* a slab's from its first slot's row on */
 };
 #define SLAB_HDR_BYTES MM_ALIGN_UP((uint64_t)sizeof(struct slab_chunk), PAGE_SIZE)
+#define SLAB_HDR_PAGES ((unsigned)(SLAB_HDR_BYTES / PAGE_SIZE))
+/* A small chunk maps only its header's first page: slots [1, SLAB_SMALL_SLOTS),
+ * whose descriptors and block rows lie in that page. */
+#define SLAB_SMALL_SLOTS                                                                    \
+	((unsigned)((PAGE_SIZE - __builtin_offsetof(struct slab_chunk, blocks)) /          \
+		    (SLAB_SLOT_PAGES * sizeof(uint64_t))))
+_Static_assert(SLAB_HDR_PAGES == 2 && SLAB_SMALL_SLOTS >= 8 &&
+		       __builtin_offsetof(struct slab_chunk, blocks) <= PAGE_SIZE,
+	       "slab: a small chunk's first header page holds every descriptor and 8 block rows");
+/* The slots a chunk with hdr_pages header pages can use (bit i: slot i). */
+static inline uint32_t slab_chunk_slots(unsigned hdr_pages)
+{
+	return hdr_pages == SLAB_HDR_PAGES ? ~1u : ((1u << SLAB_SMALL_SLOTS) - 1) & ~1u;
+}
 
 struct slab_batch {
 	void *head, *tail;
@@ -117,12 +135,14 @@ _Static_assert(sizeof(struct slab_msg) == 512, "slab_msg: eight cache lines");
 
 /* Everything but inbox is touched by the owner CPU only (stats read relaxed). */
 struct slab_cpu {
+	uint8_t small_class[65];	/* class by (size + 15) / 16: sparse table, then fine */
+	uint8_t sparse;			/* small_class is slab_sparse_class */
 	struct slab *avail[SLAB_NCLASSES];
 	struct slab *empty[SLAB_SLOTS];	/* EMPTY slabs by span, committed pages kept */
 	struct slab_chunk *chunks, *open;
 	uint32_t empty_pages;		/* committed pages of the EMPTY slabs */
 	uint64_t slab_pages;		/* committed pages of all its slabs */
-	uint32_t nempty_chunks, nchunks;
+	uint32_t nempty_chunks, nchunks, hdr_pages; /* hdr_pages: of its chunks (relaxed) */
 	uint64_t remote_frees;		    /* objects sent to other CPUs (relaxed) */
 	uint64_t refills, commits;	    /* allocation slow paths, commit steps (relaxed) */
 	struct slab_large *lcache[SLAB_LCACHE]; /* freed large objects, still mapped */
@@ -153,6 +173,9 @@ void heap_slab_flush(void *st, unsigned cpu);
 
 /* heap_slab.c */
 extern const uint8_t slab_small_class[65]; /* class by (size + 15) / 16, size <= 1024 */
+extern const uint8_t slab_sparse_class[65]; /* the same, powers of two only (a sparse CPU's) */
+/* c leaves sparse mode for good: its small requests take the fine classes. */
+void slab_sparse_end(struct slab_cpu *c);
 /* A request that no class holds: a large object (heap_slab_large.c). */
 static inline bool slab_is_large(size_t size, size_t align)
 {
@@ -234,7 +257,8 @@ struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
  * of max(npages, slab_pages >> SLAB_COMMIT_SHIFT, 1) pages capped at
  * SLAB_COMMIT_MAX, rounded up to a power of two pages (one frame block, one map
  * call) where the slab has them, at most the rest of its objects; just the next
- * object when frames are short. false when out of frames (nothing changed). */
+ * object when frames are short, cpu is sparse or objects are SLAB_COMMIT_BIG or
+ * more. false when out of frames (nothing changed). */
 bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s);
 /* Slab s (off avail) has no object out: keep it EMPTY (while cpu's EMPTY slabs
  * hold at most keep_pages committed pages) or decommit it and free its slots,
@@ -244,6 +268,11 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
  * moved there, or an asleep one woken); NULL if none. Walks every chunk of c:
  * out-of-memory path only. */
 struct slab *slab_find_room(struct slab_cpu *c, unsigned cls);
+/* cpu is about to map `frames` new frames: its large cache yields them first
+ * (slab_large_cache_trim), then, where the heap would rise above its peak, its
+ * EMPTY slabs of any span are decommitted (largest span first) until it would not:
+ * cached frames never raise the high-water mark. */
+void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames);
 /* Out of frames: sends remote frees, unparks and decommits cpu's EMPTY slabs and
  * unmaps its cached large objects; true if that gave anything back. */
 bool slab_reclaim(struct slab_heap *h, unsigned cpu);

@@ -32,10 +32,11 @@ static uint64_t slab_check_chunk(const struct slab_chunk *ch, unsigned cpu, uint
 				 uint64_t *empty_pages, uint64_t *navail, uint64_t *slab_pages)
 {
 	MM_ASSERT(ch->magic == SLAB_MAGIC && ch->owner == cpu, "slab: chunk header corrupt");
-	uint64_t frames = SLAB_HDR_BYTES / PAGE_SIZE;
-	uint32_t live = 0;
-	MM_ASSERT(!(ch->unused & 1), "slab: header slot marked unused");
-	for (unsigned i = 1; i < SLAB_SLOTS;) {
+	uint64_t frames = ch->hdr_pages;
+	uint32_t live = 0, slots = slab_chunk_slots(ch->hdr_pages);
+	MM_ASSERT((ch->hdr_pages == 1 || ch->hdr_pages == SLAB_HDR_PAGES) && !(ch->unused & ~slots),
+		  "slab: header pages, or an unused slot the header cannot describe");
+	for (unsigned i = 1; i < SLAB_SLOTS && slots >> i;) {
 		const struct slab *s = &ch->slabs[i];
 		if (ch->unused >> i & 1) {
 			MM_ASSERT(s->state == SLAB_UNUSED, "slab: UNUSED slot with a slab");
@@ -43,7 +44,7 @@ static uint64_t slab_check_chunk(const struct slab_chunk *ch, unsigned cpu, uint
 			continue;
 		}
 		MM_ASSERT(ch->head[i] == i && s->state != SLAB_UNUSED && s->span >= 1 &&
-				  i + s->span <= SLAB_SLOTS,
+				  i + s->span <= SLAB_SLOTS && (slots >> (i + s->span - 1) & 1),
 			  "slab: a used slot is not a slab's first");
 		for (unsigned j = i + 1; j < i + s->span; j++)
 			MM_ASSERT(!(ch->unused >> j & 1) && ch->head[j] == i &&
@@ -130,17 +131,31 @@ static void slab_check_msgs(const struct slab_heap *h, unsigned cpu)
 	MM_ASSERT(n == SLAB_MSGS, "slab: a remote message lost or counted twice");
 }
 
+/* c's small-request table is the sparse one while c is sparse (its slabs have never
+ * committed SLAB_SPARSE_PAGES pages), the fine one after. */
+static void slab_check_sparse(const struct slab_cpu *c)
+{
+	const uint8_t *want = c->sparse ? slab_sparse_class : slab_small_class;
+	for (unsigned i = 0; i < sizeof(c->small_class); i++)
+		MM_ASSERT(c->small_class[i] == want[i],
+			  "slab: small class table of the wrong mode");
+	MM_ASSERT(c->sparse <= 1 && (!c->sparse || c->slab_pages < SLAB_SPARSE_PAGES),
+		  "slab: a sparse CPU past SLAB_SPARSE_PAGES");
+}
+
 /* Per-CPU lists agree with the chunks they point into. */
 static uint64_t slab_check_cpu(const struct slab_heap *h, unsigned cpu)
 {
 	const struct slab_cpu *c = &h->cpu[cpu];
 	uint64_t frames = 0, nempty = 0, empty_pages = 0, navail = 0, listed = 0, nchunks = 0,
-		 kept = 0, slab_pages = 0;
+		 kept = 0, slab_pages = 0, hdr = 0;
 	for (const struct slab_chunk *ch = c->chunks; ch; ch = ch->next) {
 		frames += slab_check_chunk(ch, cpu, &nempty, &empty_pages, &navail, &slab_pages);
 		nchunks++;
 		kept += ch->kept_empty;
+		hdr += ch->hdr_pages;
 	}
+	slab_check_sparse(c);
 	for (unsigned k = 0; k < SLAB_NCLASSES; k++) {
 		unsigned idle = 0;
 		for (const struct slab *s = c->avail[k]; s; s = s->next, listed++) {
@@ -165,7 +180,7 @@ static uint64_t slab_check_cpu(const struct slab_heap *h, unsigned cpu)
 			  ep <= h->keep_pages,
 		  "slab: EMPTY slab count or pages");
 	MM_ASSERT(slab_pages == c->slab_pages, "slab: committed slab pages out of date");
-	MM_ASSERT(nchunks == c->nchunks && kept == c->nempty_chunks &&
+	MM_ASSERT(nchunks == c->nchunks && hdr == c->hdr_pages && kept == c->nempty_chunks &&
 			  kept <= h->env.keep_empty_chunks,
 		  "slab: chunk counts");
 	return frames;
@@ -199,7 +214,7 @@ void slab_stats(const void *st, struct heap_stats *out)
 	 * never touched), and every chunk header. */
 	out->meta_bytes = sizeof(*h) - (HEAP_MAX_CPUS - h->env.ncpus) * sizeof(struct slab_cpu);
 	for (unsigned cpu = 0; cpu < h->env.ncpus; cpu++) {
-		out->meta_bytes += atomic_load_rlx(&h->cpu[cpu].nchunks) * SLAB_HDR_BYTES;
+		out->meta_bytes += (uint64_t)atomic_load_rlx(&h->cpu[cpu].hdr_pages) * PAGE_SIZE;
 		out->remote_frees += atomic_load_rlx(&h->cpu[cpu].remote_frees);
 	}
 }

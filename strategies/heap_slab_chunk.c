@@ -5,16 +5,26 @@
  * (committed pages kept), k consecutive UNUSED slots in one of the first
  * SLAB_OPEN_SCAN chunks of its open list, a kept idle chunk with its EMPTY
  * slabs decommitted, a new 2 MiB chunk from the VA allocator (only its header
- * pages mapped). A slab's pages are committed on
+ * pages mapped: one, a small chunk of slots [1, SLAB_SMALL_SLOTS), while the CPU
+ * is sparse and the span fits there, else two). A full chunk going idle takes the
+ * place of a kept small one. A slab's pages are committed on
  * demand, a prefix at a time (slab_commit): the next object, or a step of as
- * many pages as the slab has (doubling) or 1/256 of the CPU's committed slab
- * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB). So a slab's
- * committed part beyond its bumped objects is under max(their bytes, 1/256 of
- * the CPU's slab pages, 256 KiB) plus a page: a class used for a few small
+ * many pages as the slab has (doubling) or 1/512 of the CPU's committed slab
+ * pages, whichever is more, at most SLAB_COMMIT_MAX (256 KiB); only the next
+ * object while the CPU is sparse (heap_slab.c; a page at a time for small
+ * objects) and for objects of SLAB_COMMIT_BIG (32 KiB) or more, which are 8 pages
+ * a map call already (a step past such an object was up to 256 KiB committed and
+ * unused per slab: 0.45 MiB of gs-render's 21 MiB peak). So a slab's committed
+ * part beyond its bumped objects is under max(their bytes, 1/512 of the CPU's
+ * slab pages, 256 KiB) plus a page: a class used for a few small
  * objects in a small heap costs one page, and a big heap grows in big steps
- * (each step is a map call: page-table edits, an mmap in the host engine). An emptied slab is kept EMPTY while the CPU's EMPTY
- * slabs hold at most keep_pages pages, else decommitted (unmapped, the mmu
- * invalidates the TLB, frames freed) and its slots UNUSED. A chunk with no ACTIVE
+ * (each step is a map call: page-table edits, an mmap in the host engine). An
+ * emptied slab is kept EMPTY while the CPU's EMPTY slabs hold at most keep_pages
+ * pages, else decommitted (unmapped, the mmu invalidates the TLB, frames freed)
+ * and its slots UNUSED. EMPTY slabs are a cache below the high-water mark: before
+ * the CPU maps frames (a commit, a chunk header, a large object) that would take
+ * the heap above its peak, it decommits EMPTY slabs of any span, largest span
+ * first, until it would not (slab_before_map). A chunk with no ACTIVE
  * slab is kept while the CPU keeps fewer than env->keep_empty_chunks such
  * chunks, else every mapping in it is removed and its address range returned.
  * Frame accounting: h->frames == sum over chunks (header pages + npages of each
@@ -67,32 +77,36 @@ static void slab_list_push(struct slab **head, struct slab *s)
 	*head = s;
 }
 
-/* A new chunk owned by cpu, every slab slot UNUSED; NULL when out of VA or frames. */
-static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu)
+/* A new chunk owned by cpu, every slab slot UNUSED, for a slab of span k: a small
+ * one (one header page, slots below SLAB_SMALL_SLOTS) while cpu is sparse and k fits
+ * there; NULL when out of VA or frames. */
+static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu, unsigned k)
 {
+	struct slab_cpu *c = &h->cpu[cpu];
+	unsigned hp = c->sparse && k < SLAB_SMALL_SLOTS ? 1 : SLAB_HDR_PAGES, n;
 	uint64_t va, bl[4];
-	unsigned n;
 	if (h->env.va->alloc(h->env.va_st, cpu, SLAB_CHUNK, SLAB_CHUNK, &va) != MM_OK)
 		return NULL;
-	slab_large_cache_trim(h, cpu, SLAB_HDR_BYTES / PAGE_SIZE);
-	if (heap_back_range(&h->env, cpu, va, SLAB_HDR_BYTES, bl, 4, &n) != MM_OK) {
+	slab_before_map(h, cpu, hp);
+	if (heap_back_range(&h->env, cpu, va, (uint64_t)hp * PAGE_SIZE, bl, 4, &n) != MM_OK) {
 		h->env.va->free(h->env.va_st, cpu, va, SLAB_CHUNK);
 		return NULL;
 	}
 	struct slab_chunk *ch = (struct slab_chunk *)(uintptr_t)va;
-	mm_zero(ch, sizeof(*ch));
+	mm_zero(ch, MM_MIN(sizeof(*ch), (size_t)hp * PAGE_SIZE)); /* every descriptor: page 0 */
 	ch->magic = SLAB_MAGIC;
 	ch->owner = cpu;
-	ch->unused = ~1u; /* slot 0 holds this header */
-	ch->nhdr = n;
+	ch->unused = slab_chunk_slots(hp); /* slot 0 holds this header */
+	ch->nhdr = (uint16_t)n;
+	ch->hdr_pages = (uint16_t)hp;
 	for (unsigned i = 0; i < n; i++)
 		ch->hdr_blocks[i] = bl[i];
-	struct slab_cpu *c = &h->cpu[cpu];
 	chunk_list_push(&c->chunks, ch, false);
 	chunk_list_push(&c->open, ch, true);
 	ch->in_open = 1;
 	atomic_store_rlx(&c->nchunks, c->nchunks + 1);
-	slab_count_frames(h, (int64_t)(SLAB_HDR_BYTES / PAGE_SIZE));
+	atomic_store_rlx(&c->hdr_pages, c->hdr_pages + hp);
+	slab_count_frames(h, (int64_t)hp);
 	__atomic_add_fetch(&h->va_bytes, SLAB_CHUNK, __ATOMIC_RELAXED);
 	return ch;
 }
@@ -158,19 +172,38 @@ static void chunk_release(struct slab_heap *h, struct slab_cpu *c, struct slab_c
 	atomic_store_rlx(&c->nchunks, c->nchunks - 1);
 	chunk_drop_empty(h, c, ch);
 	uint64_t bl[4], va = (uint64_t)(uintptr_t)ch;
-	unsigned n = ch->nhdr;
+	unsigned n = ch->nhdr, hp = ch->hdr_pages;
 	for (unsigned i = 0; i < n; i++)
 		bl[i] = ch->hdr_blocks[i];
-	heap_unback_range(&h->env, cpu, va, SLAB_HDR_BYTES, bl, n);
+	atomic_store_rlx(&c->hdr_pages, c->hdr_pages - hp);
+	heap_unback_range(&h->env, cpu, va, (uint64_t)hp * PAGE_SIZE, bl, n);
 	h->env.va->free(h->env.va_st, cpu, va, SLAB_CHUNK);
-	slab_count_frames(h, -(int64_t)(SLAB_HDR_BYTES / PAGE_SIZE));
+	slab_count_frames(h, -(int64_t)hp);
 	__atomic_sub_fetch(&h->va_bytes, SLAB_CHUNK, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&h->chunks_returned, 1, __ATOMIC_RELAXED);
 }
 
-/* ch has no ACTIVE slab left: keep it or give it back (the policy). */
+/* A small chunk c keeps idle, or NULL. */
+static struct slab_chunk *chunk_kept_small(struct slab_cpu *c)
+{
+	for (struct slab_chunk *ch = c->chunks; ch; ch = ch->next)
+		if (ch->kept_empty && ch->hdr_pages < SLAB_HDR_PAGES)
+			return ch;
+	return NULL;
+}
+
+/* ch has no ACTIVE slab left: keep it or give it back (the policy). A full chunk
+ * takes the place of a kept small one (which cannot hold every span: kept, it
+ * would send such slabs to a new chunk, released when they empty). */
 static void chunk_idle(struct slab_heap *h, struct slab_cpu *c, struct slab_chunk *ch)
 {
+	struct slab_chunk *sm;
+	if (c->nempty_chunks >= h->env.keep_empty_chunks && ch->hdr_pages == SLAB_HDR_PAGES &&
+	    c->nempty_chunks && (sm = chunk_kept_small(c))) {
+		sm->kept_empty = 0;
+		c->nempty_chunks--;
+		chunk_release(h, c, sm);
+	}
 	if (c->nempty_chunks < h->env.keep_empty_chunks) {
 		ch->kept_empty = 1;
 		c->nempty_chunks++;
@@ -198,13 +231,16 @@ static void slab_activate(struct slab_cpu *c, struct slab_chunk *ch, struct slab
 	}
 }
 
-bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
+/* Pages slab s of c should have committed after its next commit (need: up to its
+ * next object). */
+static uint32_t slab_commit_want(const struct slab_cpu *c, const struct slab *s, uint32_t need)
 {
-	struct slab_chunk *ch = slab_chunk_of(s);
 	uint32_t total = (uint32_t)(MM_ALIGN_UP((uint64_t)s->cap * s->size, PAGE_SIZE) / PAGE_SIZE);
-	uint32_t need = (uint32_t)MM_ALIGN_UP(((uint64_t)s->bump + 1) * s->size, PAGE_SIZE) /
-			PAGE_SIZE;
-	struct slab_cpu *c = &h->cpu[cpu];
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->bump == s->limit && s->bump < s->cap &&
+			  need <= total,
+		  "slab: commit of a slab that has room or is full");
+	if (c->sparse || s->size >= SLAB_COMMIT_BIG)
+		return need;
 	uint64_t adapt = MM_MAX(c->slab_pages >> SLAB_COMMIT_SHIFT, (uint64_t)s->npages);
 	uint32_t step = 1u << mm_log2_floor(MM_MIN(MM_MAX(adapt, (uint64_t)1), SLAB_COMMIT_MAX));
 	uint32_t want = MM_MIN(MM_MAX(need, s->npages + step), total);
@@ -213,12 +249,18 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	uint32_t delta = want - s->npages, pow2 = 1u << mm_log2_ceil(delta);
 	if (s->npages + pow2 <= total && pow2 - delta <= delta / 4)
 		want = s->npages + pow2;
-	MM_ASSERT(s->state == SLAB_ACTIVE && s->bump == s->limit && s->bump < s->cap &&
-			  need <= total,
-		  "slab: commit of a slab that has room or is full");
+	return want;
+}
+
+bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
+{
+	struct slab_chunk *ch = slab_chunk_of(s);
+	uint32_t need = (uint32_t)MM_ALIGN_UP(((uint64_t)s->bump + 1) * s->size, PAGE_SIZE) /
+			PAGE_SIZE;
+	struct slab_cpu *c = &h->cpu[cpu];
+	uint32_t want = slab_commit_want(c, s, need);
 	unsigned n;
-	if (c->nlcache)
-		slab_large_cache_trim(h, cpu, want - s->npages);
+	slab_before_map(h, cpu, want - s->npages);
 	for (;;) {
 		uint64_t va = slab_base(ch, s) + (uint64_t)s->npages * PAGE_SIZE;
 		if (heap_back_range(&h->env, cpu, va, (uint64_t)(want - s->npages) * PAGE_SIZE,
@@ -234,8 +276,26 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	s->nblocks = (uint16_t)(s->nblocks + n);
 	s->npages = (uint16_t)want;
 	s->limit = slab_limit(s);
+	if (c->sparse && c->slab_pages >= SLAB_SPARSE_PAGES)
+		slab_sparse_end(c);
 	atomic_store_rlx(&c->commits, c->commits + 1);
 	return true;
+}
+
+void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
+{
+	struct slab_cpu *c = &h->cpu[cpu];
+	if (c->nlcache)
+		slab_large_cache_trim(h, cpu, frames);
+	uint64_t now = atomic_load_rlx(&h->frames), peak = atomic_load_rlx(&h->peak_frames);
+	uint64_t over = now + frames > peak ? now + frames - peak : 0;
+	for (unsigned k = SLAB_MAX_SPAN; k >= 1 && over && c->empty_pages; k--)
+		while (over && c->empty[k]) {
+			struct slab *s = c->empty[k];
+			over -= MM_MIN(over, (uint64_t)s->npages);
+			slab_empty_del(c, s);
+			slab_decommit(h, cpu, slab_chunk_of(s), s);
+		}
 }
 
 bool slab_reclaim(struct slab_heap *h, unsigned cpu)
@@ -301,7 +361,7 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 	if (!i && (ch = chunk_reuse_idle(h, cpu)) && !(i = chunk_find_run(ch, k)) && !ch->live)
 		chunk_idle(h, c, ch); /* a nested call took its slots: keep it idle again */
 	if (!i) {
-		if (!(ch = chunk_new(h, cpu)))
+		if (!(ch = chunk_new(h, cpu, k)))
 			return NULL;
 		i = chunk_find_run(ch, k);
 		MM_ASSERT(i, "slab: a new chunk without a run of free slots");

@@ -139,12 +139,12 @@ static void *large_alloc_once(struct slab_heap *h, unsigned cpu, size_t size, si
 	if (size > ((uint64_t)1 << 46) || align > ((uint64_t)1 << 46))
 		return NULL;
 	uint64_t body = MM_ALIGN_UP(MM_MAX((uint64_t)size, (uint64_t)1), PAGE_SIZE);
-	if (h->cpu[cpu].nlcache) {
-		void *p = align <= PAGE_SIZE ? large_cache_take(&h->cpu[cpu], body / PAGE_SIZE) : NULL;
+	if (h->cpu[cpu].nlcache && align <= PAGE_SIZE) {
+		void *p = large_cache_take(&h->cpu[cpu], body / PAGE_SIZE);
 		if (p)
 			return p;
-		slab_large_cache_trim(h, cpu, body / PAGE_SIZE + 1); /* a miss */
 	}
+	slab_before_map(h, cpu, body / PAGE_SIZE + 1); /* a miss */
 	uint64_t a = MM_MAX((uint64_t)align, PAGE_SIZE), va, hb;
 	unsigned n;
 	if (env->va->alloc(env->va_st, cpu, a + body, a, &va) != MM_OK)

@@ -12,7 +12,11 @@
  * slabs, the large cache, under threads) at most SLAB_KEEP_BYTES(1) per CPU after
  * a flush. Sizes reach slab's medium classes (up to 1 MiB) and its large objects
  * (1 to 3 MiB), so medium objects are freed remotely (batches bounded by bytes)
- * and large ones into the freeing CPU's cache. Built under TSan too (name *_mt_test.c).
+ * and large ones into the freeing CPU's cache. The small runs (slab, sizes 8..1024,
+ * align <= 16) start every CPU sparse (power-of-two classes, small chunks, page
+ * commits) and take it out of that mode while objects it allocated sparse are
+ * freed remotely; each CPU must have left it by the end. Built under TSan too
+ * (name *_mt_test.c).
  * MTB_MT_OPS sets objects passed per thread; MTB_FRAME_OPS and MTB_VA_OPS pick
  * the lower allocators by name ("simple" by default).
  */
@@ -42,6 +46,7 @@ struct worker {
 	pthread_t tid;
 	unsigned cpu, nthreads;
 	long ops, received, received_small, local;
+	bool small; /* sizes 8..1024, align <= 16 only */
 	uint64_t seed;
 	struct heap_fixture *fx;
 	struct ring *inbox, *next;
@@ -67,9 +72,12 @@ static bool ring_pop(struct ring *r, struct msg *m)
 	return ok;
 }
 
-/* Mostly small; for slab also medium (0.8%) and large (0.2%) objects. */
-static size_t mt_size(struct rng *r, bool slab)
+/* Mostly small; for slab also medium (0.8%) and large (0.2%) objects; 8..1024 B
+ * only in a small run. */
+static size_t mt_size(struct rng *r, bool slab, bool small)
 {
+	if (small)
+		return 8 + rng_below(r, 1017);
 	uint64_t k = rng_below(r, 1000);
 	if (k < 700)
 		return 8 + rng_below(r, 120);
@@ -109,8 +117,8 @@ static size_t mt_verify(const struct msg *m)
 static void *mt_alloc(struct worker *w, struct rng *r, struct msg *m)
 {
 	static const size_t al[] = {8, 16, 16, 64, 4096};
-	m->size = MM_MAX(mt_size(r, w->fx->hops == &heap_slab_ops), sizeof(uint64_t));
-	m->align = al[rng_below(r, 5)];
+	m->size = MM_MAX(mt_size(r, w->fx->hops == &heap_slab_ops, w->small), sizeof(uint64_t));
+	m->align = al[rng_below(r, w->small ? 3 : 5)];
 	m->p = w->fx->hops->alloc(w->fx->heap_st, w->cpu, m->size, m->align);
 	CHECK(m->p, "cpu %u: alloc(%zu) failed", w->cpu, m->size);
 	CHECK((uintptr_t)m->p % m->align == 0, "misaligned");
@@ -165,7 +173,8 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, uint32_t keep)
+static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, uint32_t keep,
+		bool small)
 {
 	struct heap_fixture *fx = calloc(1, sizeof(*fx));
 	struct ring *rings = calloc(nthreads, sizeof(*rings));
@@ -187,15 +196,15 @@ static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, u
 		pthread_mutex_init(&rings[t].lock, NULL);
 		w[t] = (struct worker){.cpu = t, .nthreads = nthreads, .ops = ops,
 				       .seed = seed * 1000 + t, .fx = fx, .inbox = &rings[t],
-				       .next = &rings[(t + 1) % nthreads]};
+				       .next = &rings[(t + 1) % nthreads], .small = small};
 	}
 	for (unsigned t = 0; t < nthreads; t++)
 		CHECK(pthread_create(&w[t].tid, NULL, worker_main, &w[t]) == 0, "pthread_create");
-	long received = 0, small = 0;
+	long received = 0, nsmall = 0;
 	for (unsigned t = 0; t < nthreads; t++) {
 		pthread_join(w[t].tid, NULL);
 		received += w[t].received;
-		small += w[t].received_small;
+		nsmall += w[t].received_small;
 		CHECK(rings[t].head == rings[t].tail, "ring %u not empty", t);
 	}
 	CHECK(received == ops * nthreads, "received %ld of %ld", received, ops * nthreads);
@@ -206,9 +215,9 @@ static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, u
 	CHECK(fx->hops->check(fx->heap_st), "check");
 	fx->hops->stats(fx->heap_st, &hs);
 	uint64_t frames1 = heap_fixture_frames_used(fx);
-	printf("  %s x%u keep %u: %ld objects passed, %ld local; remote frees %llu, footprint %llu "
-	       "(peak %llu), frames %llu -> %llu\n",
-	       hname, nthreads, keep, received, w[0].local * nthreads,
+	printf("  %s%s x%u keep %u: %ld objects passed, %ld local; remote frees %llu, "
+	       "footprint %llu (peak %llu), frames %llu -> %llu\n",
+	       hname, small ? " (small)" : "", nthreads, keep, received, w[0].local * nthreads,
 	       (unsigned long long)hs.remote_frees, (unsigned long long)hs.footprint,
 	       (unsigned long long)hs.peak_footprint, (unsigned long long)frames0,
 	       (unsigned long long)frames1);
@@ -216,8 +225,12 @@ static void run(const char *hname, unsigned nthreads, long ops, uint64_t seed, u
 	if (fx->hops == &heap_slab_ops) {
 		CHECK(hs.footprint <= nthreads * SLAB_KEEP_BYTES(keep) && (keep || hs.frames == 0),
 		      "slab still holds %llu frames", (unsigned long long)hs.frames);
-		CHECK(hs.remote_frees == (uint64_t)small, "remote frees %llu != %ld small objects passed",
-		      (unsigned long long)hs.remote_frees, small);
+		CHECK(hs.remote_frees == (uint64_t)nsmall,
+		      "remote frees %llu != %ld small objects passed",
+		      (unsigned long long)hs.remote_frees, nsmall);
+		for (unsigned c = 0; small && c < nthreads; c++)
+			CHECK(!((struct slab_heap *)fx->heap_st)->cpu[c].sparse,
+			      "cpu %u never left sparse mode: the run did not test the switch", c);
 	}
 	heap_fixture_fini(fx);
 	free(fx);
@@ -230,12 +243,15 @@ int main(void)
 	uint64_t seed = test_seed("heap_mt_test", 7);
 	const char *e = getenv("MTB_MT_OPS");
 	long ops = e ? atol(e) : 20000;
-	run("talc", 2, ops, seed, 0);
-	run("slab", 2, ops, seed, 0);
-	run("slab", 2, ops, seed + 2, 1);
-	run("talc", 4, ops / 4, seed + 1, 0);
-	run("slab", 4, ops / 4, seed + 1, 0);
-	run("slab", 4, ops / 4, seed + 3, 1);
+	run("talc", 2, ops, seed, 0, false);
+	run("slab", 2, ops, seed, 0, false);
+	run("slab", 2, ops, seed + 2, 1, false);
+	run("slab", 2, ops / 4, seed + 4, 0, true);
+	run("slab", 2, ops / 4, seed + 5, 1, true);
+	run("talc", 4, ops / 4, seed + 1, 0, false);
+	run("slab", 4, ops / 4, seed + 1, 0, false);
+	run("slab", 4, ops / 4, seed + 3, 1, false);
+	run("slab", 4, ops / 8, seed + 6, 1, true);
 	printf("heap_mt_test: ok\n");
 	return 0;
 }
