@@ -426,20 +426,20 @@ def sec_crosscheck(doc, rows, run_dir, cfg):
 
 
 def context(rows):
-    """One sentence on the machine the timings come from."""
+    """One sentence on the machine the rows come from (every row carries it)."""
     rep = replay(rows)
     if not rep:
         return ""
-    val = lambda k: sorted({r.get(k, "") for r in rep} - {""})  # noqa: E731
+    val = lambda k: sorted({r.get(k, "") for r in rows} - {""})  # noqa: E731
     lb = [num(r.get("load_before")) for r in rep] + [num(r.get("load_after")) for r in rep]
     lb = [x for x in lb if x is not None]
     over = [r for r in rep if (num(r.get("overloaded")) or 0) > 0]
-    mem = [num(r.get("mem_bytes")) for r in rep if num(r.get("mem_bytes"))]
+    mem = sorted({num(r.get("mem_bytes")) for r in rows if num(r.get("mem_bytes"))})
     return ("Machine: %s, %s cores, %s, kernel %s, KVM %s; load average %s..%s during the cells; "
             "%d of %d timed rows had at least one repetition with the load above the cores "
             "(marked overloaded, kept)." % (
                 "/".join(val("cpu_model")) or "?", "/".join(val("cores")) or "?",
-                fmt_bytes(mem[0]) if mem else "?", "/".join(val("kernel")) or "?",
+                "/".join(fmt_bytes(m) for m in mem) or "?", "/".join(val("kernel")) or "?",
                 "/".join(val("kvm")) or "?", fmt(min(lb)) if lb else "?", fmt(max(lb)) if lb else "?",
                 len(over), len(rep)))
 

@@ -146,6 +146,9 @@ if [ "$guest_check" = auto ]; then
 	fi
 fi
 build_id=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+# The machine every row names (rows2csv: cpu_model, cores, mem_bytes, kernel, kvm).
+machine=
+[ "$check" = 1 ] || machine=$("$bin/mtb_host" --context) || die "$bin/mtb_host --context failed" 1
 
 # ---- the case list ------------------------------------------------------------------
 # Every step that can fail runs here, its status checked: a listing that fails stops the

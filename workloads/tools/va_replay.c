@@ -42,11 +42,14 @@
 #include "../core/json_row.h"
 #include "../host/cli_util.h"
 #include "../host/gen_host.h"
+#include "../host/host_ctx.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
 #include "../../strategies/va_btree.h"
 
 #define MAX_TRACES 64
+
+static struct host_ctx machine; /* every row's machine context (host_ctx.h) */
 
 struct opts {
 	const char *traces[MAX_TRACES], *gen, *virt, *out, *build;
@@ -382,6 +385,7 @@ static long va_frag_row(const struct opts *o, const struct va_host *vh,
 		json_u64(&j, "check_every", o->check_every);
 	json_u64(&j, "elapsed_ns", r->elapsed_ns);
 	json_u64(&j, "ns_per_op", r->ops ? r->elapsed_ns / r->ops : 0);
+	host_ctx_json(&j, &machine);
 	return json_end(&j);
 }
 
@@ -467,6 +471,7 @@ int main(int argc, char **argv)
 		return die("MTB_VA_MUTATE: not an op index", mut), 2;
 	if (o.check_every)
 		signal(SIGABRT, on_abort);
+	host_ctx_init(&machine);
 	const struct va_ops *virts[VA_HOST_NALL];
 	unsigned nv = 0;
 	int one = va_host_find(o.virt);
