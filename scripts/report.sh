@@ -4,7 +4,7 @@
 # with a verdict per question, every number citing its row of rows.csv.
 # Usage: scripts/report.sh [--run DIR] [--out FILE.md] [--bench DIR]   (defaults:
 #        results/latest, results/report.md (the HTML goes next to it), results: make
-#        bench's DIR/{frame,va,heap}_bench.csv and results/gbench.json when present)
+#        bench's DIR/{frame,va,heap}_bench.csv and DIR/gbench.json when present)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 run=$repo/results/latest out=$repo/results/report.md bench=$repo/results
@@ -22,6 +22,6 @@ done
 command -v python3 >/dev/null || { echo "report: python3 not installed (scripts/deps.sh)" >&2; exit 1; }
 case $out in *.md) html=${out%.md}.html ;; *) html=$out.html ;; esac
 gb=()
-[ -f "$repo/results/gbench.json" ] && gb=(--gbench "$repo/results/gbench.json")
+[ -f "$bench/gbench.json" ] && gb=(--gbench "$bench/gbench.json")
 python3 "$repo/scripts/report.py" "$run" "$out" "$html" "${gb[@]}" --bench "$bench"
 echo "report: $out and $html (from $(cd "$run" && pwd -P))"

@@ -132,7 +132,7 @@ def harness_bound(rows):
     return bound, free
 
 
-def scal_points(doc, rows, layer, a, b):
+def scal_points(rows, layer, a, b):
     """{N: (wins a, wins b, cells)} at each trusted N > 1 on workloads not harness-bound,
     the rows used, and the caveat text."""
     bound, free = harness_bound(rows)
@@ -160,7 +160,7 @@ def scal_points(doc, rows, layer, a, b):
 
 
 def crit_scal(doc, rows, layer, a, b):
-    pts, used, note = scal_points(doc, rows, layer, a, b)
+    pts, used, note = scal_points(rows, layer, a, b)
     if not pts:
         return Crit("scalability", None, "no parallel pairs on a workload the ceiling does not bound (%s)" % note)
     top = max(pts)

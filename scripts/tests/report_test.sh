@@ -207,6 +207,8 @@ b = md.split("\n## Benchmarks (make bench")[1].split("\n## ")[0]
 check("### frame_bench" in b and "### va_bench" in b and "### heap_bench" in b, "bench section tables")
 check(re.search(r"\| frame_op \| alloc_4k \| 50 \| ns \| [0-9.]+ \| [0-9.]+ \|", b), "frame_bench row")
 check("## Benchmarks" not in fl, "a bench section without bench files")
+check("\n## Google Benchmark microbenchmarks (gbench.json)" in md and "Google Benchmark" not in fl,
+      "gbench.json of the --bench directory")
 PY
 
 # A sweep without a guest check: the section says why it is empty, nothing failed.
