@@ -67,6 +67,7 @@ engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fres
 guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300}
 check=0
 unset want_phys want_virt want_heaps want_peers_opt want_traces # set: the option was given (an empty value is an error)
+args0=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
@@ -88,6 +89,10 @@ while [ $# -gt 0 ]; do
 	esac
 done
 case $engine in auto | kvm | qemu | libvirt | host) ;; *) die "engine must be kvm, qemu, libvirt, host or auto, got '$engine'" ;; esac
+# Names first: a misspelt one is the only message, before the engine is probed.
+if [ "$check" = 0 ] && [ -n "${want_phys+x}${want_virt+x}${want_heaps+x}${want_peers_opt+x}${want_traces+x}" ]; then
+	bash "$0" --check "${args0[@]}" || exit $?
+fi
 case $guest_check in auto | kvm | qemu | libvirt | none) ;; *) die "--guest-check must be kvm, qemu, libvirt or none, got '$guest_check'" ;; esac
 # The CPU counts: a list, or N meaning the powers of two up to N and N.
 cpu_list() {

@@ -55,6 +55,11 @@ bad "--traces: unknown name 'nosuch' (known: " --traces gnu-ld,nosuch
 bad "--peers: unknown name 'ptmalloc' (known: glibc jemalloc tcmalloc mimalloc)" --peers ptmalloc
 bad "--traces: not a comma-separated list of names: ''" --traces ''
 bad "--peers: unknown name 'talc'" --peers talc
+# With the default engine (auto) too: the name is the only message, before the engine probe.
+rc=0
+scripts/run.sh --peers ptmalloc --out "$t/bad" >"$t/o" 2>"$t/e" || rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$t/e")" -eq 1 ] && grep -q "unknown name 'ptmalloc'" "$t/e" ||
+	fail "--peers ptmalloc, engine auto: exit $rc: $(cat "$t/e")"
 # --check needs no binaries: generator names then come from workloads/core/gen.c.
 MTB_BIN=$t/none scripts/run.sh --check --traces larson,gnu-ld --peers glibc --phys buddy ||
 	fail "--check without binaries rejects known names"
