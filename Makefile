@@ -16,9 +16,12 @@
 #   */tools/*.c         one command each: build/bin/NAME (rel tree)
 #   */bench/*_bench.c   one benchmark each: build/bin/NAME (rel tree), run by `make bench`
 
-PHYS ?= buddy
-VIRT ?= bitmap
-HEAP ?= talc
+PHYS_DEFAULT := buddy
+VIRT_DEFAULT := bitmap
+HEAP_DEFAULT := talc
+PHYS ?= $(PHYS_DEFAULT)
+VIRT ?= $(VIRT_DEFAULT)
+HEAP ?= $(HEAP_DEFAULT)
 PHYS_ALL := buddy freelist
 VIRT_ALL := bitmap btree freelist
 HEAP_ALL := talc slab
@@ -77,6 +80,7 @@ help:
 	@echo 'make test       install missing packages, build everything, run all tests'
 	@echo 'make run        install missing packages, run the default comparison (CSV + PNG)'
 	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick)'
+	@echo '                a subset by name: PHYS= VIRT= HEAP= TRACES= PEERS= (comma lists)'
 	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
 	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make stress     fuzzers MINUTES each (default 2), ROUNDS of concurrent/killed sweeps'
@@ -218,9 +222,18 @@ bench: deps
 	$(Q)scripts/bench.sh $(BENCHES) scripts/hermit_case.sh
 
 # ---- section: run (issue 7) ---------------------------------------------------
-run: deps
-	$(Q)$(MAKE) --no-print-directory all tools guests-available $(BUILD)/bin/frame_bench
-	$(Q)scripts/run.sh
+# PHYS, VIRT, HEAP, TRACES, PEERS given on the command line (or in the environment;
+# comma lists) select what runs: scripts/run.sh --phys --virt --heaps --traces --peers.
+# The names are checked before anything is installed or built (run.sh --check).
+RUN_VARS := PHYS:phys VIRT:virt HEAP:heaps TRACES:traces PEERS:peers
+RUN_ARGS = $(strip $(foreach p,$(RUN_VARS),$(if $(and $(filter command line environment,\
+	$(origin $(word 1,$(subst :, ,$(p))))),$(strip $($(word 1,$(subst :, ,$(p)))))),\
+	--$(word 2,$(subst :, ,$(p))) '$(strip $($(word 1,$(subst :, ,$(p)))))')))
+run:
+	$(Q)scripts/run.sh --check $(RUN_ARGS)
+	$(Q)$(MAKE) --no-print-directory deps all tools guests-available $(BUILD)/bin/frame_bench \
+		PHYS=$(PHYS_DEFAULT) VIRT=$(VIRT_DEFAULT) HEAP=$(HEAP_DEFAULT)
+	$(Q)scripts/run.sh $(RUN_ARGS)
 
 # ---- section: report (issue 7) ------------------------------------------------
 report:

@@ -33,6 +33,16 @@
 #   --phys LIST, --virt LIST, --heaps LIST
 #                   only these frame / VA strategies / heaps (comma separated; heaps: our
 #                   heaps, null and the peers); an unknown name is an error
+#   --peers LIST    the peer allocators (comma separated: glibc, jemalloc, tcmalloc,
+#                   mimalloc; or none); default: all (--quick: glibc), or only those
+#                   --heaps names. Given with --heaps, both lists' peers run
+#   --traces LIST   only these workloads, by name (comma separated): a bundled or recorded
+#                   trace's file name without its suffixes (gnu-ld, sort.14676), a
+#                   generator (larson), an address-space trace (gcc-O2-onelua) or its
+#                   generator (mix), frame_churn; replaces --quick's subset. Unknown names
+#                   are an error naming them and the known ones
+#   --check         check the options and names only (nothing built needed), then exit 0
+#                   (`make run` does this before it builds anything)
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
@@ -58,26 +68,34 @@ die() { echo "run: $1" >&2; exit "${2:-2}"; }
 ncores=$(nproc)
 engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
 guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300}
-unset want_phys want_virt want_heaps # set: the option was given (an empty value is an error)
+check=0
+unset want_phys want_virt want_heaps want_peers_opt want_traces # set: the option was given (an empty value is an error)
+args0=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps)
+	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps | --peers | --traces)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
 		--engine) engine=$2 ;; --cpus) cpus_arg=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 reps_set=1 ;;
 		--guest-check) guest_check=$2 ;; --only) only=$2 ;;
 		--phys) want_phys=$2 ;; --virt) want_virt=$2 ;; --heaps) want_heaps=$2 ;;
+		--peers) want_peers_opt=$2 ;; --traces) want_traces=$2 ;;
 		esac
 		shift 2 ;;
 	--quick) quick=1; shift ;;
 	--fresh) fresh=1; shift ;;
 	--no-plots) plots=0; shift ;;
 	--list) list=1; shift ;;
+	--check) check=1; shift ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
 case $engine in auto | kvm | qemu | libvirt | host) ;; *) die "engine must be kvm, qemu, libvirt, host or auto, got '$engine'" ;; esac
+# Names first: a misspelt one is the only message, before the engine is probed.
+if [ "$check" = 0 ] && [ -n "${want_phys+x}${want_virt+x}${want_heaps+x}${want_peers_opt+x}${want_traces+x}" ]; then
+	bash "$0" --check "${args0[@]}" || exit $?
+fi
 case $guest_check in auto | kvm | qemu | libvirt | none) ;; *) die "--guest-check must be kvm, qemu, libvirt or none, got '$guest_check'" ;; esac
 # The CPU counts: a list, or N meaning the powers of two up to N and N.
 cpu_list() {
@@ -104,7 +122,8 @@ if [ -n "$only" ]; then
 	[[ "" =~ $only ]] || rc=$?
 	[ $rc -ne 2 ] || die "--only: invalid regular expression '$only'"
 fi
-for b in mtb_host rows2csv trace; do
+# --check (before `make run` builds anything) needs no binaries.
+[ "$check" = 1 ] || for b in mtb_host rows2csv trace; do
 	[ -x "$bin/$b" ] || die "$bin/$b not built (make tools)" 1
 done
 [ "$quick" = 1 ] && ops=20000
@@ -113,8 +132,8 @@ done
 max_cpus=$(echo $cpu_counts | awk '{print $NF}')
 gen_threads=$((max_cpus > 2 ? max_cpus : 2))
 
-[ "$engine" = auto ] && engine=$(auto_engine)
-case $engine in
+[ "$engine" = auto ] && [ "$check" = 0 ] && engine=$(auto_engine)
+[ "$check" = 1 ] || case $engine in
 kvm) { : </dev/kvm; } 2>/dev/null || die "engine kvm: /dev/kvm cannot be opened" 1
 	[ -x "$bin/vmm" ] || die "engine kvm: $bin/vmm not built (make vmm)" 1
 	why=$("$bin/vmm" --dry-run "$(guest_elf buddy-bitmap-talc)" 2>/dev/null | sed -n 's/^host calibration:.*timings untrusted: //p')
@@ -135,12 +154,15 @@ if [ "$guest_check" = auto ]; then
 	fi
 fi
 build_id=${MTB_BUILD_ID:-$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)}
+# The machine every row names (rows2csv: cpu_model, cores, mem_bytes, kernel, kvm).
+machine=
+[ "$check" = 1 ] || machine=$("$bin/mtb_host" --context) || die "$bin/mtb_host --context failed" 1
 
 # ---- the case list ------------------------------------------------------------------
 # Every step that can fail runs here, its status checked: a listing that fails stops the
 # run with its message (never a shorter sweep without a word).
 listing_die() { die "case listing: $1" 1; }
-host_list=$("$bin/mtb_host" --list) || listing_die "$bin/mtb_host --list failed"
+[ "$check" = 1 ] || host_list=$("$bin/mtb_host" --list) || listing_die "$bin/mtb_host --list failed"
 read -r -a PHYS <<<"$(mk_list PHYS_ALL)"
 read -r -a VIRT <<<"$(mk_list VIRT_ALL)"
 read -r -a HEAP <<<"$(mk_list HEAP_ALL)"
@@ -157,7 +179,7 @@ pick() {
 		[[ " ${*:3} " == *" $n "* ]] || die "$opt: unknown name '$n' (known: ${*:3})"
 	done
 }
-null_heap=1 want_peers=
+null_heap=1 want_peers= want_fc=1
 if [ -n "${want_phys+x}" ]; then pick --phys "$want_phys" "${PHYS[@]}" && PHYS=("${picked[@]}"); fi
 if [ -n "${want_virt+x}" ]; then pick --virt "$want_virt" "${VIRT[@]}" && VIRT=("${picked[@]}"); fi
 if [ -n "${want_heaps+x}" ]; then
@@ -167,17 +189,34 @@ if [ -n "${want_heaps+x}" ]; then
 		if [ "$h" = null ]; then null_heap=1; elif is_peer "$h"; then want_peers+="$h "; else HEAP+=("$h"); fi
 	done
 fi
+if [ -n "${want_peers_opt+x}" ]; then
+	picked=()
+	[ "$want_peers_opt" = none ] || pick --peers "$want_peers_opt" "${all_peers[@]}"
+	[ -n "$want_peers" ] || want_peers=" "
+	for h in "${picked[@]}"; do [[ $want_peers == *" $h "* ]] || want_peers+="$h "; done
+fi
 tf=$(trace_files) || listing_die "cannot list the bundled traces"
+if [ "$check" = 1 ] && [ ! -x "$bin/mtb_host" ]; then
+	gn=$(gen_names_src) || listing_die "cannot list the generators (workloads/core/gen.c)"
+else
+	gn=$(gen_names) || listing_die "cannot list the generators ($bin/mtb_host --help)"
+fi
 workloads=()
-if [ "$quick" = 1 ]; then
+if [ -n "${want_traces+x}" ]; then
+	vt=$(vmt_files) || listing_die "cannot list the address-space traces"
+	pick_traces "$tf" "$gn" "$vt"
+	[ "$check" = 1 ] && exit 0
+elif [ "$check" = 1 ]; then
+	exit 0
+elif [ "$quick" = 1 ]; then
 	for t in $tf; do case $t in */gnu-ld.* | */xz-T2.*) workloads+=("$t") ;; esac; done
 	workloads+=(gen:larson gen:xmalloc)
 else
 	[ -z "$tf" ] || mapfile -t workloads <<<"$tf"
-	gn=$(gen_names) || listing_die "cannot list the generators ($bin/mtb_host --help)"
 	for g in $gn; do workloads+=("gen:$g"); done
 fi
-[ ${#workloads[@]} -gt 0 ] || die "no workloads: no traces in ../shared/traces/malloc and no generators" 1
+[ ${#workloads[@]} -gt 0 ] || [ -n "${want_traces+x}" ] ||
+	die "no workloads: no traces in ../shared/traces/malloc and no generators" 1
 multi=() # workloads with more than one thread: they get the scaling points
 for w in "${workloads[@]}"; do
 	rc=0
@@ -186,16 +225,21 @@ for w in "${workloads[@]}"; do
 done
 # The address-space workloads: the host (va_replay) runs its mix generator and (not in
 # --quick) the .vmt traces; a guest engine (its `vareplay`), the main one or the guest
-# check, runs both when not --quick.
+# check, runs both when not --quick; --traces picks them by name instead.
 vts=()
-if [ "$quick" = 0 ]; then
-	vt=$(vmt_files) || listing_die "cannot list the address-space traces"
-	[ -z "$vt" ] || mapfile -t vts <<<"$vt"
+if [ -n "${want_traces+x}" ]; then
+	vw=("${picked_vw[@]}")
+	gvw=("${picked_vw[@]}")
+else
+	if [ "$quick" = 0 ]; then
+		vt=$(vmt_files) || listing_die "cannot list the address-space traces"
+		[ -z "$vt" ] || mapfile -t vts <<<"$vt"
+	fi
+	vw=(mix)
+	[ "$engine" = host ] && [ -x "$bin/va_replay" ] && vw+=("${vts[@]}")
+	gvw=()
+	[ "$quick" = 0 ] && gvw=(mix "${vts[@]}")
 fi
-vw=(mix)
-[ "$engine" = host ] && [ -x "$bin/va_replay" ] && vw+=("${vts[@]}")
-gvw=()
-[ "$quick" = 0 ] && gvw=(mix "${vts[@]}")
 
 # A combination runs only when its strategies exist (linked into mtb_host; guests built
 # from them); missing ones are named.
@@ -250,9 +294,9 @@ make_cases() {
 		done
 	done
 	if [ "$e" = host ]; then
-		[ -x "$bin/frame_bench" ] && echo "host.frame_churn.all.c1 host - frame_churn 1"
-		if [ -x "$bin/va_replay" ]; then
-			for w in "${vw[@]}"; do echo "$(case_id host va_frag "${w%.xz}" 1) host - va:$w 1"; done
+		[ -x "$bin/frame_bench" ] && [ "$want_fc" = 1 ] && echo "host.frame_churn.all.c1 host - frame_churn 1"
+		if [ -x "$bin/va_replay" ] && [ ${#vw[@]} -gt 0 ]; then
+			for w in "${vw[@]}"; do echo "$(case_id host va_frag "${w%.xz}" 1 | sed 's/\.vmt\././') host - va:$w 1"; done
 		fi
 	elif [ ${#list[@]} -gt 0 ]; then # a guest engine: the .vmt traces in the first kernel
 		for w in "${gvw[@]}"; do echo "$(case_id "$e" va_frag "${w%.xz}" 1) $e ${list[0]} va:$w 1"; done
@@ -284,7 +328,9 @@ make_cases() {
 
 config="engine=$engine cpus=${cpu_counts// /,} ops=$ops reps=$reps quick=$quick guest_check=$guest_check only=$only perturb=${MTB_PERTURB:-} build=$build_id"
 filt="${only:+ --only '$only'}${want_phys+ --phys $want_phys}${want_virt+ --virt $want_virt}${want_heaps+ --heaps $want_heaps}"
+filt="$filt${want_peers_opt+ --peers $want_peers_opt}${want_traces+ --traces $want_traces}"
 [ -z "${want_phys+x}${want_virt+x}${want_heaps+x}" ] || config="$config phys=${want_phys:-} virt=${want_virt:-} heaps=${want_heaps:-}"
+[ -z "${want_peers_opt+x}${want_traces+x}" ] || config="$config peers=${want_peers_opt:-} traces=${want_traces:-}"
 listing=$(make_cases) || listing_die "failed"
 cases=()
 while IFS= read -r c; do

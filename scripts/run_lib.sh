@@ -47,6 +47,43 @@ case_id() {
 	printf '%s.%s.%s.c%s' "$1" "${2//:/_}" "$w" "$4" | tr -c 'A-Za-z0-9._\n-' '_'
 }
 
+# The name of a workload: its file name without the suffixes (gen:larson -> larson).
+wl_label() {
+	local w=${1##*/}
+	w=${w%.xz}
+	w=${w%.trc}
+	w=${w%.rec}
+	w=${w%.mtb}
+	w=${w%.vmt}
+	printf '%s\n' "${w#gen:}"
+}
+
+# The generators' names from workloads/core/gen.c's table, for run.sh --check before
+# mtb_host is built (hermit_box is scripts/hermit_case.sh's, not the sweep's).
+gen_names_src() {
+	sed -n '/gen_names\[GEN_COUNT\] = {/,/};/p' "$repo/workloads/core/gen.c" |
+		grep -o '"[a-z_0-9]*"' | tr -d '"' | grep -vx hermit_box
+}
+
+# --traces: from the names in $want_traces sets workloads (malloc traces, gen:NAME),
+# picked_vw (address-space traces, mix) and want_fc (frame_churn 1 or 0). An unknown
+# name is a usage error naming it and the known names (pick).
+pick_traces() { # TRACE_FILES GENERATORS VMT_FILES (newline separated)
+	local cand=() names=() c n f
+	[ -z "$1" ] || mapfile -t cand <<<"$1"
+	for n in $2; do cand+=("gen:$n"); done
+	cand+=(va:mix)
+	if [ -n "$3" ]; then while IFS= read -r f; do cand+=("va:$f"); done <<<"$3"; fi
+	for c in "${cand[@]}"; do names+=("$(wl_label "${c#va:}")"); done
+	pick --traces "$want_traces" "${names[@]}" frame_churn
+	workloads=() picked_vw=() want_fc=0
+	[[ " ${picked[*]} " == *" frame_churn "* ]] && want_fc=1
+	for c in "${!cand[@]}"; do
+		[[ " ${picked[*]} " == *" ${names[c]} "* ]] || continue
+		case ${cand[c]} in va:*) picked_vw+=("${cand[c]#va:}") ;; *) workloads+=("${cand[c]}") ;; esac
+	done
+}
+
 peer_names() { echo glibc jemalloc tcmalloc mimalloc; }
 is_peer() { case $1 in glibc | jemalloc | tcmalloc | mimalloc) return 0 ;; esac; return 1; }
 

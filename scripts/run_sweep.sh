@@ -57,6 +57,18 @@ for f in "$dir"/cases/*.r[0-9]*.jsonl; do
 	[ -e "$f" ] && [ -f "${f%.r[0-9]*.jsonl}.jsonl" ] && rm -f "$f"
 done
 
+# The rows of FILE with "case":ID first and, where a row has no machine context (guest
+# rows, frame_churn rows), the sweep's (mtb_host --context: the machine the engine ran
+# on), so every row says its CPU model, cores, memory, kernel and KVM kind.
+case_rows() { # ID FILE
+	MTB_MACHINE=$machine awk -v id="$1" '
+		BEGIN { m = ENVIRON["MTB_MACHINE"]; m = substr(m, 2, length(m) - 2) }
+		/^\{.*\}$/ { s = substr($0, 2)
+			if (m != "" && index(s, "\"cpu_model\":") == 0) s = substr(s, 1, length(s) - 1) "," m "}"
+			print "{\"case\":\"" id "\"," s; next }
+		{ print }' "$2"
+}
+
 # One repetition of one case, run as a job (the caller waits for it at the top level,
 # so an interrupt runs the trap at once): runs it, checks that every row is of the
 # case's kind, renames the rows into cases/ID.rREP.jsonl and, after the last repetition,
@@ -73,7 +85,7 @@ case_job() { # ID ENGINE COMBO WORKLOAD CPUS REP
 	nkind=$(grep -c "\"kind\":\"$kind\"" "$tmp" 2>/dev/null || true)
 	msg=${said%%$'\n'*}
 	if [ $rc -eq 0 ] && [ "${nrows:-0}" -gt 0 ] && [ "$nkind" = "$nrows" ]; then
-		if write_out "$dir/cases/$id.r$6.jsonl" sed "s/^{/{\"case\":\"$id\",/" "$tmp"; then
+		if write_out "$dir/cases/$id.r$6.jsonl" case_rows "$id" "$tmp"; then
 			rm -f "$tmp" "$tmp".*
 			[ "$6" = "${nrep[$id]}" ] || return 0
 			said=$(merge_case "$id" "$3" "$5" 2>&1) && return 0

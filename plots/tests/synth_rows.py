@@ -3,8 +3,9 @@
 plot_test.sh: DIR/rows.jsonl, DIR/crosscheck.json and DIR/config, shaped like
 scripts/run.sh's output (merged repetitions: medians, FIELD_ci_lo/_ci_hi, ops_per_s_reps).
 
-Usage: plots/tests/synth_rows.py DIR [--no-guest]   (--no-guest: no guest rows, no
-crosscheck.json: a sweep without a guest check)
+Usage: plots/tests/synth_rows.py DIR [--no-guest] [--flip]   (--no-guest: no guest rows,
+no crosscheck.json: a sweep without a guest check; --flip: the data that turn each answer
+of the report's "Answers" section, see the end of this text)
 
 What the values are built to show (the tests check the verdicts that follow):
   gnu-as (serial, n = 5, every round's load factor LOAD applied to every series):
@@ -29,6 +30,15 @@ What the values are built to show (the tests check the verdicts that follow):
   spill: freelist-freelist-slab re-entered its frame list twice and lost 5 frames.
   cross-check: 2 pairs, a peak_footprint mismatch on buddy-btree-talc gnu-as, and one
     guest row without a host row.
+  Answers (default): physical buddy (no free-list re-entry, 90% vs 40% of free memory in
+    2 MiB blocks); virtual btree (bitmap reserves 1.5x the address space asked, so its
+    fewer free ranges are not counted); heap talc (lower frag4 and p99; slab scales better
+    at 4 CPUs; xmalloc and threadtest are harness-bound and left out).
+  --flip: talc fails 12 allocations on gnu-as (heap: slab); talc leads larson at 2 CPUs,
+    slab at 4 (slab leads from 4 CPUs up); xmalloc's ceiling scales (1.9x, 3.6x: only
+    threadtest is harness-bound); bitmap reserves what is asked (virtual: bitmap, on
+    metadata and free ranges); freelist keeps 95% in 2 MiB blocks and never re-enters
+    (physical: freelist).
 """
 import json
 import os
@@ -93,6 +103,7 @@ def scaled(base, factors):
 def main():
     out = sys.argv[1]
     guest = "--no-guest" not in sys.argv
+    flip = "--flip" in sys.argv
     os.makedirs(out, exist_ok=True)
     flat = [1.0] * 5
     rows = []
@@ -115,8 +126,10 @@ def main():
         if s == "jemalloc":
             kw = {"footprint_at_peak": None, "frag3": None}
         if s == "freelist-freelist-slab":
-            kw = {"phys_spill_allocs": 3, "phys_spill_reentries": 2, "phys_lost_frames": 5,
+            kw = {"phys_spill_allocs": 3, "phys_spill_reentries": 0 if flip else 2, "phys_lost_frames": 5,
                   "va_spill_allocs": 1}
+        if s == "buddy-btree-talc" and flip:
+            kw = {"failed": 12}
         if s == "freelist-freelist-talc":
             kw = {"phys_spill_allocs": 1}
         if s == "buddy-btree-slab":
@@ -139,6 +152,9 @@ def main():
                        "glibc": {2: 1.5, 4: 2.0}},
         "unbal": {"buddy-bitmap-null": {2: 1.45, 4: 2.6}, "glibc": {2: 1.3, 4: 2.0}},
     }
+    if flip:
+        curves["larson"]["buddy-btree-talc"] = {2: 2.0, 4: 1.1, 8: 0.9}
+        curves["xmalloc"]["buddy-bitmap-null"] = {2: 1.9, 4: 3.6}
     busiest = {("unbal", 2): 625, ("unbal", 4): 350}  # of 1000 ops: bounds 1.6x, 2.86x
     swing = {("xmalloc", "buddy-btree-slab"): [1.1, 0.9, 1.05, 0.95, 1.0],
              ("xmalloc", "buddy-btree-talc"): [0.9, 1.1, 0.95, 1.05, 1.0]}
@@ -164,12 +180,12 @@ def main():
                     combo="buddy-btree-talc", heap="talc")
         rows.append(lone)
     rows.append({"case": "va.mix", "engine": "host", "kind": "va_frag", "workload": "mix", "virt": "bitmap",
-                 "granule": 2097152, "peak_reserved_per_requested": 1.5, "peak_free_ranges": 3,
+                 "granule": 2097152, "peak_reserved_per_requested": 1.0 if flip else 1.5, "peak_free_ranges": 3,
                  "peak_meta_bytes": 65536})
     rows.append({"case": "va.mix.b", "engine": "host", "kind": "va_frag", "workload": "mix", "virt": "btree",
                  "granule": 4096, "peak_reserved_per_requested": 1.01, "peak_free_ranges": 40,
                  "peak_meta_bytes": 3 << 20})
-    for p, sh in (("buddy", 0.9), ("freelist", 0.4)):
+    for p, sh in (("buddy", 0.9), ("freelist", 0.95 if flip else 0.4)):
         rows.append({"case": "fc." + p, "engine": "host", "kind": "frame_churn", "variant": "random",
                      "phys": p, "free_2m_share": sh})
     with open(os.path.join(out, "rows.jsonl"), "w") as f:

@@ -10,7 +10,10 @@
 # winner; peers' unknown footprint "-" and varied rows not reproducible; the spill table;
 # every [rN] names an existing row; the HTML embeds its plots; a sweep without a guest
 # check says so; bad usage / a missing sweep / a truncated or damaged rows.csv fail with
-# one line.
+# one line. Answers, first: one per design question, each recommendation computed from
+# the rows (synth_rows.py --flip turns all three), free ranges never credited to a
+# strategy that over-reserves, the harness-bound caveat from the null heap's rows, the
+# CPU count from which slab leads; make bench's CSVs (results/samples) in their section.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}
@@ -21,7 +24,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 python3 plots/tests/synth_rows.py "$t/run"
 "$bin/rows2csv" --out "$t/run/rows.csv" "$t/run/rows.jsonl"
 plots/plot.sh --outdir "$t/run/plots" "$t/run/rows.csv" >/dev/null
-scripts/report.sh --run "$t/run" --out "$t/out/report.md" >"$t/log" 2>&1 || { cat "$t/log"; fail "report.sh"; }
+scripts/report.sh --run "$t/run" --out "$t/out/report.md" --bench results/samples >"$t/log" 2>&1 ||
+	{ cat "$t/log"; fail "report.sh"; }
 md=$t/out/report.md
 [ -s "$md" ] && [ -s "$t/out/report.html" ] || fail "no report written"
 for s in 'Guest cross-check' 'Heap fragmentation' 'Footprint, ours and the peers' 'Virtual address space' \
@@ -147,6 +151,65 @@ PY
 grep -q 'src=.data:image/png;base64,' "$t/out/report.html" || fail "HTML has no embedded plot"
 grep -q '](.*scalability.png)' "$md" || fail "Markdown does not link the scalability plot"
 if grep -q "src='[^d]" "$t/out/report.html"; then fail "HTML links a file"; fi
+
+# ---- Answers: computed, and turned by the data --------------------------------------------
+python3 plots/tests/synth_rows.py "$t/flip" --flip
+"$bin/rows2csv" --out "$t/flip/rows.csv" "$t/flip/rows.jsonl"
+scripts/report.sh --run "$t/flip" --out "$t/flip/report.md" --bench "$t/nobench" >/dev/null 2>&1 || fail "report.sh --flip"
+python3 - "$md" "$t/flip/report.md" <<'PY' || fail "answers (above)"
+import re, sys
+md, fl = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+def answers(text):
+    sec = text.split("\n## Answers\n")[1].split("\n## ")[0]
+    return sec, {h: a for h, a in re.findall(r"### ([^\n]*)\n\n\*\*Answer: ([a-z-]+)\.\*\*", sec)}
+for text in (md, fl):
+    heads = re.findall(r"^## (.*)$", text, re.M)
+    check(heads[0] == "Answers", "Answers is not the first section: %s" % heads[:3])
+sec, a = answers(md)
+fsec, fa = answers(fl)
+want = {"Physical memory: buddy allocator or free list?": ("buddy", "freelist"),
+        "Virtual address space: bitmap or B+-tree?": ("btree", "bitmap"),
+        "Heap: talc or slab?": ("talc", "slab")}
+for q, (d, f) in want.items():
+    check(a.get(q) == d, "default %s: %s, want %s" % (q, a.get(q), d))
+    check(fa.get(q) == f, "--flip %s: %s, want %s" % (q, fa.get(q), f))
+row = lambda s, c: [l for l in s.splitlines() if l.startswith("| %s |" % c)]  # noqa: E731
+virt = lambda s: s.split("### Virtual")[1].split("###")[0]  # noqa: E731
+heap = lambda s: s.split("### Heap")[1]  # noqa: E731
+# Over-reserving bitmap: its fewer free ranges are not credited; reserving alike: they are.
+fr = row(virt(sec), "free ranges")
+check(len(fr) == 1 and "| neither | not compared: bitmap reserves 1.5x" in fr[0], "free ranges credited: %s" % fr)
+check("| free ranges | 1 | bitmap |" in virt(fsec), "--flip: free ranges not credited to bitmap")
+check("bitmap if metadata matters more than address space (weight 3): bitmap wins on metadata" in virt(sec)
+      and "but btree on address space (bitmap reserves 1.5-1.5x the address space asked" in virt(sec),
+      "virtual flip condition")
+vaf = re.search(r"\*\*Verdict \(VA fragmentation\):\*\* ([^\n]*)", md).group(1)
+check("fewest free ranges among those that reserve no more than that: btree (40; btree 40) (not counted, "
+      "they reserve more than asked: bitmap 1.5x)" in vaf, "VA verdict credits the over-reserving bitmap: " + vaf)
+# Scalability caveat from the ceiling's rows; the crossover.
+sc = row(heap(sec), "scalability")[0]
+check("left out: xmalloc (the null heap 1.5x [1.46, 1.54] at 4 CPUs); threadtest (the null heap 2.9x" in sc,
+      "harness-bound caveat: " + sc)
+fsc = row(heap(fsec), "scalability")[0]
+check("left out: threadtest" in fsc and "xmalloc" not in fsc.split("left out")[1], "--flip caveat: " + fsc)
+check("slab leads from 4 CPUs up (2: talc, 4: slab)" in fsc, "crossover: " + fsc)
+check("leads from" not in sc, "a crossover without one: " + sc)
+check("| failures | 4 | slab | failed allocations: talc 12 (on 1 workloads), slab 0" in heap(fsec), "failures")
+check("| latency | 1 | talc | p99 talc lower in 2 of 3 cells" in heap(sec), "latency criterion")
+check("**Flips:** slab if scalability matters more than" in heap(sec), "heap flip condition")
+# make bench's files: in the answers (not counted) and in their own section.
+check("frame_bench alloc_4k (make bench" in sec and "heap_bench (make bench" in sec, "bench notes in answers")
+b = md.split("\n## Benchmarks (make bench")[1].split("\n## ")[0]
+check("### frame_bench" in b and "### va_bench" in b and "### heap_bench" in b, "bench section tables")
+check(re.search(r"\| frame_op \| alloc_4k \| 50 \| ns \| [0-9.]+ \| [0-9.]+ \|", b), "frame_bench row")
+check("## Benchmarks" not in fl, "a bench section without bench files")
+check("\n## Google Benchmark microbenchmarks (gbench.json)" in md and "Google Benchmark" not in fl,
+      "gbench.json of the --bench directory")
+PY
 
 # A sweep without a guest check: the section says why it is empty, nothing failed.
 python3 plots/tests/synth_rows.py "$t/ng" --no-guest

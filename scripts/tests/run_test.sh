@@ -6,7 +6,8 @@
 # default engine falls back with a reason where KVM is emulated. With QEMU: a guest check
 # whose cases are replays that agree with the host on every deterministic metric, and the
 # same check with a metric perturbed in the guest (MTB_PERTURB) failing the run; repeated
-# cases (--reps 3) carry medians with intervals.
+# cases (--reps 3) carry medians with intervals; every row, guest rows too, names the
+# machine (cpu_model, cores, mem_bytes, kernel, kvm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}
@@ -21,7 +22,8 @@ export MTB_BIN=$bin
 unset ENGINE
 
 # --help, bad usage
-scripts/run.sh --help | grep -q -- '--engine E' || fail "--help"
+# (into a file: grep -q would close the pipe early, and pipefail takes run.sh's SIGPIPE)
+scripts/run.sh --help >"$t/help" && grep -q -- '--engine E' "$t/help" || fail "--help"
 for bad in "--bogus" "--engine nosuch" "--cpus 0" "--cpus 1,x" "--ops x" "--reps 0" "--only ["; do
 	set +e
 	# shellcheck disable=SC2086
@@ -62,6 +64,9 @@ for r in rows:
     assert r["engine"] == "host" and r["timing_trusted"] is True, r
     assert r["case"].startswith("host."), r
     assert "build" in r, r
+    # The machine, in every row (frame_churn rows get the sweep's).
+    assert r.get("kvm") in ("hardware", "emulated", "absent") and r.get("cores", 0) >= 1 and \
+        r.get("mem_bytes", 0) > 0 and r.get("kernel") and "cpu_model" in r, r
 rep = [r for r in rows if r["kind"] == "replay"]
 assert {r["cpus"] for r in rep} >= {1}, "no 1-CPU rows"
 assert any(r["heap"] == "talc" for r in rep) and any(r["heap"] == "slab" for r in rep)
@@ -171,6 +176,9 @@ q = [r for r in rows if r["engine"] == "qemu"]
 assert int(sys.argv[2]) >= 4, "listed guest cases: " + sys.argv[2]
 assert len(q) == int(sys.argv[2]) and all(r["kind"] == "replay" for r in q), [r["kind"] for r in q]
 assert {r["heap"] for r in q} == {"talc", "null"} and {r["mode"] for r in q} == {"serial", "parallel"}
+host = [r for r in rows if r["engine"] == "host"][0]
+for r in q:  # a guest row names the machine the sweep ran on, as the host rows do
+    assert all(r.get(k) == host[k] for k in ("cpu_model", "cores", "mem_bytes", "kernel", "kvm")), r
 PY
 	set +e
 	MTB_PERTURB=footprint_end scripts/run.sh --engine host --quick --guest-check qemu --only "$sel" \

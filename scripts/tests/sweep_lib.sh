@@ -4,7 +4,8 @@
 # test stops a sweep at a known point instead of after a guessed time: with $GATE set
 # (a directory) and $GATE/after holding N, every replay registers in $GATE/calls/ and
 # each one past the Nth marks $GATE/blocked.PID, then waits until $GATE/release exists
-# (polled; at most 120 s, then it fails), then runs. --list and --help pass straight.
+# (polled; at most 120 s, then it fails), then runs. --list, --help and --context (the
+# machine, which run.sh asks once) pass straight.
 # wait_for COND WHAT [PID]: polls the shell condition COND until it holds; fails naming
 # WHAT after 120 s, or at once when process PID has ended first.
 
@@ -15,7 +16,7 @@ gate_bin() { # BIN DIR
 	rm -f "$2/mtb_host"
 	cat >"$2/mtb_host" <<EOF
 #!/bin/sh
-case "\${1:-}" in --list | --help) exec "$1/mtb_host" "\$@" ;; esac
+case "\${1:-}" in --list | --help | --context) exec "$1/mtb_host" "\$@" ;; esac
 if [ -n "\${GATE:-}" ] && [ -f "\$GATE/after" ]; then
 	mkdir -p "\$GATE/calls"
 	: >"\$GATE/calls/\$\$"

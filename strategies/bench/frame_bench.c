@@ -16,8 +16,9 @@
  *
  * Memory is hostmem's --holes layout (1 MiB firmware, a hole of 1/16 in the
  * middle, a small odd one near the top). Rows: engine,timing_trusted,kind,phys,
- * cpus,fill_pct,op,value,unit,seed,build (results/README.md names; build =
- * $MTB_BUILD_ID, else "dev"). Written atomically.
+ * cpus,fill_pct,op,value,unit,seed,build,cpu_model,cores,mem_bytes,kernel,kvm
+ * (results/README.md names; build = $MTB_BUILD_ID, else "dev"; the machine as
+ * host_ctx.h reads it). Written atomically.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +33,7 @@
 
 #include "../frame.h"
 #include "../../workloads/host/cli_util.h"
+#include "../../workloads/host/host_ctx.h"
 #include "../../workloads/host/hostmem.h"
 #include "../../workloads/host/out_file.h"
 #include "../../workloads/host/spill_heap.h"
@@ -52,6 +54,7 @@ struct bench {
 	FILE *out;
 	uint64_t seed;
 	const char *build; /* build id for the rows */
+	struct host_ctx ctx; /* the machine, in every row */
 };
 
 static uint64_t rnd(uint64_t *s)
@@ -72,8 +75,10 @@ static double now_ns(void)
 static void row(struct bench *b, const char *kind, const char *phys, unsigned cpus,
 		unsigned fill, const char *op, double value, const char *unit)
 {
-	fprintf(b->out, "host,true,%s,%s,%u,%u,%s,%.6g,%s,%" PRIu64 ",%s\n", kind, phys, cpus,
+	fprintf(b->out, "host,true,%s,%s,%u,%u,%s,%.6g,%s,%" PRIu64 ",%s,", kind, phys, cpus,
 		fill, op, value, unit, b->seed, b->build);
+	host_ctx_csv(b->out, &b->ctx);
+	fputc('\n', b->out);
 	fflush(b->out);
 }
 
@@ -540,7 +545,8 @@ static void run_all(struct bench *b, const struct opts *o)
 	const struct frame_ops *all[] = {&frame_buddy_ops, &frame_freelist_ops};
 	double frag[2][2];
 	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
-	fprintf(b->out, "engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed,build\n");
+	host_ctx_init(&b->ctx);
+	fprintf(b->out, "engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed,build," HOST_CTX_CSV_COLS "\n");
 	fprintf(stderr, "frame_bench: ops, %" PRIu64 " MiB\n", o->mib);
 	for (int i = 0; i < 2; i++)
 		bench_ops(b, all[i], o->mib);

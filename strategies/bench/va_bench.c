@@ -30,8 +30,9 @@
  *          with the free ranges after.
  *
  * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
- * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build
- * (build = $MTB_BUILD_ID, else "dev", as frame_bench)
+ * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build,
+ * cpu_model,cores,mem_bytes,kernel,kvm (build = $MTB_BUILD_ID, else "dev", as
+ * frame_bench; the machine as host_ctx.h reads it)
  * (results/README.md names). Written atomically; progress on stderr.
  */
 #define _GNU_SOURCE
@@ -46,6 +47,7 @@
 #include <unistd.h>
 
 #include "../../workloads/host/cli_util.h"
+#include "../../workloads/host/host_ctx.h"
 #include "../../workloads/host/out_file.h"
 #include "../../workloads/host/va_host.h"
 #include "../va_btree.h"
@@ -80,6 +82,7 @@ struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
 	const char *build; /* build id for the rows */
+	struct host_ctx ctx; /* the machine, in every row */
 	bool run[NVIRT];   /* --virt: which of va_run_strategies run */
 	uint64_t live[MAX_LIST], threads[MAX_LIST];
 	unsigned nlive, nthreads;
@@ -117,8 +120,10 @@ static void die(const char *msg, const char *what)
 static void row(struct bench *b, const char *virt, unsigned cpus, unsigned live, const char *op,
 		double value, const char *unit)
 {
-	fprintf(b->out, "host,true,va_op,%s,%u,%u,%s,%.6g,%s,%" PRIu64 ",%s\n", virt, cpus, live,
+	fprintf(b->out, "host,true,va_op,%s,%u,%u,%s,%.6g,%s,%" PRIu64 ",%s,", virt, cpus, live,
 		op, value, unit, b->seed, b->build);
+	host_ctx_csv(b->out, &b->ctx);
+	fputc('\n', b->out);
 	fflush(b->out);
 }
 
@@ -455,7 +460,8 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 static void run_all(struct bench *b)
 {
 	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
-	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build\n");
+	host_ctx_init(&b->ctx);
+	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build," HOST_CTX_CSV_COLS "\n");
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
 	for (unsigned t = 0; t < b->nthreads; t++) {

@@ -19,7 +19,7 @@ mkdir "$dir/out"
 	fail "small run failed: $(tail -3 "$dir/progress")"
 [ "$(ls "$dir/out")" = "f.csv" ] || fail "temporary file left: $(ls "$dir/out")"
 mv "$dir/out/f.csv" "$dir/f.csv"
-head -1 "$dir/f.csv" | grep -q '^engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed,build$' ||
+head -1 "$dir/f.csv" | grep -q '^engine,timing_trusted,kind,phys,cpus,fill_pct,op,value,unit,seed,build,cpu_model,cores,mem_bytes,kernel,kvm$' ||
 	fail "bad header"
 for s in buddy freelist; do
 	for op in alloc_4k free_4k alloc_2m free_2m alloc_4k_frag10000 alloc_2m_frag10000 \
@@ -32,4 +32,14 @@ for s in buddy freelist; do
 done
 grep -q ',buddy_vs_freelist,.*,speedup_4k_frag10000,' "$dir/f.csv" || fail "no speedup row"
 awk -F, 'NR > 1 && $8 !~ /^[0-9.e+-]+$/ { exit 1 }' "$dir/f.csv" || fail "non-numeric value"
+# Every row carries the machine (host_ctx.h): cores, memory, kernel, KVM kind.
+python3 - "$dir/f.csv" <<'PY' || fail "machine context (above)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for r in rows:
+    if None in r or r.get("kvm") not in ("hardware", "emulated", "absent") or not r["cores"].isdigit() \
+            or int(r["cores"]) < 1 or not r["mem_bytes"].isdigit() or not r["kernel"]:
+        print("FAIL: a row without its machine context:", r)
+        sys.exit(1)
+PY
 echo "frame_bench_test: ok ($(($(wc -l <"$dir/f.csv") - 1)) rows)"

@@ -22,7 +22,7 @@ mkdir "$dir/out"
 	fail "small run failed: $(tail -3 "$dir/progress")"
 [ "$(ls "$dir/out")" = "v.csv" ] || fail "temporary file left: $(ls "$dir/out")"
 csv=$dir/out/v.csv
-head -1 "$csv" | grep -q '^engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build$' ||
+head -1 "$csv" | grep -q '^engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build,cpu_model,cores,mem_bytes,kernel,kvm$' ||
 	fail "bad header"
 for s in bitmap btree btree-bare freelist; do
 	for op in alloc_free_pair alloc_free_pair_mean free_ranges_after; do
@@ -71,4 +71,14 @@ if command -v valgrind >/dev/null; then
 else
 	echo "va_bench_test: valgrind not installed, va_callgrind.sh run not checked"
 fi
+# Every row carries the machine (host_ctx.h): cores, memory, kernel, KVM kind.
+python3 - "$csv" <<'PY' || fail "machine context (above)"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+for r in rows:
+    if None in r or r.get("kvm") not in ("hardware", "emulated", "absent") or not r["cores"].isdigit() \
+            or int(r["cores"]) < 1 or not r["mem_bytes"].isdigit() or not r["kernel"]:
+        print("FAIL: a row without its machine context:", r)
+        sys.exit(1)
+PY
 echo "va_bench_test: ok ($(($(wc -l <"$csv") - 1)) rows)"

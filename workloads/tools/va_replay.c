@@ -42,11 +42,14 @@
 #include "../core/json_row.h"
 #include "../host/cli_util.h"
 #include "../host/gen_host.h"
+#include "../host/host_ctx.h"
 #include "../host/va_host.h"
 #include "../host/vmt.h"
 #include "../../strategies/va_btree.h"
 
 #define MAX_TRACES 64
+
+static struct host_ctx machine; /* every row's machine context (host_ctx.h) */
 
 struct opts {
 	const char *traces[MAX_TRACES], *gen, *virt, *out, *build;
@@ -265,6 +268,7 @@ static long va_frag_row(const struct opts *o, const struct va_host *vh,
 	va_run_row_metrics(&j, w->vc ? "vmt" : "mix", r);
 	vmt_fields(&j, w);
 	va_run_row_tail(&j, o->check_every, r);
+	host_ctx_json(&j, &machine);
 	return json_end(&j);
 }
 
@@ -350,6 +354,7 @@ int main(int argc, char **argv)
 		return die("MTB_VA_MUTATE: not an op index", mut), 2;
 	if (o.check_every)
 		signal(SIGABRT, on_abort);
+	host_ctx_init(&machine);
 	const struct va_ops *virts[VA_RUN_NALL];
 	unsigned nv = 0;
 	int one = va_run_find(o.virt);

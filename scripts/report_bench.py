@@ -1,0 +1,85 @@
+"""report_bench.py: `make bench`'s results in the report: results/frame_bench.csv,
+va_bench.csv and heap_bench.csv (scripts/bench.sh; columns in results/README.md) read
+into {name: [row dict]} (load_bench) and shown as tables (sec_bench): frame and VA
+operations per strategy (single medians, their unit), heap_bench's ops/s and heap
+efficiency per allocator with their intervals. Google Benchmark's JSON stays
+report.py's sec_gbench.
+"""
+import csv
+import os
+
+from report_lib import fmt, num
+
+BENCHES = ("frame_bench", "va_bench", "heap_bench")
+
+
+def load_bench(d):
+    """{name: rows} for each bench CSV present in directory d ({} when d is None). A file
+    that is not whole raises ValueError "PATH:LINE: reason"."""
+    out = {}
+    for name in BENCHES if d else ():
+        path = os.path.join(d, name + ".csv")
+        if not os.path.exists(path):
+            continue
+        with open(path, newline="") as f:
+            text = f.read()
+        if text and not text.endswith("\n"):
+            raise ValueError("%s:%d: the last line is incomplete (no newline)" % (path, text.count("\n") + 1))
+        rd = csv.DictReader(text.splitlines())
+        rows = []
+        for r in rd:
+            if None in r or None in r.values():
+                raise ValueError("%s:%d: not as many fields as the header" % (path, rd.line_num))
+            rows.append(r)
+        out[name] = rows
+    return out
+
+
+def pivot(rows, key, col, cell):
+    """Rows keyed by key(r), one column per distinct col(r): (columns, [[key..., cells]])."""
+    cols = list(dict.fromkeys(col(r) for r in rows))
+    table = {}
+    for r in rows:
+        table.setdefault(key(r), {})[col(r)] = cell(r)
+    return cols, [list(k) + [v.get(c, "-") for c in cols] for k, v in table.items()]
+
+
+def ctx_line(rows):
+    """The machine of a bench file's rows, when they carry it."""
+    m = sorted({(r.get("cpu_model", ""), r.get("cores", ""), r.get("kernel", ""), r.get("kvm", ""))
+                for r in rows} - {("", "", "", "")})
+    return "; ".join("%s, %s cores, kernel %s, KVM %s" % t for t in m) or "not recorded in this file"
+
+
+def sec_bench(doc, bench, where):
+    if not bench:
+        return
+    doc.h(2, "Benchmarks (make bench, %s)" % where)
+    doc.p("The microbenchmarks of `make bench` (scripts/bench.sh), from the files in %s: their "
+          "own runs, not this sweep's (build and machine as each file says). Frame and VA "
+          "figures are single medians (no interval: shown, never a verdict); heap_bench gives "
+          "each median with its 95%% interval [lo, hi]." % where)
+    fb = [r for r in bench.get("frame_bench", []) if not r.get("op", "").endswith(("_mean", "_mean_over_rounds"))]
+    if fb:
+        cols, t = pivot(fb, lambda r: (r["kind"], r["op"], r.get("fill_pct", ""), r.get("unit", "")),
+                        lambda r: r["phys"], lambda r: fmt(num(r["value"])))
+        doc.h(3, "frame_bench (builds %s; machine: %s)" % ("/".join(sorted({r.get("build", "") for r in fb})),
+                                                           ctx_line(fb)))
+        doc.table(["kind", "op", "fill %", "unit"] + cols, t)
+    vb = [r for r in bench.get("va_bench", []) if not r.get("op", "").endswith("_mean")]
+    if vb:
+        cols, t = pivot(vb, lambda r: (r["kind"], r["op"], r.get("live", ""), r.get("cpus", ""), r.get("unit", "")),
+                        lambda r: r["virt"], lambda r: fmt(num(r["value"])))
+        doc.h(3, "va_bench (builds %s; machine: %s)" % ("/".join(sorted({r.get("build", "") for r in vb})),
+                                                        ctx_line(vb)))
+        doc.table(["kind", "op", "live", "cpus", "unit"] + cols, t)
+    hb = [r for r in bench.get("heap_bench", []) if r.get("metric") in ("ops_per_s", "heap_efficiency_pct")]
+    if hb:
+        def cell(r):
+            v, lo, hi = num(r.get("value")), num(r.get("lo")), num(r.get("hi"))
+            return fmt(v) + (" [%s, %s]" % (fmt(lo), fmt(hi)) if lo is not None and hi is not None else "")
+        cols, t = pivot(hb, lambda r: (r["workload"], r["threads"], r.get("param", ""), r["metric"]),
+                        lambda r: r["allocator"], cell)
+        doc.h(3, "heap_bench (builds %s; machine: %s)" % ("/".join(sorted({r.get("build", "") for r in hb})),
+                                                          ctx_line(hb)))
+        doc.table(["workload", "threads", "param", "metric"] + cols, t)
