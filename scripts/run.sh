@@ -33,6 +33,14 @@
 #                   only these frame / VA strategies / heaps (comma separated; heaps: our
 #                   heaps, null and the peers); an unknown name is an error
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
+#   --uri URI       run the libvirt cases on the host of libvirt URI URI (repeatable: one
+#                   worker per host takes the next case; e.g. qemu:///system,
+#                   qemu+ssh://user@host[:port]/system?keyfile=KEY); implies --engine libvirt.
+#                   Each host is checked first (reachable, KVM kind, QEMU version, the
+#                   guest image copied with scp); a failing one is left out with the reason.
+#                   A host lost mid-sweep (connection, daemon, guest hang) is marked out and
+#                   its case runs on another. Rows name their host (host, host_kvm, host_cpu)
+#   --hosts FILE    the URIs of FILE (one a line, # comments), as --uri each
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
 # Each case's rows land in DIR/cases/ID.jsonl (repetitions in ID.rK.jsonl, merged by
@@ -50,21 +58,26 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${MTB_BIN:-$repo/build/bin}
 [[ $bin == /* ]] || bin=$repo/$bin
 . "$repo/scripts/run_lib.sh"
+. "$repo/scripts/hosts_queue.sh"
 
 die() { echo "run: $1" >&2; exit "${2:-2}"; }
 ncores=$(nproc)
 engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
-guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300}
+guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300} uris=()
 unset want_phys want_virt want_heaps # set: the option was given (an empty value is an error)
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps)
+	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps | --uri | --hosts)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
 		--engine) engine=$2 ;; --cpus) cpus_arg=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 reps_set=1 ;;
 		--guest-check) guest_check=$2 ;; --only) only=$2 ;;
 		--phys) want_phys=$2 ;; --virt) want_virt=$2 ;; --heaps) want_heaps=$2 ;;
+		--uri) uri_split "$2" || die "--uri: not a libvirt URI: '$2'"; uris+=("$2") ;;
+		--hosts) [ -f "$2" ] && [ -r "$2" ] || die "--hosts: $2: cannot read"
+			mapfile -t -O ${#uris[@]} uris < <(hosts_read "$2")
+			for u in "${uris[@]}"; do uri_split "$u" || die "--hosts: $2: not a libvirt URI: '$u'"; done ;;
 		esac
 		shift 2 ;;
 	--quick) quick=1; shift ;;
@@ -76,6 +89,10 @@ while [ $# -gt 0 ]; do
 done
 case $engine in auto | kvm | qemu | libvirt | host) ;; *) die "engine must be kvm, qemu, libvirt, host or auto, got '$engine'" ;; esac
 case $guest_check in auto | kvm | qemu | libvirt | none) ;; *) die "--guest-check must be kvm, qemu, libvirt or none, got '$guest_check'" ;; esac
+if [ ${#uris[@]} -gt 0 ]; then
+	[ "$engine" = auto ] && engine=libvirt
+	[ "$engine" = libvirt ] || die "--uri and --hosts run the libvirt engine, not '$engine'"
+fi
 # The CPU counts: a list, or N meaning the powers of two up to N and N.
 cpu_list() {
 	local a=$1 n c out=()
@@ -279,6 +296,17 @@ if [ "$list" = 1 ]; then
 	printf '%s\n' "${cases[@]}"
 	exit 0
 fi
+# The hosts, checked with a guest image of the sweep (the heap null runs on talc's).
+if [ ${#uris[@]} -gt 0 ]; then
+	lv=
+	for c in "${cases[@]}"; do
+		read -r _ e combo _ <<<"$c"
+		[ "$e" = libvirt ] && { lv=${combo%-null}; break; }
+	done
+	[ "$lv" = "$combo" ] || lv=$lv-talc
+	[ -z "$lv" ] || [ -f "$(guest_elf "$lv")" ] || die "guest $lv not built (make guests)" 1
+	[ -z "$lv" ] || hq_select "$(guest_elf "$lv")"
+fi
 
 # ---- the results directory ----------------------------------------------------------
 # A new results/run-TIMESTAMP, or run-TIMESTAMP-N when a run started in the same second
@@ -328,6 +356,7 @@ fi
 trap '[ -z "${dir:-}" ] || { : >"$dir/.lock"; } 2>/dev/null || true' EXIT # never the exit status
 # Left by a run killed with SIGKILL; removed only now, holding the lock: no other sweep's.
 find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete
+rm -rf "$dir/queue" # the host queue's claims (scripts/hosts_queue.sh): stale now
 if [ -z "$out" ]; then
 	ln -sfn "$(basename "$dir")" "$repo/results/latest.tmp.$$" && mv -T "$repo/results/latest.tmp.$$" "$repo/results/latest" ||
 		{ rm -f "$repo/results/latest.tmp.$$"; die "cannot point $repo/results/latest to $dir" 1; }
@@ -342,7 +371,8 @@ tmp=
 child=
 on_signal() {
 	trap - INT TERM
-	[ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && wait "$child" 2>/dev/null
+	for c in $child ${hq_pids[@]+"${hq_pids[@]}"}; do kill -TERM -- "-$c" 2>/dev/null && wait "$c" 2>/dev/null; done
+	rm -rf "$dir/queue"
 	find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete 2>/dev/null
 	echo "run: interrupted; finished cases are kept, rerun the same command to resume ($dir)" >&2
 	exit 130

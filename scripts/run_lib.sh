@@ -212,13 +212,20 @@ run_qemu() {
 
 # libvirt_run.sh may start libvirt's daemons: they must not inherit the results
 # directory's lock (run.sh's lock_fd), or the directory stays locked while they live.
+# On a host of the queue (scripts/hosts_queue.sh: hq_uri set) the domain runs there, of
+# the host's type; the status is libvirt_run.sh's (75: host lost, 124: guest hang).
 run_libvirt() {
-	local err
+	local err rc=0 at=()
 	guest_prep "$3" "$4" "${5%p}" || return 1
+	[ -z "${hq_uri:-}" ] || at=(--uri "$hq_uri" --type "$hq_type" --kvm-kind "$hq_kvm")
 	# shellcheck disable=SC2086
-	err=$("$repo/scripts/libvirt_run.sh" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
-		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd 2>&1 >"$tmp.log" {lock_fd}>&-) ||
-		{ echo "${err%%$'\n'*} $(grep -m1 'replay: ' "$tmp.log")" >&2; [ "$err" = "${err%%$'\n'*}" ] || printf '%s\n' "${err#*$'\n'}" >&2; return 1; }
+	err=$("$repo/scripts/libvirt_run.sh" "${at[@]}" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
+		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd 2>&1 >"$tmp.log" {lock_fd}>&-) || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "${err%%$'\n'*} $(grep -m1 'replay: ' "$tmp.log")" >&2
+		[ "$err" = "${err%%$'\n'*}" ] || printf '%s\n' "${err#*$'\n'}" >&2
+		return $rc
+	fi
 	rm -f "$tmp.log"
 	guest_rows
 }

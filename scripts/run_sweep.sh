@@ -73,7 +73,7 @@ case_job() { # ID ENGINE COMBO WORKLOAD CPUS REP
 	nkind=$(grep -c "\"kind\":\"$kind\"" "$tmp" 2>/dev/null || true)
 	msg=${said%%$'\n'*}
 	if [ $rc -eq 0 ] && [ "${nrows:-0}" -gt 0 ] && [ "$nkind" = "$nrows" ]; then
-		if write_out "$dir/cases/$id.r$6.jsonl" sed "s/^{/{\"case\":\"$id\",/" "$tmp"; then
+		if write_out "$dir/cases/$id.r$6.jsonl" sed "s/^{/{\"case\":\"$id\",${hq_fields:-}/" "$tmp"; then
 			rm -f "$tmp" "$tmp".*
 			[ "$6" = "${nrep[$id]}" ] || return 0
 			said=$(merge_case "$id" "$3" "$5" 2>&1) && return 0
@@ -86,6 +86,8 @@ case_job() { # ID ENGINE COMBO WORKLOAD CPUS REP
 	fi
 	rm -f "$tmp" "$tmp".*
 	msg=${msg:-no rows (exit $rc)}
+	# On a host of the queue: a failure that is the host's puts the case back (75).
+	[ -z "${hq_name:-}" ] || [ $rc -eq 0 ] || ! hq_host_failed "$id" "$rc" "$msg" || return 75
 	if r=$(disk_error "$dir" "$said"); then
 		echo "run: case $id not done: $msg" >&2
 		for i in "${!disk_errors[@]}"; do [ "${disk_errors[i]}" != "$r" ] || return $((10 + i)); done
@@ -120,6 +122,7 @@ for ((rep = 1; rep <= reps; rep++)); do
 	for c in "${cases[@]}"; do
 		read -r id e combo w n <<<"$c"
 		[ "$rep" -le "${nrep[$id]}" ] || continue
+		[ ${#hq_line[@]} -eq 0 ] || [ "$e" != libvirt ] || continue # the hosts' queue runs it
 		done_n=$((done_n + 1))
 		if [ -f "$dir/cases/$id.jsonl" ] || [ -f "$dir/cases/$id.r$rep.jsonl" ] || [ -f "$dir/failed/$id.txt" ]; then
 			skipped=$((skipped + 1))
@@ -151,13 +154,33 @@ for ((rep = 1; rep <= reps; rep++)); do
 		spent[$e]=$((${spent[$e]:-0} + t1 - now)) count[$e]=$((${count[$e]:-0} + 1))
 	done
 done
+# The libvirt cases over the hosts of --uri / --hosts (scripts/hosts_queue.sh).
+hq_left=0
+if [ ${#hq_line[@]} -gt 0 ] && [ -z "$stopped" ]; then
+	hq_cases=()
+	for c in "${cases[@]}"; do
+		read -r id e _ <<<"$c"
+		[ "$e" = libvirt ] || continue
+		hq_cases+=("$c")
+		[ -f "$dir/cases/$id.jsonl" ] || [ -f "$dir/failed/$id.txt" ] || continue
+		skipped=$((skipped + 1))
+	done
+	hq_base=$done_n
+	hq_run
+	ran=$((ran + hq_ran)) failed=$((failed + hq_failed))
+	if [ -n "$hq_stop" ]; then
+		stopped="a write failed"
+		[ "$hq_stop" -eq 9 ] || stopped=${disk_errors[hq_stop - 10]}
+	fi
+fi
 trap - INT TERM
 now_s t1
 fmt_s $((t1 - t0)) el
 left=$((total - ran - skipped))
-if [ -z "$stopped" ]; then left=; else left=", $left not run"; fi
+if [ -z "$stopped" ] && [ "$hq_left" = 0 ]; then left=; else left=", $left not run"; fi
 echo "run: ${#cases[@]} cases, $total runs ($ran run now, $skipped already done$left), $failed failed, $el" || true
 [ -z "$stopped" ] || io_stop "$dir: $stopped"
+[ "$hq_left" = 0 ] || die "every host is out (reasons above): $hq_left cases not run; finished cases are kept, rerun the same command to resume ($dir)" 1
 
 # ---- merged rows, cross-check, CSV, plots ------------------------------------------------
 # Each output is written whole or not at all (write_out; the tools write temp + rename):
