@@ -65,11 +65,11 @@ wl_trace() {
 	if [ ! -f "$f" ]; then
 		mkdir -p "$dir/traces"
 		case $w in
-		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp.$$" --ops "$(gen_ops "${w#gen:}")" \
+		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp.$BASHPID" --ops "$(gen_ops "${w#gen:}")" \
 			--threads "$gen_threads" --seed "$seed" >/dev/null ;;
-		*) "$bin/trace" convert "$w" "$f.tmp.$$" >/dev/null ;;
-		esac || { rm -f "$f.tmp.$$"; echo "cannot convert $w" >&2; return 1; }
-		mv "$f.tmp.$$" "$f"
+		*) "$bin/trace" convert "$w" "$f.tmp.$BASHPID" >/dev/null ;;
+		esac || { rm -f "$f.tmp.$BASHPID"; echo "cannot convert $w" >&2; return 1; }
+		mv "$f.tmp.$BASHPID" "$f"
 	fi
 	echo "$f"
 }
@@ -161,15 +161,15 @@ guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 # pair's talc kernel with heap=null. MTB_PERTURB=FIELD adds perturb=FIELD (a negative
 # control: the cross-check must then fail).
 guest_prep() {
-	local combo=$1 w=$2 n=$3 heap=${1##*-} mem ops blob
+	local combo=$1 w=$2 n=$3 heap=${1##*-} mem nops blob
 	[ "$heap" = null ] && combo=${combo%-null}-talc
 	g_elf=$(guest_elf "$combo")
 	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
 	g_trace=$(wl_trace "$w") || return 1
 	mem=$(wl_mem "$g_trace")
-	ops=$(wl_stat "$g_trace" ops)
+	nops=$(wl_stat "$g_trace" ops)
 	blob=$(stat -c %s "$g_trace")
-	g_mem=$(((mem + (${ops:-0} * 160 + 3 * blob) / 1048576 + 128 + 63) / 64 * 64))
+	g_mem=$(((mem + (${nops:-0} * 160 + 3 * blob) / 1048576 + 128 + 63) / 64 * 64))
 	g_cmd="rmem=$mem replay"
 	[ "$n" = 1 ] || g_cmd="rmem=$mem replay=par"
 	[ "$heap" = null ] && g_cmd="$g_cmd heap=null"
