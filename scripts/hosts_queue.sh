@@ -162,10 +162,10 @@ hq_run() {
 	for l in "${hq_out[@]}"; do hq_log "host left out: $l"; done
 	for i in "${hq_pids[@]}"; do wait "$i" || true; done
 	hq_pids=()
-	hq_ran=$(cat "$dir/queue/spent" 2>/dev/null | wc -l)
-	hq_failed=$(cat "$dir/queue/failed" 2>/dev/null | wc -l)
-	hq_stop=$(cat "$dir/queue/stop" 2>/dev/null || true)
-	hq_left=0
+	hq_ran=0 hq_failed=0 hq_stop= hq_left=0
+	[ ! -f "$dir/queue/spent" ] || hq_ran=$(wc -l <"$dir/queue/spent")
+	[ ! -f "$dir/queue/failed" ] || hq_failed=$(wc -l <"$dir/queue/failed")
+	[ ! -f "$dir/queue/stop" ] || hq_stop=$(cat "$dir/queue/stop")
 	for l in "${hq_cases[@]}"; do
 		[ -f "$dir/cases/${l%% *}.jsonl" ] || [ -f "$dir/failed/${l%% *}.txt" ] || hq_left=$((hq_left + 1))
 	done
