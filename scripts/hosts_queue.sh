@@ -54,19 +54,19 @@ hq_log() { printf '%s %s\n' "$(date -u +%FT%TZ)" "$1" >>"$dir/hosts.log" 2>/dev/
 # host's (the case goes back to the queue, the host out: logged), 1 when the case
 # failed on its own (the host answers; a second hang).
 hq_host_failed() { # ID RC MSG
-	local why
+	local why m=${3%"${3##*[![:space:]]}"}
 	case $2 in
-	75) why=$3 ;;
+	75) why=$m ;;
 	124)
 		if [ -f "$dir/queue/$1.hang" ]; then
 			echo "run: case $1 hung on $(cat "$dir/queue/$1.hang") too: the case fails, $hq_name stays" >&2
 			return 1
 		fi
 		echo "$hq_name" >"$dir/queue/$1.hang"
-		why="guest hang: $3" ;;
+		why="guest hang: $m" ;;
 	*)
 		timeout "${MTB_HOST_TIMEOUT:-60}" virsh -q -c "$hq_uri" version >/dev/null 2>&1 && return 1
-		why="no answer after a failed case ($3)" ;;
+		why="no answer after a failed case ($m)" ;;
 	esac
 	printf '%s\n' "$why" >"$dir/queue/out.$hq_name"
 	echo "run: host $hq_name out: $why; case $1 back in the queue" >&2
