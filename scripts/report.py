@@ -20,6 +20,7 @@ from report_lib import (Doc, PEERS, cite, first_by, fmt, fmt_bytes, gmean, load,
                         reps_of, serial1, varied)
 from report_speed import sec_latency, sec_scal, sec_speed  # noqa: E402
 from out_lib import write_out  # noqa: E402
+from report_hosts import per_kind, sec_hosts  # noqa: E402
 
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 MATCH = ("combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
@@ -447,11 +448,12 @@ def main(argv):
     if ctx:
         doc.p(ctx)
     bad = sec_crosscheck(doc, rows, run_dir, cfg)
+    sec_hosts(doc, rows, run_dir)
     plots = os.path.join(run_dir, "plots")
     sections = [(sec_frag, (rows,), "frag_heap"), (sec_footprint, (rows,), None),
-                (sec_va, (rows,), "va_frag"), (sec_speed, (rows,), "speed"),
-                (sec_scal, (rows,), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
-                (sec_latency, (rows, lat_wl), "latency"), (sec_spill, (rows,), None),
+                (sec_va, (rows,), "va_frag"), (per_kind(sec_speed), (rows,), "speed"),
+                (per_kind(sec_scal), (rows,), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
+                (per_kind(sec_latency), (rows, lat_wl), "latency"), (sec_spill, (rows,), None),
                 (sec_phys, (rows,), "phys_2m")]
     base = os.path.dirname(os.path.abspath(out_md))
     for f, args, img in sections:
