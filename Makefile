@@ -76,7 +76,8 @@ help:
 	@echo 'make            build the VMM, the guest ($(PHYS)-$(VIRT)-$(HEAP)) and the tools'
 	@echo 'make test       install missing packages, build everything, run all tests'
 	@echo 'make run        install missing packages, run the default comparison (CSV + PNG)'
-	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick)'
+	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick;'
+	@echo '                URIS="qemu+ssh://host/system ..." or HOSTS=FILE: over several libvirt hosts)'
 	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
 	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make stress     fuzzers MINUTES each (default 2), ROUNDS of concurrent/killed sweeps'
@@ -218,9 +219,10 @@ bench: deps
 	$(Q)scripts/bench.sh $(BENCHES) scripts/hermit_case.sh
 
 # ---- section: run (issue 7) ---------------------------------------------------
+# URIS="URI ..." / HOSTS=FILE: the libvirt hosts of the sweep (scripts/run.sh --uri, --hosts).
 run: deps
 	$(Q)$(MAKE) --no-print-directory all tools guests-available $(BUILD)/bin/frame_bench
-	$(Q)scripts/run.sh
+	$(Q)scripts/run.sh $(foreach u,$(URIS),--uri '$(u)') $(if $(HOSTS),--hosts '$(HOSTS)')
 
 # ---- section: report (issue 7) ------------------------------------------------
 report:

@@ -39,9 +39,10 @@ def per_kind(section):
                 hosts = sorted({r.get("host") or "local engine" for r in rs})
                 n = len(doc.blocks)
                 section(doc, rs, *args)
-                if len(doc.blocks) > n:
-                    doc.blocks.insert(n, ("p", "**Host kind %s** (hosts %s): the section below "
-                                               "compares rows of this kind only." % (label, ", ".join(hosts))))
+                if len(doc.blocks) > n:  # after the section's heading
+                    at = n + 1 if doc.blocks[n][0] == "h" else n
+                    doc.blocks.insert(at, ("p", "**Host kind %s** (hosts %s): rows of this kind only." %
+                                           (label, ", ".join(hosts))))
             else:
                 section(doc, rs, *args)
     run.__name__ = getattr(section, "__name__", "section")
