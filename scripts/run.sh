@@ -76,7 +76,9 @@ while [ $# -gt 0 ]; do
 		--phys) want_phys=$2 ;; --virt) want_virt=$2 ;; --heaps) want_heaps=$2 ;;
 		--uri) uri_split "$2" || die "--uri: not a libvirt URI: '$2'"; uris+=("$2") ;;
 		--hosts) [ -f "$2" ] && [ -r "$2" ] || die "--hosts: $2: cannot read"
-			mapfile -t -O ${#uris[@]} uris < <(hosts_read "$2")
+			n=${#uris[@]}
+			mapfile -t -O "$n" uris < <(hosts_read "$2")
+			[ ${#uris[@]} -gt "$n" ] || die "--hosts: $2: no URI in it"
 			for u in "${uris[@]}"; do uri_split "$u" || die "--hosts: $2: not a libvirt URI: '$u'"; done ;;
 		esac
 		shift 2 ;;

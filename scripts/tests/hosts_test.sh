@@ -7,8 +7,9 @@
 # well: the remote host marked out with its reason, its case back in the queue and run
 # on the local host, every case finished exactly once, each row naming its host, and
 # every deterministic metric equal to the same sweep on one local host (run.sh without
-# --uri). Then: a rerun resumes (the dead host left out with a one-line reason, nothing
-# run again), and a sweep whose only host fails its check exits 1 with a message.
+# --uri). Then: a rerun (the hosts from a --hosts file) resumes, the dead host left out
+# with a one-line reason, nothing run again; a sweep whose only host fails its check
+# exits 1 with a message.
 # Skips only where libvirt cannot start (not installed, not root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -96,8 +97,10 @@ print("ok: %d cases once each; hosts %s; the lost case %s ran on local; %d deter
       "to the one-host run" % (len(ids), dict(collections.Counter(r["host"] for r in two)), lost, len(det(two[0]))))
 PY
 
-# Resume: the dead host fails its check (one line), the local one finds nothing to do.
-timeout 120 scripts/run.sh "${args[@]}" --uri qemu:///system --uri "$rh_uri" --out "$t/two" >"$t/again.log" 2>&1 ||
+# Resume, the hosts from a file: the dead host fails its check (one line), the local
+# one finds nothing to do.
+printf '# the hosts\n\nqemu:///system   # this machine\n%s\n' "$rh_uri" >"$t/hosts.txt"
+timeout 120 scripts/run.sh "${args[@]}" --hosts "$t/hosts.txt" --out "$t/two" >"$t/again.log" 2>&1 ||
 	{ cat "$t/again.log"; fail "the rerun"; }
 grep -q '^run: host 127.0.0.2 (.*) left out: not reachable: ' "$t/again.log" || fail "the dead host not left out: $(cat "$t/again.log")"
 grep -q '(0 run now, 4 already done)' "$t/again.log" || fail "the rerun ran cases again: $(cat "$t/again.log")"
