@@ -2,12 +2,12 @@
 # hosts_test.sh: scripts/run.sh over two libvirt hosts for real: this machine's system
 # daemon (qemu:///system) and a second "host" reached over ssh (scripts/tests/
 # remote_host_lib.sh: an sshd of its own on 127.0.0.2 and a user's session daemon
-# behind it). A small sweep (generator replays, QEMU TCG) runs over both; once a domain
-# of the remote host runs, it is paused and the remote daemon killed. The sweep must end
-# well: the remote host marked out with its reason, its case back in the queue and run
-# on the local host, every case finished exactly once, each row naming its host, and
-# every deterministic metric equal to the same sweep on one local host (run.sh without
-# --uri). Then: a rerun (the hosts from a --hosts file) resumes, the dead host left out
+# behind it). A small sweep (generator replays, QEMU TCG) runs over both: each host runs
+# cases. The same sweep again, and once a domain of the remote host runs, it is paused
+# and the remote daemon killed: the sweep must end well, the remote host marked out with
+# its reason, its case back in the queue and run on the local host. In both, every case
+# finished exactly once, each row naming its host, and every deterministic metric equal
+# to the same sweep on one local host (run.sh without --uri). Then: a rerun (the hosts from a --hosts file) resumes, the dead host left out
 # with a one-line reason, nothing run again; a sweep whose only host fails its check
 # exits 1 with a message.
 # Skips only where libvirt cannot start (not installed, not root).
@@ -48,8 +48,14 @@ args=(--quick --phys buddy --virt bitmap --heaps talc --cpus 1 --guest-check non
 scripts/run.sh --engine libvirt "${args[@]}" --list | awk '{print $1}' | sort >"$t/ids"
 [ "$(wc -l <"$t/ids")" -eq 4 ] || fail "want 4 cases: $(cat "$t/ids")"
 
-# The sweep over both hosts, the remote daemon killed while its domain runs (paused
-# first: it cannot finish before the kill).
+# The sweep over both hosts: both workers claim a case at once, so each host runs one.
+timeout 240 scripts/run.sh "${args[@]}" --uri qemu:///system --uri "$rh_uri" --out "$t/both" >"$t/both.log" 2>&1 ||
+	{ cat "$t/both.log"; fail "the two-host sweep"; }
+sweep_intact "$t/both"
+echo "ok: two hosts: $(grep '^run: 4 cases' "$t/both.log")"
+
+# Again, the remote daemon killed while its domain runs (paused first: it cannot finish
+# before the kill).
 set -m
 timeout 240 scripts/run.sh "${args[@]}" --uri qemu:///system --uri "$rh_uri" --out "$t/two" >"$t/two.log" 2>&1 &
 sweep=$!
@@ -75,13 +81,21 @@ sweep_intact "$t/two"
 timeout 240 scripts/run.sh --engine libvirt "${args[@]}" --out "$t/one" >"$t/one.log" 2>&1 ||
 	{ cat "$t/one.log"; fail "the one-host sweep"; }
 
-python3 - "$t/two/rows.jsonl" "$t/one/rows.jsonl" "$t/ids" "$lost" <<'PY'
+python3 - "$t/both/rows.jsonl" "$t/two/rows.jsonl" "$t/one/rows.jsonl" "$t/ids" "$lost" <<'PY'
 import collections, json, os, sys
 sys.path.insert(0, "scripts")
 from crosscheck import SKIP
-two, one = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
-ids = open(sys.argv[3]).read().split()
-lost = sys.argv[4]
+both, two, one = ([json.loads(l) for l in open(p)] for p in sys.argv[1:4])
+ids = open(sys.argv[4]).read().split()
+lost = sys.argv[5]
+hb = collections.Counter(r["host"] for r in both)
+assert set(hb) == {"local", "127.0.0.2"}, "the two-host sweep ran on %s" % dict(hb)
+for b in both:
+    a = [r for r in two if r["case"] == b["case"]][0]
+    db = {k: v for k, v in b.items() if not SKIP.match(k)}
+    da = {k: v for k, v in a.items() if not SKIP.match(k)}
+    assert db == da, "%s on %s: fields differ: %s" % (b["case"], b["host"], sorted(k for k in set(db) | set(da) if db.get(k) != da.get(k)))
+print("ok: two hosts ran %s, every deterministic field as in the other sweeps" % dict(hb))
 n2 = collections.Counter(r["case"] for r in two)
 n1 = collections.Counter(r["case"] for r in one)
 assert sorted(n2) == ids and n2 == n1, "cases (two hosts %s, one host %s, want %s)" % (dict(n2), dict(n1), ids)
