@@ -63,6 +63,7 @@ rh_stop() {
 	if id -u "$RH_USER" >/dev/null 2>&1; then
 		for p in $(pgrep -u "$RH_USER"); do kill -KILL "$p" 2>/dev/null || true; done
 	fi
+	{ wait ${rh_daemon:+"$rh_daemon"} ${rh_sshd:+"$rh_sshd"}; } 2>/dev/null || true # reaped: no "Killed" line
 	# libvirt's own ssh (no_verify=1) recorded the test's host key: forget it.
 	[ -z "$rh_port" ] || [ ! -f ~/.ssh/known_hosts ] ||
 		ssh-keygen -q -R "[127.0.0.2]:$rh_port" -f ~/.ssh/known_hosts >/dev/null 2>&1 || true
