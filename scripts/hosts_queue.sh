@@ -123,6 +123,7 @@ hq_row_fields() { # NAME KVM CPU
 # a write failed) when the sweep must stop (DIR/queue/stop).
 hq_worker() { # NAME URI TYPE KVM QEMU CPU
 	local rc t id e combo w n now
+	trap - INT TERM # run.sh's handler is the parent's: a worker just ends (its group with it)
 	hq_name=$1 hq_uri=$2 hq_type=$3 hq_kvm=$4
 	hq_fields=$(hq_row_fields "$1" "$4" "$6")
 	while [ ! -e "$dir/queue/stop" ]; do
@@ -147,11 +148,11 @@ hq_worker() { # NAME URI TYPE KVM QEMU CPU
 	done
 }
 
-# Runs the queue over hq_cases (the libvirt cases) with a worker per host, waits for all;
-# sets hq_ran and hq_failed (this run), hq_left (not run: every host out) and, when a
-# write failed, hq_stop (case_job's status).
-hq_run() {
-	local l i f rc
+# Starts the queue over hq_cases (the libvirt cases): a worker per host, each a job of
+# its own process group (run.sh's set -m), their pids in hq_pids. The caller waits for
+# them at the top level (an interrupt then runs run.sh's trap at once), then hq_finish.
+hq_start() {
+	local l f
 	mkdir -p "$dir/queue"
 	for l in "${hq_line[@]}"; do
 		IFS=$'\t' read -r -a f <<<"$l"
@@ -160,7 +161,23 @@ hq_run() {
 		hq_pids+=($!)
 	done
 	for l in "${hq_out[@]}"; do hq_log "host left out: $l"; done
-	for i in "${hq_pids[@]}"; do wait "$i" || true; done
+}
+
+# Ends the workers of an interrupted sweep: SIGTERM to each one's process group (its
+# case's libvirt_run.sh destroys its domain), waiting until each group is gone (at most
+# about a minute).
+hq_stop_workers() {
+	local p i
+	for p in ${hq_pids[@]+"${hq_pids[@]}"}; do kill -TERM -- "-$p" 2>/dev/null || true; done
+	for p in ${hq_pids[@]+"${hq_pids[@]}"}; do
+		for ((i = 0; i < 600; i++)); do kill -0 -- "-$p" 2>/dev/null || break; sleep 0.1; done
+	done
+}
+
+# After the workers: sets hq_ran and hq_failed (this run), hq_left (not run: every host
+# out) and, when a write failed, hq_stop (case_job's status); names the hosts lost.
+hq_finish() {
+	local l f
 	hq_pids=()
 	hq_ran=0 hq_failed=0 hq_stop= hq_left=0
 	[ ! -f "$dir/queue/spent" ] || hq_ran=$(wc -l <"$dir/queue/spent")

@@ -373,7 +373,8 @@ tmp=
 child=
 on_signal() {
 	trap - INT TERM
-	for c in $child ${hq_pids[@]+"${hq_pids[@]}"}; do kill -TERM -- "-$c" 2>/dev/null && wait "$c" 2>/dev/null; done
+	[ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && wait "$child" 2>/dev/null
+	hq_stop_workers
 	rm -rf "$dir/queue"
 	find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete 2>/dev/null
 	echo "run: interrupted; finished cases are kept, rerun the same command to resume ($dir)" >&2

@@ -166,7 +166,9 @@ if [ ${#hq_line[@]} -gt 0 ] && [ -z "$stopped" ]; then
 		skipped=$((skipped + 1))
 	done
 	hq_base=$done_n
-	hq_run
+	hq_start
+	for p in "${hq_pids[@]}"; do wait "$p" || true; done
+	hq_finish
 	ran=$((ran + hq_ran)) failed=$((failed + hq_failed))
 	if [ -n "$hq_stop" ]; then
 		stopped="a write failed"
