@@ -126,7 +126,7 @@ hq_worker() { # NAME URI TYPE KVM QEMU CPU
 	trap - INT TERM # run.sh's handler is the parent's: a worker just ends (its group with it)
 	hq_name=$1 hq_uri=$2 hq_type=$3 hq_kvm=$4
 	hq_fields=$(hq_row_fields "$1" "$4" "$6")
-	while [ ! -e "$dir/queue/stop" ]; do
+	while [ -d "$dir/queue" ] && [ ! -e "$dir/queue/stop" ]; do # no queue: the sweep ended
 		if ! hq_claim; then
 			[ "$hq_pending" = 1 ] || return 0
 			sleep 0.5 # a claim held by another host: it may come back (host lost)
