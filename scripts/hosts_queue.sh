@@ -189,5 +189,6 @@ hq_finish() {
 	for f in "$dir"/queue/out.*; do
 		[ -e "$f" ] && echo "run: host ${f##*/out.} was lost: $(cat "$f")" >&2
 	done
+	rm -rf "$dir/queue" # read: its history is in hosts.log
 	return 0
 }
