@@ -33,13 +33,11 @@
 #                   only these frame / VA strategies / heaps (comma separated; heaps: our
 #                   heaps, null and the peers); an unknown name is an error
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
-#   --uri URI       run the libvirt cases on the host of libvirt URI URI (repeatable: one
-#                   worker per host takes the next case; e.g. qemu:///system,
-#                   qemu+ssh://user@host[:port]/system?keyfile=KEY); implies --engine libvirt.
-#                   Each host is checked first (reachable, KVM kind, QEMU version, the
-#                   guest image copied with scp); a failing one is left out with the reason.
-#                   A host lost mid-sweep (connection, daemon, guest hang) is marked out and
-#                   its case runs on another. Rows name their host (host, host_kvm, host_cpu)
+#   --uri URI       run the libvirt cases on this libvirt host too (repeatable; e.g.
+#                   qemu:///system, qemu+ssh://user@host[:port]/system?keyfile=KEY; implies
+#                   --engine libvirt): one worker per host takes the next case. Hosts are
+#                   checked first, a failing one left out; a host lost mid-sweep is marked
+#                   out and its case runs elsewhere (README: sweeps over several hosts)
 #   --hosts FILE    the URIs of FILE (one a line, # comments), as --uri each
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
