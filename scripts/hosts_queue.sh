@@ -12,8 +12,8 @@
 # nothing of the case, releases its claim (another host takes it), marks the host out
 # (DIR/queue/out.NAME, a line in DIR/hosts.log) and ends. DIR/queue is removed when a
 # sweep starts (its claims are stale then): an interrupted sweep resumes from its case
-# files. Invariant: cases/ID.jsonl exists or ID.claim exists or the case is free, never
-# two of them at once while a worker runs it.
+# files. Invariant: a case runs only while its worker holds ID.claim, and the claim goes
+# only once cases/ID.jsonl (or failed/ID.txt) is in place or nothing of the case is kept.
 . "$(dirname "${BASH_SOURCE[0]}")/hosts_lib.sh"
 
 hq_line=() # the hosts that passed the check: NAME<TAB>URI<TAB>TYPE<TAB>KVM<TAB>QEMU<TAB>CPU
