@@ -81,6 +81,7 @@ help:
 	@echo 'make run        install missing packages, run the default comparison (CSV + PNG)'
 	@echo '                (scripts/run.sh --help: ENGINE=kvm|qemu|libvirt|host, resume, --quick)'
 	@echo '                a subset by name: PHYS= VIRT= HEAP= TRACES= PEERS= (comma lists)'
+	@echo '                URIS="qemu+ssh://host/system ..." or HOSTS=FILE: over several libvirt hosts'
 	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
 	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make stress     fuzzers MINUTES each (default 2), ROUNDS of concurrent/killed sweeps'
@@ -225,15 +226,17 @@ bench: deps
 # PHYS, VIRT, HEAP, TRACES, PEERS given on the command line (or in the environment;
 # comma lists) select what runs: scripts/run.sh --phys --virt --heaps --traces --peers.
 # The names are checked before anything is installed or built (run.sh --check).
+# URIS="URI ..." / HOSTS=FILE: the libvirt hosts of the sweep (scripts/run.sh --uri, --hosts).
 RUN_VARS := PHYS:phys VIRT:virt HEAP:heaps TRACES:traces PEERS:peers
 RUN_ARGS = $(strip $(foreach p,$(RUN_VARS),$(if $(and $(filter command line environment,\
 	$(origin $(word 1,$(subst :, ,$(p))))),$(strip $($(word 1,$(subst :, ,$(p)))))),\
 	--$(word 2,$(subst :, ,$(p))) '$(strip $($(word 1,$(subst :, ,$(p)))))')))
+RUN_HOSTS = $(foreach u,$(URIS),--uri '$(u)') $(if $(HOSTS),--hosts '$(HOSTS)')
 run:
 	$(Q)scripts/run.sh --check $(RUN_ARGS)
 	$(Q)$(MAKE) --no-print-directory deps all tools guests-available $(BUILD)/bin/frame_bench \
 		PHYS=$(PHYS_DEFAULT) VIRT=$(VIRT_DEFAULT) HEAP=$(HEAP_DEFAULT)
-	$(Q)scripts/run.sh $(RUN_ARGS)
+	$(Q)scripts/run.sh $(RUN_ARGS) $(RUN_HOSTS)
 
 # ---- section: report (issue 7) ------------------------------------------------
 report:

@@ -32,7 +32,7 @@ from out_lib import write_out  # noqa: E402
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 # Not deterministic across engines: provenance, timing and machine context.
 SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores_online|"
-                  r"oversubscribed|heap_version|reps|seed|kind|host|varied|ci_coverage|"
+                  r"oversubscribed|heap_version|reps|seed|kind|host|host_.*|varied|ci_coverage|"
                   r"cpu_model|cores|mem_bytes|kernel|kvm|load_before|load_after|steal_pct|"
                   r"overloaded|"
                   r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|.*_ci_lo|.*_ci_hi|.*_reps|"

@@ -12,6 +12,7 @@ PKGS=(
 	qemu-system-x86                                     # QEMU engine
 	libvirt-daemon-system libvirt-daemon-system-sysv    # libvirt engine (see PLATFORM-NOTES)
 	libvirt-clients libvirt-daemon-driver-qemu libvirt-dev
+	openssh-server openssh-client netcat-openbsd        # sweeps over several hosts (qemu+ssh; hosts_test)
 	gnuplot-nox python3                                 # plots, report, test checks
 	chromium                                            # the HTML report, checked headless
 	libbenchmark-dev                                    # Google Benchmark

@@ -35,8 +35,9 @@ start)
 	}
 	kvm_node_like_udev
 	: >"$PIDS"
-	pgrep -x virtlogd >/dev/null || { virtlogd -d && pgrep -nx virtlogd >>"$PIDS"; }
-	pgrep -x libvirtd >/dev/null || { libvirtd -d && pgrep -nx libvirtd >>"$PIDS"; }
+	# root's: another user's session daemons (libvirtd, virtlogd) are no system daemons.
+	pgrep -u 0 -x virtlogd >/dev/null || { virtlogd -d && pgrep -u 0 -nx virtlogd >>"$PIDS"; }
+	pgrep -u 0 -x libvirtd >/dev/null || { libvirtd -d && pgrep -u 0 -nx libvirtd >>"$PIDS"; }
 	for _ in $(seq 1 60); do
 		answering && { echo started; exit 0; }
 		sleep 0.5

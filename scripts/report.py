@@ -24,6 +24,7 @@ from report_speed import sec_latency, sec_scal, sec_speed  # noqa: E402
 from report_answers import sec_answers  # noqa: E402
 from report_bench import load_bench, sec_bench  # noqa: E402
 from out_lib import write_out  # noqa: E402
+from report_hosts import per_kind, sec_hosts  # noqa: E402
 
 GUEST_ENGINES = ("kvm", "qemu", "libvirt")
 MATCH = ("kind", "combo", "trace_hash", "cpus", "mode", "machine_mib")  # as scripts/crosscheck.py
@@ -481,11 +482,12 @@ def main(argv):
         doc.p(ctx)
     sec_answers(doc, rows, bench)
     bad = sec_crosscheck(doc, rows, run_dir, cfg)
+    sec_hosts(doc, rows, run_dir)
     plots = os.path.join(run_dir, "plots")
     sections = [(sec_frag, (rows,), "frag_heap"), (sec_footprint, (rows,), None),
-                (sec_va, (rows,), "va_frag"), (sec_speed, (rows,), "speed"),
-                (sec_scal, (rows,), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
-                (sec_latency, (rows, lat_wl), "latency"), (sec_spill, (rows,), None),
+                (sec_va, (rows,), "va_frag"), (per_kind(sec_speed), (rows,), "speed"),
+                (per_kind(sec_scal), (rows,), "scalability"), (sec_meta, (rows, lat_wl), "meta"),
+                (per_kind(sec_latency), (rows, lat_wl), "latency"), (sec_spill, (rows,), None),
                 (sec_phys, (rows,), "phys_2m")]
     base = os.path.dirname(os.path.abspath(out_md))
     for f, args, img in sections:

@@ -44,6 +44,12 @@
 #   --check         check the options and names only (nothing built needed), then exit 0
 #                   (`make run` does this before it builds anything)
 #   --fresh         start a new results/run-TIMESTAMP even if results/latest matches
+#   --uri URI       run the libvirt cases on this libvirt host too (repeatable; e.g.
+#                   qemu:///system, qemu+ssh://user@host[:port]/system?keyfile=KEY; implies
+#                   --engine libvirt): one worker per host takes the next case. Hosts are
+#                   checked first, a failing one left out; a host lost mid-sweep is marked
+#                   out and its case runs elsewhere (README: sweeps over several hosts)
+#   --hosts FILE    the URIs of FILE (one a line, # comments), as --uri each
 #   --no-plots      skip the plots
 #   --list          print the case list and exit
 # Rows carry the build id `git describe --always --dirty` (MTB_BUILD_ID overrides it, for a
@@ -63,24 +69,31 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${MTB_BIN:-$repo/build/bin}
 [[ $bin == /* ]] || bin=$repo/$bin
 . "$repo/scripts/run_lib.sh"
+. "$repo/scripts/hosts_queue.sh"
 
 die() { echo "run: $1" >&2; exit "${2:-2}"; }
 ncores=$(nproc)
 engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
-guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300}
+guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300} uris=()
 check=0
 unset want_phys want_virt want_heaps want_peers_opt want_traces # set: the option was given (an empty value is an error)
 args0=("$@")
 while [ $# -gt 0 ]; do
 	case $1 in
 	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps | --peers | --traces)
+	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps | --peers | --traces | --uri | --hosts)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
 		--engine) engine=$2 ;; --cpus) cpus_arg=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 reps_set=1 ;;
 		--guest-check) guest_check=$2 ;; --only) only=$2 ;;
 		--phys) want_phys=$2 ;; --virt) want_virt=$2 ;; --heaps) want_heaps=$2 ;;
 		--peers) want_peers_opt=$2 ;; --traces) want_traces=$2 ;;
+		--uri) uri_split "$2" || die "--uri: not a libvirt URI: '$2'"; uris+=("$2") ;;
+		--hosts) [ -f "$2" ] && [ -r "$2" ] || die "--hosts: $2: cannot read"
+			n=${#uris[@]}
+			mapfile -t -O "$n" uris < <(hosts_read "$2")
+			[ ${#uris[@]} -gt "$n" ] || die "--hosts: $2: no URI in it"
+			for u in "${uris[@]}"; do uri_split "$u" || die "--hosts: $2: not a libvirt URI: '$u'"; done ;;
 		esac
 		shift 2 ;;
 	--quick) quick=1; shift ;;
@@ -97,6 +110,10 @@ if [ "$check" = 0 ] && [ -n "${want_phys+x}${want_virt+x}${want_heaps+x}${want_p
 	bash "$0" --check "${args0[@]}" || exit $?
 fi
 case $guest_check in auto | kvm | qemu | libvirt | none) ;; *) die "--guest-check must be kvm, qemu, libvirt or none, got '$guest_check'" ;; esac
+if [ ${#uris[@]} -gt 0 ]; then
+	[ "$engine" = auto ] && engine=libvirt
+	[ "$engine" = libvirt ] || die "--uri and --hosts run the libvirt engine, not '$engine'"
+fi
 # The CPU counts: a list, or N meaning the powers of two up to N and N.
 cpu_list() {
 	local a=$1 n c out=()
@@ -346,6 +363,17 @@ if [ "$list" = 1 ]; then
 	printf '%s\n' "${cases[@]}"
 	exit 0
 fi
+# The hosts, checked with a guest image of the sweep (the heap null runs on talc's).
+if [ ${#uris[@]} -gt 0 ]; then
+	lv=
+	for c in "${cases[@]}"; do
+		read -r _ e combo _ <<<"$c"
+		[ "$e" = libvirt ] && { lv=${combo%-null}; break; }
+	done
+	[ "$lv" = "$combo" ] || lv=$lv-talc
+	[ -z "$lv" ] || [ -f "$(guest_elf "$lv")" ] || die "guest $lv not built (make guests)" 1
+	[ -z "$lv" ] || hq_select "$(guest_elf "$lv")"
+fi
 
 # ---- the results directory ----------------------------------------------------------
 # A new results/run-TIMESTAMP, or run-TIMESTAMP-N when a run started in the same second
@@ -395,6 +423,7 @@ fi
 trap '[ -z "${dir:-}" ] || { : >"$dir/.lock"; } 2>/dev/null || true' EXIT # never the exit status
 # Left by a run killed with SIGKILL; removed only now, holding the lock: no other sweep's.
 find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete
+rm -rf "$dir/queue" # the host queue's claims (scripts/hosts_queue.sh): stale now
 if [ -z "$out" ]; then
 	ln -sfn "$(basename "$dir")" "$repo/results/latest.tmp.$$" && mv -T "$repo/results/latest.tmp.$$" "$repo/results/latest" ||
 		{ rm -f "$repo/results/latest.tmp.$$"; die "cannot point $repo/results/latest to $dir" 1; }
@@ -410,6 +439,8 @@ child=
 on_signal() {
 	trap - INT TERM
 	[ -n "$child" ] && kill -TERM -- "-$child" 2>/dev/null && wait "$child" 2>/dev/null
+	hq_stop_workers
+	rm -rf "$dir/queue"
 	find "$dir" \( -name '*.tmp.*' -o -name '*.tmp' \) -delete 2>/dev/null
 	echo "run: interrupted; finished cases are kept, rerun the same command to resume ($dir)" >&2
 	exit 130

@@ -102,11 +102,11 @@ wl_trace() {
 	if [ ! -f "$f" ]; then
 		mkdir -p "$dir/traces"
 		case $w in
-		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp.$$" --ops "$(gen_ops "${w#gen:}")" \
+		gen:*) "$bin/trace" gen "${w#gen:}" "$f.tmp.$BASHPID" --ops "$(gen_ops "${w#gen:}")" \
 			--threads "$gen_threads" --seed "$seed" >/dev/null ;;
-		*) "$bin/trace" convert "$w" "$f.tmp.$$" >/dev/null ;;
-		esac || { rm -f "$f.tmp.$$"; echo "cannot convert $w" >&2; return 1; }
-		mv "$f.tmp.$$" "$f"
+		*) "$bin/trace" convert "$w" "$f.tmp.$BASHPID" >/dev/null ;;
+		esac || { rm -f "$f.tmp.$BASHPID"; echo "cannot convert $w" >&2; return 1; }
+		mv "$f.tmp.$BASHPID" "$f"
 	fi
 	echo "$f"
 }
@@ -198,16 +198,16 @@ guest_elf() { echo "$repo/build/guest/$1/guest.elf"; }
 # pair's talc kernel with heap=null. MTB_PERTURB=FIELD adds perturb=FIELD (a negative
 # control: the cross-check must then fail).
 guest_prep() {
-	case $2 in va:*) guest_prep_va "$1" "${2#va:}"; return ;; esac # before the locals: ops
-	local combo=$1 w=$2 n=$3 heap=${1##*-} mem ops blob
+	case $2 in va:*) guest_prep_va "$1" "${2#va:}"; return ;; esac
+	local combo=$1 w=$2 n=$3 heap=${1##*-} mem nops blob
 	[ "$heap" = null ] && combo=${combo%-null}-talc
 	g_elf=$(guest_elf "$combo")
 	[ -f "$g_elf" ] || { echo "guest $combo not built (make guests)" >&2; return 1; }
 	g_trace=$(wl_trace "$w") || return 1
 	mem=$(wl_mem "$g_trace")
-	ops=$(wl_stat "$g_trace" ops)
+	nops=$(wl_stat "$g_trace" ops)
 	blob=$(stat -c %s "$g_trace")
-	g_mem=$(((mem + (${ops:-0} * 160 + 3 * blob) / 1048576 + 128 + 63) / 64 * 64))
+	g_mem=$(((mem + (${nops:-0} * 160 + 3 * blob) / 1048576 + 128 + 63) / 64 * 64))
 	g_cmd="rmem=$mem replay"
 	[ "$n" = 1 ] || g_cmd="rmem=$mem replay=par"
 	[ "$heap" = null ] && g_cmd="$g_cmd heap=null"
@@ -279,13 +279,20 @@ run_qemu() {
 
 # libvirt_run.sh may start libvirt's daemons: they must not inherit the results
 # directory's lock (run.sh's lock_fd), or the directory stays locked while they live.
+# On a host of the queue (scripts/hosts_queue.sh: hq_uri set) the domain runs there, of
+# the host's type; the status is libvirt_run.sh's (75: host lost, 124: guest hang).
 run_libvirt() {
-	local err
+	local err rc=0 at=()
 	guest_prep "$3" "$4" "${5%p}" || return 1
+	[ -z "${hq_uri:-}" ] || at=(--uri "$hq_uri" --type "$hq_type" --kvm-kind "$hq_kvm")
 	# shellcheck disable=SC2086
-	err=$("$repo/scripts/libvirt_run.sh" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
-		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd 2>&1 >"$tmp.log" {lock_fd}>&-) ||
-		{ echo "${err%%$'\n'*} $(grep -m1 'replay: ' "$tmp.log")" >&2; [ "$err" = "${err%%$'\n'*}" ] || printf '%s\n' "${err#*$'\n'}" >&2; return 1; }
+	err=$("$repo/scripts/libvirt_run.sh" "${at[@]}" --cpus "${5%p}" --mem "$g_mem" --timeout "$guest_timeout" \
+		--trace "$g_trace" --out "$tmp.g" "$g_elf" -- $g_cmd 2>&1 >"$tmp.log" {lock_fd}>&-) || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "${err%%$'\n'*} $(grep -m1 'replay: ' "$tmp.log")" >&2
+		[ "$err" = "${err%%$'\n'*}" ] || printf '%s\n' "${err#*$'\n'}" >&2
+		return $rc
+	fi
 	rm -f "$tmp.log"
 	guest_rows
 }
