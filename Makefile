@@ -246,7 +246,8 @@ report:
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
 # smoke-run by workloads/tests/fuzz_smoke_test.sh; `make fuzz` builds them alone.
 FUZZ_SRCS := $(wildcard workloads/fuzz/fuzz_*.c)
-FUZZ_LIB_SRCS := $(filter-out workloads/core/machine.c workloads/core/heap_null.c,$(WLCORE_SRCS)) \
+FUZZ_LIB_SRCS := $(filter-out workloads/core/machine.c workloads/core/heap_null.c \
+	workloads/core/va_run.c,$(WLCORE_SRCS)) \
 	$(wildcard workloads/host/trace_*.c) workloads/host/vmt.c \
 	workloads/host/panic.c workloads/host/out_file.c workloads/host/json_read.c \
 	workloads/tests/malloc_heap.c
