@@ -11,7 +11,8 @@
 #   --cpus LIST     CPU counts of the scaling curves, e.g. 1,2,4,8 (a single N means 1, 2,
 #                   4, ... N); default: powers of two up to the cores, and the cores. Counts
 #                   above the cores run oversubscribed: their rows say so and are not trusted
-#   --ops N         generator ops (default 1000000; va_churn 1/40)
+#   --ops N         generator ops (default 1000000, or 500000 per CPU of the largest count
+#                   above 2; va_churn 1/40)
 #   --reps N        repetitions of each timed case, interleaved over the cases (all cases
 #                   once, then again ...); rows give the median and a 95% interval (default 6:
 #                   the fewest repetitions whose interval [min, max] covers 95%)
@@ -73,7 +74,7 @@ bin=${MTB_BIN:-$repo/build/bin}
 
 die() { echo "run: $1" >&2; exit "${2:-2}"; }
 ncores=$(nproc)
-engine=${ENGINE:-auto} cpus_arg= ops=1000000 reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
+engine=${ENGINE:-auto} cpus_arg= ops= reps=6 reps_set=0 quick=0 out= fresh=0 plots=1 list=0
 guest_check=auto only= seed=1 guest_timeout=${MTB_GUEST_TIMEOUT:-300} uris=()
 check=0
 unset want_phys want_virt want_heaps want_peers_opt want_traces # set: the option was given (an empty value is an error)
@@ -84,7 +85,7 @@ while [ $# -gt 0 ]; do
 	--engine | --cpus | --ops | --reps | --out | --guest-check | --only | --phys | --virt | --heaps | --peers | --traces | --uri | --hosts)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		case $1 in
-		--engine) engine=$2 ;; --cpus) cpus_arg=$2 ;; --ops) ops=$2 ;; --out) out=$2 ;; --reps) reps=$2 reps_set=1 ;;
+		--engine) engine=$2 ;; --cpus) cpus_arg=$2 ;; --ops) ops=$2 ops_set=1 ;; --out) out=$2 ;; --reps) reps=$2 reps_set=1 ;;
 		--guest-check) guest_check=$2 ;; --only) only=$2 ;;
 		--phys) want_phys=$2 ;; --virt) want_virt=$2 ;; --heaps) want_heaps=$2 ;;
 		--peers) want_peers_opt=$2 ;; --traces) want_traces=$2 ;;
@@ -130,7 +131,7 @@ cpu_list() {
 }
 [ -n "$cpus_arg" ] || cpus_arg=$ncores
 cpu_counts=$(cpu_list "$cpus_arg" | sed "s/ $//") || die "--cpus must be a list of 1..64 (e.g. 1,2,4) or one count, got '$cpus_arg'"
-[[ $ops =~ ^[0-9]+$ ]] && [ "$ops" -ge 10 ] || die "--ops must be a number >= 10, got '$ops'"
+[ -z "${ops_set:-}" ] || { [[ $ops =~ ^[0-9]+$ ]] && [ "$ops" -ge 10 ]; } || die "--ops must be a number >= 10, got '$ops'"
 [[ $reps =~ ^[0-9]+$ ]] && [ "$reps" -ge 1 ] && [ "$reps" -le 99 ] || die "--reps must be 1..99, got '$reps'"
 # The same regex engine checks --only and selects the cases: bash's =~ (POSIX ERE) is 2
 # for a pattern that does not compile.
@@ -148,6 +149,10 @@ done
 [ "$quick" = 1 ] && [ "$cpus_arg" = "$ncores" ] && cpu_counts="1 2"
 max_cpus=$(echo $cpu_counts | awk '{print $NF}')
 gen_threads=$((max_cpus > 2 ? max_cpus : 2))
+# Generator ops: 500,000 per CPU of the largest count, at least 1,000,000, so a point of
+# the curve runs its CPUs for tens of ms (1,000,000 ops on 16 CPUs is 3-5 ms there: thread
+# start-up, not the heap, shows, and the null heap stops at 6x).
+[ -n "$ops" ] || ops=$((max_cpus > 2 ? max_cpus * 500000 : 1000000))
 
 [ "$engine" = auto ] && [ "$check" = 0 ] && engine=$(auto_engine)
 [ "$check" = 1 ] || case $engine in
