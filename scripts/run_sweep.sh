@@ -63,6 +63,7 @@ done
 case_rows() { # ID FILE
 	MTB_MACHINE=$machine MTB_HQ=${hq_fields:-} awk -v id="$1" '
 		BEGIN { m = ENVIRON["MTB_MACHINE"]; m = substr(m, 2, length(m) - 2); hq = ENVIRON["MTB_HQ"] }
+		{ sub(/\r$/, "") } # guest rows come through a serial console: CRLF
 		/^\{.*\}$/ { s = substr($0, 2)
 			if (m != "" && index(s, "\"cpu_model\":") == 0) s = substr(s, 1, length(s) - 1) "," m "}"
 			print "{\"case\":\"" id "\"," hq s; next }
