@@ -199,7 +199,7 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 /* Replaces leaf entries [from, to) by ed's ranges, moving the tail once. The
  * end array lies VBT_LEAF_CAP words after the start array, so one pointer walks
  * both. */
-static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+static void leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
 {
 	const uint32_t E = VBT_LEAF_CAP;
 	uint64_t *st = n->leaf.start;
@@ -229,6 +229,18 @@ static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_
 		VBT_ST(st[from + j + E], ed->r[j][1]);
 	}
 	VBT_ST(n->count, cnt - (to - from) + k);
+}
+
+/* leaf_move, with the common edit inline: one range for one (a carve leaving
+ * one remainder, a free joining one neighbour) is two stores. */
+static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+{
+	if (ed->k == 1 && ed->to == ed->from + 1) {
+		VBT_ST(n->leaf.start[ed->from], ed->r[0][0]);
+		VBT_ST(n->leaf.end[ed->from], ed->r[0][1]);
+		return;
+	}
+	leaf_move(n, cnt, ed);
 }
 
 /* The new largest value of a node whose entries [from, to) change: omax
