@@ -378,9 +378,8 @@ static void rebalance(struct vbt_op *op, struct vbt_node *p, uint32_t i)
 	VBT_ST(p->in.gap[li], lmax(l));
 }
 
-/* Deletes the range starting at s below n, its length into *len; true if n
- * is now under-full. A gap is rescanned only if that range may have been the
- * largest below it. */
+/* Deletes the range starting at s below n, its length into *len (a gap is
+ * rescanned only if it may have been the largest below); true if n is now under-full. */
 static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t *len)
 {
 	struct va_btree *t = op->t;
@@ -414,32 +413,26 @@ static void tree_del(struct vbt_op *op, uint64_t s)
 	}
 }
 
-/* Sets the end of the range starting at s (gaps on the path follow), its old
- * length into *old; a gap is rescanned only if the range was the largest
- * below it and shrank. */
-static void upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e, uint64_t *old)
+/* Sets the end of the range starting at s, returns its old length (a gap is
+ * rescanned only if the range was the largest below it and shrank). */
+static uint64_t upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e)
 {
 	op_lock(op, n);
 	if (n->level == 0) {
 		uint32_t pos = vbt_rank(n, n->count, s);
 		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s,
 			  "va_btree: range not in the tree");
-		*old = n->leaf.end[pos - 1] - s;
+		uint64_t old = n->leaf.end[pos - 1] - s;
 		VBT_ST(n->leaf.end[pos - 1], e);
-		return;
+		return old;
 	}
 	uint32_t i = vbt_route(n, n->count, s);
-	upd_rec(op, n->in.child[i], s, e, old);
+	uint64_t old = upd_rec(op, n->in.child[i], s, e);
 	if (e - s >= n->in.gap[i])
 		VBT_ST(n->in.gap[i], e - s);
-	else if (*old >= n->in.gap[i])
+	else if (old >= n->in.gap[i])
 		VBT_ST(n->in.gap[i], lmax(n->in.child[i]));
-}
-
-static void tree_upd(struct vbt_op *op, uint64_t s, uint64_t e)
-{
-	uint64_t old;
-	upd_rec(op, op->t->root, s, e, &old);
+	return old;
 }
 
 /* ---- lookups ----------------------------------------------------------------- */
@@ -522,7 +515,7 @@ static bool find_exact(struct vbt_op *op, struct vbt_node *n, uint64_t size, uin
 static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
 	if (x > s)
-		tree_upd(op, s, x);
+		upd_rec(op, op->t->root, s, x);
 	else
 		tree_del(op, s);
 	if (y < e)
@@ -584,9 +577,9 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 	bool mp = hp && pe == a, ms = hs && ss == b;
 	if (mp && ms) {
 		tree_del(op, ss);
-		tree_upd(op, ps, se);
+		upd_rec(op, op->t->root, ps, se);
 	} else if (mp) {
-		tree_upd(op, ps, b);
+		upd_rec(op, root, ps, b);
 	} else if (ms) {
 		tree_del(op, ss);
 		tree_ins(op, a, se);
