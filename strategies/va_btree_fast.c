@@ -199,7 +199,7 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 /* Replaces leaf entries [from, to) by ed's ranges, moving the tail once. The
  * end array lies VBT_LEAF_CAP words after the start array, so one pointer walks
  * both. */
-static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+static void leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
 {
 	const uint32_t E = VBT_LEAF_CAP;
 	uint64_t *st = n->leaf.start;
@@ -229,6 +229,18 @@ static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_
 		VBT_ST(st[from + j + E], ed->r[j][1]);
 	}
 	VBT_ST(n->count, cnt - (to - from) + k);
+}
+
+/* leaf_move, with the common edit inline: one range for one (a carve leaving
+ * one remainder, a free joining one neighbour) is two stores. */
+static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+{
+	if (ed->k == 1 && ed->to == ed->from + 1) {
+		VBT_ST(n->leaf.start[ed->from], ed->r[0][0]);
+		VBT_ST(n->leaf.end[ed->from], ed->r[0][1]);
+		return;
+	}
+	leaf_move(n, cnt, ed);
 }
 
 /* The new largest value of a node whose entries [from, to) change: omax
@@ -324,6 +336,29 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 	return MM_OK;
 }
 
+/* The bound on the path's leaf's largest range from its parent's gap
+ * (UINT64_MAX for a root leaf: no gap to keep). */
+static inline uint64_t leaf_cmax(const struct vbt_path *p)
+{
+	return p->depth ? p->s[p->depth - 1].cmax : UINT64_MAX;
+}
+
+/* The common edit in place: entry j of the path's leaf becomes [s, e) under
+ * the leaf's lock alone. The caller checked that the leaf's largest range
+ * stays what its parent's gap says and that s is within the leaf's bounds;
+ * the CAS from the version read confirms entry j is as read. MM_OK or
+ * VBT_RESTART. */
+static inline int set_entry(struct vbt_path *p, uint32_t j, uint64_t s, uint64_t e)
+{
+	struct vbt_step *l = &p->s[p->depth];
+	if (!upgrade(l->n, l->v))
+		return VBT_RESTART;
+	VBT_ST(l->n->leaf.start[j], s);
+	VBT_ST(l->n->leaf.end[j], e);
+	unlock(l->n, l->v);
+	return MM_OK;
+}
+
 /* The edit replacing entry j = [s, e) by what is left around [a, a + size). */
 static struct vbt_edit carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
 {
@@ -402,6 +437,12 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 	if (!(h > s && vbt_fits(h, e, size, align, &a) && a + size < p.hi) &&
 	    !vbt_fits(s, e, size, align, &a))
 		return VBT_RESTART;
+	if (a == s && e - s > size && e - s < leaf_cmax(&p) && s + size < p.hi) {
+		rc = set_entry(&p, j, s + size, e); /* off the front of a range not the largest */
+		if (rc == MM_OK)
+			*addr = a;
+		return rc;
+	}
 	struct vbt_edit ed = carve_edit(j, s, e, a, size);
 	rc = apply(t, &p, &ed, pre);
 	if (rc == MM_OK)
@@ -432,6 +473,12 @@ int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 	if ((j > 0 && pe > a) || (j < cnt && ss < b))
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = j > 0 && pe == a, ms = j < cnt && ss == b;
+	uint64_t cm = leaf_cmax(&p);
+	if (mp != ms && (mp ? b - ps : se - a) <= cm) { /* joins one neighbour, in place */
+		m[0] = mp ? ps : a;
+		m[1] = mp ? b : se;
+		return set_entry(&p, mp ? j - 1 : j, m[0], m[1]);
+	}
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
 	m[0] = ed.r[0][0] = mp ? ps : a;
 	m[1] = ed.r[0][1] = ms ? se : b;

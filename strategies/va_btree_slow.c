@@ -289,7 +289,10 @@ static struct vbt_node *ins_rec(struct vbt_op *op, struct vbt_node *n, uint64_t 
 	struct vbt_node *c = n->in.child[i];
 	uint64_t csep = 0;
 	struct vbt_node *r = ins_rec(op, c, s, e, &csep);
-	VBT_ST(n->in.gap[i], lmax(c));
+	if (r) /* c lost half its entries */
+		VBT_ST(n->in.gap[i], lmax(c));
+	else if (e - s > n->in.gap[i])
+		VBT_ST(n->in.gap[i], e - s);
 	return r ? inner_ins(op, n, i + 1, csep, r, sep) : NULL;
 }
 
@@ -375,8 +378,9 @@ static void rebalance(struct vbt_op *op, struct vbt_node *p, uint32_t i)
 	VBT_ST(p->in.gap[li], lmax(l));
 }
 
-/* Deletes the range starting at s below n; true if n is now under-full. */
-static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s)
+/* Deletes the range starting at s below n, its length into *len (a gap is
+ * rescanned only if it may have been the largest below); true if n is now under-full. */
+static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t *len)
 {
 	struct va_btree *t = op->t;
 	op_lock(op, n);
@@ -384,14 +388,15 @@ static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s)
 		uint32_t pos = vbt_rank(n, n->count, s);
 		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s,
 			  "va_btree: range not in the tree");
+		*len = n->leaf.end[pos - 1] - s;
 		close_at(n, pos - 1);
 		return n->count < t->leaf_min;
 	}
 	uint32_t i = vbt_route(n, n->count, s);
 	struct vbt_node *c = n->in.child[i];
-	if (del_rec(op, c, s))
+	if (del_rec(op, c, s, len))
 		rebalance(op, n, i);
-	else
+	else if (*len >= n->in.gap[i])
 		VBT_ST(n->in.gap[i], lmax(c));
 	return n->count < t->inner_min;
 }
@@ -400,27 +405,34 @@ static void tree_del(struct vbt_op *op, uint64_t s)
 {
 	struct va_btree *t = op->t;
 	struct vbt_node *root = t->root;
-	del_rec(op, root, s);
+	uint64_t len;
+	del_rec(op, root, s, &len);
 	if (root->level && root->count == 1) {
 		atomic_store_rel(&t->root, root->in.child[0]);
 		node_free(op, root);
 	}
 }
 
-/* Sets the end of the range starting at s (gaps on the path follow). */
-static void upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e)
+/* Sets the end of the range starting at s, returns its old length (a gap is
+ * rescanned only if the range was the largest below it and shrank). */
+static uint64_t upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t e)
 {
 	op_lock(op, n);
 	if (n->level == 0) {
 		uint32_t pos = vbt_rank(n, n->count, s);
 		MM_ASSERT(pos > 0 && n->leaf.start[pos - 1] == s,
 			  "va_btree: range not in the tree");
+		uint64_t old = n->leaf.end[pos - 1] - s;
 		VBT_ST(n->leaf.end[pos - 1], e);
-		return;
+		return old;
 	}
 	uint32_t i = vbt_route(n, n->count, s);
-	upd_rec(op, n->in.child[i], s, e);
-	VBT_ST(n->in.gap[i], lmax(n->in.child[i]));
+	uint64_t old = upd_rec(op, n->in.child[i], s, e);
+	if (e - s >= n->in.gap[i])
+		VBT_ST(n->in.gap[i], e - s);
+	else if (old >= n->in.gap[i])
+		VBT_ST(n->in.gap[i], lmax(n->in.child[i]));
+	return old;
 }
 
 /* ---- lookups ----------------------------------------------------------------- */

@@ -28,6 +28,11 @@
  *          --toggle-collect=vb_callgrind_pairs counts exactly those;
  *          scripts/va_callgrind.sh); a line "callgrind VIRT LIVE: ..." on stderr
  *          with the free ranges after.
+ *   holes  (--callgrind PAIRS --holes N) the adversarial layout: N one-page free
+ *          ranges between N live pages (every other page live), then PAIRS pairs
+ *          (free a random live page, allocate one page) inside vb_callgrind_holes;
+ *          stderr: free ranges and metadata bytes (va_stats.meta_bytes) before and
+ *          after, so the tree's metadata can be set against the bitmap's fixed one.
  *
  * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
  * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build,
@@ -55,7 +60,7 @@
 static const char *usage =
 	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
 	"                [--live LIST] [--threads LIST]\n"
-	"       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST]\n"
+	"       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST | --holes N]\n"
 	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
 	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
 	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
@@ -72,6 +77,13 @@ static const char *usage =
 	"                 instance, prefill and 2x live + PAIRS pairs untimed, then PAIRS\n"
 	"                 pairs inside vb_callgrind_pairs (valgrind --tool=callgrind\n"
 	"                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
+	"  --holes N      with --callgrind, the adversarial layout instead of --live: 2N\n"
+	"                 one-page allocations, every other one freed (N one-page free\n"
+	"                 ranges between N live pages), then PAIRS pairs (free a random\n"
+	"                 live page, allocate one page; no warm-up) inside\n"
+	"                 vb_callgrind_holes (--toggle-collect=vb_callgrind_holes); a line\n"
+	"                 \"holes VIRT N: ...\" on stderr with free ranges and metadata\n"
+	"                 bytes (tree frames or bitmap) before and after (N <= 10000000)\n"
 	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
 #define NVIRT	    VA_RUN_NALL
@@ -288,6 +300,52 @@ static void callgrind_one(const struct bench *b, const struct va_ops *ops, unsig
 	teardown(&vh, all, live);
 }
 
+/* The pairs of --holes (--toggle-collect=vb_callgrind_holes): one page each. */
+__attribute__((noinline)) void vb_callgrind_holes(struct worker *w, uint64_t *s, uint64_t n);
+__attribute__((noinline)) void vb_callgrind_holes(struct worker *w, uint64_t *s, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		struct range *r = &w->r[rnd(s) % w->n];
+		w->vh->ops->free(w->vh->st, w->cpu, r->addr, PAGE_SIZE);
+		if (w->vh->ops->alloc(w->vh->st, w->cpu, PAGE_SIZE, 0, &r->addr) != MM_OK)
+			die("allocation failed in a holes pair", w->vh->ops->name);
+	}
+}
+
+/* --holes: 2N one-page allocations, the odd ones freed, then pairs counted. */
+static void holes_one(const struct bench *b, const struct va_ops *ops, uint64_t holes)
+{
+	struct va_host vh;
+	if (va_host_init(&vh, ops, VA_RUN_BASE, VA_RUN_SIZE))
+		die("init failed", ops->name);
+	struct range *all = calloc(2 * holes, sizeof(*all));
+	if (!all)
+		die("out of memory", NULL);
+	for (uint64_t i = 0; i < 2 * holes; i++)
+		if (ops->alloc(vh.st, 0, PAGE_SIZE, 0, &all[i].addr) != MM_OK)
+			die("holes prefill failed", ops->name);
+	for (uint64_t i = 0; i < holes; i++) {
+		ops->free(vh.st, 0, all[2 * i + 1].addr, PAGE_SIZE);
+		all[i] = all[2 * i]; /* the live ones move to the front */
+	}
+	struct va_stats st0, st1;
+	ops->stats(vh.st, &st0);
+	struct worker w = {&vh, 0, all, holes, 0, 0, 0, b->seed * 77, NULL, NULL, 0};
+	uint64_t s = w.seed;
+	vb_callgrind_holes(&w, &s, b->pairs);
+	ops->stats(vh.st, &st1);
+	if (!ops->check(vh.st))
+		die("invariant check failed after the run", ops->name);
+	fprintf(stderr, "holes %s %" PRIu64 ": %" PRIu64 " pairs counted, free ranges %" PRIu64
+		" before, %" PRIu64 " after, meta_bytes %" PRIu64 " before, %" PRIu64 " after\n",
+		ops->name, holes, b->pairs, st0.free_ranges, st1.free_ranges, st0.meta_bytes,
+		st1.meta_bytes);
+	for (uint64_t i = 0; i < holes; i++)
+		ops->free(vh.st, 0, all[i].addr, PAGE_SIZE);
+	free(all);
+	va_host_fini(&vh);
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 /* Decimal digits only (no sign, space, 0x or empty string) within [lo, hi] into
@@ -339,7 +397,7 @@ static unsigned parse_list(const char *opt, const char *v, uint64_t lo, uint64_t
 
 struct opts {
 	const char *out, *virt, *live, *threads;
-	uint64_t rounds, pairs, seed, callgrind;
+	uint64_t rounds, pairs, seed, callgrind, holes;
 };
 
 /* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
@@ -371,10 +429,11 @@ static struct opts parse_args(int argc, char **argv)
 	static const struct option lo[] = {
 	    {"out", 1, 0, 'o'},	 {"rounds", 1, 0, 'r'},	 {"pairs", 1, 0, 'p'},
 	    {"seed", 1, 0, 's'}, {"virt", 1, 0, 'v'},	 {"live", 1, 0, 'l'},
-	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"help", 0, 0, 'h'},
-	    {0, 0, 0, 0}};
-	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0};
-	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:h", lo, NULL)) != -1;) {
+	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"holes", 1, 0, 'H'},
+	    {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0,
+			 0};
+	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:H:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
@@ -384,6 +443,7 @@ static struct opts parse_args(int argc, char **argv)
 		case 'l': o.live = optarg; break;
 		case 't': o.threads = optarg; break;
 		case 'c': o.callgrind = parse_u64("--callgrind", optarg, 1, 100000000); break;
+		case 'H': o.holes = parse_u64("--holes", optarg, 1, 10000000); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		case ':':
 			fprintf(stderr, "va_bench: %s needs a value\n", argv[optind - 1]);
@@ -395,6 +455,10 @@ static struct opts parse_args(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "va_bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+		exit(2);
+	}
+	if (o.holes && !o.callgrind) {
+		fprintf(stderr, "va_bench: --holes needs --callgrind\n");
 		exit(2);
 	}
 	if (o.callgrind && (o.threads || o.out)) {
@@ -482,6 +546,12 @@ int main(int argc, char **argv)
 	struct opts o = parse_args(argc, argv);
 	struct bench b;
 	setup(&b, &o);
+	if (o.holes) {
+		for (int v = 0; v < NVIRT; v++)
+			if (b.run[v])
+				holes_one(&b, va_run_strategies[v], o.holes);
+		return 0;
+	}
 	if (o.callgrind) {
 		for (int v = 0; v < NVIRT; v++)
 			for (unsigned l = 0; l < b.nlive && b.run[v]; l++)

@@ -10,7 +10,8 @@ fail() { echo "va_bench_test: $*"; exit 1; }
 for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btree,nope" \
 	"--live 0x10" "--live 10,,20" "--live 10," "--live +5" "--live 0" "--threads 0" \
 	"--threads 65" "--threads 1,x" "--live 1 --threads 2" "--seed 010x" "--callgrind 0" \
-	"--callgrind 5 --threads 1" "--live 99999999999999999999999" "--pairs 0x10"; do
+	"--callgrind 5 --threads 1" "--live 99999999999999999999999" "--pairs 0x10" \
+	"--holes 10" "--callgrind 5 --holes 0" "--callgrind 5 --holes 10000001"; do
 	# shellcheck disable=SC2086
 	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
@@ -55,6 +56,15 @@ out=$("$bin" --callgrind 30 --virt btree-bare --live 5,40 2>"$dir/cg") || fail "
 [ -z "$out" ] || fail "--callgrind wrote to stdout"
 [ "$(grep -c '^callgrind btree-bare \(5\|40\): 30 pairs counted, [0-9]* free ranges after$' "$dir/cg")" -eq 2 ] ||
 	fail "--callgrind lines: $(cat "$dir/cg")"
+# --holes: every other page live, so N one-page free ranges before the pairs; the
+# tree's metadata grows with them, the bitmap's does not.
+out=$("$bin" --callgrind 50 --holes 3000 --virt btree-bare,bitmap 2>"$dir/holes") ||
+	fail "--holes run: $(cat "$dir/holes")"
+[ -z "$out" ] || fail "--holes wrote to stdout"
+for v in bitmap btree-bare; do
+	grep -q "^holes $v 3000: 50 pairs counted, free ranges 3000 before, [0-9]* after, meta_bytes [1-9][0-9]* before, [1-9][0-9]* after$" \
+		"$dir/holes" || fail "--holes $v line: $(cat "$dir/holes")"
+done
 # scripts/va_callgrind.sh: bad input exits 2; with valgrind, a one-row CSV.
 cg=scripts/va_callgrind.sh
 for bad in "--pairs 0" "--pairs 0x5" "--live 10," "--live" "--bogus"; do
