@@ -13,6 +13,9 @@ Usage: plots/timing_dat.py scal|speed RESULTS.csv [WORKLOAD...]
          Hermit (freelist-freelist-talc, or REPORT_BASELINE) per round, for the same
          series; n = the rounds.
 Workloads: all with rows, or those named. Prints nothing when there is nothing to draw.
+Rows of several host kinds (a sweep over libvirt hosts: CPU model and KVM kind,
+scripts/report_hosts.py) are never drawn in one figure: the kind with the most rows is,
+and a line on stderr says so (the report has a section per kind).
 """
 import os
 import sys
@@ -21,6 +24,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from report_lib import PEERS, Est, first_by, load_csv, num, per_round, replay, reps_of, serial1  # noqa: E402
 from report_speed import BASELINE, ceiling_check, scal_pick, speedups  # noqa: E402
+from report_hosts import kind_groups  # noqa: E402
 
 
 def role(s, heap):
@@ -70,6 +74,11 @@ def main():
         rows = load_csv(sys.argv[2])
     except (OSError, ValueError) as e:
         sys.exit("timing_dat: %s" % e)
+    groups = kind_groups(rows)
+    if len(groups) > 1:
+        label, rows = max(groups, key=lambda g: len(g[1]))
+        print("timing_dat: rows of %d host kinds: drawing the timings of %s (%d rows) only"
+              % (len(groups), label, len(rows)), file=sys.stderr)
     (scal if sys.argv[1] == "scal" else speed)(rows, set(sys.argv[3:]))
 
 

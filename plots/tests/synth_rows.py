@@ -101,6 +101,10 @@ def scaled(base, factors):
 
 
 def main():
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):  # --help, or no DIR
+        print(__doc__.split("\n\n")[1] if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help")
+              else "usage: synth_rows.py DIR [--no-guest] [--flip]")
+        sys.exit(0 if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help") else 2)
     out = sys.argv[1]
     guest = "--no-guest" not in sys.argv
     flip = "--flip" in sys.argv
