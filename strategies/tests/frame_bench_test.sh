@@ -33,13 +33,5 @@ done
 grep -q ',buddy_vs_freelist,.*,speedup_4k_frag10000,' "$dir/f.csv" || fail "no speedup row"
 awk -F, 'NR > 1 && $8 !~ /^[0-9.e+-]+$/ { exit 1 }' "$dir/f.csv" || fail "non-numeric value"
 # Every row carries the machine (host_ctx.h): cores, memory, kernel, KVM kind.
-python3 - "$dir/f.csv" <<'PY' || fail "machine context (above)"
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-for r in rows:
-    if None in r or r.get("kvm") not in ("hardware", "emulated", "absent") or not r["cores"].isdigit() \
-            or int(r["cores"]) < 1 or not r["mem_bytes"].isdigit() or not r["kernel"]:
-        print("FAIL: a row without its machine context:", r)
-        sys.exit(1)
-PY
+python3 "$(dirname "$0")/machine_csv_check.py" "$dir/f.csv" || fail "machine context (above)"
 echo "frame_bench_test: ok ($(($(wc -l <"$dir/f.csv") - 1)) rows)"

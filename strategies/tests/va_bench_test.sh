@@ -82,13 +82,5 @@ else
 	echo "va_bench_test: valgrind not installed, va_callgrind.sh run not checked"
 fi
 # Every row carries the machine (host_ctx.h): cores, memory, kernel, KVM kind.
-python3 - "$csv" <<'PY' || fail "machine context (above)"
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-for r in rows:
-    if None in r or r.get("kvm") not in ("hardware", "emulated", "absent") or not r["cores"].isdigit() \
-            or int(r["cores"]) < 1 or not r["mem_bytes"].isdigit() or not r["kernel"]:
-        print("FAIL: a row without its machine context:", r)
-        sys.exit(1)
-PY
+python3 "$(dirname "$0")/machine_csv_check.py" "$csv" || fail "machine context (above)"
 echo "va_bench_test: ok ($(($(wc -l <"$csv") - 1)) rows)"
