@@ -10,12 +10,8 @@
 # at a gate (scripts/tests/sweep_lib.sh), never after a guessed time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-for b in mtb_host rows2csv trace; do
-	[ -x "$bin/$b" ] || { echo "FAIL: $bin/$b not built" >&2; exit 1; }
-done
-bin=$(cd "$bin" && pwd)
 . scripts/tests/sweep_lib.sh
+need_bin mtb_host rows2csv trace
 t=$(mktemp -d)
 mounts=()
 cleanup() {
@@ -25,7 +21,6 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-export MTB_BIN=$bin
 unset ENGINE GATE
 gate_bin "$bin" "$t/gbin"
 sel='host\.buddy-bitmap-talc\.larson'

@@ -8,15 +8,11 @@
 # anything (run.sh --check, which needs no binaries).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-for b in mtb_host rows2csv trace; do
-	[ -x "$bin/$b" ] || { echo "FAIL: $bin/$b not built" >&2; exit 1; }
-done
-bin=$(cd "$bin" && pwd)
+. scripts/tests/sweep_lib.sh
+need_bin mtb_host rows2csv trace
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-export MTB_BIN=$bin
 unset ENGINE PHYS VIRT HEAP TRACES PEERS
 # The make under test is a fresh one (not the jobserver of a `make test` around us).
 mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory "$@"; }

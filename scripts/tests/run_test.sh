@@ -10,15 +10,11 @@
 # machine (cpu_model, cores, mem_bytes, kernel, kvm).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-for b in mtb_host rows2csv frame_bench; do
-	[ -x "$bin/$b" ] || { echo "FAIL: $bin/$b not built" >&2; exit 1; }
-done
-bin=$(cd "$bin" && pwd)
+. scripts/tests/sweep_lib.sh
+need_bin mtb_host rows2csv frame_bench
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-export MTB_BIN=$bin
 unset ENGINE
 
 # --help, bad usage
@@ -90,7 +86,6 @@ grep -q '^\[' "$t/log2" && fail "rerun ran cases again"
 # Interrupted runs: mtb_host behind a gate (scripts/tests/sweep_lib.sh) that holds the
 # sweep's 4th replay, so the signal lands mid-sweep at a known point, however slow the
 # machine (never after a guessed time).
-. scripts/tests/sweep_lib.sh
 gate_bin "$bin" "$t/slow"
 check_partial() { # DIR: every case file is complete; no temporary files (unless $2 = any)
 	python3 - "$1" <<'PY'

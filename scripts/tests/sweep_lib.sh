@@ -6,8 +6,20 @@
 # each one past the Nth marks $GATE/blocked.PID, then waits until $GATE/release exists
 # (polled; at most 120 s, then it fails), then runs. --list, --help and --context (the
 # machine, which run.sh asks once) pass straight.
+# need_bin TOOL...: bin = the absolute path of $MTB_BIN (default build/bin), exported as
+# MTB_BIN; fails naming the first TOOL not built there.
 # wait_for COND WHAT [PID]: polls the shell condition COND until it holds; fails naming
 # WHAT after 120 s, or at once when process PID has ended first.
+
+need_bin() { # TOOL...
+	local b
+	bin=${MTB_BIN:-build/bin}
+	for b in "$@"; do
+		[ -x "$bin/$b" ] || { echo "FAIL: $bin/$b not built" >&2; exit 1; }
+	done
+	bin=$(cd "$bin" && pwd)
+	export MTB_BIN=$bin
+}
 
 gate_bin() { # BIN DIR
 	local b
