@@ -28,7 +28,7 @@ flip it are the criteria the other candidate won, each with its figures, and cro
 points found in the rows (the CPU count from which the other's throughput leads).
 """
 from report_lib import Est, fmt, fmt_bytes, gmean, is_true, num, per_round, replay, reps_of, serial1
-from report_speed import PER_DOUBLING, ceiling_check, speedups
+from report_speed import PER_DOUBLING, ceiling_check, ceiling_low, speedups
 
 LAYERS = ("phys", "virt", "heap")
 MIN_SHARE = 1 / 3  # a counted criterion's winner needs at least this share of the cells
@@ -118,9 +118,10 @@ def crit_latency(doc, rep, layer, a, b):
 
 
 def harness_bound(rows):
-    """({workload: text} of harness-bound workloads, {workload: text} of the others, note)
-    from the null heap's own scaling (report_speed.ceiling_check)."""
-    bound, free = {}, {}
+    """({workload: text} of harness-bound workloads, {workload: text} of the others,
+    {workload: CPU counts where its ceiling is low}) from the null heap's own scaling
+    (report_speed.ceiling_check, ceiling_low)."""
+    bound, free, low = {}, {}, {}
     for w, d in speedups(rows).items():
         hb, _ = ceiling_check(d)
         if d["ceiling"] is None:
@@ -129,15 +130,19 @@ def harness_bound(rows):
         top = max(pts) if pts else None
         (bound if hb else free)[w] = "the null heap %s at %d CPUs" % (pts[top]["est"].text("x"), top) \
             if top else "no trusted point"
-    return bound, free
+        low[w] = ceiling_low(d)
+    return bound, free, low
 
 
 def scal_points(rows, layer, a, b):
-    """{N: (wins a, wins b, cells)} at each trusted N > 1 on workloads not harness-bound,
-    the rows used, and the caveat text."""
-    bound, free = harness_bound(rows)
-    par = [r for r in ours(replay(rows)) if r.get("mode") == "parallel" and r["_wl"] in free
-           and r.get("cpus") != "1" and not is_true(r.get("oversubscribed"))
+    """{N: (wins a, wins b, cells)} at each trusted N > 1 where the workload's ceiling keeps
+    up (a harness-bound workload counts at its other CPU counts), the rows used, and the
+    caveat text."""
+    bound, free, low = harness_bound(rows)
+    par = [r for r in ours(replay(rows)) if r.get("mode") == "parallel"
+           and (r["_wl"] in free or r["_wl"] in bound) and r.get("cpus") != "1"
+           and int(r["cpus"]) not in low.get(r["_wl"], ())
+           and not is_true(r.get("oversubscribed"))
            and not (num(r.get("cores")) and int(r["cpus"]) > num(r["cores"]))]
     out, used = {}, []
     for x, y in pairs(par, layer, a, b, extra=("cpus",)):
@@ -153,8 +158,9 @@ def scal_points(rows, layer, a, b):
         note = "no null-heap (ceiling) rows, so no workload can be told harness-bound or not: not counted"
     else:
         note = ("harness-bound (the ceiling gains less than %.1fx per doubling of CPUs, or less "
-                "than the trace's balance allows), left out: %s" % (
-                    PER_DOUBLING, "; ".join("%s (%s)" % (w, t) for w, t in bound.items()))
+                "than the trace's balance allows), left out at those CPU counts: %s" % (
+                    PER_DOUBLING, "; ".join("%s (%s; left out at %s)" % (
+                        w, t, ", ".join(str(n) for n in sorted(low[w]))) for w, t in bound.items()))
                 if bound else "no workload is harness-bound (the null heap scales on each)")
     return out, used, note
 

@@ -193,11 +193,33 @@ def balance_bound(row):
     return ops / busiest if ops and busiest else None
 
 
+def ceiling_point(p, n):
+    """(low, text) for the ceiling's point p at n CPUs: low when it gains less than
+    PER_DOUBLING per doubling, or less than BALANCE_SHARE of the trace's balance bound where
+    that is lower (then the trace's shape, not the harness, limits every heap)."""
+    need, bal = PER_DOUBLING ** math.log2(n), balance_bound(p["rows"][1])
+    if bal is not None and BALANCE_SHARE * bal < need:
+        low = p["est"].med < BALANCE_SHARE * bal
+        return low, ("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace's balance allows: "
+                     "its busiest CPU runs %d of %d ops; balance-bound)" % (
+                         p["est"].text("x"), n, "below" if low else "reaches", 100 * BALANCE_SHARE,
+                         bal, num(p["rows"][1]["busiest_cpu_ops"]), num(p["rows"][1]["ops"])))
+    low = p["est"].med < need
+    return low, "%s at %d CPUs (%s %.2fx)" % (p["est"].text("x"), n, "below" if low else "reaches", need)
+
+
+def ceiling_low(d):
+    """The trusted CPU counts of a workload of speedups() where the ceiling is low
+    (ceiling_point): there the harness or the trace's balance, not the heap, limits."""
+    ceil = d["ceiling"]
+    if ceil is None:
+        return set()
+    return {n for n, p in d["series"][ceil].items() if not p["over"] and ceiling_point(p, n)[0]}
+
+
 def ceiling_check(d):
-    """(harness_bound, text) for a workload of speedups(): the null heap's speedup at every
-    trusted N against PER_DOUBLING per doubling of CPUs, or against BALANCE_SHARE of the
-    trace's balance bound where that is lower (then the trace's shape, not the harness,
-    limits every heap: balance-bound)."""
+    """(harness_bound, text) for a workload of speedups(): harness-bound when the null
+    heap's point is low (ceiling_point) at any trusted N."""
     ceil = d["ceiling"]
     if ceil is None:
         return False, "no null-heap rows: neither the ceiling nor the share of it can be given"
@@ -205,20 +227,9 @@ def ceiling_check(d):
     for n, p in sorted(d["series"][ceil].items()):
         if p["over"]:
             continue
-        need, bal = PER_DOUBLING ** math.log2(n), balance_bound(p["rows"][1])
-        if bal is not None and BALANCE_SHARE * bal < need:
-            low = p["est"].med < BALANCE_SHARE * bal
-            bound |= low
-            parts.append("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace's balance allows: "
-                         "its busiest CPU runs %d of %d ops; balance-bound)" % (
-                             p["est"].text("x"), n, "below" if low else "reaches",
-                             100 * BALANCE_SHARE, bal, num(p["rows"][1]["busiest_cpu_ops"]),
-                             num(p["rows"][1]["ops"])))
-            continue
-        low = p["est"].med < need
+        low, text = ceiling_point(p, n)
         bound |= low
-        parts.append("%s at %d CPUs (%s %.2fx)" % (p["est"].text("x"), n, "below" if low else "reaches",
-                                                   need))
+        parts.append(text)
     if not parts:
         return False, "the ceiling has no trusted point"
     return bound, "the ceiling (%s) scales %s" % (ceil, "; ".join(parts))
