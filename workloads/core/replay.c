@@ -119,10 +119,12 @@ static __attribute__((noinline, cold)) void note_failure(struct replay *r, struc
 }
 
 /* The heap call of one op and its bookkeeping (no clock, no touch); returns the
- * change of live bytes. Inlined into the loops: heap and heap_st are their locals. */
+ * change of live bytes. Inlined into the loops: heap and heap_st are their locals,
+ * serial a constant (a free clears a serial slot: replay_release frees the rest). */
 static inline __attribute__((always_inline)) int64_t
 op_heap(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu *pc, unsigned cpu,
-	uint64_t index, unsigned op, uint64_t size, unsigned align_log2, struct replay_obj *ob)
+	uint64_t index, unsigned op, uint64_t size, unsigned align_log2, struct replay_obj *ob,
+	bool serial)
 {
 	if (op <= TOP_MEMALIGN) {
 		void *p = h->alloc(st, cpu, (size_t)size, (size_t)1 << align_log2);
@@ -146,6 +148,8 @@ op_heap(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu 
 		h->free(st, cpu, ob->p, (size_t)ob->size, (size_t)1 << ob->align_log2);
 		pc->cross_frees += ob->cpu != cpu;
 		pc->objs_delta--;
+		if (serial)
+			ob->p = 0;
 		return -(int64_t)ob->size;
 	}
 	pc->reallocs++;
@@ -196,7 +200,7 @@ static __attribute__((noinline)) int64_t op_timed(struct replay *r, struct repla
 {
 	uint64_t s0 = standin(r, cpu), t0 = now(r);
 	int64_t d = op_heap(r, r->cfg.heap, r->cfg.heap_st, pc, cpu, index, op, size, align_log2,
-			    ob);
+			    ob, !r->cfg.parallel);
 	uint64_t t = now(r) - t0;
 	lat_hist_add(&pc->lat, t);
 	if (r->cfg.standin) {
@@ -212,13 +216,14 @@ static __attribute__((noinline)) int64_t op_timed(struct replay *r, struct repla
  * wall time. Returns the change of live bytes (also in pc->live_delta). */
 static inline __attribute__((always_inline)) int64_t
 do_op(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu *pc, unsigned cpu,
-      uint64_t index, unsigned op, uint64_t size, unsigned align_log2, struct replay_obj *ob)
+      uint64_t index, unsigned op, uint64_t size, unsigned align_log2, struct replay_obj *ob,
+      bool serial)
 {
 	uint64_t old = ob->size;
 	void *before = ob->p;
 	int64_t d = __builtin_expect(--pc->lat_left == 0, 0)
 			? op_timed(r, pc, cpu, index, op, size, align_log2, ob)
-			: op_heap(r, h, st, pc, cpu, index, op, size, align_log2, ob);
+			: op_heap(r, h, st, pc, cpu, index, op, size, align_log2, ob, serial);
 	pc->live_delta += d;
 	pc->ops++;
 	if (op <= TOP_MEMALIGN) {
@@ -267,29 +272,37 @@ static void cpu_end(struct replay *r, unsigned c)
 	r->cpu[c].standin = standin(r, c) - r->cpu[c].standin;
 }
 
-void replay_run_serial(struct replay *r)
+/* The serial loop over ops [o, end); check: a constant (heap->check after each op). */
+static inline __attribute__((always_inline)) void
+serial_ops(struct replay *r, const struct trace_op *o, const struct trace_op *end, bool check)
 {
 	unsigned n = r->cfg.ncpus;
 	const struct heap_ops *h = r->cfg.heap;
 	void *st = r->cfg.heap_st;
-	bool check = r->cfg.check_each_op;
+	const struct trace_op *ops = o;
 	uint64_t fp_target = r->t->h.peak_live ? r->t->h.peak_live : UINT64_MAX;
+	for (; o < end; o++) {
+		unsigned c = o->thread < n ? o->thread : o->thread % n;
+		int64_t d = do_op(r, h, st, &r->cpu[c], c, (uint64_t)(o - ops), o->op, o->size,
+				  o->align_log2, &r->objs[o->id], true);
+		serial_account(r, d, &fp_target);
+		if (check)
+			check_op(r);
+	}
+}
+
+void replay_run_serial(struct replay *r)
+{
+	unsigned n = r->cfg.ncpus;
 	const struct trace_op *o = r->t->ops, *end = o + r->t->h.nops;
 	MM_ASSERT(!r->cfg.parallel, "replay: serial run of a parallel plan");
 	r->serial = true;
 	for (unsigned c = 0; c < n; c++)
 		cpu_begin(r, c);
-	for (; o < end; o++) {
-		unsigned c = o->thread < n ? o->thread : o->thread % n;
-		struct replay_obj *ob = &r->objs[o->id];
-		int64_t d = do_op(r, h, st, &r->cpu[c], c, (uint64_t)(o - r->t->ops), o->op,
-				  o->size, o->align_log2, ob);
-		if (o->op == TOP_FREE)
-			ob->p = 0; /* replay_release frees what is still live */
-		serial_account(r, d, &fp_target);
-		if (__builtin_expect(check, 0))
-			check_op(r);
-	}
+	if (r->cfg.check_each_op)
+		serial_ops(r, o, end, true);
+	else
+		serial_ops(r, o, end, false);
 	for (unsigned c = 0; c < n; c++)
 		cpu_end(r, c);
 }
@@ -324,26 +337,36 @@ static inline struct replay_obj *step_obj(const struct replay *r, struct replay_
 	return ob;
 }
 
-void replay_run_cpu(struct replay *r, unsigned cpu)
+/* CPU cpu's steps [s, end); check: a constant (heap->check after each op). */
+static inline __attribute__((always_inline)) void
+cpu_steps(struct replay *r, unsigned cpu, const struct replay_step *s,
+	  const struct replay_step *end, bool check)
 {
-	MM_ASSERT(r->cfg.parallel, "replay: replay_run_cpu needs cfg.parallel");
-	const struct replay_step *s = r->steps + r->start[cpu], *end = r->steps + r->start[cpu + 1];
 	const struct heap_ops *h = r->cfg.heap;
 	void *st = r->cfg.heap_st;
-	bool check = r->cfg.check_each_op;
 	struct replay_cpu *pc = &r->cpu[cpu];
 	struct replay_obj *priv = r->priv[cpu];
-	cpu_begin(r, cpu);
 	for (; s < end; s++) {
 		struct replay_obj *ob = step_obj(r, priv, s);
 		if (s->op <= TOP_MEMALIGN)
 			ob->ends_live = !!(s->flags & RSTEP_LEAKED);
-		do_op(r, h, st, pc, cpu, s->index, s->op, s->size, s->align_log2, ob);
-		if (__builtin_expect(check, 0))
+		do_op(r, h, st, pc, cpu, s->index, s->op, s->size, s->align_log2, ob, false);
+		if (check)
 			check_op(r);
 		if (s->flags & RSTEP_PUBLISH)
 			atomic_store_rel(&ob->done, s->seq + 1);
 	}
+}
+
+void replay_run_cpu(struct replay *r, unsigned cpu)
+{
+	MM_ASSERT(r->cfg.parallel, "replay: replay_run_cpu needs cfg.parallel");
+	const struct replay_step *s = r->steps + r->start[cpu], *end = r->steps + r->start[cpu + 1];
+	cpu_begin(r, cpu);
+	if (r->cfg.check_each_op)
+		cpu_steps(r, cpu, s, end, true);
+	else
+		cpu_steps(r, cpu, s, end, false);
 	cpu_end(r, cpu);
 }
 
