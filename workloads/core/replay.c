@@ -348,8 +348,6 @@ cpu_steps(struct replay *r, unsigned cpu, const struct replay_step *s,
 	struct replay_obj *priv = r->priv[cpu];
 	for (; s < end; s++) {
 		struct replay_obj *ob = step_obj(r, priv, s);
-		if (s->op <= TOP_MEMALIGN)
-			ob->ends_live = !!(s->flags & RSTEP_LEAKED);
 		do_op(r, h, st, pc, cpu, s->index, s->op, s->size, s->align_log2, ob, false);
 		if (check)
 			check_op(r);

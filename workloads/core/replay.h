@@ -76,7 +76,8 @@ struct replay_obj {
 	uint8_t align_log2;
 	uint8_t cpu;	   /* CPU that allocated (or last reallocated) it */
 	uint8_t failed;	   /* its alloc returned NULL: later ops on it are skipped */
-	uint8_t ends_live; /* parallel: the trace leaves it allocated (replay_release) */
+	uint8_t ends_live; /* parallel: the trace leaves it allocated (replay_release; set
+			    * by the plan) */
 };
 
 /* One op of a CPU's parallel stream (the trace op plus where its object lives). */
