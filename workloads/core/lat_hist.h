@@ -24,7 +24,8 @@ static inline unsigned lat_hist_index(uint64_t v)
 	if (v < LAT_SUB)
 		return (unsigned)v;
 	unsigned e = 63u - (unsigned)__builtin_clzll(v);
-	return (e - LAT_SUB_BITS + 1) * LAT_SUB + (unsigned)((v >> (e - LAT_SUB_BITS)) & (LAT_SUB - 1));
+	return (e - LAT_SUB_BITS + 1) * LAT_SUB +
+	       (unsigned)((v >> (e - LAT_SUB_BITS)) & (LAT_SUB - 1));
 }
 /* Records one value. */
 static inline void lat_hist_add(struct lat_hist *h, uint64_t v)

@@ -155,8 +155,8 @@ op_heap(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu 
 	pc->reallocs++;
 	if (ob->failed)
 		return 0;
-	void *p = h->realloc(st, cpu, ob->p, (size_t)ob->size, (size_t)1 << ob->align_log2,
-			     (size_t)size);
+	void *p =
+	    h->realloc(st, cpu, ob->p, (size_t)ob->size, (size_t)1 << ob->align_log2, (size_t)size);
 	if (!p) { /* old block kept: the trace goes on with it */
 		note_failure(r, pc, index, size);
 		return 0;
@@ -338,9 +338,10 @@ static inline struct replay_obj *step_obj(const struct replay *r, struct replay_
 }
 
 /* CPU cpu's steps [s, end); check: a constant (heap->check after each op). */
-static inline __attribute__((always_inline)) void
-cpu_steps(struct replay *r, unsigned cpu, const struct replay_step *s,
-	  const struct replay_step *end, bool check)
+static inline __attribute__((always_inline)) void cpu_steps(struct replay *r, unsigned cpu,
+							    const struct replay_step *s,
+							    const struct replay_step *end,
+							    bool check)
 {
 	const struct heap_ops *h = r->cfg.heap;
 	void *st = r->cfg.heap_st;

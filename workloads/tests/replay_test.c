@@ -163,7 +163,7 @@ static void test_generators(struct rng *rg)
 }
 
 static uint64_t clock_calls;
-static uint64_t heap_calls;	     /* ops the counting heap has run */
+static uint64_t heap_calls;	   /* ops the counting heap has run */
 static uint64_t read_at[1u << 17]; /* heap_calls at each clock read (the first ones) */
 
 static uint64_t count_clock(void *ctx)
@@ -201,8 +201,8 @@ static uint64_t timed_reads(const struct trace *t, unsigned lat_every, int *rc)
 	cnt.free = cnt_free;
 	cnt.realloc = cnt_realloc;
 	CHECK(cnt.init(&mh, NULL) == 0, "init");
-	struct replay_cfg cfg = {.heap = &cnt, .heap_st = &mh, .ncpus = 1,
-				 .clock = count_clock, .lat_every = lat_every};
+	struct replay_cfg cfg = {
+	    .heap = &cnt, .heap_st = &mh, .ncpus = 1, .clock = count_clock, .lat_every = lat_every};
 	struct replay r;
 	void *mem = malloc(replay_mem_size(t, &cfg));
 	clock_calls = heap_calls = 0;
