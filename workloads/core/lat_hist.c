@@ -12,28 +12,12 @@ void lat_hist_init(struct lat_hist *h)
 	__builtin_memset(h, 0, sizeof(*h));
 }
 
-unsigned lat_hist_index(uint64_t v)
-{
-	if (v < LAT_SUB)
-		return (unsigned)v;
-	unsigned e = 63u - (unsigned)__builtin_clzll(v);
-	return (e - LAT_SUB_BITS + 1) * LAT_SUB + (unsigned)((v >> (e - LAT_SUB_BITS)) & (LAT_SUB - 1));
-}
-
 uint64_t lat_hist_bucket_low(unsigned i)
 {
 	if (i < LAT_SUB)
 		return i;
 	unsigned e = i / LAT_SUB + LAT_SUB_BITS - 1, sub = i % LAT_SUB;
 	return (uint64_t)(LAT_SUB + sub) << (e - LAT_SUB_BITS);
-}
-
-void lat_hist_add(struct lat_hist *h, uint64_t v)
-{
-	h->b[lat_hist_index(v)]++;
-	h->count++;
-	h->sum += v;
-	h->max = v > h->max ? v : h->max;
 }
 
 void lat_hist_merge(struct lat_hist *dst, const struct lat_hist *src)

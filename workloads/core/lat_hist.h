@@ -18,15 +18,29 @@ struct lat_hist {
 };
 
 void lat_hist_init(struct lat_hist *h);
+/* Bucket index of v (see lat_hist.c); inline: the replay adds on its hot path. */
+static inline unsigned lat_hist_index(uint64_t v)
+{
+	if (v < LAT_SUB)
+		return (unsigned)v;
+	unsigned e = 63u - (unsigned)__builtin_clzll(v);
+	return (e - LAT_SUB_BITS + 1) * LAT_SUB +
+	       (unsigned)((v >> (e - LAT_SUB_BITS)) & (LAT_SUB - 1));
+}
 /* Records one value. */
-void lat_hist_add(struct lat_hist *h, uint64_t v);
+static inline void lat_hist_add(struct lat_hist *h, uint64_t v)
+{
+	h->b[lat_hist_index(v)]++;
+	h->count++;
+	h->sum += v;
+	h->max = v > h->max ? v : h->max;
+}
 /* dst += src. */
 void lat_hist_merge(struct lat_hist *dst, const struct lat_hist *src);
 /* The q quantile, q in parts per 100000 (50000 = p50, 99900 = p99.9): the upper
  * bound of the bucket holding that rank, capped at max. 0 when empty. */
 uint64_t lat_hist_quantile(const struct lat_hist *h, uint32_t q_per_100k);
-/* Bucket index of v, and the smallest value of bucket i (exposed for tests). */
-unsigned lat_hist_index(uint64_t v);
+/* The smallest value of bucket i (exposed for tests). */
 uint64_t lat_hist_bucket_low(unsigned i);
 
 #endif

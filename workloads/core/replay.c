@@ -38,6 +38,8 @@ uint64_t replay_mem_size(const struct trace *t, const struct replay_cfg *cfg)
 	return n + align_up((uint64_t)t->h.nids * sizeof(struct replay_obj), 8);
 }
 
+static uint64_t lat_gap(const struct replay *r, struct replay_cpu *pc);
+
 int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct trace *t, void *mem)
 {
 	if (!cfg->heap || !cfg->ncpus || cfg->ncpus > HEAP_MAX_CPUS ||
@@ -51,10 +53,15 @@ int replay_init(struct replay *r, const struct replay_cfg *cfg, const struct tra
 	uint8_t *m = (uint8_t *)(uintptr_t)align_up((uintptr_t)mem, REPLAY_LINE);
 	r->cpu = (struct replay_cpu *)(void *)m;
 	mm_zero(r->cpu, cpus_size(cfg->ncpus));
-	for (unsigned c = 0; c < cfg->ncpus; c++)
-		r->cpu[c].lat_rng = 0x9e3779b97f4a7c15ull * (c + 1);
 	if (!r->cfg.lat_every)
 		r->cfg.lat_every = 1;
+	r->lat_k = (unsigned)mm_log2_ceil(r->cfg.lat_every);
+	for (unsigned g = 0; r->lat_k && g < 64 / r->lat_k; g++)
+		r->lat_lo |= 1ull << (g * r->lat_k);
+	for (unsigned c = 0; c < cfg->ncpus; c++) {
+		r->cpu[c].lat_rng = 0x9e3779b97f4a7c15ull * (c + 1);
+		r->cpu[c].lat_left = lat_gap(r, &r->cpu[c]);
+	}
 	m += cpus_size(cfg->ncpus);
 	if (cfg->parallel)
 		return replay_plan(r, m);
@@ -77,7 +84,7 @@ static uint64_t standin(const struct replay *r, unsigned cpu)
  * zeroes all), as a program uses what it allocates: a bad pointer faults here, and
  * every page of a live object is resident, so a footprint measured as resident bytes
  * (the peers', heap_peer.h) covers the live bytes as frames mapped (ours) do. */
-static void touch(void *p, uint64_t size, bool zero)
+static inline void touch(void *p, uint64_t size, bool zero)
 {
 	if (!size)
 		return;
@@ -86,14 +93,16 @@ static void touch(void *p, uint64_t size, bool zero)
 		return;
 	}
 	volatile uint8_t *b = p;
+	uint64_t off = PAGE_SIZE - ((uintptr_t)p & (PAGE_SIZE - 1));
 	b[0] = 0xa5;
-	for (uint64_t off = PAGE_SIZE - ((uintptr_t)p & (PAGE_SIZE - 1)); off < size; off += PAGE_SIZE)
+	for (; off < size; off += PAGE_SIZE) /* none for an object within one page */
 		b[off] = 0xa5;
 	b[size - 1] = 0x5a;
 }
 
 /* An alloc or realloc of trace op `index` (asking for size bytes) returned NULL. */
-static void note_failure(struct replay *r, struct replay_cpu *pc, uint64_t index, uint64_t size)
+static __attribute__((noinline, cold)) void note_failure(struct replay *r, struct replay_cpu *pc,
+							 uint64_t index, uint64_t size)
 {
 	pc->failed++;
 	if (!pc->fail_op1) { /* a CPU runs its ops in trace order: the earliest */
@@ -109,127 +118,145 @@ static void note_failure(struct replay *r, struct replay_cpu *pc, uint64_t index
 	}
 }
 
-static void do_alloc(struct replay *r, unsigned cpu, uint64_t index, uint64_t size,
-		     unsigned align_log2, struct replay_obj *ob)
+/* The heap call of one op and its bookkeeping (no clock, no touch); returns the
+ * change of live bytes. Inlined into the loops: heap and heap_st are their locals,
+ * serial a constant (a free clears a serial slot: replay_release frees the rest). */
+static inline __attribute__((always_inline)) int64_t
+op_heap(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu *pc, unsigned cpu,
+	uint64_t index, unsigned op, uint64_t size, unsigned align_log2, struct replay_obj *ob,
+	bool serial)
 {
-	struct replay_cpu *pc = &r->cpu[cpu];
-	void *p = r->cfg.heap->alloc(r->cfg.heap_st, cpu, (size_t)size, (size_t)1 << align_log2);
-	ob->p = p;
-	ob->size = size;
-	ob->align_log2 = (uint8_t)align_log2;
-	ob->cpu = (uint8_t)cpu;
-	ob->failed = !p;
-	pc->allocs++;
-	if (!p) {
-		note_failure(r, pc, index, size);
-		return;
+	if (op <= TOP_MEMALIGN) {
+		void *p = h->alloc(st, cpu, (size_t)size, (size_t)1 << align_log2);
+		ob->p = p; /* not done: another CPU may poll it (atomics only) */
+		ob->size = size;
+		ob->align_log2 = (uint8_t)align_log2;
+		ob->cpu = (uint8_t)cpu;
+		ob->failed = !p;
+		pc->allocs++;
+		if (!p) {
+			note_failure(r, pc, index, size);
+			return 0;
+		}
+		pc->objs_delta++;
+		return (int64_t)size;
 	}
-	pc->live_delta += (int64_t)size;
-	pc->objs_delta++;
-}
-
-/* Frees ob. Its slot is not written (a shared slot stays clean in its owner's cache);
- * replay_release knows what is still live from objs (serial) or ends_live. */
-static void do_free(struct replay *r, unsigned cpu, struct replay_obj *ob)
-{
-	struct replay_cpu *pc = &r->cpu[cpu];
-	pc->frees++;
-	if (ob->failed)
-		return;
-	r->cfg.heap->free(r->cfg.heap_st, cpu, ob->p, (size_t)ob->size,
-			  (size_t)1 << ob->align_log2);
-	pc->cross_frees += ob->cpu != cpu;
-	pc->live_delta -= (int64_t)ob->size;
-	pc->objs_delta--;
-	if (!r->cfg.parallel)
-		ob->p = 0;
-}
-
-static void do_realloc(struct replay *r, unsigned cpu, uint64_t index, uint64_t size,
-		       struct replay_obj *ob)
-{
-	struct replay_cpu *pc = &r->cpu[cpu];
+	if (op == TOP_FREE) { /* the slot is not written (a shared one stays clean) */
+		pc->frees++;
+		if (ob->failed)
+			return 0;
+		h->free(st, cpu, ob->p, (size_t)ob->size, (size_t)1 << ob->align_log2);
+		pc->cross_frees += ob->cpu != cpu;
+		pc->objs_delta--;
+		if (serial)
+			ob->p = 0;
+		return -(int64_t)ob->size;
+	}
 	pc->reallocs++;
 	if (ob->failed)
-		return;
-	void *p = r->cfg.heap->realloc(r->cfg.heap_st, cpu, ob->p, (size_t)ob->size,
-				       (size_t)1 << ob->align_log2, (size_t)size);
+		return 0;
+	void *p =
+	    h->realloc(st, cpu, ob->p, (size_t)ob->size, (size_t)1 << ob->align_log2, (size_t)size);
 	if (!p) { /* old block kept: the trace goes on with it */
 		note_failure(r, pc, index, size);
-		return;
+		return 0;
 	}
-	pc->live_delta += (int64_t)size - (int64_t)ob->size;
+	int64_t d = (int64_t)size - (int64_t)ob->size;
 	ob->p = p;
 	ob->size = size;
 	ob->cpu = (uint8_t)cpu;
+	return d;
 }
 
-/* True if this op of pc is one of the timed sample (one in cfg.lat_every, at random:
- * a fixed stride could fall in step with a trace's pattern, e.g. only frees). */
-static bool lat_pick(const struct replay *r, struct replay_cpu *pc)
+/* Ops until pc's next timed one (1: the next): one in cfg.lat_every at random, per op
+ * (a fixed stride could fall in step with a trace's pattern, e.g. only frees). Each
+ * op is a trial that succeeds when its lat_k random bits are all zero; a 64-bit draw
+ * holds 64 / lat_k trials, and the lowest all-zero group (the classic SWAR zero-group
+ * test, exact for the lowest) is the next success. No clock: never (2^64 ops). */
+static uint64_t lat_gap(const struct replay *r, struct replay_cpu *pc)
 {
+	unsigned k = r->lat_k;
 	if (!r->cfg.clock)
-		return false;
-	if (r->cfg.lat_every == 1)
-		return true;
-	uint64_t x = pc->lat_rng;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	pc->lat_rng = x;
-	return ((x >> 32) & (r->cfg.lat_every - 1)) == 0;
+		return UINT64_MAX;
+	if (!k)
+		return 1;
+	for (uint64_t gap = 1;; gap += 64 / k) {
+		uint64_t x = pc->lat_rng;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		pc->lat_rng = x;
+		uint64_t m = (x - r->lat_lo) & ~x & (r->lat_lo << (k - 1));
+		if (m)
+			return gap + (uint64_t)__builtin_ctzll(m) / k;
+	}
 }
 
-/* One op (trace op index) on ob by cpu: the heap call is timed (if sampled); touching
- * the memory it returned (and calloc's zeroing) follows, outside the latency but inside
- * the wall time. */
-static void do_op(struct replay *r, unsigned cpu, uint64_t index, unsigned op, uint64_t size,
-		  unsigned align_log2, struct replay_obj *ob)
+/* op_heap under the clock (a sampled op): latency into pc's histograms. */
+static __attribute__((noinline)) int64_t op_timed(struct replay *r, struct replay_cpu *pc,
+						  unsigned cpu, uint64_t index, unsigned op,
+						  uint64_t size, unsigned align_log2,
+						  struct replay_obj *ob)
 {
-	struct replay_cpu *pc = &r->cpu[cpu];
+	uint64_t s0 = standin(r, cpu), t0 = now(r);
+	int64_t d = op_heap(r, r->cfg.heap, r->cfg.heap_st, pc, cpu, index, op, size, align_log2,
+			    ob, !r->cfg.parallel);
+	uint64_t t = now(r) - t0;
+	lat_hist_add(&pc->lat, t);
+	if (r->cfg.standin) {
+		uint64_t s = standin(r, cpu) - s0;
+		lat_hist_add(&pc->lat_ex, t > s ? t - s : 0);
+	}
+	pc->lat_left = lat_gap(r, pc);
+	return d;
+}
+
+/* One op (trace op index) on ob by cpu: the heap call, timed if sampled; touching the
+ * memory it returned (calloc: zeroing) follows, outside the latency but inside the
+ * wall time. Returns the change of live bytes (also in pc->live_delta). */
+static inline __attribute__((always_inline)) int64_t
+do_op(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu *pc, unsigned cpu,
+      uint64_t index, unsigned op, uint64_t size, unsigned align_log2, struct replay_obj *ob,
+      bool serial)
+{
 	uint64_t old = ob->size;
 	void *before = ob->p;
-	bool timed = lat_pick(r, pc);
-	uint64_t s0 = timed ? standin(r, cpu) : 0, t0 = timed ? now(r) : 0;
-	if (op <= TOP_MEMALIGN)
-		do_alloc(r, cpu, index, size, align_log2, ob);
-	else if (op == TOP_FREE)
-		do_free(r, cpu, ob);
-	else
-		do_realloc(r, cpu, index, size, ob);
-	if (timed) {
-		uint64_t d = now(r) - t0;
-		lat_hist_add(&pc->lat, d);
-		if (r->cfg.standin) {
-			uint64_t s = standin(r, cpu) - s0;
-			lat_hist_add(&pc->lat_ex, d > s ? d - s : 0);
-		}
-	}
-	if (op <= TOP_MEMALIGN && ob->p)
-		touch(ob->p, size, op == TOP_CALLOC);
-	else if (op == TOP_REALLOC && ob->p != before && ob->p) /* moved: touch it all */
-		touch(ob->p, ob->size, false);
-	else if (op == TOP_REALLOC && ob->size > old) /* grew in place: the new tail */
-		touch((uint8_t *)ob->p + old, ob->size - old, false);
+	int64_t d = __builtin_expect(--pc->lat_left == 0, 0)
+			? op_timed(r, pc, cpu, index, op, size, align_log2, ob)
+			: op_heap(r, h, st, pc, cpu, index, op, size, align_log2, ob, serial);
+	pc->live_delta += d;
 	pc->ops++;
-	if (r->cfg.check_each_op && r->cfg.heap->check)
+	if (op <= TOP_MEMALIGN) {
+		if (ob->p)
+			touch(ob->p, size, op == TOP_CALLOC);
+	} else if (op == TOP_REALLOC && ob->p != before) { /* moved: touch it all */
+		touch(ob->p, ob->size, false);
+	} else if (op == TOP_REALLOC && ob->size > old) { /* grew in place: the new tail */
+		touch((uint8_t *)ob->p + old, ob->size - old, false);
+	}
+	return d;
+}
+
+/* heap->check() after an op (cfg.check_each_op). */
+static __attribute__((noinline, cold)) void check_op(const struct replay *r)
+{
+	if (r->cfg.heap->check)
 		MM_ASSERT(r->cfg.heap->check(r->cfg.heap_st), "heap check failed during replay");
 }
 
-/* Serial mode bookkeeping after an op: exact live and the footprint at peak live. */
-static void serial_account(struct replay *r)
+/* Serial mode, after an op that changed live by d: exact live, its peak, and the
+ * footprint when live first reaches the trace's peak (fp_target, then UINT64_MAX). */
+static inline void serial_account(struct replay *r, int64_t d, uint64_t *fp_target)
 {
-	int64_t live = 0;
-	for (unsigned c = 0; c < r->cfg.ncpus; c++)
-		live += r->cpu[c].live_delta;
-	r->live = (uint64_t)live;
+	r->live += (uint64_t)d;
 	if (r->live > r->peak_live)
 		r->peak_live = r->live;
-	if (!r->fp_at_peak_valid && r->live == r->t->h.peak_live && r->t->h.peak_live) {
+	if (__builtin_expect(r->live == *fp_target, 0)) {
 		struct heap_stats hs;
 		r->cfg.heap->stats(r->cfg.heap_st, &hs);
 		r->fp_at_peak = hs.footprint;
 		r->fp_at_peak_valid = true;
+		*fp_target = UINT64_MAX;
 	}
 }
 
@@ -245,18 +272,37 @@ static void cpu_end(struct replay *r, unsigned c)
 	r->cpu[c].standin = standin(r, c) - r->cpu[c].standin;
 }
 
+/* The serial loop over ops [o, end); check: a constant (heap->check after each op). */
+static inline __attribute__((always_inline)) void
+serial_ops(struct replay *r, const struct trace_op *o, const struct trace_op *end, bool check)
+{
+	unsigned n = r->cfg.ncpus;
+	const struct heap_ops *h = r->cfg.heap;
+	void *st = r->cfg.heap_st;
+	const struct trace_op *ops = o;
+	uint64_t fp_target = r->t->h.peak_live ? r->t->h.peak_live : UINT64_MAX;
+	for (; o < end; o++) {
+		unsigned c = o->thread < n ? o->thread : o->thread % n;
+		int64_t d = do_op(r, h, st, &r->cpu[c], c, (uint64_t)(o - ops), o->op, o->size,
+				  o->align_log2, &r->objs[o->id], true);
+		serial_account(r, d, &fp_target);
+		if (check)
+			check_op(r);
+	}
+}
+
 void replay_run_serial(struct replay *r)
 {
 	unsigned n = r->cfg.ncpus;
+	const struct trace_op *o = r->t->ops, *end = o + r->t->h.nops;
 	MM_ASSERT(!r->cfg.parallel, "replay: serial run of a parallel plan");
 	r->serial = true;
 	for (unsigned c = 0; c < n; c++)
 		cpu_begin(r, c);
-	for (uint64_t i = 0; i < r->t->h.nops; i++) {
-		const struct trace_op *o = &r->t->ops[i];
-		do_op(r, o->thread % n, i, o->op, o->size, o->align_log2, &r->objs[o->id]);
-		serial_account(r);
-	}
+	if (r->cfg.check_each_op)
+		serial_ops(r, o, end, true);
+	else
+		serial_ops(r, o, end, false);
 	for (unsigned c = 0; c < n; c++)
 		cpu_end(r, c);
 }
@@ -265,7 +311,8 @@ void replay_run_serial(struct replay *r)
  * with exponential backoff (1 .. 64 pauses), so a waiter that caught up reads the
  * producer's lines less often and falls back a little; after 16 polls it calls
  * cfg.wait (the host yields: a CPU count above the cores must let the other run). */
-static void wait_turn(const struct replay *r, struct replay_obj *ob, uint32_t want)
+static __attribute__((noinline)) void wait_turn(const struct replay *r, struct replay_obj *ob,
+						uint32_t want)
 {
 	unsigned pause = 1;
 	for (unsigned polls = 1; atomic_load_acq(&ob->done) != want; polls++) {
@@ -277,29 +324,48 @@ static void wait_turn(const struct replay *r, struct replay_obj *ob, uint32_t wa
 	}
 }
 
+/* The object slot of step s on the running CPU (priv: its private slots); a shared
+ * object's previous op elsewhere is waited for. */
+static inline struct replay_obj *step_obj(const struct replay *r, struct replay_obj *priv,
+					  const struct replay_step *s)
+{
+	if (!(s->flags & RSTEP_SHARED))
+		return &priv[s->slot];
+	struct replay_obj *ob = &r->shared[s->owner][s->slot];
+	if (s->flags & RSTEP_WAIT)
+		wait_turn(r, ob, s->seq);
+	return ob;
+}
+
+/* CPU cpu's steps [s, end); check: a constant (heap->check after each op). */
+static inline __attribute__((always_inline)) void cpu_steps(struct replay *r, unsigned cpu,
+							    const struct replay_step *s,
+							    const struct replay_step *end,
+							    bool check)
+{
+	const struct heap_ops *h = r->cfg.heap;
+	void *st = r->cfg.heap_st;
+	struct replay_cpu *pc = &r->cpu[cpu];
+	struct replay_obj *priv = r->priv[cpu];
+	for (; s < end; s++) {
+		struct replay_obj *ob = step_obj(r, priv, s);
+		do_op(r, h, st, pc, cpu, s->index, s->op, s->size, s->align_log2, ob, false);
+		if (check)
+			check_op(r);
+		if (s->flags & RSTEP_PUBLISH)
+			atomic_store_rel(&ob->done, s->seq + 1);
+	}
+}
+
 void replay_run_cpu(struct replay *r, unsigned cpu)
 {
 	MM_ASSERT(r->cfg.parallel, "replay: replay_run_cpu needs cfg.parallel");
 	const struct replay_step *s = r->steps + r->start[cpu], *end = r->steps + r->start[cpu + 1];
 	cpu_begin(r, cpu);
-	for (; s < end; s++) {
-		struct replay_obj *ob;
-		if (!(s->flags & RSTEP_SHARED)) {
-			ob = &r->priv[cpu][s->slot];
-			if (s->op <= TOP_MEMALIGN)
-				ob->ends_live = !!(s->flags & RSTEP_LEAKED);
-			do_op(r, cpu, s->index, s->op, s->size, s->align_log2, ob);
-			continue;
-		}
-		ob = &r->shared[s->owner][s->slot];
-		if (s->flags & RSTEP_WAIT)
-			wait_turn(r, ob, s->seq);
-		if (s->op <= TOP_MEMALIGN)
-			ob->ends_live = !!(s->flags & RSTEP_LEAKED);
-		do_op(r, cpu, s->index, s->op, s->size, s->align_log2, ob);
-		if (s->flags & RSTEP_PUBLISH)
-			atomic_store_rel(&ob->done, s->seq + 1);
-	}
+	if (r->cfg.check_each_op)
+		cpu_steps(r, cpu, s, end, true);
+	else
+		cpu_steps(r, cpu, s, end, false);
 	cpu_end(r, cpu);
 }
 

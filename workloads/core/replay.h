@@ -76,7 +76,8 @@ struct replay_obj {
 	uint8_t align_log2;
 	uint8_t cpu;	   /* CPU that allocated (or last reallocated) it */
 	uint8_t failed;	   /* its alloc returned NULL: later ops on it are skipped */
-	uint8_t ends_live; /* parallel: the trace leaves it allocated (replay_release) */
+	uint8_t ends_live; /* parallel: the trace leaves it allocated (replay_release; set
+			    * by the plan) */
 };
 
 /* One op of a CPU's parallel stream (the trace op plus where its object lives). */
@@ -104,6 +105,7 @@ struct replay_cpu {
 	uint64_t fail_op1, fail_size; /* this CPU's first failed op: trace index + 1 (0: none),
 				       * and the size it asked for */
 	uint64_t lat_rng;	/* xorshift state of the latency sampling */
+	uint64_t lat_left;	/* ops until the next timed one (1: the next) */
 	struct lat_hist lat;	/* per op, everything */
 	struct lat_hist lat_ex; /* per op, minus the stand-ins (only with cfg.standin) */
 };
@@ -119,6 +121,8 @@ struct replay {
 	uint64_t npriv[HEAP_MAX_CPUS], nshared[HEAP_MAX_CPUS];
 	uint64_t shared_total, nobjects; /* parallel: shared objects among all */
 	struct replay_cpu *cpu;		 /* ncpus, line aligned */
+	unsigned lat_k;			 /* log2(cfg.lat_every): random bits per op */
+	uint64_t lat_lo;		 /* bit 0 of each lat_k-bit group of a draw */
 	bool serial;			 /* replay_run_serial was used */
 	uint64_t live, peak_live;	 /* serial mode: exact */
 	uint64_t fp_at_peak;

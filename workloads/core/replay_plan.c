@@ -9,7 +9,9 @@
  * RSTEP_PUBLISH, and the object is shared. Pass 2 gives every object a slot in its
  * allocating CPU's private or shared array, in allocation order (each array
  * starts on a line boundary); pass 3 turns the steps' object numbers into slot
- * indices and flags the allocs of objects the trace leaves live (RSTEP_LEAKED).
+ * indices and flags the allocs of objects the trace leaves live (RSTEP_LEAKED);
+ * pass 4, once the slots are laid, marks those objects' slots ends_live (the replay
+ * never writes ends_live: no per-op cost).
  * Invariants after replay_plan:
  *   start[c + 1] - start[c] == ops of CPU c;  steps of CPU c are in trace order;
  *   WAIT at step s (seq k) <=> the object's op k-1 ran on another CPU
@@ -149,6 +151,17 @@ static void lay_slots(struct replay *r, uint8_t *mem)
 	mm_zero(mem, off);
 }
 
+/* Pass 4: the slots of objects the trace leaves live get ends_live (replay_release). */
+static void mark_leaked(struct replay *r)
+{
+	for (uint64_t s = 0; s < r->t->h.nops; s++) {
+		const struct replay_step *st = &r->steps[s];
+		struct replay_obj *const *slots = (st->flags & RSTEP_SHARED) ? r->shared : r->priv;
+		if (st->flags & RSTEP_LEAKED)
+			slots[st->owner][st->slot].ends_live = 1;
+	}
+}
+
 int replay_plan(struct replay *r, uint8_t *mem)
 {
 	const struct trace *t = r->t;
@@ -169,5 +182,6 @@ int replay_plan(struct replay *r, uint8_t *mem)
 		st->slot = n->count;
 	}
 	lay_slots(r, region); /* the notes are dead from here */
+	mark_leaked(r);
 	return MM_OK;
 }

@@ -163,21 +163,49 @@ static void test_generators(struct rng *rg)
 }
 
 static uint64_t clock_calls;
+static uint64_t heap_calls;	   /* ops the counting heap has run */
+static uint64_t read_at[1u << 17]; /* heap_calls at each clock read (the first ones) */
+
 static uint64_t count_clock(void *ctx)
 {
+	if (clock_calls < sizeof(read_at) / sizeof(read_at[0]))
+		read_at[clock_calls] = heap_calls;
 	return ++clock_calls;
 }
 
-/* Clock reads of a serial replay of t with lat_every (begin and end marks: 2). */
+static void *cnt_alloc(void *st, unsigned cpu, size_t size, size_t align)
+{
+	heap_calls++;
+	return heap_malloc_ops.alloc(st, cpu, size, align);
+}
+
+static void cnt_free(void *st, unsigned cpu, void *p, size_t size, size_t align)
+{
+	heap_calls++;
+	heap_malloc_ops.free(st, cpu, p, size, align);
+}
+
+static void *cnt_realloc(void *st, unsigned cpu, void *p, size_t old, size_t align, size_t n)
+{
+	heap_calls++;
+	return heap_malloc_ops.realloc(st, cpu, p, old, align, n);
+}
+
+/* Clock reads of a serial replay of t with lat_every (begin and end marks: 2); read_at
+ * holds the trace index of each timed op at 2 j + 1 (its first read). */
 static uint64_t timed_reads(const struct trace *t, unsigned lat_every, int *rc)
 {
 	struct malloc_heap mh;
-	CHECK(heap_malloc_ops.init(&mh, NULL) == 0, "init");
-	struct replay_cfg cfg = {.heap = &heap_malloc_ops, .heap_st = &mh, .ncpus = 1,
-				 .clock = count_clock, .lat_every = lat_every};
+	struct heap_ops cnt = heap_malloc_ops;
+	cnt.alloc = cnt_alloc;
+	cnt.free = cnt_free;
+	cnt.realloc = cnt_realloc;
+	CHECK(cnt.init(&mh, NULL) == 0, "init");
+	struct replay_cfg cfg = {
+	    .heap = &cnt, .heap_st = &mh, .ncpus = 1, .clock = count_clock, .lat_every = lat_every};
 	struct replay r;
 	void *mem = malloc(replay_mem_size(t, &cfg));
-	clock_calls = 0;
+	clock_calls = heap_calls = 0;
 	*rc = replay_init(&r, &cfg, t, mem);
 	if (!*rc) {
 		struct replay_result res;
@@ -190,6 +218,31 @@ static uint64_t timed_reads(const struct trace *t, unsigned lat_every, int *rc)
 	return clock_calls;
 }
 
+/* |x - mean| within 5 standard deviations (sd^2 = var). */
+static bool near(uint64_t x, double mean, double var)
+{
+	double d = (double)x - mean;
+	return d * d < 25 * var;
+}
+
+/* lat_every e: about nops / e ops timed, each op drawn on its own (Bernoulli 1/e): the
+ * gaps between timed ops are geometric, a gap of 1 as likely as 1/e (a stride of e,
+ * or draws that repeat, would have none or too many). */
+static void check_sampled(const struct trace *t, unsigned e)
+{
+	int rc;
+	double p = 1.0 / e, nops = (double)t->h.nops;
+	uint64_t n = (timed_reads(t, e, &rc) - 2) / 2, ones = 0;
+	CHECK(!rc && near(n, nops * p, nops * p * (1 - p)), "lat_every %u timed %llu of %.0f", e,
+	      (unsigned long long)n, nops);
+	CHECK(2 * n + 1 < sizeof(read_at) / sizeof(read_at[0]), "read_at too small");
+	for (uint64_t j = 1; j < n; j++)
+		ones += read_at[2 * j + 1] - read_at[2 * j - 1] == 1;
+	CHECK(near(ones, (double)(n - 1) * p, (double)(n - 1) * p * (1 - p)),
+	      "lat_every %u: %llu gaps of 1 among %llu", e, (unsigned long long)ones,
+	      (unsigned long long)(n - 1));
+}
+
 static void test_lat_every(void)
 {
 	struct gen_params p = {5, 2, 40000, 0, 0, 0};
@@ -198,9 +251,11 @@ static void test_lat_every(void)
 	int rc;
 	CHECK(timed_reads(&t, 0, &rc) == 2 * t.h.nops + 2 && !rc, "every op timed");
 	CHECK(timed_reads(&t, 1, &rc) == 2 * t.h.nops + 2 && !rc, "lat_every 1");
-	/* 1 in 8 at random: 5000 expected of 40000, sd 66; 5 sd either side. */
-	uint64_t n = (timed_reads(&t, 8, &rc) - 2) / 2;
-	CHECK(!rc && n > 4670 && n < 5330, "lat_every 8 timed %llu of 40000", (unsigned long long)n);
+	CHECK(read_at[1] == 0 && read_at[3] == 1 && read_at[2 * t.h.nops - 1] == t.h.nops - 1,
+	      "lat_every 1: every op timed in order");
+	check_sampled(&t, 2);
+	check_sampled(&t, 8);
+	check_sampled(&t, 64);
 	timed_reads(&t, 3, &rc);
 	CHECK(rc == MM_EINVAL, "lat_every 3 accepted");
 	free((void *)t.ops);
