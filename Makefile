@@ -83,11 +83,15 @@ help:
 	@echo '                a subset by name: PHYS= VIRT= HEAP= TRACES= PEERS= (comma lists)'
 	@echo '                URIS="qemu+ssh://host/system ..." or HOSTS=FILE: over several libvirt hosts'
 	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
+	@echo 'make plots      redraw the latest sweep'"'"'s figures (results/latest/plots/ and plots/)'
+	@echo 'make traces     record a few programs'"'"' malloc traces into workloads/traces/ (make run replays them)'
 	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make stress     fuzzers MINUTES each (default 2), ROUNDS of concurrent/killed sweeps'
 	@echo 'make guest PHYS=buddy|freelist VIRT=bitmap|btree|freelist HEAP=talc|slab'
 	@echo 'make guests     every strategy combination'
 	@echo 'make V=1        show the commands'
+	@echo 'The guest'"'"'s commands (build/bin/vmm ... GUEST.elf -- COMMAND; README "Driving the guest by hand"):'
+	@scripts/guest_commands.sh
 
 deps:
 	$(Q)scripts/deps.sh
@@ -241,6 +245,10 @@ run:
 # ---- section: report (issue 7) ------------------------------------------------
 report:
 	$(Q)scripts/report.sh
+
+# make plots: the latest sweep's figures drawn again (after a change to plots/*.gp).
+plots:
+	$(Q)plots/latest.sh
 
 # ---- section: workloads (issue 6) ---------------------------------------------
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
