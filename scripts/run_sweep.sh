@@ -273,6 +273,8 @@ if [ "$plots" = 1 ]; then
 		echo "run: plots failed: ${plog##*$'\n'} (log: $dir/plots.log)" >&2
 	fi
 fi
+# The headline figures in the terminal (the report has the rest, with its rows).
+python3 "$repo/scripts/headline.py" "$dir" || echo "run: warning: no headline table (scripts/headline.py above)" >&2
 if [ $failed -gt 0 ] || [ $cross -ne 0 ] || [ $plot_failed -ne 0 ]; then
 	[ $failed -gt 0 ] && echo "run: $failed cases failed (reasons in $dir/failed/); rerun to retry them" >&2
 	exit 1
