@@ -156,7 +156,7 @@ run_host() { # ID ENGINE COMBO WORKLOAD CPUS
 	fi
 	# MTB_PERTURB is the guest side's knob (guest_prep): the host stays the reference.
 	err=$(MTB_PERTURB= "$bin/mtb_host" --trace "$f" "${args[@]}" --mem "$(wl_mem "$f")" --cpus "$cpus" \
-		--build "$build_id" --out "$tmp" 2>&1 >/dev/null) || { printf '%s\n' "$err" >&2; return 1; }
+		--build "$build_id" --workload "$(wl_label "$w")" --out "$tmp" 2>&1 >/dev/null) || { printf '%s\n' "$err" >&2; return 1; }
 }
 
 # frame_bench's churn and metadata figures (both frame allocators in one run) as rows.
