@@ -67,7 +67,7 @@ HOST_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -DMM_DEBUG=1
 TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DMM_DEBUG=1
 REL_FLAGS  := -O2 -g -DMM_DEBUG=0
-LDLIBS     := -lpthread -llzma -lm
+LDLIBS     := -lpthread -llzma -lz -lm
 
 .PHONY: all help deps test check bench run plots report guest guests vmm tools clean format
 .SECONDARY:
@@ -264,7 +264,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZERS := $(patsubst workloads/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: workloads/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard workloads/*/*.h)
 	@mkdir -p $(@D)
-	$(call quiet,FUZZ,$@)clang $(FUZZ_FLAGS) $(WARN) -o $@ $< $(FUZZ_LIB_SRCS) -llzma
+	$(call quiet,FUZZ,$@)clang $(FUZZ_FLAGS) $(WARN) -o $@ $< $(FUZZ_LIB_SRCS) -llzma -lz
 .PHONY: fuzz
 fuzz: $(FUZZERS)
 test-build: $(FUZZERS)

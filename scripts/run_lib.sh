@@ -20,15 +20,20 @@ gen_names() {
 		f && /^  +[a-z_0-9 ]+$/ && !/--/ {for (i=1;i<=NF;i++) print $i; next} {f=0}'
 }
 
-# The bundled traces: ../shared/traces/malloc next to the repository (or
-# $MTB_TRACES), plus workloads/traces/ when `make traces` has recorded some.
+# The malloc traces a sweep replays: ../shared/traces/malloc next to the repository (or
+# $MTB_TRACES), plus workloads/traces/ (your own: `make traces`, record_traces.sh, or
+# any file copied there). Every format the trace tool reads, by suffix (optionally .xz):
+# .trc (allocrec), .mtb, .rec (libmtbrec.so), .rep (CS:APP), .log (valgrind),
+# .txt (Android memory_replay), and .zip (an archive of one of them, as AOSP ships).
+TRACE_SUFFIXES=".trc .mtb .rec .rep .log .txt"
 trace_files() {
-	local d
+	local d x
+	local names=(-name '*.zip')
+	for x in $TRACE_SUFFIXES; do names+=(-o -name "*$x" -o -name "*$x.xz"); done
 	for d in "${MTB_TRACES:-$repo/../shared/traces/malloc}" "$repo/workloads/traces"; do
 		[ -d "$d" ] || continue
 		d=$(cd "$d" && pwd)
-		find "$d" -maxdepth 1 -type f \( -name '*.trc.xz' -o -name '*.trc' -o -name '*.mtb' \
-			-o -name '*.rec' \) | sort
+		find "$d" -maxdepth 1 -type f \( "${names[@]}" \) | sort
 	done
 }
 
@@ -36,25 +41,18 @@ trace_files() {
 # workload too (sort.14676.trc and sort.99999.trc stay two workloads: wl_trace cuts
 # the id at dots).
 case_id() {
-	local w=${3##*/}
-	w=${w%.xz}
-	w=${w%.trc}
-	w=${w%.rec}
-	w=${w%.mtb}
-	w=${w%.vmt}
-	w=${w#gen:}
+	local w
+	w=$(wl_label "$3")
 	w=${w//./_}
 	printf '%s.%s.%s.c%s' "$1" "${2//:/_}" "$w" "$4" | tr -c 'A-Za-z0-9._\n-' '_'
 }
 
 # The name of a workload: its file name without the suffixes (gen:larson -> larson).
 wl_label() {
-	local w=${1##*/}
+	local w=${1##*/} x
 	w=${w%.xz}
-	w=${w%.trc}
-	w=${w%.rec}
-	w=${w%.mtb}
-	w=${w%.vmt}
+	w=${w%.zip}
+	for x in $TRACE_SUFFIXES .vmt; do w=${w%"$x"}; done
 	printf '%s\n' "${w#gen:}"
 }
 

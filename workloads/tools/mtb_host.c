@@ -309,7 +309,8 @@ static bool row_append_str(char *row, size_t cap, const char *key, const char *v
  * .xz and then one format suffix (gnu-as.trc.xz -> gnu-as), as run.sh names workloads. */
 static const char *workload_name(const struct opts *o, char *buf, size_t cap)
 {
-	static const char *const sfx[] = {".xz", ".trc", ".mtb", ".rec", ".rep", ".log", ".txt"};
+	static const char *const sfx[] = {".xz",  ".zip", ".trc", ".mtb", ".rec",
+					  ".rep", ".log", ".txt", ".vmt"};
 	if (o->workload || o->gen)
 		return o->workload ? o->workload : o->gen;
 	const char *b = strrchr(o->trace, '/') ? strrchr(o->trace, '/') + 1 : o->trace;
@@ -319,7 +320,7 @@ static const char *workload_name(const struct opts *o, char *buf, size_t cap)
 		if (n <= k || strcmp(buf + n - k, sfx[i]))
 			continue;
 		buf[n - k] = 0;
-		if (i > 0) /* one format suffix, after .xz */
+		if (i > 1) /* one format suffix, after .xz or .zip */
 			break;
 	}
 	return buf;
