@@ -179,10 +179,14 @@ run_va_replay() {
 		{ grep -v '^va_replay: .* ops, ' <<<"$err" >&2; return 1; }
 }
 
-# The bundled address-space traces (../shared/traces/vm/*.vmt or $MTB_VM_TRACES).
+# The address-space traces (.vmt, .vmt.xz): ../shared/traces/vm (or $MTB_VM_TRACES), plus
+# workloads/traces/ (your own: record_vmt.sh -o workloads/traces/NAME.vmt -- CMD).
 vmt_files() {
-	local d=${MTB_VM_TRACES:-$repo/../shared/traces/vm}
-	[ -d "$d" ] && find "$(cd "$d" && pwd)" -maxdepth 1 -type f \( -name '*.vmt' -o -name '*.vmt.xz' \) | sort
+	local d
+	for d in "${MTB_VM_TRACES:-$repo/../shared/traces/vm}" "$repo/workloads/traces"; do
+		[ -d "$d" ] || continue
+		find "$(cd "$d" && pwd)" -maxdepth 1 -type f \( -name '*.vmt' -o -name '*.vmt.xz' \) | sort
+	done
 	return 0
 }
 
