@@ -3,7 +3,8 @@
 # writes it (the generator; the trace file's name without .xz and its format suffix;
 # --workload NAME, JSON-escaped), and a sweep's rows carry the sweep's name of the
 # workload, the guest's replay rows (whose trace is "module0") included; two recordings
-# of one program (sort.14676.trc, sort.99999.trc) stay two workloads. The guest part
+# of one program (sort.14676.trc, sort.99999.trc) stay two workloads; build is a string in
+# every row, an all-digit id too. The guest part
 # needs qemu-system-x86_64 and guests of this build (make guests-available); skipped
 # otherwise.
 set -euo pipefail
@@ -21,6 +22,13 @@ xz -k "$t/tr/sort.14676.trc" && mv "$t/tr/sort.14676.trc.xz" "$t/x.trc.xz"
 [ "$("$bin"/mtb_host --trace "$t/x.trc.xz" --heap talc | wl)" = x ] || fail "x.trc.xz row"
 [ "$("$bin"/mtb_host --trace "$t/tr/sort.14676.trc" --heap glibc | wl)" = sort.14676 ] || fail "sort.14676.trc row"
 [ "$("$bin"/mtb_host --trace "$t/x.trc.xz" --heap talc --workload 'a"b\c' | wl)" = 'a"b\c' ] || fail "--workload"
+# build is always a string, an all-digit id too (and the CSV keeps its leading zeros).
+"$bin"/mtb_host --gen larson --ops 1000 --heap talc --build 00123 >"$t/b.jsonl"
+python3 -c 'import json, sys; b = json.loads(open(sys.argv[1]).readline())["build"]; sys.exit(b != "00123")' "$t/b.jsonl" ||
+	fail "an all-digit build id is not the string 00123: $(grep -o '"build":[^,]*' "$t/b.jsonl")"
+"$bin"/rows2csv --out "$t/b.csv" "$t/b.jsonl"
+python3 -c 'import csv, sys; sys.exit(next(csv.DictReader(open(sys.argv[1])))["build"] != "00123")' "$t/b.csv" ||
+	fail "rows2csv changed the build id 00123"
 sel='^(host|qemu)\.buddy-bitmap-talc\.sort_'
 check=qemu
 if ! command -v qemu-system-x86_64 >/dev/null; then
@@ -35,6 +43,7 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {}
 for r in rows:
     assert r["kind"] == "replay", r["kind"]
+    assert isinstance(r["build"], str), r["build"]
     by.setdefault(r["engine"], set()).add(r.get("workload"))
 assert by["host"] == {"sort.14676", "sort.99999"}, by
 if sys.argv[2] == "qemu":
