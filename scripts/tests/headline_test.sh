@@ -4,7 +4,7 @@
 # each series' speed over freelist-freelist-talc (geometric mean of per-workload ratios),
 # footprint / live, metadata ('-' for a peer), fastest first, and the VA and frame lines;
 # a damaged rows.csv is exit 2 with one line; a real (tiny) host sweep prints the table
-# and then `make report` as the next command.
+# and then `make report` as the next command; with --out, no figure lands in plots/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t=$(mktemp -d)
@@ -27,9 +27,13 @@ head -c 100 "$t/s/rows.csv" >"$t/s/cut.csv" && mkdir "$t/cut" && mv "$t/s/cut.cs
 rc=0
 python3 scripts/headline.py "$t/cut" >/dev/null 2>"$t/err" || rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$t/err")" -eq 1 ] || fail "damaged rows.csv: exit $rc, $(cat "$t/err")"
-# A real sweep's end (host engine, two cases).
-scripts/run.sh --engine host --quick --guest-check none --no-plots --out "$t/r" \
+# A real sweep's end (host engine, two cases); with --out its figures go to DIR/plots
+# only, never into the repository's plots/.
+touch "$t/mark"
+scripts/run.sh --engine host --quick --guest-check none --out "$t/r" \
 	--only 'host\.(freelist-freelist-talc|glibc)\.gnu-ld\.c1$' >"$t/log" 2>&1 || { cat "$t/log"; fail "run.sh"; }
+[ -s "$t/r/plots/frag_heap.png" ] || fail "--out: no figures in $t/r/plots ($(grep '^run: plots' "$t/log"))"
+[ -z "$(find plots -newer "$t/mark")" ] || fail "run.sh --out wrote into plots/: $(find plots -newer "$t/mark")"
 tail -5 "$t/log" >"$t/out"
 has '^Headline \(1 CPU'
 has '^  glibc +1 +[0-9.]+x +[0-9.]+ +- +0$'
