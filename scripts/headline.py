@@ -55,9 +55,12 @@ def table(head, body):
 
 
 def main(argv):
-    if len(argv) != 2 or argv[1] in ("-h", "--help"):
-        print(__doc__.strip().splitlines()[2])
-        return 0 if len(argv) == 2 else 2
+    if len(argv) == 2 and argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0
+    if len(argv) != 2:
+        print("headline: usage: scripts/headline.py RUN_DIR (see --help)", file=sys.stderr)
+        return 2
     try:
         rows = load(argv[1])
     except (OSError, ValueError) as e:

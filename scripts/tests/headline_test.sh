@@ -23,6 +23,10 @@ has '^  freelist-freelist-talc +3 +1x '
 [ "$(sed -n 3p "$t/out" | awk '{print $1}')" = buddy-bitmap-null ] || fail "not fastest first: $(sed -n 3p "$t/out")"
 has '^VA, reserved / requested at the peak \(mean over the traces\): bitmap 1\.5, btree 1\.01$'
 has '^Frames, free memory in whole 2 MiB blocks after churn \(mean\): buddy 90\.0%, freelist 40\.0%$'
+python3 scripts/headline.py --help | grep -q '^Usage: scripts/headline.py RUN_DIR' || fail "--help"
+rc=0
+python3 scripts/headline.py 2>"$t/err" || rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$t/err")" -eq 1 ] || fail "no RUN_DIR: exit $rc, $(cat "$t/err")"
 head -c 100 "$t/s/rows.csv" >"$t/s/cut.csv" && mkdir "$t/cut" && mv "$t/s/cut.csv" "$t/cut/rows.csv"
 rc=0
 python3 scripts/headline.py "$t/cut" >/dev/null 2>"$t/err" || rc=$?
