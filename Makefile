@@ -67,7 +67,7 @@ HOST_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -DMM_DEBUG=1
 TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DMM_DEBUG=1
 REL_FLAGS  := -O2 -g -DMM_DEBUG=0
-LDLIBS     := -lpthread -llzma -lm
+LDLIBS     := -lpthread -llzma -lz -lm
 
 .PHONY: all help deps test check bench run plots report guest guests vmm tools clean format
 .SECONDARY:
@@ -83,11 +83,15 @@ help:
 	@echo '                a subset by name: PHYS= VIRT= HEAP= TRACES= PEERS= (comma lists)'
 	@echo '                URIS="qemu+ssh://host/system ..." or HOSTS=FILE: over several libvirt hosts'
 	@echo 'make report     results/report.md + .html from the latest sweep (results/latest)'
+	@echo 'make plots      redraw the latest sweep'"'"'s figures (results/latest/plots/ and plots/)'
+	@echo 'make traces     record a few programs'"'"' malloc traces into workloads/traces/ (make run replays them)'
 	@echo 'make bench      benchmarks, results in results/ (gbench_bench: results/gbench.json)'
 	@echo 'make stress     fuzzers MINUTES each (default 2), ROUNDS of concurrent/killed sweeps'
 	@echo 'make guest PHYS=buddy|freelist VIRT=bitmap|btree|freelist HEAP=talc|slab'
 	@echo 'make guests     every strategy combination'
 	@echo 'make V=1        show the commands'
+	@echo 'The guest'"'"'s commands (build/bin/vmm ... GUEST.elf -- COMMAND; README "Driving the guest by hand"):'
+	@scripts/guest_commands.sh
 
 deps:
 	$(Q)scripts/deps.sh
@@ -242,6 +246,10 @@ run:
 report:
 	$(Q)scripts/report.sh
 
+# make plots: the latest sweep's figures drawn again (after a change to plots/*.gp).
+plots:
+	$(Q)plots/latest.sh
+
 # ---- section: workloads (issue 6) ---------------------------------------------
 # Parser fuzzers (libFuzzer, clang): build/fuzz/fuzz_NAME, built by `make test` and
 # smoke-run by workloads/tests/fuzz_smoke_test.sh; `make fuzz` builds them alone.
@@ -256,7 +264,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
 FUZZERS := $(patsubst workloads/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz/%: workloads/fuzz/%.c $(FUZZ_LIB_SRCS) $(wildcard workloads/*/*.h)
 	@mkdir -p $(@D)
-	$(call quiet,FUZZ,$@)clang $(FUZZ_FLAGS) $(WARN) -o $@ $< $(FUZZ_LIB_SRCS) -llzma
+	$(call quiet,FUZZ,$@)clang $(FUZZ_FLAGS) $(WARN) -o $@ $< $(FUZZ_LIB_SRCS) -llzma -lz
 .PHONY: fuzz
 fuzz: $(FUZZERS)
 test-build: $(FUZZERS)

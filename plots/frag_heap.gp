@@ -1,8 +1,9 @@
 # frag_heap.gp: Johnstone & Wilson fragmentation #4 per trace, one bar per heap strategy.
-# Drawn as frag4 + 1 on a log scale (peers with large reservations reach 100s).
+# Drawn as frag4 + 1 = peak footprint / peak live, on a log scale (peers with large
+# reservations reach 100s); the title names what the axis plots.
 # dat: workload heap frag4 (1 CPU; a strategy heap's first combination, its frag4 does not
 # depend on the layers below).
-set title 'Heap fragmentation per workload (J&W #4 = peak footprint / peak live - 1; lower is better)'
+set title 'Heap fragmentation per workload: peak footprint / peak live (J&W #4 + 1; 1 = no waste; lower is better)'
 set ylabel 'peak footprint / peak live (log scale; 1 = no waste)'
 set xlabel 'workload (1 CPU, serial replay)'
 set style data histogram

@@ -1,14 +1,15 @@
 # latency.gp: per-op latency percentiles per series at 1 CPU (serial replay), one panel
-# per workload (latwls, set by plot.sh): p50, p99 and p99.9 as the median over the
+# per workload (latwls, set by plot.sh: every workload with trusted serial rows): p50, p99 and p99.9 as the median over the
 # repetitions with the 95% interval as error bars (FIELD_ci_lo, FIELD_ci_hi), and p99
 # without the host's stand-ins for page-table edits (lat_ex_p99_ns: our heaps only).
 # dat: workload series p50 lo hi p99 lo hi p999 lo hi p99_without_standins ('-': none)
 wls = latwls
 nw = words(wls)
-ncol = nw < 2 ? 1 : 2
+ncol = nw < 2 ? 1 : nw <= 4 ? 2 : 3
 nrow = int((nw + ncol - 1) / ncol)
 if (term eq 'svg') { set terminal svg size 700*ncol+40,480*nrow+60 dynamic font 'Sans,11' } else { set terminal pngcairo size 700*ncol+40,480*nrow+60 font 'Sans,10' }
 set output out
+set termoption noenhanced
 set multiplot layout nrow,ncol title 'Op latency percentiles at 1 CPU (serial replay; median over repetitions, 95% error bars; lower is better)'
 set ylabel 'ns per op (log scale)'
 set logscale y

@@ -4,9 +4,10 @@
 # For each figure its rows are pulled out by column name (plots/extract.awk) or computed
 # like the report's verdicts (plots/timing_dat.py: per-round ratios, medians, intervals)
 # into DIR/NAME.dat; a figure whose rows are absent is skipped with a note, not drawn
-# empty. Timing figures carry 95% error bars. PLOT_LAT_WL (workloads, space separated;
-# default the first four with serial rows) picks the latency panels, the first of them the
-# metadata figure; PLOT_SCAL_WL (default: all) the scalability panels.
+# empty. Timing figures carry 95% error bars. Latency and metadata have one panel per
+# workload: every workload with (trusted, for latency) serial rows, or those named in
+# PLOT_LAT_WL (space separated); PLOT_SCAL_WL (default: all) the scalability panels.
+# Reference lines are keyed plot clauses, each named in the legend.
 # Every file is drawn into a private temp (NAME.EXT.tmp.PID) and renamed only once
 # gnuplot and every write succeeded: a failure (a full disk) leaves no partial figure,
 # prints "plot: FILE: reason" and exits 1. Exit 3: no figure had rows (nothing written).
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
 	--outdir)
 		[ $# -ge 2 ] || { echo "plot: --outdir needs a value" >&2; exit 2; }
 		outdir=$2; shift 2 ;;
-	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "plot: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	*) csv=$1; shift ;;
 	esac
@@ -34,13 +35,8 @@ mkdir -p "$outdir"
 ci() { echo "$1 $1_ci_lo:$1 $1_ci_hi:$1"; }
 serial=kind=replay,cpus=1,mode=serial
 wls() { awk -v filter="$1" -v cols=wl -f "$here/extract.awk" "$csv" | awk '!s[$0]++' | tr '\n' ' '; }
-all=" $(wls "$serial") "
-read -ra first4 <<<"$(wls "$serial,timing_trusted=true")"
-lat=${PLOT_LAT_WL:-${first4[*]:0:4}}
-meta_wl=${lat%% *}
-read -ra any <<<"$all"
-[ -n "$meta_wl" ] || meta_wl=${any[0]:-}
-case $all in *" gnu-as "*) [ -n "${PLOT_LAT_WL:-}" ] || meta_wl=gnu-as ;; esac
+lat=${PLOT_LAT_WL:-$(wls "$serial,timing_trusted=true")}
+meta_wl=${PLOT_LAT_WL:-$(wls "$serial")}
 scal=${PLOT_SCAL_WL:-}
 # name | source: rows filter (column=value,...) or py:MODE (timing_dat.py) | columns | first=K
 figures=(
@@ -49,11 +45,11 @@ figures=(
 	"speed|py:speed||"
 	"scalability|py:scal||"
 	"latency|$serial,timing_trusted=true|wl series $(ci lat_p50_ns) $(ci lat_p99_ns) $(ci lat_p999_ns) lat_ex_p99_ns:=-|2"
-	"meta|$serial,wl=$meta_wl|series heap_meta_bytes va_meta_bytes phys_meta_bytes|1"
+	"meta|$serial|wl series heap_meta_bytes va_meta_bytes phys_meta_bytes|2"
 	"phys_2m|kind=frame_churn|variant phys free_2m_share|2"
 )
 draw() { # NAME TERM DAT: gnuplot writes the figure to stdout, cat into the file
-	gnuplot -e "dat='$3'; out='/dev/stdout'; term='$2'" -e "latwls='$lat'; metawl='$meta_wl'" \
+	gnuplot -e "dat='$3'; out='/dev/stdout'; term='$2'" -e "latwls='$lat'; metawls='$meta_wl'" \
 		"$here/common.gp" "$here/$1.gp" | cat
 }
 dat_py() { python3 "$here/timing_dat.py" "$@"; }

@@ -11,6 +11,7 @@ ncol = nw < 3 ? nw : 3
 nrow = int((nw + ncol - 1) / ncol)
 if (term eq 'svg') { set terminal svg size 460*ncol+40,400*nrow+90 dynamic font 'Sans,11' } else { set terminal pngcairo size 460*ncol+40,400*nrow+90 font 'Sans,10' }
 set output out
+set termoption noenhanced
 set multiplot layout nrow,ncol title 'Scalability: speedup over 1 CPU (parallel replay; median of per-round ratios, 95% error bars; dashed black = null-heap ceiling, open = oversubscribed; harness-bound = the ceiling gains < 1.8x per doubling)'
 set xlabel 'CPUs (threads of the replay)'
 set ylabel 'speedup over 1p (ops/s ratio)'

@@ -17,10 +17,10 @@ set logscale y
 set xrange [-0.5:nw - 0.5]
 set xtics () rotate by -30 font ',9'
 do for [i=1:nw] { set xtics add (word(wls, i) i - 1) }
-set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#666666' dt 2
 # Workload i at x = i - 1 (the words before it); series j offset inside its slot.
 off(j) = (j - 1 - (ns - 1) / 2.0) * 0.7 / ns
 xof(w) = (strstrt(' '.wls, ' '.w.' ') > 0 ? words(substr(' '.wls, 1, strstrt(' '.wls, ' '.w.' '))) : -1)
 plot for [j=1:ns] '< awk ''$2=="'.word(ser, j).'"'' '.dat \
 	using (xof(strcol(1)) + off(j)):3:4:5 with yerrorbars \
-	lt series_lt(word(ser, j)) pt 7 title word(ser, j)
+	lt series_lt(word(ser, j)) pt 7 title word(ser, j), \
+	1 with lines lc rgb '#666666' dt 2 lw 1 title '1 = as fast as freelist-freelist-talc'

@@ -6,6 +6,7 @@ set -euo pipefail
 
 PKGS=(
 	gcc g++ clang make binutils xz-utils liblzma-dev    # toolchain, trace decompression
+	zlib1g-dev                                          # .zip traces (AOSP memory_replay)
 	libclang-rt-14-dev                                  # libFuzzer for the parser fuzzers
 	sqlite3 valgrind                                    # programs `make traces` records; valgrind logs
 	strace                                              # address-space recorder (record_vmt.sh)

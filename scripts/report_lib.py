@@ -261,11 +261,14 @@ def cite(r, key, digits=3):
 
 
 def replay(rows):
-    """Replay rows of the timing source: the host engine's (or hand-made samples), else,
-    in a sweep without them (a real KVM host), those whose timing is trusted."""
+    """Replay rows of the timing source: the host engine's (or hand-made samples) when our
+    combinations ran there, else (a sweep on a real KVM host: ours in the guest, the
+    peers, Linux libraries, in the host engine) every row whose timing is trusted."""
     rep = [r for r in rows if r.get("kind") == "replay"]
     host = [r for r in rep if r.get("engine") in ("host", "sample")]
-    return host or [r for r in rep if is_true(r.get("timing_trusted"))]
+    if any(r.get("phys") not in (None, "", "-") for r in host):
+        return host
+    return [r for r in rep if is_true(r.get("timing_trusted"))]
 
 
 def serial1(r):

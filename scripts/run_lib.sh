@@ -20,15 +20,20 @@ gen_names() {
 		f && /^  +[a-z_0-9 ]+$/ && !/--/ {for (i=1;i<=NF;i++) print $i; next} {f=0}'
 }
 
-# The bundled traces: ../shared/traces/malloc next to the repository (or
-# $MTB_TRACES), plus workloads/traces/ when `make traces` has recorded some.
+# The malloc traces a sweep replays: ../shared/traces/malloc next to the repository (or
+# $MTB_TRACES), plus workloads/traces/ (your own: `make traces`, record_traces.sh, or
+# any file copied there). Every format the trace tool reads, by suffix (optionally .xz):
+# .trc (allocrec), .mtb, .rec (libmtbrec.so), .rep (CS:APP), .log (valgrind),
+# .txt (Android memory_replay), and .zip (an archive of one of them, as AOSP ships).
+TRACE_SUFFIXES=".trc .mtb .rec .rep .log .txt"
 trace_files() {
-	local d
+	local d x
+	local names=(-name '*.zip')
+	for x in $TRACE_SUFFIXES; do names+=(-o -name "*$x" -o -name "*$x.xz"); done
 	for d in "${MTB_TRACES:-$repo/../shared/traces/malloc}" "$repo/workloads/traces"; do
 		[ -d "$d" ] || continue
 		d=$(cd "$d" && pwd)
-		find "$d" -maxdepth 1 -type f \( -name '*.trc.xz' -o -name '*.trc' -o -name '*.mtb' \
-			-o -name '*.rec' \) | sort
+		find "$d" -maxdepth 1 -type f \( "${names[@]}" \) | sort
 	done
 }
 
@@ -36,25 +41,18 @@ trace_files() {
 # workload too (sort.14676.trc and sort.99999.trc stay two workloads: wl_trace cuts
 # the id at dots).
 case_id() {
-	local w=${3##*/}
-	w=${w%.xz}
-	w=${w%.trc}
-	w=${w%.rec}
-	w=${w%.mtb}
-	w=${w%.vmt}
-	w=${w#gen:}
+	local w
+	w=$(wl_label "$3")
 	w=${w//./_}
 	printf '%s.%s.%s.c%s' "$1" "${2//:/_}" "$w" "$4" | tr -c 'A-Za-z0-9._\n-' '_'
 }
 
 # The name of a workload: its file name without the suffixes (gen:larson -> larson).
 wl_label() {
-	local w=${1##*/}
+	local w=${1##*/} x
 	w=${w%.xz}
-	w=${w%.trc}
-	w=${w%.rec}
-	w=${w%.mtb}
-	w=${w%.vmt}
+	w=${w%.zip}
+	for x in $TRACE_SUFFIXES .vmt; do w=${w%"$x"}; done
 	printf '%s\n' "${w#gen:}"
 }
 
@@ -156,7 +154,7 @@ run_host() { # ID ENGINE COMBO WORKLOAD CPUS
 	fi
 	# MTB_PERTURB is the guest side's knob (guest_prep): the host stays the reference.
 	err=$(MTB_PERTURB= "$bin/mtb_host" --trace "$f" "${args[@]}" --mem "$(wl_mem "$f")" --cpus "$cpus" \
-		--build "$build_id" --out "$tmp" 2>&1 >/dev/null) || { printf '%s\n' "$err" >&2; return 1; }
+		--build "$build_id" --workload "$(wl_label "$w")" --out "$tmp" 2>&1 >/dev/null) || { printf '%s\n' "$err" >&2; return 1; }
 }
 
 # frame_bench's churn and metadata figures (both frame allocators in one run) as rows.
@@ -181,10 +179,14 @@ run_va_replay() {
 		{ grep -v '^va_replay: .* ops, ' <<<"$err" >&2; return 1; }
 }
 
-# The bundled address-space traces (../shared/traces/vm/*.vmt or $MTB_VM_TRACES).
+# The address-space traces (.vmt, .vmt.xz): ../shared/traces/vm (or $MTB_VM_TRACES), plus
+# workloads/traces/ (your own: record_vmt.sh -o workloads/traces/NAME.vmt -- CMD).
 vmt_files() {
-	local d=${MTB_VM_TRACES:-$repo/../shared/traces/vm}
-	[ -d "$d" ] && find "$(cd "$d" && pwd)" -maxdepth 1 -type f \( -name '*.vmt' -o -name '*.vmt.xz' \) | sort
+	local d
+	for d in "${MTB_VM_TRACES:-$repo/../shared/traces/vm}" "$repo/workloads/traces"; do
+		[ -d "$d" ] || continue
+		find "$(cd "$d" && pwd)" -maxdepth 1 -type f \( -name '*.vmt' -o -name '*.vmt.xz' \) | sort
+	done
 	return 0
 }
 

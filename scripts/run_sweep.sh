@@ -59,13 +59,19 @@ done
 
 # The rows of FILE with "case":ID first and, where a row has no machine context (guest
 # rows, frame_churn rows), the sweep's (mtb_host --context: the machine the engine ran
-# on), so every row says its CPU model, cores, memory, kernel and KVM kind.
-case_rows() { # ID FILE
-	MTB_MACHINE=$machine MTB_HQ=${hq_fields:-} awk -v id="$1" '
-		BEGIN { m = ENVIRON["MTB_MACHINE"]; m = substr(m, 2, length(m) - 2); hq = ENVIRON["MTB_HQ"] }
+# on), so every row says its CPU model, cores, memory, kernel and KVM kind; a row without
+# a workload (the guest's replay rows) gets the case's (wl_label of WORKLOAD).
+case_rows() { # ID FILE WORKLOAD
+	MTB_MACHINE=$machine MTB_HQ=${hq_fields:-} MTB_WL=$(wl_label "$3") awk -v id="$1" '
+		function esc(v,    o, c, i) { # JSON string body (a backslash or quote escaped)
+			for (i = 1; i <= length(v); i++) { c = substr(v, i, 1); o = o (c == "\\" || c == "\"" ? "\\" : "") c }
+			return o }
+		BEGIN { m = ENVIRON["MTB_MACHINE"]; m = substr(m, 2, length(m) - 2); hq = ENVIRON["MTB_HQ"]
+			wl = esc(ENVIRON["MTB_WL"]) }
 		{ sub(/\r$/, "") } # guest rows come through a serial console: CRLF
 		/^\{.*\}$/ { s = substr($0, 2)
 			if (m != "" && index(s, "\"cpu_model\":") == 0) s = substr(s, 1, length(s) - 1) "," m "}"
+			if (index(s, "\"workload\":") == 0) s = "\"workload\":\"" wl "\"," s
 			print "{\"case\":\"" id "\"," hq s; next }
 		{ print }' "$2"
 }
@@ -86,7 +92,7 @@ case_job() { # ID ENGINE COMBO WORKLOAD CPUS REP
 	nkind=$(grep -c "\"kind\":\"$kind\"" "$tmp" 2>/dev/null || true)
 	msg=${said%%$'\n'*}
 	if [ $rc -eq 0 ] && [ "${nrows:-0}" -gt 0 ] && [ "$nkind" = "$nrows" ]; then
-		if write_out "$dir/cases/$id.r$6.jsonl" case_rows "$id" "$tmp"; then
+		if write_out "$dir/cases/$id.r$6.jsonl" case_rows "$id" "$tmp" "$4"; then
 			rm -f "$tmp" "$tmp".*
 			[ "$6" = "${nrep[$id]}" ] || return 0
 			said=$(merge_case "$id" "$3" "$5" 2>&1) && return 0
@@ -274,6 +280,8 @@ if [ "$plots" = 1 ]; then
 		echo "run: plots failed: ${plog##*$'\n'} (log: $dir/plots.log)" >&2
 	fi
 fi
+# The headline figures in the terminal (the report has the rest, with its rows).
+python3 "$repo/scripts/headline.py" "$dir" || echo "run: warning: no headline table (scripts/headline.py above)" >&2
 if [ $failed -gt 0 ] || [ $cross -ne 0 ] || [ $plot_failed -ne 0 ]; then
 	[ $failed -gt 0 ] && echo "run: $failed cases failed (reasons in $dir/failed/); rerun to retry them" >&2
 	exit 1

@@ -7,7 +7,8 @@
 # interval bounds (the median when n = 1); speed's per-round ratios; every timing figure
 # draws error bars; sizes in binary units; --outdir writes nothing into plots/; gbench
 # repetitions give a median and an interval; a CSV without matching rows is an error
-# (exit 3); a full disk (a 16 KiB tmpfs the test mounts; skipped where mounting is not
+# (exit 3); latency and metadata have a panel for every workload; titles match the axes
+# and every reference line is in a legend; a full disk (a 16 KiB tmpfs the test mounts; skipped where mounting is not
 # allowed) is exit 1 naming ENOSPC and leaves no partial figure under a final name.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -123,6 +124,36 @@ m, lo, hi, n = float(row[3]), float(row[4]), float(row[5]), row[9]
 t = b["real_time"]
 assert abs(m - t) < 1e-3 * t and abs(lo - 0.9 * t) < 1e-3 * t and abs(hi - 1.3 * t) < 1e-3 * t and n == "5", row
 PY
+
+# Latency and metadata: one panel per workload with serial rows, all of them (six here,
+# three more copied from gnu-as; one of them with GiB of heap metadata in its own unit).
+python3 - "$t/run/rows.jsonl" "$t/more.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+with open(sys.argv[2], "w") as f:
+    for r in rows:
+        f.write(json.dumps(r) + "\n")
+        if r.get("kind") == "replay" and r.get("trace") == "gnu-as.mtb" and r["engine"] == "host":
+            for w in ("extra1", "extra2", "extra3"):
+                x = dict(r, trace=w + ".mtb", case=r["case"].replace("gnu-as", w))
+                x["heap_meta_bytes"] = 3 << 30 if w == "extra3" else x["heap_meta_bytes"]
+                f.write(json.dumps(x) + "\n")
+PY
+"${MTB_BIN:-build/bin}"/rows2csv --out "$t/more.csv" "$t/more.jsonl"
+plots/plot.sh --outdir "$t/m" "$t/more.csv" >"$t/mlog" 2>&1 || { cat "$t/mlog"; fail "plot.sh (more workloads)"; }
+for w in gnu-as cfrac gnu-ld extra1 extra2 extra3; do
+	grep -q ">workload $w<" "$t/m/latency.svg" || fail "latency: no panel for workload $w"
+	grep -q ">workload $w<" "$t/m/meta.svg" || fail "metadata: no panel for workload $w"
+done
+grep -q '>GiB of metadata<' "$t/m/meta.svg" || fail "metadata: extra3's 3 GiB not in GiB"
+grep -q '>KiB of metadata<' "$t/m/meta.svg" || fail "metadata: gnu-as's 14 KiB not in KiB"
+# Titles match the axes: frag_heap plots footprint / live (frag4 + 1), so its title does
+# not say "- 1". Reference lines are keyed plot clauses (in the legend), not bare arrows.
+grep -q 'peak live - 1' "$t/p/frag_heap.svg" && fail "frag_heap: title says '- 1', the axis plots the plain ratio"
+grep -q '>Heap fragmentation per workload: peak footprint / peak live' "$t/p/frag_heap.svg" || fail "frag_heap: title"
+grep -l '^set arrow' plots/*.gp && fail "a reference line drawn as an arrow, not named in a legend (above)"
+grep -q '>1 = as fast as freelist-freelist-talc<' "$t/p/speed.svg" || fail "speed: the line at 1 not in the legend"
+grep -q '>LLFree paper' "$t/p/phys_2m.svg" || fail "phys_2m: the LLFree line not in the legend"
 
 echo 'kind,x' >"$t/empty.csv"
 if plots/plot.sh --outdir "$t/e" "$t/empty.csv" >/dev/null 2>"$t/err"; then fail "drew from nothing"; fi

@@ -15,7 +15,9 @@
  * shorter) before anything more is read, so a file that is not a trace fails after
  * 64 KiB, not after gigabytes. xz: every concatenated stream is decoded
  * (LZMA_CONCATENATED, as xz(1) does for `cat a.xz b.xz` and parallel compressors),
- * and the input must end exactly after the last one (LZMA_FINISH).
+ * and the input must end exactly after the last one (LZMA_FINISH). zip (AOSP's
+ * memory_replay traces): the archive is read whole (at most the limit), then its one
+ * file extracted (trace_zip.c, at most the limit) and probed whole.
  *
  * Invariant of struct rd: n <= cap <= limit + 1 (one byte for the final NUL).
  */
@@ -31,6 +33,7 @@
 #include <unistd.h>
 
 #include "trace_file.h"
+#include "trace_zip.h"
 
 #define DEFAULT_LIMIT (1ull << 30)
 #define XZ_MEMLIMIT   (1ull << 30)
@@ -227,6 +230,23 @@ static int rd_xz(struct rd *r, uint8_t *in, size_t k)
 	return rc ? rc : rd_probe(r, true);
 }
 
+/* A zip archive: read whole without the probe, then its one file becomes the data. */
+static int rd_zip(struct rd *r, const uint8_t *in, size_t k)
+{
+	trace_probe_fn *probe = r->probe;
+	r->probe = NULL;
+	int rc = rd_plain(r, in, k) || rd_over(r);
+	r->probe = probe;
+	char *out;
+	size_t n;
+	if (rc || trace_zip_extract(r->path, (const uint8_t *)r->buf, r->n, r->limit, &out, &n, r->err,
+				    r->errlen))
+		return -1;
+	free(r->buf);
+	r->buf = out, r->n = n, r->cap = n + 1;
+	return rd_probe(r, true);
+}
+
 /* The first raw bytes (at least 6 unless the input is shorter) into in; the count. */
 static ssize_t rd_head(struct rd *r, uint8_t *in)
 {
@@ -257,6 +277,8 @@ int trace_read_input(const char *path, trace_probe_fn *probe, char **data, size_
 		ssize_t k = rd_head(&r, in);
 		if (k >= 6 && !memcmp(in, xz_magic, 6))
 			rc = rd_xz(&r, in, (size_t)k);
+		else if (k >= 0 && trace_zip_magic(in, (size_t)k))
+			rc = rd_zip(&r, in, (size_t)k);
 		else if (k >= 0 && r.file_size > r.limit)
 			r.n = r.file_size, rc = rd_over(&r);
 		else if (k >= 0)

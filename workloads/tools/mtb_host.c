@@ -38,7 +38,7 @@
 #define ROW_CAP 8192
 
 struct opts {
-	const char *trace, *gen, *heap, *phys, *virt, *mode, *out, *build;
+	const char *trace, *gen, *heap, *phys, *virt, *mode, *out, *build, *workload;
 	uint64_t ops, seed, mem_mib, fixed_heap;
 	unsigned threads, slots, lat_every;
 	unsigned cpus[16], ncpus_list;
@@ -74,6 +74,8 @@ static void usage(FILE *f)
 	      "                     thread per CPU); default serial at 1 CPU, else parallel\n"
 	      "  --out FILE         write the JSON rows there (atomically), else stdout\n"
 	      "  --build ID         build id for the rows (default: $MTB_BUILD_ID or 'dev')\n"
+	      "  --workload NAME    the rows' workload (default: the generator, or the trace\n"
+	      "                     file's name without .xz and its format suffix)\n"
 	      "  --lenient          skip bad ops in text traces instead of failing\n"
 	      "  --lat-every N      time one op in N, drawn at random (a power of two,\n"
 	      "                     default 8; 1: every op): two clock reads cost about\n"
@@ -144,7 +146,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"out", 1, 0, 'o'},   {"build", 1, 0, 'b'},  {"lenient", 0, 0, 'l'},
 		{"phys", 1, 0, 'P'},  {"virt", 1, 0, 'V'},   {"mem", 1, 0, 'M'},
 		{"list", 0, 0, 'L'},  {"fixed-heap", 1, 0, 'F'}, {"help", 0, 0, 'h'},
-		{"context", 0, 0, 'C'}, {"lat-every", 1, 0, 'E'},
+		{"context", 0, 0, 'C'}, {"lat-every", 1, 0, 'E'}, {"workload", 1, 0, 'W'},
 		{0, 0, 0, 0}};
 	*o = (struct opts){.heap = "glibc", .phys = "buddy", .ops = 1000000, .seed = 1,
 			   .mem_mib = 1024, .cpus = {1}, .ncpus_list = 1, .lat_every = 8};
@@ -159,6 +161,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'm': o->mode = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'b': o->build = optarg; break;
+		case 'W': o->workload = optarg; break;
 		case 'l': o->lenient = true; break;
 		case 'P': o->phys = optarg; break;
 		case 'V': o->virt = optarg; break;
@@ -288,6 +291,41 @@ static bool row_append(char *row, size_t cap, const char *members)
 	return k > 0 && (size_t)k < cap - (n - 1);
 }
 
+/* Appends "key":"val" (JSON-escaped) to the row; false if it does not fit. */
+static bool row_append_str(char *row, size_t cap, const char *key, const char *val)
+{
+	char m[512];
+	struct json_buf j;
+	json_begin(&j, m, sizeof(m));
+	json_str(&j, key, val);
+	long n = json_end(&j);
+	if (n < 2)
+		return false;
+	m[n - 1] = 0;
+	return row_append(row, cap, m + 1);
+}
+
+/* The workload's name: --workload, the generator, or the trace file's base name without
+ * .xz and then one format suffix (gnu-as.trc.xz -> gnu-as), as run.sh names workloads. */
+static const char *workload_name(const struct opts *o, char *buf, size_t cap)
+{
+	static const char *const sfx[] = {".xz",  ".zip", ".trc", ".mtb", ".rec",
+					  ".rep", ".log", ".txt", ".vmt"};
+	if (o->workload || o->gen)
+		return o->workload ? o->workload : o->gen;
+	const char *b = strrchr(o->trace, '/') ? strrchr(o->trace, '/') + 1 : o->trace;
+	snprintf(buf, cap, "%s", b);
+	for (unsigned i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		size_t n = strlen(buf), k = strlen(sfx[i]);
+		if (n <= k || strcmp(buf + n - k, sfx[i]))
+			continue;
+		buf[n - k] = 0;
+		if (i > 1) /* one format suffix, after .xz or .zip */
+			break;
+	}
+	return buf;
+}
+
 /* One replay at ncpus; the row goes into row[cap]. 0, or 1 (message printed). */
 static int run_one(const struct opts *o, struct host_run_cfg *c, const struct trace *t,
 		   unsigned ncpus, const char *name, char *row, size_t cap)
@@ -333,6 +371,8 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 		snprintf(extra, sizeof(extra), "\"heap_version\":\"%s\"", heap_peer_version(c->heap));
 		ok = row_append(row, cap, extra);
 	}
+	char wl[256];
+	ok = ok && row_append_str(row, cap, "workload", workload_name(o, wl, sizeof(wl)));
 	const char *perturb = getenv("MTB_PERTURB"); /* the cross-check's negative control */
 	if (ok && perturb && *perturb && !json_row_perturb(row, cap, perturb)) {
 		fprintf(stderr, "mtb_host: MTB_PERTURB=%s: no such numeric field in the row\n", perturb);

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# headline_test.sh: the end of a sweep shows the headline figures and the next command:
+# scripts/headline.py on a synthetic sweep (plots/tests/synth_rows.py, known values) gives
+# each series' speed over freelist-freelist-talc (geometric mean of per-workload ratios),
+# footprint / live, metadata ('-' for a peer), fastest first, and the VA and frame lines;
+# a damaged rows.csv is exit 2 with one line; a real (tiny) host sweep prints the table
+# and then `make report` as the next command; with --out, no figure lands in plots/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+bin=${MTB_BIN:-build/bin}
+python3 plots/tests/synth_rows.py "$t/s"
+"$bin"/rows2csv --out "$t/s/rows.csv" "$t/s/rows.jsonl"
+python3 scripts/headline.py "$t/s" >"$t/out" || { cat "$t/out"; fail "headline.py"; }
+has() { grep -Eq "$1" "$t/out" || { cat "$t/out"; fail "no line matching '$1'"; }; }
+has '^Headline \(1 CPU, serial replay; .* 7 of 7 series\):$'
+has '^  series +workloads +speed +footprint/live +metadata +failed$'
+has '^  buddy-btree-slab +3 +1\.44x +1\.33 +14 KiB +0$'
+has '^  glibc +2 +0\.894x +1\.25 +- +0$'
+has '^  freelist-freelist-talc +3 +1x '
+[ "$(sed -n 3p "$t/out" | awk '{print $1}')" = buddy-bitmap-null ] || fail "not fastest first: $(sed -n 3p "$t/out")"
+has '^VA, reserved / requested at the peak \(mean over the traces\): bitmap 1\.5, btree 1\.01$'
+has '^Frames, free memory in whole 2 MiB blocks after churn \(mean\): buddy 90\.0%, freelist 40\.0%$'
+python3 scripts/headline.py --help | grep -q '^Usage: scripts/headline.py RUN_DIR' || fail "--help"
+rc=0
+python3 scripts/headline.py 2>"$t/err" || rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$t/err")" -eq 1 ] || fail "no RUN_DIR: exit $rc, $(cat "$t/err")"
+head -c 100 "$t/s/rows.csv" >"$t/s/cut.csv" && mkdir "$t/cut" && mv "$t/s/cut.csv" "$t/cut/rows.csv"
+rc=0
+python3 scripts/headline.py "$t/cut" >/dev/null 2>"$t/err" || rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$t/err")" -eq 1 ] || fail "damaged rows.csv: exit $rc, $(cat "$t/err")"
+# A real sweep's end (host engine, two cases); with --out its figures go to DIR/plots
+# only, never into the repository's plots/.
+touch "$t/mark"
+scripts/run.sh --engine host --quick --guest-check none --out "$t/r" \
+	--only 'host\.(freelist-freelist-talc|glibc)\.gnu-ld\.c1$' >"$t/log" 2>&1 || { cat "$t/log"; fail "run.sh"; }
+[ -s "$t/r/plots/frag_heap.png" ] || fail "--out: no figures in $t/r/plots ($(grep '^run: plots' "$t/log"))"
+[ -z "$(find plots -newer "$t/mark")" ] || fail "run.sh --out wrote into plots/: $(find plots -newer "$t/mark")"
+tail -5 "$t/log" >"$t/out"
+has '^Headline \(1 CPU'
+has '^  glibc +1 +[0-9.]+x +[0-9.]+ +- +0$'
+[ "$(tail -1 "$t/log")" = "run: next: make report (results/report.md and report.html from $t/r)" ] ||
+	fail "last line: $(tail -1 "$t/log")"
+echo "headline_test: ok"
