@@ -37,6 +37,9 @@ SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores
                   r"overloaded|"
                   r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|.*_ci_lo|.*_ci_hi|.*_reps|"
                   r"minor_faults|rep_.*|ns_per_op)$")
+# Labels a sweep files into a guest's rows (run_sweep.sh's case_rows): compared when the
+# guest row has one, not counted missing when it comes straight from an engine.
+LABELS = {"workload"}
 # va_frag rows: the .vmt parse counts exist on the host only (see the docstring).
 SKIP_VA = re.compile(r"^vmt_.*$")
 KINDS = ("replay", "va_frag")
@@ -66,7 +69,8 @@ def keys_of(host, guest):
         return [k for k in PARALLEL_KEYS if k in host or k in guest]
     va = host.get("kind") == "va_frag"
     return sorted(k for k in set(host) | set(guest)
-                  if not SKIP.match(k) and not (va and SKIP_VA.match(k)))
+                  if not SKIP.match(k) and not (va and SKIP_VA.match(k))
+                  and not (k in LABELS and k not in guest))
 
 
 def compare(rows):

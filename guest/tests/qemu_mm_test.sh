@@ -22,7 +22,14 @@ check "frametest 2 cpus 3G: 1 GiB block" '"cpus":2,.*"max_order":18,"block_order
 
 qrun --cpus 2 --mem 256M -- vatest
 check "vatest 2 cpus" '"reader":1,.*"faults":4,"cr2_bad":0,.*"unmanaged_zero":true,.*"ok":true'
-qrun --cpus 2 --mem 256M -- vatest=nosd
+# TCG may flush CPU 1's soft TLB at moments the guest does not choose (seen once on a
+# loaded machine: 4 of 4 probes faulted), so the control gets three runs and must see
+# stale translations in one: that shows the probe can tell a missing shootdown.
+for try in 1 2 3; do
+	qrun --cpus 2 --mem 256M -- vatest=nosd
+	[ "$rc" -eq 0 ] && grep -q '"shootdown":false,.*"ok":true' "$tmp/out" && break
+	echo "note: vatest=nosd run $try saw no stale translation"
+done
 check "vatest=nosd: stale translations seen without shootdown" '"shootdown":false,.*"ok":true'
 
 for e in "$talc" "$slab"; do
