@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t=$(mktemp -d)
-trap "cat \"\$t\"/r/failed/* 2>/dev/null; rm -rf \"\$t\"" EXIT
+trap "cat \"\$t\"/r/failed/* 2>/dev/null || true; rm -rf \"\$t\"" EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 bin=${MTB_BIN:-build/bin}
 wl() { python3 -c 'import json, sys; print(json.loads(sys.stdin.readline()).get("workload"))'; }
