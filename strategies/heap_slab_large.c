@@ -72,25 +72,18 @@ static void *large_cache_take(struct slab_cpu *c, uint64_t need)
 	return NULL;
 }
 
-/* Frees n blocks recorded at b. */
-static void large_free_run(const struct heap_env *env, unsigned cpu, const uint64_t *b, uint64_t n)
-{
-	for (uint64_t i = 0; i < n; i++)
-		env->frames->free(env->frame_st, cpu, HEAP_BLOCK_PFN(b[i]), HEAP_BLOCK_ORDER(b[i]));
-}
-
 /* Frees the body blocks that l records (l read through any mapping of its header
  * frame) and the list frames holding them; the header block stays. */
 static void large_free_blocks(const struct heap_env *env, unsigned cpu, const struct slab_large *l)
 {
 	uint64_t left = l->nblocks - 1, list = l->list;
 	uint64_t n = MM_MIN(left, (uint64_t)SLAB_LARGE_BLOCKS - 1);
-	large_free_run(env, cpu, l->blocks + 1, n);
+	heap_unback_range(env, cpu, 0, 0, l->blocks + 1, (unsigned)n); /* len 0: frees only */
 	left -= n;
 	for (uint64_t k = 0; k < l->nlist; k++) {
 		const struct slab_blist *bl = env->mmu->to_virt(env->mmu->ctx, list << PAGE_SHIFT);
 		n = MM_MIN(left, (uint64_t)SLAB_BLIST_BLOCKS);
-		large_free_run(env, cpu, bl->blocks, n);
+		heap_unback_range(env, cpu, 0, 0, bl->blocks, (unsigned)n);
 		left -= n;
 		uint64_t next = bl->next;
 		env->frames->free(env->frame_st, cpu, list, 0);
