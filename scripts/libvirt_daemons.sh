@@ -3,7 +3,9 @@
 # Usage: scripts/libvirt_daemons.sh start|stop|status
 #   start  starts virtlogd and libvirtd unless already answering; prints "started" or
 #          "running"; records the PIDs it started in /run/mtb-libvirt.pids
-#   stop   stops only the daemons this script started
+#   stop   stops only the daemons this script started, and waits until they are gone
+#          (SIGTERM, then SIGKILL after 30 s): a dying libvirtd still found by the next
+#          start would be taken for a running one that never answers
 set -euo pipefail
 PIDS=/run/mtb-libvirt.pids
 URI=qemu:///system
@@ -15,6 +17,15 @@ kvm_node_like_udev() {
 	[ -c /dev/kvm ] && getent group kvm >/dev/null || return 0
 	[ "$(stat -c %G:%a /dev/kvm)" = kvm:660 ] && return 0
 	chgrp kvm /dev/kvm && chmod 0660 /dev/kvm && echo "libvirt_daemons: /dev/kvm set to group kvm, mode 0660 (as udev does)" >&2
+}
+
+# gone PID: true once PID has exited (polled for up to 30 s), false if it is still there.
+gone() {
+	for _ in $(seq 1 300); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 answering() { timeout 20 virsh -c "$URI" version >/dev/null 2>&1; }
@@ -47,14 +58,16 @@ start)
 	;;
 stop)
 	[ -f "$PIDS" ] || exit 0
-	while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$PIDS"
+	mapfile -t pids <"$PIDS"
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${pids[@]}"; do gone "$pid" || kill -KILL "$pid" 2>/dev/null || true; done
 	rm -f "$PIDS"
 	;;
 status)
 	answering && echo running || { echo stopped; exit 1; }
 	;;
 -h | --help)
-	sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
 	;;
 *)
 	echo "usage: scripts/libvirt_daemons.sh start|stop|status" >&2
