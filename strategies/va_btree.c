@@ -113,6 +113,25 @@ static void count_path(struct vbt_cpu *c, bool fast)
 		atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
 }
 
+/* A first-fit operation falls back to the serialised path: counted always. */
+static void count_serial(const struct va_btree *t, struct vbt_cpu *c)
+{
+	if (!t->best)
+		atomic_fetch_add_rlx(&c->serial, 1);
+}
+
+/* After a fast attempt that found the leaf holding key full (VBT_FULL) or at
+ * its minimum (VBT_LOW): the structure change that lets it retry; false for
+ * any other result. */
+static bool fix_shape(struct va_btree *t, struct vbt_cpu *c, int rc, uint64_t key)
+{
+	if (rc == VBT_FULL)
+		vbt_smo_split(t, c, key, 0);
+	else if (rc == VBT_LOW)
+		vbt_smo_grow(t, c, key, 0);
+	return rc == VBT_FULL || rc == VBT_LOW;
+}
+
 /* Where cpu's first fit starts: its slot's 1/VBT_CPU_SLOTS share of the range
  * (CPU 0: the base, plain address-ordered first fit), so CPUs allocating at once
  * work in different leaves and subtrees instead of all at the leftmost fit. */
@@ -129,6 +148,7 @@ static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t
 {
 	struct vbt_cpu *c = slot(t, cpu);
 	struct vbt_op op;
+	count_serial(t, c);
 	vbt_slow_begin(t, &op);
 	int rc = have_unit ? MM_OK : slow_unit(&op);
 	if (rc == MM_OK) {
@@ -163,6 +183,8 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 		rc = vbt_fast_alloc(t, size, align, need, &hint, addr);
 		if (rc == VBT_HINT_MISS && ++misses >= VBT_HINT_MISSES)
 			hint = 0; /* give up on the zone: first fit from the start */
+		else if (fix_shape(t, c, rc, *addr))
+			continue;
 		else if (rc != VBT_RESTART && rc != VBT_HINT_MISS)
 			break;
 		i += rc == VBT_RESTART;
@@ -187,17 +209,24 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 		mm_panic("va_btree: free outside the managed range (never allocated)");
 	int rc = t->best ? MM_OK : VBT_RESTART;
 	uint64_t m[2];
+	struct vbt_cpu *c = slot(t, cpu);
 	if (t->best)
 		vbt_best_free(t, a, b);
-	for (int i = 0; i < VBT_FAST_TRIES && rc == VBT_RESTART; i++)
+	for (int i = 0; i < VBT_FAST_TRIES && rc != MM_OK;) {
 		rc = vbt_fast_free(t, a, b, m);
+		if (fix_shape(t, c, rc, a))
+			continue;
+		if (rc != VBT_RESTART)
+			break;
+		i++;
+	}
 	if (rc != MM_OK) {
 		struct vbt_op op;
+		count_serial(t, c);
 		vbt_slow_begin(t, &op);
 		vbt_slow_free(&op, a, b);
 		vbt_slow_end(&op);
 	}
-	struct vbt_cpu *c = slot(t, cpu);
 	count_path(c, rc == MM_OK && !t->best);
 	slot_put(t, c, b - a);
 }
@@ -210,6 +239,7 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 		return MM_EINVAL;
 	struct vbt_op op;
 	uint64_t s = 0, e = 0;
+	count_serial(t, &t->cpu[0]);
 	vbt_slow_begin(t, &op);
 	/* best fit: the range it comes out of, read before the slow path locks nodes */
 	bool in_range = t->best && va_btree_pred(t, lo, &s, &e) && e >= hi;

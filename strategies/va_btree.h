@@ -1,5 +1,8 @@
 /* va_btree.h: internals of the B+-tree VA allocator (va_btree.c: ops table and
- * optimistic fast paths; va_btree_slow.c: locked structural operations;
+ * policy; va_btree_node.c: node pool and entry moves; va_btree_fast.c:
+ * optimistic descents and leaf edits; va_btree_smo.c: lock-coupled structure
+ * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
+ * leaves; va_btree_slow.c: the serialised path (best fit, rare fallbacks);
  * va_btree_check.c: invariant walk and stats).
  *
  * Layout: 1 KiB nodes, four to a 4 KiB frame from the page_source. A leaf holds
@@ -37,13 +40,15 @@
 #define VBT_SLOW	2
 #define VBT_HINT_MISS	3  /* no fit at or after the CPU's hint in the subtree reached */
 #define VBT_HINT_MISSES 64 /* hint moves before an alloc falls back to plain first fit */
+#define VBT_FULL	4  /* the leaf holding the key has no room: split it, retry */
+#define VBT_LOW		5  /* the leaf holding the key is at its minimum: grow it, retry */
 
 struct vbt_node {
 	uint64_t version;	    /* OLC version word (atomic) */
 	uint32_t count;		    /* entries (leaf) or children (inner) */
 	uint32_t level;		    /* 0 = leaf */
-	struct vbt_node *next_free; /* tree-local free list (slow writers only) */
-	uint64_t slow_tag;	    /* (slow op seq << 1) | freed-in-this-op (slow writers only) */
+	struct vbt_node *next_free; /* tree-local free list (under t->pool) */
+	uint64_t slow_tag;	    /* atomic: serial op seq << 1 that locked it (0 when freed) */
 	union {
 		struct {
 			uint64_t start[VBT_LEAF_CAP];
@@ -64,11 +69,17 @@ _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a
  * and accounts its bytes in one CAS, a free gives both back, so the common case
  * touches no shared counter. Credits stay below 2 * VBT_CREDIT_BATCH plus one
  * batch per thread refilling the slot at once (< 4096 for < 250 such threads).
- * fast, slow: allocs/frees finished on the optimistic and on the locked path (MM_DEBUG). */
+ * fast, slow: allocs/frees finished on the optimistic and on the serialised path
+ * (MM_DEBUG). Structure changes made by this slot's threads (always counted,
+ * they are rare): splits, merges, borrows,
+ * overlaps (MM_DEBUG: structure changes that began while another thread was
+ * inside one), serial (operations that took t->slow in a first-fit tree). Root
+ * growth counts as a split and root shrink as a merge, and both in t->roots. */
 struct vbt_cpu {
 	uint64_t word, fast, slow;
-	char pad[40];
+	uint64_t splits, merges, borrows, overlaps, serial;
 };
+_Static_assert(sizeof(struct vbt_cpu) == 64, "vbt_cpu is one cache line");
 #define VBT_CREDIT_MASK	 (PAGE_SIZE - 1)
 #define VBT_CREDIT_BATCH 16u
 
@@ -78,7 +89,7 @@ struct va_btree {
 	uint32_t leaf_cap, inner_cap, leaf_min, inner_min;
 	uint32_t sz_leaf_cap, sz_leaf_min; /* best fit: the size index's leaf fill */
 	bool best; /* best fit (va_btree_best.c): writers hold `slow` throughout */
-	struct vbt_node *root; /* atomic; changed only by slow writers */
+	struct vbt_node *root; /* atomic; changed only by a writer holding the old root locked */
 	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
 	char pad0[64];
 	/* atomic: allocation units handed out = allocations and reservations
@@ -86,12 +97,21 @@ struct va_btree {
 	 * while a slow writer (under `slow`) grows the reserve for its own unit. */
 	uint64_t granted;
 	char pad1[64];
-	/* Slow writers: serialised by `slow`; the fields below only under it. */
+	/* Serialised writers (best fit; rare first-fit fallbacks): `slow` and the
+	 * fields up to pad2 only under it. */
 	struct spinlock slow;
 	uint64_t slow_seq;
 	struct vbt_node *sz_root; /* best fit: the size index (va_btree_best.c) */
+	char pad2[64];
+	/* Node pool (va_btree_node.c): `pool` guards the fields up to pad3; held
+	 * for a list push or pop, or while frames are added. */
+	struct spinlock pool;
 	struct vbt_node *free_nodes;
 	uint64_t nodes_total, nodes_free, frames;
+	char pad3[64];
+	uint64_t smo_active; /* atomic (MM_DEBUG): structure changes in progress */
+	uint64_t roots;	     /* atomic: root growths and shrinks */
+	char pad4[64];
 	struct vbt_cpu cpu[VBT_CPU_SLOTS];
 };
 
@@ -110,6 +130,62 @@ struct vbt_op {
  * model; on x86-64 both are plain moves. */
 #define VBT_LD(x)    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define VBT_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+/* ---- OLC primitives (Leis et al. 2019) ---------------------------------------- */
+
+/* Waits while n is locked, its version into *v; false if n is obsolete. */
+static inline bool vbt_read_lock(struct vbt_node *n, uint64_t *v)
+{
+	uint64_t x;
+	while ((x = atomic_load_acq(&n->version)) & VBT_LOCKED)
+		cpu_relax();
+	*v = x;
+	return !(x & VBT_OBSOLETE);
+}
+
+static inline bool vbt_validate(const struct vbt_node *n, uint64_t v)
+{
+	return atomic_load_acq(&n->version) == v;
+}
+
+/* Locks n if its version is still v (never waits); false if it changed. */
+static inline bool vbt_upgrade(struct vbt_node *n, uint64_t v)
+{
+	uint64_t x = v;
+	return atomic_cas(&n->version, &x, v + VBT_LOCKED);
+}
+
+/* Unlocks a node this thread locked (only the holder writes a locked version
+ * word, so a plain release store suffices); the counter moves on. */
+static inline void vbt_unlock(struct vbt_node *n)
+{
+	atomic_store_rel(&n->version, atomic_load_rlx(&n->version) + VBT_LOCKED);
+}
+
+/* One step of an optimistic root-to-leaf path. */
+struct vbt_step {
+	struct vbt_node *n;
+	uint64_t v;
+	uint64_t cmax; /* gap[idx]: the child's largest range, as validated here */
+	uint64_t pre;  /* max(gap[0..idx)) when the descent read it, else VBT_NO_PRE */
+	uint32_t idx;  /* child taken (inner nodes) */
+};
+#define VBT_NO_PRE UINT64_MAX /* no prefix maximum known */
+
+/* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
+struct vbt_path {
+	uint32_t depth; /* s[depth] is the leaf */
+	uint64_t lo, hi;
+	uint64_t hint; /* alloc: first fit from the range holding or following it (0: none) */
+	bool on_hint;  /* the leaf is the hint's own: ranges ending at or below it are skipped */
+	struct vbt_step s[VBT_MAX_DEPTH];
+};
+
+/* Replaces leaf entries [from, to) with the k ranges r[0..k) (at most two each). */
+struct vbt_edit {
+	uint32_t from, to, k;
+	uint64_t r[2][2];
+};
 
 /* count clamped to the arrays of a node of the given level (garbage-safe). */
 static inline uint32_t vbt_clamp(uint32_t count, uint32_t level)
@@ -209,28 +285,76 @@ static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t alig
 	return *a < e && e - *a >= size;
 }
 
+/* ---- va_btree_node.c (node pool, entry moves; core) ---- */
+/* Nodes a tree of `entries` free ranges can need at most (fill bounds). */
+uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);
+/* Grows the node reserve to cover `entries` free ranges (under t->pool); 0 or
+ * MM_ENOMEM (the page_source is out of frames; what was added stays). */
+int vbt_reserve_nodes(struct va_btree *t, uint64_t entries);
+/* A node from the reserve, locked by the caller (version counter kept), empty,
+ * at `level`; panics if the reserve is exhausted (it covers the bound). */
+struct vbt_node *vbt_pool_get(struct va_btree *t, uint32_t level);
+/* Unlocks n (locked by the caller) as obsolete and returns it to the pool. */
+void vbt_pool_put(struct va_btree *t, struct vbt_node *n);
+/* Largest range below a node the caller holds (or quiescent). */
+uint64_t vbt_lmax(const struct vbt_node *n);
+/* Entry moves on nodes the caller holds locked (va_btree_node.c has the details). */
+void vbt_mv_entry(struct vbt_node *d, uint32_t di, const struct vbt_node *s, uint32_t si);
+void vbt_open_at(struct vbt_node *n, uint32_t pos);
+void vbt_close_at(struct vbt_node *n, uint32_t pos);
+void vbt_set_inner(struct vbt_node *n, uint32_t i, uint64_t key, struct vbt_node *c);
+/* Splits n (full) into n and the empty node r, half each; the separator (r's
+ * lowest key) into the return value. */
+uint64_t vbt_split_into(struct vbt_node *n, struct vbt_node *r);
+/* Moves one entry between the children li and li + 1 of p (l, r), towards r if
+ * to_right, fixing p's separator (gap values are the caller's). */
+void vbt_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r,
+		bool to_right);
+/* Appends r (child li + 1 of p) to l (child li) and removes it from p (r is
+ * left for the caller to free; gap values are the caller's). */
+void vbt_merge_into(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r);
+
 /* ---- va_btree_fast.c (optimistic; see there) ---- */
+/* Optimistic descent by key x to the leaf whose separator range holds x;
+ * MM_OK or VBT_RESTART. */
+int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x);
+/* Applies ed to the path's leaf, locking T..leaf (the nodes whose largest range
+ * changes, and the one above); pre: the largest range before ed->from when known.
+ * MM_OK, VBT_RESTART, VBT_FULL, VBT_LOW, VBT_SLOW (a start outside the leaf's bounds). */
+int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre);
+/* The new largest value of a node whose entries [from, to) change (fast.c). */
+uint64_t vbt_new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
+		     uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre);
+/* The edit replacing leaf entry j = [s, e) by what is left around [a, a + size). */
+struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size);
 /* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
  * carved at the hint when it holds it; MM_OK (*addr set), MM_ENOMEM (no range
- * >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with the next hint in *hint. */
+ * >= need), VBT_RESTART, VBT_SLOW, VBT_FULL or VBT_LOW (*addr: a key in the
+ * leaf), or VBT_HINT_MISS with the next hint in *hint. */
 int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
 		   uint64_t *hint, uint64_t *addr);
 /* Optimistic free of [a, b) coalescing within one leaf, the free range it
- * ends up in into m[0..2); MM_OK, VBT_RESTART, VBT_SLOW. */
+ * ends up in into m[0..2); MM_OK, VBT_RESTART, VBT_FULL, VBT_LOW (key: a), or
+ * VBT_SLOW (a neighbour may be in the adjacent leaf: vbt_xleaf_free). */
 int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2]);
 /* Optimistic carve of [a, a + size) out of the free range starting at s that
- * holds it; MM_OK, VBT_RESTART (no such range now), VBT_SLOW. */
+ * holds it; MM_OK, VBT_RESTART (no such range now), VBT_FULL, VBT_LOW (key: s),
+ * VBT_SLOW (a remainder belongs to the next leaf: vbt_xleaf_carve). */
 int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size);
 
-/* ---- va_btree_slow.c ---- */
+/* ---- va_btree_smo.c (structure changes, lock-coupled; above fast.c) ---- */
+/* Makes the node at `level` on key's path able to take one more entry,
+ * splitting it (and full nodes above it first); counts in c. */
+void vbt_smo_split(struct va_btree *t, struct vbt_cpu *c, uint64_t key, uint32_t level);
+/* Makes the node at `level` on key's path able to lose one entry (above its
+ * minimum, or the root), borrowing from or merging with a sibling; counts in c. */
+void vbt_smo_grow(struct va_btree *t, struct vbt_cpu *c, uint64_t key, uint32_t level);
+
+/* ---- va_btree_slow.c (serialised: best fit, rare first-fit fallbacks) ---- */
 /* Takes the slow-writer lock and starts an operation. */
 void vbt_slow_begin(struct va_btree *t, struct vbt_op *op);
-/* Unlocks every node of the operation (freed ones as obsolete), drops the lock. */
+/* Unlocks every node of the operation, drops the lock. */
 void vbt_slow_end(struct vbt_op *op);
-/* Grows the node reserve to cover `entries` free ranges; 0 or MM_ENOMEM. */
-int vbt_reserve_nodes(struct vbt_op *op, uint64_t entries);
-/* Nodes a tree of `entries` free ranges can need at most (fill bounds). */
-uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);
 /* A fresh root leaf holding [base, base + size); 0 or MM_ENOMEM. */
 int vbt_slow_init_root(struct va_btree *t);
 /* Locked alloc: as the fast path from hint (0: none), else the leftmost range
@@ -245,8 +369,7 @@ int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entri
 /* A node from the reserve, locked by op, empty, at `level` (never fails: the
  * reserve covers the bound). */
 struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
-/* Returns node n (locked for op first if need be) to the tree's free list
- * (obsolete at vbt_slow_end). */
+/* Returns node n (locked for op first if need be) to the pool, obsolete. */
 void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
 
 /* ---- va_btree_best.c (best fit; the caller holds t->slow through op) ---- */

@@ -1,8 +1,9 @@
 /* va_btree_check.c: the B+-tree VA allocator's full invariant walk (with a
  * best-fit tree's size index: va_btree_best.c), its stats, and the test hooks
  * that read the tree (see va_btree.h for the invariants).
- * These take the slow-writer lock, so they exclude structural changes; check()
- * and exact stats additionally need no fast writer running (quiescent tree).
+ * These take the slow-writer lock, so they exclude serialised writers (not
+ * lock-coupled ones); check() and exact stats need no writer running
+ * (quiescent tree).
  */
 #include "va_btree.h"
 
@@ -91,12 +92,14 @@ bool vbt_check(const void *st)
 	if (t->best)
 		w.nodes += vbt_sz_check(t, w.ranges);
 	uint64_t nfree = 0, live = live_sum(t);
+	spin_lock(&t->pool);
 	for (const struct vbt_node *n = t->free_nodes; n; n = n->next_free, nfree++)
 		MM_ASSERT(!(atomic_load_rlx(&n->version) & VBT_LOCKED),
 			  "va_btree check: locked node on the free list");
 	MM_ASSERT(nfree == t->nodes_free && w.nodes + nfree == t->nodes_total &&
 		      t->nodes_total == t->frames * VBT_NODES_PER_FRAME,
 		  "va_btree check: node accounting");
+	spin_unlock(&t->pool);
 	MM_ASSERT(w.free_bytes + reserved_sum(t) == t->size,
 		  "va_btree check: free_bytes + reserved_bytes != size");
 	MM_ASSERT(w.ranges <= live + 1, "va_btree check: more free ranges than allocations + 1");

@@ -20,50 +20,9 @@
  */
 #include "va_btree.h"
 
-#define VBT_NO_PRE UINT64_MAX /* no prefix maximum known */
-
-struct vbt_step {
-	struct vbt_node *n;
-	uint64_t v;
-	uint64_t cmax; /* gap[idx]: the child's largest range, as validated here */
-	uint64_t pre;  /* max(gap[0..idx)) when the descent read it, else VBT_NO_PRE */
-	uint32_t idx;  /* child taken (inner nodes) */
-};
-
-/* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
-struct vbt_path {
-	uint32_t depth; /* s[depth] is the leaf */
-	uint64_t lo, hi;
-	uint64_t hint; /* alloc: first fit from the range holding or following it (0: none) */
-	bool on_hint;  /* the leaf is the hint's own: ranges ending at or below it are skipped */
-	struct vbt_step s[VBT_MAX_DEPTH];
-};
-
-/* Replaces leaf entries [from, to) with the k ranges r[0..k) (at most two each). */
-struct vbt_edit {
-	uint32_t from, to, k;
-	uint64_t r[2][2];
-};
-
-static inline bool read_lock(struct vbt_node *n, uint64_t *v)
-{
-	uint64_t x;
-	while ((x = atomic_load_acq(&n->version)) & VBT_LOCKED)
-		cpu_relax();
-	*v = x;
-	return !(x & VBT_OBSOLETE);
-}
-
-static inline bool validate(const struct vbt_node *n, uint64_t v)
-{
-	return atomic_load_acq(&n->version) == v;
-}
-
-static inline bool upgrade(struct vbt_node *n, uint64_t v)
-{
-	uint64_t x = v;
-	return atomic_cas(&n->version, &x, v + VBT_LOCKED);
-}
+#define read_lock vbt_read_lock
+#define validate  vbt_validate
+#define upgrade	  vbt_upgrade
 
 /* Unlocks a node this thread locked from version v: only the holder writes a
  * locked version word, so a plain release store suffices. */
@@ -103,9 +62,7 @@ static inline bool step_down(struct vbt_step *st, struct vbt_node **n, uint64_t 
 	return true;
 }
 
-/* Optimistic descent by key x to the leaf whose separator range holds x;
- * MM_OK or VBT_RESTART. */
-static int descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
+int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
 {
 	struct vbt_node *n;
 	uint64_t v, lo = 0, hi = UINT64_MAX;
@@ -248,7 +205,7 @@ static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_
  * largest of [0, from) when the caller knows it (else VBT_NO_PRE). The others
  * are scanned only when the old maximum was among the changed entries and
  * shrank. (Scans stay outside MM_MAX, a macro that evaluates twice.) */
-static uint64_t new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
+uint64_t vbt_new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
 			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
 {
 	if (nv >= omax)
@@ -274,7 +231,7 @@ static uint32_t plan_top(const struct vbt_path *p, uint64_t *newmax)
 			return 0;
 		const struct vbt_node *pn = p->s[d].n;
 		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
-		newmax[d] = new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx,
+		newmax[d] = vbt_new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx,
 				    idx + 1, pc, p->s[d].pre);
 		top = d;
 	}
@@ -283,9 +240,11 @@ static uint32_t plan_top(const struct vbt_path *p, uint64_t *newmax)
 
 /* Applies ed to the path's leaf under the locks of T..leaf (see plan_top); pre
  * is the largest leaf range before ed->from when known (else VBT_NO_PRE).
- * MM_OK, VBT_RESTART, VBT_SLOW. An edit that leaves the leaf's largest range
+ * MM_OK, VBT_RESTART, VBT_FULL (over the cap), VBT_LOW (under the minimum, not
+ * a root leaf), VBT_SLOW (a start outside the leaf's bounds). An edit that
+ * leaves the leaf's largest range
  * as it was (T = leaf) locks the leaf alone. */
-static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre)
+int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre)
 {
 	uint32_t depth = p->depth, k = ed->k, from = ed->from, to = ed->to;
 	struct vbt_node *leaf = p->s[depth].n;
@@ -294,8 +253,10 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 		return VBT_RESTART;
 	uint32_t ncnt = cnt - (to - from) + k;
 	uint64_t lo = p->lo, hi = p->hi, nv = 0, ov = 0, cmax;
-	if (ncnt > t->leaf_cap || (depth && ncnt < t->leaf_min))
-		return VBT_SLOW;
+	if (ncnt > t->leaf_cap)
+		return VBT_FULL;
+	if (depth && ncnt < t->leaf_min)
+		return VBT_LOW;
 	for (uint32_t j = 0; j < k; j++) {
 		if (ed->r[j][0] < lo || ed->r[j][0] >= hi)
 			return VBT_SLOW;
@@ -310,7 +271,7 @@ static int apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *
 			ov = g > ov ? g : ov;
 		}
 		if (nv >= cmax || ov >= cmax) { /* the leaf's largest range changes */
-			newmax[depth] = new_max(cmax, ov, nv, leaf, 0, from, to, cnt, pre);
+			newmax[depth] = vbt_new_max(cmax, ov, nv, leaf, 0, from, to, cnt, pre);
 			top = plan_top(p, newmax);
 		}
 	}
@@ -360,7 +321,7 @@ static inline int set_entry(struct vbt_path *p, uint32_t j, uint64_t s, uint64_t
 }
 
 /* The edit replacing entry j = [s, e) by what is left around [a, a + size). */
-static struct vbt_edit carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
+struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
 {
 	struct vbt_edit ed = {.from = j, .to = j + 1};
 	if (a > s) {
@@ -443,17 +404,16 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 			*addr = a;
 		return rc;
 	}
-	struct vbt_edit ed = carve_edit(j, s, e, a, size);
-	rc = apply(t, &p, &ed, pre);
-	if (rc == MM_OK)
-		*addr = a;
+	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
+	rc = vbt_apply(t, &p, &ed, pre);
+	*addr = rc == MM_OK ? a : s; /* VBT_FULL, VBT_LOW: the leaf's key */
 	return rc;
 }
 
 int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 {
 	struct vbt_path p;
-	if (descend_key(t, &p, a) != MM_OK)
+	if (vbt_descend_key(t, &p, a) != MM_OK)
 		return VBT_RESTART;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, a);
@@ -482,13 +442,13 @@ int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
 	m[0] = ed.r[0][0] = mp ? ps : a;
 	m[1] = ed.r[0][1] = ms ? se : b;
-	return apply(t, &p, &ed, VBT_NO_PRE);
+	return vbt_apply(t, &p, &ed, VBT_NO_PRE);
 }
 
 int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size)
 {
 	struct vbt_path p;
-	if (descend_key(t, &p, s) != MM_OK)
+	if (vbt_descend_key(t, &p, s) != MM_OK)
 		return VBT_RESTART;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, s);
@@ -497,8 +457,8 @@ int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size)
 	uint64_t x = VBT_LD(leaf->leaf.start[j - 1]), e = VBT_LD(leaf->leaf.end[j - 1]);
 	if (x != s || a < s || a > e || e - a < size)
 		return VBT_RESTART;
-	struct vbt_edit ed = carve_edit(j - 1, s, e, a, size);
-	return apply(t, &p, &ed, VBT_NO_PRE);
+	struct vbt_edit ed = vbt_carve_edit(j - 1, s, e, a, size);
+	return vbt_apply(t, &p, &ed, VBT_NO_PRE);
 }
 
 /* Optimistic read of the free range with the largest start <= x (in x's leaf,
@@ -507,7 +467,7 @@ bool va_btree_pred(struct va_btree *t, uint64_t x, uint64_t *s, uint64_t *e)
 {
 	for (;;) {
 		struct vbt_path p;
-		if (descend_key(t, &p, x) != MM_OK)
+		if (vbt_descend_key(t, &p, x) != MM_OK)
 			continue;
 		struct vbt_node *leaf = p.s[p.depth].n;
 		uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, x);

@@ -1,19 +1,18 @@
-/* va_btree_slow.c: the locked half of the B+-tree VA allocator (see va_btree.h):
- * inserts with splits, deletes with borrow/merge, neighbour lookups across
- * leaves, and the operations built from them.
+/* va_btree_slow.c: the serialised path of the B+-tree VA allocator (see
+ * va_btree.h): inserts with splits, deletes with borrow/merge, neighbour lookups
+ * across leaves, and the operations built from them, all under t->slow.
  *
- * Protocol: slow writers are serialised by t->slow and lock every node they
- * touch, top-down, before reading it (waiting while a fast writer holds it; fast
- * writers never wait while holding a lock, so this cannot deadlock). All locks
- * are released together by vbt_slow_end(), bumping each version, so optimistic
- * readers that saw any of these nodes restart. Freed nodes go to the tree-local
- * free list, marked obsolete, and are never returned to the page_source.
+ * Who uses it: every writer of a best-fit tree (va_btree_best.c: the size index
+ * is kept in step with the address tree under t->slow), and in a first-fit tree
+ * only the rare fallbacks va_btree.c names (counted in the cpu slots' `serial`).
  *
- * Node reserve: with min fill m_leaf = cap/2 and m_inner = cap/2, a tree of E
- * ranges has at most vbt_nodes_needed(E) nodes; alloc and reserve keep
- *     nodes_total >= vbt_nodes_needed(live + 1)
- * (free ranges <= outstanding allocations + 1 = live + 1 <= granted + 1, see
- * va_btree.c, allocation units), so free never needs a new frame.
+ * Protocol: writers here are serialised by t->slow and lock every node they
+ * touch, top-down, before reading it (waiting while another thread holds it).
+ * Lock-coupled writers (va_btree_fast.c, va_btree_smo.c, va_btree_xleaf.c) only
+ * try-lock and restart, never waiting while they hold a lock, and this path
+ * waits only top-down, so this cannot deadlock. Locks are released together by
+ * vbt_slow_end(), bumping each version, except for nodes freed on the way: those
+ * go back to the pool at once, obsolete (va_btree_node.c).
  */
 #include "va_btree.h"
 
@@ -27,26 +26,22 @@ void vbt_slow_begin(struct va_btree *t, struct vbt_op *op)
 
 void vbt_slow_end(struct vbt_op *op)
 {
-	for (uint32_t i = 0; i < op->nlocked; i++) {
-		struct vbt_node *n = op->locked[i];
-		uint64_t add = (n->slow_tag & 1) ? VBT_LOCKED + VBT_OBSOLETE : VBT_LOCKED;
-		/* only the holder writes a locked version word */
-		atomic_store_rel(&n->version, atomic_load_rlx(&n->version) + add);
-	}
+	for (uint32_t i = 0; i < op->nlocked; i++)
+		vbt_unlock(op->locked[i]);
 	spin_unlock(&op->t->slow);
 }
 
 static void op_track(struct vbt_op *op, struct vbt_node *n)
 {
 	MM_ASSERT(op->nlocked < VBT_MAX_LOCKED, "va_btree: too many nodes in one operation");
-	n->slow_tag = op->seq << 1;
+	atomic_store_rlx(&n->slow_tag, op->seq << 1);
 	op->locked[op->nlocked++] = n;
 }
 
-/* Locks n for this operation (idempotent), waiting for a fast writer to finish. */
+/* Locks n for this operation (idempotent), waiting for another writer to finish. */
 static void op_lock(struct vbt_op *op, struct vbt_node *n)
 {
-	if ((n->slow_tag >> 1) == op->seq)
+	if ((atomic_load_rlx(&n->slow_tag) >> 1) == op->seq)
 		return;
 	for (;;) {
 		uint64_t v = atomic_load_acq(&n->version);
@@ -58,100 +53,45 @@ static void op_lock(struct vbt_op *op, struct vbt_node *n)
 	op_track(op, n);
 }
 
-/* ---- node reserve ---------------------------------------------------------- */
-
-/* Nodes a B+-tree of `entries` keys can need at most with these minimum fills. */
-static uint64_t tree_nodes(uint64_t entries, uint32_t leaf_min, uint32_t inner_min)
-{
-	uint64_t n = (entries + leaf_min - 1) / leaf_min, total;
-	n = n ? n : 1;
-	total = n;
-	while (n > 1) {
-		n = (n + inner_min - 1) / inner_min;
-		total += n;
-	}
-	return total;
-}
-
-uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
-{
-	uint64_t total = tree_nodes(entries, t->leaf_min, t->inner_min) + 2; /* slack */
-	if (t->best) /* the size index, with its own leaf fill */
-		total += tree_nodes(entries, t->sz_leaf_min, t->inner_min) + 2;
-	return total;
-}
-
-static void update_entry_cap(struct va_btree *t)
-{
-	uint64_t lo = 0, hi = t->nodes_total * t->leaf_cap + 1;
-	while (lo + 1 < hi) { /* largest E with needed(E) <= nodes_total */
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (vbt_nodes_needed(t, mid) <= t->nodes_total)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	atomic_store_rel(&t->entry_cap, lo);
-}
-
-static int add_frame(struct va_btree *t)
-{
-	uint64_t pa;
-	if (t->ps.alloc(t->ps.ctx, &pa) != MM_OK)
-		return MM_ENOMEM;
-	uint8_t *p = t->ps.to_virt(t->ps.ctx, pa);
-	for (unsigned i = 0; i < VBT_NODES_PER_FRAME; i++) {
-		struct vbt_node *n = (struct vbt_node *)(void *)(p + i * VBT_NODE_SIZE);
-		n->version = 0;
-		n->slow_tag = 0;
-		n->next_free = t->free_nodes;
-		t->free_nodes = n;
-	}
-	t->nodes_total += VBT_NODES_PER_FRAME;
-	t->nodes_free += VBT_NODES_PER_FRAME;
-	t->frames++;
-	return MM_OK;
-}
-
-int vbt_reserve_nodes(struct vbt_op *op, uint64_t entries)
+/* The root, locked for this operation: read, locked, and read again until it is
+ * still the root (lock-coupled writers change the root only while they hold
+ * the old one locked, so once this op holds it, it stays the root). */
+static struct vbt_node *op_root(struct vbt_op *op)
 {
 	struct va_btree *t = op->t;
-	int rc = MM_OK;
-	while (rc == MM_OK && t->nodes_total < vbt_nodes_needed(t, entries))
-		rc = add_frame(t);
-	update_entry_cap(t);
-	return rc;
+	for (;;) {
+		struct vbt_node *r = atomic_load_acq(&t->root);
+		if ((atomic_load_rlx(&r->slow_tag) >> 1) == op->seq)
+			return r;
+		uint64_t v = atomic_load_acq(&r->version);
+		if ((v & (VBT_LOCKED | VBT_OBSOLETE)) || !atomic_cas(&r->version, &v, v + VBT_LOCKED)) {
+			cpu_relax();
+			continue;
+		}
+		if (atomic_load_acq(&t->root) == r) {
+			op_track(op, r);
+			return r;
+		}
+		vbt_unlock(r);
+	}
 }
 
-/* A node from the reserve, locked by this operation, empty, at `level`. */
 static struct vbt_node *node_new(struct vbt_op *op, uint32_t level)
 {
-	struct va_btree *t = op->t;
-	struct vbt_node *n = t->free_nodes;
-	MM_ASSERT(n, "va_btree: node reserve exhausted");
-	t->free_nodes = n->next_free;
-	t->nodes_free--;
-	if ((n->slow_tag >> 1) == op->seq) {
-		n->slow_tag = op->seq << 1; /* freed and reused within this operation */
-	} else {
-		uint64_t v = atomic_load_rlx(&n->version);
-		MM_ASSERT(!(v & VBT_LOCKED), "va_btree: locked node on the free list");
-		atomic_store_rel(&n->version, (v | VBT_OBSOLETE) + 1); /* locked, not obsolete */
-		op_track(op, n);
-	}
-	VBT_ST(n->level, level);
-	VBT_ST(n->count, 0);
+	struct vbt_node *n = vbt_pool_get(op->t, level);
+	op_track(op, n);
 	return n;
 }
 
+/* Frees n (locked by op): out of op's set, back to the pool, obsolete. */
 static void node_free(struct vbt_op *op, struct vbt_node *n)
 {
-	struct va_btree *t = op->t;
-	MM_ASSERT((n->slow_tag >> 1) == op->seq, "va_btree: freeing an unlocked node");
-	n->slow_tag |= 1;
-	n->next_free = t->free_nodes;
-	t->free_nodes = n;
-	t->nodes_free++;
+	uint32_t i = op->nlocked;
+	while (i-- > 0 && op->locked[i] != n)
+		;
+	MM_ASSERT(i < op->nlocked, "va_btree: freeing an unlocked node");
+	op->locked[i] = op->locked[--op->nlocked];
+	vbt_pool_put(op->t, n);
 }
 
 struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level)
@@ -169,7 +109,7 @@ int vbt_slow_init_root(struct va_btree *t)
 {
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
-	int rc = vbt_reserve_nodes(&op, 1);
+	int rc = vbt_reserve_nodes(t, 1);
 	if (rc == MM_OK) {
 		struct vbt_node *r = node_new(&op, 0);
 		VBT_ST(r->leaf.start[0], t->base);
@@ -181,60 +121,15 @@ int vbt_slow_init_root(struct va_btree *t)
 	return rc;
 }
 
-/* ---- entry moves (locked nodes) -------------------------------------------- */
-
-static uint64_t lmax(const struct vbt_node *n)
-{
-	return vbt_node_max(n, n->level, n->count);
-}
-
-static void mv_entry(struct vbt_node *d, uint32_t di, const struct vbt_node *s, uint32_t si)
-{
-	if (s->level == 0) {
-		VBT_ST(d->leaf.start[di], s->leaf.start[si]);
-		VBT_ST(d->leaf.end[di], s->leaf.end[si]);
-	} else {
-		VBT_ST(d->in.key[di], s->in.key[si]);
-		VBT_ST(d->in.gap[di], s->in.gap[si]);
-		VBT_ST(d->in.child[di], s->in.child[si]);
-	}
-}
-
-/* Opens a hole at pos (count grows by one); the caller fills it. */
-static void open_at(struct vbt_node *n, uint32_t pos)
-{
-	for (uint32_t k = n->count; k > pos; k--)
-		mv_entry(n, k, n, k - 1);
-	VBT_ST(n->count, n->count + 1);
-}
-
-static void close_at(struct vbt_node *n, uint32_t pos)
-{
-	for (uint32_t k = pos; k + 1 < n->count; k++)
-		mv_entry(n, k, n, k + 1);
-	VBT_ST(n->count, n->count - 1);
-}
+#define lmax	 vbt_lmax
+#define open_at	 vbt_open_at
+#define close_at vbt_close_at
+#define set_inner vbt_set_inner
 
 static void set_leaf(struct vbt_node *n, uint32_t i, uint64_t s, uint64_t e)
 {
 	VBT_ST(n->leaf.start[i], s);
 	VBT_ST(n->leaf.end[i], e);
-}
-
-static void set_inner(struct vbt_node *n, uint32_t i, uint64_t key, struct vbt_node *c)
-{
-	VBT_ST(n->in.key[i], key);
-	VBT_ST(n->in.gap[i], lmax(c));
-	VBT_ST(n->in.child[i], c);
-}
-
-/* Moves entries [from, count) of n into the empty node r. */
-static void split_off(struct vbt_node *n, struct vbt_node *r, uint32_t from)
-{
-	for (uint32_t k = from; k < n->count; k++)
-		mv_entry(r, k - from, n, k);
-	VBT_ST(r->count, n->count - from);
-	VBT_ST(n->count, from);
 }
 
 /* ---- insert ------------------------------------------------------------------ */
@@ -250,11 +145,10 @@ static struct vbt_node *leaf_ins(struct vbt_op *op, struct vbt_node *n, uint64_t
 		return NULL;
 	}
 	struct vbt_node *r = node_new(op, 0), *into = pos <= half ? n : r;
-	split_off(n, r, half);
+	*sep = vbt_split_into(n, r); /* r's first start: an insert lands after it */
 	pos = pos <= half ? pos : pos - half;
 	open_at(into, pos);
 	set_leaf(into, pos, s, e);
-	*sep = r->leaf.start[0];
 	return r;
 }
 
@@ -269,9 +163,7 @@ static struct vbt_node *inner_ins(struct vbt_op *op, struct vbt_node *n, uint32_
 		return NULL;
 	}
 	struct vbt_node *r = node_new(op, n->level), *into = pos <= half ? n : r;
-	*sep = n->in.key[half];
-	split_off(n, r, half);
-	VBT_ST(r->in.key[0], *sep);
+	*sep = vbt_split_into(n, r);
 	pos = pos <= half ? pos : pos - half;
 	open_at(into, pos);
 	set_inner(into, pos, key, c);
@@ -299,7 +191,7 @@ static struct vbt_node *ins_rec(struct vbt_op *op, struct vbt_node *n, uint64_t 
 static void tree_ins(struct vbt_op *op, uint64_t s, uint64_t e)
 {
 	struct va_btree *t = op->t;
-	struct vbt_node *root = t->root;
+	struct vbt_node *root = op_root(op);
 	uint64_t sep = 0;
 	struct vbt_node *r = ins_rec(op, root, s, e, &sep);
 	if (!r)
@@ -314,48 +206,11 @@ static void tree_ins(struct vbt_op *op, uint64_t s, uint64_t e)
 
 /* ---- delete ------------------------------------------------------------------ */
 
-/* Moves one entry between the children li and li+1 of p, towards `to`. */
-static void borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r,
-		   bool to_right)
-{
-	uint64_t sep = p->in.key[li + 1];
-	if (to_right) {
-		open_at(r, 0);
-		mv_entry(r, 0, l, l->count - 1);
-		VBT_ST(l->count, l->count - 1);
-		if (r->level) {
-			VBT_ST(r->in.key[1], sep);
-			sep = r->in.key[0];
-		} else {
-			sep = r->leaf.start[0];
-		}
-	} else {
-		mv_entry(l, l->count, r, 0);
-		VBT_ST(l->count, l->count + 1);
-		if (r->level) {
-			VBT_ST(l->in.key[l->count - 1], sep);
-			sep = r->in.key[1];
-		}
-		close_at(r, 0);
-		if (!r->level)
-			sep = r->leaf.start[0];
-	}
-	VBT_ST(p->in.key[li + 1], sep);
-	if (r->level)
-		VBT_ST(r->in.key[0], sep);
-}
-
 /* Appends child li+1 of p to child li and removes it. */
 static void merge(struct vbt_op *op, struct vbt_node *p, uint32_t li, struct vbt_node *l,
 		  struct vbt_node *r)
 {
-	uint32_t base = l->count;
-	for (uint32_t k = 0; k < r->count; k++)
-		mv_entry(l, base + k, r, k);
-	if (l->level)
-		VBT_ST(l->in.key[base], p->in.key[li + 1]);
-	VBT_ST(l->count, base + r->count);
-	close_at(p, li + 1);
+	vbt_merge_into(p, li, l, r);
 	node_free(op, r);
 }
 
@@ -370,7 +225,7 @@ static void rebalance(struct vbt_op *op, struct vbt_node *p, uint32_t i)
 	uint32_t min = l->level ? t->inner_min : t->leaf_min;
 	struct vbt_node *sib = li == i ? r : l;
 	if (sib->count > min) {
-		borrow(p, li, l, r, sib == l);
+		vbt_borrow(p, li, l, r, sib == l);
 		VBT_ST(p->in.gap[li + 1], lmax(r));
 	} else {
 		merge(op, p, li, l, r);
@@ -404,7 +259,7 @@ static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t 
 static void tree_del(struct vbt_op *op, uint64_t s)
 {
 	struct va_btree *t = op->t;
-	struct vbt_node *root = t->root;
+	struct vbt_node *root = op_root(op);
 	uint64_t len;
 	del_rec(op, root, s, &len);
 	if (root->level && root->count == 1) {
@@ -515,7 +370,7 @@ static bool find_exact(struct vbt_op *op, struct vbt_node *n, uint64_t size, uin
 static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
 	if (x > s)
-		upd_rec(op, op->t->root, s, x);
+		upd_rec(op, op_root(op), s, x);
 	else
 		tree_del(op, s);
 	if (y < e)
@@ -555,7 +410,7 @@ int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 		   uint64_t *addr)
 {
 	uint64_t s = 0, e = 0, a = 0;
-	struct vbt_node *root = op->t->root;
+	struct vbt_node *root = op_root(op);
 	if (!(hint && find_big_hinted(op, root, need, hint, &s, &e)) &&
 	    !find_big(op, root, need, &s, &e) && !find_exact(op, root, size, align, &s, &e))
 		return MM_ENOMEM;
@@ -569,7 +424,7 @@ int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 
 void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 {
-	struct vbt_node *root = op->t->root;
+	struct vbt_node *root = op_root(op);
 	uint64_t ps = 0, pe = 0, ss = 0, se = 0;
 	bool hp = find_le(op, root, a, &ps, &pe), hs = find_gt(op, root, a, &ss, &se);
 	if ((hp && pe > a) || (hs && ss < b))
@@ -577,7 +432,7 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 	bool mp = hp && pe == a, ms = hs && ss == b;
 	if (mp && ms) {
 		tree_del(op, ss);
-		upd_rec(op, op->t->root, ps, se);
+		upd_rec(op, op_root(op), ps, se);
 	} else if (mp) {
 		upd_rec(op, root, ps, b);
 	} else if (ms) {
@@ -591,9 +446,9 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entries)
 {
 	uint64_t s = 0, e = 0;
-	if (!find_le(op, op->t->root, lo, &s, &e) || e < hi)
+	if (!find_le(op, op_root(op), lo, &s, &e) || e < hi)
 		return MM_EBUSY;
-	if (vbt_reserve_nodes(op, entries) != MM_OK)
+	if (vbt_reserve_nodes(op->t, entries) != MM_OK)
 		return MM_ENOMEM;
 	carve(op, s, e, lo, hi);
 	return MM_OK;

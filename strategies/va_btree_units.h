@@ -76,11 +76,11 @@ static inline int slow_unit(struct vbt_op *op)
 {
 	struct va_btree *t = op->t;
 	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1;
-	if (vbt_reserve_nodes(op, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
-	    vbt_reserve_nodes(op, g + 1) == MM_OK)
+	if (vbt_reserve_nodes(op->t, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
+	    vbt_reserve_nodes(op->t, g + 1) == MM_OK)
 		return MM_OK;
 	reclaim_credits(t);
-	if (vbt_reserve_nodes(op, atomic_load_acq(&t->granted) + 1) == MM_OK)
+	if (vbt_reserve_nodes(op->t, atomic_load_acq(&t->granted) + 1) == MM_OK)
 		return MM_OK;
 	atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
 	return MM_ENOMEM;
