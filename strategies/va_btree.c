@@ -141,8 +141,9 @@ static uint64_t cpu_hint(const struct va_btree *t, unsigned cpu)
 	return (cpu % VBT_CPU_SLOTS) ? t->base + zone * (cpu % VBT_CPU_SLOTS) : 0;
 }
 
-/* Locked alloc; without a unit (have_unit false) it is granted one first. On
- * success the bytes are accounted in cpu's slot (with the unit's credit if it had one). */
+/* Serialised alloc (best fit; a first-fit alloc after VBT_FAST_TRIES restarts);
+ * without a unit (have_unit false) it is granted one first. On success the
+ * bytes are accounted in cpu's slot (with the unit's credit if it had one). */
 static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t size,
 		      uint64_t align, uint64_t need, uint64_t hint, uint64_t *addr)
 {
@@ -150,7 +151,7 @@ static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t
 	struct vbt_op op;
 	count_serial(t, c);
 	vbt_slow_begin(t, &op);
-	int rc = have_unit ? MM_OK : slow_unit(&op);
+	int rc = have_unit ? MM_OK : grant_unit(t);
 	if (rc == MM_OK) {
 		rc = t->best ? vbt_best_alloc(&op, size, align, need, addr)
 			     : vbt_slow_alloc(&op, size, align, need, hint, addr);
@@ -160,6 +161,62 @@ static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t
 			atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
 	}
 	vbt_slow_end(&op);
+	return rc;
+}
+
+/* Carves [a, a + size) out of the free range starting at s, changing the
+ * structure first where the leaf needs it; MM_OK, or VBT_RESTART (that range
+ * is not there as it was, or a version changed). */
+static int carve_at(struct va_btree *t, struct vbt_cpu *c, uint64_t s, uint64_t a, uint64_t size)
+{
+	for (;;) {
+		uint64_t key = s;
+		int rc = vbt_fast_carve(t, s, a, size);
+		if (rc == VBT_SLOW)
+			rc = vbt_xleaf_carve(t, s, a, size, &key);
+		if (!fix_shape(t, c, rc, key))
+			return rc;
+	}
+}
+
+/* First fit's last resort when no range >= need exists (align > 4 KiB): the
+ * leftmost exact aligned fit, optimistically; MM_OK or MM_ENOMEM. */
+static int alloc_exact(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
+		       uint64_t *addr)
+{
+	uint64_t s, a;
+	int rc;
+	do {
+		if (vbt_exact_find(t, size, align, &s, &a) != MM_OK)
+			return MM_ENOMEM;
+		rc = carve_at(t, c, s, a, size);
+	} while (rc != MM_OK);
+	*addr = a;
+	return MM_OK;
+}
+
+/* First fit, lock-coupled: fast attempts, structure changes where a leaf is
+ * full or at its minimum, two-leaf carves; MM_OK, MM_ENOMEM, or VBT_RESTART
+ * after VBT_FAST_TRIES restarts (the caller goes serial). */
+static int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
+		       uint64_t need, uint64_t *hint, uint64_t *addr)
+{
+	int rc = VBT_RESTART;
+	for (int i = 0, misses = 0; i < VBT_FAST_TRIES;) {
+		uint64_t key = 0;
+		rc = vbt_fast_alloc(t, size, align, need, hint, addr, &key);
+		if (rc == VBT_SLOW)
+			rc = vbt_xleaf_carve(t, key, *addr, size, &key);
+		if (rc == VBT_HINT_MISS && ++misses >= VBT_HINT_MISSES)
+			*hint = 0; /* give up on the zone: first fit from the start */
+		else if (fix_shape(t, c, rc, key))
+			continue;
+		else if (rc != VBT_RESTART && rc != VBT_HINT_MISS)
+			break;
+		i += rc == VBT_RESTART;
+	}
+	if (rc == MM_ENOMEM && need > size) /* an exact aligned fit may still exist */
+		rc = alloc_exact(t, c, size, align, addr);
 	return rc;
 }
 
@@ -177,20 +234,16 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
 	struct vbt_cpu *c = slot(t, cpu);
 	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
+	if (!unit && !t->best && grant_unit(t) == MM_OK) { /* node-pool refill */
+		atomic_fetch_add_rlx(&c->word, size);
+		unit = true;
+	}
 	int rc = VBT_SLOW;
 	uint64_t hint = cpu_hint(t, cpu);
-	for (int i = 0, misses = 0; unit && !t->best && i < VBT_FAST_TRIES;) {
-		rc = vbt_fast_alloc(t, size, align, need, &hint, addr);
-		if (rc == VBT_HINT_MISS && ++misses >= VBT_HINT_MISSES)
-			hint = 0; /* give up on the zone: first fit from the start */
-		else if (fix_shape(t, c, rc, *addr))
-			continue;
-		else if (rc != VBT_RESTART && rc != VBT_HINT_MISS)
-			break;
-		i += rc == VBT_RESTART;
-	}
-	if (rc == MM_ENOMEM && need > size)
-		rc = VBT_SLOW; /* an exact aligned fit may still exist */
+	if (unit && !t->best)
+		rc = alloc_first(t, c, size, align, need, &hint, addr);
+	else if (!t->best)
+		rc = MM_ENOMEM;
 	bool fast = rc == MM_OK;
 	if (rc == VBT_SLOW || rc == VBT_RESTART)
 		rc = alloc_slow(t, cpu, unit, size, align, need, hint, addr);
@@ -204,17 +257,19 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 {
 	struct va_btree *t = st;
-	uint64_t a, b;
+	uint64_t a, b, m[2];
 	if (!size || !vbt_span(t, addr, size, &a, &b))
 		mm_panic("va_btree: free outside the managed range (never allocated)");
 	int rc = t->best ? MM_OK : VBT_RESTART;
-	uint64_t m[2];
 	struct vbt_cpu *c = slot(t, cpu);
 	if (t->best)
 		vbt_best_free(t, a, b);
 	for (int i = 0; i < VBT_FAST_TRIES && rc != MM_OK;) {
+		uint64_t key = a;
 		rc = vbt_fast_free(t, a, b, m);
-		if (fix_shape(t, c, rc, a))
+		if (rc == VBT_SLOW)
+			rc = vbt_xleaf_free(t, a, b, &key);
+		if (fix_shape(t, c, rc, key))
 			continue;
 		if (rc != VBT_RESTART)
 			break;
@@ -231,18 +286,14 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 	slot_put(t, c, b - a);
 }
 
-static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
+/* Best fit's reserve: serialised (the size index moves with the address tree). */
+static int reserve_best(struct va_btree *t, uint64_t lo, uint64_t hi)
 {
-	struct va_btree *t = st;
-	uint64_t lo, hi;
-	if (!vbt_span(t, addr, size, &lo, &hi))
-		return MM_EINVAL;
 	struct vbt_op op;
 	uint64_t s = 0, e = 0;
-	count_serial(t, &t->cpu[0]);
 	vbt_slow_begin(t, &op);
-	/* best fit: the range it comes out of, read before the slow path locks nodes */
-	bool in_range = t->best && va_btree_pred(t, lo, &s, &e) && e >= hi;
+	/* the range it comes out of, read before the slow path locks nodes */
+	bool in_range = va_btree_pred(t, lo, &s, &e) && e >= hi;
 	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
 	int rc = vbt_slow_reserve(&op, lo, hi, g + 1);
 	if (rc == MM_ENOMEM) {
@@ -256,6 +307,35 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 	else
 		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
 	vbt_slow_end(&op);
+	return rc;
+}
+
+/* First fit's reserve, lock-coupled: MM_EBUSY unless a free range (read
+ * optimistically) holds [lo, hi); a unit with the node reserve grown for it
+ * (the pool lock only when it must grow); then the carve, re-read on restart. */
+static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
+{
+	struct va_btree *t = st;
+	uint64_t lo, hi, s = 0, e = 0;
+	if (!vbt_span(t, addr, size, &lo, &hi))
+		return MM_EINVAL;
+	if (t->best)
+		return reserve_best(t, lo, hi);
+	if (!va_btree_pred(t, lo, &s, &e) || e < hi)
+		return MM_EBUSY;
+	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
+	int rc = MM_OK;
+	if (g + 1 > atomic_load_acq(&t->entry_cap) && vbt_reserve_nodes(t, g + 1) != MM_OK) {
+		reclaim_credits(t);
+		rc = vbt_reserve_nodes(t, atomic_load_acq(&t->granted) + 1);
+	}
+	while (rc == MM_OK && carve_at(t, &t->cpu[0], s, lo, hi - lo) != MM_OK)
+		if (!va_btree_pred(t, lo, &s, &e) || e < hi)
+			rc = MM_EBUSY;
+	if (rc == MM_OK)
+		atomic_fetch_add_rlx(&t->cpu[0].word, hi - lo);
+	else
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
 	return rc;
 }
 

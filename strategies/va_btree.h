@@ -111,6 +111,7 @@ struct va_btree {
 	char pad3[64];
 	uint64_t smo_active; /* atomic (MM_DEBUG): structure changes in progress */
 	uint64_t roots;	     /* atomic: root growths and shrinks */
+	uint64_t xleaf;	     /* atomic: two-leaf edits done (va_btree_xleaf.c) */
 	char pad4[64];
 	struct vbt_cpu cpu[VBT_CPU_SLOTS];
 };
@@ -329,10 +330,13 @@ uint64_t vbt_new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_n
 struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size);
 /* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
  * carved at the hint when it holds it; MM_OK (*addr set), MM_ENOMEM (no range
- * >= need), VBT_RESTART, VBT_SLOW, VBT_FULL or VBT_LOW (*addr: a key in the
- * leaf), or VBT_HINT_MISS with the next hint in *hint. */
+ * >= need), VBT_RESTART, VBT_FULL, VBT_LOW or VBT_SLOW (the start of the range
+ * chosen in *key, the address chosen in *addr; VBT_SLOW: a remainder belongs
+ * to the next leaf, vbt_xleaf_carve), or VBT_HINT_MISS with the next hint in *hint. */
 int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *hint, uint64_t *addr);
+		   uint64_t *hint, uint64_t *addr, uint64_t *key);
+/* Replaces leaf entries [from, to) of n (cnt entries, locked) by ed's ranges. */
+void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed);
 /* Optimistic free of [a, b) coalescing within one leaf, the free range it
  * ends up in into m[0..2); MM_OK, VBT_RESTART, VBT_FULL, VBT_LOW (key: a), or
  * VBT_SLOW (a neighbour may be in the adjacent leaf: vbt_xleaf_free). */
@@ -349,6 +353,20 @@ void vbt_smo_split(struct va_btree *t, struct vbt_cpu *c, uint64_t key, uint32_t
 /* Makes the node at `level` on key's path able to lose one entry (above its
  * minimum, or the root), borrowing from or merging with a sibling; counts in c. */
 void vbt_smo_grow(struct va_btree *t, struct vbt_cpu *c, uint64_t key, uint32_t level);
+
+/* ---- va_btree_xleaf.c (edits across two adjacent leaves; above fast.c) ---- */
+/* Free of [a, b) whose neighbour is the last range of the leaf before a's or
+ * the first of the leaf after it; MM_OK, VBT_RESTART, VBT_FULL or VBT_LOW (a
+ * key in the leaf concerned into *key); panics on a double free. */
+int vbt_xleaf_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t *key);
+/* Carve of [a, a + size) out of the free range starting at s, whose right
+ * remainder goes to the next leaf; MM_OK, VBT_RESTART (no such range now, or
+ * it fits one leaf now), VBT_FULL, VBT_LOW (*key as above). */
+int vbt_xleaf_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size, uint64_t *key);
+/* The leftmost free range holding size bytes aligned to align (an optimistic
+ * walk of the subtrees with a range >= size): its start into *s, the address
+ * into *a; MM_OK or MM_ENOMEM (none seen; each node validated as read). */
+int vbt_exact_find(struct va_btree *t, uint64_t size, uint64_t align, uint64_t *s, uint64_t *a);
 
 /* ---- va_btree_slow.c (serialised: best fit, rare first-fit fallbacks) ---- */
 /* Takes the slow-writer lock and starts an operation. */
@@ -422,6 +440,12 @@ size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
 /* Allocs and frees completed on the optimistic (*fast) and locked (*slow) paths
  * (counted only with MM_DEBUG; 0 and 0 otherwise). */
 void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow);
+/* Structure changes counted in cpu slot `cpu` (every slot: cpu >= VBT_CPU_SLOTS;
+ * roots is tree-wide either way); see struct vbt_cpu. */
+struct vbt_counts {
+	uint64_t splits, merges, borrows, overlaps, serial, roots, xleaf;
+};
+void va_btree_smo_counts(const void *st, unsigned cpu, struct vbt_counts *out);
 /* Height of the tree (1 = a single leaf). */
 unsigned va_btree_height(const void *st);
 

@@ -182,6 +182,24 @@ void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow)
 	}
 }
 
+void va_btree_smo_counts(const void *st, unsigned cpu, struct vbt_counts *out)
+{
+	const struct va_btree *t = st;
+	mm_zero(out, sizeof(*out));
+	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++) {
+		const struct vbt_cpu *c = &t->cpu[i];
+		if (cpu < VBT_CPU_SLOTS && i != cpu)
+			continue;
+		out->splits += atomic_load_rlx(&c->splits);
+		out->merges += atomic_load_rlx(&c->merges);
+		out->borrows += atomic_load_rlx(&c->borrows);
+		out->overlaps += atomic_load_rlx(&c->overlaps);
+		out->serial += atomic_load_rlx(&c->serial);
+	}
+	out->roots = atomic_load_rlx(&t->roots);
+	out->xleaf = atomic_load_rlx(&t->xleaf);
+}
+
 unsigned va_btree_height(const void *st)
 {
 	const struct va_btree *t = st;

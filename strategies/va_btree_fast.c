@@ -156,7 +156,7 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 /* Replaces leaf entries [from, to) by ed's ranges, moving the tail once. The
  * end array lies VBT_LEAF_CAP words after the start array, so one pointer walks
  * both. */
-static void leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
+void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
 {
 	const uint32_t E = VBT_LEAF_CAP;
 	uint64_t *st = n->leaf.start;
@@ -197,7 +197,7 @@ static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_
 		VBT_ST(n->leaf.end[ed->from], ed->r[0][1]);
 		return;
 	}
-	leaf_move(n, cnt, ed);
+	vbt_leaf_move(n, cnt, ed);
 }
 
 /* The new largest value of a node whose entries [from, to) change: omax
@@ -379,7 +379,7 @@ static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t
  * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
  * the next hint to try in *hint (0 when none is left: then first fit from the start). */
 int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
-		   uint64_t *addr)
+		   uint64_t *addr, uint64_t *key)
 {
 	struct vbt_path p;
 	p.hint = *hint;
@@ -405,9 +405,9 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 		return rc;
 	}
 	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
-	rc = vbt_apply(t, &p, &ed, pre);
-	*addr = rc == MM_OK ? a : s; /* VBT_FULL, VBT_LOW: the leaf's key */
-	return rc;
+	*addr = a;
+	*key = s; /* VBT_FULL, VBT_LOW, VBT_SLOW: the range carved (in the leaf) */
+	return vbt_apply(t, &p, &ed, pre);
 }
 
 int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])

@@ -70,17 +70,17 @@ static inline void reclaim_credits(struct va_btree *t)
 	}
 }
 
-/* Grants this slow operation one unit with the node reserve grown to cover it
- * (with room for a few batches if frames allow); 0 or MM_ENOMEM (none granted). */
-static inline int slow_unit(struct vbt_op *op)
+/* Grants the caller one unit with the node reserve grown to cover it (with
+ * room for a few batches if frames allow; the pool lock, node-pool refill);
+ * 0 or MM_ENOMEM (none granted). */
+static inline int grant_unit(struct va_btree *t)
 {
-	struct va_btree *t = op->t;
 	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1;
-	if (vbt_reserve_nodes(op->t, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
-	    vbt_reserve_nodes(op->t, g + 1) == MM_OK)
+	if (vbt_reserve_nodes(t, g + 1 + 4 * VBT_CREDIT_BATCH) == MM_OK ||
+	    vbt_reserve_nodes(t, g + 1) == MM_OK)
 		return MM_OK;
 	reclaim_credits(t);
-	if (vbt_reserve_nodes(op->t, atomic_load_acq(&t->granted) + 1) == MM_OK)
+	if (vbt_reserve_nodes(t, atomic_load_acq(&t->granted) + 1) == MM_OK)
 		return MM_OK;
 	atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
 	return MM_ENOMEM;

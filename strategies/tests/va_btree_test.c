@@ -185,13 +185,21 @@ static void test_random(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
 	      u.max_height);
 	CHECK(u.n_alloc && u.n_enomem && u.n_res && u.n_busy, "an outcome never happened");
 	uint64_t fast, slow;
+	struct vbt_counts k;
 	va_btree_path_counts(u.st, &fast, &slow);
-	CHECK(fast > slow && slow > 0, "fast %" PRIu64 ", slow %" PRIu64, fast, slow);
+	va_btree_smo_counts(u.st, VBT_CPU_SLOTS, &k);
+	/* first fit never takes the serialised path alone: splits, merges and
+	 * borrows are lock-coupled structure changes (va_btree_smo.c) */
+	CHECK(fast > 0 && slow == 0 && k.serial == 0, "fast %" PRIu64 ", slow %" PRIu64, fast,
+	      slow);
+	CHECK(k.splits && k.merges && k.borrows && k.roots && k.xleaf, "structure changes %" PRIu64 "/%" PRIu64
+	      "/%" PRIu64 "/%" PRIu64, k.splits, k.merges, k.borrows, k.roots);
 	printf("random caps %u/%u: %d steps, height <= %u, %" PRIu64 " allocs, %" PRIu64
 	       " ENOMEM, %" PRIu64 " reserves, %" PRIu64 " busy, %zu frames, %" PRIu64
-	       " fast / %" PRIu64 " slow\n",
+	       " fast / %" PRIu64 " slow, %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64
+	       " borrows, %" PRIu64 " two-leaf edits\n",
 	       lc, ic, steps, u.max_height, u.n_alloc, u.n_enomem, u.n_res, u.n_busy, u.tps.n, fast,
-	       slow);
+	       slow, k.splits, k.merges, k.borrows, k.xleaf);
 	run_fini(&u);
 }
 
