@@ -122,21 +122,21 @@ static bool plan2(struct vbt_plan *pl, const struct vbt_path *px, uint32_t cx,
 	uint32_t D = px->depth, c = 0;
 	if (py->depth != D || D == 0)
 		return false;
-	while (c <= D && px->s[c].n == py->s[c].n) {
-		if (px->s[c].v != py->s[c].v)
-			return false;
-		c++;
-	}
+	while (c <= D && px->s[c].n == py->s[c].n)
+		c++; /* shared nodes: px's reads count (validated if locked) */
 	if (c == 0 || c > D)
 		return false; /* different roots, or the same leaf */
 	uint64_t mx = leaf_max_after(px->s[D].n, cx, ex), my = leaf_max_after(py->s[D].n, cy, ey);
 	bool chx = plan_branch(pl, px, c, mx, &mx) && mx != px->s[c - 1].cmax;
-	bool chy = plan_branch(pl, py, c, my, &my) && my != py->s[c - 1].cmax;
-	if (!chx && !chy)
-		return true;
 	const struct vbt_step *lca = &px->s[c - 1];
 	uint32_t ix = lca->idx, iy = py->s[c - 1].idx;
-	uint64_t gx = chx ? mx : px->s[c - 1].cmax, gy = chy ? my : py->s[c - 1].cmax;
+	uint64_t oy = VBT_LD(lca->n->in.gap[iy]); /* as of px's version, if it is locked */
+	bool chy = plan_branch(pl, py, c, my, &my) && my != oy;
+	if (!chx && !chy)
+		return true;
+	if (iy >= vbt_clamp(VBT_LD(lca->n->count), 1) || VBT_LD(lca->n->in.child[iy]) != py->s[c].n)
+		return false;
+	uint64_t gx = chx ? mx : lca->cmax, gy = chy ? my : oy;
 	uint64_t nm = gap_max_with(lca->n, ix, gx, iy, gy);
 	struct vbt_step ly = *lca;
 	ly.idx = iy;

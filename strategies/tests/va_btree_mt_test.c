@@ -1,20 +1,36 @@
 /* va_btree_mt_test.c: 2 and 8 threads hammer one B+-tree VA allocator with
- * alloc/free/reserve (default fan-out and fan-out 4, so splits and merges race
- * with optimistic readers). Every page of a live range is claimed in a shared
- * byte map by atomic CAS, so two live ranges that overlap fail the test at
- * once. At the end: exact accounting against the threads' holdings, check(),
- * then everything freed back to one range. Also built under TSan (fewer ops).
- * MTB_VA_OPS=<n> sets the operations per run. */
+ * alloc/free/reserve (default fan-out and fan-out 4, so splits, merges and
+ * borrows race with each other and with optimistic readers and writers). Every
+ * page of a live range is claimed in a shared byte map by atomic CAS, so two
+ * live ranges that overlap fail the test at once. The threads run in PHASES
+ * phases; between two, all wait at a barrier and one checks the quiescent tree:
+ * check() (every invariant) and exact accounting against the threads'
+ * holdings. Each run asserts, from the tree's per-CPU counters (thread i is CPU
+ * i), that splits, merges and borrows happened in at least two threads, that
+ * some structure changes overlapped one in another thread (counted while both
+ * held their locks), and that at most 1 in 1000 operations took the serialised
+ * path (t->slow: first fit's guard against an operation restarting forever).
+ * At the end everything is freed back to one range. Also built under TSan
+ * (fewer ops). Deterministic per-thread seeds; the interleaving is the
+ * scheduler's, and every assertion holds for any interleaving except the
+ * overlap count, which a run retries with the next seed (at most 8 runs) and
+ * fails only if none overlapped. MTB_VA_OPS=<n> sets the operations per run. */
 #include "va_btree_fixture.h"
 
 #define BASE	 ((uint64_t)1 << 40)
 #define MAX_HELD 96
+#define PHASES	 8
+#define TRIES	 8 /* runs with successive seeds until structure changes overlapped */
 
+struct worker;
 struct shared {
 	void *st;
 	uint64_t pages;
 	uint8_t *owner; /* per page: holder thread + 1, or 0 */
 	uint64_t ops;	/* per thread */
+	unsigned nthreads;
+	struct worker *w;
+	pthread_barrier_t bar;
 };
 
 struct held {
@@ -94,32 +110,87 @@ static void w_free(struct worker *w)
 	w->h[i] = w->h[--w->nh];
 }
 
+/* Quiescent point (every thread at the barrier): check() and exact accounting. */
+static void check_quiescent(struct shared *sh, unsigned phase)
+{
+	uint64_t held = 0;
+	for (unsigned i = 0; i < sh->nthreads; i++)
+		for (size_t k = 0; k < sh->w[i].nh; k++)
+			held += sh->w[i].h[k].size;
+	CHECK(va_btree_bare_ops.check(sh->st), "check after phase %u", phase);
+	struct va_stats s;
+	va_btree_bare_ops.stats(sh->st, &s);
+	CHECK(s.reserved_bytes == held && s.free_bytes == s.size - held,
+	      "phase %u: reserved %" PRIu64 ", threads hold %" PRIu64, phase, s.reserved_bytes,
+	      held);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	for (uint64_t k = 0; k < w->sh->ops; k++) {
-		uint64_t x = rng_below(&w->r, 100);
-		if (w->nh && (w->nh == MAX_HELD || x < 45))
-			w_free(w);
-		else if (x < 50)
-			w_reserve(w);
-		else
-			w_alloc(w);
+	struct shared *sh = w->sh;
+	for (unsigned ph = 0; ph < PHASES; ph++) {
+		for (uint64_t k = 0; k < sh->ops / PHASES; k++) {
+			uint64_t x = rng_below(&w->r, 100);
+			if (w->nh && (w->nh == MAX_HELD || x < 45))
+				w_free(w);
+			else if (x < 50)
+				w_reserve(w);
+			else
+				w_alloc(w);
+		}
+		if (pthread_barrier_wait(&sh->bar) == PTHREAD_BARRIER_SERIAL_THREAD)
+			check_quiescent(sh, ph);
+		pthread_barrier_wait(&sh->bar);
 	}
 	return NULL;
 }
 
-static void run(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, uint64_t pages,
-		uint64_t total_ops, uint64_t seed)
+/* The structure changes of the run, per thread: splits, merges, borrows in at
+ * least two threads each, none serialised; true if some overlapped. */
+static bool check_smo(struct shared *sh, const char *what)
+{
+	struct vbt_counts all, k;
+	unsigned busy = 0;
+	va_btree_smo_counts(sh->st, VBT_CPU_SLOTS, &all);
+	printf("%s: per thread splits/merges/borrows:", what);
+	for (unsigned i = 0; i < sh->nthreads; i++) {
+		va_btree_smo_counts(sh->st, i, &k);
+		busy += k.splits + k.merges + k.borrows > 0;
+		printf(" %" PRIu64 "/%" PRIu64 "/%" PRIu64, k.splits, k.merges, k.borrows);
+	}
+	printf("\n");
+	CHECK(all.splits && all.merges && all.borrows && busy >= 2,
+	      "%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64
+	      " borrows, in %u threads (want all > 0, >= 2 threads)",
+	      what, all.splits, all.merges, all.borrows, busy);
+	/* the serialised path is first fit's starvation guard only (an operation
+	 * restarted VBT_FAST_TRIES times): rare, whatever the interleaving */
+	CHECK(all.serial * 1000 <= sh->ops * sh->nthreads,
+	      "%s: %" PRIu64 " operations took the serialised path", what, all.serial);
+	printf("%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64 " borrows, %" PRIu64
+	       " root changes, %" PRIu64 " two-leaf edits, %" PRIu64
+	       " structure changes overlapped another, %" PRIu64 " serialised\n",
+	       what, all.splits, all.merges, all.borrows, all.roots, all.xleaf, all.overlaps,
+	       all.serial);
+	return all.overlaps > 0;
+}
+
+/* One run; true if structure changes of two threads overlapped. */
+static bool run_once(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, uint64_t pages,
+		     uint64_t total_ops, uint64_t seed)
 {
 	struct test_ps tps;
 	tps_init(&tps, SIZE_MAX);
 	struct shared sh = {.st = vbt_new(&tps, BASE, pages, cap_leaf, cap_inner),
 			    .pages = pages,
 			    .owner = calloc(pages, 1),
-			    .ops = total_ops / nthreads};
+			    .ops = total_ops / nthreads,
+			    .nthreads = nthreads};
 	struct worker *w = calloc(nthreads, sizeof(*w));
 	CHECK(sh.owner && w, "out of memory");
+	sh.w = w;
+	CHECK(pthread_barrier_init(&sh.bar, NULL, nthreads) == 0, "pthread_barrier_init");
 	for (unsigned i = 0; i < nthreads; i++) {
 		w[i] = (struct worker){.sh = &sh, .id = i, .r = {seed * 1000 + i}};
 		CHECK(pthread_create(&w[i].th, NULL, worker_main, &w[i]) == 0, "pthread_create");
@@ -153,11 +224,32 @@ static void run(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, uint64
 	       " reserves, %" PRIu64 " busy, height %u at the end, %" PRIu64 " fast / %" PRIu64
 	       " slow\n",
 	       nthreads, cap_leaf, cap_inner, allocs, enomem, res, busy, height, fast, slow);
+	char what[64];
+	snprintf(what, sizeof(what), "%u threads, caps %u/%u", nthreads, cap_leaf, cap_inner);
+	bool overlapped = check_smo(&sh, what);
+	pthread_barrier_destroy(&sh.bar);
 	free(sh.st);
 	free(sh.owner);
 	free(w);
 	tps_fini(&tps);
+	return overlapped;
 }
+
+/* With need_overlap, runs with seeds seed, seed + 100, ... until structure
+ * changes overlapped (at most TRIES) and fails if none did; else one run. */
+static void run(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, uint64_t pages,
+		uint64_t total_ops, uint64_t seed, bool need_overlap)
+{
+	for (unsigned i = 0; i < (need_overlap ? TRIES : 1); i++)
+		if (run_once(nthreads, cap_leaf, cap_inner, pages, total_ops, seed + 100 * i))
+			return;
+	CHECK(!need_overlap, "%u threads, caps %u/%u: no structure changes overlapped in %u runs",
+	      nthreads, cap_leaf, cap_inner, TRIES);
+	printf("%u threads, caps %u/%u: note: no structure changes overlapped\n", nthreads,
+	       cap_leaf, cap_inner);
+}
+
+
 
 int main(void)
 {
@@ -168,10 +260,12 @@ int main(void)
 #else
 	uint64_t ops = e ? strtoull(e, NULL, 0) : 200000;
 #endif
-	run(2, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed);
-	run(8, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed + 1);
-	run(2, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 2);
-	run(8, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 3);
+	/* default fan-out: few structure changes, overlaps are reported; fan-out 4:
+	 * one every few operations, overlaps are required */
+	run(2, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed, false);
+	run(8, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed + 1, false);
+	run(2, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 2, true);
+	run(8, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 3, true);
 	printf("va_btree_mt_test: ok\n");
 	return 0;
 }
