@@ -1,9 +1,8 @@
 /* va_btree.c: VIRT=btree, a B+-tree of free ranges keyed by start address, with
  * optimistic lock coupling (Leis, Haubenschild, Neumann 2019, "Optimistic Lock
  * Coupling: A Scalable and Efficient General-Purpose Synchronization Method").
- * Node layout and invariants in va_btree.h; the optimistic fast path in
- * va_btree_fast.c; structural changes in va_btree_slow.c; the invariant walk in
- * va_btree_check.c.
+ * Node layout and invariants in va_btree.h (file map there); this file is the
+ * policy on top: ops table, CPU zones, which path an operation takes.
  *
  * Invariants (quiescent):
  *     free ranges disjoint, sorted, coalesced: end[i] < start[i+1]
@@ -26,21 +25,35 @@
  * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
  * Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >=
  * need, the lowest among equals, from a size index; every writer of such a tree
- * holds t->slow throughout (the bare ops below serve both kinds).
+ * holds t->slow throughout (the bare ops below serve both kinds): the size
+ * index is a second B+-tree over the same ranges that each alloc and free edits
+ * in step with the address tree (2-4 keys moved per pair); making both
+ * lock-coupled and consistent with each other is not done (vmem, too, holds
+ * one arena lock for its best fit).
  *
- * Concurrency, exactly what is optimistic:
- *  - optimistic (no lock until the final CAS upgrade): the descent of every
- *    alloc and free, and the edit when it stays inside one leaf: alloc carving a
- *    range (0, 1 or 2 remainders), free extending/joining ranges of that leaf or
- *    inserting a new one, with the leaf staying within [cap/2, cap] entries and
- *    every new start inside the leaf's separator bounds. Only T..leaf is locked
- *    (T = highest node whose largest-free value changes).
- *  - locked (slow path, writers serialised, lock coupling top-down keeping every
- *    lock to the end): splits, merges and borrows; a free whose neighbour may
- *    be in the adjacent leaf; every reserve(); the exact aligned-fit walk; node
- *    reserve growth; after VBT_FAST_TRIES optimistic restarts.
+ * Concurrency in a first-fit tree (no tree-wide lock on any common path):
+ *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c):
+ *    the descent of every alloc and free, and edits inside one leaf (carving a
+ *    range, extending/joining/inserting one), locking T..leaf (T = highest node
+ *    whose largest-free value changes).
+ *  - structure changes (va_btree_smo.c): a leaf edit that would overfill or
+ *    underfill its leaf reports VBT_FULL / VBT_LOW; the leaf is split, or grows
+ *    by a borrow or merge, locking parent + node (+ sibling), and the edit
+ *    retries. Root growth and shrink lock the old root.
+ *  - two-leaf edits (va_btree_xleaf.c): a free whose neighbour is in the
+ *    adjacent leaf, a carve whose remainder belongs to the next leaf; lock the
+ *    two leaves and the inner nodes whose gaps change.
+ *  - reserve(): an optimistic predecessor read (MM_EBUSY), then the same carve;
+ *    the aligned-fit walk: optimistic, then the same carve.
+ *  - the pool lock (t->pool, va_btree_node.c): one node push or pop per node a
+ *    structure change takes or frees, and frame refills (a unit granted while
+ *    the reserve must grow; counted by frames).
+ *  - t->slow, serialised (va_btree_slow.c), only as the starvation guard: an
+ *    alloc or free that restarted VBT_FAST_TRIES times (counted: cpu slots'
+ *    `serial`). Lock-coupled writers never wait while holding a lock, so the
+ *    guard's waiting top-down locks cannot deadlock with them.
  *  - Separator bounds of a leaf change only in operations that lock that leaf,
- *    so a fast writer whose leaf version is unchanged has valid bounds.
+ *    so a writer whose leaf version is unchanged has valid bounds.
  *  - check() and exact stats() need a quiescent tree (no writers running).
  * free() never allocates: alloc and reserve grow the node reserve first
  * (MM_ENOMEM if the page_source is out of frames, with the tree unchanged).

@@ -30,12 +30,13 @@
 #define VBT_MAX_DEPTH	    32u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u
-#define VBT_FAST_TRIES	    32 /* optimistic restarts before taking the slow path */
+#define VBT_FAST_TRIES	    32 /* restarts before first fit's starvation guard (t->slow) */
 
 #define VBT_OBSOLETE 1ull
 #define VBT_LOCKED   2ull
 
-/* Fast-path results besides MM_OK / MM_E*: retry optimistically, or go slow. */
+/* Fast-path results besides MM_OK / MM_E*: retry optimistically, or go elsewhere
+ * (VBT_SLOW: a two-leaf edit in a first-fit tree, the serialised path in a best-fit one). */
 #define VBT_RESTART	1
 #define VBT_SLOW	2
 #define VBT_HINT_MISS	3  /* no fit at or after the CPU's hint in the subtree reached */
@@ -94,7 +95,7 @@ struct va_btree {
 	char pad0[64];
 	/* atomic: allocation units handed out = allocations and reservations
 	 * outstanding + credits in the cpu slots; granted + 1 <= entry_cap, except
-	 * while a slow writer (under `slow`) grows the reserve for its own unit. */
+	 * while a writer (under `pool`) grows the reserve for its own unit. */
 	uint64_t granted;
 	char pad1[64];
 	/* Serialised writers (best fit; rare first-fit fallbacks): `slow` and the

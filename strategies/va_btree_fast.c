@@ -10,8 +10,11 @@
  * largest-free value stays the same (the gap values above T are unaffected),
  * then upgrades T..leaf top-down by CAS from the versions it read (any failure:
  * unlock and restart), edits, and unlocks. It never waits while holding a lock.
- * Edits that need a split or merge, move a start across the leaf's separator
- * bounds, or may coalesce with a neighbour leaf go to the slow path.
+ * Edits that would overfill or underfill the leaf report VBT_FULL / VBT_LOW (a
+ * structure change first, va_btree_smo.c); edits that move a start past the
+ * leaf's separator bounds or may coalesce with a neighbour leaf report
+ * VBT_SLOW (a two-leaf edit, va_btree_xleaf.c). The descent, vbt_apply and the
+ * leaf moves are exported for those two files, which sit above this one.
  *
  * Cost: every loop over a node's entries reads through local pointers and
  * counters, since each atomic access is a compiler barrier that would otherwise

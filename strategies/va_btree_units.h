@@ -57,7 +57,7 @@ static inline void slot_put(struct va_btree *t, struct vbt_cpu *c, uint64_t byte
 		atomic_fetch_add_acqrel(&t->granted, (uint64_t)0 - back);
 }
 
-/* Takes every slot's credits back into t->granted (slow writers, before ENOMEM). */
+/* Takes every slot's credits back into t->granted (before ENOMEM; lock-free). */
 static inline void reclaim_credits(struct va_btree *t)
 {
 	for (unsigned i = 0; i < VBT_CPU_SLOTS; i++) {
