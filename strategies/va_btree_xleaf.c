@@ -70,7 +70,8 @@ static uint64_t gap_max_with(const struct vbt_node *n, uint32_t i, uint64_t vi, 
 /* Largest range of leaf n (cnt entries) after ed. */
 static uint64_t leaf_max_after(const struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
 {
-	uint64_t a = vbt_leaf_max(n, 0, ed->from), b = vbt_leaf_max(n, ed->to, cnt), m = MM_MAX(a, b);
+	uint64_t a = vbt_leaf_max(n, 0, ed->from), b = vbt_leaf_max(n, ed->to, cnt),
+		 m = MM_MAX(a, b);
 	for (uint32_t k = 0; k < ed->k; k++)
 		m = MM_MAX(m, ed->r[k][1] - ed->r[k][0]);
 	return m;
@@ -299,7 +300,8 @@ int vbt_xleaf_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size, u
 	leaf_of(&pn, 0, &cy, &ys, &ye);
 	if (!validate2(&pl, &pn))
 		return VBT_RESTART;
-	struct vbt_edit ex = {.from = j - 1, .to = j, .k = a > s}, ey = {.from = 0, .to = 0, .k = 1};
+	struct vbt_edit ex = {.from = j - 1, .to = j, .k = a > s},
+			ey = {.from = 0, .to = 0, .k = 1};
 	ex.r[0][0] = s;
 	ex.r[0][1] = a;
 	ey.r[0][0] = a + size;
