@@ -4,7 +4,8 @@
  * Each peer is a struct peer_api: its library (dlopen'ed once, RTLD_LOCAL; snmalloc's
  * path from $MTB_SNMALLOC_LIB), its version and three calls taking (size, align) as
  * our heaps do: jemalloc gets sized frees (sdallocx) and MALLOCX_LG_ALIGN, tcmalloc
- * tc_memalign for alignments above 16, mimalloc its aligned API, glibc aligned_alloc,
+ * tc_memalign, where their plain call would not give the alignment (above 16, and 16
+ * for objects of up to 8 B), mimalloc its aligned API, glibc aligned_alloc,
  * snmalloc the malloc/aligned_alloc/free_sized/free_aligned_sized of its shim, looked
  * up on its handle (so never glibc's). A realloc with alignment above 16 that the
  * API cannot express is alloc + copy + free (glibc, tcmalloc, snmalloc).
@@ -80,25 +81,33 @@ static void *glibc_realloc(void *p, size_t o, size_t a, size_t n)
 {
 	return a <= 16 ? realloc(p, at_least1(n)) : move(glibc_alloc(n, a), p, o, n, free);
 }
-static int je_flags(size_t a)
+/* Whether jemalloc's and tcmalloc's plain malloc gives alignment a to an object of
+ * s > 0 bytes: their size classes from 16 B up are multiples of 16, but below that
+ * they have an 8 B class, 8-aligned (seen: mallocx(1, 0) at ...008). */
+static bool plain_aligns(size_t s, size_t a)
 {
-	return a <= 16 ? 0 : (int)mm_log2_floor(a); /* MALLOCX_LG_ALIGN(a) */
+	return a <= 8 || (a <= 16 && s > 8);
+}
+static int je_flags(size_t s, size_t a)
+{
+	return plain_aligns(s, a) ? 0 : (int)mm_log2_floor(a); /* MALLOCX_LG_ALIGN(a) */
 }
 static void *je_alloc(size_t s, size_t a)
 {
-	return je_mallocx_(at_least1(s), je_flags(a));
+	return je_mallocx_(at_least1(s), je_flags(at_least1(s), a));
 }
 static void je_free(void *p, size_t s, size_t a)
 {
-	je_sdallocx_(p, at_least1(s), je_flags(a));
+	je_sdallocx_(p, at_least1(s), je_flags(at_least1(s), a));
 }
 static void *je_realloc(void *p, size_t o, size_t a, size_t n)
 {
-	return je_rallocx_(p, at_least1(n), je_flags(a));
+	return je_rallocx_(p, at_least1(n), je_flags(at_least1(n), a));
 }
 static void *tc_alloc(size_t s, size_t a)
 {
-	return a <= 16 ? tc_malloc_(at_least1(s)) : tc_memalign_(a, at_least1(s));
+	s = at_least1(s);
+	return plain_aligns(s, a) ? tc_malloc_(s) : tc_memalign_(a, s);
 }
 static void tc_free(void *p, size_t s, size_t a)
 {
@@ -106,7 +115,8 @@ static void tc_free(void *p, size_t s, size_t a)
 }
 static void *tc_realloc(void *p, size_t o, size_t a, size_t n)
 {
-	return a <= 16 ? tc_realloc_(p, at_least1(n)) : move(tc_alloc(n, a), p, o, n, tc_free_);
+	n = at_least1(n);
+	return plain_aligns(n, a) ? tc_realloc_(p, n) : move(tc_alloc(n, a), p, o, n, tc_free_);
 }
 static void *mi_alloc(size_t s, size_t a)
 {
