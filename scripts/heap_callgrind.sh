@@ -4,7 +4,8 @@
 # 1000, 2N ops untimed then 2N counted in hb_callgrind_random) for each allocator,
 # counted by callgrind: deterministic, whatever the load.
 # Usage: scripts/heap_callgrind.sh [--pairs N] [--workload W] [--out FILE] [HEAP...]
-#   HEAP: talc slab glibc jemalloc tcmalloc mimalloc null (default: all). For each, one
+#   HEAP: talc slab glibc jemalloc tcmalloc mimalloc snmalloc null (default: all; snmalloc
+#   when MTB_SNMALLOC_LIB names its library, README's peers). For each, one
 #   heap_bench --callgrind N under valgrind --tool=callgrind
 #   --toggle-collect=hb_callgrind_hermit64: a fresh instance, N pairs untimed, then N
 #   pairs counted (the harness's loop, call and touch of the first and last byte
@@ -30,7 +31,7 @@ hermit64) fn=hb_callgrind_hermit64 ;;
 random_actions) fn=hb_callgrind_random ;;
 *) echo "heap_callgrind: --workload must be hermit64 or random_actions, got '$wl'" >&2; exit 2 ;;
 esac
-[ ${#heaps[@]} -gt 0 ] || heaps=(talc slab glibc jemalloc tcmalloc mimalloc null)
+[ ${#heaps[@]} -gt 0 ] || heaps=(talc slab glibc jemalloc tcmalloc mimalloc ${MTB_SNMALLOC_LIB:+snmalloc} null)
 bin=${MTB_BIN:-build/bin}/heap_bench
 [ -x "$bin" ] || { echo "heap_callgrind: $bin not built (make $bin)" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "heap_callgrind: valgrind not installed" >&2; exit 1; }

@@ -13,8 +13,9 @@
 #   --cpus LIST     CPU counts, must include 1, e.g. 1,2,4,8 (default: 1, 2, 4, ... up to
 #                   the cores, and the cores); counts above the cores run oversubscribed
 #                   (their rows say so)
-#   --heaps LIST    default talc,slab,null,glibc,jemalloc,tcmalloc,mimalloc (peers not
-#                   linked into mtb_host are left out, with a line saying so)
+#   --heaps LIST    default talc,slab,null,glibc,jemalloc,tcmalloc,mimalloc,snmalloc
+#                   (peers not installed are left out, with a line saying so; snmalloc
+#                   runs where MTB_SNMALLOC_LIB names its library, README)
 #   --phys P, --virt V   strategies under talc/slab/null (default buddy, bitmap)
 #   --reps N        rounds, N >= 5 (default 9); each round runs every heap once at every
 #                   CPU count, the heaps' order rotated from round to round
@@ -34,7 +35,7 @@ bin=${MTB_BIN:-$repo/build/bin}
 die() { echo "hermit_case: $1" >&2; exit "${2:-2}"; }
 
 ncores=$(nproc)
-threads=128 iters=4000 cpus='' heaps=talc,slab,null,glibc,jemalloc,tcmalloc,mimalloc
+threads=128 iters=4000 cpus='' heaps=talc,slab,null,glibc,jemalloc,tcmalloc,mimalloc,snmalloc
 phys=buddy virt=bitmap reps=9 guest_cpus=1,2 guest=1 out=results/hermit_case.csv
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -77,7 +78,7 @@ for h in ${heaps//,/ }; do
 		hl+=("$h")
 	else
 		case $h in
-		glibc | jemalloc | tcmalloc | mimalloc) echo "hermit_case: peer $h is not available here: left out" ;;
+		glibc | jemalloc | tcmalloc | mimalloc | snmalloc) echo "hermit_case: peer $h is not available here: left out" ;;
 		*) die "unknown heap $h (mtb_host --list)" ;;
 		esac
 	fi

@@ -23,7 +23,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from merge_reps import ci_k  # noqa: E402  (the same k as the rows' own intervals)
 
-PEERS = ("glibc", "jemalloc", "tcmalloc", "mimalloc")
+PEERS = ("glibc", "jemalloc", "tcmalloc", "mimalloc", "snmalloc")
 
 
 def num(v):

@@ -21,7 +21,7 @@ TIMING_INCLUDES = (
     "it and touching the returned memory (first and last byte; calloc: all of it); for our "
     "heaps also the replay machine's page-table code, with an mmap system call standing in "
     "for each page-table edit (and the page faults that follow): lat_ex_* are the same "
-    "latencies without those stand-ins. The peers (glibc, jemalloc, tcmalloc, mimalloc) get "
+    "latencies without those stand-ins. The peers (glibc, jemalloc, tcmalloc, mimalloc, snmalloc) get "
     "their memory from Linux directly, so their latencies include their own mmap calls and "
     "page faults. The null heap (the harness ceiling) is the harness with an allocator that "
     "costs almost nothing: every allocation returns the CPU's scratch memory, hot in its "

@@ -35,8 +35,10 @@
 #                   only these frame / VA strategies / heaps (comma separated; heaps: our
 #                   heaps, null and the peers); an unknown name is an error
 #   --peers LIST    the peer allocators (comma separated: glibc, jemalloc, tcmalloc,
-#                   mimalloc; or none); default: all (--quick: glibc), or only those
-#                   --heaps names. Given with --heaps, both lists' peers run
+#                   mimalloc, snmalloc; or none); default: all (--quick: glibc), or only
+#                   those --heaps names. Given with --heaps, both lists' peers run. A
+#                   peer not installed is left out with a line (snmalloc: unless
+#                   MTB_SNMALLOC_LIB names its library, README's peers)
 #   --traces LIST   only these workloads, by name (comma separated): a bundled or recorded
 #                   trace's file name without its suffixes (gnu-ld, sort.14676), a
 #                   generator (larson), an address-space trace (gcc-O2-onelua) or its

@@ -2,7 +2,7 @@
 #
 # A case is one line "ID ENGINE COMBO WORKLOAD CPUS" (space separated). COMBO is
 # phys-virt-heap (heap talc, slab or null, the harness ceiling) or a peer allocator
-# (glibc, jemalloc, tcmalloc, mimalloc); WORKLOAD is a trace path, gen:NAME, frame_churn
+# (glibc, jemalloc, tcmalloc, mimalloc, snmalloc); WORKLOAD is a trace path, gen:NAME, frame_churn
 # or va:NAME; CPUS is 1 (the serial, deterministic replay), 1p (the parallel replay on
 # one CPU: the baseline of the scaling curves) or N (the parallel replay on N CPUs;
 # trace thread t runs on CPU t % N). Each runner run_ENGINE CASE... writes the case's
@@ -82,8 +82,8 @@ pick_traces() { # TRACE_FILES GENERATORS VMT_FILES (newline separated)
 	done
 }
 
-peer_names() { echo glibc jemalloc tcmalloc mimalloc; }
-is_peer() { case $1 in glibc | jemalloc | tcmalloc | mimalloc) return 0 ;; esac; return 1; }
+peer_names() { echo glibc jemalloc tcmalloc mimalloc snmalloc; }
+is_peer() { case $1 in glibc | jemalloc | tcmalloc | mimalloc | snmalloc) return 0 ;; esac; return 1; }
 
 gen_ops() { # the generator's op count: va_churn maps and unmaps (slow), so 1/40
 	[ "$1" = va_churn ] && echo $((ops / 40 > 10 ? ops / 40 : 10)) || echo "$ops"

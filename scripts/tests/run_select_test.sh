@@ -48,7 +48,7 @@ bad() { # WANT ARGS...
 	[ ! -e "$t/bad" ] || fail "$*: created the results directory"
 }
 bad "--traces: unknown name 'nosuch' (known: " --traces gnu-ld,nosuch
-bad "--peers: unknown name 'ptmalloc' (known: glibc jemalloc tcmalloc mimalloc)" --peers ptmalloc
+bad "--peers: unknown name 'ptmalloc' (known: glibc jemalloc tcmalloc mimalloc snmalloc)" --peers ptmalloc
 bad "--traces: not a comma-separated list of names: ''" --traces ''
 bad "--peers: unknown name 'talc'" --peers talc
 # With the default engine (auto) too: the name is the only message, before the engine probe.
@@ -78,7 +78,7 @@ lst --traces frame_churn >"$t/l"
 lst --traces mix,xmalloc --peers none >"$t/l"
 grep -q '^host\.va_frag\.mix\.c1 ' "$t/l" || fail "--traces mix: no va_frag case"
 grep -q 'frame_churn' "$t/l" && fail "--traces without frame_churn lists it"
-awk '{print $3}' "$t/l" | grep -qx 'glibc\|jemalloc\|tcmalloc\|mimalloc' && fail "--peers none lists a peer"
+awk '{print $3}' "$t/l" | grep -qx 'glibc\|jemalloc\|tcmalloc\|mimalloc\|snmalloc' && fail "--peers none lists a peer"
 awk '$4 != "gen:xmalloc" && $4 != "va:mix"' "$t/l" | grep -q . && fail "--traces mix,xmalloc lists others"
 # --heaps names a peer, --peers another: both run.
 lst --traces larson --heaps talc,glibc --peers jemalloc >"$t/l"

@@ -1,6 +1,6 @@
 /* gbench_bench.c: Google Benchmark microbenchmarks of every strategy, through the C API of
  * gbench.h (gbench_shim.cc), with the peer allocators (glibc, jemalloc, tcmalloc, mimalloc,
- * workloads/host/heap_peer.h) in the same binary and the same loops.
+ * snmalloc: workloads/host/heap_peer.h) in the same binary and the same loops.
  *
  *   heap/COMBO/pair64       alloc(64) + free, per thread            (talc, slab on every
  *   heap/COMBO/random1000   a 256-slot window per thread: free the  frame x VA strategy,
@@ -225,17 +225,16 @@ static void add_ours(void)
 
 static void add_peers(void)
 {
-	static const char *const peers[] = {"glibc", "jemalloc", "tcmalloc", "mimalloc"};
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; heap_peer_name(i); i++) {
 		char why[200];
-		struct bench b = {.peer = heap_peer_find(peers[i])};
+		struct bench b = {.peer = heap_peer_find(heap_peer_name(i))};
 		if (!heap_peer_load(b.peer, why, sizeof(why))) {
 			fprintf(stderr, "gbench_bench: skipping %s\n", why);
 			continue;
 		}
 		for (int w = WL_PAIR64; w <= WL_RANDOM1000; w++) {
 			b.wl = w;
-			snprintf(b.name, sizeof(b.name), "heap/%s/%s", peers[i],
+			snprintf(b.name, sizeof(b.name), "heap/%s/%s", heap_peer_name(i),
 				 w == WL_PAIR64 ? "pair64" : "random1000");
 			add(&b);
 		}
@@ -307,7 +306,8 @@ int main(int argc, char **argv)
 			    "usage: gbench_bench [--out FILE] [--quick] [--benchmark_* flags]\n"
 			    "  Microbenchmarks of every frame, VA and heap strategy linked in and "
 			    "the\n"
-			    "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.");
+			    "  peer allocators (Google Benchmark); JSON to FILE, table to stdout.\n"
+			    "  MTB_SNMALLOC_LIB=PATH adds snmalloc (libsnmallocshim.so, README).");
 			return 0;
 		} else if (!strcmp(argv[i], "--out")) {
 			if (i + 1 == argc) {

@@ -1,5 +1,6 @@
-/* heap_bench.c: the heaps (talc, slab) against glibc, jemalloc, tcmalloc and
- * mimalloc, and the null heap (the harness's ceiling), in one process (host engine).
+/* heap_bench.c: the heaps (talc, slab) against glibc, jemalloc, tcmalloc, mimalloc
+ * and snmalloc (when $MTB_SNMALLOC_LIB names its library), and the null heap (the
+ * harness's ceiling), in one process (host engine).
  *
  * What: Talc's heap_efficiency (ours only, not timed; heap_bench_heaps.c) and the timed
  * workloads random_actions, larson, xmalloc, threadtest and hermit64 at 1 and 2 threads
@@ -50,9 +51,9 @@ struct opts {
 	const char *cg_wl; /* callgrind mode: hermit64 or random_actions */
 };
 
-#define NHEAPS 7
-static const char *const heap_names[NHEAPS] = {"talc",	   "slab",     "glibc", "jemalloc",
-					       "tcmalloc", "mimalloc", "null"};
+#define NHEAPS 8 /* null last */
+static const char *const heap_names[NHEAPS] = {"talc",	   "slab",     "glibc",	   "jemalloc",
+					       "tcmalloc", "mimalloc", "snmalloc", "null"};
 static struct contender heaps[NHEAPS];
 static bool enabled[NHEAPS];
 
@@ -75,9 +76,10 @@ static const char usage[] =
     "                  [--phys NAME] [--virt NAME] [--mem MIB] [--epoch-ops N]\n"
     "       heap_bench --callgrind PAIRS [--callgrind-wl hermit64|random_actions]\n"
     "                  [--heaps LIST] [--phys NAME] [--virt NAME]\n"
-    "  Benchmarks talc and slab against glibc, jemalloc, tcmalloc, mimalloc and the null\n"
-    "  heap (heap_efficiency; random_actions, larson, xmalloc, threadtest, hermit64 at 1\n"
-    "  and 2 threads) in interleaved rounds and writes one CSV atomically, columns\n"
+    "  Benchmarks talc and slab against glibc, jemalloc, tcmalloc, mimalloc, snmalloc\n"
+    "  and the null heap (heap_efficiency; random_actions, larson, xmalloc, threadtest,\n"
+    "  hermit64 at 1 and 2 threads) in interleaved rounds and writes one CSV atomically,\n"
+    "  columns\n"
     "  workload,allocator,version,phys,virt,threads,param,metric,value,lo,hi,n,coverage,\n"
     "  duration_ms,warmup_ms,load_before,load_after,steal_pct,overloaded,cpu_model,cores,\n"
     "  mem_bytes,kernel,kvm,engine,timing_trusted,seed,build (build = $MTB_BUILD_ID, else\n"
@@ -90,7 +92,9 @@ static const char usage[] =
     "  --he-trials    heap_efficiency trials, each until the first failure (default 30)\n"
     "  --seed N       round r draws from seed + r (default 42)\n"
     "  --only LIST    workloads (comma list of heap_efficiency and the names above)\n"
-    "  --heaps LIST   allocators (talc,slab,glibc,jemalloc,tcmalloc,mimalloc,null)\n"
+    "  --heaps LIST   allocators (talc,slab,glibc,jemalloc,tcmalloc,mimalloc,snmalloc,\n"
+    "                 null); a peer whose library cannot be loaded is skipped with a\n"
+    "                 line saying why\n"
     "  --phys NAME    frame allocator under talc and slab: buddy (default), freelist\n"
     "  --virt NAME    VA allocator under them: bitmap (default), btree, freelist\n"
     "  --mem MIB      physical memory of their machine (default 256)\n"
@@ -103,7 +107,9 @@ static const char usage[] =
     "                 ours get a 4 GiB VA window there (valgrind cannot reserve 64 GiB)\n"
     "  --callgrind-wl random_actions  instead: 2 x PAIRS of Talc's random actions\n"
     "                 (sizes up to 1000) untimed, then 2 x PAIRS inside\n"
-    "                 hb_callgrind_random (--toggle-collect=hb_callgrind_random)\n";
+    "                 hb_callgrind_random (--toggle-collect=hb_callgrind_random)\n"
+    "  Environment: MTB_SNMALLOC_LIB=PATH  snmalloc's shared library (libsnmallocshim.so,\n"
+    "                 built outside the project: README, peers); unset: no snmalloc\n";
 
 static _Noreturn void bad(const char *msg, const char *arg)
 {

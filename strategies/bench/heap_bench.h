@@ -18,14 +18,14 @@
 
 /* One allocator of the benchmark, always through a heap_ops table. Ours (talc, slab)
  * and the null heap on a fresh replay machine per timed run; a peer (glibc, jemalloc,
- * tcmalloc, mimalloc: workloads/host/heap_peer.h) on a fresh heap_peer state, its
- * process-wide state (arenas, caches, mapped memory) kept across runs. */
+ * tcmalloc, mimalloc, snmalloc: workloads/host/heap_peer.h) on a fresh heap_peer
+ * state, its process-wide state (arenas, caches, mapped memory) kept across runs. */
 struct contender {
 	const char *name;
 	char version[96];
 	const struct heap_ops *hops;
 	bool ours;	       /* talc or slab */
-	bool peer;	       /* glibc, jemalloc, tcmalloc, mimalloc */
+	bool peer;	       /* glibc, jemalloc, tcmalloc, mimalloc, snmalloc */
 	struct heap_machine m; /* ours and null, during a run */
 	void *heap_st;	       /* during a run */
 };

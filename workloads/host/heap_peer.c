@@ -1,10 +1,14 @@
-/* heap_peer.c: glibc, jemalloc, tcmalloc and mimalloc as heap_ops (heap_peer.h).
+/* heap_peer.c: glibc, jemalloc, tcmalloc, mimalloc and snmalloc as heap_ops
+ * (heap_peer.h).
  *
- * Each peer is a struct peer_api: its library (dlopen'ed once, RTLD_LOCAL), its
- * version and three calls taking (size, align) as our heaps do: jemalloc gets
- * sized frees (sdallocx) and MALLOCX_LG_ALIGN, tcmalloc tc_memalign for alignments
- * above 16, mimalloc its aligned API, glibc aligned_alloc. A realloc with alignment
- * above 16 that the API cannot express is alloc + copy + free (glibc, tcmalloc).
+ * Each peer is a struct peer_api: its library (dlopen'ed once, RTLD_LOCAL; snmalloc's
+ * path from $MTB_SNMALLOC_LIB), its version and three calls taking (size, align) as
+ * our heaps do: jemalloc gets sized frees (sdallocx) and MALLOCX_LG_ALIGN, tcmalloc
+ * tc_memalign, where their plain call would not give the alignment (above 16, and 16
+ * for objects of up to 8 B), mimalloc its aligned API, glibc aligned_alloc,
+ * snmalloc the malloc/aligned_alloc/free_sized/free_aligned_sized of its shim, looked
+ * up on its handle (so never glibc's). A realloc with alignment above 16 that the
+ * API cannot express is alloc + copy + free (glibc, tcmalloc, snmalloc).
  * The heap_ops wrappers ignore the CPU argument: the peers pick their per-thread
  * caches themselves. Footprint: resident bytes (see heap_peer.h for the rule).
  */
@@ -24,9 +28,10 @@
 
 struct peer_api {
 	const char *name, *lib;
+	const char *env; /* lib comes from this environment variable (snmalloc) */
 	char version[96];
 	int state; /* 0: not loaded, 1: ok, -1: failed */
-	char why[160];
+	char why[320];
 	void *(*alloc)(size_t s, size_t a);
 	void (*free)(void *p, size_t s, size_t a);
 	void *(*realloc)(void *p, size_t o, size_t a, size_t n);
@@ -43,6 +48,12 @@ static void *(*tc_memalign_)(size_t, size_t);
 static void *(*tc_malloc_)(size_t);
 static void (*tc_free_)(void *);
 static void *(*tc_realloc_)(void *, size_t);
+static void *(*sn_malloc_)(size_t);
+static void *(*sn_aligned_alloc_)(size_t, size_t);
+static void (*sn_free_)(void *);
+static void (*sn_free_sized_)(void *, size_t);
+static void (*sn_free_aligned_sized_)(void *, size_t, size_t);
+static void *(*sn_realloc_)(void *, size_t);
 
 static size_t at_least1(size_t s)
 {
@@ -70,25 +81,33 @@ static void *glibc_realloc(void *p, size_t o, size_t a, size_t n)
 {
 	return a <= 16 ? realloc(p, at_least1(n)) : move(glibc_alloc(n, a), p, o, n, free);
 }
-static int je_flags(size_t a)
+/* Whether jemalloc's and tcmalloc's plain malloc gives alignment a to an object of
+ * s > 0 bytes: their size classes from 16 B up are multiples of 16, but below that
+ * they have an 8 B class, 8-aligned (seen: mallocx(1, 0) at ...008). */
+static bool plain_aligns(size_t s, size_t a)
 {
-	return a <= 16 ? 0 : (int)mm_log2_floor(a); /* MALLOCX_LG_ALIGN(a) */
+	return a <= 8 || (a <= 16 && s > 8);
+}
+static int je_flags(size_t s, size_t a)
+{
+	return plain_aligns(s, a) ? 0 : (int)mm_log2_floor(a); /* MALLOCX_LG_ALIGN(a) */
 }
 static void *je_alloc(size_t s, size_t a)
 {
-	return je_mallocx_(at_least1(s), je_flags(a));
+	return je_mallocx_(at_least1(s), je_flags(at_least1(s), a));
 }
 static void je_free(void *p, size_t s, size_t a)
 {
-	je_sdallocx_(p, at_least1(s), je_flags(a));
+	je_sdallocx_(p, at_least1(s), je_flags(at_least1(s), a));
 }
 static void *je_realloc(void *p, size_t o, size_t a, size_t n)
 {
-	return je_rallocx_(p, at_least1(n), je_flags(a));
+	return je_rallocx_(p, at_least1(n), je_flags(at_least1(n), a));
 }
 static void *tc_alloc(size_t s, size_t a)
 {
-	return a <= 16 ? tc_malloc_(at_least1(s)) : tc_memalign_(a, at_least1(s));
+	s = at_least1(s);
+	return plain_aligns(s, a) ? tc_malloc_(s) : tc_memalign_(a, s);
 }
 static void tc_free(void *p, size_t s, size_t a)
 {
@@ -96,7 +115,8 @@ static void tc_free(void *p, size_t s, size_t a)
 }
 static void *tc_realloc(void *p, size_t o, size_t a, size_t n)
 {
-	return a <= 16 ? tc_realloc_(p, at_least1(n)) : move(tc_alloc(n, a), p, o, n, tc_free_);
+	n = at_least1(n);
+	return plain_aligns(n, a) ? tc_realloc_(p, n) : move(tc_alloc(n, a), p, o, n, tc_free_);
 }
 static void *mi_alloc(size_t s, size_t a)
 {
@@ -111,25 +131,48 @@ static void *mi_realloc(void *p, size_t o, size_t a, size_t n)
 	return mi_realloc_aligned_(p, at_least1(n), a);
 }
 
-static struct peer_api api_glibc = {"glibc", NULL,	  "",	      0,
-				    "",	     glibc_alloc, glibc_free, glibc_realloc};
-static struct peer_api api_jemalloc = {"jemalloc", "libjemalloc.so.2", "",	0,
-				       "",	   je_alloc,	       je_free, je_realloc};
-static struct peer_api api_tcmalloc = {
-    "tcmalloc", "libtcmalloc_minimal.so.4", "", 0, "", tc_alloc, tc_free, tc_realloc};
-static struct peer_api api_mimalloc = {"mimalloc", "libmimalloc.so.2", "",	0,
-				       "",	   mi_alloc,	       mi_free, mi_realloc};
+static void *sn_alloc(size_t s, size_t a)
+{
+	return a <= 16 ? sn_malloc_(at_least1(s)) : sn_aligned_alloc_(a, at_least1(s));
+}
+static void sn_free(void *p, size_t s, size_t a)
+{
+	if (a <= 16)
+		sn_free_sized_(p, at_least1(s));
+	else
+		sn_free_aligned_sized_(p, a, at_least1(s));
+}
+static void *sn_realloc(void *p, size_t o, size_t a, size_t n)
+{
+	return a <= 16 ? sn_realloc_(p, at_least1(n)) : move(sn_alloc(n, a), p, o, n, sn_free_);
+}
+
+/* The peer called NAME, its calls P##_alloc, P##_free, P##_realloc. */
+#define API(NAME, P, LIB, ENV)                                                                     \
+	{                                                                                          \
+		.name = NAME, .lib = LIB, .env = ENV, .alloc = P##_alloc, .free = P##_free,        \
+		.realloc = P##_realloc                                                             \
+	}
+static struct peer_api api_glibc = API("glibc", glibc, NULL, NULL);
+static struct peer_api api_jemalloc = API("jemalloc", je, "libjemalloc.so.2", NULL);
+static struct peer_api api_tcmalloc = API("tcmalloc", tc, "libtcmalloc_minimal.so.4", NULL);
+static struct peer_api api_mimalloc = API("mimalloc", mi, "libmimalloc.so.2", NULL);
+static struct peer_api api_snmalloc = API("snmalloc", sn, NULL, "MTB_SNMALLOC_LIB");
 
 /* ---- loading ---- */
+
+static const char *missing; /* the first symbol sym() did not find */
 
 static void *sym(void *dl, const char *name, bool *ok)
 {
 	void *f = dlsym(dl, name);
+	if (!f && *ok)
+		missing = name;
 	*ok = *ok && f;
 	return f;
 }
 
-static void load_versions(struct peer_api *a, void *dl, bool *ok)
+static void load_versions(struct peer_api *a, void *dl, const char *path, bool *ok)
 {
 	if (a == &api_mimalloc) {
 		int (*ver)(void) = sym(dl, "mi_version", ok);
@@ -142,14 +185,31 @@ static void load_versions(struct peer_api *a, void *dl, bool *ok)
 		if (*ok)
 			ctl("version", &v, &len, NULL, 0);
 		snprintf(a->version, sizeof(a->version), "jemalloc %.60s", v);
-	} else {
+	} else if (a == &api_tcmalloc) {
 		const char *(*ver)(int *, int *, const char **) = sym(dl, "tc_version", ok);
 		if (*ok)
 			snprintf(a->version, sizeof(a->version), "%.60s", ver(NULL, NULL, NULL));
+	} else { /* snmalloc has no version call: the library's file name */
+		const char *base = strrchr(path, '/');
+		snprintf(a->version, sizeof(a->version), "%.90s", base ? base + 1 : path);
 	}
 }
 
-static void load_syms(struct peer_api *a, void *dl, bool *ok)
+/* snmalloc's shim exports the libc names; dlsym on its handle finds its own before
+ * any dependency's (glibc's). __malloc_end_pointer, snmalloc's own extension, tells a
+ * shim from another library that merely exports malloc. */
+static void load_snmalloc(void *dl, bool *ok)
+{
+	sym(dl, "__malloc_end_pointer", ok);
+	sn_malloc_ = sym(dl, "malloc", ok);
+	sn_aligned_alloc_ = sym(dl, "aligned_alloc", ok);
+	sn_free_ = sym(dl, "free", ok);
+	sn_free_sized_ = sym(dl, "free_sized", ok);
+	sn_free_aligned_sized_ = sym(dl, "free_aligned_sized", ok);
+	sn_realloc_ = sym(dl, "realloc", ok);
+}
+
+static void load_syms(struct peer_api *a, void *dl, const char *path, bool *ok)
 {
 	if (a == &api_mimalloc) {
 		mi_malloc_aligned_ = sym(dl, "mi_malloc_aligned", ok);
@@ -159,13 +219,23 @@ static void load_syms(struct peer_api *a, void *dl, bool *ok)
 		je_mallocx_ = sym(dl, "mallocx", ok);
 		je_sdallocx_ = sym(dl, "sdallocx", ok);
 		je_rallocx_ = sym(dl, "rallocx", ok);
-	} else {
+	} else if (a == &api_tcmalloc) {
 		tc_malloc_ = sym(dl, "tc_malloc", ok);
 		tc_memalign_ = sym(dl, "tc_memalign", ok);
 		tc_free_ = sym(dl, "tc_free", ok);
 		tc_realloc_ = sym(dl, "tc_realloc", ok);
+	} else {
+		load_snmalloc(dl, ok);
 	}
-	load_versions(a, dl, ok);
+	load_versions(a, dl, path, ok);
+}
+
+/* The library to open: the fixed name, or the value of the peer's variable (NULL if
+ * unset or empty). */
+static const char *api_path(const struct peer_api *a)
+{
+	const char *p = a->env ? getenv(a->env) : a->lib;
+	return p && *p ? p : NULL;
 }
 
 static bool api_load(struct peer_api *a)
@@ -173,20 +243,26 @@ static bool api_load(struct peer_api *a)
 	if (a->state)
 		return a->state > 0;
 	a->state = -1;
-	if (!a->lib) {
+	if (!a->lib && !a->env) {
 		snprintf(a->version, sizeof(a->version), "glibc %s", gnu_get_libc_version());
 		a->state = 1;
 		return true;
 	}
-	void *dl = dlopen(a->lib, RTLD_NOW | RTLD_LOCAL);
-	if (!dl) {
+	const char *path = api_path(a);
+	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	if (!dl && !path)
+		snprintf(a->why, sizeof(a->why), "%s: %s not set (the path of its shared library)",
+			 a->name, a->env);
+	else if (!dl)
 		snprintf(a->why, sizeof(a->why), "%s: %s", a->name, dlerror());
+	if (!dl)
 		return false;
-	}
 	bool ok = true;
-	load_syms(a, dl, &ok);
-	if (!ok)
-		snprintf(a->why, sizeof(a->why), "%s: %s lacks a symbol", a->name, a->lib);
+	load_syms(a, dl, path, &ok);
+	if (!ok) {
+		snprintf(a->why, sizeof(a->why), "%s: %s lacks %s", a->name, path, missing);
+		dlclose(dl);
+	}
 	a->state = ok ? 1 : -1;
 	return ok;
 }
@@ -323,14 +399,18 @@ PEER_OPS(glibc);
 PEER_OPS(jemalloc);
 PEER_OPS(tcmalloc);
 PEER_OPS(mimalloc);
+PEER_OPS(snmalloc);
 
-static const struct heap_ops *const peers[] = {&heap_glibc_ops, &heap_jemalloc_ops,
-					       &heap_tcmalloc_ops, &heap_mimalloc_ops};
-static struct peer_api *const apis[] = {&api_glibc, &api_jemalloc, &api_tcmalloc, &api_mimalloc};
+#define NPEERS 5
+static const struct heap_ops *const peers[NPEERS] = {&heap_glibc_ops, &heap_jemalloc_ops,
+						     &heap_tcmalloc_ops, &heap_mimalloc_ops,
+						     &heap_snmalloc_ops};
+static struct peer_api *const apis[NPEERS] = {&api_glibc, &api_jemalloc, &api_tcmalloc,
+					      &api_mimalloc, &api_snmalloc};
 
 static struct peer_api *api_of(const struct heap_ops *ops)
 {
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < NPEERS; i++)
 		if (peers[i] == ops)
 			return apis[i];
 	return NULL;
@@ -338,10 +418,15 @@ static struct peer_api *api_of(const struct heap_ops *ops)
 
 const struct heap_ops *heap_peer_find(const char *name)
 {
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < NPEERS; i++)
 		if (!strcmp(peers[i]->name, name))
 			return peers[i];
 	return NULL;
+}
+
+const char *heap_peer_name(unsigned i)
+{
+	return i < NPEERS ? peers[i]->name : NULL;
 }
 
 bool heap_peer_load(const struct heap_ops *ops, char *why, size_t cap)

@@ -1,11 +1,13 @@
 /* heap_peer.h: the peer allocators (glibc, jemalloc, tcmalloc, mimalloc from
- * Debian) as heap_ops, so the host engine and the benchmarks measure them exactly
- * as they measure our heaps (heap_peer.c).
+ * Debian; snmalloc, which Debian lacks, from the shared library named by
+ * $MTB_SNMALLOC_LIB, built outside the project) as heap_ops, so the host engine and
+ * the benchmarks measure them exactly as they measure our heaps (heap_peer.c).
  *
  * The peers other than glibc are loaded with dlopen(RTLD_LOCAL) and called through
- * their own API (mallocx/sdallocx/rallocx, tc_*, mi_*), so none of them replaces
- * malloc: the harness (trace loader, tables) keeps using glibc, and a peer's heap
- * holds only what the workload allocated.
+ * their own API (mallocx/sdallocx/rallocx, tc_*, mi_*; snmalloc's shim exports the
+ * libc names, looked up on its handle: malloc, aligned_alloc, free_sized, realloc), so
+ * none of them replaces malloc: the harness (trace loader, tables) keeps using glibc,
+ * and a peer's heap holds only what the workload allocated.
  *
  * Footprint, the same definition as for our heaps: bytes of memory the heap holds
  * from the system, here resident bytes. init samples the process's resident set
@@ -33,14 +35,19 @@ struct heap_peer {
 };
 
 extern const struct heap_ops heap_glibc_ops, heap_jemalloc_ops, heap_tcmalloc_ops,
-    heap_mimalloc_ops;
+    heap_mimalloc_ops, heap_snmalloc_ops;
 
-/* The peer named name ("glibc", "jemalloc", "tcmalloc", "mimalloc"), or NULL. */
+/* The peer named name ("glibc", "jemalloc", "tcmalloc", "mimalloc", "snmalloc"), or
+ * NULL. */
 const struct heap_ops *heap_peer_find(const char *name);
+/* The name of peer i (0, 1, ... in the order above), NULL past the last. */
+const char *heap_peer_name(unsigned i);
 /* Loads the peer's library now (init does it too); false with a one-line reason in
- * why when it is not installed or lacks a symbol. */
+ * why when it is not installed (snmalloc: $MTB_SNMALLOC_LIB unset, or the file
+ * cannot be opened: the reason names it) or lacks a symbol. */
 bool heap_peer_load(const struct heap_ops *ops, char *why, size_t cap);
-/* The peer's version ("jemalloc 5.3.0-0-g54eaed1d8b56..."), after a load. */
+/* The peer's version ("jemalloc 5.3.0-0-g54eaed1d8b56..."; snmalloc, which has no
+ * version call: its library's file name), after a load. */
 const char *heap_peer_version(const struct heap_ops *ops);
 /* Re-executes the program once (argv; MTB_REEXECED marks the second run) so that every
  * heap, ours and the peers', is measured in the same conditions:

@@ -11,8 +11,9 @@
  * on a fresh replay machine per row (workloads/core/machine.h: the code the guest's
  * replay runs, so serial rows equal the guest's on every deterministic metric for
  * the same --mem); "null", the harness ceiling (heap_null.h), on the same machine;
- * the peers glibc, jemalloc, tcmalloc and mimalloc in this process (heap_peer.h:
- * loaded with dlopen, footprint = resident bytes, the same definition as ours).
+ * the peers glibc, jemalloc, tcmalloc, mimalloc and snmalloc ($MTB_SNMALLOC_LIB) in
+ * this process (heap_peer.h: loaded with dlopen, footprint = resident bytes, the same
+ * definition as ours).
  * The trace is loaded by a child process (trace_iso.h), so no allocator measured
  * here has seen it. Timings come from CLOCK_MONOTONIC (host_run.h says what they
  * include) and are trusted unless more CPUs than cores were asked for.
@@ -59,7 +60,9 @@ static void usage(FILE *f)
 	      "  --slots S          generator objects per thread (default: generator's)\n"
 	      "  --seed S           generator seed (default 1)\n"
 	      "  --heap NAME        talc, slab, null (the harness ceiling), or a peer:\n"
-	      "                     glibc, jemalloc, tcmalloc, mimalloc (default glibc)\n"
+	      "                     glibc, jemalloc, tcmalloc, mimalloc, snmalloc (default\n"
+	      "                     glibc; snmalloc: the library $MTB_SNMALLOC_LIB names, a\n"
+	      "                     libsnmallocshim.so built outside the project, README)\n"
 	      "  --phys NAME        frame allocator under talc/slab/null (default buddy)\n"
 	      "  --virt NAME        VA allocator under talc/slab/null (default: the first\n"
 	      "                     of --list's virt line)\n"
@@ -231,10 +234,9 @@ static void list_strategies(void)
 	}
 	char why[200];
 	printf("peers");
-	static const char *const peers[] = {"glibc", "jemalloc", "tcmalloc", "mimalloc"};
-	for (unsigned i = 0; i < 4; i++)
-		if (heap_peer_load(heap_peer_find(peers[i]), why, sizeof(why)))
-			printf(" %s", peers[i]);
+	for (unsigned i = 0; heap_peer_name(i); i++)
+		if (heap_peer_load(heap_peer_find(heap_peer_name(i)), why, sizeof(why)))
+			printf(" %s", heap_peer_name(i));
 	printf("\n");
 }
 
