@@ -11,8 +11,10 @@ Problems, one line each:
   - a column of the rows that the README does not list;
   - a column whose name looks byte-valued (size, footprint, live, largest_free,
     granule) without the `_bytes` suffix, unless the README gives it unit count;
+  - a column listed twice with different units;
   - a documented unit that is not one of UNITS, or that disagrees with the name's suffix
-    (`_bytes` bytes, `_ns` ns, `_mib` MiB, `_frames` frames, `_pct` %: both ways);
+    (`_bytes` bytes, `_ns` ns, `_mib` MiB, `_frames` frames, `_pct` %, `_khz` kHz,
+    `_cycles` cycles: both ways; a name that is the unit itself, `bytes`, is one);
   - a JSON value that is not a number (or null) in a column of a numeric unit;
   - with --unseen-ok LIST: a documented column no row has, unless LIST (comma
     separated) names it (the rows must then come from every producer).
@@ -25,17 +27,18 @@ import re
 import sys
 
 UNITS = {"-", "bool", "count", "ratio", "share", "list", "bytes", "ns", "MiB", "frames", "%",
-         "ops/s", "load", "FIELD's"}
-NUMERIC = {"count", "ratio", "share", "bytes", "ns", "MiB", "frames", "%", "ops/s", "load"}
+         "ops/s", "load", "kHz", "cycles", "FIELD's"}
+NUMERIC = UNITS - {"-", "bool", "list", "FIELD's"}
 SUFFIX_UNIT = (("_bytes", "bytes"), ("_ns", "ns"), ("_mib", "MiB"), ("_frames", "frames"),
-               ("_pct", "%"))
+               ("_pct", "%"), ("_khz", "kHz"), ("_cycles", "cycles"))
 BYTEY = re.compile(r"(^|_)(size|footprint|live|largest_free|granule)(_|$)")
 HEAD = re.compile(r"^\|\s*field\s*\|\s*unit\s*\|\s*meaning\s*\|\s*$")
 
 
 def schema(path):
-    """{field: unit} and {suffix: unit} (FIELD_x templates) of the README's tables."""
-    fields, templates = {}, {}
+    """{field: unit}, {suffix: unit} (FIELD_x templates) of the README's tables, and the
+    fields listed twice with different units."""
+    fields, templates, clash = {}, {}, []
     in_table = False
     with open(path) as f:
         for line in f:
@@ -54,8 +57,10 @@ def schema(path):
                 if name.startswith("FIELD_"):
                     templates[name[len("FIELD"):]] = cells[1]
                 else:
+                    if fields.get(name, cells[1]) != cells[1]:
+                        clash.append("%s: listed as '%s' and as '%s'" % (name, fields[name], cells[1]))
                     fields[name] = cells[1]
-    return fields, templates
+    return fields, templates, clash
 
 
 def unit_problems(fields, templates):
@@ -66,7 +71,7 @@ def unit_problems(fields, templates):
         for suf, want in SUFFIX_UNIT:
             if f.endswith(suf) and u != want:
                 out.append("%s: named %s but its unit is '%s'" % (f, suf, u))
-            if u == want and not f.endswith(suf) and not (want == "ns" and f.startswith("ns_per_")):
+            if u == want and not f.endswith(suf) and f not in (suf[1:], "ns_per_op"):
                 out.append("%s: unit %s but the name does not end in %s" % (f, u, suf))
     return out
 
@@ -132,10 +137,10 @@ def main(argv):
               "ROWS... (see --help)", file=sys.stderr)
         return 2
     try:
-        fields, templates = schema(readme)
+        fields, templates, probs = schema(readme)
         if not fields:
             raise OSError("%s: no `| field | unit | meaning |` table" % readme)
-        probs, seen = unit_problems(fields, templates), set()
+        probs, seen = probs + unit_problems(fields, templates), set()
         for p in args:
             probs += key_problems(p, fields, templates, seen)
     except OSError as e:

@@ -3,9 +3,11 @@
 # host sweep (serial, parallel and peer replay rows merged over 3 repetitions, va_frag
 # rows of the mix, frame_churn rows) plus the rows a sweep does not make (a replay that
 # runs out of heap, serial and parallel; va_replay on a .vmt trace in checked mode;
-# the context mtb_host --context prints) go through scripts/schema_check.py: every
-# column must be listed with its unit, byte-valued ones named *_bytes, and every listed
-# column must come from some producer (but the guest-only calib_ratio and guest_mem_mib).
+# the context mtb_host --context prints) and, where QEMU and the guest are built, the
+# guest's self-test rows (one boot per command, TCG) go through scripts/schema_check.py:
+# every column must be listed with its unit, byte-valued ones named *_bytes, and (with
+# the guest rows) every listed column must come from some producer (but calib_ratio and
+# guest_mem_mib: our VMM's and a guest sweep's).
 # The committed samples (results/samples/scaling_*.csv, va_frag.csv) must conform too.
 # Negative controls: a README without one column, a row with an old unit-less byte
 # name, a _bytes column documented as a count: each must fail naming the column.
@@ -31,7 +33,19 @@ printf '1 1 exec /x\n1 1 map 10000 8192 rw- a\n1 1 brk 80000\n1 1 brk 90000\n' >
 "$bin"/va_replay --trace "$t/s.vmt" --virt all --check-every 2 --out "$t/vmt.jsonl" 2>/dev/null
 "$bin"/mtb_host --context >"$t/ctx.jsonl"
 rows=("$t/r/rows.csv" "$t/r/rows.jsonl" "$t"/fail*.jsonl "$t/vmt.jsonl" "$t/ctx.jsonl")
-python3 $check --unseen-ok calib_ratio,guest_mem_mib "${rows[@]}" >"$t/out" ||
+unseen=(--unseen-ok "calib_ratio,guest_mem_mib")
+guest=${MTB_GUEST:-build/guest/buddy-bitmap-talc/guest.elf}
+if command -v qemu-system-x86_64 >/dev/null && [ -f "$guest" ]; then
+	for c in selftest frametest heaptest mmtest vatest calib; do
+		scripts/qemu_run.sh --elf "$guest" --cpus 2 --mem 128M --timeout 300 --out "$t/g_$c.jsonl" \
+			-- "$c" >"$t/g.log" 2>&1 || { tail -3 "$t/g.log"; fail "guest $c"; }
+		rows+=("$t/g_$c.jsonl")
+	done
+else
+	echo "schema_test: note: no QEMU or no $guest: guest self-test rows and unlisted-column check skipped"
+	unseen=()
+fi
+python3 $check "${unseen[@]}" "${rows[@]}" >"$t/out" ||
 	{ cat "$t/out"; fail "the rows do not match results/README.md"; }
 cat "$t/out"
 python3 $check results/samples/scaling_*.csv results/samples/va_frag.csv >"$t/out" ||
@@ -54,6 +68,8 @@ neg "an old unit-less name" 'column peak_live looks byte-valued: name it peak_li
 sed 's/^| `heap_va_bytes` | bytes |/| `heap_va_bytes` | count |/' results/README.md >"$t/README.md"
 neg "a _bytes column counted" "heap_va_bytes: named _bytes but its unit is 'count'" \
 	--readme "$t/README.md" "$t/ctx.jsonl"
+sed 's/^| `cpus` | count | CPUs the guest runs |/| `cpus` | - | CPUs |/' results/README.md >"$t/README.md"
+neg "a column listed with two units" "cpus: listed as 'count' and as '-'" --readme "$t/README.md" "$t/ctx.jsonl"
 neg "a documented column no producer has" 'check_every: documented, but no row has it' \
 	--unseen-ok calib_ratio,guest_mem_mib "$t/r/rows.csv"
 rc=0
