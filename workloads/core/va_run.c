@@ -169,8 +169,8 @@ static int64_t ppm_of(uint64_t a, uint64_t b)
 
 static void snap_fields(struct json_buf *j, const char *pre, const struct va_run_snapshot *s)
 {
-	static const char *const keys[] = {"requested_bytes", "reserved_bytes", "live_ranges",
-					   "free_ranges",     "largest_free_bytes",	"meta_bytes"};
+	static const char *const keys[] = {"requested_bytes", "reserved_bytes",	    "live_ranges",
+					   "free_ranges",     "largest_free_bytes", "meta_bytes"};
 	uint64_t v[6] = {s->requested,	   s->s.reserved_bytes, s->live,
 			 s->s.free_ranges, s->s.largest_free,	s->s.meta_bytes};
 	char k[64];
