@@ -147,10 +147,10 @@ static void ft_emit(const struct ft *t, const struct ft_res *r)
 {
 	bool g1 = r->order == FRAME_MAX_ORDER && r->block_ok;
 	result_emit("frametest",
-		    "\"cpus\":%u,\"regions\":%u,\"frames\":%lu,\"expected\":%lu,\"map_frames\":%lu,"
+		    "\"cpus\":%u,\"regions\":%u,\"frames\":%lu,\"expected_frames\":%lu,\"map_frames\":%lu,"
 		    "\"early_frames\":%lu,\"bump_frames\":%lu,\"held_frames\":%lu,"
-		    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before\":%lu,"
-		    "\"free_after\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
+		    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before_frames\":%lu,"
+		    "\"free_after_frames\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
 		    "\"early_ranges\":%u,\"early_map_ok\":%s,\"alloc_ns\":%lu,\"free_ns\":%lu,"
 		    "\"ok\":%s",
 		    smp_ncpus(), boot.map0.count, t->count, r->expected, r->map_frames,

@@ -157,8 +157,9 @@ int cmd_heaptest(int argc, char **argv, const char *val)
 	result_emit("heaptest",
 		    "\"cpus\":%u,\"heap\":\"%s\",\"ops_per_cpu\":%u,\"allocs\":%lu,\"reallocs\":%lu,"
 		    "\"frees\":%lu,\"cross_cpu_frees\":%lu,\"bad\":%lu,\"misaligned\":%lu,\"oom\":%lu,"
-		    "\"check\":%s,\"footprint_before\":%lu,\"footprint\":%lu,\"peak_footprint\":%lu,"
-		    "\"footprint_end\":%lu,\"frames\":%lu,\"va_bytes\":%lu,\"meta_bytes\":%lu,"
+		    "\"check\":%s,\"footprint_before_bytes\":%lu,\"footprint_after_bytes\":%lu,"
+		    "\"peak_footprint_bytes\":%lu,\"footprint_end_bytes\":%lu,\"frames\":%lu,"
+		    "\"va_bytes\":%lu,\"meta_bytes\":%lu,"
 		    "\"remote_frees\":%lu,\"chunks_returned\":%lu,\"ns\":%lu,\"ok\":%s",
 		    n, HEAP_NAME, t.ops, t.allocs, t.reallocs, t.frees, t.cross, t.bad, t.misaligned,
 		    t.oom, check ? "true" : "false", s0.footprint, s1.footprint, s2.peak_footprint,

@@ -152,9 +152,9 @@ static void vat_emit(const struct vat *t, bool nosd, uint64_t shootdowns, int64_
 {
 	result_emit("vatest",
 		    "\"cpus\":%u,\"reader\":%u,\"bytes\":%lu,\"va\":\"0x%lx\",\"managed\":%s,"
-		    "\"discontig\":%lu,\"bad_frames\":%lu,\"bad_reads\":%lu,\"shootdown\":%s,"
+		    "\"discontig\":%lu,\"bad_identity_reads\":%lu,\"bad_reads\":%lu,\"shootdown\":%s,"
 		    "\"probes\":%u,\"faults\":%lu,\"cr2_bad\":%lu,\"unmanaged_slots\":%u,"
-		    "\"unmanaged_zero\":%s,\"shootdowns\":%lu,\"frames_kept\":%ld,\"map_ns\":%lu,"
+		    "\"unmanaged_zero\":%s,\"shootdowns\":%lu,\"kept_frames\":%ld,\"map_ns\":%lu,"
 		    "\"rw_ns\":%lu,\"unmap_probe_ns\":%lu,\"ok\":%s",
 		    smp_ncpus(), t->reader, (uint64_t)VAT_BYTES, t->va, t->managed ? "true" : "false",
 		    t->discontig, t->bad_frames, t->bad_reads, nosd ? "false" : "true", VAT_PROBES,

@@ -9,7 +9,10 @@ timing is trusted (scripts/report_lib.replay): speed as the geometric mean over 
 workloads of its ops/s over freelist-freelist-talc's (today's Hermit) on the same
 workload, the geometric mean of peak footprint / peak live (frag4 + 1), the mean
 metadata (heap + VA + frames; '-' for the peers, which do not report theirs) and the workloads with failed allocations; the fastest
-MAX_SERIES series, the baseline and the null heap's ceiling always among them. Then
+MAX_SERIES series, the baseline and the null heap's ceiling always among them. A sweep
+without 1-CPU serial rows (only parallel cases) gets the same table of its parallel rows
+at the most CPUs that are not oversubscribed (frag4 is null on more than one CPU: '-';
+speed '-' where the baseline did not run at that count). Then
 one line per VA strategy (reserved / requested at the peak, mean over the traces) and
 per frame allocator (free memory in whole 2 MiB blocks after churn). Exit 0 (nothing
 to show is one line saying so), 2 on a missing or damaged rows.csv (one line).
@@ -18,14 +21,30 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report_lib import fmt, fmt_bytes, gmean, load, num, replay, serial1  # noqa: E402
+from report_lib import fmt, fmt_bytes, gmean, is_true, load, num, replay, serial1  # noqa: E402
 
 BASE = "freelist-freelist-talc"
 MAX_SERIES = 8
 
 
-def heap_lines(rows):
-    rep = [r for r in replay(rows) if serial1(r)]
+def pick(rows):
+    """The rows the heap table sums up and their caption: the 1-CPU serial replays, or,
+    in a sweep without any (only parallel cases), the parallel replays at the most CPUs
+    whose timing is trusted (not oversubscribed; every CPU count when none is)."""
+    rep = replay(rows)
+    s1 = [r for r in rep if serial1(r)]
+    if s1:
+        return s1, "1 CPU, serial replay"
+    par = [r for r in rep if r.get("mode") == "parallel" and num(r.get("cpus"))]
+    ok = [r for r in par if is_true(r.get("timing_trusted")) and not is_true(r.get("oversubscribed"))]
+    if not par:
+        return [], ""
+    n = max(int(num(r["cpus"])) for r in ok or par)
+    return [r for r in ok or par if int(num(r["cpus"])) == n], "parallel replay on %d CPU%s" % (
+        n, "s" if n > 1 else "")
+
+
+def heap_lines(rep):
     base = {r["_wl"]: num(r.get("ops_per_s")) for r in rep if r["_series"] == BASE}
     per = {}
     for r in rep:
@@ -66,11 +85,12 @@ def main(argv):
     except (OSError, ValueError) as e:
         print("headline: %s" % e, file=sys.stderr)
         return 2
-    keep, n = heap_lines(rows)
+    rep, what = pick(rows)
+    keep, n = heap_lines(rep)
     out = []
     if keep:
-        out.append("Headline (1 CPU, serial replay; speed = ops/s over %s, geometric mean over "
-                   "the workloads; %d of %d series):" % (BASE, len(keep), n))
+        out.append("Headline (%s; speed = ops/s over %s, geometric mean over "
+                   "the workloads; %d of %d series):" % (what, BASE, len(keep), n))
         out += table(["series", "workloads", "speed", "footprint/live", "metadata", "failed"],
                      [[s, k, fmt(sp) + "x" if sp else "-", fmt(fr), fmt_bytes(m), f]
                       for sp, s, k, fr, m, f in keep])

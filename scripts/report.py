@@ -66,7 +66,7 @@ def sec_va(doc, rows):
               "the peak of each trace, reserved / requested bytes (the strategy's rounding), "
               "maximal free ranges, and metadata bytes.")
         doc.table(["workload", "virt", "granule", "reserved/requested", "free ranges", "meta bytes"],
-                  [[r["_wl"], r["virt"], fmt(num(r.get("granule"))), cite(r, "peak_reserved_per_requested"),
+                  [[r["_wl"], r["virt"], fmt_bytes(num(r.get("granule_bytes"))), cite(r, "peak_reserved_per_requested"),
                     cite(r, "peak_free_ranges"), cite(r, "peak_meta_bytes")] for r in va])
         virts = list(dict.fromkeys(r["virt"] for r in va))
         g = {v: [r for r in va if r["virt"] == v] for v in virts}
@@ -249,7 +249,7 @@ def sec_footprint(doc, rows):
         return
     doc.h(2, "Footprint, ours and the peers (one definition)")
     doc.p("Bytes the heap holds from the system, sampled at the trace's peak live bytes "
-          "(footprint_at_peak, J&W #3) and tracked to its maximum (peak_footprint, J&W #4). "
+          "(footprint_at_peak_bytes, J&W #3) and tracked to its maximum (peak_footprint_bytes, J&W #4). "
           "Ours: frames mapped for the heap (talc: the high-water mark of its fixed heap); "
           "peers: resident bytes over a baseline taken before the replay (the harness's own "
           "memory is not theirs); null: none (its objects overlap). \"-\" is unknown, with "
@@ -272,10 +272,10 @@ def sec_footprint(doc, rows):
     table, unrep, below = [], [], []
     for (w, h, m), r in cell.items():
         notes = []
-        for k in ("footprint_at_peak", "peak_footprint", "frag3", "frag4"):
-            if num(r.get(k)) is None and k in r and not (m == "parallel" and k in ("footprint_at_peak", "frag3", "frag4")):
+        for k in ("footprint_at_peak_bytes", "peak_footprint_bytes", "frag3", "frag4"):
+            if num(r.get(k)) is None and k in r and not (m == "parallel" and k in ("footprint_at_peak_bytes", "frag3", "frag4")):
                 notes.append("%s unknown" % k)
-        v = [f for f in varied(r) if f in ("footprint_at_peak", "peak_footprint", "frag3", "frag4")]
+        v = [f for f in varied(r) if f in ("footprint_at_peak_bytes", "peak_footprint_bytes", "frag3", "frag4")]
         if v:
             spread = reps_of(r, v[0])
             notes.append("not reproducible: %s varied%s" % (", ".join(v), " (%s: %s..%s)" % (
@@ -285,16 +285,16 @@ def sec_footprint(doc, rows):
         if any((num(r.get(k)) or 0) < 0 for k in ("frag3", "frag4")):
             notes.append("footprint below live")
             below.append(r)
-        if num(r.get("failed")) and num(r.get("live_at_first_failure")) is None:
+        if num(r.get("failed")) and num(r.get("live_at_first_failure_bytes")) is None:
             notes.append("%d allocations failed (parallel: live/footprint at the first not "
                          "measured, frag4 null)" % num(r["failed"]))
         elif num(r.get("failed")):
             notes.append("%d allocations failed (live/footprint at the first: %s)" % (
-                num(r["failed"]), fmt((num(r.get("live_at_first_failure")) or 0) /
-                                      (num(r.get("footprint_at_first_failure")) or 1))))
+                num(r["failed"]), fmt((num(r.get("live_at_first_failure_bytes")) or 0) /
+                                      (num(r.get("footprint_at_first_failure_bytes")) or 1))))
         fb = lambda k: fmt_bytes(num(r.get(k)))  # noqa: E731
-        table.append([w, r["_series"], "%s %s" % (m, r["cpus"]), fb("peak_live"), fb("footprint_at_peak"),
-                      fb("peak_footprint"), fmt(num(r.get("frag3"))), fmt(num(r.get("frag4"))),
+        table.append([w, r["_series"], "%s %s" % (m, r["cpus"]), fb("peak_live_bytes"), fb("footprint_at_peak_bytes"),
+                      fb("peak_footprint_bytes"), fmt(num(r.get("frag3"))), fmt(num(r.get("frag4"))),
                       "; ".join(notes) or "", r["_id"]])
     table.sort(key=lambda t: (t[0], t[2] != "serial 1", t[1]))
     doc.table(["workload", "series", "mode cpus", "peak live", "footprint at peak", "peak footprint",

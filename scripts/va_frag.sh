@@ -52,7 +52,7 @@ NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 	row[t, $c["virt"]] = sprintf("| %s | %s | %d | %s | %.3f | %d | %s | %s | %s | %s |", t,
 		$c["virt"], $c["peak_live_ranges"], human($c["peak_requested_bytes"]),
 		$c["peak_reserved_per_requested"], $c["peak_free_ranges"],
-		human($c["peak_largest_free"]), human($c["peak_meta_bytes"]),
+		human($c["peak_largest_free_bytes"]), human($c["peak_meta_bytes"]),
 		human($c["end_meta_bytes"]), h == "" ? "-" : sprintf("%.0f%%", 100 * h)) }
 END {
 	print "| trace | virt | live ranges | requested | reserved / requested | free ranges | largest free | metadata | metadata at end | cache hits |"

@@ -42,7 +42,7 @@ for n in 1 2; do
 		fail "frametest $n: duplicates, foreign frames or Early mapping"
 	[ -z "$pad" ] || grep -q '"early_ranges":[2-9]' "$tmp/r.jsonl" 2>/dev/null ||
 		fail "frametest $pad: the Early region does not span the hole"
-	grep -o '"frames":[0-9]*,"expected":[0-9]*' "$tmp/r.jsonl" 2>/dev/null | sed 's/^/   /'
+	grep -o '"frames":[0-9]*,"expected_frames":[0-9]*' "$tmp/r.jsonl" 2>/dev/null | sed 's/^/   /'
 done
 
 run "vatest 2 vCPU" "$GUEST" --cpus 2 --mem 160M "$GUEST" -- vatest

@@ -89,7 +89,7 @@ for f in sys.argv[1:]:
     r = json.loads(open(f).readline())
     if r["heap"] == "null":
         continue
-    assert r["footprint_at_peak"] < r["peak_footprint"] and r["frag3"] < r["frag4"], (f, r["frag3"], r["frag4"])
+    assert r["footprint_at_peak_bytes"] < r["peak_footprint_bytes"] and r["frag3"] < r["frag4"], (f, r["frag3"], r["frag4"])
 PY
 # Negative controls: a perturbed host row, and a perturbed guest row, must each make the
 # comparison fail, naming the field.

@@ -158,7 +158,7 @@ if [ -n "$e" ] && [ -f "$b.$e" ]; then
 		fail "perturbed vareplay"
 	fi
 	"$BIN/va_replay" --trace "$t" --virt all --size-tib 32 --out "$b.host32" 2>/dev/null || fail "va_replay 32 TiB"
-	neg "host window 32 TiB" va_size "$b.host32" "$b.$e"
+	neg "host window 32 TiB" va_size_bytes "$b.host32" "$b.$e"
 fi
 # The command's contract: no blob, a bad strategy.
 if [ "$e" = qemu ]; then

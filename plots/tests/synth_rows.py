@@ -28,7 +28,7 @@ What the values are built to show (the tests check the verdicts that follow):
   peers: glibc's footprint varied between repetitions (not reproducible); jemalloc's
     footprint at peak is unknown (null, shown as "-").
   spill: freelist-freelist-slab re-entered its frame list twice and lost 5 frames.
-  cross-check: 2 pairs, a peak_footprint mismatch on buddy-btree-talc gnu-as, and one
+  cross-check: 2 pairs, a peak_footprint_bytes mismatch on buddy-btree-talc gnu-as, and one
     guest row without a host row.
   Answers (default): physical buddy (no free-list re-entry, 90% vs 40% of free memory in
     2 MiB blocks); virtual btree (bitmap reserves 1.5x the address space asked, so its
@@ -68,9 +68,9 @@ def row(series, trace, cpus, mode, ops_reps, **kw):
     r = {"case": "host.%s.%s.c%s%s" % (series, trace, cpus, "p" if mode == "parallel" and cpus == 1 else ""),
          "engine": "host", "timing_trusted": True, "kind": "replay", "combo": combo, "phys": phys,
          "virt": virt, "heap": heap, "cpus": cpus, "mode": mode, "trace": trace + ".mtb",
-         "trace_hash": "h-" + trace, "build": "synth", "ops": 1000, "peak_live": 1 << 20,
-         "footprint_at_peak": (1 << 20) + (1 << 18) if mode == "serial" else None,
-         "frag3": 0.25 if mode == "serial" else None, "peak_footprint": (1 << 20) + (1 << 18),
+         "trace_hash": "h-" + trace, "build": "synth", "ops": 1000, "peak_live_bytes": 1 << 20,
+         "footprint_at_peak_bytes": (1 << 20) + (1 << 18) if mode == "serial" else None,
+         "frag3": 0.25 if mode == "serial" else None, "peak_footprint_bytes": (1 << 20) + (1 << 18),
          "frag4": 0.25, "failed": 0, "heap_meta_bytes": 4096, "va_meta_bytes": 8192,
          "phys_meta_bytes": 2048, "heap_va_bytes": 4 << 20, "va_reserved_bytes": 4 << 20,
          "va_free_ranges": 2, "machine_mib": 128, "oversubscribed": cpus > CTX["cores"]}
@@ -124,11 +124,11 @@ def main():
     for s, v in speed.items():
         kw = {}
         if s == "glibc":
-            kw = {"varied": ["footprint_at_peak", "frag3", "peak_footprint", "frag4"],
+            kw = {"varied": ["footprint_at_peak_bytes", "frag3", "peak_footprint_bytes", "frag4"],
                   "peak_footprint_reps": [1310720, 1376256, 1310720, 1441792, 1310720],
                   "footprint_at_peak_reps": [1310720, 1376256, 1310720, 1441792, 1310720]}
         if s == "jemalloc":
-            kw = {"footprint_at_peak": None, "frag3": None}
+            kw = {"footprint_at_peak_bytes": None, "frag3": None}
         if s == "freelist-freelist-slab":
             kw = {"phys_spill_allocs": 3, "phys_spill_reentries": 0 if flip else 2, "phys_lost_frames": 5,
                   "va_spill_allocs": 1}
@@ -137,7 +137,7 @@ def main():
         if s == "freelist-freelist-talc":
             kw = {"phys_spill_allocs": 1}
         if s == "buddy-btree-slab":
-            kw = {"frag4": 0.5, "frag3": 0.5, "peak_footprint": 3 << 19, "footprint_at_peak": 3 << 19}
+            kw = {"frag4": 0.5, "frag3": 0.5, "peak_footprint_bytes": 3 << 19, "footprint_at_peak_bytes": 3 << 19}
         rows.append(row(s, "gnu-as", 1, "serial", v, lat=lat_as[s], **kw))
     for s in ("freelist-freelist-talc", "buddy-btree-talc", "buddy-btree-slab", "glibc"):
         lat = (200, 190, 210) if s == "buddy-btree-slab" else (400, 300, 500)
@@ -178,16 +178,16 @@ def main():
             for k in [k for k in g if "_ci_" in k or k.endswith("_reps")]:
                 del g[k]
             if s == "buddy-btree-talc":
-                g["peak_footprint"] += 1
+                g["peak_footprint_bytes"] += 1
             rows.append(g)
         lone = dict(rows[-1], case="qemu.buddy-btree-talc.nohost.c1", trace="nohost.mtb", trace_hash="h-nohost",
                     combo="buddy-btree-talc", heap="talc")
         rows.append(lone)
     rows.append({"case": "va.mix", "engine": "host", "kind": "va_frag", "workload": "mix", "virt": "bitmap",
-                 "granule": 2097152, "peak_reserved_per_requested": 1.0 if flip else 1.5, "peak_free_ranges": 3,
+                 "granule_bytes": 2097152, "peak_reserved_per_requested": 1.0 if flip else 1.5, "peak_free_ranges": 3,
                  "peak_meta_bytes": 65536})
     rows.append({"case": "va.mix.b", "engine": "host", "kind": "va_frag", "workload": "mix", "virt": "btree",
-                 "granule": 4096, "peak_reserved_per_requested": 1.01, "peak_free_ranges": 40,
+                 "granule_bytes": 4096, "peak_reserved_per_requested": 1.01, "peak_free_ranges": 40,
                  "peak_meta_bytes": 3 << 20})
     for p, sh in (("buddy", 0.9), ("freelist", 0.95 if flip else 0.4)):
         rows.append({"case": "fc." + p, "engine": "host", "kind": "frame_churn", "variant": "random",
@@ -201,7 +201,7 @@ def main():
         pairs = [{"combo": "buddy-btree-talc", "trace": "gnu-as.mtb", "cpus": 1, "mode": "serial",
                   "engine": "qemu", "fields": 54, "host_case": "host.buddy-btree-talc.gnu-as.c1",
                   "guest_case": "qemu.buddy-btree-talc.gnu-as.c1",
-                  "mismatches": [{"field": "peak_footprint", "host": 1310720, "guest": 1310721}]},
+                  "mismatches": [{"field": "peak_footprint_bytes", "host": 1310720, "guest": 1310721}]},
                  {"combo": "buddy-btree-slab", "trace": "gnu-as.mtb", "cpus": 1, "mode": "serial",
                   "engine": "qemu", "fields": 54, "host_case": "host.buddy-btree-slab.gnu-as.c1",
                   "guest_case": "qemu.buddy-btree-slab.gnu-as.c1", "mismatches": []}]

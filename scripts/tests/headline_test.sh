@@ -23,6 +23,21 @@ has '^  freelist-freelist-talc +3 +1x '
 [ "$(sed -n 3p "$t/out" | awk '{print $1}')" = buddy-bitmap-null ] || fail "not fastest first: $(sed -n 3p "$t/out")"
 has '^VA, reserved / requested at the peak \(mean over the traces\): bitmap 1\.5, btree 1\.01$'
 has '^Frames, free memory in whole 2 MiB blocks after churn \(mean\): buddy 90\.0%, freelist 40\.0%$'
+# A sweep of parallel cases only (no 1-CPU serial row): the table of its parallel rows
+# at the most CPUs not oversubscribed (synth: 4 of 4 cores; 8 is oversubscribed), never
+# "no replay rows"; the baseline did not run in parallel there: speed -.
+mkdir "$t/par"
+python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("kind") == "replay" and r.get("mode") == "parallel":
+        print(l, end="")' "$t/s/rows.jsonl" >"$t/par/rows.jsonl"
+"$bin"/rows2csv --out "$t/par/rows.csv" "$t/par/rows.jsonl"
+python3 scripts/headline.py "$t/par" >"$t/out" || { cat "$t/out"; fail "headline.py, parallel only"; }
+has '^Headline \(parallel replay on 4 CPUs; .* 5 of 5 series\):$'
+has '^  buddy-bitmap-null +4 +- +1\.25 +14 KiB +0$'
+has '^  glibc +4 +- +1\.25 +- +0$'
+grep -q 'no replay' "$t/out" && fail "parallel only: $(cat "$t/out")"
 python3 scripts/headline.py --help | grep -q '^Usage: scripts/headline.py RUN_DIR' || fail "--help"
 rc=0
 python3 scripts/headline.py 2>"$t/err" || rc=$?

@@ -31,7 +31,7 @@ peak=$(sed -n 's/.*peak_live \([0-9]*\).*/\1/p' "$tmp/gen.txt")
 scripts/libvirt_run.sh --cpus 2 --mem 128 --timeout 180 --trace "$tmp/l.mtb" --out "$tmp/replay.json" \
 	"$guest" -- replay
 grep -q '"kind":"replay".*"ops":2000,' "$tmp/replay.json" || { echo "FAIL: no replay row of 2000 ops"; cat "$tmp/replay.json"; exit 1; }
-grep -q "\"peak_live\":$peak," "$tmp/replay.json" || { echo "FAIL: replay peak_live is not $peak"; exit 1; }
+grep -q "\"peak_live_bytes\":$peak," "$tmp/replay.json" || { echo "FAIL: replay peak_live_bytes is not $peak"; exit 1; }
 echo "replay row: $(head -c 300 "$tmp/replay.json")"
 
 # A hang is destroyed after the timeout and reported with exit 124, no result file left.

@@ -76,7 +76,7 @@ check(n >= 8, "fragmentation cells: %d" % n)
 top = md.split("\n## ")[0]
 check("FAILED: the guest cross-check found 1 failure" in top, "cross-check failure not said at the top")
 cc = sec("Guest cross-check")
-check("| qemu | buddy-btree-talc | gnu-as.mtb | 1 | serial | peak_footprint | 1310720 | 1310721 | %s vs %s |"
+check("| qemu | buddy-btree-talc | gnu-as.mtb | 1 | serial | peak_footprint_bytes | 1310720 | 1310721 | %s vs %s |"
       % (case["host.buddy-btree-talc.gnu-as.c1"], case["qemu.buddy-btree-talc.gnu-as.c1"]) in cc,
       "mismatch row")
 check("| %s | qemu | buddy-btree-talc | nohost |" % case["qemu.buddy-btree-talc.nohost.c1"] in cc,

@@ -176,12 +176,12 @@ for r in q:  # a guest row names the machine the sweep ran on, as the host rows 
     assert all(r.get(k) == host[k] for k in ("cpu_model", "cores", "mem_bytes", "kernel", "kvm")), r
 PY
 	set +e
-	MTB_PERTURB=footprint_end scripts/run.sh --engine host --quick --guest-check qemu --only "$sel" \
+	MTB_PERTURB=footprint_end_bytes scripts/run.sh --engine host --quick --guest-check qemu --only "$sel" \
 		--out "$t/gp" --no-plots >"$t/gplog" 2>&1
 	rc=$?
 	set -e
 	[ $rc -eq 1 ] || fail "a perturbed guest metric: exit $rc, want 1"
-	grep -q 'MISMATCH .*footprint_end: host' "$t/gplog" && grep -q 'guest cross-check FAILED' "$t/gplog" ||
+	grep -q 'MISMATCH .*footprint_end_bytes: host' "$t/gplog" && grep -q 'guest cross-check FAILED' "$t/gplog" ||
 		fail "a perturbed guest metric was not reported: $(tail -3 "$t/gplog")"
 else
 	echo "SKIP (part): no qemu-system-x86_64: no guest check"

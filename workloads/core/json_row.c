@@ -177,23 +177,23 @@ void json_prov(struct json_buf *j, const struct result_prov *p)
 static void failure_fields(struct json_buf *j, const struct replay_result *r)
 {
 	if (r->failure_unmeasured) {
-		json_null(j, "live_at_first_failure");
-		json_null(j, "footprint_at_first_failure");
+		json_null(j, "live_at_first_failure_bytes");
+		json_null(j, "footprint_at_first_failure_bytes");
 	} else {
-		json_u64(j, "live_at_first_failure", r->live_at_first_failure);
-		json_u64(j, "footprint_at_first_failure", r->fp_at_first_failure);
+		json_u64(j, "live_at_first_failure_bytes", r->live_at_first_failure);
+		json_u64(j, "footprint_at_first_failure_bytes", r->fp_at_first_failure);
 	}
 	if (r->failed) {
 		json_u64(j, "first_failure_op", r->first_failure_op);
-		json_u64(j, "first_failure_size", r->first_failure_size);
+		json_u64(j, "first_failure_size_bytes", r->first_failure_size);
 	} else {
 		json_null(j, "first_failure_op");
-		json_null(j, "first_failure_size");
+		json_null(j, "first_failure_size_bytes");
 	}
 	if (r->failure_unmeasured)
 		json_str(j, "failure_note",
 			 "parallel replay with failed allocations: live and footprint at the first "
-			 "failure are not measured, and frag4 is null (peak_live is the trace's, "
+			 "failure are not measured, and frag4 is null (peak_live_bytes is the trace's, "
 			 "which the failed allocations never reached)");
 }
 
@@ -205,22 +205,22 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "reallocs", r->reallocs);
 	json_u64(j, "failed", r->failed);
 	json_u64(j, "cross_cpu_frees", r->cross_cpu_frees);
-	json_u64(j, "peak_live", r->peak_live);
+	json_u64(j, "peak_live_bytes", r->peak_live);
 	json_u64(j, "live_end_objects", r->live_end_objects);
 	json_u64(j, "live_end_bytes", r->live_end_bytes);
 	/* A heap with live bytes and no footprint cannot measure it: null, never 0. */
 	bool fp_known = r->frag4_valid || !r->peak_live;
 	if (r->fp_at_peak_valid && fp_known) {
-		json_u64(j, "footprint_at_peak", r->fp_at_peak);
+		json_u64(j, "footprint_at_peak_bytes", r->fp_at_peak);
 		json_ppm(j, "frag3", r->frag3_ppm);
 	} else {
-		json_null(j, "footprint_at_peak");
+		json_null(j, "footprint_at_peak_bytes");
 		json_null(j, "frag3");
 	}
 	if (fp_known)
-		json_u64(j, "peak_footprint", r->heap.peak_footprint);
+		json_u64(j, "peak_footprint_bytes", r->heap.peak_footprint);
 	else
-		json_null(j, "peak_footprint");
+		json_null(j, "peak_footprint_bytes");
 	/* frag4 needs the trace's order of live bytes (not on several CPUs in parallel:
 	 * live ran ahead of or behind it) and the live bytes the trace reached. */
 	if (fp_known && !r->failure_unmeasured && r->live_ordered)
@@ -228,7 +228,7 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	else
 		json_null(j, "frag4");
 	failure_fields(j, r);
-	json_u64(j, "footprint_end", r->heap.footprint);
+	json_u64(j, "footprint_end_bytes", r->heap.footprint);
 	json_u64(j, "heap_frames", r->heap.frames);
 	json_u64(j, "heap_va_bytes", r->heap.va_bytes);
 	json_u64(j, "heap_meta_bytes", r->heap.meta_bytes);
@@ -276,7 +276,7 @@ static void env_fields(struct json_buf *j, const struct env_metrics *e)
 		/* LLFree's metric: share of free memory available as whole 2 MiB blocks. */
 		json_ppm(j, "phys_free_2m_share", f->free_frames
 			? (int64_t)(f->free_2m_blocks * 512 * 1000000 / f->free_frames) : 0);
-		json_u64(j, "phys_largest_free", f->largest_free);
+		json_u64(j, "phys_largest_free_bytes", f->largest_free);
 		json_u64(j, "phys_meta_bytes", f->meta_bytes);
 		json_u64(j, "phys_spill_allocs", f->spill_allocs);
 		json_u64(j, "phys_spill_reentries", f->spill_reentries);
@@ -284,11 +284,11 @@ static void env_fields(struct json_buf *j, const struct env_metrics *e)
 	}
 	const struct va_stats *v = e->va;
 	if (v) {
-		json_u64(j, "va_size", v->size);
+		json_u64(j, "va_size_bytes", v->size);
 		json_u64(j, "va_reserved_bytes", v->reserved_bytes);
 		json_u64(j, "va_free_bytes", v->free_bytes);
 		json_u64(j, "va_free_ranges", v->free_ranges);
-		json_u64(j, "va_largest_free", v->largest_free);
+		json_u64(j, "va_largest_free_bytes", v->largest_free);
 		json_u64(j, "va_meta_bytes", v->meta_bytes);
 		json_u64(j, "va_spill_allocs", v->spill_allocs);
 		json_u64(j, "va_spill_reentries", v->spill_reentries);

@@ -169,8 +169,8 @@ static int64_t ppm_of(uint64_t a, uint64_t b)
 
 static void snap_fields(struct json_buf *j, const char *pre, const struct va_run_snapshot *s)
 {
-	static const char *const keys[] = {"requested_bytes", "reserved_bytes", "live_ranges",
-					   "free_ranges",     "largest_free",	"meta_bytes"};
+	static const char *const keys[] = {"requested_bytes", "reserved_bytes",	    "live_ranges",
+					   "free_ranges",     "largest_free_bytes", "meta_bytes"};
 	uint64_t v[6] = {s->requested,	   s->s.reserved_bytes, s->live,
 			 s->s.free_ranges, s->s.largest_free,	s->s.meta_bytes};
 	char k[64];
@@ -195,8 +195,8 @@ void va_run_row_metrics(struct json_buf *j, const char *workload, const struct v
 	json_u64(j, "allocs", r->allocs);
 	json_u64(j, "frees", r->frees);
 	json_u64(j, "failed", r->failed);
-	json_u64(j, "va_size", r->end.s.size);
-	json_u64(j, "granule", r->end.s.granule);
+	json_u64(j, "va_size_bytes", r->end.s.size);
+	json_u64(j, "granule_bytes", r->end.s.granule);
 	snap_fields(j, "peak", &r->peak);
 	snap_fields(j, "end", &r->end);
 	json_u64(j, "released_free_ranges", r->released.free_ranges);

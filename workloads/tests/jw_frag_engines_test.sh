@@ -5,8 +5,8 @@
 # objects that fit no hole; all freed; N = 1024) is written as allocrec text, converted
 # to .mtb by build/bin/trace, and replayed serially on 1 CPU by build/bin/mtb_host and by
 # the guest under QEMU TCG, for talc and slab (a heap whose guest is not built is skipped
-# with a note). Every row must have footprint_at_peak < peak_footprint and frag3 < frag4;
-# host and guest rows must agree exactly on trace_hash, ops and peak_live (65536).
+# with a note). Every row must have footprint_at_peak_bytes < peak_footprint_bytes and frag3 < frag4;
+# host and guest rows must agree exactly on trace_hash, ops and peak_live_bytes (65536).
 # Footprint values are not compared across engines. Skips (77) without QEMU.
 set -u
 BIN=${MTB_BIN:-build/bin}
@@ -62,21 +62,21 @@ for r in rows:
     e = r["engine"]
     if r.get("heap") != heap or r.get("mode") != "serial":
         print(f"  {heap}: {e} row: heap {r.get('heap')} mode {r.get('mode')}"); bad += 1
-    if r.get("peak_live") != 65536 or r.get("ops") != 8704 or r.get("failed") != 0:
-        print(f"  {heap}: {e}: peak_live {r.get('peak_live')} ops {r.get('ops')} "
+    if r.get("peak_live_bytes") != 65536 or r.get("ops") != 8704 or r.get("failed") != 0:
+        print(f"  {heap}: {e}: peak_live_bytes {r.get('peak_live_bytes')} ops {r.get('ops')} "
               f"failed {r.get('failed')}, expected 65536, 8704, 0"); bad += 1
-    fp3, fp4, f3, f4 = (r.get(k) for k in ("footprint_at_peak", "peak_footprint", "frag3", "frag4"))
+    fp3, fp4, f3, f4 = (r.get(k) for k in ("footprint_at_peak_bytes", "peak_footprint_bytes", "frag3", "frag4"))
     if None in (fp3, fp4, f3, f4) or not fp3 < fp4:
-        print(f"  {heap}: {e}: footprint_at_peak {fp3} not below peak_footprint {fp4}"); bad += 1
+        print(f"  {heap}: {e}: footprint_at_peak_bytes {fp3} not below peak_footprint_bytes {fp4}"); bad += 1
     if None in (f3, f4) or not f3 < f4:
         print(f"  {heap}: {e}: frag3 {f3} not below frag4 {f4} (J&W #3 == #4?)"); bad += 1
 h, g = sorted(rows, key=lambda r: r["engine"])
-for k in ("trace_hash", "ops", "peak_live"):
+for k in ("trace_hash", "ops", "peak_live_bytes"):
     if h.get(k) != g.get(k):
         print(f"  {heap}: {k}: host {h.get(k)} != qemu {g.get(k)}"); bad += 1
 print(f"{'FAIL' if bad else 'ok'}: {heap}: " + "; ".join(
-    f"{r['engine']}: footprint_at_peak={r.get('footprint_at_peak')} peak_footprint="
-    f"{r.get('peak_footprint')} frag3={r.get('frag3')} frag4={r.get('frag4')}" for r in (h, g)))
+    f"{r['engine']}: footprint_at_peak_bytes={r.get('footprint_at_peak_bytes')} peak_footprint_bytes="
+    f"{r.get('peak_footprint_bytes')} frag3={r.get('frag3')} frag4={r.get('frag4')}" for r in (h, g)))
 sys.exit(1 if bad else 0)
 PY
 done

@@ -18,7 +18,7 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 assert len(rows) == 2, rows
 need = ["engine", "timing_trusted", "combo", "heap", "cpus", "mode", "trace", "trace_hash",
-        "build", "seed", "ops", "peak_live", "peak_footprint", "frag4", "lat_p50_ns",
+        "build", "seed", "ops", "peak_live_bytes", "peak_footprint_bytes", "frag4", "lat_p50_ns",
         "lat_p99_ns", "lat_p999_ns", "lat_max_ns", "ops_per_s", "live_end_objects"]
 for r, c, m in zip(rows, (1, 2), ("serial", "parallel")):
     missing = [k for k in need if k not in r]
@@ -30,7 +30,7 @@ assert rows[0]["trace_hash"] == rows[1]["trace_hash"]
 assert rows[0]["frag3"] is not None and rows[1]["frag3"] is None  # J&W #3: serial only
 # J&W #4 needs the trace's order of live bytes: not on 2 CPUs in parallel
 assert rows[0]["frag4"] is not None and rows[1]["frag4"] is None, rows[1]["frag4"]
-assert rows[1]["peak_footprint"] is not None
+assert rows[1]["peak_footprint_bytes"] is not None
 assert all(r["lat_every"] == 8 for r in rows), [r["lat_every"] for r in rows]
 PY
 "$bin" --gen larson --ops 20000 --cpus 1 --mode parallel --lat-every 1 | python3 -c '
@@ -40,7 +40,7 @@ assert r["frag4"] is not None and r["lat_every"] == 1, r  # 1 CPU: the trace ord
 ' || fail "parallel on 1 CPU: frag4 or lat_every"
 "$bin" --gen larson --lat-every 3 2>"$t/e0" && fail "--lat-every 3 accepted"
 grep -q 'lat-every' "$t/e0" || fail "--lat-every message: $(cat "$t/e0")"
-det='"(ops|allocs|frees|reallocs|peak_live|live_end_objects|live_end_bytes|cross_cpu_frees|trace_hash)":[^,]*'
+det='"(ops|allocs|frees|reallocs|peak_live_bytes|live_end_objects|live_end_bytes|cross_cpu_frees|trace_hash)":[^,]*'
 a=$("$bin" --gen xmalloc --ops 5000 --cpus 4 --mode serial | grep -Eo "$det")
 b=$("$bin" --gen xmalloc --ops 5000 --cpus 4 --mode serial | grep -Eo "$det")
 [ "$a" = "$b" ] || fail "serial replay not deterministic"
@@ -62,8 +62,8 @@ for e in "$t"/e?; do [ "$(wc -l <"$e")" -eq 1 ] || fail "$e: not one line"; done
 
 shared=${MTB_SHARED:-../shared}/traces/malloc/xz-T2.trc.xz
 if [ -f "$shared" ]; then
-	"$bin" --trace "$shared" --cpus 2 --mode serial | grep -q '"peak_live":147944415,' ||
-		fail "shared trace peak_live"
+	"$bin" --trace "$shared" --cpus 2 --mode serial | grep -q '"peak_live_bytes":147944415,' ||
+		fail "shared trace peak_live_bytes"
 fi
 # Strategy heaps over the frame and VA strategies: same deterministic metrics as the
 # layers change below the heap, the layers' end state in the row, bad names refused.
@@ -76,8 +76,8 @@ for p in buddy freelist; do
 	grep -Eq '"phys_meta_bytes":[1-9]' "$t/s_$p.json" || fail "no phys_meta_bytes ($p)"
 	grep -Eq '"va_reserved_bytes":[1-9]' "$t/s_$p.json" || fail "no va_reserved_bytes ($p)"
 done
-[ "$(grep -Eo '"(peak_live|peak_footprint|frag4)":[^,]*' "$t/s_buddy.json")" = \
-	"$(grep -Eo '"(peak_live|peak_footprint|frag4)":[^,]*' "$t/s_freelist.json")" ] ||
+[ "$(grep -Eo '"(peak_live_bytes|peak_footprint_bytes|frag4)":[^,]*' "$t/s_buddy.json")" = \
+	"$(grep -Eo '"(peak_live_bytes|peak_footprint_bytes|frag4)":[^,]*' "$t/s_freelist.json")" ] ||
 	fail "slab's footprint depends on the frame allocator"
 # The free lists spill into the heap they serve: slab releasing a chunk or mapping
 # while a free list calls it (va_churn's large objects) once crashed at 1 CPU (a chunk

@@ -44,7 +44,7 @@ for v in bitmap btree btree-bare freelist; do
 		[ -n "$row" ] || fail "no row for $v on $w"
 		for f in '"engine":"host"' '"kind":"va_frag"' '"build":"test"' '"failed":0' \
 			'"peak_reserved_bytes":[1-9]' '"peak_free_ranges":[1-9]' \
-			'"peak_largest_free":[1-9]' '"end_meta_bytes":[1-9]' \
+			'"peak_largest_free_bytes":[1-9]' '"end_meta_bytes":[1-9]' \
 			'"peak_reserved_per_requested":[1-9]' '"trace_hash":"[0-9a-f]\{16\}"'; do
 			grep -q "$f" <<<"$row" || fail "$v on $w: no $f in $row"
 		done
@@ -87,6 +87,6 @@ if grep -q '"virt":"bitmap"' "$rows"; then
 	done
 fi
 # The bitmap at a 64 KiB granule (not in "all").
-"$bin" --virt bitmap-64k --size-tib 1 --trace "$trace" 2>/dev/null | grep -q '"granule":65536' ||
+"$bin" --virt bitmap-64k --size-tib 1 --trace "$trace" 2>/dev/null | grep -q '"granule_bytes":65536' ||
 	fail "bitmap-64k row"
 echo "va_replay_test: ok ($(wc -l <"$rows") rows)"
