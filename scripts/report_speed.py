@@ -43,6 +43,18 @@ def verdict(est, a, b, what="faster"):
     return "no clear difference"
 
 
+def standin_share(r):
+    """The share of a serial row's elapsed time spent in the host's stand-ins for
+    page-table edits (standin_ns / elapsed_ns, both medians), or None (peers, guests)."""
+    s, e = num(r.get("standin_ns")), num(r.get("elapsed_ns"))
+    return s / e if s is not None and e else None
+
+
+def share_text(r):
+    v = standin_share(r)
+    return "-" if v is None else "%.0f%%" % (100 * v)
+
+
 def ratio_est(ra, rb, field="ops_per_s"):
     v = per_round(reps_of(ra, field), reps_of(rb, field))
     return Est(v) if v is not None else None
@@ -59,7 +71,11 @@ def sec_speed(doc, rows):
           "(FIELD_ci_lo, FIELD_ci_hi). Each series is compared with %s (today's Hermit; "
           "REPORT_BASELINE overrides) by the ratio of the two in the same round, then the "
           "median of those ratios with its interval: a verdict only where that interval "
-          "excludes 1, otherwise \"no clear difference\". %s. %s"
+          "excludes 1, otherwise \"no clear difference\". %s. %s \"stand-ins\": the share of "
+          "the series' time spent in those mmap calls (standin_ns / elapsed_ns): where it is "
+          "large the figure measures the host engine's machine model more than the heap "
+          "(a page-table edit in the guest costs a store, not a system call); compare "
+          "lat_ex_* (below) or a guest engine."
           % (base_name, "; ".join(coverage_note(n) for n in ns), TIMING_INCLUDES))
     verdicts = []
     for w in dict.fromkeys(r["_wl"] for r in rep):
@@ -69,22 +85,26 @@ def sec_speed(doc, rows):
         table = []
         for s, r in cell.items():
             if r is base:
-                table.append([s, row_interval(r, "ops_per_s") + " [%s]" % r["_id"], "1 (baseline)", ""])
+                table.append([s, row_interval(r, "ops_per_s") + " [%s]" % r["_id"], share_text(r),
+                              "1 (baseline)", ""])
                 continue
             e = ratio_est(r, base)
             table.append([s + (" (ceiling)" if r.get("heap") == "null" else ""),
-                          row_interval(r, "ops_per_s") + " [%s]" % r["_id"],
+                          row_interval(r, "ops_per_s") + " [%s]" % r["_id"], share_text(r),
                           (e.text("x") + " [%s/%s]" % (r["_id"], base["_id"])) if e else "-",
                           verdict(e, s, bname)])
         doc.h(3, "%s (vs %s)" % (w, bname))
-        doc.table(["series", "ops/s median [95% interval]", "ratio to %s per round" % bname,
+        doc.table(["series", "ops/s median [95% interval]", "stand-ins", "ratio to %s per round" % bname,
                    "verdict"], table)
         prop = cell.get(PROPOSAL)
         if prop is not None and prop is not base:
             e = ratio_est(prop, base)
-            verdicts.append("%s: %s (%s, %s)" % (w, verdict(e, PROPOSAL, bname),
-                                                 e.text("x") if e else "-",
-                                                 "n = %d" % e.n if e else "no common rounds"))
+            sh = standin_share(prop)
+            verdicts.append("%s: %s (%s, %s%s)" % (
+                w, verdict(e, PROPOSAL, bname), e.text("x") if e else "-",
+                "n = %d" % e.n if e else "no common rounds",
+                "; %.0f%% of %s's time in the host's stand-ins" % (100 * sh, PROPOSAL)
+                if sh is not None and sh >= 0.25 else ""))
     if verdicts:
         doc.p("**Verdict (speed):** the proposal (%s) against %s, per workload: %s."
               % (PROPOSAL, base_name, "; ".join(verdicts)))

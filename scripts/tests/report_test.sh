@@ -86,7 +86,7 @@ check("**Verdict (engines agree):** FAILED" in cc, "cross-check verdict")
 
 # Speed: every ratio cell recomputed from its two rows' per-round values.
 sp = sec("Speed")
-cells = re.findall(r"\| ([a-z-]+)(?: \(ceiling\))? \| [^|]* \| ([0-9.e+]+)x (?:\[([0-9.e+]+), ([0-9.e+]+)\]|\(n=1\)) \[r(\d+)/r(\d+)\] \| ([^|]*) \|", sp)
+cells = re.findall(r"\| ([a-z-]+)(?: \(ceiling\))? \| [^|]* \| [^|]* \| ([0-9.e+]+)x (?:\[([0-9.e+]+), ([0-9.e+]+)\]|\(n=1\)) \[r(\d+)/r(\d+)\] \| ([^|]*) \|", sp)
 check(len(cells) >= 8, "speed ratio cells: %d" % len(cells))
 for s, m, lo, hi, a, b, verdict in cells:
     ra, rb = reps(byid(a)), reps(byid(b))
@@ -98,6 +98,12 @@ check(re.search(r"\| buddy-btree-slab \| .* \| 1.5x \[1.47, 1.53\] .* \| buddy-b
       "a clear per-round ratio (rows' own intervals overlap) must give 'faster'")
 check(re.search(r"\| buddy-btree-talc \| .* \| 1.2x \[0.8, 1.3\] .* \| no clear difference \|", gnu_as),
       "a ratio interval containing 1 must give 'no clear difference'")
+# The stand-ins' share: standin_ns / elapsed_ns of our rows, "-" for a peer's; the verdict
+# says when it is 25% or more of the proposal's time.
+check(re.search(r"\| buddy-btree-slab \| [^|]* \| 40% \|", gnu_as) and
+      re.search(r"\| buddy-btree-talc \| [^|]* \| 10% \|", gnu_as) and
+      re.search(r"\| glibc \| [^|]* \| - \|", gnu_as), "stand-ins column")
+check("40% of buddy-btree-slab's time in the host's stand-ins" in sp, "stand-ins in the speed verdict")
 check("| n = 1: the data cannot support a verdict |" in sp.split("### gnu-ld")[1], "n = 1 must give no verdict")
 check("n = 5 rounds, interval [x(1), x(5)] of the sorted values covers 93.8%" in sp, "n and coverage stated")
 
