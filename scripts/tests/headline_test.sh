@@ -6,11 +6,7 @@
 # a damaged rows.csv is exit 2 with one line; a real (tiny) host sweep prints the table
 # and then `make report` as the next command; with --out, no figure lands in plots/.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-bin=${MTB_BIN:-build/bin}
+. "$(dirname "$0")/../../scripts/tests/test_lib.sh"
 python3 plots/tests/synth_rows.py "$t/s"
 "$bin"/rows2csv --out "$t/s/rows.csv" "$t/s/rows.jsonl"
 python3 scripts/headline.py "$t/s" >"$t/out" || { cat "$t/out"; fail "headline.py"; }

@@ -12,11 +12,7 @@
 # Negative controls: a README without one column, a row with an old unit-less byte
 # name, a _bytes column documented as a count: each must fail naming the column.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-bin=${MTB_BIN:-build/bin}
+. "$(dirname "$0")/../../scripts/tests/test_lib.sh"
 check=scripts/schema_check.py
 
 scripts/run.sh --engine host --quick --reps 3 --guest-check none --no-plots --out "$t/r" \
