@@ -33,5 +33,5 @@ plots/latest.sh --results "$t/none" --to "$t/to2" >/dev/null 2>"$t/err" || rc=$?
 [ $rc -eq 2 ] || fail "no sweep: exit $rc, want 2"
 [ "$(wc -l <"$t/err")" -eq 1 ] && grep -q 'make run' "$t/err" || fail "no sweep: $(cat "$t/err")"
 [ -e "$t/to2" ] && fail "no sweep: --to made anyway"
-make -n --no-print-directory plots | grep -q 'plots/latest.sh' || fail "make plots does not run plots/latest.sh"
+grep -q 'plots/latest.sh' <<<"$(make -n --no-print-directory plots)" || fail "make plots does not run plots/latest.sh"
 echo "latest_test: ok"

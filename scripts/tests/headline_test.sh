@@ -34,7 +34,7 @@ has '^Headline \(parallel replay on 4 CPUs; .* 5 of 5 series\):$'
 has '^  buddy-bitmap-null +4 +- +1\.25 +14 KiB +0$'
 has '^  glibc +4 +- +1\.25 +- +0$'
 grep -q 'no replay' "$t/out" && fail "parallel only: $(cat "$t/out")"
-python3 scripts/headline.py --help | grep -q '^Usage: scripts/headline.py RUN_DIR' || fail "--help"
+grep -q '^Usage: scripts/headline.py RUN_DIR' <<<"$(python3 scripts/headline.py --help)" || fail "--help"
 rc=0
 python3 scripts/headline.py 2>"$t/err" || rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$t/err")" -eq 1 ] || fail "no RUN_DIR: exit $rc, $(cat "$t/err")"

@@ -29,7 +29,7 @@ names=$(bin=$bin repo=$repo bash -c '. scripts/run_lib.sh; gen_names' | tr '\n' 
 	fail "gen_names should list hermit64 and not hermit_box: $names"
 
 # usage
-scripts/hermit_case.sh --help | grep -q -- '--threads T' || fail "--help"
+grep -q -- '--threads T' <<<"$(scripts/hermit_case.sh --help)" || fail "--help"
 for bad in "--bogus" "--threads 0" "--iters x" "--reps 4" "--cpus 2,4" "--cpus 1,,2" \
 	"--heaps nosuch" "--out x.json" "--guest-cpus 0"; do
 	set +e

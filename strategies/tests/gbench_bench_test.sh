@@ -8,7 +8,7 @@ b=${MTB_BIN:-build/bin}/gbench_bench
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-"$b" --help | grep -q -- '--out FILE' || fail "--help"
+grep -q -- '--out FILE' <<<"$("$b" --help)" || fail "--help"
 "$b" --quick --benchmark_filter='pair64/real_time/threads:1|order0/real_time/threads:2|64k' \
 	--out "$t/g.json" >"$t/log" 2>&1 || { cat "$t/log"; fail "run"; }
 ls "$t" | grep -q tmp && fail "temporary file left"

@@ -11,7 +11,7 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$bin" --help | grep -q -- '--gen NAME' || fail "--help"
+grep -q -- '--gen NAME' <<<"$("$bin" --help)" || fail "--help"
 "$bin" --gen larson --ops 20000 --cpus 1,2 --seed 5 --out "$t/rows.json"
 python3 - "$t/rows.json" <<'PY'
 import json, sys
@@ -67,8 +67,8 @@ if [ -f "$shared" ]; then
 fi
 # Strategy heaps over the frame and VA strategies: same deterministic metrics as the
 # layers change below the heap, the layers' end state in the row, bad names refused.
-"$bin" --list | grep -q '^phys buddy' || fail "--list: no phys line"
-"$bin" --list | grep -q '^heap talc slab' || fail "--list: no heap line"
+grep -q '^phys buddy' <<<"$("$bin" --list)" || fail "--list: no phys line"
+grep -q '^heap talc slab' <<<"$("$bin" --list)" || fail "--list: no heap line"
 virt=$("$bin" --list | sed -n 's/^virt \([a-z]*\).*/\1/p')
 for p in buddy freelist; do
 	"$bin" --gen larson --ops 5000 --heap slab --phys $p --virt "$virt" --seed 3 >"$t/s_$p.json"

@@ -68,6 +68,6 @@ rc=0
 "$bin" "$t/missing.jsonl" 2>"$t/err" >/dev/null || rc=$?
 [ "$rc" = 2 ] && grep -q "^rows2csv: $t/missing.jsonl: No such file" "$t/err" ||
 	{ echo "FAIL: missing file: exit $rc, '$(cat "$t/err")'"; exit 1; }
-"$bin" --help | grep -q usage
+grep -q usage <<<"$("$bin" --help)"
 if "$bin" --bogus 2>/dev/null; then echo "FAIL: bad flag accepted"; exit 1; fi
 echo "rows2csv_test: ok"

@@ -9,7 +9,7 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-$tr --help | grep -q 'trace convert' || fail "--help"
+grep -q 'trace convert' <<<"$($tr --help)" || fail "--help"
 
 cat >"$t/a.trc" <<'TRC'
 # allocrec trace v1 exe=/bin/x pid=1 threads=2 ops=6 objects=4 peak_live=4196
