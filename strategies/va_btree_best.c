@@ -19,7 +19,7 @@
  * subtree whose largest range fits may also hold a shorter one that fits, so
  * a search pruned by them alone visits every subtree with a fitting range. As
  * XFS keeps a by-size B+-tree beside its by-block one, a best-fit tree keeps a
- * second B+-tree of the same nodes, keyed by (length, start):
+ * second B+-tree of the same nodes, keyed by (length, vbt_tie(start)):
  *
  *     leaf:  leaf.start[i] = length, leaf.end[i] = vbt_tie(start of range i),
  *            sorted by (length, tie)
@@ -33,15 +33,19 @@
  * ranges. Its nodes come from the tree's node reserve, sized for both trees
  * (vbt_nodes_needed doubles), so a free still never needs a frame.
  *
- * Concurrency: every writer of a best-fit tree (alloc, free, reserve) holds
- * t->slow for the whole operation, as vmem holds its arena lock; the size index
- * is read and written only there. Its nodes come from the free list the address
- * tree's nodes go back to, so a stale optimistic reader of the address tree may
- * still read one: writes are atomic stores (VBT_ST), as everywhere in the tree;
- * reads under the lock are plain (nobody else writes). The address tree is
- * edited by the optimistic fast path where it can be (under t->slow nobody
- * races it) and by the locked slow path otherwise, so its optimistic readers
- * work as in a first-fit tree.
+ * Concurrency: every operation on a best-fit tree (alloc, free, reserve, and
+ * the reads they make: va_btree_pred) holds t->slow for its whole length, as
+ * vmem holds its arena lock; nothing reads a best-fit tree without it, so no
+ * optimistic reader can hold a node that moves between the two trees through
+ * the pool. The size index is therefore read and written with plain accesses
+ * under t->slow. The address tree is edited by the optimistic fast path where
+ * it can be (under t->slow nobody races it) and by the locked slow path
+ * otherwise, as in a first-fit tree.
+ *
+ * A key that changes (the remainder of a carve, a range grown by a free)
+ * usually stays in its leaf: sz_replace moves it there with one shift of the
+ * keys between its old and new place instead of a delete and an insert (two
+ * descents, two half-leaf shifts).
  */
 #include "va_btree.h"
 
@@ -85,12 +89,12 @@ static uint32_t sz_route(const struct vbt_node *n, uint64_t l, uint64_t a)
 static void sz_mv(struct vbt_node *d, uint32_t di, const struct vbt_node *s, uint32_t si)
 {
 	if (s->level == 0) {
-		VBT_ST(SZ_LEN(d, di), SZ_LEN(s, si));
-		VBT_ST(SZ_ADR(d, di), SZ_ADR(s, si));
+		SZ_LEN(d, di) = SZ_LEN(s, si);
+		SZ_ADR(d, di) = SZ_ADR(s, si);
 	} else {
-		VBT_ST(d->in.key[di], s->in.key[si]);
-		VBT_ST(d->in.gap[di], s->in.gap[si]);
-		VBT_ST(d->in.child[di], s->in.child[si]);
+		d->in.key[di] = s->in.key[si];
+		d->in.gap[di] = s->in.gap[si];
+		d->in.child[di] = s->in.child[si];
 	}
 }
 
@@ -99,10 +103,10 @@ static void sz_shift64(uint64_t *a, uint32_t from, uint32_t cnt, bool open)
 {
 	if (open)
 		for (uint32_t i = cnt; i-- > from;)
-			VBT_ST(a[i + 1], a[i]);
+			a[i + 1] = a[i];
 	else
 		for (uint32_t i = from; i < cnt; i++)
-			VBT_ST(a[i - 1], a[i]);
+			a[i - 1] = a[i];
 }
 
 /* Moves entries [from, cnt) of n one slot up (open) or down (close). */
@@ -115,24 +119,19 @@ static void sz_shift(struct vbt_node *n, uint32_t from, uint32_t cnt, bool open)
 	}
 	sz_shift64(n->in.key, from, cnt, open);
 	sz_shift64(n->in.gap, from, cnt, open);
-	if (open)
-		for (uint32_t i = cnt; i-- > from;)
-			VBT_ST(n->in.child[i + 1], n->in.child[i]);
-	else
-		for (uint32_t i = from; i < cnt; i++)
-			VBT_ST(n->in.child[i - 1], n->in.child[i]);
+	sz_shift64((uint64_t *)n->in.child, from, cnt, open);
 }
 
 static void sz_open(struct vbt_node *n, uint32_t pos)
 {
 	sz_shift(n, pos, n->count, true);
-	VBT_ST(n->count, n->count + 1);
+	n->count = n->count + 1;
 }
 
 static void sz_close(struct vbt_node *n, uint32_t pos)
 {
 	sz_shift(n, pos + 1, n->count, false);
-	VBT_ST(n->count, n->count - 1);
+	n->count = n->count - 1;
 }
 
 /* Moves entries [from, count) of n into the empty node r. */
@@ -140,15 +139,15 @@ static void sz_split(struct vbt_node *n, struct vbt_node *r, uint32_t from)
 {
 	for (uint32_t k = from; k < n->count; k++)
 		sz_mv(r, k - from, n, k);
-	VBT_ST(r->count, n->count - from);
-	VBT_ST(n->count, from);
+	r->count = n->count - from;
+	n->count = from;
 }
 
 static void sz_set_inner(struct vbt_node *n, uint32_t i, uint64_t l, uint64_t a, struct vbt_node *c)
 {
-	VBT_ST(n->in.key[i], l);
-	VBT_ST(n->in.gap[i], a);
-	VBT_ST(n->in.child[i], c);
+	n->in.key[i] = l;
+	n->in.gap[i] = a;
+	n->in.child[i] = c;
 }
 
 /* Inserts key (l, a) into leaf n; a new right sibling on a split (its
@@ -166,8 +165,8 @@ static struct vbt_node *sz_leaf_ins(struct vbt_op *op, struct vbt_node *n, uint6
 		pos = pos <= half ? pos : pos - half;
 	}
 	sz_open(into, pos);
-	VBT_ST(SZ_LEN(into, pos), l);
-	VBT_ST(SZ_ADR(into, pos), a);
+	SZ_LEN(into, pos) = l;
+	SZ_ADR(into, pos) = a;
 	if (r) {
 		*sl = SZ_LEN(r, 0);
 		*sa = SZ_ADR(r, 0);
@@ -218,7 +217,7 @@ static void sz_ins(struct vbt_op *op, uint64_t l, uint64_t a)
 	struct vbt_node *nr = vbt_node_new(op, root->level + 1);
 	sz_set_inner(nr, 0, 0, 0, root);
 	sz_set_inner(nr, 1, sl, sa, r);
-	VBT_ST(nr->count, 2);
+	nr->count = 2;
 	t->sz_root = nr;
 }
 
@@ -230,10 +229,10 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 	if (to_right) {
 		sz_open(r, 0);
 		sz_mv(r, 0, l, l->count - 1);
-		VBT_ST(l->count, l->count - 1);
+		l->count = l->count - 1;
 		if (r->level) { /* r's old first child takes the parent's separator */
-			VBT_ST(r->in.key[1], sl);
-			VBT_ST(r->in.gap[1], sa);
+			r->in.key[1] = sl;
+			r->in.gap[1] = sa;
 			sl = r->in.key[0];
 			sa = r->in.gap[0];
 		} else {
@@ -242,10 +241,10 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 		}
 	} else {
 		sz_mv(l, l->count, r, 0);
-		VBT_ST(l->count, l->count + 1);
+		l->count = l->count + 1;
 		if (r->level) {
-			VBT_ST(l->in.key[l->count - 1], sl);
-			VBT_ST(l->in.gap[l->count - 1], sa);
+			l->in.key[l->count - 1] = sl;
+			l->in.gap[l->count - 1] = sa;
 			sl = r->in.key[1];
 			sa = r->in.gap[1];
 		}
@@ -255,8 +254,8 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 			sa = SZ_ADR(r, 0);
 		}
 	}
-	VBT_ST(p->in.key[li + 1], sl);
-	VBT_ST(p->in.gap[li + 1], sa);
+	p->in.key[li + 1] = sl;
+	p->in.gap[li + 1] = sa;
 }
 
 /* Appends child li+1 of p to child li and frees it. */
@@ -267,16 +266,19 @@ static void sz_merge(struct vbt_op *op, struct vbt_node *p, uint32_t li, struct 
 	for (uint32_t k = 0; k < r->count; k++)
 		sz_mv(l, base + k, r, k);
 	if (l->level) {
-		VBT_ST(l->in.key[base], p->in.key[li + 1]);
-		VBT_ST(l->in.gap[base], p->in.gap[li + 1]);
+		l->in.key[base] = p->in.key[li + 1];
+		l->in.gap[base] = p->in.gap[li + 1];
 	}
-	VBT_ST(l->count, base + r->count);
+	l->count = base + r->count;
 	sz_close(p, li + 1);
 	vbt_node_free(op, r);
 }
 
-/* Deletes key (l, a) below n; true if n is now under-full. */
-static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64_t a)
+/* Deletes key (l, a) below n, by the child indices idx[level] when known
+ * (idx: a path from sz_ge or sz_replace; NULL: searched); true if n is now
+ * under-full. */
+static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64_t a,
+		       const uint32_t *idx)
 {
 	struct va_btree *t = op->t;
 	if (n->level == 0) {
@@ -286,8 +288,8 @@ static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64
 		sz_close(n, pos - 1);
 		return n->count < t->sz_leaf_min;
 	}
-	uint32_t i = sz_route(n, l, a);
-	if (sz_del_rec(op, n->in.child[i], l, a)) {
+	uint32_t i = idx ? idx[n->level] : sz_route(n, l, a);
+	if (sz_del_rec(op, n->in.child[i], l, a, idx)) {
 		uint32_t li = i > 0 ? i - 1 : 0;
 		struct vbt_node *cl = n->in.child[li], *cr = n->in.child[li + 1];
 		uint32_t min = cl->level ? t->inner_min : t->sz_leaf_min;
@@ -300,21 +302,68 @@ static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64
 	return n->count < t->inner_min;
 }
 
-static void sz_del(struct vbt_op *op, uint64_t l, uint64_t a)
+static void sz_del(struct vbt_op *op, uint64_t l, uint64_t a, const uint32_t *idx)
 {
 	struct va_btree *t = op->t;
 	struct vbt_node *root = t->sz_root;
-	sz_del_rec(op, root, l, a);
+	sz_del_rec(op, root, l, a, idx);
 	if (root->level && root->count == 1) {
 		t->sz_root = root->in.child[0];
 		vbt_node_free(op, root);
 	}
 }
 
+/* Replaces key (ol, oa) by (nl, na): in place when the new key lies within the
+ * separators of the old one's leaf (one descent, by idx when known, and one
+ * shift of the keys between the two places), else a delete along that path and
+ * an insert. */
+static void sz_replace(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, uint64_t na,
+		       const uint32_t *idx)
+{
+	struct vbt_node *n = op->t->sz_root;
+	bool lo_inf = true, hi_inf = true;
+	uint64_t lol = 0, loa = 0, hil = 0, hia = 0;
+	uint32_t path[VBT_MAX_DEPTH];
+	while (n->level) {
+		uint32_t i = path[n->level] = idx ? idx[n->level] : sz_route(n, ol, oa);
+		if (i) {
+			lo_inf = false;
+			lol = n->in.key[i];
+			loa = n->in.gap[i];
+		}
+		if (i + 1 < n->count) {
+			hi_inf = false;
+			hil = n->in.key[i + 1];
+			hia = n->in.gap[i + 1];
+		}
+		n = n->in.child[i];
+	}
+	if ((!lo_inf && key_le(nl, na, lol, loa, true)) ||
+	    (!hi_inf && !key_le(nl, na, hil, hia, true))) {
+		sz_del(op, ol, oa, path);
+		sz_ins(op, nl, na);
+		return;
+	}
+	uint32_t o = sz_rank(n, ol, oa, false);
+	MM_ASSERT(o > 0 && SZ_LEN(n, o - 1) == ol && SZ_ADR(n, o - 1) == oa,
+		  "va_btree: range not in the size index");
+	uint32_t p = sz_rank(n, nl, na, false); /* keys <= new (the old one included) */
+	if (p < o) /* smaller: keys [p, o - 1) move up */
+		for (uint32_t k = o - 1; k > p; k--)
+			sz_mv(n, k, n, k - 1);
+	else /* larger: keys [o, p) move down */
+		for (uint32_t k = o; k < p; k++)
+			sz_mv(n, k - 1, n, k);
+	p = p < o ? p : p - 1;
+	SZ_LEN(n, p) = nl;
+	SZ_ADR(n, p) = na;
+}
+
 /* The smallest key >= (l, a) below n into *fl, *fa; false if none. A child
  * left of the route holds only smaller keys, and the first child right of it
  * holds its smallest key leftmost, so this visits O(height) nodes. */
-static bool sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa)
+static bool sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa,
+		  uint32_t *idx)
 {
 	if (n->level == 0) {
 		uint32_t pos = sz_rank(n, l, a, true);
@@ -325,8 +374,10 @@ static bool sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl
 		return true;
 	}
 	for (uint32_t k = sz_route(n, l, a); k < n->count; k++)
-		if (sz_ge(n->in.child[k], l, a, fl, fa))
+		if (sz_ge(n->in.child[k], l, a, fl, fa, idx)) {
+			idx[n->level] = k;
 			return true;
+		}
 	return false;
 }
 
@@ -336,20 +387,31 @@ int vbt_sz_init(struct vbt_op *op)
 {
 	struct va_btree *t = op->t;
 	struct vbt_node *n = vbt_node_new(op, 0);
-	VBT_ST(SZ_LEN(n, 0), t->size);
-	VBT_ST(SZ_ADR(n, 0), vbt_tie(t->base));
-	VBT_ST(n->count, 1);
+	SZ_LEN(n, 0) = t->size;
+	SZ_ADR(n, 0) = vbt_tie(t->base);
+	n->count = 1;
 	t->sz_root = n;
 	return MM_OK;
 }
 
+/* The size index after [x, y) was taken out of [s, e), whose key's path is idx
+ * (NULL: not known). */
+static void took_at(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y,
+		    const uint32_t *idx)
+{
+	if (x > s)
+		sz_replace(op, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
+	else if (e > y)
+		sz_replace(op, e - s, vbt_tie(s), e - y, vbt_tie(y), idx);
+	else
+		sz_del(op, e - s, vbt_tie(s), idx);
+	if (x > s && e > y)
+		sz_ins(op, e - y, vbt_tie(y));
+}
+
 void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
-	sz_del(op, e - s, vbt_tie(s));
-	if (x > s)
-		sz_ins(op, x - s, vbt_tie(s));
-	if (e > y)
-		sz_ins(op, e - y, vbt_tie(y));
+	took_at(op, s, e, x, y, NULL);
 }
 
 /* The best range for size bytes aligned to align: the smallest >= need (any
@@ -357,15 +419,15 @@ void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64
  * align > 4 KiB: ranges of length in [size, need) in key order); ties by the
  * smallest tie key; the highest aligned block in it into *a. */
 static bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		       uint64_t *s, uint64_t *e, uint64_t *a)
+		       uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *idx)
 {
 	uint64_t l = 0, x = 0;
-	if (sz_ge(t->sz_root, need, 0, &l, &x)) {
+	if (sz_ge(t->sz_root, need, 0, &l, &x, idx)) {
 		*s = vbt_untie(x);
 		*e = *s + l;
 		return vbt_fits_high(*s, *e, size, align, a);
 	}
-	for (l = size, x = 0; sz_ge(t->sz_root, l, x, &l, &x); x++) {
+	for (l = size, x = 0; sz_ge(t->sz_root, l, x, &l, &x, idx); x++) {
 		*s = vbt_untie(x);
 		*e = *s + l;
 		if (vbt_fits_high(*s, *e, size, align, a))
@@ -378,7 +440,8 @@ int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 {
 	struct va_btree *t = op->t;
 	uint64_t s = 0, e = 0, a = 0;
-	if (!best_range(t, size, align, need, &s, &e, &a))
+	uint32_t idx[VBT_MAX_DEPTH];
+	if (!best_range(t, size, align, need, &s, &e, &a, idx))
 		return MM_ENOMEM;
 	/* Nobody else writes (t->slow): the fast edit cannot restart; it can only
 	 * need the slow path (a split or merge). */
@@ -386,7 +449,7 @@ int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 		int rc = vbt_slow_reserve(op, a, a + size, 0);
 		MM_ASSERT(rc == MM_OK, "va_btree: best-fit range not free in the address tree");
 	}
-	vbt_best_took(op, s, e, a, a + size);
+	took_at(op, s, e, a, a + size, idx); /* idx: the size index is unchanged since */
 	*addr = a;
 	return MM_OK;
 }
@@ -406,11 +469,14 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
 			m[1] = se;
 		vbt_slow_free(&op, a, b);
 	}
+	if (m[0] < a && m[1] > b)
+		sz_del(&op, m[1] - b, vbt_tie(b), NULL);
 	if (m[0] < a)
-		sz_del(&op, a - m[0], vbt_tie(m[0]));
-	if (m[1] > b)
-		sz_del(&op, m[1] - b, vbt_tie(b));
-	sz_ins(&op, m[1] - m[0], vbt_tie(m[0]));
+		sz_replace(&op, a - m[0], vbt_tie(m[0]), m[1] - m[0], vbt_tie(m[0]), NULL);
+	else if (m[1] > b)
+		sz_replace(&op, m[1] - b, vbt_tie(b), m[1] - a, vbt_tie(a), NULL);
+	else
+		sz_ins(&op, m[1] - m[0], vbt_tie(m[0]));
 	vbt_slow_end(&op);
 }
 
@@ -420,7 +486,8 @@ bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr)
 {
 	uint64_t l = 0, a = 0;
 	uint64_t k = vbt_tie(addr);
-	return sz_ge(t->sz_root, len, k, &l, &a) && l == len && a == k;
+	uint32_t idx[VBT_MAX_DEPTH];
+	return sz_ge(t->sz_root, len, k, &l, &a, idx) && l == len && a == k;
 }
 
 struct sz_walk {
