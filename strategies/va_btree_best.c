@@ -33,14 +33,16 @@
  * ranges. Its nodes come from the tree's node reserve, sized for both trees
  * (vbt_nodes_needed doubles), so a free still never needs a frame.
  *
- * Concurrency: every operation on a best-fit tree (alloc, free, reserve, and
- * the reads they make: va_btree_pred) holds t->slow for its whole length, as
- * vmem holds its arena lock; nothing reads a best-fit tree without it, so no
- * optimistic reader can hold a node that moves between the two trees through
- * the pool. The size index is therefore read and written with plain accesses
- * under t->slow. The address tree is edited by the optimistic fast path where
- * it can be (under t->slow nobody races it) and by the locked slow path
- * otherwise, as in a first-fit tree.
+ * Concurrency: every writer of a best-fit tree (alloc, free, reserve) holds
+ * t->slow for the whole operation, as vmem holds its arena lock; the size index
+ * is read and written only there. Its nodes come from the free list the address
+ * tree's nodes go back to, and the address tree still has optimistic readers
+ * without the lock (va_btree_pred, e.g. btree-best's debug overlap check on
+ * free), so such a stale reader may read a size-index node: writes are atomic
+ * stores (VBT_ST), as everywhere in the tree; reads under the lock are plain
+ * (nobody else writes). The address tree is edited by the optimistic fast path
+ * where it can be (under t->slow no writer races it) and by the locked slow
+ * path otherwise.
  *
  * A key that changes (the remainder of a carve, a range grown by a free)
  * usually stays in its leaf: sz_replace moves it there with one shift of the
@@ -89,12 +91,12 @@ static uint32_t sz_route(const struct vbt_node *n, uint64_t l, uint64_t a)
 static void sz_mv(struct vbt_node *d, uint32_t di, const struct vbt_node *s, uint32_t si)
 {
 	if (s->level == 0) {
-		SZ_LEN(d, di) = SZ_LEN(s, si);
-		SZ_ADR(d, di) = SZ_ADR(s, si);
+		VBT_ST(SZ_LEN(d, di), SZ_LEN(s, si));
+		VBT_ST(SZ_ADR(d, di), SZ_ADR(s, si));
 	} else {
-		d->in.key[di] = s->in.key[si];
-		d->in.gap[di] = s->in.gap[si];
-		d->in.child[di] = s->in.child[si];
+		VBT_ST(d->in.key[di], s->in.key[si]);
+		VBT_ST(d->in.gap[di], s->in.gap[si]);
+		VBT_ST(d->in.child[di], s->in.child[si]);
 	}
 }
 
@@ -103,35 +105,54 @@ static void sz_shift64(uint64_t *a, uint32_t from, uint32_t cnt, bool open)
 {
 	if (open)
 		for (uint32_t i = cnt; i-- > from;)
-			a[i + 1] = a[i];
+			VBT_ST(a[i + 1], a[i]);
 	else
 		for (uint32_t i = from; i < cnt; i++)
-			a[i - 1] = a[i];
+			VBT_ST(a[i - 1], a[i]);
 }
 
 /* Moves entries [from, cnt) of n one slot up (open) or down (close). */
 static void sz_shift(struct vbt_node *n, uint32_t from, uint32_t cnt, bool open)
 {
-	if (!n->level) {
-		sz_shift64(n->leaf.start, from, cnt, open);
-		sz_shift64(n->leaf.end, from, cnt, open);
+	if (!n->level) { /* both arrays in one loop (leaf.end follows leaf.start) */
+		const uint32_t E = VBT_LEAF_CAP;
+		uint64_t *st = n->leaf.start;
+		_Static_assert(__builtin_offsetof(struct vbt_node, leaf.end) ==
+				   __builtin_offsetof(struct vbt_node, leaf.start) +
+				       VBT_LEAF_CAP * sizeof(uint64_t),
+			       "leaf.end follows leaf.start");
+		if (open)
+			for (uint32_t i = cnt; i-- > from;) {
+				VBT_ST(st[i + 1], st[i]);
+				VBT_ST(st[i + 1 + E], st[i + E]);
+			}
+		else
+			for (uint32_t i = from; i < cnt; i++) {
+				VBT_ST(st[i - 1], st[i]);
+				VBT_ST(st[i - 1 + E], st[i + E]);
+			}
 		return;
 	}
 	sz_shift64(n->in.key, from, cnt, open);
 	sz_shift64(n->in.gap, from, cnt, open);
-	sz_shift64((uint64_t *)n->in.child, from, cnt, open);
+	if (open)
+		for (uint32_t i = cnt; i-- > from;)
+			VBT_ST(n->in.child[i + 1], n->in.child[i]);
+	else
+		for (uint32_t i = from; i < cnt; i++)
+			VBT_ST(n->in.child[i - 1], n->in.child[i]);
 }
 
 static void sz_open(struct vbt_node *n, uint32_t pos)
 {
 	sz_shift(n, pos, n->count, true);
-	n->count = n->count + 1;
+	VBT_ST(n->count, n->count + 1);
 }
 
 static void sz_close(struct vbt_node *n, uint32_t pos)
 {
 	sz_shift(n, pos + 1, n->count, false);
-	n->count = n->count - 1;
+	VBT_ST(n->count, n->count - 1);
 }
 
 /* Moves entries [from, count) of n into the empty node r. */
@@ -139,15 +160,15 @@ static void sz_split(struct vbt_node *n, struct vbt_node *r, uint32_t from)
 {
 	for (uint32_t k = from; k < n->count; k++)
 		sz_mv(r, k - from, n, k);
-	r->count = n->count - from;
-	n->count = from;
+	VBT_ST(r->count, n->count - from);
+	VBT_ST(n->count, from);
 }
 
 static void sz_set_inner(struct vbt_node *n, uint32_t i, uint64_t l, uint64_t a, struct vbt_node *c)
 {
-	n->in.key[i] = l;
-	n->in.gap[i] = a;
-	n->in.child[i] = c;
+	VBT_ST(n->in.key[i], l);
+	VBT_ST(n->in.gap[i], a);
+	VBT_ST(n->in.child[i], c);
 }
 
 /* Inserts key (l, a) into leaf n; a new right sibling on a split (its
@@ -165,8 +186,8 @@ static struct vbt_node *sz_leaf_ins(struct vbt_op *op, struct vbt_node *n, uint6
 		pos = pos <= half ? pos : pos - half;
 	}
 	sz_open(into, pos);
-	SZ_LEN(into, pos) = l;
-	SZ_ADR(into, pos) = a;
+	VBT_ST(SZ_LEN(into, pos), l);
+	VBT_ST(SZ_ADR(into, pos), a);
 	if (r) {
 		*sl = SZ_LEN(r, 0);
 		*sa = SZ_ADR(r, 0);
@@ -217,7 +238,7 @@ static void sz_ins(struct vbt_op *op, uint64_t l, uint64_t a)
 	struct vbt_node *nr = vbt_node_new(op, root->level + 1);
 	sz_set_inner(nr, 0, 0, 0, root);
 	sz_set_inner(nr, 1, sl, sa, r);
-	nr->count = 2;
+	VBT_ST(nr->count, 2);
 	t->sz_root = nr;
 }
 
@@ -229,10 +250,10 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 	if (to_right) {
 		sz_open(r, 0);
 		sz_mv(r, 0, l, l->count - 1);
-		l->count = l->count - 1;
+		VBT_ST(l->count, l->count - 1);
 		if (r->level) { /* r's old first child takes the parent's separator */
-			r->in.key[1] = sl;
-			r->in.gap[1] = sa;
+			VBT_ST(r->in.key[1], sl);
+			VBT_ST(r->in.gap[1], sa);
 			sl = r->in.key[0];
 			sa = r->in.gap[0];
 		} else {
@@ -241,10 +262,10 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 		}
 	} else {
 		sz_mv(l, l->count, r, 0);
-		l->count = l->count + 1;
+		VBT_ST(l->count, l->count + 1);
 		if (r->level) {
-			l->in.key[l->count - 1] = sl;
-			l->in.gap[l->count - 1] = sa;
+			VBT_ST(l->in.key[l->count - 1], sl);
+			VBT_ST(l->in.gap[l->count - 1], sa);
 			sl = r->in.key[1];
 			sa = r->in.gap[1];
 		}
@@ -254,8 +275,8 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 			sa = SZ_ADR(r, 0);
 		}
 	}
-	p->in.key[li + 1] = sl;
-	p->in.gap[li + 1] = sa;
+	VBT_ST(p->in.key[li + 1], sl);
+	VBT_ST(p->in.gap[li + 1], sa);
 }
 
 /* Appends child li+1 of p to child li and frees it. */
@@ -266,10 +287,10 @@ static void sz_merge(struct vbt_op *op, struct vbt_node *p, uint32_t li, struct 
 	for (uint32_t k = 0; k < r->count; k++)
 		sz_mv(l, base + k, r, k);
 	if (l->level) {
-		l->in.key[base] = p->in.key[li + 1];
-		l->in.gap[base] = p->in.gap[li + 1];
+		VBT_ST(l->in.key[base], p->in.key[li + 1]);
+		VBT_ST(l->in.gap[base], p->in.gap[li + 1]);
 	}
-	l->count = base + r->count;
+	VBT_ST(l->count, base + r->count);
 	sz_close(p, li + 1);
 	vbt_node_free(op, r);
 }
@@ -355,8 +376,8 @@ static void sz_replace(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl,
 		for (uint32_t k = o; k < p; k++)
 			sz_mv(n, k - 1, n, k);
 	p = p < o ? p : p - 1;
-	SZ_LEN(n, p) = nl;
-	SZ_ADR(n, p) = na;
+	VBT_ST(SZ_LEN(n, p), nl);
+	VBT_ST(SZ_ADR(n, p), na);
 }
 
 /* The smallest key >= (l, a) below n into *fl, *fa; false if none. A child
@@ -387,9 +408,9 @@ int vbt_sz_init(struct vbt_op *op)
 {
 	struct va_btree *t = op->t;
 	struct vbt_node *n = vbt_node_new(op, 0);
-	SZ_LEN(n, 0) = t->size;
-	SZ_ADR(n, 0) = vbt_tie(t->base);
-	n->count = 1;
+	VBT_ST(SZ_LEN(n, 0), t->size);
+	VBT_ST(SZ_ADR(n, 0), vbt_tie(t->base));
+	VBT_ST(n->count, 1);
 	t->sz_root = n;
 	return MM_OK;
 }
