@@ -287,6 +287,32 @@ static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t alig
 	return *a < e && e - *a >= size;
 }
 
+/* Best fit: the size index's tie key of a range starting at s (va_btree_best.c:
+ * among ranges of equal length the smallest key wins): s times an odd constant,
+ * a bijection on 64-bit values, so keys stay unique; vbt_untie inverts it. */
+#define VBT_TIE_MUL 0x9e3779b97f4a7c15ull
+#define VBT_TIE_INV 0xf1de83e19937733dull /* VBT_TIE_MUL^-1 mod 2^64 */
+static inline uint64_t vbt_tie(uint64_t s)
+{
+	return s * VBT_TIE_MUL;
+}
+
+static inline uint64_t vbt_untie(uint64_t k)
+{
+	return k * VBT_TIE_INV;
+}
+
+/* True if size bytes aligned to align fit in [s, e); the highest such address
+ * into *a (best fit carves the high end). */
+static inline bool vbt_fits_high(uint64_t s, uint64_t e, uint64_t size, uint64_t align,
+				 uint64_t *a)
+{
+	if (e - s < size)
+		return false;
+	*a = MM_ALIGN_DOWN(e - size, align);
+	return *a >= s;
+}
+
 /* ---- va_btree_node.c (node pool, entry moves; core) ---- */
 /* Nodes a tree of `entries` free ranges can need at most (fill bounds). */
 uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries);

@@ -142,13 +142,13 @@ static inline bool vmodel_fits(const struct vmodel *m, uint64_t n, uint64_t alig
 }
 
 /* Where best fit puts n pages aligned to align bytes: in the shortest free run
- * of at least need = n + align / 4 KiB - 1 pages (the lowest among equals), else
- * in the shortest run that holds such a block at all; at the run's first
- * aligned page. False if no run holds one. */
+ * of at least need = n + align / 4 KiB - 1 pages, else in the shortest run that
+ * holds such a block at all; among runs of equal length the one of smallest
+ * vbt_tie(start); at the run's highest aligned block. False if no run holds one. */
 static inline bool vmodel_best(const struct vmodel *m, uint64_t n, uint64_t align, uint64_t *addr)
 {
 	uint64_t need = n + align / PAGE_SIZE - 1, best = UINT64_MAX, best_fit = UINT64_MAX;
-	uint64_t at = 0, at_fit = 0;
+	uint64_t at = 0, at_fit = 0, tie = 0, tie_fit = 0;
 	for (uint64_t i = 0; i < m->pages;) {
 		if (m->map[i]) {
 			i++;
@@ -157,14 +157,18 @@ static inline bool vmodel_best(const struct vmodel *m, uint64_t n, uint64_t alig
 		uint64_t j = i;
 		while (j < m->pages && !m->map[j])
 			j++;
-		uint64_t s = m->base + i * PAGE_SIZE, a = MM_ALIGN_UP(s, align), len = j - i;
-		if (len >= need && len < best) {
+		uint64_t s = m->base + i * PAGE_SIZE, e = m->base + j * PAGE_SIZE, len = j - i;
+		uint64_t k = vbt_tie(s), a = 0;
+		bool fits = vbt_fits_high(s, e, n * PAGE_SIZE, align, &a);
+		if (len >= need && (len < best || (len == best && k < tie))) {
 			best = len;
 			at = a;
+			tie = k;
 		}
-		if (a + n * PAGE_SIZE <= m->base + j * PAGE_SIZE && len < best_fit) {
+		if (fits && (len < best_fit || (len == best_fit && k < tie_fit))) {
 			best_fit = len;
 			at_fit = a;
+			tie_fit = k;
 		}
 		i = j;
 	}
