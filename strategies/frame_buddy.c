@@ -48,6 +48,9 @@
  * = 2.127 bits per frame, plus 136 bytes per GiB, the 2 MiB caches (4 bytes per
  * block per CPU, at most 256 bytes per CPU) and the fixed state.
  * Non-usable frames (holes, reserved) are never inserted, so never handed out.
+ * Layers (frame_buddy_impl.h): this file, the frame_ops, sits on the 2 MiB caches
+ * (frame_buddy_cache.c) and on check and stats (frame_buddy_check.c); all of them
+ * use only the state and the node operations inline in frame_buddy_impl.h.
  * The state is in frame_buddy_impl.h; check and stats are in frame_buddy_check.c;
  * frame_buddy.h adds introspection (any_free here, free runs in frame_buddy_runs.c) for
  * va_bitmap.c, which runs this buddy over VA granules.
@@ -56,12 +59,6 @@
 #include "frame_buddy_impl.h"
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* True if frames [pfn, pfn+n) all lie in one usable region. */
-bool buddy_usable(const struct buddy *b, uint64_t pfn, uint64_t n)
-{
-	return mem_map_covers(&b->map, pfn << PAGE_SHIFT, n << PAGE_SHIFT, MEM_USABLE);
-}
 
 static uint16_t area_free_hint(const struct buddy_area *a)
 {
@@ -94,30 +91,6 @@ static void area_set_owner(struct buddy_area *a, unsigned o)
 static struct buddy_chunk *chunk_of(struct buddy *b, uint32_t area)
 {
 	return &b->chunks[area / BB_UNITS];
-}
-
-/* Chunk lock held: refreshes the hint of which orders the chunk has free, for the
- * orders lo..hi that an operation touched. */
-void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi)
-{
-	unsigned m = (c->orders & ~bb_orders(lo, hi)) | bb_order_mask_range(c->w, lo, hi);
-	__atomic_store_n(&c->orders, m, __ATOMIC_RELAXED);
-}
-
-/* Chunk lock held: bb_alloc on the chunk's node, keeping its hint; unit or -1. */
-int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order)
-{
-	unsigned from;
-	int u = bb_alloc_masked(c->w, order, c->orders, &from);
-	if (u >= 0)
-		buddy_chunk_hint(c, order, from);
-	return u;
-}
-
-/* Chunk lock held: bb_free on the chunk's node, keeping its hint. */
-void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
-{
-	buddy_chunk_hint(c, order, bb_free(c->w, unit, order));
 }
 
 /* True if the chunk may have a free block of chunk order >= j (a hint). */
@@ -425,28 +398,6 @@ static void large_free(struct buddy *b, unsigned cpu, uint64_t pfn, unsigned ord
 
 /* ---- the frame_ops ---------------------------------------------------------- */
 
-uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus)
-{
-	uint64_t q = nareas / 4 / (ncpus ? ncpus : 1);
-	return q >= CACHE_MAX ? CACHE_MAX : q < 2 ? 2 : 1u << mm_log2_floor(q);
-}
-
-/* Bytes of areas, chunks and summary, then (64-aligned) the per-CPU cache arrays. */
-static size_t meta_core(uint64_t nareas)
-{
-	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
-	return (size_t)MM_ALIGN_UP(nareas * sizeof(struct buddy_area) +
-					   nchunks * sizeof(struct buddy_chunk) + (nareas + 63) / 64 * 8,
-				   64);
-}
-
-size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus)
-{
-	uint64_t frames = mem_map_end(map) >> PAGE_SHIFT;
-	uint64_t nareas = (frames + BB_UNITS - 1) / BB_UNITS;
-	return meta_core(nareas) + (size_t)ncpus * buddy_cache_cap(nareas, ncpus) * 4;
-}
-
 static void buddy_insert(struct buddy *b, unsigned cpu, uint64_t pfn, unsigned order)
 {
 	if (order >= AREA_ORDER)
@@ -473,7 +424,7 @@ static int buddy_init(void *st, const struct mem_map *map, unsigned ncpus, void 
 	b->chunks = (struct buddy_chunk *)(b->areas + b->nareas);
 	b->avail = (uint64_t *)(b->chunks + b->nchunks);
 	b->cache_cap = buddy_cache_cap(b->nareas, ncpus);
-	uint32_t *blk = (uint32_t *)((char *)meta + meta_core(b->nareas));
+	uint32_t *blk = (uint32_t *)((char *)meta + buddy_meta_core(b->nareas));
 	for (unsigned i = 0; i < FRAME_MAX_CPUS; i++)
 		b->cpu[i] = (struct buddy_cpu){.area = NO_AREA,
 					       .chunk = b->nchunks ? i % b->nchunks : 0,

@@ -1,5 +1,11 @@
-/* frame_buddy_impl.h: the state of the bitmap buddy, private to frame_buddy.c and
- * frame_buddy_runs.c (layout and invariants are described in frame_buddy.c). */
+/* frame_buddy_impl.h: the state of the bitmap buddy, private to frame_buddy*.c
+ * (layout and invariants are described in frame_buddy.c), and its bottom layer.
+ * Layers (a file calls only what is below it; scripts/tests/layers_test.sh checks):
+ *   frame_buddy.c        frame_ops: small/large alloc and free, init, alloc_at
+ *   frame_buddy_cache.c  per-CPU 2 MiB caches (calls only this header's inlines)
+ *   frame_buddy_check.c  check and stats (the same)
+ *   frame_buddy_runs.c   free runs for va_bitmap.c (the same)
+ *   this header          state, node operations (chunk alloc/free/hint), sizes */
 #ifndef MM_FRAME_BUDDY_IMPL_H
 #define MM_FRAME_BUDDY_IMPL_H
 
@@ -55,21 +61,65 @@ struct buddy {
 	struct mem_map map;
 };
 
-/* frame_buddy.c: true if frames [pfn, pfn+n) all lie in one usable region; the
- * bytes of metadata for map (frame_ops.meta_size). */
-bool buddy_usable(const struct buddy *b, uint64_t pfn, uint64_t n);
-size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus);
-uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus);
+/* ---- bottom layer: node operations and sizes, inline (every file uses them) ---- */
+/* True if frames [pfn, pfn+n) all lie in one usable region. */
+static inline bool buddy_usable(const struct buddy *b, uint64_t pfn, uint64_t n)
+{
+	return mem_map_covers(&b->map, pfn << PAGE_SHIFT, n << PAGE_SHIFT, MEM_USABLE);
+}
+
+/* Per-CPU 2 MiB cache capacity: about a quarter of the areas over the CPUs, a
+ * power of two in [2, CACHE_MAX]. */
+static inline uint32_t buddy_cache_cap(uint64_t nareas, unsigned ncpus)
+{
+	uint64_t q = nareas / 4 / (ncpus ? ncpus : 1);
+	return q >= CACHE_MAX ? CACHE_MAX : q < 2 ? 2 : 1u << mm_log2_floor(q);
+}
+
+/* Bytes of areas, chunks and summary, then (64-aligned) the per-CPU cache arrays. */
+static inline size_t buddy_meta_core(uint64_t nareas)
+{
+	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
+	return (size_t)MM_ALIGN_UP(nareas * sizeof(struct buddy_area) +
+					   nchunks * sizeof(struct buddy_chunk) + (nareas + 63) / 64 * 8,
+				   64);
+}
+
+/* The bytes of metadata for map (frame_ops.meta_size). */
+static inline size_t buddy_meta_size(const struct mem_map *map, unsigned ncpus)
+{
+	uint64_t frames = mem_map_end(map) >> PAGE_SHIFT;
+	uint64_t nareas = (frames + BB_UNITS - 1) / BB_UNITS;
+	return buddy_meta_core(nareas) + (size_t)ncpus * buddy_cache_cap(nareas, ncpus) * 4;
+}
+
+/* Chunk lock held: refreshes the hint of which orders the chunk has free, for the
+ * orders lo..hi that an operation touched. */
+static inline void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi)
+{
+	unsigned m = (c->orders & ~bb_orders(lo, hi)) | bb_order_mask_range(c->w, lo, hi);
+	__atomic_store_n(&c->orders, m, __ATOMIC_RELAXED);
+}
+
+/* Chunk lock held: bb_alloc on the chunk's node, keeping its hint; unit or -1. */
+static inline int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order)
+{
+	unsigned from;
+	int u = bb_alloc_masked(c->w, order, c->orders, &from);
+	if (u >= 0)
+		buddy_chunk_hint(c, order, from);
+	return u;
+}
+
+/* Chunk lock held: bb_free on the chunk's node, keeping its hint. */
+static inline void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order)
+{
+	buddy_chunk_hint(c, order, bb_free(c->w, unit, order));
+}
+
 /* frame_buddy_check.c: frame_ops.check and frame_ops.stats (quiescent). */
 bool buddy_check(const void *st);
 void buddy_stats(const void *st, struct frame_stats *out);
-
-/* frame_buddy.c, chunk lock held: bb_alloc / bb_free on the chunk's node, keeping
- * its order hint; chunk_alloc returns the unit or -1. */
-int buddy_chunk_alloc(struct buddy_chunk *c, unsigned order);
-void buddy_chunk_free(struct buddy_chunk *c, unsigned unit, unsigned order);
-/* frame_buddy.c, chunk lock held: refreshes the chunk's hint for orders lo..hi. */
-void buddy_chunk_hint(struct buddy_chunk *c, unsigned lo, unsigned hi);
 
 /* frame_buddy_cache.c. Lock order: a CPU's cache, then a chunk, then an area. */
 /* A free 2 MiB block from cpu's cache (refilled from the chunks) into *area; false if

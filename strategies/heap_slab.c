@@ -9,7 +9,7 @@
  *   a 1 MiB class holds one object). An aligned request takes the first class
  *   whose size is a multiple of the alignment (objects sit at slab start + i *
  *   size, slabs are 64 KiB aligned); bigger requests, or aligned above 64 KiB,
- *   are large objects (heap_slab_large.c).
+ *   are large objects (heap_slab_large.c, heap_slab_lcache.c).
  * - Sparse start: a class's first slab costs at least a page, so a small heap of
  *   many sizes would pay a page per class (xmalloc: 100 objects of 16..256 B in
  *   12 classes, 16 KB live, 72 KB mapped). A CPU therefore starts sparse: requests
@@ -51,131 +51,13 @@
  *      per CPU) or unmapped and its VA returned (heap_slab_chunk.c).
  *   With keep_empty_chunks == 0 nothing is parked or kept: every empty slab and
  *   chunk goes back at once.
+ * This file is the top layer (heap_slab.h lists the others): the heap_ops entry
+ * points, the allocation slow path and its out-of-memory policy (slab_reclaim,
+ * then one retry, for slabs and large objects alike) and heap_slab_flush.
  * Footprint = bytes of frames mapped for the heap (chunk headers, committed slab
  * pages, large objects and the large cache): exact, counted on every map and unmap.
  */
 #include "heap_slab.h"
-
-/* Class of an unaligned request of n bytes (1 <= n <= SLAB_CLASS_MAX). */
-static inline unsigned slab_class_calc(size_t n)
-{
-	if (n <= 128)
-		return (unsigned)((n + 15) / 16) - 1;
-	unsigned e = mm_log2_floor(n - 1);
-	return 8 + (e - 7) * 4 + (unsigned)((n - 1) >> (e - 2)) - 4;
-}
-
-/* slab_class_calc for n <= 1024, by (n + 15) / 16: one load on the fast path. */
-const uint8_t slab_small_class[65] = {
-	0, 0, 1, 2, 3, 4, 5, 6, 7, /* 0..128 */
-	8, 8, 9, 9, 10, 10, 11, 11, /* ..256 */
-	12, 12, 12, 12, 13, 13, 13, 13, 14, 14, 14, 14, 15, 15, 15, 15, /* ..512 */
-	16, 16, 16, 16, 16, 16, 16, 16, 17, 17, 17, 17, 17, 17, 17, 17, /* ..768 */
-	18, 18, 18, 18, 18, 18, 18, 18, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
-};
-_Static_assert(8 + (20 - 7) * 4 == SLAB_NCLASSES, "slab: classes end at 1 MiB");
-
-/* A sparse CPU's classes for size <= 1024: 16, 32, 64, ... 1024 B (classes 0, 1, 3,
- * 7, 11, 15, 19), so a small heap of many sizes fills a few slabs, not a page per class. */
-const uint8_t slab_sparse_class[65] = {
-	0, 0, 1, 3, 3, 7, 7, 7, 7, /* 0..128 */
-	11, 11, 11, 11, 11, 11, 11, 11, /* ..256 */
-	15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, /* ..512 */
-	19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, /* ..768 */
-	19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, 19, /* ..1024 */
-};
-
-void slab_sparse_end(struct slab_cpu *c)
-{
-	__builtin_memcpy(c->small_class, slab_small_class, sizeof(c->small_class));
-	c->sparse = 0;
-}
-
-unsigned slab_class_slow(size_t size, size_t align)
-{
-	if (slab_is_large(size, align))
-		return SLAB_LARGE;
-	unsigned c = slab_class_calc(MM_MAX(MM_MAX(size, align), (size_t)1));
-	if (align > 16) /* ends at 1 MiB at the latest: a multiple of any align <= 64 KiB */
-		while (slab_class_size(c) % align)
-			c++;
-	return c;
-}
-
-unsigned slab_class_span(unsigned cls)
-{
-	uint64_t size = slab_class_size(cls);
-	uint64_t span = MM_MIN(MM_ALIGN_UP(SLAB_MIN_CAP * size, SLAB_SLOT) / SLAB_SLOT,
-			       (uint64_t)SLAB_MAX_SPAN);
-	uint64_t cap = span * SLAB_SLOT / size;
-	return (unsigned)(MM_ALIGN_UP(cap * size, SLAB_SLOT) / SLAB_SLOT);
-}
-
-static void slab_list_remove(struct slab **head, struct slab *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		*head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-}
-
-static void slab_list_push(struct slab **head, struct slab *s)
-{
-	s->prev = NULL;
-	s->next = *head;
-	if (*head)
-		(*head)->prev = s;
-	*head = s;
-}
-
-/* used fell to s->low: an asleep slab wakes (back on avail); an awake one is
- * empty: parked (stays on avail) or off avail to slab_put_empty. */
-static __attribute__((noinline)) void slab_free_slow(struct slab_heap *h, struct slab_cpu *c,
-						     struct slab *s)
-{
-	if (s->asleep) {
-		s->asleep = 0;
-		s->low = 0;
-		slab_list_push(&c->avail[s->cls], s);
-		if (s->used)
-			return;
-	}
-	if (h->park && s->span <= SLAB_PARK_SPAN && c->avail[s->cls] == s && !s->next)
-		return; /* the class's only slab: parked */
-	slab_list_remove(&c->avail[s->cls], s);
-	slab_put_empty(h, c, s);
-}
-
-void slab_unpark_all(struct slab_heap *h, struct slab_cpu *c)
-{
-	for (unsigned k = 0; k < SLAB_NCLASSES; k++)
-		for (struct slab *s = c->avail[k], *next; s; s = next) {
-			next = s->next;
-			if (s->used == 0) {
-				slab_list_remove(&c->avail[k], s);
-				slab_put_empty(h, c, s);
-			}
-		}
-}
-
-/* Returns p to its slab (owner CPU c only). */
-void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p)
-{
-	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > s->low,
-		  "slab: free into a slab with no objects");
-	if (MM_DEBUG) {
-		uint64_t off = (uint64_t)(uintptr_t)p - s->base;
-		MM_ASSERT(off % s->size == 0 && off < (uint64_t)s->bump * s->size,
-			  "slab: free of a pointer that is not an object start");
-	}
-	*(void **)p = s->free;
-	s->free = p;
-	if (__builtin_expect(--s->used <= s->low, 0))
-		slab_free_slow(h, c, s);
-}
 
 /* Full slab s leaves avail asleep (out of line: keeps slab_alloc a leaf). */
 static __attribute__((noinline)) void slab_sleep(struct slab_cpu *c, struct slab *s)
@@ -202,6 +84,29 @@ static inline void *slab_take(struct slab_cpu *c, struct slab *s)
 	if (__builtin_expect(++s->used == s->cap, 0))
 		slab_sleep(c, s);
 	return p;
+}
+
+/* Out of frames: sends remote frees, unparks and decommits cpu's EMPTY slabs and
+ * unmaps its cached large objects; true if that gave anything back. */
+static bool slab_reclaim(struct slab_heap *h, unsigned cpu)
+{
+	slab_remote_send_all(h, cpu); /* let owners reuse what we hold for them */
+	slab_unpark_all(h, &h->cpu[cpu]);
+	bool any = slab_large_cache_drop(h, cpu) > 0;
+	if (slab_drop_empty(h, cpu))
+		any = true;
+	return any;
+}
+
+/* An ACTIVE slab of class cls owned by cpu with no object out and room for one
+ * (not on avail); NULL when out of frames or address space even after
+ * slab_reclaim. */
+static struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
+{
+	struct slab *s = slab_get_room(h, cpu, cls);
+	if (!s && slab_reclaim(h, cpu))
+		s = slab_get_room(h, cpu, cls);
+	return s;
 }
 
 /* Slow path (kept out of line so the fast path saves no registers): frees sent
@@ -261,8 +166,12 @@ static __attribute__((noinline)) void *slab_alloc_any(struct slab_heap *h, unsig
 						      size_t size, size_t align)
 {
 	unsigned cls = slab_class_slow(size, align);
-	if (cls == SLAB_LARGE)
-		return slab_large_alloc(h, cpu, size, align);
+	if (cls == SLAB_LARGE) {
+		void *p = slab_large_alloc(h, cpu, size, align);
+		if (!p && slab_reclaim(h, cpu))
+			p = slab_large_alloc(h, cpu, size, align);
+		return p;
+	}
 	return slab_alloc_small(h, cpu, cls);
 }
 

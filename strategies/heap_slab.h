@@ -14,6 +14,16 @@
  *
  * Objects above SLAB_CLASS_MAX (or aligned above SLAB_SLOT) are large: their own
  * VA range, [header page][object pages], the header listing the frame blocks.
+ *
+ * Layers (a file calls only files below it; scripts/tests/layers_test.sh checks):
+ *   heap_slab.c         heap_ops entry points, refill, reclaim and flush policy
+ *   heap_slab_check.c   check and stats
+ *   heap_slab_large.c   large objects: allocation (their ranges, frames, block lists)
+ *   heap_slab_remote.c  frees sent home to the owner CPU
+ *   heap_slab_free.c    an object back to its slab: waking, parking, emptying
+ *   heap_slab_chunk.c   slabs and their pages: chunks, commit, EMPTY slabs
+ *   heap_slab_lcache.c  large objects' release and the per-CPU large cache
+ *   heap_slab_class.c   size classes and the sparse tables
  */
 #ifndef MM_HEAP_SLAB_H
 #define MM_HEAP_SLAB_H
@@ -44,7 +54,7 @@
 #define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
 /* Most frames a CPU keeps mapped with nothing live in them (heap_slab_flush'ed):
  * EMPTY slabs, idle chunks' headers, the large cache. Parked slabs (one per class
- * of span SLAB_PARK_SPAN, heap_slab.c) come on top until a flush. */
+ * of span SLAB_PARK_SPAN, heap_slab_free.c) come on top until a flush. */
 #define SLAB_KEEP_BYTES(keep) \
 	((uint64_t)(keep) * ((SLAB_KEEP_PAGES + SLAB_LCACHE_PAGES) * PAGE_SIZE + SLAB_HDR_BYTES))
 #define SLAB_PARK_BYTES ((uint64_t)SLAB_NCLASSES * SLAB_SLOT) /* bound on parked slabs per CPU */
@@ -171,7 +181,28 @@ struct slab_heap {
  * CPU holds at most SLAB_KEEP_BYTES(keep_empty_chunks) with nothing live. */
 void heap_slab_flush(void *st, unsigned cpu);
 
-/* heap_slab.c */
+/* Doubly linked slab lists (avail, empty). */
+static inline void slab_list_remove(struct slab **head, struct slab *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		*head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static inline void slab_list_push(struct slab **head, struct slab *s)
+{
+	s->prev = NULL;
+	s->next = *head;
+	if (*head)
+		(*head)->prev = s;
+	*head = s;
+}
+
+/* heap_slab_class.c */
 extern const uint8_t slab_small_class[65]; /* class by (size + 15) / 16, size <= 1024 */
 extern const uint8_t slab_sparse_class[65]; /* the same, powers of two only (a sparse CPU's) */
 /* c leaves sparse mode for good: its small requests take the fine classes. */
@@ -201,12 +232,6 @@ static inline uint32_t slab_class_size(unsigned cls)
 /* Slots a slab of class cls spans: the fewest that hold SLAB_MIN_CAP objects
  * (at most SLAB_MAX_SPAN), trimmed to the objects they hold. */
 unsigned slab_class_span(unsigned cls);
-/* Returns object p to its ACTIVE slab s on owner CPU c; a slab that wakes goes
- * back on avail, an emptied one is parked or goes to slab_put_empty. Panics if s
- * has no object out. */
-void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p);
-/* Unparks: every awake slab of c with no object out leaves avail for slab_put_empty. */
-void slab_unpark_all(struct slab_heap *h, struct slab_cpu *c);
 /* The chunk, slab, and first object address of a slab object or descriptor. */
 static inline struct slab_chunk *slab_chunk_of(const void *p)
 {
@@ -248,11 +273,61 @@ static inline void slab_count_frames(struct slab_heap *h, int64_t n)
 		;
 }
 
+/* heap_slab_large.c's objects. The header page of a large object: */
+struct slab_large {
+	uint64_t magic;
+	uint64_t va, va_len; /* the whole reserved range */
+	uint64_t len;	     /* mapped bytes from the header page on */
+	uint64_t nblocks;    /* in all: header block, then the body's */
+	uint64_t nlist;	     /* list frames holding entries beyond SLAB_LARGE_BLOCKS */
+	uint64_t list;	     /* pfn of the first list frame (when nlist > 0) */
+	uint64_t blocks[];   /* the first SLAB_LARGE_BLOCKS entries */
+};
+#define SLAB_LARGE_BLOCKS ((unsigned)((PAGE_SIZE - sizeof(struct slab_large)) / 8))
+
+/* A list frame: more body blocks, and the next list frame's pfn. */
+struct slab_blist {
+	uint64_t next;
+	uint64_t blocks[PAGE_SIZE / 8 - 1];
+};
+#define SLAB_BLIST_BLOCKS ((unsigned)(PAGE_SIZE / 8 - 1))
+
+/* Frames large object l holds: header, body and list frames. */
+static inline uint64_t slab_large_frames(const struct slab_large *l)
+{
+	return l->len / PAGE_SIZE + l->nlist;
+}
+
+/* Pages of l's body. */
+static inline uint64_t slab_large_pages(const struct slab_large *l)
+{
+	return l->len / PAGE_SIZE - 1;
+}
+
+/* heap_slab_lcache.c */
+/* A cached object of cpu whose body has pages in [need, need + need/4], taken out
+ * of the cache (its user pointer), or NULL. */
+void *slab_large_cache_take(struct slab_cpu *c, uint64_t need);
+/* Frees the body blocks that l records (l read through any mapping of its header
+ * frame) and the list frames holding them; the header block stays. */
+void slab_large_free_blocks(const struct heap_env *env, unsigned cpu, const struct slab_large *l);
+/* Bytes large object p may hold in place: its mapped pages. */
+uint64_t slab_large_room(const void *p);
+/* Caches or unmaps large object p; panics on a bad header (double free). */
+void slab_large_free(struct slab_heap *h, unsigned cpu, void *p);
+/* Unmaps cached large objects of cpu, oldest first, until at least frames frames
+ * were freed or the cache is empty: called before cpu maps new frames. */
+void slab_large_cache_trim(struct slab_heap *h, unsigned cpu, uint64_t frames);
+/* Unmaps every large object in cpu's cache; returns the frames the cache held. */
+uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu);
+/* Frames held by cpu's cache, after checking each entry. */
+uint64_t slab_large_cache_check(const struct slab_heap *h, unsigned cpu);
+
 /* heap_slab_chunk.c */
 /* An ACTIVE slab of class cls owned by cpu with no object out and room for one
  * (not on avail): an EMPTY one of the class's span, else fresh slots; NULL when
- * out of frames or address space even after slab_reclaim. */
-struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls);
+ * out of frames or address space (the caller may reclaim and retry). */
+struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls);
 /* Backs more of ACTIVE slab s (bump == limit < cap): the next object, and a step
  * of max(npages, slab_pages >> SLAB_COMMIT_SHIFT, 1) pages capped at
  * SLAB_COMMIT_MAX, rounded up to a power of two pages (one frame block, one map
@@ -273,9 +348,34 @@ struct slab *slab_find_room(struct slab_cpu *c, unsigned cls);
  * EMPTY slabs of any span are decommitted (largest span first) until it would not:
  * cached frames never raise the high-water mark. */
 void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames);
-/* Out of frames: sends remote frees, unparks and decommits cpu's EMPTY slabs and
- * unmaps its cached large objects; true if that gave anything back. */
-bool slab_reclaim(struct slab_heap *h, unsigned cpu);
+/* Decommits every EMPTY slab of cpu (smallest span first); true if there was one. */
+bool slab_drop_empty(struct slab_heap *h, unsigned cpu);
+
+/* heap_slab_free.c */
+/* slab_local_free's slow path: used fell to s->low: an asleep slab wakes (back on
+ * avail); an awake one is empty: parked (stays on avail) or off avail to
+ * slab_put_empty. */
+void slab_free_slow(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
+/* Returns object p to its ACTIVE slab s on owner CPU c; a slab that wakes goes
+ * back on avail, an emptied one is parked or goes to slab_put_empty. Panics if s
+ * has no object out. Inline: the owner's free fast path. */
+static inline void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s,
+				   void *p)
+{
+	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > s->low,
+		  "slab: free into a slab with no objects");
+	if (MM_DEBUG) {
+		uint64_t off = (uint64_t)(uintptr_t)p - s->base;
+		MM_ASSERT(off % s->size == 0 && off < (uint64_t)s->bump * s->size,
+			  "slab: free of a pointer that is not an object start");
+	}
+	*(void **)p = s->free;
+	s->free = p;
+	if (__builtin_expect(--s->used <= s->low, 0))
+		slab_free_slow(h, c, s);
+}
+/* Unparks: every awake slab of c with no object out leaves avail for slab_put_empty. */
+void slab_unpark_all(struct slab_heap *h, struct slab_cpu *c);
 
 /* heap_slab_remote.c */
 /* Gives cpu its SLAB_MSGS messages (at init). */
@@ -291,21 +391,10 @@ void slab_remote_drain(struct slab_heap *h, unsigned cpu);
 void slab_remote_send_all(struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_large.c */
-struct slab_large;
 /* A large object (own range and frames, or from cpu's cache); NULL when out of
- * frames or address space, or size/align above 2^46. */
+ * frames or address space (the caller may reclaim and retry), or size/align
+ * above 2^46. */
 void *slab_large_alloc(struct slab_heap *h, unsigned cpu, size_t size, size_t align);
-/* Bytes large object p may hold in place: its mapped pages. */
-uint64_t slab_large_room(const void *p);
-/* Caches or unmaps large object p; panics on a bad header (double free). */
-void slab_large_free(struct slab_heap *h, unsigned cpu, void *p);
-/* Unmaps cached large objects of cpu, oldest first, until at least frames frames
- * were freed or the cache is empty: called before cpu maps new frames. */
-void slab_large_cache_trim(struct slab_heap *h, unsigned cpu, uint64_t frames);
-/* Unmaps every large object in cpu's cache; returns the frames the cache held. */
-uint64_t slab_large_cache_drop(struct slab_heap *h, unsigned cpu);
-/* Frames held by cpu's cache, after checking each entry. */
-uint64_t slab_large_cache_check(const struct slab_heap *h, unsigned cpu);
 
 /* heap_slab_check.c */
 /* heap_ops check and stats (check only while no call is in flight). */

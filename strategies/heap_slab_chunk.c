@@ -29,6 +29,10 @@
  * chunks, else every mapping in it is removed and its address range returned.
  * Frame accounting: h->frames == sum over chunks (header pages + npages of each
  * EMPTY or ACTIVE slab) + h->large_frames.
+ * Layer (heap_slab.h): calls heap_slab_class.c and heap_slab_lcache.c (the large
+ * cache yields first in slab_before_map) only; when slab_get_room fails,
+ * heap_slab.c reclaims (remote frees sent, parked slabs unparked, caches dropped)
+ * and retries.
  */
 #include "heap_slab.h"
 
@@ -55,26 +59,6 @@ static void chunk_list_remove(struct slab_chunk **head, struct slab_chunk *ch, b
 		*head = nx;
 	if (nx)
 		*(open ? &nx->open_prev : &nx->prev) = pv;
-}
-
-static void slab_list_del(struct slab **head, struct slab *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		*head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-}
-
-static void slab_list_push(struct slab **head, struct slab *s)
-{
-	s->prev = NULL;
-	s->next = *head;
-	if (*head)
-		(*head)->prev = s;
-	*head = s;
 }
 
 /* A new chunk owned by cpu, every slab slot UNUSED, for a slab of span k: a small
@@ -135,7 +119,7 @@ static void slab_decommit(struct slab_heap *h, unsigned cpu, struct slab_chunk *
 /* Takes EMPTY slab s off c's lists. */
 static void slab_empty_del(struct slab_cpu *c, struct slab *s)
 {
-	slab_list_del(&c->empty[s->span], s);
+	slab_list_remove(&c->empty[s->span], s);
 	c->empty_pages -= s->npages;
 }
 
@@ -298,12 +282,10 @@ void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
 		}
 }
 
-bool slab_reclaim(struct slab_heap *h, unsigned cpu)
+bool slab_drop_empty(struct slab_heap *h, unsigned cpu)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
-	slab_remote_send_all(h, cpu); /* let owners reuse what we hold for them */
-	slab_unpark_all(h, c);
-	bool any = slab_large_cache_drop(h, cpu) > 0;
+	bool any = false;
 	for (unsigned k = 1; k <= SLAB_MAX_SPAN; k++)
 		while (c->empty[k]) {
 			struct slab *s = c->empty[k];
@@ -344,7 +326,7 @@ static struct slab_chunk *chunk_reuse_idle(struct slab_heap *h, unsigned cpu)
 	return ch;
 }
 
-/* slab_get without reclaiming: an ACTIVE slab, maybe without room. */
+/* An ACTIVE slab of class cls, maybe without room. */
 static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
@@ -382,7 +364,7 @@ static struct slab *slab_get_once(struct slab_heap *h, unsigned cpu, unsigned cl
 
 /* slab_get_once, and a commit if the slab has no room; NULL on failure (the
  * slab handed back). */
-static struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls)
+struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls)
 {
 	struct slab *s = slab_get_once(h, cpu, cls);
 	if (s && !slab_room(s) && !slab_commit(h, cpu, s)) {
@@ -413,7 +395,7 @@ struct slab *slab_find_room(struct slab_cpu *c, unsigned cls)
 {
 	for (struct slab *s = c->avail[cls]; s; s = s->next)
 		if (slab_room(s)) {
-			slab_list_del(&c->avail[cls], s);
+			slab_list_remove(&c->avail[cls], s);
 			slab_list_push(&c->avail[cls], s);
 			return s;
 		}
@@ -429,12 +411,4 @@ struct slab *slab_find_room(struct slab_cpu *c, unsigned cls)
 			}
 		}
 	return NULL;
-}
-
-struct slab *slab_get(struct slab_heap *h, unsigned cpu, unsigned cls)
-{
-	struct slab *s = slab_get_room(h, cpu, cls);
-	if (!s && slab_reclaim(h, cpu))
-		s = slab_get_room(h, cpu, cls);
-	return s;
 }
