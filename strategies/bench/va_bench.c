@@ -56,6 +56,7 @@
 #include "../../workloads/host/out_file.h"
 #include "../../workloads/host/va_host.h"
 #include "../va_btree.h"
+#include "va_bench_draw.h"
 
 static const char *usage =
 	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
@@ -100,21 +101,7 @@ struct bench {
 	unsigned nlive, nthreads;
 };
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
-/* 4 KiB .. 2 MiB, log-uniform over the 10 octaves of page counts 1..512. */
-static uint64_t rand_size(uint64_t *s)
-{
-	unsigned e = (unsigned)(rnd(s) % 10);
-	uint64_t pages = (1ull << e) + rnd(s) % (1ull << e);
-	return (pages > 512 ? 512 : pages) << PAGE_SHIFT;
-}
 
 static double now_ns(void)
 {
@@ -157,9 +144,9 @@ struct worker {
 
 static void pair(struct worker *w, uint64_t *s)
 {
-	struct range *r = &w->r[rnd(s) % w->n];
+	struct range *r = &w->r[vb_rnd(s) % w->n];
 	w->vh->ops->free(w->vh->st, w->cpu, r->addr, r->size);
-	r->size = rand_size(s);
+	r->size = vb_rand_size(s);
 	if (w->vh->ops->alloc(w->vh->st, w->cpu, r->size, 0, &r->addr) != MM_OK)
 		die("allocation failed in a timed pair", w->vh->ops->name);
 }
@@ -217,7 +204,7 @@ static struct range *prefill(const struct bench *b, struct va_host *vh, const st
 		die("out of memory", NULL);
 	uint64_t s = b->seed * 1000003 + live;
 	for (unsigned i = 0; i < live; i++) {
-		all[i].size = rand_size(&s);
+		all[i].size = vb_rand_size(&s);
 		if (ops->alloc(vh->st, i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
 			die("prefill failed", ops->name);
 	}
@@ -305,7 +292,7 @@ __attribute__((noinline)) void vb_callgrind_holes(struct worker *w, uint64_t *s,
 __attribute__((noinline)) void vb_callgrind_holes(struct worker *w, uint64_t *s, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		struct range *r = &w->r[rnd(s) % w->n];
+		struct range *r = &w->r[vb_rnd(s) % w->n];
 		w->vh->ops->free(w->vh->st, w->cpu, r->addr, PAGE_SIZE);
 		if (w->vh->ops->alloc(w->vh->st, w->cpu, PAGE_SIZE, 0, &r->addr) != MM_OK)
 			die("allocation failed in a holes pair", w->vh->ops->name);

@@ -13,6 +13,7 @@
  *    policy left 1,417, this one 1,303. Deterministic; check() at the end.
  */
 #include "va_btree_fixture.h"
+#include "../bench/va_bench_draw.h"
 
 #define BASE	  ((uint64_t)1 << 40)
 #define VMEM_BEST 1337u /* vmem VM_BESTFIT's free ranges on the same workload */
@@ -96,20 +97,7 @@ static void test_ties(void)
 
 /* ---- va_bench's callgrind workload (strategies/bench/va_bench.c) ---- */
 
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
-static uint64_t rand_size(uint64_t *s)
-{
-	unsigned e = (unsigned)(rnd(s) % 10);
-	uint64_t pages = (1ull << e) + rnd(s) % (1ull << e);
-	return (pages > 512 ? 512 : pages) * PAGE_SIZE;
-}
 
 static void test_bench_ranges(void)
 {
@@ -119,14 +107,14 @@ static void test_bench_ranges(void)
 	static uint64_t addr[LIVE], size[LIVE];
 	uint64_t s = 1 * 1000003 + LIVE; /* seed 1 */
 	for (int i = 0; i < LIVE; i++) {
-		size[i] = rand_size(&s);
+		size[i] = vb_rand_size(&s);
 		addr[i] = alloc_at(st, size[i] / PAGE_SIZE, 0);
 	}
 	s = 77;
 	for (int i = 0; i < 2 * LIVE + 2 * PAIRS; i++) {
-		uint64_t j = rnd(&s) % LIVE;
+		uint64_t j = vb_rnd(&s) % LIVE;
 		va_btree_bare_best_ops.free(st, 0, addr[j], size[j]);
-		size[j] = rand_size(&s);
+		size[j] = vb_rand_size(&s);
 		addr[j] = alloc_at(st, size[j] / PAGE_SIZE, 0);
 	}
 	struct va_stats vs;
