@@ -94,6 +94,10 @@ def main(argv):
         out += table(["series", "workloads", "speed", "footprint/live", "metadata", "failed"],
                      [[s, k, fmt(sp) + "x" if sp else "-", fmt(fr), fmt_bytes(m), f]
                       for sp, s, k, fr, m, f in keep])
+        if all(sp is None for sp, *_ in keep):
+            out.append("  speed '-': the baseline %s has no row here%s (to compare with today's "
+                       "Hermit, add freelist to PHYS and VIRT and talc to HEAP)"
+                       % (BASE, "" if what.startswith("1 CPU") else " at this CPU count"))
     va = {}
     for r in rows:
         if r.get("kind") == "va_frag" and num(r.get("peak_reserved_per_requested")) is not None:

@@ -34,6 +34,8 @@ has '^Headline \(parallel replay on 4 CPUs; .* 5 of 5 series\):$'
 has '^  buddy-bitmap-null +4 +- +1\.25 +14 KiB +0$'
 has '^  glibc +4 +- +1\.25 +- +0$'
 grep -q 'no replay' "$t/out" && fail "parallel only: $(cat "$t/out")"
+has "^  speed '-': the baseline freelist-freelist-talc has no row here at this CPU count "
+grep -q "^  speed '-'" <<<"$(python3 scripts/headline.py "$t/s")" && fail "a '-' note where the baseline ran"
 grep -q '^Usage: scripts/headline.py RUN_DIR' <<<"$(python3 scripts/headline.py --help)" || fail "--help"
 rc=0
 python3 scripts/headline.py 2>"$t/err" || rc=$?
