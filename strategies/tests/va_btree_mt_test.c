@@ -8,8 +8,9 @@
  * holdings. Each run asserts, from the tree's per-CPU counters (thread i is CPU
  * i), that splits, merges and borrows happened in at least two threads, that
  * some structure changes overlapped one in another thread (counted while both
- * held their locks), and that at most 1 in 1000 operations took the serialised
- * path (t->slow: first fit's guard against an operation restarting forever).
+ * held their locks); how many operations took the serialised path (t->slow:
+ * first fit's guard against an operation restarting forever) is printed, not
+ * bounded (it is the scheduler's).
  * At the end everything is freed back to one range. Also built under TSan
  * (fewer ops). Deterministic per-thread seeds; the interleaving is the
  * scheduler's, and every assertion holds for any interleaving except the
@@ -147,7 +148,7 @@ static void *worker_main(void *arg)
 }
 
 /* The structure changes of the run, per thread: splits, merges, borrows in at
- * least two threads each, none serialised; true if some overlapped. */
+ * least two threads each; true if some overlapped. */
 static bool check_smo(struct shared *sh, const char *what)
 {
 	struct vbt_counts all, k;
@@ -164,10 +165,10 @@ static bool check_smo(struct shared *sh, const char *what)
 	      "%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64
 	      " borrows, in %u threads (want all > 0, >= 2 threads)",
 	      what, all.splits, all.merges, all.borrows, busy);
-	/* the serialised path is first fit's starvation guard only (an operation
-	 * restarted VBT_FAST_TRIES times): rare, whatever the interleaving */
-	CHECK(all.serial * 1000 <= sh->ops * sh->nthreads,
-	      "%s: %" PRIu64 " operations took the serialised path", what, all.serial);
+	/* The serialised path is first fit's starvation guard only (an operation
+	 * restarted VBT_FAST_TRIES times): how often that happens depends on the
+	 * scheduler (a TSan run of a clean clone: 39 of 28,798 ops), so it is printed,
+	 * not bounded; va_btree_test checks that one thread never takes it. */
 	printf("%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64 " borrows, %" PRIu64
 	       " root changes, %" PRIu64 " two-leaf edits, %" PRIu64
 	       " structure changes overlapped another, %" PRIu64 " serialised\n",
