@@ -200,14 +200,14 @@ test-build: $(foreach h,$(HEAP_ALL),$(call GUEST_ELF,$(PHYS)-$(VIRT)-$(h)))
 STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
 # heap_bench (four files) runs the heaps over the strategies picked by name, and
 # heap_efficiency on the test-support fixture (rel libtest.a); it dlopens the peers.
-HEAP_BENCH_OBJS := $(BUILD)/rel/strategies/bench/heap_bench_heaps.o \
-	$(BUILD)/rel/strategies/bench/heap_bench_wl.o $(BUILD)/rel/strategies/bench/heap_bench_larson.o
+HEAP_BENCH_OBJS := $(BUILD)/rel/workloads/bench/heap_bench_heaps.o \
+	$(BUILD)/rel/workloads/bench/heap_bench_wl.o $(BUILD)/rel/workloads/bench/heap_bench_larson.o
 EXTRA_LIBS_heap_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
 $(BUILD)/bin/heap_bench: $(HEAP_BENCH_OBJS) $(BUILD)/rel/libtest.a
 # heap_bench under TSan: its threads' hand-offs (larson's per-slot order, xmalloc's
 # queues), run by strategies/tests/heap_bench_tsan_test.sh.
 HB_TSAN := $(BUILD)/tsan/bin/heap_bench
-$(HB_TSAN): $(patsubst $(BUILD)/rel/%,$(BUILD)/tsan/%,$(BUILD)/rel/strategies/bench/heap_bench.o \
+$(HB_TSAN): $(patsubst $(BUILD)/rel/%,$(BUILD)/tsan/%,$(BUILD)/rel/workloads/bench/heap_bench.o \
 		$(HEAP_BENCH_OBJS)) $(BUILD)/tsan/libtest.a $(BUILD)/tsan/libmtb.a
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) $(TSAN_FLAGS) -o $@ $^ $(STRAT_FORCE) -ldl $(LDLIBS)
@@ -215,8 +215,8 @@ test-build: $(HB_TSAN)
 EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
 $(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
 # gbench_bench: C benchmarks through the C++ shim over Google Benchmark (gbench.h).
-GBENCH_SHIM := $(BUILD)/rel/strategies/bench/gbench_shim.o
-$(GBENCH_SHIM): strategies/bench/gbench_shim.cc strategies/bench/gbench.h
+GBENCH_SHIM := $(BUILD)/rel/workloads/bench/gbench_shim.o
+$(GBENCH_SHIM): workloads/bench/gbench_shim.cc workloads/bench/gbench.h
 	@mkdir -p $(@D)
 	$(call quiet,CXX[rel],$<)$(CXX) -std=c++17 $(REL_FLAGS) -Wall -Wextra -Werror -c $< -o $@
 EXTRA_LIBS_gbench_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a \

@@ -38,7 +38,7 @@
 
 #include "../../workloads/host/heap_machine.h"
 #include "../../workloads/host/heap_peer.h"
-#include "../bench/heap_bench.h"
+#include "../../workloads/bench/heap_bench.h"
 #include "../heap_slab.h"
 #include "heap_support.h"
 

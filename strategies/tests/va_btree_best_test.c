@@ -13,7 +13,7 @@
  *    policy left 1,417, this one 1,303. Deterministic; check() at the end.
  */
 #include "va_btree_fixture.h"
-#include "../bench/va_bench_draw.h"
+#include "../../workloads/bench/va_bench_draw.h"
 
 #define BASE	  ((uint64_t)1 << 40)
 #define VMEM_BEST 1337u /* vmem VM_BESTFIT's free ranges on the same workload */
@@ -95,7 +95,7 @@ static void test_ties(void)
 	printf("ties: the hole of smallest tie key, carved at its high end\n");
 }
 
-/* ---- va_bench's callgrind workload (strategies/bench/va_bench.c) ---- */
+/* ---- va_bench's callgrind workload (workloads/bench/va_bench.c) ---- */
 
 
 

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "../../workloads/host/heap_peer.h"
-#include "../tests/heap_support.h"
+#include "../host/heap_peer.h"
+#include "../../strategies/tests/heap_support.h"
 #include "heap_bench.h"
 
 #define HE_ARENA (128ull << 20)

@@ -51,11 +51,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../workloads/host/cli_util.h"
-#include "../../workloads/host/host_ctx.h"
-#include "../../workloads/host/out_file.h"
-#include "../../workloads/host/va_host.h"
-#include "../va_btree.h"
+#include "../host/cli_util.h"
+#include "../host/host_ctx.h"
+#include "../host/out_file.h"
+#include "../host/va_host.h"
+#include "../../strategies/va_btree.h"
 #include "va_bench_draw.h"
 
 static const char *usage =

@@ -5,7 +5,7 @@
 #ifndef HEAP_BENCH_H
 #define HEAP_BENCH_H
 
-#include "../../workloads/host/heap_machine.h"
+#include "../host/heap_machine.h"
 
 #define HB_MAX_THREADS 2
 /* Trace threads of the generated larson and threadtest (scripts/run.sh generates them

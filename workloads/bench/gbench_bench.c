@@ -24,10 +24,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../tests/heap_support.h"
+#include "../../strategies/tests/heap_support.h"
 #include "gbench.h"
-#include "../../workloads/host/heap_peer.h"
-#include "../../workloads/host/out_file.h"
+#include "../host/heap_peer.h"
+#include "../host/out_file.h"
 
 #define NTHREADS   2
 #define WINDOW	   256

@@ -47,7 +47,7 @@
 #include <time.h>
 
 #include "heap_bench_wl.h"
-#include "../../workloads/host/cli_util.h"
+#include "../host/cli_util.h"
 
 #define RA_OBJS	  100000 /* random_actions: live objects per thread at most */
 #define TT_SIZE	  8	 /* threadtest's object size (gen.c's default) */

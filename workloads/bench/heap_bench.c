@@ -30,11 +30,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../workloads/host/cli_util.h"
-#include "../../workloads/host/host_ctx.h"
-#include "../../workloads/host/median_ci.h"
-#include "../tests/heap_support.h"
-#include "../../workloads/host/heap_peer.h"
+#include "../host/cli_util.h"
+#include "../host/host_ctx.h"
+#include "../host/median_ci.h"
+#include "../../strategies/tests/heap_support.h"
+#include "../host/heap_peer.h"
 #include "heap_bench.h"
 
 #define MAX_ROUNDS MEDIAN_CI_MAX_N

@@ -31,13 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../frame.h"
-#include "../../workloads/host/cli_util.h"
-#include "../../workloads/host/host_ctx.h"
-#include "../../workloads/host/hostmem.h"
-#include "../../workloads/host/out_file.h"
-#include "../../workloads/host/spill_heap.h"
-#include "../frame_freelist.h"
+#include "../../strategies/frame.h"
+#include "../host/cli_util.h"
+#include "../host/host_ctx.h"
+#include "../host/hostmem.h"
+#include "../host/out_file.h"
+#include "../host/spill_heap.h"
+#include "../../strategies/frame_freelist.h"
 
 static const char *usage =
 	"usage: frame_bench [--out FILE] [--mem MIB] [--churn-mem MIB] [--rounds N] [--seed N]\n"

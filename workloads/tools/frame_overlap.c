@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../frame.h"
-#include "../../workloads/host/cli_util.h"
-#include "../../workloads/host/hostmem.h"
-#include "../../workloads/host/spill_heap.h"
+#include "../../strategies/frame.h"
+#include "../host/cli_util.h"
+#include "../host/hostmem.h"
+#include "../host/spill_heap.h"
 
 #define MAX_ROUNDS 20000
 #define SHORT_NS   50000.0

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "../mm_common.h"
+#include "../../strategies/mm_common.h"
 
 /* The next splitmix64 value of the stream *s. */
 static inline uint64_t vb_rnd(uint64_t *s)
