@@ -146,18 +146,18 @@ struct ft_res {
 static void ft_emit(const struct ft *t, const struct ft_res *r)
 {
 	bool g1 = r->order == FRAME_MAX_ORDER && r->block_ok;
-	result_emit("frametest",
-		    "\"cpus\":%u,\"regions\":%u,\"frames\":%lu,\"expected_frames\":%lu,\"map_frames\":%lu,"
-		    "\"early_frames\":%lu,\"bump_frames\":%lu,\"held_frames\":%lu,"
-		    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before_frames\":%lu,"
-		    "\"free_after_frames\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
-		    "\"early_ranges\":%u,\"early_map_ok\":%s,\"alloc_ns\":%lu,\"free_ns\":%lu,"
-		    "\"ok\":%s",
-		    smp_ncpus(), boot.map0.count, t->count, r->expected, r->map_frames,
-		    kmem.early_frames, kmem.bump_frames, r->held, r->s0.total_frames, t->dups, t->bad,
-		    r->s0.free_frames, r->s1.free_frames, r->order, r->got, g1 ? "true" : "false",
-		    kmem.early.count, r->early_ok ? "true" : "false", r->alloc_ns, r->free_ns,
-		    r->ok ? "true" : "false");
+	result_emit(
+	    "frametest",
+	    "\"cpus\":%u,\"regions\":%u,\"frames\":%lu,\"expected_frames\":%lu,\"map_frames\":%lu,"
+	    "\"early_frames\":%lu,\"bump_frames\":%lu,\"held_frames\":%lu,"
+	    "\"total_frames\":%lu,\"dups\":%lu,\"bad\":%lu,\"free_before_frames\":%lu,"
+	    "\"free_after_frames\":%lu,\"max_order\":%u,\"block_order\":%d,\"block_1g\":%s,"
+	    "\"early_ranges\":%u,\"early_map_ok\":%s,\"alloc_ns\":%lu,\"free_ns\":%lu,"
+	    "\"ok\":%s",
+	    smp_ncpus(), boot.map0.count, t->count, r->expected, r->map_frames, kmem.early_frames,
+	    kmem.bump_frames, r->held, r->s0.total_frames, t->dups, t->bad, r->s0.free_frames,
+	    r->s1.free_frames, r->order, r->got, g1 ? "true" : "false", kmem.early.count,
+	    r->early_ok ? "true" : "false", r->alloc_ns, r->free_ns, r->ok ? "true" : "false");
 	kprintf("frametest: %lu frames (expected %lu), largest block order %u (%lu KiB)%s: %s\n",
 		t->count, r->expected, r->order, (PAGE_SIZE << r->order) >> 10,
 		r->order == FRAME_MAX_ORDER ? ", 1 GiB" : ", less than 1 GiB fits",

@@ -154,17 +154,18 @@ int cmd_heaptest(int argc, char **argv, const char *val)
 	bool check = HEAP_OPS.check(kmem.heap_st);
 	bool ok = t.bad == 0 && t.misaligned == 0 && t.oom == 0 && check &&
 		  t.frees == t.allocs && (n == 1 || t.cross > 0);
-	result_emit("heaptest",
-		    "\"cpus\":%u,\"heap\":\"%s\",\"ops_per_cpu\":%u,\"allocs\":%lu,\"reallocs\":%lu,"
-		    "\"frees\":%lu,\"cross_cpu_frees\":%lu,\"bad\":%lu,\"misaligned\":%lu,\"oom\":%lu,"
-		    "\"check\":%s,\"footprint_before_bytes\":%lu,\"footprint_after_bytes\":%lu,"
-		    "\"peak_footprint_bytes\":%lu,\"footprint_end_bytes\":%lu,\"frames\":%lu,"
-		    "\"va_bytes\":%lu,\"meta_bytes\":%lu,"
-		    "\"remote_frees\":%lu,\"chunks_returned\":%lu,\"ns\":%lu,\"ok\":%s",
-		    n, HEAP_NAME, t.ops, t.allocs, t.reallocs, t.frees, t.cross, t.bad, t.misaligned,
-		    t.oom, check ? "true" : "false", s0.footprint, s1.footprint, s2.peak_footprint,
-		    s2.footprint, s2.frames, s2.va_bytes, s2.meta_bytes, s2.remote_frees,
-		    s2.chunks_returned, tsc_to_ns(t1 - t0), ok ? "true" : "false");
+	result_emit(
+	    "heaptest",
+	    "\"cpus\":%u,\"heap\":\"%s\",\"ops_per_cpu\":%u,\"allocs\":%lu,\"reallocs\":%lu,"
+	    "\"frees\":%lu,\"cross_cpu_frees\":%lu,\"bad\":%lu,\"misaligned\":%lu,\"oom\":%lu,"
+	    "\"check\":%s,\"footprint_before_bytes\":%lu,\"footprint_after_bytes\":%lu,"
+	    "\"peak_footprint_bytes\":%lu,\"footprint_end_bytes\":%lu,\"frames\":%lu,"
+	    "\"va_bytes\":%lu,\"meta_bytes\":%lu,"
+	    "\"remote_frees\":%lu,\"chunks_returned\":%lu,\"ns\":%lu,\"ok\":%s",
+	    n, HEAP_NAME, t.ops, t.allocs, t.reallocs, t.frees, t.cross, t.bad, t.misaligned, t.oom,
+	    check ? "true" : "false", s0.footprint, s1.footprint, s2.peak_footprint, s2.footprint,
+	    s2.frames, s2.va_bytes, s2.meta_bytes, s2.remote_frees, s2.chunks_returned,
+	    tsc_to_ns(t1 - t0), ok ? "true" : "false");
 	kprintf("heaptest: %lu allocs, %lu reallocs, %lu cross-CPU frees on %u cpus: %s\n", t.allocs,
 		t.reallocs, t.cross, n, ok ? "ok" : "FAILED");
 	return ok ? 0 : 1;

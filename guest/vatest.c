@@ -150,16 +150,17 @@ static void vat_run(struct vat *t, bool nosd)
 
 static void vat_emit(const struct vat *t, bool nosd, uint64_t shootdowns, int64_t kept, bool ok)
 {
-	result_emit("vatest",
-		    "\"cpus\":%u,\"reader\":%u,\"bytes\":%lu,\"va\":\"0x%lx\",\"managed\":%s,"
-		    "\"discontig\":%lu,\"bad_identity_reads\":%lu,\"bad_reads\":%lu,\"shootdown\":%s,"
-		    "\"probes\":%u,\"faults\":%lu,\"cr2_bad\":%lu,\"unmanaged_slots\":%u,"
-		    "\"unmanaged_zero\":%s,\"shootdowns\":%lu,\"kept_frames\":%ld,\"map_ns\":%lu,"
-		    "\"rw_ns\":%lu,\"unmap_probe_ns\":%lu,\"ok\":%s",
-		    smp_ncpus(), t->reader, (uint64_t)VAT_BYTES, t->va, t->managed ? "true" : "false",
-		    t->discontig, t->bad_frames, t->bad_reads, nosd ? "false" : "true", VAT_PROBES,
-		    t->faults, t->cr2_bad, GUEST_UNMANAGED_SLOTS, t->slots ? "true" : "false",
-		    shootdowns, (long)kept, t->map_ns, t->rw_ns, t->unmap_ns, ok ? "true" : "false");
+	result_emit(
+	    "vatest",
+	    "\"cpus\":%u,\"reader\":%u,\"bytes\":%lu,\"va\":\"0x%lx\",\"managed\":%s,"
+	    "\"discontig\":%lu,\"bad_identity_reads\":%lu,\"bad_reads\":%lu,\"shootdown\":%s,"
+	    "\"probes\":%u,\"faults\":%lu,\"cr2_bad\":%lu,\"unmanaged_slots\":%u,"
+	    "\"unmanaged_zero\":%s,\"shootdowns\":%lu,\"kept_frames\":%ld,\"map_ns\":%lu,"
+	    "\"rw_ns\":%lu,\"unmap_probe_ns\":%lu,\"ok\":%s",
+	    smp_ncpus(), t->reader, (uint64_t)VAT_BYTES, t->va, t->managed ? "true" : "false",
+	    t->discontig, t->bad_frames, t->bad_reads, nosd ? "false" : "true", VAT_PROBES,
+	    t->faults, t->cr2_bad, GUEST_UNMANAGED_SLOTS, t->slots ? "true" : "false", shootdowns,
+	    (long)kept, t->map_ns, t->rw_ns, t->unmap_ns, ok ? "true" : "false");
 	kprintf("vatest%s: %llu pages at 0x%lx, %lu/%u probes faulted on cpu %u: %s\n",
 		nosd ? "=nosd" : "", VAT_PAGES, t->va, t->faults, VAT_PROBES, t->reader,
 		ok ? "ok" : "FAILED");

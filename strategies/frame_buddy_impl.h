@@ -81,7 +81,8 @@ static inline size_t buddy_meta_core(uint64_t nareas)
 {
 	uint64_t nchunks = (nareas + BB_UNITS - 1) / BB_UNITS;
 	return (size_t)MM_ALIGN_UP(nareas * sizeof(struct buddy_area) +
-					   nchunks * sizeof(struct buddy_chunk) + (nareas + 63) / 64 * 8,
+				       nchunks * sizeof(struct buddy_chunk) +
+				       (nareas + 63) / 64 * 8,
 				   64);
 }
 

@@ -359,8 +359,7 @@ void slab_free_slow(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
 /* Returns object p to its ACTIVE slab s on owner CPU c; a slab that wakes goes
  * back on avail, an emptied one is parked or goes to slab_put_empty. Panics if s
  * has no object out. Inline: the owner's free fast path. */
-static inline void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s,
-				   void *p)
+static inline void slab_local_free(struct slab_heap *h, struct slab_cpu *c, struct slab *s, void *p)
 {
 	MM_ASSERT(s->state == SLAB_ACTIVE && s->used > s->low,
 		  "slab: free into a slab with no objects");

@@ -304,8 +304,7 @@ static inline uint64_t vbt_untie(uint64_t k)
 
 /* True if size bytes aligned to align fit in [s, e); the highest such address
  * into *a (best fit carves the high end). */
-static inline bool vbt_fits_high(uint64_t s, uint64_t e, uint64_t size, uint64_t align,
-				 uint64_t *a)
+static inline bool vbt_fits_high(uint64_t s, uint64_t e, uint64_t size, uint64_t align, uint64_t *a)
 {
 	if (e - s < size)
 		return false;
@@ -360,8 +359,8 @@ struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, u
  * >= need), VBT_RESTART, VBT_FULL, VBT_LOW or VBT_SLOW (the start of the range
  * chosen in *key, the address chosen in *addr; VBT_SLOW: a remainder belongs
  * to the next leaf, vbt_xleaf_carve), or VBT_HINT_MISS with the next hint in *hint. */
-int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *hint, uint64_t *addr, uint64_t *key);
+int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
+		   uint64_t *addr, uint64_t *key);
 /* Replaces leaf entries [from, to) of n (cnt entries, locked) by ed's ranges. */
 void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed);
 /* Optimistic free of [a, b) coalescing within one leaf, the free range it

@@ -369,7 +369,7 @@ static void sz_replace(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl,
 	MM_ASSERT(o > 0 && SZ_LEN(n, o - 1) == ol && SZ_ADR(n, o - 1) == oa,
 		  "va_btree: range not in the size index");
 	uint32_t p = sz_rank(n, nl, na, false); /* keys <= new (the old one included) */
-	if (p < o) /* smaller: keys [p, o - 1) move up */
+	if (p < o)				/* smaller: keys [p, o - 1) move up */
 		for (uint32_t k = o - 1; k > p; k--)
 			sz_mv(n, k, n, k - 1);
 	else /* larger: keys [o, p) move down */

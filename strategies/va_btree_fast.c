@@ -209,7 +209,7 @@ static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_
  * are scanned only when the old maximum was among the changed entries and
  * shrank. (Scans stay outside MM_MAX, a macro that evaluates twice.) */
 uint64_t vbt_new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
-			uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
+		     uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
 {
 	if (nv >= omax)
 		return nv;
@@ -235,7 +235,7 @@ static uint32_t plan_top(const struct vbt_path *p, uint64_t *newmax)
 		const struct vbt_node *pn = p->s[d].n;
 		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
 		newmax[d] = vbt_new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx,
-				    idx + 1, pc, p->s[d].pre);
+					idx + 1, pc, p->s[d].pre);
 		top = d;
 	}
 	return top;

@@ -64,7 +64,8 @@ static struct vbt_node *op_root(struct vbt_op *op)
 		if ((atomic_load_rlx(&r->slow_tag) >> 1) == op->seq)
 			return r;
 		uint64_t v = atomic_load_acq(&r->version);
-		if ((v & (VBT_LOCKED | VBT_OBSOLETE)) || !atomic_cas(&r->version, &v, v + VBT_LOCKED)) {
+		if ((v & (VBT_LOCKED | VBT_OBSOLETE)) ||
+		    !atomic_cas(&r->version, &v, v + VBT_LOCKED)) {
 			cpu_relax();
 			continue;
 		}
@@ -121,9 +122,9 @@ int vbt_slow_init_root(struct va_btree *t)
 	return rc;
 }
 
-#define lmax	 vbt_lmax
-#define open_at	 vbt_open_at
-#define close_at vbt_close_at
+#define lmax	  vbt_lmax
+#define open_at	  vbt_open_at
+#define close_at  vbt_close_at
 #define set_inner vbt_set_inner
 
 static void set_leaf(struct vbt_node *n, uint32_t i, uint64_t s, uint64_t e)

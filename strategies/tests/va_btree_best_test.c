@@ -97,8 +97,6 @@ static void test_ties(void)
 
 /* ---- va_bench's callgrind workload (workloads/bench/va_bench.c) ---- */
 
-
-
 static void test_bench_ranges(void)
 {
 	enum { LIVE = 10000, PAIRS = 20000 };

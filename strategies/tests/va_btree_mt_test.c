@@ -250,8 +250,6 @@ static void run(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, uint64
 	       cap_leaf, cap_inner);
 }
 
-
-
 int main(void)
 {
 	uint64_t seed = test_seed("va_btree_mt_test", 7);

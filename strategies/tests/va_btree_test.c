@@ -192,8 +192,9 @@ static void test_random(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic,
 	 * borrows are lock-coupled structure changes (va_btree_smo.c) */
 	CHECK(fast > 0 && slow == 0 && k.serial == 0, "fast %" PRIu64 ", slow %" PRIu64, fast,
 	      slow);
-	CHECK(k.splits && k.merges && k.borrows && k.roots && k.xleaf, "structure changes %" PRIu64 "/%" PRIu64
-	      "/%" PRIu64 "/%" PRIu64, k.splits, k.merges, k.borrows, k.roots);
+	CHECK(k.splits && k.merges && k.borrows && k.roots && k.xleaf,
+	      "structure changes %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64, k.splits, k.merges,
+	      k.borrows, k.roots);
 	printf("random caps %u/%u: %d steps, height <= %u, %" PRIu64 " allocs, %" PRIu64
 	       " ENOMEM, %" PRIu64 " reserves, %" PRIu64 " busy, %zu frames, %" PRIu64
 	       " fast / %" PRIu64 " slow, %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64

@@ -191,10 +191,11 @@ static void failure_fields(struct json_buf *j, const struct replay_result *r)
 		json_null(j, "first_failure_size_bytes");
 	}
 	if (r->failure_unmeasured)
-		json_str(j, "failure_note",
-			 "parallel replay with failed allocations: live and footprint at the first "
-			 "failure are not measured, and frag4 is null (peak_live_bytes is the trace's, "
-			 "which the failed allocations never reached)");
+		json_str(
+		    j, "failure_note",
+		    "parallel replay with failed allocations: live and footprint at the first "
+		    "failure are not measured, and frag4 is null (peak_live_bytes is the trace's, "
+		    "which the failed allocations never reached)");
 }
 
 static void metric_fields(struct json_buf *j, const struct replay_result *r)

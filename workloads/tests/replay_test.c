@@ -79,10 +79,12 @@ static void test_oom_parallel(void)
 	struct result_prov p = prov;
 	p.mode = "parallel";
 	CHECK(json_replay_row(&p, &r, buf, sizeof(buf)) > 0, "row overflow");
-	CHECK(strstr(buf, "\"frag4\":null,") && strstr(buf, "\"live_at_first_failure_bytes\":null,") &&
-		      strstr(buf, "\"footprint_at_first_failure_bytes\":null,") &&
-		      strstr(buf, "\"first_failure_op\":3,") &&
-		      strstr(buf, "\"first_failure_size_bytes\":200,") && strstr(buf, "\"failure_note\":\""),
+	CHECK(strstr(buf, "\"frag4\":null,") &&
+		  strstr(buf, "\"live_at_first_failure_bytes\":null,") &&
+		  strstr(buf, "\"footprint_at_first_failure_bytes\":null,") &&
+		  strstr(buf, "\"first_failure_op\":3,") &&
+		  strstr(buf, "\"first_failure_size_bytes\":200,") &&
+		  strstr(buf, "\"failure_note\":\""),
 	      "row: %s", buf);
 	for (int i = 0; i < 20; i++) { /* 2 CPUs: which calls fail depends on timing */
 		wl_replay(&t, 2, true, false, 3, false, &r);
@@ -116,8 +118,8 @@ static void test_deterministic_row(void)
 	row(&t, 1, b, sizeof(b));
 	CHECK(!strcmp(a, b), "rows differ:\n%s\n%s", a, b);
 	CHECK(strstr(a, "\"peak_live_bytes\":294,") && strstr(a, "\"frag3\":0.360544,") &&
-		      strstr(a, "\"engine\":\"host\",\"timing_trusted\":true,") &&
-		      strstr(a, "\"live_end_objects\":2,") && !strstr(a, "lat_p50_ns"),
+		  strstr(a, "\"engine\":\"host\",\"timing_trusted\":true,") &&
+		  strstr(a, "\"live_end_objects\":2,") && !strstr(a, "lat_p50_ns"),
 	      "row: %s", a);
 	row(&t, 3, c, sizeof(c)); /* other CPU count: only cross frees differ (0 vs 2) */
 	CHECK(strstr(c, "\"cross_cpu_frees\":2,"), "row: %s", c);
