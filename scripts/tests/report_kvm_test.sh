@@ -6,11 +6,7 @@
 # never count. Checked on the synthetic sweep (plots/tests/synth_rows.py) turned into a
 # kvm sweep, through report.sh and scripts/headline.py.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../../scripts/tests/test_lib.sh"
 python3 plots/tests/synth_rows.py "$t/s" --no-guest
 python3 - "$t/s/rows.jsonl" "$t/kvm/rows.jsonl" "$t/emu/rows.jsonl" <<'PY'
 import json, os, sys

@@ -15,11 +15,7 @@
 # strategy that over-reserves, the harness-bound caveat from the null heap's rows, the
 # CPU count from which slab leads; make bench's CSVs (results/samples) in their section.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../../scripts/tests/test_lib.sh"
 
 python3 plots/tests/synth_rows.py "$t/run"
 "$bin/rows2csv" --out "$t/run/rows.csv" "$t/run/rows.jsonl"

@@ -8,11 +8,7 @@
 # file, a truncated archive, corrupt deflate data, a CRC mismatch, another method (bzip2),
 # a file over MTB_MAX_INPUT.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../../scripts/tests/test_lib.sh"
 # An Android memory_replay trace: two threads, malloc/calloc/realloc/memalign/free.
 python3 - "$t/aosp.txt" <<'PY'
 import random, sys
