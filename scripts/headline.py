@@ -22,8 +22,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report_lib import fmt, fmt_bytes, gmean, is_true, load, num, replay, serial1  # noqa: E402
+from report_speed import BASELINE as BASE  # noqa: E402  today's Hermit, as in the report
 
-BASE = "freelist-freelist-talc"
 MAX_SERIES = 8
 
 
