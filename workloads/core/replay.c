@@ -3,11 +3,14 @@
  * Invariants, serial mode, after every op:
  *   live == sum over live, non-failed ids of objs[id].size,  peak_live == max(live),
  *   fp_at_peak == heap footprint right after live first reached the trace's peak_live.
- * Parallel mode (plan: replay_plan.c), for every shared object: done == number of its
- * ops completed so far by a CPU other than the one that runs the next op; a step with
- * RSTEP_WAIT runs only when done == seq (acquire), a step with RSTEP_PUBLISH stores
- * done = seq + 1 (release), so each op sees the previous op's pointer and size.
- * Private objects are touched by one CPU only and need neither.
+ * Parallel mode (plan: replay_plan.c), per CPU c: published(c) <= ops(c), both
+ * monotonic, and the slots written by c's first published(c) ops are visible to
+ * whoever read published(c) (release/acquire). A step with RSTEP_WAIT runs only once
+ * published(from) >= after, so each op sees the previous op's pointer and size. A CPU
+ * publishes every REPLAY_PUBLISH_EVERY ops (not per op: a waiter then reads only slot
+ * lines their writer has left, instead of trailing it line by line), before it waits
+ * (so the CPU with the earliest blocked op in trace order always runs: no deadlock)
+ * and at its end. Private objects are touched by one CPU only and need none of this.
  * Metrics follow DESIGN.md: J&W #3 = fp_at_peak / peak_live - 1, #4 = peak footprint /
  * peak_live - 1 (Johnstone & Wilson, ISMM 1998), kept in integer ppm (no FP in the guest).
  * Failures: every CPU keeps its first failed op (trace index, size) on its own line;
@@ -128,7 +131,7 @@ op_heap(struct replay *r, const struct heap_ops *h, void *st, struct replay_cpu 
 {
 	if (op <= TOP_MEMALIGN) {
 		void *p = h->alloc(st, cpu, (size_t)size, (size_t)1 << align_log2);
-		ob->p = p; /* not done: another CPU may poll it (atomics only) */
+		ob->p = p; /* others read it after an acquire of published */
 		ob->size = size;
 		ob->align_log2 = (uint8_t)align_log2;
 		ob->cpu = (uint8_t)cpu;
@@ -307,37 +310,51 @@ void replay_run_serial(struct replay *r)
 		cpu_end(r, c);
 }
 
-/* Waits until the previous op on ob (by another CPU) is done: done == want. Polls
- * with exponential backoff (1 .. 64 pauses), so a waiter that caught up reads the
- * producer's lines less often and falls back a little; after 16 polls it calls
- * cfg.wait (the host yields: a CPU count above the cores must let the other run). */
-static __attribute__((noinline)) void wait_turn(const struct replay *r, struct replay_obj *ob,
-						uint32_t want)
+/* Publishes that pc's CPU has done its first pc->ops ops (their slots written). */
+static inline void publish(struct replay_cpu *pc)
 {
+	atomic_store_rel(&pc->published, pc->ops);
+}
+
+/* Waits until CPU from has published at least `after` ops; returns what it read.
+ * Publishes the caller's own ops first (a CPU never waits with ops unpublished: no
+ * deadlock). Polls with exponential backoff (1 .. 64 pauses); after 16 polls it calls
+ * cfg.wait (the host yields: a CPU count above the cores must let the other run). */
+static __attribute__((noinline)) uint64_t wait_for(const struct replay *r, struct replay_cpu *pc,
+						   unsigned from, uint64_t after)
+{
+	uint64_t seen = atomic_load_acq(&r->cpu[from].published);
+	if (seen >= after)
+		return seen;
+	publish(pc);
 	unsigned pause = 1;
-	for (unsigned polls = 1; atomic_load_acq(&ob->done) != want; polls++) {
+	for (unsigned polls = 1; (seen = atomic_load_acq(&r->cpu[from].published)) < after;
+	     polls++) {
 		for (unsigned i = 0; i < pause; i++)
 			cpu_relax();
 		pause = pause < 64 ? pause * 2 : pause;
 		if (r->cfg.wait && polls >= 16)
 			r->cfg.wait();
 	}
+	return seen;
 }
 
 /* The object slot of step s on the running CPU (priv: its private slots); a shared
- * object's previous op elsewhere is waited for. */
-static inline struct replay_obj *step_obj(const struct replay *r, struct replay_obj *priv,
+ * object's previous op elsewhere is waited for. seen[c]: what CPU c was last seen to
+ * have published (read again only when a step needs more). */
+static inline struct replay_obj *step_obj(const struct replay *r, struct replay_cpu *pc,
+					  struct replay_obj *priv, uint64_t *seen,
 					  const struct replay_step *s)
 {
 	if (!(s->flags & RSTEP_SHARED))
 		return &priv[s->slot];
-	struct replay_obj *ob = &r->shared[s->owner][s->slot];
-	if (s->flags & RSTEP_WAIT)
-		wait_turn(r, ob, s->seq);
-	return ob;
+	if ((s->flags & RSTEP_WAIT) && seen[s->from] < s->after)
+		seen[s->from] = wait_for(r, pc, s->from, s->after);
+	return &r->shared[s->owner][s->slot];
 }
 
-/* CPU cpu's steps [s, end); check: a constant (heap->check after each op). */
+/* CPU cpu's steps [s, end); check: a constant (heap->check after each op). Publishes
+ * every REPLAY_PUBLISH_EVERY ops and at the end. */
 static inline __attribute__((always_inline)) void cpu_steps(struct replay *r, unsigned cpu,
 							    const struct replay_step *s,
 							    const struct replay_step *end,
@@ -347,14 +364,17 @@ static inline __attribute__((always_inline)) void cpu_steps(struct replay *r, un
 	void *st = r->cfg.heap_st;
 	struct replay_cpu *pc = &r->cpu[cpu];
 	struct replay_obj *priv = r->priv[cpu];
+	uint64_t seen[HEAP_MAX_CPUS];
+	mm_zero(seen, sizeof(seen));
 	for (; s < end; s++) {
-		struct replay_obj *ob = step_obj(r, priv, s);
+		struct replay_obj *ob = step_obj(r, pc, priv, seen, s);
 		do_op(r, h, st, pc, cpu, s->index, s->op, s->size, s->align_log2, ob, false);
 		if (check)
 			check_op(r);
-		if (s->flags & RSTEP_PUBLISH)
-			atomic_store_rel(&ob->done, s->seq + 1);
+		if (!(pc->ops & (REPLAY_PUBLISH_EVERY - 1)))
+			publish(pc);
 	}
+	publish(pc);
 }
 
 void replay_run_cpu(struct replay *r, unsigned cpu)

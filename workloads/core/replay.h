@@ -72,7 +72,6 @@ struct replay_cfg {
 struct replay_obj {
 	void *p;
 	uint64_t size;
-	uint32_t done; /* parallel, shared objects: ops completed (atomic) */
 	uint8_t align_log2;
 	uint8_t cpu;	   /* CPU that allocated (or last reallocated) it */
 	uint8_t failed;	   /* its alloc returned NULL: later ops on it are skipped */
@@ -83,17 +82,23 @@ struct replay_obj {
 /* One op of a CPU's parallel stream (the trace op plus where its object lives). */
 struct replay_step {
 	uint64_t size;
-	uint32_t slot; /* index into the owner's private slots, or its shared ones */
-	uint32_t seq;  /* ordinal of this op among its object's ops */
-	uint8_t op, align_log2, flags;
-	uint8_t owner; /* CPU that allocated the object (whose slot array holds it) */
+	uint32_t slot;	/* index into the owner's private slots, or its shared ones */
+	uint32_t after; /* RSTEP_WAIT: ops CPU `from` must have published (its previous
+			 * op on the object is its after-th, counting from 1) */
+	uint8_t op : 4, flags : 4; /* enum trace_opcode, RSTEP_* */
+	uint8_t align_log2;
+	uint8_t owner;	/* CPU that allocated the object (whose slot array holds it) */
+	uint8_t from;	/* RSTEP_WAIT: the CPU that ran the object's previous op */
 	uint32_t index; /* the op's index in the trace (failure reports) */
 };
+_Static_assert(sizeof(struct replay_step) == 24, "replay_step: 24 bytes a step");
 
-#define RSTEP_SHARED  1u /* the object lives in a shared slot */
-#define RSTEP_WAIT    2u /* wait until the object's done == seq (previous op elsewhere) */
-#define RSTEP_PUBLISH 4u /* set done = seq + 1 after the op (next op elsewhere) */
-#define RSTEP_LEAKED  8u /* on an alloc: the trace never frees this object */
+#define RSTEP_SHARED 1u /* the object lives in a shared slot */
+#define RSTEP_WAIT   2u /* wait until CPU from has published `after` ops */
+#define RSTEP_LEAKED 4u /* on an alloc: the trace never frees this object */
+/* A CPU publishes how many ops it has done every REPLAY_PUBLISH_EVERY ops, before it
+ * waits and at its end: a waiter never reads a slot line its writer is still filling. */
+#define REPLAY_PUBLISH_EVERY 512u
 
 /* Everything one CPU writes during a replay; starts and ends on a line boundary. */
 struct replay_cpu {
@@ -108,6 +113,8 @@ struct replay_cpu {
 	uint64_t lat_left;	/* ops until the next timed one (1: the next) */
 	struct lat_hist lat;	/* per op, everything */
 	struct lat_hist lat_ex; /* per op, minus the stand-ins (only with cfg.standin) */
+	/* The one line other CPUs read: ops this CPU has done and published (release). */
+	_Alignas(REPLAY_LINE) uint64_t published;
 };
 
 struct replay {

@@ -4,9 +4,10 @@
  * An object is one allocation's lifetime (alloc, reallocs, free): ids are reused
  * after a free, but two lifetimes of one id never need ordering between them, so
  * each allocation gets its own slot. Pass 1 (trace order) copies every op into
- * its CPU's stream and, per object, notes its ops' ordinals and CPUs: an op whose
- * previous op on the object ran on another CPU gets RSTEP_WAIT, that previous op
- * RSTEP_PUBLISH, and the object is shared. Pass 2 gives every object a slot in its
+ * its CPU's stream and, per object, notes where its latest op is: an op whose
+ * previous op on the object ran on another CPU gets RSTEP_WAIT with that CPU (from)
+ * and that op's ordinal in its stream, counted from 1 (after), and the object is
+ * shared. Pass 2 gives every object a slot in its
  * allocating CPU's private or shared array, in allocation order (each array
  * starts on a line boundary); pass 3 turns the steps' object numbers into slot
  * indices and flags the allocs of objects the trace leaves live (RSTEP_LEAKED);
@@ -14,9 +15,9 @@
  * never writes ends_live: no per-op cost).
  * Invariants after replay_plan:
  *   start[c + 1] - start[c] == ops of CPU c;  steps of CPU c are in trace order;
- *   WAIT at step s (seq k) <=> the object's op k-1 ran on another CPU
- *                          <=> that op's step has PUBLISH;
- *   an object without WAIT/PUBLISH steps is touched by one CPU only;
+ *   WAIT at step s <=> the object's previous op ran on CPU s.from != s's CPU, at
+ *                      step start[s.from] + s.after - 1;
+ *   an object without WAIT steps is touched by one CPU only;
  *   sum over c of npriv[c] + nshared[c] == nobjects.
  *
  * Memory (replay_plan_size): the steps, then one region that first holds the
@@ -85,11 +86,12 @@ static int note_op(struct replay *r, uint32_t *cur, struct obj_note *notes, uint
 	struct obj_note *n = &notes[k];
 	if (n->count && n->last_cpu != c) {
 		s->flags |= RSTEP_WAIT;
-		r->steps[n->last_step].flags |= RSTEP_PUBLISH;
+		s->from = n->last_cpu;
+		s->after = (uint32_t)(n->last_step - r->start[n->last_cpu] + 1);
 		n->shared = 1;
 	}
 	s->slot = k;
-	s->seq = n->count++;
+	n->count++;
 	n->last_step = (uint32_t)si;
 	n->last_cpu = (uint8_t)c;
 	if (o->op == TOP_FREE) {
@@ -176,8 +178,9 @@ int replay_plan(struct replay *r, uint8_t *mem)
 	for (uint64_t s = 0; s < t->h.nops; s++) { /* pass 3: object -> slot */
 		struct replay_step *st = &r->steps[s];
 		const struct obj_note *n = &notes[st->slot];
-		st->flags |=
-		    (n->shared ? RSTEP_SHARED : 0) | (st->seq == 0 && !n->freed ? RSTEP_LEAKED : 0);
+		/* an object's only alloc is its first op */
+		st->flags |= (n->shared ? RSTEP_SHARED : 0) |
+			     (is_alloc(st->op) && !n->freed ? RSTEP_LEAKED : 0);
 		st->owner = n->owner;
 		st->slot = n->count;
 	}
