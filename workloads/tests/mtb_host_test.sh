@@ -31,8 +31,15 @@ assert rows[0]["frag3"] is not None and rows[1]["frag3"] is None  # J&W #3: seri
 # J&W #4 needs the trace's order of live bytes: not on 2 CPUs in parallel
 assert rows[0]["frag4"] is not None and rows[1]["frag4"] is None, rows[1]["frag4"]
 assert rows[1]["peak_footprint_bytes"] is not None
-assert all(r["lat_every"] == 8 for r in rows), [r["lat_every"] for r in rows]
+# default sampling: 20,000 ops are under 65,536: every op is timed
+assert all(r["lat_every"] == 1 for r in rows), [r["lat_every"] for r in rows]
 PY
+# 140,000 ops: one in 4 keeps >= 32,768 timed ops, one in 8 would not
+"$bin" --gen larson --ops 140000 --cpus 1 | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.readline())
+assert r["lat_every"] == 4, r["lat_every"]
+' || fail "default lat_every of a 140,000-op trace"
 "$bin" --gen larson --ops 20000 --cpus 1 --mode parallel --lat-every 1 | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.readline())
