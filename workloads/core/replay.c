@@ -316,8 +316,8 @@ static inline void publish(struct replay_cpu *pc)
 	atomic_store_rel(&pc->published, pc->ops);
 }
 
-/* Waits until CPU from has published at least `after` ops; returns what it read.
- * Publishes the caller's own ops first (a CPU never waits with ops unpublished: no
+/* Waits until CPU from has published at least `after` ops; returns what it read; the
+ * time it polled goes to pc->waited. Publishes the caller's own ops first (a CPU never waits with ops unpublished: no
  * deadlock). Polls with exponential backoff (1 .. 64 pauses); after 16 polls it calls
  * cfg.wait (the host yields: a CPU count above the cores must let the other run). */
 static __attribute__((noinline)) uint64_t wait_for(const struct replay *r, struct replay_cpu *pc,
@@ -327,6 +327,7 @@ static __attribute__((noinline)) uint64_t wait_for(const struct replay *r, struc
 	if (seen >= after)
 		return seen;
 	publish(pc);
+	uint64_t t0 = now(r);
 	unsigned pause = 1;
 	for (unsigned polls = 1; (seen = atomic_load_acq(&r->cpu[from].published)) < after;
 	     polls++) {
@@ -336,6 +337,7 @@ static __attribute__((noinline)) uint64_t wait_for(const struct replay *r, struc
 		if (r->cfg.wait && polls >= 16)
 			r->cfg.wait();
 	}
+	pc->waited += now(r) - t0;
 	return seen;
 }
 
@@ -413,12 +415,14 @@ static void finish_timing(struct replay *r, struct replay_result *res)
 {
 	struct lat_hist *all = &r->cpu[0].lat, *ex = &r->cpu[0].lat_ex; /* merged into CPU 0's */
 	uint64_t t0 = r->cpu[0].t_start, t1 = r->cpu[0].t_end, sd = r->cpu[0].standin;
+	uint64_t wt = r->cpu[0].waited;
 	for (unsigned c = 1; c < r->cfg.ncpus; c++) {
 		lat_hist_merge(all, &r->cpu[c].lat);
 		lat_hist_merge(ex, &r->cpu[c].lat_ex);
 		t0 = r->cpu[c].t_start < t0 ? r->cpu[c].t_start : t0;
 		t1 = r->cpu[c].t_end > t1 ? r->cpu[c].t_end : t1;
 		sd += r->cpu[c].standin;
+		wt += r->cpu[c].waited;
 		lat_hist_init(&r->cpu[c].lat);
 		lat_hist_init(&r->cpu[c].lat_ex);
 	}
@@ -429,6 +433,7 @@ static void finish_timing(struct replay *r, struct replay_result *res)
 	    res->elapsed_ns
 		? (uint64_t)((unsigned __int128)res->ops * 1000000000u / res->elapsed_ns)
 		: 0;
+	res->wait_ns = ticks_ns(r, wt);
 	hist_ns(r, all, &res->lat_p50_ns);
 	res->standin_known = r->cfg.standin != 0;
 	if (res->standin_known) {

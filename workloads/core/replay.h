@@ -107,6 +107,7 @@ struct replay_cpu {
 	int64_t live_delta, objs_delta; /* bytes/objects allocated minus freed by this CPU */
 	uint64_t t_start, t_end;
 	uint64_t standin;	/* ticks spent in the engine's stand-ins during the replay */
+	uint64_t waited;	/* ticks spent waiting for other CPUs' ops (parallel, clock) */
 	uint64_t fail_op1, fail_size; /* this CPU's first failed op: trace index + 1 (0: none),
 				       * and the size it asked for */
 	uint64_t lat_rng;	/* xorshift state of the latency sampling */
@@ -171,6 +172,7 @@ struct replay_result {
 	uint64_t elapsed_ns, ops_per_s;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns, lat_mean_ns;
 	uint64_t standin_ns; /* summed over CPUs */
+	uint64_t wait_ns;    /* parallel: time CPUs spent waiting for other CPUs' ops, summed */
 	uint64_t lat_ex_p50_ns, lat_ex_p99_ns, lat_ex_p999_ns, lat_ex_max_ns, lat_ex_mean_ns;
 };
 

@@ -31,6 +31,8 @@ assert rows[0]["frag3"] is not None and rows[1]["frag3"] is None  # J&W #3: seri
 # J&W #4 needs the trace's order of live bytes: not on 2 CPUs in parallel
 assert rows[0]["frag4"] is not None and rows[1]["frag4"] is None, rows[1]["frag4"]
 assert rows[1]["peak_footprint_bytes"] is not None
+# time waiting for other CPUs: parallel rows only, within the CPUs' time
+assert "wait_ns" not in rows[0] and 0 <= rows[1]["wait_ns"] <= 2 * rows[1]["elapsed_ns"], rows[1]
 # default sampling: 20,000 ops are under 65,536: every op is timed
 assert all(r["lat_every"] == 1 for r in rows), [r["lat_every"] for r in rows]
 PY
