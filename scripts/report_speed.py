@@ -213,19 +213,32 @@ def balance_bound(row):
     return ops / busiest if ops and busiest else None
 
 
+def wait_text(row, n):
+    """'; its CPUs waited X% ...' when a parallel row at n CPUs says how long its CPUs
+    waited for each other's ops (wait_ns / (n x elapsed_ns), 1% or more), else ''."""
+    w, e = num(row.get("wait_ns")), num(row.get("elapsed_ns"))
+    if w is None or not e or w < 0.01 * n * e:
+        return ""
+    return ("; its CPUs waited %.0f%% of the time for another CPU's op (the trace's order: "
+            "time no heap can use)" % (100 * w / (n * e)))
+
+
 def ceiling_point(p, n):
     """(low, text) for the ceiling's point p at n CPUs: low when it gains less than
     PER_DOUBLING per doubling, or less than BALANCE_SHARE of the trace's balance bound where
-    that is lower (then the trace's shape, not the harness, limits every heap)."""
+    that is lower (then the trace's shape, not the harness, limits every heap). The text
+    says how long the CPUs waited on the trace's order, where the row knows (wait_ns)."""
     need, bal = PER_DOUBLING ** math.log2(n), balance_bound(p["rows"][1])
+    waited = wait_text(p["rows"][1], n)
     if bal is not None and BALANCE_SHARE * bal < need:
         low = p["est"].med < BALANCE_SHARE * bal
         return low, ("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace's balance allows: "
-                     "its busiest CPU runs %d of %d ops; balance-bound)" % (
+                     "its busiest CPU runs %d of %d ops; balance-bound%s)" % (
                          p["est"].text("x"), n, "below" if low else "reaches", 100 * BALANCE_SHARE,
-                         bal, num(p["rows"][1]["busiest_cpu_ops"]), num(p["rows"][1]["ops"])))
+                         bal, num(p["rows"][1]["busiest_cpu_ops"]), num(p["rows"][1]["ops"]), waited))
     low = p["est"].med < need
-    return low, "%s at %d CPUs (%s %.2fx)" % (p["est"].text("x"), n, "below" if low else "reaches", need)
+    return low, "%s at %d CPUs (%s %.2fx%s)" % (p["est"].text("x"), n, "below" if low else "reaches",
+                                              need, waited)
 
 
 def ceiling_low(d):
