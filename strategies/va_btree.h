@@ -77,7 +77,8 @@ _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a
  * inside one), serial (operations that took t->slow in a first-fit tree). Root
  * growth counts as a split and root shrink as a merge, and both in t->roots. */
 struct vbt_cpu {
-	uint64_t word, fast, slow;
+	_Alignas(64) uint64_t word; /* line aligned: one slot, one line, no neighbour */
+	uint64_t fast, slow;
 	uint64_t splits, merges, borrows, overlaps, serial;
 };
 _Static_assert(sizeof(struct vbt_cpu) == 64, "vbt_cpu is one cache line");
