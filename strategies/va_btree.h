@@ -117,6 +117,7 @@ struct va_btree {
 	char pad4[64];
 	struct vbt_cpu cpu[VBT_CPU_SLOTS];
 };
+_Static_assert(__builtin_offsetof(struct va_btree, cpu) % 64 == 0, "CPU slots share no line");
 
 /* One slow operation: the nodes it has locked, unlocked together at the end. */
 struct vbt_op {
