@@ -52,6 +52,8 @@
 #define SLAB_LCACHE	8u	       /* freed large objects a CPU keeps mapped */
 #define SLAB_LCACHE_PAGES 1024u	       /* ... in pages, per kept chunk allowed (4 MiB) */
 #define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
+#define SLAB_GRACE_SHIFT 3u	       /* EMPTY pages kept above the peak: 1/8 of the CPU's slab pages, */
+#define SLAB_GRACE_PAGES 64u	       /* ... at most this many (256 KiB; heap_slab_chunk.c) */
 /* Most frames a CPU keeps mapped with nothing live in them (heap_slab_flush'ed):
  * EMPTY slabs, idle chunks' headers, the large cache. Parked slabs (one per class
  * of span SLAB_PARK_SPAN, heap_slab_free.c) come on top until a flush. */
@@ -151,6 +153,8 @@ struct slab_cpu {
 	struct slab *empty[SLAB_SLOTS];	/* EMPTY slabs by span, committed pages kept */
 	struct slab_chunk *chunks, *open;
 	uint32_t empty_pages;		/* committed pages of the EMPTY slabs */
+	uint32_t grace;			/* EMPTY pages exempt from the peak rule (slab_before_map) */
+	uint32_t empty_seq;		/* stamps EMPTY slabs (in their bump field): oldest go first */
 	uint64_t slab_pages;		/* committed pages of all its slabs */
 	uint32_t nempty_chunks, nchunks, hdr_pages; /* hdr_pages: of its chunks (relaxed) */
 	uint64_t remote_frees;		    /* objects sent to other CPUs (relaxed) */

@@ -266,6 +266,13 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	return true;
 }
 
+/* Most EMPTY pages c may keep above the heap's peak (heap_slab.h: SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES). */
+static uint32_t slab_grace_max(const struct slab_heap *h, const struct slab_cpu *c)
+{
+	uint64_t g = MM_MIN(c->slab_pages >> SLAB_GRACE_SHIFT, (uint64_t)SLAB_GRACE_PAGES);
+	return (uint32_t)MM_MIN(g, (uint64_t)h->keep_pages);
+}
+
 void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
@@ -273,10 +280,13 @@ void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
 		slab_large_cache_trim(h, cpu, frames);
 	uint64_t now = atomic_load_rlx(&h->frames), peak = atomic_load_rlx(&h->peak_frames);
 	uint64_t over = now + frames > peak ? now + frames - peak : 0;
-	for (unsigned k = SLAB_MAX_SPAN; k >= 1 && over && c->empty_pages; k--)
-		while (over && c->empty[k]) {
+	uint32_t gmax = slab_grace_max(h, c);
+	c->grace = MM_MIN(c->grace, gmax);
+	for (unsigned k = SLAB_MAX_SPAN; k >= 1 && over && c->empty_pages > c->grace; k--)
+		while (over && c->empty[k] && c->empty_pages > c->grace) {
 			struct slab *s = c->empty[k];
 			over -= MM_MIN(over, (uint64_t)s->npages);
+			c->grace = MM_MIN(c->grace + s->npages, gmax);
 			slab_empty_del(c, s);
 			slab_decommit(h, cpu, slab_chunk_of(s), s);
 		}
@@ -374,13 +384,25 @@ struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls)
 	return s;
 }
 
+/* The EMPTY slab of c emptied longest ago (smallest stamp), or NULL. */
+static struct slab *slab_empty_oldest(struct slab_cpu *c)
+{
+	struct slab *old = NULL;
+	for (unsigned k = 1; k <= SLAB_MAX_SPAN; k++)
+		for (struct slab *s = c->empty[k]; s; s = s->next)
+			if (!old || (int32_t)(s->bump - old->bump) < 0)
+				old = s;
+	return old;
+}
+
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 {
 	struct slab_chunk *ch = slab_chunk_of(s);
 	MM_ASSERT(s->state == SLAB_ACTIVE && s->used == 0, "slab: emptying a slab in use");
-	if (s->npages && c->empty_pages + s->npages <= h->keep_pages) {
+	if (s->npages && s->npages <= h->keep_pages) {
 		s->state = SLAB_EMPTY;
 		s->free = NULL;
+		s->bump = c->empty_seq++;
 		slab_list_push(&c->empty[s->span], s);
 		c->empty_pages += s->npages;
 	} else {
@@ -388,6 +410,11 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 	}
 	if (--ch->live == 0)
 		chunk_idle(h, c, ch);
+	while (c->empty_pages > h->keep_pages) { /* the oldest EMPTY slabs go first */
+		struct slab *o = slab_empty_oldest(c);
+		slab_empty_del(c, o);
+		slab_decommit(h, c - h->cpu, slab_chunk_of(o), o);
+	}
 }
 
 /* An ACTIVE slab of class cls with room among c's chunks (awake ones first). */
