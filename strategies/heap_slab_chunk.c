@@ -19,12 +19,17 @@
  * slab pages, 256 KiB) plus a page: a class used for a few small
  * objects in a small heap costs one page, and a big heap grows in big steps
  * (each step is a map call: page-table edits, an mmap in the host engine). An
- * emptied slab is kept EMPTY while the CPU's EMPTY slabs hold at most keep_pages
- * pages, else decommitted (unmapped, the mmu invalidates the TLB, frames freed)
- * and its slots UNUSED. EMPTY slabs are a cache below the high-water mark: before
- * the CPU maps frames (a commit, a chunk header, a large object) that would take
- * the heap above its peak, it decommits EMPTY slabs of any span, largest span
- * first, until it would not (slab_before_map). A chunk with no ACTIVE
+ * emptied slab is kept EMPTY (stamped with c->empty_seq in its bump field); while
+ * the CPU's EMPTY slabs hold more than keep_pages pages the oldest of them is
+ * decommitted (unmapped, the mmu invalidates the TLB, frames freed) and its slots
+ * go UNUSED. EMPTY slabs are a cache below the high-water mark, with a grace:
+ * before the CPU maps frames (a commit, a chunk header, a large object) that
+ * would take the heap above its peak, it decommits EMPTY slabs of any span,
+ * largest span first, until it would not or only c->grace pages of them are left
+ * (slab_before_map); each such decommit adds its pages to the grace, capped at
+ * min(slab_pages >> SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES): at most 1/8 of the CPU's
+ * slab pages and 256 KiB stay committed above the peak, so spans alternating at
+ * the peak stop trading a decommit for a commit. A chunk with no ACTIVE
  * slab is kept while the CPU keeps fewer than env->keep_empty_chunks such
  * chunks, else every mapping in it is removed and its address range returned.
  * Frame accounting: h->frames == sum over chunks (header pages + npages of each
@@ -266,7 +271,8 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	return true;
 }
 
-/* Most EMPTY pages c may keep above the heap's peak (heap_slab.h: SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES). */
+/* Most EMPTY pages c may keep above the heap's peak (heap_slab.h: SLAB_GRACE_SHIFT,
+ * SLAB_GRACE_PAGES). */
 static uint32_t slab_grace_max(const struct slab_heap *h, const struct slab_cpu *c)
 {
 	uint64_t g = MM_MIN(c->slab_pages >> SLAB_GRACE_SHIFT, (uint64_t)SLAB_GRACE_PAGES);

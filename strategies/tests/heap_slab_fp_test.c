@@ -10,6 +10,8 @@
  *   alternating at the heap's high-water mark, 10,000 rounds: the grace keeps both
  *   slabs committed, so a handful of map/unmap calls in all (before the grace:
  *   a decommit and a commit per pair, ~40,000 calls).
+ * - Oldest first: once EMPTY slabs hold more than keep_pages pages, the slabs
+ *   emptied longest ago are decommitted, not the one that just emptied.
  * - Sparse start: a fresh CPU puts requests up to 1024 B in the power-of-two
  *   classes and commits a page at a time, so one object of every size from 16 to
  *   1024 B costs its classes' pages and one header page, not a page per class;
@@ -96,12 +98,58 @@ static void test_peak_hysteresis(struct slt *t)
 	       "%llu unmaps, peak +%llu frames (grace %u pages)\n",
 	       (unsigned long long)(t->maps - maps), (unsigned long long)(t->unmaps - unmaps),
 	       (unsigned long long)(slt_peak_frames(t) - peak), t->c->grace);
-	CHECK(calls <= 16, "pairs at the peak made %llu map/unmap calls", (unsigned long long)calls);
+	CHECK(calls <= 16, "pairs at the peak made %llu map/unmap calls",
+	      (unsigned long long)calls);
 	CHECK(slt_peak_frames(t) - peak <= 2 * (SLAB_HDR_PAGES + 3 * SLAB_SLOT_PAGES),
 	      "pairs raised the peak by %llu frames",
 	      (unsigned long long)(slt_peak_frames(t) - peak));
 	for (unsigned i = 0; i < 128; i++)
 		slt_free(t, 0, t->p[i], 8192);
+}
+
+/* keep 1 (keep_pages 1024): 70 slabs of 8 objects of 8 KiB (16 pages each) emptied
+ * in the order they were filled; each chunk's last slab keeps one object (no chunk
+ * goes idle) and is emptied to it first (so no emptied slab is parked). */
+static void test_empty_oldest_first(struct slt *t)
+{
+	slt_fresh(t, 1);
+	const struct heap_ops *o = t->fx.hops;
+	enum { NS = 70 };
+	struct slab *sl[NS];
+	bool pin[NS];
+	for (unsigned i = 0; i < NS * 8; i++)
+		CHECK((t->p[i] = o->alloc(t->fx.heap_st, 0, 8192, 16)), "alloc 8 KiB");
+	for (unsigned j = 0; j < NS; j++) {
+		sl[j] = slt_slab_at(t->p[j * 8]);
+		CHECK(sl[j]->cap == 8 && slt_slab_at(t->p[j * 8 + 7]) == sl[j], "slab %u", j);
+	}
+	for (unsigned j = 0; j < NS; j++)
+		pin[j] = j == NS - 1 || slab_chunk_of(sl[j]) != slab_chunk_of(sl[j + 1]);
+	for (unsigned j = 0; j < NS; j++)
+		for (unsigned i = 1; pin[j] && i < 8; i++)
+			o->free(t->fx.heap_st, 0, t->p[j * 8 + i], 8192, 16);
+	unsigned first = NS, last = 0;
+	for (unsigned j = 0; j < NS; j++) {
+		if (pin[j])
+			continue;
+		for (unsigned i = 0; i < 8; i++)
+			o->free(t->fx.heap_st, 0, t->p[j * 8 + i], 8192, 16);
+		first = MM_MIN(first, j);
+		last = j;
+	}
+	slt_check(t);
+	printf("  oldest first: %u EMPTY pages kept (bound %u); first emptied slab %s, last %s\n",
+	       t->c->empty_pages, t->h->keep_pages,
+	       sl[first]->state == SLAB_EMPTY ? "EMPTY" : "decommitted",
+	       sl[last]->state == SLAB_EMPTY ? "EMPTY" : "decommitted");
+	CHECK(t->c->empty_pages <= t->h->keep_pages && t->c->empty_pages + 16 > t->h->keep_pages,
+	      "EMPTY pages %u, keep %u", t->c->empty_pages, t->h->keep_pages);
+	CHECK(sl[first]->state != SLAB_EMPTY && sl[last]->state == SLAB_EMPTY,
+	      "over keep_pages: the newest EMPTY slab went, not the oldest");
+	for (unsigned j = 0; j < NS; j++)
+		if (pin[j])
+			o->free(t->fx.heap_st, 0, t->p[j * 8], 8192, 16);
+	slt_check(t);
 }
 
 /* Pages a slab of n objects of size bytes commits a page at a time. */
@@ -309,6 +357,7 @@ int main(void)
 	CHECK(rc == 0, "fixture: %d", rc);
 	test_empty_peak(t);
 	test_peak_hysteresis(t);
+	test_empty_oldest_first(t);
 	test_sparse_classes(t);
 	test_xmalloc_frag(t);
 	test_sparse_end(t, &r);
