@@ -52,6 +52,8 @@
 #define SLAB_LCACHE	8u	       /* freed large objects a CPU keeps mapped */
 #define SLAB_LCACHE_PAGES 1024u	       /* ... in pages, per kept chunk allowed (4 MiB) */
 #define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
+#define SLAB_GRACE_SHIFT 3u	       /* EMPTY pages kept above the peak: 1/8 of the CPU's slab pages, */
+#define SLAB_GRACE_PAGES 64u	       /* ... at most this many (256 KiB; heap_slab_chunk.c) */
 /* Most frames a CPU keeps mapped with nothing live in them (heap_slab_flush'ed):
  * EMPTY slabs, idle chunks' headers, the large cache. Parked slabs (one per class
  * of span SLAB_PARK_SPAN, heap_slab_free.c) come on top until a flush. */
@@ -68,7 +70,7 @@ enum slab_state { SLAB_UNUSED = 0, SLAB_EMPTY = 1, SLAB_ACTIVE = 2, SLAB_LEAVING
 
 /* Invariants (owner CPU's view, quiescent), for a slab's descriptor (its first slot):
  *   blocks back exactly pages [0, npages) of the slab, npages <= span * 16;
- *   EMPTY: no class, on cpu->empty[span], npages > 0;
+ *   EMPTY: no class, on cpu->empty[span], npages > 0, bump its age stamp;
  *   ACTIVE: class cls, cap = span * SLAB_SLOT / size >= 1,
  *     used + |free list| == bump <= limit == min(cap, npages * PAGE_SIZE / size),
  *     awake (asleep == 0, low == 0): on cpu->avail[cls] and used < cap; used == 0
@@ -151,6 +153,8 @@ struct slab_cpu {
 	struct slab *empty[SLAB_SLOTS];	/* EMPTY slabs by span, committed pages kept */
 	struct slab_chunk *chunks, *open;
 	uint32_t empty_pages;		/* committed pages of the EMPTY slabs */
+	uint32_t grace;			/* EMPTY pages exempt from the peak rule (slab_before_map) */
+	uint32_t empty_seq;		/* stamps EMPTY slabs (in their bump field): oldest go first */
 	uint64_t slab_pages;		/* committed pages of all its slabs */
 	uint32_t nempty_chunks, nchunks, hdr_pages; /* hdr_pages: of its chunks (relaxed) */
 	uint64_t remote_frees;		    /* objects sent to other CPUs (relaxed) */
@@ -335,9 +339,10 @@ struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls);
  * object when frames are short, cpu is sparse or objects are SLAB_COMMIT_BIG or
  * more. false when out of frames (nothing changed). */
 bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s);
-/* Slab s (off avail) has no object out: keep it EMPTY (while cpu's EMPTY slabs
- * hold at most keep_pages committed pages) or decommit it and free its slots,
- * then apply the chunk policy if its chunk has no ACTIVE slab left. */
+/* Slab s (off avail) has no object out: keep it EMPTY (decommitted at once if it
+ * has no page or more than keep_pages), apply the chunk policy if its chunk has no
+ * ACTIVE slab left, then decommit cpu's oldest EMPTY slabs while they hold more
+ * than keep_pages pages. */
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
 /* A slab of class cls owned by c with room, on avail at its head (an awake one
  * moved there, or an asleep one woken); NULL if none. Walks every chunk of c:
@@ -345,8 +350,10 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s);
 struct slab *slab_find_room(struct slab_cpu *c, unsigned cls);
 /* cpu is about to map `frames` new frames: its large cache yields them first
  * (slab_large_cache_trim), then, where the heap would rise above its peak, its
- * EMPTY slabs of any span are decommitted (largest span first) until it would not:
- * cached frames never raise the high-water mark. */
+ * EMPTY slabs of any span are decommitted (largest span first) until it would not
+ * or only c->grace pages of them are left; each decommit raises the grace by its
+ * pages, up to min(slab_pages >> SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES): cached
+ * frames raise the high-water mark by at most the grace. */
 void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames);
 /* Decommits every EMPTY slab of cpu (smallest span first); true if there was one. */
 bool slab_drop_empty(struct slab_heap *h, unsigned cpu);

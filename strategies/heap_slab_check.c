@@ -177,8 +177,8 @@ static uint64_t slab_check_cpu(const struct slab_heap *h, unsigned cpu)
 			ep += s->npages;
 		}
 	MM_ASSERT(e == nempty && ep == empty_pages && ep == c->empty_pages &&
-			  ep <= h->keep_pages,
-		  "slab: EMPTY slab count or pages");
+			  ep <= h->keep_pages && c->grace <= SLAB_GRACE_PAGES,
+		  "slab: EMPTY slab count or pages, or grace above its bound");
 	MM_ASSERT(slab_pages == c->slab_pages, "slab: committed slab pages out of date");
 	MM_ASSERT(nchunks == c->nchunks && hdr == c->hdr_pages && kept == c->nempty_chunks &&
 			  kept <= h->env.keep_empty_chunks,

@@ -19,12 +19,17 @@
  * slab pages, 256 KiB) plus a page: a class used for a few small
  * objects in a small heap costs one page, and a big heap grows in big steps
  * (each step is a map call: page-table edits, an mmap in the host engine). An
- * emptied slab is kept EMPTY while the CPU's EMPTY slabs hold at most keep_pages
- * pages, else decommitted (unmapped, the mmu invalidates the TLB, frames freed)
- * and its slots UNUSED. EMPTY slabs are a cache below the high-water mark: before
- * the CPU maps frames (a commit, a chunk header, a large object) that would take
- * the heap above its peak, it decommits EMPTY slabs of any span, largest span
- * first, until it would not (slab_before_map). A chunk with no ACTIVE
+ * emptied slab is kept EMPTY (stamped with c->empty_seq in its bump field); while
+ * the CPU's EMPTY slabs hold more than keep_pages pages the oldest of them is
+ * decommitted (unmapped, the mmu invalidates the TLB, frames freed) and its slots
+ * go UNUSED. EMPTY slabs are a cache below the high-water mark, with a grace:
+ * before the CPU maps frames (a commit, a chunk header, a large object) that
+ * would take the heap above its peak, it decommits EMPTY slabs of any span,
+ * largest span first, until it would not or only c->grace pages of them are left
+ * (slab_before_map); each such decommit adds its pages to the grace, capped at
+ * min(slab_pages >> SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES): at most 1/8 of the CPU's
+ * slab pages and 256 KiB stay committed above the peak, so spans alternating at
+ * the peak stop trading a decommit for a commit. A chunk with no ACTIVE
  * slab is kept while the CPU keeps fewer than env->keep_empty_chunks such
  * chunks, else every mapping in it is removed and its address range returned.
  * Frame accounting: h->frames == sum over chunks (header pages + npages of each
@@ -266,6 +271,14 @@ bool slab_commit(struct slab_heap *h, unsigned cpu, struct slab *s)
 	return true;
 }
 
+/* Most EMPTY pages c may keep above the heap's peak (heap_slab.h: SLAB_GRACE_SHIFT,
+ * SLAB_GRACE_PAGES). */
+static uint32_t slab_grace_max(const struct slab_heap *h, const struct slab_cpu *c)
+{
+	uint64_t g = MM_MIN(c->slab_pages >> SLAB_GRACE_SHIFT, (uint64_t)SLAB_GRACE_PAGES);
+	return (uint32_t)MM_MIN(g, (uint64_t)h->keep_pages);
+}
+
 void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
 {
 	struct slab_cpu *c = &h->cpu[cpu];
@@ -273,10 +286,13 @@ void slab_before_map(struct slab_heap *h, unsigned cpu, uint64_t frames)
 		slab_large_cache_trim(h, cpu, frames);
 	uint64_t now = atomic_load_rlx(&h->frames), peak = atomic_load_rlx(&h->peak_frames);
 	uint64_t over = now + frames > peak ? now + frames - peak : 0;
-	for (unsigned k = SLAB_MAX_SPAN; k >= 1 && over && c->empty_pages; k--)
-		while (over && c->empty[k]) {
+	uint32_t gmax = slab_grace_max(h, c);
+	c->grace = MM_MIN(c->grace, gmax);
+	for (unsigned k = SLAB_MAX_SPAN; k >= 1 && over && c->empty_pages > c->grace; k--)
+		while (over && c->empty[k] && c->empty_pages > c->grace) {
 			struct slab *s = c->empty[k];
 			over -= MM_MIN(over, (uint64_t)s->npages);
+			c->grace = MM_MIN(c->grace + s->npages, gmax);
 			slab_empty_del(c, s);
 			slab_decommit(h, cpu, slab_chunk_of(s), s);
 		}
@@ -374,13 +390,25 @@ struct slab *slab_get_room(struct slab_heap *h, unsigned cpu, unsigned cls)
 	return s;
 }
 
+/* The EMPTY slab of c emptied longest ago (smallest stamp), or NULL. */
+static struct slab *slab_empty_oldest(struct slab_cpu *c)
+{
+	struct slab *old = NULL;
+	for (unsigned k = 1; k <= SLAB_MAX_SPAN; k++)
+		for (struct slab *s = c->empty[k]; s; s = s->next)
+			if (!old || (int32_t)(s->bump - old->bump) < 0)
+				old = s;
+	return old;
+}
+
 void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 {
 	struct slab_chunk *ch = slab_chunk_of(s);
 	MM_ASSERT(s->state == SLAB_ACTIVE && s->used == 0, "slab: emptying a slab in use");
-	if (s->npages && c->empty_pages + s->npages <= h->keep_pages) {
+	if (s->npages && s->npages <= h->keep_pages) {
 		s->state = SLAB_EMPTY;
 		s->free = NULL;
+		s->bump = c->empty_seq++;
 		slab_list_push(&c->empty[s->span], s);
 		c->empty_pages += s->npages;
 	} else {
@@ -388,6 +416,11 @@ void slab_put_empty(struct slab_heap *h, struct slab_cpu *c, struct slab *s)
 	}
 	if (--ch->live == 0)
 		chunk_idle(h, c, ch);
+	while (c->empty_pages > h->keep_pages) { /* the oldest EMPTY slabs go first */
+		struct slab *o = slab_empty_oldest(c);
+		slab_empty_del(c, o);
+		slab_decommit(h, c - h->cpu, slab_chunk_of(o), o);
+	}
 }
 
 /* An ACTIVE slab of class cls with room among c's chunks (awake ones first). */

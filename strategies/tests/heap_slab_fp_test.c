@@ -1,10 +1,17 @@
 /* heap_slab_fp_test.c: the slab heap's footprint policies, each with the heap's full
  * invariant check after every call (MM_DEBUG):
  *
- * - EMPTY slabs never raise the peak: slabs of one span emptied and kept EMPTY,
- *   then as many bytes of a class of another span: the EMPTY slabs are decommitted
- *   before the heap maps frames above its high-water mark, so the peak stays what
- *   the live objects needed.
+ * - EMPTY slabs raise the peak by at most the grace: slabs of one span emptied and
+ *   kept EMPTY, then as many bytes of a class of another span: the EMPTY slabs are
+ *   decommitted before the heap maps frames above its high-water mark, except the
+ *   grace (at most SLAB_GRACE_PAGES, 1/8 of the CPU's slab pages), so the peak
+ *   stays what the live objects needed plus that bound.
+ * - Hysteresis at the peak: alloc/free pairs of two classes of different spans,
+ *   alternating at the heap's high-water mark, 10,000 rounds: the grace keeps both
+ *   slabs committed, so a handful of map/unmap calls in all (before the grace:
+ *   a decommit and a commit per pair, ~40,000 calls).
+ * - Oldest first: once EMPTY slabs hold more than keep_pages pages, the slabs
+ *   emptied longest ago are decommitted, not the one that just emptied.
  * - Sparse start: a fresh CPU puts requests up to 1024 B in the power-of-two
  *   classes and commits a page at a time, so one object of every size from 16 to
  *   1024 B costs its classes' pages and one header page, not a page per class;
@@ -47,17 +54,102 @@ static void test_empty_peak(struct slt *t)
 	for (unsigned i = 0; i < n16; i++)
 		CHECK((t->p[i] = slt_alloc(t, 0, 16384)), "alloc 16 KiB");
 	uint64_t peak2 = slt_peak_frames(t),
-		 slack = SLAB_HDR_BYTES / PAGE_SIZE + 2 * SLAB_SLOT_PAGES;
+		 slack = SLAB_HDR_BYTES / PAGE_SIZE + 2 * SLAB_SLOT_PAGES + SLAB_GRACE_PAGES;
 	printf("  EMPTY slabs and the peak: %llu frames after span 1, %llu after span 2 (at most "
 	       "%llu), %u EMPTY pages left\n",
 	       (unsigned long long)peak1, (unsigned long long)peak2,
 	       (unsigned long long)(peak1 + slack), t->c->empty_pages);
-	CHECK(peak2 <= peak1 + slack, "EMPTY slabs raised the peak: %llu frames, was %llu",
-	      (unsigned long long)peak2, (unsigned long long)peak1);
+	CHECK(peak2 <= peak1 + slack && t->c->grace <= SLAB_GRACE_PAGES &&
+		  t->c->grace <= t->c->slab_pages / 8 + SLAB_SLOT_PAGES,
+	      "EMPTY slabs raised the peak: %llu frames, was %llu (grace %u)",
+	      (unsigned long long)peak2, (unsigned long long)peak1, t->c->grace);
 	for (unsigned i = 0; i < n16; i++)
 		slt_free(t, 0, t->p[i], 16384);
 	slt_free(t, 0, keep, 64);
 	slt_flush_all(t);
+}
+
+/* 128 objects of 8 KiB stay live (16 slabs: the CPU's grace may reach 32 pages);
+ * then 10,000 rounds of alloc/free of 10 KiB (span 2) and 24 KiB (span 3), each
+ * pair at the high-water mark: each class's slab empties and waits EMPTY while the
+ * other's is needed. Without hysteresis each pair decommits the other span's EMPTY
+ * slab and commits its own (two maps and two unmaps per round). */
+static void test_peak_hysteresis(struct slt *t)
+{
+	slt_fresh(t, 1);
+	const struct heap_ops *o = t->fx.hops;
+	unsigned ca = slab_class_of(10000, 16), cb = slab_class_of(24000, 16);
+	CHECK(slab_class_span(ca) == 2 && slab_class_span(cb) == 3, "spans of 10 and 24 KiB");
+	for (unsigned i = 0; i < 128; i++)
+		CHECK((t->p[i] = o->alloc(t->fx.heap_st, 0, 8192, 16)), "alloc 8 KiB");
+	uint64_t maps = t->maps, unmaps = t->unmaps, peak = slt_peak_frames(t);
+	for (unsigned r = 0; r < 10000; r++) {
+		void *a = o->alloc(t->fx.heap_st, 0, 10000, 16);
+		CHECK(a, "alloc 10000");
+		o->free(t->fx.heap_st, 0, a, 10000, 16);
+		void *b = o->alloc(t->fx.heap_st, 0, 24000, 16);
+		CHECK(b, "alloc 24000");
+		o->free(t->fx.heap_st, 0, b, 24000, 16);
+		if (r % 1000 == 0)
+			slt_check(t);
+	}
+	uint64_t calls = t->maps - maps + t->unmaps - unmaps;
+	printf("  hysteresis: 10,000 rounds of 10 KiB and 24 KiB pairs at the peak: %llu maps, "
+	       "%llu unmaps, peak +%llu frames (grace %u pages)\n",
+	       (unsigned long long)(t->maps - maps), (unsigned long long)(t->unmaps - unmaps),
+	       (unsigned long long)(slt_peak_frames(t) - peak), t->c->grace);
+	CHECK(calls <= 16, "pairs at the peak made %llu map/unmap calls",
+	      (unsigned long long)calls);
+	CHECK(slt_peak_frames(t) - peak <= 2 * (SLAB_HDR_PAGES + 3 * SLAB_SLOT_PAGES),
+	      "pairs raised the peak by %llu frames",
+	      (unsigned long long)(slt_peak_frames(t) - peak));
+	for (unsigned i = 0; i < 128; i++)
+		slt_free(t, 0, t->p[i], 8192);
+}
+
+/* keep 1 (keep_pages 1024): 70 slabs of 8 objects of 8 KiB (16 pages each) emptied
+ * in the order they were filled; each chunk's last slab keeps one object (no chunk
+ * goes idle) and is emptied to it first (so no emptied slab is parked). */
+static void test_empty_oldest_first(struct slt *t)
+{
+	slt_fresh(t, 1);
+	const struct heap_ops *o = t->fx.hops;
+	enum { NS = 70 };
+	struct slab *sl[NS];
+	bool pin[NS];
+	for (unsigned i = 0; i < NS * 8; i++)
+		CHECK((t->p[i] = o->alloc(t->fx.heap_st, 0, 8192, 16)), "alloc 8 KiB");
+	for (unsigned j = 0; j < NS; j++) {
+		sl[j] = slt_slab_at(t->p[j * 8]);
+		CHECK(sl[j]->cap == 8 && slt_slab_at(t->p[j * 8 + 7]) == sl[j], "slab %u", j);
+	}
+	for (unsigned j = 0; j < NS; j++)
+		pin[j] = j == NS - 1 || slab_chunk_of(sl[j]) != slab_chunk_of(sl[j + 1]);
+	for (unsigned j = 0; j < NS; j++)
+		for (unsigned i = 1; pin[j] && i < 8; i++)
+			o->free(t->fx.heap_st, 0, t->p[j * 8 + i], 8192, 16);
+	unsigned first = NS, last = 0;
+	for (unsigned j = 0; j < NS; j++) {
+		if (pin[j])
+			continue;
+		for (unsigned i = 0; i < 8; i++)
+			o->free(t->fx.heap_st, 0, t->p[j * 8 + i], 8192, 16);
+		first = MM_MIN(first, j);
+		last = j;
+	}
+	slt_check(t);
+	printf("  oldest first: %u EMPTY pages kept (bound %u); first emptied slab %s, last %s\n",
+	       t->c->empty_pages, t->h->keep_pages,
+	       sl[first]->state == SLAB_EMPTY ? "EMPTY" : "decommitted",
+	       sl[last]->state == SLAB_EMPTY ? "EMPTY" : "decommitted");
+	CHECK(t->c->empty_pages <= t->h->keep_pages && t->c->empty_pages + 16 > t->h->keep_pages,
+	      "EMPTY pages %u, keep %u", t->c->empty_pages, t->h->keep_pages);
+	CHECK(sl[first]->state != SLAB_EMPTY && sl[last]->state == SLAB_EMPTY,
+	      "over keep_pages: the newest EMPTY slab went, not the oldest");
+	for (unsigned j = 0; j < NS; j++)
+		if (pin[j])
+			o->free(t->fx.heap_st, 0, t->p[j * 8], 8192, 16);
+	slt_check(t);
 }
 
 /* Pages a slab of n objects of size bytes commits a page at a time. */
@@ -264,6 +356,8 @@ int main(void)
 				   &heap_slab_ops, 2, 128ull << 20, 4ull << 30, 0, 1);
 	CHECK(rc == 0, "fixture: %d", rc);
 	test_empty_peak(t);
+	test_peak_hysteresis(t);
+	test_empty_oldest_first(t);
 	test_sparse_classes(t);
 	test_xmalloc_frag(t);
 	test_sparse_end(t, &r);
