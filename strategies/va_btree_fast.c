@@ -19,7 +19,11 @@
  * Cost: every loop over a node's entries reads through local pointers and
  * counters, since each atomic access is a compiler barrier that would otherwise
  * reload the loop's bounds from memory; a leaf's largest range is rescanned only
- * when the range that held it shrank (the parent's gap says which).
+ * when the range that held it shrank (the parent's gap says which). The common
+ * edits replace one entry by one range (a carve off the front, a free joining
+ * one neighbour: apply_one, two stores under the leaf's lock alone unless the
+ * leaf's largest range changes); inserts and deletes shift the tail two
+ * entries per round.
  */
 #include "va_btree.h"
 
@@ -157,11 +161,11 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 }
 
 /* Copies leaf entry q[0] (start, and its end VBT_LEAF_CAP words on) to q[sh]. */
-#define LEAF_MV1(q, sh)                                                                          \
-	do {                                                                                     \
-		uint64_t a_ = VBT_LD((q)[0]), b_ = VBT_LD((q)[VBT_LEAF_CAP]);                    \
-		VBT_ST((q)[sh], a_);                                                             \
-		VBT_ST((q)[(sh) + VBT_LEAF_CAP], b_);                                            \
+#define LEAF_MV1(q, sh)                                                                            \
+	do {                                                                                       \
+		uint64_t a_ = VBT_LD((q)[0]), b_ = VBT_LD((q)[VBT_LEAF_CAP]);                      \
+		VBT_ST((q)[sh], a_);                                                               \
+		VBT_ST((q)[(sh) + VBT_LEAF_CAP], b_);                                              \
 	} while (0)
 
 /* Moves leaf entries [q0, lim) of a start array (and their ends) up by sh
@@ -352,8 +356,8 @@ int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed,
 }
 
 /* apply_one's edit where the leaf's largest range may change: locks T..leaf. */
-static int apply_one_up(struct vbt_path *p, uint32_t cnt, uint32_t j,
-						  uint64_t ov, uint64_t s, uint64_t e, uint64_t pre)
+static int apply_one_up(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov, uint64_t s,
+			uint64_t e, uint64_t pre)
 {
 	struct vbt_node *leaf = p->s[p->depth].n;
 	uint64_t newmax[VBT_MAX_DEPTH];
