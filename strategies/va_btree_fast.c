@@ -390,6 +390,62 @@ static inline int apply_one(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64
 	return MM_OK;
 }
 
+/* Leaf-only inserts and removals, when the leaf's fill stays within its
+ * bounds and its largest range stays (the callers check the parent's gap):
+ * one upgrade of the leaf from the version read (which confirms the entries
+ * as read), one tail shift, no edit record. MM_OK or VBT_RESTART. */
+
+/* Inserts [a, b) as entry j of the path's leaf (cnt < cap entries). */
+static inline int leaf_insert(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t a, uint64_t b)
+{
+	struct vbt_step *l = &p->s[p->depth];
+	uint64_t *st = l->n->leaf.start;
+	if (!upgrade(l->n, l->v))
+		return VBT_RESTART;
+	shift_up(st + j, st + cnt, 1);
+	VBT_ST(st[j], a);
+	VBT_ST(st[j + VBT_LEAF_CAP], b);
+	VBT_ST(l->n->count, cnt + 1);
+	unlock(l->n, l->v);
+	return MM_OK;
+}
+
+/* Removes entry j of the path's leaf (cnt > min entries); with join, entry
+ * j - 1's end becomes e first (a free joining both neighbours). */
+static inline int leaf_remove(struct vbt_path *p, uint32_t cnt, uint32_t j, bool join, uint64_t e)
+{
+	struct vbt_step *l = &p->s[p->depth];
+	uint64_t *st = l->n->leaf.start;
+	if (!upgrade(l->n, l->v))
+		return VBT_RESTART;
+	if (join)
+		VBT_ST(st[j - 1 + VBT_LEAF_CAP], e);
+	shift_down(st + j + 1, st + cnt, 1);
+	VBT_ST(l->n->count, cnt - 1);
+	unlock(l->n, l->v);
+	return MM_OK;
+}
+
+/* True if the path's leaf (cnt entries) may take an entry whose range is no
+ * longer than nv (not over the cap, not past its parent's gap). */
+static inline bool leaf_may_insert(const struct va_btree *t, const struct vbt_path *p, uint32_t cnt,
+				   uint64_t nv)
+{
+	return cnt < t->leaf_cap && (!p->depth || nv <= p->s[p->depth - 1].cmax);
+}
+
+/* True if the path's leaf (cnt entries) may lose an entry of length ov while
+ * the range it joins into (if any) becomes nv: above the minimum, the removed
+ * range not its largest, the joined one not past it. */
+static inline bool leaf_may_remove(const struct va_btree *t, const struct vbt_path *p, uint32_t cnt,
+				   uint64_t ov, uint64_t nv)
+{
+	if (!p->depth)
+		return cnt > 1;
+	uint64_t cmax = p->s[p->depth - 1].cmax;
+	return cnt > t->leaf_min && ov < cmax && nv <= cmax;
+}
+
 /* The edit replacing entry j = [s, e) by what is left around [a, a + size). */
 struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
 {
@@ -472,6 +528,8 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 	*key = s; /* VBT_FULL, VBT_LOW, VBT_SLOW: the range carved (in the leaf) */
 	if (a == s && e - s > size && s + size < p.hi) /* off the front, within the leaf */
 		return apply_one(&p, cnt, j, e - s, s + size, e, pre);
+	if (a == s && e - s == size && leaf_may_remove(t, &p, cnt, size, 0)) /* exact fit */
+		return leaf_remove(&p, cnt, j, false, 0);
 	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
 	return vbt_apply(t, &p, &ed, pre);
 }
@@ -504,6 +562,10 @@ int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 	if (mp != ms) /* joins one neighbour: that entry grows (its start stays in the leaf) */
 		return apply_one(&p, cnt, mp ? j - 1 : j, mp ? pe - ps : se - ss, m[0], m[1],
 				 VBT_NO_PRE);
+	if (!mp && leaf_may_insert(t, &p, cnt, b - a)) /* joins neither: a new entry */
+		return leaf_insert(&p, cnt, j, a, b);
+	if (mp && leaf_may_remove(t, &p, cnt, se - ss, se - ps)) /* joins both */
+		return leaf_remove(&p, cnt, j, true, se);
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
 	ed.r[0][0] = m[0];
 	ed.r[0][1] = m[1];
