@@ -26,11 +26,17 @@
 #define VBT_LEAF_CAP	    62u /* (1024 - 32) / 16 */
 #define VBT_INNER_CAP	    41u /* (1024 - 32) / 24 */
 #define VBT_MIN_CAP	    4u	/* smallest fan-out the test hook accepts */
-#define VBT_SZ_LEAF_CAP	    24u /* best fit's size index: keys per leaf (shorter shifts) */
+#define VBT_SZ_LEAF_CAP	    12u /* best fit's size trees: keys per leaf (shorter shifts) */
 #define VBT_MAX_DEPTH	    32u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u
 #define VBT_FAST_TRIES	    32 /* restarts before first fit's starvation guard (t->slow) */
+
+/* Best fit's bins (va_btree_best.c): 16 + 16 per octave of page counts; empty
+ * size-tree nodes kept for reuse (va_btree_sz.c). */
+#define VBT_BINS      784u
+#define VBT_BIN_WORDS ((VBT_BINS + 63) / 64)
+#define VBT_BIN_SPARE 8u
 
 #define VBT_OBSOLETE 1ull
 #define VBT_LOCKED   2ull
@@ -102,7 +108,12 @@ struct va_btree {
 	 * fields up to pad2 only under it. */
 	struct spinlock slow;
 	uint64_t slow_seq;
-	struct vbt_node *sz_root; /* best fit: the size index (va_btree_best.c) */
+	/* best fit (va_btree_best.c): a size tree per bin of lengths, the bins
+	 * that are non-empty, and the words of bin_map that are non-zero */
+	struct vbt_node *bin[VBT_BINS];
+	uint64_t bin_map[VBT_BIN_WORDS], bin_sum;
+	struct vbt_node *bin_spare; /* spare size-tree nodes (va_btree_sz.c) */
+	uint32_t bin_nspare;
 	char pad2[64];
 	/* Node pool (va_btree_node.c): `pool` guards the fields up to pad3; held
 	 * for a list push or pop, or while frames are added. */
@@ -416,8 +427,9 @@ struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
 /* Returns node n (locked for op first if need be) to the pool, obsolete. */
 void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
 
-/* ---- va_btree_best.c (best fit; the caller holds t->slow through op) ---- */
-/* The size index of a fresh tree: one key, the whole range; MM_OK. */
+/* ---- va_btree_best.c (best fit: bins of size trees, va_btree_sz.c; the caller
+ * holds t->slow through op) ---- */
+/* The bins of a fresh tree: one key, the whole range; MM_OK. */
 int vbt_sz_init(struct vbt_op *op);
 /* Best-fit alloc (va_btree_best.c has the policy); MM_OK or MM_ENOMEM. */
 int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
@@ -428,8 +440,10 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b);
 void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y);
 /* True if the size index holds the range [addr, addr + len) (quiescent). */
 bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr);
-/* Walks the size index (quiescent): panics unless it is well formed with
- * `ranges` keys; returns its node count. */
+/* Walks the bins (quiescent): panics unless every size tree is well formed and
+ * holds only lengths of its bin, bin_map and bin_sum match the bins, the spare
+ * list matches its count, and they hold `ranges` keys; returns their node count
+ * (spares included). */
 uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges);
 
 /* ---- va_btree_check.c ---- */
