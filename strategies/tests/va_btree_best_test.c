@@ -11,6 +11,9 @@
  *    20,000 pairs) must end with no more free ranges than illumos vmem's
  *    VM_BESTFIT left on it (1,337; /work/peers/vmem-bench). The address-ordered
  *    policy left 1,417, this one 1,303. Deterministic; check() at the end.
+ * 3. check() verifies the bins (va_btree_best.c): a range in the wrong bin, a
+ *    bitmap bit set for an empty bin or clear for a full one, a wrong summary
+ *    bit, a miscounted spare list each make it panic (in a child process).
  */
 #include "va_btree_fixture.h"
 #include "../../workloads/bench/va_bench_draw.h"
@@ -126,10 +129,74 @@ static void test_bench_ranges(void)
 	drop(&tps, st);
 }
 
+/* ---- check() against corrupted bins ---- */
+
+enum { C_STALE_BIT, C_LOST_BIT, C_SUM_BIT, C_WRONG_BIN, C_SPARE, C_KINDS };
+
+struct corrupt {
+	int kind;
+	struct va_btree *t;
+	uint32_t full, empty; /* a non-empty bin and an empty one */
+};
+
+static void flip(uint64_t *w, uint32_t bit)
+{
+	*w ^= 1ull << bit;
+}
+
+static void do_corrupt(void *arg)
+{
+	struct corrupt *c = arg;
+	struct va_btree *t = c->t;
+	switch (c->kind) {
+	case C_STALE_BIT: /* a bit left set for an empty bin */
+		flip(&t->bin_map[c->empty / 64], c->empty % 64);
+		t->bin_sum |= 1ull << (c->empty / 64);
+		break;
+	case C_LOST_BIT: /* a non-empty bin's bit cleared */
+		flip(&t->bin_map[c->full / 64], c->full % 64);
+		break;
+	case C_SUM_BIT:
+		flip(&t->bin_sum, VBT_BIN_WORDS - 1);
+		break;
+	case C_WRONG_BIN: /* a bin's tree moved to the (empty) next bin, bits kept right */
+		t->bin[c->full + 1] = t->bin[c->full];
+		t->bin[c->full] = NULL;
+		flip(&t->bin_map[c->full / 64], c->full % 64);
+		flip(&t->bin_map[(c->full + 1) / 64], (c->full + 1) % 64);
+		t->bin_sum |= 1ull << ((c->full + 1) / 64);
+		break;
+	default:
+		t->bin_nspare++;
+	}
+	va_btree_bare_best_ops.check(t);
+}
+
+static void test_check_catches(void)
+{
+	static const uint64_t holes[] = {2, 12, 30, 50};
+	static const char *const needle[C_KINDS] = {
+	    "bin bitmap bit differs", "bin bitmap bit differs", "bin summary bit differs",
+	    "va_btree check: free range", "spare size-tree nodes miscounted"};
+	struct test_ps tps;
+	uint64_t best = 0;
+	struct corrupt c = {.t = layout(&tps, holes, 4, 4, &best), .full = 4};
+	alloc_at(c.t, 1, 0); /* bin 4 holds three 4-page holes, bin 3 one 3-page one */
+	CHECK(c.t->bin[4] && !c.t->bin[5] && c.t->bin[3], "layout: bins 3 and 4 used, 5 empty");
+	c.empty = 5;
+	CHECK(va_btree_bare_best_ops.check(c.t), "check before the corruption");
+	for (c.kind = 0; c.kind < C_KINDS; c.kind++)
+		CHECK(expect_panic(do_corrupt, &c, needle[c.kind]), "corruption %d not caught",
+		      c.kind);
+	drop(&tps, c.t);
+	printf("check: catches %d kinds of corrupted bins\n", C_KINDS);
+}
+
 int main(void)
 {
 	test_ties();
 	test_bench_ranges();
+	test_check_catches();
 	printf("va_btree_best_test: ok\n");
 	return 0;
 }
