@@ -26,7 +26,7 @@
 #define VBT_LEAF_CAP	    62u /* (1024 - 32) / 16 */
 #define VBT_INNER_CAP	    41u /* (1024 - 32) / 24 */
 #define VBT_MIN_CAP	    4u	/* smallest fan-out the test hook accepts */
-#define VBT_SZ_LEAF_CAP	    12u /* best fit's size trees: keys per leaf (shorter shifts) */
+#define VBT_SZ_LEAF_CAP	    16u /* best fit's size trees: keys per leaf (shorter shifts) */
 #define VBT_MAX_DEPTH	    32u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u

@@ -132,10 +132,10 @@ static bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *
 		    uint32_t *idx)
 {
 	uint32_t b = bin_of(l);
-	if (vbt_sz_ge(t->bin[b], l, x, fl, fx, idx))
+	if (t->bin[b] && vbt_sz_ge(t->bin[b], l, x, fl, fx, idx))
 		return true;
 	b = bin_next(t, b + 1);
-	return b < VBT_BINS && vbt_sz_ge(t->bin[b], 0, 0, fl, fx, idx);
+	return b < VBT_BINS && vbt_sz_first(t->bin[b], fl, fx, idx);
 }
 
 /* ---- operations (caller holds t->slow through op) ---------------------------- */

@@ -264,6 +264,15 @@ void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t
 		VBT_ST(root->count, 1);
 		return;
 	}
+	if (!root->level && root->count < op->t->sz_leaf_cap) { /* most bins: one leaf */
+		uint32_t pos = sz_rank(root, l, a, false);
+		MM_ASSERT(pos == 0 || SZ_LEN(root, pos - 1) != l || SZ_ADR(root, pos - 1) != a,
+			  "va_btree: size index holds a range twice");
+		sz_open(root, pos);
+		VBT_ST(SZ_LEN(root, pos), l);
+		VBT_ST(SZ_ADR(root, pos), a);
+		return;
+	}
 	r = sz_ins_rec(op, root, l, a, &sl, &sa);
 	if (!r)
 		return;
@@ -361,6 +370,13 @@ void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t
 {
 	struct vbt_node *root = *rootp;
 	MM_ASSERT(root, "va_btree: range not in the size index (empty bin)");
+	if (!root->level && root->count == 1) { /* the bin's last range */
+		MM_ASSERT(SZ_LEN(root, 0) == l && SZ_ADR(root, 0) == a,
+			  "va_btree: range not in the size index");
+		*rootp = NULL;
+		sz_node_free(op, root);
+		return;
+	}
 	sz_del_rec(op, root, l, a, idx);
 	if (root->level ? root->count == 1 : root->count == 0) {
 		*rootp = root->level ? root->in.child[0] : NULL;
@@ -434,6 +450,17 @@ bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, u
 			return true;
 		}
 	return false;
+}
+
+bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx)
+{
+	if (!n)
+		return false;
+	for (; n->level; n = n->in.child[0])
+		idx[n->level] = 0;
+	*fl = SZ_LEN(n, 0);
+	*fa = SZ_ADR(n, 0);
+	return true;
 }
 
 /* ---- check (quiescent, under t->slow) ----------------------------------------- */

@@ -22,6 +22,9 @@ void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uin
  * path into idx; false if none. O(height). */
 bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa,
 	       uint32_t *idx);
+/* The smallest key of the tree n (NULL: empty) into *fl, *fa and its path into
+ * idx; false if empty. */
+bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx);
 /* Walks the tree root (quiescent): panics unless it is well formed with every
  * length in [lmin, lmax); its key count into *keys; returns its node count. */
 uint64_t vbt_sz_walk(const struct va_btree *t, const struct vbt_node *root, uint64_t lmin,
