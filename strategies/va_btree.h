@@ -32,11 +32,16 @@
 #define VBT_CPU_SLOTS	    64u
 #define VBT_FAST_TRIES	    32 /* restarts before first fit's starvation guard (t->slow) */
 
-/* Best fit's bins (va_btree_best.c): 16 + 16 per octave of page counts; empty
- * size-tree nodes kept for reuse (va_btree_sz.c). */
-#define VBT_BINS      784u
-#define VBT_BIN_WORDS ((VBT_BINS + 63) / 64)
-#define VBT_BIN_SPARE 8u
+/* Best fit's bins (va_btree_best.c): lengths below VBT_BIN_SUB pages one bin
+ * each, then VBT_BIN_SUB bins per octave of page counts up to VBT_BIN_TOP,
+ * longer ones in the last bin; empty size-tree nodes kept for reuse
+ * (va_btree_sz.c). The table (struct vbt_bins) fills one page_source frame. */
+#define VBT_BIN_SUB_BITS 4u
+#define VBT_BIN_SUB	 (1u << VBT_BIN_SUB_BITS)
+#define VBT_BIN_TOP	 33u /* the last octave with bins of its own: 2^33 pages */
+#define VBT_BINS	 ((VBT_BIN_TOP - VBT_BIN_SUB_BITS + 2) * VBT_BIN_SUB)
+#define VBT_BIN_WORDS	 ((VBT_BINS + 63) / 64)
+#define VBT_BIN_SPARE	 8u
 
 #define VBT_OBSOLETE 1ull
 #define VBT_LOCKED   2ull
@@ -90,6 +95,15 @@ _Static_assert(sizeof(struct vbt_cpu) == 64, "vbt_cpu is one cache line");
 #define VBT_CREDIT_MASK	 (PAGE_SIZE - 1)
 #define VBT_CREDIT_BATCH 16u
 
+/* Best fit's bins (one frame, under t->slow): a size tree per bin of lengths
+ * (NULL: empty), bit b of map set iff bin b is non-empty, bit w of sum set iff
+ * map[w] != 0. */
+struct vbt_bins {
+	struct vbt_node *root[VBT_BINS];
+	uint64_t map[VBT_BIN_WORDS], sum;
+};
+_Static_assert(sizeof(struct vbt_bins) <= PAGE_SIZE, "vbt_bins larger than a frame");
+
 struct va_btree {
 	uint64_t base, size;
 	struct page_source ps;
@@ -108,11 +122,8 @@ struct va_btree {
 	 * fields up to pad2 only under it. */
 	struct spinlock slow;
 	uint64_t slow_seq;
-	/* best fit (va_btree_best.c): a size tree per bin of lengths, the bins
-	 * that are non-empty, and the words of bin_map that are non-zero */
-	struct vbt_node *bin[VBT_BINS];
-	uint64_t bin_map[VBT_BIN_WORDS], bin_sum;
-	struct vbt_node *bin_spare; /* spare size-tree nodes (va_btree_sz.c) */
+	struct vbt_bins *bins;	    /* best fit: the size index (va_btree_best.c) */
+	struct vbt_node *bin_spare; /* best fit: spare size-tree nodes (va_btree_sz.c) */
 	uint32_t bin_nspare;
 	char pad2[64];
 	/* Node pool (va_btree_node.c): `pool` guards the fields up to pad3; held

@@ -22,12 +22,14 @@
  *
  *   bins: lengths of n pages map to bin n for n < 16, else, with o = log2(n),
  *         to one of 16 equal parts of the octave [2^o, 2^(o+1)):
- *         bin = 16 (o - 3) + (n >> (o - 4)) % 16 (784 bins up to 2^52 pages);
- *         a bin's lengths are [bin_lo(b), bin_lo(b + 1)), bins ordered by length
- *   t->bin[b]: a size tree (va_btree_sz.c) of bin b's ranges keyed by
+ *         bin = 16 (o - 3) + (n >> (o - 4)) % 16, up to o = VBT_BIN_TOP (33:
+ *         496 bins), longer ranges in the last bin; a bin's lengths are
+ *         [bin_lo(b), bin_lo(b + 1)), bins ordered by length
+ *   t->bins (one frame from the page_source, taken at init):
+ *     root[b]: a size tree (va_btree_sz.c) of bin b's ranges keyed by
  *         (length, vbt_tie(start)); NULL when the bin is empty
- *   t->bin_map: bit b set iff bin b is non-empty; t->bin_sum: bit w set iff
- *         bin_map[w] != 0 (find-first-set over 784 bins: two words)
+ *     map: bit b set iff bin b is non-empty; sum: bit w set iff map[w] != 0
+ *         (find-first-set over the bins: two words)
  *
  * The search: the smallest key >= (need, 0) in bin_of(need), else the smallest
  * key of the next non-empty bin. Since bins partition the lengths in order and
@@ -56,10 +58,13 @@
 static uint32_t bin_of(uint64_t len)
 {
 	uint64_t n = len >> PAGE_SHIFT;
-	if (n < 16)
+	if (n < VBT_BIN_SUB)
 		return (uint32_t)n;
 	uint32_t o = 63u - (uint32_t)__builtin_clzll(n);
-	return (o - 3) * 16 + (uint32_t)((n >> (o - 4)) & 15);
+	if (o > VBT_BIN_TOP)
+		return VBT_BINS - 1;
+	return (o - VBT_BIN_SUB_BITS + 1) * VBT_BIN_SUB +
+	       (uint32_t)((n >> (o - VBT_BIN_SUB_BITS)) & (VBT_BIN_SUB - 1));
 }
 
 /* The smallest length of bin b (b < VBT_BINS); UINT64_MAX for b == VBT_BINS. */
@@ -67,10 +72,10 @@ static uint64_t bin_lo(uint32_t b)
 {
 	if (b >= VBT_BINS)
 		return UINT64_MAX;
-	if (b < 16)
+	if (b < VBT_BIN_SUB)
 		return (uint64_t)b << PAGE_SHIFT;
-	uint32_t o = b / 16 + 3;
-	return ((16ull + b % 16) << (o - 4)) << PAGE_SHIFT;
+	uint32_t o = b / VBT_BIN_SUB + VBT_BIN_SUB_BITS - 1;
+	return (((uint64_t)VBT_BIN_SUB + b % VBT_BIN_SUB) << (o - VBT_BIN_SUB_BITS)) << PAGE_SHIFT;
 }
 
 /* The first non-empty bin >= b; VBT_BINS if none. */
@@ -79,25 +84,25 @@ static uint32_t bin_next(const struct va_btree *t, uint32_t b)
 	if (b >= VBT_BINS)
 		return VBT_BINS;
 	uint32_t w = b / 64;
-	uint64_t m = t->bin_map[w] & (~0ull << (b % 64));
+	uint64_t m = t->bins->map[w] & (~0ull << (b % 64));
 	if (m)
 		return w * 64 + (uint32_t)__builtin_ctzll(m);
-	uint64_t s = t->bin_sum & ~((2ull << w) - 1); /* words above w */
+	uint64_t s = t->bins->sum & ~((2ull << w) - 1); /* words above w */
 	if (!s)
 		return VBT_BINS;
 	w = (uint32_t)__builtin_ctzll(s);
-	return w * 64 + (uint32_t)__builtin_ctzll(t->bin_map[w]);
+	return w * 64 + (uint32_t)__builtin_ctzll(t->bins->map[w]);
 }
 
 /* Inserts key (l, a) into bin b = bin_of(l). */
 static void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
 {
 	struct va_btree *t = op->t;
-	if (!t->bin[b]) {
-		t->bin_map[b / 64] |= 1ull << (b % 64);
-		t->bin_sum |= 1ull << (b / 64);
+	if (!t->bins->root[b]) {
+		t->bins->map[b / 64] |= 1ull << (b % 64);
+		t->bins->sum |= 1ull << (b / 64);
 	}
-	vbt_sz_ins(op, &t->bin[b], l, a);
+	vbt_sz_ins(op, &t->bins->root[b], l, a);
 }
 
 /* Deletes key (l, a) from bin b = bin_of(l) (idx: its path in the bin's tree,
@@ -105,11 +110,11 @@ static void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
 static void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const uint32_t *idx)
 {
 	struct va_btree *t = op->t;
-	vbt_sz_del(op, &t->bin[b], l, a, idx);
-	if (!t->bin[b]) {
-		t->bin_map[b / 64] &= ~(1ull << (b % 64));
-		if (!t->bin_map[b / 64])
-			t->bin_sum &= ~(1ull << (b / 64));
+	vbt_sz_del(op, &t->bins->root[b], l, a, idx);
+	if (!t->bins->root[b]) {
+		t->bins->map[b / 64] &= ~(1ull << (b % 64));
+		if (!t->bins->map[b / 64])
+			t->bins->sum &= ~(1ull << (b / 64));
 	}
 }
 
@@ -119,7 +124,7 @@ static void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, u
 {
 	uint32_t b = bin_of(ol), nb = bin_of(nl);
 	if (nb == b) {
-		vbt_sz_replace(op, &op->t->bin[b], ol, oa, nl, na, idx);
+		vbt_sz_replace(op, &op->t->bins->root[b], ol, oa, nl, na, idx);
 		return;
 	}
 	bin_del(op, b, ol, oa, idx);
@@ -132,17 +137,23 @@ static bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *
 		    uint32_t *idx)
 {
 	uint32_t b = bin_of(l);
-	if (t->bin[b] && vbt_sz_ge(t->bin[b], l, x, fl, fx, idx))
+	if (t->bins->root[b] && vbt_sz_ge(t->bins->root[b], l, x, fl, fx, idx))
 		return true;
 	b = bin_next(t, b + 1);
-	return b < VBT_BINS && vbt_sz_first(t->bin[b], fl, fx, idx);
+	return b < VBT_BINS && vbt_sz_first(t->bins->root[b], fl, fx, idx);
 }
 
 /* ---- operations (caller holds t->slow through op) ---------------------------- */
 
 int vbt_sz_init(struct vbt_op *op)
 {
-	bin_ins(op, bin_of(op->t->size), op->t->size, vbt_tie(op->t->base));
+	struct va_btree *t = op->t;
+	uint64_t pa;
+	if (t->ps.alloc(t->ps.ctx, &pa) != MM_OK)
+		return MM_ENOMEM;
+	t->bins = t->ps.to_virt(t->ps.ctx, pa);
+	mm_zero(t->bins, sizeof(*t->bins));
+	bin_ins(op, bin_of(t->size), t->size, vbt_tie(t->base));
 	return MM_OK;
 }
 
@@ -241,7 +252,7 @@ bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr)
 	uint64_t l = 0, a = 0;
 	uint64_t k = vbt_tie(addr);
 	uint32_t idx[VBT_MAX_DEPTH];
-	return vbt_sz_ge(t->bin[bin_of(len)], len, k, &l, &a, idx) && l == len && a == k;
+	return vbt_sz_ge(t->bins->root[bin_of(len)], len, k, &l, &a, idx) && l == len && a == k;
 }
 
 uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges)
@@ -249,15 +260,15 @@ uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges)
 	uint64_t nodes = 0, keys = 0;
 	for (uint32_t b = 0; b < VBT_BINS; b++) {
 		uint64_t k = 0;
-		nodes += vbt_sz_walk(t, t->bin[b], bin_lo(b), bin_lo(b + 1), &k);
+		nodes += vbt_sz_walk(t, t->bins->root[b], bin_lo(b), bin_lo(b + 1), &k);
 		keys += k;
-		MM_ASSERT(!t->bin[b] == !(t->bin_map[b / 64] >> (b % 64) & 1),
+		MM_ASSERT(!t->bins->root[b] == !(t->bins->map[b / 64] >> (b % 64) & 1),
 			  "va_btree check: bin bitmap bit differs from the bin's contents");
 	}
 	for (uint32_t w = 0; w < VBT_BIN_WORDS; w++)
-		MM_ASSERT(!t->bin_map[w] == !(t->bin_sum >> w & 1),
+		MM_ASSERT(!t->bins->map[w] == !(t->bins->sum >> w & 1),
 			  "va_btree check: bin summary bit differs from the bitmap word");
-	MM_ASSERT(!(t->bin_map[VBT_BIN_WORDS - 1] >> (VBT_BINS % 64)),
+	MM_ASSERT(!(VBT_BINS % 64) || !(t->bins->map[VBT_BIN_WORDS - 1] >> (VBT_BINS % 64)),
 		  "va_btree check: bitmap bit set past the last bin");
 	MM_ASSERT(keys == ranges, "va_btree check: bins and address tree differ in count");
 	uint32_t spare = 0;

@@ -150,21 +150,21 @@ static void do_corrupt(void *arg)
 	struct va_btree *t = c->t;
 	switch (c->kind) {
 	case C_STALE_BIT: /* a bit left set for an empty bin */
-		flip(&t->bin_map[c->empty / 64], c->empty % 64);
-		t->bin_sum |= 1ull << (c->empty / 64);
+		flip(&t->bins->map[c->empty / 64], c->empty % 64);
+		t->bins->sum |= 1ull << (c->empty / 64);
 		break;
 	case C_LOST_BIT: /* a non-empty bin's bit cleared */
-		flip(&t->bin_map[c->full / 64], c->full % 64);
+		flip(&t->bins->map[c->full / 64], c->full % 64);
 		break;
 	case C_SUM_BIT:
-		flip(&t->bin_sum, VBT_BIN_WORDS - 1);
+		flip(&t->bins->sum, VBT_BIN_WORDS - 1);
 		break;
 	case C_WRONG_BIN: /* a bin's tree moved to the (empty) next bin, bits kept right */
-		t->bin[c->full + 1] = t->bin[c->full];
-		t->bin[c->full] = NULL;
-		flip(&t->bin_map[c->full / 64], c->full % 64);
-		flip(&t->bin_map[(c->full + 1) / 64], (c->full + 1) % 64);
-		t->bin_sum |= 1ull << ((c->full + 1) / 64);
+		t->bins->root[c->full + 1] = t->bins->root[c->full];
+		t->bins->root[c->full] = NULL;
+		flip(&t->bins->map[c->full / 64], c->full % 64);
+		flip(&t->bins->map[(c->full + 1) / 64], (c->full + 1) % 64);
+		t->bins->sum |= 1ull << ((c->full + 1) / 64);
 		break;
 	default:
 		t->bin_nspare++;
@@ -182,7 +182,8 @@ static void test_check_catches(void)
 	uint64_t best = 0;
 	struct corrupt c = {.t = layout(&tps, holes, 4, 4, &best), .full = 4};
 	alloc_at(c.t, 1, 0); /* bin 4 holds three 4-page holes, bin 3 one 3-page one */
-	CHECK(c.t->bin[4] && !c.t->bin[5] && c.t->bin[3], "layout: bins 3 and 4 used, 5 empty");
+	CHECK(c.t->bins->root[4] && !c.t->bins->root[5] && c.t->bins->root[3],
+	      "layout: bins 3 and 4 used, 5 empty");
 	c.empty = 5;
 	CHECK(va_btree_bare_best_ops.check(c.t), "check before the corruption");
 	for (c.kind = 0; c.kind < C_KINDS; c.kind++)
