@@ -10,8 +10,10 @@
  *    ranges (the same splitmix64 stream, sizes and pair order, 2x live + 2 x
  *    20,000 pairs) must end with no more free ranges than illumos vmem's
  *    VM_BESTFIT left on it (1,337; /work/peers/vmem-bench). The address-ordered
- *    policy left 1,417, this one 1,303. Deterministic; check() at the end.
- * 3. check() verifies the bins (va_btree_best.c): a range in the wrong bin, a
+ *    policy left 1,417, this one 1,303. Deterministic; check() at the end, and
+ *    the 1-page bin is a multi-level size tree by then.
+ * 3. The last bin (lengths above 2^(VBT_BIN_TOP + 1) pages) keeps length order.
+ * 4. check() verifies the bins (va_btree_best.c): a range in the wrong bin, a
  *    bitmap bit set for an empty bin or clear for a full one, a wrong summary
  *    bit, a miscounted spare list each make it panic (in a child process).
  */
@@ -119,6 +121,8 @@ static void test_bench_ranges(void)
 		addr[j] = alloc_at(st, size[j] / PAGE_SIZE, 0);
 	}
 	struct va_stats vs;
+	const struct vbt_node *one = ((struct va_btree *)st)->bins->root[1];
+	CHECK(one && one->level > 0, "bench workload: the 1-page bin is not a multi-level tree");
 	CHECK(va_btree_bare_best_ops.check(st), "bench workload: check");
 	va_btree_bare_best_ops.stats(st, &vs);
 	CHECK(vs.free_ranges <= VMEM_BEST,
@@ -127,6 +131,26 @@ static void test_bench_ranges(void)
 	printf("bench workload at %d live: %" PRIu64 " free ranges (vmem best fit: %u)\n", LIVE,
 	       vs.free_ranges, VMEM_BEST);
 	drop(&tps, st);
+}
+
+/* The last bin holds every length above 2^(VBT_BIN_TOP + 1) pages, still in
+ * length order: of two such ranges the shorter one fits best. */
+static void test_last_bin(void)
+{
+	const uint64_t big = (uint64_t)1 << (VBT_BIN_TOP + 1), pages = 4 * big;
+	const uint64_t base = (uint64_t)1 << 48;
+	struct test_ps tps;
+	void *st = new_best(&tps, base, pages);
+	CHECK(va_btree_bare_best_ops.reserve(st, base + (big + 3) * PAGE_SIZE, PAGE_SIZE) == MM_OK,
+	      "reserve");
+	/* free: [0, big + 3) and [big + 4, 4 big) pages, both in the last bin */
+	uint64_t a = alloc_at(st, big, 0);
+	CHECK(a == base + 3 * PAGE_SIZE, "last bin: %#" PRIx64 ", want the shorter range's top", a);
+	uint64_t b = alloc_at(st, big + 10, 0);
+	CHECK(b == base + (pages - big - 10) * PAGE_SIZE, "last bin: %#" PRIx64, b);
+	CHECK(va_btree_bare_best_ops.check(st), "last bin: check");
+	drop(&tps, st);
+	printf("last bin: lengths above 2^%u pages in length order\n", VBT_BIN_TOP + 1);
 }
 
 /* ---- check() against corrupted bins ---- */
@@ -197,6 +221,7 @@ int main(void)
 {
 	test_ties();
 	test_bench_ranges();
+	test_last_bin();
 	test_check_catches();
 	printf("va_btree_best_test: ok\n");
 	return 0;
