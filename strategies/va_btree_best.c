@@ -137,7 +137,10 @@ static bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *
 		    uint32_t *idx)
 {
 	uint32_t b = bin_of(l);
-	if (t->bins->root[b] && vbt_sz_ge(t->bins->root[b], l, x, fl, fx, idx))
+	const struct vbt_node *r = t->bins->root[b];
+	if (r && !x && l == bin_lo(b)) /* every key of the bin is >= (l, 0) */
+		return vbt_sz_first(r, fl, fx, idx);
+	if (r && vbt_sz_ge(r, l, x, fl, fx, idx))
 		return true;
 	b = bin_next(t, b + 1);
 	return b < VBT_BINS && vbt_sz_first(t->bins->root[b], fl, fx, idx);

@@ -370,10 +370,15 @@ void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t
 {
 	struct vbt_node *root = *rootp;
 	MM_ASSERT(root, "va_btree: range not in the size index (empty bin)");
-	if (!root->level && root->count == 1) { /* the bin's last range */
-		MM_ASSERT(SZ_LEN(root, 0) == l && SZ_ADR(root, 0) == a,
+	if (!root->level) { /* most bins: one leaf (a root leaf has no minimum) */
+		uint32_t pos = root->count == 1 ? 1 : sz_rank(root, l, a, false);
+		MM_ASSERT(pos > 0 && SZ_LEN(root, pos - 1) == l && SZ_ADR(root, pos - 1) == a,
 			  "va_btree: range not in the size index");
-		*rootp = NULL;
+		if (root->count > 1) {
+			sz_close(root, pos - 1);
+			return;
+		}
+		*rootp = NULL; /* the bin's last range */
 		sz_node_free(op, root);
 		return;
 	}
