@@ -24,12 +24,12 @@
  * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
  * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
  * Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >=
- * need, the lowest among equals, from a size index; every writer of such a tree
- * holds t->slow throughout (the bare ops below serve both kinds): the size
- * index is a second B+-tree over the same ranges that each alloc and free edits
- * in step with the address tree (2-4 keys moved per pair); making both
- * lock-coupled and consistent with each other is not done (vmem, too, holds
- * one arena lock for its best fit).
+ * need, ties by a hash of the start, from a size index; every writer of such a
+ * tree holds t->slow throughout (the bare ops below serve both kinds): the size
+ * index is bins of lengths, each a small B+-tree over its ranges, that each
+ * alloc and free edits in step with the address tree (2-4 keys moved per
+ * pair); making both lock-coupled and consistent with each other is not done
+ * (vmem, too, holds one arena lock for its best fit).
  *
  * Concurrency in a first-fit tree (no tree-wide lock on any common path):
  *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c):

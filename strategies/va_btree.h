@@ -26,11 +26,22 @@
 #define VBT_LEAF_CAP	    62u /* (1024 - 32) / 16 */
 #define VBT_INNER_CAP	    41u /* (1024 - 32) / 24 */
 #define VBT_MIN_CAP	    4u	/* smallest fan-out the test hook accepts */
-#define VBT_SZ_LEAF_CAP	    24u /* best fit's size index: keys per leaf (shorter shifts) */
+#define VBT_SZ_LEAF_CAP	    16u /* best fit's size trees: keys per leaf (shorter shifts) */
 #define VBT_MAX_DEPTH	    32u
 #define VBT_MAX_LOCKED	    256u /* nodes one slow operation may lock */
 #define VBT_CPU_SLOTS	    64u
 #define VBT_FAST_TRIES	    32 /* restarts before first fit's starvation guard (t->slow) */
+
+/* Best fit's bins (va_btree_best.c): lengths below VBT_BIN_SUB pages one bin
+ * each, then VBT_BIN_SUB bins per octave of page counts up to VBT_BIN_TOP,
+ * longer ones in the last bin; empty size-tree nodes kept for reuse
+ * (va_btree_sz.c). The table (struct vbt_bins) fills one page_source frame. */
+#define VBT_BIN_SUB_BITS 4u
+#define VBT_BIN_SUB	 (1u << VBT_BIN_SUB_BITS)
+#define VBT_BIN_TOP	 33u /* the last octave with bins of its own: 2^33 pages */
+#define VBT_BINS	 ((VBT_BIN_TOP - VBT_BIN_SUB_BITS + 2) * VBT_BIN_SUB)
+#define VBT_BIN_WORDS	 ((VBT_BINS + 63) / 64)
+#define VBT_BIN_SPARE	 8u
 
 #define VBT_OBSOLETE 1ull
 #define VBT_LOCKED   2ull
@@ -85,6 +96,15 @@ _Static_assert(sizeof(struct vbt_cpu) == 64, "vbt_cpu is one cache line");
 #define VBT_CREDIT_MASK	 (PAGE_SIZE - 1)
 #define VBT_CREDIT_BATCH 16u
 
+/* Best fit's bins (one frame, under t->slow): a size tree per bin of lengths
+ * (NULL: empty), bit b of map set iff bin b is non-empty, bit w of sum set iff
+ * map[w] != 0. */
+struct vbt_bins {
+	struct vbt_node *root[VBT_BINS];
+	uint64_t map[VBT_BIN_WORDS], sum;
+};
+_Static_assert(sizeof(struct vbt_bins) <= PAGE_SIZE, "vbt_bins larger than a frame");
+
 struct va_btree {
 	uint64_t base, size;
 	struct page_source ps;
@@ -103,7 +123,9 @@ struct va_btree {
 	 * fields up to pad2 only under it. */
 	struct spinlock slow;
 	uint64_t slow_seq;
-	struct vbt_node *sz_root; /* best fit: the size index (va_btree_best.c) */
+	struct vbt_bins *bins;	    /* best fit: the size index (va_btree_best.c) */
+	struct vbt_node *bin_spare; /* best fit: spare size-tree nodes (va_btree_sz.c) */
+	uint32_t bin_nspare;
 	char pad2[64];
 	/* Node pool (va_btree_node.c): `pool` guards the fields up to pad3; held
 	 * for a list push or pop, or while frames are added. */
@@ -418,8 +440,9 @@ struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
 /* Returns node n (locked for op first if need be) to the pool, obsolete. */
 void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
 
-/* ---- va_btree_best.c (best fit; the caller holds t->slow through op) ---- */
-/* The size index of a fresh tree: one key, the whole range; MM_OK. */
+/* ---- va_btree_best.c (best fit: bins of size trees, va_btree_sz.c; the caller
+ * holds t->slow through op) ---- */
+/* The bins of a fresh tree: one key, the whole range; MM_OK. */
 int vbt_sz_init(struct vbt_op *op);
 /* Best-fit alloc (va_btree_best.c has the policy); MM_OK or MM_ENOMEM. */
 int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
@@ -430,8 +453,10 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b);
 void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y);
 /* True if the size index holds the range [addr, addr + len) (quiescent). */
 bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr);
-/* Walks the size index (quiescent): panics unless it is well formed with
- * `ranges` keys; returns its node count. */
+/* Walks the bins (quiescent): panics unless every size tree is well formed and
+ * holds only lengths of its bin, bin_map and bin_sum match the bins, the spare
+ * list matches its count, and they hold `ranges` keys; returns their node count
+ * (spares included). */
 uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges);
 
 /* ---- va_btree_check.c ---- */

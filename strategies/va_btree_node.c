@@ -38,8 +38,18 @@ static uint64_t tree_nodes(uint64_t entries, uint32_t leaf_min, uint32_t inner_m
 uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
 {
 	uint64_t total = tree_nodes(entries, t->leaf_min, t->inner_min) + 2; /* slack */
-	if (t->best) /* the size index, with its own leaf fill */
-		total += tree_nodes(entries, t->sz_leaf_min, t->inner_min) + 2;
+	if (t->best) { /* the bins' size trees (va_btree_best.c), with their own leaf fill */
+		/* Leaves: >= sz_leaf_min keys each, but one root leaf per bin may
+		 * hold fewer. Inner nodes: a bin of L >= 2 leaves holds > sz_leaf_cap
+		 * keys in leaves of >= sz_leaf_min, and <= (L - 2) / (inner_min - 1)
+		 * + 1 inner nodes (root >= 2 children, others >= inner_min). Spare
+		 * nodes (va_btree_sz.c) need no term: in-use + spare nodes never
+		 * exceed the most nodes the bins were ever using at once. */
+		uint64_t full = entries / t->sz_leaf_min;
+		uint64_t bins = MM_MIN(entries, (uint64_t)VBT_BINS);
+		total += full + bins + full / (t->inner_min - 1) +
+			 MM_MIN(bins, entries / (t->sz_leaf_cap + 1)) + 2;
+	}
 	return total;
 }
 

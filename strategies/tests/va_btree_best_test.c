@@ -10,7 +10,12 @@
  *    ranges (the same splitmix64 stream, sizes and pair order, 2x live + 2 x
  *    20,000 pairs) must end with no more free ranges than illumos vmem's
  *    VM_BESTFIT left on it (1,337; /work/peers/vmem-bench). The address-ordered
- *    policy left 1,417, this one 1,303. Deterministic; check() at the end.
+ *    policy left 1,417, this one 1,303. Deterministic; check() at the end, and
+ *    the 1-page bin is a multi-level size tree by then.
+ * 3. The last bin (lengths above 2^(VBT_BIN_TOP + 1) pages) keeps length order.
+ * 4. check() verifies the bins (va_btree_best.c): a range in the wrong bin, a
+ *    bitmap bit set for an empty bin or clear for a full one, a wrong summary
+ *    bit, a miscounted spare list each make it panic (in a child process).
  */
 #include "va_btree_fixture.h"
 #include "../../workloads/bench/va_bench_draw.h"
@@ -116,6 +121,8 @@ static void test_bench_ranges(void)
 		addr[j] = alloc_at(st, size[j] / PAGE_SIZE, 0);
 	}
 	struct va_stats vs;
+	const struct vbt_node *one = ((struct va_btree *)st)->bins->root[1];
+	CHECK(one && one->level > 0, "bench workload: the 1-page bin is not a multi-level tree");
 	CHECK(va_btree_bare_best_ops.check(st), "bench workload: check");
 	va_btree_bare_best_ops.stats(st, &vs);
 	CHECK(vs.free_ranges <= VMEM_BEST,
@@ -126,10 +133,96 @@ static void test_bench_ranges(void)
 	drop(&tps, st);
 }
 
+/* The last bin holds every length above 2^(VBT_BIN_TOP + 1) pages, still in
+ * length order: of two such ranges the shorter one fits best. */
+static void test_last_bin(void)
+{
+	const uint64_t big = (uint64_t)1 << (VBT_BIN_TOP + 1), pages = 4 * big;
+	const uint64_t base = (uint64_t)1 << 48;
+	struct test_ps tps;
+	void *st = new_best(&tps, base, pages);
+	CHECK(va_btree_bare_best_ops.reserve(st, base + (big + 3) * PAGE_SIZE, PAGE_SIZE) == MM_OK,
+	      "reserve");
+	/* free: [0, big + 3) and [big + 4, 4 big) pages, both in the last bin */
+	uint64_t a = alloc_at(st, big, 0);
+	CHECK(a == base + 3 * PAGE_SIZE, "last bin: %#" PRIx64 ", want the shorter range's top", a);
+	uint64_t b = alloc_at(st, big + 10, 0);
+	CHECK(b == base + (pages - big - 10) * PAGE_SIZE, "last bin: %#" PRIx64, b);
+	CHECK(va_btree_bare_best_ops.check(st), "last bin: check");
+	drop(&tps, st);
+	printf("last bin: lengths above 2^%u pages in length order\n", VBT_BIN_TOP + 1);
+}
+
+/* ---- check() against corrupted bins ---- */
+
+enum { C_STALE_BIT, C_LOST_BIT, C_SUM_BIT, C_WRONG_BIN, C_SPARE, C_KINDS };
+
+struct corrupt {
+	int kind;
+	struct va_btree *t;
+	uint32_t full, empty; /* a non-empty bin and an empty one */
+};
+
+static void flip(uint64_t *w, uint32_t bit)
+{
+	*w ^= 1ull << bit;
+}
+
+static void do_corrupt(void *arg)
+{
+	struct corrupt *c = arg;
+	struct va_btree *t = c->t;
+	switch (c->kind) {
+	case C_STALE_BIT: /* a bit left set for an empty bin */
+		flip(&t->bins->map[c->empty / 64], c->empty % 64);
+		t->bins->sum |= 1ull << (c->empty / 64);
+		break;
+	case C_LOST_BIT: /* a non-empty bin's bit cleared */
+		flip(&t->bins->map[c->full / 64], c->full % 64);
+		break;
+	case C_SUM_BIT:
+		flip(&t->bins->sum, VBT_BIN_WORDS - 1);
+		break;
+	case C_WRONG_BIN: /* a bin's tree moved to the (empty) next bin, bits kept right */
+		t->bins->root[c->full + 1] = t->bins->root[c->full];
+		t->bins->root[c->full] = NULL;
+		flip(&t->bins->map[c->full / 64], c->full % 64);
+		flip(&t->bins->map[(c->full + 1) / 64], (c->full + 1) % 64);
+		t->bins->sum |= 1ull << ((c->full + 1) / 64);
+		break;
+	default:
+		t->bin_nspare++;
+	}
+	va_btree_bare_best_ops.check(t);
+}
+
+static void test_check_catches(void)
+{
+	static const uint64_t holes[] = {2, 12, 30, 50};
+	static const char *const needle[C_KINDS] = {
+	    "bin bitmap bit differs", "bin bitmap bit differs", "bin summary bit differs",
+	    "va_btree check: free range", "spare size-tree nodes miscounted"};
+	struct test_ps tps;
+	uint64_t best = 0;
+	struct corrupt c = {.t = layout(&tps, holes, 4, 4, &best), .full = 4};
+	alloc_at(c.t, 1, 0); /* bin 4 holds three 4-page holes, bin 3 one 3-page one */
+	CHECK(c.t->bins->root[4] && !c.t->bins->root[5] && c.t->bins->root[3],
+	      "layout: bins 3 and 4 used, 5 empty");
+	c.empty = 5;
+	CHECK(va_btree_bare_best_ops.check(c.t), "check before the corruption");
+	for (c.kind = 0; c.kind < C_KINDS; c.kind++)
+		CHECK(expect_panic(do_corrupt, &c, needle[c.kind]), "corruption %d not caught",
+		      c.kind);
+	drop(&tps, c.t);
+	printf("check: catches %d kinds of corrupted bins\n", C_KINDS);
+}
+
 int main(void)
 {
 	test_ties();
 	test_bench_ranges();
+	test_last_bin();
+	test_check_catches();
 	printf("va_btree_best_test: ok\n");
 	return 0;
 }
