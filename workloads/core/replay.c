@@ -317,9 +317,9 @@ static inline void publish(struct replay_cpu *pc)
 }
 
 /* Waits until CPU from has published at least `after` ops; returns what it read; the
- * time it polled goes to pc->waited. Publishes the caller's own ops first (a CPU never waits with ops unpublished: no
- * deadlock). Polls with exponential backoff (1 .. 64 pauses); after 16 polls it calls
- * cfg.wait (the host yields: a CPU count above the cores must let the other run). */
+ * time it polled goes to pc->waited. Publishes the caller's own ops first (a CPU never waits with
+ * ops unpublished: no deadlock). Polls with exponential backoff (1 .. 64 pauses); after 16 polls it
+ * calls cfg.wait (the host yields: a CPU count above the cores must let the other run). */
 static __attribute__((noinline)) uint64_t wait_for(const struct replay *r, struct replay_cpu *pc,
 						   unsigned from, uint64_t after)
 {

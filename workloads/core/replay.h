@@ -82,9 +82,9 @@ struct replay_obj {
 /* One op of a CPU's parallel stream (the trace op plus where its object lives). */
 struct replay_step {
 	uint64_t size;
-	uint32_t slot;	/* index into the owner's private slots, or its shared ones */
-	uint32_t after; /* RSTEP_WAIT: ops CPU `from` must have published (its previous
-			 * op on the object is its after-th, counting from 1) */
+	uint32_t slot;		   /* index into the owner's private slots, or its shared ones */
+	uint32_t after;		   /* RSTEP_WAIT: ops CPU `from` must have published (its previous
+				    * op on the object is its after-th, counting from 1) */
 	uint8_t op : 4, flags : 4; /* enum trace_opcode, RSTEP_* */
 	uint8_t align_log2;
 	uint8_t owner;	/* CPU that allocated the object (whose slot array holds it) */
