@@ -493,10 +493,7 @@ static void bench_meta(struct bench *b, const struct frame_ops *ops, uint64_t mi
  * (cli_num) when it is missing or not one. */
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-	uint64_t x;
-	if (!cli_num("frame_bench", opt, v, lo, hi, &x))
-		exit(2);
-	return x;
+	return cli_num_or_exit("frame_bench", opt, v, lo, hi);
 }
 
 /* The smallest --mem every figure runs at: fragment() needs 10,000 free ranges

@@ -119,10 +119,7 @@ static _Noreturn void bad(const char *msg, const char *arg)
 
 static uint64_t arg_num(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-	uint64_t n;
-	if (!cli_num("heap_bench", opt, v, lo, hi, &n))
-		exit(2);
-	return n;
+	return cli_num_or_exit("heap_bench", opt, v, lo, hi);
 }
 
 /* The value of a string option: v, or exits 2 saying that opt needs one. */

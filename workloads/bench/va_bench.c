@@ -360,10 +360,7 @@ static _Noreturn void bad_value(const char *opt, const char *v, uint64_t lo, uin
 
 static uint64_t parse_u64(const char *opt, const char *v, uint64_t lo, uint64_t hi)
 {
-	uint64_t x;
-	if (!cli_num("va_bench", opt, v, lo, hi, &x))
-		exit(2);
-	return x;
+	return cli_num_or_exit("va_bench", opt, v, lo, hi);
 }
 
 /* A comma-separated list of decimal numbers in [lo, hi] into out[0..MAX_LIST);

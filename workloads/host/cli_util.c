@@ -53,6 +53,15 @@ bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint
 	return true;
 }
 
+uint64_t cli_num_or_exit(const char *prog, const char *opt, const char *s, uint64_t lo,
+			 uint64_t hi)
+{
+	uint64_t x;
+	if (!cli_num(prog, opt, s, lo, hi, &x))
+		exit(2);
+	return x;
+}
+
 const char *cli_build_id(void)
 {
 	return getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";

@@ -21,6 +21,10 @@ bool cli_parse_u64(const char *s, uint64_t *v);
  * (a decimal number in LO..HI)". Callers exit 2. */
 bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint64_t hi,
 	     uint64_t *v);
+/* cli_num for tools whose only answer to a bad number is to stop: the value, or exit
+ * 2 after cli_num's line. */
+uint64_t cli_num_or_exit(const char *prog, const char *opt, const char *s, uint64_t lo,
+			 uint64_t hi);
 /* The rows' build id: $MTB_BUILD_ID when set, else "dev". Never NULL. */
 const char *cli_build_id(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
