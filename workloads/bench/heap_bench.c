@@ -67,6 +67,7 @@ static const struct hb_cell cells[] = {
 
 /* Per cell, allocator and round: ops/s (NAN: not run or failed), and the context. */
 static double res[NCELLS][NHEAPS][MAX_ROUNDS];
+static double standin[NCELLS][NHEAPS][MAX_ROUNDS]; /* hb_run's share in stand-ins */
 static struct host_sample ctx[NCELLS][NHEAPS];
 static struct host_ctx host;
 
@@ -84,7 +85,9 @@ static const char usage[] =
     "  duration_ms,warmup_ms,load_before,load_after,steal_pct,overloaded,cpu_model,cores,\n"
     "  mem_bytes,kernel,kvm,engine,timing_trusted,seed,build (build = $MTB_BUILD_ID, else\n"
     "  'dev'); metric: ops_per_s, ns_per_op, ratio_ops_per_s, speedup_2_1,\n"
-    "  heap_efficiency_pct; value = median over the rounds, [lo, hi] its interval\n"
+    "  heap_efficiency_pct, and for talc and slab standin_pct (share of the threads'\n"
+    "  time in the host's mmap stand-ins for page-table edits) and\n"
+    "  ns_per_op_ex_standin; value = median over the rounds, [lo, hi] its interval\n"
     "  (results/README.md).\n"
     "  --duration-ms  timed part of one run (default 200)\n"
     "  --warmup-ms    untimed part before it, same workload and threads (default 50)\n"
@@ -237,7 +240,7 @@ static void parse(int argc, char **argv, struct opts *o)
  * instance, up to HB_TRIES times in all. */
 #define HB_TRIES 3
 static double timed_run(unsigned c, unsigned a, const struct hb_layers *l,
-			const struct hb_timing *tm)
+			const struct hb_timing *tm, double *sd)
 {
 	struct contender *h = &heaps[a];
 	double v = HB_NOT_TIMED;
@@ -246,7 +249,7 @@ static double timed_run(unsigned c, unsigned a, const struct hb_layers *l,
 			return NAN;
 		struct host_sample s;
 		host_sample_begin(&s);
-		v = hb_run(h, &cells[c], tm);
+		v = hb_run(h, &cells[c], tm, sd);
 		host_sample_end(&s, &host);
 		contender_down(h);
 		host_sample_merge(&ctx[c][a], &s);
@@ -291,7 +294,8 @@ static void rounds(const struct opts *o, const struct hb_layers *l)
 			unsigned order[NHEAPS],
 			    n = shuffled(order, o->seed * 1000003 + (uint64_t)r * 101 + c);
 			for (unsigned i = 0; i < n; i++)
-				res[c][order[i]][r] = timed_run(c, order[i], l, &tm);
+				res[c][order[i]][r] =
+				    timed_run(c, order[i], l, &tm, &standin[c][order[i]][r]);
 		}
 	}
 }
@@ -353,16 +357,20 @@ static struct row row_for(const struct opts *o, unsigned c, unsigned a, const ch
 			    .s = ctx[c][a]};
 }
 
-/* ops/s and ns/op of every allocator on cell c. */
+/* ops/s and ns/op of every allocator on cell c; for ours also the share of time in
+ * the host's stand-ins for page-table edits and ns/op without it (per round). */
 static void cell_rows(FILE *f, const struct opts *o, unsigned c)
 {
 	for (unsigned a = 0; a < NHEAPS; a++) {
-		double v[MAX_ROUNDS], ns[MAX_ROUNDS];
+		double v[MAX_ROUNDS], ns[MAX_ROUNDS], pct[MAX_ROUNDS], ex[MAX_ROUNDS];
 		unsigned n = 0;
 		for (int r = 0; r < o->rounds; r++)
 			if (!isnan(res[c][a][r])) {
 				v[n] = res[c][a][r];
-				ns[n++] = cells[c].threads * 1e9 / res[c][a][r];
+				ns[n] = cells[c].threads * 1e9 / res[c][a][r];
+				pct[n] = 100 * standin[c][a][r];
+				ex[n] = ns[n] * (1 - standin[c][a][r]);
+				n++;
 			}
 		if (!enabled[a] || !n)
 			continue;
@@ -371,6 +379,14 @@ static void cell_rows(FILE *f, const struct opts *o, unsigned c)
 		put_row(f, o, &w);
 		w.metric = "ns_per_op";
 		median_ci(ns, n, &w.m);
+		put_row(f, o, &w);
+		if (!is_ours(a))
+			continue;
+		w.metric = "standin_pct";
+		median_ci(pct, n, &w.m);
+		put_row(f, o, &w);
+		w.metric = "ns_per_op_ex_standin";
+		median_ci(ex, n, &w.m);
 		put_row(f, o, &w);
 	}
 }

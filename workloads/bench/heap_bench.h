@@ -116,9 +116,12 @@ struct hb_timing {
  * warm_s untimed and dur_s timed, then everything left is freed. Returns ops/s in the
  * timed window (all threads), -1 if an allocation failed (or the harness's memory could
  * not be mapped), or HB_NOT_TIMED if no op fell into the timed window (every thread was
- * descheduled through it: a busy machine; worth another run). */
+ * descheduled through it: a busy machine; worth another run). *standin: the share of
+ * the threads' timed windows spent in hostmem's stand-ins for page-table edits (an
+ * mmap with MAP_POPULATE per map, a PROT_NONE mmap per unmap; ours only, 0 for a peer). */
 #define HB_NOT_TIMED (-2.0)
-double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *t);
+double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *t,
+	      double *standin);
 /* callgrind mode: ops alloc+free pairs of `size` bytes on CPU 0, in the non-inlined
  * function hb_callgrind_hermit64 (valgrind --toggle-collect=hb_callgrind_hermit64). */
 void hb_callgrind_hermit64(struct contender *c, long pairs, size_t size);

@@ -48,6 +48,7 @@
 
 #include "heap_bench_wl.h"
 #include "../host/cli_util.h"
+#include "../host/hostmem.h"
 
 #define RA_OBJS	  100000 /* random_actions: live objects per thread at most */
 #define TT_SIZE	  8	 /* threadtest's object size (gen.c's default) */
@@ -79,6 +80,7 @@ bool hb_go_on(struct job *j)
 		j->warm_done = true;
 		j->ops_w = j->ops;
 		j->t_w = t;
+		j->sd_w = hostmem_standin_ns();
 	}
 	if (t < sh->end && !__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
 		return true;
@@ -86,6 +88,7 @@ bool hb_go_on(struct job *j)
 	j->done = true;
 	j->ops_e = j->ops;
 	j->t_e = t;
+	j->sd_e = hostmem_standin_ns();
 	return false;
 }
 
@@ -335,22 +338,28 @@ static void run_cleanup(struct hb_shared *sh)
 }
 
 /* ops/s over the threads' windows; -1 after a failure, HB_NOT_TIMED when no op fell
- * into the timed window. */
-static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned n)
+ * into the timed window. *standin: the share of the threads' windows spent in the
+ * host's stand-ins for page-table edits (0 for a peer). */
+static double run_rate(const struct hb_shared *sh, const struct job *j, unsigned n, double *standin)
 {
-	double ops = 0, t_w = j[0].t_w, t_e = j[0].t_e;
+	double ops = 0, t_w = j[0].t_w, t_e = j[0].t_e, sd = 0, busy = 0;
 	for (unsigned t = 0; t < n; t++) {
 		ops += (double)(j[t].ops_e - j[t].ops_w);
 		t_w = j[t].t_w < t_w ? j[t].t_w : t_w;
 		t_e = j[t].t_e > t_e ? j[t].t_e : t_e;
+		sd += (double)(j[t].sd_e - j[t].sd_w) * 1e-9;
+		busy += j[t].t_e - j[t].t_w;
 	}
+	*standin = busy > 0 ? sd / busy : 0;
 	if (sh->failed)
 		return -1;
 	return ops <= 0 || t_e <= t_w ? HB_NOT_TIMED : ops / (t_e - t_w);
 }
 
-double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *tm)
+double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timing *tm,
+	      double *standin)
 {
+	*standin = 0;
 	static struct hb_shared sh; /* one run at a time; too big for the stack */
 	memset(&sh, 0, sizeof(sh));
 	sh.c = c, sh.k = k, sh.tm = tm;
@@ -382,5 +391,5 @@ double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timi
 		pthread_join(tid[t], NULL);
 	run_cleanup(&sh);
 	pthread_barrier_destroy(&sh.bar);
-	return run_rate(&sh, j, k->threads);
+	return run_rate(&sh, j, k->threads, standin);
 }

@@ -61,6 +61,7 @@ struct job {
 	uint64_t seed;
 	uint64_t ops, ops_w, ops_e; /* all ops; at the warm-up mark; at the end mark */
 	double t_w, t_e;
+	uint64_t sd_w, sd_e; /* the thread's stand-in ns (hostmem_standin_ns) at the marks */
 	bool warm_done, done;
 	char pad[64];
 };
