@@ -51,9 +51,10 @@
 #define SLAB_MSGS	32u	       /* messages a CPU owns for sending */
 #define SLAB_LCACHE	8u	       /* freed large objects a CPU keeps mapped */
 #define SLAB_LCACHE_PAGES 1024u	       /* ... in pages, per kept chunk allowed (4 MiB) */
-#define SLAB_KEEP_PAGES 1024u	       /* EMPTY slab pages a CPU keeps, per kept chunk (4 MiB) */
-#define SLAB_GRACE_SHIFT 3u	       /* EMPTY pages kept above the peak: 1/8 of the CPU's slab pages, */
-#define SLAB_GRACE_PAGES 64u	       /* ... at most this many (256 KiB; heap_slab_chunk.c) */
+#define SLAB_KEEP_PAGES 4096u	       /* EMPTY slab pages a CPU keeps, per kept chunk (16 MiB), */
+#define SLAB_KEEP_MACHINE_SHIFT 3u     /* ... all CPUs together at most 1/8 of the machine's frames */
+#define SLAB_GRACE_SHIFT 4u	       /* EMPTY pages kept above the peak: 1/16 of the CPU's slab pages, */
+#define SLAB_GRACE_PAGES 512u	       /* ... at most this many (2 MiB; heap_slab_chunk.c) */
 /* Most frames a CPU keeps mapped with nothing live in them (heap_slab_flush'ed):
  * EMPTY slabs, idle chunks' headers, the large cache. Parked slabs (one per class
  * of span SLAB_PARK_SPAN, heap_slab_free.c) come on top until a flush. */
@@ -172,7 +173,7 @@ struct slab_cpu {
 
 struct slab_heap {
 	struct heap_env env;
-	uint32_t keep_pages; /* EMPTY slab pages a CPU keeps committed */
+	uint32_t keep_pages; /* EMPTY slab pages a CPU keeps committed (slab_init) */
 	bool park;	     /* a class's last small slab stays when it empties */
 	uint64_t frames, peak_frames, va_bytes, chunks_returned, large_frames; /* atomic */
 	struct slab_cpu cpu[HEAP_MAX_CPUS];

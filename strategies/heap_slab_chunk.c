@@ -27,8 +27,8 @@
  * would take the heap above its peak, it decommits EMPTY slabs of any span,
  * largest span first, until it would not or only c->grace pages of them are left
  * (slab_before_map); each such decommit adds its pages to the grace, capped at
- * min(slab_pages >> SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES): at most 1/8 of the CPU's
- * slab pages and 256 KiB stay committed above the peak, so spans alternating at
+ * min(slab_pages >> SLAB_GRACE_SHIFT, SLAB_GRACE_PAGES): at most 1/16 of the CPU's
+ * slab pages and 2 MiB stay committed above the peak, so spans alternating at
  * the peak stop trading a decommit for a commit. A chunk with no ACTIVE
  * slab is kept while the CPU keeps fewer than env->keep_empty_chunks such
  * chunks, else every mapping in it is removed and its address range returned.

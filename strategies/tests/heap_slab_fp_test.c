@@ -4,7 +4,7 @@
  * - EMPTY slabs raise the peak by at most the grace: slabs of one span emptied and
  *   kept EMPTY, then as many bytes of a class of another span: the EMPTY slabs are
  *   decommitted before the heap maps frames above its high-water mark, except the
- *   grace (at most SLAB_GRACE_PAGES, 1/8 of the CPU's slab pages), so the peak
+ *   grace (at most SLAB_GRACE_PAGES, 1/16 of the CPU's slab pages), so the peak
  *   stays what the live objects needed plus that bound.
  * - Hysteresis at the peak: alloc/free pairs of two classes of different spans,
  *   alternating at the heap's high-water mark, 10,000 rounds: the grace keeps both
@@ -107,12 +107,14 @@ static void test_peak_hysteresis(struct slt *t)
 		slt_free(t, 0, t->p[i], 8192);
 }
 
-/* keep 1 (keep_pages 1024): 70 slabs of 8 objects of 8 KiB (16 pages each) emptied
+/* keep_pages set to 1024: 70 slabs of 8 objects of 8 KiB (16 pages each) emptied
  * in the order they were filled; each chunk's last slab keeps one object (no chunk
  * goes idle) and is emptied to it first (so no emptied slab is parked). */
 static void test_empty_oldest_first(struct slt *t)
 {
 	slt_fresh(t, 1);
+	CHECK(t->h->keep_pages >= 1024, "keep_pages %u", t->h->keep_pages);
+	t->h->keep_pages = 1024; /* 70 slabs of 16 pages overflow it */
 	const struct heap_ops *o = t->fx.hops;
 	enum { NS = 70 };
 	struct slab *sl[NS];

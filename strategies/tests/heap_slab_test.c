@@ -202,6 +202,13 @@ static void test_commit(struct slt *t)
 	 * objects (16 pages each, 31 slabs a chunk), free all but the first slab of
 	 * each chunk (so no chunk goes idle and takes its EMPTY slabs along). */
 	slt_fresh(t, 1);
+	struct frame_stats fs;
+	t->fx.env.frames->stats(t->fx.env.frame_st, &fs);
+	uint64_t share = (fs.total_frames >> SLAB_KEEP_MACHINE_SHIFT) / t->fx.env.ncpus;
+	CHECK(t->h->keep_pages == MM_MIN((uint64_t)SLAB_KEEP_PAGES, share),
+	      "keep_pages %u: not min(SLAB_KEEP_PAGES, 1/8 of %llu frames over %u CPUs)",
+	      t->h->keep_pages, (unsigned long long)fs.total_frames, t->fx.env.ncpus);
+	t->h->keep_pages = 1024; /* 80 slabs of 16 pages overflow it */
 	unsigned n = 80 * 8;
 	for (unsigned i = 0; i < n; i++)
 		CHECK((t->p[i] = slt_alloc(t, 0, 8192)), "alloc 8 KiB");
