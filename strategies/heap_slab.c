@@ -167,7 +167,7 @@ static int slab_init(void *st, const struct heap_env *env)
 		return MM_EINVAL;
 	mm_zero(h, sizeof(*h));
 	h->env = *env;
-	struct frame_stats fs;
+	struct frame_stats fs; /* the machine's frames bound what all CPUs keep EMPTY */
 	env->frames->stats(env->frame_st, &fs);
 	uint64_t share = (fs.total_frames >> SLAB_KEEP_MACHINE_SHIFT) / env->ncpus;
 	h->keep_pages = (uint32_t)MM_MIN((uint64_t)env->keep_empty_chunks * SLAB_KEEP_PAGES, share);

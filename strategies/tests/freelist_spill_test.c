@@ -94,6 +94,12 @@ static void gf_free(void *st, unsigned cpu, uint64_t pfn, unsigned order)
 	g_fops->free(g_fst, cpu, pfn, order);
 }
 
+/* No guard: the heap reads the totals once, at init (slab sizes its keep by them). */
+static void gf_stats(const void *st, struct frame_stats *out)
+{
+	g_fops->stats(g_fst, out);
+}
+
 static int gv_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	guard(cpu);
@@ -107,7 +113,7 @@ static void gv_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 }
 
 static const struct frame_ops guard_frame_ops = {
-    .name = "guard", .alloc = gf_alloc, .free = gf_free};
+    .name = "guard", .alloc = gf_alloc, .free = gf_free, .stats = gf_stats};
 static const struct va_ops guard_va_ops = {.name = "guard", .alloc = gv_alloc, .free = gv_free};
 
 /* One scenario: the list under test (frames or VA) inside a machine, and the model. */
