@@ -3,7 +3,8 @@
  * optimistic descents and leaf edits; va_btree_smo.c: lock-coupled structure
  * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
  * leaves; va_btree_slow.c: the serialised path (best fit, rare fallbacks);
- * va_btree_check.c: invariant walk and stats).
+ * va_btree_best.c, va_btree_sz.c, va_btree_best_addr.c: best fit's policy,
+ * size index and address-tree edits; va_btree_check.c: invariant walk and stats).
  *
  * Layout: 1 KiB nodes, four to a 4 KiB frame from the page_source. A leaf holds
  * free ranges [start[i], end[i]) sorted by start; an inner node holds children
@@ -439,6 +440,16 @@ int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entri
 struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
 /* Returns node n (locked for op first if need be) to the pool, obsolete. */
 void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
+
+/* ---- va_btree_best_addr.c (best fit's address-tree edits; caller holds t->slow) ---- */
+/* Carves [a, a + size) out of the free range [s, e) of a best-fit tree; MM_OK,
+ * or VBT_FULL, VBT_LOW, VBT_SLOW (the caller's slow path does it); panics if
+ * [s, e) is not a free range. */
+int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64_t a, uint64_t size);
+/* Frees [a, b) of a best-fit tree joining its neighbours in a's leaf, the free
+ * range it ends up in into m[0..2); MM_OK, or VBT_FULL, VBT_LOW, VBT_SLOW (the
+ * caller's slow path does it, m unset); panics on a double free. */
+int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2]);
 
 /* ---- va_btree_best.c (best fit: bins of size trees, va_btree_sz.c; the caller
  * holds t->slow through op) ---- */

@@ -45,9 +45,9 @@
  * Concurrency: every writer of a best-fit tree (alloc, free, reserve) holds
  * t->slow for the whole operation, as vmem holds its arena lock; the bins are
  * read and written only there (va_btree_sz.c on stale optimistic readers of
- * their nodes). The address tree is edited by the optimistic fast path where
- * it can be (under t->slow no writer races it) and by the locked slow path
- * otherwise.
+ * their nodes). The address tree is edited in one leaf where it can be
+ * (va_btree_best_addr.c: under t->slow no writer races it, so its reads need
+ * no validation) and by the locked slow path otherwise.
  */
 #include "va_btree.h"
 #include "va_btree_sz.h"
@@ -213,7 +213,7 @@ int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 		return MM_ENOMEM;
 	/* Nobody else writes (t->slow): the fast edit cannot restart; it can only
 	 * need the slow path (a split or merge). */
-	if (vbt_fast_carve(t, s, a, size) != MM_OK) {
+	if (vbt_best_carve(t, s, e, a, size) != MM_OK) {
 		int rc = vbt_slow_reserve(op, a, a + size, 0);
 		MM_ASSERT(rc == MM_OK, "va_btree: best-fit range not free in the address tree");
 	}
@@ -227,7 +227,7 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
 	struct vbt_op op;
 	uint64_t m[2] = {a, b}, ps = 0, pe = 0, ss = 0, se = 0;
 	vbt_slow_begin(t, &op);
-	if (vbt_fast_free(t, a, b, m) != MM_OK) {
+	if (vbt_best_free_leaf(t, a, b, m) != MM_OK) {
 		/* The neighbours it joins, read before the slow path locks nodes. */
 		m[0] = a;
 		m[1] = b;

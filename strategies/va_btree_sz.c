@@ -253,7 +253,7 @@ static struct vbt_node *sz_ins_rec(struct vbt_op *op, struct vbt_node *n, uint64
 	return r ? sz_inner_ins(op, n, i + 1, cl, ca, r, sl, sa) : NULL;
 }
 
-void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
+void vbt_sz_ins_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
 {
 	uint64_t sl = 0, sa = 0;
 	struct vbt_node *root = *rootp, *r;
@@ -365,8 +365,8 @@ static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64
 	return n->count < t->inner_min;
 }
 
-void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
-		const uint32_t *idx)
+void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
+		     const uint32_t *idx)
 {
 	struct vbt_node *root = *rootp;
 	MM_ASSERT(root, "va_btree: range not in the size index (empty bin)");
@@ -416,7 +416,7 @@ void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uin
 	}
 	if ((!lo_inf && key_le(nl, na, lol, loa, true)) ||
 	    (!hi_inf && !key_le(nl, na, hil, hia, true))) {
-		vbt_sz_del(op, rootp, ol, oa, path);
+		vbt_sz_del_tree(op, rootp, ol, oa, path);
 		vbt_sz_ins(op, rootp, nl, na);
 		return;
 	}
@@ -447,6 +447,7 @@ bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, u
 			return false;
 		*fl = SZ_LEN(n, pos);
 		*fa = SZ_ADR(n, pos);
+		idx[0] = pos;
 		return true;
 	}
 	for (uint32_t k = sz_route(n, l, a); k < n->count; k++)
@@ -463,6 +464,7 @@ bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t
 		return false;
 	for (; n->level; n = n->in.child[0])
 		idx[n->level] = 0;
+	idx[0] = 0;
 	*fl = SZ_LEN(n, 0);
 	*fa = SZ_ADR(n, 0);
 	return true;

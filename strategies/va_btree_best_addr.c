@@ -1,0 +1,118 @@
+/* va_btree_best_addr.c: best fit's edits of the address tree (va_btree_best.c
+ * decides, this file carves and frees), made by a writer that holds t->slow.
+ *
+ * Every writer of a best-fit tree holds t->slow, so nothing this writer reads
+ * can change under it: the descent validates no node, and an upgrade from the
+ * version it read cannot fail. Optimistic readers (va_btree_pred) may still
+ * run, so every node written is locked around its stores (version + 2, then
+ * unlocked + 2), as in va_btree_fast.c.
+ *
+ * The common edits stay in one leaf and leave its largest range as its
+ * parent's gap records it: a carve off a range's high end (one store: the end
+ * moves down), a free joining one neighbour (two stores), none (an insert) or
+ * both (a removal). Any other edit goes to vbt_apply (gap updates up the path,
+ * VBT_FULL / VBT_LOW / VBT_SLOW when the leaf's fill or bounds do not allow
+ * it), and what that refuses to the caller's slow path.
+ */
+#include "va_btree.h"
+
+/* The path to the leaf whose separator range holds x (caller holds t->slow of
+ * a best-fit tree): the same steps vbt_descend_key records, without waits or
+ * validation. */
+static void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
+{
+	struct vbt_node *n = atomic_load_acq(&t->root);
+	uint64_t lo = 0, hi = UINT64_MAX;
+	uint32_t d = 0;
+	for (uint32_t lvl; (lvl = VBT_LD(n->level)) != 0; d++) {
+		struct vbt_step *st = &p->s[d];
+		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i = vbt_route(n, cnt, x);
+		MM_ASSERT(d + 1 < VBT_MAX_DEPTH, "va_btree: address tree too deep");
+		st->n = n;
+		st->v = atomic_load_rlx(&n->version);
+		st->idx = i;
+		st->pre = VBT_NO_PRE;
+		st->cmax = VBT_LD(n->in.gap[i]);
+		if (i > 0)
+			lo = VBT_LD(n->in.key[i]);
+		if (i + 1 < cnt)
+			hi = VBT_LD(n->in.key[i + 1]);
+		n = VBT_LD(n->in.child[i]);
+	}
+	p->s[d].n = n;
+	p->s[d].v = atomic_load_rlx(&n->version);
+	p->depth = d;
+	p->lo = lo;
+	p->hi = hi;
+}
+
+/* Locks the path's leaf for a store (nobody else writes: cannot fail). */
+static void leaf_lock(struct vbt_step *l)
+{
+	bool ok = vbt_upgrade(l->n, l->v);
+	MM_ASSERT(ok, "va_btree: a best-fit leaf changed under t->slow");
+}
+
+int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
+{
+	struct vbt_path p;
+	best_descend(t, &p, s);
+	struct vbt_step *l = &p.s[p.depth];
+	struct vbt_node *leaf = l->n;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, s);
+	MM_ASSERT(j && VBT_LD(leaf->leaf.start[j - 1]) == s && VBT_LD(leaf->leaf.end[j - 1]) == e,
+		  "va_btree: best-fit range not free in the address tree");
+	j--;
+	/* Off the high end (the end moves down) or an exact fit (the entry goes)
+	 * in the leaf alone, unless the range may be the leaf's largest (its gap
+	 * changes) or the leaf is at its minimum. */
+	bool high = a > s && a + size == e;
+	bool exact = a == s && a + size == e && cnt > (p.depth ? t->leaf_min : 1);
+	struct vbt_edit ed = {.from = j, .to = j + 1};
+	if ((p.depth && e - s >= l[-1].cmax) || !(high || exact)) {
+		ed = vbt_carve_edit(j, s, e, a, size);
+		return vbt_apply(t, &p, &ed, VBT_NO_PRE);
+	}
+	leaf_lock(l);
+	if (high)
+		VBT_ST(leaf->leaf.end[j], a);
+	else
+		vbt_leaf_move(leaf, cnt, &ed);
+	vbt_unlock(leaf);
+	return MM_OK;
+}
+
+int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
+{
+	struct vbt_path p;
+	best_descend(t, &p, a);
+	struct vbt_step *l = &p.s[p.depth];
+	struct vbt_node *leaf = l->n;
+	const uint64_t *st = leaf->leaf.start, *en = leaf->leaf.end;
+	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, a);
+	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
+		return VBT_SLOW; /* a neighbour may live in the next leaf over */
+	uint64_t pe = j ? VBT_LD(en[j - 1]) : 0, ss = j < cnt ? VBT_LD(st[j]) : UINT64_MAX;
+	if (pe > a || ss < b)
+		mm_panic("va_btree: double free, or free of a range never allocated");
+	bool mp = j && pe == a, ms = ss == b;
+	m[0] = mp ? VBT_LD(st[j - 1]) : a;
+	m[1] = ms ? VBT_LD(en[j]) : b;
+	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
+	ed.r[0][0] = m[0];
+	ed.r[0][1] = m[1];
+	/* The joined range grows past every entry it replaces: the leaf's largest
+	 * range stays unless the new one passes the parent's gap. */
+	uint32_t ncnt = cnt + 1 - (ed.to - ed.from);
+	if ((p.depth && (m[1] - m[0] > l[-1].cmax || ncnt < t->leaf_min)) || ncnt > t->leaf_cap)
+		return vbt_apply(t, &p, &ed, VBT_NO_PRE);
+	leaf_lock(l);
+	if (ed.to == ed.from + 1) { /* joins one neighbour: that entry grows */
+		VBT_ST(leaf->leaf.start[ed.from], m[0]);
+		VBT_ST(leaf->leaf.end[ed.from], m[1]);
+	} else {
+		vbt_leaf_move(leaf, cnt, &ed);
+	}
+	vbt_unlock(leaf);
+	return MM_OK;
+}
