@@ -204,6 +204,18 @@ static bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, 
 	return false;
 }
 
+/* After a leaf edit at key's leaf returned rc: a leaf that was full (VBT_FULL)
+ * split, one at its minimum (VBT_LOW) grown, by the lock-coupled structure
+ * changes (counted in cpu slot 0); true if so (the edit can be retried). */
+static bool fixed_shape(struct va_btree *t, int rc, uint64_t key)
+{
+	if (rc == VBT_FULL)
+		vbt_smo_split(t, &t->cpu[0], key, 0);
+	else if (rc == VBT_LOW)
+		vbt_smo_grow(t, &t->cpu[0], key, 0);
+	return rc == VBT_FULL || rc == VBT_LOW;
+}
+
 int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr)
 {
 	struct va_btree *t = op->t;
@@ -211,10 +223,14 @@ int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 	uint32_t idx[VBT_MAX_DEPTH];
 	if (!best_range(t, size, align, need, &s, &e, &a, idx))
 		return MM_ENOMEM;
-	/* Nobody else writes (t->slow): the fast edit cannot restart; it can only
-	 * need the slow path (a split or merge). */
-	if (vbt_best_carve(t, s, e, a, size) != MM_OK) {
-		int rc = vbt_slow_reserve(op, a, a + size, 0);
+	/* Nobody else writes (t->slow): the leaf edit cannot restart; it may need
+	 * a split or merge first (va_btree_smo.c), or the slow path (a remainder
+	 * past the leaf). */
+	int rc = vbt_best_carve(t, s, e, a, size);
+	if (fixed_shape(t, rc, s))
+		rc = vbt_best_carve(t, s, e, a, size);
+	if (rc != MM_OK) {
+		rc = vbt_slow_reserve(op, a, a + size, 0);
 		MM_ASSERT(rc == MM_OK, "va_btree: best-fit range not free in the address tree");
 	}
 	took_at(op, s, e, a, a + size, idx); /* idx: the bins are unchanged since */
@@ -227,7 +243,10 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
 	struct vbt_op op;
 	uint64_t m[2] = {a, b}, ps = 0, pe = 0, ss = 0, se = 0;
 	vbt_slow_begin(t, &op);
-	if (vbt_best_free_leaf(t, a, b, m) != MM_OK) {
+	int rc = vbt_best_free_leaf(t, a, b, m);
+	if (fixed_shape(t, rc, a))
+		rc = vbt_best_free_leaf(t, a, b, m);
+	if (rc != MM_OK) {
 		/* The neighbours it joins, read before the slow path locks nodes. */
 		m[0] = a;
 		m[1] = b;

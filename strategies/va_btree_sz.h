@@ -38,6 +38,43 @@ uint64_t vbt_sz_walk(const struct va_btree *t, const struct vbt_node *root, uint
 #define VBT_SZ_LEN(n, i) ((n)->leaf.start[i]) /* a size-tree leaf's key i: length */
 #define VBT_SZ_TIE(n, i) ((n)->leaf.end[i])   /* and vbt_tie(start) */
 
+/* Inserts key (l, a) into leaf n (count below the cap, the key within its
+ * separators): the larger keys move up one as the search passes them; panics
+ * if the key is there. */
+static inline void vbt_sz_leaf_put(struct vbt_node *n, uint64_t l, uint64_t a)
+{
+	uint64_t *len = n->leaf.start, *tie = n->leaf.end;
+	uint32_t i = n->count;
+	VBT_ST(n->count, i + 1);
+	for (; i > 0 && (len[i - 1] > l || (len[i - 1] == l && tie[i - 1] > a)); i--) {
+		VBT_ST(len[i], len[i - 1]);
+		VBT_ST(tie[i], tie[i - 1]);
+	}
+	MM_ASSERT(i == 0 || len[i - 1] != l || tie[i - 1] != a,
+		  "va_btree: size index holds a range twice");
+	VBT_ST(len[i], l);
+	VBT_ST(tie[i], a);
+}
+
+/* Deletes key (l, a) from leaf n (count above 1), at idx[0] when idx is given,
+ * else found by its tie key (unique); panics if it is not there. */
+static inline void vbt_sz_leaf_take(struct vbt_node *n, uint64_t l, uint64_t a, const uint32_t *idx)
+{
+	uint64_t *len = n->leaf.start, *tie = n->leaf.end;
+	uint32_t cnt = n->count, i = 0;
+	if (idx)
+		i = idx[0];
+	else
+		while (i < cnt && tie[i] != a)
+			i++;
+	MM_ASSERT(i < cnt && len[i] == l && tie[i] == a, "va_btree: range not in the size index");
+	for (; i + 1 < cnt; i++) {
+		VBT_ST(len[i], len[i + 1]);
+		VBT_ST(tie[i], tie[i + 1]);
+	}
+	VBT_ST(n->count, cnt - 1);
+}
+
 /* Inserts key (l, a) into the tree *rootp: inline into a root leaf with room
  * (the larger keys move up one as the search passes them) or as the first key
  * on a spare node, else vbt_sz_ins_tree. Panics if the key is there. */
@@ -56,21 +93,10 @@ static inline void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64
 		*rootp = r;
 		return;
 	}
-	uint32_t i;
-	if (!r || r->level || (i = r->count) >= t->sz_leaf_cap) {
+	if (!r || r->level || r->count >= t->sz_leaf_cap)
 		vbt_sz_ins_tree(op, rootp, l, a);
-		return;
-	}
-	uint64_t *len = r->leaf.start, *tie = r->leaf.end;
-	VBT_ST(r->count, i + 1);
-	for (; i > 0 && (len[i - 1] > l || (len[i - 1] == l && tie[i - 1] > a)); i--) {
-		VBT_ST(len[i], len[i - 1]);
-		VBT_ST(tie[i], tie[i - 1]);
-	}
-	MM_ASSERT(i == 0 || len[i - 1] != l || tie[i - 1] != a,
-		  "va_btree: size index holds a range twice");
-	VBT_ST(len[i], l);
-	VBT_ST(tie[i], a);
+	else
+		vbt_sz_leaf_put(r, l, a);
 }
 
 /* Deletes key (l, a) from the tree *rootp: inline from a root leaf (at idx[0]
@@ -85,26 +111,16 @@ static inline void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64
 		vbt_sz_del_tree(op, rootp, l, a, idx);
 		return;
 	}
-	uint64_t *len = r->leaf.start, *tie = r->leaf.end;
-	uint32_t cnt = r->count, i = 0;
-	if (idx)
-		i = idx[0];
-	else
-		while (i < cnt && tie[i] != a)
-			i++;
-	MM_ASSERT(i < cnt && len[i] == l && tie[i] == a, "va_btree: range not in the size index");
-	if (cnt == 1) { /* the bin's last range */
-		*rootp = NULL;
-		r->next_free = t->bin_spare;
-		t->bin_spare = r;
-		t->bin_nspare++;
+	if (r->count > 1) {
+		vbt_sz_leaf_take(r, l, a, idx);
 		return;
 	}
-	for (; i + 1 < cnt; i++) {
-		VBT_ST(len[i], len[i + 1]);
-		VBT_ST(tie[i], tie[i + 1]);
-	}
-	VBT_ST(r->count, cnt - 1);
+	MM_ASSERT(VBT_SZ_LEN(r, 0) == l && VBT_SZ_TIE(r, 0) == a,
+		  "va_btree: range not in the size index");
+	*rootp = NULL; /* the bin's last range */
+	r->next_free = t->bin_spare;
+	t->bin_spare = r;
+	t->bin_nspare++;
 }
 
 #endif
