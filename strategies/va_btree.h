@@ -3,7 +3,7 @@
  * optimistic descents and leaf edits; va_btree_smo.c: lock-coupled structure
  * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
  * leaves; va_btree_slow.c: the serialised path (best fit, rare fallbacks);
- * va_btree_best.c, va_btree_sz.c, va_btree_best_addr.c: best fit's policy,
+ * va_btree_best.c, va_btree_sz.c, va_btree_best_addr.h: best fit's policy,
  * size index and address-tree edits; va_btree_check.c: invariant walk and stats).
  *
  * Layout: 1 KiB nodes, four to a 4 KiB frame from the page_source. A leaf holds
@@ -157,6 +157,12 @@ struct vbt_op {
  * model; on x86-64 both are plain moves. */
 #define VBT_LD(x)    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define VBT_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+/* Best fit's hot helpers (va_btree_best.c, va_btree_best_addr.h, va_btree_sz.h):
+ * inlined even where called twice; each is a few dozen instructions on a small
+ * tree, as many as a call and its register saves would add (callgrind: 1,137 ->
+ * 887 instructions per alloc+free pair at 10 live ranges). */
+#define VBT_INLINE static inline __attribute__((always_inline))
 
 /* ---- OLC primitives (Leis et al. 2019) ---------------------------------------- */
 
@@ -441,25 +447,26 @@ struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
 /* Returns node n (locked for op first if need be) to the pool, obsolete. */
 void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
 
-/* ---- va_btree_best_addr.c (best fit's address-tree edits; caller holds t->slow) ---- */
-/* Carves [a, a + size) out of the free range [s, e) of a best-fit tree; MM_OK,
- * or VBT_FULL, VBT_LOW, VBT_SLOW (the caller's slow path does it); panics if
- * [s, e) is not a free range. */
-int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64_t a, uint64_t size);
-/* Frees [a, b) of a best-fit tree joining its neighbours in a's leaf, the free
- * range it ends up in into m[0..2); MM_OK, or VBT_FULL, VBT_LOW, VBT_SLOW (the
- * caller's slow path does it, m unset); panics on a double free. */
-int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2]);
-
 /* ---- va_btree_best.c (best fit: bins of size trees, va_btree_sz.c; the caller
  * holds t->slow through op) ---- */
 /* The bins of a fresh tree: one key, the whole range; MM_OK. */
 int vbt_sz_init(struct vbt_op *op);
-/* Best-fit alloc (va_btree_best.c has the policy); MM_OK or MM_ENOMEM. */
-int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
-		   uint64_t *addr);
+/* Best-fit alloc of size bytes aligned to align (4 KiB multiples, need = size +
+ * align - 4 KiB; va_btree_best.c has the policy), with a unit already taken
+ * from c (unit true) or granted here; takes and drops t->slow itself; the
+ * bytes accounted in c unless it fails; MM_OK or MM_ENOMEM (a unit taken
+ * stays the caller's to give back). */
+int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size, uint64_t align,
+		   uint64_t need, uint64_t *addr);
 /* Best-fit tree free of [a, b): takes and drops t->slow itself; panics as vbt_slow_free. */
 void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b);
+/* btree-bare-best's alloc and free (va_ops): the two above with va_btree.c's
+ * checks and allocation units around them (va_btree.c's alloc and free reach
+ * the two above when the caches of btree-best call them). alloc: MM_OK,
+ * MM_EINVAL (size 0, align not a power of two) or MM_ENOMEM; free panics as
+ * vbt_slow_free. */
+int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr);
+void vbt_best_free_op(void *st, unsigned cpu, uint64_t addr, uint64_t size);
 /* The size index after [x, y) was taken out of the free range [s, e). */
 void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y);
 /* True if the size index holds the range [addr, addr + len) (quiescent). */

@@ -46,11 +46,13 @@
  * t->slow for the whole operation, as vmem holds its arena lock; the bins are
  * read and written only there (va_btree_sz.c on stale optimistic readers of
  * their nodes). The address tree is edited in one leaf where it can be
- * (va_btree_best_addr.c: under t->slow no writer races it, so its reads need
+ * (va_btree_best_addr.h: under t->slow no writer races it, so its reads need
  * no validation) and by the locked slow path otherwise.
  */
 #include "va_btree.h"
+#include "va_btree_best_addr.h"
 #include "va_btree_sz.h"
+#include "va_btree_units.h"
 
 /* ---- bins --------------------------------------------------------------------- */
 
@@ -95,7 +97,7 @@ static uint32_t bin_next(const struct va_btree *t, uint32_t b)
 }
 
 /* Inserts key (l, a) into bin b = bin_of(l). */
-static void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
+VBT_INLINE void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
 {
 	struct va_btree *t = op->t;
 	if (!t->bins->root[b]) {
@@ -107,7 +109,7 @@ static void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
 
 /* Deletes key (l, a) from bin b = bin_of(l) (idx: its path in the bin's tree,
  * or NULL). */
-static void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const uint32_t *idx)
+VBT_INLINE void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const uint32_t *idx)
 {
 	struct va_btree *t = op->t;
 	vbt_sz_del(op, &t->bins->root[b], l, a, idx);
@@ -119,8 +121,8 @@ static void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const
 }
 
 /* Replaces key (ol, oa) by (nl, na): in place within one bin, else moved. */
-static void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, uint64_t na,
-		     const uint32_t *idx)
+VBT_INLINE void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, uint64_t na,
+			 const uint32_t *idx)
 {
 	uint32_t b = bin_of(ol), nb = bin_of(nl);
 	if (nb == b) {
@@ -133,8 +135,8 @@ static void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, u
 
 /* The smallest key >= (l, x) over all bins into *fl, *fx (its path in its
  * bin's tree into idx); false if none. */
-static bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl, uint64_t *fx,
-		    uint32_t *idx)
+VBT_INLINE bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl,
+			uint64_t *fx, uint32_t *idx)
 {
 	uint32_t b = bin_of(l);
 	const struct vbt_node *r = t->bins->root[b];
@@ -162,8 +164,8 @@ int vbt_sz_init(struct vbt_op *op)
 
 /* The bins after [x, y) was taken out of [s, e), whose key's path in its bin's
  * tree is idx (NULL: not known). */
-static void took_at(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y,
-		    const uint32_t *idx)
+VBT_INLINE void took_at(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y,
+			const uint32_t *idx)
 {
 	if (x > s)
 		bin_move(op, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
@@ -184,8 +186,8 @@ void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64
  * holds an aligned block), else the smallest holding one exactly (only when
  * align > 4 KiB: ranges of length in [size, need) in key order); ties by the
  * smallest tie key; the highest aligned block in it into *a. */
-static bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		       uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *idx)
+VBT_INLINE bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+			   uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *idx)
 {
 	uint64_t l = 0, x = 0;
 	if (bins_ge(t, need, 0, &l, &x, idx)) {
@@ -216,7 +218,11 @@ static bool fixed_shape(struct va_btree *t, int rc, uint64_t key)
 	return rc == VBT_FULL || rc == VBT_LOW;
 }
 
-int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr)
+/* The alloc of size bytes aligned to align (need = size + align - 4 KiB) under
+ * op: the best range, its carve from the address tree, the bins after it;
+ * MM_OK or MM_ENOMEM. */
+VBT_INLINE int best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
+			  uint64_t *addr)
 {
 	struct va_btree *t = op->t;
 	uint64_t s = 0, e = 0, a = 0;
@@ -238,7 +244,8 @@ int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t ne
 	return MM_OK;
 }
 
-void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
+/* vbt_best_free, inlined into it and into the op below. */
+VBT_INLINE void free_locked(struct va_btree *t, uint64_t a, uint64_t b)
 {
 	struct vbt_op op;
 	uint64_t m[2] = {a, b}, ps = 0, pe = 0, ss = 0, se = 0;
@@ -265,6 +272,78 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
 	else
 		bin_ins(&op, bin_of(m[1] - m[0]), m[1] - m[0], vbt_tie(m[0]));
 	vbt_slow_end(&op);
+}
+
+void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
+{
+	free_locked(t, a, b);
+}
+
+/* ---- the ops (allocation units as in va_btree.c) ----------------------------- */
+
+/* Counts an operation done on the serialised path (MM_DEBUG). */
+static void count_slow(struct vbt_cpu *c)
+{
+	if (MM_DEBUG)
+		atomic_fetch_add_rlx(&c->slow, 1);
+}
+
+/* vbt_best_alloc, inlined into it and into the op below. */
+VBT_INLINE int alloc_locked(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size,
+			    uint64_t align, uint64_t need, uint64_t *addr)
+{
+	struct vbt_op op;
+	vbt_slow_begin(t, &op);
+	int rc = unit ? MM_OK : grant_unit(t); /* without a credit: one granted under the lock */
+	bool granted = !unit && rc == MM_OK;
+	if (rc == MM_OK)
+		rc = best_alloc(&op, size, align, need, addr);
+	if (granted && rc == MM_OK)
+		atomic_fetch_add_rlx(&c->word, size);
+	else if (granted)
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	vbt_slow_end(&op);
+	if (rc == MM_OK)
+		count_slow(c);
+	return rc;
+}
+
+int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size, uint64_t align,
+		   uint64_t need, uint64_t *addr)
+{
+	return alloc_locked(t, c, unit, size, align, need, addr);
+}
+
+int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
+{
+	struct va_btree *t = st;
+	align = align ? align : PAGE_SIZE;
+	if (!size || !MM_IS_POW2(align))
+		return MM_EINVAL;
+	if (size > t->size)
+		return MM_ENOMEM;
+	align = MM_MAX(align, PAGE_SIZE);
+	size = MM_ALIGN_UP(size, PAGE_SIZE);
+	uint64_t need =
+	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
+	struct vbt_cpu *c = slot(t, cpu);
+	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
+	int rc = alloc_locked(t, c, unit, size, align, need, addr);
+	if (rc != MM_OK && unit)
+		slot_put(t, c, size);
+	return rc;
+}
+
+void vbt_best_free_op(void *st, unsigned cpu, uint64_t addr, uint64_t size)
+{
+	struct va_btree *t = st;
+	struct vbt_cpu *c = slot(t, cpu);
+	uint64_t a, b;
+	if (!size || !vbt_span(t, addr, size, &a, &b))
+		mm_panic("va_btree: free outside the managed range (never allocated)");
+	free_locked(t, a, b);
+	count_slow(c);
+	slot_put(t, c, b - a);
 }
 
 /* ---- check (quiescent, under t->slow) ----------------------------------------- */

@@ -78,7 +78,7 @@ static inline void vbt_sz_leaf_take(struct vbt_node *n, uint64_t l, uint64_t a, 
 /* Inserts key (l, a) into the tree *rootp: inline into a root leaf with room
  * (the larger keys move up one as the search passes them) or as the first key
  * on a spare node, else vbt_sz_ins_tree. Panics if the key is there. */
-static inline void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
+VBT_INLINE void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
 {
 	struct va_btree *t = op->t;
 	struct vbt_node *r = *rootp;
@@ -102,8 +102,8 @@ static inline void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64
 /* Deletes key (l, a) from the tree *rootp: inline from a root leaf (at idx[0]
  * when idx is given, else found by its tie key, unique), its last key putting
  * the leaf on the spare list while that has room; else vbt_sz_del_tree. */
-static inline void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
-			      const uint32_t *idx)
+VBT_INLINE void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
+			   const uint32_t *idx)
 {
 	struct va_btree *t = op->t;
 	struct vbt_node *r = *rootp;

@@ -1,5 +1,8 @@
-/* va_btree_best_addr.c: best fit's edits of the address tree (va_btree_best.c
+/* va_btree_best_addr.h: best fit's edits of the address tree (va_btree_best.c
  * decides, this file carves and frees), made by a writer that holds t->slow.
+ * Header-only, included by va_btree_best.c alone: inline because every best-fit
+ * alloc and free makes one (a call and its register saves cost as much as the
+ * edit in a small tree).
  *
  * Every writer of a best-fit tree holds t->slow, so nothing this writer reads
  * can change under it: the descent validates no node, and an upgrade from the
@@ -14,12 +17,15 @@
  * VBT_FULL / VBT_LOW / VBT_SLOW when the leaf's fill or bounds do not allow
  * it), and what that refuses to the caller's slow path.
  */
+#ifndef MM_VA_BTREE_BEST_ADDR_H
+#define MM_VA_BTREE_BEST_ADDR_H
+
 #include "va_btree.h"
 
 /* The path to the leaf whose separator range holds x (caller holds t->slow of
  * a best-fit tree): the same steps vbt_descend_key records, without waits or
  * validation. */
-static void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
+VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 {
 	struct vbt_node *n = atomic_load_acq(&t->root);
 	uint64_t lo = 0, hi = UINT64_MAX;
@@ -47,13 +53,16 @@ static void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 }
 
 /* Locks the path's leaf for a store (nobody else writes: cannot fail). */
-static void leaf_lock(struct vbt_step *l)
+static inline void leaf_lock(struct vbt_step *l)
 {
 	bool ok = vbt_upgrade(l->n, l->v);
 	MM_ASSERT(ok, "va_btree: a best-fit leaf changed under t->slow");
 }
 
-int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
+/* Carves [a, a + size) out of the free range [s, e) of a best-fit tree; MM_OK,
+ * or VBT_FULL, VBT_LOW, VBT_SLOW (the caller's slow path does it); panics if
+ * [s, e) is not a free range. */
+VBT_INLINE int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
 {
 	struct vbt_path p;
 	best_descend(t, &p, s);
@@ -82,7 +91,10 @@ int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64_t a, uint6
 	return MM_OK;
 }
 
-int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
+/* Frees [a, b) of a best-fit tree joining its neighbours in a's leaf, the free
+ * range it ends up in into m[0..2); MM_OK, or VBT_FULL, VBT_LOW, VBT_SLOW (the
+ * caller's slow path does it, m unset); panics on a double free. */
+VBT_INLINE int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 {
 	struct vbt_path p;
 	best_descend(t, &p, a);
@@ -116,3 +128,5 @@ int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2]
 	vbt_unlock(leaf);
 	return MM_OK;
 }
+
+#endif
