@@ -407,8 +407,8 @@ void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uin
  * separators of the old one's leaf (one descent, by idx when known, and one
  * shift of the keys between the two places), else a delete along that path and
  * an insert. */
-void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
-		    uint64_t nl, uint64_t na, const uint32_t *idx)
+void vbt_sz_replace_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
+			 uint64_t nl, uint64_t na, const uint32_t *idx)
 {
 	struct vbt_node *n = *rootp;
 	bool lo_inf = true, hi_inf = true;
@@ -471,18 +471,6 @@ bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, u
 			return true;
 		}
 	return false;
-}
-
-bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx)
-{
-	if (!n)
-		return false;
-	for (; n->level; n = n->in.child[0])
-		idx[n->level] = 0;
-	idx[0] = 0;
-	*fl = SZ_LEN(n, 0);
-	*fa = SZ_ADR(n, 0);
-	return true;
 }
 
 /* ---- check (quiescent, under t->slow) ----------------------------------------- */

@@ -18,16 +18,15 @@ void vbt_sz_ins_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uin
 void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
 		     const uint32_t *idx);
 /* Replaces key (ol, oa) of *rootp by (nl, na) (in place when the new key stays
- * within the old one's leaf, else a delete and an insert); panics as vbt_sz_del. */
-void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
-		    uint64_t nl, uint64_t na, const uint32_t *idx);
+ * within the old one's leaf, else a delete and an insert), by the path idx
+ * when known (as vbt_sz_del takes it); panics as vbt_sz_del. vbt_sz_replace
+ * below is the same, with a root leaf inline. */
+void vbt_sz_replace_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
+			 uint64_t nl, uint64_t na, const uint32_t *idx);
 /* The smallest key >= (l, a) of the tree n (NULL: empty) into *fl, *fa and its
  * path into idx (as vbt_sz_del takes it); false if none. O(height). */
 bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa,
 	       uint32_t *idx);
-/* The smallest key of the tree n (NULL: empty) into *fl, *fa and its path into
- * idx (as vbt_sz_del takes it); false if empty. */
-bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx);
 /* Walks the tree root (quiescent): panics unless it is well formed with every
  * length in [lmin, lmax); its key count into *keys; returns its node count. */
 uint64_t vbt_sz_walk(const struct va_btree *t, const struct vbt_node *root, uint64_t lmin,
@@ -73,6 +72,38 @@ static inline void vbt_sz_leaf_take(struct vbt_node *n, uint64_t l, uint64_t a, 
 		VBT_ST(tie[i], tie[i + 1]);
 	}
 	VBT_ST(n->count, cnt - 1);
+}
+
+/* The smallest key of the tree n (NULL: empty) into *fl, *fa and its path into
+ * idx (as vbt_sz_del takes it); false if empty. */
+VBT_INLINE bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx)
+{
+	if (!n)
+		return false;
+	for (; n->level; n = n->in.child[0])
+		idx[n->level] = 0;
+	idx[0] = 0;
+	*fl = VBT_SZ_LEN(n, 0);
+	*fa = VBT_SZ_TIE(n, 0);
+	return true;
+}
+
+/* Key i of leaf n (cnt keys) becomes (nl, na), still between the leaf's
+ * separators: the keys between its old and new place move one over. */
+VBT_INLINE void vbt_sz_leaf_move(struct vbt_node *n, uint32_t cnt, uint32_t i, uint64_t nl,
+				 uint64_t na)
+{
+	uint64_t *len = n->leaf.start, *tie = n->leaf.end;
+	for (; i > 0 && (len[i - 1] > nl || (len[i - 1] == nl && tie[i - 1] > na)); i--) {
+		VBT_ST(len[i], len[i - 1]);
+		VBT_ST(tie[i], tie[i - 1]);
+	}
+	for (; i + 1 < cnt && (len[i + 1] < nl || (len[i + 1] == nl && tie[i + 1] < na)); i++) {
+		VBT_ST(len[i], len[i + 1]);
+		VBT_ST(tie[i], tie[i + 1]);
+	}
+	VBT_ST(len[i], nl);
+	VBT_ST(tie[i], na);
 }
 
 /* Inserts key (l, a) into the tree *rootp: inline into a root leaf with room
@@ -121,6 +152,28 @@ VBT_INLINE void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t 
 	r->next_free = t->bin_spare;
 	t->bin_spare = r;
 	t->bin_nspare++;
+}
+
+/* Replaces key (ol, oa) of the tree *rootp by (nl, na): inline in a root
+ * leaf (the key at idx[0] when idx is given, else found by its tie key), else
+ * vbt_sz_replace_tree. */
+VBT_INLINE void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
+			       uint64_t nl, uint64_t na, const uint32_t *idx)
+{
+	struct vbt_node *r = *rootp;
+	if (!r || r->level) {
+		vbt_sz_replace_tree(op, rootp, ol, oa, nl, na, idx);
+		return;
+	}
+	uint32_t cnt = r->count, i = 0;
+	if (idx)
+		i = idx[0];
+	else
+		while (i < cnt && VBT_SZ_TIE(r, i) != oa)
+			i++;
+	MM_ASSERT(i < cnt && VBT_SZ_LEN(r, i) == ol && VBT_SZ_TIE(r, i) == oa,
+		  "va_btree: range not in the size index");
+	vbt_sz_leaf_move(r, cnt, i, nl, na);
 }
 
 #endif
