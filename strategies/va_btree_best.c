@@ -120,11 +120,12 @@ VBT_INLINE void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, c
 	}
 }
 
-/* Replaces key (ol, oa) by (nl, na): in place within one bin, else moved. */
-VBT_INLINE void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, uint64_t na,
-			 const uint32_t *idx)
+/* Replaces key (ol, oa) of bin b = bin_of(ol) by (nl, na): in place within
+ * one bin, else moved. */
+VBT_INLINE void bin_move(struct vbt_op *op, uint32_t b, uint64_t ol, uint64_t oa, uint64_t nl,
+			 uint64_t na, const uint32_t *idx)
 {
-	uint32_t b = bin_of(ol), nb = bin_of(nl);
+	uint32_t nb = bin_of(nl);
 	if (nb == b) {
 		vbt_sz_replace(op, &op->t->bins->root[b], ol, oa, nl, na, idx);
 		return;
@@ -133,18 +134,18 @@ VBT_INLINE void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t n
 	bin_ins(op, nb, nl, na);
 }
 
-/* The smallest key >= (l, x) over all bins into *fl, *fx (its path in its
- * bin's tree into idx); false if none. */
+/* The smallest key >= (l, x) over all bins into *fl, *fx (its bin into *fb,
+ * its path in the bin's tree into idx); false if none. */
 VBT_INLINE bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl,
-			uint64_t *fx, uint32_t *idx)
+			uint64_t *fx, uint32_t *fb, uint32_t *idx)
 {
-	uint32_t b = bin_of(l);
+	uint32_t b = *fb = bin_of(l);
 	const struct vbt_node *r = t->bins->root[b];
 	if (r && !x && l == bin_lo(b)) /* every key of the bin is >= (l, 0) */
 		return vbt_sz_first(r, fl, fx, idx);
 	if (r && vbt_sz_ge(r, l, x, fl, fx, idx))
 		return true;
-	b = bin_next(t, b + 1);
+	b = *fb = bin_next(t, b + 1);
 	return b < VBT_BINS && vbt_sz_first(t->bins->root[b], fl, fx, idx);
 }
 
@@ -164,22 +165,22 @@ int vbt_sz_init(struct vbt_op *op)
 
 /* The bins after [x, y) was taken out of [s, e), whose key's path in its bin's
  * tree is idx (NULL: not known). */
-VBT_INLINE void took_at(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y,
-			const uint32_t *idx)
+VBT_INLINE void took_at(struct vbt_op *op, uint32_t b, uint64_t s, uint64_t e, uint64_t x,
+			uint64_t y, const uint32_t *idx)
 {
 	if (x > s)
-		bin_move(op, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
+		bin_move(op, b, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
 	else if (e > y)
-		bin_move(op, e - s, vbt_tie(s), e - y, vbt_tie(y), idx);
+		bin_move(op, b, e - s, vbt_tie(s), e - y, vbt_tie(y), idx);
 	else
-		bin_del(op, bin_of(e - s), e - s, vbt_tie(s), idx);
+		bin_del(op, b, e - s, vbt_tie(s), idx);
 	if (x > s && e > y)
 		bin_ins(op, bin_of(e - y), e - y, vbt_tie(y));
 }
 
 void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
-	took_at(op, s, e, x, y, NULL);
+	took_at(op, bin_of(e - s), s, e, x, y, NULL);
 }
 
 /* The best range for size bytes aligned to align: the smallest >= need (any
@@ -187,15 +188,15 @@ void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64
  * align > 4 KiB: ranges of length in [size, need) in key order); ties by the
  * smallest tie key; the highest aligned block in it into *a. */
 VBT_INLINE bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-			   uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *idx)
+			   uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *b, uint32_t *idx)
 {
 	uint64_t l = 0, x = 0;
-	if (bins_ge(t, need, 0, &l, &x, idx)) {
+	if (bins_ge(t, need, 0, &l, &x, b, idx)) {
 		*s = vbt_untie(x);
 		*e = *s + l;
 		return vbt_fits_high(*s, *e, size, align, a);
 	}
-	for (l = size, x = 0; bins_ge(t, l, x, &l, &x, idx);) {
+	for (l = size, x = 0; bins_ge(t, l, x, &l, &x, b, idx);) {
 		*s = vbt_untie(x);
 		*e = *s + l;
 		if (vbt_fits_high(*s, *e, size, align, a))
@@ -226,8 +227,8 @@ VBT_INLINE int best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint
 {
 	struct va_btree *t = op->t;
 	uint64_t s = 0, e = 0, a = 0;
-	uint32_t idx[VBT_MAX_DEPTH];
-	if (!best_range(t, size, align, need, &s, &e, &a, idx))
+	uint32_t b = 0, idx[VBT_MAX_DEPTH];
+	if (!best_range(t, size, align, need, &s, &e, &a, &b, idx))
 		return MM_ENOMEM;
 	/* Nobody else writes (t->slow): the leaf edit cannot restart; it may need
 	 * a split or merge first (va_btree_smo.c), or the slow path (a remainder
@@ -239,7 +240,7 @@ VBT_INLINE int best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint
 		rc = vbt_slow_reserve(op, a, a + size, 0);
 		MM_ASSERT(rc == MM_OK, "va_btree: best-fit range not free in the address tree");
 	}
-	took_at(op, s, e, a, a + size, idx); /* idx: the bins are unchanged since */
+	took_at(op, b, s, e, a, a + size, idx); /* b, idx: the bins are unchanged since */
 	*addr = a;
 	return MM_OK;
 }
@@ -266,9 +267,10 @@ VBT_INLINE void free_locked(struct va_btree *t, uint64_t a, uint64_t b)
 	if (m[0] < a && m[1] > b)
 		bin_del(&op, bin_of(m[1] - b), m[1] - b, vbt_tie(b), NULL);
 	if (m[0] < a)
-		bin_move(&op, a - m[0], vbt_tie(m[0]), m[1] - m[0], vbt_tie(m[0]), NULL);
+		bin_move(&op, bin_of(a - m[0]), a - m[0], vbt_tie(m[0]), m[1] - m[0], vbt_tie(m[0]),
+			 NULL);
 	else if (m[1] > b)
-		bin_move(&op, m[1] - b, vbt_tie(b), m[1] - a, vbt_tie(a), NULL);
+		bin_move(&op, bin_of(m[1] - b), m[1] - b, vbt_tie(b), m[1] - a, vbt_tie(a), NULL);
 	else
 		bin_ins(&op, bin_of(m[1] - m[0]), m[1] - m[0], vbt_tie(m[0]));
 	vbt_slow_end(&op);

@@ -52,6 +52,29 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	p->hi = hi;
 }
 
+/* With open, entries [j, cnt) of leaf n move up one and [a, b) becomes entry
+ * j; else entries [j + 1, cnt) move down one (entry j goes). The count follows. */
+VBT_INLINE void leaf_shift(struct vbt_node *n, uint32_t j, uint32_t cnt, bool open, uint64_t a,
+			   uint64_t b)
+{
+	uint64_t *st = n->leaf.start, *en = n->leaf.end;
+	if (open) {
+		for (uint32_t i = cnt; i > j; i--) {
+			VBT_ST(st[i], VBT_LD(st[i - 1]));
+			VBT_ST(en[i], VBT_LD(en[i - 1]));
+		}
+		VBT_ST(st[j], a);
+		VBT_ST(en[j], b);
+		VBT_ST(n->count, cnt + 1);
+		return;
+	}
+	for (uint32_t i = j; i + 1 < cnt; i++) {
+		VBT_ST(st[i], VBT_LD(st[i + 1]));
+		VBT_ST(en[i], VBT_LD(en[i + 1]));
+	}
+	VBT_ST(n->count, cnt - 1);
+}
+
 /* Locks the path's leaf for a store (nobody else writes: cannot fail). */
 static inline void leaf_lock(struct vbt_step *l)
 {
@@ -77,16 +100,15 @@ VBT_INLINE int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64
 	 * changes) or the leaf is at its minimum. */
 	bool high = a > s && a + size == e;
 	bool exact = a == s && a + size == e && cnt > (p.depth ? t->leaf_min : 1);
-	struct vbt_edit ed = {.from = j, .to = j + 1};
 	if ((p.depth && e - s >= l[-1].cmax) || !(high || exact)) {
-		ed = vbt_carve_edit(j, s, e, a, size);
+		struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
 		return vbt_apply(t, &p, &ed, VBT_NO_PRE);
 	}
 	leaf_lock(l);
 	if (high)
 		VBT_ST(leaf->leaf.end[j], a);
 	else
-		vbt_leaf_move(leaf, cnt, &ed);
+		leaf_shift(leaf, j, cnt, false, 0, 0);
 	vbt_unlock(leaf);
 	return MM_OK;
 }
@@ -110,21 +132,22 @@ VBT_INLINE int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, ui
 	bool mp = j && pe == a, ms = ss == b;
 	m[0] = mp ? VBT_LD(st[j - 1]) : a;
 	m[1] = ms ? VBT_LD(en[j]) : b;
-	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
-	ed.r[0][0] = m[0];
-	ed.r[0][1] = m[1];
 	/* The joined range grows past every entry it replaces: the leaf's largest
 	 * range stays unless the new one passes the parent's gap. */
-	uint32_t ncnt = cnt + 1 - (ed.to - ed.from);
-	if ((p.depth && (m[1] - m[0] > l[-1].cmax || ncnt < t->leaf_min)) || ncnt > t->leaf_cap)
+	uint32_t ncnt = cnt + 1 - mp - ms;
+	if ((p.depth && (m[1] - m[0] > l[-1].cmax || ncnt < t->leaf_min)) || ncnt > t->leaf_cap) {
+		struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
+		ed.r[0][0] = m[0];
+		ed.r[0][1] = m[1];
 		return vbt_apply(t, &p, &ed, VBT_NO_PRE);
-	leaf_lock(l);
-	if (ed.to == ed.from + 1) { /* joins one neighbour: that entry grows */
-		VBT_ST(leaf->leaf.start[ed.from], m[0]);
-		VBT_ST(leaf->leaf.end[ed.from], m[1]);
-	} else {
-		vbt_leaf_move(leaf, cnt, &ed);
 	}
+	leaf_lock(l);
+	if (mp) /* joins the one before: its end moves up */
+		VBT_ST(leaf->leaf.end[j - 1], m[1]);
+	else if (ms) /* joins the one after: its start moves down */
+		VBT_ST(leaf->leaf.start[j], a);
+	if (mp == ms) /* joins both (entry j goes) or neither (a new entry j) */
+		leaf_shift(leaf, j, cnt, !mp, a, b);
 	vbt_unlock(leaf);
 	return MM_OK;
 }
