@@ -57,20 +57,21 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 VBT_INLINE void leaf_shift(struct vbt_node *n, uint32_t j, uint32_t cnt, bool open, uint64_t a,
 			   uint64_t b)
 {
-	uint64_t *st = n->leaf.start, *en = n->leaf.end;
+	const uint32_t E = VBT_LEAF_CAP; /* leaf.end follows leaf.start: one pointer walks both */
+	uint64_t *st = n->leaf.start, *q = st + j;
 	if (open) {
-		for (uint32_t i = cnt; i > j; i--) {
-			VBT_ST(st[i], VBT_LD(st[i - 1]));
-			VBT_ST(en[i], VBT_LD(en[i - 1]));
+		for (uint64_t *p = st + cnt; p > q; p--) {
+			VBT_ST(p[0], VBT_LD(p[-1]));
+			VBT_ST(p[E], VBT_LD(p[E - 1]));
 		}
-		VBT_ST(st[j], a);
-		VBT_ST(en[j], b);
+		VBT_ST(q[0], a);
+		VBT_ST(q[E], b);
 		VBT_ST(n->count, cnt + 1);
 		return;
 	}
-	for (uint32_t i = j; i + 1 < cnt; i++) {
-		VBT_ST(st[i], VBT_LD(st[i + 1]));
-		VBT_ST(en[i], VBT_LD(en[i + 1]));
+	for (uint64_t *lim = st + cnt - 1; q < lim; q++) {
+		VBT_ST(q[0], VBT_LD(q[1]));
+		VBT_ST(q[E], VBT_LD(q[E + 1]));
 	}
 	VBT_ST(n->count, cnt - 1);
 }

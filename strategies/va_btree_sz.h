@@ -45,6 +45,14 @@ static inline void vbt_sz_leaf_put(struct vbt_node *n, uint64_t l, uint64_t a)
 	uint64_t *len = n->leaf.start, *tie = n->leaf.end;
 	uint32_t i = n->count;
 	VBT_ST(n->count, i + 1);
+	if (i && len[0] == l && len[i - 1] == l) { /* one length (an exact bin): the ties move */
+		VBT_ST(len[i], l);
+		for (; i > 0 && tie[i - 1] > a; i--)
+			VBT_ST(tie[i], tie[i - 1]);
+		MM_ASSERT(i == 0 || tie[i - 1] != a, "va_btree: size index holds a range twice");
+		VBT_ST(tie[i], a);
+		return;
+	}
 	for (; i > 0 && (len[i - 1] > l || (len[i - 1] == l && tie[i - 1] > a)); i--) {
 		VBT_ST(len[i], len[i - 1]);
 		VBT_ST(tie[i], tie[i - 1]);
@@ -67,6 +75,9 @@ static inline void vbt_sz_leaf_take(struct vbt_node *n, uint64_t l, uint64_t a, 
 		while (i < cnt && tie[i] != a)
 			i++;
 	MM_ASSERT(i < cnt && len[i] == l && tie[i] == a, "va_btree: range not in the size index");
+	if (len[cnt - 1] == l) /* [i, cnt) of one length: the ties move */
+		for (; i + 1 < cnt; i++)
+			VBT_ST(tie[i], tie[i + 1]);
 	for (; i + 1 < cnt; i++) {
 		VBT_ST(len[i], len[i + 1]);
 		VBT_ST(tie[i], tie[i + 1]);
