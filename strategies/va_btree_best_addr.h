@@ -22,6 +22,22 @@
 
 #include "va_btree.h"
 
+/* Number of a[0..len) <= x for sorted a, len < 64 (both caps are): vbt_upper
+ * with its six halvings unrolled, a probe past len skipped: fewer instructions
+ * than the loop (no counter to halve) for a node below the root (at least half
+ * full); a root may hold a few entries, vbt_upper's loop is shorter there. */
+VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x, bool root)
+{
+	_Static_assert(VBT_LEAF_CAP < 64 && VBT_INNER_CAP < 64, "best_upper probes 32..1");
+	if (root)
+		return vbt_upper(a, len, x);
+	uint32_t i = 0;
+	for (uint32_t k = 32; k; k >>= 1)
+		if (i + k <= len && VBT_LD(a[i + k - 1]) <= x)
+			i += k;
+	return i;
+}
+
 /* The path to the leaf whose separator range holds x (caller holds t->slow of
  * a best-fit tree): the same steps vbt_descend_key records, without waits or
  * validation. */
@@ -32,7 +48,9 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	uint32_t d = 0;
 	for (uint32_t lvl; (lvl = VBT_LD(n->level)) != 0; d++) {
 		struct vbt_step *st = &p->s[d];
-		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i = vbt_route(n, cnt, x);
+		uint32_t cnt = VBT_LD(n->count); /* no clamp: nobody writes it meanwhile */
+		uint32_t i =
+		    cnt < 2 ? 0 : best_upper(&n->in.key[1], cnt - 1, x, !d); /* vbt_route */
 		MM_ASSERT(d + 1 < VBT_MAX_DEPTH, "va_btree: address tree too deep");
 		st->n = n;
 		st->v = atomic_load_rlx(&n->version);
@@ -59,19 +77,35 @@ VBT_INLINE void leaf_shift(struct vbt_node *n, uint32_t j, uint32_t cnt, bool op
 {
 	const uint32_t E = VBT_LEAF_CAP; /* leaf.end follows leaf.start: one pointer walks both */
 	uint64_t *st = n->leaf.start, *q = st + j;
-	if (open) {
-		for (uint64_t *p = st + cnt; p > q; p--) {
+	if (open) { /* two entries a round after an odd one: half the loop's overhead */
+		uint64_t *p = st + cnt;
+		if ((cnt - j) & 1) {
 			VBT_ST(p[0], VBT_LD(p[-1]));
 			VBT_ST(p[E], VBT_LD(p[E - 1]));
+			p--;
+		}
+		for (; p > q; p -= 2) {
+			VBT_ST(p[0], VBT_LD(p[-1]));
+			VBT_ST(p[E], VBT_LD(p[E - 1]));
+			VBT_ST(p[-1], VBT_LD(p[-2]));
+			VBT_ST(p[E - 1], VBT_LD(p[E - 2]));
 		}
 		VBT_ST(q[0], a);
 		VBT_ST(q[E], b);
 		VBT_ST(n->count, cnt + 1);
 		return;
 	}
-	for (uint64_t *lim = st + cnt - 1; q < lim; q++) {
+	uint64_t *lim = st + cnt - 1;
+	if ((lim - q) & 1) {
 		VBT_ST(q[0], VBT_LD(q[1]));
 		VBT_ST(q[E], VBT_LD(q[E + 1]));
+		q++;
+	}
+	for (; q < lim; q += 2) {
+		VBT_ST(q[0], VBT_LD(q[1]));
+		VBT_ST(q[E], VBT_LD(q[E + 1]));
+		VBT_ST(q[1], VBT_LD(q[2]));
+		VBT_ST(q[E + 1], VBT_LD(q[E + 2]));
 	}
 	VBT_ST(n->count, cnt - 1);
 }
@@ -92,7 +126,7 @@ VBT_INLINE int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64
 	best_descend(t, &p, s);
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
-	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, s);
+	uint32_t cnt = VBT_LD(leaf->count), j = best_upper(leaf->leaf.start, cnt, s, !p.depth);
 	MM_ASSERT(j && VBT_LD(leaf->leaf.start[j - 1]) == s && VBT_LD(leaf->leaf.end[j - 1]) == e,
 		  "va_btree: best-fit range not free in the address tree");
 	j--;
@@ -124,7 +158,7 @@ VBT_INLINE int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, ui
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
 	const uint64_t *st = leaf->leaf.start, *en = leaf->leaf.end;
-	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0), j = vbt_rank(leaf, cnt, a);
+	uint32_t cnt = VBT_LD(leaf->count), j = best_upper(leaf->leaf.start, cnt, a, !p.depth);
 	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
 		return VBT_SLOW; /* a neighbour may live in the next leaf over */
 	uint64_t pe = j ? VBT_LD(en[j - 1]) : 0, ss = j < cnt ? VBT_LD(st[j]) : UINT64_MAX;
