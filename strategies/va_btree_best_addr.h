@@ -32,9 +32,18 @@ VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x, bool
 	if (root)
 		return vbt_upper(a, len, x);
 	uint32_t i = 0;
-	for (uint32_t k = 32; k; k >>= 1)
-		if (i + k <= len && VBT_LD(a[i + k - 1]) <= x)
-			i += k;
+#define BEST_PROBE(k)                                                                              \
+	do {                                                                                       \
+		if (i + (k) <= len && VBT_LD(a[i + (k)-1]) <= x)                                   \
+			i += (k);                                                                  \
+	} while (0)
+	BEST_PROBE(32);
+	BEST_PROBE(16);
+	BEST_PROBE(8);
+	BEST_PROBE(4);
+	BEST_PROBE(2);
+	BEST_PROBE(1);
+#undef BEST_PROBE
 	return i;
 }
 
