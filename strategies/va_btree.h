@@ -287,6 +287,21 @@ static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
 	return (uint32_t)(b - a) + (VBT_LD(b[0]) <= x);
 }
 
+/* vbt_upper for a writer of a best-fit tree (under t->slow nobody else writes
+ * what it reads): plain loads, which the compiler may combine. */
+static inline uint32_t vbt_upper_locked(const uint64_t *a, uint32_t len, uint64_t x)
+{
+	const uint64_t *b = a;
+	if (!len)
+		return 0;
+	while (len > 1) {
+		uint32_t half = len / 2;
+		b = b[half - 1] <= x ? b + half : b;
+		len -= half;
+	}
+	return (uint32_t)(b - a) + (b[0] <= x);
+}
+
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */
 static inline uint32_t vbt_route(const struct vbt_node *n, uint32_t count, uint64_t x)
 {

@@ -5,8 +5,9 @@
  * edit in a small tree).
  *
  * Every writer of a best-fit tree holds t->slow, so nothing this writer reads
- * can change under it: the descent validates no node, and an upgrade from the
- * version it read cannot fail. Optimistic readers (va_btree_pred) may still
+ * can change under it: its reads are plain (no atomic load, no clamp), the
+ * descent validates no node, and an upgrade from the version it read cannot
+ * fail. Optimistic readers (va_btree_pred) may still
  * run, so every node written is locked around its stores (version + 2, then
  * unlocked + 2), as in va_btree_fast.c.
  *
@@ -30,11 +31,11 @@ VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x, bool
 {
 	_Static_assert(VBT_LEAF_CAP < 64 && VBT_INNER_CAP < 64, "best_upper probes 32..1");
 	if (root)
-		return vbt_upper(a, len, x);
+		return vbt_upper_locked(a, len, x);
 	uint32_t i = 0;
 #define BEST_PROBE(k)                                                                              \
 	do {                                                                                       \
-		if (i + (k) <= len && VBT_LD(a[i + (k)-1]) <= x)                                   \
+		if (i + (k) <= len && a[i + (k)-1] <= x)                                           \
 			i += (k);                                                                  \
 	} while (0)
 	BEST_PROBE(32);
@@ -55,9 +56,9 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	struct vbt_node *n = atomic_load_acq(&t->root);
 	uint64_t lo = 0, hi = UINT64_MAX;
 	uint32_t d = 0;
-	for (uint32_t lvl; (lvl = VBT_LD(n->level)) != 0; d++) {
+	for (uint32_t lvl; (lvl = n->level) != 0; d++) {
 		struct vbt_step *st = &p->s[d];
-		uint32_t cnt = VBT_LD(n->count); /* no clamp: nobody writes it meanwhile */
+		uint32_t cnt = n->count; /* no clamp: nobody writes it meanwhile */
 		uint32_t i =
 		    cnt < 2 ? 0 : best_upper(&n->in.key[1], cnt - 1, x, !d); /* vbt_route */
 		MM_ASSERT(d + 1 < VBT_MAX_DEPTH, "va_btree: address tree too deep");
@@ -65,12 +66,12 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 		st->v = atomic_load_rlx(&n->version);
 		st->idx = i;
 		st->pre = VBT_NO_PRE;
-		st->cmax = VBT_LD(n->in.gap[i]);
+		st->cmax = n->in.gap[i];
 		if (i > 0)
-			lo = VBT_LD(n->in.key[i]);
+			lo = n->in.key[i];
 		if (i + 1 < cnt)
-			hi = VBT_LD(n->in.key[i + 1]);
-		n = VBT_LD(n->in.child[i]);
+			hi = n->in.key[i + 1];
+		n = n->in.child[i];
 	}
 	p->s[d].n = n;
 	p->s[d].v = atomic_load_rlx(&n->version);
@@ -86,18 +87,29 @@ VBT_INLINE void leaf_shift(struct vbt_node *n, uint32_t j, uint32_t cnt, bool op
 {
 	const uint32_t E = VBT_LEAF_CAP; /* leaf.end follows leaf.start: one pointer walks both */
 	uint64_t *st = n->leaf.start, *q = st + j;
-	if (open) { /* two entries a round after an odd one: half the loop's overhead */
+	if (open) { /* four entries a round after one and two: a quarter of the loop's overhead */
 		uint64_t *p = st + cnt;
 		if ((cnt - j) & 1) {
-			VBT_ST(p[0], VBT_LD(p[-1]));
-			VBT_ST(p[E], VBT_LD(p[E - 1]));
+			VBT_ST(p[0], p[-1]);
+			VBT_ST(p[E], p[E - 1]);
 			p--;
 		}
-		for (; p > q; p -= 2) {
-			VBT_ST(p[0], VBT_LD(p[-1]));
-			VBT_ST(p[E], VBT_LD(p[E - 1]));
-			VBT_ST(p[-1], VBT_LD(p[-2]));
-			VBT_ST(p[E - 1], VBT_LD(p[E - 2]));
+		if ((cnt - j) & 2) {
+			VBT_ST(p[0], p[-1]);
+			VBT_ST(p[E], p[E - 1]);
+			VBT_ST(p[-1], p[-2]);
+			VBT_ST(p[E - 1], p[E - 2]);
+			p -= 2;
+		}
+		for (; p > q; p -= 4) {
+			VBT_ST(p[0], p[-1]);
+			VBT_ST(p[E], p[E - 1]);
+			VBT_ST(p[-1], p[-2]);
+			VBT_ST(p[E - 1], p[E - 2]);
+			VBT_ST(p[-2], p[-3]);
+			VBT_ST(p[E - 2], p[E - 3]);
+			VBT_ST(p[-3], p[-4]);
+			VBT_ST(p[E - 3], p[E - 4]);
 		}
 		VBT_ST(q[0], a);
 		VBT_ST(q[E], b);
@@ -106,15 +118,26 @@ VBT_INLINE void leaf_shift(struct vbt_node *n, uint32_t j, uint32_t cnt, bool op
 	}
 	uint64_t *lim = st + cnt - 1;
 	if ((lim - q) & 1) {
-		VBT_ST(q[0], VBT_LD(q[1]));
-		VBT_ST(q[E], VBT_LD(q[E + 1]));
+		VBT_ST(q[0], q[1]);
+		VBT_ST(q[E], q[E + 1]);
 		q++;
 	}
-	for (; q < lim; q += 2) {
-		VBT_ST(q[0], VBT_LD(q[1]));
-		VBT_ST(q[E], VBT_LD(q[E + 1]));
-		VBT_ST(q[1], VBT_LD(q[2]));
-		VBT_ST(q[E + 1], VBT_LD(q[E + 2]));
+	if ((lim - q) & 2) {
+		VBT_ST(q[0], q[1]);
+		VBT_ST(q[E], q[E + 1]);
+		VBT_ST(q[1], q[2]);
+		VBT_ST(q[E + 1], q[E + 2]);
+		q += 2;
+	}
+	for (; q < lim; q += 4) {
+		VBT_ST(q[0], q[1]);
+		VBT_ST(q[E], q[E + 1]);
+		VBT_ST(q[1], q[2]);
+		VBT_ST(q[E + 1], q[E + 2]);
+		VBT_ST(q[2], q[3]);
+		VBT_ST(q[E + 2], q[E + 3]);
+		VBT_ST(q[3], q[4]);
+		VBT_ST(q[E + 3], q[E + 4]);
 	}
 	VBT_ST(n->count, cnt - 1);
 }
@@ -135,8 +158,8 @@ VBT_INLINE int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64
 	best_descend(t, &p, s);
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
-	uint32_t cnt = VBT_LD(leaf->count), j = best_upper(leaf->leaf.start, cnt, s, !p.depth);
-	MM_ASSERT(j && VBT_LD(leaf->leaf.start[j - 1]) == s && VBT_LD(leaf->leaf.end[j - 1]) == e,
+	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, s, !p.depth);
+	MM_ASSERT(j && leaf->leaf.start[j - 1] == s && leaf->leaf.end[j - 1] == e,
 		  "va_btree: best-fit range not free in the address tree");
 	j--;
 	/* Off the high end (the end moves down) or an exact fit (the entry goes)
@@ -167,15 +190,15 @@ VBT_INLINE int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, ui
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
 	const uint64_t *st = leaf->leaf.start, *en = leaf->leaf.end;
-	uint32_t cnt = VBT_LD(leaf->count), j = best_upper(leaf->leaf.start, cnt, a, !p.depth);
+	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, a, !p.depth);
 	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
 		return VBT_SLOW; /* a neighbour may live in the next leaf over */
-	uint64_t pe = j ? VBT_LD(en[j - 1]) : 0, ss = j < cnt ? VBT_LD(st[j]) : UINT64_MAX;
+	uint64_t pe = j ? en[j - 1] : 0, ss = j < cnt ? st[j] : UINT64_MAX;
 	if (pe > a || ss < b)
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = j && pe == a, ms = ss == b;
-	m[0] = mp ? VBT_LD(st[j - 1]) : a;
-	m[1] = ms ? VBT_LD(en[j]) : b;
+	m[0] = mp ? st[j - 1] : a;
+	m[1] = ms ? en[j] : b;
 	/* The joined range grows past every entry it replaces: the leaf's largest
 	 * range stays unless the new one passes the parent's gap. */
 	uint32_t ncnt = cnt + 1 - mp - ms;

@@ -79,7 +79,9 @@ static inline uint32_t sz_upper(const uint64_t *len, const uint64_t *tie, uint32
 {
 	uint32_t b = 0;
 	if (l < ((uint64_t)VBT_BIN_SUB << PAGE_SHIFT))
-		return !strict ? vbt_upper(tie, cnt, a) : a ? vbt_upper(tie, cnt, a - 1) : 0;
+		return !strict ? vbt_upper_locked(tie, cnt, a)
+		       : a     ? vbt_upper_locked(tie, cnt, a - 1)
+			       : 0;
 	if (!cnt)
 		return 0;
 	while (cnt > 1) {
