@@ -23,15 +23,18 @@
 
 #include "va_btree.h"
 
-/* Number of a[0..len) <= x for sorted a, len < 64 (both caps are): vbt_upper
- * with its six halvings unrolled, a probe past len skipped: fewer instructions
- * than the loop (no counter to halve) for a node below the root (at least half
- * full); a root may hold a few entries, vbt_upper's loop is shorter there. */
-VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x, bool root)
+/* Number of a[0..len) <= x for sorted a, len < 64 (both caps are): a scan
+ * below 8 entries (a small root), else vbt_upper with its six halvings written
+ * out, a probe past len skipped: fewer instructions than either loop. */
+VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x)
 {
 	_Static_assert(VBT_LEAF_CAP < 64 && VBT_INNER_CAP < 64, "best_upper probes 32..1");
-	if (root)
-		return vbt_upper_locked(a, len, x);
+	if (len < 8) {
+		uint32_t i = 0;
+		while (i < len && a[i] <= x)
+			i++;
+		return i;
+	}
 	uint32_t i = 0;
 #define BEST_PROBE(k)                                                                              \
 	do {                                                                                       \
@@ -59,8 +62,7 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	for (uint32_t lvl; (lvl = n->level) != 0; d++) {
 		struct vbt_step *st = &p->s[d];
 		uint32_t cnt = n->count; /* no clamp: nobody writes it meanwhile */
-		uint32_t i =
-		    cnt < 2 ? 0 : best_upper(&n->in.key[1], cnt - 1, x, !d); /* vbt_route */
+		uint32_t i = cnt < 2 ? 0 : best_upper(&n->in.key[1], cnt - 1, x); /* vbt_route */
 		MM_ASSERT(d + 1 < VBT_MAX_DEPTH, "va_btree: address tree too deep");
 		st->n = n;
 		st->v = atomic_load_rlx(&n->version);
@@ -158,7 +160,7 @@ VBT_INLINE int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64
 	best_descend(t, &p, s);
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
-	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, s, !p.depth);
+	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, s);
 	MM_ASSERT(j && leaf->leaf.start[j - 1] == s && leaf->leaf.end[j - 1] == e,
 		  "va_btree: best-fit range not free in the address tree");
 	j--;
@@ -190,7 +192,7 @@ VBT_INLINE int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, ui
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
 	const uint64_t *st = leaf->leaf.start, *en = leaf->leaf.end;
-	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, a, !p.depth);
+	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, a);
 	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
 		return VBT_SLOW; /* a neighbour may live in the next leaf over */
 	uint64_t pe = j ? en[j - 1] : 0, ss = j < cnt ? st[j] : UINT64_MAX;
