@@ -56,17 +56,18 @@
 
 /* ---- bins --------------------------------------------------------------------- */
 
-/* The bin of ranges of length len (a multiple of 4 KiB, >= 4 KiB). */
+/* The bin of ranges of length len (a multiple of 4 KiB, >= 4 KiB): with
+ * o = log2(n) >= 4 and sh = o - 4, 16 sh + (n >> sh) = 16 (o - 3) + the 4 bits
+ * below the top one (n >> sh lies in [16, 32)). */
 static uint32_t bin_of(uint64_t len)
 {
 	uint64_t n = len >> PAGE_SHIFT;
 	if (n < VBT_BIN_SUB)
 		return (uint32_t)n;
-	uint32_t o = 63u - (uint32_t)__builtin_clzll(n);
-	if (o > VBT_BIN_TOP)
+	if (n >> (VBT_BIN_TOP + 1))
 		return VBT_BINS - 1;
-	return (o - VBT_BIN_SUB_BITS + 1) * VBT_BIN_SUB +
-	       (uint32_t)((n >> (o - VBT_BIN_SUB_BITS)) & (VBT_BIN_SUB - 1));
+	uint32_t sh = 63u - VBT_BIN_SUB_BITS - (uint32_t)__builtin_clzll(n);
+	return sh * VBT_BIN_SUB + (uint32_t)(n >> sh);
 }
 
 /* The smallest length of bin b (b < VBT_BINS); UINT64_MAX for b == VBT_BINS. */
