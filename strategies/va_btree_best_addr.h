@@ -82,65 +82,68 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	p->hi = hi;
 }
 
+/* Entry s of a leaf's start array (and its end VBT_LEAF_CAP words on) to slot
+ * d; reads plain (nobody else writes), stores atomic (optimistic readers). */
+#define BEST_MV(d, s)                                                                              \
+	do {                                                                                       \
+		VBT_ST((d)[0], (s)[0]);                                                            \
+		VBT_ST((d)[VBT_LEAF_CAP], (s)[VBT_LEAF_CAP]);                                      \
+	} while (0)
+
+/* Moves leaf entries [q, lim) of a start array one slot up (up) or down, four
+ * a round after one and two (a quarter of the loop's overhead). */
+VBT_INLINE void leaf_shift1(uint64_t *q, uint64_t *lim, bool up)
+{
+	uint64_t k = (uint64_t)(lim - q);
+	if (up) { /* from the last one down: the overlap is safe */
+		if (k & 1) {
+			lim--;
+			BEST_MV(lim + 1, lim);
+		}
+		if (k & 2) {
+			lim -= 2;
+			BEST_MV(lim + 2, lim + 1);
+			BEST_MV(lim + 1, lim);
+		}
+		for (; lim > q; lim -= 4) {
+			BEST_MV(lim, lim - 1);
+			BEST_MV(lim - 1, lim - 2);
+			BEST_MV(lim - 2, lim - 3);
+			BEST_MV(lim - 3, lim - 4);
+		}
+		return;
+	}
+	if (k & 1) {
+		BEST_MV(q - 1, q);
+		q++;
+	}
+	if (k & 2) {
+		BEST_MV(q - 1, q);
+		BEST_MV(q, q + 1);
+		q += 2;
+	}
+	for (; q < lim; q += 4) {
+		BEST_MV(q - 1, q);
+		BEST_MV(q, q + 1);
+		BEST_MV(q + 1, q + 2);
+		BEST_MV(q + 2, q + 3);
+	}
+}
+
 /* With open, entries [j, cnt) of leaf n move up one and [a, b) becomes entry
  * j; else entries [j + 1, cnt) move down one (entry j goes). The count follows. */
 VBT_INLINE void leaf_shift(struct vbt_node *n, uint32_t j, uint32_t cnt, bool open, uint64_t a,
 			   uint64_t b)
 {
-	const uint32_t E = VBT_LEAF_CAP; /* leaf.end follows leaf.start: one pointer walks both */
-	uint64_t *st = n->leaf.start, *q = st + j;
-	if (open) { /* four entries a round after one and two: a quarter of the loop's overhead */
-		uint64_t *p = st + cnt;
-		if ((cnt - j) & 1) {
-			VBT_ST(p[0], p[-1]);
-			VBT_ST(p[E], p[E - 1]);
-			p--;
-		}
-		if ((cnt - j) & 2) {
-			VBT_ST(p[0], p[-1]);
-			VBT_ST(p[E], p[E - 1]);
-			VBT_ST(p[-1], p[-2]);
-			VBT_ST(p[E - 1], p[E - 2]);
-			p -= 2;
-		}
-		for (; p > q; p -= 4) {
-			VBT_ST(p[0], p[-1]);
-			VBT_ST(p[E], p[E - 1]);
-			VBT_ST(p[-1], p[-2]);
-			VBT_ST(p[E - 1], p[E - 2]);
-			VBT_ST(p[-2], p[-3]);
-			VBT_ST(p[E - 2], p[E - 3]);
-			VBT_ST(p[-3], p[-4]);
-			VBT_ST(p[E - 3], p[E - 4]);
-		}
-		VBT_ST(q[0], a);
-		VBT_ST(q[E], b);
+	uint64_t *st = n->leaf.start;
+	if (open) {
+		leaf_shift1(st + j, st + cnt, true);
+		VBT_ST(st[j], a);
+		VBT_ST(st[j + VBT_LEAF_CAP], b);
 		VBT_ST(n->count, cnt + 1);
 		return;
 	}
-	uint64_t *lim = st + cnt - 1;
-	if ((lim - q) & 1) {
-		VBT_ST(q[0], q[1]);
-		VBT_ST(q[E], q[E + 1]);
-		q++;
-	}
-	if ((lim - q) & 2) {
-		VBT_ST(q[0], q[1]);
-		VBT_ST(q[E], q[E + 1]);
-		VBT_ST(q[1], q[2]);
-		VBT_ST(q[E + 1], q[E + 2]);
-		q += 2;
-	}
-	for (; q < lim; q += 4) {
-		VBT_ST(q[0], q[1]);
-		VBT_ST(q[E], q[E + 1]);
-		VBT_ST(q[1], q[2]);
-		VBT_ST(q[E + 1], q[E + 2]);
-		VBT_ST(q[2], q[3]);
-		VBT_ST(q[E + 2], q[E + 3]);
-		VBT_ST(q[3], q[4]);
-		VBT_ST(q[E + 3], q[E + 4]);
-	}
+	leaf_shift1(st + j + 1, st + cnt, false);
 	VBT_ST(n->count, cnt - 1);
 }
 
