@@ -72,13 +72,14 @@ static inline bool key_le(uint64_t l1, uint64_t a1, uint64_t l2, uint64_t a2, bo
 
 /* Number of keys (len[i], tie[i]), i < cnt, <= (l, a) (< when strict) for keys
  * sorted in that order: a binary search whose halving is a conditional move.
- * A length below VBT_BIN_SUB pages has a bin of its own, whose keys all have
- * that length: there the ties alone decide (a one-word search). */
+ * A length below 2 VBT_BIN_SUB pages has a bin of its own (va_btree_best.c:
+ * bin = n there), whose keys all have that length (check() verifies each
+ * key's length is its bin's): there the ties alone decide (a one-word search). */
 static inline uint32_t sz_upper(const uint64_t *len, const uint64_t *tie, uint32_t cnt, uint64_t l,
 				uint64_t a, bool strict)
 {
 	uint32_t b = 0;
-	if (l < ((uint64_t)VBT_BIN_SUB << PAGE_SHIFT))
+	if (l < ((uint64_t)2 * VBT_BIN_SUB << PAGE_SHIFT))
 		return !strict ? vbt_upper_locked(tie, cnt, a)
 		       : a     ? vbt_upper_locked(tie, cnt, a - 1)
 			       : 0;
