@@ -154,20 +154,22 @@ static uint64_t cpu_hint(const struct va_btree *t, unsigned cpu)
 	return (cpu % VBT_CPU_SLOTS) ? t->base + zone * (cpu % VBT_CPU_SLOTS) : 0;
 }
 
-/* Serialised alloc (best fit; a first-fit alloc after VBT_FAST_TRIES restarts);
- * without a unit (have_unit false) it is granted one first. On success the
- * bytes are accounted in cpu's slot (with the unit's credit if it had one). */
+/* Serialised alloc (best fit: vbt_best_alloc; a first-fit alloc after
+ * VBT_FAST_TRIES restarts); without a unit (have_unit false) it is granted one
+ * first. On success the bytes are accounted in cpu's slot (with the unit's
+ * credit if it had one). */
 static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t size,
 		      uint64_t align, uint64_t need, uint64_t hint, uint64_t *addr)
 {
 	struct vbt_cpu *c = slot(t, cpu);
 	struct vbt_op op;
+	if (t->best)
+		return vbt_best_alloc(t, c, have_unit, size, align, need, addr);
 	count_serial(t, c);
 	vbt_slow_begin(t, &op);
 	int rc = have_unit ? MM_OK : grant_unit(t);
 	if (rc == MM_OK) {
-		rc = t->best ? vbt_best_alloc(&op, size, align, need, addr)
-			     : vbt_slow_alloc(&op, size, align, need, hint, addr);
+		rc = vbt_slow_alloc(&op, size, align, need, hint, addr);
 		if (rc == MM_OK && !have_unit)
 			atomic_fetch_add_rlx(&c->word, size);
 		else if (rc != MM_OK && !have_unit)
@@ -369,8 +371,8 @@ const struct va_ops va_btree_bare_best_ops = {
     .state_size = sizeof(struct va_btree),
     .meta_size = vbt_meta_size,
     .init = vbt_init_best,
-    .alloc = vbt_alloc,
-    .free = vbt_free,
+    .alloc = vbt_best_alloc_op,
+    .free = vbt_best_free_op,
     .reserve = vbt_reserve,
     .check = vbt_check,
     .stats = vbt_stats,

@@ -45,26 +45,29 @@
  * Concurrency: every writer of a best-fit tree (alloc, free, reserve) holds
  * t->slow for the whole operation, as vmem holds its arena lock; the bins are
  * read and written only there (va_btree_sz.c on stale optimistic readers of
- * their nodes). The address tree is edited by the optimistic fast path where
- * it can be (under t->slow no writer races it) and by the locked slow path
- * otherwise.
+ * their nodes). The address tree is edited in one leaf where it can be
+ * (va_btree_best_addr.h: under t->slow no writer races it, so its reads need
+ * no validation) and by the locked slow path otherwise.
  */
 #include "va_btree.h"
+#include "va_btree_best_addr.h"
 #include "va_btree_sz.h"
+#include "va_btree_units.h"
 
 /* ---- bins --------------------------------------------------------------------- */
 
-/* The bin of ranges of length len (a multiple of 4 KiB, >= 4 KiB). */
+/* The bin of ranges of length len (a multiple of 4 KiB, >= 4 KiB): with
+ * o = log2(n) >= 4 and sh = o - 4, 16 sh + (n >> sh) = 16 (o - 3) + the 4 bits
+ * below the top one (n >> sh lies in [16, 32)). */
 static uint32_t bin_of(uint64_t len)
 {
 	uint64_t n = len >> PAGE_SHIFT;
 	if (n < VBT_BIN_SUB)
 		return (uint32_t)n;
-	uint32_t o = 63u - (uint32_t)__builtin_clzll(n);
-	if (o > VBT_BIN_TOP)
+	if (n >> (VBT_BIN_TOP + 1))
 		return VBT_BINS - 1;
-	return (o - VBT_BIN_SUB_BITS + 1) * VBT_BIN_SUB +
-	       (uint32_t)((n >> (o - VBT_BIN_SUB_BITS)) & (VBT_BIN_SUB - 1));
+	uint32_t sh = 63u - VBT_BIN_SUB_BITS - (uint32_t)__builtin_clzll(n);
+	return sh * VBT_BIN_SUB + (uint32_t)(n >> sh);
 }
 
 /* The smallest length of bin b (b < VBT_BINS); UINT64_MAX for b == VBT_BINS. */
@@ -95,7 +98,7 @@ static uint32_t bin_next(const struct va_btree *t, uint32_t b)
 }
 
 /* Inserts key (l, a) into bin b = bin_of(l). */
-static void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
+VBT_INLINE void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
 {
 	struct va_btree *t = op->t;
 	if (!t->bins->root[b]) {
@@ -107,7 +110,7 @@ static void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
 
 /* Deletes key (l, a) from bin b = bin_of(l) (idx: its path in the bin's tree,
  * or NULL). */
-static void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const uint32_t *idx)
+VBT_INLINE void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const uint32_t *idx)
 {
 	struct va_btree *t = op->t;
 	vbt_sz_del(op, &t->bins->root[b], l, a, idx);
@@ -118,11 +121,12 @@ static void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const
 	}
 }
 
-/* Replaces key (ol, oa) by (nl, na): in place within one bin, else moved. */
-static void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, uint64_t na,
-		     const uint32_t *idx)
+/* Replaces key (ol, oa) of bin b = bin_of(ol) by (nl, na): in place within
+ * one bin, else moved. */
+VBT_INLINE void bin_move(struct vbt_op *op, uint32_t b, uint64_t ol, uint64_t oa, uint64_t nl,
+			 uint64_t na, const uint32_t *idx)
 {
-	uint32_t b = bin_of(ol), nb = bin_of(nl);
+	uint32_t nb = bin_of(nl);
 	if (nb == b) {
 		vbt_sz_replace(op, &op->t->bins->root[b], ol, oa, nl, na, idx);
 		return;
@@ -131,18 +135,18 @@ static void bin_move(struct vbt_op *op, uint64_t ol, uint64_t oa, uint64_t nl, u
 	bin_ins(op, nb, nl, na);
 }
 
-/* The smallest key >= (l, x) over all bins into *fl, *fx (its path in its
- * bin's tree into idx); false if none. */
-static bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl, uint64_t *fx,
-		    uint32_t *idx)
+/* The smallest key >= (l, x) over all bins into *fl, *fx (its bin into *fb,
+ * its path in the bin's tree into idx); false if none. */
+VBT_INLINE bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl,
+			uint64_t *fx, uint32_t *fb, uint32_t *idx)
 {
-	uint32_t b = bin_of(l);
+	uint32_t b = *fb = bin_of(l);
 	const struct vbt_node *r = t->bins->root[b];
 	if (r && !x && l == bin_lo(b)) /* every key of the bin is >= (l, 0) */
 		return vbt_sz_first(r, fl, fx, idx);
 	if (r && vbt_sz_ge(r, l, x, fl, fx, idx))
 		return true;
-	b = bin_next(t, b + 1);
+	b = *fb = bin_next(t, b + 1);
 	return b < VBT_BINS && vbt_sz_first(t->bins->root[b], fl, fx, idx);
 }
 
@@ -162,38 +166,38 @@ int vbt_sz_init(struct vbt_op *op)
 
 /* The bins after [x, y) was taken out of [s, e), whose key's path in its bin's
  * tree is idx (NULL: not known). */
-static void took_at(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y,
-		    const uint32_t *idx)
+VBT_INLINE void took_at(struct vbt_op *op, uint32_t b, uint64_t s, uint64_t e, uint64_t x,
+			uint64_t y, const uint32_t *idx)
 {
 	if (x > s)
-		bin_move(op, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
+		bin_move(op, b, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
 	else if (e > y)
-		bin_move(op, e - s, vbt_tie(s), e - y, vbt_tie(y), idx);
+		bin_move(op, b, e - s, vbt_tie(s), e - y, vbt_tie(y), idx);
 	else
-		bin_del(op, bin_of(e - s), e - s, vbt_tie(s), idx);
+		bin_del(op, b, e - s, vbt_tie(s), idx);
 	if (x > s && e > y)
 		bin_ins(op, bin_of(e - y), e - y, vbt_tie(y));
 }
 
 void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
-	took_at(op, s, e, x, y, NULL);
+	took_at(op, bin_of(e - s), s, e, x, y, NULL);
 }
 
 /* The best range for size bytes aligned to align: the smallest >= need (any
  * holds an aligned block), else the smallest holding one exactly (only when
  * align > 4 KiB: ranges of length in [size, need) in key order); ties by the
  * smallest tie key; the highest aligned block in it into *a. */
-static bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-		       uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *idx)
+VBT_INLINE bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+			   uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *b, uint32_t *idx)
 {
 	uint64_t l = 0, x = 0;
-	if (bins_ge(t, need, 0, &l, &x, idx)) {
+	if (bins_ge(t, need, 0, &l, &x, b, idx)) {
 		*s = vbt_untie(x);
 		*e = *s + l;
 		return vbt_fits_high(*s, *e, size, align, a);
 	}
-	for (l = size, x = 0; bins_ge(t, l, x, &l, &x, idx);) {
+	for (l = size, x = 0; bins_ge(t, l, x, &l, &x, b, idx);) {
 		*s = vbt_untie(x);
 		*e = *s + l;
 		if (vbt_fits_high(*s, *e, size, align, a))
@@ -204,30 +208,54 @@ static bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, 
 	return false;
 }
 
-int vbt_best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t *addr)
+/* After a leaf edit at key's leaf returned rc: a leaf that was full (VBT_FULL)
+ * split, one at its minimum (VBT_LOW) grown, by the lock-coupled structure
+ * changes (counted in cpu slot 0); true if so (the edit can be retried). */
+static bool fixed_shape(struct va_btree *t, int rc, uint64_t key)
+{
+	if (rc == VBT_FULL)
+		vbt_smo_split(t, &t->cpu[0], key, 0);
+	else if (rc == VBT_LOW)
+		vbt_smo_grow(t, &t->cpu[0], key, 0);
+	return rc == VBT_FULL || rc == VBT_LOW;
+}
+
+/* The alloc of size bytes aligned to align (need = size + align - 4 KiB) under
+ * op: the best range, its carve from the address tree, the bins after it;
+ * MM_OK or MM_ENOMEM. */
+VBT_INLINE int best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
+			  uint64_t *addr)
 {
 	struct va_btree *t = op->t;
 	uint64_t s = 0, e = 0, a = 0;
-	uint32_t idx[VBT_MAX_DEPTH];
-	if (!best_range(t, size, align, need, &s, &e, &a, idx))
+	uint32_t b = 0, idx[VBT_MAX_DEPTH];
+	if (!best_range(t, size, align, need, &s, &e, &a, &b, idx))
 		return MM_ENOMEM;
-	/* Nobody else writes (t->slow): the fast edit cannot restart; it can only
-	 * need the slow path (a split or merge). */
-	if (vbt_fast_carve(t, s, a, size) != MM_OK) {
-		int rc = vbt_slow_reserve(op, a, a + size, 0);
+	/* Nobody else writes (t->slow): the leaf edit cannot restart; it may need
+	 * a split or merge first (va_btree_smo.c), or the slow path (a remainder
+	 * past the leaf). */
+	int rc = vbt_best_carve(t, s, e, a, size);
+	if (fixed_shape(t, rc, s))
+		rc = vbt_best_carve(t, s, e, a, size);
+	if (rc != MM_OK) {
+		rc = vbt_slow_reserve(op, a, a + size, 0);
 		MM_ASSERT(rc == MM_OK, "va_btree: best-fit range not free in the address tree");
 	}
-	took_at(op, s, e, a, a + size, idx); /* idx: the bins are unchanged since */
+	took_at(op, b, s, e, a, a + size, idx); /* b, idx: the bins are unchanged since */
 	*addr = a;
 	return MM_OK;
 }
 
-void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
+/* vbt_best_free, inlined into it and into the op below. */
+VBT_INLINE void free_locked(struct va_btree *t, uint64_t a, uint64_t b)
 {
 	struct vbt_op op;
 	uint64_t m[2] = {a, b}, ps = 0, pe = 0, ss = 0, se = 0;
 	vbt_slow_begin(t, &op);
-	if (vbt_fast_free(t, a, b, m) != MM_OK) {
+	int rc = vbt_best_free_leaf(t, a, b, m);
+	if (fixed_shape(t, rc, a))
+		rc = vbt_best_free_leaf(t, a, b, m);
+	if (rc != MM_OK) {
 		/* The neighbours it joins, read before the slow path locks nodes. */
 		m[0] = a;
 		m[1] = b;
@@ -240,12 +268,85 @@ void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
 	if (m[0] < a && m[1] > b)
 		bin_del(&op, bin_of(m[1] - b), m[1] - b, vbt_tie(b), NULL);
 	if (m[0] < a)
-		bin_move(&op, a - m[0], vbt_tie(m[0]), m[1] - m[0], vbt_tie(m[0]), NULL);
+		bin_move(&op, bin_of(a - m[0]), a - m[0], vbt_tie(m[0]), m[1] - m[0], vbt_tie(m[0]),
+			 NULL);
 	else if (m[1] > b)
-		bin_move(&op, m[1] - b, vbt_tie(b), m[1] - a, vbt_tie(a), NULL);
+		bin_move(&op, bin_of(m[1] - b), m[1] - b, vbt_tie(b), m[1] - a, vbt_tie(a), NULL);
 	else
 		bin_ins(&op, bin_of(m[1] - m[0]), m[1] - m[0], vbt_tie(m[0]));
 	vbt_slow_end(&op);
+}
+
+void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
+{
+	free_locked(t, a, b);
+}
+
+/* ---- the ops (allocation units as in va_btree.c) ----------------------------- */
+
+/* Counts an operation done on the serialised path (MM_DEBUG). */
+static void count_slow(struct vbt_cpu *c)
+{
+	if (MM_DEBUG)
+		atomic_fetch_add_rlx(&c->slow, 1);
+}
+
+/* vbt_best_alloc, inlined into it and into the op below. */
+VBT_INLINE int alloc_locked(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size,
+			    uint64_t align, uint64_t need, uint64_t *addr)
+{
+	struct vbt_op op;
+	vbt_slow_begin(t, &op);
+	int rc = unit ? MM_OK : grant_unit(t); /* without a credit: one granted under the lock */
+	bool granted = !unit && rc == MM_OK;
+	if (rc == MM_OK)
+		rc = best_alloc(&op, size, align, need, addr);
+	if (granted && rc == MM_OK)
+		atomic_fetch_add_rlx(&c->word, size);
+	else if (granted)
+		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
+	vbt_slow_end(&op);
+	if (rc == MM_OK)
+		count_slow(c);
+	return rc;
+}
+
+int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size, uint64_t align,
+		   uint64_t need, uint64_t *addr)
+{
+	return alloc_locked(t, c, unit, size, align, need, addr);
+}
+
+int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
+{
+	struct va_btree *t = st;
+	align = align ? align : PAGE_SIZE;
+	if (!size || !MM_IS_POW2(align))
+		return MM_EINVAL;
+	if (size > t->size)
+		return MM_ENOMEM;
+	align = MM_MAX(align, PAGE_SIZE);
+	size = MM_ALIGN_UP(size, PAGE_SIZE);
+	uint64_t need =
+	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
+	struct vbt_cpu *c = slot(t, cpu);
+	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
+	int rc = alloc_locked(t, c, unit, size, align, need, addr);
+	if (rc != MM_OK && unit)
+		slot_put(t, c, size);
+	return rc;
+}
+
+void vbt_best_free_op(void *st, unsigned cpu, uint64_t addr, uint64_t size)
+{
+	struct va_btree *t = st;
+	struct vbt_cpu *c = slot(t, cpu);
+	uint64_t a, b;
+	if (!size || !vbt_span(t, addr, size, &a, &b))
+		mm_panic("va_btree: free outside the managed range (never allocated)");
+	free_locked(t, a, b);
+	count_slow(c);
+	slot_put(t, c, b - a);
 }
 
 /* ---- check (quiescent, under t->slow) ----------------------------------------- */

@@ -63,38 +63,46 @@ static void sz_node_free(struct vbt_op *op, struct vbt_node *n)
 #define SZ_LEN(n, i) ((n)->leaf.start[i])
 #define SZ_ADR(n, i) ((n)->leaf.end[i]) /* vbt_tie(start) */
 
-/* (l1, a1) <= (l2, a2), or < when strict. */
-static bool key_le(uint64_t l1, uint64_t a1, uint64_t l2, uint64_t a2, bool strict)
+/* (l1, a1) <= (l2, a2), or < when strict (no branch: the searches below are
+ * loops of conditional moves, which do not mispredict). */
+static inline bool key_le(uint64_t l1, uint64_t a1, uint64_t l2, uint64_t a2, bool strict)
 {
-	return l1 < l2 || (l1 == l2 && (strict ? a1 < a2 : a1 <= a2));
+	return (l1 < l2) | ((l1 == l2) & (strict ? a1 < a2 : a1 <= a2));
 }
 
-/* Leaf keys <= (l, a) (< when strict), by binary search. */
+/* Number of keys (len[i], tie[i]), i < cnt, <= (l, a) (< when strict) for keys
+ * sorted in that order: a binary search whose halving is a conditional move.
+ * A length below 2 VBT_BIN_SUB pages has a bin of its own (va_btree_best.c:
+ * bin = n there), whose keys all have that length (check() verifies each
+ * key's length is its bin's): there the ties alone decide (a one-word search). */
+static inline uint32_t sz_upper(const uint64_t *len, const uint64_t *tie, uint32_t cnt, uint64_t l,
+				uint64_t a, bool strict)
+{
+	uint32_t b = 0;
+	if (l < ((uint64_t)2 * VBT_BIN_SUB << PAGE_SHIFT))
+		return !strict ? vbt_upper_locked(tie, cnt, a)
+		       : a     ? vbt_upper_locked(tie, cnt, a - 1)
+			       : 0;
+	if (!cnt)
+		return 0;
+	while (cnt > 1) {
+		uint32_t half = cnt / 2;
+		b = key_le(len[b + half - 1], tie[b + half - 1], l, a, strict) ? b + half : b;
+		cnt -= half;
+	}
+	return b + key_le(len[b], tie[b], l, a, strict);
+}
+
+/* Leaf keys <= (l, a) (< when strict). */
 static uint32_t sz_rank(const struct vbt_node *n, uint64_t l, uint64_t a, bool strict)
 {
-	uint32_t lo = 0, hi = n->count;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (key_le(SZ_LEN(n, mid), SZ_ADR(n, mid), l, a, strict))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return sz_upper(n->leaf.start, n->leaf.end, n->count, l, a, strict);
 }
 
 /* Child of inner n for key (l, a): the last i >= 1 whose separator <= (l, a), else 0. */
 static uint32_t sz_route(const struct vbt_node *n, uint64_t l, uint64_t a)
 {
-	uint32_t lo = 1, hi = n->count;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (key_le(n->in.key[mid], n->in.gap[mid], l, a, false))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - 1;
+	return sz_upper(&n->in.key[1], &n->in.gap[1], n->count - 1, l, a, false);
 }
 
 static void sz_mv(struct vbt_node *d, uint32_t di, const struct vbt_node *s, uint32_t si)
@@ -253,10 +261,16 @@ static struct vbt_node *sz_ins_rec(struct vbt_op *op, struct vbt_node *n, uint64
 	return r ? sz_inner_ins(op, n, i + 1, cl, ca, r, sl, sa) : NULL;
 }
 
-void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
+void vbt_sz_ins_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
 {
 	uint64_t sl = 0, sa = 0;
-	struct vbt_node *root = *rootp, *r;
+	struct vbt_node *root = *rootp, *r, *n = root;
+	while (n && n->level) /* a leaf with room takes it without the recursion */
+		n = n->in.child[sz_route(n, l, a)];
+	if (n && n != root && n->count < op->t->sz_leaf_cap) {
+		vbt_sz_leaf_put(n, l, a);
+		return;
+	}
 	if (!root) {
 		root = *rootp = sz_node_new(op, 0);
 		VBT_ST(SZ_LEN(root, 0), l);
@@ -365,8 +379,8 @@ static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64
 	return n->count < t->inner_min;
 }
 
-void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
-		const uint32_t *idx)
+void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
+		     const uint32_t *idx)
 {
 	struct vbt_node *root = *rootp;
 	MM_ASSERT(root, "va_btree: range not in the size index (empty bin)");
@@ -382,6 +396,13 @@ void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t
 		sz_node_free(op, root);
 		return;
 	}
+	struct vbt_node *n = root;
+	while (n->level) /* a leaf above its minimum loses it without the recursion */
+		n = n->in.child[idx ? idx[n->level] : sz_route(n, l, a)];
+	if (n->count > op->t->sz_leaf_min) {
+		vbt_sz_leaf_take(n, l, a, idx);
+		return;
+	}
 	sz_del_rec(op, root, l, a, idx);
 	if (root->level ? root->count == 1 : root->count == 0) {
 		*rootp = root->level ? root->in.child[0] : NULL;
@@ -393,8 +414,8 @@ void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t
  * separators of the old one's leaf (one descent, by idx when known, and one
  * shift of the keys between the two places), else a delete along that path and
  * an insert. */
-void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
-		    uint64_t nl, uint64_t na, const uint32_t *idx)
+void vbt_sz_replace_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
+			 uint64_t nl, uint64_t na, const uint32_t *idx)
 {
 	struct vbt_node *n = *rootp;
 	bool lo_inf = true, hi_inf = true;
@@ -414,15 +435,16 @@ void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uin
 		}
 		n = n->in.child[i];
 	}
+	uint32_t o = idx ? idx[0] + 1 : sz_rank(n, ol, oa, false);
+	MM_ASSERT(o > 0 && o <= n->count && SZ_LEN(n, o - 1) == ol && SZ_ADR(n, o - 1) == oa,
+		  "va_btree: range not in the size index");
+	path[0] = o - 1;
 	if ((!lo_inf && key_le(nl, na, lol, loa, true)) ||
 	    (!hi_inf && !key_le(nl, na, hil, hia, true))) {
-		vbt_sz_del(op, rootp, ol, oa, path);
+		vbt_sz_del_tree(op, rootp, ol, oa, path);
 		vbt_sz_ins(op, rootp, nl, na);
 		return;
 	}
-	uint32_t o = sz_rank(n, ol, oa, false);
-	MM_ASSERT(o > 0 && SZ_LEN(n, o - 1) == ol && SZ_ADR(n, o - 1) == oa,
-		  "va_btree: range not in the size index");
 	uint32_t p = sz_rank(n, nl, na, false); /* keys <= new (the old one included) */
 	if (p < o)				/* smaller: keys [p, o - 1) move up */
 		sz_leaf_shift(n, p, o - 1, true);
@@ -447,6 +469,7 @@ bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, u
 			return false;
 		*fl = SZ_LEN(n, pos);
 		*fa = SZ_ADR(n, pos);
+		idx[0] = pos;
 		return true;
 	}
 	for (uint32_t k = sz_route(n, l, a); k < n->count; k++)
@@ -455,17 +478,6 @@ bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, u
 			return true;
 		}
 	return false;
-}
-
-bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx)
-{
-	if (!n)
-		return false;
-	for (; n->level; n = n->in.child[0])
-		idx[n->level] = 0;
-	*fl = SZ_LEN(n, 0);
-	*fa = SZ_ADR(n, 0);
-	return true;
 }
 
 /* ---- check (quiescent, under t->slow) ----------------------------------------- */
