@@ -238,17 +238,12 @@ static int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uin
 static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	struct va_btree *t = st;
-	align = align ? align : PAGE_SIZE;
-	if (!size || !MM_IS_POW2(align))
-		return MM_EINVAL;
-	if (size > t->size)
-		return MM_ENOMEM;
-	align = MM_MAX(align, PAGE_SIZE);
-	size = MM_ALIGN_UP(size, PAGE_SIZE);
-	uint64_t need =
-	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
-	struct vbt_cpu *c = slot(t, cpu);
-	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
+	uint64_t need;
+	struct vbt_cpu *c;
+	bool unit;
+	int arc = alloc_begin(t, cpu, &size, &align, &need, &c, &unit);
+	if (arc != MM_OK)
+		return arc;
 	if (!unit && !t->best && grant_unit(t) == MM_OK) { /* node-pool refill */
 		atomic_fetch_add_rlx(&c->word, size);
 		unit = true;

@@ -273,33 +273,30 @@ static inline uint64_t vbt_node_max(const struct vbt_node *n, uint32_t level, ui
 
 /* Number of a[0..len) <= x for sorted a: a branch-free binary search (the
  * halving is a conditional move; the loop runs log2(len) times whatever x is,
- * so it is predicted). Garbage input still gives a count in [0, len]. */
-static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
+ * so it is predicted). Garbage input still gives a count in [0, len]. plain: plain
+ * loads, for a writer of a best-fit tree (under t->slow nobody else writes what it
+ * reads; the compiler may combine them); else acquire loads (optimistic readers). */
+VBT_INLINE uint32_t vbt_upper_any(const uint64_t *a, uint32_t len, uint64_t x, bool plain)
 {
 	const uint64_t *b = a;
 	if (!len)
 		return 0;
 	while (len > 1) {
 		uint32_t half = len / 2;
-		b = VBT_LD(b[half - 1]) <= x ? b + half : b;
+		b = (plain ? b[half - 1] : VBT_LD(b[half - 1])) <= x ? b + half : b;
 		len -= half;
 	}
-	return (uint32_t)(b - a) + (VBT_LD(b[0]) <= x);
+	return (uint32_t)(b - a) + ((plain ? b[0] : VBT_LD(b[0])) <= x);
 }
 
-/* vbt_upper for a writer of a best-fit tree (under t->slow nobody else writes
- * what it reads): plain loads, which the compiler may combine. */
+static inline uint32_t vbt_upper(const uint64_t *a, uint32_t len, uint64_t x)
+{
+	return vbt_upper_any(a, len, x, false);
+}
+
 static inline uint32_t vbt_upper_locked(const uint64_t *a, uint32_t len, uint64_t x)
 {
-	const uint64_t *b = a;
-	if (!len)
-		return 0;
-	while (len > 1) {
-		uint32_t half = len / 2;
-		b = b[half - 1] <= x ? b + half : b;
-		len -= half;
-	}
-	return (uint32_t)(b - a) + (b[0] <= x);
+	return vbt_upper_any(a, len, x, true);
 }
 
 /* Child index for key x: the last i in [1, count) with key[i] <= x, else 0. */

@@ -320,17 +320,12 @@ int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t si
 int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	struct va_btree *t = st;
-	align = align ? align : PAGE_SIZE;
-	if (!size || !MM_IS_POW2(align))
-		return MM_EINVAL;
-	if (size > t->size)
-		return MM_ENOMEM;
-	align = MM_MAX(align, PAGE_SIZE);
-	size = MM_ALIGN_UP(size, PAGE_SIZE);
-	uint64_t need =
-	    align - PAGE_SIZE > UINT64_MAX - size ? UINT64_MAX : size + align - PAGE_SIZE;
-	struct vbt_cpu *c = slot(t, cpu);
-	bool unit = slot_take(c, size) || (slot_refill(t, c) && slot_take(c, size));
+	uint64_t need;
+	struct vbt_cpu *c;
+	bool unit;
+	int arc = alloc_begin(t, cpu, &size, &align, &need, &c, &unit);
+	if (arc != MM_OK)
+		return arc;
 	int rc = alloc_locked(t, c, unit, size, align, need, addr);
 	if (rc != MM_OK && unit)
 		slot_put(t, c, size);

@@ -1,5 +1,5 @@
 /* va_btree_units.h: the B+-tree's allocation units (header-only, included by
- * va_btree.c alone; inline because an alloc and a free each take one on the
+ * va_btree.c and va_btree_best.c; inline because an alloc and a free each take one on the
  * fast path). A unit stands for one free range the node reserve must be able
  * to hold: every allocation or reservation outstanding can split a free range
  * in two, so with live of them outstanding the tree has at most live + 1 free
@@ -43,6 +43,29 @@ static inline bool slot_refill(struct va_btree *t, struct vbt_cpu *c)
 	} while (!atomic_cas(&t->granted, &g, g + VBT_CREDIT_BATCH));
 	atomic_fetch_add_rlx(&c->word, VBT_CREDIT_BATCH);
 	return true;
+}
+
+/* An alloc's start: its arguments in allocation units (align 0 is a page, size
+ * rounded up to pages, *need the span that holds size at align anywhere,
+ * saturated), the CPU's slot (*c) and a unit from it if it has or gets one
+ * (*unit). MM_OK, or MM_EINVAL (size 0, align not a power of two), MM_ENOMEM
+ * (bigger than the arena). */
+VBT_INLINE int alloc_begin(struct va_btree *t, unsigned cpu, uint64_t *size, uint64_t *align,
+			   uint64_t *need, struct vbt_cpu **c, bool *unit)
+{
+	uint64_t al = *align ? *align : PAGE_SIZE;
+	if (!*size || !MM_IS_POW2(al))
+		return MM_EINVAL;
+	if (*size > t->size)
+		return MM_ENOMEM;
+	al = MM_MAX(al, PAGE_SIZE);
+	uint64_t sz = MM_ALIGN_UP(*size, PAGE_SIZE);
+	*need = al - PAGE_SIZE > UINT64_MAX - sz ? UINT64_MAX : sz + al - PAGE_SIZE;
+	*size = sz;
+	*align = al;
+	*c = slot(t, cpu);
+	*unit = slot_take(*c, sz) || (slot_refill(t, *c) && slot_take(*c, sz));
+	return MM_OK;
 }
 
 /* Gives a unit back to c and un-accounts `bytes`; a slot holding two batches
