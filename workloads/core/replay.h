@@ -99,6 +99,8 @@ _Static_assert(sizeof(struct replay_step) == 24, "replay_step: 24 bytes a step")
 /* A CPU publishes how many ops it has done every REPLAY_PUBLISH_EVERY ops, before it
  * waits and at its end: a waiter never reads a slot line its writer is still filling. */
 #define REPLAY_PUBLISH_EVERY 512u
+_Static_assert((REPLAY_PUBLISH_EVERY & (REPLAY_PUBLISH_EVERY - 1)) == 0,
+	       "REPLAY_PUBLISH_EVERY: a power of two (replay.c masks ops with it - 1)");
 
 /* Everything one CPU writes during a replay; starts and ends on a line boundary. */
 struct replay_cpu {
