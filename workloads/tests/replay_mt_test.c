@@ -51,7 +51,9 @@ static void expected(const struct trace *t, unsigned ncpus, uint64_t *cross, uin
 }
 
 /* id 0: alloc on thread 0, realloc on 1, realloc on 0, realloc on 1, free on 0; id 1:
- * three lifetimes on threads 1, 2, 3; id 2: alloc on 3, never freed (leaked). */
+ * three lifetimes on threads 1, 2, 3; id 2: alloc on 3, never freed (leaked); id 3:
+ * alloc on 0, realloc on 1, never freed (leaked and shared: replay_release must free it
+ * from its owner's shared slots, or wl_replay finds the heap not empty). */
 static void pingpong(struct trace *t)
 {
 	static struct trace_op ops[] = {
@@ -59,11 +61,12 @@ static void pingpong(struct trace *t)
 		{0, 1, 1, TOP_FREE, 0},	   {256, 0, 0, TOP_REALLOC, 0}, {48, 1, 2, TOP_MEMALIGN, 6},
 		{512, 0, 1, TOP_REALLOC, 0}, {0, 1, 2, TOP_FREE, 0},	 {16, 1, 3, TOP_CALLOC, 0},
 		{0, 0, 0, TOP_FREE, 0},	   {0, 1, 3, TOP_FREE, 0},	 {100, 2, 3, TOP_ALLOC, 0},
+		{24, 3, 0, TOP_ALLOC, 0},  {40, 3, 1, TOP_REALLOC, 0},
 	};
-	uint64_t sizes[3];
+	uint64_t sizes[4];
 	uint64_t n = sizeof(ops) / sizeof(ops[0]);
-	trace_summarize(ops, n, sizes, 3, &t->h);
-	t->h.nids = 3;
+	trace_summarize(ops, n, sizes, 4, &t->h);
+	t->h.nids = 4;
 	t->ops = ops;
 }
 
