@@ -45,7 +45,7 @@ SKIP_VA = re.compile(r"^vmt_.*$")
 KINDS = ("replay", "va_frag")
 PARALLEL_KEYS = ["trace_hash", "ops", "allocs", "frees", "reallocs", "failed",
                  "cross_cpu_frees", "peak_live_bytes", "live_end_objects", "live_end_bytes",
-                 "objects", "shared_objects", "busiest_cpu_ops", "machine_mib"]
+                 "objects", "shared_objects", "busiest_cpu_ops", "critical_path_ops", "machine_mib"]
 MATCH = ("kind", "combo", "trace_hash", "cpus", "mode", "machine_mib")
 
 

@@ -14,7 +14,7 @@ from report_lib import (Est, PEERS, coverage_note, first_by, fmt, is_true, num, 
 BASELINE = "freelist-freelist-talc"
 PROPOSAL = "buddy-btree-slab"
 PER_DOUBLING = 1.8  # a ceiling below this per doubling of CPUs is harness-bound
-BALANCE_SHARE = 0.9  # ... or below this share of ops / busiest_cpu_ops, where that is lower
+BALANCE_SHARE = 0.9  # ... or below this share of the trace's bound (trace_bound), where lower
 
 TIMING_INCLUDES = (
     "What a timing includes (host engine): the heap call, the harness's bookkeeping around "
@@ -206,11 +206,20 @@ def speedups(rows):
     return out
 
 
-def balance_bound(row):
-    """ops / busiest_cpu_ops of a parallel row: the most any heap's speedup can be when
-    the trace's threads load the CPUs unevenly; None when the row does not say."""
-    ops, busiest = num(row.get("ops")), num(row.get("busiest_cpu_ops"))
-    return ops / busiest if ops and busiest else None
+def trace_bound(row):
+    """(bound, kind, why) of a parallel row: the most any heap's speedup can be on this
+    trace at this CPU count. ops / critical_path_ops (the shortest schedule when every op
+    costs the same and waits as the replay's do) where the row has it and it is longer
+    than the busiest CPU's share: order-bound; else ops / busiest_cpu_ops (the threads
+    load the CPUs unevenly): balance-bound. (None, None, None) when the row says neither."""
+    ops, busiest, crit = (num(row.get(k)) for k in ("ops", "busiest_cpu_ops", "critical_path_ops"))
+    if ops and busiest and crit and crit > busiest:
+        return ops / crit, "order-bound", (
+            "the trace's order: with equal op costs its shortest schedule is %d of %d ops, "
+            "its busiest CPU's share %d" % (crit, ops, busiest))
+    if ops and busiest:
+        return ops / busiest, "balance-bound", "its busiest CPU runs %d of %d ops" % (busiest, ops)
+    return None, None, None
 
 
 def wait_text(row, n):
@@ -225,17 +234,18 @@ def wait_text(row, n):
 
 def ceiling_point(p, n):
     """(low, text) for the ceiling's point p at n CPUs: low when it gains less than
-    PER_DOUBLING per doubling, or less than BALANCE_SHARE of the trace's balance bound where
-    that is lower (then the trace's shape, not the harness, limits every heap). The text
-    says how long the CPUs waited on the trace's order, where the row knows (wait_ns)."""
-    need, bal = PER_DOUBLING ** math.log2(n), balance_bound(p["rows"][1])
+    PER_DOUBLING per doubling, or less than BALANCE_SHARE of the trace's bound where that
+    is lower (trace_bound: then the trace's balance or order, not the harness, limits
+    every heap). The text says how long the CPUs waited on the trace's order, where the
+    row knows (wait_ns)."""
+    need = PER_DOUBLING ** math.log2(n)
+    bal, kind, why = trace_bound(p["rows"][1])
     waited = wait_text(p["rows"][1], n)
     if bal is not None and BALANCE_SHARE * bal < need:
         low = p["est"].med < BALANCE_SHARE * bal
-        return low, ("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace's balance allows: "
-                     "its busiest CPU runs %d of %d ops; balance-bound%s)" % (
-                         p["est"].text("x"), n, "below" if low else "reaches", 100 * BALANCE_SHARE,
-                         bal, num(p["rows"][1]["busiest_cpu_ops"]), num(p["rows"][1]["ops"]), waited))
+        return low, ("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace allows: %s; %s%s)" % (
+            p["est"].text("x"), n, "below" if low else "reaches", 100 * BALANCE_SHARE, bal, why,
+            kind, waited))
     low = p["est"].med < need
     return low, "%s at %d CPUs (%s %.2fx%s)" % (p["est"].text("x"), n, "below" if low else "reaches",
                                               need, waited)
@@ -307,8 +317,9 @@ def sec_scal(doc, rows):
           "the most any heap can show here). A workload is harness-bound when the ceiling "
           "itself gains less than %.1fx per doubling of CPUs up to the cores: its curves then "
           "say more about the harness and the machine than about the heaps. Where the trace's "
-          "threads load the CPUs unevenly (ops / busiest_cpu_ops below that), the ceiling is "
-          "held to %.0f%% of that balance bound instead. Points with more "
+          "threads load the CPUs unevenly (ops / busiest_cpu_ops below that) or its order makes "
+          "CPUs wait (ops / critical_path_ops, the shortest schedule with equal op costs, below "
+          "that), the ceiling is held to %.0f%% of that bound instead. Points with more "
           "CPUs than cores (†) are oversubscribed: shown, not trusted, never in a verdict. "
           "Cells cite [r1p/rN]." % (PER_DOUBLING, 100 * BALANCE_SHARE))
     for w, d in data.items():

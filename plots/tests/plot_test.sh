@@ -89,8 +89,8 @@ check(picked == {"buddy-btree-talc", "buddy-btree-slab", "jemalloc", "glibc", "b
       "larson's series: %s" % sorted(picked))
 check(got[("larson", "buddy-bitmap-null", 2)][4] == "ceiling", "the null heap is the ceiling")
 check(got[("larson", "buddy-btree-slab", 8)][3] == "1", "8 CPUs on 4 cores is oversubscribed")
-check(bound == {"larson": "0", "xmalloc": "1", "threadtest": "1", "unbal": "0"},
-      "harness-bound workloads (unbal is balance-bound): %s" % bound)
+check(bound == {"larson": "0", "xmalloc": "1", "threadtest": "1", "unbal": "0", "order": "0"},
+      "harness-bound workloads (unbal is balance-bound, order order-bound): %s" % bound)
 # latency.dat: workload series p50 lo hi p99 lo hi p999 lo hi p99_ex
 lat = {(l.split()[0], l.split()[1]): l.split() for l in open(d + "/latency.dat")}
 check(lat[("gnu-as", "buddy-btree-talc")][5:8] == ["1000", "900", "1100"], "latency interval: %s" % lat.get(("gnu-as", "buddy-btree-talc")))

@@ -25,6 +25,9 @@ What the values are built to show (the tests check the verdicts that follow):
   unbal: the busiest CPU runs 625 of 1000 ops at 2 CPUs (350 at 4): no heap can exceed
     1.6x (2.86x); the ceiling's 1.45x (2.6x) reaches 90% of that: balance-bound, not
     harness-bound.
+  order: balanced (500 ops a CPU at 2 CPUs), but critical_path_ops = 700: the trace's
+    order allows 1.43x; the ceiling's 1.35x reaches 90% of that: order-bound, not
+    harness-bound.
   peers: glibc's footprint varied between repetitions (not reproducible); jemalloc's
     footprint at peak is unknown (null, shown as "-").
   spill: freelist-freelist-slab re-entered its frame list twice and lost 5 frames.
@@ -157,11 +160,13 @@ def main():
         "threadtest": {"buddy-bitmap-null": {2: 1.9, 4: 2.9}, "buddy-btree-slab": {2: 1.8, 4: 2.7},
                        "glibc": {2: 1.5, 4: 2.0}},
         "unbal": {"buddy-bitmap-null": {2: 1.45, 4: 2.6}, "glibc": {2: 1.3, 4: 2.0}},
+        "order": {"buddy-bitmap-null": {2: 1.35}, "buddy-btree-slab": {2: 1.2}},
     }
     if flip:
         curves["larson"]["buddy-btree-talc"] = {2: 2.0, 4: 1.1, 8: 0.9}
         curves["xmalloc"]["buddy-bitmap-null"] = {2: 1.9, 4: 3.6}
     busiest = {("unbal", 2): 625, ("unbal", 4): 350}  # of 1000 ops: bounds 1.6x, 2.86x
+    critical = {("order", 2): 700}  # balanced (500 a CPU), but its order allows 1.43x
     swing = {("xmalloc", "buddy-btree-slab"): [1.1, 0.9, 1.05, 0.95, 1.0],
              ("xmalloc", "buddy-btree-talc"): [0.9, 1.1, 0.95, 1.05, 1.0]}
     for w, cs in curves.items():
@@ -172,6 +177,8 @@ def main():
                 noise = swing.get((w, s), wobble)
                 rows.append(row(s, w, n, "parallel", [round(b * sp * x) for b, x in zip(base, noise)],
                                 busiest_cpu_ops=busiest.get((w, n), 1000 // n)))
+                if (w, n) in critical:
+                    rows[-1]["critical_path_ops"] = critical[(w, n)]
                 if w == "unbal":  # its CPUs wait a quarter of the time on the trace's order
                     rows[-1]["wait_ns"] = 0.25 * n * rows[-1]["elapsed_ns"]
     if guest:

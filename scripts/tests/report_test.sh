@@ -126,6 +126,9 @@ check(ver["threadtest"].startswith("harness-bound"), "threadtest: 2.9x at 4 CPUs
 check("harness-bound" not in ver["unbal"] and "balance-bound" in ver["unbal"] and
       "its busiest CPU runs 625 of 1000 ops" in ver["unbal"],
       "unbal: the ceiling reaches 90% of ops / busiest_cpu_ops: balance-bound: " + ver["unbal"])
+check("harness-bound" not in ver["order"] and "order-bound" in ver["order"] and
+      "its shortest schedule is 700 of 1000 ops, its busiest CPU's share 500" in ver["order"],
+      "order: the ceiling reaches 90% of ops / critical_path_ops: order-bound: " + ver["order"])
 check("its CPUs waited 25% of the time for another CPU's op" in ver["unbal"] and
       "waited" not in ver["larson"], "unbal: the wait share (wait_ns) in the verdict: " + ver["unbal"])
 check("share of ceiling at 4" in sc and "share of ceiling at 8" not in sc, "share of ceiling columns")

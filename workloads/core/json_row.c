@@ -239,6 +239,7 @@ static void metric_fields(struct json_buf *j, const struct replay_result *r)
 	if (r->parallel) { /* objects whose ops ran on more than one CPU; the op balance */
 		json_u64(j, "shared_objects", r->shared_objects);
 		json_u64(j, "busiest_cpu_ops", r->busiest_cpu_ops);
+		json_u64(j, "critical_path_ops", r->critical_path_ops);
 	}
 }
 

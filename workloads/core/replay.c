@@ -479,6 +479,7 @@ void replay_finish(struct replay *r, struct replay_result *res)
 	res->live_at_first_failure = r->live_at_first_failure;
 	res->fp_at_first_failure = r->fp_at_first_failure;
 	res->shared_objects = r->shared_total;
+	res->critical_path_ops = r->cfg.parallel ? r->critical_ops : 0;
 	res->objects = r->t->h.nobjects;
 	res->parallel = r->cfg.parallel;
 	r->cfg.heap->stats(r->cfg.heap_st, &res->heap);

@@ -130,6 +130,7 @@ struct replay {
 	struct replay_obj *shared[HEAP_MAX_CPUS]; /* and those other CPUs touch too */
 	uint64_t npriv[HEAP_MAX_CPUS], nshared[HEAP_MAX_CPUS];
 	uint64_t shared_total, nobjects; /* parallel: shared objects among all */
+	uint64_t critical_ops;		 /* parallel: the plan's unit-cost makespan (replay_plan.c) */
 	struct replay_cpu *cpu;		 /* ncpus, line aligned */
 	unsigned lat_k;			 /* log2(cfg.lat_every): random bits per op */
 	uint64_t lat_lo;		 /* bit 0 of each lat_k-bit group of a draw */
@@ -167,6 +168,10 @@ struct replay_result {
 	uint64_t shared_objects;	/* objects that needed cross-CPU ordering */
 	uint64_t busiest_cpu_ops;	/* parallel: ops of the CPU with the most (ops /
 					 * this bounds any heap's speedup) */
+	uint64_t critical_path_ops;	/* parallel: the shortest schedule, in ops, when
+					 * every op costs the same and each waits as the
+					 * replay's do (>= busiest_cpu_ops; ops / this bounds
+					 * any heap's speedup, the trace's order included) */
 	struct heap_stats heap;		/* at the end, before leftovers are freed */
 	bool timed;			/* a clock was given */
 	unsigned lat_every;		/* latencies are over one op in this many, at random */

@@ -32,6 +32,7 @@
 struct obj_note {
 	uint32_t last_step; /* global step index of the object's latest op */
 	uint32_t count;	    /* ops seen so far; after pass 2: the slot index */
+	uint32_t last_fin;  /* when its latest op ends in the unit-cost schedule (pass 1) */
 	uint8_t owner;	    /* CPU of the alloc */
 	uint8_t last_cpu;
 	uint8_t shared;
@@ -64,9 +65,10 @@ static bool is_alloc(unsigned op)
 	return op <= TOP_MEMALIGN;
 }
 
-/* Pass 1 for op i (CPU c, written to step index si). MM_EINVAL if its id is not live. */
+/* Pass 1 for op i (CPU c, written to step index si). MM_EINVAL if its id is not live.
+ * fin[c]: when CPU c's latest op ends in the unit-cost schedule (critical_ops). */
 static int note_op(struct replay *r, uint32_t *cur, struct obj_note *notes, uint64_t *nobj,
-		   const struct trace_op *o, unsigned c, uint64_t si)
+		   const struct trace_op *o, unsigned c, uint64_t si, uint32_t *fin)
 {
 	struct replay_step *s = &r->steps[si];
 	*s = (struct replay_step){.size = o->size,
@@ -89,7 +91,9 @@ static int note_op(struct replay *r, uint32_t *cur, struct obj_note *notes, uint
 		s->from = n->last_cpu;
 		s->after = (uint32_t)(n->last_step - r->start[n->last_cpu] + 1);
 		n->shared = 1;
+		fin[c] = fin[c] > n->last_fin ? fin[c] : n->last_fin; /* starts after that op */
 	}
+	n->last_fin = ++fin[c];
 	s->slot = k;
 	n->count++;
 	n->last_step = (uint32_t)si;
@@ -101,11 +105,20 @@ static int note_op(struct replay *r, uint32_t *cur, struct obj_note *notes, uint
 	return MM_OK;
 }
 
-/* Pass 1: streams in trace order, per-object notes. */
+/* Pass 1: streams in trace order, per-object notes, and r->critical_ops: the makespan of
+ * the schedule where every op takes one unit, each CPU runs its steps in order as early
+ * as it can, and a WAIT step starts once the op it waits for has ended. Trace order is a
+ * topological order of those constraints (a step waits only for earlier ops), so one
+ * pass gives every op its earliest end: fin(op) = max(fin(CPU's previous op), fin(the
+ * object's previous op if on another CPU)) + 1. No schedule of these steps is shorter,
+ * so with equal op costs no heap's speedup over 1 CPU exceeds nops / critical_ops
+ * (<= nops / busiest CPU's ops; the replay's publication every REPLAY_PUBLISH_EVERY
+ * ops is the harness's, not counted). */
 static int pass_streams(struct replay *r, uint32_t *cur, struct obj_note *notes)
 {
 	unsigned n = r->cfg.ncpus;
 	uint64_t pos[HEAP_MAX_CPUS], nobj = 0;
+	uint32_t fin[HEAP_MAX_CPUS];
 	for (unsigned c = 0; c <= n; c++)
 		r->start[c] = 0;
 	for (uint64_t i = 0; i < r->t->h.nops; i++)
@@ -113,16 +126,20 @@ static int pass_streams(struct replay *r, uint32_t *cur, struct obj_note *notes)
 	for (unsigned c = 0; c < n; c++) {
 		r->start[c + 1] += r->start[c];
 		pos[c] = r->start[c];
+		fin[c] = 0;
 	}
 	for (uint32_t id = 0; id < r->t->h.nids; id++)
 		cur[id] = NO_OBJ;
 	for (uint64_t i = 0; i < r->t->h.nops; i++) {
 		const struct trace_op *o = &r->t->ops[i];
 		unsigned c = o->thread % n;
-		if (note_op(r, cur, notes, &nobj, o, c, pos[c]++) != MM_OK)
+		if (note_op(r, cur, notes, &nobj, o, c, pos[c]++, fin) != MM_OK)
 			return MM_EINVAL;
 	}
 	r->nobjects = nobj;
+	r->critical_ops = 0;
+	for (unsigned c = 0; c < n; c++)
+		r->critical_ops = fin[c] > r->critical_ops ? fin[c] : r->critical_ops;
 	return MM_OK;
 }
 

@@ -3,7 +3,9 @@
  * deterministic metric equals the serial replay's at the same CPU count (ops by kind,
  * failures, cross-CPU frees, live bytes and objects at the end), cross-CPU frees and
  * shared objects (those whose ops span CPUs) are what the trace dictates, computed
- * here independently of replay_plan.c, and the heap ends empty. Traces: the generators
+ * here independently of replay_plan.c, and the heap ends empty. critical_path_ops is
+ * checked against a step-by-step simulation of the unit-cost schedule (each tick, every
+ * CPU runs its next op if the op it waits for ended in an earlier tick). Traces: the generators
  * (larson and xmalloc: cross-thread frees; random_actions: reallocs) and a hand-made
  * one where one id's lifetimes move between threads and a realloc chain ping-pongs
  * between them. Also built under TSan. */
@@ -70,6 +72,40 @@ static void pingpong(struct trace *t)
 	t->ops = ops;
 }
 
+/* The unit-cost schedule's length, by simulation: tick by tick, CPU c runs its next op
+ * (trace order among its threads' ops) unless the previous op on the same object ran on
+ * another CPU and has not ended in an earlier tick. */
+static uint64_t simulated_makespan(const struct trace *t, unsigned ncpus)
+{
+	uint64_t n = t->h.nops, *dep = malloc(n * 8), *last = malloc((t->h.nids + 1) * 8);
+	uint64_t *done = calloc(n, 8), *next = calloc(ncpus, 8), left = n, tick = 0;
+	CHECK(dep && last && done && next, "oom");
+	for (uint64_t i = 0; i < n; i++) { /* dep: the op i waits for, or n */
+		const struct trace_op *o = &t->ops[i];
+		uint64_t p = o->op <= TOP_MEMALIGN ? n : last[o->id];
+		dep[i] = p < n && t->ops[p].thread % ncpus != o->thread % ncpus ? p : n;
+		last[o->id] = i;
+	}
+	while (left) {
+		tick++;
+		for (unsigned c = 0; c < ncpus; c++) {
+			while (next[c] < n && t->ops[next[c]].thread % ncpus != c)
+				next[c]++;
+			uint64_t i = next[c];
+			if (i == n || (dep[i] < n && (!done[dep[i]] || done[dep[i]] == tick)))
+				continue;
+			done[i] = tick;
+			next[c]++;
+			left--;
+		}
+	}
+	free(dep);
+	free(last);
+	free(done);
+	free(next);
+	return tick;
+}
+
 static void check_exact(const char *what, const struct trace *t, unsigned ncpus)
 {
 	struct replay_result par, ser;
@@ -86,6 +122,11 @@ static void check_exact(const char *what, const struct trace *t, unsigned ncpus)
 	expected(t, ncpus, &cross, &shared, &busiest);
 	CHECK(par.busiest_cpu_ops == busiest, "%s on %u CPUs: busiest CPU %llu ops, expected %llu", what,
 	      ncpus, (unsigned long long)par.busiest_cpu_ops, (unsigned long long)busiest);
+	uint64_t crit = simulated_makespan(t, ncpus);
+	CHECK(par.critical_path_ops == crit && crit >= busiest,
+	      "%s on %u CPUs: critical path %llu ops, simulated %llu (busiest CPU %llu)", what, ncpus,
+	      (unsigned long long)par.critical_path_ops, (unsigned long long)crit,
+	      (unsigned long long)busiest);
 	CHECK(par.cross_cpu_frees == cross && ser.cross_cpu_frees == cross,
 	      "%s on %u CPUs: cross frees %llu (serial %llu), expected %llu", what, ncpus,
 	      (unsigned long long)par.cross_cpu_frees, (unsigned long long)ser.cross_cpu_frees,
