@@ -5,9 +5,10 @@
 # xz-compressed, named NAME-EXE-PID.trc.xz (-K added if taken): recordings never
 # overwrite each other (delete old ones by hand to replay only new ones).
 # Usage: record_traces.sh [DIR]
-#          the built-in set: python3, gcc (cc1, as, ld: one file per process), sort,
+#          the built-in set: python3 (and with two threads), gcc (cc1, as, ld: one file
+#          per process), sort,
 #          sqlite3 when installed, git pack-objects --threads=2 (two delta-search
-#          threads, ~100k ops each, over a repository made here)
+#          threads, ~440k-535k ops each, over a repository made here)
 #        record_traces.sh [--out DIR] --as NAME -- CMD [ARGS...]
 #          your command (run in the current directory, its output shown)
 set -euo pipefail
@@ -87,6 +88,22 @@ if [ -n "$name" ]; then
 	exit 0
 fi
 
+# Python with two worker threads building and dropping dicts (every object through
+# malloc): ~2,000,000 ops, threads 1 and 2 ~900,000 each. The threads hand objects to
+# each other (the interpreter's shared state): 2 CPUs can replay it at ~1.48x only
+# (critical_path_ops), below its 1.85x op balance.
+cat >"$w/threads.py" <<'PY'
+import threading
+def work(k):
+    out = []
+    for i in range(60000):
+        out.append({"k": i, "v": [i, k, str(i)]})
+        if len(out) > 1000:
+            out = out[500:]
+ts = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+for t in ts: t.start()
+for t in ts: t.join()
+PY
 cat >"$w/prog.c" <<'C'
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +112,7 @@ int main(void) { struct node *h = NULL; for (int i = 0; i < 1000; i++) { struct 
 C
 py=$(python3 -c 'import sys; print(sys.executable)') # past pyenv-style shims
 record python3-json "$py" -c 'import json, random; random.seed(1); d=[{"k": i, "v": [random.random() for _ in range(20)]} for i in range(20000)]; s=json.dumps(d); json.loads(s)'
+PYTHONMALLOC=malloc record python3-threads "$py" "$w/threads.py"
 record gcc-O2 gcc -O2 -o "$w/prog" "$w/prog.c"
 seq 1 200000 | sort -R --random-source=<(yes) >"$w/in"
 record sort sort -n "$w/in" -o "$w/sorted"
