@@ -15,6 +15,7 @@ BASELINE = "freelist-freelist-talc"
 PROPOSAL = "buddy-btree-slab"
 PER_DOUBLING = 1.8  # a ceiling below this per doubling of CPUs is harness-bound
 BALANCE_SHARE = 0.9  # ... or below this share of the trace's bound (trace_bound), where lower
+ORDER_SLACK = 1.01  # the trace's order bounds it when its critical path is this much longer
 
 TIMING_INCLUDES = (
     "What a timing includes (host engine): the heap call, the harness's bookkeeping around "
@@ -209,11 +210,11 @@ def speedups(rows):
 def trace_bound(row):
     """(bound, kind, why) of a parallel row: the most any heap's speedup can be on this
     trace at this CPU count. ops / critical_path_ops (the shortest schedule when every op
-    costs the same and waits as the replay's do) where the row has it and it is longer
-    than the busiest CPU's share: order-bound; else ops / busiest_cpu_ops (the threads
+    costs the same and waits as the replay's do) where the row has it and it is more than
+    1% longer than the busiest CPU's share (xmalloc's consumer trails by one op): order-bound; else ops / busiest_cpu_ops (the threads
     load the CPUs unevenly): balance-bound. (None, None, None) when the row says neither."""
     ops, busiest, crit = (num(row.get(k)) for k in ("ops", "busiest_cpu_ops", "critical_path_ops"))
-    if ops and busiest and crit and crit > busiest:
+    if ops and busiest and crit and crit > ORDER_SLACK * busiest:
         return ops / crit, "order-bound", (
             "the trace's order: with equal op costs its shortest schedule is %d of %d ops, "
             "its busiest CPU's share %d" % (crit, ops, busiest))
