@@ -130,7 +130,7 @@ struct replay {
 	struct replay_obj *shared[HEAP_MAX_CPUS]; /* and those other CPUs touch too */
 	uint64_t npriv[HEAP_MAX_CPUS], nshared[HEAP_MAX_CPUS];
 	uint64_t shared_total, nobjects; /* parallel: shared objects among all */
-	uint64_t critical_ops;		 /* parallel: the plan's unit-cost makespan (replay_plan.c) */
+	uint64_t critical_ops; /* parallel: the plan's unit-cost makespan (replay_plan.c) */
 	struct replay_cpu *cpu;		 /* ncpus, line aligned */
 	unsigned lat_k;			 /* log2(cfg.lat_every): random bits per op */
 	uint64_t lat_lo;		 /* bit 0 of each lat_k-bit group of a draw */

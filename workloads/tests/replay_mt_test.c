@@ -59,11 +59,11 @@ static void expected(const struct trace *t, unsigned ncpus, uint64_t *cross, uin
 static void pingpong(struct trace *t)
 {
 	static struct trace_op ops[] = {
-		{64, 0, 0, TOP_ALLOC, 0},  {32, 1, 1, TOP_ALLOC, 0},	 {128, 0, 1, TOP_REALLOC, 0},
-		{0, 1, 1, TOP_FREE, 0},	   {256, 0, 0, TOP_REALLOC, 0}, {48, 1, 2, TOP_MEMALIGN, 6},
-		{512, 0, 1, TOP_REALLOC, 0}, {0, 1, 2, TOP_FREE, 0},	 {16, 1, 3, TOP_CALLOC, 0},
-		{0, 0, 0, TOP_FREE, 0},	   {0, 1, 3, TOP_FREE, 0},	 {100, 2, 3, TOP_ALLOC, 0},
-		{24, 3, 0, TOP_ALLOC, 0},  {40, 3, 1, TOP_REALLOC, 0},
+	    {64, 0, 0, TOP_ALLOC, 0},	 {32, 1, 1, TOP_ALLOC, 0},    {128, 0, 1, TOP_REALLOC, 0},
+	    {0, 1, 1, TOP_FREE, 0},	 {256, 0, 0, TOP_REALLOC, 0}, {48, 1, 2, TOP_MEMALIGN, 6},
+	    {512, 0, 1, TOP_REALLOC, 0}, {0, 1, 2, TOP_FREE, 0},      {16, 1, 3, TOP_CALLOC, 0},
+	    {0, 0, 0, TOP_FREE, 0},	 {0, 1, 3, TOP_FREE, 0},      {100, 2, 3, TOP_ALLOC, 0},
+	    {24, 3, 0, TOP_ALLOC, 0},	 {40, 3, 1, TOP_REALLOC, 0},
 	};
 	uint64_t sizes[4];
 	uint64_t n = sizeof(ops) / sizeof(ops[0]);
@@ -124,8 +124,8 @@ static void check_exact(const char *what, const struct trace *t, unsigned ncpus)
 	      ncpus, (unsigned long long)par.busiest_cpu_ops, (unsigned long long)busiest);
 	uint64_t crit = simulated_makespan(t, ncpus);
 	CHECK(par.critical_path_ops == crit && crit >= busiest,
-	      "%s on %u CPUs: critical path %llu ops, simulated %llu (busiest CPU %llu)", what, ncpus,
-	      (unsigned long long)par.critical_path_ops, (unsigned long long)crit,
+	      "%s on %u CPUs: critical path %llu ops, simulated %llu (busiest CPU %llu)", what,
+	      ncpus, (unsigned long long)par.critical_path_ops, (unsigned long long)crit,
 	      (unsigned long long)busiest);
 	CHECK(par.cross_cpu_frees == cross && ser.cross_cpu_frees == cross,
 	      "%s on %u CPUs: cross frees %llu (serial %llu), expected %llu", what, ncpus,
