@@ -198,10 +198,11 @@ test-build: $(foreach h,$(HEAP_ALL),$(call GUEST_ELF,$(PHYS)-$(VIRT)-$(h)))
 # Programs that pick strategies by name (heap_fixture_*_ops) get every strategy table
 # defined in strategies/*.c forced in (the fixture refers to the VA ones weakly).
 STRAT_FORCE := $(foreach t,$(STRAT_TABLES),-Wl$(comma)-u$(comma)$(t))
-# heap_bench (four files) runs the heaps over the strategies picked by name, and
+# heap_bench (five files) runs the heaps over the strategies picked by name, and
 # heap_efficiency on the test-support fixture (rel libtest.a); it dlopens the peers.
 HEAP_BENCH_OBJS := $(BUILD)/rel/workloads/bench/heap_bench_heaps.o \
-	$(BUILD)/rel/workloads/bench/heap_bench_wl.o $(BUILD)/rel/workloads/bench/heap_bench_larson.o
+	$(BUILD)/rel/workloads/bench/heap_bench_wl.o $(BUILD)/rel/workloads/bench/heap_bench_larson.o \
+	$(BUILD)/rel/workloads/bench/heap_bench_job.o
 EXTRA_LIBS_heap_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a -ldl
 $(BUILD)/bin/heap_bench: $(HEAP_BENCH_OBJS) $(BUILD)/rel/libtest.a
 # heap_bench under TSan: its threads' hand-offs (larson's per-slot order, xmalloc's

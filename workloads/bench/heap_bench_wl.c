@@ -1,5 +1,5 @@
 /* heap_bench_wl.c: heap_bench's timed workloads and the run that times them (contract
- * in heap_bench.h; larson in heap_bench_larson.c).
+ * in heap_bench.h; larson in heap_bench_larson.c, a job's marks in heap_bench_job.c).
  *
  * A run starts its threads together (thread i passes CPU i to the heap); each runs the
  * workload from a fresh start until warm-up + duration has passed, taking (ops, time)
@@ -55,49 +55,6 @@
 
 const char *const hb_wl_name[WL_COUNT] = {"random_actions", "larson", "xmalloc", "threadtest",
 					  "hermit64"};
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-void *hb_harness_map(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-
-bool hb_go_on(struct job *j)
-{
-	struct hb_shared *sh = j->sh;
-	if (j->done)
-		return false;
-	double t = now_s();
-	if (!j->warm_done && (t >= sh->warm_end || __atomic_load_n(&sh->stop, __ATOMIC_RELAXED))) {
-		j->warm_done = true;
-		j->ops_w = j->ops;
-		j->t_w = t;
-		j->sd_w = hostmem_standin_ns();
-	}
-	if (t < sh->end && !__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
-		return true;
-	__atomic_store_n(&sh->stop, 1, __ATOMIC_RELAXED);
-	j->done = true;
-	j->ops_e = j->ops;
-	j->t_e = t;
-	j->sd_e = hostmem_standin_ns();
-	return false;
-}
-
-bool hb_fail(struct job *j)
-{
-	__atomic_store_n(&j->sh->failed, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&j->sh->stop, 1, __ATOMIC_RELAXED);
-	return false;
-}
 
 /* ---- random_actions -------------------------------------------------------------- */
 
@@ -384,7 +341,7 @@ double hb_run(struct contender *c, const struct hb_cell *k, const struct hb_timi
 		pthread_create(&tid[t], &a, job_main, &j[t]);
 		pthread_attr_destroy(&a);
 	}
-	sh.warm_end = now_s() + tm->warm_s;
+	sh.warm_end = hb_now_s() + tm->warm_s;
 	sh.end = sh.warm_end + tm->dur_s;
 	pthread_barrier_wait(&sh.bar);
 	for (unsigned t = 0; t < k->threads; t++)

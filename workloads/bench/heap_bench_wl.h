@@ -66,6 +66,9 @@ struct job {
 	char pad[64];
 };
 
+/* ---- heap_bench_job.c ---- */
+/* CLOCK_MONOTONIC in seconds. */
+double hb_now_s(void);
 /* Anonymous memory for the harness's own arrays (never from an allocator under
  * test); NULL if mmap fails. */
 void *hb_harness_map(size_t len);
