@@ -16,7 +16,8 @@ colors = '#0072b2 #e69f00 #009e73 #cc79a7 #56b4e9 #d55e00 #9400d3 #000000'
 do for [i=1:16] { d = i > 8 ? 2 : 1; p = i > 8 ? 4 : 7; set linetype i lc rgb word(colors, (i - 1) % 8 + 1) lw 2 dt d pt p ps 1 }
 # 17: the null heap's ceiling, black and dashed in every figure.
 set linetype 17 lc rgb '#000000' lw 2 dt 2 pt 5 ps 1
+set linetype 18 lc rgb '#777777' lw 1.5 dt 4 pt 0 ps 0
 # One colour per series in every figure: the pair the proposal compares, the peers, the
 # ceiling (17); anything else 7.
-series_lt(s) = strstrt(s, '-null') ? 17 : s eq 'buddy-btree-talc' ? 1 : s eq 'buddy-btree-slab' ? 2 : \
+series_lt(s) = s eq 'trace-bound' ? 18 : strstrt(s, '-null') ? 17 : s eq 'buddy-btree-talc' ? 1 : s eq 'buddy-btree-slab' ? 2 : \
 	s eq 'jemalloc' ? 3 : s eq 'glibc' ? 4 : s eq 'tcmalloc' ? 5 : s eq 'mimalloc' ? 6 : 7

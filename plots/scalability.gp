@@ -1,6 +1,7 @@
 # scalability.gp: speedup over the parallel replay at 1 CPU (1p) against CPUs, one panel
 # per workload, a few series each: talc and slab on buddy-btree, the fastest peer, glibc,
-# and the null heap's ceiling (dashed black). Error bars: the 95% interval of the
+# and the null heap's ceiling (dashed black); trace-bound (grey dash-dot): the most the
+# trace's balance and order allow, where that is below ideal. Error bars: the 95% interval of the
 # per-round speedups (plots/timing_dat.py, as the report's verdicts); open points with no
 # line: oversubscribed (more CPUs than cores: not trusted); grey dots: ideal (= CPUs).
 # Points of one CPU count are spread a little sideways so their error bars stay apart.
@@ -12,7 +13,7 @@ nrow = int((nw + ncol - 1) / ncol)
 if (term eq 'svg') { set terminal svg size 460*ncol+40,400*nrow+90 dynamic font 'Sans,11' } else { set terminal pngcairo size 460*ncol+40,400*nrow+90 font 'Sans,10' }
 set output out
 set termoption noenhanced
-set multiplot layout nrow,ncol title 'Scalability: speedup over 1 CPU (parallel replay; median of per-round ratios, 95% error bars; dashed black = null-heap ceiling, open = oversubscribed; harness-bound = the ceiling gains < 1.8x per doubling)'
+set multiplot layout nrow,ncol title 'Scalability: speedup over 1 CPU (parallel replay; median of per-round ratios, 95% error bars; dashed black = null-heap ceiling, grey dash-dot = the trace bound, open = oversubscribed; harness-bound = the ceiling gains < 1.8x per doubling)'
 set xlabel 'CPUs (threads of the replay)'
 set ylabel 'speedup over 1p (ops/s ratio)'
 set key inside top left vertical font ',8'
@@ -32,14 +33,14 @@ do for [i=1:nw] {
 	if (nover > 0) {
 		plot x with lines lc rgb '#999999' lw 1 dt 3 title 'ideal', \
 			for [j=1:words(ser)] '< awk ''$1=="'.w.'" && $2=="'.word(ser, j).'" && $7==0'' '.dat \
-				using ($3 == 1 ? 1 : $3 + dx(j, ns)):4:5:6 with yerrorlines lt series_lt(word(ser, j)) title word(ser, j), \
+				using ($3 == 1 || word(ser, j) eq 'trace-bound' ? $3 : $3 + dx(j, ns)):4:5:6 with yerrorlines lt series_lt(word(ser, j)) title word(ser, j), \
 			for [j=1:words(ser)] '< awk ''$1=="'.w.'" && $2=="'.word(ser, j).'" && $7==1'' '.dat \
-				using ($3 == 1 ? 1 : $3 + dx(j, ns)):4:5:6 with yerrorbars lt series_lt(word(ser, j)) pt 6 ps 1.3 \
+				using ($3 == 1 || word(ser, j) eq 'trace-bound' ? $3 : $3 + dx(j, ns)):4:5:6 with yerrorbars lt series_lt(word(ser, j)) pt 6 ps 1.3 \
 				title (j == 1 ? 'oversubscribed (not trusted)' : '')
 	} else {
 		plot x with lines lc rgb '#999999' lw 1 dt 3 title 'ideal', \
 			for [j=1:words(ser)] '< awk ''$1=="'.w.'" && $2=="'.word(ser, j).'"'' '.dat \
-				using ($3 == 1 ? 1 : $3 + dx(j, ns)):4:5:6 with yerrorlines lt series_lt(word(ser, j)) title word(ser, j)
+				using ($3 == 1 || word(ser, j) eq 'trace-bound' ? $3 : $3 + dx(j, ns)):4:5:6 with yerrorlines lt series_lt(word(ser, j)) title word(ser, j)
 	}
 }
 unset multiplot

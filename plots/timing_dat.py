@@ -8,7 +8,8 @@ Usage: plots/timing_dat.py scal|speed RESULTS.csv [WORKLOAD...]
          as (1, 1, 1, 1); over = 1 for an oversubscribed point; role = ceiling | ours |
          peer; bound = 1 when the workload is harness-bound (report_speed.ceiling_check);
          the series of report_speed.scal_pick (talc and slab on buddy-btree, the fastest
-         peer, glibc, the null heap's ceiling).
+         peer, glibc, the null heap's ceiling), and series trace-bound (role bound) where
+         the trace's balance or order (report_speed.trace_bound) keeps a point below ideal.
   speed: "workload series ratio lo hi n" per serial workload: ops_per_s over today's
          Hermit (freelist-freelist-talc, or REPORT_BASELINE) per round, for the same
          series; n = the rounds.
@@ -23,7 +24,7 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 from report_lib import PEERS, Est, first_by, load_csv, num, per_round, replay, reps_of, serial1  # noqa: E402
-from report_speed import BASELINE, ceiling_check, scal_pick, speedups  # noqa: E402
+from report_speed import BASELINE, ceiling_check, scal_pick, speedups, trace_bound  # noqa: E402
 from report_hosts import kind_groups  # noqa: E402
 
 
@@ -43,6 +44,25 @@ def scal(rows, only):
             for n, p in sorted(pts.items()):
                 e = p["est"]
                 print(w, s, n, "%.6g" % e.med, "%.6g" % e.lo, "%.6g" % e.hi, int(p["over"]), role(s, heap), bound)
+        tb = trace_bounds(d)
+        if tb:
+            print(w, "trace-bound", 1, 1, 1, 1, 0, "bound", bound)
+            for n, (b, over) in tb:
+                print(w, "trace-bound", n, "%.6g" % b, "%.6g" % b, "%.6g" % b, over, "bound", bound)
+
+
+def trace_bounds(d):
+    """[(n, (bound, over))] of the ceiling's points, the most the trace's balance and order
+    allow (report_speed.trace_bound); [] when the ceiling has no point below ideal (n)."""
+    ceil = d["ceiling"]
+    if ceil is None:
+        return []
+    out = []
+    for n, p in sorted(d["series"][ceil].items()):
+        b = trace_bound(p["rows"][1])[0]
+        if b is not None:
+            out.append((n, (b, int(p["over"]))))
+    return out if any(b < 0.999 * n for n, (b, _) in out) else []
 
 
 def speed(rows, only):

@@ -91,6 +91,11 @@ check(got[("larson", "buddy-bitmap-null", 2)][4] == "ceiling", "the null heap is
 check(got[("larson", "buddy-btree-slab", 8)][3] == "1", "8 CPUs on 4 cores is oversubscribed")
 check(bound == {"larson": "0", "xmalloc": "1", "threadtest": "1", "unbal": "0", "order": "0"},
       "harness-bound workloads (unbal is balance-bound, order order-bound): %s" % bound)
+check(close(got[("unbal", "trace-bound", 2)][0], 1.6) and close(got[("unbal", "trace-bound", 4)][0], 1000 / 350) and
+      close(got[("order", "trace-bound", 2)][0], 1000 / 700) and got[("order", "trace-bound", 2)][4] == "bound",
+      "the trace's bound drawn where below ideal: %s" % {k: v for k, v in got.items() if k[1] == "trace-bound"})
+check(not any(k[1] == "trace-bound" for k in got if k[0] in ("larson", "threadtest", "xmalloc")),
+      "no trace bound drawn for balanced workloads (xmalloc's 1-op longer path is within 0.1%)")
 # latency.dat: workload series p50 lo hi p99 lo hi p999 lo hi p99_ex
 lat = {(l.split()[0], l.split()[1]): l.split() for l in open(d + "/latency.dat")}
 check(lat[("gnu-as", "buddy-btree-talc")][5:8] == ["1000", "900", "1100"], "latency interval: %s" % lat.get(("gnu-as", "buddy-btree-talc")))
