@@ -1,8 +1,9 @@
-/* console.c: the COM1 UART (16550, 115200 8N1, polled) and kprintf.
+/* console.c: the COM1 UART (16550, 115200 8N1, polled), the console (our VMM's
+ * console hypercall when boot.hypercalls, else the UART) and kprintf, below platform.c.
  *
  * kprintf formats into a stack buffer and hands the whole message to
- * console_write (platform.c) under console_lock, so lines from different CPUs
- * never interleave. The panic path writes without the lock (see platform.c).
+ * console_write under console_lock, so lines from different CPUs never
+ * interleave. The panic path writes without the lock (see platform.c).
  */
 #include "kernel.h"
 #include "x86.h"
@@ -34,6 +35,14 @@ void serial_write(const char *s, size_t len)
 			serial_putc('\r');
 		serial_putc(s[i]);
 	}
+}
+
+void console_write(const char *s, size_t len)
+{
+	if (boot.hypercalls)
+		hypercall_buf(HC_PORT_CONSOLE, (uintptr_t)s, len);
+	else
+		serial_write(s, len);
 }
 
 void console_write_locked(const char *s, size_t len)

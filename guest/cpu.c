@@ -4,7 +4,8 @@
  * one 16-byte TSS descriptor per CPU at selector 0x18 + 16 * id. Each TSS gives
  * IST1, a private 4 KiB stack for #NMI, #DF and #MC, so a kernel stack overflow
  * is still reported. One IDT: vectors 0-31 (exceptions), IPI_VECTOR (TLB
- * shootdown, mmu.c), WAKE_VECTOR (smp.c) and 255 (LAPIC spurious) go through isr.S into
+ * shootdown: the handler mmu.c registers, cpu_set_ipi_handler, so this file calls
+ * nothing above it), WAKE_VECTOR (smp.c) and 255 (LAPIC spurious) go through isr.S into
  * trap_handler, which formats vector, name, error code, RIP, CR2 and all registers and calls
  * guest_panic. Expected faults: a #PF at probe_read64_insn (isr.S) while this CPU's
  * percpu.fault_expected is set (cpu_probe_read) is recorded (fault_cr2, faults_caught)
@@ -23,6 +24,8 @@ struct tss {
 	uint16_t reserved3;
 	uint16_t iomap_base;
 } __attribute__((packed));
+
+static void (*ipi_handler)(void); /* IPI_VECTOR's (mmu.c's shootdown), via cpu_set_ipi_handler */
 
 struct idt_gate {
 	uint16_t off0, sel;
@@ -59,6 +62,11 @@ static uint8_t ist_stacks[GUEST_MAX_CPUS][IST_STACK_SIZE] __attribute__((aligned
 extern const uint64_t isr_table[32], isr_ipi, isr_wake, isr_spurious;
 extern const char probe_read64_insn[], probe_read64_fixup[];
 int probe_read64(uint64_t addr, uint64_t *out);
+void cpu_set_ipi_handler(void (*fn)(void))
+{
+	atomic_store_rel(&ipi_handler, fn);
+}
+
 void trap_handler(struct trap_frame *f);
 
 static void idt_set(unsigned vec, uint64_t handler, unsigned ist)
@@ -180,7 +188,9 @@ void trap_handler(struct trap_frame *f)
 	if (f->vector == 255)
 		return; /* spurious LAPIC interrupt: no EOI */
 	if (f->vector == IPI_VECTOR) {
-		mmu_ipi_handler();
+		void (*fn)(void) = atomic_load_acq(&ipi_handler);
+		if (fn)
+			fn();
 		lapic_eoi();
 		return;
 	}

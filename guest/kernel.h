@@ -29,10 +29,16 @@
 int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ---- console.c: COM1 and the console lock ---- */
+/* ---- hypercall.c: our VMM's hypercall primitive ---- */
+/* Port write of a hypercall buffer {addr, len} (abi.h); also used by fault=badhc. */
+void hypercall_buf(uint16_t port, uint64_t addr, uint64_t len);
+
+/* ---- console.c: COM1, the console and its lock ---- */
 void serial_init(void);
 /* Writes len bytes to COM1 (no lock; the caller serializes). */
 void serial_write(const char *s, size_t len);
+/* Console output: HC_PORT_CONSOLE under our VMM (boot.hypercalls), else COM1. */
+void console_write(const char *s, size_t len);
 /* console_write under the console lock (whole messages never interleave). */
 void console_write_locked(const char *s, size_t len);
 /* Formats and writes one message to the console, atomically w.r.t. other CPUs. */
@@ -57,8 +63,6 @@ extern struct boot_info boot;
 /* Copies what the kernel needs out of hvm_start_info (and mtb_boot_ext if ext_pa != 0);
  * panics on a bad magic. */
 void platform_init(uint64_t info_pa, uint64_t ext_pa);
-/* Console output: COM1 under QEMU, HC_PORT_CONSOLE under our VMM. */
-void console_write(const char *s, size_t len);
 /* Emits one result row: {"kind":KIND,"combo":..,"build":..,<fields>} where fields is
  * printf-formatted JSON members without braces (may be empty). */
 void result_emit(const char *kind, const char *fields_fmt, ...)
@@ -72,8 +76,6 @@ _Noreturn void guest_exit(int code);
 _Noreturn void guest_panic(const char *msg);
 /* Sends a calibration record to our VMM (no-op under QEMU). */
 void platform_calib(uint64_t iters, uint64_t tsc_cycles);
-/* Port write of a hypercall buffer; exported for fault=badhc. */
-void hypercall_buf(uint16_t port, uint64_t addr, uint64_t len);
 extern const char guest_build_id[];
 
 /* ---- cpu.c: GDT, TSS, IDT, traps, per-CPU data ---- */
@@ -90,6 +92,9 @@ struct percpu {
 /* Loads the GDT, this CPU's TSS and the IDT, and points %gs at percpu[id]. */
 void cpu_init(unsigned id, uint64_t stack_top);
 struct percpu *percpu_of(unsigned id);
+/* Sets what IPI_VECTOR runs (then the EOI) on every CPU; until set, an IPI_VECTOR
+ * interrupt is only acknowledged. Set before the first such IPI is sent. */
+void cpu_set_ipi_handler(void (*fn)(void));
 /* Reads the qword at addr into *val on this CPU; a page fault on that read is caught
  * (percpu fault_cr2, faults_caught) and returns true instead of panicking. */
 bool cpu_probe_read(uint64_t addr, uint64_t *val);
@@ -164,7 +169,20 @@ void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg);
 bool smp_ipi_ok(void);
 /* Sends vector to every other CPU (fixed, all-excluding-self). */
 void smp_ipi_others(uint8_t vector);
+
+/* ---- lapic.c: this CPU's local APIC, the legacy PICs ---- */
+/* Sets the LAPIC base, enables this CPU's LAPIC (spurious vector 255) and interrupts. */
+void lapic_enable(void);
+/* Remaps both 8259 PICs to vectors 0x20-0x2f and masks every line. */
+void pic_disable(void);
+/* Sends ICR command cmd to apic_id (INIT, SIPI) and waits for its delivery. */
+void lapic_ipi(uint32_t apic_id, uint32_t cmd);
+/* Sends vector to every other CPU (fixed, all-excluding-self) and waits for delivery. */
+void lapic_ipi_others(uint8_t vector);
+/* Ends the interrupt being handled. */
 void lapic_eoi(void);
+/* This CPU's APIC id. */
+uint32_t lapic_id(void);
 
 /* ---- mmu.c: strategies/mmu.h on the kernel page tables ---- */
 #define IPI_VECTOR  0xf0 /* TLB shootdown */
@@ -173,7 +191,8 @@ struct mmu;
 /* Fills *m with the guest's mmu (shootdown on unmap). 0, or MM_ENOTSUP when more than
  * one CPU runs and IPIs are not available (our VMM without MTB_EXT_LAPIC). */
 int guest_mmu_init(struct mmu *m);
-/* The IPI_VECTOR handler: invalidates the posted range on this CPU and acknowledges. */
+/* The IPI_VECTOR handler (registered with cpu_set_ipi_handler by guest_mmu_init and
+ * before any shootdown): invalidates the posted range on this CPU and acknowledges. */
 void mmu_ipi_handler(void);
 struct mmu_stats {
 	uint64_t maps, unmaps, shootdowns, ipis_acked;

@@ -106,20 +106,6 @@ void platform_init(uint64_t info_pa, uint64_t ext_pa)
 	boot.map0 = boot.map;
 }
 
-void hypercall_buf(uint16_t port, uint64_t addr, uint64_t len)
-{
-	struct hc_buf b = {addr, len};
-	outl(port, (uint32_t)(uintptr_t)&b);
-}
-
-void console_write(const char *s, size_t len)
-{
-	if (boot.hypercalls)
-		hypercall_buf(HC_PORT_CONSOLE, (uintptr_t)s, len);
-	else
-		serial_write(s, len);
-}
-
 void result_emit(const char *kind, const char *fields_fmt, ...)
 {
 	char line[1024];

@@ -24,11 +24,6 @@
 #define FW_CFG_PORT_SEL	 0x510
 #define FW_CFG_PORT_DATA 0x511
 #define FW_CFG_NB_CPUS	 0x05
-#define LAPIC_ID	 0x20
-#define LAPIC_EOI	 0xb0
-#define LAPIC_SVR	 0xf0
-#define LAPIC_ICR_LO	 0x300
-#define LAPIC_ICR_HI	 0x310
 
 struct trampoline_params {
 	uint64_t cr3, stack_base, stack_size, entry;
@@ -41,7 +36,6 @@ static unsigned ncpus = 1;
 static bool ipi_ok;
 static const char *cpu_source = "boot CPU only";
 static uint32_t ap_release, online_count;
-static volatile uint64_t lapic_base;
 static struct {
 	void (*fn)(unsigned cpu, void *arg);
 	void *arg;
@@ -65,46 +59,6 @@ static unsigned fw_cfg_ncpus(void)
 	return lo | hi << 8;
 }
 
-static void lapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(uintptr_t)(lapic_base + reg) = v;
-}
-
-static uint32_t lapic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(uintptr_t)(lapic_base + reg);
-}
-
-static void lapic_ipi(uint32_t apic_id, uint32_t cmd)
-{
-	lapic_write(LAPIC_ICR_HI, apic_id << 24);
-	lapic_write(LAPIC_ICR_LO, cmd);
-	while (lapic_read(LAPIC_ICR_LO) & (1u << 12)) /* delivery pending */
-		cpu_relax();
-}
-
-/* Remaps both 8259 PICs to vectors 0x20-0x2f and masks every line. */
-static void pic_disable(void)
-{
-	static const uint8_t init[][2] = {
-	    {0x20, 0x11}, {0xa0, 0x11}, /* ICW1: init, ICW4 follows */
-	    {0x21, 0x20}, {0xa1, 0x28}, /* ICW2: vector bases */
-	    {0x21, 0x04}, {0xa1, 0x02}, /* ICW3: cascade on IRQ2 */
-	    {0x21, 0x01}, {0xa1, 0x01}, /* ICW4: 8086 mode */
-	    {0x21, 0xff}, {0xa1, 0xff}, /* mask all */
-	};
-	for (unsigned i = 0; i < sizeof(init) / sizeof(init[0]); i++)
-		outb(init[i][0], init[i][1]);
-}
-
-/* Enables this CPU's LAPIC (spurious vector 255) and its interrupts. */
-static void lapic_enable(void)
-{
-	lapic_base = rdmsr(MSR_APIC_BASE) & ~0xfffull;
-	lapic_write(LAPIC_SVR, 0x100 | 0xff);
-	__asm__ volatile("sti" ::: "memory");
-}
-
 bool smp_ipi_ok(void)
 {
 	return ipi_ok;
@@ -112,16 +66,7 @@ bool smp_ipi_ok(void)
 
 void smp_ipi_others(uint8_t vector)
 {
-	smp_mb();
-	lapic_write(LAPIC_ICR_HI, 0);
-	lapic_write(LAPIC_ICR_LO, (3u << 18) | (1u << 14) | vector); /* all but self, fixed */
-	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
-		cpu_relax();
-}
-
-void lapic_eoi(void)
-{
-	lapic_write(LAPIC_EOI, 0);
+	lapic_ipi_others(vector);
 }
 
 /* Waits up to ms milliseconds for online_count to reach n; true if it did. */
@@ -182,7 +127,7 @@ static void guard_stacks(void)
 /* The CPU list under QEMU: fills cpu_of_apic, returns the CPU count. */
 static unsigned find_cpus(void)
 {
-	uint32_t ids[GUEST_MAX_CPUS], bsp = lapic_read(LAPIC_ID) >> 24;
+	uint32_t ids[GUEST_MAX_CPUS], bsp = lapic_id();
 	int n = acpi_cpu_apic_ids(ids, GUEST_MAX_CPUS);
 	cpu_source = "ACPI MADT";
 	if (n < 0) {
@@ -275,7 +220,7 @@ static _Noreturn void ap_start(unsigned cpu, uint64_t stack_top)
 	cpu_init(cpu, stack_top);
 	if (ipi_ok)
 		lapic_enable();
-	percpu_of(cpu)->apic_id = ipi_ok ? lapic_read(LAPIC_ID) >> 24 : cpu;
+	percpu_of(cpu)->apic_id = ipi_ok ? lapic_id() : cpu;
 	atomic_fetch_add_acqrel(&online_count, 1);
 	ap_idle(cpu);
 }
