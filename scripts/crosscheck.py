@@ -35,7 +35,7 @@ SKIP = re.compile(r"^(engine|timing_trusted|build|trace|case|guest_mem_mib|cores
                   r"oversubscribed|heap_version|reps|seed|kind|host|host_.*|varied|ci_coverage|"
                   r"cpu_model|cores|mem_bytes|kernel|kvm|load_before|load_after|steal_pct|"
                   r"overloaded|"
-                  r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|wait_ns|.*_ci_lo|.*_ci_hi|.*_reps|"
+                  r"elapsed_ns|ops_per_s.*|lat_.*|standin.*|wait_ns|busy_.*|.*_ci_lo|.*_ci_hi|.*_reps|"
                   r"minor_faults|rep_.*|ns_per_op)$")
 # Labels a sweep files into a guest's rows (run_sweep.sh's case_rows): compared when the
 # guest row has one, not counted missing when it comes straight from an engine.

@@ -233,6 +233,16 @@ def wait_text(row, n):
             "time no heap can use)" % (100 * w / (n * e)))
 
 
+def work_text(row, n):
+    """'; its CPUs' own work was uneven ...' when a parallel row at n CPUs says how much
+    each CPU worked (busy_sum_ns / busy_max_ns below 95% of n), else ''."""
+    m, t = num(row.get("busy_max_ns")), num(row.get("busy_sum_ns"))
+    if not m or t is None or t / m >= 0.95 * n:
+        return ""
+    return ("; its CPUs' own work was uneven (op costs included): the busiest did %.0f%% of "
+            "what all did, so %.2fx at most from this work" % (100 * m / t, t / m))
+
+
 def ceiling_point(p, n):
     """(low, text) for the ceiling's point p at n CPUs: low when it gains less than
     PER_DOUBLING per doubling, or less than BALANCE_SHARE of the trace's bound where that
@@ -241,7 +251,7 @@ def ceiling_point(p, n):
     row knows (wait_ns)."""
     need = PER_DOUBLING ** math.log2(n)
     bal, kind, why = trace_bound(p["rows"][1])
-    waited = wait_text(p["rows"][1], n)
+    waited = wait_text(p["rows"][1], n) + work_text(p["rows"][1], n)
     if bal is not None and BALANCE_SHARE * bal < need:
         low = p["est"].med < BALANCE_SHARE * bal
         return low, ("%s at %d CPUs (%s %.0f%% of %.2fx, the most the trace allows: %s; %s%s)" % (

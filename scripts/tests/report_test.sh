@@ -128,6 +128,9 @@ check(ver["threadtest"].startswith("harness-bound"), "threadtest: 2.9x at 4 CPUs
 check("harness-bound" not in ver["unbal"] and "balance-bound" in ver["unbal"] and
       "its busiest CPU runs 625 of 1000 ops" in ver["unbal"],
       "unbal: the ceiling reaches 90% of ops / busiest_cpu_ops: balance-bound: " + ver["unbal"])
+check("its CPUs' own work was uneven (op costs included): the busiest did 60% of what all did, "
+      "so 1.67x at most from this work" in ver["xmalloc"] and "own work" not in ver["larson"],
+      "xmalloc: the CPUs' uneven work (busy_max_ns / busy_sum_ns) in the verdict: " + ver["xmalloc"])
 check("harness-bound" not in ver["order"] and "order-bound" in ver["order"] and
       "its shortest schedule is 700 of 1000 ops, its busiest CPU's share 500" in ver["order"],
       "order: the ceiling reaches 90% of ops / critical_path_ops: order-bound: " + ver["order"])

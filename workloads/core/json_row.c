@@ -255,8 +255,11 @@ static void timing_fields(struct json_buf *j, const struct replay_result *r)
 	json_u64(j, "lat_max_ns", r->lat_max_ns);
 	json_u64(j, "lat_mean_ns", r->lat_mean_ns);
 	json_u64(j, "lat_every", r->lat_every);
-	if (r->parallel) /* time the trace's cross-CPU order kept CPUs idle */
+	if (r->parallel) { /* time the trace's cross-CPU order kept CPUs idle; their work */
 		json_u64(j, "wait_ns", r->wait_ns);
+		json_u64(j, "busy_max_ns", r->busy_max_ns);
+		json_u64(j, "busy_sum_ns", r->busy_sum_ns);
+	}
 	if (!r->standin_known)
 		return;
 	/* The host engine's stand-ins for page-table edits (mmap calls), and the latency

@@ -415,7 +415,13 @@ static void finish_timing(struct replay *r, struct replay_result *res)
 {
 	struct lat_hist *all = &r->cpu[0].lat, *ex = &r->cpu[0].lat_ex; /* merged into CPU 0's */
 	uint64_t t0 = r->cpu[0].t_start, t1 = r->cpu[0].t_end, sd = r->cpu[0].standin;
-	uint64_t wt = r->cpu[0].waited;
+	uint64_t wt = r->cpu[0].waited, busy_max = 0, busy_sum = 0;
+	for (unsigned c = 0; c < r->cfg.ncpus; c++) {
+		const struct replay_cpu *pc = &r->cpu[c];
+		uint64_t run = pc->t_end - pc->t_start, b = run > pc->waited ? run - pc->waited : 0;
+		busy_max = b > busy_max ? b : busy_max;
+		busy_sum += b;
+	}
 	for (unsigned c = 1; c < r->cfg.ncpus; c++) {
 		lat_hist_merge(all, &r->cpu[c].lat);
 		lat_hist_merge(ex, &r->cpu[c].lat_ex);
@@ -434,6 +440,8 @@ static void finish_timing(struct replay *r, struct replay_result *res)
 		? (uint64_t)((unsigned __int128)res->ops * 1000000000u / res->elapsed_ns)
 		: 0;
 	res->wait_ns = ticks_ns(r, wt);
+	res->busy_max_ns = ticks_ns(r, busy_max);
+	res->busy_sum_ns = ticks_ns(r, busy_sum);
 	hist_ns(r, all, &res->lat_p50_ns);
 	res->standin_known = r->cfg.standin != 0;
 	if (res->standin_known) {

@@ -180,6 +180,11 @@ struct replay_result {
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns, lat_mean_ns;
 	uint64_t standin_ns; /* summed over CPUs */
 	uint64_t wait_ns;    /* parallel: time CPUs spent waiting for other CPUs' ops, summed */
+	/* parallel: each CPU's own work, its replay time minus its waits: the most any CPU
+	 * did and the sum over CPUs (busy_sum_ns / busy_max_ns below the CPU count: the
+	 * CPUs' work was uneven, op costs included, which bounds the speedup as the op
+	 * counts of busiest_cpu_ops do) */
+	uint64_t busy_max_ns, busy_sum_ns;
 	uint64_t lat_ex_p50_ns, lat_ex_p99_ns, lat_ex_p999_ns, lat_ex_max_ns, lat_ex_mean_ns;
 };
 

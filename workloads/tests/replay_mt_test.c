@@ -5,7 +5,8 @@
  * shared objects (those whose ops span CPUs) are what the trace dictates, computed
  * here independently of replay_plan.c, and the heap ends empty. critical_path_ops is
  * checked against a step-by-step simulation of the unit-cost schedule (each tick, every
- * CPU runs its next op if the op it waits for ended in an earlier tick). Traces: the generators
+ * CPU runs its next op if the op it waits for ended in an earlier tick), and the CPUs'
+ * work (busy_max_ns, busy_sum_ns) against the elapsed time and the waits. Traces: the generators
  * (larson and xmalloc: cross-thread frees; random_actions: reallocs) and a hand-made
  * one where one id's lifetimes move between threads and a realloc chain ping-pongs
  * between them. Also built under TSan. */
@@ -136,6 +137,14 @@ static void check_exact(const char *what, const struct trace *t, unsigned ncpus)
 	CHECK(par.peak_live == t->h.peak_live && !par.fp_at_peak_valid,
 	      "%s: parallel mode reports the header's peak and no J&W #3", what);
 	CHECK(par.timed && par.elapsed_ns > 0, "%s: no timing", what);
+	/* Each CPU's work (its run minus its waits) lies within the elapsed window: the most
+	 * is at least the mean, and work plus waits fit in ncpus x elapsed. */
+	CHECK(par.busy_max_ns <= par.elapsed_ns && par.busy_max_ns <= par.busy_sum_ns &&
+		  par.busy_sum_ns <= par.busy_max_ns * ncpus &&
+		  par.busy_sum_ns + par.wait_ns <= par.elapsed_ns * ncpus,
+	      "%s on %u CPUs: busy max %llu sum %llu, wait %llu, elapsed %llu ns", what, ncpus,
+	      (unsigned long long)par.busy_max_ns, (unsigned long long)par.busy_sum_ns,
+	      (unsigned long long)par.wait_ns, (unsigned long long)par.elapsed_ns);
 }
 
 int main(void)
