@@ -44,11 +44,9 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "heap_bench_wl.h"
 #include "../host/cli_util.h"
-#include "../host/hostmem.h"
 
 #define RA_OBJS	  100000 /* random_actions: live objects per thread at most */
 #define TT_SIZE	  8	 /* threadtest's object size (gen.c's default) */
