@@ -167,8 +167,6 @@ const char *smp_cpu_source(void);
 void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg);
 /* IPIs: true when every CPU has an enabled LAPIC and takes interrupts. */
 bool smp_ipi_ok(void);
-/* Sends vector to every other CPU (fixed, all-excluding-self). */
-void smp_ipi_others(uint8_t vector);
 
 /* ---- lapic.c: this CPU's local APIC, the legacy PICs ---- */
 /* Sets the LAPIC base, enables this CPU's LAPIC (spurious vector 255) and interrupts. */
@@ -191,8 +189,9 @@ struct mmu;
 /* Fills *m with the guest's mmu (shootdown on unmap). 0, or MM_ENOTSUP when more than
  * one CPU runs and IPIs are not available (our VMM without MTB_EXT_LAPIC). */
 int guest_mmu_init(struct mmu *m);
-/* The IPI_VECTOR handler (registered with cpu_set_ipi_handler by guest_mmu_init and
- * before any shootdown): invalidates the posted range on this CPU and acknowledges. */
+/* The IPI_VECTOR handler (registered with cpu_set_ipi_handler by guest_mmu_init, which
+ * kmem_init runs at boot before any command): invalidates the posted range on this CPU
+ * and acknowledges. */
 void mmu_ipi_handler(void);
 struct mmu_stats {
 	uint64_t maps, unmaps, shootdowns, ipis_acked;

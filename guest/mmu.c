@@ -63,8 +63,7 @@ static void invalidate(uint64_t va, uint64_t len)
 		atomic_store_rlx(&sd.va, va);
 		atomic_store_rlx(&sd.len, len);
 		atomic_store_rel(&sd.pending, smp_ncpus() - 1);
-		cpu_set_ipi_handler(mmu_ipi_handler); /* the first time: before any IPI lands */
-		smp_ipi_others(IPI_VECTOR);
+		lapic_ipi_others(IPI_VECTOR);
 		while (atomic_load_acq(&sd.pending) != 0)
 			cpu_relax();
 		stats.shootdowns++;
@@ -95,9 +94,9 @@ static void *mmu_to_virt(void *ctx, uint64_t pa)
 
 int guest_mmu_init(struct mmu *m)
 {
+	cpu_set_ipi_handler(mmu_ipi_handler); /* before any shootdown sends IPI_VECTOR */
 	if (smp_ncpus() > 1 && !smp_ipi_ok())
 		return MM_ENOTSUP;
-	cpu_set_ipi_handler(mmu_ipi_handler);
 	*m = (struct mmu){.ctx = NULL, .map = mmu_map, .unmap = mmu_unmap, .to_virt = mmu_to_virt};
 	return MM_OK;
 }

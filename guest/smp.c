@@ -64,11 +64,6 @@ bool smp_ipi_ok(void)
 	return ipi_ok;
 }
 
-void smp_ipi_others(uint8_t vector)
-{
-	lapic_ipi_others(vector);
-}
-
 /* Waits up to ms milliseconds for online_count to reach n; true if it did. */
 static bool wait_online(uint32_t n, uint64_t ms)
 {
@@ -209,7 +204,7 @@ void smp_run_all(void (*fn)(unsigned cpu, void *arg), void *arg)
 	work.arg = arg;
 	atomic_store_rel(&work_gen, work_gen + 1);
 	if (ipi_ok && ncpus > 1)
-		smp_ipi_others(WAKE_VECTOR);
+		lapic_ipi_others(WAKE_VECTOR);
 	fn(0, arg);
 	while (atomic_load_acq(&work_done) < ncpus - 1)
 		cpu_relax();
