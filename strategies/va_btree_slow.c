@@ -53,6 +53,18 @@ static void op_lock(struct vbt_op *op, struct vbt_node *n)
 	op_track(op, n);
 }
 
+/* Unlocks the nodes op locked since it held `mark` of them (a subtree a search
+ * visited and left unchanged), so a search that backtracks holds one path plus
+ * the subtree it is in, not every node it visited (VBT_MAX_LOCKED). */
+static void op_release(struct vbt_op *op, uint32_t mark)
+{
+	while (op->nlocked > mark) {
+		struct vbt_node *n = op->locked[--op->nlocked];
+		atomic_store_rlx(&n->slow_tag, 0);
+		vbt_unlock(n);
+	}
+}
+
 /* The root, locked for this operation: read, locked, and read again until it is
  * still the root (lock-coupled writers change the root only while they hold
  * the old one locked, so once this op holds it, it stays the root). */
@@ -358,9 +370,11 @@ static bool find_exact(struct vbt_op *op, struct vbt_node *n, uint64_t size, uin
 			*e = n->leaf.end[k];
 			return true;
 		}
+		uint32_t mark = op->nlocked;
 		if (n->level && n->in.gap[k] >= size &&
 		    find_exact(op, n->in.child[k], size, align, s, e))
 			return true;
+		op_release(op, mark);
 	}
 	return false;
 }

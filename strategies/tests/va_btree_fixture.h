@@ -141,6 +141,37 @@ static inline bool vmodel_fits(const struct vmodel *m, uint64_t n, uint64_t alig
 	return false;
 }
 
+/* Where plain address-ordered first fit (CPU 0's) puts n pages aligned to align
+ * bytes: at the aligned start of the lowest free run of at least need = n +
+ * align / 4 KiB - 1 pages, else in the lowest run that holds such a block at
+ * all. False if no run holds one. */
+static inline bool vmodel_first(const struct vmodel *m, uint64_t n, uint64_t align, uint64_t *addr)
+{
+	uint64_t need = n + align / PAGE_SIZE - 1, at_fit = 0;
+	bool fit = false;
+	for (uint64_t i = 0; i < m->pages;) {
+		if (m->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < m->pages && !m->map[j])
+			j++;
+		uint64_t s = m->base + i * PAGE_SIZE, e = m->base + j * PAGE_SIZE, a = 0;
+		if (j - i >= need) {
+			*addr = MM_ALIGN_UP(s, align);
+			return true;
+		}
+		if (!fit && vbt_fits(s, e, n * PAGE_SIZE, align, &a)) {
+			fit = true;
+			at_fit = a;
+		}
+		i = j;
+	}
+	*addr = at_fit;
+	return fit;
+}
+
 /* Where best fit puts n pages aligned to align bytes: in the shortest free run
  * of at least need = n + align / 4 KiB - 1 pages, else in the shortest run that
  * holds such a block at all; among runs of equal length the one of smallest

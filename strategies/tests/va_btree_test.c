@@ -3,8 +3,9 @@
  * the tree grows many levels, splits and merges), check() and an exact
  * comparison of the free ranges after every step, drains to a single range,
  * the aligned exact-fit fallback, page_source OOM (MM_ENOMEM, tree consistent,
- * frees still succeed), argument errors, misuse panics (forked), and best fit
- * (btree-bare-best): every alloc at the model's best-fit address. */
+ * frees still succeed), argument errors, misuse panics (forked), every CPU 0
+ * alloc at the model's first-fit address, and best fit (btree-bare-best):
+ * every alloc at the model's best-fit address. */
 #include "va_btree_fixture.h"
 
 #define BASE ((uint64_t)1 << 40)
@@ -98,8 +99,10 @@ static void op_alloc(struct run *u, int step)
 	uint64_t size = pages * PAGE_SIZE - (rng_below(&u->r, 4) ? 0 : rng_below(&u->r, PAGE_SIZE));
 	uint64_t align = aligns[rng_below(&u->r, sizeof(aligns) / sizeof(aligns[0]))], addr = 0;
 	uint64_t al = MM_MAX(align, PAGE_SIZE), want = 0;
-	bool fits = vmodel_best(&u->m, pages, al, &want);
-	int rc = va_btree_bare_ops.alloc(u->st, (unsigned)rng_below(&u->r, 8), size, align, &addr);
+	unsigned cpu = rng_below(&u->r, 2) ? 0 : (unsigned)rng_below(&u->r, 8);
+	bool fits =
+	    u->best ? vmodel_best(&u->m, pages, al, &want) : vmodel_first(&u->m, pages, al, &want);
+	int rc = va_btree_bare_ops.alloc(u->st, cpu, size, align, &addr);
 	if (rc == MM_ENOMEM) {
 		CHECK(u->tps.n >= u->tps.limit || !vmodel_fits(&u->m, pages, al),
 		      "step %d: ENOMEM for %" PRIu64 " pages align %#" PRIx64 " with room", step,
@@ -111,6 +114,12 @@ static void op_alloc(struct run *u, int step)
 	CHECK(!u->best || (fits && addr == want),
 	      "step %d: best fit of %" PRIu64 " pages align %#" PRIx64 " gave %#" PRIx64
 	      ", the model's best is %#" PRIx64,
+	      step, pages, al, addr, want);
+	/* CPU 0's zone is the base: plain address-ordered first fit, exactly (the
+	 * other CPUs start at their zones' hints) */
+	CHECK(u->best || cpu != 0 || (fits && addr == want),
+	      "step %d: cpu 0 first fit of %" PRIu64 " pages align %#" PRIx64 " gave %#" PRIx64
+	      ", the model's first fit is %#" PRIx64,
 	      step, pages, al, addr, want);
 	uint64_t p = vmodel_page(&u->m, addr);
 	CHECK(addr >= BASE && addr % al == 0 && vmodel_all(&u->m, p, pages, 0),
@@ -284,6 +293,37 @@ static void test_align_fallback(void)
 	tps_fini(&tps);
 }
 
+/* The serialised path's aligned walk (vbt_slow_alloc's last resort, reached
+ * after VBT_FAST_TRIES restarts) visits every subtree holding a range >= size;
+ * it must hold only the path it is on, not every node visited (it locked more
+ * than VBT_MAX_LOCKED nodes and panicked in a tree of 4-entry nodes with 1,000
+ * two-page ranges, none holding a 16 KiB-aligned two-page block). */
+static void test_slow_exact_walk(void)
+{
+	enum { PAGES = 4000 };
+	struct test_ps tps;
+	tps_init(&tps, SIZE_MAX);
+	void *st = vbt_new(&tps, BASE, PAGES, 4, 4);
+	uint64_t addr;
+	for (int i = 0; i < PAGES; i++)
+		CHECK(va_btree_bare_ops.alloc(st, 0, PAGE_SIZE, 0, &addr) == MM_OK, "fill");
+	for (uint64_t k = 0; k < PAGES / 4; k++) /* pages 4k + 1, 4k + 2: unaligned to 16 KiB */
+		va_btree_bare_ops.free(st, 0, BASE + (4 * k + 1) * PAGE_SIZE, 2 * PAGE_SIZE);
+	struct vbt_op op;
+	vbt_slow_begin(st, &op);
+	int rc = vbt_slow_alloc(&op, 2 * PAGE_SIZE, 4 * PAGE_SIZE, 5 * PAGE_SIZE, 0, &addr);
+	uint32_t held = op.nlocked;
+	vbt_slow_end(&op);
+	CHECK(rc == MM_ENOMEM, "slow aligned walk: %d, not ENOMEM", rc);
+	CHECK(held <= va_btree_height(st), "slow aligned walk ended holding %u nodes (height %u)",
+	      held, va_btree_height(st));
+	CHECK(va_btree_bare_ops.check(st), "check");
+	printf("slow aligned walk: %u nodes held at the end, height %u\n", held,
+	       va_btree_height(st));
+	free(st);
+	tps_fini(&tps);
+}
+
 static void test_args(void)
 {
 	struct test_ps tps;
@@ -409,6 +449,7 @@ int main(void)
 	test_cpu_hint(VBT_LEAF_CAP, VBT_INNER_CAP);
 	test_args();
 	test_align_fallback();
+	test_slow_exact_walk();
 	test_random(seed, 4096, 4, 4, 20000, 5);
 	test_random(seed + 1, 2048, 5, 4, 12000, 4);
 	test_random(seed + 2, 2048, 8, 6, 8000, 3);
