@@ -11,7 +11,8 @@ for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btre
 	"--live 0x10" "--live 10,,20" "--live 10," "--live +5" "--live 0" "--threads 0" \
 	"--threads 65" "--threads 1,x" "--live 1 --threads 2" "--seed 010x" "--callgrind 0" \
 	"--callgrind 5 --threads 1" "--live 99999999999999999999999" "--pairs 0x10" \
-	"--holes 10" "--callgrind 5 --holes 0" "--callgrind 5 --holes 10000001"; do
+	"--holes 10" "--callgrind 5 --holes 0" "--callgrind 5 --holes 10000001" "--cpu 1" \
+	"--callgrind 5 --cpu 64" "--callgrind 5 --holes 10 --cpu 1"; do
 	# shellcheck disable=SC2086
 	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
@@ -56,6 +57,8 @@ out=$("$bin" --callgrind 30 --virt btree-bare --live 5,40 2>"$dir/cg") || fail "
 [ -z "$out" ] || fail "--callgrind wrote to stdout"
 [ "$(grep -c '^callgrind btree-bare \(5\|40\): 30 pairs counted, [0-9]* free ranges after$' "$dir/cg")" -eq 2 ] ||
 	fail "--callgrind lines: $(cat "$dir/cg")"
+"$bin" --callgrind 30 --virt btree-bare --live 40 --cpu 1 2>"$dir/cg1" || fail "--cpu 1 run"
+grep -q '^callgrind btree-bare 40: 30 pairs counted' "$dir/cg1" || fail "--cpu 1: $(cat "$dir/cg1")"
 # --holes: every other page live, so N one-page free ranges before the pairs; the
 # tree's metadata grows with them, the bitmap's does not.
 out=$("$bin" --callgrind 50 --holes 3000 --virt btree-bare,bitmap 2>"$dir/holes") ||
@@ -67,16 +70,16 @@ for v in bitmap btree-bare; do
 done
 # scripts/va_callgrind.sh: bad input exits 2; with valgrind, a one-row CSV.
 cg=scripts/va_callgrind.sh
-for bad in "--pairs 0" "--pairs 0x5" "--live 10," "--live" "--bogus"; do
+for bad in "--pairs 0" "--pairs 0x5" "--live 10," "--live" "--bogus" "--cpu 64" "--cpu x"; do
 	# shellcheck disable=SC2086
 	MTB_BIN=${MTB_BIN:-build/bin} "$cg" $bad >/dev/null 2>&1
 	[ $? -eq 2 ] || fail "va_callgrind.sh $bad: not exit 2"
 done
 if command -v valgrind >/dev/null; then
-	MTB_BIN=${MTB_BIN:-build/bin} "$cg" --pairs 100 --live 10 --out "$dir/cg.csv" btree-bare \
-		>/dev/null 2>&1 || fail "va_callgrind.sh run failed"
-	awk -F, 'NR == 1 && $0 != "virt,live,pairs,instructions,instr_per_pair,free_ranges,build" { exit 1 }
-		NR == 2 && !($1 == "btree-bare" && $2 == 10 && $3 == 100 && $5 > 10 && $6 >= 1) { exit 1 }
+	MTB_BIN=${MTB_BIN:-build/bin} "$cg" --pairs 100 --live 10 --cpu 1 --out "$dir/cg.csv" \
+		btree-bare >/dev/null 2>&1 || fail "va_callgrind.sh run failed"
+	awk -F, 'NR == 1 && $0 != "virt,live,pairs,cpu,instructions,instr_per_pair,free_ranges,build" { exit 1 }
+		NR == 2 && !($1 == "btree-bare" && $2 == 10 && $3 == 100 && $4 == 1 && $6 > 10 && $7 >= 1) { exit 1 }
 		END { exit NR != 2 }' "$dir/cg.csv" || fail "va_callgrind.sh CSV: $(cat "$dir/cg.csv")"
 else
 	echo "va_bench_test: valgrind not installed, va_callgrind.sh run not checked"

@@ -61,7 +61,8 @@
 static const char *usage =
 	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
 	"                [--live LIST] [--threads LIST]\n"
-	"       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST | --holes N]\n"
+	"       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST [--cpu N] |\n"
+	"                --holes N]\n"
 	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
 	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
 	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
@@ -85,6 +86,8 @@ static const char *usage =
 	"                 vb_callgrind_holes (--toggle-collect=vb_callgrind_holes); a line\n"
 	"                 \"holes VIRT N: ...\" on stderr with free ranges and metadata\n"
 	"                 bytes (tree frames or bitmap) before and after (N <= 10000000)\n"
+	"  --cpu N        with --callgrind, the CPU every prefill and pair names (default\n"
+	"                 0; N < 64): a tree's CPU k > 0 starts first fit at its zone\n"
 	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
 #define NVIRT	    VA_RUN_NALL
@@ -94,6 +97,7 @@ static const char *usage =
 struct bench {
 	FILE *out;
 	uint64_t seed, rounds, pairs;
+	unsigned cpu;	   /* --callgrind: the CPU every operation names (its zone) */
 	const char *build; /* build id for the rows */
 	struct host_ctx ctx; /* the machine, in every row */
 	bool run[NVIRT];   /* --virt: which of va_run_strategies run */
@@ -195,7 +199,7 @@ static double hit_pct(const struct va_ops *ops, const void *st)
 /* A fresh instance of ops in *vh with live ranges allocated round-robin by
  * `threads` CPUs; the ranges (calloc'd) are returned. */
 static struct range *prefill(const struct bench *b, struct va_host *vh, const struct va_ops *ops,
-			     unsigned threads, unsigned live)
+			     unsigned threads, unsigned live, unsigned cpu0)
 {
 	if (va_host_init(vh, ops, VA_RUN_BASE, VA_RUN_SIZE))
 		die("init failed", ops->name);
@@ -205,7 +209,7 @@ static struct range *prefill(const struct bench *b, struct va_host *vh, const st
 	uint64_t s = b->seed * 1000003 + live;
 	for (unsigned i = 0; i < live; i++) {
 		all[i].size = vb_rand_size(&s);
-		if (ops->alloc(vh->st, i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
+		if (ops->alloc(vh->st, cpu0 + i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
 			die("prefill failed", ops->name);
 	}
 	return all;
@@ -225,7 +229,7 @@ static struct timing run_config(const struct bench *b, const struct va_ops *ops,
 				unsigned threads, unsigned live)
 {
 	struct va_host vh;
-	struct range *all = prefill(b, &vh, ops, threads, live);
+	struct range *all = prefill(b, &vh, ops, threads, live, 0);
 	double *ns = calloc(b->rounds * threads, sizeof(double));
 	if (!ns)
 		die("out of memory", NULL);
@@ -272,8 +276,8 @@ __attribute__((noinline)) void vb_callgrind_pairs(struct worker *w, uint64_t *s,
 static void callgrind_one(const struct bench *b, const struct va_ops *ops, unsigned live)
 {
 	struct va_host vh;
-	struct range *all = prefill(b, &vh, ops, 1, live);
-	struct worker w = {&vh, 0, all, live, 0, 0, 0, b->seed * 77, NULL, NULL, 0};
+	struct range *all = prefill(b, &vh, ops, 1, live, b->cpu);
+	struct worker w = {&vh, b->cpu, all, live, 0, 0, 0, b->seed * 77, NULL, NULL, 0};
 	uint64_t s = w.seed;
 	for (uint64_t i = 0; i < 2 * (uint64_t)live + b->pairs; i++)
 		pair(&w, &s);
@@ -381,7 +385,7 @@ static unsigned parse_list(const char *opt, const char *v, uint64_t lo, uint64_t
 
 struct opts {
 	const char *out, *virt, *live, *threads;
-	uint64_t rounds, pairs, seed, callgrind, holes;
+	uint64_t rounds, pairs, seed, callgrind, holes, cpu;
 };
 
 /* Parses --virt's comma-separated names into run[]; exits 2 naming a bad one. */
@@ -414,10 +418,10 @@ static struct opts parse_args(int argc, char **argv)
 	    {"out", 1, 0, 'o'},	 {"rounds", 1, 0, 'r'},	 {"pairs", 1, 0, 'p'},
 	    {"seed", 1, 0, 's'}, {"virt", 1, 0, 'v'},	 {"live", 1, 0, 'l'},
 	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"holes", 1, 0, 'H'},
-	    {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+	    {"cpu", 1, 0, 'C'},	    {"help", 0, 0, 'h'},	 {0, 0, 0, 0}};
 	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0,
-			 0};
-	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:H:h", lo, NULL)) != -1;) {
+			 0, UINT64_MAX};
+	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:H:C:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
 		case 'r': o.rounds = parse_u64("--rounds", optarg, 1, 100000); break;
@@ -428,6 +432,7 @@ static struct opts parse_args(int argc, char **argv)
 		case 't': o.threads = optarg; break;
 		case 'c': o.callgrind = parse_u64("--callgrind", optarg, 1, 100000000); break;
 		case 'H': o.holes = parse_u64("--holes", optarg, 1, 10000000); break;
+		case 'C': o.cpu = parse_u64("--cpu", optarg, 0, MAX_THREADS - 1); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		case ':':
 			fprintf(stderr, "va_bench: %s needs a value\n", argv[optind - 1]);
@@ -439,6 +444,10 @@ static struct opts parse_args(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "va_bench: unexpected argument '%s' (see --help)\n", argv[optind]);
+		exit(2);
+	}
+	if (o.cpu != UINT64_MAX && (!o.callgrind || o.holes)) {
+		fprintf(stderr, "va_bench: --cpu needs --callgrind (and no --holes)\n");
 		exit(2);
 	}
 	if (o.holes && !o.callgrind) {
@@ -456,7 +465,8 @@ static struct opts parse_args(int argc, char **argv)
 /* The bench from the options: lists parsed, every live count >= every thread count. */
 static void setup(struct bench *b, const struct opts *o)
 {
-	*b = (struct bench){.out = stdout, .seed = o->seed, .rounds = o->rounds, .pairs = o->pairs};
+	*b = (struct bench){.out = stdout, .seed = o->seed, .rounds = o->rounds, .pairs = o->pairs,
+			    .cpu = o->cpu == UINT64_MAX ? 0 : (unsigned)o->cpu};
 	parse_virt(o->virt, b->run);
 	b->nlive = parse_list("--live", o->live, 1, 10000000, b->live);
 	b->nthreads = parse_list("--threads", o->threads ? o->threads : "1,2", 1, MAX_THREADS,
