@@ -212,6 +212,7 @@ struct vbt_path {
 	uint64_t hint; /* alloc: first fit from the range holding or following it (0: none) */
 	bool on_hint;  /* the leaf is the hint's own: ranges ending at or below it are skipped */
 	struct vbt_step s[VBT_MAX_DEPTH];
+	uint64_t nhi[VBT_MAX_DEPTH]; /* alloc: the upper bound of s[d]'s keys (inner levels) */
 };
 
 /* Replaces leaf entries [from, to) with the k ranges r[0..k) (at most two each). */

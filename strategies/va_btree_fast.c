@@ -114,20 +114,16 @@ static inline uint32_t first_gap(const struct vbt_node *n, uint32_t from, uint32
 	return i;
 }
 
-/* Optimistic descent to the leftmost leaf with a range >= need whose subtree
- * ends above p->hint (p->on_hint stays true while the path is the hint's own).
+/* The fit descent from n (read at version v, depth d, keys in [lo, hi)) to
+ * the leftmost leaf with a range >= need whose subtree ends above p->hint
+ * (on_hint: n is on the hint's own path, and stays so while the path is).
  * MM_OK, VBT_RESTART, VBT_HINT_MISS (no such range at or after the hint below
- * the node reached; p->hi bounds it), or MM_ENOMEM (validated: no range >= need
- * at all). */
-static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
+ * the node reached, s[p->depth]), or MM_ENOMEM (validated at the root: no
+ * range >= need at all). */
+VBT_INLINE int fit_down(struct vbt_path *p, uint32_t d, struct vbt_node *n, uint64_t v, uint64_t lo,
+			uint64_t hi, bool on_hint, uint64_t need)
 {
-	struct vbt_node *n;
-	uint64_t v, lo = 0, hi = UINT64_MAX, hint = p->hint;
-	bool on_hint = hint != 0;
 	int rc = VBT_RESTART;
-	if (!read_root(t, &n, &v))
-		return VBT_RESTART;
-	uint32_t d = 0;
 	for (; d < VBT_MAX_DEPTH; d++) {
 		struct vbt_step *st = &p->s[d];
 		st->n = n;
@@ -140,7 +136,7 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i0 = 0, i;
 		uint64_t pre;
 		if (on_hint)
-			i0 = vbt_route(n, cnt, hint);
+			i0 = vbt_route(n, cnt, p->hint);
 		i = first_gap(n, i0, cnt, need, &pre);
 		if (i >= cnt) {
 			if (on_hint)
@@ -150,6 +146,7 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 			break;
 		}
 		on_hint = on_hint && i == i0;
+		p->nhi[d] = hi;
 		if (!step_down(st, &n, &v, i, cnt, pre, &lo, &hi))
 			break;
 	}
@@ -158,6 +155,46 @@ static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
 	p->hi = hi;
 	p->on_hint = on_hint;
 	return rc;
+}
+
+/* Optimistic descent from the root (see fit_down; on the hint's path if p->hint). */
+static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
+{
+	struct vbt_node *n;
+	uint64_t v;
+	if (!read_root(t, &n, &v))
+		return VBT_RESTART;
+	return fit_down(p, 0, n, v, 0, UINT64_MAX, p->hint != 0, need);
+}
+
+/* The node reached on the hint's path, s[p->depth] (validated), holds no
+ * range >= need at or after the hint: backs up that path to the deepest node
+ * with a child right of the path whose gap is >= need, and descends from there
+ * as plain first fit (every start there is above the hint), from the versions
+ * read on the way down. MM_OK, VBT_RESTART, or VBT_HINT_MISS with p->hi =
+ * UINT64_MAX (nothing right of the hint at all). Why not a new descent from
+ * the end of the node reached: a CPU's hint is its zone's start, and the nodes
+ * on its path often hold the end of the zone before, whose free tail passes
+ * every gap filter on the way but ends at the hint; stepping on by one leaf
+ * per descent cost the second CPU of va_bench one to two extra descents per
+ * allocation. */
+static int hint_next(struct vbt_path *p, uint64_t need)
+{
+	for (uint32_t d = p->depth; d-- > 0;) {
+		struct vbt_step *st = &p->s[d];
+		struct vbt_node *n = st->n;
+		uint32_t cnt = vbt_clamp(VBT_LD(n->count), 1);
+		uint64_t pre, v = st->v, lo = 0, hi = p->nhi[d];
+		uint32_t i = first_gap(n, st->idx + 1, cnt, need, &pre);
+		if (i < cnt)
+			return step_down(st, &n, &v, i, cnt, pre, &lo, &hi)
+				   ? fit_down(p, d + 1, n, v, lo, hi, false, need)
+				   : VBT_RESTART;
+		if (!validate(n, st->v))
+			return VBT_RESTART;
+	}
+	p->hi = UINT64_MAX;
+	return VBT_HINT_MISS;
 }
 
 /* Copies leaf entry q[0] (start, and its end VBT_LEAF_CAP words on) to q[sh]. */
@@ -470,15 +507,21 @@ static int hint_miss(const struct vbt_path *p, uint64_t *hint)
 }
 
 /* The first leaf entry with length >= need and end > h (cnt if none), its
- * range into *s, *e, the largest length before it into *pre. Two entries per
- * round (half the loop overhead); garbage from a concurrent edit is caught
- * later (vbt_fits, or apply's upgrade). */
+ * range into *s, *e, the largest length before it into *pre (VBT_NO_PRE when
+ * h skipped entries). With h, the scan starts at the entry holding or
+ * following h (a binary search), not at the leaf's first: a CPU's hint often
+ * sits behind the free tail of the zone before it. Two entries per round
+ * (half the loop overhead); garbage from a concurrent edit is caught later
+ * (vbt_fits, or apply's upgrade). */
 static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t h,
 				uint64_t *s, uint64_t *e, uint64_t *pre)
 {
 	const uint64_t *st = n->leaf.start, *en = n->leaf.end;
 	uint64_t m = 0;
-	uint32_t j = 0;
+	uint32_t j = h ? vbt_rank(n, cnt, h) : 0;
+	j -= j && VBT_LD(en[j - 1]) > h;
+	if (j) /* every entry from here on ends above h */
+		m = VBT_NO_PRE;
 	for (; j + 1 < cnt; j += 2) {
 		uint64_t l0 = VBT_LD(en[j]) - VBT_LD(st[j]);
 		uint64_t l1 = VBT_LD(en[j + 1]) - VBT_LD(st[j + 1]);
@@ -510,14 +553,25 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 	struct vbt_path p;
 	p.hint = *hint;
 	int rc = descend_fit(t, &p, need);
+	if (rc == VBT_HINT_MISS)
+		rc = hint_next(&p, need);
 	if (rc != MM_OK)
 		return rc == VBT_HINT_MISS ? hint_miss(&p, hint) : rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0);
 	uint64_t s = 0, e = 0, a = 0, pre, h = p.on_hint ? p.hint : 0;
 	uint32_t j = leaf_fit(leaf, cnt, need, h, &s, &e, &pre);
-	if (j == cnt && p.on_hint)
-		return validate(leaf, p.s[p.depth].v) ? hint_miss(&p, hint) : VBT_RESTART;
+	if (j == cnt && p.on_hint) { /* nothing after the hint in its leaf: back up */
+		if (!validate(leaf, p.s[p.depth].v))
+			return VBT_RESTART;
+		rc = hint_next(&p, need);
+		if (rc != MM_OK)
+			return rc == VBT_HINT_MISS ? hint_miss(&p, hint) : rc;
+		leaf = p.s[p.depth].n;
+		cnt = vbt_clamp(VBT_LD(leaf->count), 0);
+		h = 0;
+		j = leaf_fit(leaf, cnt, need, h, &s, &e, &pre);
+	}
 	if (j == cnt)
 		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
 	/* In a range holding the hint, carve at the hint (the CPU's zone) if it fits. */

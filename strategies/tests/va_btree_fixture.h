@@ -172,6 +172,50 @@ static inline bool vmodel_first(const struct vmodel *m, uint64_t n, uint64_t ali
 	return fit;
 }
 
+/* Where a CPU whose zone starts at hint (va_btree.c) puts n pages aligned to
+ * align bytes: in the lowest free run of at least need pages ending above the
+ * hint, at the aligned hint when the run holds the hint and the block fits
+ * there, else at the run's aligned start; with no such run, plain first fit
+ * (vmodel_first). The tree may take two others, alt[0..2): the run's aligned
+ * start when the block at the hint would pass its leaf's upper bound, and,
+ * when the run holding the hint starts in a leaf before the hint's (which its
+ * search does not look into), the next run of at least need pages. */
+static inline bool vmodel_zone(const struct vmodel *m, uint64_t n, uint64_t align, uint64_t hint,
+			       uint64_t *addr, uint64_t alt[2])
+{
+	uint64_t need = n + align / PAGE_SIZE - 1;
+	bool found = false;
+	for (uint64_t i = 0; i < m->pages;) {
+		if (m->map[i]) {
+			i++;
+			continue;
+		}
+		uint64_t j = i;
+		while (j < m->pages && !m->map[j])
+			j++;
+		uint64_t s = m->base + i * PAGE_SIZE, e = m->base + j * PAGE_SIZE, len = j - i;
+		i = j;
+		if (found && len >= need) { /* the next run after the one holding the hint */
+			alt[1] = MM_ALIGN_UP(s, align);
+			return true;
+		}
+		if (len < need || e <= hint)
+			continue;
+		uint64_t a = MM_ALIGN_UP(MM_MAX(s, hint), align);
+		alt[0] = MM_ALIGN_UP(s, align);
+		*addr = alt[1] = a + n * PAGE_SIZE <= e ? a : alt[0];
+		if (s >= hint)
+			return true;
+		found = true;
+	}
+	uint64_t first = 0;
+	bool fit = vmodel_first(m, n, align, &first);
+	if (!found)
+		*addr = alt[0] = first;
+	alt[1] = first; /* past the last run: first fit from the base */
+	return fit;
+}
+
 /* Where best fit puts n pages aligned to align bytes: in the shortest free run
  * of at least need = n + align / 4 KiB - 1 pages, else in the shortest run that
  * holds such a block at all; among runs of equal length the one of smallest
