@@ -32,6 +32,12 @@ for s in bitmap btree btree-bare freelist; do
 		[ "$n" -eq 4 ] || fail "$s: want 4 $op rows (1/2 threads x 10/10000 live), got $n"
 	done
 done
+for s in bitmap btree btree-bare freelist; do # the split ceiling: 2 threads only
+	n=$(grep -c "^host,true,va_op,$s,2,\(10\|10000\),\(alloc_free_pair_split,[0-9.e+-]*,ns\|shared_over_split,[0-9.e+-]*,x\)," "$csv")
+	[ "$n" -eq 4 ] || fail "$s: want 2 split and 2 shared_over_split rows at 2 threads, got $n"
+done
+[ "$(grep -c "^host,true,va_op,[a-z-]*,1,[0-9]*,\(alloc_free_pair_split\|shared_over_split\)," "$csv")" -eq 0 ] ||
+	fail "split rows at 1 thread"
 n=$(grep -c "^host,true,va_op,btree,[12],\(10\|10000\),qcache_hits,[0-9.e+-]*,%," "$csv")
 [ "$n" -eq 4 ] || fail "btree: want 4 qcache_hits rows, got $n"
 awk -F, '$7 == "qcache_hits" && ($8 < 0 || $8 > 100) { exit 1 }' "$csv" || fail "qcache_hits not a %"

@@ -3,9 +3,10 @@
  * engine: strategies linked into this process, one pthread per CPU).
  *
  *   pair   ns per alloc + free pair at 1 and 2 threads with 10 and 10,000 live
- *          ranges held. Prefill: the live ranges (split evenly between the threads)
- *          with random sizes 4 KiB..2 MiB, log-uniform (uniform octave, then uniform
- *          page count within it); then each thread repeatedly frees one of its
+ *          ranges held. Prefill: the live ranges (split evenly between the threads,
+ *          each thread's allocated by its own CPU) with random sizes 4 KiB..2 MiB,
+ *          log-uniform (uniform octave, then uniform page count within it); then
+ *          each thread repeatedly frees one of its
  *          ranges at random and allocates a new random size in its place, which
  *          keeps the live count fixed and, with first fit, fragments the free space
  *          into about as many free ranges as live ones. An untimed warm-up of 2x the
@@ -14,6 +15,12 @@
  *          preemption on a shared machine; the mean is reported too (_mean).
  *          btree also reports the share of its allocs served by the caches
  *          (qcache_hits, %, over the whole run including prefill and warm-up).
+ *   split  with 2+ threads, the ceiling of that figure: the same strategy with an
+ *          instance per thread (live / threads ranges each, nothing shared), in
+ *          VB_BLOCKS blocks of rounds alternating with the shared runs (A, B, A,
+ *          B, ...; each block a fresh prefill and warm-up): alloc_free_pair_split,
+ *          and shared_over_split = alloc_free_pair / alloc_free_pair_split, what
+ *          sharing one instance costs (1.0: nothing).
  *   ratio  in the same run: freelist ns / X ns for X = bitmap, btree, btree-bare
  *          (speedup_X) and X ns / bitmap ns for X = btree, btree-bare
  *          (X_over_bitmap), per thread count and live count.
@@ -93,6 +100,7 @@ static const char *usage =
 #define NVIRT	    VA_RUN_NALL
 #define MAX_THREADS 64u
 #define MAX_LIST    16u /* entries of --live / --threads */
+#define VB_BLOCKS   3u	/* shared and split runs alternate in blocks of rounds */
 
 struct bench {
 	FILE *out;
@@ -196,8 +204,9 @@ static double hit_pct(const struct va_ops *ops, const void *st)
 	return 100.0 * (double)hits / (double)(hits + misses ? hits + misses : 1);
 }
 
-/* A fresh instance of ops in *vh with live ranges allocated round-robin by
- * `threads` CPUs; the ranges (calloc'd) are returned. */
+/* A fresh instance of ops in *vh with live ranges, the i-th of each thread's
+ * live / threads allocated by that thread's CPU (cpu0 + t), so each thread
+ * starts in its own CPU's zone; the ranges (calloc'd) are returned. */
 static struct range *prefill(const struct bench *b, struct va_host *vh, const struct va_ops *ops,
 			     unsigned threads, unsigned live, unsigned cpu0)
 {
@@ -209,7 +218,9 @@ static struct range *prefill(const struct bench *b, struct va_host *vh, const st
 	uint64_t s = b->seed * 1000003 + live;
 	for (unsigned i = 0; i < live; i++) {
 		all[i].size = vb_rand_size(&s);
-		if (ops->alloc(vh->st, cpu0 + i % threads, all[i].size, 0, &all[i].addr) != MM_OK)
+		unsigned t = live / threads ? i / (live / threads) : 0;
+		if (ops->alloc(vh->st, cpu0 + (t < threads ? t : threads - 1), all[i].size, 0,
+			       &all[i].addr) != MM_OK)
 			die("prefill failed", ops->name);
 	}
 	return all;
@@ -224,41 +235,81 @@ static void teardown(struct va_host *vh, struct range *all, unsigned live)
 	va_host_fini(vh);
 }
 
-/* Prefills live ranges on a fresh instance of ops, runs threads x rounds of pairs. */
-static struct timing run_config(const struct bench *b, const struct va_ops *ops,
-				unsigned threads, unsigned live)
+/* One block of a configuration: fresh instances and threads x rounds timed rounds
+ * after the warm-up; each round's ns per pair into ns[] (threads x rounds), the sum
+ * of round times added to *total. Shared: one instance, thread t working on the
+ * ranges its CPU allocated; split: an instance per thread, prefilled by its CPU
+ * with live / threads ranges, nothing shared (the ceiling of a shared run). The
+ * free ranges and cache hits returned are the shared instance's (split: -). */
+static struct timing run_block(const struct bench *b, const struct va_ops *ops,
+			       unsigned threads, unsigned live, bool split, uint64_t rounds,
+			       double *ns, double *total)
 {
-	struct va_host vh;
-	struct range *all = prefill(b, &vh, ops, threads, live, 0);
-	double *ns = calloc(b->rounds * threads, sizeof(double));
-	if (!ns)
-		die("out of memory", NULL);
+	static struct va_host vh[MAX_THREADS];
+	struct range *all[MAX_THREADS];
+	uint64_t per = live / threads;
+	unsigned ninst = split ? threads : 1;
+	for (unsigned t = 0; t < ninst; t++)
+		all[t] = split ? prefill(b, &vh[t], ops, 1, (unsigned)per, t)
+			       : prefill(b, &vh[0], ops, threads, live, 0);
 	pthread_t th[MAX_THREADS];
 	struct worker w[MAX_THREADS];
 	pthread_barrier_t bar;
 	pthread_barrier_init(&bar, NULL, threads);
-	uint64_t per = live / threads;
 	for (unsigned t = 0; t < threads; t++) {
-		w[t] = (struct worker){&vh, t, all + t * per, per, 2 * per, b->rounds, b->pairs,
-				       b->seed * 77 + t, &bar, ns + t * b->rounds, 0};
+		w[t] = (struct worker){&vh[split ? t : 0], t, split ? all[t] : all[0] + t * per, per,
+				       2 * per, rounds, b->pairs, b->seed * 77 + t, &bar,
+				       ns + t * rounds, 0};
 		if (pthread_create(&th[t], NULL, worker_main, &w[t]))
 			die("pthread_create", NULL);
 	}
-	double total = 0;
 	for (unsigned t = 0; t < threads; t++) {
 		pthread_join(th[t], NULL);
-		total += w[t].total_ns;
+		*total += w[t].total_ns;
 	}
 	pthread_barrier_destroy(&bar);
-	struct va_stats st;
-	ops->stats(vh.st, &st);
-	if (!ops->check(vh.st))
-		die("invariant check failed after the run", ops->name);
-	qsort(ns, b->rounds * threads, sizeof(double), cmp_double);
-	struct timing r = {ns[b->rounds * threads / 2],
-			   total / (double)(b->rounds * b->pairs * threads), st.free_ranges,
-			   hit_pct(ops, vh.st)};
-	teardown(&vh, all, live);
+	struct timing r = {0, 0, 0, -1};
+	for (unsigned t = 0; t < ninst; t++) {
+		struct va_stats st;
+		ops->stats(vh[t].st, &st);
+		if (!ops->check(vh[t].st))
+			die("invariant check failed after the run", ops->name);
+		if (!split)
+			r = (struct timing){0, 0, st.free_ranges, hit_pct(ops, vh[t].st)};
+		teardown(&vh[t], all[t], split ? (unsigned)per : live);
+	}
+	return r;
+}
+
+/* The median of n doubles (sorted in place). */
+static double median(double *x, uint64_t n)
+{
+	qsort(x, n, sizeof(double), cmp_double);
+	return x[n / 2];
+}
+
+/* A configuration: with threads > 1, VB_BLOCKS blocks of rounds alternating
+ * shared and split (A, B, A, B, ...); medians and means over all their rounds.
+ * *split_ns: the split runs' median (0 with one thread). */
+static struct timing run_config(const struct bench *b, const struct va_ops *ops,
+				unsigned threads, unsigned live, double *split_ns)
+{
+	uint64_t nb = threads > 1 ? (b->rounds < VB_BLOCKS ? b->rounds : VB_BLOCKS) : 1;
+	uint64_t n = b->rounds * threads, off = 0;
+	double *ns = calloc(2 * n, sizeof(double)), total = 0, stotal = 0;
+	if (!ns)
+		die("out of memory", NULL);
+	struct timing r = {0};
+	for (uint64_t k = 0; k < nb; k++) {
+		uint64_t rounds = b->rounds / nb + (k < b->rounds % nb);
+		r = run_block(b, ops, threads, live, false, rounds, ns + off, &total);
+		if (threads > 1)
+			run_block(b, ops, threads, live, true, rounds, ns + n + off, &stotal);
+		off += rounds * threads;
+	}
+	r.median = median(ns, n);
+	r.mean = total / (double)(n * b->pairs);
+	*split_ns = threads > 1 ? median(ns + n, n) : 0;
 	free(ns);
 	return r;
 }
@@ -500,15 +551,21 @@ static void ratios(struct bench *b, unsigned cpus, unsigned live, const double n
 static double bench_one(struct bench *b, const struct va_ops *ops, unsigned threads,
 			unsigned live)
 {
-	double t0 = now_ns();
-	struct timing r = run_config(b, ops, threads, live);
+	double t0 = now_ns(), split = 0;
+	struct timing r = run_config(b, ops, threads, live, &split);
 	row(b, ops->name, threads, live, "alloc_free_pair", r.median, "ns");
 	row(b, ops->name, threads, live, "alloc_free_pair_mean", r.mean, "ns");
+	if (threads > 1) {
+		row(b, ops->name, threads, live, "alloc_free_pair_split", split, "ns");
+		row(b, ops->name, threads, live, "shared_over_split", r.median / split, "x");
+	}
 	row(b, ops->name, threads, live, "free_ranges_after", (double)r.free_ranges, "ranges");
 	if (r.hit_pct >= 0)
 		row(b, ops->name, threads, live, "qcache_hits", r.hit_pct, "%");
 	fprintf(stderr, "  %-10s %u thr %5u live: %9.1f ns/pair (median; mean %.1f), %" PRIu64
 		" free ranges after", ops->name, threads, live, r.median, r.mean, r.free_ranges);
+	if (threads > 1)
+		fprintf(stderr, ", %.1f ns/pair split (%.2fx)", split, r.median / split);
 	if (r.hit_pct >= 0)
 		fprintf(stderr, ", %.1f%% cache hits", r.hit_pct);
 	fprintf(stderr, " (%.1f s)\n", (now_ns() - t0) / 1e9);
