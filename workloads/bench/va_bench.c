@@ -15,6 +15,10 @@
  *          preemption on a shared machine; the mean is reported too (_mean).
  *          btree also reports the share of its allocs served by the caches
  *          (qcache_hits, %, over the whole run including prefill and warm-up).
+ *   c2c    with 2+ threads on 2+ cores, before and after the runs: what moving a
+ *          cache line between CPUs 0 and 1 costs (ns per round trip, c2c.c), the
+ *          price of every line two threads share (virt "machine",
+ *          c2c_roundtrip_ns_start / _end).
  *   split  with 2+ threads, the ceiling of that figure: the same strategy with an
  *          instance per thread (live / threads ranges each, nothing shared), in
  *          VB_BLOCKS blocks of rounds alternating with the shared runs (A, B, A,
@@ -58,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../host/c2c.h"
 #include "../host/cli_util.h"
 #include "../host/host_ctx.h"
 #include "../host/out_file.h"
@@ -572,6 +577,24 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 	return r.median;
 }
 
+/* A row with what moving a cache line between CPUs 0 and 1 costs now (c2c.c), when
+ * the run has 2+ threads on 2+ cores; `when`: start or end. */
+static void c2c_row(struct bench *b, const char *when)
+{
+	bool multi = false;
+	for (unsigned t = 0; t < b->nthreads; t++)
+		multi = multi || b->threads[t] > 1;
+	if (!multi || b->ctx.cores < 2)
+		return;
+	double ns = c2c_roundtrip_ns(0, 1, 20000);
+	char op[64];
+	snprintf(op, sizeof(op), "c2c_roundtrip_ns_%s", when);
+	if (ns > 0)
+		row(b, "machine", 2, 0, op, ns, "ns");
+	fprintf(stderr, "va_bench: a cache line between CPUs 0 and 1, round trip (%s): %.0f ns\n",
+		when, ns);
+}
+
 static void run_all(struct bench *b)
 {
 	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
@@ -579,6 +602,7 @@ static void run_all(struct bench *b)
 	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build," HOST_CTX_CSV_COLS "\n");
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
+	c2c_row(b, "start");
 	for (unsigned t = 0; t < b->nthreads; t++) {
 		for (unsigned l = 0; l < b->nlive; l++) {
 			unsigned thr = (unsigned)b->threads[t], live = (unsigned)b->live[l];
@@ -590,6 +614,7 @@ static void run_all(struct bench *b)
 				ratios(b, thr, live, ns);
 		}
 	}
+	c2c_row(b, "end");
 }
 
 int main(int argc, char **argv)
