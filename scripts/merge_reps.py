@@ -27,7 +27,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from out_lib import write_out  # noqa: E402
 
-TIMING = re.compile(r"^(ops_per_s|elapsed_ns|standin_ns|wait_ns|busy_max_ns|busy_sum_ns|minor_faults|"
+TIMING = re.compile(r"^(ops_per_s|elapsed_ns|standin_ns|wait_ns|busy_max_ns|busy_sum_ns|minor_faults|c2c_roundtrip_ns|"
                     r"lat_[a-z0-9_]+)$")
 CONTEXT = {"load_before": max, "load_after": max}
 

@@ -2,7 +2,8 @@
 # mtb_host_test: the host engine writes one well-formed JSON row per CPU count with
 # the provenance fields, deterministic metrics repeat exactly in serial mode, rows
 # are written atomically to --out, and bad usage / bad input fail with one line;
-# frag4 is null in parallel on more than one CPU; latencies are sampled (lat_every).
+# frag4 is null in parallel on more than one CPU; latencies are sampled (lat_every);
+# parallel rows on 2+ cores carry the cache-line round trip (c2c_roundtrip_ns).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${MTB_BIN:-build/bin}/mtb_host
@@ -35,6 +36,10 @@ assert rows[1]["peak_footprint_bytes"] is not None
 assert "wait_ns" not in rows[0] and 0 <= rows[1]["wait_ns"] <= 2 * rows[1]["elapsed_ns"], rows[1]
 # default sampling: 20,000 ops are under 65,536: every op is timed
 assert all(r["lat_every"] == 1 for r in rows), [r["lat_every"] for r in rows]
+# the price of a shared line (c2c.c): parallel rows on 2+ cores only
+import os
+assert "c2c_roundtrip_ns" not in rows[0], rows[0]
+assert (os.cpu_count() or 1) < 2 or rows[1]["c2c_roundtrip_ns"] > 0, rows[1]
 PY
 # 140,000 ops: one in 4 keeps >= 32,768 timed ops, one in 8 would not
 "$bin" --gen larson --ops 140000 --cpus 1 | python3 -c '

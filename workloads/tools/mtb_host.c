@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../core/json_row.h"
+#include "../host/c2c.h"
 #include "../host/cli_util.h"
 #include "../host/heap_peer.h"
 #include "../host/host_ctx.h"
@@ -353,6 +354,9 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	struct host_run_out out;
 	struct host_sample hs;
 	char err[512];
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	/* a parallel row's price of a shared line now (c2c.c), taken before the cell */
+	double c2c = c->parallel && ncpus > 1 && cores > 1 ? c2c_roundtrip_ns(0, 1, 20000) : -1;
 	host_sample_begin(&hs);
 	int rc = host_run(c, t, &out, err, sizeof(err));
 	host_sample_end(&hs, &ctx);
@@ -364,7 +368,6 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	if (err[0])
 		fprintf(stderr, "mtb_host: %s, %u CPU(s), %s: %s\n", c->heap->name, ncpus,
 			c->parallel ? "parallel" : "serial", err);
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	bool over = cores > 0 && ncpus > (unsigned)cores;
 	char combo[96];
 	snprintf(combo, sizeof(combo), "%s-%s-%s", c->fops ? c->fops->name : "-",
@@ -377,8 +380,11 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	struct env_metrics em = {&out.fs, &out.vs, &out.mc, c->mem_bytes};
 	long n = json_replay_row_env(&p, &out.res, out.machine ? &em : NULL, row, cap);
 	char extra[1024];
-	snprintf(extra, sizeof(extra), "\"oversubscribed\":%s,\"minor_faults\":%llu",
-		 over ? "true" : "false", (unsigned long long)out.minor_faults);
+	int k = snprintf(extra, sizeof(extra), "\"oversubscribed\":%s,\"minor_faults\":%llu",
+			 over ? "true" : "false", (unsigned long long)out.minor_faults);
+	if (c2c > 0 && k > 0 && (size_t)k < sizeof(extra))
+		snprintf(extra + k, sizeof(extra) - (size_t)k, ",\"c2c_roundtrip_ns\":%llu",
+			 (unsigned long long)(c2c + 0.5));
 	bool ok = n > 0 && row_append(row, cap, extra);
 	ctx_members(&hs, extra, sizeof(extra));
 	ok = ok && row_append(row, cap, extra);
