@@ -3,7 +3,7 @@
 # and exit 2 on bad input, and a tiny run (talc, slab, glibc, null; two rounds of 20 ms)
 # that writes its CSV atomically: the header, every workload's ops_per_s and ns_per_op
 # rows, ratio and speedup rows, intervals with 0 < lo <= median <= hi and n <= rounds, the
-# machine context and the provenance columns on every row.
+# machine context and the provenance columns on every row, the cache-line round trip.
 set -u
 bin=${MTB_BIN:-build/bin}/heap_bench
 [ -x "$bin" ] || { echo "heap_bench_test: $bin not built (make $bin)"; exit 1; }
@@ -56,6 +56,10 @@ for w in ("random_actions", "larson", "xmalloc", "threadtest", "hermit64"):
 for a in ours:
     if ("heap_efficiency", a, "heap_efficiency_pct", "1") not in have:
         die("no heap_efficiency row for %s" % a)
+# The price of a shared line before each round (c2c.c), on 2+ cores.
+import os
+if (os.cpu_count() or 1) >= 2 and ("machine", "-", "c2c_roundtrip_ns", "2") not in have:
+    die("no machine c2c_roundtrip_ns row")
 # The stand-in share: ours only, a percentage, and ns/op without it below ns/op.
 val = {(r["workload"], r["allocator"], r["metric"], r["threads"], r["param"]): float(r["value"])
        for r in rows}

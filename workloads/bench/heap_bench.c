@@ -20,7 +20,10 @@
  * allocator's 2-thread / 1-thread speedup, each reported as the median of the per-round
  * values with its interval. Every row carries the machine context (host_ctx.h): load
  * before/after (highest over the row's runs), steal, runs with the load above the
- * core count.
+ * core count. With 2-thread cells on 2+ cores, a cache line's round trip between CPUs
+ * 0 and 1 is taken before each round (c2c.c; row workload "machine", metric
+ * c2c_roundtrip_ns): the price of every line two threads share, which on a VM follows
+ * the vCPU placement.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../host/c2c.h"
 #include "../host/cli_util.h"
 #include "../host/host_ctx.h"
 #include "../host/median_ci.h"
@@ -68,6 +72,7 @@ static const struct hb_cell cells[] = {
 /* Per cell, allocator and round: ops/s (NAN: not run or failed), and the context. */
 static double res[NCELLS][NHEAPS][MAX_ROUNDS];
 static double standin[NCELLS][NHEAPS][MAX_ROUNDS]; /* hb_run's share in stand-ins */
+static double c2c_ns[MAX_ROUNDS]; /* per round: a cache line's round trip, CPUs 0-1 (c2c.c) */
 static struct host_sample ctx[NCELLS][NHEAPS];
 static struct host_ctx host;
 
@@ -87,8 +92,9 @@ static const char usage[] =
     "  'dev'); metric: ops_per_s, ns_per_op, ratio_ops_per_s, speedup_2_1,\n"
     "  heap_efficiency_pct, and for talc and slab standin_pct (share of the threads'\n"
     "  time in the host's mmap stand-ins for page-table edits) and\n"
-    "  ns_per_op_ex_standin; value = median over the rounds, [lo, hi] its interval\n"
-    "  (results/README.md).\n"
+    "  ns_per_op_ex_standin; c2c_roundtrip_ns (workload machine: a cache line's round\n"
+    "  trip between CPUs 0 and 1 before each round); value = median over the rounds,\n"
+    "  [lo, hi] its interval (results/README.md).\n"
     "  --duration-ms  timed part of one run (default 200)\n"
     "  --warmup-ms    untimed part before it, same workload and threads (default 50)\n"
     "  --rounds       rounds; each runs every allocator once per cell (default 9)\n"
@@ -285,8 +291,16 @@ static void rounds(const struct opts *o, const struct hb_layers *l)
 			for (int r = 0; r < MAX_ROUNDS; r++)
 				res[c][a][r] = NAN;
 		}
+	bool multi = false; /* a 2-thread cell runs, on 2+ cores */
+	for (unsigned c = 0; c < NCELLS; c++)
+		multi = multi || (cells[c].threads > 1 && in_list(o->only, hb_wl_name[cells[c].w]));
+	multi = multi && host.cores > 1;
 	for (int r = 0; r < o->rounds; r++) {
-		fprintf(stderr, "heap_bench: round %d/%d\n", r + 1, o->rounds);
+		c2c_ns[r] = multi ? c2c_roundtrip_ns(0, 1, 20000) : -1;
+		fprintf(stderr, "heap_bench: round %d/%d", r + 1, o->rounds);
+		if (c2c_ns[r] > 0)
+			fprintf(stderr, " (cache-line round trip, CPUs 0-1: %.0f ns)", c2c_ns[r]);
+		fputc('\n', stderr);
 		struct hb_timing tm = {o->warm, o->dur, o->seed + (uint64_t)r, o->epoch_ops};
 		for (unsigned c = 0; c < NCELLS; c++) {
 			if (!in_list(o->only, hb_wl_name[cells[c].w]))
@@ -441,6 +455,30 @@ static void speedup_rows(FILE *f, const struct opts *o, unsigned c2)
 	}
 }
 
+/* The cache-line round trip between CPUs 0 and 1 taken before each round (c2c.c),
+ * the price of every line two threads share in the 2-thread cells: on a VM it
+ * follows the hypervisor's vCPU placement and can change between runs. */
+static void c2c_row(FILE *f, const struct opts *o)
+{
+	double v[MAX_ROUNDS];
+	unsigned n = 0;
+	for (int r = 0; r < o->rounds; r++)
+		if (c2c_ns[r] > 0)
+			v[n++] = c2c_ns[r];
+	if (!n)
+		return;
+	struct row w = {.workload = "machine",
+			.alloc = "-",
+			.version = "cache-line round trip, CPUs 0-1, before each round",
+			.phys = "-",
+			.virt = "-",
+			.metric = "c2c_roundtrip_ns",
+			.threads = 2,
+			.s = HOST_SAMPLE_EMPTY};
+	median_ci(v, n, &w.m);
+	put_row(f, o, &w);
+}
+
 static void he_rows(FILE *f, const struct opts *o, const struct hb_layers *l)
 {
 	fprintf(stderr, "heap_bench: heap_efficiency, %d trials of a 128 MiB arena\n",
@@ -517,6 +555,7 @@ static int bench(const struct opts *o, const struct hb_layers *l)
 	for (unsigned c = 0; c < NCELLS; c++)
 		if (cells[c].threads == 2)
 			speedup_rows(f, o, c);
+	c2c_row(f, o);
 	fclose(f);
 	int rc = cli_write_rows("heap_bench", o->out, buf);
 	free(buf);
