@@ -122,21 +122,26 @@ static inline void vmodel_set(struct vmodel *m, uint64_t p, uint64_t n, uint8_t 
 	m->used = v ? m->used + n : m->used - n;
 }
 
+/* The next maximal free run at or after page *i: pages [*p, *q); *i moves past it.
+ * False when no free page is left. */
+static inline bool vmodel_run(const struct vmodel *m, uint64_t *i, uint64_t *p, uint64_t *q)
+{
+	while (*i < m->pages && m->map[*i])
+		(*i)++;
+	*p = *i;
+	while (*i < m->pages && !m->map[*i])
+		(*i)++;
+	*q = *i;
+	return *p < m->pages;
+}
+
 /* True if n free pages aligned to align bytes exist (one pass over the runs). */
 static inline bool vmodel_fits(const struct vmodel *m, uint64_t n, uint64_t align)
 {
-	for (uint64_t i = 0; i < m->pages;) {
-		if (m->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i;
-		while (j < m->pages && !m->map[j])
-			j++;
+	for (uint64_t k = 0, i, j; vmodel_run(m, &k, &i, &j);) {
 		uint64_t a = MM_ALIGN_UP(m->base + i * PAGE_SIZE, align);
 		if (a + n * PAGE_SIZE <= m->base + j * PAGE_SIZE && a >= m->base + i * PAGE_SIZE)
 			return true;
-		i = j;
 	}
 	return false;
 }
@@ -149,14 +154,7 @@ static inline bool vmodel_first(const struct vmodel *m, uint64_t n, uint64_t ali
 {
 	uint64_t need = n + align / PAGE_SIZE - 1, at_fit = 0;
 	bool fit = false;
-	for (uint64_t i = 0; i < m->pages;) {
-		if (m->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i;
-		while (j < m->pages && !m->map[j])
-			j++;
+	for (uint64_t k = 0, i, j; vmodel_run(m, &k, &i, &j);) {
 		uint64_t s = m->base + i * PAGE_SIZE, e = m->base + j * PAGE_SIZE, a = 0;
 		if (j - i >= need) {
 			*addr = MM_ALIGN_UP(s, align);
@@ -166,7 +164,6 @@ static inline bool vmodel_first(const struct vmodel *m, uint64_t n, uint64_t ali
 			fit = true;
 			at_fit = a;
 		}
-		i = j;
 	}
 	*addr = at_fit;
 	return fit;
@@ -185,16 +182,8 @@ static inline bool vmodel_zone(const struct vmodel *m, uint64_t n, uint64_t alig
 {
 	uint64_t need = n + align / PAGE_SIZE - 1;
 	bool found = false;
-	for (uint64_t i = 0; i < m->pages;) {
-		if (m->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i;
-		while (j < m->pages && !m->map[j])
-			j++;
+	for (uint64_t k = 0, i, j; vmodel_run(m, &k, &i, &j);) {
 		uint64_t s = m->base + i * PAGE_SIZE, e = m->base + j * PAGE_SIZE, len = j - i;
-		i = j;
 		if (found && len >= need) { /* the next run after the one holding the hint */
 			alt[1] = MM_ALIGN_UP(s, align);
 			return true;
@@ -224,14 +213,7 @@ static inline bool vmodel_best(const struct vmodel *m, uint64_t n, uint64_t alig
 {
 	uint64_t need = n + align / PAGE_SIZE - 1, best = UINT64_MAX, best_fit = UINT64_MAX;
 	uint64_t at = 0, at_fit = 0, tie = 0, tie_fit = 0;
-	for (uint64_t i = 0; i < m->pages;) {
-		if (m->map[i]) {
-			i++;
-			continue;
-		}
-		uint64_t j = i;
-		while (j < m->pages && !m->map[j])
-			j++;
+	for (uint64_t r = 0, i, j; vmodel_run(m, &r, &i, &j);) {
 		uint64_t s = m->base + i * PAGE_SIZE, e = m->base + j * PAGE_SIZE, len = j - i;
 		uint64_t k = vbt_tie(s), a = 0;
 		bool fits = vbt_fits_high(s, e, n * PAGE_SIZE, align, &a);
@@ -245,7 +227,6 @@ static inline bool vmodel_best(const struct vmodel *m, uint64_t n, uint64_t alig
 			at_fit = a;
 			tie_fit = k;
 		}
-		i = j;
 	}
 	*addr = best != UINT64_MAX ? at : at_fit;
 	return best != UINT64_MAX || best_fit != UINT64_MAX;
