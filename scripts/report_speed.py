@@ -243,6 +243,21 @@ def work_text(row, n):
             "what all did, so %.2fx at most from this work" % (100 * m / t, t / m))
 
 
+def c2c_text(d):
+    """'; its multi-CPU rows were taken with a cache line's round trip of ...' from the
+    rows' c2c_roundtrip_ns (what moving one line between CPUs 0 and 1 cost just before
+    each replay, workloads/host/c2c.c), else ''. On a VM it follows the vCPU placement,
+    and every speedup of a heap that shares lines moves with it."""
+    v = sorted(num(p["rows"][1].get("c2c_roundtrip_ns")) for pts in d["series"].values()
+               for p in pts.values() if num(p["rows"][1].get("c2c_roundtrip_ns")))
+    if not v:
+        return ""
+    span = "%.0f ns" % v[0] if v[0] == v[-1] else "%.0f-%.0f ns" % (v[0], v[-1])
+    return ("; its multi-CPU rows were taken with a cache line's round trip between CPUs 0 "
+            "and 1 of %s (c2c_roundtrip_ns: every line CPUs share costs that; compare "
+            "speedups only at like values)" % span)
+
+
 def ceiling_point(p, n):
     """(low, text) for the ceiling's point p at n CPUs: low when it gains less than
     PER_DOUBLING per doubling, or less than BALANCE_SHARE of the trace's bound where that
@@ -354,8 +369,9 @@ def sec_scal(doc, rows):
         doc.table(heads, table)
         bound, ctext = ceiling_check(d)
         n0 = min((p["est"].n for pts in d["series"].values() for p in pts.values()), default=0)
-        doc.p("**Verdict (scalability, %s):** %s%s; %s. (%s.)" % (
-            w, "harness-bound: " if bound else "", ctext, scal_winner(d), coverage_note(n0)))
+        doc.p("**Verdict (scalability, %s):** %s%s; %s%s. (%s.)" % (
+            w, "harness-bound: " if bound else "", ctext, scal_winner(d), c2c_text(d),
+            coverage_note(n0)))
     rest = [r for r in replay(rows) if r.get("mode") == "parallel" and r["_wl"] not in data]
     if rest:
         doc.p("Parallel rows without a 1p baseline (no speedup): %s." % " ".join(r["_id"] for r in rest))

@@ -21,7 +21,8 @@ What the values are built to show (the tests check the verdicts that follow):
   xmalloc: the ceiling reaches 1.3x at 2 CPUs: harness-bound; slab and talc at 4 CPUs
     have the higher median but their per-round ratio straddles 1: no clear difference.
   threadtest: the ceiling reaches 1.9x at 2 but 2.9x at 4 (< 1.8^2 = 3.24): harness-bound
-    only by the per-doubling rule.
+    only by the per-doubling rule; its multi-CPU rows carry a cache-line round trip of
+    410 ns (2 CPUs) and 95 ns (4): the verdict gives the span.
   unbal: the busiest CPU runs 625 of 1000 ops at 2 CPUs (350 at 4): no heap can exceed
     1.6x (2.86x); the ceiling's 1.45x (2.6x) reaches 90% of that: balance-bound, not
     harness-bound.
@@ -186,6 +187,8 @@ def main():
                     rows[-1]["busy_sum_ns"] = rows[-1]["busy_max_ns"] / 0.6
                 if w == "unbal":  # its CPUs wait a quarter of the time on the trace's order
                     rows[-1]["wait_ns"] = 0.25 * n * rows[-1]["elapsed_ns"]
+                if w == "threadtest":  # a far vCPU placement, then a near one
+                    rows[-1]["c2c_roundtrip_ns"] = 410 if n == 2 else 95
     if guest:
         for s in ("buddy-btree-talc", "buddy-btree-slab"):
             g = dict(next(r for r in rows if r["combo"] == s and r["trace"] == "gnu-as.mtb"))

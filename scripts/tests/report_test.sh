@@ -137,6 +137,8 @@ check("harness-bound" not in ver["order"] and "order-bound" in ver["order"] and
 check("its CPUs waited 25% of the time for another CPU's op" in ver["unbal"] and
       "waited" not in ver["larson"], "unbal: the wait share (wait_ns) in the verdict: " + ver["unbal"])
 check("share of ceiling at 4" in sc and "share of ceiling at 8" not in sc, "share of ceiling columns")
+check("round trip between CPUs 0 and 1 of 95-410 ns" in ver["threadtest"] and "round trip" not in ver["larson"],
+      "threadtest: the rows' c2c_roundtrip_ns span in the verdict: " + ver["threadtest"])
 
 # Latency: overlapping intervals give no winner, a separated one is named.
 lat = sec("Latency percentiles")
