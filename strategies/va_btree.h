@@ -72,9 +72,17 @@ struct vbt_node {
 			uint64_t gap[VBT_INNER_CAP];
 			struct vbt_node *child[VBT_INNER_CAP];
 		} in;
+		/* the same words, for a search that reads past an array's used part
+		 * (best_upper, va_btree_best_addr.h) */
+		uint64_t raw[2 * VBT_LEAF_CAP];
 	};
 };
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
+_Static_assert(__builtin_offsetof(struct vbt_node, raw) ==
+		       __builtin_offsetof(struct vbt_node, leaf.start) &&
+		   __builtin_offsetof(struct vbt_node, raw) ==
+		       __builtin_offsetof(struct vbt_node, in.key),
+	       "raw[] aliases leaf.start and in.key");
 
 /* Per CPU slot. word = reserved-byte deltas (multiples of 4 KiB, wrapping; the
  * sum over slots is exact) + credits in the low 12 bits: allocation units this

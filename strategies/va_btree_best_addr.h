@@ -25,10 +25,16 @@
 
 /* Number of a[0..len) <= x for sorted a, len < 64 (both caps are): a scan
  * below 8 entries (a small root), else vbt_upper with its six halvings written
- * out, a probe past len skipped: fewer instructions than either loop. */
+ * out: fewer instructions than either loop. Every probe is a mask, not a
+ * branch (half of them went the other way: callgrind's branch simulation
+ * counted 20 mispredicted branches per best-fit alloc+free pair at 1,000
+ * live, 14 now; 12-15% less time at 1,000 and 10,000 live). A probe past len
+ * reads a word it then ignores: a must point into a node's raw[] with 63 words
+ * after it (a leaf's raw, an inner node's raw + 1). */
 VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x)
 {
 	_Static_assert(VBT_LEAF_CAP < 64 && VBT_INNER_CAP < 64, "best_upper probes 32..1");
+	_Static_assert(2 * VBT_LEAF_CAP >= 1 + 63, "best_upper reads up to raw[63]");
 	if (len < 8) {
 		uint32_t i = 0;
 		while (i < len && a[i] <= x)
@@ -36,11 +42,7 @@ VBT_INLINE uint32_t best_upper(const uint64_t *a, uint32_t len, uint64_t x)
 		return i;
 	}
 	uint32_t i = 0;
-#define BEST_PROBE(k)                                                                              \
-	do {                                                                                       \
-		if (i + (k) <= len && a[i + (k)-1] <= x)                                           \
-			i += (k);                                                                  \
-	} while (0)
+#define BEST_PROBE(k) i += (k) & -(uint32_t)((i + (k) <= len) & (a[i + (k)-1] <= x))
 	BEST_PROBE(32);
 	BEST_PROBE(16);
 	BEST_PROBE(8);
@@ -62,7 +64,7 @@ VBT_INLINE void best_descend(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	for (uint32_t lvl; (lvl = n->level) != 0; d++) {
 		struct vbt_step *st = &p->s[d];
 		uint32_t cnt = n->count; /* no clamp: nobody writes it meanwhile */
-		uint32_t i = cnt < 2 ? 0 : best_upper(&n->in.key[1], cnt - 1, x); /* vbt_route */
+		uint32_t i = cnt < 2 ? 0 : best_upper(n->raw + 1, cnt - 1, x); /* vbt_route */
 		MM_ASSERT(d + 1 < VBT_MAX_DEPTH, "va_btree: address tree too deep");
 		st->n = n;
 		st->v = atomic_load_rlx(&n->version);
@@ -163,7 +165,7 @@ VBT_INLINE int vbt_best_carve(struct va_btree *t, uint64_t s, uint64_t e, uint64
 	best_descend(t, &p, s);
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
-	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, s);
+	uint32_t cnt = leaf->count, j = best_upper(leaf->raw, cnt, s);
 	MM_ASSERT(j && leaf->leaf.start[j - 1] == s && leaf->leaf.end[j - 1] == e,
 		  "va_btree: best-fit range not free in the address tree");
 	j--;
@@ -195,7 +197,7 @@ VBT_INLINE int vbt_best_free_leaf(struct va_btree *t, uint64_t a, uint64_t b, ui
 	struct vbt_step *l = &p.s[p.depth];
 	struct vbt_node *leaf = l->n;
 	const uint64_t *st = leaf->leaf.start, *en = leaf->leaf.end;
-	uint32_t cnt = leaf->count, j = best_upper(leaf->leaf.start, cnt, a);
+	uint32_t cnt = leaf->count, j = best_upper(leaf->raw, cnt, a);
 	if ((j == 0 && p.lo != 0) || (j == cnt && b >= p.hi))
 		return VBT_SLOW; /* a neighbour may live in the next leaf over */
 	uint64_t pe = j ? en[j - 1] : 0, ss = j < cnt ? st[j] : UINT64_MAX;
