@@ -246,9 +246,9 @@ static void teardown(struct va_host *vh, struct range *all, unsigned live)
  * ranges its CPU allocated; split: an instance per thread, prefilled by its CPU
  * with live / threads ranges, nothing shared (the ceiling of a shared run). The
  * free ranges and cache hits returned are the shared instance's (split: -). */
-static struct timing run_block(const struct bench *b, const struct va_ops *ops,
-			       unsigned threads, unsigned live, bool split, uint64_t rounds,
-			       double *ns, double *total)
+static struct timing run_block(const struct bench *b, const struct va_ops *ops, unsigned threads,
+			       unsigned live, bool split, uint64_t rounds, double *ns,
+			       double *total)
 {
 	static struct va_host vh[MAX_THREADS];
 	struct range *all[MAX_THREADS];
@@ -262,9 +262,17 @@ static struct timing run_block(const struct bench *b, const struct va_ops *ops,
 	pthread_barrier_t bar;
 	pthread_barrier_init(&bar, NULL, threads);
 	for (unsigned t = 0; t < threads; t++) {
-		w[t] = (struct worker){&vh[split ? t : 0], t, split ? all[t] : all[0] + t * per, per,
-				       2 * per, rounds, b->pairs, b->seed * 77 + t, &bar,
-				       ns + t * rounds, 0};
+		w[t] = (struct worker){&vh[split ? t : 0],
+				       t,
+				       split ? all[t] : all[0] + t * per,
+				       per,
+				       2 * per,
+				       rounds,
+				       b->pairs,
+				       b->seed * 77 + t,
+				       &bar,
+				       ns + t * rounds,
+				       0};
 		if (pthread_create(&th[t], NULL, worker_main, &w[t]))
 			die("pthread_create", NULL);
 	}
@@ -296,8 +304,8 @@ static double median(double *x, uint64_t n)
 /* A configuration: with threads > 1, VB_BLOCKS blocks of rounds alternating
  * shared and split (A, B, A, B, ...); medians and means over all their rounds.
  * *split_ns: the split runs' median (0 with one thread). */
-static struct timing run_config(const struct bench *b, const struct va_ops *ops,
-				unsigned threads, unsigned live, double *split_ns)
+static struct timing run_config(const struct bench *b, const struct va_ops *ops, unsigned threads,
+				unsigned live, double *split_ns)
 {
 	uint64_t nb = threads > 1 ? (b->rounds < VB_BLOCKS ? b->rounds : VB_BLOCKS) : 1;
 	uint64_t n = b->rounds * threads, off = 0;
@@ -471,12 +479,13 @@ static void parse_virt(const char *list, bool run[NVIRT])
 static struct opts parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"out", 1, 0, 'o'},	 {"rounds", 1, 0, 'r'},	 {"pairs", 1, 0, 'p'},
-	    {"seed", 1, 0, 's'}, {"virt", 1, 0, 'v'},	 {"live", 1, 0, 'l'},
+	    {"out", 1, 0, 'o'},	    {"rounds", 1, 0, 'r'},    {"pairs", 1, 0, 'p'},
+	    {"seed", 1, 0, 's'},    {"virt", 1, 0, 'v'},      {"live", 1, 0, 'l'},
 	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"holes", 1, 0, 'H'},
-	    {"cpu", 1, 0, 'C'},	    {"help", 0, 0, 'h'},	 {0, 0, 0, 0}};
-	struct opts o = {NULL, "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0,
-			 0, UINT64_MAX};
+	    {"cpu", 1, 0, 'C'},	    {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+	struct opts o = {
+	    NULL,      "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0, 0,
+	    UINT64_MAX};
 	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:H:C:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
@@ -521,7 +530,10 @@ static struct opts parse_args(int argc, char **argv)
 /* The bench from the options: lists parsed, every live count >= every thread count. */
 static void setup(struct bench *b, const struct opts *o)
 {
-	*b = (struct bench){.out = stdout, .seed = o->seed, .rounds = o->rounds, .pairs = o->pairs,
+	*b = (struct bench){.out = stdout,
+			    .seed = o->seed,
+			    .rounds = o->rounds,
+			    .pairs = o->pairs,
 			    .cpu = o->cpu == UINT64_MAX ? 0 : (unsigned)o->cpu};
 	parse_virt(o->virt, b->run);
 	b->nlive = parse_list("--live", o->live, 1, 10000000, b->live);
