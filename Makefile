@@ -213,6 +213,9 @@ $(HB_TSAN): $(patsubst $(BUILD)/rel/%,$(BUILD)/tsan/%,$(BUILD)/rel/workloads/ben
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) $(TSAN_FLAGS) -o $@ $^ $(STRAT_FORCE) -ldl $(LDLIBS)
 test-build: $(HB_TSAN)
+# va_bench: its command line and rows (va_bench.c) over its runs (va_bench_run.c).
+$(BUILD)/bin/va_bench: $(BUILD)/rel/workloads/bench/va_bench_run.o
+EXTRA_LIBS_va_bench := $(BUILD)/rel/libmtb.a
 EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
 $(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
 # gbench_bench: C benchmarks through the C++ shim over Google Benchmark (gbench.h).
