@@ -355,8 +355,9 @@ static int run_one(const struct opts *o, struct host_run_cfg *c, const struct tr
 	struct host_sample hs;
 	char err[512];
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	/* a parallel row's price of a shared line now (c2c.c), taken before the cell */
-	double c2c = c->parallel && ncpus > 1 && cores > 1 ? c2c_roundtrip_ns(0, 1, 20000) : -1;
+	/* a parallel row's price of a shared line now (c2c.c; -1 without a CPU 1), taken
+	 * before the cell */
+	double c2c = c->parallel && ncpus > 1 ? c2c_roundtrip_ns(0, 1) : -1;
 	host_sample_begin(&hs);
 	int rc = host_run(c, t, &out, err, sizeof(err));
 	host_sample_end(&hs, &ctx);
