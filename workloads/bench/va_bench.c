@@ -276,7 +276,8 @@ static void ratios(struct bench *b, unsigned cpus, unsigned live, const double n
 static double bench_one(struct bench *b, const struct va_ops *ops, unsigned threads,
 			unsigned live)
 {
-	double t0 = vb_now_ns(), split = 0;
+	uint64_t t0 = cli_mono_ns();
+	double split = 0;
 	struct timing r = vb_run_config(b, ops, threads, live, &split);
 	row(b, ops->name, threads, live, "alloc_free_pair", r.median, "ns");
 	row(b, ops->name, threads, live, "alloc_free_pair_mean", r.mean, "ns");
@@ -293,7 +294,7 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 		fprintf(stderr, ", %.1f ns/pair split (%.2fx)", split, r.median / split);
 	if (r.hit_pct >= 0)
 		fprintf(stderr, ", %.1f%% cache hits", r.hit_pct);
-	fprintf(stderr, " (%.1f s)\n", (vb_now_ns() - t0) / 1e9);
+	fprintf(stderr, " (%.1f s)\n", (double)(cli_mono_ns() - t0) / 1e9);
 	return r.median;
 }
 

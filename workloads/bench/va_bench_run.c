@@ -11,17 +11,10 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "../host/cli_util.h"
 #include "../../strategies/va_btree.h"
 #include "va_bench_draw.h"
-
-double vb_now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
-}
 
 _Noreturn void vb_die(const char *msg, const char *what)
 {
@@ -63,10 +56,10 @@ static void *worker_main(void *arg)
 		pair(w, &s);
 	pthread_barrier_wait(w->bar);
 	for (uint64_t k = 0; k < w->rounds; k++) {
-		double t0 = vb_now_ns();
+		uint64_t t0 = cli_mono_ns();
 		for (uint64_t i = 0; i < w->pairs; i++)
 			pair(w, &s);
-		double dt = vb_now_ns() - t0;
+		double dt = (double)(cli_mono_ns() - t0);
 		w->round_ns[k] = dt / (double)w->pairs;
 		w->total_ns += dt;
 	}

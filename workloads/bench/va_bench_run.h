@@ -33,8 +33,6 @@ struct timing {
 	double hit_pct;	      /* btree: allocs served by the quantum caches, % (else -1) */
 };
 
-/* CLOCK_MONOTONIC in ns. */
-double vb_now_ns(void);
 /* "va_bench: MSG[: WHAT]" on stderr, exit 1. */
 _Noreturn void vb_die(const char *msg, const char *what);
 /* A configuration (ops at threads and live ranges): its shared runs' median and mean ns
