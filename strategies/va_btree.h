@@ -1,6 +1,7 @@
 /* va_btree.h: internals of the B+-tree VA allocator (va_btree.c: ops table and
  * policy; va_btree_node.c: node pool and entry moves; va_btree_fast.c:
- * optimistic descents and leaf edits; va_btree_smo.c: lock-coupled structure
+ * optimistic descents, first fit, leaf-local alloc and free; va_btree_edit.c,
+ * va_btree_edit.h: leaf edits under the path's locks; va_btree_smo.c: lock-coupled structure
  * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
  * leaves; va_btree_slow.c: the serialised path (best fit, rare fallbacks);
  * va_btree_best.c, va_btree_sz.c, va_btree_best_addr.h: best fit's policy,
@@ -393,19 +394,24 @@ void vbt_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_
  * left for the caller to free; gap values are the caller's). */
 void vbt_merge_into(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r);
 
-/* ---- va_btree_fast.c (optimistic; see there) ---- */
-/* Optimistic descent by key x to the leaf whose separator range holds x;
- * MM_OK or VBT_RESTART. */
-int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x);
+/* ---- va_btree_edit.c (leaf edits under the path's locks; below fast.c) ---- */
 /* Applies ed to the path's leaf, locking T..leaf (the nodes whose largest range
  * changes, and the one above); pre: the largest range before ed->from when known.
  * MM_OK, VBT_RESTART, VBT_FULL, VBT_LOW, VBT_SLOW (a start outside the leaf's bounds). */
 int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre);
-/* The new largest value of a node whose entries [from, to) change (fast.c). */
-uint64_t vbt_new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
-		     uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre);
+/* Entry j of the path's leaf (cnt entries, read as length ov) becomes [s, e),
+ * locking T..leaf where the leaf's largest range changes; MM_OK or VBT_RESTART. */
+int vbt_apply_one_up(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov, uint64_t s,
+		     uint64_t e, uint64_t pre);
 /* The edit replacing leaf entry j = [s, e) by what is left around [a, a + size). */
 struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size);
+/* Replaces leaf entries [from, to) of n (cnt entries, locked) by ed's ranges. */
+void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed);
+
+/* ---- va_btree_fast.c (optimistic; see there) ---- */
+/* Optimistic descent by key x to the leaf whose separator range holds x;
+ * MM_OK or VBT_RESTART. */
+int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x);
 /* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
  * carved at the hint when it holds it; MM_OK (*addr set), MM_ENOMEM (no range
  * >= need), VBT_RESTART, VBT_FULL, VBT_LOW or VBT_SLOW (the start of the range
@@ -413,8 +419,6 @@ struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, u
  * to the next leaf, vbt_xleaf_carve), or VBT_HINT_MISS with the next hint in *hint. */
 int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
 		   uint64_t *addr, uint64_t *key);
-/* Replaces leaf entries [from, to) of n (cnt entries, locked) by ed's ranges. */
-void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed);
 /* Optimistic free of [a, b) coalescing within one leaf, the free range it
  * ends up in into m[0..2); MM_OK, VBT_RESTART, VBT_FULL, VBT_LOW (key: a), or
  * VBT_SLOW (a neighbour may be in the adjacent leaf: vbt_xleaf_free). */

@@ -1,42 +1,31 @@
 /* va_btree_fast.c: the optimistic half of the B+-tree VA allocator (va_btree.h,
- * va_btree.c): descents, leaf-local alloc and free edits, and the predecessor
- * lookup, under optimistic lock coupling (Leis et al. 2019).
+ * va_btree.c): descents, first fit's search, leaf-local alloc and free, and the
+ * predecessor lookup, under optimistic lock coupling (Leis et al. 2019).
  *
  * Readers: read a node's version (waiting while it is locked, restarting if it
  * is obsolete), read the node with relaxed atomics, validate the version; a
  * child pointer is dereferenced only after its parent validated, and the parent
  * is validated again after the child's version is read. A fast writer plans a
- * leaf-local edit from such a read, finds the highest node T on the path whose
- * largest-free value stays the same (the gap values above T are unaffected),
- * then upgrades T..leaf top-down by CAS from the versions it read (any failure:
- * unlock and restart), edits, and unlocks. It never waits while holding a lock.
+ * leaf-local edit from such a read and hands it to the edit layer below
+ * (va_btree_edit.c, .h), which locks only the nodes whose gap values change.
  * Edits that would overfill or underfill the leaf report VBT_FULL / VBT_LOW (a
  * structure change first, va_btree_smo.c); edits that move a start past the
  * leaf's separator bounds or may coalesce with a neighbour leaf report
- * VBT_SLOW (a two-leaf edit, va_btree_xleaf.c). The descent, vbt_apply and the
- * leaf moves are exported for those two files, which sit above this one.
+ * VBT_SLOW (a two-leaf edit, va_btree_xleaf.c). The descent is exported for
+ * those two files, which sit above this one.
  *
  * Cost: every loop over a node's entries reads through local pointers and
  * counters, since each atomic access is a compiler barrier that would otherwise
- * reload the loop's bounds from memory; a leaf's largest range is rescanned only
- * when the range that held it shrank (the parent's gap says which). The common
- * edits replace one entry by one range (a carve off the front, a free joining
- * one neighbour: apply_one, two stores under the leaf's lock alone unless the
- * leaf's largest range changes); inserts and deletes shift the tail two
- * entries per round.
+ * reload the loop's bounds from memory. The common edits replace one entry by
+ * one range (a carve off the front, a free joining one neighbour:
+ * vbt_apply_one, two stores under the leaf's lock alone unless the leaf's
+ * largest range changes).
  */
-#include "va_btree.h"
+#include "va_btree_edit.h"
 
 #define read_lock vbt_read_lock
 #define validate  vbt_validate
 #define upgrade	  vbt_upgrade
-
-/* Unlocks a node this thread locked from version v: only the holder writes a
- * locked version word, so a plain release store suffices. */
-static inline void unlock(struct vbt_node *n, uint64_t v)
-{
-	atomic_store_rel(&n->version, v + 2 * VBT_LOCKED);
-}
 
 /* The root, read-locked into *n, *v; false (restart) if it is obsolete or no
  * longer the root once its version is read. */
@@ -197,307 +186,6 @@ static int hint_next(struct vbt_path *p, uint64_t need)
 	return VBT_HINT_MISS;
 }
 
-/* Copies leaf entry q[0] (start, and its end VBT_LEAF_CAP words on) to q[sh]. */
-#define LEAF_MV1(q, sh)                                                                            \
-	do {                                                                                       \
-		uint64_t a_ = VBT_LD((q)[0]), b_ = VBT_LD((q)[VBT_LEAF_CAP]);                      \
-		VBT_ST((q)[sh], a_);                                                               \
-		VBT_ST((q)[(sh) + VBT_LEAF_CAP], b_);                                              \
-	} while (0)
-
-/* Moves leaf entries [q0, lim) of a start array (and their ends) up by sh
- * words, from the last one down (the overlap is safe); two per round. */
-static inline void shift_up(uint64_t *q0, uint64_t *lim, uint64_t sh)
-{
-	uint64_t *q = lim;
-	if ((lim - q0) & 1) {
-		q--;
-		LEAF_MV1(q, sh);
-	}
-	while (q > q0) {
-		q -= 2;
-		LEAF_MV1(q + 1, sh);
-		LEAF_MV1(q, sh);
-	}
-}
-
-/* Moves leaf entries [q, lim) down by sh words, from the first one up. */
-static inline void shift_down(uint64_t *q, uint64_t *lim, uint64_t sh)
-{
-	if ((lim - q) & 1) {
-		LEAF_MV1(q, -(int64_t)sh);
-		q++;
-	}
-	for (; q < lim; q += 2) {
-		LEAF_MV1(q, -(int64_t)sh);
-		LEAF_MV1(q + 1, -(int64_t)sh);
-	}
-}
-
-/* Replaces leaf entries [from, to) by ed's ranges, moving the tail once. The
- * end array lies VBT_LEAF_CAP words after the start array, so one pointer walks
- * both. */
-void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
-{
-	const uint32_t E = VBT_LEAF_CAP;
-	uint64_t *st = n->leaf.start;
-	uint32_t from = ed->from, to = ed->to, k = ed->k, dst = from + k;
-	_Static_assert(__builtin_offsetof(struct vbt_node, leaf.end) ==
-			   __builtin_offsetof(struct vbt_node, leaf.start) +
-			       VBT_LEAF_CAP * sizeof(uint64_t),
-		       "leaf.end follows leaf.start");
-	if (dst > to)
-		shift_up(st + to, st + cnt, dst - to);
-	else if (dst < to)
-		shift_down(st + to, st + cnt, to - dst);
-	for (uint32_t j = 0; j < k; j++) {
-		VBT_ST(st[from + j], ed->r[j][0]);
-		VBT_ST(st[from + j + E], ed->r[j][1]);
-	}
-	VBT_ST(n->count, cnt - (to - from) + k);
-}
-
-/* leaf_move, with the common edit inline: one range for one (a carve leaving
- * one remainder, a free joining one neighbour) is two stores. */
-static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
-{
-	if (ed->k == 1 && ed->to == ed->from + 1) {
-		VBT_ST(n->leaf.start[ed->from], ed->r[0][0]);
-		VBT_ST(n->leaf.end[ed->from], ed->r[0][1]);
-		return;
-	}
-	vbt_leaf_move(n, cnt, ed);
-}
-
-/* The new largest value of a node whose entries [from, to) change: omax
- * before, ov and nv the changed entries' largest old and new values, pre the
- * largest of [0, from) when the caller knows it (else VBT_NO_PRE). The others
- * are scanned only when the old maximum was among the changed entries and
- * shrank. (Scans stay outside MM_MAX, a macro that evaluates twice.) */
-uint64_t vbt_new_max(uint64_t omax, uint64_t ov, uint64_t nv, const struct vbt_node *n,
-		     uint32_t level, uint32_t from, uint32_t to, uint32_t cnt, uint64_t pre)
-{
-	if (nv >= omax)
-		return nv;
-	if (ov < omax)
-		return omax;
-	if (pre == VBT_NO_PRE)
-		pre = level ? vbt_gap_max(n, 0, from) : vbt_leaf_max(n, 0, from);
-	uint64_t post = level ? vbt_gap_max(n, to, cnt) : vbt_leaf_max(n, to, cnt);
-	return MM_MAX(MM_MAX(nv, pre), post);
-}
-
-/* The highest path level T whose node the edit changes (its largest value
- * stays), given newmax[depth], the leaf's new largest range; the new largest
- * values of the levels below T go into newmax[]. Inputs are optimistic reads;
- * the CAS upgrade of T..leaf confirms them. */
-static uint32_t plan_top(const struct vbt_path *p, uint64_t *newmax)
-{
-	uint32_t top = p->depth;
-	while (newmax[top] != p->s[top - 1].cmax) { /* the parent's gap changes */
-		uint32_t d = top - 1;
-		if (d == 0)
-			return 0;
-		const struct vbt_node *pn = p->s[d].n;
-		uint32_t pc = vbt_clamp(VBT_LD(pn->count), 1), idx = p->s[d].idx;
-		newmax[d] = vbt_new_max(p->s[d - 1].cmax, p->s[d].cmax, newmax[top], pn, 1, idx,
-					idx + 1, pc, p->s[d].pre);
-		top = d;
-	}
-	return top;
-}
-
-/* The top T of a leaf edit's lock set: the changed entries [from, to) of the
- * path's leaf (cnt entries) held ranges of at most ov and will hold at most nv;
- * pre is the largest before `from` when known (else VBT_NO_PRE). The new
- * largest values of the levels below T go into newmax[] (see plan_top). */
-static inline uint32_t plan_leaf(const struct vbt_path *p, const struct vbt_node *leaf,
-				 uint32_t cnt, uint32_t from, uint32_t to, uint64_t ov, uint64_t nv,
-				 uint64_t pre, uint64_t *newmax)
-{
-	uint32_t depth = p->depth;
-	if (!depth)
-		return 0;
-	uint64_t cmax = p->s[depth - 1].cmax;
-	if (nv <= cmax && ov < cmax) /* the leaf's largest range stays */
-		return depth;
-	newmax[depth] = vbt_new_max(cmax, ov, nv, leaf, 0, from, to, cnt, pre);
-	return plan_top(p, newmax);
-}
-
-/* Upgrades the path's nodes top..leaf from the versions read, top-down; false
- * (none left locked) if one changed. */
-static inline bool lock_path(struct vbt_path *p, uint32_t top)
-{
-	if (top == p->depth) /* the common case: the leaf alone */
-		return upgrade(p->s[top].n, p->s[top].v);
-	for (uint32_t d = top; d <= p->depth; d++) {
-		if (!upgrade(p->s[d].n, p->s[d].v)) {
-			for (uint32_t u = top; u < d; u++)
-				unlock(p->s[u].n, p->s[u].v);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* After the leaf edit: writes the planned gaps of levels top..depth-1 and
- * unlocks top..leaf. */
-static inline void unlock_path(struct vbt_path *p, uint32_t top, const uint64_t *newmax)
-{
-	uint32_t depth = p->depth;
-	if (top == depth) {
-		unlock(p->s[top].n, p->s[top].v);
-		return;
-	}
-	for (uint32_t d = depth; d-- > top;)
-		VBT_ST(p->s[d].n->in.gap[p->s[d].idx], newmax[d + 1]);
-	for (uint32_t d = top; d <= depth; d++)
-		unlock(p->s[d].n, p->s[d].v);
-}
-
-/* Applies ed to the path's leaf under the locks of T..leaf (see plan_top); pre
- * is the largest leaf range before ed->from when known (else VBT_NO_PRE).
- * MM_OK, VBT_RESTART, VBT_FULL (over the cap), VBT_LOW (under the minimum, not
- * a root leaf), VBT_SLOW (a start outside the leaf's bounds). An edit that
- * leaves the leaf's largest range as it was (T = leaf) locks the leaf alone. */
-int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre)
-{
-	uint32_t depth = p->depth, k = ed->k, from = ed->from, to = ed->to;
-	struct vbt_node *leaf = p->s[depth].n;
-	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0);
-	if (from > to || to > cnt)
-		return VBT_RESTART;
-	uint32_t ncnt = cnt - (to - from) + k;
-	uint64_t nv = 0, ov = 0;
-	if (ncnt > t->leaf_cap)
-		return VBT_FULL;
-	if (depth && ncnt < t->leaf_min)
-		return VBT_LOW;
-	for (uint32_t j = 0; j < k; j++) {
-		if (ed->r[j][0] < p->lo || ed->r[j][0] >= p->hi)
-			return VBT_SLOW;
-		nv = MM_MAX(nv, ed->r[j][1] - ed->r[j][0]);
-	}
-	for (uint32_t i = from; i < to; i++) {
-		uint64_t g = VBT_LD(leaf->leaf.end[i]) - VBT_LD(leaf->leaf.start[i]);
-		ov = g > ov ? g : ov;
-	}
-	uint64_t newmax[VBT_MAX_DEPTH];
-	uint32_t top = plan_leaf(p, leaf, cnt, from, to, ov, nv, pre, newmax);
-	if (!lock_path(p, top))
-		return VBT_RESTART;
-	leaf_edit(leaf, cnt, ed);
-	unlock_path(p, top, newmax);
-	return MM_OK;
-}
-
-/* apply_one's edit where the leaf's largest range may change: locks T..leaf. */
-static int apply_one_up(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov, uint64_t s,
-			uint64_t e, uint64_t pre)
-{
-	struct vbt_node *leaf = p->s[p->depth].n;
-	uint64_t newmax[VBT_MAX_DEPTH];
-	uint32_t top = plan_leaf(p, leaf, cnt, j, j + 1, ov, e - s, pre, newmax);
-	if (!lock_path(p, top))
-		return VBT_RESTART;
-	VBT_ST(leaf->leaf.start[j], s);
-	VBT_ST(leaf->leaf.end[j], e);
-	unlock_path(p, top, newmax);
-	return MM_OK;
-}
-
-/* The common edit without an edit record: entry j < cnt of the path's leaf
- * (cnt entries), read as a range of length ov, becomes [s, e) (a carve leaving
- * one remainder, a free joining one neighbour), s within the leaf's bounds;
- * pre as for vbt_apply. The upgrade of the leaf from the version read confirms
- * entry j is as read; when the leaf's largest range stays (the parent's gap
- * says so) that is the only lock. MM_OK or VBT_RESTART. */
-static inline int apply_one(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov, uint64_t s,
-			    uint64_t e, uint64_t pre)
-{
-	struct vbt_step *l = &p->s[p->depth];
-	if (p->depth && (e - s > l[-1].cmax || ov >= l[-1].cmax))
-		return apply_one_up(p, cnt, j, ov, s, e, pre);
-	if (!upgrade(l->n, l->v))
-		return VBT_RESTART;
-	VBT_ST(l->n->leaf.start[j], s);
-	VBT_ST(l->n->leaf.end[j], e);
-	unlock(l->n, l->v);
-	return MM_OK;
-}
-
-/* Leaf-only inserts and removals, when the leaf's fill stays within its
- * bounds and its largest range stays (the callers check the parent's gap):
- * one upgrade of the leaf from the version read (which confirms the entries
- * as read), one tail shift, no edit record. MM_OK or VBT_RESTART. */
-
-/* Inserts [a, b) as entry j of the path's leaf (cnt < cap entries). */
-static inline int leaf_insert(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t a, uint64_t b)
-{
-	struct vbt_step *l = &p->s[p->depth];
-	uint64_t *st = l->n->leaf.start;
-	if (!upgrade(l->n, l->v))
-		return VBT_RESTART;
-	shift_up(st + j, st + cnt, 1);
-	VBT_ST(st[j], a);
-	VBT_ST(st[j + VBT_LEAF_CAP], b);
-	VBT_ST(l->n->count, cnt + 1);
-	unlock(l->n, l->v);
-	return MM_OK;
-}
-
-/* Removes entry j of the path's leaf (cnt > min entries); with join, entry
- * j - 1's end becomes e first (a free joining both neighbours). */
-static inline int leaf_remove(struct vbt_path *p, uint32_t cnt, uint32_t j, bool join, uint64_t e)
-{
-	struct vbt_step *l = &p->s[p->depth];
-	uint64_t *st = l->n->leaf.start;
-	if (!upgrade(l->n, l->v))
-		return VBT_RESTART;
-	if (join)
-		VBT_ST(st[j - 1 + VBT_LEAF_CAP], e);
-	shift_down(st + j + 1, st + cnt, 1);
-	VBT_ST(l->n->count, cnt - 1);
-	unlock(l->n, l->v);
-	return MM_OK;
-}
-
-/* True if the path's leaf (cnt entries) may take an entry whose range is no
- * longer than nv (not over the cap, not past its parent's gap). */
-static inline bool leaf_may_insert(const struct va_btree *t, const struct vbt_path *p, uint32_t cnt,
-				   uint64_t nv)
-{
-	return cnt < t->leaf_cap && (!p->depth || nv <= p->s[p->depth - 1].cmax);
-}
-
-/* True if the path's leaf (cnt entries) may lose an entry of length ov while
- * the range it joins into (if any) becomes nv: above the minimum, the removed
- * range not its largest, the joined one not past it. */
-static inline bool leaf_may_remove(const struct va_btree *t, const struct vbt_path *p, uint32_t cnt,
-				   uint64_t ov, uint64_t nv)
-{
-	if (!p->depth)
-		return cnt > 1;
-	uint64_t cmax = p->s[p->depth - 1].cmax;
-	return cnt > t->leaf_min && ov < cmax && nv <= cmax;
-}
-
-/* The edit replacing entry j = [s, e) by what is left around [a, a + size). */
-struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size)
-{
-	struct vbt_edit ed = {.from = j, .to = j + 1};
-	if (a > s) {
-		ed.r[ed.k][0] = s;
-		ed.r[ed.k++][1] = a;
-	}
-	if (e - a > size) {
-		ed.r[ed.k][0] = a + size;
-		ed.r[ed.k++][1] = e;
-	}
-	return ed;
-}
-
 /* No fit at or after p's hint below the node reached: the next hint is the end
  * of its subtree (0 past the last one: first fit from the start). */
 static int hint_miss(const struct vbt_path *p, uint64_t *hint)
@@ -581,9 +269,9 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 	*addr = a;
 	*key = s; /* VBT_FULL, VBT_LOW, VBT_SLOW: the range carved (in the leaf) */
 	if (a == s && e - s > size && s + size < p.hi) /* off the front, within the leaf */
-		return apply_one(&p, cnt, j, e - s, s + size, e, pre);
-	if (a == s && e - s == size && leaf_may_remove(t, &p, cnt, size, 0)) /* exact fit */
-		return leaf_remove(&p, cnt, j, false, 0);
+		return vbt_apply_one(&p, cnt, j, e - s, s + size, e, pre);
+	if (a == s && e - s == size && vbt_leaf_may_remove(t, &p, cnt, size, 0)) /* exact fit */
+		return vbt_leaf_remove(&p, cnt, j, false, 0);
 	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
 	return vbt_apply(t, &p, &ed, pre);
 }
@@ -614,12 +302,12 @@ int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 	m[0] = mp ? ps : a;
 	m[1] = ms ? se : b;
 	if (mp != ms) /* joins one neighbour: that entry grows (its start stays in the leaf) */
-		return apply_one(&p, cnt, mp ? j - 1 : j, mp ? pe - ps : se - ss, m[0], m[1],
-				 VBT_NO_PRE);
-	if (!mp && leaf_may_insert(t, &p, cnt, b - a)) /* joins neither: a new entry */
-		return leaf_insert(&p, cnt, j, a, b);
-	if (mp && leaf_may_remove(t, &p, cnt, se - ss, se - ps)) /* joins both */
-		return leaf_remove(&p, cnt, j, true, se);
+		return vbt_apply_one(&p, cnt, mp ? j - 1 : j, mp ? pe - ps : se - ss, m[0], m[1],
+				     VBT_NO_PRE);
+	if (!mp && vbt_leaf_may_insert(t, &p, cnt, b - a)) /* joins neither: a new entry */
+		return vbt_leaf_insert(&p, cnt, j, a, b);
+	if (mp && vbt_leaf_may_remove(t, &p, cnt, se - ss, se - ps)) /* joins both */
+		return vbt_leaf_remove(&p, cnt, j, true, se);
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
 	ed.r[0][0] = m[0];
 	ed.r[0][1] = m[1];
