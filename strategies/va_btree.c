@@ -238,29 +238,29 @@ static int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uin
 static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	struct va_btree *t = st;
-	uint64_t need;
-	struct vbt_cpu *c;
-	bool unit;
-	int arc = alloc_begin(t, cpu, &size, &align, &need, &c, &unit);
+	struct vbt_req rq;
+	int arc = alloc_begin(t, cpu, size, align, &rq);
 	if (arc != MM_OK)
 		return arc;
+	struct vbt_cpu *c = rq.c;
+	bool unit = rq.unit;
 	if (!unit && !t->best && grant_unit(t) == MM_OK) { /* node-pool refill */
-		atomic_fetch_add_rlx(&c->word, size);
+		atomic_fetch_add_rlx(&c->word, rq.size);
 		unit = true;
 	}
 	int rc = VBT_SLOW;
 	uint64_t hint = cpu_hint(t, cpu);
 	if (unit && !t->best)
-		rc = alloc_first(t, c, size, align, need, &hint, addr);
+		rc = alloc_first(t, c, rq.size, rq.align, rq.need, &hint, addr);
 	else if (!t->best)
 		rc = MM_ENOMEM;
 	bool fast = rc == MM_OK;
 	if (rc == VBT_SLOW || rc == VBT_RESTART)
-		rc = alloc_slow(t, cpu, unit, size, align, need, hint, addr);
+		rc = alloc_slow(t, cpu, unit, rq.size, rq.align, rq.need, hint, addr);
 	if (rc == MM_OK)
 		count_path(c, fast);
 	else if (unit)
-		slot_put(t, c, size);
+		slot_put(t, c, rq.size);
 	return rc;
 }
 

@@ -320,15 +320,13 @@ int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t si
 int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	struct va_btree *t = st;
-	uint64_t need;
-	struct vbt_cpu *c;
-	bool unit;
-	int arc = alloc_begin(t, cpu, &size, &align, &need, &c, &unit);
+	struct vbt_req rq;
+	int arc = alloc_begin(t, cpu, size, align, &rq);
 	if (arc != MM_OK)
 		return arc;
-	int rc = alloc_locked(t, c, unit, size, align, need, addr);
-	if (rc != MM_OK && unit)
-		slot_put(t, c, size);
+	int rc = alloc_locked(t, rq.c, rq.unit, rq.size, rq.align, rq.need, addr);
+	if (rc != MM_OK && rq.unit)
+		slot_put(t, rq.c, rq.size);
 	return rc;
 }
 

@@ -45,26 +45,33 @@ static inline bool slot_refill(struct va_btree *t, struct vbt_cpu *c)
 	return true;
 }
 
-/* An alloc's start: its arguments in allocation units (align 0 is a page, size
- * rounded up to pages, *need the span that holds size at align anywhere,
- * saturated), the CPU's slot (*c) and a unit from it if it has or gets one
- * (*unit). MM_OK, or MM_EINVAL (size 0, align not a power of two), MM_ENOMEM
- * (bigger than the arena). */
-VBT_INLINE int alloc_begin(struct va_btree *t, unsigned cpu, uint64_t *size, uint64_t *align,
-			   uint64_t *need, struct vbt_cpu **c, bool *unit)
+/* An alloc's request in allocation units (alloc_begin): size rounded up to
+ * pages, align at least a page, need the span that holds size at align
+ * anywhere (saturated); the CPU's slot c, and whether a unit came from it. */
+struct vbt_req {
+	uint64_t size, align, need;
+	struct vbt_cpu *c;
+	bool unit;
+};
+
+/* An alloc's start: fills *rq from size and align (0: a page) and takes a unit
+ * from cpu's slot if it has or gets one. MM_OK, or MM_EINVAL (size 0, align not
+ * a power of two), MM_ENOMEM (bigger than the arena). */
+VBT_INLINE int alloc_begin(struct va_btree *t, unsigned cpu, uint64_t size, uint64_t align,
+			   struct vbt_req *rq)
 {
-	uint64_t al = *align ? *align : PAGE_SIZE;
-	if (!*size || !MM_IS_POW2(al))
+	uint64_t al = align ? align : PAGE_SIZE;
+	if (!size || !MM_IS_POW2(al))
 		return MM_EINVAL;
-	if (*size > t->size)
+	if (size > t->size)
 		return MM_ENOMEM;
 	al = MM_MAX(al, PAGE_SIZE);
-	uint64_t sz = MM_ALIGN_UP(*size, PAGE_SIZE);
-	*need = al - PAGE_SIZE > UINT64_MAX - sz ? UINT64_MAX : sz + al - PAGE_SIZE;
-	*size = sz;
-	*align = al;
-	*c = slot(t, cpu);
-	*unit = slot_take(*c, sz) || (slot_refill(t, *c) && slot_take(*c, sz));
+	uint64_t sz = MM_ALIGN_UP(size, PAGE_SIZE);
+	rq->need = al - PAGE_SIZE > UINT64_MAX - sz ? UINT64_MAX : sz + al - PAGE_SIZE;
+	rq->size = sz;
+	rq->align = al;
+	rq->c = slot(t, cpu);
+	rq->unit = slot_take(rq->c, sz) || (slot_refill(t, rq->c) && slot_take(rq->c, sz));
 	return MM_OK;
 }
 
