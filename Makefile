@@ -228,7 +228,7 @@ EXTRA_LIBS_gbench_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/li
 $(BUILD)/bin/gbench_bench: $(GBENCH_SHIM) $(BUILD)/rel/libtest.a
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCHES) tools $(call GUEST_ELF,$(PHYS)-$(VIRT)-talc) $(call GUEST_ELF,$(PHYS)-$(VIRT)-slab)
-	$(Q)scripts/bench.sh $(BENCHES) scripts/hermit_case.sh
+	$(Q)scripts/bench.sh $(BENCHES) scripts/hermit_case.sh scripts/replay_direct.sh
 
 # ---- section: run (issue 7) ---------------------------------------------------
 # PHYS, VIRT, HEAP, TRACES, PEERS given on the command line (or in the environment;
