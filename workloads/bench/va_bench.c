@@ -317,7 +317,7 @@ static void c2c_row(struct bench *b, const char *when)
 
 static void run_all(struct bench *b)
 {
-	b->build = getenv("MTB_BUILD_ID") && *getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	b->build = cli_build_id();
 	host_ctx_init(&b->ctx);
 	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build," HOST_CTX_CSV_COLS "\n");
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64

@@ -64,7 +64,8 @@ uint64_t cli_num_or_exit(const char *prog, const char *opt, const char *s, uint6
 
 const char *cli_build_id(void)
 {
-	return getenv("MTB_BUILD_ID") ? getenv("MTB_BUILD_ID") : "dev";
+	const char *id = getenv("MTB_BUILD_ID");
+	return id && *id ? id : "dev";
 }
 
 uint64_t cli_mono_ns(void)

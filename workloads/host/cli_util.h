@@ -25,7 +25,7 @@ bool cli_num(const char *prog, const char *opt, const char *s, uint64_t lo, uint
  * 2 after cli_num's line. */
 uint64_t cli_num_or_exit(const char *prog, const char *opt, const char *s, uint64_t lo,
 			 uint64_t hi);
-/* The rows' build id: $MTB_BUILD_ID when set, else "dev". Never NULL. */
+/* The rows' build id: $MTB_BUILD_ID when set and not empty, else "dev". Never NULL. */
 const char *cli_build_id(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t cli_mono_ns(void);

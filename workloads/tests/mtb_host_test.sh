@@ -13,6 +13,13 @@ trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 grep -q -- '--gen NAME' <<<"$("$bin" --help)" || fail "--help"
+# the build id: $MTB_BUILD_ID, and "dev" when it is unset or empty (never an empty field)
+for id in x7 ''; do
+	b=$(MTB_BUILD_ID=$id "$bin" --gen larson --ops 2000 | grep -o '"build":"[^"]*"')
+	[ "$b" = "\"build\":\"${id:-dev}\"" ] || fail "MTB_BUILD_ID='$id': $b"
+done
+[ "$(env -u MTB_BUILD_ID "$bin" --gen larson --ops 2000 | grep -o '"build":"[^"]*"')" = '"build":"dev"' ] ||
+	fail "MTB_BUILD_ID unset: not dev"
 "$bin" --gen larson --ops 20000 --cpus 1,2 --seed 5 --out "$t/rows.json"
 python3 - "$t/rows.json" <<'PY'
 import json, sys
