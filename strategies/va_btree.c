@@ -32,7 +32,8 @@
  * (vmem, too, holds one arena lock for its best fit).
  *
  * Concurrency in a first-fit tree (no tree-wide lock on any common path):
- *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c):
+ *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c
+ *    descends and plans, va_btree_edit.c locks and edits):
  *    the descent of every alloc and free, and edits inside one leaf (carving a
  *    range, extending/joining/inserting one), locking T..leaf (T = highest node
  *    whose largest-free value changes).

@@ -1,6 +1,7 @@
 /* va_btree_xleaf.c: edits of the B+-tree VA allocator that span two adjacent
  * leaves, and the optimistic aligned-fit walk, with optimistic lock coupling
- * (no tree-wide lock). Above va_btree_fast.c (its descents and leaf moves).
+ * (no tree-wide lock). Above va_btree_fast.c (its descents) and va_btree_edit.c
+ * (its leaf moves).
  *
  * Two-leaf edit: a free whose neighbour is the last range of the leaf before
  * or the first of the leaf after, or a carve whose right remainder starts at or
