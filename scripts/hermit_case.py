@@ -23,7 +23,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from merge_reps import ci_k, median  # noqa: E402
+from merge_reps import ci_k, ci_stat as stat  # noqa: E402
 from out_lib import write_out  # noqa: E402
 
 COLS = ("workload,heap,version,phys,virt,cpus,threads,ops,oversubscribed,metric,value,lo,"
@@ -33,14 +33,6 @@ COLS = ("workload,heap,version,phys,virt,cpus,threads,ops,oversubscribed,metric,
 
 def fail(msg):
     sys.exit(f"hermit_case: {msg}")
-
-
-def stat(vals):
-    s = sorted(vals)
-    n = len(s)
-    k, cover = ci_k(n)
-    return {"value": median(s), "lo": s[k - 1], "hi": s[n - k], "n": n,
-            "coverage": round(cover, 4)}
 
 
 def most(vals):

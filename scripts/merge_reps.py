@@ -52,6 +52,15 @@ def median(v):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
+def ci_stat(vals):
+    """Median of vals with its interval [x(k), x(n+1-k)] (ci_k): value, lo, hi, n, coverage."""
+    s = sorted(vals)
+    n = len(s)
+    k, cover = ci_k(n)
+    return {"value": median(s), "lo": s[k - 1], "hi": s[n - k], "n": n,
+            "coverage": round(cover, 4)}
+
+
 def merge(rows):
     n = len(rows)
     out = dict(rows[0])

@@ -23,7 +23,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from merge_reps import ci_k, median  # noqa: E402
+from merge_reps import ci_stat as stat  # noqa: E402
 from out_lib import write_out  # noqa: E402
 
 COLS = ("workload,heap,version,pairs,metric,value,lo,hi,n,coverage,c2c_min_ns,c2c_max_ns,"
@@ -58,14 +58,6 @@ def csv_rows(path, rep):
         row = {"rep": int(rep), "source": "direct", "heap": min(heaps)}
         row.update({k: num(v) for k, v in r.items()})
         print(json.dumps(row))
-
-
-def stat(vals):
-    s = sorted(vals)
-    n = len(s)
-    k, cover = ci_k(n)
-    return {"value": median(s), "lo": s[k - 1], "hi": s[n - k], "n": n,
-            "coverage": round(cover, 4)}
 
 
 def pairs_of(rows, ops):

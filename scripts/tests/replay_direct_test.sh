@@ -6,27 +6,14 @@
 # pair that joins two reps' runs, or a ratio the wrong way up, fails), and
 # replay_direct.py refusing a replay that failed ops.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-bin=${MTB_BIN:-build/bin}
-for b in mtb_host heap_bench; do [ -x "$bin/$b" ] || { echo "FAIL: $bin/$b not built" >&2; exit 1; }; done
+. "$(dirname "$0")/../../scripts/tests/test_lib.sh"
+for b in mtb_host heap_bench; do [ -x "$bin/$b" ] || fail "$bin/$b not built"; done
 export MTB_BIN
 MTB_BIN=$(cd "$bin" && pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 grep -q -- '--reps N' <<<"$(scripts/replay_direct.sh --help)" || fail "--help"
-for bad in "--bogus" "--reps 5" "--reps x" "--ops 100" "--workloads xmalloc" "--heaps nosuch" \
-	"--heaps slab" "--out x.json" "--duration-ms 0" "--ops"; do
-	set +e
-	# shellcheck disable=SC2086
-	scripts/replay_direct.sh --out "$t/bad.csv" $bad >"$t/o" 2>"$t/e"
-	rc=$?
-	set -e
-	[ $rc -eq 2 ] && [ "$(wc -l <"$t/e")" -eq 1 ] && grep -q '^replay_direct: ' "$t/e" ||
-		fail "$bad: exit $rc, stderr: $(cat "$t/e")"
-done
-[ ! -e "$t/bad.csv" ] || fail "a bad run wrote its CSV"
+usage_errors scripts/replay_direct.sh replay_direct -- "--bogus" "--reps 5" "--reps x" "--ops 100" \
+	"--workloads xmalloc" "--heaps nosuch" "--heaps slab" "--out x.json" "--duration-ms 0" "--ops"
 
 scripts/replay_direct.sh --heaps glibc --workloads larson,threadtest --ops 16000 \
 	--duration-ms 10 --reps 6 --out "$t/r/rd.csv" >"$t/log"
