@@ -2,8 +2,9 @@
 """replay_direct.py: the rows of scripts/replay_direct.sh into its CSV and a table.
 
 Usage: scripts/replay_direct.py ROWS.jsonl OUT.csv OPS
-       scripts/replay_direct.py --csv-rows HEAP_BENCH.csv REP   (heap_bench's CSV rows as
-                                JSON lines with "rep" and "source": "direct", to stdout)
+       scripts/replay_direct.py --csv-rows HEAP_BENCH.csv HEAP REP   (heap_bench's CSV
+                                rows of peer HEAP as JSON lines with "rep", "heap" and
+                                "source": "direct", to stdout)
 
 ROWS holds, for every rep, heap_bench's rows of one round (source direct: the
 speedup_2_1 row per workload, and the c2c_roundtrip_ns row of workload machine) and
@@ -46,16 +47,16 @@ def num(s):
     return {"true": True, "false": False}.get(s, s)
 
 
-def csv_rows(path, rep):
+def csv_rows(path, heap, rep):
     """heap_bench's rows of one peer's run; "heap" names that peer on each (its machine
     row, the round trip, has allocator "-")."""
     with open(path) as f:
         rows = list(csv.DictReader(f))
     heaps = {r["allocator"] for r in rows if r["workload"] != "machine"}
-    if len(heaps) != 1:
-        fail(f"{path}: rows of {len(heaps)} allocators, want one")
+    if heaps != {heap}:
+        fail(f"heap_bench wrote rows of {sorted(heaps)} for {heap} (not loaded?)")
     for r in rows:
-        row = {"rep": int(rep), "source": "direct", "heap": min(heaps)}
+        row = {"rep": int(rep), "source": "direct", "heap": heap}
         row.update({k: num(v) for k, v in r.items()})
         print(json.dumps(row))
 
@@ -115,8 +116,8 @@ def context(ps, h, wl, sub):
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "--csv-rows":
-        return csv_rows(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 5 and sys.argv[1] == "--csv-rows":
+        return csv_rows(sys.argv[2], sys.argv[3], sys.argv[4])
     if len(sys.argv) != 4:
         fail("usage: replay_direct.py ROWS.jsonl OUT.csv OPS")
     path, out, ops = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -88,7 +88,7 @@ for ((r = 1; r <= reps; r++)); do
 		"$bin/heap_bench" --out "$w/hb.csv" --rounds 1 --only "$wls" --heaps "$h" \
 			--epoch-ops $((ops / 8)) --duration-ms "$dur" --warmup-ms $(((dur + 3) / 4)) \
 			>"$w/log" 2>&1 || die "heap_bench --heaps $h failed: $(tail -1 "$w/log")" 1
-		python3 "$repo/scripts/replay_direct.py" --csv-rows "$w/hb.csv" "$r" >>"$w/rows.jsonl"
+		python3 "$repo/scripts/replay_direct.py" --csv-rows "$w/hb.csv" "$h" "$r" >>"$w/rows.jsonl"
 		for wl in ${wls//,/ }; do
 			"$bin/mtb_host" --gen "$wl" --ops "$ops" --heap "$h" --cpus 1,2 --mode parallel \
 				--build "$build" >"$w/one.jsonl" 2>"$w/err" ||

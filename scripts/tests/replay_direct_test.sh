@@ -73,4 +73,12 @@ rc=$?
 set -e
 [ $rc -eq 1 ] && [ "$(wc -l <"$t/e")" -eq 1 ] && grep -q '^replay_direct: replay .* 3 failed' "$t/e" &&
 	[ ! -e "$t/bad.csv" ] || fail "a failed replay: exit $rc, $(cat "$t/e")"
+# heap_bench rows of another peer than the one run (a peer whose library did not load)
+printf 'workload,allocator,metric,value\nlarson,glibc,speedup_2_1,1.5\n' >"$t/hb.csv"
+set +e
+scripts/replay_direct.py --csv-rows "$t/hb.csv" jemalloc 1 >"$t/o" 2>"$t/e"
+rc=$?
+set -e
+[ $rc -eq 1 ] && [ ! -s "$t/o" ] && grep -q "^replay_direct: heap_bench wrote rows of \['glibc'\] for jemalloc" "$t/e" ||
+	fail "rows of another peer: exit $rc, $(cat "$t/e")"
 echo "replay_direct_test: ok"
