@@ -1,16 +1,17 @@
 """report_bench.py: `make bench`'s results in the report: results/frame_bench.csv,
-va_bench.csv and heap_bench.csv (scripts/bench.sh; columns in results/README.md) read
-into {name: [row dict]} (load_bench) and shown as tables (sec_bench): frame and VA
-operations per strategy (single medians, their unit), heap_bench's ops/s and heap
-efficiency per allocator with their intervals. Google Benchmark's JSON stays
-report.py's sec_gbench.
+va_bench.csv, heap_bench.csv and replay_direct.csv (scripts/bench.sh; columns in
+results/README.md) read into {name: [row dict]} (load_bench) and shown as tables
+(sec_bench): frame and VA operations per strategy (single medians, their unit),
+heap_bench's ops/s and heap efficiency per allocator with their intervals, and each
+peer's replay / direct speedup ratio with its interval and whether its median is within
+15% (issue 12's figure). Google Benchmark's JSON stays report.py's sec_gbench.
 """
 import csv
 import os
 
 from report_lib import fmt, num
 
-BENCHES = ("frame_bench", "va_bench", "heap_bench")
+BENCHES = ("frame_bench", "va_bench", "heap_bench", "replay_direct")
 
 
 def load_bench(d):
@@ -57,8 +58,8 @@ def sec_bench(doc, bench, where):
     doc.h(2, "Benchmarks (make bench, %s)" % where)
     doc.p("The microbenchmarks of `make bench` (scripts/bench.sh), from the files in %s: their "
           "own runs, not this sweep's (build and machine as each file says). Frame and VA "
-          "figures are single medians (no interval: shown, never a verdict); heap_bench gives "
-          "each median with its 95%% interval [lo, hi]." % where)
+          "figures are single medians (no interval: shown, never a verdict); heap_bench and "
+          "replay_direct give each median with its 95%% interval [lo, hi]." % where)
     fb = [r for r in bench.get("frame_bench", []) if not r.get("op", "").endswith(("_mean", "_mean_over_rounds"))]
     if fb:
         cols, t = pivot(fb, lambda r: (r["kind"], r["op"], r.get("fill_pct", ""), r.get("unit", "")),
@@ -83,3 +84,35 @@ def sec_bench(doc, bench, where):
         doc.h(3, "heap_bench (builds %s; machine: %s)" % ("/".join(sorted({r.get("build", "") for r in hb})),
                                                           ctx_line(hb)))
         doc.table(["workload", "threads", "param", "metric"] + cols, t)
+    sec_replay_direct(doc, bench.get("replay_direct", []))
+
+
+def sec_replay_direct(doc, rows):
+    """replay_direct.csv: per (peer, workload, pairs) the ratio with both speedups."""
+    by = {(r["heap"], r["workload"], r["pairs"], r["metric"]): r for r in rows}
+    keys = list(dict.fromkeys((h, w, p) for h, w, p, m in by if m == "replay_over_direct"))
+    if not keys:
+        return
+
+    def ci(r):
+        v, lo, hi = num(r.get("value")), num(r.get("lo")), num(r.get("hi"))
+        return "%.2f [%.2f, %.2f]" % (v, lo, hi) if None not in (v, lo, hi) else "-"
+
+    t = []
+    for h, w, p in keys:
+        q = by[(h, w, p, "replay_over_direct")]
+        d, r = by.get((h, w, p, "speedup_direct"), {}), by.get((h, w, p, "speedup_replay"), {})
+        v = num(q.get("value"))
+        t.append([h, w, p, q.get("n", ""), ci(q), ci(d), ci(r),
+                  "%s-%s" % (fmt(num(q.get("c2c_min_ns"))), fmt(num(q.get("c2c_max_ns")))),
+                  "-" if v is None else ("yes" if abs(v - 1) <= 0.15 else "no")])
+    doc.h(3, "replay_direct (builds %s; machine: %s)" % (
+        "/".join(sorted({r.get("build", "") for r in rows})), ctx_line(rows)))
+    doc.p("Each peer's 1 -> 2 CPU speedup replaying the generated workload (mtb_host --mode "
+          "parallel) over its speedup in heap_bench's direct version, the two run as a pair "
+          "seconds apart: median of the per-pair ratios [95% interval]; `like` keeps the pairs "
+          "whose two cache-line round trips agree within 25%. Within 15%: the median's "
+          "distance from 1, the figure issue 12 asks for (a statement about this window's "
+          "pairs, not a verdict).")
+    doc.table(["peer", "workload", "pairs", "n", "replay / direct", "direct speedup",
+               "replay speedup", "round trip ns", "within 15%"], t)

@@ -171,7 +171,7 @@ python3 plots/tests/synth_rows.py "$t/flip" --flip
 "$bin/rows2csv" --out "$t/flip/rows.csv" "$t/flip/rows.jsonl"
 scripts/report.sh --run "$t/flip" --out "$t/flip/report.md" --bench "$t/nobench" >/dev/null 2>&1 || fail "report.sh --flip"
 python3 - "$md" "$t/flip/report.md" <<'PY' || fail "answers (above)"
-import re, sys
+import csv, re, sys
 md, fl = open(sys.argv[1]).read(), open(sys.argv[2]).read()
 def check(cond, what):
     if not cond:
@@ -221,6 +221,16 @@ check("frame_bench alloc_4k (make bench" in sec and "heap_bench (make bench" in 
 b = md.split("\n## Benchmarks (make bench")[1].split("\n## ")[0]
 check("### frame_bench" in b and "### va_bench" in b and "### heap_bench" in b, "bench section tables")
 check(re.search(r"\| frame_op \| alloc_4k \| 50 \| ns \| [0-9.]+ \| [0-9.]+ \|", b), "frame_bench row")
+# replay_direct.csv (results/samples): every ratio row of the file, its cells from it
+rdc = list(csv.DictReader(open("results/samples/replay_direct.csv")))
+for q in (r for r in rdc if r["metric"] == "replay_over_direct"):
+    v = float(q["value"])
+    want = "| %s | %s | %s | %s | %.2f [%.2f, %.2f] |" % (q["heap"], q["workload"], q["pairs"], q["n"],
+                                                        v, float(q["lo"]), float(q["hi"]))
+    check(want in b, "replay_direct row " + want)
+    line = [l for l in b.splitlines() if l.startswith(want)][0]
+    check(line.rstrip(" |").endswith("yes" if abs(v - 1) <= 0.15 else "no"), "within 15%: " + line)
+check("### replay_direct" in b, "replay_direct table")
 check("## Benchmarks" not in fl, "a bench section without bench files")
 check("\n## Google Benchmark microbenchmarks (gbench.json)" in md and "Google Benchmark" not in fl,
       "gbench.json of the --bench directory")
