@@ -38,7 +38,7 @@ void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
 	VBT_ST(n->count, cnt - (to - from) + k);
 }
 
-/* leaf_move, with the common edit inline: one range for one (a carve leaving
+/* vbt_leaf_move, with the common edit inline: one range for one (a carve leaving
  * one remainder, a free joining one neighbour) is two stores. */
 static inline void leaf_edit(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed)
 {
@@ -91,7 +91,7 @@ static uint32_t plan_top(const struct vbt_path *p, uint64_t *newmax)
 /* The top T of a leaf edit's lock set: the changed entries [from, to) of the
  * path's leaf (cnt entries) held ranges of at most ov and will hold at most nv;
  * pre is the largest before `from` when known (else VBT_NO_PRE). The new
- * largest values of the levels below T go into newmax[] (see plan_top, va_btree_edit.c). */
+ * largest values of the levels below T go into newmax[] (see plan_top). */
 static inline uint32_t plan_leaf(const struct vbt_path *p, const struct vbt_node *leaf,
 				 uint32_t cnt, uint32_t from, uint32_t to, uint64_t ov, uint64_t nv,
 				 uint64_t pre, uint64_t *newmax)
@@ -137,7 +137,7 @@ static inline void unlock_path(struct vbt_path *p, uint32_t top, const uint64_t 
 		vbt_unlock_v(p->s[d].n, p->s[d].v);
 }
 
-/* Applies ed to the path's leaf under the locks of T..leaf (see plan_top, va_btree_edit.c); pre
+/* Applies ed to the path's leaf under the locks of T..leaf (see plan_top); pre
  * is the largest leaf range before ed->from when known (else VBT_NO_PRE).
  * MM_OK, VBT_RESTART, VBT_FULL (over the cap), VBT_LOW (under the minimum, not
  * a root leaf), VBT_SLOW (a start outside the leaf's bounds). An edit that
