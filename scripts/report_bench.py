@@ -9,6 +9,7 @@ peer's replay / direct speedup ratio with its interval and whether its median is
 import csv
 import os
 
+from replay_direct import within
 from report_lib import fmt, num
 
 BENCHES = ("frame_bench", "va_bench", "heap_bench", "replay_direct")
@@ -105,7 +106,7 @@ def sec_replay_direct(doc, rows):
         v = num(q.get("value"))
         t.append([h, w, p, q.get("n", ""), ci(q), ci(d), ci(r),
                   "%s-%s" % (fmt(num(q.get("c2c_min_ns"))), fmt(num(q.get("c2c_max_ns")))),
-                  "-" if v is None else ("yes" if abs(v - 1) <= 0.15 else "no")])
+                  "-" if v is None else ("yes" if within(v) else "no")])
     doc.h(3, "replay_direct (builds %s; machine: %s)" % (
         "/".join(sorted({r.get("build", "") for r in rows})), ctx_line(rows)))
     doc.p("Each peer's 1 -> 2 CPU speedup replaying the generated workload (mtb_host --mode "
