@@ -24,14 +24,14 @@
  * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
  * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
  * Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >=
- * need, ties by a hash of the start, from a size index; every writer of such a
- * tree holds t->slow throughout (the bare ops below serve both kinds): the size
- * index is bins of lengths, each a small B+-tree over its ranges, that each
- * alloc and free edits in step with the address tree (2-4 keys moved per
- * pair); making both lock-coupled and consistent with each other is not done
- * (vmem, too, holds one arena lock for its best fit).
+ * need, ties by a hash of the start, from a size index (bins of lengths, each
+ * a small B+-tree over its ranges, each under its stripe's lock). The index is
+ * kept by the range edits themselves, under the leaf locks they hold (2-4 keys
+ * moved per pair), so a best-fit tree takes the same paths as a first-fit one
+ * below: only the choice differs (alloc_best: the range the bins show, carved
+ * by carve_at, found again if it changed meanwhile).
  *
- * Concurrency in a first-fit tree (no tree-wide lock on any common path):
+ * Concurrency (no tree-wide lock on any common path, either policy):
  *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c
  *    descends and plans, va_btree_edit.c locks and edits):
  *    the descent of every alloc and free, and edits inside one leaf (carving a
@@ -88,12 +88,8 @@ static int init_tree(void *st, uint64_t base, uint64_t size, const struct page_s
 	t->sz_leaf_min = t->sz_leaf_cap / 2;
 	t->best = best;
 	int rc = vbt_slow_init_root(t);
-	if (rc == MM_OK && best) {
-		struct vbt_op op;
-		vbt_slow_begin(t, &op);
-		rc = vbt_sz_init(&op);
-		vbt_slow_end(&op);
-	}
+	if (rc == MM_OK && best)
+		rc = vbt_best_init(t);
 	return rc;
 }
 
@@ -127,11 +123,10 @@ static void count_path(struct vbt_cpu *c, bool fast)
 		atomic_fetch_add_rlx(fast ? &c->fast : &c->slow, 1);
 }
 
-/* A first-fit operation falls back to the serialised path: counted always. */
-static void count_serial(const struct va_btree *t, struct vbt_cpu *c)
+/* An operation falls back to the serialised path: counted always. */
+static void count_serial(struct vbt_cpu *c)
 {
-	if (!t->best)
-		atomic_fetch_add_rlx(&c->serial, 1);
+	atomic_fetch_add_rlx(&c->serial, 1);
 }
 
 /* After a fast attempt that found the leaf holding key full (VBT_FULL) or at
@@ -155,18 +150,16 @@ static uint64_t cpu_hint(const struct va_btree *t, unsigned cpu)
 	return (cpu % VBT_CPU_SLOTS) ? t->base + zone * (cpu % VBT_CPU_SLOTS) : 0;
 }
 
-/* Serialised alloc (best fit: vbt_best_alloc; a first-fit alloc after
- * VBT_FAST_TRIES restarts); without a unit (have_unit false) it is granted one
- * first. On success the bytes are accounted in cpu's slot (with the unit's
- * credit if it had one). */
+/* Serialised alloc, after VBT_FAST_TRIES restarts (first fit from hint, in a
+ * best-fit tree too: the starvation guard, not a policy); without a unit
+ * (have_unit false) it is granted one first. On success the bytes are
+ * accounted in cpu's slot (with the unit's credit if it had one). */
 static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t size,
 		      uint64_t align, uint64_t need, uint64_t hint, uint64_t *addr)
 {
 	struct vbt_cpu *c = slot(t, cpu);
 	struct vbt_op op;
-	if (t->best)
-		return vbt_best_alloc(t, c, have_unit, size, align, need, addr);
-	count_serial(t, c);
+	count_serial(c);
 	vbt_slow_begin(t, &op);
 	int rc = have_unit ? MM_OK : grant_unit(t);
 	if (rc == MM_OK) {
@@ -214,8 +207,8 @@ static int alloc_exact(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uin
 /* First fit, lock-coupled: fast attempts, structure changes where a leaf is
  * full or at its minimum, two-leaf carves; MM_OK, MM_ENOMEM, or VBT_RESTART
  * after VBT_FAST_TRIES restarts (the caller goes serial). */
-static int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
-		       uint64_t need, uint64_t *hint, uint64_t *addr)
+VBT_INLINE int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
+			   uint64_t need, uint64_t *hint, uint64_t *addr)
 {
 	int rc = VBT_RESTART;
 	for (int i = 0, misses = 0; i < VBT_FAST_TRIES;) {
@@ -236,6 +229,26 @@ static int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uin
 	return rc;
 }
 
+/* Best fit, lock-coupled: the range the bins show (vbt_best_find), carved where
+ * it is now (carve_at re-reads it under its leaf's lock; one that changed
+ * meanwhile is looked up again). When the bins show none, first fit from the
+ * base decides: MM_ENOMEM, or a range the search missed while an edit moved it
+ * between bins. MM_OK, MM_ENOMEM, or VBT_RESTART after VBT_FAST_TRIES. */
+static int alloc_best(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
+		      uint64_t need, uint64_t *addr)
+{
+	uint64_t s, a, hint = 0;
+	for (int i = 0; i < VBT_FAST_TRIES; i++) {
+		if (!vbt_best_find(t, size, align, need, &s, &a))
+			return alloc_first(t, c, size, align, need, &hint, addr);
+		if (carve_at(t, c, s, a, size) == MM_OK) {
+			*addr = a;
+			return MM_OK;
+		}
+	}
+	return VBT_RESTART;
+}
+
 static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
 {
 	struct va_btree *t = st;
@@ -245,16 +258,16 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 		return arc;
 	struct vbt_cpu *c = rq.c;
 	bool unit = rq.unit;
-	if (!unit && !t->best && grant_unit(t) == MM_OK) { /* node-pool refill */
+	if (!unit && grant_unit(t) == MM_OK) { /* node-pool refill */
 		atomic_fetch_add_rlx(&c->word, rq.size);
 		unit = true;
 	}
-	int rc = VBT_SLOW;
-	uint64_t hint = cpu_hint(t, cpu);
-	if (unit && !t->best)
+	int rc = MM_ENOMEM;
+	uint64_t hint = t->best ? 0 : cpu_hint(t, cpu);
+	if (unit && t->best)
+		rc = alloc_best(t, c, rq.size, rq.align, rq.need, addr);
+	else if (unit)
 		rc = alloc_first(t, c, rq.size, rq.align, rq.need, &hint, addr);
-	else if (!t->best)
-		rc = MM_ENOMEM;
 	bool fast = rc == MM_OK;
 	if (rc == VBT_SLOW || rc == VBT_RESTART)
 		rc = alloc_slow(t, cpu, unit, rq.size, rq.align, rq.need, hint, addr);
@@ -271,10 +284,8 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 	uint64_t a, b, m[2];
 	if (!size || !vbt_span(t, addr, size, &a, &b))
 		mm_panic("va_btree: free outside the managed range (never allocated)");
-	int rc = t->best ? MM_OK : VBT_RESTART;
+	int rc = VBT_RESTART;
 	struct vbt_cpu *c = slot(t, cpu);
-	if (t->best)
-		vbt_best_free(t, a, b);
 	for (int i = 0; i < VBT_FAST_TRIES && rc != MM_OK;) {
 		uint64_t key = a;
 		rc = vbt_fast_free(t, a, b, m);
@@ -288,40 +299,16 @@ static void vbt_free(void *st, unsigned cpu, uint64_t addr, uint64_t size)
 	}
 	if (rc != MM_OK) {
 		struct vbt_op op;
-		count_serial(t, c);
+		count_serial(c);
 		vbt_slow_begin(t, &op);
 		vbt_slow_free(&op, a, b);
 		vbt_slow_end(&op);
 	}
-	count_path(c, rc == MM_OK && !t->best);
+	count_path(c, rc == MM_OK);
 	slot_put(t, c, b - a);
 }
 
-/* Best fit's reserve: serialised (the size index moves with the address tree). */
-static int reserve_best(struct va_btree *t, uint64_t lo, uint64_t hi)
-{
-	struct vbt_op op;
-	uint64_t s = 0, e = 0;
-	vbt_slow_begin(t, &op);
-	/* the range it comes out of, read before the slow path locks nodes */
-	bool in_range = va_btree_pred(t, lo, &s, &e) && e >= hi;
-	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
-	int rc = vbt_slow_reserve(&op, lo, hi, g + 1);
-	if (rc == MM_ENOMEM) {
-		reclaim_credits(t);
-		rc = vbt_slow_reserve(&op, lo, hi, atomic_load_acq(&t->granted) + 1);
-	}
-	if (rc == MM_OK && in_range)
-		vbt_best_took(&op, s, e, lo, hi);
-	if (rc == MM_OK)
-		atomic_fetch_add_rlx(&t->cpu[0].word, hi - lo);
-	else
-		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
-	vbt_slow_end(&op);
-	return rc;
-}
-
-/* First fit's reserve, lock-coupled: MM_EBUSY unless a free range (read
+/* reserve, lock-coupled (either policy): MM_EBUSY unless a free range (read
  * optimistically) holds [lo, hi); a unit with the node reserve grown for it
  * (the pool lock only when it must grow); then the carve, re-read on restart. */
 static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
@@ -330,8 +317,6 @@ static int vbt_reserve(void *st, uint64_t addr, uint64_t size)
 	uint64_t lo, hi, s = 0, e = 0;
 	if (!vbt_span(t, addr, size, &lo, &hi))
 		return MM_EINVAL;
-	if (t->best)
-		return reserve_best(t, lo, hi);
 	if (!va_btree_pred(t, lo, &s, &e) || e < hi)
 		return MM_EBUSY;
 	uint64_t g = atomic_fetch_add_acqrel(&t->granted, 1) + 1; /* this reservation's unit */
@@ -367,8 +352,8 @@ const struct va_ops va_btree_bare_best_ops = {
     .state_size = sizeof(struct va_btree),
     .meta_size = vbt_meta_size,
     .init = vbt_init_best,
-    .alloc = vbt_best_alloc_op,
-    .free = vbt_best_free_op,
+    .alloc = vbt_alloc,
+    .free = vbt_free,
     .reserve = vbt_reserve,
     .check = vbt_check,
     .stats = vbt_stats,

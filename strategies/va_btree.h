@@ -3,9 +3,9 @@
  * optimistic descents, first fit, leaf-local alloc and free; va_btree_edit.c,
  * va_btree_edit.h: leaf edits under the path's locks; va_btree_smo.c: lock-coupled structure
  * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
- * leaves; va_btree_slow.c: the serialised path (best fit, rare fallbacks);
- * va_btree_best.c, va_btree_sz.c, va_btree_best_addr.h: best fit's policy,
- * size index and address-tree edits; va_btree_check.c: invariant walk and stats).
+ * leaves; va_btree_slow.c: the serialised path (rare fallbacks);
+ * va_btree_best.c, va_btree_sz.c: best fit's size index, kept by the edits of
+ * the files above; va_btree_check.c: invariant walk and stats).
  *
  * Layout: 1 KiB nodes, four to a 4 KiB frame from the page_source. A leaf holds
  * free ranges [start[i], end[i]) sorted by start; an inner node holds children
@@ -43,7 +43,8 @@
 #define VBT_BIN_TOP	 33u /* the last octave with bins of its own: 2^33 pages */
 #define VBT_BINS	 ((VBT_BIN_TOP - VBT_BIN_SUB_BITS + 2) * VBT_BIN_SUB)
 #define VBT_BIN_WORDS	 ((VBT_BINS + 63) / 64)
-#define VBT_BIN_SPARE	 8u
+#define VBT_STRIPES	 16u /* bin locks: bin b under stripe b % VBT_STRIPES */
+#define VBT_STRIPE_SPARE 1u  /* spare size-tree nodes a stripe keeps */
 
 #define VBT_OBSOLETE 1ull
 #define VBT_LOCKED   2ull
@@ -73,17 +74,9 @@ struct vbt_node {
 			uint64_t gap[VBT_INNER_CAP];
 			struct vbt_node *child[VBT_INNER_CAP];
 		} in;
-		/* the same words, for a search that reads past an array's used part
-		 * (best_upper, va_btree_best_addr.h) */
-		uint64_t raw[2 * VBT_LEAF_CAP];
 	};
 };
 _Static_assert(sizeof(struct vbt_node) <= VBT_NODE_SIZE, "vbt_node larger than a node slot");
-_Static_assert(__builtin_offsetof(struct vbt_node, raw) ==
-		       __builtin_offsetof(struct vbt_node, leaf.start) &&
-		   __builtin_offsetof(struct vbt_node, raw) ==
-		       __builtin_offsetof(struct vbt_node, in.key),
-	       "raw[] aliases leaf.start and in.key");
 
 /* Per CPU slot. word = reserved-byte deltas (multiples of 4 KiB, wrapping; the
  * sum over slots is exact) + credits in the low 12 bits: allocation units this
@@ -106,21 +99,33 @@ _Static_assert(sizeof(struct vbt_cpu) == 64, "vbt_cpu is one cache line");
 #define VBT_CREDIT_MASK	 (PAGE_SIZE - 1)
 #define VBT_CREDIT_BATCH 16u
 
-/* Best fit's bins (one frame, under t->slow): a size tree per bin of lengths
- * (NULL: empty), bit b of map set iff bin b is non-empty, bit w of sum set iff
- * map[w] != 0. */
+/* Best fit's bins (one frame): a size tree per bin of lengths (NULL: empty);
+ * bit b of map (atomic) set iff bin b is non-empty. root[b] and bit b change
+ * only under stripe b % VBT_STRIPES's lock. */
 struct vbt_bins {
 	struct vbt_node *root[VBT_BINS];
-	uint64_t map[VBT_BIN_WORDS], sum;
+	uint64_t map[VBT_BIN_WORDS];
 };
 _Static_assert(sizeof(struct vbt_bins) <= PAGE_SIZE, "vbt_bins larger than a frame");
+
+/* A bin lock and what it guards besides its bins' trees: up to
+ * VBT_STRIPE_SPARE spare size-tree nodes (va_btree_sz.c). One line each; the
+ * VBT_STRIPES of them fill one frame. */
+struct vbt_stripe {
+	_Alignas(64) struct spinlock lock;
+	uint32_t nspare;
+	struct vbt_node *spare;
+	struct va_btree *t;
+};
+_Static_assert(sizeof(struct vbt_stripe) == 64, "vbt_stripe is one cache line");
+_Static_assert(VBT_STRIPES * sizeof(struct vbt_stripe) <= PAGE_SIZE, "stripes larger than a frame");
 
 struct va_btree {
 	uint64_t base, size;
 	struct page_source ps;
 	uint32_t leaf_cap, inner_cap, leaf_min, inner_min;
 	uint32_t sz_leaf_cap, sz_leaf_min; /* best fit: the size index's leaf fill */
-	bool best; /* best fit (va_btree_best.c): writers hold `slow` throughout */
+	bool best; /* best fit: every range edit also edits the bins (va_btree_best.c) */
 	struct vbt_node *root; /* atomic; changed only by a writer holding the old root locked */
 	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
 	char pad0[64];
@@ -129,13 +134,12 @@ struct va_btree {
 	 * while a writer (under `pool`) grows the reserve for its own unit. */
 	uint64_t granted;
 	char pad1[64];
-	/* Serialised writers (best fit; rare first-fit fallbacks): `slow` and the
-	 * fields up to pad2 only under it. */
+	/* Serialised writers (rare fallbacks, va_btree_slow.c): `slow` and
+	 * slow_seq only under it. */
 	struct spinlock slow;
 	uint64_t slow_seq;
-	struct vbt_bins *bins;	    /* best fit: the size index (va_btree_best.c) */
-	struct vbt_node *bin_spare; /* best fit: spare size-tree nodes (va_btree_sz.c) */
-	uint32_t bin_nspare;
+	struct vbt_bins *bins;	    /* best fit: the size index (va_btree_best.c), else NULL */
+	struct vbt_stripe *stripes; /* best fit: the bin locks, VBT_STRIPES of them */
 	char pad2[64];
 	/* Node pool (va_btree_node.c): `pool` guards the fields up to pad3; held
 	 * for a list push or pop, or while frames are added. */
@@ -167,7 +171,7 @@ struct vbt_op {
 #define VBT_LD(x)    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define VBT_ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
-/* Best fit's hot helpers (va_btree_best.c, va_btree_best_addr.h, va_btree_sz.h):
+/* Best fit's hot helpers (va_btree_best.c, va_btree_sz.h), and alloc_first:
  * inlined even where called twice; each is a few dozen instructions on a small
  * tree, as many as a call and its register saves would add (callgrind: 1,137 ->
  * 887 instructions per alloc+free pair at 10 live ranges). */
@@ -401,8 +405,8 @@ void vbt_merge_into(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct 
 int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed, uint64_t pre);
 /* Entry j of the path's leaf (cnt entries, read as length ov) becomes [s, e),
  * locking T..leaf where the leaf's largest range changes; MM_OK or VBT_RESTART. */
-int vbt_apply_one_up(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov, uint64_t s,
-		     uint64_t e, uint64_t pre);
+int vbt_apply_one_up(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov,
+		     uint64_t s, uint64_t e, uint64_t pre);
 /* The edit replacing leaf entry j = [s, e) by what is left around [a, a + size). */
 struct vbt_edit vbt_carve_edit(uint32_t j, uint64_t s, uint64_t e, uint64_t a, uint64_t size);
 /* Replaces leaf entries [from, to) of n (cnt entries, locked) by ed's ranges. */
@@ -472,35 +476,52 @@ struct vbt_node *vbt_node_new(struct vbt_op *op, uint32_t level);
 /* Returns node n (locked for op first if need be) to the pool, obsolete. */
 void vbt_node_free(struct vbt_op *op, struct vbt_node *n);
 
-/* ---- va_btree_best.c (best fit: bins of size trees, va_btree_sz.c; the caller
- * holds t->slow through op) ---- */
-/* The bins of a fresh tree: one key, the whole range; MM_OK. */
-int vbt_sz_init(struct vbt_op *op);
-/* Best-fit alloc of size bytes aligned to align (4 KiB multiples, need = size +
- * align - 4 KiB; va_btree_best.c has the policy), with a unit already taken
- * from c (unit true) or granted here; takes and drops t->slow itself; the
- * bytes accounted in c unless it fails; MM_OK or MM_ENOMEM (a unit taken
- * stays the caller's to give back). */
-int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size, uint64_t align,
-		   uint64_t need, uint64_t *addr);
-/* Best-fit tree free of [a, b): takes and drops t->slow itself; panics as vbt_slow_free. */
-void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b);
-/* btree-bare-best's alloc and free (va_ops): the two above with va_btree.c's
- * checks and allocation units around them (va_btree.c's alloc and free reach
- * the two above when the caches of btree-best call them). alloc: MM_OK,
- * MM_EINVAL (size 0, align not a power of two) or MM_ENOMEM; free panics as
- * vbt_slow_free. */
-int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr);
-void vbt_best_free_op(void *st, unsigned cpu, uint64_t addr, uint64_t size);
-/* The size index after [x, y) was taken out of the free range [s, e). */
-void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y);
+/* ---- va_btree_best.c (best fit's size index: bins of size trees,
+ * va_btree_sz.c, under per-bin stripe locks; below the edit layer) ---- */
+/* The bins of a fresh tree (two frames): one key, the whole range; MM_OK or
+ * MM_ENOMEM. */
+int vbt_best_init(struct va_btree *t);
+/* The size index after a range edit whose caller holds the lock of every leaf
+ * holding the ranges concerned: the ranges old[0..no) leave it, nw[0..nn) enter
+ * it. Called through vbt_ix (first fit keeps no index). */
+void vbt_best_index(struct va_btree *t, const uint64_t (*old)[2], uint32_t no,
+		    const uint64_t (*nw)[2], uint32_t nn);
+/* vbt_best_index of leaf n's entry j (UINT32_MAX: none; n locked) becoming
+ * [ns, ne) (ns == ne: none). */
+void vbt_best_index_entry(struct va_btree *t, const struct vbt_node *n, uint32_t j, uint64_t ns,
+			  uint64_t ne);
+/* vbt_best_index of leaf n's entries [from, to) (n locked) becoming ed's ranges. */
+void vbt_best_index_edit(struct va_btree *t, const struct vbt_node *n, const struct vbt_edit *ed);
+/* The best range for size bytes aligned to align (need = size + align - 4 KiB)
+ * as the bins show it, read bin by bin: its start into *s, the highest aligned
+ * block in it into *a; false if none was seen. */
+bool vbt_best_find(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *s, uint64_t *a);
 /* True if the size index holds the range [addr, addr + len) (quiescent). */
 bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr);
 /* Walks the bins (quiescent): panics unless every size tree is well formed and
- * holds only lengths of its bin, bin_map and bin_sum match the bins, the spare
- * list matches its count, and they hold `ranges` keys; returns their node count
- * (spares included). */
+ * holds only lengths of its bin, the map matches the bins, the stripes' spare
+ * lists match their counts, and they hold `ranges` keys; returns their node
+ * count (spares included). */
 uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges);
+
+/* The size index after an edit (vbt_best_index) when t keeps one: ranges
+ * old[0..no) become nw[0..nn). */
+static inline void vbt_ix(struct va_btree *t, const uint64_t (*old)[2], uint32_t no,
+			  const uint64_t (*nw)[2], uint32_t nn)
+{
+	if (t->bins)
+		vbt_best_index(t, old, no, nw, nn);
+}
+
+/* vbt_ix of leaf n's entry j (n locked; j == UINT32_MAX: none) becoming [ns,
+ * ne) (ns == ne: none); reads the entry only when t keeps an index. */
+static inline void vbt_ix1(struct va_btree *t, const struct vbt_node *n, uint32_t j, uint64_t ns,
+			   uint64_t ne)
+{
+	if (t->bins)
+		vbt_best_index_entry(t, n, j, ns, ne);
+}
 
 /* ---- va_btree_check.c ---- */
 /* Full invariant walk (quiescent tree); panics with a message on a violation. */

@@ -28,8 +28,9 @@
  *   t->bins (one frame from the page_source, taken at init):
  *     root[b]: a size tree (va_btree_sz.c) of bin b's ranges keyed by
  *         (length, vbt_tie(start)); NULL when the bin is empty
- *     map: bit b set iff bin b is non-empty; sum: bit w set iff map[w] != 0
- *         (find-first-set over the bins: two words)
+ *     map: bit b set iff bin b is non-empty (find-first-set over the bins:
+ *         at most eight words)
+ *   t->stripes (one frame): the bin locks, one line each (va_btree.h)
  *
  * The search: the smallest key >= (need, 0) in bin_of(need), else the smallest
  * key of the next non-empty bin. Since bins partition the lengths in order and
@@ -38,21 +39,33 @@
  * the cost of a small tree (most bins hold a few ranges: a one-leaf tree).
  *
  * Invariant (quiescent): the bins hold exactly the address tree's free
- * ranges, each in bin_of(its length); bin_map and bin_sum as above. Their
- * nodes come from the tree's node reserve, sized for both (vbt_nodes_needed),
- * so a free still never needs a frame.
+ * ranges, each in bin_of(its length); the map as above. Their nodes come from
+ * the tree's node reserve, sized for both (vbt_nodes_needed), so a free still
+ * never needs a frame.
  *
- * Concurrency: every writer of a best-fit tree (alloc, free, reserve) holds
- * t->slow for the whole operation, as vmem holds its arena lock; the bins are
- * read and written only there (va_btree_sz.c on stale optimistic readers of
- * their nodes). The address tree is edited in one leaf where it can be
- * (va_btree_best_addr.h: under t->slow no writer races it, so its reads need
- * no validation) and by the locked slow path otherwise.
+ * Concurrency, with no tree-wide lock: the address tree is the truth and the
+ * bins an index of it, kept by the edits themselves. Every edit of a best-fit
+ * tree's ranges (va_btree_edit.c, .h, va_btree_xleaf.c, va_btree_slow.c: the
+ * same lock-coupled paths as first fit's) calls vbt_best_index while it holds
+ * the lock of every leaf whose ranges it changes, before it unlocks them; that
+ * edits the bins concerned, each under its stripe's lock (bin b under stripe
+ * b % VBT_STRIPES; one stripe at a time, deletes before inserts, so the bins
+ * never hold more keys than the tree has ranges). So, for a range R:
+ *     R's leaf unlocked  =>  R's key is in bin_of(|R|), and no other key is
+ *                            there for R's start
+ * An alloc reads the best key under the stripe locks (vbt_best_find), drops
+ * them, and carves that range by the first-fit carve (va_btree.c), which
+ * re-reads the range under its leaf's lock: a range that changed meanwhile
+ * restarts the alloc, one that grew is carved as it is now. Searches take one
+ * stripe lock at a time and the edits never wait for a leaf lock while they
+ * hold a stripe lock (the leaf locks are try-locks, and the serialised path
+ * waits only for leaf and inner locks), so this cannot deadlock. A search that
+ * finds nothing may have missed a range an edit was moving between bins; the
+ * alloc then asks first fit (exact: its reads validate), which also decides
+ * MM_ENOMEM. Single-threaded, this is exactly the policy above.
  */
 #include "va_btree.h"
-#include "va_btree_best_addr.h"
 #include "va_btree_sz.h"
-#include "va_btree_units.h"
 
 /* ---- bins --------------------------------------------------------------------- */
 
@@ -81,126 +94,152 @@ static uint64_t bin_lo(uint32_t b)
 	return (((uint64_t)VBT_BIN_SUB + b % VBT_BIN_SUB) << (o - VBT_BIN_SUB_BITS)) << PAGE_SHIFT;
 }
 
-/* The first non-empty bin >= b; VBT_BINS if none. */
+/* The first non-empty bin >= b as the map shows it now; VBT_BINS if none. */
 static uint32_t bin_next(const struct va_btree *t, uint32_t b)
 {
-	if (b >= VBT_BINS)
-		return VBT_BINS;
-	uint32_t w = b / 64;
-	uint64_t m = t->bins->map[w] & (~0ull << (b % 64));
-	if (m)
-		return w * 64 + (uint32_t)__builtin_ctzll(m);
-	uint64_t s = t->bins->sum & ~((2ull << w) - 1); /* words above w */
-	if (!s)
-		return VBT_BINS;
-	w = (uint32_t)__builtin_ctzll(s);
-	return w * 64 + (uint32_t)__builtin_ctzll(t->bins->map[w]);
-}
-
-/* Inserts key (l, a) into bin b = bin_of(l). */
-VBT_INLINE void bin_ins(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a)
-{
-	struct va_btree *t = op->t;
-	if (!t->bins->root[b]) {
-		t->bins->map[b / 64] |= 1ull << (b % 64);
-		t->bins->sum |= 1ull << (b / 64);
+	for (uint32_t w = b / 64; b < VBT_BINS; w++, b = w * 64) {
+		uint64_t m = atomic_load_acq(&t->bins->map[w]) & (~0ull << (b % 64));
+		if (m)
+			return w * 64 + (uint32_t)__builtin_ctzll(m);
 	}
-	vbt_sz_ins(op, &t->bins->root[b], l, a);
+	return VBT_BINS;
 }
 
-/* Deletes key (l, a) from bin b = bin_of(l) (idx: its path in the bin's tree,
- * or NULL). */
-VBT_INLINE void bin_del(struct vbt_op *op, uint32_t b, uint64_t l, uint64_t a, const uint32_t *idx)
+static struct vbt_stripe *stripe_of(const struct va_btree *t, uint32_t b)
 {
-	struct va_btree *t = op->t;
-	vbt_sz_del(op, &t->bins->root[b], l, a, idx);
-	if (!t->bins->root[b]) {
-		t->bins->map[b / 64] &= ~(1ull << (b % 64));
-		if (!t->bins->map[b / 64])
-			t->bins->sum &= ~(1ull << (b / 64));
+	return &t->stripes[b % VBT_STRIPES];
+}
+
+/* Inserts key (l, a) into bin b = bin_of(l) (its stripe z locked). */
+static void bin_ins(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
+{
+	struct vbt_bins *bins = z->t->bins;
+	if (!bins->root[b])
+		__atomic_fetch_or(&bins->map[b / 64], 1ull << (b % 64), __ATOMIC_RELEASE);
+	vbt_sz_ins(z, &bins->root[b], l, a);
+}
+
+/* Deletes key (l, a) from bin b = bin_of(l) (its stripe z locked). */
+static void bin_del(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
+{
+	struct vbt_bins *bins = z->t->bins;
+	vbt_sz_del(z, &bins->root[b], l, a, NULL);
+	if (!bins->root[b])
+		__atomic_fetch_and(&bins->map[b / 64], ~(1ull << (b % 64)), __ATOMIC_RELEASE);
+}
+
+/* Key (l, a) in or out of its bin (add), under its stripe's lock. */
+static void bin_edit(struct va_btree *t, uint64_t l, uint64_t a, bool add)
+{
+	uint32_t b = bin_of(l);
+	struct vbt_stripe *z = stripe_of(t, b);
+	spin_lock(&z->lock);
+	if (add)
+		bin_ins(z, b, l, a);
+	else
+		bin_del(z, b, l, a);
+	spin_unlock(&z->lock);
+}
+
+void vbt_best_index(struct va_btree *t, const uint64_t (*old)[2], uint32_t no,
+		    const uint64_t (*nw)[2], uint32_t nn)
+{
+	uint32_t i = 0, j = 0;
+	if (no && nn) { /* the first old and new keys in one bin: one in-place move */
+		uint64_t ol = old[0][1] - old[0][0], nl = nw[0][1] - nw[0][0];
+		uint32_t b = bin_of(ol);
+		if (b == bin_of(nl)) {
+			struct vbt_stripe *z = stripe_of(t, b);
+			spin_lock(&z->lock);
+			vbt_sz_replace(z, &t->bins->root[b], ol, vbt_tie(old[0][0]), nl,
+				       vbt_tie(nw[0][0]), NULL);
+			spin_unlock(&z->lock);
+			i = j = 1;
+		}
 	}
+	for (; i < no; i++)
+		bin_edit(t, old[i][1] - old[i][0], vbt_tie(old[i][0]), false);
+	for (; j < nn; j++)
+		bin_edit(t, nw[j][1] - nw[j][0], vbt_tie(nw[j][0]), true);
 }
 
-/* Replaces key (ol, oa) of bin b = bin_of(ol) by (nl, na): in place within
- * one bin, else moved. */
-VBT_INLINE void bin_move(struct vbt_op *op, uint32_t b, uint64_t ol, uint64_t oa, uint64_t nl,
-			 uint64_t na, const uint32_t *idx)
+void vbt_best_index_entry(struct va_btree *t, const struct vbt_node *n, uint32_t j, uint64_t ns,
+			  uint64_t ne)
 {
-	uint32_t nb = bin_of(nl);
-	if (nb == b) {
-		vbt_sz_replace(op, &op->t->bins->root[b], ol, oa, nl, na, idx);
-		return;
+	const uint64_t o[1][2] = {{j == UINT32_MAX ? 0 : VBT_LD(n->leaf.start[j]),
+				   j == UINT32_MAX ? 0 : VBT_LD(n->leaf.end[j])}},
+		       w[1][2] = {{ns, ne}};
+	vbt_best_index(t, o, j != UINT32_MAX, w, ns != ne);
+}
+
+void vbt_best_index_edit(struct va_btree *t, const struct vbt_node *n, const struct vbt_edit *ed)
+{
+	uint64_t old[2][2];
+	uint32_t no = 0;
+	MM_ASSERT(ed->to - ed->from <= 2, "va_btree: an edit of more than two ranges");
+	for (uint32_t i = ed->from; i < ed->to; i++, no++) {
+		old[no][0] = VBT_LD(n->leaf.start[i]);
+		old[no][1] = VBT_LD(n->leaf.end[i]);
 	}
-	bin_del(op, b, ol, oa, idx);
-	bin_ins(op, nb, nl, na);
+	vbt_best_index(t, (const uint64_t(*)[2])old, no, (const uint64_t(*)[2])ed->r, ed->k);
 }
 
-/* The smallest key >= (l, x) over all bins into *fl, *fx (its bin into *fb,
- * its path in the bin's tree into idx); false if none. */
-VBT_INLINE bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl,
-			uint64_t *fx, uint32_t *fb, uint32_t *idx)
+int vbt_best_init(struct va_btree *t)
 {
-	uint32_t b = *fb = bin_of(l);
-	const struct vbt_node *r = t->bins->root[b];
-	if (r && !x && l == bin_lo(b)) /* every key of the bin is >= (l, 0) */
-		return vbt_sz_first(r, fl, fx, idx);
-	if (r && vbt_sz_ge(r, l, x, fl, fx, idx))
-		return true;
-	b = *fb = bin_next(t, b + 1);
-	return b < VBT_BINS && vbt_sz_first(t->bins->root[b], fl, fx, idx);
-}
-
-/* ---- operations (caller holds t->slow through op) ---------------------------- */
-
-int vbt_sz_init(struct vbt_op *op)
-{
-	struct va_btree *t = op->t;
-	uint64_t pa;
-	if (t->ps.alloc(t->ps.ctx, &pa) != MM_OK)
+	uint64_t pa, pz; /* (a page_source takes no frame back: as the node pool's) */
+	if (t->ps.alloc(t->ps.ctx, &pa) != MM_OK || t->ps.alloc(t->ps.ctx, &pz) != MM_OK)
 		return MM_ENOMEM;
 	t->bins = t->ps.to_virt(t->ps.ctx, pa);
+	t->stripes = t->ps.to_virt(t->ps.ctx, pz);
 	mm_zero(t->bins, sizeof(*t->bins));
-	bin_ins(op, bin_of(t->size), t->size, vbt_tie(t->base));
+	mm_zero(t->stripes, VBT_STRIPES * sizeof(*t->stripes));
+	for (uint32_t z = 0; z < VBT_STRIPES; z++)
+		t->stripes[z].t = t;
+	bin_edit(t, t->size, vbt_tie(t->base), true);
 	return MM_OK;
 }
 
-/* The bins after [x, y) was taken out of [s, e), whose key's path in its bin's
- * tree is idx (NULL: not known). */
-VBT_INLINE void took_at(struct vbt_op *op, uint32_t b, uint64_t s, uint64_t e, uint64_t x,
-			uint64_t y, const uint32_t *idx)
+/* ---- the search ------------------------------------------------------------------ */
+
+/* The smallest key >= (l, x) of bin b into *fl, *fx, read under its stripe's
+ * lock (l <= bin_lo(b) and x == 0: its first key); false if none. */
+static bool bin_ge(const struct va_btree *t, uint32_t b, uint64_t l, uint64_t x, uint64_t *fl,
+		   uint64_t *fx)
 {
-	if (x > s)
-		bin_move(op, b, e - s, vbt_tie(s), x - s, vbt_tie(s), idx);
-	else if (e > y)
-		bin_move(op, b, e - s, vbt_tie(s), e - y, vbt_tie(y), idx);
-	else
-		bin_del(op, b, e - s, vbt_tie(s), idx);
-	if (x > s && e > y)
-		bin_ins(op, bin_of(e - y), e - y, vbt_tie(y));
+	struct vbt_stripe *z = stripe_of(t, b);
+	uint32_t idx[VBT_MAX_DEPTH];
+	spin_lock(&z->lock);
+	const struct vbt_node *r = t->bins->root[b];
+	bool ok = r && (!x && l <= bin_lo(b) ? vbt_sz_first(r, fl, fx, idx)
+					     : vbt_sz_ge(r, l, x, fl, fx, idx));
+	spin_unlock(&z->lock);
+	return ok;
 }
 
-void vbt_best_took(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
+/* The smallest key >= (l, x) over all bins, as each bin is when read; false if
+ * none was seen. */
+static bool bins_ge(const struct va_btree *t, uint64_t l, uint64_t x, uint64_t *fl, uint64_t *fx)
 {
-	took_at(op, bin_of(e - s), s, e, x, y, NULL);
+	uint32_t b = bin_of(l);
+	if (bin_ge(t, b, l, x, fl, fx))
+		return true;
+	for (b = bin_next(t, b + 1); b < VBT_BINS; b = bin_next(t, b + 1))
+		if (bin_ge(t, b, 0, 0, fl, fx))
+			return true;
+	return false;
 }
 
-/* The best range for size bytes aligned to align: the smallest >= need (any
- * holds an aligned block), else the smallest holding one exactly (only when
- * align > 4 KiB: ranges of length in [size, need) in key order); ties by the
- * smallest tie key; the highest aligned block in it into *a. */
-VBT_INLINE bool best_range(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
-			   uint64_t *s, uint64_t *e, uint64_t *a, uint32_t *b, uint32_t *idx)
+bool vbt_best_find(const struct va_btree *t, uint64_t size, uint64_t align, uint64_t need,
+		   uint64_t *s, uint64_t *a)
 {
 	uint64_t l = 0, x = 0;
-	if (bins_ge(t, need, 0, &l, &x, b, idx)) {
+	if (bins_ge(t, need, 0, &l, &x)) {
 		*s = vbt_untie(x);
-		*e = *s + l;
-		return vbt_fits_high(*s, *e, size, align, a);
+		return vbt_fits_high(*s, *s + l, size, align, a);
 	}
-	for (l = size, x = 0; bins_ge(t, l, x, &l, &x, b, idx);) {
+	for (l = size, x = 0; bins_ge(t, l, x, &l, &x);) {
 		*s = vbt_untie(x);
-		*e = *s + l;
-		if (vbt_fits_high(*s, *e, size, align, a))
+		if (vbt_fits_high(*s, *s + l, size, align, a))
 			return true;
 		l += x == UINT64_MAX; /* the next key after (l, x) */
 		x++;
@@ -208,141 +247,7 @@ VBT_INLINE bool best_range(const struct va_btree *t, uint64_t size, uint64_t ali
 	return false;
 }
 
-/* After a leaf edit at key's leaf returned rc: a leaf that was full (VBT_FULL)
- * split, one at its minimum (VBT_LOW) grown, by the lock-coupled structure
- * changes (counted in cpu slot 0); true if so (the edit can be retried). */
-static bool fixed_shape(struct va_btree *t, int rc, uint64_t key)
-{
-	if (rc == VBT_FULL)
-		vbt_smo_split(t, &t->cpu[0], key, 0);
-	else if (rc == VBT_LOW)
-		vbt_smo_grow(t, &t->cpu[0], key, 0);
-	return rc == VBT_FULL || rc == VBT_LOW;
-}
-
-/* The alloc of size bytes aligned to align (need = size + align - 4 KiB) under
- * op: the best range, its carve from the address tree, the bins after it;
- * MM_OK or MM_ENOMEM. */
-VBT_INLINE int best_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need,
-			  uint64_t *addr)
-{
-	struct va_btree *t = op->t;
-	uint64_t s = 0, e = 0, a = 0;
-	uint32_t b = 0, idx[VBT_MAX_DEPTH];
-	if (!best_range(t, size, align, need, &s, &e, &a, &b, idx))
-		return MM_ENOMEM;
-	/* Nobody else writes (t->slow): the leaf edit cannot restart; it may need
-	 * a split or merge first (va_btree_smo.c), or the slow path (a remainder
-	 * past the leaf). */
-	int rc = vbt_best_carve(t, s, e, a, size);
-	if (fixed_shape(t, rc, s))
-		rc = vbt_best_carve(t, s, e, a, size);
-	if (rc != MM_OK) {
-		rc = vbt_slow_reserve(op, a, a + size, 0);
-		MM_ASSERT(rc == MM_OK, "va_btree: best-fit range not free in the address tree");
-	}
-	took_at(op, b, s, e, a, a + size, idx); /* b, idx: the bins are unchanged since */
-	*addr = a;
-	return MM_OK;
-}
-
-/* vbt_best_free, inlined into it and into the op below. */
-VBT_INLINE void free_locked(struct va_btree *t, uint64_t a, uint64_t b)
-{
-	struct vbt_op op;
-	uint64_t m[2] = {a, b}, ps = 0, pe = 0, ss = 0, se = 0;
-	vbt_slow_begin(t, &op);
-	int rc = vbt_best_free_leaf(t, a, b, m);
-	if (fixed_shape(t, rc, a))
-		rc = vbt_best_free_leaf(t, a, b, m);
-	if (rc != MM_OK) {
-		/* The neighbours it joins, read before the slow path locks nodes. */
-		m[0] = a;
-		m[1] = b;
-		if (a > t->base && va_btree_pred(t, a - 1, &ps, &pe) && pe == a)
-			m[0] = ps;
-		if (va_btree_pred(t, b, &ss, &se) && ss == b)
-			m[1] = se;
-		vbt_slow_free(&op, a, b);
-	}
-	if (m[0] < a && m[1] > b)
-		bin_del(&op, bin_of(m[1] - b), m[1] - b, vbt_tie(b), NULL);
-	if (m[0] < a)
-		bin_move(&op, bin_of(a - m[0]), a - m[0], vbt_tie(m[0]), m[1] - m[0], vbt_tie(m[0]),
-			 NULL);
-	else if (m[1] > b)
-		bin_move(&op, bin_of(m[1] - b), m[1] - b, vbt_tie(b), m[1] - a, vbt_tie(a), NULL);
-	else
-		bin_ins(&op, bin_of(m[1] - m[0]), m[1] - m[0], vbt_tie(m[0]));
-	vbt_slow_end(&op);
-}
-
-void vbt_best_free(struct va_btree *t, uint64_t a, uint64_t b)
-{
-	free_locked(t, a, b);
-}
-
-/* ---- the ops (allocation units as in va_btree.c) ----------------------------- */
-
-/* Counts an operation done on the serialised path (MM_DEBUG). */
-static void count_slow(struct vbt_cpu *c)
-{
-	if (MM_DEBUG)
-		atomic_fetch_add_rlx(&c->slow, 1);
-}
-
-/* vbt_best_alloc, inlined into it and into the op below. */
-VBT_INLINE int alloc_locked(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size,
-			    uint64_t align, uint64_t need, uint64_t *addr)
-{
-	struct vbt_op op;
-	vbt_slow_begin(t, &op);
-	int rc = unit ? MM_OK : grant_unit(t); /* without a credit: one granted under the lock */
-	bool granted = !unit && rc == MM_OK;
-	if (rc == MM_OK)
-		rc = best_alloc(&op, size, align, need, addr);
-	if (granted && rc == MM_OK)
-		atomic_fetch_add_rlx(&c->word, size);
-	else if (granted)
-		atomic_fetch_add_acqrel(&t->granted, (uint64_t)-1);
-	vbt_slow_end(&op);
-	if (rc == MM_OK)
-		count_slow(c);
-	return rc;
-}
-
-int vbt_best_alloc(struct va_btree *t, struct vbt_cpu *c, bool unit, uint64_t size, uint64_t align,
-		   uint64_t need, uint64_t *addr)
-{
-	return alloc_locked(t, c, unit, size, align, need, addr);
-}
-
-int vbt_best_alloc_op(void *st, unsigned cpu, uint64_t size, uint64_t align, uint64_t *addr)
-{
-	struct va_btree *t = st;
-	struct vbt_req rq;
-	int arc = alloc_begin(t, cpu, size, align, &rq);
-	if (arc != MM_OK)
-		return arc;
-	int rc = alloc_locked(t, rq.c, rq.unit, rq.size, rq.align, rq.need, addr);
-	if (rc != MM_OK && rq.unit)
-		slot_put(t, rq.c, rq.size);
-	return rc;
-}
-
-void vbt_best_free_op(void *st, unsigned cpu, uint64_t addr, uint64_t size)
-{
-	struct va_btree *t = st;
-	struct vbt_cpu *c = slot(t, cpu);
-	uint64_t a, b;
-	if (!size || !vbt_span(t, addr, size, &a, &b))
-		mm_panic("va_btree: free outside the managed range (never allocated)");
-	free_locked(t, a, b);
-	count_slow(c);
-	slot_put(t, c, b - a);
-}
-
-/* ---- check (quiescent, under t->slow) ----------------------------------------- */
+/* ---- check (quiescent) ------------------------------------------------------------ */
 
 bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr)
 {
@@ -362,16 +267,17 @@ uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges)
 		MM_ASSERT(!t->bins->root[b] == !(t->bins->map[b / 64] >> (b % 64) & 1),
 			  "va_btree check: bin bitmap bit differs from the bin's contents");
 	}
-	for (uint32_t w = 0; w < VBT_BIN_WORDS; w++)
-		MM_ASSERT(!t->bins->map[w] == !(t->bins->sum >> w & 1),
-			  "va_btree check: bin summary bit differs from the bitmap word");
 	MM_ASSERT(!(VBT_BINS % 64) || !(t->bins->map[VBT_BIN_WORDS - 1] >> (VBT_BINS % 64)),
 		  "va_btree check: bitmap bit set past the last bin");
 	MM_ASSERT(keys == ranges, "va_btree check: bins and address tree differ in count");
-	uint32_t spare = 0;
-	for (const struct vbt_node *n = t->bin_spare; n; n = n->next_free)
-		spare++;
-	MM_ASSERT(spare == t->bin_nspare && spare <= VBT_BIN_SPARE,
-		  "va_btree check: spare size-tree nodes miscounted");
+	uint64_t spare = 0;
+	for (uint32_t z = 0; z < VBT_STRIPES; z++) {
+		uint32_t k = 0;
+		for (const struct vbt_node *n = t->stripes[z].spare; n; n = n->next_free)
+			k++;
+		MM_ASSERT(k == t->stripes[z].nspare && k <= VBT_STRIPE_SPARE,
+			  "va_btree check: spare size-tree nodes miscounted");
+		spare += k;
+	}
 	return nodes + spare;
 }

@@ -142,7 +142,7 @@ void vbt_stats(const void *st, struct va_stats *out)
 	out->size = t->size;
 	out->reserved_bytes = reserved_sum(t);
 	out->free_bytes = t->size - out->reserved_bytes;
-	out->meta_bytes = t->frames * PAGE_SIZE + sizeof(*t) + (t->bins ? PAGE_SIZE : 0);
+	out->meta_bytes = t->frames * PAGE_SIZE + sizeof(*t) + (t->bins ? 2 * PAGE_SIZE : 0);
 	out->granule = PAGE_SIZE;
 	spin_unlock(&t->slow);
 }

@@ -168,20 +168,22 @@ int vbt_apply(struct va_btree *t, struct vbt_path *p, const struct vbt_edit *ed,
 	uint32_t top = plan_leaf(p, leaf, cnt, from, to, ov, nv, pre, newmax);
 	if (!lock_path(p, top))
 		return VBT_RESTART;
+	vbt_ix_leaf(t, leaf, ed);
 	leaf_edit(leaf, cnt, ed);
 	unlock_path(p, top, newmax);
 	return MM_OK;
 }
 
 /* vbt_apply_one's edit where the leaf's largest range may change: locks T..leaf. */
-int vbt_apply_one_up(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov, uint64_t s,
-		     uint64_t e, uint64_t pre)
+int vbt_apply_one_up(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov,
+		     uint64_t s, uint64_t e, uint64_t pre)
 {
 	struct vbt_node *leaf = p->s[p->depth].n;
 	uint64_t newmax[VBT_MAX_DEPTH];
 	uint32_t top = plan_leaf(p, leaf, cnt, j, j + 1, ov, e - s, pre, newmax);
 	if (!lock_path(p, top))
 		return VBT_RESTART;
+	vbt_ix1(t, leaf, j, s, e);
 	VBT_ST(leaf->leaf.start[j], s);
 	VBT_ST(leaf->leaf.end[j], e);
 	unlock_path(p, top, newmax);

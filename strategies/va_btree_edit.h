@@ -57,20 +57,30 @@ static inline void vbt_shift_down(uint64_t *q, uint64_t *lim, uint64_t sh)
 	}
 }
 
+/* The size index after leaf n's entries [from, to) become ed's ranges (n
+ * locked), when t keeps one. */
+static inline void vbt_ix_leaf(struct va_btree *t, const struct vbt_node *n,
+			       const struct vbt_edit *ed)
+{
+	if (t->bins)
+		vbt_best_index_edit(t, n, ed);
+}
+
 /* The common edit without an edit record: entry j < cnt of the path's leaf
  * (cnt entries), read as a range of length ov, becomes [s, e) (a carve leaving
  * one remainder, a free joining one neighbour), s within the leaf's bounds;
  * pre as for vbt_apply. The upgrade of the leaf from the version read confirms
  * entry j is as read; when the leaf's largest range stays (the parent's gap
  * says so) that is the only lock. MM_OK or VBT_RESTART. */
-static inline int vbt_apply_one(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t ov,
-				uint64_t s, uint64_t e, uint64_t pre)
+static inline int vbt_apply_one(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
+				uint64_t ov, uint64_t s, uint64_t e, uint64_t pre)
 {
 	struct vbt_step *l = &p->s[p->depth];
 	if (p->depth && (e - s > l[-1].cmax || ov >= l[-1].cmax))
-		return vbt_apply_one_up(p, cnt, j, ov, s, e, pre);
+		return vbt_apply_one_up(t, p, cnt, j, ov, s, e, pre);
 	if (!vbt_upgrade(l->n, l->v))
 		return VBT_RESTART;
+	vbt_ix1(t, l->n, j, s, e);
 	VBT_ST(l->n->leaf.start[j], s);
 	VBT_ST(l->n->leaf.end[j], e);
 	vbt_unlock_v(l->n, l->v);
@@ -83,13 +93,14 @@ static inline int vbt_apply_one(struct vbt_path *p, uint32_t cnt, uint32_t j, ui
  * as read), one tail shift, no edit record. MM_OK or VBT_RESTART. */
 
 /* Inserts [a, b) as entry j of the path's leaf (cnt < cap entries). */
-static inline int vbt_leaf_insert(struct vbt_path *p, uint32_t cnt, uint32_t j, uint64_t a,
-				  uint64_t b)
+static inline int vbt_leaf_insert(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
+				  uint64_t a, uint64_t b)
 {
 	struct vbt_step *l = &p->s[p->depth];
 	uint64_t *st = l->n->leaf.start;
 	if (!vbt_upgrade(l->n, l->v))
 		return VBT_RESTART;
+	vbt_ix1(t, l->n, UINT32_MAX, a, b);
 	vbt_shift_up(st + j, st + cnt, 1);
 	VBT_ST(st[j], a);
 	VBT_ST(st[j + VBT_LEAF_CAP], b);
@@ -100,13 +111,17 @@ static inline int vbt_leaf_insert(struct vbt_path *p, uint32_t cnt, uint32_t j, 
 
 /* Removes entry j of the path's leaf (cnt > min entries); with join, entry
  * j - 1's end becomes e first (a free joining both neighbours). */
-static inline int vbt_leaf_remove(struct vbt_path *p, uint32_t cnt, uint32_t j, bool join,
-				  uint64_t e)
+static inline int vbt_leaf_remove(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
+				  bool join, uint64_t e)
 {
 	struct vbt_step *l = &p->s[p->depth];
 	uint64_t *st = l->n->leaf.start;
 	if (!vbt_upgrade(l->n, l->v))
 		return VBT_RESTART;
+	if (t->bins && join) /* entries j - 1 and j become [start[j - 1], e) */
+		vbt_best_index_edit(t, l->n, &(struct vbt_edit){j - 1, j + 1, 1, {{st[j - 1], e}}});
+	else if (t->bins)
+		vbt_best_index_entry(t, l->n, j, 0, 0);
 	if (join)
 		VBT_ST(st[j - 1 + VBT_LEAF_CAP], e);
 	vbt_shift_down(st + j + 1, st + cnt, 1);

@@ -269,9 +269,9 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 	*addr = a;
 	*key = s; /* VBT_FULL, VBT_LOW, VBT_SLOW: the range carved (in the leaf) */
 	if (a == s && e - s > size && s + size < p.hi) /* off the front, within the leaf */
-		return vbt_apply_one(&p, cnt, j, e - s, s + size, e, pre);
+		return vbt_apply_one(t, &p, cnt, j, e - s, s + size, e, pre);
 	if (a == s && e - s == size && vbt_leaf_may_remove(t, &p, cnt, size, 0)) /* exact fit */
-		return vbt_leaf_remove(&p, cnt, j, false, 0);
+		return vbt_leaf_remove(t, &p, cnt, j, false, 0);
 	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
 	return vbt_apply(t, &p, &ed, pre);
 }
@@ -302,12 +302,12 @@ int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
 	m[0] = mp ? ps : a;
 	m[1] = ms ? se : b;
 	if (mp != ms) /* joins one neighbour: that entry grows (its start stays in the leaf) */
-		return vbt_apply_one(&p, cnt, mp ? j - 1 : j, mp ? pe - ps : se - ss, m[0], m[1],
+		return vbt_apply_one(t, &p, cnt, mp ? j - 1 : j, mp ? pe - ps : se - ss, m[0], m[1],
 				     VBT_NO_PRE);
 	if (!mp && vbt_leaf_may_insert(t, &p, cnt, b - a)) /* joins neither: a new entry */
-		return vbt_leaf_insert(&p, cnt, j, a, b);
+		return vbt_leaf_insert(t, &p, cnt, j, a, b);
 	if (mp && vbt_leaf_may_remove(t, &p, cnt, se - ss, se - ps)) /* joins both */
-		return vbt_leaf_remove(&p, cnt, j, true, se);
+		return vbt_leaf_remove(t, &p, cnt, j, true, se);
 	struct vbt_edit ed = {.from = mp ? j - 1 : j, .to = ms ? j + 1 : j, .k = 1};
 	ed.r[0][0] = m[0];
 	ed.r[0][1] = m[1];

@@ -42,13 +42,14 @@ uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
 		/* Leaves: >= sz_leaf_min keys each, but one root leaf per bin may
 		 * hold fewer. Inner nodes: a bin of L >= 2 leaves holds > sz_leaf_cap
 		 * keys in leaves of >= sz_leaf_min, and <= (L - 2) / (inner_min - 1)
-		 * + 1 inner nodes (root >= 2 children, others >= inner_min). Spare
-		 * nodes (va_btree_sz.c) need no term: in-use + spare nodes never
-		 * exceed the most nodes the bins were ever using at once. */
+		 * + 1 inner nodes (root >= 2 children, others >= inner_min). The
+		 * bins never hold more keys than the tree has ranges (an edit deletes
+		 * before it inserts), plus the stripes' spare nodes (va_btree_sz.c). */
 		uint64_t full = entries / t->sz_leaf_min;
 		uint64_t bins = MM_MIN(entries, (uint64_t)VBT_BINS);
 		total += full + bins + full / (t->inner_min - 1) +
-			 MM_MIN(bins, entries / (t->sz_leaf_cap + 1)) + 2;
+			 MM_MIN(bins, entries / (t->sz_leaf_cap + 1)) + 2 +
+			 VBT_STRIPES * VBT_STRIPE_SPARE;
 	}
 	return total;
 }

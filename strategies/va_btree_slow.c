@@ -2,9 +2,10 @@
  * va_btree.h): inserts with splits, deletes with borrow/merge, neighbour lookups
  * across leaves, and the operations built from them, all under t->slow.
  *
- * Who uses it: every writer of a best-fit tree (va_btree_best.c: the size index
- * is kept in step with the address tree under t->slow), and in a first-fit tree
- * only the rare fallbacks va_btree.c names (counted in the cpu slots' `serial`).
+ * Who uses it: only the rare fallbacks va_btree.c names (counted in the cpu
+ * slots' `serial`), in trees of either policy; in a best-fit tree its two range
+ * edits (carve, free) also edit the size index (vbt_best_index) while they hold
+ * the leaves concerned locked.
  *
  * Protocol: writers here are serialised by t->slow and lock every node they
  * touch, top-down, before reading it (waiting while another thread holds it).
@@ -384,6 +385,19 @@ static bool find_exact(struct vbt_op *op, struct vbt_node *n, uint64_t size, uin
 /* Takes [x, y) out of the free range [s, e) that contains it. */
 static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
+	if (op->t->bins) { /* [s, e)'s leaf is locked (the search that found it) */
+		const uint64_t o[1][2] = {{s, e}};
+		uint64_t n[2][2], k = 0;
+		if (x > s) {
+			n[k][0] = s;
+			n[k++][1] = x;
+		}
+		if (y < e) {
+			n[k][0] = y;
+			n[k++][1] = e;
+		}
+		vbt_best_index(op->t, o, 1, (const uint64_t(*)[2])n, (uint32_t)k);
+	}
 	if (x > s)
 		upd_rec(op, op_root(op), s, x);
 	else
@@ -445,6 +459,19 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 	if ((hp && pe > a) || (hs && ss < b))
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = hp && pe == a, ms = hs && ss == b;
+	if (op->t->bins) { /* both neighbours' leaves are locked (find_le, find_gt) */
+		uint64_t o[2][2], k = 0;
+		if (mp) {
+			o[k][0] = ps;
+			o[k++][1] = pe;
+		}
+		if (ms) {
+			o[k][0] = ss;
+			o[k++][1] = se;
+		}
+		const uint64_t n[1][2] = {{mp ? ps : a, ms ? se : b}};
+		vbt_best_index(op->t, (const uint64_t(*)[2])o, (uint32_t)k, n, 1);
+	}
 	if (mp && ms) {
 		tree_del(op, ss);
 		upd_rec(op, op_root(op), ps, se);

@@ -11,18 +11,20 @@
  *
  * A tree is named by its root pointer: NULL when empty (its last delete frees
  * the leaf, its first insert takes one). Only the root may be under-full.
- * Freed nodes stay on a short list of spares (t->bin_spare, at most
- * VBT_BIN_SPARE; see vbt_nodes_needed for the bound) so that a bin emptying and
- * another filling, as most operations on a small tree do, costs no pool round
- * trip. A spare is neither locked nor obsolete; no reader reaches it (the
- * address tree's readers reach only its own nodes, and a stale one validates
- * the parent it came from, whose version has moved on since).
+ * Freed nodes stay on a short list of spares in their stripe (at most
+ * VBT_STRIPE_SPARE; vbt_nodes_needed counts them) so that a bin emptying and
+ * another of its stripe filling, as many operations on a small tree do, costs
+ * no pool round trip.
  *
- * Concurrency: only under t->slow (the caller's op). Nodes come from the free
- * list the address tree's nodes go back to, and the address tree still has
- * optimistic readers without the lock, so such a stale reader may read a size
- * node: writes are atomic stores (VBT_ST), as everywhere in the tree; reads
- * under the lock are plain (nobody else writes).
+ * Concurrency: a bin's tree is read and written only under its stripe's lock
+ * (z: va_btree_best.c). Its nodes come from the free list the address tree's
+ * nodes go back to, unlocked and not obsolete while a size tree holds them, and
+ * the address tree has optimistic readers and writers without that lock: a
+ * stale one may read a size node (it then fails to validate the parent it came
+ * from, whose version moved on when the node left it) or try to upgrade it from
+ * a version it read in the node's earlier life (which fails: the version moved
+ * on). So writes are atomic stores (VBT_ST), as everywhere in the tree; reads
+ * under the stripe lock are plain (nobody else writes).
  *
  * A key that changes (the remainder of a carve, a range grown by a free)
  * usually stays in its leaf: vbt_sz_replace moves it there with one shift of the
@@ -32,32 +34,37 @@
 #include "va_btree.h"
 #include "va_btree_sz.h"
 
-/* A node for a size tree: a spare one (t->bin_spare) if any, else one from the
- * pool (locked for op until it ends). */
-static struct vbt_node *sz_node_new(struct vbt_op *op, uint32_t level)
+/* A node for a size tree: a spare of z's if any, else one from the pool,
+ * unlocked (the reserve covers the bound: never fails). */
+static struct vbt_node *sz_node_new(struct vbt_stripe *z, uint32_t level)
 {
-	struct va_btree *t = op->t;
-	struct vbt_node *n = t->bin_spare;
-	if (!n)
-		return vbt_node_new(op, level);
-	t->bin_spare = n->next_free;
-	t->bin_nspare--;
+	struct vbt_node *n = z->spare;
+	if (n) {
+		z->spare = n->next_free;
+		z->nspare--;
+	} else {
+		n = vbt_pool_get(z->t, level);
+		vbt_unlock(n);
+	}
 	VBT_ST(n->level, level);
 	VBT_ST(n->count, 0);
 	return n;
 }
 
-/* Keeps n as a spare (up to VBT_BIN_SPARE), else returns it to the pool. */
-static void sz_node_free(struct vbt_op *op, struct vbt_node *n)
+/* Keeps n as a spare of z's (up to VBT_STRIPE_SPARE), else returns it to the
+ * pool (locked first, from its current version: no other thread locks a size
+ * node). */
+static void sz_node_free(struct vbt_stripe *z, struct vbt_node *n)
 {
-	struct va_btree *t = op->t;
-	if (t->bin_nspare == VBT_BIN_SPARE) {
-		vbt_node_free(op, n);
+	if (z->nspare < VBT_STRIPE_SPARE) {
+		n->next_free = z->spare;
+		z->spare = n;
+		z->nspare++;
 		return;
 	}
-	n->next_free = t->bin_spare;
-	t->bin_spare = n;
-	t->bin_nspare++;
+	bool ok = vbt_upgrade(n, atomic_load_acq(&n->version));
+	MM_ASSERT(ok, "va_btree: a size-tree node was locked");
+	vbt_pool_put(z->t, n);
 }
 
 #define SZ_LEN(n, i) ((n)->leaf.start[i])
@@ -207,15 +214,15 @@ static void sz_set_inner(struct vbt_node *n, uint32_t i, uint64_t l, uint64_t a,
 
 /* Inserts key (l, a) into leaf n; a new right sibling on a split (its
  * smallest key into *sl, *sa), else NULL. */
-static struct vbt_node *sz_leaf_ins(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64_t a,
-				    uint64_t *sl, uint64_t *sa)
+static struct vbt_node *sz_leaf_ins(struct vbt_stripe *z, struct vbt_node *n, uint64_t l,
+				    uint64_t a, uint64_t *sl, uint64_t *sa)
 {
 	uint32_t pos = sz_rank(n, l, a, false), half = n->count / 2;
 	MM_ASSERT(pos == 0 || SZ_LEN(n, pos - 1) != l || SZ_ADR(n, pos - 1) != a,
 		  "va_btree: size index holds a range twice");
 	struct vbt_node *r = NULL, *into = n;
-	if (n->count == op->t->sz_leaf_cap) {
-		sz_split(n, r = sz_node_new(op, 0), half);
+	if (n->count == z->t->sz_leaf_cap) {
+		sz_split(n, r = sz_node_new(z, 0), half);
 		into = pos <= half ? n : r;
 		pos = pos <= half ? pos : pos - half;
 	}
@@ -231,16 +238,16 @@ static struct vbt_node *sz_leaf_ins(struct vbt_op *op, struct vbt_node *n, uint6
 
 /* Inserts child c with smallest key (l, a) at pos of inner n; a new right
  * sibling on a split (the key that moves up into *sl, *sa), else NULL. */
-static struct vbt_node *sz_inner_ins(struct vbt_op *op, struct vbt_node *n, uint32_t pos,
+static struct vbt_node *sz_inner_ins(struct vbt_stripe *z, struct vbt_node *n, uint32_t pos,
 				     uint64_t l, uint64_t a, struct vbt_node *c, uint64_t *sl,
 				     uint64_t *sa)
 {
 	uint32_t half = n->count / 2;
 	struct vbt_node *r = NULL, *into = n;
-	if (n->count == op->t->inner_cap) {
+	if (n->count == z->t->inner_cap) {
 		*sl = n->in.key[half];
 		*sa = n->in.gap[half];
-		sz_split(n, r = sz_node_new(op, n->level), half);
+		sz_split(n, r = sz_node_new(z, n->level), half);
 		into = pos <= half ? n : r;
 		pos = pos <= half ? pos : pos - half;
 	}
@@ -250,35 +257,35 @@ static struct vbt_node *sz_inner_ins(struct vbt_op *op, struct vbt_node *n, uint
 }
 
 /* Inserts key (l, a) below n; a new right sibling on a split, as above. */
-static struct vbt_node *sz_ins_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64_t a,
+static struct vbt_node *sz_ins_rec(struct vbt_stripe *z, struct vbt_node *n, uint64_t l, uint64_t a,
 				   uint64_t *sl, uint64_t *sa)
 {
 	if (n->level == 0)
-		return sz_leaf_ins(op, n, l, a, sl, sa);
+		return sz_leaf_ins(z, n, l, a, sl, sa);
 	uint32_t i = sz_route(n, l, a);
 	uint64_t cl = 0, ca = 0;
-	struct vbt_node *r = sz_ins_rec(op, n->in.child[i], l, a, &cl, &ca);
-	return r ? sz_inner_ins(op, n, i + 1, cl, ca, r, sl, sa) : NULL;
+	struct vbt_node *r = sz_ins_rec(z, n->in.child[i], l, a, &cl, &ca);
+	return r ? sz_inner_ins(z, n, i + 1, cl, ca, r, sl, sa) : NULL;
 }
 
-void vbt_sz_ins_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
+void vbt_sz_ins_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a)
 {
 	uint64_t sl = 0, sa = 0;
 	struct vbt_node *root = *rootp, *r, *n = root;
 	while (n && n->level) /* a leaf with room takes it without the recursion */
 		n = n->in.child[sz_route(n, l, a)];
-	if (n && n != root && n->count < op->t->sz_leaf_cap) {
+	if (n && n != root && n->count < z->t->sz_leaf_cap) {
 		vbt_sz_leaf_put(n, l, a);
 		return;
 	}
 	if (!root) {
-		root = *rootp = sz_node_new(op, 0);
+		root = *rootp = sz_node_new(z, 0);
 		VBT_ST(SZ_LEN(root, 0), l);
 		VBT_ST(SZ_ADR(root, 0), a);
 		VBT_ST(root->count, 1);
 		return;
 	}
-	if (!root->level && root->count < op->t->sz_leaf_cap) { /* most bins: one leaf */
+	if (!root->level && root->count < z->t->sz_leaf_cap) { /* most bins: one leaf */
 		uint32_t pos = sz_rank(root, l, a, false);
 		MM_ASSERT(pos == 0 || SZ_LEN(root, pos - 1) != l || SZ_ADR(root, pos - 1) != a,
 			  "va_btree: size index holds a range twice");
@@ -287,11 +294,11 @@ void vbt_sz_ins_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uin
 		VBT_ST(SZ_ADR(root, pos), a);
 		return;
 	}
-	r = sz_ins_rec(op, root, l, a, &sl, &sa);
+	r = sz_ins_rec(z, root, l, a, &sl, &sa);
 	if (!r)
 		return;
 	MM_ASSERT(root->level + 2 < VBT_MAX_DEPTH, "va_btree: size index too deep");
-	struct vbt_node *nr = sz_node_new(op, root->level + 1);
+	struct vbt_node *nr = sz_node_new(z, root->level + 1);
 	sz_set_inner(nr, 0, 0, 0, root);
 	sz_set_inner(nr, 1, sl, sa, r);
 	VBT_ST(nr->count, 2);
@@ -336,7 +343,7 @@ static void sz_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struc
 }
 
 /* Appends child li+1 of p to child li and frees it. */
-static void sz_merge(struct vbt_op *op, struct vbt_node *p, uint32_t li, struct vbt_node *l,
+static void sz_merge(struct vbt_stripe *z, struct vbt_node *p, uint32_t li, struct vbt_node *l,
 		     struct vbt_node *r)
 {
 	uint32_t base = l->count;
@@ -348,16 +355,16 @@ static void sz_merge(struct vbt_op *op, struct vbt_node *p, uint32_t li, struct 
 	}
 	VBT_ST(l->count, base + r->count);
 	sz_close(p, li + 1);
-	sz_node_free(op, r);
+	sz_node_free(z, r);
 }
 
 /* Deletes key (l, a) below n, by the child indices idx[level] when known
  * (idx: a path from sz_ge or sz_replace; NULL: searched); true if n is now
  * under-full. */
-static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64_t a,
+static bool sz_del_rec(struct vbt_stripe *z, struct vbt_node *n, uint64_t l, uint64_t a,
 		       const uint32_t *idx)
 {
-	struct va_btree *t = op->t;
+	struct va_btree *t = z->t;
 	if (n->level == 0) {
 		uint32_t pos = sz_rank(n, l, a, false);
 		MM_ASSERT(pos > 0 && SZ_LEN(n, pos - 1) == l && SZ_ADR(n, pos - 1) == a,
@@ -366,7 +373,7 @@ static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64
 		return n->count < t->sz_leaf_min;
 	}
 	uint32_t i = idx ? idx[n->level] : sz_route(n, l, a);
-	if (sz_del_rec(op, n->in.child[i], l, a, idx)) {
+	if (sz_del_rec(z, n->in.child[i], l, a, idx)) {
 		uint32_t li = i > 0 ? i - 1 : 0;
 		struct vbt_node *cl = n->in.child[li], *cr = n->in.child[li + 1];
 		uint32_t min = cl->level ? t->inner_min : t->sz_leaf_min;
@@ -374,12 +381,12 @@ static bool sz_del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t l, uint64
 		if (sib->count > min)
 			sz_borrow(n, li, cl, cr, sib == cl);
 		else
-			sz_merge(op, n, li, cl, cr);
+			sz_merge(z, n, li, cl, cr);
 	}
 	return n->count < t->inner_min;
 }
 
-void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
+void vbt_sz_del_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a,
 		     const uint32_t *idx)
 {
 	struct vbt_node *root = *rootp;
@@ -393,20 +400,20 @@ void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uin
 			return;
 		}
 		*rootp = NULL; /* the bin's last range */
-		sz_node_free(op, root);
+		sz_node_free(z, root);
 		return;
 	}
 	struct vbt_node *n = root;
 	while (n->level) /* a leaf above its minimum loses it without the recursion */
 		n = n->in.child[idx ? idx[n->level] : sz_route(n, l, a)];
-	if (n->count > op->t->sz_leaf_min) {
+	if (n->count > z->t->sz_leaf_min) {
 		vbt_sz_leaf_take(n, l, a, idx);
 		return;
 	}
-	sz_del_rec(op, root, l, a, idx);
+	sz_del_rec(z, root, l, a, idx);
 	if (root->level ? root->count == 1 : root->count == 0) {
 		*rootp = root->level ? root->in.child[0] : NULL;
-		sz_node_free(op, root);
+		sz_node_free(z, root);
 	}
 }
 
@@ -414,7 +421,7 @@ void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uin
  * separators of the old one's leaf (one descent, by idx when known, and one
  * shift of the keys between the two places), else a delete along that path and
  * an insert. */
-void vbt_sz_replace_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
+void vbt_sz_replace_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
 			 uint64_t nl, uint64_t na, const uint32_t *idx)
 {
 	struct vbt_node *n = *rootp;
@@ -441,8 +448,8 @@ void vbt_sz_replace_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol
 	path[0] = o - 1;
 	if ((!lo_inf && key_le(nl, na, lol, loa, true)) ||
 	    (!hi_inf && !key_le(nl, na, hil, hia, true))) {
-		vbt_sz_del_tree(op, rootp, ol, oa, path);
-		vbt_sz_ins(op, rootp, nl, na);
+		vbt_sz_del_tree(z, rootp, ol, oa, path);
+		vbt_sz_ins(z, rootp, nl, na);
 		return;
 	}
 	uint32_t p = sz_rank(n, nl, na, false); /* keys <= new (the old one included) */

@@ -1,6 +1,6 @@
 /* va_btree_sz.h: best fit's size trees (va_btree_sz.c), one per bin of
  * va_btree_best.c: B+-trees of free ranges keyed by (length, vbt_tie(start)),
- * named by a root pointer (NULL: empty). Every call runs under t->slow (op). */
+ * named by a root pointer (NULL: empty). Every call runs under t->slow (z). */
 #ifndef MM_VA_BTREE_SZ_H
 #define MM_VA_BTREE_SZ_H
 
@@ -9,19 +9,19 @@
 /* Inserts key (l, a) into the tree *rootp (a new leaf when empty); never fails
  * (the node reserve covers the bound, vbt_nodes_needed). vbt_sz_ins below is
  * the same, with the one-leaf cases inline. */
-void vbt_sz_ins_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a);
+void vbt_sz_ins_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a);
 /* Deletes key (l, a) from *rootp, by the path idx when known (idx[level] the
  * child taken at each inner level, idx[0] the key's place in its leaf: a path
  * from vbt_sz_ge or vbt_sz_first; NULL: searched); *rootp becomes NULL when it
  * empties; panics if the key is not there. vbt_sz_del below is the same, with
  * the one-leaf cases inline. */
-void vbt_sz_del_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
+void vbt_sz_del_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a,
 		     const uint32_t *idx);
 /* Replaces key (ol, oa) of *rootp by (nl, na) (in place when the new key stays
  * within the old one's leaf, else a delete and an insert), by the path idx
  * when known (as vbt_sz_del takes it); panics as vbt_sz_del. vbt_sz_replace
  * below is the same, with a root leaf inline. */
-void vbt_sz_replace_tree(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
+void vbt_sz_replace_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
 			 uint64_t nl, uint64_t na, const uint32_t *idx);
 /* The smallest key >= (l, a) of the tree n (NULL: empty) into *fl, *fa and its
  * path into idx (as vbt_sz_del takes it); false if none. O(height). */
@@ -120,14 +120,14 @@ VBT_INLINE void vbt_sz_leaf_move(struct vbt_node *n, uint32_t cnt, uint32_t i, u
 /* Inserts key (l, a) into the tree *rootp: inline into a root leaf with room
  * (the larger keys move up one as the search passes them) or as the first key
  * on a spare node, else vbt_sz_ins_tree. Panics if the key is there. */
-VBT_INLINE void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a)
+VBT_INLINE void vbt_sz_ins(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a)
 {
-	struct va_btree *t = op->t;
+	struct va_btree *t = z->t;
 	struct vbt_node *r = *rootp;
-	if (!r && t->bin_spare) {
-		r = t->bin_spare;
-		t->bin_spare = r->next_free;
-		t->bin_nspare--;
+	if (!r && z->spare) {
+		r = z->spare;
+		z->spare = r->next_free;
+		z->nspare--;
 		VBT_ST(r->level, 0);
 		VBT_ST(VBT_SZ_LEN(r, 0), l);
 		VBT_ST(VBT_SZ_TIE(r, 0), a);
@@ -136,7 +136,7 @@ VBT_INLINE void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t 
 		return;
 	}
 	if (!r || r->level || r->count >= t->sz_leaf_cap)
-		vbt_sz_ins_tree(op, rootp, l, a);
+		vbt_sz_ins_tree(z, rootp, l, a);
 	else
 		vbt_sz_leaf_put(r, l, a);
 }
@@ -144,13 +144,12 @@ VBT_INLINE void vbt_sz_ins(struct vbt_op *op, struct vbt_node **rootp, uint64_t 
 /* Deletes key (l, a) from the tree *rootp: inline from a root leaf (at idx[0]
  * when idx is given, else found by its tie key, unique), its last key putting
  * the leaf on the spare list while that has room; else vbt_sz_del_tree. */
-VBT_INLINE void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t l, uint64_t a,
+VBT_INLINE void vbt_sz_del(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a,
 			   const uint32_t *idx)
 {
-	struct va_btree *t = op->t;
 	struct vbt_node *r = *rootp;
-	if (!r || r->level || (r->count == 1 && t->bin_nspare == VBT_BIN_SPARE)) {
-		vbt_sz_del_tree(op, rootp, l, a, idx);
+	if (!r || r->level || (r->count == 1 && z->nspare == VBT_STRIPE_SPARE)) {
+		vbt_sz_del_tree(z, rootp, l, a, idx);
 		return;
 	}
 	if (r->count > 1) {
@@ -160,20 +159,20 @@ VBT_INLINE void vbt_sz_del(struct vbt_op *op, struct vbt_node **rootp, uint64_t 
 	MM_ASSERT(VBT_SZ_LEN(r, 0) == l && VBT_SZ_TIE(r, 0) == a,
 		  "va_btree: range not in the size index");
 	*rootp = NULL; /* the bin's last range */
-	r->next_free = t->bin_spare;
-	t->bin_spare = r;
-	t->bin_nspare++;
+	r->next_free = z->spare;
+	z->spare = r;
+	z->nspare++;
 }
 
 /* Replaces key (ol, oa) of the tree *rootp by (nl, na): inline in a root
  * leaf (the key at idx[0] when idx is given, else found by its tie key), else
  * vbt_sz_replace_tree. */
-VBT_INLINE void vbt_sz_replace(struct vbt_op *op, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
-			       uint64_t nl, uint64_t na, const uint32_t *idx)
+VBT_INLINE void vbt_sz_replace(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t ol,
+			       uint64_t oa, uint64_t nl, uint64_t na, const uint32_t *idx)
 {
 	struct vbt_node *r = *rootp;
 	if (!r || r->level) {
-		vbt_sz_replace_tree(op, rootp, ol, oa, nl, na, idx);
+		vbt_sz_replace_tree(z, rootp, ol, oa, nl, na, idx);
 		return;
 	}
 	uint32_t cnt = r->count, i = 0;

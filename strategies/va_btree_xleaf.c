@@ -23,7 +23,7 @@
  * is >= size, each node validated after its entries are read; the range found
  * is carved by the caller (fast or two-leaf carve, which re-validate it).
  */
-#include "va_btree.h"
+#include "va_btree_edit.h"
 
 struct vbt_wr {
 	struct vbt_node *n;
@@ -181,6 +181,8 @@ static int apply2(struct va_btree *t, struct vbt_path *px, const struct vbt_edit
 			return VBT_RESTART;
 		}
 	}
+	vbt_ix_leaf(t, x, ex);
+	vbt_ix_leaf(t, y, ey);
 	vbt_leaf_move(x, cx, ex);
 	vbt_leaf_move(y, cy, ey);
 	for (uint32_t i = 0; i < pl.nw; i++)

@@ -155,7 +155,7 @@ static void test_last_bin(void)
 
 /* ---- check() against corrupted bins ---- */
 
-enum { C_STALE_BIT, C_LOST_BIT, C_SUM_BIT, C_WRONG_BIN, C_SPARE, C_KINDS };
+enum { C_STALE_BIT, C_LOST_BIT, C_WRONG_BIN, C_SPARE, C_KINDS };
 
 struct corrupt {
 	int kind;
@@ -175,23 +175,18 @@ static void do_corrupt(void *arg)
 	switch (c->kind) {
 	case C_STALE_BIT: /* a bit left set for an empty bin */
 		flip(&t->bins->map[c->empty / 64], c->empty % 64);
-		t->bins->sum |= 1ull << (c->empty / 64);
 		break;
 	case C_LOST_BIT: /* a non-empty bin's bit cleared */
 		flip(&t->bins->map[c->full / 64], c->full % 64);
-		break;
-	case C_SUM_BIT:
-		flip(&t->bins->sum, VBT_BIN_WORDS - 1);
 		break;
 	case C_WRONG_BIN: /* a bin's tree moved to the (empty) next bin, bits kept right */
 		t->bins->root[c->full + 1] = t->bins->root[c->full];
 		t->bins->root[c->full] = NULL;
 		flip(&t->bins->map[c->full / 64], c->full % 64);
 		flip(&t->bins->map[(c->full + 1) / 64], (c->full + 1) % 64);
-		t->bins->sum |= 1ull << ((c->full + 1) / 64);
 		break;
-	default:
-		t->bin_nspare++;
+	default: /* a stripe's spare count off by one */
+		t->stripes[VBT_STRIPES - 1].nspare++;
 	}
 	va_btree_bare_best_ops.check(t);
 }
@@ -200,8 +195,8 @@ static void test_check_catches(void)
 {
 	static const uint64_t holes[] = {2, 12, 30, 50};
 	static const char *const needle[C_KINDS] = {
-	    "bin bitmap bit differs", "bin bitmap bit differs", "bin summary bit differs",
-	    "va_btree check: free range", "spare size-tree nodes miscounted"};
+	    "bin bitmap bit differs", "bin bitmap bit differs", "va_btree check: free range",
+	    "spare size-tree nodes miscounted"};
 	struct test_ps tps;
 	uint64_t best = 0;
 	struct corrupt c = {.t = layout(&tps, holes, 4, 4, &best), .full = 4};

@@ -1,5 +1,7 @@
-/* va_btree_mt_test.c: 2 and 8 threads hammer one B+-tree VA allocator with
- * alloc/free/reserve (default fan-out and fan-out 4, so splits, merges and
+/* va_btree_mt_test.c: 2 and 8 threads hammer one B+-tree VA allocator, first
+ * fit and best fit (whose size index the same lock-coupled edits keep, under
+ * per-bin locks), with alloc/free/reserve (default fan-out and fan-out 4, so
+ * splits, merges and
  * borrows race with each other and with optimistic readers and writers). Every
  * page of a live range is claimed in a shared byte map by atomic CAS, so two
  * live ranges that overlap fail the test at once. The threads run in PHASES
@@ -22,6 +24,8 @@
 #define MAX_HELD 96
 #define PHASES	 8
 #define TRIES	 8 /* runs with successive seeds until structure changes overlapped */
+
+static bool g_best; /* the runs are of best-fit trees */
 
 struct worker;
 struct shared {
@@ -183,7 +187,7 @@ static bool run_once(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, u
 {
 	struct test_ps tps;
 	tps_init(&tps, SIZE_MAX);
-	struct shared sh = {.st = vbt_new(&tps, BASE, pages, cap_leaf, cap_inner),
+	struct shared sh = {.st = vbt_new_policy(&tps, BASE, pages, cap_leaf, cap_inner, g_best),
 			    .pages = pages,
 			    .owner = calloc(pages, 1),
 			    .ops = total_ops / nthreads,
@@ -221,12 +225,14 @@ static bool run_once(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, u
 	      "not back to one range: %" PRIu64 " ranges", s.free_ranges);
 	va_btree_path_counts(sh.st, &fast, &slow);
 	CHECK(fast > 0 && allocs > 0 && res > 0, "no optimistic operation or no allocation");
-	printf("%u threads, caps %u/%u: %" PRIu64 " allocs, %" PRIu64 " ENOMEM, %" PRIu64
+	printf("%s%u threads, caps %u/%u: %" PRIu64 " allocs, %" PRIu64 " ENOMEM, %" PRIu64
 	       " reserves, %" PRIu64 " busy, height %u at the end, %" PRIu64 " fast / %" PRIu64
 	       " slow\n",
-	       nthreads, cap_leaf, cap_inner, allocs, enomem, res, busy, height, fast, slow);
+	       g_best ? "best fit: " : "", nthreads, cap_leaf, cap_inner, allocs, enomem, res, busy,
+	       height, fast, slow);
 	char what[64];
-	snprintf(what, sizeof(what), "%u threads, caps %u/%u", nthreads, cap_leaf, cap_inner);
+	snprintf(what, sizeof(what), "%s%u threads, caps %u/%u", g_best ? "best fit: " : "",
+		 nthreads, cap_leaf, cap_inner);
 	bool overlapped = check_smo(&sh, what);
 	pthread_barrier_destroy(&sh.bar);
 	free(sh.st);
@@ -261,10 +267,13 @@ int main(void)
 #endif
 	/* default fan-out: few structure changes, overlaps are reported; fan-out 4:
 	 * one every few operations, overlaps are required */
-	run(2, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed, false);
-	run(8, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed + 1, false);
-	run(2, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 2, true);
-	run(8, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 3, true);
+	for (int best = 0; best < 2; best++) {
+		g_best = best;
+		run(2, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed, false);
+		run(8, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed + 1, false);
+		run(2, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 2, true);
+		run(8, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 3, true);
+	}
 	printf("va_btree_mt_test: ok\n");
 	return 0;
 }

@@ -242,7 +242,8 @@ static void test_best(uint64_t seed, uint64_t pages, uint32_t lc, uint32_t ic, i
 static void test_oom(uint64_t seed, bool best)
 {
 	struct run u;
-	run_init_policy(&u, seed, 2048, 4, 4, 3, best);
+	/* best fit: frames for the bins, the stripes and their spares too */
+	run_init_policy(&u, seed, 2048, 4, 4, best ? 9 : 3, best);
 	random_ops(&u, 3000, 0);
 	CHECK(u.tps.failures > 0, "the page_source never ran out");
 	uint64_t fails = u.tps.failures;
