@@ -185,8 +185,12 @@ static void area_release(struct buddy *b, uint32_t ai, unsigned me)
 		promote(b, ai);
 }
 
-/* Takes a whole free area out of a chunk as a lo area owned by me; NO_AREA if none. */
-static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
+/* Takes a whole free area out of a chunk as a lo area owned by me, and 2^order
+ * frames from it under the same area lock (between two critical sections a
+ * drain() could promote the still entirely free area back to its chunk); the
+ * area into *ai, the frames into *pfn; false if no chunk has a free area. */
+static bool area_take_whole(struct buddy *b, unsigned cpu, unsigned order, uint32_t *ai,
+			    uint64_t *pfn)
 {
 	for (uint32_t k = 0; k < b->nchunks; k++) {
 		uint32_t ci = (b->cpu[cpu].chunk + k) % b->nchunks;
@@ -197,19 +201,22 @@ static uint32_t area_take_whole(struct buddy *b, unsigned cpu, unsigned me)
 		int u = buddy_chunk_alloc(c, 0);
 		if (u >= 0) {
 			b->cpu[cpu].chunk = ci;
-			uint32_t ai = ci * BB_UNITS + (unsigned)u;
-			struct buddy_area *a = &b->areas[ai];
+			*ai = ci * BB_UNITS + (unsigned)u;
+			struct buddy_area *a = &b->areas[*ai];
 			spin_lock(&a->lock);
 			bb_set(a->w, BB_MAX_ORDER, 0);
-			area_set_free(b, ai, BB_UNITS);
-			area_set_owner(a, me);
+			int f = bb_alloc(a->w, order);
+			MM_ASSERT(f >= 0, "frame_buddy: a whole free area without the frames asked");
+			area_set_free(b, *ai, BB_UNITS - (1u << order));
+			area_set_owner(a, cpu + 1);
 			spin_unlock(&a->lock);
 			spin_unlock(&c->lock);
-			return ai;
+			*pfn = (uint64_t)*ai * BB_UNITS + (unsigned)f;
+			return true;
 		}
 		spin_unlock(&c->lock);
 	}
-	return NO_AREA;
+	return false;
 }
 
 /* Next-fit scan, over the summary bitmap, for an area with 2^order free frames. */
@@ -246,11 +253,10 @@ static bool area_scan(struct buddy *b, unsigned cpu, unsigned order, enum claim 
 /* Reserves a whole area from a chunk for cpu and takes 2^order frames from it. */
 static bool small_new_area(struct buddy *b, unsigned cpu, unsigned order, uint64_t *pfn)
 {
-	uint32_t ai = area_take_whole(b, cpu, cpu + 1);
-	if (ai == NO_AREA)
+	uint32_t ai;
+	if (!area_take_whole(b, cpu, order, &ai, pfn))
 		return false;
 	b->cpu[cpu].area = ai;
-	MM_ASSERT(area_try(b, ai, order, cpu + 1, CLAIM_MINE, pfn), "frame_buddy: new area");
 	return true;
 }
 
