@@ -105,13 +105,13 @@ static uint32_t bin_next(const struct va_btree *t, uint32_t b)
 	return VBT_BINS;
 }
 
-static struct vbt_stripe *stripe_of(const struct va_btree *t, uint32_t b)
+VBT_INLINE struct vbt_stripe *stripe_of(const struct va_btree *t, uint32_t b)
 {
 	return &t->stripes[b % VBT_STRIPES];
 }
 
 /* Inserts key (l, a) into bin b = bin_of(l) (its stripe z locked). */
-static void bin_ins(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
+VBT_INLINE void bin_ins(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
 {
 	struct vbt_bins *bins = z->t->bins;
 	if (!bins->root[b])
@@ -120,7 +120,7 @@ static void bin_ins(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
 }
 
 /* Deletes key (l, a) from bin b = bin_of(l) (its stripe z locked). */
-static void bin_del(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
+VBT_INLINE void bin_del(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
 {
 	struct vbt_bins *bins = z->t->bins;
 	vbt_sz_del(z, &bins->root[b], l, a, NULL);
@@ -129,7 +129,7 @@ static void bin_del(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
 }
 
 /* Key (l, a) in or out of its bin (add), under its stripe's lock. */
-static void bin_edit(struct va_btree *t, uint64_t l, uint64_t a, bool add)
+VBT_INLINE void bin_edit(struct va_btree *t, uint64_t l, uint64_t a, bool add)
 {
 	uint32_t b = bin_of(l);
 	struct vbt_stripe *z = stripe_of(t, b);

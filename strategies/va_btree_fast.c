@@ -326,6 +326,14 @@ int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size)
 	uint64_t x = VBT_LD(leaf->leaf.start[j - 1]), e = VBT_LD(leaf->leaf.end[j - 1]);
 	if (x != s || a < s || a > e || e - a < size)
 		return VBT_RESTART;
+	/* One entry for one (best fit carves off the high end) or an exact fit: the
+	 * leaf-only edits, as vbt_fast_alloc's. */
+	if (a > s && a + size == e)
+		return vbt_apply_one(t, &p, cnt, j - 1, e - s, s, a, VBT_NO_PRE);
+	if (a == s && e - s > size && s + size < p.hi)
+		return vbt_apply_one(t, &p, cnt, j - 1, e - s, s + size, e, VBT_NO_PRE);
+	if (a == s && e - s == size && vbt_leaf_may_remove(t, &p, cnt, size, 0))
+		return vbt_leaf_remove(t, &p, cnt, j - 1, false, 0);
 	struct vbt_edit ed = vbt_carve_edit(j - 1, s, e, a, size);
 	return vbt_apply(t, &p, &ed, VBT_NO_PRE);
 }
