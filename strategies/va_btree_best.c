@@ -141,21 +141,34 @@ VBT_INLINE void bin_edit(struct va_btree *t, uint64_t l, uint64_t a, bool add)
 	spin_unlock(&z->lock);
 }
 
+/* Key (ol, oa) of bin ob becomes (nl, na) of bin nb: in place when the bins
+ * are one, under one lock when their stripe is, else a delete and an insert. */
+VBT_INLINE void bin_move(struct va_btree *t, uint64_t ol, uint64_t oa, uint64_t nl, uint64_t na)
+{
+	uint32_t ob = bin_of(ol), nb = bin_of(nl);
+	struct vbt_stripe *zo = stripe_of(t, ob), *zn = stripe_of(t, nb);
+	spin_lock(&zo->lock);
+	if (ob == nb)
+		vbt_sz_replace(zo, &t->bins->root[ob], ol, oa, nl, na, NULL);
+	else
+		bin_del(zo, ob, ol, oa);
+	if (zo != zn) {
+		spin_unlock(&zo->lock);
+		spin_lock(&zn->lock);
+	}
+	if (ob != nb)
+		bin_ins(zn, nb, nl, na);
+	spin_unlock(&zn->lock);
+}
+
 void vbt_best_index(struct va_btree *t, const uint64_t (*old)[2], uint32_t no,
 		    const uint64_t (*nw)[2], uint32_t nn)
 {
 	uint32_t i = 0, j = 0;
-	if (no && nn) { /* the first old and new keys in one bin: one in-place move */
-		uint64_t ol = old[0][1] - old[0][0], nl = nw[0][1] - nw[0][0];
-		uint32_t b = bin_of(ol);
-		if (b == bin_of(nl)) {
-			struct vbt_stripe *z = stripe_of(t, b);
-			spin_lock(&z->lock);
-			vbt_sz_replace(z, &t->bins->root[b], ol, vbt_tie(old[0][0]), nl,
-				       vbt_tie(nw[0][0]), NULL);
-			spin_unlock(&z->lock);
-			i = j = 1;
-		}
+	if (no && nn) { /* the first old key becomes the first new one */
+		bin_move(t, old[0][1] - old[0][0], vbt_tie(old[0][0]), nw[0][1] - nw[0][0],
+			 vbt_tie(nw[0][0]));
+		i = j = 1;
 	}
 	for (; i < no; i++)
 		bin_edit(t, old[i][1] - old[i][0], vbt_tie(old[i][0]), false);
@@ -166,10 +179,15 @@ void vbt_best_index(struct va_btree *t, const uint64_t (*old)[2], uint32_t no,
 void vbt_best_index_entry(struct va_btree *t, const struct vbt_node *n, uint32_t j, uint64_t ns,
 			  uint64_t ne)
 {
-	const uint64_t o[1][2] = {{j == UINT32_MAX ? 0 : VBT_LD(n->leaf.start[j]),
-				   j == UINT32_MAX ? 0 : VBT_LD(n->leaf.end[j])}},
-		       w[1][2] = {{ns, ne}};
-	vbt_best_index(t, o, j != UINT32_MAX, w, ns != ne);
+	if (j == UINT32_MAX) {
+		bin_edit(t, ne - ns, vbt_tie(ns), true);
+		return;
+	}
+	uint64_t os = VBT_LD(n->leaf.start[j]), oe = VBT_LD(n->leaf.end[j]);
+	if (ns == ne)
+		bin_edit(t, oe - os, vbt_tie(os), false);
+	else
+		bin_move(t, oe - os, vbt_tie(os), ne - ns, vbt_tie(ns));
 }
 
 void vbt_best_index_edit(struct va_btree *t, const struct vbt_node *n, const struct vbt_edit *ed)
