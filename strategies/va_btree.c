@@ -49,10 +49,13 @@
  *  - the pool lock (t->pool, va_btree_node.c): one node push or pop per node a
  *    structure change takes or frees, and frame refills (a unit granted while
  *    the reserve must grow; counted by frames).
+ *  - best fit's size index (va_btree_best.c): one stripe lock per bin read or
+ *    bin edit, taken by a writer while it holds its leaf locks; a stripe holder
+ *    waits for nothing else, so these waits end.
  *  - t->slow, serialised (va_btree_slow.c), only as the starvation guard: an
  *    alloc or free that restarted VBT_FAST_TRIES times (counted: cpu slots'
- *    `serial`). Lock-coupled writers never wait while holding a lock, so the
- *    guard's waiting top-down locks cannot deadlock with them.
+ *    `serial`). Lock-coupled writers never wait for a node lock while holding
+ *    one, so the guard's waiting top-down locks cannot deadlock with them.
  *  - Separator bounds of a leaf change only in operations that lock that leaf,
  *    so a writer whose leaf version is unchanged has valid bounds.
  *  - check() and exact stats() need a quiescent tree (no writers running).
