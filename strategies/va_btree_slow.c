@@ -387,16 +387,8 @@ static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_
 {
 	if (op->t->bins) { /* [s, e)'s leaf is locked (the search that found it) */
 		const uint64_t o[1][2] = {{s, e}};
-		uint64_t n[2][2], k = 0;
-		if (x > s) {
-			n[k][0] = s;
-			n[k++][1] = x;
-		}
-		if (y < e) {
-			n[k][0] = y;
-			n[k++][1] = e;
-		}
-		vbt_best_index(op->t, o, 1, (const uint64_t(*)[2])n, (uint32_t)k);
+		struct vbt_edit ed = vbt_carve_edit(0, s, e, x, y - x); /* what is left */
+		vbt_best_index(op->t, o, 1, (const uint64_t(*)[2])ed.r, ed.k);
 	}
 	if (x > s)
 		upd_rec(op, op_root(op), s, x);
