@@ -231,6 +231,23 @@ static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t
 	return j;
 }
 
+/* Carves [a, a + size) out of entry j = [s, e) of the path's leaf (cnt entries,
+ * as read; pre as for vbt_apply): one entry for one (off the high end, or off
+ * the front within the leaf) and an exact fit by the leaf-only edits, anything
+ * else by vbt_apply. Its results. */
+static inline int carve_entry(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
+			      uint64_t s, uint64_t e, uint64_t a, uint64_t size, uint64_t pre)
+{
+	if (a > s && a + size == e) /* off the high end (best fit's carve) */
+		return vbt_apply_one(t, p, cnt, j, e - s, s, a, pre);
+	if (a == s && e - s > size && s + size < p->hi) /* off the front, within the leaf */
+		return vbt_apply_one(t, p, cnt, j, e - s, s + size, e, pre);
+	if (a == s && e - s == size && vbt_leaf_may_remove(t, p, cnt, size, 0)) /* exact fit */
+		return vbt_leaf_remove(t, p, cnt, j, false, 0);
+	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
+	return vbt_apply(t, p, &ed, pre);
+}
+
 /* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
  * carved at the hint when it holds the hint;
  * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
@@ -268,12 +285,7 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 		return VBT_RESTART;
 	*addr = a;
 	*key = s; /* VBT_FULL, VBT_LOW, VBT_SLOW: the range carved (in the leaf) */
-	if (a == s && e - s > size && s + size < p.hi) /* off the front, within the leaf */
-		return vbt_apply_one(t, &p, cnt, j, e - s, s + size, e, pre);
-	if (a == s && e - s == size && vbt_leaf_may_remove(t, &p, cnt, size, 0)) /* exact fit */
-		return vbt_leaf_remove(t, &p, cnt, j, false, 0);
-	struct vbt_edit ed = vbt_carve_edit(j, s, e, a, size);
-	return vbt_apply(t, &p, &ed, pre);
+	return carve_entry(t, &p, cnt, j, s, e, a, size, pre);
 }
 
 int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2])
@@ -326,16 +338,7 @@ int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size)
 	uint64_t x = VBT_LD(leaf->leaf.start[j - 1]), e = VBT_LD(leaf->leaf.end[j - 1]);
 	if (x != s || a < s || a > e || e - a < size)
 		return VBT_RESTART;
-	/* One entry for one (best fit carves off the high end) or an exact fit: the
-	 * leaf-only edits, as vbt_fast_alloc's. */
-	if (a > s && a + size == e)
-		return vbt_apply_one(t, &p, cnt, j - 1, e - s, s, a, VBT_NO_PRE);
-	if (a == s && e - s > size && s + size < p.hi)
-		return vbt_apply_one(t, &p, cnt, j - 1, e - s, s + size, e, VBT_NO_PRE);
-	if (a == s && e - s == size && vbt_leaf_may_remove(t, &p, cnt, size, 0))
-		return vbt_leaf_remove(t, &p, cnt, j - 1, false, 0);
-	struct vbt_edit ed = vbt_carve_edit(j - 1, s, e, a, size);
-	return vbt_apply(t, &p, &ed, VBT_NO_PRE);
+	return carve_entry(t, &p, cnt, j - 1, s, e, a, size, VBT_NO_PRE);
 }
 
 /* Optimistic read of the free range with the largest start <= x (in x's leaf,
