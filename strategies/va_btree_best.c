@@ -123,7 +123,7 @@ VBT_INLINE void bin_ins(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a
 VBT_INLINE void bin_del(struct vbt_stripe *z, uint32_t b, uint64_t l, uint64_t a)
 {
 	struct vbt_bins *bins = z->t->bins;
-	vbt_sz_del(z, &bins->root[b], l, a, NULL);
+	vbt_sz_del(z, &bins->root[b], l, a);
 	if (!bins->root[b])
 		__atomic_fetch_and(&bins->map[b / 64], ~(1ull << (b % 64)), __ATOMIC_RELEASE);
 }
@@ -149,7 +149,7 @@ VBT_INLINE void bin_move(struct va_btree *t, uint64_t ol, uint64_t oa, uint64_t 
 	struct vbt_stripe *zo = stripe_of(t, ob), *zn = stripe_of(t, nb);
 	spin_lock(&zo->lock);
 	if (ob == nb)
-		vbt_sz_replace(zo, &t->bins->root[ob], ol, oa, nl, na, NULL);
+		vbt_sz_replace(zo, &t->bins->root[ob], ol, oa, nl, na);
 	else
 		bin_del(zo, ob, ol, oa);
 	if (zo != zn) {
@@ -225,11 +225,10 @@ static bool bin_ge(const struct va_btree *t, uint32_t b, uint64_t l, uint64_t x,
 		   uint64_t *fx)
 {
 	struct vbt_stripe *z = stripe_of(t, b);
-	uint32_t idx[VBT_MAX_DEPTH];
 	spin_lock(&z->lock);
 	const struct vbt_node *r = t->bins->root[b];
-	bool ok = r && (!x && l <= bin_lo(b) ? vbt_sz_first(r, fl, fx, idx)
-					     : vbt_sz_ge(r, l, x, fl, fx, idx));
+	bool ok =
+	    r && (!x && l <= bin_lo(b) ? vbt_sz_first(r, fl, fx) : vbt_sz_ge(r, l, x, fl, fx));
 	spin_unlock(&z->lock);
 	return ok;
 }
@@ -271,8 +270,7 @@ bool vbt_sz_has(const struct va_btree *t, uint64_t len, uint64_t addr)
 {
 	uint64_t l = 0, a = 0;
 	uint64_t k = vbt_tie(addr);
-	uint32_t idx[VBT_MAX_DEPTH];
-	return vbt_sz_ge(t->bins->root[bin_of(len)], len, k, &l, &a, idx) && l == len && a == k;
+	return vbt_sz_ge(t->bins->root[bin_of(len)], len, k, &l, &a) && l == len && a == k;
 }
 
 uint64_t vbt_sz_check(const struct va_btree *t, uint64_t ranges)

@@ -359,7 +359,7 @@ static void sz_merge(struct vbt_stripe *z, struct vbt_node *p, uint32_t li, stru
 }
 
 /* Deletes key (l, a) below n, by the child indices idx[level] when known
- * (idx: a path from sz_ge or sz_replace; NULL: searched); true if n is now
+ * (idx: a path from vbt_sz_replace_tree; NULL: searched); true if n is now
  * under-full. */
 static bool sz_del_rec(struct vbt_stripe *z, struct vbt_node *n, uint64_t l, uint64_t a,
 		       const uint32_t *idx)
@@ -418,18 +418,18 @@ void vbt_sz_del_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, 
 }
 
 /* Replaces key (ol, oa) by (nl, na): in place when the new key lies within the
- * separators of the old one's leaf (one descent, by idx when known, and one
- * shift of the keys between the two places), else a delete along that path and
- * an insert. */
+ * separators of the old one's leaf (one descent, its path kept, and one shift
+ * of the keys between the two places), else a delete along that path and an
+ * insert. */
 void vbt_sz_replace_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
-			 uint64_t nl, uint64_t na, const uint32_t *idx)
+			 uint64_t nl, uint64_t na)
 {
 	struct vbt_node *n = *rootp;
 	bool lo_inf = true, hi_inf = true;
 	uint64_t lol = 0, loa = 0, hil = 0, hia = 0;
 	uint32_t path[VBT_MAX_DEPTH];
 	while (n->level) {
-		uint32_t i = path[n->level] = idx ? idx[n->level] : sz_route(n, ol, oa);
+		uint32_t i = path[n->level] = sz_route(n, ol, oa);
 		if (i) {
 			lo_inf = false;
 			lol = n->in.key[i];
@@ -442,7 +442,7 @@ void vbt_sz_replace_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t
 		}
 		n = n->in.child[i];
 	}
-	uint32_t o = idx ? idx[0] + 1 : sz_rank(n, ol, oa, false);
+	uint32_t o = sz_rank(n, ol, oa, false);
 	MM_ASSERT(o > 0 && o <= n->count && SZ_LEN(n, o - 1) == ol && SZ_ADR(n, o - 1) == oa,
 		  "va_btree: range not in the size index");
 	path[0] = o - 1;
@@ -465,8 +465,7 @@ void vbt_sz_replace_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t
 /* The smallest key >= (l, a) below n into *fl, *fa; false if none. A child
  * left of the route holds only smaller keys, and the first child right of it
  * holds its smallest key leftmost, so this visits O(height) nodes. */
-bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa,
-	       uint32_t *idx)
+bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa)
 {
 	if (!n)
 		return false;
@@ -476,14 +475,11 @@ bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, u
 			return false;
 		*fl = SZ_LEN(n, pos);
 		*fa = SZ_ADR(n, pos);
-		idx[0] = pos;
 		return true;
 	}
 	for (uint32_t k = sz_route(n, l, a); k < n->count; k++)
-		if (vbt_sz_ge(n->in.child[k], l, a, fl, fa, idx)) {
-			idx[n->level] = k;
+		if (vbt_sz_ge(n->in.child[k], l, a, fl, fa))
 			return true;
-		}
 	return false;
 }
 

@@ -12,21 +12,19 @@
 void vbt_sz_ins_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a);
 /* Deletes key (l, a) from *rootp, by the path idx when known (idx[level] the
  * child taken at each inner level, idx[0] the key's place in its leaf: a path
- * from vbt_sz_ge or vbt_sz_first; NULL: searched); *rootp becomes NULL when it
- * empties; panics if the key is not there. vbt_sz_del below is the same, with
- * the one-leaf cases inline. */
+ * from vbt_sz_replace_tree; NULL: searched); *rootp becomes NULL when it
+ * empties; panics if the key is not there. vbt_sz_del below is the same
+ * (searched), with the one-leaf cases inline. */
 void vbt_sz_del_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a,
 		     const uint32_t *idx);
 /* Replaces key (ol, oa) of *rootp by (nl, na) (in place when the new key stays
- * within the old one's leaf, else a delete and an insert), by the path idx
- * when known (as vbt_sz_del takes it); panics as vbt_sz_del. vbt_sz_replace
- * below is the same, with a root leaf inline. */
+ * within the old one's leaf, else a delete and an insert); panics as
+ * vbt_sz_del. vbt_sz_replace below is the same, with a root leaf inline. */
 void vbt_sz_replace_tree(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t ol, uint64_t oa,
-			 uint64_t nl, uint64_t na, const uint32_t *idx);
-/* The smallest key >= (l, a) of the tree n (NULL: empty) into *fl, *fa and its
- * path into idx (as vbt_sz_del takes it); false if none. O(height). */
-bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa,
-	       uint32_t *idx);
+			 uint64_t nl, uint64_t na);
+/* The smallest key >= (l, a) of the tree n (NULL: empty) into *fl, *fa; false
+ * if none. O(height). */
+bool vbt_sz_ge(const struct vbt_node *n, uint64_t l, uint64_t a, uint64_t *fl, uint64_t *fa);
 /* Walks the tree root (quiescent): panics unless it is well formed with every
  * length in [lmin, lmax); its key count into *keys; returns its node count. */
 uint64_t vbt_sz_walk(const struct va_btree *t, const struct vbt_node *root, uint64_t lmin,
@@ -85,15 +83,13 @@ static inline void vbt_sz_leaf_take(struct vbt_node *n, uint64_t l, uint64_t a, 
 	VBT_ST(n->count, cnt - 1);
 }
 
-/* The smallest key of the tree n (NULL: empty) into *fl, *fa and its path into
- * idx (as vbt_sz_del takes it); false if empty. */
-VBT_INLINE bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa, uint32_t *idx)
+/* The smallest key of the tree n (NULL: empty) into *fl, *fa; false if empty. */
+VBT_INLINE bool vbt_sz_first(const struct vbt_node *n, uint64_t *fl, uint64_t *fa)
 {
 	if (!n)
 		return false;
-	for (; n->level; n = n->in.child[0])
-		idx[n->level] = 0;
-	idx[0] = 0;
+	while (n->level)
+		n = n->in.child[0];
 	*fl = VBT_SZ_LEN(n, 0);
 	*fa = VBT_SZ_TIE(n, 0);
 	return true;
@@ -141,19 +137,18 @@ VBT_INLINE void vbt_sz_ins(struct vbt_stripe *z, struct vbt_node **rootp, uint64
 		vbt_sz_leaf_put(r, l, a);
 }
 
-/* Deletes key (l, a) from the tree *rootp: inline from a root leaf (at idx[0]
- * when idx is given, else found by its tie key, unique), its last key putting
- * the leaf on the spare list while that has room; else vbt_sz_del_tree. */
-VBT_INLINE void vbt_sz_del(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a,
-			   const uint32_t *idx)
+/* Deletes key (l, a) from the tree *rootp: inline from a root leaf (found by
+ * its tie key, unique), its last key putting the leaf on the spare list while
+ * that has room; else vbt_sz_del_tree. */
+VBT_INLINE void vbt_sz_del(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t l, uint64_t a)
 {
 	struct vbt_node *r = *rootp;
 	if (!r || r->level || (r->count == 1 && z->nspare == VBT_STRIPE_SPARE)) {
-		vbt_sz_del_tree(z, rootp, l, a, idx);
+		vbt_sz_del_tree(z, rootp, l, a, NULL);
 		return;
 	}
 	if (r->count > 1) {
-		vbt_sz_leaf_take(r, l, a, idx);
+		vbt_sz_leaf_take(r, l, a, NULL);
 		return;
 	}
 	MM_ASSERT(VBT_SZ_LEN(r, 0) == l && VBT_SZ_TIE(r, 0) == a,
@@ -165,22 +160,18 @@ VBT_INLINE void vbt_sz_del(struct vbt_stripe *z, struct vbt_node **rootp, uint64
 }
 
 /* Replaces key (ol, oa) of the tree *rootp by (nl, na): inline in a root
- * leaf (the key at idx[0] when idx is given, else found by its tie key), else
- * vbt_sz_replace_tree. */
+ * leaf (the key found by its tie key), else vbt_sz_replace_tree. */
 VBT_INLINE void vbt_sz_replace(struct vbt_stripe *z, struct vbt_node **rootp, uint64_t ol,
-			       uint64_t oa, uint64_t nl, uint64_t na, const uint32_t *idx)
+			       uint64_t oa, uint64_t nl, uint64_t na)
 {
 	struct vbt_node *r = *rootp;
 	if (!r || r->level) {
-		vbt_sz_replace_tree(z, rootp, ol, oa, nl, na, idx);
+		vbt_sz_replace_tree(z, rootp, ol, oa, nl, na);
 		return;
 	}
 	uint32_t cnt = r->count, i = 0;
-	if (idx)
-		i = idx[0];
-	else
-		while (i < cnt && VBT_SZ_TIE(r, i) != oa)
-			i++;
+	while (i < cnt && VBT_SZ_TIE(r, i) != oa)
+		i++;
 	MM_ASSERT(i < cnt && VBT_SZ_LEN(r, i) == ol && VBT_SZ_TIE(r, i) == oa,
 		  "va_btree: range not in the size index");
 	vbt_sz_leaf_move(r, cnt, i, nl, na);
