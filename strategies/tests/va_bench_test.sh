@@ -38,6 +38,23 @@ for s in bitmap btree btree-bare freelist; do # the split ceiling: 2 threads onl
 done
 [ "$(grep -c "^host,true,va_op,[a-z-]*,1,[0-9]*,\(alloc_free_pair_split\|shared_over_split\)," "$csv")" -eq 0 ] ||
 	fail "split rows at 1 thread"
+# thread_speedup(_split) at 2 threads = 2 x the 1-thread median / the 2-thread (split)
+# median of the same strategy and live count, as the rows give them (%.6g each).
+awk -F, '$1 == "host" { v[$4 "," $5 "," $6 "," $7] = $8 }
+	END {
+		n = 0
+		split("bitmap btree btree-bare freelist", s, " ")
+		for (i = 1; i <= 4; i++) for (l = 10; l <= 10000; l *= 1000) {
+			k = s[i] ",2," l ","; t1 = v[s[i] ",1," l ",alloc_free_pair"]
+			if (!((k "thread_speedup") in v) || !((k "thread_speedup_split") in v)) exit 1
+			a = 2 * t1 / v[k "alloc_free_pair"]; b = 2 * t1 / v[k "alloc_free_pair_split"]
+			if ((v[k "thread_speedup"] - a) ^ 2 > (1e-5 * a) ^ 2) exit 2
+			if ((v[k "thread_speedup_split"] - b) ^ 2 > (1e-5 * b) ^ 2) exit 3
+			n++
+		}
+		for (x in v) if (x ~ /,1,[0-9]*,thread_speedup/) exit 4
+		if (n != 8) exit 5
+	}' "$csv" || fail "thread_speedup rows missing or not 2 x t1 / t2 (awk exit $?)"
 n=$(grep -c "^host,true,va_op,btree,[12],\(10\|10000\),qcache_hits,[0-9.e+-]*,%," "$csv")
 [ "$n" -eq 4 ] || fail "btree: want 4 qcache_hits rows, got $n"
 awk -F, '$7 == "qcache_hits" && ($8 < 0 || $8 > 100) { exit 1 }' "$csv" || fail "qcache_hits not a %"
@@ -64,6 +81,7 @@ n=$(grep -c "^host,true,va_op,\(btree-bare\|bitmap\),3,\(7\|30\),alloc_free_pair
 [ "$n" -eq 4 ] || fail "--live 7,30 --threads 3: want 4 alloc_free_pair rows, got $n"
 [ "$(tail -n +2 "$dir/lt.csv" | grep -v '^host,true,va_op,machine,' | cut -d, -f5,6 | sort -u | tr '\n' ' ')" = "3,30 3,7 " ] ||
 	fail "--live/--threads: rows for other configurations"
+grep -q ',thread_speedup' "$dir/lt.csv" && fail "thread_speedup rows without a 1-thread run"
 # --callgrind (no valgrind needed): one line per strategy and live count, nothing on stdout.
 out=$("$bin" --callgrind 30 --virt btree-bare --live 5,40 2>"$dir/cg") || fail "--callgrind run"
 [ -z "$out" ] || fail "--callgrind wrote to stdout"

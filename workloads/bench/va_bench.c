@@ -25,6 +25,10 @@
  *          B, ...; each block a fresh prefill and warm-up): alloc_free_pair_split,
  *          and shared_over_split = alloc_free_pair / alloc_free_pair_split, what
  *          sharing one instance costs (1.0: nothing).
+ *   speedup  with 2+ threads, when the 1-thread run of the same strategy and live
+ *          count came first: thread_speedup = threads x t1 / t (t: ns per pair per
+ *          thread, so pairs per second over one thread's), and thread_speedup_split,
+ *          the same for the split runs (what the machine allows with nothing shared).
  *   ratio  in the same run: freelist ns / X ns for X = bitmap, btree, btree-bare
  *          (speedup_X) and X ns / bitmap ns for X = btree, btree-bare
  *          (X_over_bitmap), per thread count and live count.
@@ -272,9 +276,11 @@ static void ratios(struct bench *b, unsigned cpus, unsigned live, const double n
 		ns[3] / ns[1], ns[3] / ns[2], ns[1] / ns[0], ns[2] / ns[0]);
 }
 
-/* One configuration: its rows and progress line; returns the median ns per pair. */
-static double bench_one(struct bench *b, const struct va_ops *ops, unsigned threads,
-			unsigned live)
+/* One configuration: its rows and progress line; returns the median ns per pair.
+ * one: the same strategy's median at 1 thread and this live count (0: not run),
+ * for the thread_speedup rows. */
+static double bench_one(struct bench *b, const struct va_ops *ops, unsigned threads, unsigned live,
+			double one)
 {
 	uint64_t t0 = cli_mono_ns();
 	double split = 0;
@@ -285,6 +291,11 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 		row(b, ops->name, threads, live, "alloc_free_pair_split", split, "ns");
 		row(b, ops->name, threads, live, "shared_over_split", r.median / split, "x");
 	}
+	if (threads > 1 && one > 0) { /* pairs per second over one thread's */
+		row(b, ops->name, threads, live, "thread_speedup", threads * one / r.median, "x");
+		row(b, ops->name, threads, live, "thread_speedup_split", threads * one / split,
+		    "x");
+	}
 	row(b, ops->name, threads, live, "free_ranges_after", (double)r.free_ranges, "ranges");
 	if (r.hit_pct >= 0)
 		row(b, ops->name, threads, live, "qcache_hits", r.hit_pct, "%");
@@ -292,6 +303,9 @@ static double bench_one(struct bench *b, const struct va_ops *ops, unsigned thre
 		" free ranges after", ops->name, threads, live, r.median, r.mean, r.free_ranges);
 	if (threads > 1)
 		fprintf(stderr, ", %.1f ns/pair split (%.2fx)", split, r.median / split);
+	if (threads > 1 && one > 0)
+		fprintf(stderr, ", speedup %.2fx (split %.2fx)", threads * one / r.median,
+			threads * one / split);
 	if (r.hit_pct >= 0)
 		fprintf(stderr, ", %.1f%% cache hits", r.hit_pct);
 	fprintf(stderr, " (%.1f s)\n", (double)(cli_mono_ns() - t0) / 1e9);
@@ -323,13 +337,17 @@ static void run_all(struct bench *b)
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
 	c2c_row(b, "start");
+	static double one[MAX_LIST][NVIRT]; /* 1-thread medians (0: not run) */
 	for (unsigned t = 0; t < b->nthreads; t++) {
 		for (unsigned l = 0; l < b->nlive; l++) {
 			unsigned thr = (unsigned)b->threads[t], live = (unsigned)b->live[l];
 			double ns[NVIRT];
 			for (int v = 0; v < NVIRT; v++)
 				if (b->run[v])
-					ns[v] = bench_one(b, va_run_strategies[v], thr, live);
+					ns[v] = bench_one(b, va_run_strategies[v], thr, live,
+							  one[l][v]);
+			for (int v = 0; v < NVIRT && thr == 1; v++)
+				one[l][v] = b->run[v] ? ns[v] : 0;
 			if (b->run[0] && b->run[1] && b->run[2] && b->run[3])
 				ratios(b, thr, live, ns);
 		}
