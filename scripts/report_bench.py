@@ -77,15 +77,21 @@ def sec_bench(doc, bench, where):
         doc.table(["kind", "op", "live", "cpus", "unit"] + cols, t)
     hb = [r for r in bench.get("heap_bench", []) if r.get("metric") in ("ops_per_s", "heap_efficiency_pct")]
     if hb:
-        def cell(r):
-            v, lo, hi = num(r.get("value")), num(r.get("lo")), num(r.get("hi"))
-            return fmt(v) + (" [%s, %s]" % (fmt(lo), fmt(hi)) if lo is not None and hi is not None else "")
         cols, t = pivot(hb, lambda r: (r["workload"], r["threads"], r.get("param", ""), r["metric"]),
-                        lambda r: r["allocator"], cell)
+                        lambda r: r["allocator"], ci_cell)
         doc.h(3, "heap_bench (builds %s; machine: %s)" % ("/".join(sorted({r.get("build", "") for r in hb})),
                                                           ctx_line(hb)))
         doc.table(["workload", "threads", "param", "metric"] + cols, t)
     sec_replay_direct(doc, bench.get("replay_direct", []))
+
+
+def ci_cell(r, f=fmt):
+    """A row's median and its 95% interval, "v [lo, hi]" (f formats each number; the
+    interval left out when the row has none; "-" without a value)."""
+    v, lo, hi = num(r.get("value")), num(r.get("lo")), num(r.get("hi"))
+    if v is None:
+        return "-"
+    return f(v) + (" [%s, %s]" % (f(lo), f(hi)) if lo is not None and hi is not None else "")
 
 
 def sec_replay_direct(doc, rows):
@@ -96,8 +102,7 @@ def sec_replay_direct(doc, rows):
         return
 
     def ci(r):
-        v, lo, hi = num(r.get("value")), num(r.get("lo")), num(r.get("hi"))
-        return "%.2f [%.2f, %.2f]" % (v, lo, hi) if None not in (v, lo, hi) else "-"
+        return ci_cell(r, lambda x: "%.2f" % x)
 
     t = []
     for h, w, p in keys:
