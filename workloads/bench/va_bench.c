@@ -72,36 +72,38 @@
 #include "va_bench_run.h"
 
 static const char *usage =
-	"usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
-	"                [--live LIST] [--threads LIST]\n"
-	"       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST [--cpu N] |\n"
-	"                --holes N]\n"
-	"  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
-	"  pair at 1 and 2 threads with 10 and 10,000 live ranges, and the ratios vs\n"
-	"  freelist. CSV rows to FILE (default stdout), progress on stderr.\n"
-	"  --rounds N     timed rounds per configuration (default 51)\n"
-	"  --pairs N      alloc+free pairs per thread and round (default 5000)\n"
-	"  --seed N       seed of every random choice (default 1)\n"
-	"  --virt LIST    comma-separated strategies to run (default\n"
-	"                 bitmap,btree,btree-bare,freelist; the ratio rows need all four;\n"
-	"                 also bitmap-64k, btree-best, btree-bare-best: best fit)\n"
-	"  --live LIST    live range counts (default 10,10000; each 1..10000000 and at\n"
-	"                 least the largest thread count)\n"
-	"  --threads LIST thread counts (default 1,2; each 1..64)\n"
-	"  --callgrind PAIRS  no timing: for each strategy and live count, 1 thread, a fresh\n"
-	"                 instance, prefill and 2x live + PAIRS pairs untimed, then PAIRS\n"
-	"                 pairs inside vb_callgrind_pairs (valgrind --tool=callgrind\n"
-	"                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
-	"  --holes N      with --callgrind, the adversarial layout instead of --live: 2N\n"
-	"                 one-page allocations, every other one freed (N one-page free\n"
-	"                 ranges between N live pages), then PAIRS pairs (free a random\n"
-	"                 live page, allocate one page; no warm-up) inside\n"
-	"                 vb_callgrind_holes (--toggle-collect=vb_callgrind_holes); a line\n"
-	"                 \"holes VIRT N: ...\" on stderr with free ranges and metadata\n"
-	"                 bytes (tree frames or bitmap) before and after (N <= 10000000)\n"
-	"  --cpu N        with --callgrind, the CPU every prefill and pair names (default\n"
-	"                 0; N < 64): a tree's CPU k > 0 starts first fit at its zone\n"
-	"Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
+    "usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
+    "                [--live LIST] [--threads LIST]\n"
+    "       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST [--cpu N] |\n"
+    "                --holes N]\n"
+    "  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
+    "  pair at 1 and 2 threads with 10 and 10,000 live ranges, the ratios vs\n"
+    "  freelist, and each strategy's speedup over 1 thread, shared and with an\n"
+    "  instance per thread (the ceiling). CSV rows to FILE (default stdout), progress\n"
+    "  on stderr.\n"
+    "  --rounds N     timed rounds per configuration (default 51)\n"
+    "  --pairs N      alloc+free pairs per thread and round (default 5000)\n"
+    "  --seed N       seed of every random choice (default 1)\n"
+    "  --virt LIST    comma-separated strategies to run (default\n"
+    "                 bitmap,btree,btree-bare,freelist; the ratio rows need all four;\n"
+    "                 also bitmap-64k, btree-best, btree-bare-best: best fit)\n"
+    "  --live LIST    live range counts (default 10,10000; each 1..10000000 and at\n"
+    "                 least the largest thread count)\n"
+    "  --threads LIST thread counts (default 1,2; each 1..64)\n"
+    "  --callgrind PAIRS  no timing: for each strategy and live count, 1 thread, a fresh\n"
+    "                 instance, prefill and 2x live + PAIRS pairs untimed, then PAIRS\n"
+    "                 pairs inside vb_callgrind_pairs (valgrind --tool=callgrind\n"
+    "                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
+    "  --holes N      with --callgrind, the adversarial layout instead of --live: 2N\n"
+    "                 one-page allocations, every other one freed (N one-page free\n"
+    "                 ranges between N live pages), then PAIRS pairs (free a random\n"
+    "                 live page, allocate one page; no warm-up) inside\n"
+    "                 vb_callgrind_holes (--toggle-collect=vb_callgrind_holes); a line\n"
+    "                 \"holes VIRT N: ...\" on stderr with free ranges and metadata\n"
+    "                 bytes (tree frames or bitmap) before and after (N <= 10000000)\n"
+    "  --cpu N        with --callgrind, the CPU every prefill and pair names (default\n"
+    "                 0; N < 64): a tree's CPU k > 0 starts first fit at its zone\n"
+    "Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
 
 static void row(struct bench *b, const char *virt, unsigned cpus, unsigned live, const char *op,
 		double value, const char *unit)
@@ -337,7 +339,7 @@ static void run_all(struct bench *b)
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
 	c2c_row(b, "start");
-	static double one[MAX_LIST][NVIRT]; /* 1-thread medians (0: not run) */
+	double one[MAX_LIST][NVIRT] = {{0}}; /* 1-thread medians (0: not run) */
 	for (unsigned t = 0; t < b->nthreads; t++) {
 		for (unsigned l = 0; l < b->nlive; l++) {
 			unsigned thr = (unsigned)b->threads[t], live = (unsigned)b->live[l];
