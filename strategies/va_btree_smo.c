@@ -181,7 +181,7 @@ static int grow_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, ui
 	if (si >= pc)
 		return 0;
 	s = VBT_LD(par->in.child[si]);
-	if (!vbt_read_lock(s, &sv) || !vbt_validate(par, pv))
+	if (!vbt_validate(par, pv) || !vbt_read_lock(s, &sv) || !vbt_validate(par, pv))
 		return 0;
 	uint32_t min = min_of(t, VBT_LD(x->level)), sc = count_of(s);
 	bool merge = sc <= min;
