@@ -13,23 +13,26 @@
  * Allocation policy: with need = size + align - 4 KiB, any free range of
  * length >= need holds an aligned block, so the gap values are a safe filter:
  * descend to the leftmost range >= need (address-ordered first fit, O(log n)).
- * Per-CPU zones: CPU k (mod VBT_CPU_SLOTS) starts that first fit at its hint,
- * base + k * size / VBT_CPU_SLOTS: the leftmost range >= need on the hint's
- * path that ends above the hint, carved at the hint when it holds the hint;
- * a path without one moves the hint to the end of that subtree, and after
- * VBT_HINT_MISSES moves (or at the end) first fit starts at the base. CPU 0's
- * hint is the base, so one CPU sees plain first fit. Two CPUs allocating at
- * once then edit different leaves instead of racing for the leftmost fit.
- * Only if none exists (possible only when align > 4 KiB) a locked walk visits
- * the subtrees holding a range >= size and takes the leftmost exact aligned fit,
- * so alloc fails with MM_ENOMEM only when no aligned fit exists at all.
- * Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >=
- * need, ties by a hash of the start, from a size index (bins of lengths, each
- * a small B+-tree over its ranges, each under its stripe's lock). The index is
- * kept by the range edits themselves, under the leaf locks they hold (2-4 keys
- * moved per pair), so a best-fit tree takes the same paths as a first-fit one
- * below: only the choice differs (alloc_best: the range the bins show, carved
- * by carve_at, found again if it changed meanwhile).
+ * Per-CPU zones: the range is cut into VBT_CPU_SLOTS zones, and each zone has
+ * a tree of its own holding the free ranges that start in it (va_btree.h), so
+ * CPUs working in different zones share no node. CPU k (mod VBT_CPU_SLOTS)
+ * takes the first fit from its zone's start h: the leftmost free range >= need
+ * ending above h. That is the range holding h if it is >= need (it starts in
+ * an earlier zone: zone k's reach says whether there is one; such an alloc
+ * takes the serialised path), carved at h when the block fits there; else the leftmost range >=
+ * need of zone k's tree, then of each zone's after it; then first fit from the base (zones 0, 1,
+ * ...). CPU 0's zone starts at the base, so one CPU sees plain address-ordered first fit, the same
+ * choices as one tree would make. An edit that concerns two zones' trees (carving the range holding
+ * h; a free joining a range of another zone; a carve leaving a remainder in the next zone) or that
+ * moves a range end at or past a zone's start (a reach) goes to the serialised path, and so does an
+ * alloc that saw no fit in any tree: if none exists (possible only when align > 4 KiB) a locked
+ * walk takes the leftmost exact aligned fit, so alloc fails with MM_ENOMEM only when no aligned fit
+ * exists at all. Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >= need,
+ * ties by a hash of the start, from a size index (bins of lengths, each a small B+-tree over its
+ * ranges, each under its stripe's lock). The index is kept by the range edits themselves, under the
+ * leaf locks they hold (2-4 keys moved per pair), so a best-fit tree takes the same paths as a
+ * first-fit one below: only the choice differs (alloc_best: the range the bins show, carved by
+ * carve_at, found again if it changed meanwhile).
  *
  * Concurrency (no tree-wide lock on any common path, either policy):
  *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c
@@ -44,18 +47,18 @@
  *  - two-leaf edits (va_btree_xleaf.c): a free whose neighbour is in the
  *    adjacent leaf, a carve whose remainder belongs to the next leaf; lock the
  *    two leaves and the inner nodes whose gaps change.
- *  - reserve(): an optimistic predecessor read (MM_EBUSY), then the same carve;
- *    the aligned-fit walk: optimistic, then the same carve.
+ *  - reserve(): an optimistic predecessor read (MM_EBUSY), then the same carve.
  *  - the pool lock (t->pool, va_btree_node.c): one node push or pop per node a
  *    structure change takes or frees, and frame refills (a unit granted while
  *    the reserve must grow; counted by frames).
  *  - best fit's size index (va_btree_best.c): one stripe lock per bin read or
  *    bin edit, taken by a writer while it holds its leaf locks; a stripe holder
  *    waits for nothing else, so these waits end.
- *  - t->slow, serialised (va_btree_slow.c), only as the starvation guard: an
- *    alloc or free that restarted VBT_FAST_TRIES times (counted: cpu slots'
- *    `serial`). Lock-coupled writers never wait for a node lock while holding
- *    one, so the guard's waiting top-down locks cannot deadlock with them.
+ *  - t->slow, serialised (va_btree_slow.c): the edits across two zones and of
+ *    reaches above, an alloc that saw no fit, and the starvation guard: an
+ *    alloc or free that restarted VBT_FAST_TRIES times (all counted: cpu
+ *    slots' `serial`). Lock-coupled writers never wait for a node lock while
+ *    holding one, so its waiting top-down locks cannot deadlock with them.
  *  - Separator bounds of a leaf change only in operations that lock that leaf,
  *    so a writer whose leaf version is unchanged has valid bounds.
  *  - check() and exact stats() need a quiescent tree (no writers running).
@@ -70,9 +73,11 @@ static size_t vbt_meta_size(uint64_t base, uint64_t size)
 	return 0;
 }
 
-/* A fresh tree (best: a best-fit one, with the size index of va_btree_best.c). */
+/* A fresh tree (best: a best-fit one, with the size index of va_btree_best.c;
+ * zones: one tree per CPU zone, else one for the whole range). A best-fit tree
+ * has one zone: its choices come from the size index, not from CPU zones. */
 static int init_tree(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
-		     uint32_t leaf_cap, uint32_t inner_cap, bool best)
+		     uint32_t leaf_cap, uint32_t inner_cap, bool best, bool zones)
 {
 	struct va_btree *t = st;
 	if (!size || ((base | size) & (PAGE_SIZE - 1)) || base + size < base || base + size == 0 ||
@@ -90,6 +95,10 @@ static int init_tree(void *st, uint64_t base, uint64_t size, const struct page_s
 	t->sz_leaf_cap = MM_MIN(leaf_cap, VBT_SZ_LEAF_CAP);
 	t->sz_leaf_min = t->sz_leaf_cap / 2;
 	t->best = best;
+	t->zsize = zones ? MM_ALIGN_DOWN(size / VBT_CPU_SLOTS, PAGE_SIZE) : 0;
+	t->nzones = t->zsize ? VBT_CPU_SLOTS : 1;
+	t->zsize = t->zsize ? t->zsize : size;
+	t->zshift = MM_IS_POW2(t->zsize) ? (uint32_t)__builtin_ctzll(t->zsize) : 0;
 	int rc = vbt_slow_init_root(t);
 	if (rc == MM_OK && best)
 		rc = vbt_best_init(t);
@@ -99,25 +108,31 @@ static int init_tree(void *st, uint64_t base, uint64_t size, const struct page_s
 int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
 		       uint32_t leaf_cap, uint32_t inner_cap)
 {
-	return init_tree(st, base, size, ps, leaf_cap, inner_cap, false);
+	return init_tree(st, base, size, ps, leaf_cap, inner_cap, false, true);
+}
+
+int va_btree_init_one_zone(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+			   uint32_t leaf_cap, uint32_t inner_cap)
+{
+	return init_tree(st, base, size, ps, leaf_cap, inner_cap, false, false);
 }
 
 int va_btree_init_best_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
 			    uint32_t leaf_cap, uint32_t inner_cap)
 {
-	return init_tree(st, base, size, ps, leaf_cap, inner_cap, true);
+	return init_tree(st, base, size, ps, leaf_cap, inner_cap, true, false);
 }
 
 static int vbt_init(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
 		    const struct page_source *ps)
 {
-	return init_tree(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP, false);
+	return init_tree(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP, false, true);
 }
 
 static int vbt_init_best(void *st, uint64_t base, uint64_t size, void *meta, size_t meta_len,
 			 const struct page_source *ps)
 {
-	return init_tree(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP, true);
+	return init_tree(st, base, size, ps, VBT_LEAF_CAP, VBT_INNER_CAP, true, false);
 }
 
 static void count_path(struct vbt_cpu *c, bool fast)
@@ -144,21 +159,21 @@ static bool fix_shape(struct va_btree *t, struct vbt_cpu *c, int rc, uint64_t ke
 	return rc == VBT_FULL || rc == VBT_LOW;
 }
 
-/* Where cpu's first fit starts: its slot's 1/VBT_CPU_SLOTS share of the range
+/* Where cpu's first fit starts: its slot's zone, 1/VBT_CPU_SLOTS of the range
  * (CPU 0: the base, plain address-ordered first fit), so CPUs allocating at once
- * work in different leaves and subtrees instead of all at the leftmost fit. */
-static uint64_t cpu_hint(const struct va_btree *t, unsigned cpu)
+ * work in different trees instead of all at the leftmost fit. */
+static uint32_t cpu_zone(const struct va_btree *t, unsigned cpu)
 {
-	uint64_t zone = MM_ALIGN_DOWN(t->size / VBT_CPU_SLOTS, PAGE_SIZE);
-	return (cpu % VBT_CPU_SLOTS) ? t->base + zone * (cpu % VBT_CPU_SLOTS) : 0;
+	return t->nzones > 1 ? cpu % VBT_CPU_SLOTS : 0;
 }
 
-/* Serialised alloc, after VBT_FAST_TRIES restarts (first fit from hint, in a
- * best-fit tree too: the starvation guard, not a policy); without a unit
- * (have_unit false) it is granted one first. On success the bytes are
+/* Serialised alloc (first fit from zone z0, in a best-fit tree too: after
+ * VBT_FAST_TRIES restarts the starvation guard, not a policy; or what
+ * alloc_first hands over); without a unit (have_unit false) it is granted one
+ * first. On success the bytes are
  * accounted in cpu's slot (with the unit's credit if it had one). */
 static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t size,
-		      uint64_t align, uint64_t need, uint64_t hint, uint64_t *addr)
+		      uint64_t align, uint64_t need, uint32_t z0, uint64_t *addr)
 {
 	struct vbt_cpu *c = slot(t, cpu);
 	struct vbt_op op;
@@ -166,7 +181,7 @@ static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t
 	vbt_slow_begin(t, &op);
 	int rc = have_unit ? MM_OK : grant_unit(t);
 	if (rc == MM_OK) {
-		rc = vbt_slow_alloc(&op, size, align, need, hint, addr);
+		rc = vbt_slow_alloc(&op, size, align, need, z0, addr);
 		if (rc == MM_OK && !have_unit)
 			atomic_fetch_add_rlx(&c->word, size);
 		else if (rc != MM_OK && !have_unit)
@@ -176,9 +191,23 @@ static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t
 	return rc;
 }
 
+/* The carve of [a, a + size) out of the free range starting at s on the
+ * serialised path; MM_OK or VBT_RESTART (no such range holds it now). */
+static int carve_serial(struct va_btree *t, struct vbt_cpu *c, uint64_t s, uint64_t a,
+			uint64_t size)
+{
+	struct vbt_op op;
+	count_serial(c);
+	vbt_slow_begin(t, &op);
+	int rc = vbt_slow_carve(&op, s, a, size);
+	vbt_slow_end(&op);
+	return rc;
+}
+
 /* Carves [a, a + size) out of the free range starting at s, changing the
- * structure first where the leaf needs it; MM_OK, or VBT_RESTART (that range
- * is not there as it was, or a version changed). */
+ * structure first where the leaf needs it (an edit across two zones: on the
+ * serialised path); MM_OK, or VBT_RESTART (that range is not there as it was,
+ * or a version changed). */
 static int carve_at(struct va_btree *t, struct vbt_cpu *c, uint64_t s, uint64_t a, uint64_t size)
 {
 	for (;;) {
@@ -186,50 +215,52 @@ static int carve_at(struct va_btree *t, struct vbt_cpu *c, uint64_t s, uint64_t 
 		int rc = vbt_fast_carve(t, s, a, size);
 		if (rc == VBT_SLOW)
 			rc = vbt_xleaf_carve(t, s, a, size, &key);
+		if (rc == VBT_SERIAL)
+			return carve_serial(t, c, s, a, size);
 		if (!fix_shape(t, c, rc, key))
 			return rc;
 	}
 }
 
-/* First fit's last resort when no range >= need exists (align > 4 KiB): the
- * leftmost exact aligned fit, optimistically; MM_OK or MM_ENOMEM. */
-static int alloc_exact(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
-		       uint64_t *addr)
-{
-	uint64_t s, a;
-	int rc;
-	do {
-		if (vbt_exact_find(t, size, align, &s, &a) != MM_OK)
-			return MM_ENOMEM;
-		rc = carve_at(t, c, s, a, size);
-	} while (rc != MM_OK);
-	*addr = a;
-	return MM_OK;
-}
-
-/* First fit, lock-coupled: fast attempts, structure changes where a leaf is
- * full or at its minimum, two-leaf carves; MM_OK, MM_ENOMEM, or VBT_RESTART
- * after VBT_FAST_TRIES restarts (the caller goes serial). */
+/* First fit from zone z0, lock-coupled: the leftmost range >= need of z0's
+ * tree, else of each zone's after it, else from zone 0 on (structure changes
+ * where a leaf is full or at its minimum, two-leaf carves), else the leftmost
+ * exact aligned fit (optimistic walk). MM_OK, MM_ENOMEM (one zone), or
+ * VBT_SERIAL for the serialised path to decide: a range starting in an earlier
+ * zone holds z0's start (if >= need, it is the first fit from that start, and
+ * carving it edits two trees), an edit across two zones, no fit seen in any tree (its
+ * MM_ENOMEM, or an exact aligned fit, under the locks), or VBT_FAST_TRIES
+ * restarts. */
 VBT_INLINE int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
-			   uint64_t need, uint64_t *hint, uint64_t *addr)
+			   uint64_t need, uint32_t z0, uint64_t *addr)
 {
-	int rc = VBT_RESTART;
-	for (int i = 0, misses = 0; i < VBT_FAST_TRIES;) {
+	if (z0 && atomic_load_acq(&t->zone[z0].reach) > vbt_zstart(t, z0))
+		return VBT_SERIAL;
+	uint32_t k = 0;
+	for (uint32_t i = 0; k < t->nzones;) {
+		uint32_t z = z0 + k < t->nzones ? z0 + k : z0 + k - t->nzones;
 		uint64_t key = 0;
-		rc = vbt_fast_alloc(t, size, align, need, hint, addr, &key);
+		int rc = vbt_fast_alloc(t, z, size, align, need, addr, &key);
 		if (rc == VBT_SLOW)
 			rc = vbt_xleaf_carve(t, key, *addr, size, &key);
-		if (rc == VBT_HINT_MISS && ++misses >= VBT_HINT_MISSES)
-			*hint = 0; /* give up on the zone: first fit from the start */
-		else if (fix_shape(t, c, rc, key))
-			continue;
-		else if (rc != VBT_RESTART && rc != VBT_HINT_MISS)
-			break;
-		i += rc == VBT_RESTART;
+		if (rc == MM_OK || rc == VBT_SERIAL)
+			return rc;
+		if (rc == MM_ENOMEM)
+			k++;
+		else if (!fix_shape(t, c, rc, key) && ++i == VBT_FAST_TRIES)
+			return VBT_SERIAL;
 	}
-	if (rc == MM_ENOMEM && need > size) /* an exact aligned fit may still exist */
-		rc = alloc_exact(t, c, size, align, addr);
-	return rc;
+	uint64_t s, a;
+	while (need > size && vbt_exact_find(t, size, align, &s, &a) == MM_OK) {
+		int rc = carve_at(t, c, s, a, size); /* no range >= need: an aligned fit */
+		if (rc == MM_OK) {
+			*addr = a;
+			return MM_OK;
+		}
+	}
+	/* One tree's MM_ENOMEM was validated at its root; several trees' answers
+	 * are of different moments, so the serialised path decides. */
+	return t->nzones == 1 ? MM_ENOMEM : VBT_SERIAL;
 }
 
 /* Best fit, lock-coupled: the range the bins show (vbt_best_find), carved where
@@ -240,10 +271,10 @@ VBT_INLINE int alloc_first(struct va_btree *t, struct vbt_cpu *c, uint64_t size,
 static int alloc_best(struct va_btree *t, struct vbt_cpu *c, uint64_t size, uint64_t align,
 		      uint64_t need, uint64_t *addr)
 {
-	uint64_t s, a, hint = 0;
+	uint64_t s, a;
 	for (int i = 0; i < VBT_FAST_TRIES; i++) {
 		if (!vbt_best_find(t, size, align, need, &s, &a))
-			return alloc_first(t, c, size, align, need, &hint, addr);
+			return alloc_first(t, c, size, align, need, 0, addr);
 		if (carve_at(t, c, s, a, size) == MM_OK) {
 			*addr = a;
 			return MM_OK;
@@ -266,14 +297,14 @@ static int vbt_alloc(void *st, unsigned cpu, uint64_t size, uint64_t align, uint
 		unit = true;
 	}
 	int rc = MM_ENOMEM;
-	uint64_t hint = t->best ? 0 : cpu_hint(t, cpu);
+	uint32_t z0 = t->best ? 0 : cpu_zone(t, cpu);
 	if (unit && t->best)
 		rc = alloc_best(t, c, rq.size, rq.align, rq.need, addr);
 	else if (unit)
-		rc = alloc_first(t, c, rq.size, rq.align, rq.need, &hint, addr);
+		rc = alloc_first(t, c, rq.size, rq.align, rq.need, z0, addr);
 	bool fast = rc == MM_OK;
-	if (rc == VBT_SLOW || rc == VBT_RESTART)
-		rc = alloc_slow(t, cpu, unit, rq.size, rq.align, rq.need, hint, addr);
+	if (rc == VBT_SERIAL || rc == VBT_RESTART)
+		rc = alloc_slow(t, cpu, unit, rq.size, rq.align, rq.need, z0, addr);
 	if (rc == MM_OK)
 		count_path(c, fast);
 	else if (unit)

@@ -3,9 +3,25 @@
  * optimistic descents, first fit, leaf-local alloc and free; va_btree_edit.c,
  * va_btree_edit.h: leaf edits under the path's locks; va_btree_smo.c: lock-coupled structure
  * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
- * leaves; va_btree_slow.c: the serialised path (rare fallbacks);
- * va_btree_best.c, va_btree_sz.c: best fit's size index, kept by the edits of
- * the files above; va_btree_check.c: invariant walk and stats).
+ * leaves; va_btree_slow.c: the serialised path (edits across zones, rare
+ * fallbacks); va_btree_best.c, va_btree_sz.c: best fit's size index, kept by
+ * the edits of the files above; va_btree_check.c: invariant walk and stats).
+ *
+ * Zones: a first-fit tree is a forest. The range is cut into VBT_CPU_SLOTS
+ * zones (CPU k's first fit starts at zone k's start), and each zone has a
+ * B+-tree of its own, of the free ranges that start in it:
+ *
+ *     base                zstart(1)            zstart(2)             base+size
+ *     |  zone 0: tree 0   |  zone 1: tree 1    |  ...                 |
+ *     [--)  [----)    [-------)  [--)    [------------------------------)
+ *                     ^ starts in zone 0, ends in zone 1: tree 0;
+ *                       zone 1's reach is its end
+ *
+ * A range may run past its zone's end; a zone's reach (struct vbt_zone) is the
+ * end of the range with the largest start below the zone if that end is at or
+ * past the zone's start. CPUs in different zones then share no node, not even
+ * a root, which is what two threads' speedup depends on (README). A best-fit
+ * tree, or a range under VBT_CPU_SLOTS pages, has one zone.
  *
  * Layout: 1 KiB nodes, four to a 4 KiB frame from the page_source. A leaf holds
  * free ranges [start[i], end[i]) sorted by start; an inner node holds children
@@ -50,13 +66,12 @@
 #define VBT_LOCKED   2ull
 
 /* Fast-path results besides MM_OK / MM_E*: retry optimistically, or go elsewhere
- * (VBT_SLOW: a two-leaf edit in a first-fit tree, the serialised path in a best-fit one). */
-#define VBT_RESTART	1
-#define VBT_SLOW	2
-#define VBT_HINT_MISS	3  /* no fit at or after the CPU's hint in the subtree reached */
-#define VBT_HINT_MISSES 64 /* hint moves before an alloc falls back to plain first fit */
-#define VBT_FULL	4  /* the leaf holding the key has no room: split it, retry */
-#define VBT_LOW		5  /* the leaf holding the key is at its minimum: grow it, retry */
+ * (VBT_SLOW: a two-leaf edit). */
+#define VBT_RESTART 1
+#define VBT_SLOW    2
+#define VBT_SERIAL  3 /* an edit across two zones' trees, or a zone's cover changing: t->slow */
+#define VBT_FULL    4 /* the leaf holding the key has no room: split it, retry */
+#define VBT_LOW	    5 /* the leaf holding the key is at its minimum: grow it, retry */
 
 struct vbt_node {
 	uint64_t version;	    /* OLC version word (atomic) */
@@ -120,14 +135,28 @@ struct vbt_stripe {
 _Static_assert(sizeof(struct vbt_stripe) == 64, "vbt_stripe is one cache line");
 _Static_assert(VBT_STRIPES * sizeof(struct vbt_stripe) <= PAGE_SIZE, "stripes larger than a frame");
 
+/* A zone: the B+-tree of the free ranges that start in it (a root leaf, maybe
+ * empty, at least), and its reach: the end of the free range with the largest
+ * start below the zone's start if that end is at or past it, else 0 (zone 0:
+ * always 0). One line each: a root changes on root growth and shrink, a reach
+ * only on the serialised path, so CPUs working in different zones share no
+ * written line here. */
+struct vbt_zone {
+	_Alignas(
+	    64) struct vbt_node *root; /* atomic; changed only by a writer holding the old root */
+	uint64_t reach;		       /* atomic; written only under t->slow */
+};
+
 struct va_btree {
 	uint64_t base, size;
 	struct page_source ps;
 	uint32_t leaf_cap, inner_cap, leaf_min, inner_min;
 	uint32_t sz_leaf_cap, sz_leaf_min; /* best fit: the size index's leaf fill */
 	bool best; /* best fit: every range edit also edits the bins (va_btree_best.c) */
-	struct vbt_node *root; /* atomic; changed only by a writer holding the old root locked */
-	uint64_t entry_cap;    /* atomic: free ranges the node reserve is sized for */
+	uint32_t nzones;    /* VBT_CPU_SLOTS, or 1 when the range is under VBT_CPU_SLOTS pages */
+	uint64_t zsize;	    /* a zone's bytes (the last zone takes the rest) */
+	uint32_t zshift;    /* log2(zsize) if a power of two, else 0 */
+	uint64_t entry_cap; /* atomic: free ranges the node reserve is sized for */
 	char pad0[64];
 	/* atomic: allocation units handed out = allocations and reservations
 	 * outstanding + credits in the cpu slots; granted + 1 <= entry_cap, except
@@ -152,6 +181,7 @@ struct va_btree {
 	uint64_t xleaf;	     /* atomic: two-leaf edits done (va_btree_xleaf.c) */
 	char pad4[64];
 	struct vbt_cpu cpu[VBT_CPU_SLOTS];
+	struct vbt_zone zone[VBT_CPU_SLOTS];
 };
 _Static_assert(__builtin_offsetof(struct va_btree, cpu) % 64 == 0, "CPU slots share no line");
 
@@ -218,14 +248,13 @@ struct vbt_step {
 };
 #define VBT_NO_PRE UINT64_MAX /* no prefix maximum known */
 
-/* A root-to-leaf path read optimistically; [lo, hi) bounds the leaf's starts. */
+/* A root-to-leaf path read optimistically in zone z's tree; [lo, hi) bounds
+ * the leaf's starts, zhi the zone's (hi <= zhi). */
 struct vbt_path {
 	uint32_t depth; /* s[depth] is the leaf */
-	uint64_t lo, hi;
-	uint64_t hint; /* alloc: first fit from the range holding or following it (0: none) */
-	bool on_hint;  /* the leaf is the hint's own: ranges ending at or below it are skipped */
+	uint32_t z;
+	uint64_t lo, hi, zhi;
 	struct vbt_step s[VBT_MAX_DEPTH];
-	uint64_t nhi[VBT_MAX_DEPTH]; /* alloc: the upper bound of s[d]'s keys (inner levels) */
 };
 
 /* Replaces leaf entries [from, to) with the k ranges r[0..k) (at most two each). */
@@ -335,6 +364,38 @@ static inline bool vbt_span(const struct va_btree *t, uint64_t addr, uint64_t si
 	return *a >= t->base && *b > *a && *b <= t->base + t->size;
 }
 
+/* ---- zones (one tree each; va_btree.c has the policy) ---- */
+
+/* The zone whose tree holds a range starting at x (x in [base, base + size));
+ * a shift when zsize is a power of two (zshift), else a divide, whose latency
+ * sits on every free's path to the root. */
+static inline uint32_t vbt_zone_of(const struct va_btree *t, uint64_t x)
+{
+	if (t->nzones == 1 || x < t->base)
+		return 0;
+	uint64_t d = x - t->base, z = t->zshift ? d >> t->zshift : d / t->zsize;
+	return z < t->nzones ? (uint32_t)z : t->nzones - 1;
+}
+
+/* Zone z's first address. */
+static inline uint64_t vbt_zstart(const struct va_btree *t, uint32_t z)
+{
+	return t->base + z * t->zsize;
+}
+
+/* Bounds of zone z's starts as its tree's descents use them: [zstart, next
+ * zone's start), except 0 below zone 0 and UINT64_MAX above the last (the
+ * sentinels of "no leaf before / after" across all zones). */
+static inline uint64_t vbt_zlo(const struct va_btree *t, uint32_t z)
+{
+	return z ? vbt_zstart(t, z) : 0;
+}
+
+static inline uint64_t vbt_zhi(const struct va_btree *t, uint32_t z)
+{
+	return z + 1 < t->nzones ? vbt_zstart(t, z + 1) : UINT64_MAX;
+}
+
 /* True if size bytes aligned to align fit in [s, e); the address into *a. */
 static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t align, uint64_t *a)
 {
@@ -416,12 +477,12 @@ void vbt_leaf_move(struct vbt_node *n, uint32_t cnt, const struct vbt_edit *ed);
 /* Optimistic descent by key x to the leaf whose separator range holds x;
  * MM_OK or VBT_RESTART. */
 int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x);
-/* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
- * carved at the hint when it holds it; MM_OK (*addr set), MM_ENOMEM (no range
- * >= need), VBT_RESTART, VBT_FULL, VBT_LOW or VBT_SLOW (the start of the range
- * chosen in *key, the address chosen in *addr; VBT_SLOW: a remainder belongs
- * to the next leaf, vbt_xleaf_carve), or VBT_HINT_MISS with the next hint in *hint. */
-int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
+/* Optimistic alloc in zone z's tree: its leftmost range >= need, carved at its
+ * start (aligned); MM_OK (*addr set), MM_ENOMEM (the tree holds no range >=
+ * need, validated at its root), VBT_RESTART, VBT_FULL, VBT_LOW, VBT_SLOW (a
+ * remainder belongs to the next leaf, vbt_xleaf_carve) or VBT_SERIAL (the start
+ * of the range chosen in *key, the address chosen in *addr). */
+int vbt_fast_alloc(struct va_btree *t, uint32_t z, uint64_t size, uint64_t align, uint64_t need,
 		   uint64_t *addr, uint64_t *key);
 /* Optimistic free of [a, b) coalescing within one leaf, the free range it
  * ends up in into m[0..2); MM_OK, VBT_RESTART, VBT_FULL, VBT_LOW (key: a), or
@@ -429,7 +490,8 @@ int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t n
 int vbt_fast_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t m[2]);
 /* Optimistic carve of [a, a + size) out of the free range starting at s that
  * holds it; MM_OK, VBT_RESTART (no such range now), VBT_FULL, VBT_LOW (key: s),
- * VBT_SLOW (a remainder belongs to the next leaf: vbt_xleaf_carve). */
+ * VBT_SLOW (a remainder belongs to the next leaf: vbt_xleaf_carve), VBT_SERIAL
+ * (the carve changes what lies past the zone's end: vbt_slow_carve). */
 int vbt_fast_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size);
 
 /* ---- va_btree_smo.c (structure changes, lock-coupled; above fast.c) ---- */
@@ -450,8 +512,9 @@ int vbt_xleaf_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t *key);
  * it fits one leaf now), VBT_FULL, VBT_LOW (*key as above). */
 int vbt_xleaf_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size, uint64_t *key);
 /* The leftmost free range holding size bytes aligned to align (an optimistic
- * walk of the subtrees with a range >= size): its start into *s, the address
- * into *a; MM_OK or MM_ENOMEM (none seen; each node validated as read). */
+ * walk of the subtrees with a range >= size, zone by zone): its start into *s,
+ * the address into *a; MM_OK or MM_ENOMEM (none seen; each node validated as
+ * read, each zone's tree on its own). */
 int vbt_exact_find(struct va_btree *t, uint64_t size, uint64_t align, uint64_t *s, uint64_t *a);
 
 /* ---- va_btree_slow.c (serialised: best fit, rare first-fit fallbacks) ---- */
@@ -461,10 +524,13 @@ void vbt_slow_begin(struct va_btree *t, struct vbt_op *op);
 void vbt_slow_end(struct vbt_op *op);
 /* A fresh root leaf holding [base, base + size); 0 or MM_ENOMEM. */
 int vbt_slow_init_root(struct va_btree *t);
-/* Locked alloc: as the fast path from hint (0: none), else the leftmost range
- * >= need, else any exact aligned fit; 0 or MM_ENOMEM. */
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t hint,
+/* Locked alloc: first fit from zone z0's start as the fast path makes it
+ * (va_btree.c), else the leftmost exact aligned fit; 0 or MM_ENOMEM. */
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint32_t z0,
 		   uint64_t *addr);
+/* Locked carve of [a, a + size) out of the free range starting at s; MM_OK, or
+ * VBT_RESTART if no such range holds it now. */
+int vbt_slow_carve(struct vbt_op *op, uint64_t s, uint64_t a, uint64_t size);
 /* Locked free of [a, b) with coalescing; panics if any of it is free. */
 void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b);
 /* Locked take of exactly [lo, hi), growing the node reserve to `entries` ranges
@@ -549,6 +615,10 @@ void va_btree_qcache_counts(const void *st, uint64_t *hits, uint64_t *misses, ui
  * many levels with few ranges; 0, or MM_EINVAL, MM_ENOMEM. */
 int va_btree_init_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
 		       uint32_t leaf_cap, uint32_t inner_cap);
+/* The same with a single zone: one tree, every CPU's first fit from the base
+ * (for tests of one tree's shape under many ranges). */
+int va_btree_init_one_zone(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
+			   uint32_t leaf_cap, uint32_t inner_cap);
 /* The same for a best-fit tree (btree-bare-best). */
 int va_btree_init_best_caps(void *st, uint64_t base, uint64_t size, const struct page_source *ps,
 			    uint32_t leaf_cap, uint32_t inner_cap);
@@ -563,7 +633,7 @@ struct vbt_counts {
 	uint64_t splits, merges, borrows, overlaps, serial, roots, xleaf;
 };
 void va_btree_smo_counts(const void *st, unsigned cpu, struct vbt_counts *out);
-/* Height of the tree (1 = a single leaf). */
+/* Height of the tallest zone tree (1 = a single leaf each). */
 unsigned va_btree_height(const void *st);
 
 #endif

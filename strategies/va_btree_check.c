@@ -82,13 +82,26 @@ static uint64_t live_sum(const struct va_btree *t)
 	return live;
 }
 
+/* Zone z's reach against the ranges walked so far (every zone below z: the
+ * last one is the range with the largest start below z's start). */
+static void chk_reach(const struct vbt_walk *w, uint32_t z)
+{
+	const struct va_btree *t = w->t;
+	bool r = z && w->have_prev && w->prev_end >= vbt_zstart(t, z);
+	MM_ASSERT(atomic_load_rlx(&t->zone[z].reach) == (r ? w->prev_end : 0),
+		  "va_btree check: a zone's reach differs from the ranges");
+}
+
 bool vbt_check(const void *st)
 {
 	struct va_btree *t = (struct va_btree *)st;
 	spin_lock(&t->slow);
 	struct vbt_walk w = {.t = t};
-	const struct vbt_node *root = atomic_load_acq(&t->root);
-	chk_node(&w, root, root->level, 0, UINT64_MAX, true);
+	for (uint32_t z = 0; z < t->nzones; z++) {
+		chk_reach(&w, z);
+		const struct vbt_node *root = atomic_load_acq(&t->zone[z].root);
+		chk_node(&w, root, root->level, vbt_zlo(t, z), vbt_zhi(t, z), true);
+	}
 	if (t->best)
 		w.nodes += vbt_sz_check(t, w.ranges);
 	uint64_t nfree = 0, live = live_sum(t);
@@ -138,7 +151,8 @@ void vbt_stats(const void *st, struct va_stats *out)
 	struct va_btree *t = (struct va_btree *)st;
 	mm_zero(out, sizeof(*out));
 	spin_lock(&t->slow);
-	each_range(atomic_load_acq(&t->root), 0, count_range, out);
+	for (uint32_t z = 0; z < t->nzones; z++)
+		each_range(atomic_load_acq(&t->zone[z].root), 0, count_range, out);
 	out->size = t->size;
 	out->reserved_bytes = reserved_sum(t);
 	out->free_bytes = t->size - out->reserved_bytes;
@@ -167,7 +181,8 @@ size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max)
 	struct va_btree *t = (struct va_btree *)st;
 	struct vbt_dump d = {.out = out, .max = max};
 	spin_lock(&t->slow);
-	each_range(atomic_load_acq(&t->root), 0, dump_range, &d);
+	for (uint32_t z = 0; z < t->nzones; z++)
+		each_range(atomic_load_acq(&t->zone[z].root), 0, dump_range, &d);
 	spin_unlock(&t->slow);
 	return MM_MIN(d.n, max);
 }
@@ -203,6 +218,8 @@ void va_btree_smo_counts(const void *st, unsigned cpu, struct vbt_counts *out)
 unsigned va_btree_height(const void *st)
 {
 	const struct va_btree *t = st;
-	const struct vbt_node *root = atomic_load_acq(&t->root);
-	return VBT_LD(root->level) + 1;
+	unsigned h = 0;
+	for (uint32_t z = 0; z < t->nzones; z++)
+		h = MM_MAX(h, VBT_LD(atomic_load_acq(&t->zone[z].root)->level) + 1);
+	return h;
 }

@@ -12,7 +12,12 @@
  * structure change first, va_btree_smo.c); edits that move a start past the
  * leaf's separator bounds or may coalesce with a neighbour leaf report
  * VBT_SLOW (a two-leaf edit, va_btree_xleaf.c). The descent is exported for
- * those two files, which sit above this one.
+ * those two files, which sit above this one. Every descent is in one zone's
+ * tree (va_btree.h): a key's zone, or the zone an alloc searches. No edit here
+ * adds, removes or moves a range end at or past the zone's upper bound (zhi;
+ * such an end sets later zones' reach): a carve that would reports
+ * VBT_SERIAL, and a free whose end would reach zhi goes to va_btree_xleaf.c
+ * (its end reaches past the leaf), which reports VBT_SERIAL.
  *
  * Cost: every loop over a node's entries reads through local pointers and
  * counters, since each atomic access is a compiler barrier that would otherwise
@@ -27,12 +32,18 @@
 #define validate  vbt_validate
 #define upgrade	  vbt_upgrade
 
-/* The root, read-locked into *n, *v; false (restart) if it is obsolete or no
- * longer the root once its version is read. */
-static inline bool read_root(struct va_btree *t, struct vbt_node **n, uint64_t *v)
+/* Zone z's root, read-locked into *n, *v, and p's bounds set to the zone's;
+ * false (restart) if it is obsolete or no longer the root once its version is
+ * read. */
+static inline bool read_root(struct va_btree *t, uint32_t z, struct vbt_path *p,
+			     struct vbt_node **n, uint64_t *v)
 {
-	*n = atomic_load_acq(&t->root);
-	return read_lock(*n, v) && atomic_load_acq(&t->root) == *n;
+	struct vbt_node *const *r = &t->zone[z].root;
+	p->z = z;
+	p->lo = vbt_zlo(t, z);
+	p->hi = p->zhi = vbt_zhi(t, z);
+	*n = atomic_load_acq(r);
+	return read_lock(*n, v) && atomic_load_acq(r) == *n;
 }
 
 /* One inner level of a descent: n (read at version *v, cnt children) goes to
@@ -61,9 +72,10 @@ static inline bool step_down(struct vbt_step *st, struct vbt_node **n, uint64_t 
 int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
 {
 	struct vbt_node *n;
-	uint64_t v, lo = 0, hi = UINT64_MAX;
-	if (!read_root(t, &n, &v))
+	uint64_t v;
+	if (!read_root(t, vbt_zone_of(t, x), p, &n, &v))
 		return VBT_RESTART;
+	uint64_t lo = p->lo, hi = p->hi;
 	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
 		struct vbt_step *st = &p->s[d];
 		st->n = n;
@@ -82,13 +94,13 @@ int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
 	return VBT_RESTART;
 }
 
-/* The first child from `from` on with gap >= need (cnt if none); the largest gap
- * before it into *pre (VBT_NO_PRE when the scan did not start at 0). */
-static inline uint32_t first_gap(const struct vbt_node *n, uint32_t from, uint32_t cnt,
-				 uint64_t need, uint64_t *pre)
+/* The first child with gap >= need (cnt if none); the largest gap before it
+ * into *pre. */
+static inline uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need,
+				 uint64_t *pre)
 {
 	const uint64_t *gap = n->in.gap;
-	uint32_t i = from;
+	uint32_t i = 0;
 	uint64_t m = 0, g;
 	for (; i + 1 < cnt; i += 2) { /* two per round: half the loop overhead */
 		uint64_t g0 = VBT_LD(gap[i]), g1 = VBT_LD(gap[i + 1]);
@@ -99,20 +111,22 @@ static inline uint32_t first_gap(const struct vbt_node *n, uint32_t from, uint32
 	}
 	for (; i < cnt && (g = VBT_LD(gap[i])) < need; i++)
 		m = g > m ? g : m;
-	*pre = from ? VBT_NO_PRE : m;
+	*pre = m;
 	return i;
 }
 
-/* The fit descent from n (read at version v, depth d, keys in [lo, hi)) to
- * the leftmost leaf with a range >= need whose subtree ends above p->hint
- * (on_hint: n is on the hint's own path, and stays so while the path is).
- * MM_OK, VBT_RESTART, VBT_HINT_MISS (no such range at or after the hint below
- * the node reached, s[p->depth]), or MM_ENOMEM (validated at the root: no
- * range >= need at all). */
-VBT_INLINE int fit_down(struct vbt_path *p, uint32_t d, struct vbt_node *n, uint64_t v, uint64_t lo,
-			uint64_t hi, bool on_hint, uint64_t need)
+/* The fit descent in zone z's tree to the leftmost leaf with a range >= need:
+ * MM_OK, VBT_RESTART, or MM_ENOMEM (validated at the root: the tree holds no
+ * range >= need). */
+static int descend_fit(struct va_btree *t, uint32_t z, struct vbt_path *p, uint64_t need)
 {
+	struct vbt_node *n;
+	uint64_t v;
 	int rc = VBT_RESTART;
+	if (!read_root(t, z, p, &n, &v))
+		return VBT_RESTART;
+	uint64_t lo = p->lo, hi = p->hi;
+	uint32_t d = 0;
 	for (; d < VBT_MAX_DEPTH; d++) {
 		struct vbt_step *st = &p->s[d];
 		st->n = n;
@@ -122,94 +136,33 @@ VBT_INLINE int fit_down(struct vbt_path *p, uint32_t d, struct vbt_node *n, uint
 			rc = MM_OK;
 			break;
 		}
-		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i0 = 0, i;
+		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl);
 		uint64_t pre;
-		if (on_hint)
-			i0 = vbt_route(n, cnt, p->hint);
-		i = first_gap(n, i0, cnt, need, &pre);
+		uint32_t i = first_gap(n, cnt, need, &pre);
 		if (i >= cnt) {
-			if (on_hint)
-				rc = validate(n, v) ? VBT_HINT_MISS : VBT_RESTART;
-			else if (d == 0 && validate(n, v))
+			if (d == 0 && validate(n, v))
 				rc = MM_ENOMEM;
 			break;
 		}
-		on_hint = on_hint && i == i0;
-		p->nhi[d] = hi;
 		if (!step_down(st, &n, &v, i, cnt, pre, &lo, &hi))
 			break;
 	}
 	p->depth = d;
 	p->lo = lo;
 	p->hi = hi;
-	p->on_hint = on_hint;
 	return rc;
 }
 
-/* Optimistic descent from the root (see fit_down; on the hint's path if p->hint). */
-static int descend_fit(struct va_btree *t, struct vbt_path *p, uint64_t need)
-{
-	struct vbt_node *n;
-	uint64_t v;
-	if (!read_root(t, &n, &v))
-		return VBT_RESTART;
-	return fit_down(p, 0, n, v, 0, UINT64_MAX, p->hint != 0, need);
-}
-
-/* The node reached on the hint's path, s[p->depth] (validated), holds no
- * range >= need at or after the hint: backs up that path to the deepest node
- * with a child right of the path whose gap is >= need, and descends from there
- * as plain first fit (every start there is above the hint), from the versions
- * read on the way down. MM_OK, VBT_RESTART, or VBT_HINT_MISS with p->hi =
- * UINT64_MAX (nothing right of the hint at all). Why not a new descent from
- * the end of the node reached: a CPU's hint is its zone's start, and the nodes
- * on its path often hold the end of the zone before, whose free tail passes
- * every gap filter on the way but ends at the hint; stepping on by one leaf
- * per descent cost the second CPU of va_bench one to two extra descents per
- * allocation. */
-static int hint_next(struct vbt_path *p, uint64_t need)
-{
-	for (uint32_t d = p->depth; d-- > 0;) {
-		struct vbt_step *st = &p->s[d];
-		struct vbt_node *n = st->n;
-		uint32_t cnt = vbt_clamp(VBT_LD(n->count), 1);
-		uint64_t pre, v = st->v, lo = 0, hi = p->nhi[d];
-		uint32_t i = first_gap(n, st->idx + 1, cnt, need, &pre);
-		if (i < cnt)
-			return step_down(st, &n, &v, i, cnt, pre, &lo, &hi)
-				   ? fit_down(p, d + 1, n, v, lo, hi, false, need)
-				   : VBT_RESTART;
-		if (!validate(n, st->v))
-			return VBT_RESTART;
-	}
-	p->hi = UINT64_MAX;
-	return VBT_HINT_MISS;
-}
-
-/* No fit at or after p's hint below the node reached: the next hint is the end
- * of its subtree (0 past the last one: first fit from the start). */
-static int hint_miss(const struct vbt_path *p, uint64_t *hint)
-{
-	*hint = p->hi == UINT64_MAX ? 0 : p->hi;
-	return VBT_HINT_MISS;
-}
-
-/* The first leaf entry with length >= need and end > h (cnt if none), its
- * range into *s, *e, the largest length before it into *pre (VBT_NO_PRE when
- * h skipped entries). With h, the scan starts at the entry holding or
- * following h (a binary search), not at the leaf's first: a CPU's hint often
- * sits behind the free tail of the zone before it. Two entries per round
- * (half the loop overhead); garbage from a concurrent edit is caught later
- * (vbt_fits, or apply's upgrade). */
-static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t h,
-				uint64_t *s, uint64_t *e, uint64_t *pre)
+/* The first leaf entry with length >= need (cnt if none), its range into *s,
+ * *e, the largest length before it into *pre. Two entries per round (half the
+ * loop overhead); garbage from a concurrent edit is caught later (vbt_fits, or
+ * apply's upgrade). */
+static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t need, uint64_t *s,
+				uint64_t *e, uint64_t *pre)
 {
 	const uint64_t *st = n->leaf.start, *en = n->leaf.end;
 	uint64_t m = 0;
-	uint32_t j = h ? vbt_rank(n, cnt, h) : 0;
-	j -= j && VBT_LD(en[j - 1]) > h;
-	if (j) /* every entry from here on ends above h */
-		m = VBT_NO_PRE;
+	uint32_t j = 0;
 	for (; j + 1 < cnt; j += 2) {
 		uint64_t l0 = VBT_LD(en[j]) - VBT_LD(st[j]);
 		uint64_t l1 = VBT_LD(en[j + 1]) - VBT_LD(st[j + 1]);
@@ -220,7 +173,7 @@ static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t
 	}
 	for (; j < cnt; j++) {
 		uint64_t x = VBT_LD(st[j]), y = VBT_LD(en[j]);
-		if (y - x >= need && y > h) {
+		if (y - x >= need) {
 			*s = x;
 			*e = y;
 			break;
@@ -238,6 +191,8 @@ static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t
 static inline int carve_entry(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
 			      uint64_t s, uint64_t e, uint64_t a, uint64_t size, uint64_t pre)
 {
+	if (a + size == e && e >= p->zhi) /* an end at or past the next zone goes: its reach */
+		return VBT_SERIAL;
 	if (a > s && a + size == e) /* off the high end (best fit's carve) */
 		return vbt_apply_one(t, p, cnt, j, e - s, s, a, pre);
 	if (a == s && e - s > size && s + size < p->hi) /* off the front, within the leaf */
@@ -248,40 +203,24 @@ static inline int carve_entry(struct va_btree *t, struct vbt_path *p, uint32_t c
 	return vbt_apply(t, p, &ed, pre);
 }
 
-/* Optimistic alloc: the leftmost range >= need ending above *hint (0: any),
- * carved at the hint when it holds the hint;
- * MM_OK, MM_ENOMEM (none >= need), VBT_RESTART, VBT_SLOW, or VBT_HINT_MISS with
- * the next hint to try in *hint (0 when none is left: then first fit from the start). */
-int vbt_fast_alloc(struct va_btree *t, uint64_t size, uint64_t align, uint64_t need, uint64_t *hint,
+/* Optimistic alloc in zone z's tree: its leftmost range >= need, carved at its
+ * start (aligned); MM_OK (*addr set), MM_ENOMEM (the tree holds no range >=
+ * need), VBT_RESTART, VBT_FULL, VBT_LOW, VBT_SLOW or VBT_SERIAL (the start of
+ * the range chosen in *key, the address in *addr). */
+int vbt_fast_alloc(struct va_btree *t, uint32_t z, uint64_t size, uint64_t align, uint64_t need,
 		   uint64_t *addr, uint64_t *key)
 {
 	struct vbt_path p;
-	p.hint = *hint;
-	int rc = descend_fit(t, &p, need);
-	if (rc == VBT_HINT_MISS)
-		rc = hint_next(&p, need);
+	int rc = descend_fit(t, z, &p, need);
 	if (rc != MM_OK)
-		return rc == VBT_HINT_MISS ? hint_miss(&p, hint) : rc;
+		return rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(leaf->count), 0);
-	uint64_t s = 0, e = 0, a = 0, pre, h = p.on_hint ? p.hint : 0;
-	uint32_t j = leaf_fit(leaf, cnt, need, h, &s, &e, &pre);
-	if (j == cnt && p.on_hint) { /* nothing after the hint in its leaf: back up */
-		if (!validate(leaf, p.s[p.depth].v))
-			return VBT_RESTART;
-		rc = hint_next(&p, need);
-		if (rc != MM_OK)
-			return rc == VBT_HINT_MISS ? hint_miss(&p, hint) : rc;
-		leaf = p.s[p.depth].n;
-		cnt = vbt_clamp(VBT_LD(leaf->count), 0);
-		h = 0;
-		j = leaf_fit(leaf, cnt, need, h, &s, &e, &pre);
-	}
+	uint64_t s = 0, e = 0, a = 0, pre;
+	uint32_t j = leaf_fit(leaf, cnt, need, &s, &e, &pre);
 	if (j == cnt)
 		return p.depth == 0 && validate(leaf, p.s[0].v) ? MM_ENOMEM : VBT_RESTART;
-	/* In a range holding the hint, carve at the hint (the CPU's zone) if it fits. */
-	if (!(h > s && vbt_fits(h, e, size, align, &a) && a + size < p.hi) &&
-	    !vbt_fits(s, e, size, align, &a))
+	if (!vbt_fits(s, e, size, align, &a))
 		return VBT_RESTART;
 	*addr = a;
 	*key = s; /* VBT_FULL, VBT_LOW, VBT_SLOW: the range carved (in the leaf) */

@@ -22,22 +22,29 @@
 
 /* ---- node reserve ---------------------------------------------------------- */
 
-/* Nodes a B+-tree of `entries` keys can need at most with these minimum fills. */
-static uint64_t tree_nodes(uint64_t entries, uint32_t leaf_min, uint32_t inner_min)
+/* Levels a B+-tree of `entries` keys can have at most with these minimum fills. */
+static uint64_t tree_levels(uint64_t entries, uint32_t leaf_min, uint32_t inner_min)
 {
-	uint64_t n = (entries + leaf_min - 1) / leaf_min, total;
-	n = n ? n : 1;
-	total = n;
+	uint64_t n = (entries + leaf_min - 1) / leaf_min, levels = 1;
 	while (n > 1) {
 		n = (n + inner_min - 1) / inner_min;
-		total += n;
+		levels++;
 	}
-	return total;
+	return levels;
 }
 
 uint64_t vbt_nodes_needed(const struct va_btree *t, uint64_t entries)
 {
-	uint64_t total = tree_nodes(entries, t->leaf_min, t->inner_min) + 2; /* slack */
+	/* One tree per zone (va_btree.h), m <= entries of them non-empty, each a
+	 * root leaf at least. Leaves: >= leaf_min ranges each but one per tree,
+	 * so L <= entries / leaf_min + m. Inner nodes: at each level >= inner_min
+	 * children each but one per tree, so <= L / (inner_min - 1) + 2 per tree
+	 * and level above the leaves. */
+	uint64_t m = MM_MIN(entries, (uint64_t)t->nzones), im = t->inner_min;
+	uint64_t leaves = (entries + t->leaf_min - 1) / t->leaf_min + m;
+	uint64_t levels = tree_levels(entries, t->leaf_min, t->inner_min);
+	uint64_t total = leaves + (leaves + im - 2) / (im - 1) + 2 * m * (levels - 1) +
+			 (t->nzones - m) + 2; /* slack */
 	if (t->best) { /* the bins' size trees (va_btree_best.c), with their own leaf fill */
 		/* Leaves: >= sz_leaf_min keys each, but one root leaf per bin may
 		 * hold fewer. Inner nodes: a bin of L >= 2 leaves holds > sz_leaf_cap

@@ -66,14 +66,14 @@ static void op_release(struct vbt_op *op, uint32_t mark)
 	}
 }
 
-/* The root, locked for this operation: read, locked, and read again until it is
- * still the root (lock-coupled writers change the root only while they hold
+/* Zone z's root, locked for this operation: read, locked, and read again until
+ * it is still the root (lock-coupled writers change a root only while they hold
  * the old one locked, so once this op holds it, it stays the root). */
-static struct vbt_node *op_root(struct vbt_op *op)
+static struct vbt_node *op_root(struct vbt_op *op, uint32_t z)
 {
-	struct va_btree *t = op->t;
+	struct vbt_node **rootp = &op->t->zone[z].root;
 	for (;;) {
-		struct vbt_node *r = atomic_load_acq(&t->root);
+		struct vbt_node *r = atomic_load_acq(rootp);
 		if ((atomic_load_rlx(&r->slow_tag) >> 1) == op->seq)
 			return r;
 		uint64_t v = atomic_load_acq(&r->version);
@@ -82,7 +82,7 @@ static struct vbt_node *op_root(struct vbt_op *op)
 			cpu_relax();
 			continue;
 		}
-		if (atomic_load_acq(&t->root) == r) {
+		if (atomic_load_acq(rootp) == r) {
 			op_track(op, r);
 			return r;
 		}
@@ -124,12 +124,15 @@ int vbt_slow_init_root(struct va_btree *t)
 	struct vbt_op op;
 	vbt_slow_begin(t, &op);
 	int rc = vbt_reserve_nodes(t, 1);
-	if (rc == MM_OK) {
+	for (uint32_t z = 0; rc == MM_OK && z < t->nzones; z++) {
 		struct vbt_node *r = node_new(&op, 0);
-		VBT_ST(r->leaf.start[0], t->base);
-		VBT_ST(r->leaf.end[0], t->base + t->size);
-		VBT_ST(r->count, 1);
-		atomic_store_rel(&t->root, r);
+		if (z == 0) { /* one range, the whole of it: it holds every zone's start */
+			VBT_ST(r->leaf.start[0], t->base);
+			VBT_ST(r->leaf.end[0], t->base + t->size);
+			VBT_ST(r->count, 1);
+		}
+		atomic_store_rel(&t->zone[z].root, r);
+		atomic_store_rel(&t->zone[z].reach, z ? t->base + t->size : 0);
 	}
 	vbt_slow_end(&op);
 	return rc;
@@ -205,7 +208,8 @@ static struct vbt_node *ins_rec(struct vbt_op *op, struct vbt_node *n, uint64_t 
 static void tree_ins(struct vbt_op *op, uint64_t s, uint64_t e)
 {
 	struct va_btree *t = op->t;
-	struct vbt_node *root = op_root(op);
+	uint32_t z = vbt_zone_of(t, s);
+	struct vbt_node *root = op_root(op, z);
 	uint64_t sep = 0;
 	struct vbt_node *r = ins_rec(op, root, s, e, &sep);
 	if (!r)
@@ -215,7 +219,7 @@ static void tree_ins(struct vbt_op *op, uint64_t s, uint64_t e)
 	set_inner(nr, 0, 0, root);
 	set_inner(nr, 1, sep, r);
 	VBT_ST(nr->count, 2);
-	atomic_store_rel(&t->root, nr);
+	atomic_store_rel(&t->zone[z].root, nr);
 }
 
 /* ---- delete ------------------------------------------------------------------ */
@@ -273,11 +277,12 @@ static bool del_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint64_t 
 static void tree_del(struct vbt_op *op, uint64_t s)
 {
 	struct va_btree *t = op->t;
-	struct vbt_node *root = op_root(op);
+	uint32_t z = vbt_zone_of(t, s);
+	struct vbt_node *root = op_root(op, z);
 	uint64_t len;
 	del_rec(op, root, s, &len);
 	if (root->level && root->count == 1) {
-		atomic_store_rel(&t->root, root->in.child[0]);
+		atomic_store_rel(&t->zone[z].root, root->in.child[0]);
 		node_free(op, root);
 	}
 }
@@ -307,7 +312,7 @@ static uint64_t upd_rec(struct vbt_op *op, struct vbt_node *n, uint64_t s, uint6
 /* ---- lookups ----------------------------------------------------------------- */
 
 /* The range with the largest start <= x below n into *s, *e; false if none. */
-static bool find_le(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t *s, uint64_t *e)
+static bool le_rec(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t *s, uint64_t *e)
 {
 	op_lock(op, n);
 	if (n->level == 0) {
@@ -319,13 +324,13 @@ static bool find_le(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t 
 		return true;
 	}
 	for (int64_t k = vbt_route(n, n->count, x); k >= 0; k--)
-		if (find_le(op, n->in.child[k], x, s, e))
+		if (le_rec(op, n->in.child[k], x, s, e))
 			return true;
 	return false;
 }
 
 /* The range with the smallest start > x below n; false if none. */
-static bool find_gt(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t *s, uint64_t *e)
+static bool gt_rec(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t *s, uint64_t *e)
 {
 	op_lock(op, n);
 	if (n->level == 0) {
@@ -337,12 +342,31 @@ static bool find_gt(struct vbt_op *op, struct vbt_node *n, uint64_t x, uint64_t 
 		return true;
 	}
 	for (uint32_t k = vbt_route(n, n->count, x); k < n->count; k++)
-		if (find_gt(op, n->in.child[k], x, s, e))
+		if (gt_rec(op, n->in.child[k], x, s, e))
 			return true;
 	return false;
 }
 
-/* Leftmost range of length >= need below n (O(height)). */
+/* The free range with the largest start <= x: x's zone, then the zones before
+ * (every node visited stays locked); false if none. */
+static bool find_le(struct vbt_op *op, uint64_t x, uint64_t *s, uint64_t *e)
+{
+	for (uint32_t z = vbt_zone_of(op->t, x) + 1; z-- > 0;)
+		if (le_rec(op, op_root(op, z), x, s, e))
+			return true;
+	return false;
+}
+
+/* The free range with the smallest start > x: x's zone, then the zones after. */
+static bool find_gt(struct vbt_op *op, uint64_t x, uint64_t *s, uint64_t *e)
+{
+	for (uint32_t z = vbt_zone_of(op->t, x); z < op->t->nzones; z++)
+		if (gt_rec(op, op_root(op, z), x, s, e))
+			return true;
+	return false;
+}
+
+/* Leftmost range of length >= need below n (O(height): the gaps are exact). */
 static bool find_big(struct vbt_op *op, struct vbt_node *n, uint64_t need, uint64_t *s, uint64_t *e)
 {
 	op_lock(op, n);
@@ -382,6 +406,27 @@ static bool find_exact(struct vbt_op *op, struct vbt_node *n, uint64_t size, uin
 
 /* ---- operations -------------------------------------------------------------- */
 
+/* The reaches of the zones whose start lies in (lo, hi], after an edit whose
+ * ranges, before and after, lie within [lo, hi] (only a range holding or
+ * ending at a zone's start sets its reach, and ranges are disjoint). One pass:
+ * the last range before each zone is that of the nearest non-empty zone below. */
+static void fix_reach(struct vbt_op *op, uint64_t lo, uint64_t hi)
+{
+	struct va_btree *t = op->t;
+	uint32_t z0 = vbt_zone_of(t, lo), zl = vbt_zone_of(t, hi);
+	uint64_t s, e, le = 0;
+	if (z0 >= zl)
+		return;
+	bool have = find_le(op, vbt_zstart(t, z0 + 1) - 1, &s, &le);
+	for (uint32_t z = z0 + 1; z <= zl; z++) {
+		if (z > z0 + 1 && le_rec(op, op_root(op, z - 1), UINT64_MAX, &s, &e)) {
+			le = e;
+			have = true;
+		}
+		atomic_store_rel(&t->zone[z].reach, have && le >= vbt_zstart(t, z) ? le : 0);
+	}
+}
+
 /* Takes [x, y) out of the free range [s, e) that contains it. */
 static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_t y)
 {
@@ -391,63 +436,61 @@ static void carve(struct vbt_op *op, uint64_t s, uint64_t e, uint64_t x, uint64_
 		vbt_best_index(op->t, o, 1, (const uint64_t(*)[2])ed.r, ed.k);
 	}
 	if (x > s)
-		upd_rec(op, op_root(op), s, x);
+		upd_rec(op, op_root(op, vbt_zone_of(op->t, s)), s, x);
 	else
 		tree_del(op, s);
 	if (y < e)
 		tree_ins(op, y, e);
+	fix_reach(op, s, e);
 }
 
-/* The fast path's hinted choice, locked: down the hint's own path (from the
- * hint's child on, the first child with a range >= need, no backtracking), the
- * first range >= need ending above hint; false if that path has none. */
-static bool find_big_hinted(struct vbt_op *op, struct vbt_node *n, uint64_t need, uint64_t hint,
-			    uint64_t *s, uint64_t *e)
+/* The first fit from zone z0's start: the free range from an earlier zone
+ * holding that start, if >= need (its reach says whether there is one), else
+ * the leftmost range >= need of zone z0's tree, then of the zones after it,
+ * then from zone 0 (the fast path's order, va_btree.c); false if none. */
+static bool find_from(struct vbt_op *op, uint32_t z0, uint64_t need, uint64_t *s, uint64_t *e)
 {
-	for (;;) {
-		op_lock(op, n);
-		if (n->level == 0)
-			break;
-		uint32_t k0 = vbt_route(n, n->count, hint), k = k0;
-		while (k < n->count && n->in.gap[k] < need)
-			k++;
-		if (k == n->count)
-			return false;
-		if (k > k0) /* past the hint: plain leftmost fit below */
-			return find_big(op, n->in.child[k], need, s, e);
-		n = n->in.child[k];
-	}
-	for (uint32_t k = 0; k < n->count; k++) {
-		if (n->leaf.end[k] - n->leaf.start[k] >= need && n->leaf.end[k] > hint) {
-			*s = n->leaf.start[k];
-			*e = n->leaf.end[k];
+	struct va_btree *t = op->t;
+	uint64_t h = vbt_zstart(t, z0);
+	if (z0 && atomic_load_acq(&t->zone[z0].reach) > h && find_le(op, h, s, e) && *e > h &&
+	    *e - *s >= need)
+		return true;
+	for (uint32_t i = 0; i < t->nzones; i++)
+		if (find_big(op, op_root(op, (z0 + i) % t->nzones), need, s, e))
 			return true;
-		}
-	}
 	return false;
 }
 
-int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint64_t hint,
+int vbt_slow_alloc(struct vbt_op *op, uint64_t size, uint64_t align, uint64_t need, uint32_t z0,
 		   uint64_t *addr)
 {
-	uint64_t s = 0, e = 0, a = 0;
-	struct vbt_node *root = op_root(op);
-	if (!(hint && find_big_hinted(op, root, need, hint, &s, &e)) &&
-	    !find_big(op, root, need, &s, &e) && !find_exact(op, root, size, align, &s, &e))
+	struct va_btree *t = op->t;
+	uint64_t s = 0, e = 0, a = 0, h = z0 ? vbt_zstart(t, z0) : 0;
+	bool found = find_from(op, z0, need, &s, &e);
+	for (uint32_t z = 0; !found && z < t->nzones; z++)
+		found = find_exact(op, op_root(op, z), size, align, &s, &e);
+	if (!found)
 		return MM_ENOMEM;
-	bool ok =
-	    (hint > s && vbt_fits(hint, e, size, align, &a)) || vbt_fits(s, e, size, align, &a);
+	bool ok = (h > s && vbt_fits(h, e, size, align, &a)) || vbt_fits(s, e, size, align, &a);
 	MM_ASSERT(ok, "va_btree: chosen range does not fit");
 	carve(op, s, e, a, a + size);
 	*addr = a;
 	return MM_OK;
 }
 
+int vbt_slow_carve(struct vbt_op *op, uint64_t s, uint64_t a, uint64_t size)
+{
+	uint64_t x = 0, e = 0;
+	if (!find_le(op, a, &x, &e) || x != s || a < s || a > e || e - a < size)
+		return VBT_RESTART;
+	carve(op, s, e, a, a + size);
+	return MM_OK;
+}
+
 void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 {
-	struct vbt_node *root = op_root(op);
 	uint64_t ps = 0, pe = 0, ss = 0, se = 0;
-	bool hp = find_le(op, root, a, &ps, &pe), hs = find_gt(op, root, a, &ss, &se);
+	bool hp = find_le(op, a, &ps, &pe), hs = find_gt(op, a, &ss, &se);
 	if ((hp && pe > a) || (hs && ss < b))
 		mm_panic("va_btree: double free, or free of a range never allocated");
 	bool mp = hp && pe == a, ms = hs && ss == b;
@@ -464,23 +507,19 @@ void vbt_slow_free(struct vbt_op *op, uint64_t a, uint64_t b)
 		const uint64_t n[1][2] = {{mp ? ps : a, ms ? se : b}};
 		vbt_best_index(op->t, (const uint64_t(*)[2])o, (uint32_t)k, n, 1);
 	}
-	if (mp && ms) {
+	if (ms)
 		tree_del(op, ss);
-		upd_rec(op, op_root(op), ps, se);
-	} else if (mp) {
-		upd_rec(op, root, ps, b);
-	} else if (ms) {
-		tree_del(op, ss);
-		tree_ins(op, a, se);
-	} else {
-		tree_ins(op, a, b);
-	}
+	if (mp)
+		upd_rec(op, op_root(op, vbt_zone_of(op->t, ps)), ps, ms ? se : b);
+	else
+		tree_ins(op, a, ms ? se : b);
+	fix_reach(op, mp ? ps : a, ms ? se : b);
 }
 
 int vbt_slow_reserve(struct vbt_op *op, uint64_t lo, uint64_t hi, uint64_t entries)
 {
 	uint64_t s = 0, e = 0;
-	if (!find_le(op, op_root(op), lo, &s, &e) || e < hi)
+	if (!find_le(op, lo, &s, &e) || e < hi)
 		return MM_EBUSY;
 	if (vbt_reserve_nodes(op->t, entries) != MM_OK)
 		return MM_ENOMEM;

@@ -8,7 +8,8 @@
  * (va_btree_fast.c), then try-locks from the versions it read exactly the nodes
  * it changes, top-down: split: parent + node (+ the new node); borrow and merge:
  * parent + node + sibling; root growth: the old root (+ two new nodes); root
- * shrink: the old root and its last child. A failed try-lock unlocks what it
+ * shrink: the old root and its last child (each zone's tree has its own root,
+ * va_btree.h). A failed try-lock unlocks what it
  * took and restarts; it never waits while holding a lock (readers and writers
  * of the fast path restart on the versions these changes bump). A change whose
  * parent cannot take it (full for a split, at its minimum for a merge) first
@@ -57,10 +58,11 @@ static uint32_t count_of(const struct vbt_node *n)
 	return vbt_clamp(VBT_LD(n->count), VBT_LD(n->level));
 }
 
-/* Root growth: the root x (locked) splits under a new root. */
-static void grow_root(struct va_btree *t, struct vbt_cpu *c, struct vbt_node *x)
+/* Root growth: the root x (locked) of zone z's tree splits under a new root. */
+static void grow_root(struct va_btree *t, struct vbt_cpu *c, uint32_t z, struct vbt_node *x)
 {
-	MM_ASSERT(atomic_load_rlx(&t->root) == x, "va_btree: root changed under its lock");
+	struct vbt_node **rootp = &t->zone[z].root;
+	MM_ASSERT(atomic_load_rlx(rootp) == x, "va_btree: root changed under its lock");
 	MM_ASSERT(x->level + 2 < VBT_MAX_DEPTH, "va_btree: tree too deep");
 	smo_enter(t, c, &c->splits);
 	atomic_fetch_add_rlx(&t->roots, 1);
@@ -69,7 +71,7 @@ static void grow_root(struct va_btree *t, struct vbt_cpu *c, struct vbt_node *x)
 	vbt_set_inner(nr, 0, 0, x);
 	vbt_set_inner(nr, 1, sep, r);
 	VBT_ST(nr->count, 2);
-	atomic_store_rel(&t->root, nr);
+	atomic_store_rel(rootp, nr);
 	smo_leave(t);
 	vbt_unlock(r);
 	vbt_unlock(x);
@@ -95,7 +97,7 @@ static bool split_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, 
 		return false;
 	}
 	if (!par) {
-		grow_root(t, c, x);
+		grow_root(t, c, p->z, x);
 		return true;
 	}
 	smo_enter(t, c, &c->splits);
@@ -152,17 +154,18 @@ static bool lock3(struct vbt_node *par, uint64_t pv, struct vbt_node *x, uint64_
 }
 
 /* Merges r into l (children li, li + 1 of par; all three locked) and unlocks;
- * a root left with one child gives way to it (root shrink). */
+ * a root left with one child gives way to it (root shrink; rootp: the root of
+ * par's tree when par is that root, else NULL). */
 static void merge_locked(struct va_btree *t, struct vbt_cpu *c, struct vbt_node *par, uint32_t li,
-			 struct vbt_node *l, struct vbt_node *r, bool par_is_root)
+			 struct vbt_node *l, struct vbt_node *r, struct vbt_node **rootp)
 {
 	smo_enter(t, c, &c->merges);
 	vbt_merge_into(par, li, l, r);
 	VBT_ST(par->in.gap[li], vbt_lmax(l));
 	vbt_pool_put(t, r);
-	if (par_is_root && par->count == 1) {
+	if (rootp && par->count == 1) {
 		atomic_fetch_add_rlx(&t->roots, 1);
-		atomic_store_rel(&t->root, l);
+		atomic_store_rel(rootp, l);
 		vbt_pool_put(t, par);
 	} else {
 		vbt_unlock(par);
@@ -192,7 +195,7 @@ static int grow_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, ui
 	uint32_t li = i ? i - 1 : i;
 	struct vbt_node *l = i ? s : x, *r = i ? x : s;
 	if (merge) {
-		merge_locked(t, c, par, li, l, r, d - 1 == 0);
+		merge_locked(t, c, par, li, l, r, d - 1 == 0 ? &t->zone[p->z].root : NULL);
 		return 1;
 	}
 	smo_enter(t, c, &c->borrows);

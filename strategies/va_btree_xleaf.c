@@ -17,11 +17,16 @@
  * its largest changes). Any failed try-lock unlocks and restarts; it never
  * waits holding a lock. An edit that would overfill or underfill a leaf
  * reports VBT_FULL or VBT_LOW with a key in that leaf (va_btree.c changes the
- * structure first, va_btree_smo.c, and retries).
+ * structure first, va_btree_smo.c, and retries). The two leaves are always in
+ * one zone's tree: an edit whose other leaf is in the next or the previous
+ * zone's, or whose range would end at or past the next zone's start (its reach
+ * changes), reports VBT_SERIAL; the one exception is a free at the start of a
+ * zone that the range before it does not touch (the zone's reach says so).
  *
  * Aligned fit: a depth-first optimistic walk of the subtrees whose gap value
- * is >= size, each node validated after its entries are read; the range found
- * is carved by the caller (fast or two-leaf carve, which re-validate it).
+ * is >= size, zone by zone, each node validated after its entries are read;
+ * the range found is carved by the caller (fast or two-leaf carve, which
+ * re-validate it).
  */
 #include "va_btree_edit.h"
 
@@ -269,6 +274,30 @@ static int free_after_prev(struct va_btree *t, struct vbt_path *pl, uint64_t a, 
 	return apply2(t, &pp, &ex, pl, &ey, key);
 }
 
+/* Free of [a, b) at the start of its zone's first leaf (entry 0, zone z > 0):
+ * the range before it, if any, starts in an earlier zone and touches this one
+ * iff the zone's reach says so. Joining it is an edit of two trees
+ * (VBT_SERIAL); else [a, b) goes into this leaf. The serialised path locks
+ * this leaf whenever it raises the reach (its successor search passes here),
+ * so the leaf's version confirms the reach as read. */
+static int free_zone_first(struct va_btree *t, struct vbt_path *pl, uint64_t a, uint64_t b)
+{
+	uint64_t r = atomic_load_acq(&t->zone[pl->z].reach), ss, se;
+	uint32_t cnt;
+	leaf_of(pl, 0, &cnt, &ss, &se);
+	if (!vbt_validate(pl->s[pl->depth].n, pl->s[pl->depth].v))
+		return VBT_RESTART;
+	if (r > a || (cnt > 0 && ss < b))
+		double_free();
+	if (r == a)
+		return VBT_SERIAL;
+	bool ms = cnt > 0 && ss == b;
+	struct vbt_edit ed = {.from = 0, .to = ms, .k = 1};
+	ed.r[0][0] = a;
+	ed.r[0][1] = ms ? se : b;
+	return vbt_apply(t, pl, &ed, VBT_NO_PRE);
+}
+
 int vbt_xleaf_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t *key)
 {
 	struct vbt_path pl;
@@ -277,10 +306,13 @@ int vbt_xleaf_free(struct va_btree *t, uint64_t a, uint64_t b, uint64_t *key)
 		return VBT_RESTART;
 	struct vbt_node *n = pl.s[pl.depth].n;
 	uint32_t cnt = vbt_clamp(VBT_LD(n->count), 0), j = vbt_rank(n, cnt, a);
+	if (pl.zhi != UINT64_MAX && b >= pl.zhi)
+		return VBT_SERIAL; /* an end at or past the next zone's start: its reach changes */
 	if (j == cnt && pl.hi != UINT64_MAX && b >= pl.hi)
 		return free_before_next(t, &pl, j, a, b, key);
 	if (j == 0 && pl.lo != 0)
-		return free_after_prev(t, &pl, a, b, key);
+		return pl.lo == vbt_zlo(t, pl.z) ? free_zone_first(t, &pl, a, b)
+						 : free_after_prev(t, &pl, a, b, key);
 	return VBT_RESTART; /* one leaf holds it all now: the fast path's */
 }
 
@@ -298,6 +330,8 @@ int vbt_xleaf_carve(struct va_btree *t, uint64_t s, uint64_t a, uint64_t size, u
 	if (j == 0 || x != s || a < s || a > e || e - a <= size || a + size < pl.hi ||
 	    pl.hi == UINT64_MAX)
 		return VBT_RESTART; /* gone, or no remainder past the leaf now */
+	if (pl.hi == pl.zhi)
+		return VBT_SERIAL; /* the remainder starts in the next zone: its tree */
 	if (vbt_descend_key(t, &pn, pl.hi) != MM_OK)
 		return VBT_RESTART;
 	leaf_of(&pn, 0, &cy, &ys, &ye);
@@ -345,13 +379,15 @@ static int exact_rec(struct vbt_node *n, uint64_t v, uint64_t size, uint64_t ali
 
 int vbt_exact_find(struct va_btree *t, uint64_t size, uint64_t align, uint64_t *s, uint64_t *a)
 {
-	for (;;) {
-		struct vbt_node *r = atomic_load_acq(&t->root);
+	for (uint32_t z = 0; z < t->nzones;) {
+		struct vbt_node *r = atomic_load_acq(&t->zone[z].root);
 		uint64_t v;
-		if (!vbt_read_lock(r, &v) || atomic_load_acq(&t->root) != r)
+		if (!vbt_read_lock(r, &v) || atomic_load_acq(&t->zone[z].root) != r)
 			continue;
 		int rc = exact_rec(r, v, size, align, s, a, 0);
-		if (rc >= 0)
-			return rc ? MM_OK : MM_ENOMEM;
+		if (rc > 0)
+			return MM_OK;
+		z += rc == 0;
 	}
+	return MM_ENOMEM;
 }

@@ -11,8 +11,10 @@
  * i), that splits, merges and borrows happened in at least two threads, that
  * some structure changes overlapped one in another thread (counted while both
  * held their locks); how many operations took the serialised path (t->slow:
- * first fit's guard against an operation restarting forever) is printed, not
- * bounded (it is the scheduler's).
+ * first fit's guard against an operation restarting forever; with zones also
+ * edits across two zones' trees and MM_ENOMEM) is printed, not bounded (it is
+ * the scheduler's). First fit runs with one zone (one tree, many levels) and
+ * with a tree per CPU zone.
  * At the end everything is freed back to one range. Also built under TSan
  * (fewer ops). Deterministic per-thread seeds; the interleaving is the
  * scheduler's, and every assertion holds for any interleaving except the
@@ -26,6 +28,21 @@
 #define TRIES	 8 /* runs with successive seeds until structure changes overlapped */
 
 static bool g_best; /* the runs are of best-fit trees */
+static bool g_one;  /* first fit with one zone (one tree), else a tree per CPU zone */
+
+/* The tree of a run: best fit (one zone), or first fit with one zone or zones. */
+static void *new_tree(struct test_ps *tps, uint64_t pages, uint32_t cap_leaf, uint32_t cap_inner)
+{
+	if (g_best || !g_one)
+		return vbt_new_policy(tps, BASE, pages, cap_leaf, cap_inner, g_best);
+	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
+	CHECK(st, "out of memory");
+	memset(st, 0, va_btree_bare_ops.state_size);
+	CHECK(va_btree_init_one_zone(st, BASE, pages * PAGE_SIZE, &tps->ps, cap_leaf, cap_inner) ==
+		  MM_OK,
+	      "init");
+	return st;
+}
 
 struct worker;
 struct shared {
@@ -187,7 +204,7 @@ static bool run_once(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, u
 {
 	struct test_ps tps;
 	tps_init(&tps, SIZE_MAX);
-	struct shared sh = {.st = vbt_new_policy(&tps, BASE, pages, cap_leaf, cap_inner, g_best),
+	struct shared sh = {.st = new_tree(&tps, pages, cap_leaf, cap_inner),
 			    .pages = pages,
 			    .owner = calloc(pages, 1),
 			    .ops = total_ops / nthreads,
@@ -225,14 +242,14 @@ static bool run_once(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, u
 	      "not back to one range: %" PRIu64 " ranges", s.free_ranges);
 	va_btree_path_counts(sh.st, &fast, &slow);
 	CHECK(fast > 0 && allocs > 0 && res > 0, "no optimistic operation or no allocation");
+	const char *kind = g_best ? "best fit: " : g_one ? "one zone: " : "zones: ";
 	printf("%s%u threads, caps %u/%u: %" PRIu64 " allocs, %" PRIu64 " ENOMEM, %" PRIu64
 	       " reserves, %" PRIu64 " busy, height %u at the end, %" PRIu64 " fast / %" PRIu64
 	       " slow\n",
-	       g_best ? "best fit: " : "", nthreads, cap_leaf, cap_inner, allocs, enomem, res, busy,
-	       height, fast, slow);
+	       kind, nthreads, cap_leaf, cap_inner, allocs, enomem, res, busy, height, fast, slow);
 	char what[64];
-	snprintf(what, sizeof(what), "%s%u threads, caps %u/%u", g_best ? "best fit: " : "",
-		 nthreads, cap_leaf, cap_inner);
+	snprintf(what, sizeof(what), "%s%u threads, caps %u/%u", kind, nthreads, cap_leaf,
+		 cap_inner);
 	bool overlapped = check_smo(&sh, what);
 	pthread_barrier_destroy(&sh.bar);
 	free(sh.st);
@@ -269,11 +286,17 @@ int main(void)
 	 * one every few operations, overlaps are required */
 	for (int best = 0; best < 2; best++) {
 		g_best = best;
+		g_one = true;
 		run(2, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed, false);
 		run(8, VBT_LEAF_CAP, VBT_INNER_CAP, 1 << 16, ops, seed + 1, false);
 		run(2, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 2, true);
 		run(8, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 3, true);
 	}
+	/* a tree per CPU zone (thread i's first fit in zone i): structure changes
+	 * in each zone's tree, edits across two zones on the serialised path */
+	g_best = g_one = false;
+	run(2, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 4, false);
+	run(8, VBT_MIN_CAP, VBT_MIN_CAP, 1 << 14, ops, seed + 5, false);
 	printf("va_btree_mt_test: ok\n");
 	return 0;
 }

@@ -100,7 +100,8 @@ static void validate_readers(struct reuse *u, struct slot *s, uint64_t v, int st
 static void observe(struct reuse *u, int step, const char *what)
 {
 	size_t top = 0;
-	u->stack[top++] = atomic_load_acq(&u->t->root);
+	for (uint32_t z = 0; z < u->t->nzones; z++)
+		u->stack[top++] = atomic_load_acq(&u->t->zone[z].root);
 	while (top) {
 		const struct vbt_node *n = u->stack[--top];
 		uint64_t v = atomic_load_acq(&n->version);
@@ -147,7 +148,11 @@ int main(void)
 	struct reuse u;
 	memset(&u, 0, sizeof(u));
 	tps_init(&u.tps, SIZE_MAX);
-	u.t = vbt_new(&u.tps, BASE, PAGES, 4, 4);
+	u.t = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
+	CHECK(u.t, "out of memory");
+	memset(u.t, 0, va_btree_bare_ops.state_size);
+	CHECK(va_btree_init_one_zone(u.t, BASE, PAGES * PAGE_SIZE, &u.tps.ps, 4, 4) == MM_OK,
+	      "init"); /* one tree: deep enough on PAGES pages for splits and merges */
 	u.stack = calloc(STACK, sizeof(*u.stack));
 	struct block *held = calloc(PAGES, sizeof(*held));
 	CHECK(u.stack && held, "out of memory");
