@@ -1,5 +1,6 @@
 /* va_btree.h: internals of the B+-tree VA allocator (va_btree.c: ops table and
- * policy; va_btree_node.c: node pool and entry moves; va_btree_fast.c:
+ * policy; va_btree_prim.h: inline primitives; va_btree_node.c: node pool and
+ * entry moves; va_btree_fast.c:
  * optimistic descents, first fit, leaf-local alloc and free; va_btree_edit.c,
  * va_btree_edit.h: leaf edits under the path's locks; va_btree_smo.c: lock-coupled structure
  * changes (split, borrow, merge); va_btree_xleaf.c: edits of two adjacent
