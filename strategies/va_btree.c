@@ -13,26 +13,30 @@
  * Allocation policy: with need = size + align - 4 KiB, any free range of
  * length >= need holds an aligned block, so the gap values are a safe filter:
  * descend to the leftmost range >= need (address-ordered first fit, O(log n)).
- * Per-CPU zones: the range is cut into VBT_CPU_SLOTS zones, and each zone has
- * a tree of its own holding the free ranges that start in it (va_btree.h), so
+ * Per-CPU zones: the range is cut into VBT_CPU_SLOTS zones, and each zone has a
+ * tree of its own holding the free ranges that start in it (va_btree.h), so
  * CPUs working in different zones share no node. CPU k (mod VBT_CPU_SLOTS)
  * takes the first fit from its zone's start h: the leftmost free range >= need
- * ending above h. That is the range holding h if it is >= need (it starts in
- * an earlier zone: zone k's reach says whether there is one; such an alloc
- * takes the serialised path), carved at h when the block fits there; else the leftmost range >=
- * need of zone k's tree, then of each zone's after it; then first fit from the base (zones 0, 1,
- * ...). CPU 0's zone starts at the base, so one CPU sees plain address-ordered first fit, the same
- * choices as one tree would make. An edit that concerns two zones' trees (carving the range holding
- * h; a free joining a range of another zone; a carve leaving a remainder in the next zone) or that
- * moves a range end at or past a zone's start (a reach) goes to the serialised path, and so does an
- * alloc that saw no fit in any tree: if none exists (possible only when align > 4 KiB) a locked
- * walk takes the leftmost exact aligned fit, so alloc fails with MM_ENOMEM only when no aligned fit
- * exists at all. Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >= need,
- * ties by a hash of the start, from a size index (bins of lengths, each a small B+-tree over its
- * ranges, each under its stripe's lock). The index is kept by the range edits themselves, under the
- * leaf locks they hold (2-4 keys moved per pair), so a best-fit tree takes the same paths as a
- * first-fit one below: only the choice differs (alloc_best: the range the bins show, carved by
- * carve_at, found again if it changed meanwhile).
+ * ending above h. That is the range holding h if it is >= need (it starts in an
+ * earlier zone: zone k's reach says whether there is one; such an alloc takes
+ * the serialised path), carved at h when the block fits there; else the
+ * leftmost range >= need of zone k's tree, then of each zone's after it; then
+ * first fit from the base (zones 0, 1, ...). CPU 0's zone starts at the base,
+ * so one CPU sees plain address-ordered first fit, the same choices as one tree
+ * would make. An edit that concerns two zones' trees (carving the range holding
+ * h; a free joining a range of another zone; a carve leaving a remainder in the
+ * next zone) or that moves a range end at or past a zone's start (a reach) goes
+ * to the serialised path, and so does an alloc that saw no fit in any tree: if
+ * none exists (possible only when align > 4 KiB) a locked walk takes the
+ * leftmost exact aligned fit, so alloc fails with MM_ENOMEM only when no
+ * aligned fit exists at all.
+ * Best fit (btree-bare-best, t->best; va_btree_best.c): the shortest range >=
+ * need, ties by a hash of the start, from a size index (bins of lengths, each a
+ * small B+-tree over its ranges, each under its stripe's lock). The index is
+ * kept by the range edits themselves, under the leaf locks they hold (2-4 keys
+ * moved per pair), so a best-fit tree takes the same paths as a first-fit one
+ * below: only the choice differs (alloc_best: the range the bins show, carved
+ * by carve_at, found again if it changed meanwhile).
  *
  * Concurrency (no tree-wide lock on any common path, either policy):
  *  - optimistic, then try-lock of exactly the nodes written (va_btree_fast.c
@@ -170,8 +174,8 @@ static uint32_t cpu_zone(const struct va_btree *t, unsigned cpu)
 /* Serialised alloc (first fit from zone z0, in a best-fit tree too: after
  * VBT_FAST_TRIES restarts the starvation guard, not a policy; or what
  * alloc_first hands over); without a unit (have_unit false) it is granted one
- * first. On success the bytes are
- * accounted in cpu's slot (with the unit's credit if it had one). */
+ * first. On success the bytes are accounted in cpu's slot (with the unit's
+ * credit if it had one). */
 static int alloc_slow(struct va_btree *t, unsigned cpu, bool have_unit, uint64_t size,
 		      uint64_t align, uint64_t need, uint32_t z0, uint64_t *addr)
 {

@@ -70,7 +70,7 @@
  * (VBT_SLOW: a two-leaf edit). */
 #define VBT_RESTART 1
 #define VBT_SLOW    2
-#define VBT_SERIAL  3 /* an edit across two zones' trees, or a zone's cover changing: t->slow */
+#define VBT_SERIAL  3 /* an edit of two zones' trees, or of a zone's reach: t->slow */
 #define VBT_FULL    4 /* the leaf holding the key has no room: split it, retry */
 #define VBT_LOW	    5 /* the leaf holding the key is at its minimum: grow it, retry */
 
