@@ -32,16 +32,16 @@
 #define validate  vbt_validate
 #define upgrade	  vbt_upgrade
 
-/* Zone z's root, read-locked into *n, *v, and p's bounds set to the zone's;
- * false (restart) if it is obsolete or no longer the root once its version is
- * read. */
+/* Zone z's root, read-locked into *n, *v, with p's zone and zhi set and the
+ * zone's bounds into *lo, *hi; false (restart) if it is obsolete or no longer
+ * the root once its version is read. */
 static inline bool read_root(struct va_btree *t, uint32_t z, struct vbt_path *p,
-			     struct vbt_node **n, uint64_t *v)
+			     struct vbt_node **n, uint64_t *v, uint64_t *lo, uint64_t *hi)
 {
 	struct vbt_node *const *r = &t->zone[z].root;
 	p->z = z;
-	p->lo = vbt_zlo(t, z);
-	p->hi = p->zhi = vbt_zhi(t, z);
+	*lo = vbt_zlo(t, z);
+	*hi = p->zhi = vbt_zhi(t, z);
 	*n = atomic_load_acq(r);
 	return read_lock(*n, v) && atomic_load_acq(r) == *n;
 }
@@ -72,10 +72,9 @@ static inline bool step_down(struct vbt_step *st, struct vbt_node **n, uint64_t 
 int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
 {
 	struct vbt_node *n;
-	uint64_t v;
-	if (!read_root(t, vbt_zone_of(t, x), p, &n, &v))
+	uint64_t v, lo, hi;
+	if (!read_root(t, vbt_zone_of(t, x), p, &n, &v, &lo, &hi))
 		return VBT_RESTART;
-	uint64_t lo = p->lo, hi = p->hi;
 	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
 		struct vbt_step *st = &p->s[d];
 		st->n = n;
@@ -121,11 +120,10 @@ static inline uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_
 static int descend_fit(struct va_btree *t, uint32_t z, struct vbt_path *p, uint64_t need)
 {
 	struct vbt_node *n;
-	uint64_t v;
+	uint64_t v, lo, hi;
 	int rc = VBT_RESTART;
-	if (!read_root(t, z, p, &n, &v))
+	if (!read_root(t, z, p, &n, &v, &lo, &hi))
 		return VBT_RESTART;
-	uint64_t lo = p->lo, hi = p->hi;
 	uint32_t d = 0;
 	for (; d < VBT_MAX_DEPTH; d++) {
 		struct vbt_step *st = &p->s[d];
@@ -188,8 +186,8 @@ static inline uint32_t leaf_fit(const struct vbt_node *n, uint32_t cnt, uint64_t
  * as read; pre as for vbt_apply): one entry for one (off the high end, or off
  * the front within the leaf) and an exact fit by the leaf-only edits, anything
  * else by vbt_apply. Its results. */
-static inline int carve_entry(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
-			      uint64_t s, uint64_t e, uint64_t a, uint64_t size, uint64_t pre)
+VBT_INLINE int carve_entry(struct va_btree *t, struct vbt_path *p, uint32_t cnt, uint32_t j,
+			   uint64_t s, uint64_t e, uint64_t a, uint64_t size, uint64_t pre)
 {
 	if (a + size == e && e >= p->zhi) /* an end at or past the next zone goes: its reach */
 		return VBT_SERIAL;
