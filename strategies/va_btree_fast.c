@@ -69,30 +69,6 @@ static inline bool step_down(struct vbt_step *st, struct vbt_node **n, uint64_t 
 	return true;
 }
 
-int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
-{
-	struct vbt_node *n;
-	uint64_t v, lo, hi;
-	if (!read_root(t, vbt_zone_of(t, x), p, &n, &v, &lo, &hi))
-		return VBT_RESTART;
-	for (uint32_t d = 0; d < VBT_MAX_DEPTH; d++) {
-		struct vbt_step *st = &p->s[d];
-		st->n = n;
-		st->v = v;
-		uint32_t lvl = VBT_LD(n->level);
-		if (!lvl) {
-			p->depth = d;
-			p->lo = lo;
-			p->hi = hi;
-			return MM_OK;
-		}
-		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl), i = vbt_route(n, cnt, x);
-		if (i >= cnt || !step_down(st, &n, &v, i, cnt, VBT_NO_PRE, &lo, &hi))
-			return VBT_RESTART;
-	}
-	return VBT_RESTART;
-}
-
 /* The first child with gap >= need (cnt if none); the largest gap before it
  * into *pre. */
 static inline uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_t need,
@@ -114,10 +90,11 @@ static inline uint32_t first_gap(const struct vbt_node *n, uint32_t cnt, uint64_
 	return i;
 }
 
-/* The fit descent in zone z's tree to the leftmost leaf with a range >= need:
- * MM_OK, VBT_RESTART, or MM_ENOMEM (validated at the root: the tree holds no
- * range >= need). */
-static int descend_fit(struct va_btree *t, uint32_t z, struct vbt_path *p, uint64_t need)
+/* The optimistic descent of zone z's tree: by key x to the leaf whose
+ * separator range holds it, or (fit) to the leftmost leaf with a range >= x.
+ * MM_OK, VBT_RESTART, or (fit) MM_ENOMEM: validated at the root, the tree
+ * holds no range >= x. */
+VBT_INLINE int descend(struct va_btree *t, uint32_t z, struct vbt_path *p, uint64_t x, bool fit)
 {
 	struct vbt_node *n;
 	uint64_t v, lo, hi;
@@ -135,10 +112,10 @@ static int descend_fit(struct va_btree *t, uint32_t z, struct vbt_path *p, uint6
 			break;
 		}
 		uint32_t cnt = vbt_clamp(VBT_LD(n->count), lvl);
-		uint64_t pre;
-		uint32_t i = first_gap(n, cnt, need, &pre);
+		uint64_t pre = VBT_NO_PRE;
+		uint32_t i = fit ? first_gap(n, cnt, x, &pre) : vbt_route(n, cnt, x);
 		if (i >= cnt) {
-			if (d == 0 && validate(n, v))
+			if (fit && d == 0 && validate(n, v))
 				rc = MM_ENOMEM;
 			break;
 		}
@@ -149,6 +126,11 @@ static int descend_fit(struct va_btree *t, uint32_t z, struct vbt_path *p, uint6
 	p->lo = lo;
 	p->hi = hi;
 	return rc;
+}
+
+int vbt_descend_key(struct va_btree *t, struct vbt_path *p, uint64_t x)
+{
+	return descend(t, vbt_zone_of(t, x), p, x, false);
 }
 
 /* The first leaf entry with length >= need (cnt if none), its range into *s,
@@ -209,7 +191,7 @@ int vbt_fast_alloc(struct va_btree *t, uint32_t z, uint64_t size, uint64_t align
 		   uint64_t *addr, uint64_t *key)
 {
 	struct vbt_path p;
-	int rc = descend_fit(t, z, &p, need);
+	int rc = descend(t, z, &p, need, true);
 	if (rc != MM_OK)
 		return rc;
 	struct vbt_node *leaf = p.s[p.depth].n;
