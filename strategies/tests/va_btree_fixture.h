@@ -63,17 +63,35 @@ static inline void tps_fini(struct test_ps *p)
 	pthread_mutex_destroy(&p->mu);
 }
 
+/* Zeroed state for a tree (exits on out of memory). */
+static inline void *vbt_state(void)
+{
+	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
+	CHECK(st, "out of memory");
+	memset(st, 0, va_btree_bare_ops.state_size);
+	return st;
+}
+
 /* A tree over [base, base + pages * 4 KiB) with the given fan-out (best: a
  * best-fit tree). */
 static inline void *vbt_new_policy(struct test_ps *p, uint64_t base, uint64_t pages,
 				   uint32_t leaf_cap, uint32_t inner_cap, bool best)
 {
-	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
-	CHECK(st, "out of memory");
-	memset(st, 0, va_btree_bare_ops.state_size);
+	void *st = vbt_state();
 	int rc = best ? va_btree_init_best_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap,
 						inner_cap)
 		      : va_btree_init_caps(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap, inner_cap);
+	CHECK(rc == MM_OK, "init: %d", rc);
+	return st;
+}
+
+/* The same first-fit tree with one zone (one tree: its depth grows with all
+ * the ranges, not one zone's). */
+static inline void *vbt_new_one_zone(struct test_ps *p, uint64_t base, uint64_t pages,
+				     uint32_t leaf_cap, uint32_t inner_cap)
+{
+	void *st = vbt_state();
+	int rc = va_btree_init_one_zone(st, base, pages * PAGE_SIZE, &p->ps, leaf_cap, inner_cap);
 	CHECK(rc == MM_OK, "init: %d", rc);
 	return st;
 }

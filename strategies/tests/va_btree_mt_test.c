@@ -35,13 +35,7 @@ static void *new_tree(struct test_ps *tps, uint64_t pages, uint32_t cap_leaf, ui
 {
 	if (g_best || !g_one)
 		return vbt_new_policy(tps, BASE, pages, cap_leaf, cap_inner, g_best);
-	void *st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
-	CHECK(st, "out of memory");
-	memset(st, 0, va_btree_bare_ops.state_size);
-	CHECK(va_btree_init_one_zone(st, BASE, pages * PAGE_SIZE, &tps->ps, cap_leaf, cap_inner) ==
-		  MM_OK,
-	      "init");
-	return st;
+	return vbt_new_one_zone(tps, BASE, pages, cap_leaf, cap_inner);
 }
 
 struct worker;

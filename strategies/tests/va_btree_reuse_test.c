@@ -148,11 +148,7 @@ int main(void)
 	struct reuse u;
 	memset(&u, 0, sizeof(u));
 	tps_init(&u.tps, SIZE_MAX);
-	u.t = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
-	CHECK(u.t, "out of memory");
-	memset(u.t, 0, va_btree_bare_ops.state_size);
-	CHECK(va_btree_init_one_zone(u.t, BASE, PAGES * PAGE_SIZE, &u.tps.ps, 4, 4) == MM_OK,
-	      "init"); /* one tree: deep enough on PAGES pages for splits and merges */
+	u.t = vbt_new_one_zone(&u.tps, BASE, PAGES, 4, 4); /* deep enough on PAGES pages */
 	u.stack = calloc(STACK, sizeof(*u.stack));
 	struct block *held = calloc(PAGES, sizeof(*held));
 	CHECK(u.stack && held, "out of memory");

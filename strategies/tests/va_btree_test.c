@@ -37,16 +37,8 @@ static void run_init_policy(struct run *u, uint64_t seed, uint64_t pages, uint32
 	u->best = best;
 	u->one = one;
 	tps_init(&u->tps, frame_limit);
-	if (one) {
-		u->st = aligned_alloc(64, MM_ALIGN_UP(va_btree_bare_ops.state_size, (size_t)64));
-		CHECK(u->st, "out of memory");
-		memset(u->st, 0, va_btree_bare_ops.state_size);
-		CHECK(va_btree_init_one_zone(u->st, BASE, pages * PAGE_SIZE, &u->tps.ps, lc, ic) ==
-			  MM_OK,
-		      "init");
-	} else {
-		u->st = vbt_new_policy(&u->tps, BASE, pages, lc, ic, best);
-	}
+	u->st = one ? vbt_new_one_zone(&u->tps, BASE, pages, lc, ic)
+		    : vbt_new_policy(&u->tps, BASE, pages, lc, ic, best);
 	vmodel_init(&u->m, BASE, pages);
 	u->h = calloc(pages, sizeof(*u->h));
 	u->ranges = calloc(pages + 1, sizeof(*u->ranges));
