@@ -139,6 +139,14 @@ static void each_range(const struct vbt_node *n, unsigned depth,
 	}
 }
 
+/* Calls fn on every free range of every zone's tree, in address order. */
+static void each_free_range(const struct va_btree *t, void (*fn)(void *, uint64_t, uint64_t),
+			    void *ctx)
+{
+	for (uint32_t z = 0; z < t->nzones; z++)
+		each_range(atomic_load_acq(&t->zone[z].root), 0, fn, ctx);
+}
+
 static void count_range(void *ctx, uint64_t s, uint64_t e)
 {
 	struct va_stats *out = ctx;
@@ -151,8 +159,7 @@ void vbt_stats(const void *st, struct va_stats *out)
 	struct va_btree *t = (struct va_btree *)st;
 	mm_zero(out, sizeof(*out));
 	spin_lock(&t->slow);
-	for (uint32_t z = 0; z < t->nzones; z++)
-		each_range(atomic_load_acq(&t->zone[z].root), 0, count_range, out);
+	each_free_range(t, count_range, out);
 	out->size = t->size;
 	out->reserved_bytes = reserved_sum(t);
 	out->free_bytes = t->size - out->reserved_bytes;
@@ -181,8 +188,7 @@ size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max)
 	struct va_btree *t = (struct va_btree *)st;
 	struct vbt_dump d = {.out = out, .max = max};
 	spin_lock(&t->slow);
-	for (uint32_t z = 0; z < t->nzones; z++)
-		each_range(atomic_load_acq(&t->zone[z].root), 0, dump_range, &d);
+	each_free_range(t, dump_range, &d);
 	spin_unlock(&t->slow);
 	return MM_MIN(d.n, max);
 }
