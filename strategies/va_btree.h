@@ -232,8 +232,10 @@ void vbt_set_inner(struct vbt_node *n, uint32_t i, uint64_t key, struct vbt_node
 /* Splits n (full) into n and the empty node r, half each; the separator (r's
  * lowest key) into the return value. */
 uint64_t vbt_split_into(struct vbt_node *n, struct vbt_node *r);
-/* Moves one entry between the children li and li + 1 of p (l, r), towards r if
- * to_right, fixing p's separator (gap values are the caller's). */
+/* Moves entries between the children li and li + 1 of p (l, r), towards r if
+ * to_right: half the difference of their counts, at least one (so a node that
+ * keeps losing entries at one end borrows again only after as many more), fixing
+ * p's separator (gap values are the caller's). */
 void vbt_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r,
 		bool to_right);
 /* Appends r (child li + 1 of p) to l (child li) and removes it from p (r is

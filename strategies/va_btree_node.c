@@ -190,27 +190,31 @@ uint64_t vbt_split_into(struct vbt_node *n, struct vbt_node *r)
 void vbt_borrow(struct vbt_node *p, uint32_t li, struct vbt_node *l, struct vbt_node *r,
 		bool to_right)
 {
+	uint32_t lc = l->count, rc = r->count, g = to_right ? lc : rc, x = to_right ? rc : lc;
+	uint32_t d = g > x ? g - x : 0;
+	uint32_t k = d / 2 > 1 ? d / 2 : 1;
 	uint64_t sep = p->in.key[li + 1];
-	if (to_right) {
-		vbt_open_at(r, 0);
-		vbt_mv_entry(r, 0, l, l->count - 1);
-		VBT_ST(l->count, l->count - 1);
-		if (r->level) {
-			VBT_ST(r->in.key[1], sep);
-			sep = r->in.key[0];
-		} else {
-			sep = r->leaf.start[0];
-		}
-	} else {
-		vbt_mv_entry(l, l->count, r, 0);
-		VBT_ST(l->count, l->count + 1);
-		if (r->level) {
-			VBT_ST(l->in.key[l->count - 1], sep);
-			sep = r->in.key[1];
-		}
-		vbt_close_at(r, 0);
-		if (!r->level)
-			sep = r->leaf.start[0];
+	MM_ASSERT(to_right ? lc > k : rc > k, "va_btree: borrow from a node without a surplus");
+	if (to_right) { /* l's last k to r's front; r's old first child's bound is sep */
+		for (uint32_t j = rc; j-- > 0;)
+			vbt_mv_entry(r, j + k, r, j);
+		for (uint32_t j = 0; j < k; j++)
+			vbt_mv_entry(r, j, l, lc - k + j);
+		VBT_ST(r->count, rc + k);
+		VBT_ST(l->count, lc - k);
+		if (r->level)
+			VBT_ST(r->in.key[k], sep);
+		sep = r->level ? r->in.key[0] : r->leaf.start[0];
+	} else { /* r's first k to l's end; r's first child's bound was sep */
+		for (uint32_t j = 0; j < k; j++)
+			vbt_mv_entry(l, lc + j, r, j);
+		if (r->level)
+			VBT_ST(l->in.key[lc], sep);
+		sep = r->level ? r->in.key[k] : r->leaf.start[k];
+		for (uint32_t j = k; j < rc; j++)
+			vbt_mv_entry(r, j - k, r, j);
+		VBT_ST(l->count, lc + k);
+		VBT_ST(r->count, rc - k);
 	}
 	VBT_ST(p->in.key[li + 1], sep);
 	if (r->level)

@@ -467,6 +467,8 @@ int main(void)
 	test_random(seed + 1, 2048, 5, 4, 12000, 4, true);
 	test_random(seed + 2, 2048, 8, 6, 8000, 3, true);
 	test_random(seed + 3, 2048, VBT_LEAF_CAP, VBT_INNER_CAP, 8000, 2, true);
+	/* wide inner nodes over narrow leaves: inner borrows move several children */
+	test_random(seed + 11, 4096, 4, 12, 20000, 3, true);
 	test_random(seed + 9, 4096, 4, 4, 20000, 2, false);
 	test_random(seed + 10, 2048, 5, 4, 12000, 2, false);
 	test_oom(seed + 4, false);
