@@ -213,8 +213,9 @@ $(HB_TSAN): $(patsubst $(BUILD)/rel/%,$(BUILD)/tsan/%,$(BUILD)/rel/workloads/ben
 	@mkdir -p $(@D)
 	$(call quiet,LD,$@)$(CC) $(TSAN_FLAGS) -o $@ $^ $(STRAT_FORCE) -ldl $(LDLIBS)
 test-build: $(HB_TSAN)
-# va_bench: its command line and rows (va_bench.c) over its runs (va_bench_run.c).
-$(BUILD)/bin/va_bench: $(BUILD)/rel/workloads/bench/va_bench_run.o
+# va_bench: its command line and rows (va_bench.c) over its runs (va_bench_run.c,
+# va_bench_holes.c).
+$(BUILD)/bin/va_bench: $(BUILD)/rel/workloads/bench/va_bench_run.o $(BUILD)/rel/workloads/bench/va_bench_holes.o
 EXTRA_LIBS_va_bench := $(BUILD)/rel/libmtb.a
 EXTRA_LIBS_mtb_host := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/libmtb.a
 $(BUILD)/bin/mtb_host: $(BUILD)/rel/libtest.a
@@ -228,7 +229,7 @@ EXTRA_LIBS_gbench_bench := $(STRAT_FORCE) $(BUILD)/rel/libtest.a $(BUILD)/rel/li
 $(BUILD)/bin/gbench_bench: $(GBENCH_SHIM) $(BUILD)/rel/libtest.a
 bench: deps
 	$(Q)$(MAKE) --no-print-directory $(BENCHES) tools $(call GUEST_ELF,$(PHYS)-$(VIRT)-talc) $(call GUEST_ELF,$(PHYS)-$(VIRT)-slab)
-	$(Q)scripts/bench.sh $(BENCHES) scripts/hermit_case.sh scripts/replay_direct.sh
+	$(Q)scripts/bench.sh $(BENCHES) scripts/va_holes.sh scripts/hermit_case.sh scripts/replay_direct.sh
 
 # ---- section: run (issue 7) ---------------------------------------------------
 # PHYS, VIRT, HEAP, TRACES, PEERS given on the command line (or in the environment;

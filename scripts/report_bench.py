@@ -1,5 +1,5 @@
 """report_bench.py: `make bench`'s results in the report: results/frame_bench.csv,
-va_bench.csv, heap_bench.csv and replay_direct.csv (scripts/bench.sh; columns in
+va_bench.csv, va_holes.csv, heap_bench.csv and replay_direct.csv (scripts/bench.sh; columns in
 results/README.md) read into {name: [row dict]} (load_bench) and shown as tables
 (sec_bench): frame and VA operations per strategy (single medians, their unit),
 heap_bench's ops/s and heap efficiency per allocator with their intervals, and each
@@ -12,7 +12,7 @@ import os
 from replay_direct import within
 from report_lib import fmt, num
 
-BENCHES = ("frame_bench", "va_bench", "heap_bench", "replay_direct")
+BENCHES = ("frame_bench", "va_bench", "va_holes", "heap_bench", "replay_direct")
 
 
 def load_bench(d):
@@ -59,8 +59,8 @@ def sec_bench(doc, bench, where):
     doc.h(2, "Benchmarks (make bench, %s)" % where)
     doc.p("The microbenchmarks of `make bench` (scripts/bench.sh), from the files in %s: their "
           "own runs, not this sweep's (build and machine as each file says). Frame and VA "
-          "figures are single medians (no interval: shown, never a verdict); heap_bench and "
-          "replay_direct give each median with its 95%% interval [lo, hi]." % where)
+          "figures are single medians (no interval: shown, never a verdict); va_holes, heap_bench "
+          "and replay_direct give each median with its 95%% interval [lo, hi]." % where)
     fb = [r for r in bench.get("frame_bench", []) if not r.get("op", "").endswith(("_mean", "_mean_over_rounds"))]
     if fb:
         cols, t = pivot(fb, lambda r: (r["kind"], r["op"], r.get("fill_pct", ""), r.get("unit", "")),
@@ -75,6 +75,7 @@ def sec_bench(doc, bench, where):
         doc.h(3, "va_bench (builds %s; machine: %s)" % ("/".join(sorted({r.get("build", "") for r in vb})),
                                                         ctx_line(vb)))
         doc.table(["kind", "op", "live", "cpus", "unit"] + cols, t)
+    sec_va_holes(doc, bench.get("va_holes", []))
     hb = [r for r in bench.get("heap_bench", []) if r.get("metric") in ("ops_per_s", "heap_efficiency_pct")]
     if hb:
         cols, t = pivot(hb, lambda r: (r["workload"], r["threads"], r.get("param", ""), r["metric"]),
@@ -83,6 +84,23 @@ def sec_bench(doc, bench, where):
                                                           ctx_line(hb)))
         doc.table(["workload", "threads", "param", "metric"] + cols, t)
     sec_replay_direct(doc, bench.get("replay_direct", []))
+
+
+def sec_va_holes(doc, rows):
+    """va_holes.csv (va_bench --holes): per op, a column per strategy; an op with _lo and
+    _hi rows shows its median with that interval."""
+    if not rows:
+        return
+    val = {(r["virt"], r["op"]): num(r["value"]) for r in rows}
+    main = [r for r in rows if not r["op"].endswith(("_mean", "_lo", "_hi"))]
+
+    def cell(r):
+        lo, hi = val.get((r["virt"], r["op"] + "_lo")), val.get((r["virt"], r["op"] + "_hi"))
+        return ci_cell({"value": r["value"], "lo": lo, "hi": hi})
+    cols, t = pivot(main, lambda r: (r["op"], r.get("live", ""), r.get("unit", "")), lambda r: r["virt"], cell)
+    doc.h(3, "va_holes: every other page live (builds %s; machine: %s)" % (
+        "/".join(sorted({r.get("build", "") for r in rows})), ctx_line(rows)))
+    doc.table(["op", "holes", "unit"] + cols, t)
 
 
 def ci_cell(r, f=fmt):

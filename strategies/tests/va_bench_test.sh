@@ -11,8 +11,9 @@ for bad in "--rounds x" "--rounds 0" "--pairs -1" "--bogus" "extra" "--virt btre
 	"--live 0x10" "--live 10,,20" "--live 10," "--live +5" "--live 0" "--threads 0" \
 	"--threads 65" "--threads 1,x" "--live 1 --threads 2" "--seed 010x" "--callgrind 0" \
 	"--callgrind 5 --threads 1" "--live 99999999999999999999999" "--pairs 0x10" \
-	"--holes 10" "--callgrind 5 --holes 0" "--callgrind 5 --holes 10000001" "--cpu 1" \
-	"--callgrind 5 --cpu 64" "--callgrind 5 --holes 10 --cpu 1"; do
+	"--holes 0" "--callgrind 5 --holes 0" "--callgrind 5 --holes 10000001" "--cpu 1" \
+	"--callgrind 5 --cpu 64" "--callgrind 5 --holes 10 --cpu 1" "--holes 10 --live 5" \
+	"--holes 10 --threads 1" "--holes 10 --rounds 121"; do
 	# shellcheck disable=SC2086
 	err=$("$bin" $bad 2>&1 >/dev/null) && fail "'$bad' exited 0"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "'$bad': not one line: $err"
@@ -98,6 +99,39 @@ for v in bitmap btree-bare; do
 	grep -q "^holes $v 3000: 50 pairs counted, free ranges 3000 before, [0-9]* after, meta_bytes [1-9][0-9]* before, [1-9][0-9]* after$" \
 		"$dir/holes" || fail "--holes $v line: $(cat "$dir/holes")"
 done
+# --holes timed: every default strategy holds 3000 one-page free ranges; a median per
+# pair inside its interval, the ratio to the bitmap (also inside its interval, and
+# within 3x of the ratio of the two medians: the same rounds), the metadata per range =
+# metadata / ranges; a bad value leaves no file.
+"$bin" --holes 3000 --rounds 5 --out "$dir/out/h.csv" 2>"$dir/hp" || fail "--holes run: $(tail -3 "$dir/hp")"
+[ "$(ls "$dir/out" | sort | tr '\n' ' ')" = "h.csv v.csv " ] || fail "--holes: temporary file left"
+awk -F, 'NR == 1 { next }
+	{ v[$4 "," $7] = $8; if ($6 != 3000 || $5 != 1) exit 1 }
+	END {
+		split("bitmap btree btree-bare btree-bare-best", s, " ")
+		for (i = 1; i <= 4; i++) {
+			k = s[i] ","
+			if (v[k "holes_free_ranges"] != 3000 || v[k "holes_meta_bytes"] <= 0) exit 2
+			if (!(v[k "holes_pair_lo"] <= v[k "holes_pair"] && v[k "holes_pair"] <= v[k "holes_pair_hi"])) exit 3
+			m = v[k "holes_meta_bytes"] / 3000
+			if ((v[k "holes_meta_per_range"] - m) ^ 2 > (1e-5 * m) ^ 2) exit 4
+			if (i == 1) { if ((k "holes_over_bitmap") in v) exit 5; continue }
+			r = v[k "holes_over_bitmap"]
+			if (!(r > 0 && v[k "holes_over_bitmap_lo"] <= r && r <= v[k "holes_over_bitmap_hi"])) exit 6
+			q = r / (v[k "holes_pair"] / v["bitmap,holes_pair"]) # the median of the same rounds
+			if (q < 1 / 3 || q > 3) exit 8
+		}
+		for (x in v) if (x ~ /^freelist,/) exit 7
+	}' "$dir/out/h.csv" || fail "--holes rows wrong (awk exit $?): $(head -5 "$dir/out/h.csv")"
+"$bin" --holes 3000 --rounds 121 --out "$dir/out/bad.csv" 2>/dev/null && fail "--rounds 121 accepted"
+[ -e "$dir/out/bad.csv" ] && fail "a refused --holes run left its file"
+# scripts/va_holes.sh (make bench): bad input exits 2; a small layout gives the rows.
+MTB_BIN=${MTB_BIN:-build/bin} scripts/va_holes.sh --bogus >/dev/null 2>&1
+[ $? -eq 2 ] || fail "va_holes.sh --bogus: not exit 2"
+MTB_BIN=${MTB_BIN:-build/bin} scripts/va_holes.sh --holes 500 --rounds 3 --virt bitmap,btree-bare \
+	--out "$dir/vh.csv" 2>/dev/null || fail "va_holes.sh run failed"
+[ "$(grep -c '^host,true,va_op,\(bitmap\|btree-bare\),1,500,holes_free_ranges,500,' "$dir/vh.csv")" -eq 2 ] ||
+	fail "va_holes.sh: rows: $(head -3 "$dir/vh.csv")"
 # scripts/va_callgrind.sh: bad input exits 2; with valgrind, a one-row CSV.
 cg=scripts/va_callgrind.sh
 for bad in "--pairs 0" "--pairs 0x5" "--live 10," "--live" "--bogus" "--cpu 64" "--cpu x"; do

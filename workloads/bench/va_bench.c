@@ -43,11 +43,17 @@
  *          --toggle-collect=vb_callgrind_pairs counts exactly those;
  *          scripts/va_callgrind.sh); a line "callgrind VIRT LIVE: ..." on stderr
  *          with the free ranges after.
- *   holes  (--callgrind PAIRS --holes N) the adversarial layout: N one-page free
- *          ranges between N live pages (every other page live), then PAIRS pairs
- *          (free a random live page, allocate one page) inside vb_callgrind_holes;
- *          stderr: free ranges and metadata bytes (va_stats.meta_bytes) before and
- *          after, so the tree's metadata can be set against the bitmap's fixed one.
+ *   holes  (--holes N) the adversarial layout (va_bench_holes.c): N one-page free
+ *          ranges between N live pages (every other page live), then pairs (free a
+ *          random live page, allocate one page), one thread. Timed: every strategy
+ *          holds its layout at once and the rounds interleave them; rows holes_pair
+ *          (median ns per pair, with holes_pair_lo / _hi, its 95% interval),
+ *          holes_over_bitmap (median of the per-round ratios to the bitmap, with
+ *          _lo / _hi), holes_free_ranges and holes_meta_bytes (once the layout is
+ *          built; _end: after the rounds), holes_meta_per_range (bytes per free
+ *          range), so the trees' metadata can be set against the bitmap's fixed
+ *          one. With --callgrind PAIRS: PAIRS pairs inside vb_callgrind_holes and a
+ *          line on stderr, no rows.
  *
  * Each allocator manages 64 TiB (workloads/host/va_host.h; B+-tree nodes from
  * malloc). Rows: engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build,
@@ -66,6 +72,7 @@
 #include "../host/c2c.h"
 #include "../host/cli_util.h"
 #include "../host/host_ctx.h"
+#include "../host/median_ci.h"
 #include "../host/out_file.h"
 #include "../host/va_host.h"
 #include "../../strategies/va_btree.h"
@@ -74,6 +81,8 @@
 static const char *usage =
     "usage: va_bench [--out FILE] [--rounds N] [--pairs N] [--seed N] [--virt LIST]\n"
     "                [--live LIST] [--threads LIST]\n"
+    "       va_bench --holes N [--out FILE] [--rounds N] [--pairs N] [--seed N]\n"
+    "                [--virt LIST]\n"
     "       va_bench --callgrind PAIRS [--seed N] [--virt LIST] [--live LIST [--cpu N] |\n"
     "                --holes N]\n"
     "  VA allocator benchmark (bitmap, btree, freelist; host engine): ns per alloc+free\n"
@@ -82,7 +91,8 @@ static const char *usage =
     "  instance per thread (the ceiling). CSV rows to FILE (default stdout), progress\n"
     "  on stderr.\n"
     "  --rounds N     timed rounds per configuration (default 51)\n"
-    "  --pairs N      alloc+free pairs per thread and round (default 5000)\n"
+    "  --pairs N      alloc+free pairs per thread and round (default 5000; --holes\n"
+    "                 N: N / 50 / rounds, so the layout keeps most of its holes)\n"
     "  --seed N       seed of every random choice (default 1)\n"
     "  --virt LIST    comma-separated strategies to run (default\n"
     "                 bitmap,btree,btree-bare,freelist; the ratio rows need all four;\n"
@@ -94,13 +104,19 @@ static const char *usage =
     "                 instance, prefill and 2x live + PAIRS pairs untimed, then PAIRS\n"
     "                 pairs inside vb_callgrind_pairs (valgrind --tool=callgrind\n"
     "                 --toggle-collect=vb_callgrind_pairs; scripts/va_callgrind.sh)\n"
-    "  --holes N      with --callgrind, the adversarial layout instead of --live: 2N\n"
-    "                 one-page allocations, every other one freed (N one-page free\n"
-    "                 ranges between N live pages), then PAIRS pairs (free a random\n"
-    "                 live page, allocate one page; no warm-up) inside\n"
-    "                 vb_callgrind_holes (--toggle-collect=vb_callgrind_holes); a line\n"
-    "                 \"holes VIRT N: ...\" on stderr with free ranges and metadata\n"
-    "                 bytes (tree frames or bitmap) before and after (N <= 10000000)\n"
+    "  --holes N      the adversarial layout instead of --live: 2N one-page\n"
+    "                 allocations, every other one freed (N one-page free ranges\n"
+    "                 between N live pages; N <= 10000000), then pairs (free a random\n"
+    "                 live page, allocate one page; no warm-up), one thread. Timed:\n"
+    "                 the strategies (default bitmap,btree,btree-bare,btree-bare-best:\n"
+    "                 freelist's free is linear in the free ranges) hold their layouts\n"
+    "                 at once, each round times each in turn (order rotated), --rounds\n"
+    "                 at most 120; rows holes_pair (ns, median and 95% interval),\n"
+    "                 holes_over_bitmap, holes_free_ranges, holes_meta_bytes,\n"
+    "                 holes_meta_per_range. With --callgrind: PAIRS pairs inside\n"
+    "                 vb_callgrind_holes (--toggle-collect=vb_callgrind_holes) and a\n"
+    "                 line \"holes VIRT N: ...\" on stderr with free ranges and\n"
+    "                 metadata bytes (tree frames or bitmap) before and after\n"
     "  --cpu N        with --callgrind, the CPU every prefill and pair names (default\n"
     "                 0; N < 64): a tree's CPU k > 0 starts first fit at its zone\n"
     "Numbers are decimal; a bad or missing value exits 2 before anything runs.\n";
@@ -197,9 +213,7 @@ static struct opts parse_args(int argc, char **argv)
 	    {"seed", 1, 0, 's'},    {"virt", 1, 0, 'v'},      {"live", 1, 0, 'l'},
 	    {"threads", 1, 0, 't'}, {"callgrind", 1, 0, 'c'}, {"holes", 1, 0, 'H'},
 	    {"cpu", 1, 0, 'C'},	    {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
-	struct opts o = {
-	    NULL,      "bitmap,btree,btree-bare,freelist", "10,10000", NULL, 51, 5000, 1, 0, 0,
-	    UINT64_MAX};
+	struct opts o = {NULL, NULL, NULL, NULL, 51, 0, 1, 0, 0, UINT64_MAX};
 	for (int c; (c = getopt_long(argc, argv, ":o:r:p:s:v:l:t:c:H:C:h", lo, NULL)) != -1;) {
 		switch (c) {
 		case 'o': o.out = optarg; break;
@@ -229,10 +243,21 @@ static struct opts parse_args(int argc, char **argv)
 		fprintf(stderr, "va_bench: --cpu needs --callgrind (and no --holes)\n");
 		exit(2);
 	}
-	if (o.holes && !o.callgrind) {
-		fprintf(stderr, "va_bench: --holes needs --callgrind\n");
+	if (o.holes && (o.live || o.threads)) {
+		fprintf(stderr, "va_bench: --%s does not apply to --holes\n",
+			o.live ? "live" : "threads");
 		exit(2);
 	}
+	o.live = o.live ? o.live : "10,10000";
+	if (o.holes && !o.callgrind && o.rounds > MEDIAN_CI_MAX_N) {
+		fprintf(stderr, "va_bench: --holes: at most %u --rounds\n", MEDIAN_CI_MAX_N);
+		exit(2);
+	}
+	if (!o.pairs) /* --holes: 2% of N pairs in all (each takes a free range or two) */
+		o.pairs = o.holes && !o.callgrind ? MM_MAX(1, o.holes / 50 / o.rounds) : 5000;
+	if (!o.virt)
+		o.virt = o.holes && !o.callgrind ? "bitmap,btree,btree-bare,btree-bare-best"
+						 : "bitmap,btree,btree-bare,freelist";
 	if (o.callgrind && (o.threads || o.out)) {
 		fprintf(stderr, "va_bench: --%s does not apply to --callgrind\n",
 			o.threads ? "threads" : "out");
@@ -357,12 +382,72 @@ static void run_all(struct bench *b)
 	c2c_row(b, "end");
 }
 
+/* A holes row and, when the figure has one, its interval's two rows (_lo, _hi). */
+static void holes_row(struct bench *b, const char *virt, unsigned live, const char *op, double v,
+		      const double *lo, const double *hi, const char *unit)
+{
+	char name[64];
+	row(b, virt, 1, live, op, v, unit);
+	if (!lo)
+		return;
+	snprintf(name, sizeof(name), "%s_lo", op);
+	row(b, virt, 1, live, name, *lo, unit);
+	snprintf(name, sizeof(name), "%s_hi", op);
+	row(b, virt, 1, live, name, *hi, unit);
+}
+
+/* --holes N, timed: the rows of vb_holes_timed's figures, and a line each on stderr. */
+static void run_holes(struct bench *b, uint64_t holes)
+{
+	struct holes_fig fig[NVIRT];
+	unsigned n = (unsigned)holes;
+	b->build = cli_build_id();
+	host_ctx_init(&b->ctx);
+	fprintf(
+	    b->out,
+	    "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build," HOST_CTX_CSV_COLS
+	    "\n");
+	fprintf(stderr,
+		"va_bench: every other page live, %" PRIu64 " holes, %" PRIu64 " rounds x %" PRIu64
+		" pairs per strategy\n",
+		holes, b->rounds, b->pairs);
+	vb_holes_timed(b, holes, fig);
+	for (int v = 0; v < NVIRT; v++) {
+		const struct holes_fig *f = &fig[v];
+		const char *name = va_run_strategies[v]->name;
+		if (!b->run[v])
+			continue;
+		holes_row(b, name, n, "holes_pair", f->median, &f->lo, &f->hi, "ns");
+		holes_row(b, name, n, "holes_pair_mean", f->mean, NULL, NULL, "ns");
+		if (f->ratio >= 0 && v != 0)
+			holes_row(b, name, n, "holes_over_bitmap", f->ratio, &f->ratio_lo,
+				  &f->ratio_hi, "x");
+		holes_row(b, name, n, "holes_free_ranges", (double)f->free_ranges, NULL, NULL,
+			  "ranges");
+		holes_row(b, name, n, "holes_free_ranges_end", (double)f->free_ranges_end, NULL,
+			  NULL, "ranges");
+		holes_row(b, name, n, "holes_meta_bytes", (double)f->meta_bytes, NULL, NULL, "B");
+		holes_row(b, name, n, "holes_meta_bytes_end", (double)f->meta_bytes_end, NULL, NULL,
+			  "B");
+		holes_row(b, name, n, "holes_meta_per_range",
+			  (double)f->meta_bytes / (double)(f->free_ranges ? f->free_ranges : 1),
+			  NULL, NULL, "B");
+		fprintf(stderr, "  %-15s %.1f ns/pair [%.1f, %.1f] (mean %.1f)", name, f->median,
+			f->lo, f->hi, f->mean);
+		if (f->ratio >= 0 && v != 0)
+			fprintf(stderr, ", %.2fx the bitmap [%.2f, %.2f]", f->ratio, f->ratio_lo,
+				f->ratio_hi);
+		fprintf(stderr, ", %" PRIu64 " free ranges, %.1f MB metadata\n", f->free_ranges,
+			(double)f->meta_bytes / 1e6);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = parse_args(argc, argv);
 	struct bench b;
 	setup(&b, &o);
-	if (o.holes) {
+	if (o.holes && o.callgrind) {
 		for (int v = 0; v < NVIRT; v++)
 			if (b.run[v])
 				vb_holes_one(&b, va_run_strategies[v], o.holes);
@@ -380,7 +465,10 @@ int main(int argc, char **argv)
 		return out_fail("va_bench", o.out, e);
 	if (o.out)
 		b.out = of.f;
-	run_all(&b);
+	if (o.holes)
+		run_holes(&b, o.holes);
+	else
+		run_all(&b);
 	if (o.out && (e = out_commit(&of)))
 		return out_fail("va_bench", o.out, e);
 	return 0;

@@ -2,8 +2,8 @@
  * va_bench.c's opening comment): worker threads that free a random range of their own
  * and allocate a new random size in its place, timed in rounds; a configuration's
  * shared runs (one instance) and split runs (an instance per thread, the ceiling),
- * alternating in blocks; and the counted pairs of --callgrind and --holes, each inside
- * a function of its own that callgrind's --toggle-collect names.
+ * alternating in blocks; and the counted pairs of --callgrind, inside a function of
+ * its own that callgrind's --toggle-collect names (--holes: va_bench_holes.c).
  */
 #define _GNU_SOURCE
 #include "va_bench_run.h"
@@ -227,51 +227,4 @@ void vb_callgrind_one(const struct bench *b, const struct va_ops *ops, unsigned 
 		"callgrind %s %u: %" PRIu64 " pairs counted, %" PRIu64 " free ranges after\n",
 		ops->name, live, b->pairs, st.free_ranges);
 	teardown(&vh, all, live);
-}
-
-/* The pairs of --holes (--toggle-collect=vb_callgrind_holes): one page each. */
-__attribute__((noinline)) void vb_callgrind_holes(struct worker *w, uint64_t *s, uint64_t n);
-__attribute__((noinline)) void vb_callgrind_holes(struct worker *w, uint64_t *s, uint64_t n)
-{
-	for (uint64_t i = 0; i < n; i++) {
-		struct range *r = &w->r[vb_rnd(s) % w->n];
-		w->vh->ops->free(w->vh->st, w->cpu, r->addr, PAGE_SIZE);
-		if (w->vh->ops->alloc(w->vh->st, w->cpu, PAGE_SIZE, 0, &r->addr) != MM_OK)
-			vb_die("allocation failed in a holes pair", w->vh->ops->name);
-	}
-}
-
-/* --holes: 2N one-page allocations, the odd ones freed, then pairs counted. */
-void vb_holes_one(const struct bench *b, const struct va_ops *ops, uint64_t holes)
-{
-	struct va_host vh;
-	if (va_host_init(&vh, ops, VA_RUN_BASE, VA_RUN_SIZE))
-		vb_die("init failed", ops->name);
-	struct range *all = calloc(2 * holes, sizeof(*all));
-	if (!all)
-		vb_die("out of memory", NULL);
-	for (uint64_t i = 0; i < 2 * holes; i++)
-		if (ops->alloc(vh.st, 0, PAGE_SIZE, 0, &all[i].addr) != MM_OK)
-			vb_die("holes prefill failed", ops->name);
-	for (uint64_t i = 0; i < holes; i++) {
-		ops->free(vh.st, 0, all[2 * i + 1].addr, PAGE_SIZE);
-		all[i] = all[2 * i]; /* the live ones move to the front */
-	}
-	struct va_stats st0, st1;
-	ops->stats(vh.st, &st0);
-	struct worker w = {&vh, 0, all, holes, 0, 0, 0, b->seed * 77, NULL, NULL, 0};
-	uint64_t s = w.seed;
-	vb_callgrind_holes(&w, &s, b->pairs);
-	ops->stats(vh.st, &st1);
-	if (!ops->check(vh.st))
-		vb_die("invariant check failed after the run", ops->name);
-	fprintf(stderr,
-		"holes %s %" PRIu64 ": %" PRIu64 " pairs counted, free ranges %" PRIu64
-		" before, %" PRIu64 " after, meta_bytes %" PRIu64 " before, %" PRIu64 " after\n",
-		ops->name, holes, b->pairs, st0.free_ranges, st1.free_ranges, st0.meta_bytes,
-		st1.meta_bytes);
-	for (uint64_t i = 0; i < holes; i++)
-		ops->free(vh.st, 0, all[i].addr, PAGE_SIZE);
-	free(all);
-	va_host_fini(&vh);
 }

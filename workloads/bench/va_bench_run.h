@@ -43,8 +43,25 @@ struct timing vb_run_config(const struct bench *b, const struct va_ops *ops, uns
 /* --callgrind: one thread on b->cpu, prefill, 2x live + pairs untimed, then b->pairs
  * pairs inside vb_callgrind_pairs; a line on stderr. */
 void vb_callgrind_one(const struct bench *b, const struct va_ops *ops, unsigned live);
-/* --holes: 2N one-page allocations, the odd ones freed, then b->pairs pairs inside
- * vb_callgrind_holes; a line on stderr. */
+
+/* ---- va_bench_holes.c: the adversarial layout (every other page live) ---- */
+
+/* One strategy's figures on the layout of --holes N (timed). */
+struct holes_fig {
+	double median, lo, hi;		  /* ns per pair over the rounds, with its 95% interval */
+	double mean;			  /* total time / pairs */
+	double ratio, ratio_lo, ratio_hi; /* per-round ns / the bitmap's: median, interval
+					   * (-1: the bitmap did not run) */
+	uint64_t free_ranges, meta_bytes; /* once the layout is built */
+	uint64_t free_ranges_end, meta_bytes_end; /* after the rounds */
+};
+
+/* --callgrind with --holes N: the layout of N holes, then b->pairs pairs inside
+ * vb_callgrind_holes; a line on stderr. Exits via vb_die on any failure. */
 void vb_holes_one(const struct bench *b, const struct va_ops *ops, uint64_t holes);
+/* --holes N, timed: every strategy of b->run holds the layout at once; b->rounds
+ * rounds (at most MEDIAN_CI_MAX_N) of b->pairs pairs each, the strategies in turn,
+ * into fig[v] for each v that runs. Exits via vb_die on any failure. */
+void vb_holes_timed(const struct bench *b, uint64_t holes, struct holes_fig fig[NVIRT]);
 
 #endif
