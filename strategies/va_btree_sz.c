@@ -6,8 +6,8 @@
  *            sorted by (length, tie)
  *     inner: (in.key[i], in.gap[i]) = the smallest key below child i (i >= 1;
  *            entry 0 unused), child[i]; inner fill as in the address tree, leaf
- *            fill in [sz_leaf_cap / 2, sz_leaf_cap] (24 keys, not 62: an insert
- *            or delete moves half a leaf)
+ *            fill in [sz_leaf_cap / 2, sz_leaf_cap] (VBT_SZ_LEAF_CAP: 16 keys,
+ *            not 62: an insert or delete moves half a leaf)
  *
  * A tree is named by its root pointer: NULL when empty (its last delete frees
  * the leaf, its first insert takes one). Only the root may be under-full.
