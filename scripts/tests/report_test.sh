@@ -231,6 +231,13 @@ for q in (r for r in rdc if r["metric"] == "replay_over_direct"):
     line = [l for l in b.splitlines() if l.startswith(want)][0]
     check(line.rstrip(" |").endswith("yes" if abs(v - 1) <= 0.15 else "no"), "within 15%: " + line)
 check("### replay_direct" in b, "replay_direct table")
+# va_holes.csv (results/samples): btree-bare's pair time with its interval, from the file
+sys.path.insert(0, "scripts")
+from report_lib import fmt  # noqa: E402
+vh = {(r["virt"], r["op"]): float(r["value"]) for r in csv.DictReader(open("results/samples/va_holes.csv"))}
+hp = [l for l in b.split("### va_holes")[1].split("###")[0].splitlines() if l.startswith("| holes_pair |")]
+want = "%s [%s, %s]" % tuple(fmt(vh[("btree-bare", "holes_pair" + x)]) for x in ("", "_lo", "_hi"))
+check(len(hp) == 1 and want in hp[0], "va_holes holes_pair row %s: %s" % (want, hp))
 check("## Benchmarks" not in fl, "a bench section without bench files")
 check("\n## Google Benchmark microbenchmarks (gbench.json)" in md and "Google Benchmark" not in fl,
       "gbench.json of the --bench directory")
