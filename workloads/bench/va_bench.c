@@ -356,11 +356,17 @@ static void c2c_row(struct bench *b, const char *when)
 		when, ns);
 }
 
-static void run_all(struct bench *b)
+/* The build id and the machine every row carries, and the CSV header. */
+static void begin_rows(struct bench *b)
 {
 	b->build = cli_build_id();
 	host_ctx_init(&b->ctx);
 	fprintf(b->out, "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build," HOST_CTX_CSV_COLS "\n");
+}
+
+static void run_all(struct bench *b)
+{
+	begin_rows(b);
 	fprintf(stderr, "va_bench: alloc+free pairs, 64 TiB, %" PRIu64 " rounds x %" PRIu64
 		" pairs per thread\n", b->rounds, b->pairs);
 	c2c_row(b, "start");
@@ -396,50 +402,44 @@ static void holes_row(struct bench *b, const char *virt, unsigned live, const ch
 	row(b, virt, 1, live, name, *hi, unit);
 }
 
-/* --holes N, timed: the rows of vb_holes_timed's figures, and a line each on stderr. */
+/* Strategy name's rows of its holes figures, and its line on stderr. */
+static void holes_rows(struct bench *b, const char *name, unsigned n, const struct holes_fig *f)
+{
+	holes_row(b, name, n, "holes_pair", f->median, &f->lo, &f->hi, "ns");
+	holes_row(b, name, n, "holes_pair_mean", f->mean, NULL, NULL, "ns");
+	if (f->ratio >= 0)
+		holes_row(b, name, n, "holes_over_bitmap", f->ratio, &f->ratio_lo, &f->ratio_hi,
+			  "x");
+	holes_row(b, name, n, "holes_free_ranges", (double)f->free_ranges, NULL, NULL, "ranges");
+	holes_row(b, name, n, "holes_free_ranges_end", (double)f->free_ranges_end, NULL, NULL,
+		  "ranges");
+	holes_row(b, name, n, "holes_meta_bytes", (double)f->meta_bytes, NULL, NULL, "B");
+	holes_row(b, name, n, "holes_meta_bytes_end", (double)f->meta_bytes_end, NULL, NULL, "B");
+	holes_row(b, name, n, "holes_meta_per_range",
+		  (double)f->meta_bytes / (double)(f->free_ranges ? f->free_ranges : 1), NULL, NULL,
+		  "B");
+	fprintf(stderr, "  %-15s %.1f ns/pair [%.1f, %.1f] (mean %.1f)", name, f->median, f->lo,
+		f->hi, f->mean);
+	if (f->ratio >= 0)
+		fprintf(stderr, ", %.2fx the bitmap [%.2f, %.2f]", f->ratio, f->ratio_lo,
+			f->ratio_hi);
+	fprintf(stderr, ", %" PRIu64 " free ranges, %.1f MB metadata\n", f->free_ranges,
+		(double)f->meta_bytes / 1e6);
+}
+
+/* --holes N, timed: vb_holes_timed's figures as rows. */
 static void run_holes(struct bench *b, uint64_t holes)
 {
 	struct holes_fig fig[NVIRT];
-	unsigned n = (unsigned)holes;
-	b->build = cli_build_id();
-	host_ctx_init(&b->ctx);
-	fprintf(
-	    b->out,
-	    "engine,timing_trusted,kind,virt,cpus,live,op,value,unit,seed,build," HOST_CTX_CSV_COLS
-	    "\n");
+	begin_rows(b);
 	fprintf(stderr,
 		"va_bench: every other page live, %" PRIu64 " holes, %" PRIu64 " rounds x %" PRIu64
 		" pairs per strategy\n",
 		holes, b->rounds, b->pairs);
 	vb_holes_timed(b, holes, fig);
-	for (int v = 0; v < NVIRT; v++) {
-		const struct holes_fig *f = &fig[v];
-		const char *name = va_run_strategies[v]->name;
-		if (!b->run[v])
-			continue;
-		holes_row(b, name, n, "holes_pair", f->median, &f->lo, &f->hi, "ns");
-		holes_row(b, name, n, "holes_pair_mean", f->mean, NULL, NULL, "ns");
-		if (f->ratio >= 0 && v != 0)
-			holes_row(b, name, n, "holes_over_bitmap", f->ratio, &f->ratio_lo,
-				  &f->ratio_hi, "x");
-		holes_row(b, name, n, "holes_free_ranges", (double)f->free_ranges, NULL, NULL,
-			  "ranges");
-		holes_row(b, name, n, "holes_free_ranges_end", (double)f->free_ranges_end, NULL,
-			  NULL, "ranges");
-		holes_row(b, name, n, "holes_meta_bytes", (double)f->meta_bytes, NULL, NULL, "B");
-		holes_row(b, name, n, "holes_meta_bytes_end", (double)f->meta_bytes_end, NULL, NULL,
-			  "B");
-		holes_row(b, name, n, "holes_meta_per_range",
-			  (double)f->meta_bytes / (double)(f->free_ranges ? f->free_ranges : 1),
-			  NULL, NULL, "B");
-		fprintf(stderr, "  %-15s %.1f ns/pair [%.1f, %.1f] (mean %.1f)", name, f->median,
-			f->lo, f->hi, f->mean);
-		if (f->ratio >= 0 && v != 0)
-			fprintf(stderr, ", %.2fx the bitmap [%.2f, %.2f]", f->ratio, f->ratio_lo,
-				f->ratio_hi);
-		fprintf(stderr, ", %" PRIu64 " free ranges, %.1f MB metadata\n", f->free_ranges,
-			(double)f->meta_bytes / 1e6);
-	}
+	for (int v = 0; v < NVIRT; v++)
+		if (b->run[v])
+			holes_rows(b, va_run_strategies[v]->name, (unsigned)holes, &fig[v]);
 }
 
 int main(int argc, char **argv)

@@ -139,7 +139,8 @@ static void timed_rounds(const struct bench *b, struct layout *l, unsigned m, do
 	}
 }
 
-/* Strategy i's figures from its rounds (ratio to strategy ref's, ref < m, or none). */
+/* Strategy i's figures from its rounds: the ratio to strategy ref's when ref is
+ * another strategy that ran (ref < m), else none (-1). */
 static void figures(const struct bench *b, struct layout *l, unsigned i, unsigned ref,
 		    const double *ns, double tot, struct holes_fig *f)
 {
@@ -148,7 +149,7 @@ static void figures(const struct bench *b, struct layout *l, unsigned i, unsigne
 	f->median = med(ns + i * n, n, &f->lo, &f->hi);
 	f->mean = tot / (double)(n * b->pairs);
 	f->ratio = f->ratio_lo = f->ratio_hi = -1;
-	if (ref != UINT32_MAX) {
+	if (ref != UINT32_MAX && ref != i) {
 		double r[MEDIAN_CI_MAX_N];
 		for (unsigned k = 0; k < n; k++)
 			r[k] = ns[i * n + k] / ns[ref * n + k];
@@ -180,7 +181,7 @@ void vb_holes_timed(const struct bench *b, uint64_t holes, struct holes_fig fig[
 			" metadata bytes (%.1f s)\n",
 			va_run_strategies[v]->name, st.free_ranges, st.meta_bytes,
 			(double)(cli_mono_ns() - t0) / 1e9);
-		ref = v == 0 ? m : ref; /* the bitmap, va_run_strategies[0] */
+		ref = !strcmp(va_run_strategies[v]->name, "bitmap") ? m : ref;
 		idx[m++] = v;
 	}
 	timed_rounds(b, l, m, ns, tot);

@@ -51,7 +51,7 @@ struct holes_fig {
 	double median, lo, hi;		  /* ns per pair over the rounds, with its 95% interval */
 	double mean;			  /* total time / pairs */
 	double ratio, ratio_lo, ratio_hi; /* per-round ns / the bitmap's: median, interval
-					   * (-1: the bitmap did not run) */
+					   * (-1: the bitmap itself, or it did not run) */
 	uint64_t free_ranges, meta_bytes; /* once the layout is built */
 	uint64_t free_ranges_end, meta_bytes_end; /* after the rounds */
 };
