@@ -212,8 +212,47 @@ static void test_check_catches(void)
 	printf("check: catches %d kinds of corrupted bins\n", C_KINDS);
 }
 
+/* The adversarial layout (va_bench --holes) on narrow leaves and wide inner nodes
+ * (4/12): N holes between N live pages, of len0 and len1 pages in turn, so one bin
+ * holds them all in a size tree several levels deep (1 and 1: one length; 32 and
+ * 33: two lengths, one bin); then frees of random live pages, each deleting two
+ * keys of that bin, and one-page allocations, with check() (size index included)
+ * after each. The size trees' inner borrows then move several children at once
+ * (sz_borrow), and with two lengths their separators' lengths matter. */
+static void test_holes(uint64_t seed, uint64_t len0, uint64_t len1)
+{
+	struct test_ps tps;
+	enum { N = 1500 };
+	static uint64_t live[N], hole[N];
+	uint64_t s = seed;
+	tps_init(&tps, SIZE_MAX);
+	void *st = vbt_new_policy(&tps, BASE, (len1 + 2) * N, 4, 12, true);
+	for (int i = 0; i < N; i++) {
+		live[i] = alloc_at(st, 1, 0);
+		hole[i] = alloc_at(st, i % 2 ? len1 : len0, 0);
+	}
+	for (int i = 0; i < N; i++)
+		va_btree_bare_best_ops.free(st, 0, hole[i], (i % 2 ? len1 : len0) * PAGE_SIZE);
+	CHECK(va_btree_bare_best_ops.check(st), "check after the layout");
+	for (int i = 0; i < N; i++) {
+		uint64_t *p = &live[vb_rnd(&s) % N];
+		va_btree_bare_best_ops.free(st, 0, *p, PAGE_SIZE);
+		*p = alloc_at(st, 1, 0);
+		CHECK(va_btree_bare_best_ops.check(st), "check after pair %d", i);
+	}
+	for (int i = 0; i < N; i++)
+		va_btree_bare_best_ops.free(st, 0, live[i], PAGE_SIZE);
+	CHECK(va_btree_bare_best_ops.check(st), "check after the drain");
+	drop(&tps, st);
+	printf("holes of %" PRIu64 " and %" PRIu64 " pages: %d in one bin, %d pairs, check() "
+	       "after each\n",
+	       len0, len1, N, N);
+}
+
 int main(void)
 {
+	test_holes(test_seed("va_btree_best_test", 7), 1, 1);
+	test_holes(test_seed("va_btree_best_test", 7), 32, 33);
 	test_ties();
 	test_bench_ranges();
 	test_last_bin();
