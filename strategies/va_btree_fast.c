@@ -38,12 +38,10 @@
 static inline bool read_root(struct va_btree *t, uint32_t z, struct vbt_path *p,
 			     struct vbt_node **n, uint64_t *v, uint64_t *lo, uint64_t *hi)
 {
-	struct vbt_node *const *r = &t->zone[z].root;
 	p->z = z;
 	*lo = vbt_zlo(t, z);
 	*hi = p->zhi = vbt_zhi(t, z);
-	*n = atomic_load_acq(r);
-	return read_lock(*n, v) && atomic_load_acq(r) == *n;
+	return vbt_read_root(t, z, n, v);
 }
 
 /* One inner level of a descent: n (read at version *v, cnt children) goes to

@@ -196,6 +196,15 @@ static inline uint64_t vbt_zhi(const struct va_btree *t, uint32_t z)
 	return z + 1 < t->nzones ? vbt_zstart(t, z + 1) : UINT64_MAX;
 }
 
+/* Zone z's root into *n, read-locked at *v and still the root after (a root
+ * replaced meanwhile is obsolete or no longer z's); false to read it again. */
+static inline bool vbt_read_root(struct va_btree *t, uint32_t z, struct vbt_node **n, uint64_t *v)
+{
+	struct vbt_node *const *r = &t->zone[z].root;
+	*n = atomic_load_acq(r);
+	return vbt_read_lock(*n, v) && atomic_load_acq(r) == *n;
+}
+
 /* True if size bytes aligned to align fit in [s, e); the address into *a. */
 static inline bool vbt_fits(uint64_t s, uint64_t e, uint64_t size, uint64_t align, uint64_t *a)
 {

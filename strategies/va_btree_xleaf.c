@@ -380,9 +380,9 @@ static int exact_rec(struct vbt_node *n, uint64_t v, uint64_t size, uint64_t ali
 int vbt_exact_find(struct va_btree *t, uint64_t size, uint64_t align, uint64_t *s, uint64_t *a)
 {
 	for (uint32_t z = 0; z < t->nzones;) {
-		struct vbt_node *r = atomic_load_acq(&t->zone[z].root);
+		struct vbt_node *r;
 		uint64_t v;
-		if (!vbt_read_lock(r, &v) || atomic_load_acq(&t->zone[z].root) != r)
+		if (!vbt_read_root(t, z, &r, &v))
 			continue;
 		int rc = exact_rec(r, v, size, align, s, a, 0);
 		if (rc > 0)
