@@ -179,6 +179,7 @@ struct va_btree {
 	char pad3[64];
 	uint64_t smo_active; /* atomic (MM_DEBUG): structure changes in progress */
 	uint64_t roots;	     /* atomic: root growths and shrinks */
+	uint64_t sheds;	     /* atomic: borrows made instead of a split (va_btree_smo.c) */
 	uint64_t xleaf;	     /* atomic: two-leaf edits done (va_btree_xleaf.c) */
 	char pad4[64];
 	struct vbt_cpu cpu[VBT_CPU_SLOTS];
@@ -411,9 +412,9 @@ size_t va_btree_ranges(const void *st, uint64_t (*out)[2], size_t max);
  * (counted only with MM_DEBUG; 0 and 0 otherwise). */
 void va_btree_path_counts(const void *st, uint64_t *fast, uint64_t *slow);
 /* Structure changes counted in cpu slot `cpu` (every slot: cpu >= VBT_CPU_SLOTS;
- * roots is tree-wide either way); see struct vbt_cpu. */
+ * roots, sheds and xleaf are tree-wide either way); see struct vbt_cpu. */
 struct vbt_counts {
-	uint64_t splits, merges, borrows, overlaps, serial, roots, xleaf;
+	uint64_t splits, merges, borrows, overlaps, serial, roots, sheds, xleaf;
 };
 void va_btree_smo_counts(const void *st, unsigned cpu, struct vbt_counts *out);
 /* Height of the tallest zone tree (1 = a single leaf each). */

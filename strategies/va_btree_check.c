@@ -218,6 +218,7 @@ void va_btree_smo_counts(const void *st, unsigned cpu, struct vbt_counts *out)
 		out->serial += atomic_load_rlx(&c->serial);
 	}
 	out->roots = atomic_load_rlx(&t->roots);
+	out->sheds = atomic_load_rlx(&t->sheds);
 	out->xleaf = atomic_load_rlx(&t->xleaf);
 }
 

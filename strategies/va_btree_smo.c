@@ -1,16 +1,17 @@
-/* va_btree_smo.c: structure changes of the B+-tree VA allocator (split, borrow,
- * merge, root growth and shrink) with optimistic lock coupling, as in the OLC
- * B+-tree of Leis et al. 2019: no tree-wide lock.
+/* va_btree_smo.c: structure changes of the B+-tree VA allocator (split, or a
+ * shed to a sibling instead; borrow, merge, root growth and shrink) with
+ * optimistic lock coupling, as in the OLC B+-tree of Leis et al. 2019: no
+ * tree-wide lock.
  *
  * A structure change never changes the set of free ranges, only how nodes hold
  * them, so the largest range below the parent it edits stays the same and no
  * gap value above that parent changes. It descends optimistically by a key
  * (va_btree_fast.c), then try-locks from the versions it read exactly the nodes
- * it changes, top-down: split: parent + node (+ the new node); borrow and merge:
- * parent + node + sibling; root growth: the old root (+ two new nodes); root
- * shrink: the old root and its last child (each zone's tree has its own root,
- * va_btree.h). A failed try-lock unlocks what it
- * took and restarts; it never waits while holding a lock (readers and writers
+ * it changes, top-down: split: parent + node (+ the new node); shed, borrow and
+ * merge: parent + node + sibling; root growth: the old root (+ two new
+ * nodes); root shrink: the old root and its last child (each zone's tree has
+ * its own root, va_btree.h). A failed try-lock unlocks what it took and
+ * restarts; it never waits while holding a lock (readers and writers
  * of the fast path restart on the versions these changes bump). A change whose
  * parent cannot take it (full for a split, at its minimum for a merge) first
  * changes the parent the same way, bottom-up by restarts, so every non-root
@@ -24,7 +25,7 @@
  * come from and go back to the pool obsolete, va_btree_node.c).
  *
  * Counting (cpu slot): splits, merges, borrows (root growth and shrink also in
- * t->roots); with MM_DEBUG, overlaps:
+ * t->roots, sheds are borrows also in t->sheds); with MM_DEBUG, overlaps:
  * changes that found another change in progress (t->smo_active) once they held
  * their locks, i.e. two structure changes truly at the same time.
  */
@@ -114,27 +115,6 @@ static bool split_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, 
 	return true;
 }
 
-void vbt_smo_split(struct va_btree *t, struct vbt_cpu *c, uint64_t key, uint32_t level)
-{
-	struct vbt_path p;
-	for (;;) {
-		if (vbt_descend_key(t, &p, key) != MM_OK)
-			continue;
-		if (level > p.depth)
-			return; /* the tree shrank below that level meanwhile */
-		uint32_t d = p.depth - level, u = d;
-		if (count_of(p.s[d].n) < cap_of(t, level)) {
-			if (vbt_validate(p.s[d].n, p.s[d].v))
-				return;
-			continue;
-		}
-		while (u > 0 && count_of(p.s[u - 1].n) >= t->inner_cap)
-			u--; /* a full parent splits first */
-		if (split_at(t, c, &p, u) && u == d)
-			return;
-	}
-}
-
 /* Locks par, x and the sibling s (versions pv, xv, sv) or none; false if any changed. */
 static bool lock3(struct vbt_node *par, uint64_t pv, struct vbt_node *x, uint64_t xv,
 		  struct vbt_node *s, uint64_t sv)
@@ -151,6 +131,87 @@ static bool lock3(struct vbt_node *par, uint64_t pv, struct vbt_node *x, uint64_
 		return false;
 	}
 	return true;
+}
+
+/* A sibling of the node at depth d (d > 0) of p that is at most half full,
+ * read-locked into *s, *sv, its index into *si; 1 if there is one (the left
+ * tried first), -1 if neither is, 0 to restart. */
+static int roomy_sibling(struct va_btree *t, struct vbt_path *p, uint32_t d, struct vbt_node **s,
+			 uint64_t *sv, uint32_t *si)
+{
+	struct vbt_node *par = p->s[d - 1].n;
+	uint64_t pv = p->s[d - 1].v;
+	uint32_t i = p->s[d - 1].idx, pc = count_of(par), cap = cap_of(t, VBT_LD(p->s[d].n->level));
+	for (uint32_t k = 0; k < 2; k++) {
+		uint32_t j = k ? i + 1 : i - 1; /* i - 1 wraps past pc when i == 0 */
+		if (j >= pc)
+			continue;
+		*s = VBT_LD(par->in.child[j]);
+		if (!vbt_validate(par, pv) || !vbt_read_lock(*s, sv) || !vbt_validate(par, pv))
+			return 0;
+		if (count_of(*s) <= cap - cap / 2) {
+			*si = j;
+			return vbt_validate(*s, *sv) ? 1 : 0;
+		}
+	}
+	return -1;
+}
+
+/* Instead of splitting the full node at depth d (d > 0) of p, sheds half the
+ * difference of the counts to a sibling at most half full (a B*-tree's
+ * overflow, kept to that case): entries inserted in address order (a layout
+ * freed page by page) fill a leaf, split it, and go on into the right half,
+ * so every split would leave a leaf at its minimum; the shed lifts the left
+ * one to 3/4 first. Random edits rarely find a sibling that empty, so they
+ * still split. 1: done; 0: restart; -1: no such sibling (split). */
+static int shed_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, uint32_t d)
+{
+	struct vbt_node *par = p->s[d - 1].n, *x = p->s[d].n, *s;
+	uint64_t sv;
+	uint32_t si, i = p->s[d - 1].idx;
+	int rc = roomy_sibling(t, p, d, &s, &sv, &si);
+	if (rc <= 0)
+		return rc;
+	if (!lock3(par, p->s[d - 1].v, x, p->s[d].v, s, sv))
+		return 0;
+	uint32_t li = si < i ? si : i;
+	struct vbt_node *l = si < i ? s : x, *r = si < i ? x : s;
+	smo_enter(t, c, &c->borrows);
+	atomic_fetch_add_rlx(&t->sheds, 1);
+	vbt_borrow(par, li, l, r, x == l);
+	VBT_ST(par->in.gap[li], vbt_lmax(l));
+	VBT_ST(par->in.gap[li + 1], vbt_lmax(r));
+	smo_leave(t);
+	vbt_unlock(s);
+	vbt_unlock(x);
+	vbt_unlock(par);
+	return 1;
+}
+
+void vbt_smo_split(struct va_btree *t, struct vbt_cpu *c, uint64_t key, uint32_t level)
+{
+	struct vbt_path p;
+	for (;;) {
+		if (vbt_descend_key(t, &p, key) != MM_OK)
+			continue;
+		if (level > p.depth)
+			return; /* the tree shrank below that level meanwhile */
+		uint32_t d = p.depth - level, u = d;
+		if (count_of(p.s[d].n) < cap_of(t, level)) {
+			if (vbt_validate(p.s[d].n, p.s[d].v))
+				return;
+			continue;
+		}
+		int rc = d > 0 ? shed_at(t, c, &p, d) : -1;
+		if (rc > 0)
+			return;
+		if (rc == 0)
+			continue;
+		while (u > 0 && count_of(p.s[u - 1].n) >= t->inner_cap)
+			u--; /* a full parent splits first */
+		if (split_at(t, c, &p, u) && u == d)
+			return;
+	}
 }
 
 /* Merges r into l (children li, li + 1 of par; all three locked) and unlocks;

@@ -8,7 +8,8 @@
  * phases; between two, all wait at a barrier and one checks the quiescent tree:
  * check() (every invariant) and exact accounting against the threads'
  * holdings. Each run asserts, from the tree's per-CPU counters (thread i is CPU
- * i), that splits, merges and borrows happened in at least two threads, that
+ * i), that splits, merges and borrows happened in at least two threads (and
+ * sheds, borrows instead of a split, at fan-out 4), that
  * some structure changes overlapped one in another thread (counted while both
  * held their locks); how many operations took the serialised path (t->slow:
  * first fit's guard against an operation restarting forever; with zones also
@@ -163,8 +164,9 @@ static void *worker_main(void *arg)
 }
 
 /* The structure changes of the run, per thread: splits, merges, borrows in at
- * least two threads each; true if some overlapped. */
-static bool check_smo(struct shared *sh, const char *what)
+ * least two threads each (with want_sheds, some of the borrows sheds made
+ * instead of a split: fan-out 4 makes them common); true if some overlapped. */
+static bool check_smo(struct shared *sh, const char *what, bool want_sheds)
 {
 	struct vbt_counts all, k;
 	unsigned busy = 0;
@@ -176,19 +178,19 @@ static bool check_smo(struct shared *sh, const char *what)
 		printf(" %" PRIu64 "/%" PRIu64 "/%" PRIu64, k.splits, k.merges, k.borrows);
 	}
 	printf("\n");
-	CHECK(all.splits && all.merges && all.borrows && busy >= 2,
-	      "%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64
-	      " borrows, in %u threads (want all > 0, >= 2 threads)",
-	      what, all.splits, all.merges, all.borrows, busy);
+	CHECK(all.splits && all.merges && all.borrows && busy >= 2 && (all.sheds || !want_sheds),
+	      "%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64 " borrows (%" PRIu64
+	      " sheds), in %u threads (want all > 0, >= 2 threads)",
+	      what, all.splits, all.merges, all.borrows, all.sheds, busy);
 	/* The serialised path is first fit's starvation guard only (an operation
 	 * restarted VBT_FAST_TRIES times): how often that happens depends on the
 	 * scheduler (a TSan run of a clean clone: 39 of 28,798 ops), so it is printed,
 	 * not bounded; va_btree_test checks that one thread never takes it. */
-	printf("%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64 " borrows, %" PRIu64
-	       " root changes, %" PRIu64 " two-leaf edits, %" PRIu64
+	printf("%s: %" PRIu64 " splits, %" PRIu64 " merges, %" PRIu64 " borrows (%" PRIu64
+	       " sheds), %" PRIu64 " root changes, %" PRIu64 " two-leaf edits, %" PRIu64
 	       " structure changes overlapped another, %" PRIu64 " serialised\n",
-	       what, all.splits, all.merges, all.borrows, all.roots, all.xleaf, all.overlaps,
-	       all.serial);
+	       what, all.splits, all.merges, all.borrows, all.sheds, all.roots, all.xleaf,
+	       all.overlaps, all.serial);
 	return all.overlaps > 0;
 }
 
@@ -244,7 +246,7 @@ static bool run_once(unsigned nthreads, uint32_t cap_leaf, uint32_t cap_inner, u
 	char what[64];
 	snprintf(what, sizeof(what), "%s%u threads, caps %u/%u", kind, nthreads, cap_leaf,
 		 cap_inner);
-	bool overlapped = check_smo(&sh, what);
+	bool overlapped = check_smo(&sh, what, cap_leaf <= 8);
 	pthread_barrier_destroy(&sh.bar);
 	free(sh.st);
 	free(sh.owner);

@@ -455,6 +455,52 @@ static void test_cpu_hint(uint32_t leaf_cap, uint32_t inner_cap)
 	tps_fini(&tps);
 }
 
+/* Leaves below n. */
+static uint64_t leaves_below(const struct vbt_node *n)
+{
+	uint64_t k = 0;
+	if (!n->level)
+		return 1;
+	for (uint32_t i = 0; i < n->count; i++)
+		k += leaves_below(n->in.child[i]);
+	return k;
+}
+
+/* Frees in address order fill the leaves to 3/4, not to their minimum (a split
+ * leaves the left half at the minimum, and the shed to it, va_btree_smo.c,
+ * lifts it before the next split): 2n single pages, then every other one freed
+ * page by page upwards (va_bench --holes' layout), the model compared after
+ * every free; then the leaves hold >= 0.65 of their cap on average (0.5 when
+ * every full leaf splits). */
+static void test_in_order(uint32_t lc, uint32_t ic)
+{
+	struct run u;
+	uint64_t n = 40 * lc, addr;
+	run_init(&u, 1, 2 * n + 8, lc, ic, SIZE_MAX, true);
+	for (uint64_t i = 0; i < 2 * n; i++) {
+		CHECK(va_btree_bare_ops.alloc(u.st, 0, PAGE_SIZE, 0, &addr) == MM_OK &&
+			  addr == BASE + i * PAGE_SIZE,
+		      "in order: page %" PRIu64 " at %#" PRIx64, i, addr);
+		vmodel_set(&u.m, i, 1, 1);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		va_btree_bare_ops.free(u.st, 0, BASE + (2 * i + 1) * PAGE_SIZE, PAGE_SIZE);
+		vmodel_set(&u.m, 2 * i + 1, 1, 0);
+		verify(&u, (int)i);
+	}
+	const struct va_btree *t = u.st;
+	uint64_t leaves = leaves_below(t->zone[0].root), ranges = n + 1;
+	CHECK(100 * ranges >= 65 * (uint64_t)lc * leaves,
+	      "caps %u/%u: %" PRIu64 " ranges in %" PRIu64 " leaves (%.2f of the cap)", lc, ic,
+	      ranges, leaves, (double)ranges / (double)(leaves * lc));
+	printf("in order caps %u/%u: %" PRIu64 " ranges in %" PRIu64 " leaves (%.2f of the cap)\n",
+	       lc, ic, ranges, leaves, (double)ranges / (double)(leaves * lc));
+	for (uint64_t i = 0; i < n; i++)
+		va_btree_bare_ops.free(u.st, 0, BASE + 2 * i * PAGE_SIZE, PAGE_SIZE);
+	CHECK(va_btree_bare_ops.check(u.st) && va_btree_height(u.st) == 1, "in order: drained");
+	run_fini(&u);
+}
+
 int main(void)
 {
 	uint64_t seed = test_seed("va_btree_test", 20261201);
@@ -463,6 +509,8 @@ int main(void)
 	test_args();
 	test_align_fallback();
 	test_slow_exact_walk();
+	test_in_order(4, 4);
+	test_in_order(VBT_LEAF_CAP, VBT_INNER_CAP);
 	test_random(seed, 4096, 4, 4, 20000, 5, true);
 	test_random(seed + 1, 2048, 5, 4, 12000, 4, true);
 	test_random(seed + 2, 2048, 8, 6, 8000, 3, true);
