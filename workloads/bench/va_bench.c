@@ -46,7 +46,8 @@
  *   holes  (--holes N) the adversarial layout (va_bench_holes.c): N one-page free
  *          ranges between N live pages (every other page live), then pairs (free a
  *          random live page, allocate one page), one thread. Timed: every strategy
- *          holds its layout at once and the rounds interleave them; rows holes_pair
+ *          holds its layout at once, the caches are evicted (a buffer twice the
+ *          last-level cache streamed through), and the rounds interleave them; rows holes_pair
  *          (median ns per pair, with holes_pair_lo / _hi, its 95% interval),
  *          holes_over_bitmap (median of the per-round ratios to the bitmap, with
  *          _lo / _hi), holes_free_ranges and holes_meta_bytes (once the layout is
@@ -110,7 +111,8 @@ static const char *usage =
     "                 live page, allocate one page; no warm-up), one thread. Timed:\n"
     "                 the strategies (default bitmap,btree,btree-bare,btree-bare-best:\n"
     "                 freelist's free is linear in the free ranges) hold their layouts\n"
-    "                 at once, each round times each in turn (order rotated), --rounds\n"
+    "                 at once, the caches are evicted (twice the last-level cache\n"
+    "                 streamed), each round times each in turn (order rotated), --rounds\n"
     "                 at most 120; rows holes_pair (ns, median and 95% interval),\n"
     "                 holes_over_bitmap, holes_free_ranges, holes_meta_bytes,\n"
     "                 holes_meta_per_range. With --callgrind: PAIRS pairs inside\n"
