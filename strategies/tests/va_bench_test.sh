@@ -104,6 +104,10 @@ done
 # within 3x of the ratio of the two medians: the same rounds), the metadata per range =
 # metadata / ranges; a bad value leaves no file.
 "$bin" --holes 3000 --rounds 5 --out "$dir/out/h.csv" 2>"$dir/hp" || fail "--holes run: $(tail -3 "$dir/hp")"
+# the caches evicted once, after the layouts are built and before the first round
+awk '/holds 3000 free ranges/ { b = NR } /caches evicted \([1-9][0-9]* MiB/ { e = NR; n++ }
+	/round [0-9]+ of 5/ && !r { r = NR } END { exit !(n == 1 && b < e && e < r) }' "$dir/hp" ||
+	fail "--holes: no cache eviction between the builds and the rounds: $(cat "$dir/hp")"
 [ "$(ls "$dir/out" | sort | tr '\n' ' ')" = "h.csv v.csv " ] || fail "--holes: temporary file left"
 awk -F, 'NR == 1 { next }
 	{ v[$4 "," $7] = $8; if ($6 != 3000 || $5 != 1) exit 1 }
