@@ -133,6 +133,22 @@ static bool lock3(struct vbt_node *par, uint64_t pv, struct vbt_node *x, uint64_
 	return true;
 }
 
+/* Moves entries between the locked children li, li + 1 of par (l, r; towards r
+ * if to_right: half the difference of their counts), fixes both gaps and
+ * unlocks all three; counted as a borrow. */
+static void borrow_locked(struct va_btree *t, struct vbt_cpu *c, struct vbt_node *par, uint32_t li,
+			  struct vbt_node *l, struct vbt_node *r, bool to_right)
+{
+	smo_enter(t, c, &c->borrows);
+	vbt_borrow(par, li, l, r, to_right);
+	VBT_ST(par->in.gap[li], vbt_lmax(l));
+	VBT_ST(par->in.gap[li + 1], vbt_lmax(r));
+	smo_leave(t);
+	vbt_unlock(r);
+	vbt_unlock(l);
+	vbt_unlock(par);
+}
+
 /* A sibling of the node at depth d (d > 0) of p that is at most half full,
  * read-locked into *s, *sv, its index into *si; 1 if there is one (the left
  * tried first), -1 if neither is, 0 to restart. */
@@ -176,15 +192,8 @@ static int shed_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, ui
 		return 0;
 	uint32_t li = si < i ? si : i;
 	struct vbt_node *l = si < i ? s : x, *r = si < i ? x : s;
-	smo_enter(t, c, &c->borrows);
 	atomic_fetch_add_rlx(&t->sheds, 1);
-	vbt_borrow(par, li, l, r, x == l);
-	VBT_ST(par->in.gap[li], vbt_lmax(l));
-	VBT_ST(par->in.gap[li + 1], vbt_lmax(r));
-	smo_leave(t);
-	vbt_unlock(s);
-	vbt_unlock(x);
-	vbt_unlock(par);
+	borrow_locked(t, c, par, li, l, r, x == l);
 	return 1;
 }
 
@@ -259,14 +268,7 @@ static int grow_at(struct va_btree *t, struct vbt_cpu *c, struct vbt_path *p, ui
 		merge_locked(t, c, par, li, l, r, d - 1 == 0 ? &t->zone[p->z].root : NULL);
 		return 1;
 	}
-	smo_enter(t, c, &c->borrows);
-	vbt_borrow(par, li, l, r, s == l);
-	VBT_ST(par->in.gap[li], vbt_lmax(l));
-	VBT_ST(par->in.gap[li + 1], vbt_lmax(r));
-	smo_leave(t);
-	vbt_unlock(s);
-	vbt_unlock(x);
-	vbt_unlock(par);
+	borrow_locked(t, c, par, li, l, r, s == l);
 	return 1;
 }
 
