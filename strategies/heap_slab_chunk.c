@@ -100,15 +100,22 @@ static struct slab_chunk *chunk_new(struct slab_heap *h, unsigned cpu, unsigned 
 	return ch;
 }
 
+static void chunk_idle(struct slab_heap *h, struct slab_cpu *c, struct slab_chunk *ch);
+
 /* Decommits slab s (EMPTY, or ACTIVE with no object out, off every list) and
  * frees its slots. Unbacking may re-enter the heap (a frame free list that spills
  * into it): s is LEAVING meanwhile, its slots still taken, so no nested call can
- * pick it or its slots. */
+ * pick it or its slots; and ch is pinned (live), so a nested free that empties
+ * ch's last ACTIVE slab cannot idle and release ch while the loop below still
+ * reads s's block list from ch's header (seen: a SIGSEGV in heap_unback_range,
+ * freelist-*-slab on va_churn at 2 CPUs). Such an idle happens here instead. */
 static void slab_decommit(struct slab_heap *h, unsigned cpu, struct slab_chunk *ch, struct slab *s)
 {
 	s->state = SLAB_LEAVING;
+	ch->live++;
 	heap_unback_range(&h->env, cpu, slab_base(ch, s), (uint64_t)s->npages * PAGE_SIZE,
 			  slab_blocks(ch, s), s->nblocks);
+	ch->live--;
 	slab_count_frames(h, -(int64_t)s->npages);
 	h->cpu[ch->owner].slab_pages -= s->npages;
 	unsigned i = (unsigned)(s - ch->slabs);
@@ -119,6 +126,8 @@ static void slab_decommit(struct slab_heap *h, unsigned cpu, struct slab_chunk *
 		chunk_list_push(&h->cpu[ch->owner].open, ch, true);
 		ch->in_open = 1;
 	}
+	if (!ch->live && !ch->kept_empty && !ch->leaving) /* a nested free emptied it */
+		chunk_idle(h, &h->cpu[ch->owner], ch);
 }
 
 /* Takes EMPTY slab s off c's lists. */
