@@ -77,6 +77,17 @@ guest_run() {
 	[ $rc -eq 0 ] || { tail -3 "$out.log"; return 1; }
 }
 
+# ENGINE BLOB TRACE K OUT COMMAND...: one guest run whose K rows, named after TRACE,
+# join the comparison (rows, want); 1 (a failure counted) if the run fails.
+guest_rows() {
+	local e=$1 blob=$2 n=$3 k=$4 out=$5
+	shift 5
+	guest_run "$e" "$blob" "$out" "$@" || { fail "$n: $e $*"; return 1; }
+	name_rows "$out" "$n"
+	rows+=("$out")
+	want=$((want + k))
+}
+
 engines=()
 $qemu && engines+=(qemu)
 $kvm && engines+=(kvm)
@@ -104,24 +115,15 @@ for t in "${traces[@]}"; do
 		[ "$e" = libvirt ] && [ "$t" != "${traces[0]}" ] && continue
 		if [ "$e" = kvm ] && ! $kvm_fast; then # emulated: one strategy a run, no bitmap
 			for v in btree btree-bare freelist btree-best btree-bare-best; do
-				guest_run kvm "$b.mtb" "$b.kvm.$v" "vareplay=$v" || { fail "$n: kvm vareplay=$v"; continue; }
-				name_rows "$b.kvm.$v" "$n"
-				rows+=("$b.kvm.$v")
-				want=$((want + 1))
+				guest_rows kvm "$b.mtb" "$n" 1 "$b.kvm.$v" "vareplay=$v"
 			done
 			continue
 		fi
-		guest_run "$e" "$b.mtb" "$b.$e" vareplay || { fail "$n: $e vareplay"; continue; }
-		name_rows "$b.$e" "$n"
-		rows+=("$b.$e")
-		want=$((want + 4))
+		guest_rows "$e" "$b.mtb" "$n" 4 "$b.$e" vareplay || continue
 		for v in "${extra[@]}"; do
 			# bitmap-64k zeroes 320 MB (seconds under TCG): the first trace only
 			[ "$v" = bitmap-64k ] && [ "$t" != "${traces[0]}" ] && continue
-			guest_run "$e" "$b.mtb" "$b.$e.$v" "vareplay=$v" || { fail "$n: $e vareplay=$v"; continue; }
-			name_rows "$b.$e.$v" "$n"
-			rows+=("$b.$e.$v")
-			want=$((want + 1))
+			guest_rows "$e" "$b.mtb" "$n" 1 "$b.$e.$v" "vareplay=$v"
 		done
 	done
 done
