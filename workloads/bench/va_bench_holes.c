@@ -12,10 +12,9 @@
  * vb_callgrind_holes) or timed (vb_holes_timed: every strategy asked for holds its
  * layout at once, the caches are evicted, and each round times every strategy's
  * pairs in turn, the order rotated from round to round: A B C, B C A, ...; one
- * thread, CPU 0). A timed
- * figure is the median over rounds with its order-statistic interval (median_ci.h);
- * the ratio to the bitmap is the median of the per-round ratios, so both sides of
- * each ratio ran seconds apart.
+ * thread, CPU 0). A timed figure is the median over rounds with its
+ * order-statistic interval (median_ci.h); the ratio to the bitmap is the median
+ * of the per-round ratios, so both sides of each ratio ran seconds apart.
  */
 #define _GNU_SOURCE
 #include "va_bench_run.h"
@@ -122,7 +121,7 @@ static double med(const double *v, unsigned n, double *lo, double *hi)
 }
 
 /* Bytes to stream through to evict the caches: twice the last-level cache
- * (sysconf; 256 MiB when it does not say), within [64 MiB, 4 GiB]. */
+ * (sysconf's L3, else its L2, else 128 MiB), within [64 MiB, 4 GiB]. */
 static size_t evict_bytes(void)
 {
 	long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
@@ -134,8 +133,8 @@ static size_t evict_bytes(void)
 
 /* Writes and reads a buffer twice the last-level cache, so that no layout
  * starts the rounds with its metadata in the caches because it was built last
- * (on a VM with a 300 MiB L3, btree-bare's 70 MB layout timed 480-510 ns per
- * pair right after its own build and 635-844 ns after best fit's build). */
+ * (on a VM with a 300 MiB L3, --virt bitmap,btree-bare gave btree-bare / the
+ * bitmap 3.45-3.80 without this and 4.02-4.24 with it, 3 runs each). */
 static void evict_caches(void)
 {
 	size_t n = evict_bytes();
